@@ -1,3 +1,26 @@
+# _drahil_sources_present(<out-var> <sources...>)
+#   FALSE when a listed source file does not exist yet. With DRAHIL_STRICT (the
+#   ci preset) that is fatal; otherwise the target is skipped with a warning, so
+#   a module someone is still writing never breaks everyone else's configure.
+function(_drahil_sources_present out)
+  set(${out} TRUE PARENT_SCOPE)
+  foreach(_src IN LISTS ARGN)
+    if(IS_ABSOLUTE "${_src}")
+      set(_p "${_src}")
+    else()
+      set(_p "${CMAKE_CURRENT_SOURCE_DIR}/${_src}")
+    endif()
+    if(NOT EXISTS "${_p}" AND NOT _src MATCHES "^\\$<|^${CMAKE_BINARY_DIR}|\\.(pb|grpc\\.pb)\\.(cc|h)$")
+      if(DRAHIL_STRICT)
+        message(FATAL_ERROR "missing source ${_p}")
+      endif()
+      message(WARNING "skipping a target in ${CMAKE_CURRENT_SOURCE_DIR}: missing source ${_src}")
+      set(${out} FALSE PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+endfunction()
+
 # drahil_add_module(NAME <name> [SRCS ...] [DEPS ...] [PRIVATE_DEPS ...])
 #   Creates the static library drahil_<name> with the alias drahil::<name>.
 #   The module's include/ folder is PUBLIC; src/ stays private. With no SRCS the
@@ -5,6 +28,10 @@
 function(drahil_add_module)
   cmake_parse_arguments(M "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
   set(_t drahil_${M_NAME})
+  _drahil_sources_present(_ok ${M_SRCS})
+  if(NOT _ok)
+    return()
+  endif()
   if(M_SRCS)
     add_library(${_t} STATIC ${M_SRCS})
     target_include_directories(${_t} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
@@ -31,6 +58,10 @@ endfunction()
 #   An executable in build/bin.
 function(drahil_add_executable)
   cmake_parse_arguments(E "" "NAME" "SRCS;DEPS" ${ARGN})
+  _drahil_sources_present(_ok ${E_SRCS})
+  if(NOT _ok)
+    return()
+  endif()
   add_executable(${E_NAME} ${E_SRCS})
   target_link_libraries(${E_NAME} PRIVATE ${E_DEPS})
   drahil_warnings(${E_NAME})
@@ -45,19 +76,25 @@ function(drahil_add_test)
     return()
   endif()
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  _drahil_sources_present(_ok ${T_SRCS})
+  if(NOT _ok)
+    return()
+  endif()
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
   add_executable(${T_NAME} ${T_SRCS})
   target_link_libraries(${T_NAME} PRIVATE drahil::testing ${T_DEPS})
   drahil_warnings(${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS ${T_NAME})
+  endif()
   catch_discover_tests(${T_NAME}
-    TEST_PREFIX "${T_NAME}: "
+    TEST_PREFIX "${T_NAME}:"
     PROPERTIES
       SKIP_REGULAR_EXPRESSION "DRAHIL-SKIP:"
       TIMEOUT ${T_TIMEOUT}
-      LABELS "${T_LABELS}"
-      ENVIRONMENT "DRAHIL_BIN_DIR=${CMAKE_BINARY_DIR}/bin;DRAHIL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+      LABELS "${T_LABELS}")
 endfunction()
 
 include(Catch)

@@ -1,6 +1,7 @@
 # Build options. Sanitizers are set through presets (asan, tsan) and apply to
 # every target through add_compile_options so generated gRPC code is covered too.
 option(DRAHIL_WERROR "Treat warnings as errors" OFF)
+option(DRAHIL_STRICT "A missing source file is a configure error (CI); otherwise the target is skipped" OFF)
 option(DRAHIL_ASAN "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(DRAHIL_TSAN "Build with ThreadSanitizer" OFF)
 option(DRAHIL_FUZZ "Build libFuzzer targets (needs clang)" OFF)

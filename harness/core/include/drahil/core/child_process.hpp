@@ -39,6 +39,12 @@ struct ExitInfo {
   [[nodiscard]] std::string Describe() const;
 };
 
+// CommandOutput: what RunCommand() returns.
+struct CommandOutput {
+  ExitInfo exit;
+  std::string output;
+};
+
 class ChildProcess {
  public:
   enum class Stdio {
@@ -61,6 +67,7 @@ class ChildProcess {
     std::string stdout_path;  // with kFile
     std::string stderr_path;  // with kFile; may equal stdout_path
     bool append = false;      // kFile opens with O_APPEND instead of O_TRUNC
+    bool stderr_to_stdout = false;  // stderr goes wherever stdout goes (2>&1)
     // Extra descriptors passed to the child: child_fd -> parent fd (dup2'd).
     std::map<int, int> extra_fds;
     // Deliver SIGKILL to the child if the parent dies (PR_SET_PDEATHSIG).
@@ -101,6 +108,8 @@ class ChildProcess {
   [[nodiscard]] const std::optional<ExitInfo>& exit_info() const { return exit_; }
 
  private:
+  friend Result<CommandOutput> RunCommand(const std::vector<std::string>&, std::chrono::milliseconds,
+                                                const std::map<std::string, std::string>&);
   ChildProcess() = default;
   bool TryReap(bool block);
   pid_t pid_ = -1;
@@ -112,10 +121,6 @@ class ChildProcess {
 
 // RunCommand(): spawn, capture stdout+stderr (merged), wait with timeout
 // (killing the group on expiry). For short helper commands in tests and tools.
-struct CommandOutput {
-  ExitInfo exit;
-  std::string output;
-};
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout,
                                  const std::map<std::string, std::string>& env = {});

@@ -1,0 +1,380 @@
+#include "drahil/core/child_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace drahil {
+namespace {
+
+int PidfdOpen(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+ExitInfo FromWaitStatus(int status) {
+  ExitInfo info;
+  if (WIFSIGNALED(status)) {
+    info.signaled = true;
+    info.signal = WTERMSIG(status);
+  } else if (WIFEXITED(status)) {
+    info.exit_code = WEXITSTATUS(status);
+  }
+  return info;
+}
+
+// Writes all of buf to fd, ignoring errors (used only in the forked child).
+void WriteAll(int fd, const void* buf, size_t len) {
+  const char* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+Result<std::string> ReadPipe(UniqueFd& fd, std::chrono::milliseconds timeout, const char* which) {
+  if (!fd) return FailedPreconditionError(std::string(which) + " is not a pipe");
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, std::string("poll ") + which);
+    }
+    if (r == 0) return out;  // nothing more within the timeout
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return ErrnoError(errno, std::string("read ") + which);
+    }
+    if (n == 0) return out;  // EOF
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+std::string ExitInfo::Describe() const {
+  if (signaled) return "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
+  return "exit code " + std::to_string(exit_code);
+}
+
+Result<ChildProcess> ChildProcess::Spawn(const Options& o) {
+  if (o.argv.empty() || o.argv[0].empty()) return InvalidArgumentError("spawn: empty argv");
+  const std::string& prog = o.argv[0];
+
+  // Everything the child needs is prepared before fork(): after fork in a
+  // threaded parent only async-signal-safe calls are allowed.
+  std::vector<std::string> env_strings;
+  if (!o.replace_env) {
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv = *e;
+      std::string k = kv.substr(0, kv.find('='));
+      if (o.env.count(k) == 0) env_strings.push_back(std::move(kv));
+    }
+  }
+  for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = o.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_copy) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  // Resolve the program on PATH in the parent so the child only calls execve.
+  std::string exe = prog;
+  if (prog.find('/') == std::string::npos) {
+    const char* path = std::getenv("PATH");
+    std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    exe.clear();
+    size_t start = 0;
+    while (start <= p.size()) {
+      size_t end = p.find(':', start);
+      if (end == std::string::npos) end = p.size();
+      std::string cand = p.substr(start, end - start) + "/" + prog;
+      if (::access(cand.c_str(), X_OK) == 0) {
+        exe = cand;
+        break;
+      }
+      start = end + 1;
+    }
+    if (exe.empty()) return NotFoundError("spawn " + prog + ": not found on PATH");
+  }
+
+  auto open_out = [&](Stdio mode, const std::string& path, UniqueFd& parent_end,
+                      const char* which) -> Result<int> {
+    switch (mode) {
+      case Stdio::kInherit: return -1;
+      case Stdio::kNull: {
+        int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return ErrnoError(errno, "open /dev/null");
+        return fd;
+      }
+      case Stdio::kFile: {
+        if (path.empty()) return InvalidArgumentError(std::string("spawn: ") + which + " file path is empty");
+        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (o.append ? O_APPEND : O_TRUNC);
+        int fd = ::open(path.c_str(), flags, 0644);
+        if (fd < 0) return ErrnoError(errno, std::string("open ") + which + " file " + path);
+        return fd;
+      }
+      case Stdio::kPipe: {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+        parent_end.Reset(p[0]);
+        return p[1];
+      }
+    }
+    return -1;
+  };
+
+  ChildProcess child;
+  UniqueFd out_fd, err_fd, in_fd;
+  {
+    DRAHIL_ASSIGN_OR_RETURN(int fd, open_out(o.stdout_mode, o.stdout_path, child.stdout_pipe_, "stdout"));
+    out_fd.Reset(fd);
+  }
+  if (o.stderr_mode == Stdio::kFile && o.stdout_mode == Stdio::kFile && o.stderr_path == o.stdout_path) {
+    err_fd.Reset(::dup(out_fd.get()));
+  } else {
+    DRAHIL_ASSIGN_OR_RETURN(int fd, open_out(o.stderr_mode, o.stderr_path, child.stderr_pipe_, "stderr"));
+    err_fd.Reset(fd);
+  }
+  if (o.stdin_mode == Stdio::kNull) in_fd.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+
+  // The exec-status pipe tells the parent whether execve succeeded: it is
+  // close-on-exec, so EOF means success and 4 bytes of errno mean failure.
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+  UniqueFd status_read(status_pipe[0]);
+  UniqueFd status_write(status_pipe[1]);
+
+  const char* cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
+  std::vector<std::pair<int, int>> extra(o.extra_fds.begin(), o.extra_fds.end());
+  pid_t parent_pid = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError(errno, "fork for " + prog);
+  if (pid == 0) {
+    // Child. Own process group, so the harness can signal everything it starts.
+    ::setpgid(0, 0);
+    if (o.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent_pid) ::_exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+    // Move extra fds out of the way of their targets first.
+    std::vector<int> moved;
+    for (auto& [target, src] : extra) {
+      int tmp = ::fcntl(src, F_DUPFD_CLOEXEC, 64);
+      moved.push_back(tmp);
+    }
+    if (in_fd.valid()) ::dup2(in_fd.get(), 0);
+    if (out_fd.valid()) ::dup2(out_fd.get(), 1);
+    if (err_fd.valid()) ::dup2(err_fd.get(), 2);
+    if (o.stderr_to_stdout) ::dup2(1, 2);
+    for (size_t i = 0; i < extra.size(); ++i) {
+      if (moved[i] >= 0) ::dup2(moved[i], extra[i].first);  // dup2 clears CLOEXEC
+    }
+    if (cwd && ::chdir(cwd) != 0) {
+      int err = errno;
+      WriteAll(status_write.get(), &err, sizeof(err));
+      ::_exit(127);
+    }
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    int err = errno;
+    WriteAll(status_write.get(), &err, sizeof(err));
+    ::_exit(127);
+  }
+
+  // Parent.
+  ::setpgid(pid, pid);  // also done in the child; whichever runs first wins
+  child.pid_ = pid;
+  status_write.Reset();
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_read.get(), &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(child_errno))) {
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    child.pid_ = -1;
+    return ErrnoError(child_errno, std::string(cwd && child_errno == ENOENT ? "chdir " + o.cwd + " for " : "exec ") + prog);
+  }
+  child.pidfd_.Reset(PidfdOpen(pid));
+  return child;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      pidfd_(std::move(o.pidfd_)),
+      stdout_pipe_(std::move(o.stdout_pipe_)),
+      stderr_pipe_(std::move(o.stderr_pipe_)),
+      exit_(std::move(o.exit_)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0 && !exit_) Kill();
+    pid_ = std::exchange(o.pid_, -1);
+    pidfd_ = std::move(o.pidfd_);
+    stdout_pipe_ = std::move(o.stdout_pipe_);
+    stderr_pipe_ = std::move(o.stderr_pipe_);
+    exit_ = std::move(o.exit_);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && !exit_) Kill();
+}
+
+bool ChildProcess::TryReap(bool block) {
+  if (exit_ || pid_ <= 0) return true;
+  int st = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &st, block ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid_) {
+    exit_ = FromWaitStatus(st);
+    pidfd_.Reset();
+    return true;
+  }
+  if (r < 0) {  // ECHILD: someone else reaped it; report unknown exit
+    exit_ = ExitInfo{};
+    pidfd_.Reset();
+    return true;
+  }
+  return false;
+}
+
+bool ChildProcess::Running() { return pid_ > 0 && !TryReap(false); }
+
+Result<ExitInfo> ChildProcess::Wait(std::optional<std::chrono::milliseconds> timeout) {
+  if (pid_ <= 0) return FailedPreconditionError("wait: no child process");
+  if (exit_) return *exit_;
+  if (!timeout) {
+    TryReap(true);
+    return *exit_;
+  }
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  for (;;) {
+    if (TryReap(false)) return *exit_;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return DeadlineExceededError("pid " + std::to_string(pid_) + " still running after " +
+                                   std::to_string(timeout->count()) + " ms");
+    if (pidfd_) {
+      pollfd p{pidfd_.get(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    } else {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(5)));
+    }
+  }
+}
+
+Status ChildProcess::Signal(int sig) {
+  if (pid_ <= 0 || exit_) return FailedPreconditionError("signal: process is not running");
+  // The group first (helpers the child started), then the child itself in case
+  // it moved to another group.
+  if (::kill(-pid_, sig) != 0 && ::kill(pid_, sig) != 0) return ErrnoError(errno, "kill " + std::to_string(pid_));
+  ::kill(pid_, sig);
+  return OkStatus();
+}
+
+ExitInfo ChildProcess::Terminate(std::chrono::milliseconds grace) noexcept {
+  if (pid_ <= 0) return ExitInfo{};
+  if (exit_) return *exit_;
+  (void)Signal(SIGTERM);
+  if (SIGCONT > 0) (void)Signal(SIGCONT);  // a stopped child cannot act on SIGTERM
+  auto r = Wait(grace);
+  if (r.ok()) {
+    ::kill(-pid_, SIGKILL);  // stragglers in the group
+    return *r;
+  }
+  return Kill();
+}
+
+ExitInfo ChildProcess::Kill() noexcept {
+  if (pid_ <= 0) return ExitInfo{};
+  if (exit_) return *exit_;
+  ::kill(-pid_, SIGKILL);
+  ::kill(pid_, SIGKILL);
+  TryReap(true);
+  return *exit_;
+}
+
+Result<std::string> ChildProcess::ReadStdout(std::chrono::milliseconds timeout) {
+  return ReadPipe(stdout_pipe_, timeout, "stdout");
+}
+Result<std::string> ChildProcess::ReadStderr(std::chrono::milliseconds timeout) {
+  return ReadPipe(stderr_pipe_, timeout, "stderr");
+}
+
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                 const std::map<std::string, std::string>& env) {
+  ChildProcess::Options o;
+  o.argv = argv;
+  o.env = env;
+  o.stdout_mode = ChildProcess::Stdio::kPipe;
+  o.stderr_to_stdout = true;
+  DRAHIL_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(o));
+  // Drain while waiting so a chatty child never blocks on a full pipe.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  CommandOutput out;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      child.Kill();
+      return DeadlineExceededError(argv[0] + " did not finish within " + std::to_string(timeout.count()) + " ms");
+    }
+    pollfd p{child.stdout_pipe_.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    if (r > 0) {
+      char buf[65536];
+      ssize_t n = ::read(child.stdout_pipe_.get(), buf, sizeof(buf));
+      if (n > 0) {
+        out.output.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) break;  // EOF: every writer closed
+    }
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto exit = child.Wait(std::max(left, std::chrono::milliseconds(1)));
+  if (!exit.ok()) {
+    child.Kill();
+    return exit.status().WithContext(argv[0]);
+  }
+  out.exit = *exit;
+  return out;
+}
+
+}  // namespace drahil

@@ -1,0 +1,77 @@
+#include "drahil/probe_common/util.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "drahil/core/quantity.hpp"
+
+namespace drahil::probe_common {
+
+double HostMemcpyBandwidth(size_t bytes, int reps) {
+  if (bytes == 0 || reps <= 0) return 0;
+  std::unique_ptr<char[]> src(new char[bytes]);
+  std::unique_ptr<char[]> dst(new char[bytes]);
+  // Touch every page first so the timing sees copies, not page faults.
+  std::memset(src.get(), 0x5a, bytes);
+  std::memset(dst.get(), 0, bytes);
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(dst.get(), src.get(), bytes);
+    double s = SecondsSince(t0);
+    // Keep the copy observable so it cannot be elided.
+    if (dst[bytes / 2] != 0x5a) return 0;
+    if (s > 0) best = std::max(best, static_cast<double>(bytes) / s / 1e9);
+    src[r % bytes] = static_cast<char>(0x5a);
+  }
+  return best;
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(pos, comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+Result<uint64_t> ParseBytes(std::string_view text, std::string_view flag) {
+  auto q = Quantity::Parse(text);
+  if (!q.ok()) return q.status().WithContext(std::string(flag));
+  if (q->Sign() < 0) {
+    return InvalidArgumentError(std::string(flag) + ": \"" + std::string(text) + "\" is negative");
+  }
+  if (q->nanos() % 1000000000 != 0) {
+    return InvalidArgumentError(std::string(flag) + ": \"" + std::string(text) +
+                                "\" is not a whole number of bytes");
+  }
+  return static_cast<uint64_t>(q->Value());
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[u]);
+  }
+  return buf;
+}
+
+}  // namespace drahil::probe_common

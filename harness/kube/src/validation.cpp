@@ -1,0 +1,1558 @@
+// Validation with the rules and limits of the real API server. The rules
+// follow pkg/apis/resource/validation and apimachinery's name checks as of
+// Kubernetes 1.36 (shared/reference/protocol.md §4); the messages are written
+// to read like the API server's so a driver vendor recognises them.
+#include "drahil/kube/validation.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <set>
+
+#include "drahil/core/quantity.hpp"
+#include "drahil/core/semver.hpp"
+
+namespace drahil::kube {
+
+// ---- limits (shared/reference/protocol.md §4.6) ---------------------------
+namespace {
+constexpr size_t kMaxDevicesPerSlice = 128;
+constexpr size_t kMaxDevicesPerSliceWithTaintsOrCounters = 64;
+constexpr size_t kMaxAttributesAndCapacities = 32;
+constexpr size_t kMaxAttributeValues = 48;
+constexpr size_t kMaxAttributeStringLength = 64;
+constexpr size_t kMaxIdLength = 32;
+constexpr size_t kMaxDomainLength = 63;
+constexpr size_t kMaxDriverNameLength = 63;
+constexpr size_t kMaxPoolNameLength = 253;
+constexpr size_t kMaxTaints = 16;
+constexpr size_t kMaxTolerations = 16;
+constexpr size_t kMaxCounterSets = 8;
+constexpr size_t kMaxCountersPerSet = 32;
+constexpr size_t kMaxConsumesCounters = 2;
+constexpr size_t kMaxBindingConditions = 4;
+constexpr size_t kMaxRequests = 32;
+constexpr size_t kMaxSubRequests = 8;
+constexpr size_t kMaxSelectors = 32;
+constexpr size_t kMaxConstraints = 32;
+constexpr size_t kMaxConfigs = 32;
+constexpr size_t kMaxAllocationResults = 32;
+constexpr size_t kMaxAllocationConfigs = 64;
+constexpr size_t kMaxReservedFor = 256;
+constexpr size_t kMaxOpaqueParameters = 10 * 1024;
+constexpr size_t kMaxStatusData = 10 * 1024;
+constexpr size_t kMaxDeviceConditions = 8;
+constexpr size_t kMaxIps = 16;
+constexpr size_t kMaxInterfaceName = 256;
+constexpr size_t kMaxHardwareAddress = 128;
+constexpr size_t kMaxCelLength = 10 * 1024;
+constexpr size_t kMaxCapacityValidValues = 10;
+constexpr size_t kMaxAnnotationsBytes = 256 * 1024;
+
+const char kDns1123LabelMsg[] =
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const char kDns1123SubdomainMsg[] =
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const char kQualifiedNameMsg[] =
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const char kLabelValueMsg[] =
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value', "
+    " or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+const char kCIdentifierMsg[] =
+    "a valid C identifier must start with alphabetic character or '_', followed by a string of "
+    "alphanumeric characters or '_' (e.g. 'my_name',  or 'MY_NAME',  or 'MyName', regex used for "
+    "validation is '[A-Za-z_][A-Za-z0-9_]*')";
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
+
+bool MatchesDnsLabel(std::string_view s) {
+  if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
+}
+
+bool MatchesDnsSubdomain(std::string_view s) {
+  if (s.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    if (!MatchesDnsLabel(s.substr(start, dot == std::string_view::npos ? s.npos : dot - start))) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
+bool MatchesQualifiedNamePart(std::string_view s) {
+  if (s.empty() || !IsAlnum(s.front()) || !IsAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+std::string MaxLenMsg(size_t n) { return "must be no more than " + std::to_string(n) + " characters"; }
+
+}  // namespace
+
+std::vector<std::string> IsDns1123Label(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > 63) out.push_back(MaxLenMsg(63));
+  if (!MatchesDnsLabel(value)) out.push_back(kDns1123LabelMsg);
+  return out;
+}
+
+std::vector<std::string> IsDns1123Subdomain(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > 253) out.push_back(MaxLenMsg(253));
+  if (!MatchesDnsSubdomain(value)) out.push_back(kDns1123SubdomainMsg);
+  return out;
+}
+
+std::vector<std::string> IsQualifiedName(std::string_view value) {
+  std::vector<std::string> out;
+  std::string_view name = value;
+  size_t slash = value.find('/');
+  if (slash != std::string_view::npos) {
+    if (value.find('/', slash + 1) != std::string_view::npos) {
+      out.push_back(std::string("a qualified name ") + kQualifiedNameMsg +
+                    " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+      return out;
+    }
+    std::string_view prefix = value.substr(0, slash);
+    name = value.substr(slash + 1);
+    if (prefix.empty()) {
+      out.push_back("prefix part must be non-empty");
+    } else {
+      for (auto& m : IsDns1123Subdomain(prefix)) out.push_back("prefix part " + m);
+    }
+  }
+  if (name.empty()) {
+    out.push_back("name part must be non-empty");
+  } else if (name.size() > 63) {
+    out.push_back("name part " + MaxLenMsg(63));
+  }
+  if (!name.empty() && !MatchesQualifiedNamePart(name)) {
+    out.push_back(std::string("name part ") + kQualifiedNameMsg);
+  }
+  return out;
+}
+
+std::vector<std::string> IsValidLabelValue(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > 63) out.push_back(MaxLenMsg(63));
+  if (!value.empty() && !MatchesQualifiedNamePart(value)) out.push_back(kLabelValueMsg);
+  return out;
+}
+
+std::vector<std::string> IsCIdentifier(std::string_view value) {
+  bool ok = !value.empty() && !(value[0] >= '0' && value[0] <= '9') &&
+            std::all_of(value.begin(), value.end(), [](char c) { return IsAlnum(c) || c == '_'; });
+  if (ok) return {};
+  return {kCIdentifierMsg};
+}
+
+// ---- FieldError -----------------------------------------------------------
+
+std::string_view ErrorTypeString(ErrorType type) {
+  switch (type) {
+    case ErrorType::kNotFound: return "Not found";
+    case ErrorType::kRequired: return "Required value";
+    case ErrorType::kDuplicate: return "Duplicate value";
+    case ErrorType::kInvalid: return "Invalid value";
+    case ErrorType::kNotSupported: return "Unsupported value";
+    case ErrorType::kForbidden: return "Forbidden";
+    case ErrorType::kTooLong: return "Too long";
+    case ErrorType::kTooMany: return "Too many";
+    case ErrorType::kInternal: return "Internal error";
+    case ErrorType::kTypeInvalid: return "Invalid value";
+  }
+  return "Invalid value";
+}
+
+std::string_view ErrorTypeReason(ErrorType type) {
+  switch (type) {
+    case ErrorType::kNotFound: return "FieldValueNotFound";
+    case ErrorType::kRequired: return "FieldValueRequired";
+    case ErrorType::kDuplicate: return "FieldValueDuplicate";
+    case ErrorType::kInvalid: return "FieldValueInvalid";
+    case ErrorType::kNotSupported: return "FieldValueNotSupported";
+    case ErrorType::kForbidden: return "FieldValueForbidden";
+    case ErrorType::kTooLong: return "FieldValueTooLong";
+    case ErrorType::kTooMany: return "FieldValueTooMany";
+    case ErrorType::kInternal: return "InternalError";
+    case ErrorType::kTypeInvalid: return "FieldValueTypeInvalid";
+  }
+  return "FieldValueInvalid";
+}
+
+namespace {
+// Quote(): a Go %q rendering (the common cases: quotes, backslash, control bytes).
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string FieldError::Body() const {
+  std::string s(ErrorTypeString(type));
+  bool omit = type == ErrorType::kRequired || type == ErrorType::kForbidden ||
+              type == ErrorType::kTooLong || type == ErrorType::kInternal;
+  if (!omit) {
+    if (bad_value.is_null()) {
+      s += ": null";
+    } else if (bad_value.is_string()) {
+      s += ": " + Quote(bad_value.get<std::string>());
+    } else {
+      s += ": " + bad_value.dump(-1, ' ', false, Object::error_handler_t::replace);
+    }
+  }
+  if (!detail.empty()) s += ": " + detail;
+  return s;
+}
+
+std::string FieldError::ToString() const { return field + ": " + Body(); }
+
+FieldError Required(std::string field, std::string detail) {
+  return {ErrorType::kRequired, std::move(field), Object(), std::move(detail)};
+}
+FieldError Invalid(std::string field, Object value, std::string detail) {
+  return {ErrorType::kInvalid, std::move(field), std::move(value), std::move(detail)};
+}
+FieldError NotSupported(std::string field, Object value, const std::vector<std::string>& supported) {
+  std::string detail;
+  if (!supported.empty()) {
+    detail = "supported values: ";
+    for (size_t i = 0; i < supported.size(); ++i) {
+      if (i > 0) detail += ", ";
+      detail += Quote(supported[i]);
+    }
+  }
+  return {ErrorType::kNotSupported, std::move(field), std::move(value), std::move(detail)};
+}
+FieldError Duplicate(std::string field, Object value) {
+  return {ErrorType::kDuplicate, std::move(field), std::move(value), ""};
+}
+FieldError Forbidden(std::string field, std::string detail) {
+  return {ErrorType::kForbidden, std::move(field), Object(), std::move(detail)};
+}
+FieldError TooLong(std::string field, size_t max_bytes) {
+  return {ErrorType::kTooLong, std::move(field), Object(),
+          "may not be more than " + std::to_string(max_bytes) + (max_bytes == 1 ? " byte" : " bytes")};
+}
+FieldError TooMany(std::string field, size_t actual, size_t max_items) {
+  return {ErrorType::kTooMany, std::move(field), Object(actual),
+          "must have at most " + std::to_string(max_items) + " items"};
+}
+FieldError TypeInvalid(std::string field, Object value, std::string detail) {
+  return {ErrorType::kTypeInvalid, std::move(field), std::move(value), std::move(detail)};
+}
+
+std::vector<StatusCause> ToStatusCauses(const std::vector<FieldError>& errors) {
+  std::vector<StatusCause> out;
+  out.reserve(errors.size());
+  for (const auto& e : errors) out.push_back({std::string(ErrorTypeReason(e.type)), e.Body(), e.field});
+  return out;
+}
+
+std::string ErrorsToString(const std::vector<FieldError>& errors) {
+  std::vector<std::string> msgs;
+  std::set<std::string> seen;
+  for (const auto& e : errors) {
+    std::string m = e.ToString();
+    if (seen.insert(m).second) msgs.push_back(std::move(m));
+  }
+  if (msgs.size() == 1) return msgs[0];
+  std::string out = "[";
+  for (size_t i = 0; i < msgs.size(); ++i) out += (i ? ", " : "") + msgs[i];
+  return out + "]";
+}
+
+// ---- the validator ----------------------------------------------------------
+
+namespace {
+
+using Errs = std::vector<FieldError>;
+
+std::string Child(const std::string& p, std::string_view c) {
+  return p.empty() ? std::string(c) : p + "." + std::string(c);
+}
+std::string Index(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
+std::string Key(const std::string& p, std::string_view k) { return p + "[" + std::string(k) + "]"; }
+
+std::string JsonTypeName(const Object& v) {
+  switch (v.type()) {
+    case Object::value_t::object: return "object";
+    case Object::value_t::array: return "array";
+    case Object::value_t::string: return "string";
+    case Object::value_t::boolean: return "boolean";
+    case Object::value_t::number_integer:
+    case Object::value_t::number_unsigned: return "integer";
+    case Object::value_t::number_float: return "number";
+    default: return "null";
+  }
+}
+
+// Typed field access that reports a wrong JSON type as an error and then
+// treats the field as absent, so validation continues.
+class Walker {
+ public:
+  explicit Walker(Errs& errs) : errs_(errs) {}
+
+  // Field(): nullptr when absent or null.
+  static const Object* Field(const Object* parent, std::string_view key) {
+    if (parent == nullptr || !parent->is_object()) return nullptr;
+    auto it = parent->find(std::string(key));
+    if (it == parent->end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  const Object* Obj(const Object* parent, std::string_view key, const std::string& path) {
+    const Object* v = Field(parent, key);
+    if (v != nullptr && !v->is_object()) {
+      errs_.push_back(TypeInvalid(path, JsonTypeName(*v), "must be an object"));
+      return nullptr;
+    }
+    return v;
+  }
+  const Object* Arr(const Object* parent, std::string_view key, const std::string& path) {
+    const Object* v = Field(parent, key);
+    if (v != nullptr && !v->is_array()) {
+      errs_.push_back(TypeInvalid(path, JsonTypeName(*v), "must be a list"));
+      return nullptr;
+    }
+    return v;
+  }
+  std::optional<std::string> Str(const Object* parent, std::string_view key, const std::string& path) {
+    const Object* v = Field(parent, key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) {
+      errs_.push_back(TypeInvalid(path, JsonTypeName(*v), "must be a string"));
+      return std::nullopt;
+    }
+    return v->get<std::string>();
+  }
+  std::optional<bool> Bool(const Object* parent, std::string_view key, const std::string& path) {
+    const Object* v = Field(parent, key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_boolean()) {
+      errs_.push_back(TypeInvalid(path, JsonTypeName(*v), "must be a boolean"));
+      return std::nullopt;
+    }
+    return v->get<bool>();
+  }
+  std::optional<int64_t> Int(const Object* parent, std::string_view key, const std::string& path) {
+    const Object* v = Field(parent, key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX)) {
+      return v->get<int64_t>();
+    }
+    errs_.push_back(TypeInvalid(path, JsonTypeName(*v), "must be a 64-bit integer"));
+    return std::nullopt;
+  }
+
+  void Add(FieldError e) { errs_.push_back(std::move(e)); }
+  Errs& errs() { return errs_; }
+
+ private:
+  Errs& errs_;
+};
+
+void AddNameErrors(Walker& w, const std::string& path, const std::string& value,
+                   const std::vector<std::string>& details) {
+  for (const auto& d : details) w.Add(Invalid(path, value, d));
+}
+
+// ValidateQuantity(): a Quantity is a string ("2Gi") or a JSON number.
+std::optional<Quantity> ValidateQuantity(Walker& w, const Object* v, const std::string& path) {
+  if (v == nullptr) return std::nullopt;
+  std::string text;
+  if (v->is_string()) {
+    text = v->get<std::string>();
+  } else if (v->is_number()) {
+    text = v->dump();
+  } else {
+    w.Add(TypeInvalid(path, JsonTypeName(*v), "must be a quantity string"));
+    return std::nullopt;
+  }
+  auto q = Quantity::Parse(text);
+  if (!q.ok()) {
+    w.Add(Invalid(path, text,
+                  "quantities must match the regular expression "
+                  "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+    return std::nullopt;
+  }
+  return *q;
+}
+
+// Driver names: DNS subdomain, at most 63 bytes (validateDriverName).
+void ValidateDriverName(Walker& w, const std::optional<std::string>& driver, const std::string& path) {
+  if (!driver || driver->empty()) {
+    w.Add(Required(path));
+    return;
+  }
+  if (driver->size() > kMaxDriverNameLength) w.Add(TooLong(path, kMaxDriverNameLength));
+  for (const auto& d : IsDns1123Subdomain(*driver)) {
+    if (d.rfind("must be no more", 0) == 0) continue;  // reported as TooLong
+    w.Add(Invalid(path, *driver, d));
+  }
+}
+
+// Pool names: DNS subdomains joined by '/', at most 253 bytes.
+void ValidatePoolName(Walker& w, const std::optional<std::string>& name, const std::string& path) {
+  if (!name || name->empty()) {
+    w.Add(Required(path));
+    return;
+  }
+  if (name->size() > kMaxPoolNameLength) {
+    w.Add(TooLong(path, kMaxPoolNameLength));
+    return;
+  }
+  size_t start = 0;
+  while (true) {
+    size_t slash = name->find('/', start);
+    std::string part = name->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    for (const auto& d : IsDns1123Subdomain(part)) w.Add(Invalid(path, *name, d));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+}
+
+void ValidateDnsLabelField(Walker& w, const std::optional<std::string>& v, const std::string& path,
+                           bool required = true) {
+  if (!v || v->empty()) {
+    if (required) w.Add(Required(path));
+    return;
+  }
+  AddNameErrors(w, path, *v, IsDns1123Label(*v));
+}
+
+void ValidateSubdomainField(Walker& w, const std::optional<std::string>& v, const std::string& path,
+                            bool required = true) {
+  if (!v || v->empty()) {
+    if (required) w.Add(Required(path));
+    return;
+  }
+  AddNameErrors(w, path, *v, IsDns1123Subdomain(*v));
+}
+
+// Attribute and capacity names: a C identifier (≤32) or <domain ≤63>/<C identifier ≤32>.
+void ValidateDeviceQualifiedName(Walker& w, const std::string& name, const std::string& path,
+                                 bool require_domain) {
+  std::string id = name;
+  size_t slash = name.find('/');
+  if (slash != std::string::npos) {
+    std::string domain = name.substr(0, slash);
+    id = name.substr(slash + 1);
+    if (domain.empty()) {
+      w.Add(Required(path, "the domain must not be empty"));
+    } else {
+      if (domain.size() > kMaxDomainLength) w.Add(TooLong(path, kMaxDomainLength));
+      for (const auto& d : IsDns1123Subdomain(domain)) {
+        if (d.rfind("must be no more", 0) == 0) continue;
+        w.Add(Invalid(path, domain, d));
+      }
+    }
+  } else if (require_domain) {
+    w.Add(Invalid(path, name, "must include a domain"));
+  }
+  if (id.empty()) {
+    w.Add(Required(path, "the name must not be empty"));
+    return;
+  }
+  if (id.size() > kMaxIdLength) w.Add(TooLong(path, kMaxIdLength));
+  for (const auto& d : IsCIdentifier(id)) w.Add(Invalid(path, id, d));
+}
+
+// ValidateList(): the list at key, with TooMany over max; calls fn per item.
+template <typename Fn>
+size_t ValidateList(Walker& w, const Object* parent, std::string_view key, const std::string& path,
+                    size_t max, Fn fn) {
+  const Object* arr = w.Arr(parent, key, path);
+  if (arr == nullptr) return 0;
+  if (max > 0 && arr->size() > max) w.Add(TooMany(path, arr->size(), max));
+  for (size_t i = 0; i < arr->size(); ++i) fn((*arr)[i], Index(path, i), i);
+  return arr->size();
+}
+
+void ValidateStringList(Walker& w, const Object* parent, std::string_view key,
+                        const std::string& path, size_t max, bool qualified_names) {
+  std::set<std::string> seen;
+  ValidateList(w, parent, key, path, max, [&](const Object& item, const std::string& p, size_t) {
+    if (!item.is_string()) {
+      w.Add(TypeInvalid(p, JsonTypeName(item), "must be a string"));
+      return;
+    }
+    std::string s = item.get<std::string>();
+    if (!seen.insert(s).second) w.Add(Duplicate(p, s));
+    if (qualified_names) AddNameErrors(w, p, s, IsQualifiedName(s));
+  });
+}
+
+// ---- metadata -----------------------------------------------------------------
+
+enum class NameRule { kSubdomain, kLabel, kAny };
+
+void ValidateLabels(Walker& w, const Object* labels, const std::string& path) {
+  if (labels == nullptr) return;
+  if (!labels->is_object()) {
+    w.Add(TypeInvalid(path, JsonTypeName(*labels), "must be a map of strings"));
+    return;
+  }
+  for (auto& [k, v] : labels->items()) {
+    AddNameErrors(w, path, k, IsQualifiedName(k));
+    if (!v.is_string()) {
+      w.Add(TypeInvalid(Key(path, k), JsonTypeName(v), "must be a string"));
+      continue;
+    }
+    AddNameErrors(w, Key(path, k), v.get<std::string>(), IsValidLabelValue(v.get<std::string>()));
+  }
+}
+
+void ValidateAnnotations(Walker& w, const Object* ann, const std::string& path) {
+  if (ann == nullptr) return;
+  if (!ann->is_object()) {
+    w.Add(TypeInvalid(path, JsonTypeName(*ann), "must be a map of strings"));
+    return;
+  }
+  size_t total = 0;
+  for (auto& [k, v] : ann->items()) {
+    // Annotation keys are qualified names checked case-insensitively.
+    std::string lower = k;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    AddNameErrors(w, path, k, IsQualifiedName(lower));
+    if (!v.is_string()) {
+      w.Add(TypeInvalid(Key(path, k), JsonTypeName(v), "must be a string"));
+      continue;
+    }
+    total += k.size() + v.get_ref<const std::string&>().size();
+  }
+  if (total > kMaxAnnotationsBytes) w.Add(TooLong(path, kMaxAnnotationsBytes));
+}
+
+void ValidateObjectMeta(Walker& w, const Object& obj, const ResourceInfo& info, NameRule rule) {
+  const std::string mp = "metadata";
+  const Object* meta = w.Obj(&obj, "metadata", mp);
+  auto name = w.Str(meta, "name", Child(mp, "name"));
+  auto gen = w.Str(meta, "generateName", Child(mp, "generateName"));
+  auto check_name = [&](const std::string& value, const std::string& path, bool prefix) {
+    std::string v = value;
+    // generateName is a prefix: a trailing '-' is fine because random
+    // characters follow it.
+    if (prefix && !v.empty() && v.back() == '-') v.back() = 'a';
+    if (rule == NameRule::kSubdomain) AddNameErrors(w, path, value, IsDns1123Subdomain(v));
+    if (rule == NameRule::kLabel) AddNameErrors(w, path, value, IsDns1123Label(v));
+  };
+  if (name && !name->empty()) {
+    check_name(*name, Child(mp, "name"), false);
+  } else if (gen && !gen->empty()) {
+    check_name(*gen, Child(mp, "generateName"), true);
+  } else {
+    w.Add(Required(Child(mp, "name"), "name or generateName is required"));
+  }
+  auto ns = w.Str(meta, "namespace", Child(mp, "namespace"));
+  if (info.namespaced) {
+    ValidateDnsLabelField(w, ns, Child(mp, "namespace"));
+  } else if (ns && !ns->empty()) {
+    w.Add(Forbidden(Child(mp, "namespace"), "not allowed on this type"));
+  }
+  ValidateLabels(w, w.Obj(meta, "labels", Child(mp, "labels")), Child(mp, "labels"));
+  ValidateAnnotations(w, w.Obj(meta, "annotations", Child(mp, "annotations")),
+                      Child(mp, "annotations"));
+  if (auto g = w.Int(meta, "generation", Child(mp, "generation")); g && *g < 0) {
+    w.Add(Invalid(Child(mp, "generation"), *g, "must be greater than or equal to 0"));
+  }
+  ValidateStringList(w, meta, "finalizers", Child(mp, "finalizers"), 0, true);
+  ValidateList(w, meta, "ownerReferences", Child(mp, "ownerReferences"), 0,
+               [&](const Object& ref, const std::string& p, size_t) {
+                 if (!ref.is_object()) {
+                   w.Add(TypeInvalid(p, JsonTypeName(ref), "must be an object"));
+                   return;
+                 }
+                 for (const char* f : {"apiVersion", "kind", "name", "uid"}) {
+                   auto v = w.Str(&ref, f, Child(p, f));
+                   if (!v || v->empty()) w.Add(Required(Child(p, f)));
+                 }
+               });
+}
+
+// Template metadata (ResourceClaimTemplate spec.metadata): labels and
+// annotations only.
+void ValidateTemplateMeta(Walker& w, const Object* meta, const std::string& path) {
+  if (meta == nullptr) return;
+  ValidateLabels(w, w.Obj(meta, "labels", Child(path, "labels")), Child(path, "labels"));
+  ValidateAnnotations(w, w.Obj(meta, "annotations", Child(path, "annotations")),
+                      Child(path, "annotations"));
+}
+
+// ---- shared pieces of resource.k8s.io ----------------------------------------
+
+void ValidateNodeSelector(Walker& w, const Object* sel, const std::string& path) {
+  if (sel == nullptr) return;
+  const std::string tp = Child(path, "nodeSelectorTerms");
+  const Object* terms = w.Arr(sel, "nodeSelectorTerms", tp);
+  if (terms == nullptr || terms->size() != 1) {
+    w.Add(Invalid(tp, terms == nullptr ? Object(0) : Object(terms->size()),
+                  "must have exactly one node selector term"));
+    return;
+  }
+  const Object& term = (*terms)[0];
+  const std::string p0 = Index(tp, 0);
+  for (const char* kind : {"matchExpressions", "matchFields"}) {
+    ValidateList(w, &term, kind, Child(p0, kind), 0, [&](const Object& req, const std::string& p, size_t) {
+      auto key = w.Str(&req, "key", Child(p, "key"));
+      if (!key || key->empty()) w.Add(Required(Child(p, "key")));
+      auto op = w.Str(&req, "operator", Child(p, "operator"));
+      static const std::vector<std::string> kOps = {"DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"};
+      if (!op) {
+        w.Add(Required(Child(p, "operator")));
+      } else if (std::find(kOps.begin(), kOps.end(), *op) == kOps.end()) {
+        w.Add(NotSupported(Child(p, "operator"), *op, kOps));
+      }
+    });
+  }
+}
+
+void ValidateCelSelectors(Walker& w, const Object* parent, const std::string& path) {
+  ValidateList(w, parent, "selectors", path, kMaxSelectors,
+               [&](const Object& sel, const std::string& p, size_t) {
+                 const Object* cel = w.Obj(&sel, "cel", Child(p, "cel"));
+                 if (cel == nullptr) {
+                   w.Add(Required(Child(p, "cel")));
+                   return;
+                 }
+                 const std::string ep = Child(Child(p, "cel"), "expression");
+                 auto expr = w.Str(cel, "expression", ep);
+                 if (!expr || expr->find_first_not_of(" \t\r\n") == std::string::npos) {
+                   w.Add(Required(ep));
+                 } else if (expr->size() > kMaxCelLength) {
+                   w.Add(TooLong(ep, kMaxCelLength));
+                 }
+               });
+}
+
+void ValidateOpaque(Walker& w, const Object* cfg, const std::string& path) {
+  const Object* opaque = w.Obj(cfg, "opaque", Child(path, "opaque"));
+  if (opaque == nullptr) {
+    w.Add(Required(Child(path, "opaque")));
+    return;
+  }
+  const std::string op = Child(path, "opaque");
+  ValidateDriverName(w, w.Str(opaque, "driver", Child(op, "driver")), Child(op, "driver"));
+  const Object* params = Walker::Field(opaque, "parameters");
+  const std::string pp = Child(op, "parameters");
+  if (params == nullptr) {
+    w.Add(Required(pp));
+    return;
+  }
+  if (!params->is_object()) {
+    w.Add(Invalid(pp, "<value omitted>", "parameters must be a valid JSON object"));
+    return;
+  }
+  if (params->dump().size() > kMaxOpaqueParameters) w.Add(TooLong(pp, kMaxOpaqueParameters));
+}
+
+void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
+  if (!t.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(t), "must be an object"));
+    return;
+  }
+  auto key = w.Str(&t, "key", Child(p, "key"));
+  if (key && !key->empty()) AddNameErrors(w, Child(p, "key"), *key, IsQualifiedName(*key));
+  auto op = w.Str(&t, "operator", Child(p, "operator")).value_or("Equal");
+  auto value = w.Str(&t, "value", Child(p, "value")).value_or("");
+  if (op == "Exists") {
+    if (!value.empty()) w.Add(Invalid(Child(p, "value"), value, "must be empty when `operator` is 'Exists'"));
+  } else if (op == "Equal") {
+    if (!key || key->empty()) {
+      w.Add(Invalid(Child(p, "operator"), op, "must be 'Exists' when `key` is empty"));
+    }
+    AddNameErrors(w, Child(p, "value"), value, IsValidLabelValue(value));
+  } else {
+    w.Add(NotSupported(Child(p, "operator"), op, {"Equal", "Exists"}));
+  }
+  auto effect = w.Str(&t, "effect", Child(p, "effect"));
+  if (effect && !effect->empty() && *effect != "NoSchedule" && *effect != "NoExecute" && *effect != "None") {
+    w.Add(NotSupported(Child(p, "effect"), *effect, {"NoExecute", "NoSchedule", "None"}));
+  }
+  w.Int(&t, "tolerationSeconds", Child(p, "tolerationSeconds"));
+}
+
+void ValidateTaint(Walker& w, const Object& t, const std::string& p) {
+  if (!t.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(t), "must be an object"));
+    return;
+  }
+  auto key = w.Str(&t, "key", Child(p, "key"));
+  if (!key || key->empty()) {
+    w.Add(Required(Child(p, "key")));
+  } else {
+    AddNameErrors(w, Child(p, "key"), *key, IsQualifiedName(*key));
+  }
+  auto value = w.Str(&t, "value", Child(p, "value"));
+  if (value) AddNameErrors(w, Child(p, "value"), *value, IsValidLabelValue(*value));
+  auto effect = w.Str(&t, "effect", Child(p, "effect"));
+  if (!effect || effect->empty()) {
+    w.Add(Required(Child(p, "effect")));
+  } else if (*effect != "NoSchedule" && *effect != "NoExecute" && *effect != "None") {
+    w.Add(NotSupported(Child(p, "effect"), *effect, {"NoExecute", "NoSchedule", "None"}));
+  }
+  w.Str(&t, "timeAdded", Child(p, "timeAdded"));
+}
+
+// ---- ResourceSlice ------------------------------------------------------------
+
+void ValidateAttribute(Walker& w, const Object& attr, const std::string& p, size_t* values) {
+  if (!attr.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(attr), "must be an object"));
+    return;
+  }
+  int set = 0;
+  if (auto v = w.Int(&attr, "int", Child(p, "int"))) { ++set, ++*values; }
+  if (auto v = w.Bool(&attr, "bool", Child(p, "bool"))) { ++set, ++*values; }
+  if (auto v = w.Str(&attr, "string", Child(p, "string"))) {
+    ++set, ++*values;
+    if (v->size() > kMaxAttributeStringLength) w.Add(TooLong(Child(p, "string"), kMaxAttributeStringLength));
+  }
+  auto check_version = [&](const std::string& v, const std::string& vp) {
+    if (v.size() > kMaxAttributeStringLength) {
+      w.Add(TooLong(vp, kMaxAttributeStringLength));
+    } else if (!SemVer::Parse(v).ok()) {
+      w.Add(Invalid(vp, v, "must be a string compatible with semver.org spec 2.0.0"));
+    }
+  };
+  if (auto v = w.Str(&attr, "version", Child(p, "version"))) {
+    ++set, ++*values;
+    check_version(*v, Child(p, "version"));
+  }
+  // List attributes (1.36, DRAListTypeAttributes): every item counts.
+  for (const char* list : {"ints", "bools", "strings", "versions"}) {
+    const Object* arr = w.Arr(&attr, list, Child(p, list));
+    if (arr == nullptr) continue;
+    ++set;
+    *values += arr->size();
+    std::string lp = Child(p, list);
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const Object& item = (*arr)[i];
+      std::string ip = Index(lp, i);
+      std::string l = list;
+      bool ok = (l == "ints" && item.is_number_integer()) || (l == "bools" && item.is_boolean()) ||
+                ((l == "strings" || l == "versions") && item.is_string());
+      if (!ok) {
+        w.Add(TypeInvalid(ip, JsonTypeName(item), "wrong item type for " + l));
+        continue;
+      }
+      if (l == "strings" && item.get_ref<const std::string&>().size() > kMaxAttributeStringLength) {
+        w.Add(TooLong(ip, kMaxAttributeStringLength));
+      }
+      if (l == "versions") check_version(item.get<std::string>(), ip);
+    }
+  }
+  if (set == 0) {
+    w.Add(Required(p, "exactly one value must be specified"));
+  } else if (set > 1) {
+    w.Add(Invalid(p, attr, "exactly one value must be specified"));
+  }
+}
+
+void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
+  if (!cap.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(cap), "must be an object"));
+    return;
+  }
+  const Object* value = Walker::Field(&cap, "value");
+  std::optional<Quantity> q;
+  if (value == nullptr) {
+    w.Add(Required(Child(p, "value")));
+  } else {
+    q = ValidateQuantity(w, value, Child(p, "value"));
+  }
+  const std::string rp = Child(p, "requestPolicy");
+  const Object* policy = w.Obj(&cap, "requestPolicy", rp);
+  if (policy == nullptr) return;
+  auto def = ValidateQuantity(w, Walker::Field(policy, "default"), Child(rp, "default"));
+  const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
+  const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
+  if (valid_values != nullptr && range != nullptr) {
+    w.Add(Invalid(rp, "{`validValues`, `validRange`}",
+                  "exactly one of `validValues` or `validRange` may be set, but multiple fields are set"));
+    return;
+  }
+  if (valid_values != nullptr) {
+    const std::string vp = Child(rp, "validValues");
+    if (valid_values->size() > kMaxCapacityValidValues) {
+      w.Add(TooMany(vp, valid_values->size(), kMaxCapacityValidValues));
+    }
+    std::optional<Quantity> prev;
+    bool has_default = false;
+    for (size_t i = 0; i < valid_values->size(); ++i) {
+      auto v = ValidateQuantity(w, &(*valid_values)[i], Index(vp, i));
+      if (!v) continue;
+      if (prev && *v <= *prev) {
+        w.Add(Invalid(Index(vp, i), v->ToString(), "values must be sorted in ascending order and unique"));
+      }
+      if (q && *v > *q) w.Add(Invalid(Index(vp, i), v->ToString(), "must not exceed the capacity value " + q->ToString()));
+      if (def && *v == *def) has_default = true;
+      prev = v;
+    }
+    if (def && !has_default) {
+      w.Add(Invalid(Child(rp, "default"), def->ToString(), "must be one of the valid values"));
+    }
+  }
+  if (range != nullptr) {
+    const std::string gp = Child(rp, "validRange");
+    auto min = ValidateQuantity(w, Walker::Field(range, "min"), Child(gp, "min"));
+    if (Walker::Field(range, "min") == nullptr) w.Add(Required(Child(gp, "min")));
+    auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
+    auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
+    if (min && max && *max < *min) {
+      w.Add(Invalid(Child(gp, "max"), max->ToString(), "must be greater than or equal to the minimum"));
+    }
+    if (step && step->Sign() <= 0) {
+      w.Add(Invalid(Child(gp, "step"), step->ToString(), "must be greater than zero"));
+    }
+    if (q && min && *min > *q) {
+      w.Add(Invalid(Child(gp, "min"), min->ToString(), "must not exceed the capacity value " + q->ToString()));
+    }
+    if (def && min && (*def < *min || (max && *def > *max))) {
+      w.Add(Invalid(Child(rp, "default"), def->ToString(), "must be within the valid range"));
+    }
+  }
+}
+
+void ValidateCounterMap(Walker& w, const Object* counters, const std::string& path, bool required) {
+  if (counters == nullptr) {
+    if (required) w.Add(Required(path));
+    return;
+  }
+  if (counters->empty() && required) w.Add(Required(path));
+  if (counters->size() > kMaxCountersPerSet) w.Add(TooMany(path, counters->size(), kMaxCountersPerSet));
+  for (auto& [k, v] : counters->items()) {
+    std::string kp = Key(path, k);
+    AddNameErrors(w, path, k, IsDns1123Label(k));
+    if (!v.is_object()) {
+      w.Add(TypeInvalid(kp, JsonTypeName(v), "must be an object"));
+      continue;
+    }
+    if (Walker::Field(&v, "value") == nullptr) {
+      w.Add(Required(Child(kp, "value")));
+    } else {
+      ValidateQuantity(w, Walker::Field(&v, "value"), Child(kp, "value"));
+    }
+  }
+}
+
+// Counts set node-selection fields of a slice or device; allNodes and
+// perDeviceNodeSelection may only be true when present.
+std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent, const std::string& path,
+                                             bool include_per_device) {
+  std::vector<std::string> set;
+  auto node_name = w.Str(parent, "nodeName", Child(path, "nodeName"));
+  if (node_name && !node_name->empty()) {
+    set.push_back("nodeName");
+    AddNameErrors(w, Child(path, "nodeName"), *node_name, IsDns1123Subdomain(*node_name));
+  }
+  if (const Object* sel = w.Obj(parent, "nodeSelector", Child(path, "nodeSelector"))) {
+    set.push_back("nodeSelector");
+    ValidateNodeSelector(w, sel, Child(path, "nodeSelector"));
+  }
+  if (auto all = w.Bool(parent, "allNodes", Child(path, "allNodes"))) {
+    set.push_back("allNodes");
+    if (!*all) w.Add(Invalid(Child(path, "allNodes"), false, "must be either unset or set to true"));
+  }
+  if (include_per_device) {
+    if (auto per = w.Bool(parent, "perDeviceNodeSelection", Child(path, "perDeviceNodeSelection"))) {
+      set.push_back("perDeviceNodeSelection");
+      if (!*per) {
+        w.Add(Invalid(Child(path, "perDeviceNodeSelection"), false, "must be either unset or set to true"));
+      }
+    }
+  }
+  return set;
+}
+
+std::string FieldSet(const std::vector<std::string>& fields) {
+  std::string s = "{";
+  for (size_t i = 0; i < fields.size(); ++i) s += (i ? ", `" : "`") + fields[i] + "`";
+  return s + "}";
+}
+
+bool DeviceUsesTaintsOrCounters(const Object& dev) {
+  if (!dev.is_object()) return false;
+  for (const char* f : {"taints", "consumesCounters"}) {
+    const Object* v = Walker::Field(&dev, f);
+    if (v != nullptr && v->is_array() && !v->empty()) return true;
+  }
+  if (const Object* attrs = Walker::Field(&dev, "attributes"); attrs != nullptr && attrs->is_object()) {
+    for (auto& [k, a] : attrs->items()) {
+      if (!a.is_object()) continue;
+      for (const char* l : {"ints", "bools", "strings", "versions"}) {
+        if (a.contains(l)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per_device_selection) {
+  if (!dev.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(dev), "must be an object"));
+    return;
+  }
+  ValidateDnsLabelField(w, w.Str(&dev, "name", Child(p, "name")), Child(p, "name"));
+  const Object* attrs = w.Obj(&dev, "attributes", Child(p, "attributes"));
+  const Object* caps = w.Obj(&dev, "capacity", Child(p, "capacity"));
+  size_t names = (attrs ? attrs->size() : 0) + (caps ? caps->size() : 0);
+  if (names > kMaxAttributesAndCapacities) {
+    w.Add(Invalid(p, names,
+                  "the total number of attributes and capacities must not exceed " +
+                      std::to_string(kMaxAttributesAndCapacities)));
+  }
+  size_t values = 0;
+  if (attrs != nullptr) {
+    for (auto& [k, a] : attrs->items()) {
+      std::string ap = Key(Child(p, "attributes"), k);
+      ValidateDeviceQualifiedName(w, k, ap, false);
+      ValidateAttribute(w, a, ap, &values);
+    }
+  }
+  if (values > kMaxAttributeValues) {
+    w.Add(Invalid(Child(p, "attributes"), values,
+                  "the total number of attribute values (list items included) must not exceed " +
+                      std::to_string(kMaxAttributeValues)));
+  }
+  if (caps != nullptr) {
+    for (auto& [k, c] : caps->items()) {
+      std::string cp = Key(Child(p, "capacity"), k);
+      ValidateDeviceQualifiedName(w, k, cp, false);
+      ValidateCapacity(w, c, cp);
+    }
+  }
+  std::set<std::string> counter_sets;
+  ValidateList(w, &dev, "consumesCounters", Child(p, "consumesCounters"), kMaxConsumesCounters,
+               [&](const Object& c, const std::string& cp, size_t) {
+                 auto set = w.Str(&c, "counterSet", Child(cp, "counterSet"));
+                 ValidateDnsLabelField(w, set, Child(cp, "counterSet"));
+                 if (set && !counter_sets.insert(*set).second) w.Add(Duplicate(Child(cp, "counterSet"), *set));
+                 ValidateCounterMap(w, w.Obj(&c, "counters", Child(cp, "counters")), Child(cp, "counters"), true);
+               });
+  auto fields = NodeSelectionFields(w, &dev, p, false);
+  if (per_device_selection) {
+    if (fields.empty()) {
+      w.Add(Required(p, "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
+                        "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
+    } else if (fields.size() > 1) {
+      w.Add(Invalid(p, FieldSet(fields),
+                    "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
+                    "`perDeviceNodeSelection` is set to true in the ResourceSlice spec, but multiple "
+                    "fields are set"));
+    }
+  } else if (!fields.empty()) {
+    w.Add(Invalid(p, FieldSet(fields),
+                  "`nodeName`, `nodeSelector` and `allNodes` can only be set if "
+                  "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
+  }
+  ValidateList(w, &dev, "taints", Child(p, "taints"), kMaxTaints,
+               [&](const Object& t, const std::string& tp, size_t) { ValidateTaint(w, t, tp); });
+  ValidateStringList(w, &dev, "bindingConditions", Child(p, "bindingConditions"), kMaxBindingConditions, true);
+  ValidateStringList(w, &dev, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
+                     kMaxBindingConditions, true);
+  const Object* bc = Walker::Field(&dev, "bindingConditions");
+  const Object* bfc = Walker::Field(&dev, "bindingFailureConditions");
+  bool has_bc = bc != nullptr && bc->is_array() && !bc->empty();
+  bool has_bfc = bfc != nullptr && bfc->is_array() && !bfc->empty();
+  if (has_bc != has_bfc) {
+    w.Add(Invalid(Child(p, has_bc ? "bindingFailureConditions" : "bindingConditions"), Object::array(),
+                  "`bindingConditions` and `bindingFailureConditions` must be set together"));
+  }
+  auto binds = w.Bool(&dev, "bindsToNode", Child(p, "bindsToNode"));
+  if ((has_bc || has_bfc) && !binds.value_or(false)) {
+    w.Add(Invalid(Child(p, "bindsToNode"), binds.value_or(false),
+                  "must be true when `bindingConditions` or `bindingFailureConditions` are set"));
+  }
+  w.Bool(&dev, "allowMultipleAllocations", Child(p, "allowMultipleAllocations"));
+}
+
+void ValidateSliceSpec(Walker& w, const Object& obj) {
+  const std::string sp = "spec";
+  const Object* spec = w.Obj(&obj, "spec", sp);
+  if (spec == nullptr) {
+    w.Add(Required(sp));
+    return;
+  }
+  ValidateDriverName(w, w.Str(spec, "driver", Child(sp, "driver")), Child(sp, "driver"));
+  const std::string pp = Child(sp, "pool");
+  const Object* pool = w.Obj(spec, "pool", pp);
+  if (pool == nullptr) {
+    w.Add(Required(pp));
+  } else {
+    ValidatePoolName(w, w.Str(pool, "name", Child(pp, "name")), Child(pp, "name"));
+    auto gen = w.Int(pool, "generation", Child(pp, "generation"));
+    if (gen && *gen < 0) w.Add(Invalid(Child(pp, "generation"), *gen, "must be greater than or equal to zero"));
+    auto count = w.Int(pool, "resourceSliceCount", Child(pp, "resourceSliceCount"));
+    if (count.value_or(0) <= 0) {
+      w.Add(Invalid(Child(pp, "resourceSliceCount"), count.value_or(0), "must be greater than zero"));
+    }
+  }
+  auto fields = NodeSelectionFields(w, spec, sp, true);
+  const char kExactlyOne[] =
+      "exactly one of `nodeName`, `nodeSelector`, `allNodes`, `perDeviceNodeSelection` is required";
+  if (fields.empty()) {
+    w.Add(Required(sp, kExactlyOne));
+  } else if (fields.size() > 1) {
+    w.Add(Invalid(sp, FieldSet(fields), std::string(kExactlyOne) + ", but multiple fields are set"));
+  }
+  bool per_device = std::find(fields.begin(), fields.end(), "perDeviceNodeSelection") != fields.end() &&
+                    w.Bool(spec, "perDeviceNodeSelection", Child(sp, "perDeviceNodeSelection")).value_or(false);
+  const std::string dp = Child(sp, "devices");
+  const Object* devices = w.Arr(spec, "devices", dp);
+  if (devices != nullptr) {
+    bool limited = std::any_of(devices->begin(), devices->end(), DeviceUsesTaintsOrCounters);
+    size_t max = limited ? kMaxDevicesPerSliceWithTaintsOrCounters : kMaxDevicesPerSlice;
+    if (devices->size() > max) w.Add(TooMany(dp, devices->size(), max));
+    std::set<std::string> names;
+    for (size_t i = 0; i < devices->size(); ++i) {
+      const Object& d = (*devices)[i];
+      ValidateDevice(w, d, Index(dp, i), per_device);
+      if (d.is_object() && d.contains("name") && d["name"].is_string()) {
+        std::string n = d["name"].get<std::string>();
+        if (!n.empty() && !names.insert(n).second) w.Add(Duplicate(Child(Index(dp, i), "name"), n));
+      }
+    }
+  }
+  const std::string cp = Child(sp, "sharedCounters");
+  std::set<std::string> set_names;
+  size_t sets = ValidateList(w, spec, "sharedCounters", cp, kMaxCounterSets,
+                             [&](const Object& cs, const std::string& p, size_t) {
+                               if (!cs.is_object()) {
+                                 w.Add(TypeInvalid(p, JsonTypeName(cs), "must be an object"));
+                                 return;
+                               }
+                               auto name = w.Str(&cs, "name", Child(p, "name"));
+                               ValidateDnsLabelField(w, name, Child(p, "name"));
+                               if (name && !name->empty() && !set_names.insert(*name).second) {
+                                 w.Add(Duplicate(Child(p, "name"), *name));
+                               }
+                               ValidateCounterMap(w, w.Obj(&cs, "counters", Child(p, "counters")),
+                                                  Child(p, "counters"), true);
+                             });
+  // Since 1.35 a slice carries either devices or shared counters.
+  if (sets > 0 && devices != nullptr && !devices->empty()) {
+    w.Add(Invalid(sp, "{`devices`, `sharedCounters`}",
+                  "only one of `devices` or `sharedCounters` may be set, but multiple fields are set"));
+  }
+}
+
+// ---- DeviceClass --------------------------------------------------------------
+
+void ValidateDeviceClassSpec(Walker& w, const Object& obj) {
+  const std::string sp = "spec";
+  const Object* spec = w.Obj(&obj, "spec", sp);
+  if (spec == nullptr) return;  // an empty class is valid
+  ValidateCelSelectors(w, spec, Child(sp, "selectors"));
+  ValidateList(w, spec, "config", Child(sp, "config"), kMaxConfigs,
+               [&](const Object& c, const std::string& p, size_t) { ValidateOpaque(w, &c, p); });
+  auto ext = w.Str(spec, "extendedResourceName", Child(sp, "extendedResourceName"));
+  if (ext && !ext->empty()) {
+    std::string ep = Child(sp, "extendedResourceName");
+    AddNameErrors(w, ep, *ext, IsQualifiedName(*ext));
+    bool native = ext->find('/') == std::string::npos ||
+                  (ext->rfind("kubernetes.io/", 0) == 0 && ext->rfind("requests.", 0) != 0);
+    if (native) w.Add(Invalid(ep, *ext, "must be a standard extended resource name (with a domain other than kubernetes.io)"));
+  }
+}
+
+// ---- ResourceClaim ------------------------------------------------------------
+
+void ValidateExactRequest(Walker& w, const Object& r, const std::string& p, bool allow_admin) {
+  ValidateSubdomainField(w, w.Str(&r, "deviceClassName", Child(p, "deviceClassName")),
+                         Child(p, "deviceClassName"));
+  ValidateCelSelectors(w, &r, Child(p, "selectors"));
+  auto mode = w.Str(&r, "allocationMode", Child(p, "allocationMode")).value_or("");
+  auto count = w.Int(&r, "count", Child(p, "count"));
+  if (mode.empty() || mode == "ExactCount") {
+    if (count && *count <= 0) w.Add(Invalid(Child(p, "count"), *count, "must be greater than zero"));
+  } else if (mode == "All") {
+    if (count && *count != 0) {
+      w.Add(Invalid(Child(p, "count"), *count, "must not be specified when allocationMode is 'All'"));
+    }
+  } else {
+    w.Add(NotSupported(Child(p, "allocationMode"), mode, {"All", "ExactCount"}));
+  }
+  if (allow_admin) {
+    w.Bool(&r, "adminAccess", Child(p, "adminAccess"));
+  } else if (Walker::Field(&r, "adminAccess") != nullptr) {
+    w.Add(Forbidden(Child(p, "adminAccess"), "not supported in a subrequest"));
+  }
+  ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
+               [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
+  const std::string cp = Child(p, "capacity");
+  if (const Object* cap = w.Obj(&r, "capacity", cp)) {
+    const std::string rp = Child(cp, "requests");
+    if (const Object* reqs = w.Obj(cap, "requests", rp)) {
+      for (auto& [k, v] : reqs->items()) {
+        ValidateDeviceQualifiedName(w, k, Key(rp, k), false);
+        ValidateQuantity(w, &v, Key(rp, k));
+      }
+    }
+  }
+}
+
+// RequestRefs: request name → subrequest names, for reference checks.
+using RequestRefs = std::map<std::string, std::set<std::string>>;
+
+void ValidateRequestRefs(Walker& w, const Object* parent, const std::string& path,
+                         const RequestRefs& refs) {
+  std::set<std::string> seen;
+  ValidateList(w, parent, "requests", path, 0, [&](const Object& item, const std::string& p, size_t) {
+    if (!item.is_string()) {
+      w.Add(TypeInvalid(p, JsonTypeName(item), "must be a string"));
+      return;
+    }
+    std::string ref = item.get<std::string>();
+    if (!seen.insert(ref).second) {
+      w.Add(Duplicate(p, ref));
+      return;
+    }
+    size_t slash = ref.find('/');
+    std::string req = ref.substr(0, slash);
+    auto it = refs.find(req);
+    bool ok = it != refs.end() &&
+              (slash == std::string::npos || it->second.count(ref.substr(slash + 1)) > 0);
+    if (!ok) {
+      w.Add(Invalid(p, ref,
+                    "must be the name of a request in the claim or the name of a request and a "
+                    "subrequest separated by '/'"));
+    }
+  });
+}
+
+void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
+  if (spec == nullptr) return;  // a claim without requests is valid
+  const std::string dp = Child(sp, "devices");
+  const Object* devices = w.Obj(spec, "devices", dp);
+  if (devices == nullptr) return;
+  RequestRefs refs;
+  const std::string rp = Child(dp, "requests");
+  ValidateList(w, devices, "requests", rp, kMaxRequests, [&](const Object& r, const std::string& p, size_t) {
+    if (!r.is_object()) {
+      w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+      return;
+    }
+    auto name = w.Str(&r, "name", Child(p, "name"));
+    ValidateDnsLabelField(w, name, Child(p, "name"));
+    std::set<std::string>* subs = nullptr;
+    if (name && !name->empty()) {
+      if (refs.count(*name) != 0) w.Add(Duplicate(Child(p, "name"), *name));
+      subs = &refs[*name];
+    }
+    const Object* exactly = w.Obj(&r, "exactly", Child(p, "exactly"));
+    const Object* first = w.Arr(&r, "firstAvailable", Child(p, "firstAvailable"));
+    bool has_first = first != nullptr && !first->empty();
+    if (exactly == nullptr && !has_first) {
+      w.Add(Required(p, "exactly one of `exactly` or `firstAvailable` is required"));
+    } else if (exactly != nullptr && has_first) {
+      w.Add(Invalid(p, "{`exactly`, `firstAvailable`}",
+                    "exactly one of `exactly` or `firstAvailable` is required, but multiple fields are set"));
+    }
+    if (exactly != nullptr) ValidateExactRequest(w, *exactly, Child(p, "exactly"), true);
+    if (has_first) {
+      const std::string fp = Child(p, "firstAvailable");
+      if (first->size() > kMaxSubRequests) w.Add(TooMany(fp, first->size(), kMaxSubRequests));
+      std::set<std::string> sub_names;
+      for (size_t i = 0; i < first->size(); ++i) {
+        const Object& s = (*first)[i];
+        std::string ip = Index(fp, i);
+        if (!s.is_object()) {
+          w.Add(TypeInvalid(ip, JsonTypeName(s), "must be an object"));
+          continue;
+        }
+        auto sn = w.Str(&s, "name", Child(ip, "name"));
+        ValidateDnsLabelField(w, sn, Child(ip, "name"));
+        if (sn && !sn->empty()) {
+          if (!sub_names.insert(*sn).second) w.Add(Duplicate(Child(ip, "name"), *sn));
+          if (subs != nullptr) subs->insert(*sn);
+        }
+        ValidateExactRequest(w, s, ip, false);
+      }
+    }
+  });
+  const std::string cp = Child(dp, "constraints");
+  ValidateList(w, devices, "constraints", cp, kMaxConstraints, [&](const Object& c, const std::string& p, size_t) {
+    if (!c.is_object()) {
+      w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
+      return;
+    }
+    ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
+    auto match = w.Str(&c, "matchAttribute", Child(p, "matchAttribute"));
+    auto distinct = w.Str(&c, "distinctAttribute", Child(p, "distinctAttribute"));
+    if (!match && !distinct) {
+      w.Add(Required(p, "exactly one of `matchAttribute` or `distinctAttribute` is required"));
+    } else if (match && distinct) {
+      w.Add(Invalid(p, "{`matchAttribute`, `distinctAttribute`}",
+                    "exactly one of `matchAttribute` or `distinctAttribute` is required, but multiple fields are set"));
+    }
+    if (match) ValidateDeviceQualifiedName(w, *match, Child(p, "matchAttribute"), true);
+    if (distinct) ValidateDeviceQualifiedName(w, *distinct, Child(p, "distinctAttribute"), true);
+  });
+  const std::string fp = Child(dp, "config");
+  ValidateList(w, devices, "config", fp, kMaxConfigs, [&](const Object& c, const std::string& p, size_t) {
+    if (!c.is_object()) {
+      w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
+      return;
+    }
+    ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
+    ValidateOpaque(w, &c, p);
+  });
+}
+
+// ---- ResourceClaim status -------------------------------------------------------
+
+bool IsCidr(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos || slash + 1 >= s.size()) return false;
+  std::string ip = s.substr(0, slash), bits = s.substr(slash + 1);
+  if (bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return false;
+  int n = std::stoi(bits);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) return n <= 32;
+  if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) return n <= 128;
+  return false;
+}
+
+void ValidateClaimStatus(Walker& w, const Object& obj) {
+  const std::string sp = "status";
+  const Object* status = w.Obj(&obj, "status", sp);
+  if (status == nullptr) return;
+  const std::string ap = Child(sp, "allocation");
+  const Object* alloc = w.Obj(status, "allocation", ap);
+  std::set<std::tuple<std::string, std::string, std::string>> allocated;
+  if (alloc != nullptr) {
+    const std::string dp = Child(ap, "devices");
+    const Object* devices = w.Obj(alloc, "devices", dp);
+    ValidateList(w, devices, "results", Child(dp, "results"), kMaxAllocationResults,
+                 [&](const Object& r, const std::string& p, size_t) {
+                   if (!r.is_object()) {
+                     w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+                     return;
+                   }
+                   auto req = w.Str(&r, "request", Child(p, "request"));
+                   if (!req || req->empty()) w.Add(Required(Child(p, "request")));
+                   auto driver = w.Str(&r, "driver", Child(p, "driver"));
+                   ValidateDriverName(w, driver, Child(p, "driver"));
+                   auto pool = w.Str(&r, "pool", Child(p, "pool"));
+                   ValidatePoolName(w, pool, Child(p, "pool"));
+                   auto device = w.Str(&r, "device", Child(p, "device"));
+                   ValidateDnsLabelField(w, device, Child(p, "device"));
+                   if (driver && pool && device) allocated.insert({*driver, *pool, *device});
+                   ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
+                                [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
+                   ValidateStringList(w, &r, "bindingConditions", Child(p, "bindingConditions"),
+                                      kMaxBindingConditions, true);
+                   ValidateStringList(w, &r, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
+                                      kMaxBindingConditions, true);
+                 });
+    ValidateList(w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
+                 [&](const Object& c, const std::string& p, size_t) {
+                   auto source = w.Str(&c, "source", Child(p, "source"));
+                   if (!source || source->empty()) {
+                     w.Add(Required(Child(p, "source")));
+                   } else if (*source != "FromClass" && *source != "FromClaim") {
+                     w.Add(NotSupported(Child(p, "source"), *source, {"FromClaim", "FromClass"}));
+                   }
+                   ValidateOpaque(w, &c, p);
+                 });
+    if (const Object* ns = w.Obj(alloc, "nodeSelector", Child(ap, "nodeSelector"))) {
+      ValidateNodeSelector(w, ns, Child(ap, "nodeSelector"));
+    }
+  }
+  std::set<std::string> uids;
+  size_t reserved = ValidateList(
+      w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
+      [&](const Object& r, const std::string& p, size_t) {
+        if (!r.is_object()) {
+          w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+          return;
+        }
+        for (const char* f : {"resource", "name", "uid"}) {
+          auto v = w.Str(&r, f, Child(p, f));
+          if (!v || v->empty()) w.Add(Required(Child(p, f)));
+        }
+        auto uid = w.Str(&r, "uid", Child(p, "uid"));
+        if (uid && !uid->empty() && !uids.insert(*uid).second) w.Add(Duplicate(Child(p, "uid"), *uid));
+      });
+  if (reserved > 0 && alloc == nullptr) {
+    w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocation` is not set"));
+  }
+  std::set<std::string> status_keys;
+  ValidateList(w, status, "devices", Child(sp, "devices"), 0, [&](const Object& d, const std::string& p, size_t) {
+    if (!d.is_object()) {
+      w.Add(TypeInvalid(p, JsonTypeName(d), "must be an object"));
+      return;
+    }
+    auto driver = w.Str(&d, "driver", Child(p, "driver"));
+    ValidateDriverName(w, driver, Child(p, "driver"));
+    auto pool = w.Str(&d, "pool", Child(p, "pool"));
+    ValidatePoolName(w, pool, Child(p, "pool"));
+    auto device = w.Str(&d, "device", Child(p, "device"));
+    ValidateDnsLabelField(w, device, Child(p, "device"));
+    auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
+    if (driver && pool && device) {
+      std::string key = *driver + "/" + *pool + "/" + *device + "/" + share;
+      if (!status_keys.insert(key).second) w.Add(Duplicate(p, key));
+      if (allocated.count({*driver, *pool, *device}) == 0) {
+        w.Add(Invalid(p, key, "must be an allocated device in the claim"));
+      }
+    }
+    ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
+                 [&](const Object& c, const std::string& cp, size_t) {
+                   auto type = w.Str(&c, "type", Child(cp, "type"));
+                   if (!type || type->empty()) w.Add(Required(Child(cp, "type")));
+                   auto st = w.Str(&c, "status", Child(cp, "status"));
+                   if (!st || (*st != "True" && *st != "False" && *st != "Unknown")) {
+                     w.Add(NotSupported(Child(cp, "status"), st.value_or(""), {"False", "True", "Unknown"}));
+                   }
+                 });
+    if (const Object* data = Walker::Field(&d, "data")) {
+      if (!data->is_object()) {
+        w.Add(Invalid(Child(p, "data"), "<value omitted>", "data must be a valid JSON object"));
+      } else if (data->dump().size() > kMaxStatusData) {
+        w.Add(TooLong(Child(p, "data"), kMaxStatusData));
+      }
+    }
+    const std::string np = Child(p, "networkData");
+    if (const Object* net = w.Obj(&d, "networkData", np)) {
+      auto iface = w.Str(net, "interfaceName", Child(np, "interfaceName"));
+      if (iface && iface->size() > kMaxInterfaceName) w.Add(TooLong(Child(np, "interfaceName"), kMaxInterfaceName));
+      auto hw = w.Str(net, "hardwareAddress", Child(np, "hardwareAddress"));
+      if (hw && hw->size() > kMaxHardwareAddress) w.Add(TooLong(Child(np, "hardwareAddress"), kMaxHardwareAddress));
+      std::set<std::string> ips;
+      ValidateList(w, net, "ips", Child(np, "ips"), kMaxIps, [&](const Object& ip, const std::string& ipp, size_t) {
+        if (!ip.is_string()) {
+          w.Add(TypeInvalid(ipp, JsonTypeName(ip), "must be a string"));
+          return;
+        }
+        std::string s = ip.get<std::string>();
+        if (!IsCidr(s)) w.Add(Invalid(ipp, s, "must be a valid address in CIDR form, (e.g. 10.9.8.7/24 or 2001:db8::1/64)"));
+        if (!ips.insert(s).second) w.Add(Duplicate(ipp, s));
+      });
+    }
+  });
+}
+
+// ---- DeviceTaintRule ------------------------------------------------------------
+
+void ValidateTaintRuleSpec(Walker& w, const Object& obj) {
+  const std::string sp = "spec";
+  const Object* spec = w.Obj(&obj, "spec", sp);
+  if (spec == nullptr) {
+    w.Add(Required(sp));
+    return;
+  }
+  const std::string dp = Child(sp, "deviceSelector");
+  if (const Object* sel = w.Obj(spec, "deviceSelector", dp)) {
+    if (auto d = w.Str(sel, "driver", Child(dp, "driver")); d && !d->empty()) {
+      ValidateDriverName(w, d, Child(dp, "driver"));
+    }
+    if (auto p = w.Str(sel, "pool", Child(dp, "pool")); p && !p->empty()) {
+      ValidatePoolName(w, p, Child(dp, "pool"));
+    }
+    ValidateDnsLabelField(w, w.Str(sel, "device", Child(dp, "device")), Child(dp, "device"), false);
+    ValidateSubdomainField(w, w.Str(sel, "deviceClassName", Child(dp, "deviceClassName")),
+                           Child(dp, "deviceClassName"), false);
+    ValidateCelSelectors(w, sel, Child(dp, "selectors"));
+  }
+  const Object* taint = w.Obj(spec, "taint", Child(sp, "taint"));
+  if (taint == nullptr) {
+    w.Add(Required(Child(sp, "taint")));
+  } else {
+    ValidateTaint(w, *taint, Child(sp, "taint"));
+  }
+}
+
+// ---- core kinds -------------------------------------------------------------
+
+void ValidatePodSpec(Walker& w, const Object& obj) {
+  const std::string sp = "spec";
+  const Object* spec = w.Obj(&obj, "spec", sp);
+  if (spec == nullptr) {
+    w.Add(Required(sp));
+    return;
+  }
+  std::set<std::string> claim_names;
+  ValidateList(w, spec, "resourceClaims", Child(sp, "resourceClaims"), 0,
+               [&](const Object& c, const std::string& p, size_t) {
+                 auto name = w.Str(&c, "name", Child(p, "name"));
+                 ValidateDnsLabelField(w, name, Child(p, "name"));
+                 if (name && !name->empty() && !claim_names.insert(*name).second) {
+                   w.Add(Duplicate(Child(p, "name"), *name));
+                 }
+                 auto rc = w.Str(&c, "resourceClaimName", Child(p, "resourceClaimName"));
+                 auto rct = w.Str(&c, "resourceClaimTemplateName", Child(p, "resourceClaimTemplateName"));
+                 bool has_rc = rc && !rc->empty(), has_rct = rct && !rct->empty();
+                 if (!has_rc && !has_rct) {
+                   w.Add(Invalid(p, "{}", "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`"));
+                 } else if (has_rc && has_rct) {
+                   w.Add(Invalid(p, "{`resourceClaimName`, `resourceClaimTemplateName`}",
+                                 "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified"));
+                 }
+                 if (has_rc) ValidateSubdomainField(w, rc, Child(p, "resourceClaimName"));
+                 if (has_rct) ValidateSubdomainField(w, rct, Child(p, "resourceClaimTemplateName"));
+               });
+  std::set<std::string> container_names;
+  auto check_containers = [&](const char* key, bool required) {
+    const std::string cp = Child(sp, key);
+    size_t n = ValidateList(w, spec, key, cp, 0, [&](const Object& c, const std::string& p, size_t) {
+      auto name = w.Str(&c, "name", Child(p, "name"));
+      ValidateDnsLabelField(w, name, Child(p, "name"));
+      if (name && !name->empty() && !container_names.insert(*name).second) w.Add(Duplicate(Child(p, "name"), *name));
+      auto image = w.Str(&c, "image", Child(p, "image"));
+      if (!image || image->empty()) w.Add(Required(Child(p, "image")));
+      const std::string rp = Child(Child(p, "resources"), "claims");
+      const Object* res = w.Obj(&c, "resources", Child(p, "resources"));
+      ValidateList(w, res, "claims", rp, 0, [&](const Object& rc, const std::string& rcp, size_t) {
+        auto cn = w.Str(&rc, "name", Child(rcp, "name"));
+        if (!cn || cn->empty()) {
+          w.Add(Required(Child(rcp, "name")));
+        } else if (claim_names.count(*cn) == 0) {
+          w.Add(NotSupported(Child(rcp, "name"), *cn,
+                             std::vector<std::string>(claim_names.begin(), claim_names.end())));
+        }
+      });
+    });
+    if (required && n == 0) w.Add(Required(cp));
+  };
+  check_containers("initContainers", false);
+  check_containers("containers", true);
+  auto node = w.Str(spec, "nodeName", Child(sp, "nodeName"));
+  if (node && !node->empty()) AddNameErrors(w, Child(sp, "nodeName"), *node, IsDns1123Subdomain(*node));
+}
+
+std::vector<FieldError> ValidateImpl(const Object& obj) {
+  Errs errs;
+  Walker w(errs);
+  if (!obj.is_object()) {
+    errs.push_back(TypeInvalid("", JsonTypeName(obj), "an API object must be a JSON object"));
+    return errs;
+  }
+  std::string api_version = ApiVersion(obj), kind = Kind(obj);
+  if (api_version.empty()) errs.push_back(Required("apiVersion"));
+  if (kind.empty()) errs.push_back(Required("kind"));
+  if (api_version.empty() || kind.empty()) return errs;
+  const ResourceInfo* info = FindByKind(kind, api_version);
+  if (info == nullptr) {
+    errs.push_back(Invalid("kind", kind, "no kind \"" + kind + "\" is served in version \"" + api_version + "\""));
+    return errs;
+  }
+  NameRule rule = NameRule::kSubdomain;
+  if (kind == "Namespace") rule = NameRule::kLabel;
+  ValidateObjectMeta(w, obj, *info, rule);
+  if (kind == "ResourceSlice") {
+    ValidateSliceSpec(w, obj);
+  } else if (kind == "DeviceClass") {
+    ValidateDeviceClassSpec(w, obj);
+  } else if (kind == "ResourceClaim") {
+    ValidateClaimSpec(w, w.Obj(&obj, "spec", "spec"), "spec");
+  } else if (kind == "ResourceClaimTemplate") {
+    const Object* spec = w.Obj(&obj, "spec", "spec");
+    if (spec == nullptr) {
+      w.Add(Required("spec"));
+    } else {
+      ValidateTemplateMeta(w, w.Obj(spec, "metadata", "spec.metadata"), "spec.metadata");
+      ValidateClaimSpec(w, w.Obj(spec, "spec", "spec.spec"), "spec.spec");
+    }
+  } else if (kind == "DeviceTaintRule") {
+    ValidateTaintRuleSpec(w, obj);
+  } else if (kind == "Pod") {
+    ValidatePodSpec(w, obj);
+  }
+  return errs;
+}
+
+void Immutable(Errs& errs, const Object& old_obj, const Object& new_obj, const std::string& dotted) {
+  // Walk both objects along the dotted path; absent on both sides is equal.
+  auto at = [&](const Object& o) -> Object {
+    const Object* cur = &o;
+    size_t start = 0;
+    while (true) {
+      size_t dot = dotted.find('.', start);
+      std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (!cur->is_object() || !cur->contains(part)) return Object();
+      cur = &(*cur)[part];
+      if (dot == std::string::npos) return *cur;
+      start = dot + 1;
+    }
+  };
+  Object a = at(old_obj), b = at(new_obj);
+  if (a != b) errs.push_back(Invalid(dotted, b, "field is immutable"));
+}
+
+}  // namespace
+
+std::vector<FieldError> Validate(const Object& obj) { return ValidateImpl(obj); }
+
+std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj) {
+  Errs errs = ValidateImpl(new_obj);
+  Immutable(errs, old_obj, new_obj, "kind");
+  Immutable(errs, old_obj, new_obj, "metadata.name");
+  Immutable(errs, old_obj, new_obj, "metadata.namespace");
+  if (!Uid(new_obj).empty()) Immutable(errs, old_obj, new_obj, "metadata.uid");
+  std::string kind = Kind(new_obj);
+  if (kind == "ResourceSlice") {
+    Immutable(errs, old_obj, new_obj, "spec.driver");
+    Immutable(errs, old_obj, new_obj, "spec.pool.name");
+    Immutable(errs, old_obj, new_obj, "spec.nodeName");
+  } else if (kind == "ResourceClaim" || kind == "ResourceClaimTemplate") {
+    Immutable(errs, old_obj, new_obj, "spec");
+  } else if (kind == "Pod") {
+    Immutable(errs, old_obj, new_obj, "spec.resourceClaims");
+    if (!FieldValue(old_obj, "spec.nodeName").empty()) Immutable(errs, old_obj, new_obj, "spec.nodeName");
+  }
+  return errs;
+}
+
+std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object& new_obj) {
+  Errs errs;
+  Immutable(errs, old_obj, new_obj, "kind");
+  Immutable(errs, old_obj, new_obj, "metadata.name");
+  Immutable(errs, old_obj, new_obj, "metadata.namespace");
+  if (Kind(new_obj) == "ResourceClaim") {
+    Walker w(errs);
+    ValidateClaimStatus(w, new_obj);
+    // The allocation may be added or removed, never changed in place.
+    const Object* a = Walker::Field(Walker::Field(&old_obj, "status"), "allocation");
+    const Object* b = Walker::Field(Walker::Field(&new_obj, "status"), "allocation");
+    if (a != nullptr && b != nullptr && *a != *b) {
+      errs.push_back(Invalid("status.allocation", *b, "field is immutable"));
+    }
+  }
+  return errs;
+}
+
+}  // namespace drahil::kube

@@ -1,0 +1,898 @@
+// CEL evaluator for DRA selectors: a tree-walking interpreter over the
+// analysed tree from cel_parse.cpp. Errors are values (Value::Kind::kError) so
+// that `&&`, `||` and the all/exists macros can absorb them the way CEL's
+// commutative logical operators do; the cost limit is not absorbable and
+// aborts the whole evaluation.
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "cel_internal.hpp"
+
+namespace drahil::allocator::cel {
+namespace internal {
+
+const char* KindName(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::kNull: return "null_type";
+    case Value::Kind::kBool: return "bool";
+    case Value::Kind::kInt: return "int";
+    case Value::Kind::kUint: return "uint";
+    case Value::Kind::kDouble: return "double";
+    case Value::Kind::kString: return "string";
+    case Value::Kind::kBytes: return "bytes";
+    case Value::Kind::kList: return "list";
+    case Value::Kind::kMap: return "map";
+    case Value::Kind::kQuantity: return "kubernetes.Quantity";
+    case Value::Kind::kSemver: return "kubernetes.Semver";
+    case Value::Kind::kOptional: return "optional_type";
+    case Value::Kind::kError: return "error";
+  }
+  return "?";
+}
+
+namespace {
+
+using K = Value::Kind;
+
+bool IsNum(K k) { return k == K::kInt || k == K::kUint || k == K::kDouble; }
+
+// NumCompare(): -1/0/1, or 2 when unordered (NaN).
+int NumCompare(const Value& a, const Value& b) {
+  auto cmp = [](auto x, auto y) { return x < y ? -1 : (x > y ? 1 : 0); };
+  if (a.kind == K::kDouble || b.kind == K::kDouble) {
+    if (a.kind == K::kDouble && b.kind == K::kDouble) {
+      if (std::isnan(a.d) || std::isnan(b.d)) return 2;
+      return cmp(a.d, b.d);
+    }
+    // Compare an integer with a double exactly enough for int64 range.
+    const Value& dv = a.kind == K::kDouble ? a : b;
+    const Value& iv = a.kind == K::kDouble ? b : a;
+    if (std::isnan(dv.d)) return 2;
+    long double x = iv.kind == K::kInt ? static_cast<long double>(iv.i) : static_cast<long double>(iv.u);
+    int r = cmp(x, static_cast<long double>(dv.d));
+    return a.kind == K::kDouble ? -r : r;
+  }
+  if (a.kind == K::kInt && b.kind == K::kInt) return cmp(a.i, b.i);
+  if (a.kind == K::kUint && b.kind == K::kUint) return cmp(a.u, b.u);
+  if (a.kind == K::kInt) return a.i < 0 ? -1 : cmp(static_cast<uint64_t>(a.i), b.u);
+  return b.i < 0 ? 1 : cmp(a.u, static_cast<uint64_t>(b.i));
+}
+
+const Value* MapFind(const ValueMap& m, const Value& key) {
+  for (const auto& e : m.entries) {
+    if (ValueEquals(e.first, key)) return &e.second;
+  }
+  return nullptr;
+}
+
+const Value& EmptyMap() {
+  static const Value kEmpty = Value::Map(ValueMap{});
+  return kEmpty;
+}
+
+std::string Show(const Value& v) {
+  switch (v.kind) {
+    case K::kString: return "\"" + v.str() + "\"";
+    case K::kInt: return std::to_string(v.i);
+    case K::kUint: return std::to_string(v.u) + "u";
+    case K::kBool: return v.b ? "true" : "false";
+    default: return KindName(v.kind);
+  }
+}
+
+Value NoOverload(const char* fn, const Value& a) {
+  return Value::Error(std::string("no such overload: ") + fn + "(" + KindName(a.kind) + ")");
+}
+Value NoOverload(const char* fn, const Value& a, const Value& b) {
+  return Value::Error(std::string("no such overload: ") + fn + "(" + KindName(a.kind) + ", " +
+                      KindName(b.kind) + ")");
+}
+
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (n < 0 || i + static_cast<size_t>(n) + 1 > s.size()) return false;
+    for (int k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += static_cast<size_t>(n) + 1;
+  }
+  return true;
+}
+
+std::string FormatDouble(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), d);
+  return std::string(buf, r.ptr);
+}
+
+constexpr __int128 kNanoPerUnit = 1000000000;
+
+}  // namespace
+
+bool ValueEquals(const Value& a, const Value& b) {
+  if (IsNum(a.kind) && IsNum(b.kind)) return NumCompare(a, b) == 0;
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case K::kNull: return true;
+    case K::kBool: return a.b == b.b;
+    case K::kString:
+    case K::kBytes:
+    case K::kError: return a.str() == b.str();
+    case K::kList: {
+      const auto& x = a.list();
+      const auto& y = b.list();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (!ValueEquals(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case K::kMap: {
+      const auto& x = a.map();
+      const auto& y = b.map();
+      if (x.entries.size() != y.entries.size()) return false;
+      for (const auto& e : x.entries) {
+        const Value* o = MapFind(y, e.first);
+        if (!o || !ValueEquals(e.second, *o)) return false;
+      }
+      return true;
+    }
+    case K::kQuantity: return a.quantity().Cmp(b.quantity()) == 0;
+    case K::kSemver: return a.semver().Compare(b.semver()) == 0;
+    case K::kOptional: {
+      const Value* x = a.optional_value();
+      const Value* y = b.optional_value();
+      if (!x || !y) return x == y;
+      return ValueEquals(*x, *y);
+    }
+    default: return false;
+  }
+}
+
+namespace {
+
+struct Ctx {
+  std::vector<Value> slots;
+  int64_t cost = 0;
+  int64_t limit = kDefaultCostLimit;
+  bool aborted = false;
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(Ctx& c) : c_(c) {}
+
+  Value Eval(const Node& n) {
+    if (!Charge(1)) return Aborted();
+    switch (n.kind) {
+      case NodeKind::kLiteral: return n.literal;
+      case NodeKind::kVar: return c_.slots[n.slot];
+      case NodeKind::kSelect:
+      case NodeKind::kOptSelect: {
+        Value v = Eval(*n.args[0]);
+        return Select(v, Value::String(n.name), n.kind == NodeKind::kOptSelect, true);
+      }
+      case NodeKind::kIndex:
+      case NodeKind::kOptIndex: {
+        Value v = Eval(*n.args[0]);
+        if (v.is_error()) return v;
+        Value k = Eval(*n.args[1]);
+        if (k.is_error()) return k;
+        return Select(v, k, n.kind == NodeKind::kOptIndex, false);
+      }
+      case NodeKind::kHas: {
+        Value v = Eval(*n.args[0]);
+        if (v.is_error()) return v;
+        if (v.kind != K::kMap) return Value::Error(std::string("has() does not apply to ") + KindName(v.kind));
+        return Value::Bool(MapFind(v.map(), Value::String(n.name)) != nullptr);
+      }
+      case NodeKind::kCall: return Call(n);
+      case NodeKind::kList: {
+        ValueList out;
+        out.reserve(n.args.size());
+        for (const auto& a : n.args) {
+          Value v = Eval(*a);
+          if (v.is_error()) return v;
+          out.push_back(std::move(v));
+        }
+        return Value::List(std::move(out));
+      }
+      case NodeKind::kMap: {
+        ValueMap m;
+        for (size_t i = 0; i < n.args.size(); i += 2) {
+          Value k = Eval(*n.args[i]);
+          if (k.is_error()) return k;
+          Value v = Eval(*n.args[i + 1]);
+          if (v.is_error()) return v;
+          if (k.kind != K::kString && k.kind != K::kInt && k.kind != K::kUint && k.kind != K::kBool) {
+            return Value::Error(std::string("unsupported map key type ") + KindName(k.kind));
+          }
+          if (MapFind(m, k)) return Value::Error("duplicate map key " + Show(k));
+          m.entries.emplace_back(std::move(k), std::move(v));
+        }
+        return Value::Map(std::move(m));
+      }
+      case NodeKind::kAnd:
+      case NodeKind::kOr: {
+        // CEL's commutative logic: a decisive operand wins over an error on
+        // the other side, in either order.
+        bool decisive = n.kind == NodeKind::kOr;
+        Value l = Eval(*n.args[0]);
+        if (c_.aborted) return Aborted();
+        if (l.kind == K::kBool && l.b == decisive) return l;
+        Value r = Eval(*n.args[1]);
+        if (c_.aborted) return Aborted();
+        if (r.kind == K::kBool && r.b == decisive) return r;
+        if (l.is_error()) return l;
+        if (r.is_error()) return r;
+        if (l.kind != K::kBool) return NoOverload(decisive ? "_||_" : "_&&_", l, r);
+        if (r.kind != K::kBool) return NoOverload(decisive ? "_||_" : "_&&_", l, r);
+        return Value::Bool(!decisive);
+      }
+      case NodeKind::kNot: {
+        Value v = Eval(*n.args[0]);
+        if (v.is_error()) return v;
+        if (v.kind != K::kBool) return NoOverload("!_", v);
+        return Value::Bool(!v.b);
+      }
+      case NodeKind::kNeg: {
+        Value v = Eval(*n.args[0]);
+        if (v.is_error()) return v;
+        if (v.kind == K::kInt) {
+          if (v.i == std::numeric_limits<int64_t>::min()) return Value::Error("integer overflow");
+          return Value::Int(-v.i);
+        }
+        if (v.kind == K::kDouble) return Value::Double(-v.d);
+        return NoOverload("-_", v);
+      }
+      case NodeKind::kCond: {
+        Value cond = Eval(*n.args[0]);
+        if (cond.is_error()) return cond;
+        if (cond.kind != K::kBool) return NoOverload("_?_:_", cond);
+        return Eval(*n.args[cond.b ? 1 : 2]);
+      }
+      case NodeKind::kBinary: {
+        Value a = Eval(*n.args[0]);
+        if (a.is_error()) return a;
+        Value b = Eval(*n.args[1]);
+        if (b.is_error()) return b;
+        return Binary(n.op, a, b);
+      }
+      case NodeKind::kComprehension: return Comprehension(n);
+      case NodeKind::kBind: {
+        c_.slots[n.slot] = Eval(*n.args[0]);
+        if (c_.aborted) return Aborted();
+        return Eval(*n.args[1]);
+      }
+    }
+    return Value::Error("internal: unknown node");
+  }
+
+  Value Aborted() { return Value::Error("cost limit exceeded"); }
+
+ private:
+  bool Charge(int64_t units) {
+    if (c_.aborted) return false;
+    c_.cost += units;
+    if (c_.cost > c_.limit) {
+      c_.aborted = true;
+      return false;
+    }
+    return true;
+  }
+
+  // Select(): field selection (by_name) or indexing, optionally in the
+  // optional-chaining form.
+  Value Select(const Value& v, const Value& key, bool opt, bool by_name) {
+    if (v.is_error()) return v;
+    if (v.kind == K::kOptional) {
+      const Value* inner = v.optional_value();
+      if (!inner) return v;
+      return Select(*inner, key, true, by_name);
+    }
+    if (v.kind == K::kMap) {
+      const ValueMap& m = v.map();
+      if (const Value* found = MapFind(m, key)) return opt ? Value::OptionalOf(*found) : *found;
+      if (m.missing_is_empty) return opt ? Value::OptionalOf(EmptyMap()) : EmptyMap();
+      if (opt) return Value::OptionalNone();
+      return Value::Error("no such key: " + (key.kind == K::kString ? key.str() : Show(key)));
+    }
+    if (v.kind == K::kList && !by_name) {
+      int64_t idx = 0;
+      if (key.kind == K::kInt) {
+        idx = key.i;
+      } else if (key.kind == K::kUint && key.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        idx = static_cast<int64_t>(key.u);
+      } else if (key.kind == K::kDouble && std::trunc(key.d) == key.d && std::fabs(key.d) < 9e18) {
+        idx = static_cast<int64_t>(key.d);
+      } else {
+        return NoOverload("_[_]", v, key);
+      }
+      const auto& l = v.list();
+      if (idx < 0 || idx >= static_cast<int64_t>(l.size())) {
+        if (opt) return Value::OptionalNone();
+        return Value::Error("index out of range: " + std::to_string(idx));
+      }
+      return opt ? Value::OptionalOf(l[idx]) : l[idx];
+    }
+    return Value::Error(std::string(by_name ? "type " : "no such overload: _[_] on ") + KindName(v.kind) +
+                        (by_name ? " does not support field selection" : ""));
+  }
+
+  Value Binary(Op op, const Value& a, const Value& b) {
+    switch (op) {
+      case Op::kEq: return Value::Bool(ValueEquals(a, b));
+      case Op::kNe: return Value::Bool(!ValueEquals(a, b));
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe: {
+        int r;
+        if (IsNum(a.kind) && IsNum(b.kind)) {
+          r = NumCompare(a, b);
+          if (r == 2) return Value::Bool(false);
+        } else if (a.kind == b.kind && (a.kind == K::kString || a.kind == K::kBytes)) {
+          int c = a.str().compare(b.str());
+          r = c < 0 ? -1 : (c > 0 ? 1 : 0);
+        } else if (a.kind == K::kBool && b.kind == K::kBool) {
+          r = static_cast<int>(a.b) - static_cast<int>(b.b);
+        } else {
+          return NoOverload("_<_", a, b);
+        }
+        bool res = op == Op::kLt ? r < 0 : op == Op::kLe ? r <= 0 : op == Op::kGt ? r > 0 : r >= 0;
+        return Value::Bool(res);
+      }
+      case Op::kIn:
+        if (b.kind == K::kList) {
+          for (const auto& e : b.list()) {
+            if (ValueEquals(a, e)) return Value::Bool(true);
+          }
+          return Value::Bool(false);
+        }
+        if (b.kind == K::kMap) return Value::Bool(MapFind(b.map(), a) != nullptr);
+        return NoOverload("@in", a, b);
+      default:
+        break;
+    }
+    if (a.kind != b.kind) return NoOverload("arithmetic", a, b);
+    switch (a.kind) {
+      case K::kInt: {
+        int64_t r = 0;
+        switch (op) {
+          case Op::kAdd: if (__builtin_add_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
+          case Op::kSub: if (__builtin_sub_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
+          case Op::kMul: if (__builtin_mul_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
+          case Op::kDiv:
+          case Op::kMod:
+            if (b.i == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
+            if (a.i == std::numeric_limits<int64_t>::min() && b.i == -1) return Value::Error("integer overflow");
+            r = op == Op::kDiv ? a.i / b.i : a.i % b.i;
+            break;
+          default: break;
+        }
+        return Value::Int(r);
+      }
+      case K::kUint: {
+        uint64_t r = 0;
+        switch (op) {
+          case Op::kAdd: if (__builtin_add_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
+          case Op::kSub: if (__builtin_sub_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
+          case Op::kMul: if (__builtin_mul_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
+          case Op::kDiv:
+          case Op::kMod:
+            if (b.u == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
+            r = op == Op::kDiv ? a.u / b.u : a.u % b.u;
+            break;
+          default: break;
+        }
+        return Value::Uint(r);
+      }
+      case K::kDouble:
+        switch (op) {
+          case Op::kAdd: return Value::Double(a.d + b.d);
+          case Op::kSub: return Value::Double(a.d - b.d);
+          case Op::kMul: return Value::Double(a.d * b.d);
+          case Op::kDiv: return Value::Double(a.d / b.d);
+          default: return NoOverload("_%_", a, b);
+        }
+      case K::kString:
+      case K::kBytes:
+        if (op != Op::kAdd) break;
+        if (!Charge(static_cast<int64_t>((a.str().size() + b.str().size()) / 10))) return Aborted();
+        return a.kind == K::kString ? Value::String(a.str() + b.str()) : Value::Bytes(a.str() + b.str());
+      case K::kList: {
+        if (op != Op::kAdd) break;
+        ValueList l = a.list();
+        l.insert(l.end(), b.list().begin(), b.list().end());
+        if (!Charge(static_cast<int64_t>(l.size() / 10))) return Aborted();
+        return Value::List(std::move(l));
+      }
+      default:
+        break;
+    }
+    return NoOverload("arithmetic", a, b);
+  }
+
+  Value Comprehension(const Node& n) {
+    Value range = Eval(*n.args[0]);
+    if (range.is_error()) return range;
+    ValueList keys_storage;
+    const ValueList* items = nullptr;
+    if (range.kind == K::kList) {
+      items = &range.list();
+    } else if (range.kind == K::kMap) {
+      for (const auto& e : range.map().entries) keys_storage.push_back(e.first);
+      items = &keys_storage;
+    } else {
+      return Value::Error(std::string("cannot iterate over ") + KindName(range.kind));
+    }
+    Value first_error;
+    bool have_error = false;
+    int64_t count = 0;
+    ValueList out;
+    for (const Value& item : *items) {
+      if (!Charge(1)) return Aborted();
+      c_.slots[n.slot] = item;
+      Value v = Eval(*n.args[1]);
+      if (c_.aborted) return Aborted();
+      switch (n.macro) {
+        case Macro::kAll:
+        case Macro::kExists: {
+          bool decisive = n.macro == Macro::kExists;
+          if (v.kind == K::kBool) {
+            if (v.b == decisive) return v;
+          } else if (!have_error) {
+            first_error = v.is_error() ? v : NoOverload(decisive ? "exists" : "all", v);
+            have_error = true;
+          }
+          break;
+        }
+        case Macro::kExistsOne:
+          if (v.is_error()) return v;
+          if (v.kind != K::kBool) return NoOverload("exists_one", v);
+          if (v.b) ++count;
+          break;
+        case Macro::kMap:
+          if (v.is_error()) return v;
+          out.push_back(std::move(v));
+          break;
+        case Macro::kMapFilter: {
+          if (v.is_error()) return v;
+          if (v.kind != K::kBool) return NoOverload("map", v);
+          if (v.b) {
+            Value t = Eval(*n.args[2]);
+            if (t.is_error()) return t;
+            out.push_back(std::move(t));
+          }
+          break;
+        }
+        case Macro::kFilter:
+          if (v.is_error()) return v;
+          if (v.kind != K::kBool) return NoOverload("filter", v);
+          if (v.b) out.push_back(item);
+          break;
+      }
+    }
+    switch (n.macro) {
+      case Macro::kAll:
+      case Macro::kExists:
+        if (have_error) return first_error;
+        return Value::Bool(n.macro == Macro::kAll);
+      case Macro::kExistsOne:
+        return Value::Bool(count == 1);
+      default:
+        return Value::List(std::move(out));
+    }
+  }
+
+  Value Call(const Node& n) {
+    if (n.fn == Fn::kOptionalNone) return Value::OptionalNone();
+    Value args[3];
+    size_t nargs = n.args.size();
+    for (size_t i = 0; i < nargs && i < 3; ++i) {
+      args[i] = Eval(*n.args[i]);
+      if (args[i].is_error()) return args[i];
+    }
+    const Value& a = args[0];
+    const Value& b = args[1];
+    switch (n.fn) {
+      case Fn::kSize:
+        switch (a.kind) {
+          case K::kString: return Value::Int(static_cast<int64_t>(CodePoints(a.str())));
+          case K::kBytes: return Value::Int(static_cast<int64_t>(a.str().size()));
+          case K::kList: return Value::Int(static_cast<int64_t>(a.list().size()));
+          case K::kMap: return Value::Int(static_cast<int64_t>(a.map().entries.size()));
+          default: return NoOverload("size", a);
+        }
+      case Fn::kContains:
+      case Fn::kStartsWith:
+      case Fn::kEndsWith: {
+        if (a.kind != K::kString || b.kind != K::kString) return NoOverload(n.name.c_str(), a, b);
+        if (!Charge(static_cast<int64_t>(a.str().size() / 10))) return Aborted();
+        const std::string& s = a.str();
+        const std::string& t = b.str();
+        if (n.fn == Fn::kContains) return Value::Bool(s.find(t) != std::string::npos);
+        if (t.size() > s.size()) return Value::Bool(false);
+        if (n.fn == Fn::kStartsWith) return Value::Bool(s.compare(0, t.size(), t) == 0);
+        return Value::Bool(s.compare(s.size() - t.size(), t.size(), t) == 0);
+      }
+      case Fn::kMatches: {
+        if (a.kind != K::kString || b.kind != K::kString) return NoOverload("matches", a, b);
+        if (!Charge(static_cast<int64_t>(1 + a.str().size() * (b.str().size() + 1) / 4))) return Aborted();
+        std::shared_ptr<const std::regex> re = n.regex;
+        if (!re) {
+          auto compiled = CompileRegex(b.str());
+          if (!compiled.ok()) return Value::Error(compiled.status().message());
+          re = *compiled;
+        }
+        try {
+          return Value::Bool(std::regex_search(a.str(), *re));
+        } catch (const std::regex_error& e) {
+          return Value::Error(std::string("regex evaluation failed: ") + e.what());
+        }
+      }
+      case Fn::kLowerAscii:
+      case Fn::kUpperAscii:
+      case Fn::kTrim: {
+        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
+        std::string s = a.str();
+        if (n.fn == Fn::kTrim) {
+          size_t l = s.find_first_not_of(" \t\n\r\f\v");
+          size_t r = s.find_last_not_of(" \t\n\r\f\v");
+          return Value::String(l == std::string::npos ? "" : s.substr(l, r - l + 1));
+        }
+        for (char& ch : s) {
+          if (n.fn == Fn::kLowerAscii && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+          if (n.fn == Fn::kUpperAscii && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+        }
+        return Value::String(std::move(s));
+      }
+      case Fn::kToInt: return ToInt(a);
+      case Fn::kToUint: return ToUint(a);
+      case Fn::kToDouble:
+        switch (a.kind) {
+          case K::kDouble: return a;
+          case K::kInt: return Value::Double(static_cast<double>(a.i));
+          case K::kUint: return Value::Double(static_cast<double>(a.u));
+          case K::kString: {
+            const std::string& s = a.str();
+            char* end = nullptr;
+            double d = std::strtod(s.c_str(), &end);
+            if (s.empty() || end != s.c_str() + s.size()) return Value::Error("double(): invalid syntax: \"" + s + "\"");
+            return Value::Double(d);
+          }
+          default: return NoOverload("double", a);
+        }
+      case Fn::kToString:
+        switch (a.kind) {
+          case K::kString: return a;
+          case K::kInt: return Value::String(std::to_string(a.i));
+          case K::kUint: return Value::String(std::to_string(a.u));
+          case K::kDouble: return Value::String(FormatDouble(a.d));
+          case K::kBool: return Value::String(a.b ? "true" : "false");
+          case K::kBytes:
+            if (!ValidUtf8(a.str())) return Value::Error("string(): invalid UTF-8 in bytes");
+            return Value::String(a.str());
+          default: return NoOverload("string", a);
+        }
+      case Fn::kToBytes:
+        if (a.kind == K::kBytes) return a;
+        if (a.kind == K::kString) return Value::Bytes(a.str());
+        return NoOverload("bytes", a);
+      case Fn::kToBool:
+        if (a.kind == K::kBool) return a;
+        if (a.kind == K::kString) {
+          const std::string& s = a.str();
+          if (s == "1" || s == "t" || s == "true" || s == "TRUE" || s == "True") return Value::Bool(true);
+          if (s == "0" || s == "f" || s == "false" || s == "FALSE" || s == "False") return Value::Bool(false);
+          return Value::Error("bool(): invalid syntax: \"" + s + "\"");
+        }
+        return NoOverload("bool", a);
+      case Fn::kDyn: return a;
+      case Fn::kQuantity:
+      case Fn::kIsQuantity: {
+        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
+        auto q = Quantity::Parse(a.str());
+        if (n.fn == Fn::kIsQuantity) return Value::Bool(q.ok());
+        if (!q.ok()) return Value::Error(q.status().message());
+        return Value::Quantity(*q);
+      }
+      case Fn::kSemver:
+      case Fn::kIsSemver: {
+        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
+        bool normalize = nargs == 2 && b.kind == K::kBool && b.b;
+        auto v = SemVer::Parse(a.str(), normalize);
+        if (n.fn == Fn::kIsSemver) return Value::Bool(v.ok());
+        if (!v.ok()) return Value::Error(v.status().message());
+        return Value::Semver(*v);
+      }
+      case Fn::kCompareTo:
+      case Fn::kIsGreaterThan:
+      case Fn::kIsLessThan: {
+        int r;
+        if (a.kind == K::kQuantity && b.kind == K::kQuantity) {
+          r = a.quantity().Cmp(b.quantity());
+        } else if (a.kind == K::kSemver && b.kind == K::kSemver) {
+          int c = a.semver().Compare(b.semver());
+          r = c < 0 ? -1 : (c > 0 ? 1 : 0);
+        } else {
+          return NoOverload(n.name.c_str(), a, b);
+        }
+        if (n.fn == Fn::kCompareTo) return Value::Int(r);
+        return Value::Bool(n.fn == Fn::kIsGreaterThan ? r > 0 : r < 0);
+      }
+      case Fn::kAdd:
+      case Fn::kSub: {
+        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a, b);
+        Quantity other;
+        if (b.kind == K::kQuantity) {
+          other = b.quantity();
+        } else if (b.kind == K::kInt) {
+          other = Quantity::FromInt(b.i);
+        } else {
+          return NoOverload(n.name.c_str(), a, b);
+        }
+        return Value::Quantity(n.fn == Fn::kAdd ? a.quantity().Add(other) : a.quantity().Sub(other));
+      }
+      case Fn::kAsInteger:
+      case Fn::kIsInteger: {
+        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
+        __int128 nanos = a.quantity().nanos();
+        bool integral = nanos % kNanoPerUnit == 0;
+        __int128 units = nanos / kNanoPerUnit;
+        bool fits = units >= std::numeric_limits<int64_t>::min() && units <= std::numeric_limits<int64_t>::max();
+        if (n.fn == Fn::kIsInteger) return Value::Bool(integral && fits);
+        if (!integral || !fits) return Value::Error("cannot convert value to integer: " + a.quantity().ToString());
+        return Value::Int(static_cast<int64_t>(units));
+      }
+      case Fn::kAsApproximateFloat:
+        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
+        return Value::Double(a.quantity().AsApproximateDouble());
+      case Fn::kSign:
+        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
+        return Value::Int(a.quantity().Sign());
+      case Fn::kMajor:
+      case Fn::kMinor:
+      case Fn::kPatch: {
+        if (a.kind != K::kSemver) return NoOverload(n.name.c_str(), a);
+        const SemVer& v = a.semver();
+        uint64_t x = n.fn == Fn::kMajor ? v.major : (n.fn == Fn::kMinor ? v.minor : v.patch);
+        if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return Value::Error("integer overflow");
+        return Value::Int(static_cast<int64_t>(x));
+      }
+      case Fn::kOrValue:
+      case Fn::kHasValue:
+      case Fn::kValue: {
+        if (a.kind != K::kOptional) return NoOverload(n.name.c_str(), a);
+        const Value* inner = a.optional_value();
+        if (n.fn == Fn::kHasValue) return Value::Bool(inner != nullptr);
+        if (n.fn == Fn::kOrValue) return inner ? *inner : b;
+        if (!inner) return Value::Error("optional.none() dereference");
+        return *inner;
+      }
+      case Fn::kOptionalOf: return Value::OptionalOf(a);
+      case Fn::kOptionalNone: return Value::OptionalNone();
+    }
+    return Value::Error("internal: unknown function " + n.name);
+  }
+
+  static Value ToInt(const Value& a) {
+    switch (a.kind) {
+      case K::kInt: return a;
+      case K::kUint:
+        if (a.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return Value::Error("int() range error");
+        return Value::Int(static_cast<int64_t>(a.u));
+      case K::kDouble:
+        if (!(a.d > -9223372036854775808.0 && a.d < 9223372036854775808.0)) return Value::Error("int() range error");
+        return Value::Int(static_cast<int64_t>(a.d));
+      case K::kString: {
+        int64_t v = 0;
+        const std::string& s = a.str();
+        auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+          return Value::Error("int(): invalid syntax: \"" + s + "\"");
+        }
+        return Value::Int(v);
+      }
+      default: return NoOverload("int", a);
+    }
+  }
+
+  static Value ToUint(const Value& a) {
+    switch (a.kind) {
+      case K::kUint: return a;
+      case K::kInt:
+        if (a.i < 0) return Value::Error("uint() range error");
+        return Value::Uint(static_cast<uint64_t>(a.i));
+      case K::kDouble:
+        if (!(a.d > -1.0 && a.d < 18446744073709551616.0)) return Value::Error("uint() range error");
+        return Value::Uint(static_cast<uint64_t>(a.d));
+      case K::kString: {
+        uint64_t v = 0;
+        const std::string& s = a.str();
+        auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+          return Value::Error("uint(): invalid syntax: \"" + s + "\"");
+        }
+        return Value::Uint(v);
+      }
+      default: return NoOverload("uint", a);
+    }
+  }
+
+  Ctx& c_;
+};
+
+// AttributeValue(): a DeviceAttribute (exactly one member set) as a CEL value.
+Result<Value> AttributeValue(const nlohmann::json& attr) {
+  if (!attr.is_object() || attr.size() != 1) {
+    return InvalidArgumentError("must set exactly one of int, bool, string, version, ints, bools, strings, versions");
+  }
+  const auto& [key, v] = *attr.items().begin();
+  auto scalar = [](const std::string& k, const nlohmann::json& x) -> Result<Value> {
+    if (k == "int" && x.is_number_integer()) return Value::Int(x.get<int64_t>());
+    if (k == "bool" && x.is_boolean()) return Value::Bool(x.get<bool>());
+    if (k == "string" && x.is_string()) return Value::String(x.get<std::string>());
+    if (k == "version" && x.is_string()) {
+      DRAHIL_ASSIGN_OR_RETURN(SemVer s, SemVer::Parse(x.get<std::string>()));
+      return Value::Semver(std::move(s));
+    }
+    return InvalidArgumentError("bad value for '" + k + "'");
+  };
+  std::string k = attr.begin().key();
+  if (k == "ints" || k == "bools" || k == "strings" || k == "versions") {
+    if (!v.is_array()) return InvalidArgumentError("'" + k + "' must be a list");
+    ValueList l;
+    for (const auto& x : v) {
+      DRAHIL_ASSIGN_OR_RETURN(Value e, scalar(k.substr(0, k.size() - 1), x));
+      l.push_back(std::move(e));
+    }
+    return Value::List(std::move(l));
+  }
+  return scalar(k, v);
+}
+
+// QualifiedName split: "domain/id" or "id" in the driver's domain.
+std::pair<std::string, std::string> SplitName(const std::string& name, std::string_view driver) {
+  size_t slash = name.find('/');
+  if (slash == std::string::npos) return {std::string(driver), name};
+  return {name.substr(0, slash), name.substr(slash + 1)};
+}
+
+void PutNested(ValueMap& outer, const std::string& domain, const std::string& id, Value v) {
+  for (auto& e : outer.entries) {
+    if (e.first.str() == domain) {
+      ValueMap inner = e.second.map();
+      inner.entries.emplace_back(Value::String(id), std::move(v));
+      e.second = Value::Map(std::move(inner));
+      return;
+    }
+  }
+  ValueMap inner;
+  inner.entries.emplace_back(Value::String(id), std::move(v));
+  outer.entries.emplace_back(Value::String(domain), Value::Map(std::move(inner)));
+}
+
+}  // namespace
+}  // namespace internal
+
+using internal::Value;
+using internal::ValueMap;
+
+Device::Device() {
+  auto d = std::make_shared<internal::DeviceData>();
+  ValueMap m;
+  m.entries.emplace_back(Value::String("driver"), Value::String(""));
+  ValueMap empty;
+  empty.missing_is_empty = true;
+  m.entries.emplace_back(Value::String("attributes"), Value::Map(empty));
+  m.entries.emplace_back(Value::String("capacity"), Value::Map(empty));
+  m.entries.emplace_back(Value::String("allowMultipleAllocations"), Value::Bool(false));
+  d->device = Value::Map(std::move(m));
+  data_ = std::move(d);
+}
+
+Result<Device> Device::FromJson(std::string_view driver, const nlohmann::json& device) {
+  if (!device.is_object()) return InvalidArgumentError("device must be an object");
+  std::string name = device.value("name", std::string());
+  ValueMap attrs;
+  attrs.missing_is_empty = true;
+  if (auto it = device.find("attributes"); it != device.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items()) {
+      auto val = internal::AttributeValue(v);
+      if (!val.ok()) return val.status().WithContext("device " + name + " attribute " + k);
+      auto [domain, id] = internal::SplitName(k, driver);
+      internal::PutNested(attrs, domain, id, std::move(*val));
+    }
+  }
+  ValueMap caps;
+  caps.missing_is_empty = true;
+  if (auto it = device.find("capacity"); it != device.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items()) {
+      const nlohmann::json* qv = v.is_object() && v.contains("value") ? &v["value"] : &v;
+      std::string text = qv->is_string() ? qv->get<std::string>() : qv->dump();
+      auto q = Quantity::Parse(text);
+      if (!q.ok()) return q.status().WithContext("device " + name + " capacity " + k);
+      auto [domain, id] = internal::SplitName(k, driver);
+      internal::PutNested(caps, domain, id, Value::Quantity(*q));
+    }
+  }
+  bool multi = false;
+  if (auto it = device.find("allowMultipleAllocations"); it != device.end() && it->is_boolean()) {
+    multi = it->get<bool>();
+  }
+  ValueMap m;
+  m.entries.emplace_back(Value::String("driver"), Value::String(std::string(driver)));
+  m.entries.emplace_back(Value::String("attributes"), Value::Map(std::move(attrs)));
+  m.entries.emplace_back(Value::String("capacity"), Value::Map(std::move(caps)));
+  m.entries.emplace_back(Value::String("allowMultipleAllocations"), Value::Bool(multi));
+  auto d = std::make_shared<internal::DeviceData>();
+  d->device = Value::Map(std::move(m));
+  Device out;
+  out.data_ = std::move(d);
+  return out;
+}
+
+Result<bool> Program::Evaluate(const Device& device, int64_t* cost) const {
+  internal::Ctx ctx;
+  ctx.limit = data_->cost_limit;
+  ctx.slots.resize(static_cast<size_t>(data_->slots));
+  ctx.slots[0] = device.data().device;
+  internal::Evaluator ev(ctx);
+  Value v = ev.Eval(*data_->root);
+  if (cost) *cost = ctx.cost;
+  if (ctx.aborted) {
+    return ResourceExhaustedError("CEL evaluation cost exceeds the limit of " + std::to_string(ctx.limit) +
+                                  " units");
+  }
+  if (v.is_error()) return InvalidArgumentError("CEL runtime error: " + v.str());
+  if (v.kind != Value::Kind::kBool) {
+    return InvalidArgumentError(std::string("CEL runtime error: expression returned ") +
+                                internal::KindName(v.kind) + ", not bool");
+  }
+  return v.b;
+}
+
+const std::string& Program::expression() const { return data_->expression; }
+
+Result<std::shared_ptr<const Program>> Compile(std::string_view expression, const CompileOptions& options) {
+  auto data = internal::CompileProgram(expression, options);
+  if (!data.ok()) return data.status();
+  return std::make_shared<const Program>(std::move(*data));
+}
+
+Result<std::shared_ptr<const Program>> CompileCache::Get(const std::string& expression) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(expression);
+    if (it != entries_.end()) return it->second;
+  }
+  // Compile outside the lock: compiling is pure, and a racing duplicate is harmless.
+  auto compiled = Compile(expression, options_);
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.emplace(expression, std::move(compiled)).first->second;
+}
+
+size_t CompileCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace drahil::allocator::cel

@@ -1,0 +1,169 @@
+// File: cel_internal.hpp (private to the allocator module)
+//
+// Values, types and the syntax tree shared by the CEL parser/checker
+// (cel_parse.cpp) and the evaluator (cel_eval.cpp).
+#ifndef DRAHIL_ALLOCATOR_CEL_INTERNAL_HPP_INCLUDED
+#define DRAHIL_ALLOCATOR_CEL_INTERNAL_HPP_INCLUDED
+
+#include <cstdint>
+#include <memory>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "drahil/allocator/cel.hpp"
+#include "drahil/core/quantity.hpp"
+#include "drahil/core/semver.hpp"
+
+namespace drahil::allocator::cel::internal {
+
+// Value: a CEL runtime value. Scalars live inline; strings, bytes, errors,
+// lists, maps, quantities, semvers and optionals are shared immutable payloads
+// so copying a value is cheap.
+struct Value;
+using ValueList = std::vector<Value>;
+struct ValueMap;
+
+struct Value {
+  enum class Kind : uint8_t {
+    kNull, kBool, kInt, kUint, kDouble, kString, kBytes, kList, kMap,
+    kQuantity, kSemver, kOptional, kError,
+  };
+  Kind kind = Kind::kNull;
+  union {
+    bool b;
+    int64_t i;
+    uint64_t u;
+    double d;
+  };
+  std::shared_ptr<const void> p;
+
+  Value() : i(0) {}
+  static Value Bool(bool v) { Value x; x.kind = Kind::kBool; x.b = v; return x; }
+  static Value Int(int64_t v) { Value x; x.kind = Kind::kInt; x.i = v; return x; }
+  static Value Uint(uint64_t v) { Value x; x.kind = Kind::kUint; x.u = v; return x; }
+  static Value Double(double v) { Value x; x.kind = Kind::kDouble; x.d = v; return x; }
+  static Value String(std::string s) { return Shared(Kind::kString, std::make_shared<const std::string>(std::move(s))); }
+  static Value Bytes(std::string s) { return Shared(Kind::kBytes, std::make_shared<const std::string>(std::move(s))); }
+  static Value Error(std::string s) { return Shared(Kind::kError, std::make_shared<const std::string>(std::move(s))); }
+  static Value List(ValueList l) { return Shared(Kind::kList, std::make_shared<const ValueList>(std::move(l))); }
+  static Value Map(ValueMap m);
+  static Value Quantity(drahil::Quantity q) { return Shared(Kind::kQuantity, std::make_shared<const drahil::Quantity>(std::move(q))); }
+  static Value Semver(drahil::SemVer v) { return Shared(Kind::kSemver, std::make_shared<const drahil::SemVer>(std::move(v))); }
+  // Optional: of(v) when v is given, none() otherwise.
+  static Value OptionalOf(Value v) { return Shared(Kind::kOptional, std::make_shared<const Value>(std::move(v))); }
+  static Value OptionalNone() { Value x; x.kind = Kind::kOptional; return x; }
+
+  bool is_error() const { return kind == Kind::kError; }
+  const std::string& str() const { return *static_cast<const std::string*>(p.get()); }
+  const ValueList& list() const { return *static_cast<const ValueList*>(p.get()); }
+  const ValueMap& map() const;
+  const drahil::Quantity& quantity() const { return *static_cast<const drahil::Quantity*>(p.get()); }
+  const drahil::SemVer& semver() const { return *static_cast<const drahil::SemVer*>(p.get()); }
+  // optional_value(): nullptr for none().
+  const Value* optional_value() const { return static_cast<const Value*>(p.get()); }
+
+ private:
+  static Value Shared(Kind k, std::shared_ptr<const void> ptr) {
+    Value x; x.kind = k; x.p = std::move(ptr); return x;
+  }
+};
+
+struct ValueMap {
+  std::vector<std::pair<Value, Value>> entries;
+  // missing_is_empty: lookups of absent keys yield an empty map instead of an
+  // error. DRA's device.attributes and device.capacity behave this way for
+  // unknown domains.
+  bool missing_is_empty = false;
+};
+
+inline Value Value::Map(ValueMap m) { return Shared(Kind::kMap, std::make_shared<const ValueMap>(std::move(m))); }
+inline const ValueMap& Value::map() const { return *static_cast<const ValueMap*>(p.get()); }
+
+const char* KindName(Value::Kind k);
+
+// Static types for the checker. kDyn accepts anything.
+enum class TypeKind : uint8_t {
+  kDyn, kNull, kBool, kInt, kUint, kDouble, kString, kBytes, kList, kMap,
+  kQuantity, kSemver, kOptional, kDevice,
+};
+struct Type {
+  TypeKind kind = TypeKind::kDyn;
+  std::shared_ptr<const Type> a;  // list element, map key, optional value
+  std::shared_ptr<const Type> b;  // map value
+};
+
+// Built-in functions and methods, resolved by the checker.
+enum class Fn : uint8_t {
+  kSize, kContains, kStartsWith, kEndsWith, kMatches, kLowerAscii, kUpperAscii, kTrim,
+  kToInt, kToUint, kToDouble, kToString, kToBytes, kToBool, kDyn,
+  kQuantity, kIsQuantity, kSemver, kIsSemver,
+  kCompareTo, kIsGreaterThan, kIsLessThan, kAdd, kSub, kAsInteger, kAsApproximateFloat,
+  kIsInteger, kSign, kMajor, kMinor, kPatch,
+  kOrValue, kHasValue, kValue, kOptionalOf, kOptionalNone,
+};
+
+enum class Op : uint8_t {
+  kAdd, kSub, kMul, kDiv, kMod, kLt, kLe, kGt, kGe, kEq, kNe, kIn,
+};
+
+enum class NodeKind : uint8_t {
+  kLiteral,   // literal
+  kVar,       // slot (0 = device); before analysis slot = -1 and name is the identifier
+  kSelect,    // args[0].name
+  kOptSelect, // args[0].?name
+  kIndex,     // args[0][args[1]]
+  kOptIndex,  // args[0][?args[1]]
+  kHas,       // has(args[0].name): args[0] is the operand, name the field
+  kCall,      // fn(args...); for methods args[0] is the receiver
+  kList,      // [args...]
+  kMap,       // {args[0]: args[1], ...}
+  kAnd, kOr, kNot, kNeg, kCond,
+  kBinary,    // op
+  kComprehension,  // macro over args[0] with slot; args[1] predicate/transform, args[2] transform
+  kBind,      // cel.bind: slot = args[0]; body args[1]
+};
+
+enum class Macro : uint8_t { kAll, kExists, kExistsOne, kMap, kMapFilter, kFilter };
+
+struct Node {
+  NodeKind kind = NodeKind::kLiteral;
+  Op op = Op::kAdd;
+  Fn fn = Fn::kSize;
+  Macro macro = Macro::kAll;
+  int slot = 0;
+  bool method = false;  // kCall: receiver-style call (args[0] is the receiver)
+  int pos = 0;  // byte offset in the expression, for messages
+  std::string name;
+  Value literal;
+  std::vector<std::unique_ptr<Node>> args;
+  std::shared_ptr<const std::regex> regex;  // precompiled literal pattern for matches()
+};
+
+struct ProgramData {
+  std::string expression;
+  std::unique_ptr<Node> root;
+  int slots = 1;
+  int64_t cost_limit = kDefaultCostLimit;
+};
+
+struct DeviceData {
+  Value device;  // a map with driver, attributes, capacity, allowMultipleAllocations
+};
+
+// CompileRegex(): RE2-compatible subset on std::regex. Fails with a message for
+// constructs RE2 rejects (backreferences, lookaround) or std::regex lacks
+// (\p classes, \Q..\E).
+Result<std::shared_ptr<const std::regex>> CompileRegex(const std::string& pattern);
+
+// CompileProgram(): parse + analyze (cel_parse.cpp).
+Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expression,
+                                                          const CompileOptions& options);
+
+// Helpers shared by parser (constant folding of literals) and evaluator.
+bool ValueEquals(const Value& a, const Value& b);
+
+}  // namespace drahil::allocator::cel::internal
+
+#endif  // DRAHIL_ALLOCATOR_CEL_INTERNAL_HPP_INCLUDED

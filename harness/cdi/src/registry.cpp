@@ -1,0 +1,116 @@
+#include "drahil/cdi/registry.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "drahil/core/file_util.hpp"
+
+namespace drahil::cdi {
+namespace {
+
+bool IsSpecFile(const std::string& name) {
+  auto ends = [&](const char* suf) {
+    std::string s(suf);
+    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return name[0] != '.' && (ends(".json") || ends(".yaml"));
+}
+
+}  // namespace
+
+Result<Registry> Registry::Load(const std::vector<std::string>& dirs) {
+  std::vector<Spec> specs;
+  std::vector<SpecError> errors;
+  for (size_t prio = 0; prio < dirs.size(); ++prio) {
+    const std::string& dir = dirs[prio];
+    if (!PathExists(dir)) continue;  // the runtime ignores missing dirs
+    auto names = ListDir(dir);
+    if (!names.ok()) return names.status().WithContext("scan CDI spec dir " + dir);
+    for (const std::string& name : *names) {
+      if (!IsSpecFile(name)) continue;
+      auto spec = LoadSpecFile(dir + "/" + name);
+      if (!spec.ok()) {
+        errors.push_back({dir + "/" + name, spec.status()});
+        continue;
+      }
+      spec->priority = static_cast<int>(prio);
+      specs.push_back(std::move(spec).value());
+    }
+  }
+  Registry r = FromSpecs(std::move(specs));
+  errors.insert(errors.end(), r.errors_.begin(), r.errors_.end());
+  r.errors_ = std::move(errors);
+  return r;
+}
+
+Registry Registry::FromSpecs(std::vector<Spec> specs) {
+  Registry r;
+  for (Spec& s : specs) r.specs_.push_back(std::make_shared<const Spec>(std::move(s)));
+  for (const auto& spec : r.specs_) {
+    for (const Device& dev : spec->devices) {
+      std::string id = spec->QualifiedName(dev.name);
+      auto it = r.devices_.find(id);
+      if (it == r.devices_.end()) {
+        r.devices_[id] = ResolvedDevice{id, spec, &dev};
+        continue;
+      }
+      const ResolvedDevice& old = it->second;
+      if (spec->priority > old.spec->priority) {
+        it->second = ResolvedDevice{id, spec, &dev};  // later dir wins
+      } else if (spec->priority == old.spec->priority) {
+        std::string msg = "conflicting CDI device " + id + " defined in both " + old.spec->path +
+                          " and " + spec->path + " (same spec dir priority)";
+        r.conflicts_[id] = msg;
+        r.errors_.push_back({id, FailedPreconditionError(msg)});
+      }
+      // Lower priority: ignored.
+    }
+  }
+  // As the Go cache does: a name that ever conflicted at one priority is
+  // dropped, even if a higher-priority dir also defines it.
+  for (const auto& [id, msg] : r.conflicts_) r.devices_.erase(id);
+  return r;
+}
+
+std::vector<std::string> Registry::DeviceIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, dev] : devices_) ids.push_back(id);
+  return ids;
+}
+
+Result<ResolvedDevice> Registry::Find(const std::string& id) const {
+  auto q = ParseQualifiedName(id);
+  if (!q.ok()) return q.status();
+  auto c = conflicts_.find(id);
+  if (c != conflicts_.end()) return FailedPreconditionError(c->second);
+  auto it = devices_.find(id);
+  if (it == devices_.end()) return NotFoundError("unresolvable CDI device " + id + ": no spec defines it");
+  return it->second;
+}
+
+Result<Resolution> Registry::Resolve(const std::vector<std::string>& ids) const {
+  Resolution res;
+  std::vector<std::string> problems;
+  std::set<const Spec*> specs_seen;
+  std::set<std::string> ids_seen;
+  for (const std::string& id : ids) {
+    auto dev = Find(id);
+    if (!dev.ok()) {
+      problems.push_back(dev.status().message());
+      continue;
+    }
+    if (!ids_seen.insert(id).second) continue;
+    // Runtime order: a spec's own edits once, before its first device's edits.
+    if (specs_seen.insert(dev->spec.get()).second) res.edits.Append(dev->spec->edits);
+    res.edits.Append(dev->device->edits);
+    res.devices.push_back(*dev);
+  }
+  if (!problems.empty()) {
+    std::string msg = "unresolvable CDI devices:";
+    for (const auto& p : problems) msg += "\n  " + p;
+    return NotFoundError(msg);
+  }
+  return res;
+}
+
+}  // namespace drahil::cdi

@@ -1,0 +1,449 @@
+// Node-root metadata: JSON files under <root>/state (docs/emulation.md).
+#include "drahil/fakenode/state.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/core/file_util.hpp"
+
+namespace drahil::fakenode {
+namespace {
+
+using nlohmann::json;
+
+// Field readers that turn a missing or mistyped field into a Status naming it.
+template <typename T>
+Status Get(const json& j, const char* key, T* out, bool required = true) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return required ? InvalidArgumentError(std::string("missing field \"") + key + "\"")
+                    : OkStatus();
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("field \"") + key + "\": " + e.what());
+  }
+  return OkStatus();
+}
+
+Result<json> ParseJson(const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("bad JSON: ") + e.what());
+  }
+}
+
+uint64_t Fnv1a64(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  // splitmix64 finaliser: FNV alone leaves similar keys with similar high bits.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+bool IsUsableContainerNode(int fd, const Gpu* gpu) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  if (!S_ISREG(st.st_mode)) return false;
+  return gpu == nullptr || static_cast<uint64_t>(st.st_size) == gpu->memory_bytes;
+}
+
+}  // namespace
+
+std::string StateDir(const std::string& root) { return root + "/state"; }
+std::string GpuKey(uint32_t minor) { return "gpu" + std::to_string(minor); }
+std::string FpgaKey(uint32_t index) { return "fpga" + std::to_string(index); }
+std::string GpuStatePath(const std::string& root, uint32_t minor) {
+  return StateDir(root) + "/gpus/" + GpuKey(minor) + ".json";
+}
+std::string FpgaStatePath(const std::string& root, uint32_t index) {
+  return StateDir(root) + "/fpgas/" + FpgaKey(index) + ".json";
+}
+std::string FaultsPath(const std::string& root, const std::string& device_key) {
+  return StateDir(root) + "/faults/" + device_key + ".json";
+}
+
+std::string GpuToJson(const Gpu& g) {
+  json mig_devices = json::array();
+  for (const auto& m : g.mig_devices) {
+    mig_devices.push_back({{"index", m.index},
+                           {"uuid", m.uuid},
+                           {"profile", m.profile},
+                           {"gi_id", m.gi_id},
+                           {"ci_id", m.ci_id},
+                           {"placement_start", m.placement_start},
+                           {"placement_size", m.placement_size},
+                           {"memory_offset", m.memory_offset},
+                           {"memory_bytes", m.memory_bytes},
+                           {"sm_count", m.sm_count},
+                           {"cap_minor", m.cap_minor},
+                           {"cap_file", m.cap_file}});
+  }
+  json j = {{"index", g.index},
+            {"minor", g.minor},
+            {"uuid", g.uuid},
+            {"serial", g.serial},
+            {"name", g.name},
+            {"bdf", g.bdf},
+            {"vendor_id", g.vendor_id},
+            {"device_id", g.device_id},
+            {"subsystem_vendor_id", g.subsystem_vendor_id},
+            {"subsystem_device_id", g.subsystem_device_id},
+            {"memory_bytes", g.memory_bytes},
+            {"sm_count", g.sm_count},
+            {"cores_per_sm", g.cores_per_sm},
+            {"architecture", g.architecture},
+            {"cc_major", g.cc_major},
+            {"cc_minor", g.cc_minor},
+            {"numa_node", g.numa_node},
+            {"node_file", g.node_file},
+            {"nvlink_peers", g.nvlink_peers},
+            {"mig",
+             {{"capable", g.mig_capable},
+              {"enabled", g.mig_enabled},
+              {"memory_slices", g.memory_slices},
+              {"max_devices", g.max_mig_devices},
+              {"devices", mig_devices}}}};
+  return j.dump(2) + "\n";
+}
+
+Result<Gpu> GpuFromJson(const std::string& text) {
+  DRAHIL_ASSIGN_OR_RETURN(json j, ParseJson(text));
+  if (!j.is_object()) return InvalidArgumentError("GPU state is not a JSON object");
+  Gpu g;
+  DRAHIL_RETURN_IF_ERROR(Get(j, "index", &g.index));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "minor", &g.minor));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "uuid", &g.uuid));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "serial", &g.serial, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "name", &g.name));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "bdf", &g.bdf));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor_id", &g.vendor_id, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "device_id", &g.device_id));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "subsystem_vendor_id", &g.subsystem_vendor_id, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "subsystem_device_id", &g.subsystem_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "memory_bytes", &g.memory_bytes));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "sm_count", &g.sm_count));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "cores_per_sm", &g.cores_per_sm, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "architecture", &g.architecture, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "cc_major", &g.cc_major, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "cc_minor", &g.cc_minor, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "numa_node", &g.numa_node, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "node_file", &g.node_file));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "nvlink_peers", &g.nvlink_peers, false));
+  auto mig = j.find("mig");
+  if (mig != j.end() && mig->is_object()) {
+    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "capable", &g.mig_capable, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "enabled", &g.mig_enabled, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "memory_slices", &g.memory_slices, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "max_devices", &g.max_mig_devices, false), "mig");
+    auto devs = mig->find("devices");
+    if (devs != mig->end() && devs->is_array()) {
+      for (size_t i = 0; i < devs->size(); ++i) {
+        const json& d = (*devs)[i];
+        MigDevice m;
+        std::string ctx = "mig.devices[" + std::to_string(i) + "]";
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "index", &m.index), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "uuid", &m.uuid), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "profile", &m.profile), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "gi_id", &m.gi_id), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "ci_id", &m.ci_id), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "placement_start", &m.placement_start, false), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "placement_size", &m.placement_size, false), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "memory_offset", &m.memory_offset), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "memory_bytes", &m.memory_bytes), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "sm_count", &m.sm_count), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_minor", &m.cap_minor), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_file", &m.cap_file), ctx);
+        if (m.memory_offset + m.memory_bytes > g.memory_bytes) {
+          return InvalidArgumentError(ctx + ": slice lies outside the GPU's memory");
+        }
+        g.mig_devices.push_back(std::move(m));
+      }
+    }
+  }
+  return g;
+}
+
+std::string FpgaToJson(const Fpga& f) {
+  json vfs = json::array();
+  for (const auto& vf : f.vfs) {
+    vfs.push_back({{"bdf", vf.bdf}, {"device_id", vf.device_id}, {"node", vf.node}});
+  }
+  json regions = json::array();
+  for (const auto& r : f.pr_regions) {
+    regions.push_back({{"name", r.name}, {"interface_id", r.interface_id}});
+  }
+  json j = {{"index", f.index},       {"uuid", f.uuid},
+            {"vendor", f.vendor},     {"vendor_id", f.vendor_id},
+            {"name", f.name},         {"shell", f.shell},
+            {"mgmt_bdf", f.mgmt_bdf}, {"user_bdf", f.user_bdf},
+            {"mgmt_device_id", f.mgmt_device_id}, {"user_device_id", f.user_device_id},
+            {"numa_node", f.numa_node}, {"total_vfs", f.total_vfs},
+            {"vfs", vfs},             {"pr_regions", regions},
+            {"nodes", f.nodes}};
+  return j.dump(2) + "\n";
+}
+
+Result<Fpga> FpgaFromJson(const std::string& text) {
+  DRAHIL_ASSIGN_OR_RETURN(json j, ParseJson(text));
+  if (!j.is_object()) return InvalidArgumentError("FPGA state is not a JSON object");
+  Fpga f;
+  DRAHIL_RETURN_IF_ERROR(Get(j, "index", &f.index));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "uuid", &f.uuid));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor", &f.vendor));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor_id", &f.vendor_id));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "name", &f.name, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "shell", &f.shell, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "mgmt_bdf", &f.mgmt_bdf));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "user_bdf", &f.user_bdf, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "mgmt_device_id", &f.mgmt_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "user_device_id", &f.user_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "numa_node", &f.numa_node, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "total_vfs", &f.total_vfs, false));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "nodes", &f.nodes, false));
+  if (auto it = j.find("vfs"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      VirtualFunction vf;
+      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "bdf", &vf.bdf), "vfs");
+      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "device_id", &vf.device_id), "vfs");
+      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "node", &vf.node, false), "vfs");
+      f.vfs.push_back(std::move(vf));
+    }
+  }
+  if (auto it = j.find("pr_regions"); it != j.end() && it->is_array()) {
+    for (const auto& r : *it) {
+      PrRegion pr;
+      DRAHIL_RETURN_IF_ERROR_CTX(Get(r, "name", &pr.name), "pr_regions");
+      DRAHIL_RETURN_IF_ERROR_CTX(Get(r, "interface_id", &pr.interface_id, false), "pr_regions");
+      f.pr_regions.push_back(std::move(pr));
+    }
+  }
+  return f;
+}
+
+std::string NodeToJson(const NodeState& n) {
+  json gpus = json::array();
+  for (const auto& g : n.gpus) {
+    json migs = json::array();
+    for (const auto& m : g.mig_devices) migs.push_back(m.uuid);
+    gpus.push_back({{"key", GpuKey(g.minor)}, {"uuid", g.uuid}, {"bdf", g.bdf},
+                    {"name", g.name}, {"mig_devices", migs}});
+  }
+  json fpgas = json::array();
+  for (const auto& f : n.fpgas) {
+    fpgas.push_back({{"key", FpgaKey(f.index)}, {"uuid", f.uuid}, {"bdf", f.mgmt_bdf},
+                     {"name", f.name}});
+  }
+  json j = {{"schema", "drahil.fakenode.state/v1"},
+            {"node_name", n.node_name},
+            {"profile", n.profile},
+            {"seed", n.seed},
+            {"driver_version", n.driver_version},
+            {"nvml_version", n.nvml_version},
+            {"cuda_driver_version", n.cuda_driver_version},
+            {"gpus", gpus},
+            {"fpgas", fpgas}};
+  return j.dump(2) + "\n";
+}
+
+Result<NodeState> ReadNodeState(const std::string& root) {
+  std::string node_path = StateDir(root) + "/node.json";
+  auto text = ReadFile(node_path, 1u << 20);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  "not a drahil node root (" + text.status().message() + ")");
+  }
+  auto parsed = ParseJson(*text);
+  if (!parsed.ok()) return parsed.status().WithContext(node_path);
+  const json& j = *parsed;
+  NodeState n;
+  Status s = Get(j, "node_name", &n.node_name);
+  if (s.ok()) s = Get(j, "profile", &n.profile, false);
+  if (s.ok()) s = Get(j, "seed", &n.seed, false);
+  if (s.ok()) s = Get(j, "driver_version", &n.driver_version, false);
+  if (s.ok()) s = Get(j, "nvml_version", &n.nvml_version, false);
+  if (s.ok()) s = Get(j, "cuda_driver_version", &n.cuda_driver_version, false);
+  if (!s.ok()) return s.WithContext(node_path);
+
+  auto list = [&](const std::string& dir) -> Result<std::vector<std::string>> {
+    if (!PathExists(dir)) return std::vector<std::string>{};
+    return ListDir(dir);
+  };
+  DRAHIL_ASSIGN_OR_RETURN(auto gpu_files, list(StateDir(root) + "/gpus"));
+  for (const auto& name : gpu_files) {
+    if (name.size() < 6 || name.substr(name.size() - 5) != ".json") continue;
+    std::string path = StateDir(root) + "/gpus/" + name;
+    DRAHIL_ASSIGN_OR_RETURN(auto t, ReadFile(path, 1u << 20));
+    auto g = GpuFromJson(t);
+    if (!g.ok()) return g.status().WithContext(path);
+    n.gpus.push_back(std::move(*g));
+  }
+  std::sort(n.gpus.begin(), n.gpus.end(),
+            [](const Gpu& a, const Gpu& b) { return a.minor < b.minor; });
+  DRAHIL_ASSIGN_OR_RETURN(auto fpga_files, list(StateDir(root) + "/fpgas"));
+  for (const auto& name : fpga_files) {
+    if (name.size() < 6 || name.substr(name.size() - 5) != ".json") continue;
+    std::string path = StateDir(root) + "/fpgas/" + name;
+    DRAHIL_ASSIGN_OR_RETURN(auto t, ReadFile(path, 1u << 20));
+    auto f = FpgaFromJson(t);
+    if (!f.ok()) return f.status().WithContext(path);
+    n.fpgas.push_back(std::move(*f));
+  }
+  std::sort(n.fpgas.begin(), n.fpgas.end(),
+            [](const Fpga& a, const Fpga& b) { return a.index < b.index; });
+  return n;
+}
+
+Status WriteNodeState(const std::string& root, const NodeState& node) {
+  std::string dir = StateDir(root);
+  DRAHIL_RETURN_IF_ERROR(MakeDirs(dir + "/gpus"));
+  DRAHIL_RETURN_IF_ERROR(MakeDirs(dir + "/fpgas"));
+  DRAHIL_RETURN_IF_ERROR(MakeDirs(dir + "/faults"));
+  for (const auto& g : node.gpus) {
+    DRAHIL_RETURN_IF_ERROR(AtomicWriteFile(GpuStatePath(root, g.minor), GpuToJson(g)));
+  }
+  for (const auto& f : node.fpgas) {
+    DRAHIL_RETURN_IF_ERROR(AtomicWriteFile(FpgaStatePath(root, f.index), FpgaToJson(f)));
+  }
+  // node.json last: its presence marks a complete root.
+  return AtomicWriteFile(dir + "/node.json", NodeToJson(node));
+}
+
+// ---- faults ----
+
+Result<Fault> ParseFaultSpec(const std::string& spec) {
+  Fault f;
+  if (spec.rfind("xid:", 0) == 0) {
+    std::string num = spec.substr(4);
+    if (num.empty() || num.size() > 5 ||
+        !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return InvalidArgumentError("fault \"" + spec + "\": Xid must be a decimal number");
+    }
+    f.kind = "xid";
+    f.xid = static_cast<uint32_t>(std::stoul(num));
+    if (f.xid == 0) return InvalidArgumentError("fault \"" + spec + "\": Xid 0 is not an error");
+    return f;
+  }
+  if (spec == "lost" || spec == "ecc" || spec == "pcie-aer" || spec == "fpga-region-error") {
+    f.kind = spec;
+    return f;
+  }
+  return InvalidArgumentError("unknown fault \"" + spec +
+                              "\" (want xid:<n>, lost, ecc, pcie-aer or fpga-region-error)");
+}
+
+std::string FaultToString(const Fault& f) {
+  return f.kind == "xid" ? "xid:" + std::to_string(f.xid) : f.kind;
+}
+
+Result<std::vector<Fault>> ReadFaults(const std::string& root, const std::string& key) {
+  std::string path = FaultsPath(root, key);
+  auto text = ReadFile(path, 4u << 20);
+  if (!text.ok()) {
+    if (text.status().code() == Code::kNotFound) return std::vector<Fault>{};
+    return text.status();
+  }
+  auto parsed = ParseJson(*text);
+  if (!parsed.ok()) return parsed.status().WithContext(path);
+  std::vector<Fault> out;
+  auto it = parsed->find("faults");
+  if (it == parsed->end() || !it->is_array()) return out;
+  for (const auto& e : *it) {
+    Fault f;
+    Status s = Get(e, "id", &f.id);
+    if (s.ok()) s = Get(e, "kind", &f.kind);
+    if (s.ok()) s = Get(e, "xid", &f.xid, false);
+    if (s.ok()) s = Get(e, "after", &f.after, false);
+    if (s.ok()) s = Get(e, "gi_id", &f.gi_id, false);
+    if (s.ok()) s = Get(e, "ci_id", &f.ci_id, false);
+    if (!s.ok()) return s.WithContext(path);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Status WriteFaults(const std::string& root, const std::string& key,
+                   const std::vector<Fault>& faults) {
+  json arr = json::array();
+  for (const auto& f : faults) {
+    arr.push_back({{"id", f.id}, {"kind", f.kind}, {"xid", f.xid}, {"after", f.after},
+                   {"gi_id", f.gi_id}, {"ci_id", f.ci_id}});
+  }
+  DRAHIL_RETURN_IF_ERROR(MakeDirs(StateDir(root) + "/faults"));
+  return AtomicWriteFile(FaultsPath(root, key), json({{"faults", arr}}).dump(2) + "\n");
+}
+
+// ---- visibility ----
+
+int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why) {
+  std::string name = "nvidia" + std::to_string(gpu.minor);
+  std::string host = root + "/dev/" + name;
+  int fd = ::open(host.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    if (IsUsableContainerNode(fd, &gpu)) return fd;
+    ::close(fd);
+  }
+  int host_errno = errno;
+  std::string cont = "/dev/" + name;
+  fd = ::open(cont.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    if (IsUsableContainerNode(fd, &gpu)) return fd;
+    ::close(fd);
+    if (why) *why = cont + " is not an emulated node of " + gpu.uuid;
+    return -1;
+  }
+  if (why) {
+    *why = "open " + host + ": " + std::strerror(host_errno) + "; open " + cont + ": " +
+           std::strerror(errno);
+  }
+  return -1;
+}
+
+bool CanOpenNode(const std::string& root, const std::string& rel) {
+  for (const std::string& path : {root + "/dev/" + rel, "/dev/" + rel}) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    bool ok = IsUsableContainerNode(fd, nullptr);
+    ::close(fd);
+    if (ok) return true;
+  }
+  return false;
+}
+
+std::string StableUuid(const std::string& key) {
+  uint64_t a = Fnv1a64(key, 0x64726168696c31ull);
+  uint64_t b = Fnv1a64(key, 0x64726168696c32ull);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return buf;
+}
+
+std::string StableSerial(const std::string& key) {
+  uint64_t a = Fnv1a64(key, 0x73657269616cull) % 1000000000000ull;
+  char buf[20];
+  // Real serials start with 1 and have 13 digits.
+  std::snprintf(buf, sizeof(buf), "1%012llu", static_cast<unsigned long long>(a));
+  return buf;
+}
+
+}  // namespace drahil::fakenode

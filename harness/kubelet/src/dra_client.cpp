@@ -1,0 +1,230 @@
+#include "dra_client.hpp"
+
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "drahil/proto/dra_v1.grpc.pb.h"
+#include "drahil/proto/dra_v1beta1.grpc.pb.h"
+
+namespace drahil::kubelet::internal {
+namespace {
+
+namespace dra1 = k8s::io::kubelet::pkg::apis::dra::v1;
+namespace dra1b = k8s::io::kubelet::pkg::apis::dra::v1beta1;
+
+constexpr size_t kMaxResponseText = 64u << 10;
+constexpr char kPrepare[] = "NodePrepareResources";
+constexpr char kUnprepare[] = "NodeUnprepareResources";
+
+std::string CutText(std::string s) {
+  if (s.size() > kMaxResponseText) {
+    s.resize(kMaxResponseText);
+    s += "...(cut)";
+  }
+  return s;
+}
+
+Device FromProto(const dra1::Device& d) {
+  Device out;
+  out.request_names.assign(d.request_names().begin(), d.request_names().end());
+  out.pool_name = d.pool_name();
+  out.device_name = d.device_name();
+  out.cdi_device_ids.assign(d.cdi_device_ids().begin(), d.cdi_device_ids().end());
+  if (d.has_share_id()) out.share_id = d.share_id();
+  return out;
+}
+
+Device FromProto(const dra1b::Device& d) {
+  Device out;
+  out.request_names.assign(d.request_names().begin(), d.request_names().end());
+  out.pool_name = d.pool_name();
+  out.device_name = d.device_name();
+  out.cdi_device_ids.assign(d.cdi_device_ids().begin(), d.cdi_device_ids().end());
+  return out;
+}
+
+// Applies the kubelet's checks to a reply (protocol.md 2.7 step 6 and 2.8) and
+// fills per-claim results. Map is the reply's claims map (either version).
+// The kubelet walks a Go map, so its order among several bad entries is
+// random; we check all unknown UIDs first, then per-claim errors in request
+// order, then missing entries, which is one of the orders it can produce.
+template <typename Map, typename Fill>
+Status CheckReply(const char* method, const std::vector<ClaimRef>& claims, const Map& map,
+                  std::vector<ClaimResult>& results, Fill fill) {
+  std::set<std::string> requested;
+  for (const auto& c : claims) requested.insert(c.uid);
+  Status verdict;
+  std::set<std::string> unknown;
+  for (const auto& [uid, entry] : map) {
+    if (requested.count(uid) == 0) unknown.insert(uid);
+  }
+  if (!unknown.empty()) {
+    verdict = Status(Code::kInternal,
+                     std::string(method) + " returned result for unknown claim UID " +
+                         *unknown.begin());
+  }
+  int missing = 0;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    auto it = map.find(claims[i].uid);
+    if (it == map.end()) {
+      ++missing;
+      results[i].status = Status(Code::kInternal, std::string(method) +
+                                                      " returned no result for ResourceClaim " +
+                                                      claims[i].name);
+      continue;
+    }
+    if (!it->second.error().empty()) {
+      results[i].status = Status(Code::kUnknown, std::string(method) +
+                                                     " failed for ResourceClaim " +
+                                                     claims[i].name + ": " + it->second.error());
+      if (verdict.ok()) verdict = results[i].status;
+      continue;
+    }
+    fill(it->second, results[i]);
+  }
+  if (verdict.ok() && missing > 0) {
+    verdict = Status(Code::kInternal, std::string(method) + " skipped " +
+                                          std::to_string(missing) + " ResourceClaims");
+  }
+  return verdict;
+}
+
+template <typename Req>
+void FillRequest(const std::vector<ClaimRef>& claims, Req& req) {
+  for (const auto& c : claims) {
+    auto* pc = req.add_claims();
+    pc->set_namespace_(c.namespace_name);
+    pc->set_uid(c.uid);
+    pc->set_name(c.name);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeUnixChannel(const std::string& path, size_t max_receive_bytes) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes));
+  // A private subchannel pool: a re-created plugin socket must not reuse a
+  // connection another channel (an older registration) still holds.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("unix:" + path, grpc::InsecureChannelCredentials(), args);
+}
+
+std::string GoStatusText(const grpc::Status& status) {
+  static constexpr std::string_view kNames[] = {
+      "OK",         "Canceled",         "Unknown",           "InvalidArgument",
+      "DeadlineExceeded", "NotFound",   "AlreadyExists",     "PermissionDenied",
+      "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
+      "Unimplemented", "Internal",      "Unavailable",       "DataLoss",
+      "Unauthenticated"};
+  int code = static_cast<int>(status.error_code());
+  std::string name = code >= 0 && code < 17 ? std::string(kNames[code])
+                                            : "Code(" + std::to_string(code) + ")";
+  return "rpc error: code = " + name + " desc = " + status.error_message();
+}
+
+DraClient::DraClient(std::string driver, std::string endpoint, std::string api,
+                     size_t max_receive_bytes)
+    : driver_(std::move(driver)),
+      endpoint_(std::move(endpoint)),
+      api_(std::move(api)),
+      channel_(MakeUnixChannel(endpoint_, max_receive_bytes)) {
+  channel_->GetState(/*try_to_connect=*/true);
+}
+
+bool DraClient::Connected() const {
+  return channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
+}
+
+namespace {
+
+// One unary DRA call of either version: Call(stub, ctx, req, resp) issues it.
+template <typename Req, typename Resp, typename Call, typename Fill>
+CallResult DoCall(const char* method, const std::string& driver, const std::string& endpoint,
+                  const std::string& api, const std::vector<ClaimRef>& claims,
+                  std::chrono::milliseconds deadline, Call call, Fill fill) {
+  CallResult result;
+  CallRecord& rec = result.record;
+  rec.method = method;
+  rec.driver = driver;
+  rec.endpoint = endpoint;
+  rec.api = api;
+  rec.deadline = deadline;
+  for (const auto& c : claims) {
+    rec.claim_uids.push_back(c.uid);
+    result.claims.push_back(ClaimResult{c, Status(), {}});
+  }
+  Req req;
+  FillRequest(claims, req);
+  Resp resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  rec.started = std::chrono::system_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
+  grpc::Status st = call(ctx, req, resp);
+  rec.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - t0);
+  rec.code = static_cast<Code>(st.error_code());
+  rec.grpc_message = st.error_message();
+  if (!st.ok()) {
+    // The body of a failed RPC is ignored (proto contract).
+    result.status = Status(rec.code, std::string(method) + ": " + GoStatusText(st));
+    for (auto& c : result.claims) c.status = result.status;
+  } else {
+    rec.response = CutText(resp.ShortDebugString());
+    result.status = CheckReply(method, claims, resp.claims(), result.claims, fill);
+  }
+  rec.verdict = result.status;
+  return result;
+}
+
+}  // namespace
+
+CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
+                              std::chrono::milliseconds deadline) const {
+  if (api_ == kDraV1beta1Service) {
+    auto stub = dra1b::DRAPlugin::NewStub(channel_);
+    return DoCall<dra1b::NodePrepareResourcesRequest, dra1b::NodePrepareResourcesResponse>(
+        kPrepare, driver_, endpoint_, api_, claims, deadline,
+        [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
+          return stub->NodePrepareResources(&ctx, req, &resp);
+        },
+        [](const dra1b::NodePrepareResourceResponse& r, ClaimResult& out) {
+          for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
+        });
+  }
+  auto stub = dra1::DRAPlugin::NewStub(channel_);
+  return DoCall<dra1::NodePrepareResourcesRequest, dra1::NodePrepareResourcesResponse>(
+      kPrepare, driver_, endpoint_, api_, claims, deadline,
+      [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
+        return stub->NodePrepareResources(&ctx, req, &resp);
+      },
+      [](const dra1::NodePrepareResourceResponse& r, ClaimResult& out) {
+        for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
+      });
+}
+
+CallResult DraClient::Unprepare(const std::vector<ClaimRef>& claims,
+                                std::chrono::milliseconds deadline) const {
+  auto nothing = [](const auto&, ClaimResult&) {};
+  if (api_ == kDraV1beta1Service) {
+    auto stub = dra1b::DRAPlugin::NewStub(channel_);
+    return DoCall<dra1b::NodeUnprepareResourcesRequest, dra1b::NodeUnprepareResourcesResponse>(
+        kUnprepare, driver_, endpoint_, api_, claims, deadline,
+        [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
+          return stub->NodeUnprepareResources(&ctx, req, &resp);
+        },
+        nothing);
+  }
+  auto stub = dra1::DRAPlugin::NewStub(channel_);
+  return DoCall<dra1::NodeUnprepareResourcesRequest, dra1::NodeUnprepareResourcesResponse>(
+      kUnprepare, driver_, endpoint_, api_, claims, deadline,
+      [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
+        return stub->NodeUnprepareResources(&ctx, req, &resp);
+      },
+      nothing);
+}
+
+}  // namespace drahil::kubelet::internal

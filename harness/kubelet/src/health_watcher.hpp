@@ -1,0 +1,79 @@
+// HealthWatcher: one NodeWatchResources stream per plugin instance, the way
+// the kubelet runs it (protocol.md 1.4): every message is the full device
+// list; the stream is reopened health_restart_interval after an error or
+// EOF, and the driver's cached health is dropped when a stream ends. A device
+// not reported for longer than its timeout reads as Unknown.
+//
+// Thread-safety: Snapshot() may be called from any thread. Callbacks run on
+// the watcher thread with no lock of the watcher held.
+#ifndef DRAHIL_KUBELET_SRC_HEALTH_WATCHER_HPP_INCLUDED
+#define DRAHIL_KUBELET_SRC_HEALTH_WATCHER_HPP_INCLUDED
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+#include "drahil/kubelet/types.hpp"
+
+namespace drahil::kubelet::internal {
+
+// CutHealthMessage(): the kubelet's rule: over 1024 chars → first 1021 + "...".
+std::string CutHealthMessage(const std::string& m);
+
+class HealthWatcher {
+ public:
+  struct Config {
+    std::string driver;
+    std::string service;  // kHealthV1Service or kHealthV1alpha1Service
+    std::chrono::milliseconds restart_interval{5000};
+    std::chrono::seconds default_timeout{30};
+    std::function<void(const Event&)> on_event;
+    std::function<void(Finding)> on_finding;
+  };
+
+  HealthWatcher(Config config, std::shared_ptr<grpc::Channel> channel);
+  ~HealthWatcher();  // Stop()
+  HealthWatcher(const HealthWatcher&) = delete;
+  HealthWatcher& operator=(const HealthWatcher&) = delete;
+
+  void Start();
+  // Stop(): cancels the stream and joins the thread. Idempotent.
+  void Stop();
+  HealthSnapshot Snapshot() const;
+
+ private:
+  struct Entry {
+    DeviceHealth health;
+    std::chrono::steady_clock::time_point received;
+  };
+  void Run();
+  template <typename Stub, typename Req, typename Resp>
+  grpc::Status RunStream();
+  template <typename Resp>
+  void Apply(const Resp& resp);
+
+  Config config_;
+  std::shared_ptr<grpc::Channel> channel_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  grpc::ClientContext* ctx_ = nullptr;  // the open stream, for TryCancel()
+  bool stream_open_ = false;
+  int stream_starts_ = 0;
+  int messages_ = 0;
+  Status last_end_;
+  std::map<std::pair<std::string, std::string>, Entry> devices_;
+  std::thread thread_;
+};
+
+}  // namespace drahil::kubelet::internal
+
+#endif  // DRAHIL_KUBELET_SRC_HEALTH_WATCHER_HPP_INCLUDED

@@ -1,0 +1,38 @@
+// BindingController: for devices with binding conditions (FPGA regions that
+// must be programmed), sets the Ready-style condition on the claim's
+// status.devices once "programming" finished, or the failure condition when
+// the region reports an error (KEP-5007).
+#ifndef DRAHIL_REFDRIVER_BINDING_HPP_INCLUDED
+#define DRAHIL_REFDRIVER_BINDING_HPP_INCLUDED
+
+#include <atomic>
+#include <thread>
+
+#include "driver.hpp"
+#include "health.hpp"
+#include "drahil/kube/rest_client.hpp"
+
+namespace drahil::refdriver {
+
+class BindingController {
+ public:
+  BindingController(const Options& opts, const Inventory& inv, kube::RestClient* api, HealthMonitor* health)
+      : opts_(opts), inv_(inv), api_(api), health_(health) {}
+  ~BindingController() { Stop(); }
+  void Start();
+  void Stop();
+
+ private:
+  void Pass();
+  const Options& opts_;
+  const Inventory& inv_;
+  kube::RestClient* api_;
+  HealthMonitor* health_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::map<std::string, std::chrono::steady_clock::time_point> first_seen_;  // uid/device -> when
+};
+
+}  // namespace drahil::refdriver
+
+#endif

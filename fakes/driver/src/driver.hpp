@@ -1,0 +1,132 @@
+// Internal types of drahil-refdriver, the reference DRA kubelet plugin.
+//
+// The driver is split by concern: options (flags/env), bugs (planted defects),
+// discovery (NVML via dlopen, PCI via libpci), slices (ResourceSlice content
+// and publication), cdi (spec files), state (prepare/unprepare/checkpoint),
+// health (device monitoring, health stream, taints), binding (binding
+// conditions), server (gRPC services and sockets).
+#ifndef DRAHIL_REFDRIVER_DRIVER_HPP_INCLUDED
+#define DRAHIL_REFDRIVER_DRIVER_HPP_INCLUDED
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/core/status.hpp"
+
+namespace drahil::refdriver {
+
+using Json = nlohmann::json;
+
+// ---- options ---------------------------------------------------------------
+struct Options {
+  std::string node_name;
+  std::string kubeconfig;
+  std::string cdi_root = "/etc/cdi";
+  std::string registry_dir = "/var/lib/kubelet/plugins_registry";
+  std::string plugins_dir = "/var/lib/kubelet/plugins";
+  std::string driver_name;           // default by device_kind
+  std::string device_kind = "gpu";   // gpu | fpga | all
+  std::string nvml_library = "libnvidia-ml.so.1";
+  std::string sysfs_root;            // PCI sysfs dir for libpci; default <dev_root>/sys/bus/pci
+  std::string dev_root = "/";        // directory holding dev/ (host paths of device nodes)
+  std::string fake_root;             // $DRAHIL_FAKE_ROOT when emulated; passed into containers
+  std::string sharing = "none";      // time-slicing | mps | none (default for shares)
+  std::string partitioning = "none"; // none | mig-static
+  bool consumable_capacity = false;
+  bool binding_conditions = false;
+  std::chrono::milliseconds health_interval{2000};
+  std::chrono::milliseconds health_recovery{6000};
+  std::chrono::milliseconds program_delay{1000};
+  int verbosity = 0;
+  std::set<std::string> bugs;
+
+  bool Bug(const std::string& name) const { return bugs.count(name) != 0; }
+  std::string DataDir() const { return plugins_dir + "/" + driver_name; }
+  std::string DraSocket() const { return DataDir() + "/dra.sock"; }
+  std::string RegSocket() const { return registry_dir + "/" + driver_name + "-reg.sock"; }
+  std::string HostDev(const std::string& rel) const;  // "nvidia0" -> <dev_root>/dev/nvidia0
+};
+
+// ---- planted bugs ----------------------------------------------------------
+struct BugInfo {
+  const char* name;
+  const char* description;
+};
+const std::vector<BugInfo>& AllBugs();
+
+// ---- inventory -------------------------------------------------------------
+enum class DeviceType { kGpu, kMig, kFpga, kFpgaVf };
+
+struct DeviceNode {
+  std::string container_path;  // /dev/nvidia0
+  std::string host_path;       // <dev_root>/dev/nvidia0
+};
+
+struct Device {
+  std::string name;   // DNS label, unique in the pool: gpu-0, gpu-0-mig-1g10gb-0, fpga-0, fpga-0-vf-1
+  DeviceType type = DeviceType::kGpu;
+  std::string uuid;
+  std::string model;
+  int index = 0;          // GPU index / FPGA card index
+  int minor = -1;         // GPU minor
+  int parent = -1;        // index of parent GPU (MIG) / card (VF) in Inventory::devices
+  std::string pci_bus_id; // 0000:18:00.0
+  int numa_node = -1;
+  int64_t memory_bytes = 0;
+  int sm_count = 0;
+  // MIG
+  std::string mig_profile;     // 1g.10gb
+  int gi_id = -1, ci_id = -1;
+  int placement_start = 0, placement_size = 0;
+  int memory_slices = 0;       // parent: number of memory slices (8 on H100)
+  // FPGA
+  std::string vendor;          // xilinx | intel
+  std::string shell;
+  std::string region;          // PR region id / afu id
+  std::vector<DeviceNode> nodes;   // nodes granted to a container using this device
+  std::vector<std::string> sysfs_error_files;  // FPGA error registers to watch
+};
+
+struct Inventory {
+  std::string driver_version = "0.0.0";  // semver
+  std::vector<Device> devices;
+  const Device* Find(const std::string& name) const;
+  int IndexOf(const std::string& name) const;
+};
+
+// ---- NVML (dlopen) ---------------------------------------------------------
+class Nvml;  // discovery.cpp
+
+// DiscoverGpus(): GPUs (and with mig-static their MIG devices) through NVML.
+Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv);
+// DiscoverFpgas(): FPGA PFs and VFs through libpci on opts.sysfs_root.
+Status DiscoverFpgas(const Options& opts, Inventory& inv);
+
+// ---- slices ----------------------------------------------------------------
+struct DeviceHealthState {
+  int health = 1;           // 0 unknown, 1 healthy, 2 unhealthy (dra-health enum)
+  std::string message;
+  bool lost = false;        // NoExecute taint rather than NoSchedule
+  int64_t last_updated = 0; // unix seconds
+};
+
+// BuildSlices(): the desired ResourceSlices (spec only + generateName index)
+// for the inventory and health, split to respect per-slice limits.
+std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
+                              const std::map<std::string, DeviceHealthState>& health);
+
+// ---- CDI -------------------------------------------------------------------
+std::string CdiVendor(const Options& opts);                 // k8s.<driver>
+std::string CdiClass(DeviceType t);                          // gpu | fpga
+std::string CdiKind(const Options& opts, DeviceType t);      // k8s.<driver>/gpu
+
+}  // namespace drahil::refdriver
+
+#endif  // DRAHIL_REFDRIVER_DRIVER_HPP_INCLUDED

@@ -1,0 +1,62 @@
+// HealthMonitor: watches devices (NVML events and queries, FPGA error
+// registers) and keeps the per-device health the health stream and the
+// slice taints report.
+#ifndef DRAHIL_REFDRIVER_HEALTH_HPP_INCLUDED
+#define DRAHIL_REFDRIVER_HEALTH_HPP_INCLUDED
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "driver.hpp"
+#include "nvml.hpp"
+
+namespace drahil::refdriver {
+
+class HealthMonitor {
+ public:
+  HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml);
+  ~HealthMonitor();
+  // Start(): one check at once, then a background thread.
+  void Start(std::function<void()> on_change);
+  void Stop();
+  std::map<std::string, DeviceHealthState> Snapshot() const;
+  // WaitForChange(): blocks until the version differs from `seen` or timeout.
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  uint64_t version() const;
+  // EverUnhealthy(): true once any device was reported unhealthy.
+  bool EverUnhealthy() const { return ever_unhealthy_; }
+  bool stopping() const { return stop_; }
+
+ private:
+  void Loop();
+  void CheckOnce();
+  struct GpuWatch {
+    int device_pos;         // in inventory
+    nvmlDevice_t handle{};
+    unsigned long long ecc_baseline = 0;
+    bool lost = false;
+    std::string xid_message;
+    std::chrono::steady_clock::time_point xid_time{};
+    unsigned long long ecc_now = 0;
+  };
+  const Options& opts_;
+  const Inventory& inv_;
+  Nvml* nvml_;
+  nvmlEventSet_t events_{};
+  std::vector<GpuWatch> gpus_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::map<std::string, DeviceHealthState> state_;
+  uint64_t version_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ever_unhealthy_{false};
+  std::function<void()> on_change_;
+  std::thread thread_;
+};
+
+}  // namespace drahil::refdriver
+
+#endif

@@ -1,0 +1,1 @@
+#include "drahil/testing/testing.hpp"

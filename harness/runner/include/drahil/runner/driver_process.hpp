@@ -1,0 +1,94 @@
+// File: driver_process.hpp
+//
+// DriverProcess: the driver under test, launched from its profile
+// (suites/drivers/*.yaml) with the case's placeholders filled in, and the
+// process-level faults the `inject: {driver: ...}` step applies to it
+// (kill, terminate, restart, SIGSTOP/SIGCONT).
+//
+//   DRAHIL_ASSIGN_OR_RETURN(auto drv, DriverProcess::StartForCase(ctx));
+//   // registered in ctx.services["driver"], stopped by ctx.cleanup
+//
+// The driver runs in its own process group (ChildProcess), so helpers it
+// starts are signalled too; stdout and stderr go to <logs_dir>/driver.log.
+//
+// Thread-safety: all methods may be called from any thread (internal mutex).
+#ifndef DRAHIL_RUNNER_DRIVER_PROCESS_HPP_INCLUDED
+#define DRAHIL_RUNNER_DRIVER_PROCESS_HPP_INCLUDED
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/status.hpp"
+#include "drahil/runner/suite.hpp"
+
+namespace drahil::runner {
+
+class CaseContext;
+
+class DriverProcess {
+ public:
+  struct Options {
+    DriverProfile profile;
+    std::map<std::string, std::string> placeholders;
+    std::string log_path;  // "" = inherit drahil's stderr
+  };
+
+  // BuildArgv()/BuildEnv(): the expanded command line and environment.
+  static Result<std::vector<std::string>> BuildArgv(const DriverProfile& p,
+                                                    const std::map<std::string, std::string>& values);
+  static Result<std::map<std::string, std::string>> BuildEnv(const DriverProfile& p,
+                                                             const std::map<std::string, std::string>& values);
+
+  // Start(): spawns the driver. Fails naming the command when it cannot run.
+  static Result<std::shared_ptr<DriverProcess>> Start(Options options);
+  // StartForCase(): Start() with ctx's placeholders, log in ctx.dirs["logs_dir"],
+  // stored as ctx.services["driver"], terminated by ctx.cleanup.
+  static Result<std::shared_ptr<DriverProcess>> StartForCase(CaseContext& ctx);
+  // FromCase(): the driver StartForCase() stored, or nullptr.
+  static std::shared_ptr<DriverProcess> FromCase(const CaseContext& ctx);
+
+  ~DriverProcess();
+  DriverProcess(const DriverProcess&) = delete;
+  DriverProcess& operator=(const DriverProcess&) = delete;
+
+  // Terminate(): SIGTERM, then SIGKILL after the profile's shutdown timeout.
+  ExitInfo Terminate() noexcept;
+  // Kill(): SIGKILL now (a crash, as the kubelet would see it).
+  ExitInfo Kill() noexcept;
+  // Restart(): Terminate() (if running) and start again with the same argv.
+  Status Restart();
+  // Pause()/Resume(): SIGSTOP/SIGCONT; a paused driver keeps its sockets but
+  // answers nothing, which is how a hung driver looks to the kubelet.
+  Status Pause();
+  Status Resume();
+  bool Running();
+  pid_t pid();
+  int starts() const;  // 1 after Start(), +1 per Restart()
+  const std::vector<std::string>& argv() const { return argv_; }
+
+ private:
+  DriverProcess() = default;
+  Status SpawnLocked();
+  mutable std::mutex mu_;
+  Options options_;
+  std::vector<std::string> argv_;
+  std::map<std::string, std::string> env_;
+  std::optional<ChildProcess> child_;
+  int starts_ = 0;
+  bool paused_ = false;
+};
+
+class StepHandler;
+// MakeDriverInjectStep(): an `inject` handler that applies `driver: kill |
+// terminate | restart | sigstop | sigcont` to the case's DriverProcess and
+// hands every other fault kind to `others` (the fault-injection module).
+std::shared_ptr<StepHandler> MakeDriverInjectStep(std::shared_ptr<StepHandler> others);
+
+}  // namespace drahil::runner
+
+#endif  // DRAHIL_RUNNER_DRIVER_PROCESS_HPP_INCLUDED

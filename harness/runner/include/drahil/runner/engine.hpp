@@ -1,0 +1,287 @@
+// File: engine.hpp
+//
+// The step engine: runs the cases of loaded suites and produces a
+// reports::RunReport.
+//
+//   runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
+//   steps.Register("prepare", std::make_shared<MyPrepareStep>(...));  // modules plug in here
+//   runner::Engine engine(std::move(steps), hooks, options);
+//   runner::CancelToken cancel;                      // Cancel() from a signal thread
+//   reports::RunReport report = engine.Run(suites, cancel, &progress);
+//
+// Per case the engine: checks `requires` (unmet → Skip with the reason),
+// creates a fresh directory tree (node root, registry, plugins, CDI, state),
+// calls hooks.set_up_case (start API server, kubelet, driver...), applies the
+// suite's and the case's fixtures through the "apply" step, runs the steps in
+// order with per-step deadlines, and always runs the case's CleanupTracker,
+// even when a step failed or the run was cancelled.
+//
+// A step kind without a handler ends its case with verdict Error naming the
+// missing module; the engine never invents a Pass.
+//
+// Timeouts are cooperative: handlers get ctx.step_deadline and must bound
+// every wait by it (ctx.Sleep() and ctx.Remaining() help). A step that
+// returns after its deadline is a Fail ("StepTimeout"), whatever it returned.
+//
+// Thread-safety: Engine::Run() may run cases on --parallel worker threads;
+// each case has its own CaseContext. Handlers must be safe to call from
+// several threads at once (for different contexts). ProgressSink calls are
+// serialised by the engine.
+#ifndef DRAHIL_RUNNER_ENGINE_HPP_INCLUDED
+#define DRAHIL_RUNNER_ENGINE_HPP_INCLUDED
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/core/clock.hpp"
+#include "drahil/core/status.hpp"
+#include "drahil/reports/model.hpp"
+#include "drahil/runner/suite.hpp"
+
+namespace drahil::runner {
+
+using reports::Verdict;
+
+// StepOutcome: what one step (or case set-up) concluded.
+struct StepOutcome {
+  Verdict verdict = Verdict::kPass;
+  std::string message;
+  std::string type;  // JUnit failure/error type, e.g. "GrpcCodeMismatch"
+
+  static StepOutcome Pass() { return {}; }
+  static StepOutcome Fail(std::string message, std::string type = "ContractViolation") {
+    return {Verdict::kFail, std::move(message), std::move(type)};
+  }
+  static StepOutcome Error(std::string message, std::string type = "HarnessError") {
+    return {Verdict::kError, std::move(message), std::move(type)};
+  }
+  static StepOutcome Skip(std::string message) { return {Verdict::kSkip, std::move(message), ""}; }
+  // FromStatus(): OK → Pass; otherwise Error (the harness could not do its job).
+  static StepOutcome FromStatus(const Status& s, const std::string& what);
+  [[nodiscard]] bool passed() const { return verdict == Verdict::kPass; }
+};
+
+// CancelToken: set once (SIGINT/SIGTERM, --fail-fast); wakes every waiter.
+// Thread-safe.
+class CancelToken {
+ public:
+  void Cancel(const std::string& reason);
+  [[nodiscard]] bool cancelled() const { return cancelled_.load(); }
+  [[nodiscard]] std::string reason() const;
+  // WaitUntil(): blocks until t or cancellation; true if t was reached uncancelled.
+  bool WaitUntil(Clock::TimePoint t) const;
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::string reason_;
+};
+
+// CleanupTracker: undo actions for everything a case created, run in reverse
+// order of registration. RunAll() runs every action even after a failure and
+// is idempotent; the destructor calls it, so cleanup happens on every path.
+// Thread-safe.
+class CleanupTracker {
+ public:
+  using Action = std::function<Status()>;
+  CleanupTracker() = default;
+  CleanupTracker(const CleanupTracker&) = delete;
+  CleanupTracker& operator=(const CleanupTracker&) = delete;
+  ~CleanupTracker();
+
+  // Add(): returns a handle for Dismiss() (when the thing was removed normally).
+  int Add(std::string what, Action action);
+  void Dismiss(int handle);
+  // RunAll(): runs pending actions LIFO; exceptions from an action become errors.
+  // The error lists each action that failed ("cleanup: stop driver: ...").
+  Status RunAll() noexcept;
+  [[nodiscard]] size_t pending() const;
+
+ private:
+  struct Entry {
+    int id;
+    std::string what;
+    Action action;
+  };
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  int next_id_ = 1;
+};
+
+// CaseContext: everything a step handler may use while one case runs.
+class CaseContext {
+ public:
+  CaseContext(const Suite& suite, const Case& kase, const DriverProfile& profile,
+              const CancelToken& cancel, int attempt);
+
+  const Suite& suite;
+  const Case& kase;
+  const DriverProfile& profile;
+  const CancelToken& cancel;
+  const int attempt;  // 1-based (--repeat)
+
+  // Directories, fresh per case: "root" (the case dir), "node_root" (fake
+  // root), "registry_dir", "plugins_dir", "cdi_dir", "state_dir", "logs_dir".
+  std::map<std::string, std::string> dirs;
+  // Placeholders(): the values for a driver profile's {placeholders}.
+  // Integration hooks add "kubeconfig" and "node_name" when they start the
+  // API server; "bin_dir" is the directory of the running drahil.
+  std::map<std::string, std::string> placeholders;
+  CleanupTracker cleanup;
+  // services: objects the set-up hook started for this case (API server,
+  // kubelet stand-in, driver process), keyed by name; handlers cast them back.
+  std::map<std::string, std::shared_ptr<void>> services;
+  // state: what earlier steps left for later ones (e.g. "last_grpc_code",
+  // "last_response"), read by expect handlers.
+  nlohmann::json state = nlohmann::json::object();
+
+  Clock::TimePoint started;
+  Clock::TimePoint case_deadline;
+  Clock::TimePoint step_deadline;
+
+  // Remaining(): time left before the current step's deadline (0 when past).
+  [[nodiscard]] Clock::Duration Remaining() const;
+  // Sleep(): waits d, cut short by the step deadline or cancellation; returns
+  // true only when the full d passed.
+  bool Sleep(Clock::Duration d) const;
+  [[nodiscard]] double ElapsedSeconds() const;
+
+  // Call log and measurements (thread-safe: handlers may log from helpers).
+  void Record(std::string kind, std::string method, std::string code, double duration_ms,
+              std::string detail = "");
+  void Note(std::string text);
+  void Measure(reports::Measurement m);
+  void Property(std::string name, std::string value);
+  [[nodiscard]] std::vector<reports::CallRecord> Calls() const;
+  [[nodiscard]] std::vector<reports::Measurement> Measurements() const;
+  [[nodiscard]] reports::Properties Properties() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<reports::CallRecord> calls_;
+  std::vector<reports::Measurement> measurements_;
+  reports::Properties properties_;
+};
+
+// StepHandler: one implementation per step kind.
+class StepHandler {
+ public:
+  virtual ~StepHandler() = default;
+  // Run(): must return by ctx.step_deadline (bounded waits only) and must
+  // register an undo action in ctx.cleanup for anything it creates.
+  virtual StepOutcome Run(const Step& step, CaseContext& ctx) = 0;
+};
+
+class StepRegistry {
+ public:
+  // WithBuiltins(): wait, eventually and consistently, plus for every other
+  // kind a handler that ends the case with Error naming the missing module.
+  static StepRegistry WithBuiltins();
+
+  void Register(const std::string& kind, std::shared_ptr<StepHandler> handler);
+  // RegisterMissing(): kind needs `module` which this build lacks.
+  void RegisterMissing(const std::string& kind, const std::string& module);
+  [[nodiscard]] StepHandler* Find(const std::string& kind) const;
+  // Run(): dispatches to the handler; unknown kinds are an Error.
+  StepOutcome Run(const Step& step, CaseContext& ctx) const;
+  // RunSteps(): runs steps in order with per-step deadlines (each bounded by
+  // the case deadline); stops at the first step that does not pass. The
+  // eventually/consistently handlers call it for their children.
+  StepOutcome RunSteps(const std::vector<Step>& steps, CaseContext& ctx) const;
+
+ private:
+  std::map<std::string, std::shared_ptr<StepHandler>> handlers_;
+};
+
+// Inventory: what capability discovery found (driver registration + slices).
+struct Inventory {
+  std::map<std::string, int> devices;  // kind → count
+  std::set<std::string> capabilities;
+  std::set<std::string> probe_backends;  // usable on this machine
+};
+
+struct EngineHooks {
+  // set_up_case: after the directories exist, before fixtures. Starts what
+  // the case needs and registers its cleanup. Unset: nothing is started.
+  std::function<StepOutcome(CaseContext&)> set_up_case;
+  // discover: called (once per run, after set_up_case of the first case that
+  // needs it) when a case requires devices or capabilities the profile does
+  // not claim. Unset: such cases end with Error naming what is missing.
+  std::function<Result<Inventory>(CaseContext&)> discover;
+};
+
+struct RunOptions {
+  DriverProfile profile;
+  int parallel = 1;
+  std::vector<std::string> focus;  // ECMAScript regexes on id, "suite/id" and tags
+  std::vector<std::string> skip;
+  int repeat = 1;
+  bool fail_fast = false;
+  std::string work_dir;    // parent of per-case dirs; "" = $TMPDIR
+  bool keep_dirs = false;  // leave case dirs behind (debugging)
+  std::string bin_dir;     // for {bin_dir}
+  std::string node_name = "drahil-node";
+  std::string hardware;    // for the report
+};
+
+// ProgressSink: told about the run as it goes. Calls are serialised.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void OnStart(int total_cases) = 0;
+  virtual void OnCaseStarted(const Suite& suite, const Case& kase, int attempt) = 0;
+  virtual void OnCaseFinished(const Suite& suite, const reports::CaseResult& result) = 0;
+  virtual void OnEnd(const reports::RunReport& report) = 0;
+};
+
+struct SelectedCase {
+  const Suite* suite;
+  const Case* kase;
+};
+
+class Engine {
+ public:
+  Engine(StepRegistry steps, EngineHooks hooks, RunOptions options);
+
+  // Select(): the cases that pass --focus/--skip, in suite order. Fails on a
+  // bad regex. The result points into `suites`, which must outlive it.
+  Result<std::vector<SelectedCase>> Select(const std::vector<Suite>& suites) const;
+
+  // Run(): runs the selected cases. On cancellation (or --fail-fast after a
+  // failure) no new case starts, running cases are told to stop, and the
+  // report holds only cases that finished, with partial = true.
+  // Never throws.
+  Result<reports::RunReport> Run(const std::vector<Suite>& suites, CancelToken& cancel,
+                                 ProgressSink* progress = nullptr);
+
+ private:
+  reports::CaseResult RunOnce(const Suite& suite, const Case& kase, const CancelToken& cancel,
+                              int attempt, bool& interrupted);
+  reports::CaseResult RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel,
+                              bool& interrupted);
+  StepOutcome CheckRequires(const Case& kase, CaseContext* ctx);
+
+  StepRegistry steps_;
+  EngineHooks hooks_;
+  RunOptions options_;
+  std::mutex inventory_mu_;
+  std::optional<Inventory> inventory_;
+};
+
+// PrepareCaseDirs(): creates the per-case directory layout under root and
+// returns the map CaseContext::dirs holds.
+Result<std::map<std::string, std::string>> PrepareCaseDirs(const std::string& root);
+
+}  // namespace drahil::runner
+
+#endif  // DRAHIL_RUNNER_ENGINE_HPP_INCLUDED

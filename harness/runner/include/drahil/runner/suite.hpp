@@ -1,0 +1,175 @@
+// File: suite.hpp
+//
+// The suite format (drahil.suite/v1) and driver profiles (drahil.driver/v1):
+// the data model and the schema-checking loaders. docs/suite-format.md is
+// the user-facing description; this header is the contract.
+//
+//   auto suite = runner::LoadSuiteFile("suites/prepare.yaml");
+//   if (!suite.ok()) { /* "suites/prepare.yaml:12:7: cases[0].steps[2].prepare.replay:
+//                          expected an integer, got "two"" */ }
+//
+// The loader rejects unknown keys, wrong types, duplicate keys and duplicate
+// case ids; every error names file:line:column and the key path. Manifests
+// referenced by path are read at load time (relative to the suite file), so
+// a loaded Suite is self-contained and running it never fails on a missing
+// file.
+//
+// Thread-safety: loaders are reentrant; the model is plain values.
+#ifndef DRAHIL_RUNNER_SUITE_HPP_INCLUDED
+#define DRAHIL_RUNNER_SUITE_HPP_INCLUDED
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/core/status.hpp"
+
+namespace drahil::runner {
+
+using Duration = std::chrono::milliseconds;
+
+inline constexpr std::string_view kSuiteSpec = "drahil.suite/v1";
+inline constexpr std::string_view kDriverSpec = "drahil.driver/v1";
+
+// Location: where something was written, for messages ("a.yaml:12:7").
+struct Location {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  [[nodiscard]] std::string ToString() const;
+};
+
+// ParseDuration(): "500ms", "30s", "2m", "1h", "1.5s", "1m30s". Rejects
+// negative values, missing units and trailing garbage.
+Result<Duration> ParseDuration(std::string_view text);
+std::string FormatDuration(Duration d);
+
+// Manifest: one Kubernetes object, as JSON (YAML scalars are typed the YAML
+// 1.2 core-schema way, quoted scalars stay strings).
+struct Manifest {
+  nlohmann::json object;
+  Location where;  // the document (or inline map) it came from
+  [[nodiscard]] std::string Kind() const;
+  // Ref(): "ResourceClaim default/gpu-claim" (namespace omitted when empty).
+  [[nodiscard]] std::string Ref() const;
+};
+
+// Step: one action. params holds the step's validated arguments (the value
+// under the kind key) as JSON; children holds the nested steps of
+// eventually/consistently.
+struct Step {
+  std::string kind;  // "apply", "allocate", "run-pod", "prepare", "unprepare", "expect",
+                     // "inject", "wait", "eventually", "consistently", "delete"
+  nlohmann::json params;
+  std::string name;                 // optional label for logs
+  std::optional<Duration> timeout;  // per-step timeout; default from the suite
+  std::vector<Manifest> manifests;  // apply: manifests resolved at load time
+  std::vector<Step> children;
+  Location where;
+};
+
+struct DeviceRequirement {
+  std::string kind;  // "gpu", "fpga", "mig", ... matched against discovered devices
+  int count = 1;     // at least this many
+};
+
+// Requires: unmet requirements make a case Skip with the reason.
+struct Requires {
+  std::vector<std::string> capabilities;    // driver capabilities (profile or discovered)
+  std::vector<DeviceRequirement> devices;   // from the driver's slices (discovery)
+  std::vector<std::string> probe_backends;  // the profile's probe backend must be one of these
+  [[nodiscard]] bool empty() const {
+    return capabilities.empty() && devices.empty() && probe_backends.empty();
+  }
+};
+
+struct Case {
+  std::string id;
+  std::string title;
+  std::string feature;  // JUnit classname; explicit, else the first kep-* tag, else first tag
+  std::vector<std::string> tags;
+  std::string rationale;
+  Requires requires_;
+  std::vector<Manifest> fixtures;  // applied, in order, before the first step
+  std::vector<Step> steps;
+  std::optional<Duration> timeout;  // whole case
+  Location where;
+};
+
+struct Suite {
+  std::string name;
+  std::string description;
+  std::string file;  // path it was loaded from ("" for strings)
+  Duration case_timeout{std::chrono::minutes(5)};
+  Duration step_timeout{std::chrono::seconds(60)};
+  std::vector<Manifest> fixtures;  // applied before each case's own fixtures
+  std::vector<Case> cases;
+};
+
+// Step kinds the loader knows; the engine needs a handler for each.
+const std::vector<std::string>& StepKinds();
+
+// LoadSuiteFile()/LoadSuiteString(): parse + schema check. `file` in the
+// string form names the source in messages and is the base for relative paths.
+Result<Suite> LoadSuiteFile(const std::string& path);
+Result<Suite> LoadSuiteString(const std::string& text, const std::string& file);
+
+// LoadSuites(): each path is a file or a directory (every *.yaml / *.yml in it,
+// recursively, sorted; directories named "drivers" or "manifests" are not
+// suites and are skipped). Fails on the first bad file; case ids must be
+// unique across all suites loaded together.
+Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths);
+
+// --- driver profiles ---------------------------------------------------
+
+struct ProbeConfig {
+  std::string backend = "emulated";  // emulated | opencl | cuda | fpga | env | none
+  // env backend: the driver exposes devices only as environment variables
+  // (dra-example-driver style). env_pattern is an ECMAScript regex on the
+  // variable *name*; isolation means exactly the allocated devices appear.
+  std::string env_pattern;
+  std::vector<std::string> args;  // extra probe arguments
+};
+
+struct DriverTimeouts {
+  Duration registration{std::chrono::seconds(30)};
+  Duration slices{std::chrono::seconds(30)};
+  Duration prepare{std::chrono::seconds(45)};  // the kubelet's own default
+  Duration unprepare{std::chrono::seconds(45)};
+  Duration shutdown{std::chrono::seconds(10)};
+};
+
+struct DriverProfile {
+  std::string name;         // profile name
+  std::string driver_name;  // the DRA driver name, e.g. "gpu.drahil.dev"
+  std::string version;
+  std::string description;
+  std::string command;  // may contain placeholders
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::string node_profile;  // emulated node profile (fakes/profiles); "" = real hardware
+  std::vector<std::string> capabilities;
+  ProbeConfig probe;
+  DriverTimeouts timeouts;
+  std::string file;
+};
+
+// The placeholders a profile may use in command, args and env.
+const std::vector<std::string>& ProfilePlaceholders();
+
+Result<DriverProfile> LoadDriverProfileFile(const std::string& path);
+Result<DriverProfile> LoadDriverProfileString(const std::string& text, const std::string& file);
+
+// ExpandPlaceholders(): replaces {name} with values.at(name); "{{" and "}}" are
+// literal braces. Unknown names and unbalanced braces are errors.
+Result<std::string> ExpandPlaceholders(std::string_view text,
+                                       const std::map<std::string, std::string>& values);
+
+}  // namespace drahil::runner
+
+#endif  // DRAHIL_RUNNER_SUITE_HPP_INCLUDED

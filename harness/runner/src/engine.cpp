@@ -1,0 +1,646 @@
+#include "drahil/runner/engine.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <thread>
+
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/runner/driver_process.hpp"
+
+namespace drahil::runner {
+
+using reports::CaseResult;
+
+StepOutcome StepOutcome::FromStatus(const Status& s, const std::string& what) {
+  if (s.ok()) return Pass();
+  return Error(what + ": " + s.ToString());
+}
+
+// --- CancelToken ------------------------------------------------------------
+
+void CancelToken::Cancel(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (cancelled_.load()) return;
+    reason_ = reason;
+    cancelled_.store(true);
+  }
+  cv_.notify_all();
+}
+
+std::string CancelToken::reason() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return reason_;
+}
+
+bool CancelToken::WaitUntil(Clock::TimePoint t) const {
+  std::unique_lock<std::mutex> l(mu_);
+  // Clock::TimePoint is steady_clock-based, so wait_until is monotonic.
+  cv_.wait_until(l, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t),
+                 [&] { return cancelled_.load(); });
+  return !cancelled_.load() && Clock::Real().Now() >= t;
+}
+
+// --- CleanupTracker ---------------------------------------------------------
+
+CleanupTracker::~CleanupTracker() { (void)RunAll(); }
+
+int CleanupTracker::Add(std::string what, Action action) {
+  std::lock_guard<std::mutex> l(mu_);
+  int id = next_id_++;
+  entries_.push_back({id, std::move(what), std::move(action)});
+  return id;
+}
+
+void CleanupTracker::Dismiss(int handle) {
+  std::lock_guard<std::mutex> l(mu_);
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.id == handle; }),
+                 entries_.end());
+}
+
+size_t CleanupTracker::pending() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return entries_.size();
+}
+
+Status CleanupTracker::RunAll() noexcept {
+  std::string errors;
+  for (;;) {
+    Entry e;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (entries_.empty()) break;
+      e = std::move(entries_.back());
+      entries_.pop_back();
+    }
+    // The lock is released while an action runs: an action may register or
+    // dismiss others (e.g. stopping a driver dismisses its socket cleanup).
+    Status s;
+    try {
+      s = e.action ? e.action() : OkStatus();
+    } catch (const std::exception& ex) {
+      s = InternalError(std::string("threw: ") + ex.what());
+    } catch (...) {
+      s = InternalError("threw a non-exception");
+    }
+    if (!s.ok()) errors += (errors.empty() ? "" : "; ") + e.what + ": " + s.ToString();
+  }
+  if (!errors.empty()) return InternalError("cleanup: " + errors);
+  return OkStatus();
+}
+
+// --- CaseContext --------------------------------------------------------------
+
+CaseContext::CaseContext(const Suite& s, const Case& k, const DriverProfile& p, const CancelToken& c,
+                         int a)
+    : suite(s), kase(k), profile(p), cancel(c), attempt(a) {
+  started = Clock::Real().Now();
+  case_deadline = started + (k.timeout ? *k.timeout : s.case_timeout);
+  step_deadline = case_deadline;
+}
+
+Clock::Duration CaseContext::Remaining() const {
+  auto now = Clock::Real().Now();
+  return now >= step_deadline ? Clock::Duration(0) : step_deadline - now;
+}
+
+bool CaseContext::Sleep(Clock::Duration d) const {
+  auto target = Clock::Real().Now() + d;
+  auto until = std::min(target, step_deadline);
+  bool reached = cancel.WaitUntil(until);
+  return reached && until == target;
+}
+
+double CaseContext::ElapsedSeconds() const {
+  return std::chrono::duration<double>(Clock::Real().Now() - started).count();
+}
+
+void CaseContext::Record(std::string kind, std::string method, std::string code, double duration_ms,
+                         std::string detail) {
+  std::lock_guard<std::mutex> l(mu_);
+  calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code), duration_ms,
+                    std::move(detail)});
+}
+
+void CaseContext::Note(std::string text) { Record("note", "", "", 0, std::move(text)); }
+
+void CaseContext::Measure(reports::Measurement m) {
+  std::lock_guard<std::mutex> l(mu_);
+  measurements_.push_back(std::move(m));
+}
+
+void CaseContext::Property(std::string name, std::string value) {
+  std::lock_guard<std::mutex> l(mu_);
+  properties_.emplace_back(std::move(name), std::move(value));
+}
+
+std::vector<reports::CallRecord> CaseContext::Calls() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return calls_;
+}
+std::vector<reports::Measurement> CaseContext::Measurements() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return measurements_;
+}
+reports::Properties CaseContext::Properties() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return properties_;
+}
+
+// --- StepRegistry ---------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kInterrupted = "Interrupted";
+
+class MissingModuleStep final : public StepHandler {
+ public:
+  MissingModuleStep(std::string kind, std::string module) : kind_(std::move(kind)), module_(std::move(module)) {}
+  StepOutcome Run(const Step& step, CaseContext&) override {
+    return StepOutcome::Error("step \"" + kind_ + "\" needs " + module_ + ", which this drahil build does not include",
+                              "MissingModule");
+  }
+
+ private:
+  std::string kind_, module_;
+};
+
+Duration ParamDuration(const nlohmann::json& params, const char* key, Duration fallback) {
+  if (params.is_string()) {
+    auto d = ParseDuration(params.get<std::string>());
+    return d.ok() ? *d : fallback;
+  }
+  if (params.is_object() && params.contains(key) && params[key].is_string()) {
+    auto d = ParseDuration(params[key].get<std::string>());
+    return d.ok() ? *d : fallback;
+  }
+  return fallback;
+}
+
+class WaitStep final : public StepHandler {
+ public:
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    Duration d = ParamDuration(step.params, "for", Duration(0));
+    if (d > ctx.Remaining()) {
+      return StepOutcome::Error("wait " + FormatDuration(d) + " is longer than the time left for this step (" +
+                                    FormatDuration(std::chrono::duration_cast<Duration>(ctx.Remaining())) +
+                                    "); raise the step's timeout",
+                                "SuiteError");
+    }
+    if (!ctx.Sleep(d)) return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
+    return StepOutcome::Pass();
+  }
+};
+
+// Eventually: repeats its children until they all pass or the window closes.
+// A Fail is retried; an Error (the harness broke) ends the step at once.
+class EventuallyStep final : public StepHandler {
+ public:
+  explicit EventuallyStep(const StepRegistry* reg) : reg_(reg) {}
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    Duration window = ParamDuration(step.params, "timeout", Duration(0));
+    Duration interval = ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
+    auto start = Clock::Real().Now();
+    auto end = std::min(start + window, ctx.step_deadline);
+    auto saved = ctx.step_deadline;
+    int tries = 0;
+    StepOutcome last;
+    for (;;) {
+      ++tries;
+      ctx.step_deadline = end;
+      last = reg_->RunSteps(step.children, ctx);
+      ctx.step_deadline = saved;
+      if (last.passed()) return last;
+      if (last.verdict != Verdict::kFail) return last;
+      if (Clock::Real().Now() + interval >= end) break;
+      if (!ctx.cancel.WaitUntil(Clock::Real().Now() + interval)) {
+        return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
+      }
+    }
+    return StepOutcome::Fail("did not pass within " + FormatDuration(window) + " (" + std::to_string(tries) +
+                                 " tries); last: " + last.message,
+                             last.type);
+  }
+
+ private:
+  const StepRegistry* reg_;
+};
+
+// Consistently: its children must pass on every check for the whole window.
+class ConsistentlyStep final : public StepHandler {
+ public:
+  explicit ConsistentlyStep(const StepRegistry* reg) : reg_(reg) {}
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    Duration window = ParamDuration(step.params, "for", Duration(0));
+    Duration interval = ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
+    auto start = Clock::Real().Now();
+    auto end = start + window;
+    if (end > ctx.step_deadline) {
+      return StepOutcome::Error("consistently for " + FormatDuration(window) +
+                                    " does not fit in the step's time left; raise the step's timeout",
+                                "SuiteError");
+    }
+    auto saved = ctx.step_deadline;
+    int checks = 0;
+    for (;;) {
+      ++checks;
+      StepOutcome o = reg_->RunSteps(step.children, ctx);
+      ctx.step_deadline = saved;
+      if (!o.passed()) {
+        double at = std::chrono::duration<double>(Clock::Real().Now() - start).count();
+        if (o.verdict != Verdict::kFail) return o;
+        return StepOutcome::Fail("stopped holding after " + std::to_string(at).substr(0, 5) + "s (check " +
+                                     std::to_string(checks) + "): " + o.message,
+                                 o.type);
+      }
+      if (Clock::Real().Now() >= end) return StepOutcome::Pass();
+      auto next = std::min(Clock::Real().Now() + interval, end);
+      if (!ctx.cancel.WaitUntil(next) && ctx.cancel.cancelled()) {
+        return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
+      }
+    }
+  }
+
+ private:
+  const StepRegistry* reg_;
+};
+
+}  // namespace
+
+StepRegistry StepRegistry::WithBuiltins() {
+  StepRegistry r;
+  r.RegisterMissing("apply", "the API server stand-in (harness/apiserver)");
+  r.RegisterMissing("delete", "the API server stand-in (harness/apiserver)");
+  r.RegisterMissing("allocate", "the allocator (harness/allocator) and API server (harness/apiserver)");
+  r.RegisterMissing("run-pod", "the kubelet stand-in, sandbox and probes (harness/kubelet, harness/sandbox, probes/)");
+  r.RegisterMissing("prepare", "the kubelet stand-in (harness/kubelet)");
+  r.RegisterMissing("unprepare", "the kubelet stand-in (harness/kubelet)");
+  r.RegisterMissing("expect", "the node stand-ins (harness/kubelet, harness/apiserver, harness/cdi)");
+  r.RegisterMissing("inject", "fault injection (harness/faults)");
+  // Process faults on the driver need only the runner itself.
+  r.Register("inject", MakeDriverInjectStep(r.handlers_["inject"]));
+  r.Register("wait", std::make_shared<WaitStep>());
+  // eventually/consistently are dispatched in Run() so they always recurse
+  // into the registry that runs them, even after it was copied or moved.
+  return r;
+}
+
+void StepRegistry::Register(const std::string& kind, std::shared_ptr<StepHandler> handler) {
+  handlers_[kind] = std::move(handler);
+}
+
+void StepRegistry::RegisterMissing(const std::string& kind, const std::string& module) {
+  handlers_[kind] = std::make_shared<MissingModuleStep>(kind, module);
+}
+
+StepHandler* StepRegistry::Find(const std::string& kind) const {
+  auto it = handlers_.find(kind);
+  return it == handlers_.end() ? nullptr : it->second.get();
+}
+
+StepOutcome StepRegistry::Run(const Step& step, CaseContext& ctx) const {
+  // eventually/consistently are built in and always refer to this registry,
+  // so a registry that was copied or moved still recurses into itself.
+  if (step.kind == "eventually" && !handlers_.count("eventually")) return EventuallyStep(this).Run(step, ctx);
+  if (step.kind == "consistently" && !handlers_.count("consistently")) return ConsistentlyStep(this).Run(step, ctx);
+  StepHandler* h = Find(step.kind);
+  if (h == nullptr) return StepOutcome::Error("no handler for step kind \"" + step.kind + "\"", "MissingModule");
+  try {
+    return h->Run(step, ctx);
+  } catch (const std::exception& e) {
+    return StepOutcome::Error("step handler for \"" + step.kind + "\" threw: " + e.what());
+  } catch (...) {
+    return StepOutcome::Error("step handler for \"" + step.kind + "\" threw");
+  }
+}
+
+StepOutcome StepRegistry::RunSteps(const std::vector<Step>& steps, CaseContext& ctx) const {
+  const auto outer = ctx.step_deadline;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    if (ctx.cancel.cancelled()) {
+      ctx.step_deadline = outer;
+      return StepOutcome::Error("interrupted before step " + std::to_string(i + 1) + ": " + ctx.cancel.reason(),
+                                kInterrupted);
+    }
+    auto now = Clock::Real().Now();
+    Duration limit = ctx.suite.step_timeout;
+    // A retry window is the step's own time budget unless a timeout is set.
+    if (step.kind == "eventually") limit = ParamDuration(step.params, "timeout", limit) + Duration(1000);
+    if (step.kind == "consistently") limit = ParamDuration(step.params, "for", limit) + Duration(1000);
+    if (step.kind == "wait") limit = std::max(limit, ParamDuration(step.params, "for", limit) + Duration(1000));
+    if (step.timeout) limit = *step.timeout;
+    ctx.step_deadline = std::min(now + limit, outer);
+    StepOutcome o = Run(step, ctx);
+    auto end = Clock::Real().Now();
+    double ms = std::chrono::duration<double, std::milli>(end - now).count();
+    std::string label = step.kind + (step.name.empty() ? "" : " \"" + step.name + "\"");
+    ctx.Record("step", label, std::string(reports::VerdictName(o.verdict)), ms, step.where.ToString());
+    // 50 ms of grace absorbs scheduling noise on a loaded CI machine.
+    if (o.passed() && end > ctx.step_deadline + std::chrono::milliseconds(50)) {
+      o = StepOutcome::Fail("took " + std::to_string(static_cast<long long>(ms)) + " ms, past its deadline (" +
+                                FormatDuration(std::chrono::duration_cast<Duration>(ctx.step_deadline - now)) + ")",
+                            "StepTimeout");
+    }
+    ctx.step_deadline = outer;
+    if (!o.passed()) {
+      o.message = "step " + std::to_string(i + 1) + " (" + label + ", " + step.where.ToString() + "): " + o.message;
+      return o;
+    }
+  }
+  return StepOutcome::Pass();
+}
+
+// --- Engine ----------------------------------------------------------------------
+
+Result<std::map<std::string, std::string>> PrepareCaseDirs(const std::string& root) {
+  std::map<std::string, std::string> d = {
+      {"root", root},
+      {"node_root", root + "/node"},
+      {"registry_dir", root + "/node/var/lib/kubelet/plugins_registry"},
+      {"plugins_dir", root + "/node/var/lib/kubelet/plugins"},
+      {"cdi_dir", root + "/node/var/run/cdi"},
+      {"state_dir", root + "/state"},
+      {"logs_dir", root + "/logs"},
+  };
+  for (const auto& [k, v] : d) DRAHIL_RETURN_IF_ERROR_CTX(MakeDirs(v, 0755), "case dir " + k);
+  return d;
+}
+
+Engine::Engine(StepRegistry steps, EngineHooks hooks, RunOptions options)
+    : steps_(std::move(steps)), hooks_(std::move(hooks)), options_(std::move(options)) {}
+
+Result<std::vector<SelectedCase>> Engine::Select(const std::vector<Suite>& suites) const {
+  std::vector<std::regex> focus, skip;
+  try {
+    for (const auto& f : options_.focus) focus.emplace_back(f);
+    for (const auto& s : options_.skip) skip.emplace_back(s);
+  } catch (const std::regex_error& e) {
+    return InvalidArgumentError(std::string("--focus/--skip: bad regular expression: ") + e.what());
+  }
+  auto matches = [](const std::vector<std::regex>& res, const Suite& s, const Case& c) {
+    for (const auto& re : res) {
+      if (std::regex_search(c.id, re) || std::regex_search(s.name + "/" + c.id, re)) return true;
+      for (const auto& t : c.tags)
+        if (std::regex_search(t, re)) return true;
+    }
+    return false;
+  };
+  std::vector<SelectedCase> out;
+  for (const auto& s : suites) {
+    for (const auto& c : s.cases) {
+      if (!focus.empty() && !matches(focus, s, c)) continue;
+      if (matches(skip, s, c)) continue;
+      out.push_back({&s, &c});
+    }
+  }
+  return out;
+}
+
+StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
+  const auto& req = kase.requires_;
+  const auto& prof = options_.profile;
+  bool claimed_all = true;
+  for (const auto& c : req.capabilities) {
+    if (std::find(prof.capabilities.begin(), prof.capabilities.end(), c) == prof.capabilities.end()) {
+      claimed_all = false;
+    }
+  }
+  if (!req.probe_backends.empty() &&
+      std::find(req.probe_backends.begin(), req.probe_backends.end(), prof.probe.backend) ==
+          req.probe_backends.end()) {
+    std::string list;
+    for (const auto& b : req.probe_backends) list += (list.empty() ? "" : ", ") + b;
+    return StepOutcome::Skip("needs a probe backend among [" + list + "]; driver profile \"" + prof.name +
+                             "\" uses \"" + prof.probe.backend + "\"");
+  }
+  if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
+  if (ctx == nullptr) return StepOutcome::Pass();  // decided after set-up, with discovery
+  std::optional<Inventory> inv;
+  {
+    std::lock_guard<std::mutex> l(inventory_mu_);
+    if (!inventory_ && hooks_.discover) {
+      auto r = hooks_.discover(*ctx);
+      if (!r.ok()) return StepOutcome::Error("capability discovery failed: " + r.status().ToString(), "Discovery");
+      inventory_ = *r;
+    }
+    inv = inventory_;
+  }
+  for (const auto& c : req.capabilities) {
+    bool claimed = std::find(prof.capabilities.begin(), prof.capabilities.end(), c) != prof.capabilities.end();
+    if (claimed || (inv && inv->capabilities.count(c))) continue;
+    return StepOutcome::Skip("driver does not offer capability \"" + c + "\" (not claimed by profile \"" +
+                             prof.name + "\"" + (inv ? " nor discovered" : "") + ")");
+  }
+  if (!req.devices.empty() && !inv) {
+    return StepOutcome::Error("requires.devices needs capability discovery (driver registration and slices), "
+                              "which this drahil build cannot do yet",
+                              "MissingModule");
+  }
+  for (const auto& d : req.devices) {
+    int have = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
+    if (have < d.count) {
+      return StepOutcome::Skip("needs " + std::to_string(d.count) + " device(s) of kind \"" + d.kind +
+                               "\"; the driver publishes " + std::to_string(have));
+    }
+  }
+  return StepOutcome::Pass();
+}
+
+CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelToken& cancel, int attempt,
+                           bool& interrupted) {
+  CaseResult r;
+  r.id = kase.id;
+  r.title = kase.title;
+  r.feature = kase.feature;
+  r.tags = kase.tags;
+  interrupted = false;
+  auto t0 = Clock::Real().Now();
+  auto finish = [&](const StepOutcome& o) {
+    r.verdict = o.verdict;
+    r.message = o.message;
+    r.type = o.type;
+    r.duration_s = std::chrono::duration<double>(Clock::Real().Now() - t0).count();
+    interrupted = o.type == kInterrupted;
+    return r;
+  };
+
+  StepOutcome pre = CheckRequires(kase, nullptr);
+  if (!pre.passed()) return finish(pre);
+
+  auto dir = TempDir::Create("drahil-case-", options_.work_dir);
+  if (!dir.ok()) return finish(StepOutcome::FromStatus(dir.status(), "create case directory"));
+  if (options_.keep_dirs) dir->Keep();
+
+  StepOutcome outcome;
+  Status cleanup_status;
+  {
+    CaseContext ctx(suite, kase, options_.profile, cancel, attempt);
+    auto dirs = PrepareCaseDirs(dir->path());
+    if (!dirs.ok()) return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
+    ctx.dirs = *dirs;
+    ctx.placeholders = {{"registry_dir", ctx.dirs["registry_dir"]}, {"plugins_dir", ctx.dirs["plugins_dir"]},
+                        {"cdi_dir", ctx.dirs["cdi_dir"]},           {"fake_root", ctx.dirs["node_root"]},
+                        {"state_dir", ctx.dirs["state_dir"]},       {"bin_dir", options_.bin_dir},
+                        {"node_name", options_.node_name},          {"driver_name", options_.profile.driver_name}};
+    if (options_.keep_dirs) ctx.Property("case.dir", dir->path());
+    try {
+      if (hooks_.set_up_case) outcome = hooks_.set_up_case(ctx);
+      if (outcome.passed()) outcome = CheckRequires(kase, &ctx);
+      std::vector<Manifest> fixtures = suite.fixtures;
+      fixtures.insert(fixtures.end(), kase.fixtures.begin(), kase.fixtures.end());
+      if (outcome.passed() && !fixtures.empty()) {
+        Step apply;
+        apply.kind = "apply";
+        apply.name = "fixtures";
+        apply.manifests = fixtures;
+        apply.where = kase.where;
+        outcome = steps_.RunSteps({apply}, ctx);
+      }
+      if (outcome.passed()) outcome = steps_.RunSteps(kase.steps, ctx);
+    } catch (const std::exception& e) {
+      outcome = StepOutcome::Error(std::string("internal error: ") + e.what());
+    }
+    cleanup_status = ctx.cleanup.RunAll();
+    r.calls = ctx.Calls();
+    r.measurements = ctx.Measurements();
+    r.properties = ctx.Properties();
+  }
+  if (!cleanup_status.ok()) {
+    if (outcome.passed() || outcome.verdict == Verdict::kSkip) {
+      outcome = StepOutcome::Error(cleanup_status.message(), "CleanupFailed");
+    } else {
+      outcome.message += "\n" + cleanup_status.message();
+    }
+  }
+  return finish(outcome);
+}
+
+CaseResult Engine::RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel, bool& interrupted) {
+  int n = std::max(1, options_.repeat);
+  CaseResult first = RunOnce(suite, kase, cancel, 1, interrupted);
+  if (n == 1 || interrupted || first.verdict == Verdict::kSkip) return first;
+  std::vector<CaseResult> runs = {first};
+  for (int a = 2; a <= n; ++a) {
+    runs.push_back(RunOnce(suite, kase, cancel, a, interrupted));
+    if (interrupted) return runs.back();
+  }
+  CaseResult out = runs.front();
+  int bad = 0;
+  const CaseResult* first_bad = nullptr;
+  double total = 0;
+  for (const auto& r : runs) {
+    out.attempts.push_back({r.verdict, r.message, r.duration_s});
+    total += r.duration_s;
+    if (r.verdict == Verdict::kFail || r.verdict == Verdict::kError) {
+      ++bad;
+      if (first_bad == nullptr) first_bad = &r;
+    }
+  }
+  out.duration_s = total;
+  if (first_bad != nullptr) {
+    // Report the failing attempt's log: that is what the vendor must read.
+    out.calls = first_bad->calls;
+    out.measurements = first_bad->measurements;
+    out.verdict = first_bad->verdict;
+    out.type = first_bad->type;
+    out.message = first_bad->message;
+  }
+  if (bad > 0 && bad < n) {
+    // A driver that fails only sometimes is broken: flaky is a Fail.
+    out.flaky = true;
+    out.verdict = Verdict::kFail;
+    out.type = "Flaky";
+    out.message = "flaky: " + std::to_string(bad) + " of " + std::to_string(n) +
+                  " attempts did not pass; first: " + first_bad->message;
+  } else if (bad == n && n > 1) {
+    out.message = "all " + std::to_string(n) + " attempts did not pass; first: " + first_bad->message;
+  }
+  return out;
+}
+
+Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelToken& cancel,
+                                       ProgressSink* progress) {
+  DRAHIL_ASSIGN_OR_RETURN(auto selected, Select(suites));
+  reports::RunReport report;
+  report.driver_name = options_.profile.driver_name;
+  report.driver_version = options_.profile.version;
+  report.node = options_.node_name;
+  report.hardware = options_.hardware;
+  report.started = Clock::Real().WallNow();
+  auto t0 = Clock::Real().Now();
+
+  std::mutex mu;  // guards results, progress and stop_reason
+  std::vector<std::optional<CaseResult>> results(selected.size());
+  std::vector<std::chrono::system_clock::time_point> started_at(selected.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop_new{false};
+  std::string stop_reason;
+  if (progress) progress->OnStart(static_cast<int>(selected.size()));
+
+  auto worker = [&] {
+    for (;;) {
+      if (cancel.cancelled() || stop_new.load()) return;
+      size_t i = next.fetch_add(1);
+      if (i >= selected.size()) return;
+      const Suite& s = *selected[i].suite;
+      const Case& c = *selected[i].kase;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        started_at[i] = Clock::Real().WallNow();
+        if (progress) progress->OnCaseStarted(s, c, 1);
+      }
+      bool interrupted = false;
+      CaseResult r = RunCase(s, c, cancel, interrupted);
+      std::lock_guard<std::mutex> l(mu);
+      if (interrupted) continue;  // unfinished cases stay out of the report
+      if (progress) progress->OnCaseFinished(s, r);
+      if (options_.fail_fast && (r.verdict == Verdict::kFail || r.verdict == Verdict::kError) &&
+          !stop_new.exchange(true)) {
+        stop_reason = "--fail-fast after " + s.name + "/" + c.id;
+      }
+      results[i] = std::move(r);
+    }
+  };
+  int n = std::clamp(options_.parallel, 1, 64);
+  if (n == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+  }
+
+  std::map<const Suite*, size_t> suite_index;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (!results[i]) continue;
+    const Suite* s = selected[i].suite;
+    auto it = suite_index.find(s);
+    if (it == suite_index.end()) {
+      reports::SuiteResult sr;
+      sr.name = s->name;
+      sr.file = s->file;
+      sr.timestamp = started_at[i];
+      it = suite_index.emplace(s, report.suites.size()).first;
+      report.suites.push_back(std::move(sr));
+    }
+    auto& sr = report.suites[it->second];
+    sr.duration_s += results[i]->duration_s;
+    sr.cases.push_back(std::move(*results[i]));
+  }
+  size_t finished = 0;
+  for (const auto& s : report.suites) finished += s.cases.size();
+  if (cancel.cancelled()) {
+    report.partial = true;
+    report.interruption = cancel.reason();
+  } else if (finished < selected.size()) {
+    report.partial = true;
+    report.interruption = stop_reason.empty() ? "stopped early" : stop_reason;
+  }
+  report.duration_s = std::chrono::duration<double>(Clock::Real().Now() - t0).count();
+  if (progress) progress->OnEnd(report);
+  return report;
+}
+
+}  // namespace drahil::runner

@@ -1,0 +1,599 @@
+// Loaders for drahil.suite/v1 and drahil.driver/v1. The formats are described
+// as schema data (below) so the docs, the checks and the error messages agree.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "drahil/core/file_util.hpp"
+#include "drahil/runner/suite.hpp"
+#include "schema.hpp"
+
+namespace drahil::runner {
+
+using namespace schema;  // NOLINT: the schema DSL reads better unqualified here
+
+std::string Location::ToString() const {
+  std::string s = file.empty() ? "<input>" : file;
+  if (line > 0) s += ":" + std::to_string(line);
+  if (column > 0) s += ":" + std::to_string(column);
+  return s;
+}
+
+Result<Duration> ParseDuration(std::string_view text) {
+  static const std::regex kPart(R"(([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))");
+  std::string s(text);
+  if (s.empty()) return InvalidArgumentError("empty duration");
+  double total_ms = 0;
+  auto begin = std::sregex_iterator(s.begin(), s.end(), kPart);
+  size_t pos = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    if (static_cast<size_t>(it->position()) != pos) break;
+    double v = std::stod((*it)[1].str());
+    std::string unit = (*it)[2].str();
+    double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 3600000;
+    total_ms += v * mult;
+    pos += static_cast<size_t>(it->length());
+  }
+  if (pos != s.size() || pos == 0) {
+    return InvalidArgumentError("bad duration \"" + s + "\" (expected e.g. 500ms, 30s, 2m, 1h, 1m30s)");
+  }
+  if (total_ms > 7 * 24 * 3600e3) return InvalidArgumentError("duration \"" + s + "\" is longer than a week");
+  return Duration(static_cast<long long>(std::ceil(total_ms)));
+}
+
+std::string FormatDuration(Duration d) {
+  auto ms = d.count();
+  if (ms % 3600000 == 0 && ms > 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0 && ms > 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0 && ms > 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string Manifest::Kind() const { return object.value("kind", ""); }
+
+std::string Manifest::Ref() const {
+  std::string ns, name;
+  if (object.contains("metadata") && object["metadata"].is_object()) {
+    ns = object["metadata"].value("namespace", "");
+    name = object["metadata"].value("name", "");
+    if (name.empty()) name = object["metadata"].value("generateName", "") + "*";
+  }
+  return Kind() + " " + (ns.empty() ? "" : ns + "/") + name;
+}
+
+const std::vector<std::string>& StepKinds() {
+  static const std::vector<std::string> kKinds = {
+      "apply", "delete", "allocate", "run-pod", "prepare", "unprepare", "expect",
+      "inject", "wait", "eventually", "consistently"};
+  return kKinds;
+}
+
+const std::vector<std::string>& ProfilePlaceholders() {
+  static const std::vector<std::string> kNames = {"kubeconfig", "node_name",  "registry_dir",
+                                                  "plugins_dir", "cdi_dir",   "fake_root",
+                                                  "bin_dir",     "state_dir", "driver_name"};
+  return kNames;
+}
+
+namespace {
+
+// Capabilities a driver can claim and a case can require. "x-" names are
+// free for vendors; anything else must be known so a typo cannot turn a case
+// into a silent skip.
+const std::vector<std::string>& KnownCapabilities() {
+  static const std::vector<std::string> kCaps = {
+      "dra-v1",           "dra-v1beta1",        "structured-parameters", "admin-access",
+      "prioritized-list", "extended-resources", "consumable-capacity",   "binding-conditions",
+      "health",           "partitionable-devices", "device-taints",      "shared-claims",
+      "time-slicing",     "mps",                "space-partitioning",    "mig",
+      "checkpoint",       "pod-resources",      "cdi",                   "device-status",
+      "rolling-update",   "seamless-upgrade"};
+  return kCaps;
+}
+
+const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga", "env", "none"};
+const std::vector<std::string> kManifestKinds = {"Namespace", "DeviceClass", "ResourceClaim",
+                                                 "ResourceClaimTemplate", "Pod", "DeviceTaintRule",
+                                                 "ResourceSlice", "ConfigMap"};
+
+SchemaPtr ValueCheck() {
+  return Map({Req("name", Str()), Opt("equals", Num()), Opt("min", Num()), Opt("max", Num()),
+              Opt("tolerance", Num()), Opt("device", Str())});
+}
+
+SchemaPtr StepSchema(const std::string& kind) {
+  static const std::map<std::string, SchemaPtr> kSchemas = [] {
+    std::map<std::string, SchemaPtr> m;
+    auto fixture_map = Map({Opt("path", Str()), Opt("manifest", FreeMap()), Opt("manifests", Seq(FreeMap(), 1)),
+                            Opt("expect-status", Int(100)), Opt("expect-reason", Str())},
+                           {{"path", "manifest", "manifests"}});
+    m["apply"] = Alt({Str(), fixture_map});
+    m["delete"] = Map({Req("kind", Enum(kManifestKinds)), Req("name", Str()), Opt("namespace", Str()),
+                       Opt("expect-status", Int(100))});
+    m["allocate"] = Alt({Str(), Map({Req("claim", Str()), Opt("expect", Enum({"allocated", "unsatisfiable"})),
+                                     Opt("devices", Int(0))})});
+    m["run-pod"] = Alt({Str(), Map({Req("pod", Str()), Opt("expect-probe", Enum({"pass", "fail"})),
+                                    Opt("expect-exit", Int(0)), Opt("keep-prepared", Bool()),
+                                    Opt("values", Seq(ValueCheck()))})});
+    auto raw = Map({Opt("claims", Seq(Str(), 1)), Opt("pod", Str()), Opt("replay", Int(1)),
+                    Opt("expect-code", Code()), Opt("api", Enum({"v1", "v1beta1"}))},
+                   {{"claims", "pod"}});
+    m["prepare"] = raw;
+    m["unprepare"] = raw;
+    m["expect"] = Map(
+        {Opt("grpc-code", Code()),
+         Opt("claim-error", Map({Req("claim", Str()), Opt("contains", Str()), Opt("empty", Bool())})),
+         Opt("cdi-ids", Map({Req("claim", Str()), Opt("count", Int(0)), Opt("matches", Seq(Regex()))})),
+         Opt("slices", Map({Opt("driver", Str()), Opt("pool", Str()), Opt("count", Int(0)),
+                            Opt("devices", Int(0)), Opt("min-devices", Int(0)),
+                            Opt("device-attributes", FreeMap()), Opt("within", Dur())})),
+         Opt("claim-status",
+             Map({Req("claim", Str()), Opt("allocated", Bool()), Opt("devices", Int(0)),
+                  Opt("reserved-for", Int(0)),
+                  Opt("condition", Map({Req("type", Str()), Req("status", Enum({"True", "False", "Unknown"}))})),
+                  Opt("within", Dur())})),
+         Opt("probe", Map({Opt("pod", Str()), Opt("verdict", Enum({"pass", "fail"})),
+                           Opt("values", Seq(ValueCheck()))})),
+         Opt("health", Map({Req("device", Str()), Req("state", Enum({"Healthy", "Unhealthy", "Unknown"})),
+                            Opt("within", Dur())})),
+         Opt("taints", Map({Opt("device", Str()), Opt("key", Str()), Opt("count", Int(0)),
+                            Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})), Opt("within", Dur())})),
+         Opt("audit", Map({Opt("max-findings", Int(0)), Opt("forbid", Seq(Str())),
+                           Opt("max-severity", Enum({"info", "warning", "error"}))})),
+         Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
+                               Opt("min", Int(0)), Opt("max", Int(0))})),
+         Opt("calls", StringMap())},
+        {}, /*at_least_one=*/true);
+    m["inject"] = Map(
+        {Opt("device-fault", Map({Req("device", Str()),
+                                  Req("fault", Enum({"xid", "lost", "ecc-dbe", "ecc-sbe", "thermal", "clear"})),
+                                  Opt("xid", Int(0))})),
+         Opt("driver", Enum({"kill", "terminate", "restart", "sigstop", "sigcont"})),
+         Opt("reboot", Bool()),
+         Opt("api-fault", Map({Req("type", Enum({"status", "latency", "drop-watch", "clear"})),
+                               Opt("status", Int(100)), Opt("latency", Dur()), Opt("path", Regex()),
+                               Opt("verb", Str()), Opt("times", Int(1)), Opt("for", Dur())}))},
+        {{"device-fault", "driver", "reboot", "api-fault"}});
+    m["wait"] = Alt({Dur(), Map({Req("for", Dur())})});
+    m["eventually"] = Map({Req("timeout", Dur()), Opt("interval", Dur()), Req("steps", Steps())});
+    m["consistently"] = Map({Req("for", Dur()), Opt("interval", Dur()), Req("steps", Steps())});
+    return m;
+  }();
+  auto it = kSchemas.find(kind);
+  return it == kSchemas.end() ? nullptr : it->second;
+}
+
+Status CheckManifest(const nlohmann::json& o, const YAML::Node& n, const Where& w) {
+  if (!o.is_object()) return ErrorAt(n, w, "a manifest must be a mapping");
+  if (!o.contains("apiVersion") || !o["apiVersion"].is_string()) {
+    return ErrorAt(n, w, "manifest has no apiVersion");
+  }
+  if (!o.contains("kind") || !o["kind"].is_string()) return ErrorAt(n, w, "manifest has no kind");
+  std::string kind = o["kind"];
+  if (std::find(kManifestKinds.begin(), kManifestKinds.end(), kind) == kManifestKinds.end()) {
+    std::string allowed;
+    for (const auto& k : kManifestKinds) allowed += (allowed.empty() ? "" : ", ") + k;
+    return ErrorAt(n, w.Key("kind"), "kind \"" + kind + "\" is not supported (supported: " + allowed + ")");
+  }
+  std::string api = o["apiVersion"];
+  bool core = kind == "Namespace" || kind == "Pod" || kind == "ConfigMap";
+  if (core ? api != "v1" : api.rfind("resource.k8s.io/", 0) != 0) {
+    return ErrorAt(n, w.Key("apiVersion"), "apiVersion \"" + api + "\" does not serve " + kind);
+  }
+  if (!o.contains("metadata") || !o["metadata"].is_object()) return ErrorAt(n, w, "manifest has no metadata");
+  const auto& md = o["metadata"];
+  bool has_name = md.contains("name") && md["name"].is_string() && !md["name"].get<std::string>().empty();
+  bool has_gen = md.contains("generateName") && md["generateName"].is_string();
+  if (!has_name && !has_gen) return ErrorAt(n, w.Key("metadata"), "needs name or generateName");
+  return OkStatus();
+}
+
+Result<std::vector<Manifest>> LoadManifestFile(const std::string& rel, const std::string& base_file,
+                                               const YAML::Node& at, const Where& w) {
+  std::string path = rel;
+  if (!rel.empty() && rel[0] != '/') {
+    path = (std::filesystem::path(base_file).parent_path() / rel).lexically_normal().string();
+  }
+  auto text = ReadFile(path, 16u << 20);
+  if (!text.ok()) return ErrorAt(at, w, "cannot read manifest file: " + text.status().message());
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(*text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  std::vector<Manifest> out;
+  Where inner{path, ""};
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (docs[i].IsNull()) continue;
+    Where dw = docs.size() > 1 ? Where{path, "document[" + std::to_string(i) + "]"} : inner;
+    DRAHIL_RETURN_IF_ERROR(Check(docs[i], *FreeMap(), dw));
+    Manifest m{ToJson(docs[i]), LocOf(docs[i], path)};
+    DRAHIL_RETURN_IF_ERROR(CheckManifest(m.object, docs[i], dw));
+    out.push_back(std::move(m));
+  }
+  if (out.empty()) return ErrorAt(at, w, "manifest file " + path + " holds no objects");
+  return out;
+}
+
+// Fixtures and apply steps: a path (string), or {path|manifest|manifests}.
+Result<std::vector<Manifest>> LoadManifests(const YAML::Node& n, const Where& w, const std::string& file) {
+  std::vector<Manifest> out;
+  auto add_inline = [&](const YAML::Node& m, const Where& mw) -> Status {
+    Manifest man{ToJson(m), LocOf(m, file)};
+    DRAHIL_RETURN_IF_ERROR(CheckManifest(man.object, m, mw));
+    out.push_back(std::move(man));
+    return OkStatus();
+  };
+  if (n.IsScalar()) return LoadManifestFile(n.Scalar(), file, n, w);
+  if (n["path"]) return LoadManifestFile(n["path"].Scalar(), file, n["path"], w.Key("path"));
+  if (n["manifest"]) DRAHIL_RETURN_IF_ERROR(add_inline(n["manifest"], w.Key("manifest")));
+  if (n["manifests"]) {
+    for (size_t i = 0; i < n["manifests"].size(); ++i) {
+      DRAHIL_RETURN_IF_ERROR(add_inline(n["manifests"][i], w.Key("manifests").Index(i)));
+    }
+  }
+  return out;
+}
+
+SchemaPtr FixtureSchema() {
+  return Alt({Str(), Map({Opt("path", Str()), Opt("manifest", FreeMap()), Opt("manifests", Seq(FreeMap(), 1))},
+                         {{"path", "manifest", "manifests"}})});
+}
+
+Result<std::vector<Manifest>> LoadFixtures(const YAML::Node& n, const Where& w, const std::string& file) {
+  std::vector<Manifest> out;
+  if (!n) return out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    DRAHIL_ASSIGN_OR_RETURN(auto ms, LoadManifests(n[i], w.Index(i), file));
+    for (auto& m : ms) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items, int depth);
+
+Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
+  if (!n.IsMap()) return ErrorAt(n, w, std::string("a step must be a mapping like {prepare: {...}}"));
+  Step step;
+  step.where = LocOf(n, w.file);
+  std::set<std::string> seen;
+  YAML::Node params;
+  Where pw = w;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar()) return ErrorAt(it->first, w, "keys must be strings");
+    std::string k = it->first.Scalar();
+    if (!seen.insert(k).second) return ErrorAt(it->first, w.Key(k), "duplicate key");
+    if (k == "timeout") {
+      DRAHIL_RETURN_IF_ERROR(Check(it->second, *Dur(), w.Key(k)));
+      step.timeout = *ParseDuration(it->second.Scalar());
+    } else if (k == "name") {
+      DRAHIL_RETURN_IF_ERROR(Check(it->second, *Str(), w.Key(k)));
+      step.name = it->second.Scalar();
+    } else if (StepSchema(k) != nullptr) {
+      if (!step.kind.empty()) {
+        return ErrorAt(it->first, w.Key(k), "a step has one kind; found \"" + step.kind + "\" and \"" + k + "\"");
+      }
+      step.kind = k;
+      params = it->second;
+      pw = w.Key(k);
+    } else {
+      std::string kinds;
+      for (const auto& s : StepKinds()) kinds += (kinds.empty() ? "" : ", ") + s;
+      return ErrorAt(it->first, w.Key(k), "unknown step kind (known: " + kinds + "; also timeout, name)");
+    }
+  }
+  if (step.kind.empty()) return ErrorAt(n, w, "step has no kind");
+  DRAHIL_RETURN_IF_ERROR(Check(params, *StepSchema(step.kind), pw));
+  step.params = ToJson(params);
+  if (step.kind == "apply") {
+    DRAHIL_ASSIGN_OR_RETURN(step.manifests, LoadManifests(params, pw, w.file));
+  }
+  if (step.kind == "eventually" || step.kind == "consistently") {
+    if (depth >= 4) return ErrorAt(n, pw, "eventually/consistently nested too deep");
+    DRAHIL_ASSIGN_OR_RETURN(step.children, ParseSteps(params["steps"], pw.Key("steps"), 1, depth + 1));
+    for (const auto& c : step.children) {
+      if (c.kind != "expect" && c.kind != "allocate" && c.kind != "prepare" && c.kind != "unprepare" &&
+          c.kind != "run-pod" && c.kind != "eventually" && c.kind != "consistently") {
+        return ErrorAt(params["steps"], pw.Key("steps"),
+                       "\"" + c.kind + "\" cannot be retried; only checks and calls may be nested");
+      }
+    }
+  }
+  return step;
+}
+
+Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items, int depth) {
+  if (!n.IsSequence()) return ErrorAt(n, w, "expected a list of steps");
+  if (n.size() < min_items) return ErrorAt(n, w, "needs at least one step");
+  std::vector<Step> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    DRAHIL_ASSIGN_OR_RETURN(auto s, ParseStep(n[i], w.Index(i), depth));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status CheckCapabilities(const YAML::Node& n, const Where& w) {
+  if (!n) return OkStatus();
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string c = n[i].Scalar();
+    const auto& known = KnownCapabilities();
+    if (c.rfind("x-", 0) == 0 || std::find(known.begin(), known.end(), c) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return ErrorAt(n[i], w.Index(i), "unknown capability \"" + c + "\" (known: " + list +
+                                         "; vendor-specific names start with x-)");
+  }
+  return OkStatus();
+}
+
+SchemaPtr SuiteSchema() {
+  static const SchemaPtr kSchema = [] {
+    auto requires_ = Map({Opt("capabilities", Seq(Name())),
+                          Opt("devices", Seq(Map({Req("kind", Name()), Opt("count", Int(1))}))),
+                          Opt("probe-backends", Seq(Enum(kProbeBackends)))});
+    auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())), Opt("feature", Name()),
+                     Opt("rationale", Str()), Opt("timeout", Dur()), Opt("requires", requires_),
+                     Opt("fixtures", Seq(FixtureSchema())), Req("steps", Steps())});
+    return Map({Req("spec", Enum({std::string(kSuiteSpec)})), Req("name", Name()), Opt("description", Str()),
+                Opt("defaults", Map({Opt("case-timeout", Dur()), Opt("step-timeout", Dur())})),
+                Opt("fixtures", Seq(FixtureSchema())), Req("cases", Seq(kase, 1))});
+  }();
+  return kSchema;
+}
+
+Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    std::vector<YAML::Node> real;
+    for (auto& d : docs)
+      if (!d.IsNull()) real.push_back(d);
+    if (real.size() != 1) {
+      return InvalidArgumentError(file + ": expected exactly one YAML document, found " +
+                                  std::to_string(real.size()));
+    }
+    return real[0];
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+}
+
+}  // namespace
+
+namespace {
+Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& file) {
+  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
+  Where w{file, ""};
+  DRAHIL_RETURN_IF_ERROR(Check(root, *SuiteSchema(), w));
+  Suite suite;
+  suite.file = file;
+  suite.name = root["name"].Scalar();
+  if (root["description"]) suite.description = root["description"].Scalar();
+  if (auto d = root["defaults"]) {
+    if (d["case-timeout"]) suite.case_timeout = *ParseDuration(d["case-timeout"].Scalar());
+    if (d["step-timeout"]) suite.step_timeout = *ParseDuration(d["step-timeout"].Scalar());
+  }
+  DRAHIL_ASSIGN_OR_RETURN(suite.fixtures, LoadFixtures(root["fixtures"], w.Key("fixtures"), file));
+  std::map<std::string, Location> ids;
+  auto cases = root["cases"];
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const YAML::Node& c = cases[i];
+    Where cw = w.Key("cases").Index(i);
+    Case k;
+    k.where = LocOf(c, file);
+    k.id = c["id"].Scalar();
+    if (auto [it, fresh] = ids.emplace(k.id, k.where); !fresh) {
+      return ErrorAt(c["id"], cw.Key("id"), "duplicate case id \"" + k.id + "\" (first at " + it->second.ToString() + ")");
+    }
+    k.title = c["title"].Scalar();
+    if (c["rationale"]) k.rationale = c["rationale"].Scalar();
+    if (c["tags"]) {
+      for (const auto& t : c["tags"]) k.tags.push_back(t.Scalar());
+    }
+    if (c["feature"]) {
+      k.feature = c["feature"].Scalar();
+    } else {
+      for (const auto& t : k.tags)
+        if (k.feature.empty() && t.rfind("kep-", 0) == 0) k.feature = t;
+      if (k.feature.empty()) k.feature = k.tags.empty() ? suite.name : k.tags.front();
+    }
+    if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
+    if (auto r = c["requires"]) {
+      DRAHIL_RETURN_IF_ERROR(CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
+      if (r["capabilities"])
+        for (const auto& x : r["capabilities"]) k.requires_.capabilities.push_back(x.Scalar());
+      if (r["devices"]) {
+        for (const auto& d : r["devices"]) {
+          k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1});
+        }
+      }
+      if (r["probe-backends"])
+        for (const auto& x : r["probe-backends"]) k.requires_.probe_backends.push_back(x.Scalar());
+    }
+    DRAHIL_ASSIGN_OR_RETURN(k.fixtures, LoadFixtures(c["fixtures"], cw.Key("fixtures"), file));
+    DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
+    suite.cases.push_back(std::move(k));
+  }
+  return suite;
+}
+
+}  // namespace
+
+Result<Suite> LoadSuiteString(const std::string& text, const std::string& file) {
+  // The schema check runs before any conversion, so yaml-cpp should not
+  // throw here; the catch keeps a missed case from escaping the module.
+  try {
+    return LoadSuiteStringImpl(text, file);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(file + ": " + e.what());
+  }
+}
+
+Result<Suite> LoadSuiteFile(const std::string& path) {
+  DRAHIL_ASSIGN_OR_RETURN(auto text, ReadFile(path, 16u << 20));
+  return LoadSuiteString(text, path);
+}
+
+Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      auto it = std::filesystem::recursive_directory_iterator(p, ec);
+      if (ec) return NotFoundError("suite directory " + p + ": " + ec.message());
+      for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) return InternalError("walk " + p + ": " + ec.message());
+        std::string name = it->path().filename().string();
+        if (it->is_directory() && (name == "drivers" || name == "manifests" || name == "testdata")) {
+          it.disable_recursion_pending();
+          continue;
+        }
+        auto ext = it->path().extension();
+        if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) found.push_back(it->path().string());
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (std::filesystem::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      return NotFoundError("suite " + p + ": no such file or directory");
+    }
+  }
+  std::vector<Suite> out;
+  std::map<std::string, std::string> ids;
+  std::map<std::string, std::string> names;
+  for (const auto& f : files) {
+    DRAHIL_ASSIGN_OR_RETURN(auto s, LoadSuiteFile(f));
+    if (auto [it, fresh] = names.emplace(s.name, f); !fresh) {
+      return InvalidArgumentError(f + ": suite name \"" + s.name + "\" is also used by " + it->second);
+    }
+    for (const auto& c : s.cases) {
+      if (auto [it, fresh] = ids.emplace(c.id, c.where.ToString()); !fresh) {
+        return InvalidArgumentError(c.where.ToString() + ": case id \"" + c.id + "\" is also used at " + it->second);
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// --- driver profiles ---------------------------------------------------
+
+Result<std::string> ExpandPlaceholders(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+      out += '{';
+      ++i;
+    } else if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
+      out += '}';
+      ++i;
+    } else if (c == '{') {
+      auto end = text.find('}', i);
+      if (end == std::string_view::npos) return InvalidArgumentError("unclosed \"{\" in \"" + std::string(text) + "\"");
+      std::string name(text.substr(i + 1, end - i - 1));
+      auto it = values.find(name);
+      if (it == values.end()) {
+        std::string known;
+        for (const auto& p : ProfilePlaceholders()) known += (known.empty() ? "" : ", ") + ("{" + p + "}");
+        return InvalidArgumentError("unknown placeholder {" + name + "} (known: " + known + ")");
+      }
+      out += it->second;
+      i = end;
+    } else if (c == '}') {
+      return InvalidArgumentError("unmatched \"}\" in \"" + std::string(text) + "\" (write }} for a brace)");
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
+  static const SchemaPtr kSchema = Map(
+      {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
+       Opt("version", Str()), Opt("description", Str()), Req("command", Str()), Opt("args", Seq(Str())),
+       Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str())})),
+       Opt("capabilities", Seq(Name())),
+       Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
+                         Opt("args", Seq(Str()))})),
+       Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
+                            Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
+  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
+  Where w{file, ""};
+  DRAHIL_RETURN_IF_ERROR(Check(root, *kSchema, w));
+  DRAHIL_RETURN_IF_ERROR(CheckCapabilities(root["capabilities"], w.Key("capabilities")));
+  DriverProfile p;
+  p.file = file;
+  p.name = root["name"].Scalar();
+  p.driver_name = root["driver"].Scalar();
+  if (root["version"]) p.version = root["version"].Scalar();
+  if (root["description"]) p.description = root["description"].Scalar();
+  p.command = root["command"].Scalar();
+  if (root["args"])
+    for (const auto& a : root["args"]) p.args.push_back(a.Scalar());
+  if (root["env"])
+    for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
+      p.env[it->first.Scalar()] = it->second.Scalar();
+  if (root["node"] && root["node"]["profile"]) p.node_profile = root["node"]["profile"].Scalar();
+  if (root["capabilities"])
+    for (const auto& c : root["capabilities"]) p.capabilities.push_back(c.Scalar());
+  if (auto pr = root["probe"]) {
+    p.probe.backend = pr["backend"].Scalar();
+    if (pr["env-pattern"]) p.probe.env_pattern = pr["env-pattern"].Scalar();
+    if (pr["args"])
+      for (const auto& a : pr["args"]) p.probe.args.push_back(a.Scalar());
+    if (p.probe.backend == "env" && p.probe.env_pattern.empty()) {
+      return ErrorAt(pr, w.Key("probe"), "backend env needs env-pattern (a regex on variable names)");
+    }
+  }
+  if (auto t = root["timeouts"]) {
+    if (t["registration"]) p.timeouts.registration = *ParseDuration(t["registration"].Scalar());
+    if (t["slices"]) p.timeouts.slices = *ParseDuration(t["slices"].Scalar());
+    if (t["prepare"]) p.timeouts.prepare = *ParseDuration(t["prepare"].Scalar());
+    if (t["unprepare"]) p.timeouts.unprepare = *ParseDuration(t["unprepare"].Scalar());
+    if (t["shutdown"]) p.timeouts.shutdown = *ParseDuration(t["shutdown"].Scalar());
+  }
+  // Placeholders are checked now, so a typo fails `drahil validate`, not a run.
+  std::map<std::string, std::string> dummy;
+  for (const auto& n : ProfilePlaceholders()) dummy[n] = "x";
+  auto check = [&](const std::string& s, const YAML::Node& at, const Where& aw) -> Status {
+    auto r = ExpandPlaceholders(s, dummy);
+    if (!r.ok()) return ErrorAt(at, aw, r.status().message());
+    return OkStatus();
+  };
+  DRAHIL_RETURN_IF_ERROR(check(p.command, root["command"], w.Key("command")));
+  for (size_t i = 0; i < p.args.size(); ++i)
+    DRAHIL_RETURN_IF_ERROR(check(p.args[i], root["args"][i], w.Key("args").Index(i)));
+  if (root["env"])
+    for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
+      DRAHIL_RETURN_IF_ERROR(check(it->second.Scalar(), it->second, w.Key("env").Key(it->first.Scalar())));
+  return p;
+}
+
+}  // namespace
+
+Result<DriverProfile> LoadDriverProfileString(const std::string& text, const std::string& file) {
+  try {
+    return LoadDriverProfileImpl(text, file);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(file + ": " + e.what());
+  }
+}
+
+Result<DriverProfile> LoadDriverProfileFile(const std::string& path) {
+  DRAHIL_ASSIGN_OR_RETURN(auto text, ReadFile(path, 1u << 20));
+  return LoadDriverProfileString(text, path);
+}
+
+}  // namespace drahil::runner

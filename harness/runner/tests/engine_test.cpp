@@ -1,0 +1,302 @@
+#include "drahil/runner/engine.hpp"
+
+#include <atomic>
+#include <thread>
+
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/testing/testing.hpp"
+
+using namespace drahil::runner;
+using drahil::reports::Verdict;
+
+namespace {
+
+// ScriptedExpect: an `expect` handler driven by `calls: {mode: ...}` so the
+// engine's control flow can be tested without the node stand-ins.
+//   pass | fail | error | throw | slow (sleeps past the deadline, then passes)
+//   pass-after-N (fails N times per case, then passes) | flaky (fails every other call)
+class ScriptedExpect final : public StepHandler {
+ public:
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    std::string mode = step.params["calls"]["mode"];
+    ctx.Record("grpc", "/test/Expect", "OK", 1.5, mode);
+    if (mode == "pass") return StepOutcome::Pass();
+    if (mode == "fail") return StepOutcome::Fail("scripted failure", "Scripted");
+    if (mode == "error") return StepOutcome::Error("scripted error");
+    if (mode == "throw") throw std::runtime_error("boom");
+    if (mode == "slow") {
+      std::this_thread::sleep_for(ctx.Remaining() + std::chrono::milliseconds(200));
+      return StepOutcome::Pass();
+    }
+    if (mode == "measure") {
+      ctx.Measure({"prepare_latency", 2.5, "ms", "gpu-0", {}});
+      return StepOutcome::Pass();
+    }
+    if (mode == "flaky") return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
+    if (mode.rfind("pass-after-", 0) == 0) {
+      int n = std::stoi(mode.substr(11));
+      int& c = counts_[ctx.kase.id];
+      return ++c > n ? StepOutcome::Pass() : StepOutcome::Fail("not yet (" + std::to_string(c) + ")");
+    }
+    return StepOutcome::Error("unknown mode " + mode);
+  }
+
+ private:
+  std::atomic<int> flaky_{0};
+  std::map<std::string, int> counts_;
+};
+
+Suite MustLoad(const std::string& cases, const std::string& defaults = "") {
+  auto s = LoadSuiteString("spec: drahil.suite/v1\nname: eng\n" + defaults + "cases:\n" + cases, "eng.yaml");
+  if (!s.ok()) FAIL(s.status().ToString());
+  return *s;
+}
+
+std::string CaseYaml(const std::string& id, const std::string& steps, const std::string& extra = "") {
+  return "  - {id: " + id + ", title: t, tags: [kep-1, " + id + "-tag]" + extra + ", steps: [" + steps + "]}\n";
+}
+
+std::string Expect(const std::string& mode) { return "{expect: {calls: {mode: " + mode + "}}}"; }
+
+RunOptions Options() {
+  RunOptions o;
+  o.profile.name = "test-profile";
+  o.profile.driver_name = "gpu.drahil.dev";
+  o.profile.capabilities = {"structured-parameters"};
+  o.profile.probe.backend = "emulated";
+  return o;
+}
+
+drahil::reports::RunReport RunSuite(const Suite& s, RunOptions o = Options(), EngineHooks hooks = {},
+                                    CancelToken* cancel = nullptr) {
+  StepRegistry reg = StepRegistry::WithBuiltins();
+  reg.Register("expect", std::make_shared<ScriptedExpect>());
+  Engine e(std::move(reg), std::move(hooks), std::move(o));
+  CancelToken own;
+  auto r = e.Run({s}, cancel ? *cancel : own);
+  REQUIRE_OK(r);
+  return *r;
+}
+
+const drahil::reports::CaseResult& Only(const drahil::reports::RunReport& r) {
+  REQUIRE(r.suites.size() == 1);
+  REQUIRE(r.suites[0].cases.size() == 1);
+  return r.suites[0].cases[0];
+}
+
+}  // namespace
+
+TEST_CASE("Engine: a step whose module is missing ends the case with Error naming it", "[runner][engine]") {
+  auto r = RunSuite(MustLoad(CaseYaml("a", "{prepare: {claims: [x]}}")));
+  const auto& c = Only(r);
+  CHECK(c.verdict == Verdict::kError);
+  CHECK(c.type == "MissingModule");
+  CHECK(c.message.find("harness/kubelet") != std::string::npos);
+  CHECK(c.message.find("eng.yaml:4") != std::string::npos);  // where the step is
+  // Fixtures need the API server too: never a silent pass.
+  auto f = RunSuite(MustLoad(CaseYaml("b", Expect("pass"),
+                                  ", fixtures: [{manifest: {apiVersion: v1, kind: Namespace, metadata: {name: n}}}]")));
+  CHECK(Only(f).verdict == Verdict::kError);
+  CHECK(Only(f).message.find("apply \"fixtures\"") != std::string::npos);
+}
+
+TEST_CASE("Engine: verdicts map from steps, and the call log is kept", "[runner][engine]") {
+  auto r = RunSuite(MustLoad(CaseYaml("p", Expect("pass") + ", " + Expect("measure")) + CaseYaml("f", Expect("fail") + ", " + Expect("pass")) +
+                             CaseYaml("e", Expect("error")) + CaseYaml("t", Expect("throw"))));
+  REQUIRE(r.suites[0].cases.size() == 4);
+  const auto& p = r.suites[0].cases[0];
+  CHECK(p.verdict == Verdict::kPass);
+  CHECK(p.feature == "kep-1");
+  CHECK(p.measurements.size() == 1);
+  const auto& f = r.suites[0].cases[1];
+  CHECK(f.verdict == Verdict::kFail);
+  CHECK(f.type == "Scripted");
+  CHECK(f.message.find("step 1 (expect") != std::string::npos);
+  int expects = 0;
+  for (const auto& call : f.calls) expects += call.method == "/test/Expect" ? 1 : 0;
+  CHECK(expects == 1);  // stopped at the first failing step
+  CHECK(r.suites[0].cases[2].verdict == Verdict::kError);
+  CHECK(r.suites[0].cases[3].verdict == Verdict::kError);
+  CHECK(r.suites[0].cases[3].message.find("threw: boom") != std::string::npos);
+  CHECK_FALSE(r.partial);
+}
+
+TEST_CASE("Engine: per-step timeouts", "[runner][engine]") {
+  auto slow = RunSuite(MustLoad(CaseYaml("s", "{expect: {calls: {mode: slow}}, timeout: 200ms}")));
+  CHECK(Only(slow).verdict == Verdict::kFail);
+  CHECK(Only(slow).type == "StepTimeout");
+  auto wait = RunSuite(MustLoad(CaseYaml("w", "{wait: 5s, timeout: 100ms}")));
+  CHECK(Only(wait).verdict == Verdict::kError);
+  CHECK(Only(wait).message.find("raise the step's timeout") != std::string::npos);
+  // The case timeout bounds every step.
+  auto whole = RunSuite(MustLoad(CaseYaml("c", "{wait: 100ms}, {expect: {calls: {mode: slow}}}", ", timeout: 300ms")));
+  CHECK(Only(whole).type == "StepTimeout");
+  CHECK(Only(whole).duration_s < 2.0);
+}
+
+TEST_CASE("Engine: eventually retries failures, consistently holds for its window", "[runner][engine]") {
+  auto ev = RunSuite(MustLoad(CaseYaml("e", "{eventually: {timeout: 3s, interval: 20ms, steps: [" + Expect("pass-after-3") + "]}}")));
+  CHECK(Only(ev).verdict == Verdict::kPass);
+  auto never = RunSuite(MustLoad(CaseYaml("n", "{eventually: {timeout: 200ms, interval: 20ms, steps: [" + Expect("fail") + "]}}")));
+  CHECK(Only(never).verdict == Verdict::kFail);
+  CHECK(Only(never).message.find("did not pass within 200ms") != std::string::npos);
+  auto err = RunSuite(MustLoad(CaseYaml("x", "{eventually: {timeout: 5s, steps: [" + Expect("error") + "]}}")));
+  CHECK(Only(err).verdict == Verdict::kError);
+  CHECK(Only(err).duration_s < 2.0);  // errors are not retried
+  auto cons = RunSuite(MustLoad(CaseYaml("c", "{consistently: {for: 300ms, interval: 50ms, steps: [" + Expect("pass") + "]}}")));
+  CHECK(Only(cons).verdict == Verdict::kPass);
+  CHECK(Only(cons).duration_s >= 0.29);
+  auto breaks = RunSuite(MustLoad(CaseYaml("b", "{consistently: {for: 2s, interval: 10ms, steps: [" + Expect("flaky") + "]}}")));
+  CHECK(Only(breaks).verdict == Verdict::kFail);
+  CHECK(Only(breaks).message.find("stopped holding after") != std::string::npos);
+}
+
+TEST_CASE("Engine: requires → Skip with the reason, discovery for devices", "[runner][engine]") {
+  auto cap = RunSuite(MustLoad(CaseYaml("c", Expect("pass"), ", requires: {capabilities: [mig]}")));
+  CHECK(Only(cap).verdict == Verdict::kSkip);
+  CHECK(Only(cap).message.find("capability \"mig\"") != std::string::npos);
+  auto probe = RunSuite(MustLoad(CaseYaml("p", Expect("pass"), ", requires: {probe-backends: [cuda]}")));
+  CHECK(Only(probe).verdict == Verdict::kSkip);
+  CHECK(Only(probe).message.find("\"emulated\"") != std::string::npos);
+  auto nodisc = RunSuite(MustLoad(CaseYaml("d", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}")));
+  CHECK(Only(nodisc).verdict == Verdict::kError);
+
+  int calls = 0;
+  EngineHooks hooks;
+  hooks.discover = [&](CaseContext&) -> drahil::Result<Inventory> {
+    ++calls;
+    Inventory inv;
+    inv.devices["gpu"] = 2;
+    inv.capabilities.insert("mig");
+    return inv;
+  };
+  auto disc = RunSuite(MustLoad(CaseYaml("d2", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}") +
+                                CaseYaml("d4", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 4}]}") +
+                                CaseYaml("m", Expect("pass"), ", requires: {capabilities: [mig]}")),
+                       Options(), hooks);
+  CHECK(disc.suites[0].cases[0].verdict == Verdict::kPass);
+  CHECK(disc.suites[0].cases[1].verdict == Verdict::kSkip);
+  CHECK(disc.suites[0].cases[1].message.find("publishes 2") != std::string::npos);
+  CHECK(disc.suites[0].cases[2].verdict == Verdict::kPass);  // discovered, not claimed
+  CHECK(calls == 1);  // once per run
+}
+
+TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error", "[runner][engine]") {
+  auto work = drahil::TempDir::Create("drahil-eng-");
+  REQUIRE_OK(work);
+  std::vector<std::string> order;
+  std::string case_dir;
+  EngineHooks hooks;
+  hooks.set_up_case = [&](CaseContext& ctx) {
+    case_dir = ctx.dirs["root"];
+    CHECK(drahil::PathExists(ctx.dirs["cdi_dir"]));
+    CHECK(ctx.placeholders["registry_dir"] == ctx.dirs["registry_dir"]);
+    ctx.cleanup.Add("first", [&] { order.push_back("first"); return drahil::OkStatus(); });
+    ctx.cleanup.Add("second", [&] { order.push_back("second"); return drahil::OkStatus(); });
+    if (ctx.kase.id == "bad-cleanup") {
+      ctx.cleanup.Add("broken", [] { return drahil::InternalError("could not remove x"); });
+    }
+    return StepOutcome::Pass();
+  };
+  RunOptions o = Options();
+  o.work_dir = work->path();
+  auto r = RunSuite(MustLoad(CaseYaml("fails", Expect("fail"))), o, hooks);
+  CHECK(Only(r).verdict == Verdict::kFail);
+  CHECK(order == std::vector<std::string>{"second", "first"});
+  CHECK_FALSE(drahil::PathExists(case_dir));  // the case dir is gone
+  order.clear();
+  auto bad = RunSuite(MustLoad(CaseYaml("bad-cleanup", Expect("pass"))), o, hooks);
+  CHECK(Only(bad).verdict == Verdict::kError);
+  CHECK(Only(bad).type == "CleanupFailed");
+  CHECK(Only(bad).message.find("broken: INTERNAL: could not remove x") != std::string::npos);
+  CHECK(order.size() == 2);  // the others still ran
+
+  drahil::runner::CleanupTracker t;
+  int n = 0;
+  int h = t.Add("dismissed", [&] { ++n; return drahil::OkStatus(); });
+  t.Add("kept", [&] { n += 10; return drahil::OkStatus(); });
+  t.Dismiss(h);
+  CHECK_OK(t.RunAll());
+  CHECK_OK(t.RunAll());  // idempotent
+  CHECK(n == 10);
+}
+
+TEST_CASE("Engine: --focus and --skip match ids, suite/id and tags", "[runner][engine]") {
+  // Select() returns pointers into the suites, so they must outlive it.
+  std::vector<Suite> s = {MustLoad(CaseYaml("alpha", Expect("pass")) + CaseYaml("beta", Expect("pass")) +
+                                   CaseYaml("gamma", Expect("pass")))};
+  RunOptions o = Options();
+  o.focus = {"^(alpha|beta)$"};
+  o.skip = {"beta-tag"};
+  Engine e(StepRegistry::WithBuiltins(), {}, o);
+  auto sel = e.Select(s);
+  REQUIRE_OK(sel);
+  REQUIRE(sel->size() == 1);
+  CHECK(sel->front().kase->id == "alpha");
+  RunOptions bad = Options();
+  bad.focus = {"("};
+  CHECK_FALSE(Engine(StepRegistry::WithBuiltins(), {}, bad).Select(s).ok());
+  RunOptions by_suite = Options();
+  by_suite.focus = {"^eng/gamma$"};
+  CHECK(Engine(StepRegistry::WithBuiltins(), {}, by_suite).Select(s)->size() == 1);
+}
+
+TEST_CASE("Engine: --repeat reports flakes as failures with every attempt", "[runner][engine]") {
+  RunOptions o = Options();
+  o.repeat = 4;
+  auto r = RunSuite(MustLoad(CaseYaml("f", Expect("flaky")) + CaseYaml("p", Expect("pass"))), o);
+  const auto& f = r.suites[0].cases[0];
+  CHECK(f.flaky);
+  CHECK(f.verdict == Verdict::kFail);
+  CHECK(f.type == "Flaky");
+  CHECK(f.attempts.size() == 4);
+  CHECK(f.message.find("flaky: 2 of 4") != std::string::npos);
+  const auto& p = r.suites[0].cases[1];
+  CHECK(p.verdict == Verdict::kPass);
+  CHECK_FALSE(p.flaky);
+  CHECK(p.attempts.size() == 4);
+}
+
+TEST_CASE("Engine: --fail-fast stops scheduling after the first failure", "[runner][engine]") {
+  RunOptions o = Options();
+  o.fail_fast = true;
+  auto r = RunSuite(MustLoad(CaseYaml("a", Expect("pass")) + CaseYaml("b", Expect("fail")) + CaseYaml("c", Expect("pass"))), o);
+  REQUIRE(r.suites[0].cases.size() == 2);
+  CHECK(r.partial);
+  CHECK(r.interruption.find("--fail-fast after eng/b") != std::string::npos);
+}
+
+TEST_CASE("Engine: --parallel runs cases at the same time", "[runner][engine]") {
+  std::string cases;
+  for (int i = 0; i < 4; ++i) cases += CaseYaml("w" + std::to_string(i), "{wait: 400ms}");
+  RunOptions o = Options();
+  o.parallel = 4;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = RunSuite(MustLoad(cases), o);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(r.suites[0].cases.size() == 4);
+  for (const auto& c : r.suites[0].cases) CHECK(c.verdict == Verdict::kPass);
+  CHECK(s < 1.4);  // 4 x 400 ms in sequence would be 1.6 s
+  CHECK(r.suites[0].cases[0].id == "w0");  // report keeps suite order
+}
+
+TEST_CASE("Engine: cancellation keeps only finished cases and marks the report partial", "[runner][engine]") {
+  Suite s = MustLoad(CaseYaml("quick", Expect("pass")) + CaseYaml("long", "{wait: 20s, timeout: 30s}") +
+                     CaseYaml("never", Expect("pass")));
+  CancelToken cancel;
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.Cancel("SIGTERM");
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = RunSuite(s, Options(), {}, &cancel);
+  t.join();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(secs < 5);
+  CHECK(r.partial);
+  CHECK(r.interruption == "SIGTERM");
+  REQUIRE(r.suites.size() == 1);
+  REQUIRE(r.suites[0].cases.size() == 1);
+  CHECK(r.suites[0].cases[0].id == "quick");
+}

@@ -1,0 +1,217 @@
+#include "drahil/runner/suite.hpp"
+
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/testing/testing.hpp"
+
+using namespace drahil::runner;
+
+namespace {
+
+std::string Testdata(const std::string& name) {
+  return drahil::testing::SourceDir() + "/harness/runner/tests/testdata/" + name;
+}
+
+// LoadError(): loads text as "t.yaml" and returns the error message ("" if it loaded).
+std::string LoadError(const std::string& text) {
+  auto s = LoadSuiteString(text, "t.yaml");
+  return s.ok() ? "" : s.status().message();
+}
+
+const char* kHead = "spec: drahil.suite/v1\nname: s\ncases:\n";
+
+}  // namespace
+
+TEST_CASE("SuiteLoader: loads every step kind with typed params and manifests", "[runner][suite]") {
+  auto suite = LoadSuiteFile(Testdata("valid.yaml"));
+  REQUIRE_OK(suite);
+  CHECK(suite->name == "loader-sample");
+  CHECK(suite->case_timeout == std::chrono::minutes(2));
+  CHECK(suite->step_timeout == std::chrono::seconds(20));
+  REQUIRE(suite->fixtures.size() == 1);
+  CHECK(suite->fixtures[0].Ref() == "Namespace drahil-test");
+  REQUIRE(suite->cases.size() == 2);
+
+  const Case& c = suite->cases[0];
+  CHECK(c.id == "prepare-one-gpu");
+  CHECK(c.feature == "kep-4381");  // the first kep-* tag
+  CHECK(c.requires_.capabilities == std::vector<std::string>{"structured-parameters"});
+  REQUIRE(c.requires_.devices.size() == 1);
+  CHECK(c.requires_.devices[0].kind == "gpu");
+  CHECK(c.requires_.probe_backends.size() == 2);
+  REQUIRE(c.fixtures.size() == 2);  // two documents from manifests/claim.yaml
+  CHECK(c.fixtures[0].Ref() == "ResourceClaim drahil-test/one-gpu");
+  CHECK(c.fixtures[0].object["spec"]["devices"]["requests"][0]["exactly"]["count"] == 1);  // typed int
+  CHECK(c.fixtures[1].where.file.find("manifests/claim.yaml") != std::string::npos);
+  CHECK(c.fixtures[1].where.line == 14);
+  REQUIRE(c.steps.size() == 5);
+  CHECK(c.steps[0].kind == "allocate");
+  CHECK(c.steps[0].params == "drahil-test/one-gpu");
+  CHECK(c.steps[1].kind == "prepare");
+  CHECK(c.steps[1].params["replay"] == 2);
+  CHECK(c.steps[1].timeout == std::chrono::seconds(10));
+  CHECK(c.steps[1].name == "prepare twice");
+  CHECK(c.steps[1].where.line == 23);
+  CHECK(c.steps[2].params["cdi-ids"]["matches"][0] == "^gpu\\.drahil\\.dev/gpu=");
+
+  const Case& h = suite->cases[1];
+  CHECK(h.feature == "health");  // explicit
+  CHECK(h.steps[1].kind == "eventually");
+  REQUIRE(h.steps[1].children.size() == 1);
+  CHECK(h.steps[1].children[0].params["health"]["state"] == "Unhealthy");
+  CHECK(h.steps[2].children[0].kind == "expect");
+  CHECK(h.steps[4].params["reboot"] == true);
+  CHECK(h.steps[8].manifests.size() == 1);
+  CHECK(h.steps[8].manifests[0].Kind() == "DeviceClass");
+}
+
+TEST_CASE("SuiteLoader: errors name file, line and key", "[runner][suite]") {
+  SECTION("unknown key in a case") {
+    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    colour: red\n    steps: [wait: 1s]\n");
+    CHECK(e.find("t.yaml:6:5: cases[0].colour: unknown key") != std::string::npos);
+    CHECK(e.find("allowed: id, title") != std::string::npos);
+  }
+  SECTION("unknown key inside step params") {
+    std::string e = LoadError(std::string(kHead) +
+                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replya: 2 }\n");
+    CHECK(e.find("t.yaml:7:33: cases[0].steps[0].prepare.replya: unknown key") != std::string::npos);
+  }
+  SECTION("wrong type") {
+    std::string e = LoadError(std::string(kHead) +
+                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: two }\n");
+    CHECK(e.find("t.yaml:7:41: cases[0].steps[0].prepare.replay: expected an integer >= 1, got \"two\"") !=
+          std::string::npos);
+  }
+  SECTION("quoted numbers are strings") {
+    std::string e = LoadError(std::string(kHead) +
+                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: \"2\" }\n");
+    CHECK(e.find("replay: expected an integer") != std::string::npos);
+  }
+  SECTION("unknown step kind") {
+    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    steps:\n      - sleep: 1s\n");
+    CHECK(e.find("t.yaml:7:9: cases[0].steps[0].sleep: unknown step kind") != std::string::npos);
+  }
+  SECTION("two kinds in one step") {
+    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    steps:\n      - wait: 1s\n        allocate: x\n");
+    CHECK(e.find("a step has one kind") != std::string::npos);
+  }
+  SECTION("missing required key") {
+    std::string e = LoadError(std::string(kHead) + "  - id: a\n    steps: [wait: 1s]\n");
+    CHECK(e.find("t.yaml:4:5: cases[0]: missing required key \"title\"") != std::string::npos);
+  }
+  SECTION("duplicate keys and ids") {
+    CHECK(LoadError(std::string(kHead) + "  - id: a\n    title: t\n    title: u\n    steps: [wait: 1s]\n")
+              .find("t.yaml:6:5: cases[0].title: duplicate key") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [wait: 1s]}\n  - {id: a, title: t, steps: [wait: 1s]}\n")
+              .find("duplicate case id \"a\" (first at t.yaml:4:5)") != std::string::npos);
+  }
+  SECTION("bad durations, codes, regexes and enums") {
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [wait: 10]}\n").find("bad duration \"10\"") !=
+          std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {grpc-code: NOPE}]}\n")
+              .find("expected a gRPC code name") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {cdi-ids: {claim: c, matches: ['(']}}]}\n")
+              .find("bad regular expression") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {driver: explode}]}\n")
+              .find("expected one of kill terminate restart sigstop sigcont") != std::string::npos);
+  }
+  SECTION("exactly one fault, at least one expectation") {
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {driver: kill, reboot: true}]}\n")
+              .find("needs exactly one of: device-fault, driver, reboot, api-fault") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {}]}\n").find("needs at least one of") !=
+          std::string::npos);
+  }
+  SECTION("unknown capability is rejected, x- names are free") {
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {capabilities: [partitionabel-devices]}, steps: [wait: 1s]}\n")
+              .find("unknown capability \"partitionabel-devices\"") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {capabilities: [x-foo]}, steps: [wait: 1s]}\n") == "");
+  }
+  SECTION("manifests are checked") {
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: Secret, metadata: {name: s}}}], steps: [wait: 1s]}\n")
+              .find("kind \"Secret\" is not supported") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: DeviceClass, metadata: {name: s}}}], steps: [wait: 1s]}\n")
+              .find("apiVersion \"v1\" does not serve DeviceClass") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [missing.yaml], steps: [wait: 1s]}\n")
+              .find("cannot read manifest file") != std::string::npos);
+  }
+  SECTION("only checks and calls may be retried") {
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [eventually: {timeout: 1s, steps: [inject: {driver: kill}]}]}\n")
+              .find("\"inject\" cannot be retried") != std::string::npos);
+  }
+  SECTION("syntax errors and wrong spec") {
+    CHECK(LoadError("spec: [\n").find("t.yaml:2:1") != std::string::npos);
+    CHECK(LoadError("spec: drahil.suite/v2\nname: s\ncases: []\n").find("t.yaml:1:7: spec: expected one of drahil.suite/v1") !=
+          std::string::npos);
+    CHECK(LoadError("").find("expected exactly one YAML document") != std::string::npos);
+  }
+}
+
+TEST_CASE("SuiteLoader: hostile inputs never crash", "[runner][suite]") {
+  for (const char* text : {"{", "- - - -", "spec: *a", "!!binary x", "cases: {a: 1}", "\xff\xfe", "---\n---\n",
+                           "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{wait: 1s}]}}]}}]}}]}}]}}]}]}]\n",
+                           "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, requires: {devices: [{kind: g, count: 99999999999999}]}, steps: [wait: 1s]}]\n"}) {
+    CHECK_FALSE(LoadError(text).empty());
+  }
+}
+
+TEST_CASE("ParseDuration: units, combinations and rejects", "[runner][suite]") {
+  CHECK(*ParseDuration("500ms") == Duration(500));
+  CHECK(*ParseDuration("1.5s") == Duration(1500));
+  CHECK(*ParseDuration("1m30s") == Duration(90000));
+  CHECK(*ParseDuration("2h") == Duration(7200000));
+  for (const char* bad : {"", "10", "-1s", "1s2", "s", "1 s", "1d", "200h"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseDuration(bad).ok());
+  }
+  CHECK(FormatDuration(Duration(90000)) == "90s");
+  CHECK(FormatDuration(Duration(120000)) == "2m");
+  CHECK(FormatDuration(Duration(1500)) == "1500ms");
+}
+
+TEST_CASE("LoadSuites: directories, sorting, and ids unique across suites", "[runner][suite]") {
+  auto dir = drahil::TempDir::Create("drahil-suites-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(drahil::MakeDirs(dir->Join("drivers")));
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("b.yaml"), "spec: drahil.suite/v1\nname: b\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("a.yml"), "spec: drahil.suite/v1\nname: a\ncases: [{id: y, title: t, steps: [wait: 1s]}]\n"));
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("drivers/p.yaml"), "not a suite"));
+  auto suites = LoadSuites({dir->path()});
+  REQUIRE_OK(suites);
+  REQUIRE(suites->size() == 2);
+  CHECK((*suites)[0].name == "a");
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("c.yaml"), "spec: drahil.suite/v1\nname: c\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
+  auto dup = LoadSuites({dir->path()});
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.status().message().find("case id \"x\" is also used at") != std::string::npos);
+  CHECK_FALSE(LoadSuites({dir->Join("nope")}).ok());
+}
+
+TEST_CASE("DriverProfile: loads, checks placeholders and the env backend", "[runner][profile]") {
+  auto p = LoadDriverProfileFile(Testdata("profile.yaml"));
+  REQUIRE_OK(p);
+  CHECK(p->driver_name == "gpu.drahil.dev");
+  CHECK(p->args.size() == 7);
+  CHECK(p->capabilities.size() == 3);
+  CHECK(p->timeouts.registration == std::chrono::seconds(20));
+  CHECK(p->timeouts.unprepare == std::chrono::seconds(45));  // default
+  const std::string head = "spec: drahil.driver/v1\nname: p\ndriver: d.example.com\n";
+  auto err = [&](const std::string& rest) {
+    auto r = LoadDriverProfileString(head + rest, "p.yaml");
+    return r.ok() ? std::string() : r.status().message();
+  };
+  CHECK(err("command: x\nargs: [\"--k={kubecfg}\"]\n").find("p.yaml:5:8: args[0]: unknown placeholder {kubecfg}") !=
+        std::string::npos);
+  CHECK(err("command: x\nprobe: {backend: env}\n").find("backend env needs env-pattern") != std::string::npos);
+  CHECK(err("command: x\nprobe: {backend: env, env-pattern: \"^GPU_DEVICE_[0-9]+$\"}\n") == "");
+  CHECK(err("command: x\ncapabilities: [magic]\n").find("unknown capability") != std::string::npos);
+  CHECK(err("command: x\nenv: {A: {b: c}}\n").find("env.A: expected a string") != std::string::npos);
+}
+
+TEST_CASE("ExpandPlaceholders: values, escapes and errors", "[runner][profile]") {
+  std::map<std::string, std::string> v = {{"node_name", "n1"}, {"cdi_dir", "/c"}};
+  CHECK(*ExpandPlaceholders("--node={node_name} {cdi_dir}/x", v) == "--node=n1 /c/x");
+  CHECK(*ExpandPlaceholders("{{literal}}", v) == "{literal}");
+  CHECK_FALSE(ExpandPlaceholders("{nope}", v).ok());
+  CHECK_FALSE(ExpandPlaceholders("{node_name", v).ok());
+  CHECK_FALSE(ExpandPlaceholders("a}b", v).ok());
+}

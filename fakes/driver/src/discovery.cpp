@@ -194,6 +194,7 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
     int gpu_pos = static_cast<int>(inv.devices.size());
     auto meta = MigMeta(opts, d.minor, -1);
     d.memory_slices = meta.value("memory_slices", 8);
+    d.mig_enabled = mig;
     inv.devices.push_back(d);
     if (!mig || opts.partitioning != "mig-static") continue;
 
@@ -368,7 +369,8 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
       auto regions = m->value("pr_regions", Json::array());
       if (!regions.empty()) {
         const auto& r0 = regions[0];
-        d.region = r0.is_object() ? r0.value("id", r0.value("name", "")) : r0.dump();
+        // The PR region's interface id names what a bitstream must be built for.
+        d.region = r0.is_object() ? r0.value("interface_id", r0.value("name", std::string())) : r0.dump();
       }
       for (const auto& n : m->value("nodes", Json::array())) {
         std::string rel = n.is_string() ? n.get<std::string>() : n.value("path", "");

@@ -86,6 +86,7 @@ struct Device {
   int gi_id = -1, ci_id = -1;
   int placement_start = 0, placement_size = 0;
   int memory_slices = 0;       // parent: number of memory slices (8 on H100)
+  bool mig_enabled = false;    // GPU: MIG mode on (the whole GPU is then not usable)
   // FPGA
   std::string vendor;          // xilinx | intel
   std::string shell;
@@ -93,6 +94,10 @@ struct Device {
   std::vector<DeviceNode> nodes;   // nodes granted to a container using this device
   std::vector<std::string> sysfs_error_files;  // FPGA error registers to watch
 };
+
+// Published(): whether the device appears in ResourceSlices and the health
+// stream (a GPU in MIG mode is represented by its MIG devices only).
+inline bool Published(const Device& d) { return !(d.type == DeviceType::kGpu && d.mig_enabled); }
 
 struct Inventory {
   std::string driver_version = "0.0.0";  // semver

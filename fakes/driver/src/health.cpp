@@ -20,7 +20,8 @@ bool NonZeroRegister(const std::string& text) {
 
 HealthMonitor::HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml)
     : opts_(opts), inv_(inv), nvml_(nvml) {
-  for (const auto& d : inv_.devices) state_[d.name] = DeviceHealthState{1, "", false, UnixNow()};
+  for (const auto& d : inv_.devices)
+    if (Published(d)) state_[d.name] = DeviceHealthState{1, "", false, UnixNow()};
   if (nvml_ == nullptr) return;
   if (nvml_->nvmlEventSetCreate(&events_) != NVML_SUCCESS) events_ = nullptr;
   for (size_t i = 0; i < inv_.devices.size(); ++i) {
@@ -133,6 +134,7 @@ void HealthMonitor::CheckOnce() {
   }
   for (size_t i = 0; i < inv_.devices.size(); ++i) {
     const Device& d = inv_.devices[i];
+    if (!Published(d)) continue;
     DeviceHealthState s{1, "", false, now};
     if (d.type == DeviceType::kGpu) {
       auto it = gpu_state.find(static_cast<int>(i));

@@ -127,24 +127,20 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
   Json counter_sets = Json::array();
   std::vector<Json> devices;
   for (const auto& d : inv.devices) {
-    if (d.type == DeviceType::kGpu) {
-      bool has_mig = std::any_of(inv.devices.begin(), inv.devices.end(), [&](const Device& x) {
-        return x.type == DeviceType::kMig && &inv.devices[static_cast<size_t>(x.parent)] == &d;
-      });
-      if (has_mig) {
-        // A GPU in MIG mode is not usable whole: publish its partitions and
-        // the counters they draw from.
-        counter_sets.push_back(CounterSet(d));
-        continue;
-      }
+    if (d.type == DeviceType::kGpu && d.mig_enabled) {
+      // A GPU in MIG mode is not usable whole: publish its partitions (with
+      // --partitioning mig-static) and the counters they draw from.
+      if (opts.partitioning == "mig-static") counter_sets.push_back(CounterSet(d));
+      continue;
     }
     devices.push_back(DeviceJson(opts, inv, d, health));
   }
   bool limited = !counter_sets.empty() || std::any_of(devices.begin(), devices.end(), [](const Json& d) {
     return d.contains("taints") || d.contains("consumesCounters");
   });
+  // Planted bug: the 64-device limit for slices with counters or taints is
+  // ignored.
   size_t per_slice = (limited && !opts.Bug("slice-too-big")) ? 64 : 128;
-  if (opts.Bug("slice-too-big")) per_slice = std::max<size_t>(devices.size(), 1);
 
   std::vector<Json> specs;
   // Since 1.35 a slice carries either devices or sharedCounters, not both.

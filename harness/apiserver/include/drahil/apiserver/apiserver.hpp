@@ -1,0 +1,196 @@
+// File: apiserver.hpp
+//
+// ApiServer: an embedded Kubernetes API server for node-mode tests. It speaks
+// the REST dialect client-go, kubectl and the Python client use (JSON over
+// HTTP/1.1 on loopback, bearer tokens) for resource.k8s.io/v1 (ResourceSlice,
+// DeviceClass, DeviceTaintRule, ResourceClaim(+/status), ResourceClaimTemplate)
+// and core/v1 Namespace, Node, Pod(+/status), Event.
+//
+//   drahil::apiserver::ApiServer::Options opts;          // 127.0.0.1:0, in memory
+//   DRAHIL_ASSIGN_OR_RETURN(auto server, ApiServer::Start(opts));
+//   std::string token = server->IssueNodeToken("node-1", "gpu.example.com");
+//   DRAHIL_RETURN_IF_ERROR(server->WriteKubeconfig(dir + "/kubeconfig", token));
+//   ... launch the driver with KUBECONFIG ...
+//   auto slices = server->List("resourceslices");      // direct store access
+//   for (const auto& e : server->AuditLog()) ...       // what the driver did
+//
+// Semantics follow kube-apiserver: one global resourceVersion, uid,
+// generateName, generation, optimistic concurrency (409), status subresources,
+// finalizers, watches resumable from a resourceVersion (410 when too old),
+// bookmarks and the watch-list protocol. See docs/apiserver.md for the
+// deliberate differences.
+//
+// Thread-safety: all methods may be called from any thread while the server
+// runs. Objects are nlohmann::json values (lossless: unknown fields kept).
+#ifndef DRAHIL_APISERVER_APISERVER_HPP_INCLUDED
+#define DRAHIL_APISERVER_APISERVER_HPP_INCLUDED
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/core/status.hpp"
+
+namespace drahil::apiserver {
+
+// AuditEntry: one HTTP request as the server answered it.
+struct AuditEntry {
+  std::chrono::system_clock::time_point time;  // when the request arrived
+  std::string user;         // "drahil-admin", "system:node:<node>", "system:anonymous"
+  std::string verb;         // get list watch create update patch delete deletecollection;
+                            // for non-resource paths the lower-case HTTP method
+  std::string method;       // GET, POST, ...
+  std::string path;         // URL path, no query
+  std::string query;        // raw query string, "" if none
+  std::string resource;     // "resourceslices", "resourceclaims/status"; "" if none
+  std::string ns;           // namespace, "" if cluster-scoped or none
+  std::string name;         // object name, "" for collections
+  int code = 0;             // HTTP status sent (200 for a watch that started)
+  std::chrono::microseconds latency{0};  // until the response (watch: its start) was ready
+  std::string user_agent;
+};
+
+// FaultRule: makes matching requests fail or slow down (runner fault
+// injection). A request matches when verb (if set) equals its verb and
+// path_regex (if set) matches somewhere in its URL path (std::regex, ECMAScript).
+struct FaultRule {
+  std::string verb;
+  std::string path_regex;
+  int code = 500;          // HTTP status to answer with; 0 = do not fail, only delay
+  std::string message = "injected fault";
+  int times = 1;           // how many matching requests; < 0 = until removed
+  std::chrono::milliseconds latency{0};  // added before answering (or failing)
+};
+
+class ApiServer;
+
+// FaultHandle: removes its rule when destroyed (or earlier by Remove()).
+// Release() keeps the rule for the server's life. Move-only.
+class [[nodiscard]] FaultHandle {
+ public:
+  FaultHandle() = default;
+  FaultHandle(FaultHandle&& o) noexcept;
+  FaultHandle& operator=(FaultHandle&& o) noexcept;
+  FaultHandle(const FaultHandle&) = delete;
+  FaultHandle& operator=(const FaultHandle&) = delete;
+  ~FaultHandle();
+  void Remove();
+  void Release() { server_ = nullptr; }
+  // Hits(): how many requests the rule has affected so far.
+  [[nodiscard]] int Hits() const;
+
+ private:
+  friend class ApiServer;
+  FaultHandle(ApiServer* server, uint64_t id) : server_(server), id_(id) {}
+  ApiServer* server_ = nullptr;
+  uint64_t id_ = 0;
+};
+
+class ApiServer {
+ public:
+  struct Options {
+    // "host:port" to listen on; port 0 picks a free one. Loopback by default.
+    std::string listen = "127.0.0.1:0";
+    // When set, the store is loaded from this file at start (if it exists) and
+    // written back atomically shortly after every change and at Stop().
+    std::string data_file;
+    // Bearer token with full rights; random when empty.
+    std::string admin_token;
+    // Let requests without a token in as system:anonymous with full rights.
+    bool allow_anonymous = false;
+    // Largest request body; bigger ones get 413 (kube-apiserver: 3 MiB).
+    size_t max_body_bytes = 3u << 20;
+    // A request's header and body must arrive within this time, and an idle
+    // keep-alive connection is closed after it (slowloris protection).
+    std::chrono::milliseconds read_timeout{30000};
+    // How often watchers that allowed bookmarks get a BOOKMARK.
+    std::chrono::milliseconds bookmark_interval{10000};
+    // Watch length when the client gives no timeoutSeconds.
+    std::chrono::seconds default_watch_timeout{1800};
+    // Watch events kept for resuming; older resourceVersions get 410.
+    size_t watch_history = 10000;
+    // Audit entries kept (oldest dropped first).
+    size_t audit_capacity = 100000;
+    // /version's gitVersion. kubectl only prints it.
+    std::string git_version = "v1.34.0-drahil";
+    // Namespaces created at start when missing.
+    std::vector<std::string> default_namespaces = {"default", "kube-system"};
+  };
+
+  // Start(): binds, loads data_file and serves on a background thread.
+  static Result<std::unique_ptr<ApiServer>> Start(Options options);
+  ~ApiServer();  // Stop()
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Stop(): closes the listener and every connection, ends watches, writes
+  // data_file. Idempotent.
+  void Stop();
+
+  [[nodiscard]] std::string host() const;
+  [[nodiscard]] uint16_t port() const;
+  // url(): "http://127.0.0.1:<port>".
+  [[nodiscard]] std::string url() const;
+  [[nodiscard]] const std::string& admin_token() const;
+
+  // --- Identity -----------------------------------------------------------
+  // IssueNodeToken(): a bearer token for user "system:node:<node>". Such a
+  // user may read everything, but may write only ResourceSlices whose
+  // spec.nodeName is node (and spec.driver is driver, when driver is set),
+  // ResourceClaim status and Events. Calling again returns a new token.
+  std::string IssueNodeToken(const std::string& node, const std::string& driver = "");
+  // WriteKubeconfig(): a kubeconfig (context "drahil", namespace default) with
+  // server url() and the token (admin_token() when empty); mode 0600.
+  Status WriteKubeconfig(const std::string& path, const std::string& token = "") const;
+
+  // --- Direct store access (no HTTP, no admission, no node restriction) ----
+  // resource: plural ("resourceslices"), "plural.group" or Kind. ns is ignored
+  // for cluster-scoped resources. Errors: kNotFound, kAlreadyExists, kAborted
+  // (resourceVersion conflict), kInvalidArgument.
+  Result<nlohmann::json> Get(const std::string& resource, const std::string& ns,
+                             const std::string& name) const;
+  // List(): objects sorted by namespace/name. Selectors as in the REST API.
+  Result<std::vector<nlohmann::json>> List(const std::string& resource, const std::string& ns = "",
+                                           const std::string& label_selector = "",
+                                           const std::string& field_selector = "") const;
+  // Create(): fills apiVersion/kind when missing, then server metadata.
+  // Status is kept as given (unlike the REST endpoint).
+  Result<nlohmann::json> Create(const std::string& resource, nlohmann::json obj);
+  // Update(): replaces the whole object, status included. A non-empty
+  // metadata.resourceVersion must be current.
+  Result<nlohmann::json> Update(const std::string& resource, nlohmann::json obj);
+  // UpdateStatus(): replaces only .status (e.g. the scheduler stand-in writing
+  // status.allocation).
+  Result<nlohmann::json> UpdateStatus(const std::string& resource, nlohmann::json obj);
+  // Delete(): as the REST delete without preconditions (finalizers honoured).
+  Status Delete(const std::string& resource, const std::string& ns, const std::string& name);
+  // ResourceVersion(): the current global resourceVersion.
+  [[nodiscard]] uint64_t ResourceVersion() const;
+
+  // --- Observation and fault injection --------------------------------------
+  [[nodiscard]] std::vector<AuditEntry> AuditLog() const;
+  void ClearAuditLog();
+  FaultHandle InjectFault(FaultRule rule);
+  // DropWatches(): cuts every open watch connection; returns how many.
+  int DropWatches();
+  [[nodiscard]] int OpenWatches() const;
+  // Flush(): writes data_file now (no-op without one).
+  Status Flush();
+
+  class Impl;
+
+ private:
+  friend class FaultHandle;
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  void RemoveFault(uint64_t id);
+  int FaultHits(uint64_t id) const;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace drahil::apiserver
+
+#endif  // DRAHIL_APISERVER_APISERVER_HPP_INCLUDED

@@ -1,0 +1,124 @@
+// File: handler.hpp (private)
+//
+// Handler: the REST semantics of the API server, independent of the socket
+// layer. The HTTP session parses a request into Request, asks Classify() for
+// who and what it is (for audit and fault injection), then Serve() for the
+// answer. A watch answer carries a Watcher the session streams from.
+#ifndef DRAHIL_APISERVER_HANDLER_HPP_INCLUDED
+#define DRAHIL_APISERVER_HANDLER_HPP_INCLUDED
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api_error.hpp"
+#include "store.hpp"
+
+namespace drahil::apiserver::internal {
+
+struct Request {
+  std::string method;  // "GET"
+  std::string path;    // decoded path, no query
+  std::string query;   // raw query
+  std::map<std::string, std::string> params;
+  std::string content_type;
+  std::string accept;
+  std::string authorization;
+  std::string user_agent;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<Watcher> watcher;  // set: stream this watch instead of body
+  std::chrono::seconds watch_timeout{0};
+};
+
+struct Identity {
+  std::string user;
+  bool authenticated = false;
+  bool admin = false;
+  std::string node;    // node-bound tokens
+  std::string driver;  // optional driver binding
+};
+
+// Route: what a URL path addresses.
+struct Route {
+  const ResourceInfo* info = nullptr;  // null: non-resource path
+  std::string ns;
+  std::string name;
+  std::string subresource;
+  std::string verb;  // Kubernetes verb, or lower-case method for non-resource
+  std::optional<ApiError> error;  // the path itself is bad (404/405)
+};
+
+struct Classified {
+  Identity identity;
+  Route route;
+};
+
+class Handler {
+ public:
+  struct Config {
+    std::string git_version;
+    std::string admin_token;
+    bool allow_anonymous = false;
+    std::chrono::seconds default_watch_timeout{1800};
+  };
+  Handler(Store& store, Config config);
+
+  void SetServerAddress(std::string host_port) { server_address_ = std::move(host_port); }
+  std::string IssueNodeToken(const std::string& node, const std::string& driver);
+
+  Classified Classify(const Request& req) const;
+  Response Serve(const Request& req, const Classified& c);
+
+  // Shared with the C++ API: prepare + validate helpers.
+  static Response ErrorResponse(const ApiError& err);
+
+ private:
+  Response ServeNonResource(const Request& req, const Route& route);
+  Response ServeResource(const Request& req, const Classified& c);
+  Response Get(const Request& req, const Classified& c);
+  Response List(const Request& req, const Classified& c);
+  Response Watch(const Request& req, const Classified& c);
+  Response Create(const Request& req, const Classified& c);
+  Response Update(const Request& req, const Classified& c);
+  Response Patch(const Request& req, const Classified& c);
+  Response Delete(const Request& req, const Classified& c);
+  Response DeleteCollection(const Request& req, const Classified& c);
+
+  Store& store_;
+  Config config_;
+  std::string server_address_;
+  mutable std::mutex tokens_mu_;
+  std::map<std::string, Identity> tokens_;
+  uint64_t token_counter_ = 0;
+};
+
+// Helpers used by both Handler and the C++ API.
+// ExpectedBodyObject(): checks apiVersion/kind (filling them when missing).
+std::optional<ApiError> CheckTypeMeta(const ResourceInfo& info, nlohmann::json& obj);
+// FillTimeAdded(): server-set timeAdded on device taints (slices, taint rules).
+void FillTimeAdded(const ResourceInfo& info, nlohmann::json& obj, const nlohmann::json* old);
+// AdminAccessCheck(): 1.34+ admission; appends a warning for the old label.
+std::optional<ApiError> AdminAccessCheck(const ResourceInfo& info, const nlohmann::json& obj,
+                                         const nlohmann::json* ns_obj,
+                                         std::vector<std::string>* warnings);
+
+// Desired(): what a write of `incoming` produces from `current` through the
+// main endpoint (sub "": status kept) or /status (sub "status": only status).
+nlohmann::json Desired(const ResourceInfo& info, const std::string& sub,
+                       const nlohmann::json& current, nlohmann::json incoming);
+
+}  // namespace drahil::apiserver::internal
+
+#endif  // DRAHIL_APISERVER_HANDLER_HPP_INCLUDED

@@ -1,0 +1,50 @@
+// File: selectors.hpp (private)
+//
+// Label and field selectors of the labelSelector= and fieldSelector= query
+// parameters: drahil::kube's parsers, plus the server's rule that a field
+// selector may only name fields the resource supports.
+#ifndef DRAHIL_APISERVER_SELECTORS_HPP_INCLUDED
+#define DRAHIL_APISERVER_SELECTORS_HPP_INCLUDED
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "drahil/kube/object.hpp"
+
+namespace drahil::apiserver::internal {
+
+struct ResourceInfo;
+
+class LabelSelector {
+ public:
+  // Parse(): empty matches all. On error returns nullopt and sets *error.
+  static std::optional<LabelSelector> Parse(std::string_view text, std::string* error);
+  // MatchesObject(): against metadata.labels.
+  [[nodiscard]] bool MatchesObject(const nlohmann::json& obj) const {
+    return sel_.Empty() || sel_.MatchesObject(obj);
+  }
+
+ private:
+  kube::LabelSelector sel_;
+};
+
+class FieldSelector {
+ public:
+  // Parse(): fails for fields the resource does not support, with Kubernetes'
+  // message "field label not supported: f".
+  static std::optional<FieldSelector> Parse(std::string_view text, const ResourceInfo& info,
+                                            std::string* error);
+  [[nodiscard]] bool Matches(const nlohmann::json& obj) const {
+    return sel_.Empty() || sel_.Matches(obj);
+  }
+
+ private:
+  kube::FieldSelector sel_;
+};
+
+}  // namespace drahil::apiserver::internal
+
+#endif  // DRAHIL_APISERVER_SELECTORS_HPP_INCLUDED

@@ -1,0 +1,200 @@
+// File: store.hpp (private)
+//
+// Store: the object store behind the API server. One global, monotonically
+// increasing resourceVersion (like etcd's revision), immutable object
+// snapshots shared with readers, an event history for resuming watches and a
+// hub that fans events out to watchers.
+//
+// Thread-safety: every method is safe from any thread. Watchers are fed under
+// the store lock, so each watcher sees events in resourceVersion order and a
+// bookmark's resourceVersion never precedes an event still to come.
+#ifndef DRAHIL_APISERVER_STORE_HPP_INCLUDED
+#define DRAHIL_APISERVER_STORE_HPP_INCLUDED
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api_error.hpp"
+#include "resources.hpp"
+#include "selectors.hpp"
+
+namespace drahil::apiserver::internal {
+
+using ObjPtr = std::shared_ptr<const nlohmann::json>;
+
+struct Filter {
+  std::string ns;  // "" = all namespaces
+  LabelSelector labels;
+  FieldSelector fields;
+  [[nodiscard]] bool Matches(const nlohmann::json& obj) const;
+};
+
+// Watcher: one open watch. The store pushes pre-serialized event lines
+// ("{\"type\":...,\"object\":...}\n"); the HTTP session drains them.
+class Watcher {
+ public:
+  Watcher(const ResourceInfo* info, Filter filter, bool bookmarks, size_t max_queue)
+      : info_(info), filter_(std::move(filter)), bookmarks_(bookmarks), max_queue_(max_queue) {}
+
+  // Drain(): moves queued lines into *out; returns false once the watch is
+  // over (closed and drained).
+  bool Drain(std::vector<std::string>* out);
+  // Close(): ends the watch. dropped=true means the connection should be cut
+  // without a clean end of stream (fault injection, overflow).
+  void Close(bool dropped);
+  [[nodiscard]] bool dropped() const;
+  // SetWake(): called (from any thread, possibly under the store lock) after
+  // new lines were queued or the watch closed. Must not block.
+  void SetWake(std::function<void()> wake);
+
+  const ResourceInfo* info() const { return info_; }
+  const Filter& filter() const { return filter_; }
+  bool bookmarks() const { return bookmarks_; }
+  void Push(std::string line);
+
+ private:
+  const ResourceInfo* info_;
+  Filter filter_;
+  bool bookmarks_;
+  size_t max_queue_;
+  mutable std::mutex mu_;
+  std::deque<std::string> queue_;
+  bool closed_ = false;
+  bool dropped_ = false;
+  std::function<void()> wake_;
+};
+
+struct WatchRequest {
+  const ResourceInfo* info = nullptr;
+  Filter filter;
+  std::optional<uint64_t> resource_version;  // nullopt or 0: start with current state
+  bool send_initial_events = false;          // watch-list: initial state then the end bookmark
+  bool bookmarks = false;
+};
+
+struct ListResult {
+  std::vector<ObjPtr> items;
+  uint64_t resource_version = 0;
+  std::string continue_token;
+  int64_t remaining = 0;
+};
+
+class Store {
+ public:
+  struct Options {
+    size_t history = 10000;         // watch events kept for resuming
+    size_t max_watch_queue = 100000;  // a watcher this far behind is cut off
+  };
+  explicit Store(Options options);
+
+  uint64_t ResourceVersion() const;
+
+  Expected<ObjPtr> Get(const ResourceInfo& info, const std::string& ns,
+                       const std::string& name) const;
+  // List(): sorted by namespace/name. limit 0 = all. The continue token
+  // resumes after the last returned key, reading current data.
+  Expected<ListResult> List(const ResourceInfo& info, const Filter& filter, int64_t limit,
+                            const std::string& continue_token) const;
+
+  // Create(): fills uid, resourceVersion, creationTimestamp, generation and a
+  // name from metadata.generateName. check runs under the lock (admission
+  // that needs other objects, e.g. the namespace).
+  // ns_obj is the object's Namespace (nullptr for cluster-scoped objects).
+  using Check = std::function<std::optional<ApiError>(const nlohmann::json& obj,
+                                                      const nlohmann::json* ns_obj)>;
+  Expected<ObjPtr> Create(const ResourceInfo& info, nlohmann::json obj, const Check& check = {});
+
+  // Update(): fn maps the current object to the desired one (or an error).
+  // The store then enforces optimistic concurrency (a non-empty
+  // metadata.resourceVersion must equal the current one, else 409), keeps the
+  // server-owned metadata, bumps metadata.generation when spec changes, treats
+  // a no-op as no write, and finishes a pending deletion once the last
+  // finalizer is gone.
+  using UpdateFn = std::function<Expected<nlohmann::json>(const nlohmann::json& current,
+                                                          const nlohmann::json* ns_obj)>;
+  Expected<ObjPtr> Update(const ResourceInfo& info, const std::string& ns,
+                          const std::string& name, const UpdateFn& fn);
+
+  struct Preconditions {
+    std::string uid;
+    std::string resource_version;
+  };
+  // Delete(): with finalizers the object only gets deletionTimestamp. Deleting
+  // a namespace deletes every object in it.
+  Expected<ObjPtr> Delete(const ResourceInfo& info, const std::string& ns, const std::string& name,
+                          const Preconditions& pre, const Check& check = {});
+  Expected<std::vector<ObjPtr>> DeleteCollection(const ResourceInfo& info, const Filter& filter,
+                                                 const Check& check = {});
+
+  // Watch(): registers a watcher primed with the initial events or history.
+  // 410 Expired when resource_version is older than the kept history.
+  Expected<std::shared_ptr<Watcher>> Watch(const WatchRequest& req);
+  void Unwatch(const std::shared_ptr<Watcher>& w);
+  // Bookmark(): queues a BOOKMARK at the current resourceVersion on every
+  // watcher that asked for bookmarks.
+  void Bookmark();
+  // DropWatches(): cuts every open watch; returns how many.
+  int DropWatches();
+  int WatchCount() const;
+
+  // Snapshot()/Restore(): the persisted form {"resourceVersion":N,"objects":[...]}.
+  nlohmann::json Snapshot() const;
+  Status Restore(const nlohmann::json& snapshot);
+  // SetOnWrite(): called after each committed write (outside the lock).
+  void SetOnWrite(std::function<void()> fn);
+  // EnsureNamespace(): creates it if missing (startup defaults).
+  void EnsureNamespace(const std::string& name);
+
+ private:
+  struct Event {
+    uint64_t rv;
+    const ResourceInfo* info;
+    std::string type;
+    ObjPtr obj;
+    ObjPtr prev;  // MODIFIED: the object before
+    std::shared_ptr<const std::string> obj_json;
+  };
+  using Bucket = std::map<std::string, ObjPtr>;  // "ns/name" -> object
+
+  static std::string Key(const std::string& ns, const std::string& name) {
+    return ns + "/" + name;
+  }
+  Bucket& BucketFor(const ResourceInfo& info) { return objects_[info.resource]; }
+  // Commit(): records an event, feeds watchers. Caller holds mu_.
+  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev);
+  void DispatchLocked(const Event& ev);
+  std::string NewUid();
+  std::string RandomSuffix();
+  ObjPtr DeleteLocked(const ResourceInfo& info, const std::string& key, ObjPtr current);
+  void NotifyWrite();
+
+  Options options_;
+  mutable std::mutex mu_;
+  uint64_t rv_ = 1;
+  uint64_t compacted_rv_ = 1;  // events at or below this are gone from history
+  std::map<std::string, Bucket> objects_;
+  std::deque<Event> history_;
+  std::vector<std::shared_ptr<Watcher>> watchers_;
+  std::mt19937_64 rng_;
+  std::function<void()> on_write_;
+};
+
+// Event line helpers shared with the HTTP layer.
+std::string EventLine(const std::string& type, const std::string& object_json);
+nlohmann::json BookmarkObject(const ResourceInfo& info, uint64_t rv, bool initial_events_end);
+std::string NowRfc3339();
+
+}  // namespace drahil::apiserver::internal
+
+#endif  // DRAHIL_APISERVER_STORE_HPP_INCLUDED

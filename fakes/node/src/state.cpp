@@ -427,6 +427,25 @@ bool CanOpenNode(const std::string& root, const std::string& rel) {
   return false;
 }
 
+uint64_t LockedBytes(int fd, uint64_t start, uint64_t len) {
+  if (len == 0) return 0;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(start);
+  fl.l_len = static_cast<off_t>(len);
+  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) return 0;
+  // One conflicting lock; allocations never overlap, so count it and recurse
+  // on what lies either side of it.
+  uint64_t ls = static_cast<uint64_t>(fl.l_start);
+  uint64_t le = fl.l_len == 0 ? start + len : ls + static_cast<uint64_t>(fl.l_len);
+  uint64_t s = std::max(ls, start), e = std::min(le, start + len);
+  uint64_t here = e > s ? e - s : 0;
+  uint64_t before = ls > start ? LockedBytes(fd, start, ls - start) : 0;
+  uint64_t after = start + len > le ? LockedBytes(fd, le, start + len - le) : 0;
+  return here + before + after;
+}
+
 std::string StableUuid(const std::string& key) {
   uint64_t a = Fnv1a64(key, 0x64726168696c31ull);
   uint64_t b = Fnv1a64(key, 0x64726168696c32ull);

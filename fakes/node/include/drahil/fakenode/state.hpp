@@ -156,6 +156,12 @@ int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why);
 // CanOpenNode(): the same two-view rule for another node ("nvidia-caps/nvidia-cap3").
 bool CanOpenNode(const std::string& root, const std::string& rel_under_dev);
 
+// LockedBytes(): bytes of [start, start + len) of an open node file held by
+// byte-range (OFD) locks of other open file descriptions. gpurt holds one
+// write lock per allocation, so this is the device memory in use by every
+// process. Locks held through fd itself are not seen.
+uint64_t LockedBytes(int fd, uint64_t start, uint64_t len);
+
 // ---- ids ----
 // StableUuid(): "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (lowercase hex, version
 // nibble 4-like layout) from a key; the same key always gives the same id.

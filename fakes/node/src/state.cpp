@@ -390,6 +390,37 @@ Status WriteFaults(const std::string& root, const std::string& key,
   return AtomicWriteFile(FaultsPath(root, key), json({{"faults", arr}}).dump(2) + "\n");
 }
 
+const std::vector<Fault>& FaultTracker::Refresh(const std::string& root,
+                                                const std::string& key) {
+  std::string path = FaultsPath(root, key);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    faults_.clear();
+    size_ = -1;
+    return faults_;
+  }
+  int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (st.st_ino == ino_ && st.st_size == size_ && mtime_ns == mtime_ns_) return faults_;
+  auto faults = ReadFaults(root, key);
+  if (faults.ok()) {
+    faults_ = std::move(*faults);
+    ino_ = st.st_ino;
+    size_ = st.st_size;
+    mtime_ns_ = mtime_ns;
+  }
+  return faults_;
+}
+
+bool FaultTracker::Active(const Fault& f) {
+  for (const auto& [id, seen] : first_seen_) {
+    if (id == f.id) return calls_ >= seen + f.after;
+  }
+  first_seen_.emplace_back(f.id, calls_);
+  return f.after == 0;
+}
+
+bool IsLostFault(const Fault& f) { return f.kind == "lost" || (f.kind == "xid" && f.xid == 79); }
+
 // ---- visibility ----
 
 int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why) {

@@ -59,17 +59,6 @@ namespace {
 constexpr unsigned long long kSupportedEvents =
     nvmlEventTypeXidCriticalError | nvmlEventTypeSingleBitEccError | nvmlEventTypeDoubleBitEccError;
 
-// Per-device fault bookkeeping of this process (see "after" in the docs).
-struct FaultView {
-  uint64_t calls = 0;
-  std::map<uint64_t, uint64_t> first_seen;  // fault id -> call count when first seen
-  // Cached parse of the fault file, keyed by its identity and mtime.
-  ino_t ino = 0;
-  struct timespec mtime {};
-  off_t size = -1;
-  std::vector<Fault> faults;
-};
-
 struct Lib {
   std::mutex mu;
   int refs = 0;
@@ -77,7 +66,7 @@ struct Lib {
   drahil::fakenode::NodeState state;
   std::deque<nvmlDevice_st> handles;  // deque: handles keep their addresses
   std::vector<nvmlDevice_st*> visible;
-  std::map<std::string, FaultView> faults;  // by device key
+  std::map<std::string, drahil::fakenode::FaultTracker> faults;  // by device key
   std::set<nvmlEventSet_st*> sets;
 };
 
@@ -106,33 +95,11 @@ bool Known(Lib& l, nvmlDevice_t d) {
   return false;
 }
 
-// RefreshFaults(): re-reads the device's fault file when it changed.
-FaultView& RefreshFaults(Lib& l, const Gpu& gpu) {
-  FaultView& v = l.faults[drahil::fakenode::GpuKey(gpu.minor)];
-  std::string path = drahil::fakenode::FaultsPath(l.root, drahil::fakenode::GpuKey(gpu.minor));
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    v.faults.clear();
-    v.size = -1;
-    return v;
-  }
-  if (st.st_ino == v.ino && st.st_size == v.size && st.st_mtim.tv_sec == v.mtime.tv_sec &&
-      st.st_mtim.tv_nsec == v.mtime.tv_nsec) {
-    return v;
-  }
-  auto faults = drahil::fakenode::ReadFaults(l.root, drahil::fakenode::GpuKey(gpu.minor));
-  if (faults.ok()) {
-    v.faults = std::move(*faults);
-    v.ino = st.st_ino;
-    v.size = st.st_size;
-    v.mtime = st.st_mtim;
-  }
-  return v;
+drahil::fakenode::FaultTracker& Tracker(Lib& l, const Gpu& gpu) {
+  return l.faults[drahil::fakenode::GpuKey(gpu.minor)];
 }
-
-bool Active(FaultView& v, const Fault& f) {
-  auto [it, inserted] = v.first_seen.emplace(f.id, v.calls);
-  return v.calls >= it->second + f.after;
+const std::vector<Fault>& Faults(Lib& l, const Gpu& gpu) {
+  return Tracker(l, gpu).Refresh(l.root, drahil::fakenode::GpuKey(gpu.minor));
 }
 
 bool AppliesTo(const Fault& f, nvmlDevice_t d) {
@@ -140,26 +107,25 @@ bool AppliesTo(const Fault& f, nvmlDevice_t d) {
   return f.gi_id == d->mig->gi_id;
 }
 
-bool LostKind(const Fault& f) { return f.kind == "lost" || (f.kind == "xid" && f.xid == 79); }
-
 // DeviceCall(): the common prologue of every device query: checks init and
 // the handle, counts the call and reports a lost GPU.
 nvmlReturn_t DeviceCall(Lib& l, nvmlDevice_t d) {
   if (l.refs == 0) return NVML_ERROR_UNINITIALIZED;
   if (!Known(l, d)) return NVML_ERROR_INVALID_ARGUMENT;
-  FaultView& v = RefreshFaults(l, *d->gpu);
-  ++v.calls;
-  for (const Fault& f : v.faults) {
-    if (LostKind(f) && Active(v, f)) return NVML_ERROR_GPU_IS_LOST;
+  auto& t = Tracker(l, *d->gpu);
+  const auto& faults = Faults(l, *d->gpu);
+  t.CountCall();
+  for (const Fault& f : faults) {
+    if (drahil::fakenode::IsLostFault(f) && t.Active(f)) return NVML_ERROR_GPU_IS_LOST;
   }
   return NVML_SUCCESS;
 }
 
 uint64_t EccCount(Lib& l, nvmlDevice_t d) {
-  FaultView& v = RefreshFaults(l, *d->gpu);
+  auto& t = Tracker(l, *d->gpu);
   uint64_t n = 0;
-  for (const Fault& f : v.faults) {
-    if (f.kind == "ecc" && AppliesTo(f, d) && Active(v, f)) ++n;
+  for (const Fault& f : Faults(l, *d->gpu)) {
+    if (f.kind == "ecc" && AppliesTo(f, d) && t.Active(f)) ++n;
   }
   return n;
 }
@@ -723,10 +689,11 @@ namespace {
 // a set that asked only for Xids; a lost GPU is Xid 79 (fallen off the bus).
 bool TryDeliver(Lib& l, nvmlEventSet_st* set, nvmlEventData_t* data) {
   for (const auto& reg : set->regs) {
-    FaultView& v = RefreshFaults(l, *reg.device->gpu);
-    ++v.calls;
-    for (const Fault& f : v.faults) {
-      if (set->delivered.count(f.id) || !AppliesTo(f, reg.device) || !Active(v, f)) continue;
+    auto& t = Tracker(l, *reg.device->gpu);
+    const auto& faults = Faults(l, *reg.device->gpu);
+    t.CountCall();
+    for (const Fault& f : faults) {
+      if (set->delivered.count(f.id) || !AppliesTo(f, reg.device) || !t.Active(f)) continue;
       unsigned long long type = 0, payload = 0;
       if (f.kind == "xid" && (reg.mask & nvmlEventTypeXidCriticalError)) {
         type = nvmlEventTypeXidCriticalError;

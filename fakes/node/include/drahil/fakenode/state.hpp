@@ -147,6 +147,32 @@ Result<std::vector<Fault>> ReadFaults(const std::string& root, const std::string
 Status WriteFaults(const std::string& root, const std::string& device_key,
                    const std::vector<Fault>& faults);
 
+// FaultTracker: one process's view of one device's faults, shared by the fake
+// NVML and gpurt. A fault takes effect in a process once the process has made
+// `after` device calls since it first saw the fault. Reads are cached by the
+// file's inode and mtime, so a call costs one stat() when nothing changed.
+// Not thread-safe: callers hold their own lock.
+class FaultTracker {
+ public:
+  // Refresh(): the device's current faults (re-read when the file changed;
+  // on a read error the last good list stays).
+  const std::vector<Fault>& Refresh(const std::string& root, const std::string& device_key);
+  void CountCall() { ++calls_; }
+  // Active(): whether f is in effect in this process now.
+  bool Active(const Fault& f);
+
+ private:
+  uint64_t calls_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> first_seen_;  // fault id, calls when first seen
+  uint64_t ino_ = 0;
+  int64_t mtime_ns_ = -1;
+  int64_t size_ = -1;
+  std::vector<Fault> faults_;
+};
+
+// IsLostFault(): "lost" or Xid 79 (fallen off the bus).
+bool IsLostFault(const Fault& f);
+
 // ---- visibility (shared by the fake NVML and gpurt) ----
 // OpenGpuNode(): opens the GPU's node file read-write, trying
 // <root>/dev/nvidia<minor> (host view) then /dev/nvidia<minor> (container

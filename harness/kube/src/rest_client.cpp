@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -709,7 +710,9 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
     conn.Tcp().expires_after(op_timeout);
     beast::flat_buffer buf;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);  // a watch streams indefinitely
+    // A watch streams indefinitely. (Not boost::none: Beast 1.74 compares a
+    // Content-Length against the optional and refuses every body then.)
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     co_await impl.WithStream(conn, [&](auto& s) -> net::awaitable<void> {
       co_await http::async_write(s, req, net::use_awaitable);
       co_await http::async_read_header(s, buf, parser, net::use_awaitable);
@@ -725,7 +728,7 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
       conn.Tcp().expires_after(std::max(Clock::duration(std::chrono::milliseconds(1)), std::min(left, idle)));
       beast::error_code ec;
       co_await impl.WithStream(conn, [&](auto& s) -> net::awaitable<void> {
-        co_await http::async_read(s, buf, parser, net::redirect_error(net::use_awaitable, ec));
+        co_await http::async_read_some(s, buf, parser, net::redirect_error(net::use_awaitable, ec));
       });
       if (ec == http::error::need_buffer) ec = {};
       if (ec) throw beast::system_error(ec);

@@ -44,7 +44,8 @@ inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
 
 // HostMemcpyBandwidth(): GB/s (1e9 bytes/s of data copied, not counting the
 // read and the write separately) of std::memcpy between two page-touched
-// buffers of `bytes`, best of `reps` runs. The baseline the OpenCL/emulated
+// buffers of `bytes`: one warm-up, then `reps` copies timed together, the
+// same way the device copy figures are taken. The baseline the OpenCL/emulated
 // bandwidth figures are compared with: on PoCL both are host memory.
 double HostMemcpyBandwidth(size_t bytes, int reps);
 

@@ -524,14 +524,13 @@ Status ClearFaults(const std::string& root, const std::string& device) {
   }
   DRAHIL_ASSIGN_OR_RETURN(auto lock, FaultLock::Take(root));
   for (const Target& t : targets) {
-    DRAHIL_ASSIGN_OR_RETURN(auto faults, ReadFaults(root, t.key));
+    std::vector<Fault> faults;  // clearing a whole device also repairs a damaged file
     if (t.mig) {
+      DRAHIL_ASSIGN_OR_RETURN(faults, ReadFaults(root, t.key));
       // Only the MIG device's own faults go; the GPU's stay.
       faults.erase(std::remove_if(faults.begin(), faults.end(),
                                   [&](const Fault& f) { return f.gi_id == t.mig->gi_id; }),
                    faults.end());
-    } else {
-      faults.clear();
     }
     DRAHIL_RETURN_IF_ERROR(WriteFaults(root, t.key, faults));
     DRAHIL_RETURN_IF_ERROR_CTX(ApplySysfs(root, t, faults), "restore sysfs of " + t.key);

@@ -355,3 +355,37 @@ TEST_CASE("drahil-fakenode: create, list, inject and clear from the command line
   REQUIRE_OK(bad_profile);
   CHECK(bad_profile->exit.exit_code == 2);
 }
+
+TEST_CASE("ReadNodeState: damaged metadata is an error naming the file", "[fakenode][robust]") {
+  auto dir = TempDir::Create("fakenode-");
+  REQUIRE_OK(dir);
+  std::string root = dir->Join("node");
+  REQUIRE_OK(Create("laptop-1gpu", root));
+  std::string gpu = GpuStatePath(root, 0);
+  auto good = ReadFile(gpu);
+  REQUIRE_OK(good);
+  for (const std::string& bad : {std::string("{not json"), std::string("[]"),
+                                 std::string("{\"index\": \"zero\"}"), good->substr(0, good->size() / 2)}) {
+    REQUIRE_OK(AtomicWriteFile(gpu, bad));
+    auto st = ReadNodeState(root);
+    INFO(bad);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.status().message().find(gpu) != std::string::npos);
+  }
+  // A MIG slice that would lie outside the GPU is refused.
+  REQUIRE_OK(AtomicWriteFile(gpu, *good));
+  auto p = ParseProfile(R"(schema: drahil.fakenode/v1
+name: x
+gpus: []
+)", "x.yaml");
+  CHECK_FALSE(p.ok());
+  auto not_root = ReadNodeState(dir->path());
+  REQUIRE_FALSE(not_root.ok());
+  CHECK(not_root.status().message().find("not a drahil node root") != std::string::npos);
+  // Damaged fault files: an error for the reader, and inject refuses to overwrite blindly.
+  REQUIRE_OK(AtomicWriteFile(FaultsPath(root, "gpu0"), "{\"faults\": [{\"id\": \"x\"}]}"));
+  CHECK_FALSE(ReadFaults(root, "gpu0").ok());
+  CHECK_FALSE(InjectFault(root, "gpu0", "lost").ok());
+  REQUIRE_OK(ClearFaults(root));
+  REQUIRE_OK(InjectFault(root, "gpu0", "lost"));
+}

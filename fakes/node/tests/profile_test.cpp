@@ -1,5 +1,7 @@
 #include <string>
 
+#include "drahil/core/file_util.hpp"
+
 #include "drahil/fakenode/fakenode.hpp"
 #include "drahil/testing/testing.hpp"
 
@@ -109,4 +111,32 @@ TEST_CASE("Profile: impossible hardware is rejected", "[fakenode]") {
   auto missing = LoadProfile("/nonexistent/profile.yaml");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == Code::kNotFound);
+}
+
+TEST_CASE("Profile: truncated and mutated profiles fail cleanly, never crash", "[fakenode][robust]") {
+  auto text = ReadFile(ProfilePath("gpu-8x-mig-server"));
+  REQUIRE_OK(text);
+  size_t ok = 0, errors = 0;
+  auto check = [&](const std::string& t) {
+    auto p = ParseProfile(t, "m.yaml");
+    if (p.ok()) {
+      ++ok;
+      return;
+    }
+    ++errors;
+    CHECK(p.status().code() == Code::kInvalidArgument);
+    CHECK(p.status().message().rfind("m.yaml", 0) == 0);
+  };
+  for (size_t n = 0; n < text->size(); n += 37) check(text->substr(0, n));
+  uint64_t seed = 42;
+  const std::string alphabet = "{}[]:,-#&*!|>'\"\n 0x9Gi";
+  for (int i = 0; i < 400; ++i) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    std::string t = *text;
+    size_t pos = (seed >> 33) % t.size();
+    t[pos] = alphabet[(seed >> 20) % alphabet.size()];
+    check(t);
+  }
+  CHECK(errors > 0);
+  CHECK(ok + errors == (text->size() + 36) / 37 + 400);
 }

@@ -401,22 +401,59 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char* serial, 
   });
 }
 
+namespace {
+void FillPci(const Gpu& g, nvmlPciInfo_t* pci) {
+  unsigned dom = 0, bus = 0, dev = 0, fn = 0;
+  std::sscanf(g.bdf.c_str(), "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
+  std::memset(pci, 0, sizeof(*pci));
+  std::snprintf(pci->busIdLegacy, sizeof(pci->busIdLegacy), "%04X:%02X:%02X.0", dom, bus, dev);
+  std::snprintf(pci->busId, sizeof(pci->busId), "%08X:%02X:%02X.0", dom, bus, dev);
+  pci->domain = dom;
+  pci->bus = bus;
+  pci->device = dev;
+  pci->pciDeviceId = (g.device_id << 16) | g.vendor_id;
+  pci->pciSubSystemId = (g.subsystem_device_id << 16) | g.subsystem_vendor_id;
+}
+}  // namespace
+
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t* pci) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (pci == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
-    const Gpu& g = *device->gpu;
-    unsigned dom = 0, bus = 0, dev = 0, fn = 0;
-    std::sscanf(g.bdf.c_str(), "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
-    std::memset(pci, 0, sizeof(*pci));
-    std::snprintf(pci->busIdLegacy, sizeof(pci->busIdLegacy), "%04X:%02X:%02X.0", dom, bus, dev);
-    std::snprintf(pci->busId, sizeof(pci->busId), "%08X:%02X:%02X.0", dom, bus, dev);
-    pci->domain = dom;
-    pci->bus = bus;
-    pci->device = dev;
-    pci->pciDeviceId = (g.device_id << 16) | g.vendor_id;
-    pci->pciSubSystemId = (g.subsystem_device_id << 16) | g.subsystem_vendor_id;
+    FillPci(*device->gpu, pci);
     return NVML_SUCCESS;
+  });
+}
+
+// ---- NVLink ----
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link,
+                                                  nvmlEnableState_t* active) {
+  return Guard([&] {
+    WITH_DEVICE(device);
+    if (active == nullptr || link >= NVML_NVLINK_MAX_LINKS) return NVML_ERROR_INVALID_ARGUMENT;
+    if (device->mig || device->gpu->nvlink_peers.empty()) return NVML_ERROR_NOT_SUPPORTED;
+    *active = link < device->gpu->nvlink_peers.size() ? NVML_FEATURE_ENABLED : NVML_FEATURE_DISABLED;
+    return NVML_SUCCESS;
+  });
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned int link,
+                                                             nvmlPciInfo_t* pci) {
+  return Guard([&] {
+    WITH_DEVICE(device);
+    if (pci == nullptr || link >= NVML_NVLINK_MAX_LINKS) return NVML_ERROR_INVALID_ARGUMENT;
+    if (device->mig || device->gpu->nvlink_peers.empty()) return NVML_ERROR_NOT_SUPPORTED;
+    if (link >= device->gpu->nvlink_peers.size()) return NVML_ERROR_NOT_FOUND;
+    // The peer is described even when this process cannot open it: the link
+    // exists in hardware whatever the container was granted.
+    for (const Gpu& g : l.state.gpus) {
+      if (g.minor == device->gpu->nvlink_peers[link]) {
+        FillPci(g, pci);
+        return NVML_SUCCESS;
+      }
+    }
+    return NVML_ERROR_NOT_FOUND;
   });
 }
 

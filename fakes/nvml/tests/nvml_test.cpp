@@ -32,7 +32,8 @@ namespace {
   X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle) X(nvmlDeviceGetAttributes_v2)               \
   X(nvmlDeviceGetNumGpuCores) X(nvmlDeviceGetArchitecture) X(nvmlDeviceGetCudaComputeCapability) \
   X(nvmlEventSetCreate) X(nvmlDeviceRegisterEvents) X(nvmlEventSetWait_v2) X(nvmlEventSetFree) \
-  X(nvmlDeviceGetSupportedEventTypes) X(nvmlDeviceGetTotalEccErrors) X(nvmlDeviceGetEccMode)
+  X(nvmlDeviceGetSupportedEventTypes) X(nvmlDeviceGetTotalEccErrors) X(nvmlDeviceGetEccMode)      \
+  X(nvmlDeviceGetNvLinkState) X(nvmlDeviceGetNvLinkRemotePciInfo_v2)
 
 struct Nvml {
 #define DECLARE(name) name##_fn name = nullptr;
@@ -209,6 +210,17 @@ TEST_CASE("FakeNvml: host view sees the profile's GPUs, UUIDs and MIG devices", 
   CHECK(n.nvmlDeviceIsMigDeviceHandle(d0, &is_mig) == NVML_SUCCESS);
   CHECK(is_mig == 0);
   CHECK(n.nvmlDeviceGetGpuInstanceId(d0, &gi) == NVML_ERROR_NOT_SUPPORTED);
+
+  // NVLink: gpu0's links go to gpu1..gpu7 in profile order.
+  nvmlEnableState_t active = NVML_FEATURE_DISABLED;
+  REQUIRE(n.nvmlDeviceGetNvLinkState(d0, 0, &active) == NVML_SUCCESS);
+  CHECK(active == NVML_FEATURE_ENABLED);
+  REQUIRE(n.nvmlDeviceGetNvLinkState(d0, 7, &active) == NVML_SUCCESS);
+  CHECK(active == NVML_FEATURE_DISABLED);
+  nvmlPciInfo_t remote;
+  REQUIRE(n.nvmlDeviceGetNvLinkRemotePciInfo_v2(d0, 6, &remote) == NVML_SUCCESS);
+  CHECK(std::string(remote.busId) == "00000000:DB:00.0");
+  CHECK(n.nvmlDeviceGetNvLinkState(d0, NVML_NVLINK_MAX_LINKS, &active) == NVML_ERROR_INVALID_ARGUMENT);
 
   // A whole GPU (gpu7) has MIG off and no MIG devices.
   nvmlDevice_t d7;

@@ -72,6 +72,7 @@ typedef enum nvmlReturn_enum {
 #define NVML_DEVICE_SERIAL_BUFFER_SIZE 30
 #define NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE 80
 #define NVML_SYSTEM_NVML_VERSION_BUFFER_SIZE 80
+#define NVML_NVLINK_MAX_LINKS 18
 
 /* ---- handles --------------------------------------------------------- */
 typedef struct nvmlDevice_st* nvmlDevice_t;
@@ -225,6 +226,13 @@ DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, u
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int* id))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
                (nvmlDevice_t migDevice, nvmlDevice_t* device))
+
+/* NVLink: link k of an emulated GPU connects directly to its k-th NVLink peer
+ * (profile gpus[].nvlinkPeers); links past the peers are inactive. */
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetNvLinkState,
+               (nvmlDevice_t device, unsigned int link, nvmlEnableState_t* isActive))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetNvLinkRemotePciInfo_v2,
+               (nvmlDevice_t device, unsigned int link, nvmlPciInfo_t* pci))
 
 /* ECC. */
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetEccMode,

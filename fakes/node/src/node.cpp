@@ -232,6 +232,14 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
     }
     for (const auto& f : funcs) DRAHIL_RETURN_IF_ERROR_CTX(WritePciFunction(root, f), "FPGA " + f.bdf);
     for (const auto& n : c.nodes) DRAHIL_RETURN_IF_ERROR(CreateNodeFile(root + "/" + n, 0));
+    if (xilinx) {
+      // XRT: each user function shows its render node under <BDF>/drm/.
+      std::vector<std::pair<std::string, std::string>> drm = {{c.user_bdf, c.nodes[1]}};
+      for (const auto& vf : c.vfs) drm.emplace_back(vf.bdf, vf.node);
+      for (const auto& [bdf, node] : drm) {
+        DRAHIL_RETURN_IF_ERROR(MakeDirs(PciDeviceDir(root, bdf) + "/drm/" + node.substr(node.rfind('/') + 1)));
+      }
+    }
 
     if (!xilinx) {
       // DFL sysfs: the FME in a region of the PF; each port in the PF's region

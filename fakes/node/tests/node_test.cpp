@@ -238,6 +238,8 @@ TEST_CASE("CreateNode: FPGA device nodes and DFL sysfs follow the vendors' layou
   CHECK(std::find(x.nodes.begin(), x.nodes.end(), "dev/dri/renderD128") != x.nodes.end());
   REQUIRE(x.vfs.size() == 2);
   CHECK(x.vfs[1].node == "dev/dri/renderD130");
+  CHECK(PathExists(root + "/sys/bus/pci/devices/0000:3b:00.1/drm/renderD128"));
+  CHECK(PathExists(root + "/sys/bus/pci/devices/0000:3b:00.3/drm/renderD130"));
   const Fpga& i = n->fpgas[1];
   CHECK(std::find(i.nodes.begin(), i.nodes.end(), "dev/dfl-fme.0") != i.nodes.end());
   REQUIRE(i.vfs.size() == 3);

@@ -188,7 +188,8 @@ gpurtError_t Resolve(Device& d, int dev, gpurtDevPtr ptr, size_t bytes, char** h
   auto it = d.allocs.upper_bound(off);
   if (it == d.allocs.begin()) return Fail(GPURT_ERROR_INVALID_VALUE, "pointer is not allocated");
   --it;
-  if (off + bytes > it->first + it->second) {
+  // Written so that a huge byte count cannot wrap around.
+  if (bytes > it->second || off - it->first > it->second - bytes) {
     return Fail(GPURT_ERROR_INVALID_VALUE, "range runs past the end of its allocation");
   }
   if (gpurtError_t e = MapRegion(d); e != GPURT_SUCCESS) return e;
@@ -590,7 +591,8 @@ GPURT_EXPORT gpurtError_t gpurtMalloc(int device, gpurtDevPtr* ptr, size_t bytes
     if (ptr == nullptr || bytes == 0) return Fail(GPURT_ERROR_INVALID_VALUE, "NULL ptr or 0 bytes");
     Device* d = nullptr;
     if (gpurtError_t e = Enter(r, device, CallKind::kMemory, &d); e != GPURT_SUCCESS) return e;
-    uint64_t size = (static_cast<uint64_t>(bytes) + kAlign - 1) / kAlign * kAlign;
+    uint64_t size = bytes > d->region_len ? UINT64_MAX
+                                          : (static_cast<uint64_t>(bytes) + kAlign - 1) / kAlign * kAlign;
     if (size > d->region_len) {
       return Fail(GPURT_ERROR_OUT_OF_MEMORY, std::to_string(bytes) + " bytes is more than " +
                                                  d->uuid + " has (" + std::to_string(d->region_len) + ")");
@@ -743,6 +745,9 @@ GPURT_EXPORT gpurtError_t gpurtLaunch(int device, gpurtLaunchParams* p) {
     if (p->n == 0) return Fail(GPURT_ERROR_INVALID_VALUE, "n is 0");
     Device* d = nullptr;
     if (gpurtError_t e = Enter(r, device, CallKind::kLaunch, &d); e != GPURT_SUCCESS) return e;
+    if (p->n > d->region_len / sizeof(float)) {
+      return Fail(GPURT_ERROR_INVALID_VALUE, "n is larger than the device memory holds");
+    }
     const size_t bytes = static_cast<size_t>(p->n) * sizeof(float);
     const bool uses_b = p->kernel == GPURT_KERNEL_VECTOR_ADD || p->kernel == GPURT_KERNEL_FMA;
     const size_t out_bytes = p->kernel == GPURT_KERNEL_REDUCE_SUM ? sizeof(float) : bytes;

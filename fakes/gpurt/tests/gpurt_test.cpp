@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -190,6 +191,11 @@ TEST_CASE("Gpurt: memory and kernels on an emulated laptop GPU give right answer
   CHECK(g.gpurtFree(0, da + 4) == GPURT_ERROR_INVALID_VALUE);
   gpurtDevPtr big = 0;
   CHECK(g.gpurtMalloc(0, &big, 9 * kGi) == GPURT_ERROR_OUT_OF_MEMORY);
+  CHECK(g.gpurtMemcpyDtoH(0, c.data(), dc + 4096, SIZE_MAX - 100) == GPURT_ERROR_INVALID_VALUE);
+  CHECK(g.gpurtMalloc(0, &big, SIZE_MAX) == GPURT_ERROR_OUT_OF_MEMORY);
+  gpurtLaunchParams huge = lp;
+  huge.n = UINT64_MAX / 2;
+  CHECK(g.gpurtLaunch(0, &huge) == GPURT_ERROR_INVALID_VALUE);
   CHECK(g.gpurtMalloc(1, &big, 4) == GPURT_ERROR_INVALID_DEVICE);
   lp.kernel = static_cast<gpurtKernel>(42);
   CHECK(g.gpurtLaunch(0, &lp) == GPURT_ERROR_INVALID_VALUE);

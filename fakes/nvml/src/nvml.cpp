@@ -724,11 +724,11 @@ namespace {
 // TryDeliver(): the first fault not yet delivered through this set that a
 // registration wants. An ECC fault is a double-bit ECC event, or Xid 48 for
 // a set that asked only for Xids; a lost GPU is Xid 79 (fallen off the bus).
-bool TryDeliver(Lib& l, nvmlEventSet_st* set, nvmlEventData_t* data) {
+bool TryDeliver(Lib& l, nvmlEventSet_st* set, nvmlEventData_t* data, bool count_call) {
   for (const auto& reg : set->regs) {
     auto& t = Tracker(l, *reg.device->gpu);
     const auto& faults = Faults(l, *reg.device->gpu);
-    t.CountCall();
+    if (count_call) t.CountCall();
     for (const Fault& f : faults) {
       if (set->delivered.count(f.id) || !AppliesTo(f, reg.device) || !t.Active(f)) continue;
       unsigned long long type = 0, payload = 0;
@@ -763,12 +763,13 @@ NVML_EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t
   return Guard([&] {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutms);
     Lib& l = L();
-    for (;;) {
+    // One wait is one call on each registered device, however long it polls.
+    for (bool first = true;; first = false) {
       {
         std::lock_guard<std::mutex> lock(l.mu);
         if (l.refs == 0) return NVML_ERROR_UNINITIALIZED;
         if (set == nullptr || data == nullptr || !l.sets.count(set)) return NVML_ERROR_INVALID_ARGUMENT;
-        if (TryDeliver(l, set, data)) return NVML_SUCCESS;
+        if (TryDeliver(l, set, data, first)) return NVML_SUCCESS;
       }
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return NVML_ERROR_TIMEOUT;

@@ -311,6 +311,18 @@ TEST_CASE("FakeNvml: --after N lets N calls through before a lost GPU fails", "[
   CHECK(n.nvmlDeviceGetName(d, buf, sizeof(buf)) == NVML_SUCCESS);
   CHECK(n.nvmlDeviceGetName(d, buf, sizeof(buf)) == NVML_ERROR_GPU_IS_LOST);
   CHECK(n.nvmlDeviceGetName(d, buf, sizeof(buf)) == NVML_ERROR_GPU_IS_LOST);
+  // Event waits count one call each, however long they poll.
+  REQUIRE_OK(ClearFaults(node.root));
+  nvmlEventSet_t set;
+  REQUIRE(n.nvmlEventSetCreate(&set) == NVML_SUCCESS);
+  REQUIRE(n.nvmlDeviceRegisterEvents(d, nvmlEventTypeXidCriticalError, set) == NVML_SUCCESS);
+  REQUIRE_OK(InjectFault(node.root, "gpu0", "xid:31", 2));
+  nvmlEventData_t ev;
+  CHECK(n.nvmlEventSetWait_v2(set, &ev, 200) == NVML_ERROR_TIMEOUT);  // sees it: call 0
+  CHECK(n.nvmlEventSetWait_v2(set, &ev, 30) == NVML_ERROR_TIMEOUT);   // call 1
+  REQUIRE(n.nvmlEventSetWait_v2(set, &ev, 30) == NVML_SUCCESS);       // call 2: in effect
+  CHECK(ev.eventData == 31);
+  CHECK(n.nvmlEventSetFree(set) == NVML_SUCCESS);
   // A laptop GPU has no ECC.
   nvmlEnableState_t cur, pend;
   REQUIRE_OK(ClearFaults(node.root));

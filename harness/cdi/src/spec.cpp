@@ -159,6 +159,30 @@ Json YamlScalar(const YAML::Node& node) {
   return Json(s);
 }
 
+// Utf8Error(): offset of the first byte that breaks UTF-8, or npos. The Go
+// YAML reader refuses such input, and JSON output could not carry it.
+size_t Utf8Error(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size() || (len == 2 && c < 0xc2)) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return i;
+    }
+    if (len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) return i;  // overlong, surrogate
+    }
+    if (len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90)) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 Json YamlToJson(const YAML::Node& node, int depth, size_t& budget, const std::string& path) {
   if (depth > kMaxYamlDepth) Fail(path, "syntax", "YAML nested deeper than 64 levels");
   if (budget == 0) Fail("$", "syntax", "YAML document expands to too many nodes (alias bomb?)");
@@ -207,7 +231,8 @@ const char* TypeName(const Json& j) {
 
 void CheckKeys(const Json& obj, const std::string& path, std::initializer_list<const char*> allowed) {
   if (!obj.is_object()) Fail(path, "type", std::string("must be an object, got ") + TypeName(obj));
-  for (const auto& [key, value] : obj.items()) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& key = it.key();
     bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; });
     if (!known) {
       std::string list;
@@ -832,6 +857,9 @@ Result<Spec> ParseSpec(std::string_view text, std::string_view source, Format fo
         Fail("$", "syntax", std::string("invalid JSON: ") + e.what());
       }
     } else {
+      if (size_t bad = Utf8Error(text); bad != std::string_view::npos) {
+        Fail("$", "syntax", "invalid UTF-8 at byte " + std::to_string(bad));
+      }
       YAML::Node node;
       try {
         node = YAML::Load(std::string(text));
@@ -896,7 +924,7 @@ std::string ToJson(const Spec& spec) {
   }
   j["devices"] = std::move(devices);
   if (!spec.edits.Empty()) j["containerEdits"] = EditsToJson(spec.edits);
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir, const std::string& name) {

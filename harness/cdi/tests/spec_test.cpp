@@ -195,3 +195,26 @@ TEST_CASE("CdiSpec: LoadSpecFile rejects other extensions", "[cdi]") {
 
 }  // namespace
 }  // namespace drahil::cdi
+
+namespace drahil::cdi {
+namespace {
+
+TEST_CASE("CdiSpec: invalid UTF-8 is a syntax error, not a crash (fuzz finding)", "[cdi]") {
+  std::string text =
+      "cdiVersion: 0.5.0\nkind: v.com/c\ndevices: [{name: d, containerEdits: {env: [\"A=fal\xa4\xa4se\"]}}]\n";
+  auto y = ParseSpec(text, "bad-utf8.yaml", Format::kYaml);
+  REQUIRE_FALSE(y.ok());
+  CHECK(y.status().message().find("[syntax] invalid UTF-8 at byte ") != std::string::npos);
+  CHECK_FALSE(ParseSpec(text, "bad-utf8.json", Format::kJson).ok());
+  // A spec built in code with bad bytes still serialises without throwing.
+  Spec s;
+  s.kind = "v.com/c";
+  s.devices.push_back({"d", {}, {}});
+  s.devices[0].edits.env = {"A=\xff"};
+  CHECK(ToJson(s).find("A=\xef\xbf\xbd") != std::string::npos);
+  CHECK(ParseSpec("env: [\"\xc3\xa9t\xc3\xa9=1\"]\n", "ok-utf8.yaml").status().message().find("UTF-8") ==
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace drahil::cdi

@@ -199,7 +199,7 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
       for (const auto& f : shown) PrintFinding(f);
     }
     if (o->json) {
-      std::printf("%s\n", out.dump(2).c_str());
+      std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::printf("%zu finding(s) in %zu source(s)%s\n", total, groups.size(),
                   errors ? (", " + std::to_string(errors) + " invalid file(s)").c_str() : "");

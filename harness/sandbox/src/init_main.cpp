@@ -54,7 +54,7 @@ void WriteAll(int fd, const std::string& s) {
   }
 }
 
-void Emit(const Json& j) { WriteAll(kEventFd, j.dump() + "\n"); }
+void Emit(const Json& j) { WriteAll(kEventFd, j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n"); }
 void Log(const std::string& msg) { Emit({{"ev", "log"}, {"msg", msg}}); }
 void EmitError(const Status& s) {
   Emit({{"ev", "error"}, {"code", static_cast<int>(s.code())}, {"msg", s.message()}});
@@ -471,7 +471,7 @@ void ResetSignals() {
 
 std::string StateJson(const std::string& status, pid_t pid, const std::string& bundle) {
   return Json({{"ociVersion", "1.0.2"}, {"id", "drahil-sandbox"}, {"status", status}, {"pid", pid}, {"bundle", bundle}})
-      .dump();
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 // RunHook(): an OCI hook: state JSON on stdin, args as argv (argv[0]

@@ -55,7 +55,7 @@ std::string EncodeConfig(const InitConfig& c) {
   j["allowHooks"] = c.allow_hooks;
   j["staging"] = c.staging_dir;
   j["deadline"] = c.deadline_mono_ms;
-  return j.dump();
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<InitConfig> DecodeConfig(const std::string& text) {

@@ -384,8 +384,6 @@ Status SetupMounts(const InitConfig& c) {
     if (Under(Clean(n.path), "/dev") && Clean(n.path) != "/dev") continue;
     DRAHIL_RETURN_IF_ERROR(ApplyDeviceNode(n, roots, c.user_namespace));
   }
-  if (!c.fake_root.empty()) DRAHIL_RETURN_IF_ERROR(MaskDir(Clean(c.fake_root + "/dev")));
-  for (const auto& d : c.mask_dirs) DRAHIL_RETURN_IF_ERROR(MaskDir(Clean(d)));
   // The runtime sorts mounts by depth so parents are mounted before children.
   std::vector<cdi::Mount> mounts = c.edits.mounts;
   std::stable_sort(mounts.begin(), mounts.end(), [](const cdi::Mount& a, const cdi::Mount& b) {
@@ -397,6 +395,11 @@ Status SetupMounts(const InitConfig& c) {
                  b.read_only ? std::vector<std::string>{"rbind", "ro"} : std::vector<std::string>{"rbind"}, ""};
     DRAHIL_RETURN_IF_ERROR(ApplyMount(m, roots));
   }
+  // Masks come last: every grant above resolved its host path in the unmasked
+  // view, as the runtime would, so a driver that mounts the whole node dev dir
+  // is visibly leaking; nothing else reaches the masked dirs.
+  if (!c.fake_root.empty()) DRAHIL_RETURN_IF_ERROR(MaskDir(Clean(c.fake_root + "/dev")));
+  for (const auto& d : c.mask_dirs) DRAHIL_RETURN_IF_ERROR(MaskDir(Clean(d)));
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     return Errno(Code::kUnavailable, "mount /proc for the new PID namespace");
   }

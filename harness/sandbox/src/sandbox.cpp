@@ -194,7 +194,9 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
     int tmp[5];
     for (int i = 0; i < 5; ++i) tmp[i] = ::fcntl(src[static_cast<size_t>(i)], F_DUPFD, 10);
     for (int i = 0; i < 5; ++i) ::dup2(tmp[i], i);
-    ::syscall(SYS_close_range, 5u, ~0u, 0u);
+    if (::syscall(SYS_close_range, 5u, ~0u, 0u) != 0) {
+      for (int fd = 5; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <thread>
 #include <sstream>
 
 #include "drahil/core/file_util.hpp"
@@ -107,6 +108,36 @@ TEST_CASE("Sandbox: only granted device nodes exist under /dev, the node root's 
   CHECK(*ReadFile(node.dev + "/nvidia1") == "memory of nvidia1\n");
 }
 
+TEST_CASE("Sandbox: a driver that mounts the whole node dev dir leaks, and the probe can see it",
+          "[sandbox]") {
+  REQUIRE_SANDBOX();
+  FakeNode node;
+  SandboxSpec spec = Shell("ls -1 /dev/all; ls " + node.dev + " 2>/dev/null | wc -l");
+  spec.edits.device_nodes = {node.Node("nvidia0")};
+  spec.edits.mounts.push_back({node.dev, "/dev/all", {"rbind", "ro"}, ""});
+  spec.fake_root = node.dir.path();
+  auto r = Sandbox::Run(spec);
+  REQUIRE_OK(r);
+  INFO(r->stdout_text << r->stderr_text);
+  auto lines = Lines(r->stdout_text);
+  CHECK(lines.count("nvidia1") == 1);  // the leak a probe must report
+  CHECK(lines.count("0") == 1);        // while the node dev dir itself stays masked
+}
+
+TEST_CASE("Sandbox: runs in parallel from several threads", "[sandbox]") {
+  REQUIRE_SANDBOX();
+  std::vector<std::thread> threads;
+  std::vector<std::string> outs(4);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    threads.emplace_back([&outs, i] {
+      auto r = Sandbox::Run(Shell("echo run-" + std::to_string(i) + " $$"));
+      outs[i] = r.ok() ? r->stdout_text : r.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < outs.size(); ++i) CHECK(outs[i] == "run-" + std::to_string(i) + " 2\n");
+}
+
 TEST_CASE("Sandbox: permissions r gives a read-only node, none a node that cannot be opened",
           "[sandbox]") {
   REQUIRE_SANDBOX();
@@ -173,10 +204,15 @@ TEST_CASE("Sandbox: the command has no capabilities and no_new_privs", "[sandbox
 TEST_CASE("Sandbox: PID 1 is the sandbox init and the command runs in a fresh PID namespace",
           "[sandbox]") {
   REQUIRE_SANDBOX();
-  auto r = Sandbox::Run(Shell("echo self=$$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
+  // The orphan is reparented to PID 1, which must reap it: poll until no zombie is left.
+  auto r = Sandbox::Run(Shell(
+      "(/bin/true &); i=0; while grep -qs ' Z ' /proc/[0-9]*/stat && [ $i -lt 200 ]; do sleep 0.01; "
+      "i=$((i+1)); done; grep -ls ' Z ' /proc/[0-9]*/stat | wc -l | sed 's/^/zombies=/'; "
+      "echo self=$$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
   auto lines = Lines(r->stdout_text);
+  CHECK(lines.count("zombies=0") == 1);
   CHECK(lines.count("self=2") == 1);
   CHECK(lines.count("drahil-sandbox-") == 1);  // comm is cut at 15 characters
   // init, sh, ls, grep (and maybe the subshell): nothing of the host.

@@ -12,12 +12,15 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
 #include "handler.hpp"
 #include "store.hpp"
+#include "tls.hpp"
 #include "validation.hpp"
 
 namespace drahil::apiserver {
@@ -70,7 +73,7 @@ std::string RandomToken() {
 // ---------------------------------------------------------------------------
 // Impl
 
-class Session;
+class SessionBase;
 
 class ApiServer::Impl {
  public:
@@ -129,7 +132,9 @@ class ApiServer::Impl {
   std::thread persist_thread;
 
   // Sessions alive, touched only on the I/O thread.
-  std::set<std::shared_ptr<Session>> sessions;
+  std::set<std::shared_ptr<SessionBase>> sessions;
+  std::optional<asio::ssl::context> tls_ctx;  // set when options.tls
+  std::string ca_pem;
 
   asio::io_context ioc{1};
   tcp::acceptor acceptor;
@@ -142,46 +147,82 @@ class ApiServer::Impl {
 };
 
 // ---------------------------------------------------------------------------
-// Session
+// Sessions. One object per connection; Stream is beast::tcp_stream (plain
+// HTTP) or beast::ssl_stream<beast::tcp_stream> (HTTPS), decided per
+// connection by looking at the first bytes, so one port serves both.
 
-class Session : public std::enable_shared_from_this<Session> {
+class SessionBase {
  public:
-  Session(ApiServer::Impl& impl, tcp::socket socket)
-      : impl_(impl), stream_(std::move(socket)), timer_(stream_.get_executor()),
-        watch_timer_(stream_.get_executor()) {}
+  virtual ~SessionBase() = default;
+  // Close(): ends the connection now (server stop).
+  virtual void Close() = 0;
+};
 
-  ~Session() {
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  // Plain: takes the socket and the bytes the TLS detector already read.
+  Session(ApiServer::Impl& impl, beast::tcp_stream&& stream, beast::flat_buffer&& buffer)
+    requires std::is_same_v<Stream, beast::tcp_stream>
+      : impl_(impl), stream_(std::move(stream)), buffer_(std::move(buffer)),
+        timer_(stream_.get_executor()), watch_timer_(stream_.get_executor()) {}
+  // TLS.
+  Session(ApiServer::Impl& impl, beast::tcp_stream&& stream, asio::ssl::context& ctx,
+          beast::flat_buffer&& buffer)
+    requires(!std::is_same_v<Stream, beast::tcp_stream>)
+      : impl_(impl), stream_(std::move(stream), ctx), buffer_(std::move(buffer)),
+        timer_(stream_.get_executor()), watch_timer_(stream_.get_executor()) {}
+
+  ~Session() override {
     if (watcher_) impl_.store.Unwatch(watcher_);
   }
 
-  void Start() { DoRead(); }
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      DoRead();
+    } else {
+      Lowest().expires_after(impl_.options.read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, buffer_.data(),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t used) {
+                                if (ec) {
+                                  self->impl_.log->debug("TLS handshake: {}", ec.message());
+                                  return self->Done();
+                                }
+                                self->buffer_.consume(used);
+                                self->DoRead();
+                              });
+    }
+  }
 
-  // Close(): ends the connection now (server stop).
-  void Close() {
+  void Close() override {
     beast::error_code ec;
     timer_.cancel();
     watch_timer_.cancel();
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().socket().close(ec);
   }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void Done() {
     Close();
     if (watcher_) {
       impl_.store.Unwatch(watcher_);
       watcher_->SetWake(nullptr);
     }
-    impl_.sessions.erase(shared_from_this());
+    impl_.sessions.erase(this->shared_from_this());
   }
 
   void DoRead() {
     parser_.emplace();
     parser_->body_limit(impl_.options.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(impl_.options.read_timeout);
+    Lowest().expires_after(impl_.options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+                     [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                       self->OnRead(ec, n);
+                     });
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -238,9 +279,9 @@ class Session : public std::enable_shared_from_this<Session> {
     cls_ = impl_.handler.Classify(req_);
     auto fault = impl_.MatchFault(cls_.route.verb, req_.path);
     if (fault.latency.count() > 0) {
-      stream_.expires_never();
+      Lowest().expires_never();
       timer_.expires_after(fault.latency);
-      timer_.async_wait([self = shared_from_this(), fault](beast::error_code ec) {
+      timer_.async_wait([self = this->shared_from_this(), fault](beast::error_code ec) {
         if (ec) return self->Done();
         self->Dispatch(fault);
       });
@@ -293,9 +334,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    stream_.expires_after(impl_.options.read_timeout);
+    Lowest().expires_after(impl_.options.read_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !res->keep_alive()) return self->Done();
                         self->DoRead();
                       });
@@ -303,7 +344,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // WriteSimple(): answers a request that could not be read, then closes. With
   // drain the rest of what the client sends is read and dropped first, so the
-  // client sees the answer instead of a reset.
+  // client sees the answer instead of a connection reset.
   void WriteSimple(Response r, bool drain) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), 11);
@@ -318,20 +359,22 @@ class Session : public std::enable_shared_from_this<Session> {
     e.verb = "invalid";
     e.code = r.status;
     impl_.Record(std::move(e));
-    stream_.expires_after(impl_.options.read_timeout);
+    Lowest().expires_after(impl_.options.read_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, drain](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res, drain](beast::error_code ec, size_t) {
                         if (ec || !drain) return self->Done();
                         beast::error_code ignored;
-                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                        self->stream_.expires_after(std::chrono::seconds(2));
+                        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+                          self->Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        }
+                        self->Lowest().expires_after(std::chrono::seconds(2));
                         self->Drain();
                       });
   }
 
   void Drain() {
     stream_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Done();
                               self->Drain();
                             });
@@ -347,15 +390,15 @@ class Session : public std::enable_shared_from_this<Session> {
     watch_res_->keep_alive(false);  // the connection ends with the watch
     watch_res_->chunked(true);
     watch_sr_.emplace(*watch_res_);
-    stream_.expires_never();
+    Lowest().expires_never();
     writing_ = true;
     http::async_write_header(stream_, *watch_sr_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                                self->writing_ = false;
                                if (ec) return self->Done();
                                self->Pump();
                              });
-    std::weak_ptr<Session> weak = shared_from_this();
+    std::weak_ptr<Session> weak = this->shared_from_this();
     auto ex = stream_.get_executor();
     watcher_->SetWake([weak, ex] {
       asio::post(ex, [weak] {
@@ -363,12 +406,12 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     });
     watch_timer_.expires_after(r.watch_timeout);
-    watch_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    watch_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->watcher_->Close(/*dropped=*/false);
     });
     // A read that completes only when the client goes away.
     stream_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) self->watcher_->Close(/*dropped=*/true);
                             });
   }
@@ -382,7 +425,7 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& l : lines) chunk_ += l;
       writing_ = true;
       asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
                           self->writing_ = false;
                           if (ec) return self->Done();
                           self->Pump();
@@ -395,11 +438,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (watcher_->dropped()) return Done();
     writing_ = true;
     asio::async_write(stream_, http::make_chunk_last(),
-                      [self = shared_from_this()](beast::error_code, size_t) { self->Done(); });
+                      [self = this->shared_from_this()](beast::error_code, size_t) { self->Done(); });
   }
 
   ApiServer::Impl& impl_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   asio::steady_timer timer_;
@@ -418,6 +461,22 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string chunk_;
   bool writing_ = false;
   bool finished_ = false;
+};
+
+using PlainSession = Session<beast::tcp_stream>;
+using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+
+// Detector: reads just enough of a new connection to tell a TLS ClientHello
+// from plain HTTP, then hands the socket to the right session.
+class Detector : public std::enable_shared_from_this<Detector> {
+ public:
+  Detector(ApiServer::Impl& impl, tcp::socket socket) : impl_(impl), stream_(std::move(socket)) {}
+  void Run();
+
+ private:
+  ApiServer::Impl& impl_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
 };
 
 // ---------------------------------------------------------------------------
@@ -460,12 +519,31 @@ void ApiServer::Impl::DoAccept() {
     } else {
       beast::error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
-      auto session = std::make_shared<Session>(*this, std::move(s));
-      sessions.insert(session);
-      session->Start();
+      std::make_shared<Detector>(*this, std::move(s))->Run();
     }
     DoAccept();
   });
+}
+
+void Detector::Run() {
+  stream_.expires_after(impl_.options.read_timeout);
+  beast::async_detect_ssl(stream_, buffer_,
+                          [self = shared_from_this()](beast::error_code ec, bool is_tls) {
+                            ApiServer::Impl& impl = self->impl_;
+                            if (ec) return;  // closed or timed out before a byte arrived
+                            if (is_tls && impl.tls_ctx) {
+                              auto s = std::make_shared<TlsSession>(impl, std::move(self->stream_),
+                                                                    *impl.tls_ctx,
+                                                                    std::move(self->buffer_));
+                              impl.sessions.insert(s);
+                              s->Start();
+                            } else {
+                              auto s = std::make_shared<PlainSession>(
+                                  impl, std::move(self->stream_), std::move(self->buffer_));
+                              impl.sessions.insert(s);
+                              s->Start();
+                            }
+                          });
 }
 
 void ApiServer::Impl::Run() {
@@ -615,6 +693,19 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(Options options) {
   }
   for (const auto& ns : o.default_namespaces) impl->store.EnsureNamespace(ns);
   DRAHIL_RETURN_IF_ERROR_CTX(impl->Listen(), "apiserver");
+  if (o.tls) {
+    DRAHIL_ASSIGN_OR_RETURN(auto tls, internal::GenerateTls(impl->host));
+    auto& ctx = impl->tls_ctx.emplace(asio::ssl::context::tls_server);
+    beast::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1,
+                    ec);
+    if (!ec) ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
+    if (!ec) ctx.use_private_key(asio::buffer(tls.key_pem), asio::ssl::context::pem, ec);
+    if (ec) return InternalError("apiserver: TLS setup: " + ec.message());
+    impl->ca_pem = tls.ca_pem;
+  }
   Impl* raw = impl.get();
   if (!o.data_file.empty()) {
     impl->store.SetOnWrite([raw] { raw->MarkDirty(); });
@@ -633,8 +724,13 @@ void ApiServer::Stop() {
 std::string ApiServer::host() const { return impl_->host; }
 uint16_t ApiServer::port() const { return impl_->port; }
 std::string ApiServer::url() const {
+  return (impl_->tls_ctx ? "https://" : "http://") + impl_->host + ":" +
+         std::to_string(impl_->port);
+}
+std::string ApiServer::http_url() const {
   return "http://" + impl_->host + ":" + std::to_string(impl_->port);
 }
+const std::string& ApiServer::ca_pem() const { return impl_->ca_pem; }
 const std::string& ApiServer::admin_token() const { return impl_->options.admin_token; }
 
 std::string ApiServer::IssueNodeToken(const std::string& node, const std::string& driver) {
@@ -649,7 +745,10 @@ Status ApiServer::WriteKubeconfig(const std::string& path, const std::string& to
       "clusters:\n"
       "- name: drahil\n"
       "  cluster:\n"
-      "    server: " + url() + "\n"
+      "    server: " + url() + "\n" +
+      (impl_->ca_pem.empty()
+           ? std::string()
+           : "    certificate-authority-data: " + internal::Base64(impl_->ca_pem) + "\n") +
       "users:\n"
       "- name: drahil-user\n"
       "  user:\n"

@@ -80,10 +80,13 @@ std::string Param(const Request& req, const std::string& key) {
   return it == req.params.end() ? std::string() : it->second;
 }
 
-bool ParamTrue(const Request& req, const std::string& key) {
-  std::string v = Param(req, key);
-  return v == "true" || v == "1";
+// ParseBool(): Go's strconv.ParseBool, which Kubernetes uses for query
+// flags (the Python client sends "True").
+bool ParseBool(const std::string& v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
 }
+
+bool ParamTrue(const Request& req, const std::string& key) { return ParseBool(Param(req, key)); }
 
 json& Meta(json& obj) {
   json& m = obj["metadata"];
@@ -471,6 +474,9 @@ Response Handler::Serve(const Request& req, const Classified& c) {
                      req.path == "/readyz" || req.path.rfind("/openapi", 0) == 0;
   if (!c.identity.authenticated && !public_path) return ErrorResponse(Unauthorized());
   if (c.route.error) return ErrorResponse(*c.route.error);
+  // OpenAPI v2 is not served whatever the Accept header asks for (kubectl
+  // asks for protobuf); v3 is served in JSON (see OpenApiV3).
+  if (req.path.rfind("/openapi/v2", 0) == 0) return ErrorResponse(NoSuchPath());
   if (!AcceptsJson(req.accept)) {
     return ErrorResponse(NotAcceptable("only the following media types are accepted: "
                                        "application/json"));
@@ -536,9 +542,68 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
     return JsonResponse(200, ResourceListJson(std::string(kResourceGroup) + "/v1",
                                               std::string(kResourceGroup)));
   }
-  // /openapi/v2 and /openapi/v3 are not served: kubectl then works from
-  // discovery alone (client-side apply computes a JSON merge patch).
+  if (segs.size() >= 2 && segs[0] == "openapi" && segs[1] == "v3") {
+    std::string gv_path;
+    for (size_t i = 2; i < segs.size(); ++i) gv_path += (gv_path.empty() ? "" : "/") + segs[i];
+    return OpenApiV3(gv_path);
+  }
   return ErrorResponse(NoSuchPath());
+}
+
+// OpenApiV3(): just enough OpenAPI v3 for kubectl. Each kind's PATCH
+// operation carries its group/version/kind and the fieldValidation
+// parameter, which tells kubectl (>= 1.27) to leave validation to the server
+// instead of downloading OpenAPI v2 for client-side checks. Schemas are
+// open objects: the server's own validation is drahil::kube's.
+Response Handler::OpenApiV3(const std::string& gv_path) {
+  if (gv_path.empty()) {
+    json paths = json::object();
+    paths["api/v1"] = {{"serverRelativeURL", "/openapi/v3/api/v1?hash=drahil"}};
+    paths[std::string("apis/") + std::string(kResourceGroup) + "/v1"] = {
+        {"serverRelativeURL",
+         std::string("/openapi/v3/apis/") + std::string(kResourceGroup) + "/v1?hash=drahil"}};
+    return JsonResponse(200, {{"paths", paths}});
+  }
+  std::string group;
+  if (gv_path == "api/v1") {
+    group = "";
+  } else if (gv_path == std::string("apis/") + std::string(kResourceGroup) + "/v1") {
+    group = std::string(kResourceGroup);
+  } else {
+    return ErrorResponse(NoSuchPath());
+  }
+  json paths = json::object();
+  json schemas = json::object();
+  for (const auto& r : Resources()) {
+    if (r.group != group) continue;
+    json gvk = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
+    std::string schema_name = "io.k8s.api." + (r.group.empty() ? std::string("core") : "resource") +
+                              ".v1." + r.kind;
+    schemas[schema_name] = {{"type", "object"},
+                            {"x-kubernetes-group-version-kind", json::array({gvk})},
+                            {"x-kubernetes-preserve-unknown-fields", true}};
+    std::string base = "/" + gv_path + (r.namespaced ? "/namespaces/{namespace}/" : "/") +
+                       r.resource + "/{name}";
+    json ref = {{"$ref", "#/components/schemas/" + schema_name}};
+    json ok = {{"200",
+                {{"description", "OK"}, {"content", {{"application/json", {{"schema", ref}}}}}}}};
+    json op = {{"operationId", "patch" + r.kind},
+               {"x-kubernetes-action", "patch"},
+               {"x-kubernetes-group-version-kind", gvk},
+               {"parameters",
+                {{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+                 {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}}}},
+               {"responses", ok}};
+    json get = op;
+    get["operationId"] = "read" + r.kind;
+    get["x-kubernetes-action"] = "get";
+    get.erase("parameters");
+    paths[base] = {{"get", get}, {"patch", op}};
+  }
+  return JsonResponse(200, {{"openapi", "3.0.0"},
+                            {"info", {{"title", "Kubernetes"}, {"version", config_.git_version}}},
+                            {"paths", paths},
+                            {"components", {{"schemas", schemas}}}});
 }
 
 Response Handler::ServeResource(const Request& req, const Classified& c) {
@@ -614,7 +679,7 @@ Response Handler::Watch(const Request& req, const Classified& c) {
   std::string rvm = Param(req, "resourceVersionMatch");
   std::vector<FieldCause> causes;
   if (!sie.empty()) {
-    w.send_initial_events = sie == "true";
+    w.send_initial_events = ParseBool(sie);
     if (rvm != "NotOlderThan") {
       causes.push_back({"FieldValueForbidden", "resourceVersionMatch",
                         "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "

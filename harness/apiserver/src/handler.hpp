@@ -87,6 +87,7 @@ class Handler {
  private:
   Response ServeNonResource(const Request& req, const Route& route);
   Response ServeResource(const Request& req, const Classified& c);
+  Response OpenApiV3(const std::string& gv_path);
   Response Get(const Request& req, const Classified& c);
   Response List(const Request& req, const Classified& c);
   Response Watch(const Request& req, const Classified& c);

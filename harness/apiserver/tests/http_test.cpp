@@ -58,8 +58,16 @@ TEST_CASE("ApiServer HTTP: discovery documents", "[apiserver][http]") {
   // Other versions and OpenAPI: quick 404 so clients fall back.
   CHECK(Http(*server, "GET", "/apis/resource.k8s.io/v1beta1/resourceslices").status == 404);
   CHECK(Http(*server, "GET", "/apis/resource.k8s.io/v1beta2").status == 404);
-  CHECK(Http(*server, "GET", "/openapi/v3").status == 404);
   CHECK(Http(*server, "GET", "/openapi/v2").status == 404);
+  // OpenAPI v3: the PATCH operation of each kind names its GVK and accepts
+  // fieldValidation, so kubectl leaves validation to the server.
+  auto root = Http(*server, "GET", "/openapi/v3").Json();
+  std::string url = root["paths"]["apis/resource.k8s.io/v1"]["serverRelativeURL"];
+  auto doc = Http(*server, "GET", url).Json();
+  json op = doc["paths"]["/apis/resource.k8s.io/v1/resourceslices/{name}"]["patch"];
+  CHECK(op["x-kubernetes-group-version-kind"]["kind"] == "ResourceSlice");
+  CHECK(op["parameters"][0]["name"] == "fieldValidation");
+  CHECK(Http(*server, "GET", "/openapi/v3/apis/resource.k8s.io/v1beta1").status == 404);
   // No token: 401 (except /version).
   CHECK(Http(server->port(), "GET", kSlices, "", "").status == 401);
   CHECK(Http(server->port(), "GET", "/version", "", "").status == 200);

@@ -98,6 +98,11 @@ class ApiServer {
     // When set, the store is loaded from this file at start (if it exists) and
     // written back atomically shortly after every change and at Stop().
     std::string data_file;
+    // Also serve HTTPS on the same port (each connection is sniffed), with a
+    // CA and serving certificate made at start. url() and kubeconfigs then
+    // use https: client-go (kubectl, Go drivers) sends bearer tokens only
+    // over TLS. Plain HTTP keeps working for tests and the Python client.
+    bool tls = true;
     // Bearer token with full rights; random when empty.
     std::string admin_token;
     // Let requests without a token in as system:anonymous with full rights.
@@ -133,8 +138,13 @@ class ApiServer {
 
   [[nodiscard]] std::string host() const;
   [[nodiscard]] uint16_t port() const;
-  // url(): "http://127.0.0.1:<port>".
+  // url(): "https://127.0.0.1:<port>" (tls) or "http://127.0.0.1:<port>".
   [[nodiscard]] std::string url() const;
+  // http_url(): always the plain-HTTP address.
+  [[nodiscard]] std::string http_url() const;
+  // ca_pem(): the CA certificate (PEM) that signed the serving certificate;
+  // "" without tls.
+  [[nodiscard]] const std::string& ca_pem() const;
   [[nodiscard]] const std::string& admin_token() const;
 
   // --- Identity -----------------------------------------------------------
@@ -144,7 +154,8 @@ class ApiServer {
   // ResourceClaim status and Events. Calling again returns a new token.
   std::string IssueNodeToken(const std::string& node, const std::string& driver = "");
   // WriteKubeconfig(): a kubeconfig (context "drahil", namespace default) with
-  // server url() and the token (admin_token() when empty); mode 0600.
+  // server url(), certificate-authority-data (tls) and the token
+  // (admin_token() when empty); mode 0600.
   Status WriteKubeconfig(const std::string& path, const std::string& token = "") const;
 
   // --- Direct store access (no HTTP, no admission, no node restriction) ----

@@ -288,6 +288,16 @@ std::string Key(const Json& obj) {
   return Str(md, "namespace") + "/" + Str(md, "name");
 }
 
+void SetScheduled(Json& pod, bool scheduled, const std::string& message) {
+  Json cond = {{"type", "PodScheduled"}, {"status", scheduled ? "True" : "False"}};
+  if (!scheduled) {
+    cond["reason"] = "Unschedulable";
+    cond["message"] = message;
+  }
+  pod["status"]["conditions"] = Json::array({cond});
+  if (!scheduled) pod["status"]["phase"] = "Pending";
+}
+
 }  // namespace
 
 Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& options) {
@@ -371,6 +381,7 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
           std::string k = ns + "/" + Str(rc, "resourceClaimName");
           if (!claims.count(k)) {
             out.report.push_back(pod_name + ": unschedulable: resource claim " + k + " not found");
+            SetScheduled(pod, false, "resource claim " + k + " not found");
             broken = true;
             break;
           }
@@ -381,6 +392,7 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
           auto it = templates.find(tk);
           if (it == templates.end()) {
             out.report.push_back(pod_name + ": unschedulable: resource claim template " + tk + " not found");
+            SetScheduled(pod, false, "resource claim template " + tk + " not found");
             broken = true;
             break;
           }
@@ -432,6 +444,7 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
     if (!r.ok()) {
       out.report.push_back(pod_name + ": " + (r.status().code() == Code::kResourceExhausted ? "" : "error: ") +
                            r.status().message());
+      SetScheduled(pod, false, r.status().message());
       out.all_allocated = false;
       continue;
     }
@@ -444,6 +457,7 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
       names += (i ? ", " : "") + Str(Field(c, "metadata"), "name");
     }
     pod["spec"]["nodeName"] = node;
+    SetScheduled(pod, true, "");
     if (!statuses.empty()) pod["status"]["resourceClaimStatuses"] = statuses;
     if (!ext->claim.is_null()) pod["status"]["extendedResourceClaimStatus"] = ext->status;
     out.report.push_back(pod_name + ": scheduled on node " + node + " (claims: " + names + ")");
@@ -455,6 +469,7 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
     if (!r.ok()) {
       out.report.push_back("claim " + k + ": " + (r.status().code() == Code::kResourceExhausted ? "" : "error: ") +
                            r.status().message());
+      out.claim_messages[k] = r.status().message();
       out.all_allocated = false;
       continue;
     }

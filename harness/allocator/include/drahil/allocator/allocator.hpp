@@ -178,6 +178,9 @@ struct DryRunResult {
   std::vector<Json> claims;     // every claim, with status.allocation when allocated
   std::vector<Json> pods;       // pods, with status.extendedResourceClaimStatus if any
   std::vector<std::string> report;  // one line per pod/claim: allocated or why not
+  // Why a claim (key "ns/name") is not allocated; pods carry theirs in a
+  // PodScheduled condition (status False, reason Unschedulable).
+  std::map<std::string, std::string> claim_messages;
   bool all_allocated = true;
 };
 

@@ -1,6 +1,8 @@
 #include "drahil/sandbox/sandbox.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -358,6 +360,37 @@ TEST_CASE("Sandbox: a user namespace gives the same isolation", "[sandbox]") {
   CHECK(lines.count("nvidia1") == 0);
   CHECK(lines.count("memory of nvidia0") == 1);
   CHECK(lines.count("CapEff:\t0000000000000000") == 1);
+}
+
+TEST_CASE("Sandbox: without privileges it reports kUnavailable instead of running unisolated",
+          "[sandbox]") {
+  if (Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init not built");
+  if (::geteuid() != 0) DRAHIL_SKIP("needs root to drop to an unprivileged uid");
+  // A child drops to nobody (losing every capability) and may not use a user
+  // namespace: both entry points must say kUnavailable, and the command must
+  // not run.
+  auto tmp = TempDir::Create("sbx-unpriv-");
+  REQUIRE_OK(tmp);
+  REQUIRE(::chmod(tmp->path().c_str(), 0777) == 0);
+  const std::string marker = tmp->Join("ran");
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(10);
+    if (Sandbox::Available(UserNamespace::kNever).code() != Code::kUnavailable) ::_exit(11);
+    SandboxSpec spec = Shell("touch " + marker);
+    spec.user_namespace = UserNamespace::kNever;
+    auto r = Sandbox::Run(spec);
+    if (r.ok()) ::_exit(12);
+    if (r.status().code() != Code::kUnavailable) ::_exit(13);
+    if (r.status().message().find("CLONE_NEWPID") == std::string::npos) ::_exit(14);
+    ::_exit(0);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK_FALSE(PathExists(marker));
 }
 
 }  // namespace

@@ -453,7 +453,7 @@ GPURT_EXPORT gpurtError_t gpurtInit(unsigned int flags) {
       // A GPU in MIG mode computes only through its MIG devices.
       for (const MigDevice& m : g.mig_devices) {
         std::string cap = m.cap_file.substr(m.cap_file.find('/') + 1);
-        if (!drahil::fakenode::CanOpenNode(r.root, cap)) continue;
+        if (!drahil::fakenode::CanOpenNode(r.root, cap, m.cap_inode)) continue;
         int fd = drahil::fakenode::OpenGpuNode(r.root, g, nullptr);
         if (fd < 0) continue;
         auto d = std::make_unique<Device>();

@@ -448,6 +448,7 @@ Result<NodeState> CreateNode(const Profile& profile, const std::string& root,
   BarAllocator bars;
   DRAHIL_RETURN_IF_ERROR(BuildGpus(profile, root, state.node_name, state.seed, bars, &state));
   DRAHIL_RETURN_IF_ERROR(BuildFpgas(profile, root, state.node_name, state.seed, bars, &state));
+  DRAHIL_RETURN_IF_ERROR(RecordInodes(root, &state));
   DRAHIL_RETURN_IF_ERROR(WriteNodeState(root, state));
   return state;
 }

@@ -58,11 +58,12 @@ uint64_t Fnv1a64(const std::string& s, uint64_t seed) {
   return h;
 }
 
-bool IsUsableContainerNode(int fd, const Gpu* gpu) {
+bool IsUsableNode(int fd, uint64_t size, bool check_size, uint64_t inode) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return false;
   if (!S_ISREG(st.st_mode)) return false;
-  return gpu == nullptr || static_cast<uint64_t>(st.st_size) == gpu->memory_bytes;
+  if (inode != 0 && static_cast<uint64_t>(st.st_ino) != inode) return false;
+  return !check_size || static_cast<uint64_t>(st.st_size) == size;
 }
 
 }  // namespace
@@ -94,7 +95,8 @@ std::string GpuToJson(const Gpu& g) {
                            {"memory_bytes", m.memory_bytes},
                            {"sm_count", m.sm_count},
                            {"cap_minor", m.cap_minor},
-                           {"cap_file", m.cap_file}});
+                           {"cap_file", m.cap_file},
+                           {"cap_inode", m.cap_inode}});
   }
   json j = {{"index", g.index},
             {"minor", g.minor},
@@ -114,6 +116,7 @@ std::string GpuToJson(const Gpu& g) {
             {"cc_minor", g.cc_minor},
             {"numa_node", g.numa_node},
             {"node_file", g.node_file},
+            {"node_inode", g.node_inode},
             {"nvlink_peers", g.nvlink_peers},
             {"mig",
              {{"capable", g.mig_capable},
@@ -146,6 +149,7 @@ Result<Gpu> GpuFromJson(const std::string& text) {
   DRAHIL_RETURN_IF_ERROR(Get(j, "cc_minor", &g.cc_minor, false));
   DRAHIL_RETURN_IF_ERROR(Get(j, "numa_node", &g.numa_node, false));
   DRAHIL_RETURN_IF_ERROR(Get(j, "node_file", &g.node_file));
+  DRAHIL_RETURN_IF_ERROR(Get(j, "node_inode", &g.node_inode, false));
   DRAHIL_RETURN_IF_ERROR(Get(j, "nvlink_peers", &g.nvlink_peers, false));
   auto mig = j.find("mig");
   if (mig != j.end() && mig->is_object()) {
@@ -171,6 +175,7 @@ Result<Gpu> GpuFromJson(const std::string& text) {
         DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "sm_count", &m.sm_count), ctx);
         DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_minor", &m.cap_minor), ctx);
         DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_file", &m.cap_file), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_inode", &m.cap_inode, false), ctx);
         if (m.memory_offset + m.memory_bytes > g.memory_bytes) {
           return InvalidArgumentError(ctx + ": slice lies outside the GPU's memory");
         }
@@ -428,16 +433,16 @@ int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why) {
   std::string host = root + "/dev/" + name;
   int fd = ::open(host.c_str(), O_RDWR | O_CLOEXEC);
   if (fd >= 0) {
-    if (IsUsableContainerNode(fd, &gpu)) return fd;
+    if (IsUsableNode(fd, gpu.memory_bytes, true, gpu.node_inode)) return fd;
     ::close(fd);
   }
   int host_errno = errno;
   std::string cont = "/dev/" + name;
   fd = ::open(cont.c_str(), O_RDWR | O_CLOEXEC);
   if (fd >= 0) {
-    if (IsUsableContainerNode(fd, &gpu)) return fd;
+    if (IsUsableNode(fd, gpu.memory_bytes, true, gpu.node_inode)) return fd;
     ::close(fd);
-    if (why) *why = cont + " is not an emulated node of " + gpu.uuid;
+    if (why) *why = cont + " is not the emulated node of " + gpu.uuid;
     return -1;
   }
   if (why) {
@@ -447,11 +452,26 @@ int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why) {
   return -1;
 }
 
-bool CanOpenNode(const std::string& root, const std::string& rel) {
+Status RecordInodes(const std::string& root, NodeState* state) {
+  auto ino = [&](const std::string& rel, uint64_t* out) -> Status {
+    struct stat st {};
+    std::string path = root + "/" + rel;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat " + path);
+    *out = static_cast<uint64_t>(st.st_ino);
+    return OkStatus();
+  };
+  for (auto& g : state->gpus) {
+    DRAHIL_RETURN_IF_ERROR(ino(g.node_file, &g.node_inode));
+    for (auto& m : g.mig_devices) DRAHIL_RETURN_IF_ERROR(ino(m.cap_file, &m.cap_inode));
+  }
+  return OkStatus();
+}
+
+bool CanOpenNode(const std::string& root, const std::string& rel, uint64_t inode) {
   for (const std::string& path : {root + "/dev/" + rel, "/dev/" + rel}) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    bool ok = IsUsableContainerNode(fd, nullptr);
+    bool ok = IsUsableNode(fd, 0, false, inode);
     ::close(fd);
     if (ok) return true;
   }

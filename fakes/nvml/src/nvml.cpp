@@ -156,7 +156,7 @@ nvmlReturn_t InitLocked(Lib& l) {
     if (!g.mig_enabled) continue;
     for (const MigDevice& m : g.mig_devices) {
       std::string cap = m.cap_file.substr(m.cap_file.find('/') + 1);  // strip "dev/"
-      if (!drahil::fakenode::CanOpenNode(l.root, cap)) continue;
+      if (!drahil::fakenode::CanOpenNode(l.root, cap, m.cap_inode)) continue;
       l.handles.emplace_back();
       nvmlDevice_st* mh = &l.handles.back();
       mh->gpu = &g;

@@ -372,6 +372,19 @@ TEST_CASE("FakeNvml: a container with one GPU's node (private mount namespace) s
                           std::to_string(m1.memory_bytes)) != std::string::npos);
   CHECK(cont->output.find(g2.mig_devices[0].uuid) == std::string::npos);  // cap not granted
   CHECK(cont->output.find(node.state.gpus[0].uuid) == std::string::npos);
+  // GPU 3's node granted under GPU 2's name is neither GPU (a CDI mapping bug
+  // must not pass as the right device).
+  std::string swapped =
+      "set -e\nmount -t tmpfs none /dev\ntouch /dev/nvidia" + std::to_string(g2.minor) + "\n"
+      "mount --bind \"$ROOT/dev/nvidia" + std::to_string(node.state.gpus[3].minor) + "\" /dev/nvidia" +
+      std::to_string(g2.minor) + "\nmount -t tmpfs none \"$ROOT/dev\"\nexec \"$LISTER\" \"$LIB\"\n";
+  auto wrong = RunCommand({unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", swapped},
+                          std::chrono::seconds(20),
+                          {{"DRAHIL_FAKE_ROOT", node.root}, {"ROOT", node.root}, {"LISTER", lister},
+                           {"LIB", LibPath()}});
+  REQUIRE_OK(wrong);
+  INFO(wrong->output);
+  CHECK(wrong->output == "count 0\n");
   // The host's view is untouched by the namespace.
   CHECK(::access((node.root + "/dev/nvidia0").c_str(), F_OK) == 0);
 }

@@ -36,6 +36,7 @@ struct MigDevice {
   uint32_t sm_count = 0;
   uint32_t cap_minor = 0;
   std::string cap_file;  // "dev/nvidia-caps/nvidia-cap3", relative to the root
+  uint64_t cap_inode = 0;  // identity of the cap file (0 = unchecked)
 };
 
 struct Gpu {
@@ -57,6 +58,9 @@ struct Gpu {
   int cc_minor = 0;
   int numa_node = -1;
   std::string node_file;  // "dev/nvidia0"
+  // Identity of the node file. A bind mount keeps it, so a node granted under
+  // another GPU's name is recognised as not being that GPU (0 = unchecked).
+  uint64_t node_inode = 0;
   std::vector<uint32_t> nvlink_peers;  // minors
   bool mig_capable = false;
   bool mig_enabled = false;
@@ -176,11 +180,15 @@ bool IsLostFault(const Fault& f);
 // ---- visibility (shared by the fake NVML and gpurt) ----
 // OpenGpuNode(): opens the GPU's node file read-write, trying
 // <root>/dev/nvidia<minor> (host view) then /dev/nvidia<minor> (container
-// view; only a regular file of exactly memory_bytes counts). Returns the fd
-// (caller closes) or -1 with *why set.
+// view). Only a regular file of exactly memory_bytes, and the GPU's own file
+// (node_inode) counts, so a container given GPU 1's node under the name
+// nvidia0 sees neither GPU. Returns the fd (caller closes) or -1 with *why set.
 int OpenGpuNode(const std::string& root, const Gpu& gpu, std::string* why);
-// CanOpenNode(): the same two-view rule for another node ("nvidia-caps/nvidia-cap3").
-bool CanOpenNode(const std::string& root, const std::string& rel_under_dev);
+// CanOpenNode(): the same two-view rule for another node
+// ("nvidia-caps/nvidia-cap3"); inode 0 skips the identity check.
+bool CanOpenNode(const std::string& root, const std::string& rel_under_dev, uint64_t inode = 0);
+// RecordInodes(): fills node_inode / cap_inode from the files under root.
+Status RecordInodes(const std::string& root, NodeState* state);
 
 // LockedBytes(): bytes of [start, start + len) of an open node file held by
 // byte-range (OFD) locks of other open file descriptions. gpurt holds one

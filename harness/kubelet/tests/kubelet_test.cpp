@@ -211,7 +211,8 @@ TEST_CASE("KubeletStandIn: re-registers a re-created socket, unregisters a remov
   REQUIRE_OK(plugin->Start());
   REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
   CHECK(env.kubelet.RegistrationCount("test.drahil.io") == 2);
-  CHECK(plugin->Notifications().size() == 2);
+  REQUIRE(plugin->WaitForNotification(5s, 2));
+  CHECK(plugin->Notifications()[1].registered);
   REQUIRE_OK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status);
 }
 
@@ -359,6 +360,8 @@ TEST_CASE("KubeletStandIn: a reply over 16 MiB is an error naming the call", "[k
   REQUIRE_OK(plugin->Start());
   REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
   plugin->SetMode(TestPlugin::Mode::kHuge);
+  // Generous deadline: moving 17 MiB is slow under ThreadSanitizer.
+  env.kubelet.SetCallTimeout(120s);
   CallResult r = env.kubelet.Prepare("test.drahil.io", {Claim("u1")});
   CHECK(r.status.code() == Code::kResourceExhausted);
   CHECK(Contains(r.status.message(), "NodePrepareResources: rpc error: code = ResourceExhausted"));

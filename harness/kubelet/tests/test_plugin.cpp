@@ -371,9 +371,9 @@ std::vector<std::string> TestPlugin::Calls() const {
   return s_->calls;
 }
 
-bool TestPlugin::WaitForNotification(std::chrono::milliseconds timeout) const {
+bool TestPlugin::WaitForNotification(std::chrono::milliseconds timeout, size_t count) const {
   std::unique_lock<std::mutex> lock(s_->mu);
-  return s_->cv.wait_for(lock, timeout, [&] { return !s_->notifications.empty(); });
+  return s_->cv.wait_for(lock, timeout, [&] { return s_->notifications.size() >= count; });
 }
 
 std::string TestPlugin::reg_socket() const { return s_->RegSocket(); }

@@ -81,7 +81,8 @@ class TestPlugin {
   std::vector<Notification> Notifications() const;
   // Calls seen: "v1/NodePrepareResources:<uid>,<uid>", "v1beta1/NodeUnprepareResources:...".
   std::vector<std::string> Calls() const;
-  bool WaitForNotification(std::chrono::milliseconds timeout) const;
+  // WaitForNotification(): until at least count statuses arrived.
+  bool WaitForNotification(std::chrono::milliseconds timeout, size_t count = 1) const;
 
   std::string reg_socket() const;
   std::string dra_socket() const;

@@ -3,6 +3,7 @@
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
 #include "fixtures.hpp"
 
@@ -44,6 +45,45 @@ TEST_CASE("drahil cdi validate: valid fixtures pass, invalid ones fail with the 
   REQUIRE_OK(bad);
   CHECK(bad->exit.exit_code == 1);
   CHECK(bad->output.find("[node-permissions]") != std::string::npos);
+}
+
+TEST_CASE("drahil sandbox: injects CDI devices, masks the node dev dir, passes the exit code through",
+          "[cdi][cli][sandbox]") {
+  const std::string drahil = drahil::testing::Bin("drahil");
+  if (!PathExists(drahil)) DRAHIL_SKIP("drahil CLI not built");
+  auto dir = TempDir::Create("cdi-cli-");
+  REQUIRE_OK(dir);
+  const std::string root = dir->Join("node");
+  const std::string cdi_dir = dir->Join("cdi");
+  REQUIRE_OK(MakeDirs(root + "/dev"));
+  REQUIRE_OK(MakeDirs(cdi_dir));
+  REQUIRE_OK(AtomicWriteFile(root + "/dev/gpu0", "gpu0\n"));
+  REQUIRE_OK(AtomicWriteFile(root + "/dev/gpu1", "gpu1\n"));
+  REQUIRE_OK(AtomicWriteFile(cdi_dir + "/claim.yaml",
+                             "cdiVersion: 0.5.0\nkind: example.com/gpu\ndevices:\n  - name: 0claim-gpu0\n"
+                             "    containerEdits:\n      env: [GPU=gpu0]\n      deviceNodes: [{path: /dev/gpu0, "
+                             "hostPath: " + root + "/dev/gpu0, permissions: rw}]\n"));
+  auto r = RunCommand({drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=0claim-gpu0",
+                       "--fake-root", root, "--timeout", "20", "--", "/bin/sh", "-c",
+                       "ls /dev | grep gpu; echo GPU=$GPU; cat " + root + "/dev/gpu1 2>/dev/null; exit 5"},
+                      60s);
+  REQUIRE_OK(r);
+  INFO(r->output);
+  if (r->output.find("sandbox unavailable") != std::string::npos) DRAHIL_SKIP(r->output);
+  CHECK(r->exit.exit_code == 5);
+  CHECK(r->output.find("gpu0\nGPU=gpu0\n") != std::string::npos);
+  CHECK(r->output.find("gpu1") == std::string::npos);
+
+  auto t = RunCommand({drahil, "sandbox", "--timeout", "0.5", "--", "sleep", "100"}, 60s);
+  REQUIRE_OK(t);
+  INFO(t->output);
+  CHECK(t->exit.exit_code == 124);
+  CHECK(t->output.find("timed out") != std::string::npos);
+
+  auto bad = RunCommand({drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=nope", "--", "true"}, 60s);
+  REQUIRE_OK(bad);
+  CHECK(bad->exit.exit_code == 1);
+  CHECK(bad->output.find("example.com/gpu=nope") != std::string::npos);
 }
 
 }  // namespace

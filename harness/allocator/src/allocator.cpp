@@ -485,8 +485,10 @@ struct Eligibility {
   // stage: how far a rejected device got (1 class, 2 selectors, 3 taints,
   // 4 capacity names, 5 capacity amounts), so the explanation can name the closest miss.
   std::vector<int8_t> stage;
-  std::vector<std::string> reason;
-  std::vector<std::vector<std::pair<int, Nanos>>> consumed;
+  // Sparse: most devices pass or fail without either, and the search state
+  // is rebuilt for every Allocate() call.
+  std::unordered_map<int, std::string> reason;
+  std::unordered_map<int, std::vector<std::pair<int, Nanos>>> consumed;
 };
 
 class Search {
@@ -522,7 +524,13 @@ class Search {
   std::vector<std::vector<Eligibility>> elig_;  // [request][alt]
   // In-use state.
   std::vector<char> exclusive_;
-  std::vector<std::vector<Nanos>> consumed_;  // per device, per capacity (multi)
+  // Consumed(): per capacity, what the shares of a multi-allocatable device use.
+  std::vector<Nanos>& Consumed(int d) {
+    auto& v = consumed_[d];
+    if (v.empty()) v.assign(impl_.devices[d].capacity.size(), 0);
+    return v;
+  }
+  std::unordered_map<int, std::vector<Nanos>> consumed_;
   std::vector<int> shares_;                   // allocations per multi device
   std::vector<std::vector<Nanos>> counters_used_;
   std::vector<Pick> picks_;
@@ -626,7 +634,7 @@ Status Search::AddInUse(const Json& allocation) {
           auto q = ParseQuantityJson(v);
           if (!q.ok()) continue;
           for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
-            if (dev.capacity[ci].fqn == Qualify(k, dev.driver)) consumed_[d][ci] += q->nanos();
+            if (dev.capacity[ci].fqn == Qualify(k, dev.driver)) Consumed(d)[ci] += q->nanos();
           }
         }
       }
@@ -647,8 +655,6 @@ Status Search::Prepare(const std::vector<Json>& claims) {
   size_t nd = impl_.devices.size();
   exclusive_.assign(nd, 0);
   shares_.assign(nd, 0);
-  consumed_.resize(nd);
-  for (size_t d = 0; d < nd; ++d) consumed_[d].assign(impl_.devices[d].capacity.size(), 0);
   counters_used_.resize(impl_.counter_sets.size());
   for (size_t s = 0; s < counters_used_.size(); ++s) counters_used_[s].assign(impl_.counter_sets[s].capacity.size(), 0);
 
@@ -756,8 +762,6 @@ Status Search::Prepare(const std::vector<Json>& claims) {
     for (auto& e : elig_[ri]) {
       e.state.assign(impl_.devices.size(), Eligibility::kUnknown);
       e.stage.assign(impl_.devices.size(), 0);
-      e.reason.resize(impl_.devices.size());
-      e.consumed.resize(impl_.devices.size());
     }
   }
   chosen_alt_.assign(requests_.size(), 0);
@@ -820,7 +824,9 @@ std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> reque
 
 const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   Eligibility& e = elig_[ri][ai];
-  if (e.state[d] != Eligibility::kUnknown) return e.reason[d];
+  static const std::string kPass;
+  if (e.state[d] == Eligibility::kYes) return kPass;
+  if (e.state[d] == Eligibility::kNo) return e.reason[d];
   const Alt& alt = requests_[ri].alts[ai];
   const DeviceInfo& dev = Dev(d);
   int8_t stage = 1;
@@ -885,8 +891,7 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
     }
   }
   e.state[d] = Eligibility::kYes;
-  e.reason[d].clear();
-  return e.reason[d];
+  return kPass;
 }
 
 std::string Search::DynamicCheck(size_t ri, int ai, int d) {
@@ -897,9 +902,9 @@ std::string Search::DynamicCheck(size_t ri, int ai, int d) {
     if (dev.multi) {
       const auto& need = elig_[ri][ai].consumed[d];
       for (const auto& [ci, amt] : need) {
-        if (consumed_[d][ci] + amt > dev.capacity[ci].value) {
+        if (Consumed(d)[ci] + amt > dev.capacity[ci].value) {
           return "device " + dev.Id() + ": capacity " + dev.capacity[ci].key + " has " +
-                 FormatNanos(dev.capacity[ci].value - consumed_[d][ci], dev.capacity[ci].format) + " left, " +
+                 FormatNanos(dev.capacity[ci].value - Consumed(d)[ci], dev.capacity[ci].format) + " left, " +
                  FormatNanos(amt, dev.capacity[ci].format) + " needed";
         }
       }
@@ -951,7 +956,7 @@ void Search::Apply(Pick& p) {
       p.charged_counters = shares_[p.device] == 0;
       ++shares_[p.device];
       p.consumed = elig_[p.request][p.alt].consumed[p.device];
-      for (const auto& [ci, amt] : p.consumed) consumed_[p.device][ci] += amt;
+      for (const auto& [ci, amt] : p.consumed) Consumed(p.device)[ci] += amt;
     } else {
       exclusive_[p.device] = 1;
       p.charged_counters = true;
@@ -976,7 +981,7 @@ void Search::Undo(const Pick& p) {
   if (!alt.admin) {
     if (dev.multi) {
       --shares_[p.device];
-      for (const auto& [ci, amt] : p.consumed) consumed_[p.device][ci] -= amt;
+      for (const auto& [ci, amt] : p.consumed) Consumed(p.device)[ci] -= amt;
     } else {
       exclusive_[p.device] = 0;
     }
@@ -1015,22 +1020,28 @@ bool Search::SearchFrom(size_t ri) {
     chosen_alt_[ri] = static_cast<int>(ai);
     scan_reason_.clear();
     std::string prefix = req.alts.size() > 1 ? "subrequest \"" + alt.sub_name + "\": " : "";
-    // Count statically eligible devices first: if there are too few, no
-    // choice made by earlier requests can help (see hopeless_).
+    // Statically eligible devices: with too few of them no choice made by
+    // earlier requests can help (see hopeless_). ExactCount requests scan
+    // lazily and count only when the search fails, so CEL runs on as few
+    // devices as kube-scheduler's allocator would evaluate.
     int64_t eligible = 0;
     std::string first_static;  // the rejection of the device that got furthest
-    int8_t best_stage = 0;
-    for (int d : node_devices_) {
-      const std::string& r = StaticCheck(ri, static_cast<int>(ai), d);
-      if (!error_.ok()) return false;
-      if (r.empty()) {
-        ++eligible;
-      } else if (elig_[ri][ai].stage[d] > best_stage) {
-        best_stage = elig_[ri][ai].stage[d];
-        first_static = r;
+    auto count_static = [&]() {
+      int8_t best_stage = 0;
+      for (int d : node_devices_) {
+        const std::string& r = StaticCheck(ri, static_cast<int>(ai), d);
+        if (!error_.ok()) return;
+        if (r.empty()) {
+          ++eligible;
+        } else if (elig_[ri][ai].stage[d] > best_stage) {
+          best_stage = elig_[ri][ai].stage[d];
+          first_static = r;
+        }
       }
-    }
+    };
     if (alt.all) {
+      count_static();
+      if (!error_.ok()) return false;
       if (!incomplete_pools_.empty()) {
         why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but " + incomplete_pools_.front();
         continue;
@@ -1070,6 +1081,18 @@ bool Search::SearchFrom(size_t ri) {
              " matching device(s): " + dyn;
       continue;
     }
+    if (PickDevices(ri, static_cast<int>(ai), 0, alt.count)) return true;
+    if (!error_.ok() || budget_exceeded_ || hopeless_) return false;
+    count_static();
+    if (!error_.ok()) return false;
+    if (scan_reason_.empty()) {
+      // Busy devices were skipped unexplained; name the first one now.
+      for (int d : node_devices_) {
+        if (!StaticCheck(ri, static_cast<int>(ai), d).empty()) continue;
+        scan_reason_ = DynamicCheck(ri, static_cast<int>(ai), d);
+        if (!scan_reason_.empty()) break;
+      }
+    }
     if (eligible < alt.count) {
       why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s), " +
              std::to_string(eligible) + " of " + std::to_string(node_devices_.size()) + " on node \"" + node_.name +
@@ -1077,8 +1100,6 @@ bool Search::SearchFrom(size_t ri) {
       continue;
     }
     any_static = true;
-    if (PickDevices(ri, static_cast<int>(ai), 0, alt.count)) return true;
-    if (!error_.ok() || budget_exceeded_ || hopeless_) return false;
     why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s) and " +
            std::to_string(eligible) + " match, but they cannot be allocated" +
            (scan_reason_.empty() ? "" : " (first rejection: " + scan_reason_ + ")");
@@ -1095,7 +1116,16 @@ bool Search::PickDevices(size_t ri, int ai, size_t start, int64_t remaining) {
   for (size_t pos = start; pos < node_devices_.size(); ++pos) {
     if (node_devices_.size() - pos < static_cast<size_t>(remaining)) return false;
     int d = node_devices_[pos];
-    if (!StaticCheck(ri, ai, d).empty()) continue;
+    // A device taken exclusively cannot be picked: skip it before paying for
+    // its selectors (they still run when the failure is explained).
+    if (exclusive_[d] && !Dev(d).multi && !requests_[ri].alts[ai].admin &&
+        elig_[ri][ai].state[d] == Eligibility::kUnknown) {
+      continue;
+    }
+    if (!StaticCheck(ri, ai, d).empty()) {
+      if (!error_.ok()) return false;
+      continue;
+    }
     if (++steps_ > impl_.opts.max_steps) {
       budget_exceeded_ = true;
       return false;

@@ -1,5 +1,6 @@
 #include "quantity_util.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace drahil::allocator {
@@ -24,11 +25,16 @@ Quantity QuantityFromNanos(__int128 nanos, Quantity::Format format) {
   unsigned __int128 mag = neg ? static_cast<unsigned __int128>(-nanos) : static_cast<unsigned __int128>(nanos);
   std::string digits;
   do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
+    digits.push_back(static_cast<char>('0' + static_cast<int>(mag % 10)));
     mag /= 10;
   } while (mag > 0);
-  while (digits.size() < 10) digits.insert(digits.begin(), '0');
-  std::string text = (neg ? "-" : "") + digits.substr(0, digits.size() - 9) + "." + digits.substr(digits.size() - 9);
+  while (digits.size() < 10) digits.push_back('0');
+  std::reverse(digits.begin(), digits.end());
+  std::string text;
+  if (neg) text.push_back('-');
+  text.append(digits, 0, digits.size() - 9);
+  text.push_back('.');
+  text.append(digits, digits.size() - 9, 9);
   auto q = Quantity::Parse(text);
   return q.ok() ? *q : Quantity();
 }

@@ -217,6 +217,19 @@ TEST_CASE("Allocator: allocationMode All takes every matching device and fails i
   REQUIRE_FALSE(busy.ok());
   CHECK(busy.status().message().find("asks for all 8 matching device(s)") != std::string::npos);
   CHECK(busy.status().message().find("gpu-0 is already allocated") != std::string::npos);
+  // And the other way round: with every GPU taken, an exact request says why.
+  Json all = w.Claim("default/all-gpus");
+  all["metadata"]["name"] = "everything";
+  all["spec"]["devices"]["requests"][0]["exactly"]["allocationMode"] = "ExactCount";
+  all["spec"]["devices"]["requests"][0]["exactly"]["count"] = 6;
+  REQUIRE_OK(AllocateOne(a, all));
+  Json one = w.Claim("default/tpu");
+  one["spec"]["devices"]["requests"][0]["exactly"].erase("selectors");
+  auto full = a.Allocate({one}, kNode1);
+  REQUIRE_FALSE(full.ok());
+  CHECK(full.status().message().find("needs 1 device(s) and 8 match, but they cannot be allocated "
+                                     "(first rejection: device gpu.example.com/node-1/gpu-0 is already allocated)") !=
+        std::string::npos);
 }
 
 TEST_CASE("Allocator: admin access ignores exclusivity and needs a labelled namespace", "[allocator]") {

@@ -125,6 +125,12 @@ class KubeletStandIn::Impl {
   std::unique_ptr<PluginWatcher> watcher_;
   std::unique_ptr<PodResourcesServer> podres_;
   std::thread reconciler_;
+  std::thread monitor_;
+  // Monitor state: sockets the monitor took out of the desired state (their
+  // file still exists) and consecutive failures of registered sockets.
+  std::set<std::string> evicted_;
+  std::map<std::string, int> monitor_failures_;
+  grpc::ClientContext* monitor_ctx_ = nullptr;  // probe in flight, for TryCancel()
   std::shared_ptr<spdlog::logger> log_ = log::Get("kubelet");
 
   // --- events and findings --------------------------------------------------
@@ -163,6 +169,7 @@ class KubeletStandIn::Impl {
     }
     watcher_ = std::move(w).value();
     reconciler_ = std::thread([this] { ReconcileLoop(); });
+    if (options_.monitor_interval.count() > 0) monitor_ = std::thread([this] { MonitorLoop(); });
     return OkStatus();
   }
 
@@ -171,8 +178,10 @@ class KubeletStandIn::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       if (!running_) return;
       running_ = false;
+      if (monitor_ctx_ != nullptr) monitor_ctx_->TryCancel();
     }
     cv_.notify_all();
+    if (monitor_.joinable()) monitor_.join();
     if (watcher_) watcher_->Stop();
     watcher_.reset();
     if (reconciler_.joinable()) reconciler_.join();
@@ -189,6 +198,8 @@ class KubeletStandIn::Impl {
       desired_.clear();
       retry_.clear();
       inflight_.clear();
+      evicted_.clear();
+      monitor_failures_.clear();
     }
     for (auto& [socket, inst] : actual) {
       if (inst->health) inst->health->Stop();
@@ -197,11 +208,89 @@ class KubeletStandIn::Impl {
 
   void OnSocketEvent(const std::string& path, bool created) {
     std::lock_guard<std::mutex> lock(mu_);
+    evicted_.erase(path);
+    monitor_failures_.erase(path);
     if (created) {
       desired_[path] = next_stamp_++;
     } else {
       desired_.erase(path);
       retry_.erase(path);
+    }
+  }
+
+  // --- connection monitor (protocol.md 2.2, monitor.go) -----------------------
+
+  // Probe(): dial + GetInfo with the monitor's timeouts; "" = healthy, else why not.
+  std::string Probe(const std::string& socket) {
+    auto channel = internal::MakeUnixChannel(socket, options_.max_receive_bytes);
+    auto dial_deadline = std::chrono::steady_clock::now() + options_.monitor_dial_timeout;
+    while (!channel->WaitForConnected(std::chrono::system_clock::now() + 100ms)) {
+      if (!Running()) return "stopped";
+      if (std::chrono::steady_clock::now() >= dial_deadline) return "dial timed out";
+    }
+    auto stub = pluginregistration::Registration::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + options_.monitor_getinfo_timeout);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!running_) return "stopped";
+      monitor_ctx_ = &ctx;
+    }
+    pluginregistration::PluginInfo info;
+    grpc::Status st = stub->GetInfo(&ctx, pluginregistration::InfoRequest(), &info);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      monitor_ctx_ = nullptr;
+    }
+    return st.ok() ? std::string() : "GetInfo: " + GoStatusText(st);
+  }
+
+  void MonitorLoop() {
+    for (;;) {
+      std::vector<std::string> registered, evicted;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, options_.monitor_interval, [this] { return !running_; });
+        if (!running_) return;
+        for (const auto& [socket, inst] : actual_) registered.push_back(socket);
+        evicted.assign(evicted_.begin(), evicted_.end());
+      }
+      for (const auto& socket : registered) {
+        std::string why = Probe(socket);
+        if (!Running()) return;
+        std::string plugin;
+        bool evict = false;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          auto it = actual_.find(socket);
+          if (it != actual_.end()) plugin = it->second->state.name;
+          if (why.empty()) {
+            monitor_failures_.erase(socket);
+            continue;
+          }
+          int n = ++monitor_failures_[socket];
+          if (n >= options_.monitor_failures && desired_.erase(socket) > 0) {
+            evicted_.insert(socket);
+            monitor_failures_.erase(socket);
+            evict = true;
+          }
+        }
+        if (evict) {
+          AddFinding(Finding{Finding::Severity::kError, socket, plugin, "monitor-unresponsive",
+                             "connection monitor: " + std::to_string(options_.monitor_failures) +
+                                 " failed probes in a row (last: " + why +
+                                 "); plugin unregistered until it answers again",
+                             1});
+        }
+      }
+      for (const auto& socket : evicted) {
+        if (!IsSocket(socket)) continue;
+        std::string why = Probe(socket);
+        if (!Running()) return;
+        if (!why.empty()) continue;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (evicted_.erase(socket) > 0) desired_[socket] = next_stamp_++;
+      }
     }
   }
 

@@ -216,6 +216,26 @@ TEST_CASE("KubeletStandIn: re-registers a re-created socket, unregisters a remov
   REQUIRE_OK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status);
 }
 
+TEST_CASE("KubeletStandIn: the connection monitor unregisters a hung plugin until it answers",
+          "[kubelet][grpc]") {
+  Env env;
+  env.opts.monitor_interval = 100ms;
+  env.opts.monitor_getinfo_timeout = 200ms;
+  REQUIRE_OK(env.Start());
+  auto plugin = env.MakePlugin();
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  plugin->SetGetInfoHang(true);  // the socket stays, the plugin stops answering
+  REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 10s));
+  auto f = env.kubelet.WaitForFinding("monitor-unresponsive", plugin->reg_socket(), 1s);
+  REQUIRE_OK(f);
+  CHECK(Contains(f->message, "DeadlineExceeded"));
+  CHECK(PathExists(plugin->reg_socket()));
+  plugin->SetGetInfoHang(false);
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 10s));
+  CHECK(env.kubelet.RegistrationCount("test.drahil.io") == 2);
+}
+
 TEST_CASE("KubeletStandIn: ignores dot-files and non-sockets, watches subdirectories",
           "[kubelet][grpc]") {
   Env env;

@@ -30,6 +30,7 @@ struct TestPlugin::State {
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   Mode mode = Mode::kOk;
+  bool hang_getinfo = false;
   bool stopping = false;
   std::vector<Notification> notifications;
   std::vector<std::string> calls;
@@ -71,8 +72,17 @@ namespace {
 class RegistrationService final : public pluginregistration::Registration::Service {
  public:
   explicit RegistrationService(TestPlugin::State* s) : s_(s) {}
-  grpc::Status GetInfo(grpc::ServerContext*, const pluginregistration::InfoRequest*,
+  grpc::Status GetInfo(grpc::ServerContext* ctx, const pluginregistration::InfoRequest*,
                        pluginregistration::PluginInfo* info) override {
+    bool hang = false;
+    {
+      std::lock_guard<std::mutex> lock(s_->mu);
+      hang = s_->hang_getinfo;
+    }
+    if (hang) {
+      s_->Hang(ctx);
+      return grpc::Status(grpc::StatusCode::CANCELLED, "gave up");
+    }
     info->set_type(s_->config.type);
     info->set_name(s_->config.driver);
     if (!s_->config.endpoint_empty) info->set_endpoint(s_->DraSocket());
@@ -337,6 +347,11 @@ void TestPlugin::Stop() {
 void TestPlugin::SetMode(Mode m) {
   std::lock_guard<std::mutex> lock(s_->mu);
   s_->mode = m;
+}
+
+void TestPlugin::SetGetInfoHang(bool hang) {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  s_->hang_getinfo = hang;
 }
 
 void TestPlugin::PushHealth(std::vector<HealthReport> devices) {

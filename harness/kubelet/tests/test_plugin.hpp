@@ -72,6 +72,9 @@ class TestPlugin {
   void Stop();
 
   void SetMode(Mode m);
+  // SetGetInfoHang(): GetInfo blocks until the caller gives up (a hung plugin
+  // whose socket is still there).
+  void SetGetInfoHang(bool hang);
   // PushHealth(): the next snapshot every open health stream sends.
   void PushHealth(std::vector<HealthReport> devices);
   // CloseHealthStreams(): every open stream ends with OK (EOF).

@@ -59,6 +59,14 @@ class KubeletStandIn {
     std::chrono::milliseconds notify_timeout{5000};
     // Plugin-manager reconcile period (register new sockets, drop gone ones).
     std::chrono::milliseconds reconcile_interval{1000};
+    // Connection monitor (kubelet monitor.go): every monitor_interval each
+    // registered plugin is dialled and asked GetInfo; after monitor_failures
+    // failures in a row its socket leaves the desired state (so it is
+    // unregistered) until it answers again. Zero interval = no monitor.
+    std::chrono::milliseconds monitor_interval{10000};
+    std::chrono::milliseconds monitor_dial_timeout{20000};
+    std::chrono::milliseconds monitor_getinfo_timeout{10000};
+    int monitor_failures = 2;
     // Pause before reopening a health stream after an error or EOF.
     std::chrono::milliseconds health_restart_interval{5000};
     // Staleness limit for devices that set no health_check_timeout_seconds.

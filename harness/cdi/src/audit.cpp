@@ -43,7 +43,8 @@ bool HasDotDot(const std::string& p) {
 // Under(p, dir): p equals dir or lies below it (both cleaned).
 bool Under(const std::string& p, const std::string& dir) {
   if (dir == "/") return true;
-  return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
+  return p == dir ||
+         (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
 }
 
 std::string Basename(const std::string& p) {
@@ -61,7 +62,8 @@ std::string SensitiveHostPath(const std::string& raw) {
       {"/sys", "host kernel and device control files"},
       {"/boot", "host kernel images and boot config"},
       {"/root", "the host root user's home"},
-      {"/var/lib/kubelet", "the kubelet's state: pod volumes, secrets, plugin sockets, checkpoints"},
+      {"/var/lib/kubelet",
+       "the kubelet's state: pod volumes, secrets, plugin sockets, checkpoints"},
       {"/var/lib/containerd", "the container runtime's state"},
       {"/var/lib/docker", "the container runtime's state"},
       {"/run/containerd", "the container runtime's control socket and state"},
@@ -71,16 +73,19 @@ std::string SensitiveHostPath(const std::string& raw) {
       {"/etc/kubernetes", "cluster credentials"},
       {"/var/lib/etcd", "cluster state"},
       {"/run/cdi", "the CDI spec dir: a container could rewrite other containers' device grants"},
-      {"/var/run/cdi", "the CDI spec dir: a container could rewrite other containers' device grants"},
+      {"/var/run/cdi",
+       "the CDI spec dir: a container could rewrite other containers' device grants"},
       {"/etc/cdi", "the CDI spec dir: a container could rewrite other containers' device grants"},
   };
   for (const auto& [dir, why] : kDirs) {
     if (Under(p, dir)) return why;
   }
-  if ((Under(p, "/run") || Under(p, "/var/run")) && p.size() > 5 && p.compare(p.size() - 5, 5, ".sock") == 0) {
+  if ((Under(p, "/run") || Under(p, "/var/run")) && p.size() > 5 &&
+      p.compare(p.size() - 5, 5, ".sock") == 0) {
     return "a host control socket";
   }
-  if (p == "/run" || p == "/var/run" || p == "/var" || p == "/var/lib" || p == "/usr" || p == "/home") {
+  if (p == "/run" || p == "/var/run" || p == "/var" || p == "/var/lib" || p == "/usr" ||
+      p == "/home") {
     return "a whole top-level host directory";
   }
   return "";
@@ -89,19 +94,22 @@ std::string SensitiveHostPath(const std::string& raw) {
 // RawHostDevice(): host nodes that give access to memory, disks or the kernel.
 std::string RawHostDevice(const std::string& raw) {
   std::string p = Clean(raw);
-  static const std::set<std::string> kExact = {"/dev/mem", "/dev/kmem", "/dev/port", "/dev/kmsg",
-                                               "/dev/cpu", "/dev/mapper/control", "/dev/fuse",
-                                               "/dev/kvm", "/dev/vhost-net", "/dev/loop-control"};
+  static const std::set<std::string> kExact = {
+      "/dev/mem",       "/dev/kmem",           "/dev/port", "/dev/kmsg",
+      "/dev/cpu",       "/dev/mapper/control", "/dev/fuse", "/dev/kvm",
+      "/dev/vhost-net", "/dev/loop-control"};
   if (kExact.count(p)) return "gives access to host memory, I/O ports or kernel facilities";
   std::string base = Basename(p);
-  for (const char* prefix : {"sd", "hd", "vd", "xvd", "nvme", "dm-", "md", "loop", "mmcblk", "sg"}) {
+  for (const char* prefix :
+       {"sd", "hd", "vd", "xvd", "nvme", "dm-", "md", "loop", "mmcblk", "sg"}) {
     std::string pre(prefix);
     if (Under(p, "/dev") && base.size() > pre.size() && base.compare(0, pre.size(), pre) == 0 &&
         std::isdigit(static_cast<unsigned char>(base[pre.size()])) != 0) {
       return "is a host disk or block device";
     }
     if (Under(p, "/dev") && base.size() > pre.size() && base.compare(0, pre.size(), pre) == 0 &&
-        (pre == "sd" || pre == "hd" || pre == "vd" || pre == "xvd") && base.size() <= pre.size() + 2) {
+        (pre == "sd" || pre == "hd" || pre == "vd" || pre == "xvd") &&
+        base.size() <= pre.size() + 2) {
       return "is a host disk or block device";
     }
   }
@@ -115,8 +123,10 @@ struct Ctx {
   std::string file;
   std::string path;  // JSON path of the edits block
 
-  void Add(Severity sev, std::string rule, std::string sub, std::string what, std::string why) const {
-    out.push_back(Finding{sev, std::move(rule), device, file, path + sub, std::move(what), std::move(why)});
+  void Add(Severity sev, std::string rule, std::string sub, std::string what,
+           std::string why) const {
+    out.push_back(
+        Finding{sev, std::move(rule), device, file, path + sub, std::move(what), std::move(why)});
   }
 };
 
@@ -132,7 +142,8 @@ bool InDeviceRoot(const std::string& host, const AuditOptions& o) {
 // IsDeviceDir(): p is /dev itself or a device root itself (or above one).
 bool IsDeviceDir(const std::string& host, const AuditOptions& o) {
   std::string p = Clean(host);
-  if (p == "/dev" || p == "/dev/dri" || p == "/dev/nvidia-caps" || p == "/dev/vfio" || p == "/dev/dfl") {
+  if (p == "/dev" || p == "/dev/dri" || p == "/dev/nvidia-caps" || p == "/dev/vfio" ||
+      p == "/dev/dfl") {
     return true;
   }
   for (const auto& r : o.device_roots) {
@@ -153,7 +164,8 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     const DeviceNode& d = e.device_nodes[i];
     std::string sub = ".deviceNodes[" + std::to_string(i) + "]";
     const std::string host = d.HostPath();
-    std::string node = "device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
+    std::string node =
+        "device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
     if (HasDotDot(d.path) || HasDotDot(host) || host.empty() || host[0] != '/') {
       c.Add(Severity::kHigh, "path-traversal", sub, node + " uses '..' or a relative path",
             "a path that escapes its directory can point the runtime at any host file; use clean "
@@ -162,13 +174,14 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     if (!Under(Clean(d.path), "/dev")) {
       c.Add(Severity::kHigh, "node-outside-dev", sub + ".path",
             node + " is placed outside /dev in the container",
-            "device nodes belong under /dev; a node elsewhere can shadow container files (" + d.path +
-                ") and hides the grant from tools that inspect /dev");
+            "device nodes belong under /dev; a node elsewhere can shadow container files (" +
+                d.path + ") and hides the grant from tools that inspect /dev");
     }
     std::string sensitive = SensitiveHostPath(host);
     if (!sensitive.empty()) {
       c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath",
-            node + " comes from host path " + host, "that is " + sensitive + "; no device needs it");
+            node + " comes from host path " + host,
+            "that is " + sensitive + "; no device needs it");
     } else if (!InDeviceRoot(host, o)) {
       c.Add(Severity::kHigh, "node-host-path", sub + ".hostPath",
             node + " comes from host path " + host + ", outside /dev and the device roots",
@@ -179,7 +192,8 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     if (raw.empty() && d.type == "b") raw = "is a block device";
     if (!raw.empty()) {
       c.Add(Severity::kCritical, "raw-host-device", sub, node + " " + raw,
-            "raw host devices break out of every container boundary; grant only the accelerator's nodes");
+            "raw host devices break out of every container boundary; grant only the accelerator's "
+            "nodes");
     }
     std::optional<uint32_t> mode = d.file_mode;
     bool from_host = false;
@@ -193,10 +207,11 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     if (mode && (*mode & 0002u) != 0) {
       char buf[16];
       std::snprintf(buf, sizeof(buf), "%04o", *mode & 07777u);
-      c.Add(from_host ? Severity::kInfo : Severity::kWarning, "world-writable", sub + ".fileMode",
-            node + " is world-writable (mode " + buf + (from_host ? ", from the host file)" : ")"),
-            "any user in the container (and, for a created node, on a shared host path) can write to "
-            "the device; use 0660 with a gid the workload runs with");
+      c.Add(
+          from_host ? Severity::kInfo : Severity::kWarning, "world-writable", sub + ".fileMode",
+          node + " is world-writable (mode " + buf + (from_host ? ", from the host file)" : ")"),
+          "any user in the container (and, for a created node, on a shared host path) can write to "
+          "the device; use 0660 with a gid the workload runs with");
     }
     std::string perms = d.EffectivePermissions();
     if (perms.find('m') != std::string::npos) {
@@ -214,7 +229,8 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     bool bind = m.type.empty() || m.type == "none" || m.type == "bind" ||
                 std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
                 std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
-    if (HasDotDot(m.container_path) || (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
+    if (HasDotDot(m.container_path) ||
+        (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
       c.Add(Severity::kHigh, "path-traversal", sub, what + " uses '..' or a relative path",
             "a path that escapes its directory can point the runtime at any host file");
     }
@@ -228,16 +244,19 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
       c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath", what,
             "the host path is " + sensitive + "; a device driver never needs it in a container");
     } else if (IsDeviceDir(m.host_path, o)) {
-      c.Add(Severity::kCritical, "device-dir-mount", sub + ".hostPath", what + " exposes a whole device directory",
+      c.Add(Severity::kCritical, "device-dir-mount", sub + ".hostPath",
+            what + " exposes a whole device directory",
             "every device node below it becomes reachable, including devices allocated to other "
             "claims; grant individual deviceNodes instead");
     } else if (InDeviceRoot(m.host_path, o)) {
       c.Add(Severity::kHigh, "device-dir-mount", sub + ".hostPath", what + " mounts a device path",
-            "device nodes should be granted as deviceNodes so the runtime adds cgroup rules for them");
+            "device nodes should be granted as deviceNodes so the runtime adds cgroup rules for "
+            "them");
     }
     bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
     if (!ro && sensitive.empty()) {
-      c.Add(Severity::kInfo, "writable-mount", sub + ".options", what + " is writable (no \"ro\" option)",
+      c.Add(Severity::kInfo, "writable-mount", sub + ".options",
+            what + " is writable (no \"ro\" option)",
             "the container can modify host files there; add \"ro\" unless writes are required");
     }
     for (const auto& opt : m.options) {
@@ -256,27 +275,32 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     std::string what = h.hook_name + " hook runs " + h.path + " with args " + Join(h.args);
     if (!h.env.empty()) what += " and env " + Join(h.env);
     std::string clean = Clean(h.path);
-    bool unsafe_location = Under(clean, "/tmp") || Under(clean, "/var/tmp") || Under(clean, "/dev/shm") ||
-                           Under(clean, "/home") || HasDotDot(h.path);
+    bool unsafe_location = Under(clean, "/tmp") || Under(clean, "/var/tmp") ||
+                           Under(clean, "/dev/shm") || Under(clean, "/home") || HasDotDot(h.path);
     bool shell = false;
     std::string base = Basename(clean);
-    if (base == "sh" || base == "bash" || base == "dash" || base == "zsh" || base == "python3" || base == "python") {
+    if (base == "sh" || base == "bash" || base == "dash" || base == "zsh" || base == "python3" ||
+        base == "python") {
       shell = true;
     }
     Severity sev = unsafe_location || shell ? Severity::kCritical
                    : runtime_ns             ? Severity::kHigh
                                             : Severity::kWarning;
     std::string why = std::string("hooks run with the runtime's full privileges") +
-                      (runtime_ns ? " in the host's namespaces" : " in the container's namespaces before it starts") +
+                      (runtime_ns ? " in the host's namespaces"
+                                  : " in the container's namespaces before it starts") +
                       "; review the binary and arguments";
-    if (unsafe_location) why += ". The binary lives in a user-writable location, so anyone can replace it";
+    if (unsafe_location)
+      why += ". The binary lives in a user-writable location, so anyone can replace it";
     if (shell) why += ". It runs an interpreter, so the arguments are arbitrary code";
     c.Add(sev, "hook", sub, what, why);
   }
   static const std::map<std::string, std::pair<Severity, std::string>> kEnv = {
       {"PATH", {Severity::kWarning, "changes which binaries the workload runs"}},
-      {"LD_PRELOAD", {Severity::kHigh, "injects a shared library into every process of the container"}},
-      {"LD_LIBRARY_PATH", {Severity::kWarning, "changes which shared libraries every process loads"}},
+      {"LD_PRELOAD",
+       {Severity::kHigh, "injects a shared library into every process of the container"}},
+      {"LD_LIBRARY_PATH",
+       {Severity::kWarning, "changes which shared libraries every process loads"}},
       {"LD_AUDIT", {Severity::kHigh, "injects an audit library into every process"}},
       {"LD_BIND_NOW", {Severity::kInfo, "changes dynamic linking for every process"}},
       {"BASH_ENV", {Severity::kHigh, "runs a script in every non-interactive bash"}},
@@ -287,9 +311,9 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
     std::string name = e.env[i].substr(0, e.env[i].find('='));
     auto it = kEnv.find(name);
     if (it != kEnv.end()) {
-      c.Add(it->second.first, "env-override", ".env[" + std::to_string(i) + "]",
-            "sets " + e.env[i], name + " " + it->second.second +
-                                    "; the CDI env wins over the image's, so the workload cannot opt out");
+      c.Add(it->second.first, "env-override", ".env[" + std::to_string(i) + "]", "sets " + e.env[i],
+            name + " " + it->second.second +
+                "; the CDI env wins over the image's, so the workload cannot opt out");
     }
   }
   for (size_t i = 0; i < e.net_devices.size(); ++i) {
@@ -301,9 +325,10 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
   for (size_t i = 0; i < e.additional_gids.size(); ++i) {
     uint32_t g = e.additional_gids[i];
     if (g != 0 && g < 100) {
-      c.Add(Severity::kInfo, "additional-gid", ".additionalGids[" + std::to_string(i) + "]",
-            "adds supplementary group " + std::to_string(g),
-            "a low system gid (disk, kmem, video...) may open host files beyond the granted devices");
+      c.Add(
+          Severity::kInfo, "additional-gid", ".additionalGids[" + std::to_string(i) + "]",
+          "adds supplementary group " + std::to_string(g),
+          "a low system gid (disk, kmem, video...) may open host files beyond the granted devices");
     }
   }
 }
@@ -312,18 +337,24 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
 
 std::string_view SeverityName(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kHigh: return "high";
-    case Severity::kCritical: return "critical";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kHigh:
+      return "high";
+    case Severity::kCritical:
+      return "critical";
   }
   return "?";
 }
 
 std::string Finding::ToString() const {
   std::string s = std::string(SeverityName(severity)) + " [" + rule + "] " + device;
-  if (!file.empty()) s += " (" + file + " " + json_path + ")";
-  else if (!json_path.empty()) s += " (" + json_path + ")";
+  if (!file.empty())
+    s += " (" + file + " " + json_path + ")";
+  else if (!json_path.empty())
+    s += " (" + json_path + ")";
   return s + ": " + what + " — " + why;
 }
 
@@ -346,8 +377,8 @@ std::vector<Finding> AuditResolution(const Resolution& res, const AuditOptions& 
   std::set<std::string> allocated;
   for (const auto& p : options.allocated_host_paths) allocated.insert(Clean(p));
   auto shared = [&](const std::string& path) {
-    return std::find(options.shared_node_names.begin(), options.shared_node_names.end(), Basename(Clean(path))) !=
-           options.shared_node_names.end();
+    return std::find(options.shared_node_names.begin(), options.shared_node_names.end(),
+                     Basename(Clean(path))) != options.shared_node_names.end();
   };
   size_t bearing = 0;
   std::vector<std::string> bearing_ids;

@@ -84,7 +84,8 @@ Result<ResolvedDevice> Registry::Find(const std::string& id) const {
   auto c = conflicts_.find(id);
   if (c != conflicts_.end()) return FailedPreconditionError(c->second);
   auto it = devices_.find(id);
-  if (it == devices_.end()) return NotFoundError("unresolvable CDI device " + id + ": no spec defines it");
+  if (it == devices_.end())
+    return NotFoundError("unresolvable CDI device " + id + ": no spec defines it");
   return it->second;
 }
 

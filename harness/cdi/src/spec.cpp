@@ -64,9 +64,9 @@ bool IsYamlNull(const std::string& s) {
 }
 
 std::optional<bool> YamlBool(const std::string& s) {
-  static const std::set<std::string> kTrue = {"y", "Y", "yes", "Yes", "YES", "true",
-                                              "True", "TRUE", "on", "On", "ON"};
-  static const std::set<std::string> kFalse = {"n", "N", "no", "No", "NO", "false",
+  static const std::set<std::string> kTrue = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                              "True", "TRUE", "on",  "On",  "ON"};
+  static const std::set<std::string> kFalse = {"n",     "N",     "no",  "No",  "NO", "false",
                                                "False", "FALSE", "off", "Off", "OFF"};
   if (kTrue.count(s)) return true;
   if (kFalse.count(s)) return false;
@@ -155,7 +155,8 @@ Json YamlScalar(const YAML::Node& node) {
   if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") {
     return Json(std::numeric_limits<double>::infinity());
   }
-  if (s == ".nan" || s == ".NaN" || s == ".NAN") return Json(std::numeric_limits<double>::quiet_NaN());
+  if (s == ".nan" || s == ".NaN" || s == ".NAN")
+    return Json(std::numeric_limits<double>::quiet_NaN());
   return Json(s);
 }
 
@@ -165,7 +166,11 @@ size_t Utf8Error(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size() || (len == 2 && c < 0xc2)) return i;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return i;
@@ -219,25 +224,35 @@ Json YamlToJson(const YAML::Node& node, int depth, size_t& budget, const std::st
 
 const char* TypeName(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::number_float: return "a non-integer number";
-    default: return "a number";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "a boolean";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::number_float:
+      return "a non-integer number";
+    default:
+      return "a number";
   }
 }
 
-void CheckKeys(const Json& obj, const std::string& path, std::initializer_list<const char*> allowed) {
+void CheckKeys(const Json& obj, const std::string& path,
+               std::initializer_list<const char*> allowed) {
   if (!obj.is_object()) Fail(path, "type", std::string("must be an object, got ") + TypeName(obj));
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string& key = it.key();
-    bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; });
+    bool known =
+        std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; });
     if (!known) {
       std::string list;
       for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-      Fail(path + "." + key, "unknown-field", "unknown field " + Quote(key) + " (allowed: " + list + ")");
+      Fail(path + "." + key, "unknown-field",
+           "unknown field " + Quote(key) + " (allowed: " + list + ")");
     }
   }
 }
@@ -263,13 +278,15 @@ std::string GetString(const Json& obj, const std::string& path, const char* key,
     Fail(p, "type", std::string("must be a string, got ") + TypeName(*v) + hint);
   }
   std::string s = v->get<std::string>();
-  if (required && s.empty()) Fail(p, "required", std::string("field ") + key + " must not be empty");
+  if (required && s.empty())
+    Fail(p, "required", std::string("field ") + key + " must not be empty");
   return s;
 }
 
 template <typename T>
 T ToInt(const Json& v, const std::string& p) {
-  if (!v.is_number_integer()) Fail(p, "type", std::string("must be an integer, got ") + TypeName(v));
+  if (!v.is_number_integer())
+    Fail(p, "type", std::string("must be an integer, got ") + TypeName(v));
   if (v.is_number_unsigned()) {
     auto u = v.get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
@@ -333,14 +350,17 @@ std::map<std::string, std::string> GetAnnotations(const Json& obj, const std::st
 }
 
 ContainerEdits DecodeEdits(const Json& j, const std::string& path) {
-  CheckKeys(j, path, {"env", "deviceNodes", "hooks", "mounts", "intelRdt", "additionalGids", "netDevices"});
+  CheckKeys(j, path,
+            {"env", "deviceNodes", "hooks", "mounts", "intelRdt", "additionalGids", "netDevices"});
   ContainerEdits e;
   e.env = GetStringList(j, path, "env");
   if (const Json* nodes = GetArray(j, path, "deviceNodes")) {
     for (size_t i = 0; i < nodes->size(); ++i) {
       std::string p = path + ".deviceNodes[" + std::to_string(i) + "]";
       const Json& n = (*nodes)[i];
-      CheckKeys(n, p, {"path", "hostPath", "type", "major", "minor", "fileMode", "permissions", "uid", "gid"});
+      CheckKeys(
+          n, p,
+          {"path", "hostPath", "type", "major", "minor", "fileMode", "permissions", "uid", "gid"});
       DeviceNode d;
       d.path = GetString(n, p, "path", true);
       d.host_path = GetString(n, p, "hostPath", false);
@@ -392,7 +412,8 @@ ContainerEdits DecodeEdits(const Json& j, const std::string& path) {
     r.schemata = GetStringList(*rdt, p, "schemata");
     if (const Json* mon = Present(*rdt, "enableMonitoring")) {
       if (!mon->is_boolean()) {
-        Fail(p + ".enableMonitoring", "type", std::string("must be a boolean, got ") + TypeName(*mon));
+        Fail(p + ".enableMonitoring", "type",
+             std::string("must be a boolean, got ") + TypeName(*mon));
       }
       r.has_enable_monitoring = true;
       r.enable_monitoring = mon->get<bool>();
@@ -434,10 +455,12 @@ Spec DecodeSpec(const Json& root) {
     Device dev;
     dev.name = GetString(d, p, "name", true);
     dev.annotations = GetAnnotations(d, p);
-    if (const Json* e = Present(d, "containerEdits")) dev.edits = DecodeEdits(*e, p + ".containerEdits");
+    if (const Json* e = Present(d, "containerEdits"))
+      dev.edits = DecodeEdits(*e, p + ".containerEdits");
     spec.devices.push_back(std::move(dev));
   }
-  if (const Json* e = Present(root, "containerEdits")) spec.edits = DecodeEdits(*e, "$.containerEdits");
+  if (const Json* e = Present(root, "containerEdits"))
+    spec.edits = DecodeEdits(*e, "$.containerEdits");
   return spec;
 }
 
@@ -452,13 +475,16 @@ bool IsAlnum(char c) { return IsLetter(c) || IsDigit(c); }
 std::string CheckQualifierPart(std::string_view what, std::string_view s, size_t max_len) {
   if (s.empty()) return std::string(what) + " is empty";
   if (s.size() > max_len) {
-    return std::string(what) + " " + Quote(s) + " is longer than " + std::to_string(max_len) + " characters";
+    return std::string(what) + " " + Quote(s) + " is longer than " + std::to_string(max_len) +
+           " characters";
   }
   if (!IsLetter(s.front())) return std::string(what) + " " + Quote(s) + " must start with a letter";
-  if (!IsAlnum(s.back())) return std::string(what) + " " + Quote(s) + " must end with a letter or digit";
+  if (!IsAlnum(s.back()))
+    return std::string(what) + " " + Quote(s) + " must end with a letter or digit";
   for (char c : s.substr(1, s.size() - 1)) {
     if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') {
-      return std::string(what) + " " + Quote(s) + " contains invalid character " + Quote(std::string(1, c));
+      return std::string(what) + " " + Quote(s) + " contains invalid character " +
+             Quote(std::string(1, c));
     }
   }
   return "";
@@ -484,16 +510,19 @@ std::string CheckAnnotationKey(const std::string& key) {
   if (slash != std::string::npos) {
     std::string_view prefix = std::string_view(key).substr(0, slash);
     name = std::string_view(key).substr(slash + 1);
-    if (prefix.empty() || prefix.size() > 253) return "key prefix must be a DNS subdomain of 1-253 characters";
+    if (prefix.empty() || prefix.size() > 253)
+      return "key prefix must be a DNS subdomain of 1-253 characters";
     for (char c : prefix) {
       if (!(c >= 'a' && c <= 'z') && !IsDigit(c) && c != '-' && c != '.') {
         return "key prefix must be a lower-case DNS subdomain";
       }
     }
-    if (!IsAlnum(prefix.front()) || !IsAlnum(prefix.back())) return "key prefix must start and end alphanumeric";
+    if (!IsAlnum(prefix.front()) || !IsAlnum(prefix.back()))
+      return "key prefix must start and end alphanumeric";
   }
   if (name.empty() || name.size() > 63) return "key name must be 1-63 characters";
-  if (!IsAlnum(name.front()) || !IsAlnum(name.back())) return "key name must start and end alphanumeric";
+  if (!IsAlnum(name.front()) || !IsAlnum(name.back()))
+    return "key name must start and end alphanumeric";
   for (char c : name) {
     if (!IsAlnum(c) && c != '-' && c != '_' && c != '.') return "key name has an invalid character";
   }
@@ -507,14 +536,16 @@ void CheckAnnotations(const std::map<std::string, std::string>& a, const std::st
     std::string err = CheckAnnotationKey(k);
     if (!err.empty()) Fail(path + ".annotations." + k, "annotation", Quote(k) + ": " + err);
   }
-  if (total > 256 * 1024) Fail(path + ".annotations", "annotation", "annotations exceed 256 KiB in total");
+  if (total > 256 * 1024)
+    Fail(path + ".annotations", "annotation", "annotations exceed 256 KiB in total");
 }
 
 void CheckEnv(const std::vector<std::string>& env, const std::string& path) {
   for (size_t i = 0; i < env.size(); ++i) {
     auto eq = env[i].find('=');
     if (eq == std::string::npos || eq == 0) {
-      Fail(path + "[" + std::to_string(i) + "]", "env-format", Quote(env[i]) + " is not NAME=VALUE");
+      Fail(path + "[" + std::to_string(i) + "]", "env-format",
+           Quote(env[i]) + " is not NAME=VALUE");
     }
   }
 }
@@ -527,11 +558,13 @@ void ValidateEdits(const ContainerEdits& e, const std::string& path) {
     const DeviceNode& d = e.device_nodes[i];
     std::string p = path + ".deviceNodes[" + std::to_string(i) + "]";
     if (d.path.empty()) Fail(p + ".path", "required", "device node path is empty");
-    if (!IsAbsolute(d.path)) Fail(p + ".path", "node-path", "device path " + Quote(d.path) + " is not absolute");
+    if (!IsAbsolute(d.path))
+      Fail(p + ".path", "node-path", "device path " + Quote(d.path) + " is not absolute");
     static const std::set<std::string> kTypes = {"", "b", "c", "u", "p"};
     if (!kTypes.count(d.type)) {
-      Fail(p + ".type", "node-type", "device " + Quote(d.path) + ": invalid type " + Quote(d.type) +
-                                         " (allowed: b, c, u, p or empty)");
+      Fail(p + ".type", "node-type",
+           "device " + Quote(d.path) + ": invalid type " + Quote(d.type) +
+               " (allowed: b, c, u, p or empty)");
     }
     if (d.permissions != "none") {
       for (char c : d.permissions) {
@@ -550,9 +583,11 @@ void ValidateEdits(const ContainerEdits& e, const std::string& path) {
     const Mount& m = e.mounts[i];
     std::string p = path + ".mounts[" + std::to_string(i) + "]";
     if (m.host_path.empty()) Fail(p + ".hostPath", "required", "mount hostPath is empty");
-    if (m.container_path.empty()) Fail(p + ".containerPath", "required", "mount containerPath is empty");
+    if (m.container_path.empty())
+      Fail(p + ".containerPath", "required", "mount containerPath is empty");
     if (!IsAbsolute(m.container_path)) {
-      Fail(p + ".containerPath", "mount-path", "containerPath " + Quote(m.container_path) + " is not absolute");
+      Fail(p + ".containerPath", "mount-path",
+           "containerPath " + Quote(m.container_path) + " is not absolute");
     }
   }
   static const std::set<std::string> kHooks = {"prestart",       "createRuntime", "createContainer",
@@ -563,12 +598,15 @@ void ValidateEdits(const ContainerEdits& e, const std::string& path) {
     if (!kHooks.count(h.hook_name)) {
       Fail(p + ".hookName", "hook-name",
            "invalid hook name " + Quote(h.hook_name) +
-               " (allowed: prestart, createRuntime, createContainer, startContainer, poststart, poststop)");
+               " (allowed: prestart, createRuntime, createContainer, startContainer, poststart, "
+               "poststop)");
     }
-    if (!IsAbsolute(h.path)) Fail(p + ".path", "hook-path", "hook path " + Quote(h.path) + " is not absolute");
+    if (!IsAbsolute(h.path))
+      Fail(p + ".path", "hook-path", "hook path " + Quote(h.path) + " is not absolute");
     CheckEnv(h.env, p + ".env");
     if (h.timeout && *h.timeout <= 0) {
-      Fail(p + ".timeout", "hook-timeout", "timeout must be > 0, got " + std::to_string(*h.timeout));
+      Fail(p + ".timeout", "hook-timeout",
+           "timeout must be > 0, got " + std::to_string(*h.timeout));
     }
   }
   if (e.intel_rdt) {
@@ -584,14 +622,16 @@ void ValidateEdits(const ContainerEdits& e, const std::string& path) {
   for (size_t i = 0; i < e.net_devices.size(); ++i) {
     const NetDevice& n = e.net_devices[i];
     std::string p = path + ".netDevices[" + std::to_string(i) + "]";
-    if (n.host_interface_name.empty()) Fail(p + ".hostInterfaceName", "required", "hostInterfaceName is empty");
+    if (n.host_interface_name.empty())
+      Fail(p + ".hostInterfaceName", "required", "hostInterfaceName is empty");
     if (n.name.empty()) Fail(p + ".name", "required", "name is empty");
     if (!host_names.insert(n.host_interface_name).second) {
       Fail(p + ".hostInterfaceName", "net-device-duplicate",
            "host interface " + Quote(n.host_interface_name) + " is listed twice");
     }
     if (!names.insert(n.name).second) {
-      Fail(p + ".name", "net-device-duplicate", "container interface " + Quote(n.name) + " is listed twice");
+      Fail(p + ".name", "net-device-duplicate",
+           "container interface " + Quote(n.name) + " is listed twice");
     }
   }
 }
@@ -603,7 +643,8 @@ struct VersionNeed {
 };
 
 void Need(VersionNeed& need, const char* version, std::string path, std::string feature) {
-  if (CompareVersions(version, need.version) > 0) need = {version, std::move(path), std::move(feature)};
+  if (CompareVersions(version, need.version) > 0)
+    need = {version, std::move(path), std::move(feature)};
 }
 
 void EditsNeed(VersionNeed& need, const ContainerEdits& e, const std::string& path) {
@@ -614,12 +655,14 @@ void EditsNeed(VersionNeed& need, const ContainerEdits& e, const std::string& pa
   }
   for (size_t i = 0; i < e.device_nodes.size(); ++i) {
     if (!e.device_nodes[i].host_path.empty()) {
-      Need(need, "0.5.0", path + ".deviceNodes[" + std::to_string(i) + "].hostPath", "device node hostPath");
+      Need(need, "0.5.0", path + ".deviceNodes[" + std::to_string(i) + "].hostPath",
+           "device node hostPath");
     }
   }
   if (e.intel_rdt) {
     Need(need, "0.7.0", path + ".intelRdt", "intelRdt");
-    if (e.intel_rdt->has_schemata) Need(need, "1.1.0", path + ".intelRdt.schemata", "intelRdt.schemata");
+    if (e.intel_rdt->has_schemata)
+      Need(need, "1.1.0", path + ".intelRdt.schemata", "intelRdt.schemata");
     if (e.intel_rdt->has_enable_monitoring) {
       Need(need, "1.1.0", path + ".intelRdt.enableMonitoring", "intelRdt.enableMonitoring");
     }
@@ -639,7 +682,8 @@ VersionNeed ComputeNeed(const Spec& spec) {
   for (size_t i = 0; i < spec.devices.size(); ++i) {
     const Device& d = spec.devices[i];
     std::string p = "$.devices[" + std::to_string(i) + "]";
-    if (!d.name.empty() && IsDigit(d.name[0])) Need(need, "0.5.0", p + ".name", "a device name starting with a digit");
+    if (!d.name.empty() && IsDigit(d.name[0]))
+      Need(need, "0.5.0", p + ".name", "a device name starting with a digit");
     if (!d.annotations.empty()) Need(need, "0.6.0", p + ".annotations", "device annotations");
     EditsNeed(need, d.edits, p + ".containerEdits");
   }
@@ -658,25 +702,31 @@ void ValidateOrThrow(const Spec& spec) {
     Fail("$.kind", "kind", "kind " + Quote(spec.kind) + " is not <vendor>/<class>");
   }
   std::string err = CheckQualifierPart("vendor", std::string_view(spec.kind).substr(0, slash), 253);
-  if (err.empty()) err = CheckQualifierPart("class", std::string_view(spec.kind).substr(slash + 1), 63);
+  if (err.empty())
+    err = CheckQualifierPart("class", std::string_view(spec.kind).substr(slash + 1), 63);
   if (!err.empty()) Fail("$.kind", "kind", "kind " + Quote(spec.kind) + ": " + err);
   CheckAnnotations(spec.annotations, "$");
   VersionNeed need = ComputeNeed(spec);
   if (CompareVersions(spec.cdi_version, need.version) < 0) {
     Fail(need.path, "version-minimum",
-         need.feature + " needs cdiVersion " + need.version + " or later, spec declares " + spec.cdi_version);
+         need.feature + " needs cdiVersion " + need.version + " or later, spec declares " +
+             spec.cdi_version);
   }
   ValidateEdits(spec.edits, "$.containerEdits");
-  if (spec.devices.empty()) Fail("$.devices", "no-devices", "a spec must define at least one device");
+  if (spec.devices.empty())
+    Fail("$.devices", "no-devices", "a spec must define at least one device");
   std::set<std::string> names;
   for (size_t i = 0; i < spec.devices.size(); ++i) {
     const Device& d = spec.devices[i];
     std::string p = "$.devices[" + std::to_string(i) + "]";
     std::string name_err = CheckDeviceName(d.name);
     if (!name_err.empty()) Fail(p + ".name", "device-name", name_err);
-    if (!names.insert(d.name).second) Fail(p + ".name", "unique-name", "device name " + Quote(d.name) + " is used twice");
+    if (!names.insert(d.name).second)
+      Fail(p + ".name", "unique-name", "device name " + Quote(d.name) + " is used twice");
     CheckAnnotations(d.annotations, p);
-    if (d.edits.Empty()) Fail(p + ".containerEdits", "empty-edits", "device " + Quote(d.name) + " has no container edits");
+    if (d.edits.Empty())
+      Fail(p + ".containerEdits", "empty-edits",
+           "device " + Quote(d.name) + " has no container edits");
     ValidateEdits(d.edits, p + ".containerEdits");
   }
 }
@@ -744,7 +794,8 @@ Json EditsToJson(const ContainerEdits& e) {
   if (!e.additional_gids.empty()) j["additionalGids"] = e.additional_gids;
   if (!e.net_devices.empty()) {
     Json arr = Json::array();
-    for (const auto& n : e.net_devices) arr.push_back({{"hostInterfaceName", n.host_interface_name}, {"name", n.name}});
+    for (const auto& n : e.net_devices)
+      arr.push_back({{"hostInterfaceName", n.host_interface_name}, {"name", n.name}});
     j["netDevices"] = std::move(arr);
   }
   return j;
@@ -791,7 +842,8 @@ int CompareVersions(std::string_view a, std::string_view b) {
     size_t start = 0;
     while (start <= v.size()) {
       size_t dot = v.find('.', start);
-      std::string piece(v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+      std::string piece(
+          v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
       out.push_back(std::strtol(piece.c_str(), nullptr, 10));
       if (dot == std::string_view::npos) break;
       start = dot + 1;
@@ -823,7 +875,8 @@ Status ValidateDeviceName(std::string_view name) {
 
 Result<QualifiedName> ParseQualifiedName(std::string_view id) {
   auto bad = [&](const std::string& why) {
-    return InvalidArgumentError("CDI device ID " + Quote(id) + " is not fully qualified (vendor/class=name): " + why);
+    return InvalidArgumentError("CDI device ID " + Quote(id) +
+                                " is not fully qualified (vendor/class=name): " + why);
   };
   if (!id.empty() && id[0] == '/') return bad("it starts with '/'");
   auto eq = id.find('=');
@@ -869,7 +922,8 @@ Result<Spec> ParseSpec(std::string_view text, std::string_view source, Format fo
       size_t budget = kMaxYamlNodes;
       root = YamlToJson(node, 0, budget, "$");
     }
-    if (!root.is_object()) Fail("$", "type", std::string("a spec must be an object, got ") + TypeName(root));
+    if (!root.is_object())
+      Fail("$", "type", std::string("a spec must be an object, got ") + TypeName(root));
     Spec spec = DecodeSpec(root);
     ValidateOrThrow(spec);
     return spec;
@@ -927,7 +981,8 @@ std::string ToJson(const Spec& spec) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir, const std::string& name) {
+Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir,
+                                  const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
     return InvalidArgumentError("CDI spec file name " + Quote(name) + " must be a plain file name");
   }

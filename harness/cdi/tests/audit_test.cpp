@@ -115,7 +115,8 @@ TEST_CASE("CdiAudit: more devices granted than allocated", "[cdi]") {
   CHECK(not_allocated == 1);
 }
 
-TEST_CASE("CdiAudit: device roots accept emulated nodes, a mount of the root is critical", "[cdi]") {
+TEST_CASE("CdiAudit: device roots accept emulated nodes, a mount of the root is critical",
+          "[cdi]") {
   Spec s;
   s.kind = "v.com/gpu";
   Device d;

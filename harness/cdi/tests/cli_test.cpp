@@ -15,7 +15,8 @@ using namespace std::chrono_literals;
 TEST_CASE("drahil cdi audit: flags every hostile fixture with what and why", "[cdi][cli]") {
   const std::string drahil = drahil::testing::Bin("drahil");
   if (!PathExists(drahil)) DRAHIL_SKIP("drahil CLI not built");
-  auto r = RunCommand({drahil, "cdi", "audit", "--min-severity", "warning", testdata::Dir("hostile")}, 30s);
+  auto r = RunCommand(
+      {drahil, "cdi", "audit", "--min-severity", "warning", testdata::Dir("hostile")}, 30s);
   REQUIRE_OK(r);
   INFO(r->output);
   CHECK(r->exit.exit_code == 1);  // findings at warning or above
@@ -33,7 +34,8 @@ TEST_CASE("drahil cdi audit: flags every hostile fixture with what and why", "[c
   CHECK(r->output.find("    why:  ") != std::string::npos);
 }
 
-TEST_CASE("drahil cdi validate: valid fixtures pass, invalid ones fail with the rule", "[cdi][cli]") {
+TEST_CASE("drahil cdi validate: valid fixtures pass, invalid ones fail with the rule",
+          "[cdi][cli]") {
   const std::string drahil = drahil::testing::Bin("drahil");
   if (!PathExists(drahil)) DRAHIL_SKIP("drahil CLI not built");
   auto ok = RunCommand({drahil, "cdi", "validate", testdata::Dir("valid")}, 30s);
@@ -41,14 +43,16 @@ TEST_CASE("drahil cdi validate: valid fixtures pass, invalid ones fail with the 
   INFO(ok->output);
   CHECK(ok->exit.exit_code == 0);
   CHECK(ok->output.find("0 problem(s)") != std::string::npos);
-  auto bad = RunCommand({drahil, "cdi", "validate", testdata::Dir("invalid/node-bad-perms.yaml")}, 30s);
+  auto bad =
+      RunCommand({drahil, "cdi", "validate", testdata::Dir("invalid/node-bad-perms.yaml")}, 30s);
   REQUIRE_OK(bad);
   CHECK(bad->exit.exit_code == 1);
   CHECK(bad->output.find("[node-permissions]") != std::string::npos);
 }
 
-TEST_CASE("drahil sandbox: injects CDI devices, masks the node dev dir, passes the exit code through",
-          "[cdi][cli][sandbox]") {
+TEST_CASE(
+    "drahil sandbox: injects CDI devices, masks the node dev dir, passes the exit code through",
+    "[cdi][cli][sandbox]") {
   const std::string drahil = drahil::testing::Bin("drahil");
   if (!PathExists(drahil)) DRAHIL_SKIP("drahil CLI not built");
   auto dir = TempDir::Create("cdi-cli-");
@@ -59,14 +63,17 @@ TEST_CASE("drahil sandbox: injects CDI devices, masks the node dev dir, passes t
   REQUIRE_OK(MakeDirs(cdi_dir));
   REQUIRE_OK(AtomicWriteFile(root + "/dev/gpu0", "gpu0\n"));
   REQUIRE_OK(AtomicWriteFile(root + "/dev/gpu1", "gpu1\n"));
-  REQUIRE_OK(AtomicWriteFile(cdi_dir + "/claim.yaml",
-                             "cdiVersion: 0.5.0\nkind: example.com/gpu\ndevices:\n  - name: 0claim-gpu0\n"
-                             "    containerEdits:\n      env: [GPU=gpu0]\n      deviceNodes: [{path: /dev/gpu0, "
-                             "hostPath: " + root + "/dev/gpu0, permissions: rw}]\n"));
-  auto r = RunCommand({drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=0claim-gpu0",
-                       "--fake-root", root, "--timeout", "20", "--", "/bin/sh", "-c",
-                       "ls /dev | grep gpu; echo GPU=$GPU; cat " + root + "/dev/gpu1 2>/dev/null; exit 5"},
-                      60s);
+  REQUIRE_OK(AtomicWriteFile(
+      cdi_dir + "/claim.yaml",
+      "cdiVersion: 0.5.0\nkind: example.com/gpu\ndevices:\n  - name: 0claim-gpu0\n"
+      "    containerEdits:\n      env: [GPU=gpu0]\n      deviceNodes: [{path: /dev/gpu0, "
+      "hostPath: " +
+          root + "/dev/gpu0, permissions: rw}]\n"));
+  auto r = RunCommand(
+      {drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=0claim-gpu0",
+       "--fake-root", root, "--timeout", "20", "--", "/bin/sh", "-c",
+       "ls /dev | grep gpu; echo GPU=$GPU; cat " + root + "/dev/gpu1 2>/dev/null; exit 5"},
+      60s);
   REQUIRE_OK(r);
   INFO(r->output);
   if (r->output.find("sandbox unavailable") != std::string::npos) DRAHIL_SKIP(r->output);
@@ -80,7 +87,9 @@ TEST_CASE("drahil sandbox: injects CDI devices, masks the node dev dir, passes t
   CHECK(t->exit.exit_code == 124);
   CHECK(t->output.find("timed out") != std::string::npos);
 
-  auto bad = RunCommand({drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=nope", "--", "true"}, 60s);
+  auto bad = RunCommand(
+      {drahil, "sandbox", "--cdi-dir", cdi_dir, "--device", "example.com/gpu=nope", "--", "true"},
+      60s);
   REQUIRE_OK(bad);
   CHECK(bad->exit.exit_code == 1);
   CHECK(bad->output.find("example.com/gpu=nope") != std::string::npos);

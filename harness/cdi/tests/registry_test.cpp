@@ -40,7 +40,8 @@ TEST_CASE("CdiRegistry: later dir wins, resolve merges in runtime order", "[cdi]
   auto reg = Registry::Load({d.etc, d.run, d.root.Join("missing")});
   REQUIRE_OK(reg);
   CHECK(reg->errors().empty());
-  CHECK(reg->DeviceIds() == std::vector<std::string>{"v.com/gpu=g0", "v.com/gpu=g1", "v.com/gpu=g2"});
+  CHECK(reg->DeviceIds() ==
+        std::vector<std::string>{"v.com/gpu=g0", "v.com/gpu=g1", "v.com/gpu=g2"});
 
   auto g0 = reg->Find("v.com/gpu=g0");
   REQUIRE_OK(g0);

@@ -57,7 +57,7 @@ TEST_CASE("CdiSpec: fields decode with YAML 1.1 typing", "[cdi]") {
   REQUIRE_OK(y);
   CHECK(y->devices[0].edits.device_nodes[0].file_mode == 0644u);
   CHECK(y->devices[0].annotations.at("vendor.com/note") == "yes");  // quoted stays a string
-  CHECK(y->edits.env.empty());                                       // null means absent
+  CHECK(y->edits.env.empty());                                      // null means absent
 }
 
 TEST_CASE("CdiSpec: full 1.1.0 JSON spec keeps every field", "[cdi]") {
@@ -92,7 +92,8 @@ TEST_CASE("CdiSpec: JSON syntax and type errors", "[cdi]") {
        "unknown-field", "$.devices[0].extra"},
       {"[]", "type", "$"},
       {"{\"cdiVersion\": \"0.5.0\", \"kind\": \"v.com/c\", \"devices\": [{\"name\": \"d\", "
-       "\"containerEdits\": {\"deviceNodes\": [{\"path\": \"/dev/x\", \"minor\": 99999999999999999999}]}}]}",
+       "\"containerEdits\": {\"deviceNodes\": [{\"path\": \"/dev/x\", \"minor\": "
+       "99999999999999999999}]}}]}",
        "type", "$.devices[0].containerEdits.deviceNodes[0].minor"},
   };
   for (const auto& c : cases) {
@@ -101,7 +102,8 @@ TEST_CASE("CdiSpec: JSON syntax and type errors", "[cdi]") {
     REQUIRE_FALSE(spec.ok());
     INFO(spec.status().message());
     CHECK(spec.status().message().find(std::string("[") + c.rule + "]") != std::string::npos);
-    CHECK(spec.status().message().find(std::string("mem.json: ") + c.path + ": ") != std::string::npos);
+    CHECK(spec.status().message().find(std::string("mem.json: ") + c.path + ": ") !=
+          std::string::npos);
   }
 }
 
@@ -125,9 +127,10 @@ TEST_CASE("CdiSpec: qualified names follow the runtime's rules", "[cdi]") {
   CHECK(q->name == "5f1d-gpu-0");
   CHECK(q->ToString() == "k8s.gpu.example.com/gpu=5f1d-gpu-0");
   CHECK(ParseQualifiedName("vendor.com/class=a:b_c.d").ok());
-  for (const char* bad : {"/vendor.com/class=x", "vendor.com/class", "vendor.com=x", "vendor.com/class=a=b",
-                          "=x", "vendor.com/=x", "/class=x", "vendor.com/class=", "1v.com/c=x",
-                          "v.com/c=-x", "v.com/c=x-", "v.com/c=a/b", "v_/c=x"}) {
+  for (const char* bad :
+       {"/vendor.com/class=x", "vendor.com/class", "vendor.com=x", "vendor.com/class=a=b", "=x",
+        "vendor.com/=x", "/class=x", "vendor.com/class=", "1v.com/c=x", "v.com/c=-x", "v.com/c=x-",
+        "v.com/c=a/b", "v_/c=x"}) {
     INFO(bad);
     CHECK(ParseQualifiedName(bad).status().code() == Code::kInvalidArgument);
   }
@@ -201,7 +204,8 @@ namespace {
 
 TEST_CASE("CdiSpec: invalid UTF-8 is a syntax error, not a crash (fuzz finding)", "[cdi]") {
   std::string text =
-      "cdiVersion: 0.5.0\nkind: v.com/c\ndevices: [{name: d, containerEdits: {env: [\"A=fal\xa4\xa4se\"]}}]\n";
+      "cdiVersion: 0.5.0\nkind: v.com/c\ndevices: [{name: d, containerEdits: {env: "
+      "[\"A=fal\xa4\xa4se\"]}}]\n";
   auto y = ParseSpec(text, "bad-utf8.yaml", Format::kYaml);
   REQUIRE_FALSE(y.ok());
   CHECK(y.status().message().find("[syntax] invalid UTF-8 at byte ") != std::string::npos);
@@ -212,8 +216,10 @@ TEST_CASE("CdiSpec: invalid UTF-8 is a syntax error, not a crash (fuzz finding)"
   s.devices.push_back({"d", {}, {}});
   s.devices[0].edits.env = {"A=\xff"};
   CHECK(ToJson(s).find("A=\xef\xbf\xbd") != std::string::npos);
-  CHECK(ParseSpec("env: [\"\xc3\xa9t\xc3\xa9=1\"]\n", "ok-utf8.yaml").status().message().find("UTF-8") ==
-        std::string::npos);
+  CHECK(ParseSpec("env: [\"\xc3\xa9t\xc3\xa9=1\"]\n", "ok-utf8.yaml")
+            .status()
+            .message()
+            .find("UTF-8") == std::string::npos);
 }
 
 }  // namespace

@@ -18,12 +18,15 @@ namespace drahil::cli {
 namespace {
 
 bool IsSpecName(const std::string& n) {
-  auto ends = [&](const std::string& s) { return n.size() > s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0; };
+  auto ends = [&](const std::string& s) {
+    return n.size() > s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
+  };
   return n[0] != '.' && (ends(".json") || ends(".yaml"));
 }
 
 // Expand(): files as given; dirs to their *.json/*.yaml files, sorted.
-std::vector<std::string> Expand(const std::vector<std::string>& args, std::vector<std::string>* dirs) {
+std::vector<std::string> Expand(const std::vector<std::string>& args,
+                                std::vector<std::string>* dirs) {
   std::vector<std::string> files;
   for (const auto& a : args) {
     auto names = ListDir(a);
@@ -63,12 +66,14 @@ nlohmann::json FindingJson(const cdi::Finding& f) {
 }
 
 void PrintFinding(const cdi::Finding& f) {
-  std::printf("  %-8s [%s] %s %s\n    what: %s\n    why:  %s\n", std::string(cdi::SeverityName(f.severity)).c_str(),
-              f.rule.c_str(), f.device.c_str(), f.json_path.c_str(), f.what.c_str(), f.why.c_str());
+  std::printf("  %-8s [%s] %s %s\n    what: %s\n    why:  %s\n",
+              std::string(cdi::SeverityName(f.severity)).c_str(), f.rule.c_str(), f.device.c_str(),
+              f.json_path.c_str(), f.what.c_str(), f.why.c_str());
 }
 
 void AddValidate(CLI::App& cdi, CliContext& ctx) {
-  auto* sub = cdi.add_subcommand("validate", "Validate CDI spec files (JSON or YAML) with the runtime's rules");
+  auto* sub = cdi.add_subcommand("validate",
+                                 "Validate CDI spec files (JSON or YAML) with the runtime's rules");
   auto paths = std::make_shared<std::vector<std::string>>();
   sub->add_option("paths", *paths, "Spec files or spec dirs")->required();
   sub->callback([paths, &ctx] {
@@ -82,8 +87,9 @@ void AddValidate(CLI::App& cdi, CliContext& ctx) {
         std::printf("FAIL %s\n", spec.status().message().c_str());
         continue;
       }
-      std::printf("OK   %s: kind %s, %zu device(s), cdiVersion %s (minimum %s)\n", f.c_str(), spec->kind.c_str(),
-                  spec->devices.size(), spec->cdi_version.c_str(), cdi::MinimumVersion(*spec).c_str());
+      std::printf("OK   %s: kind %s, %zu device(s), cdiVersion %s (minimum %s)\n", f.c_str(),
+                  spec->kind.c_str(), spec->devices.size(), spec->cdi_version.c_str(),
+                  cdi::MinimumVersion(*spec).c_str());
     }
     if (!dirs.empty()) {
       auto reg = cdi::Registry::Load(dirs);
@@ -110,9 +116,10 @@ void AddValidate(CLI::App& cdi, CliContext& ctx) {
 }
 
 void AddAudit(CLI::App& cdi, CliContext& ctx) {
-  auto* sub = cdi.add_subcommand("audit",
-                                 "Security audit of CDI specs: host paths, device dirs, permissions, hooks, env; "
-                                 "with --device, of one claim's grant");
+  auto* sub = cdi.add_subcommand(
+      "audit",
+      "Security audit of CDI specs: host paths, device dirs, permissions, hooks, env; "
+      "with --device, of one claim's grant");
   struct Opts {
     std::vector<std::string> paths, devices, roots;
     std::string fake_root = FakeRootFromEnv();
@@ -123,15 +130,21 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("paths", o->paths, "Spec files or spec dirs (with --device: the spec dirs, lowest priority first)")
+  sub->add_option("paths", o->paths,
+                  "Spec files or spec dirs (with --device: the spec dirs, lowest priority first)")
       ->required();
-  sub->add_option("--device", o->devices, "Audit the grant of these fully-qualified CDI device IDs");
-  sub->add_option("--allocated", o->allocated, "With --device: the number of devices the claim was allocated");
-  sub->add_option("--allocated-path", o->allocated_paths, "With --device: host paths of the allocated device nodes");
+  sub->add_option("--device", o->devices,
+                  "Audit the grant of these fully-qualified CDI device IDs");
+  sub->add_option("--allocated", o->allocated,
+                  "With --device: the number of devices the claim was allocated");
+  sub->add_option("--allocated-path", o->allocated_paths,
+                  "With --device: host paths of the allocated device nodes");
   sub->add_option("--device-root", o->roots, "Extra host dir holding device nodes (repeatable)");
-  sub->add_option("--fake-root", o->fake_root, "Emulated node root; <root>/dev counts as a device root "
-                                               "(default $DRAHIL_FAKE_ROOT)");
-  sub->add_option("--fail-on", o->fail_on, "Exit 1 when a finding reaches this severity (info|warning|high|critical)");
+  sub->add_option("--fake-root", o->fake_root,
+                  "Emulated node root; <root>/dev counts as a device root "
+                  "(default $DRAHIL_FAKE_ROOT)");
+  sub->add_option("--fail-on", o->fail_on,
+                  "Exit 1 when a finding reaches this severity (info|warning|high|critical)");
   sub->add_option("--min-severity", o->min, "Hide findings below this severity");
   sub->add_flag("--json", o->json, "Print findings as JSON");
   sub->callback([o, &ctx] {
@@ -199,7 +212,8 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
       for (const auto& f : shown) PrintFinding(f);
     }
     if (o->json) {
-      std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n",
+                  out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::printf("%zu finding(s) in %zu source(s)%s\n", total, groups.size(),
                   errors ? (", " + std::to_string(errors) + " invalid file(s)").c_str() : "");
@@ -209,9 +223,10 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
 }
 
 void AddSandbox(CLI::App& app, CliContext& ctx) {
-  auto* sub = app.add_subcommand("sandbox",
-                                 "Run a command as a container would see it after applying CDI devices: private "
-                                 "/dev, masked node dev dir, no capabilities");
+  auto* sub = app.add_subcommand(
+      "sandbox",
+      "Run a command as a container would see it after applying CDI devices: private "
+      "/dev, masked node dev dir, no capabilities");
   struct Opts {
     std::vector<std::string> cdi_dirs;
     std::vector<std::string> devices;
@@ -224,14 +239,18 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
     std::vector<std::string> command;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("--cdi-dir", o->cdi_dirs, "CDI spec dir, lowest priority first (default /etc/cdi /var/run/cdi)");
+  sub->add_option("--cdi-dir", o->cdi_dirs,
+                  "CDI spec dir, lowest priority first (default /etc/cdi /var/run/cdi)");
   sub->add_option("--device", o->devices, "Fully-qualified CDI device ID to inject (repeatable)");
-  sub->add_option("--fake-root", o->fake_root, "Emulated node root whose dev dir is masked (default $DRAHIL_FAKE_ROOT)");
-  sub->add_option("--timeout", o->timeout_s, "Wall-clock limit in seconds; everything is killed at the limit");
+  sub->add_option("--fake-root", o->fake_root,
+                  "Emulated node root whose dev dir is masked (default $DRAHIL_FAKE_ROOT)");
+  sub->add_option("--timeout", o->timeout_s,
+                  "Wall-clock limit in seconds; everything is killed at the limit");
   sub->add_flag("--allow-hooks", o->allow_hooks, "Run the CDI hooks (skipped by default)");
   sub->add_option("--env", o->env, "NAME=VALUE for the command (the CDI env still wins)");
   sub->add_option("--bind", o->binds, "HOST[:CONTAINER] read-only bind (repeatable)");
-  sub->add_option("--result", o->result_file, "Write what the command wrote to fd 3 into this file");
+  sub->add_option("--result", o->result_file,
+                  "Write what the command wrote to fd 3 into this file");
   sub->add_option("command", o->command, "The command, after --")->required();
   sub->callback([o, &ctx] {
     sandbox::SandboxSpec spec;
@@ -250,7 +269,8 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
     }
     for (const auto& b : o->binds) {
       auto colon = b.find(':');
-      spec.extra_binds.push_back({b.substr(0, colon), colon == std::string::npos ? "" : b.substr(colon + 1), true});
+      spec.extra_binds.push_back(
+          {b.substr(0, colon), colon == std::string::npos ? "" : b.substr(colon + 1), true});
     }
     if (!o->devices.empty()) {
       auto reg = cdi::Registry::Load(o->cdi_dirs.empty() ? cdi::DefaultSpecDirs() : o->cdi_dirs);
@@ -259,7 +279,8 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
         ctx.exit_code = kExitUsage;
         return;
       }
-      for (const auto& e : reg->errors()) std::fprintf(stderr, "drahil sandbox: warning: %s\n", e.status.message().c_str());
+      for (const auto& e : reg->errors())
+        std::fprintf(stderr, "drahil sandbox: warning: %s\n", e.status.message().c_str());
       auto res = reg->Resolve(o->devices);
       if (!res.ok()) {
         std::fprintf(stderr, "drahil sandbox: %s\n", res.status().message().c_str());
@@ -288,7 +309,8 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
       std::fprintf(stderr, "drahil sandbox: result fd: %s\n", r->result_json.c_str());
     }
     if (r->timed_out) {
-      std::fprintf(stderr, "drahil sandbox: timed out after %.1f s; every process was killed\n", o->timeout_s);
+      std::fprintf(stderr, "drahil sandbox: timed out after %.1f s; every process was killed\n",
+                   o->timeout_s);
       ctx.exit_code = 124;
     } else if (r->exit.signaled) {
       ctx.exit_code = 128 + r->exit.signal;

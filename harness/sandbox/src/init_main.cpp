@@ -54,7 +54,9 @@ void WriteAll(int fd, const std::string& s) {
   }
 }
 
-void Emit(const Json& j) { WriteAll(kEventFd, j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n"); }
+void Emit(const Json& j) {
+  WriteAll(kEventFd, j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+}
 void Log(const std::string& msg) { Emit({{"ev", "log"}, {"msg", msg}}); }
 void EmitError(const Status& s) {
   Emit({{"ev", "error"}, {"code", static_cast<int>(s.code())}, {"msg", s.message()}});
@@ -89,11 +91,13 @@ bool HasDotDot(const std::string& p) {
 
 bool Under(const std::string& p, const std::string& dir) {
   if (dir == "/") return true;
-  return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
+  return p == dir ||
+         (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
 }
 
 Status CheckContainerPath(const std::string& p, const std::string& what) {
-  if (p.empty() || p[0] != '/') return InvalidArgumentError(what + " " + p + " is not an absolute path");
+  if (p.empty() || p[0] != '/')
+    return InvalidArgumentError(what + " " + p + " is not an absolute path");
   if (HasDotDot(p)) return InvalidArgumentError(what + " " + p + " contains \"..\"");
   return OkStatus();
 }
@@ -113,7 +117,9 @@ Status EnsureTarget(const std::string& path, bool dir, const std::vector<Private
                     std::string* real_out) {
   const PrivateRoot* root = nullptr;
   for (const auto& r : roots) {
-    if (Under(path, r.container) && (root == nullptr || r.container.size() > root->container.size())) root = &r;
+    if (Under(path, r.container) &&
+        (root == nullptr || r.container.size() > root->container.size()))
+      root = &r;
   }
   std::string real = root ? root->real + path.substr(root->container.size()) : path;
   *real_out = real;
@@ -133,10 +139,13 @@ Status EnsureTarget(const std::string& path, bool dir, const std::vector<Private
     if (last) j = rest.size();
     cur += "/" + rest.substr(i, j - i);
     if (::lstat(cur.c_str(), &st) == 0) {
-      if (S_ISLNK(st.st_mode)) return FailedPreconditionError("refusing to follow symlink " + cur + " for " + path);
-      if (!last && !S_ISDIR(st.st_mode)) return FailedPreconditionError(cur + " is not a directory (for " + path + ")");
+      if (S_ISLNK(st.st_mode))
+        return FailedPreconditionError("refusing to follow symlink " + cur + " for " + path);
+      if (!last && !S_ISDIR(st.st_mode))
+        return FailedPreconditionError(cur + " is not a directory (for " + path + ")");
     } else if (!last || dir) {
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Errno(Code::kInternal, "mkdir " + cur);
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+        return Errno(Code::kInternal, "mkdir " + cur);
     } else {
       int fd = ::open(cur.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0) return Errno(Code::kInternal, "create " + cur);
@@ -160,8 +169,10 @@ unsigned long LockedFlags(const std::string& path) {
   return f;
 }
 
-Status BindMount(const std::string& src, const std::string& target, bool recursive, unsigned long extra_flags) {
-  if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0), nullptr) != 0) {
+Status BindMount(const std::string& src, const std::string& target, bool recursive,
+                 unsigned long extra_flags) {
+  if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0), nullptr) !=
+      0) {
     return Errno(Code::kFailedPrecondition, "bind " + src + " -> " + target);
   }
   if (extra_flags != 0) {
@@ -176,11 +187,14 @@ Status BindMount(const std::string& src, const std::string& target, bool recursi
 // ---------------------------------------------------------------------------
 // Device nodes, mounts
 
-Status ApplyDeviceNode(const cdi::DeviceNode& n, const std::vector<PrivateRoot>& roots, bool userns) {
+Status ApplyDeviceNode(const cdi::DeviceNode& n, const std::vector<PrivateRoot>& roots,
+                       bool userns) {
   DRAHIL_RETURN_IF_ERROR(CheckContainerPath(n.path, "device node path"));
   const std::string path = Clean(n.path);
   const std::string host = n.HostPath();
-  if (HasDotDot(host)) return InvalidArgumentError("device node " + n.path + ": host path " + host + " contains \"..\"");
+  if (HasDotDot(host))
+    return InvalidArgumentError("device node " + n.path + ": host path " + host +
+                                " contains \"..\"");
   struct stat st {};
   std::string real;
   if (::stat(host.c_str(), &st) != 0) {
@@ -188,15 +202,16 @@ Status ApplyDeviceNode(const cdi::DeviceNode& n, const std::vector<PrivateRoot>&
     if (err == ENOENT && (n.type == "c" || n.type == "b") && n.major && !userns) {
       DRAHIL_RETURN_IF_ERROR(EnsureTarget(path, false, roots, &real));
       ::unlink(real.c_str());
-      mode_t mode = (n.type == "c" ? S_IFCHR : S_IFBLK) | (n.file_mode ? (*n.file_mode & 07777) : 0666);
+      mode_t mode =
+          (n.type == "c" ? S_IFCHR : S_IFBLK) | (n.file_mode ? (*n.file_mode & 07777) : 0666);
       if (::mknod(real.c_str(), mode, makedev(*n.major, n.minor.value_or(0))) != 0) {
         return Errno(Code::kFailedPrecondition, "mknod " + path);
       }
       if (::chown(real.c_str(), n.uid.value_or(0), n.gid.value_or(0)) != 0) {
         return Errno(Code::kFailedPrecondition, "chown " + path);
       }
-      Log("device node " + path + ": created with mknod " + n.type + " " + std::to_string(*n.major) + ":" +
-          std::to_string(n.minor.value_or(0)) + " (no host node)");
+      Log("device node " + path + ": created with mknod " + n.type + " " +
+          std::to_string(*n.major) + ":" + std::to_string(n.minor.value_or(0)) + " (no host node)");
       return OkStatus();
     }
     errno = err;
@@ -241,25 +256,44 @@ MountOpts ParseOptions(const cdi::Mount& m) {
   o.bind = m.type == "bind" || m.type == "rbind";
   o.recursive = m.type == "rbind";
   for (const auto& opt : m.options) {
-    if (opt == "bind") o.bind = true;
-    else if (opt == "rbind") o.bind = o.recursive = true;
-    else if (opt == "ro") o.flags |= MS_RDONLY;
-    else if (opt == "rw") o.flags &= ~static_cast<unsigned long>(MS_RDONLY);
-    else if (opt == "nosuid") o.flags |= MS_NOSUID;
-    else if (opt == "nodev") o.flags |= MS_NODEV;
-    else if (opt == "noexec") o.flags |= MS_NOEXEC;
-    else if (opt == "suid" || opt == "dev" || opt == "exec" || opt == "defaults") continue;
-    else if (opt == "noatime") o.flags |= MS_NOATIME;
-    else if (opt == "relatime") o.flags |= MS_RELATIME;
-    else if (opt == "private") o.propagation = MS_PRIVATE;
-    else if (opt == "rprivate") o.propagation = MS_PRIVATE | MS_REC;
-    else if (opt == "slave") o.propagation = MS_SLAVE;
-    else if (opt == "rslave") o.propagation = MS_SLAVE | MS_REC;
-    else if (opt == "shared") o.propagation = MS_SHARED;
-    else if (opt == "rshared") o.propagation = MS_SHARED | MS_REC;
-    else if (opt == "unbindable") o.propagation = MS_UNBINDABLE;
-    else if (opt == "runbindable") o.propagation = MS_UNBINDABLE | MS_REC;
-    else o.data += (o.data.empty() ? "" : ",") + opt;
+    if (opt == "bind")
+      o.bind = true;
+    else if (opt == "rbind")
+      o.bind = o.recursive = true;
+    else if (opt == "ro")
+      o.flags |= MS_RDONLY;
+    else if (opt == "rw")
+      o.flags &= ~static_cast<unsigned long>(MS_RDONLY);
+    else if (opt == "nosuid")
+      o.flags |= MS_NOSUID;
+    else if (opt == "nodev")
+      o.flags |= MS_NODEV;
+    else if (opt == "noexec")
+      o.flags |= MS_NOEXEC;
+    else if (opt == "suid" || opt == "dev" || opt == "exec" || opt == "defaults")
+      continue;
+    else if (opt == "noatime")
+      o.flags |= MS_NOATIME;
+    else if (opt == "relatime")
+      o.flags |= MS_RELATIME;
+    else if (opt == "private")
+      o.propagation = MS_PRIVATE;
+    else if (opt == "rprivate")
+      o.propagation = MS_PRIVATE | MS_REC;
+    else if (opt == "slave")
+      o.propagation = MS_SLAVE;
+    else if (opt == "rslave")
+      o.propagation = MS_SLAVE | MS_REC;
+    else if (opt == "shared")
+      o.propagation = MS_SHARED;
+    else if (opt == "rshared")
+      o.propagation = MS_SHARED | MS_REC;
+    else if (opt == "unbindable")
+      o.propagation = MS_UNBINDABLE;
+    else if (opt == "runbindable")
+      o.propagation = MS_UNBINDABLE | MS_REC;
+    else
+      o.data += (o.data.empty() ? "" : ",") + opt;
   }
   // A mount without a filesystem type can only be a bind mount.
   if (m.type.empty() || m.type == "none") o.bind = true;
@@ -272,15 +306,19 @@ Status ApplyMount(const cdi::Mount& m, const std::vector<PrivateRoot>& roots) {
   MountOpts o = ParseOptions(m);
   std::string real;
   if (o.bind) {
-    if (HasDotDot(m.host_path)) return InvalidArgumentError("mount hostPath " + m.host_path + " contains \"..\"");
+    if (HasDotDot(m.host_path))
+      return InvalidArgumentError("mount hostPath " + m.host_path + " contains \"..\"");
     struct stat st {};
-    if (::stat(m.host_path.c_str(), &st) != 0) return Errno(Code::kNotFound, "mount " + target + ": hostPath " + m.host_path);
+    if (::stat(m.host_path.c_str(), &st) != 0)
+      return Errno(Code::kNotFound, "mount " + target + ": hostPath " + m.host_path);
     DRAHIL_RETURN_IF_ERROR(EnsureTarget(target, S_ISDIR(st.st_mode), roots, &real));
     DRAHIL_RETURN_IF_ERROR(BindMount(m.host_path, real, o.recursive, o.flags));
   } else {
     DRAHIL_RETURN_IF_ERROR(EnsureTarget(target, true, roots, &real));
-    if (::mount(m.host_path.c_str(), real.c_str(), m.type.c_str(), o.flags, o.data.empty() ? nullptr : o.data.c_str()) != 0) {
-      return Errno(Code::kFailedPrecondition, "mount " + m.type + " " + m.host_path + " -> " + target);
+    if (::mount(m.host_path.c_str(), real.c_str(), m.type.c_str(), o.flags,
+                o.data.empty() ? nullptr : o.data.c_str()) != 0) {
+      return Errno(Code::kFailedPrecondition,
+                   "mount " + m.type + " " + m.host_path + " -> " + target);
     }
   }
   if (o.propagation != 0 && ::mount(nullptr, real.c_str(), nullptr, o.propagation, nullptr) != 0) {
@@ -293,7 +331,9 @@ Status ApplyMount(const cdi::Mount& m, const std::vector<PrivateRoot>& roots) {
   return OkStatus();
 }
 
-size_t Depth(const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '/')); }
+size_t Depth(const std::string& p) {
+  return static_cast<size_t>(std::count(p.begin(), p.end(), '/'));
+}
 
 Status MaskDir(const std::string& dir) {
   struct stat st {};
@@ -301,7 +341,8 @@ Status MaskDir(const std::string& dir) {
     Log("mask " + dir + ": not a directory, nothing to mask");
     return OkStatus();
   }
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=000,size=4k") != 0) {
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=000,size=4k") != 0) {
     return Errno(Code::kInternal, "mask " + dir);
   }
   Log("masked " + dir + " with an empty read-only tmpfs");
@@ -344,7 +385,8 @@ Status SetupDev(const InitConfig& c) {
   if (::mount(s.c_str(), "/dev", nullptr, MS_MOVE, nullptr) != 0) {
     return Errno(Code::kInternal, "move the private /dev into place");
   }
-  if (::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0) {
+  if (::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620") != 0) {
     Log("devpts not mounted: " + std::string(std::strerror(errno)));
   }
   if (::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") != 0) {
@@ -373,7 +415,8 @@ Status SetupMounts(const InitConfig& c) {
     if (::lstat("/var/run", &st) == 0 && S_ISLNK(st.st_mode)) {
       roots.push_back({"/var/run", "/run"});
     } else if (::lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode)) {
-      if (::mount("tmpfs", "/var/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=65536k") != 0) {
+      if (::mount("tmpfs", "/var/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=65536k") !=
+          0) {
         return Errno(Code::kInternal, "mount private /var/run");
       }
       roots.push_back({"/var/run", "/var/run"});
@@ -391,8 +434,10 @@ Status SetupMounts(const InitConfig& c) {
   });
   for (const auto& m : mounts) DRAHIL_RETURN_IF_ERROR(ApplyMount(m, roots));
   for (const auto& b : c.extra_binds) {
-    cdi::Mount m{b.host_path, b.container_path.empty() ? b.host_path : b.container_path,
-                 b.read_only ? std::vector<std::string>{"rbind", "ro"} : std::vector<std::string>{"rbind"}, ""};
+    cdi::Mount m{
+        b.host_path, b.container_path.empty() ? b.host_path : b.container_path,
+        b.read_only ? std::vector<std::string>{"rbind", "ro"} : std::vector<std::string>{"rbind"},
+        ""};
     DRAHIL_RETURN_IF_ERROR(ApplyMount(m, roots));
   }
   // Masks come last: every grant above resolved its host path in the unmasked
@@ -411,16 +456,19 @@ Status SetupMounts(const InitConfig& c) {
 
 Status DropCapabilities() {
   int last = 63;
-  if (auto text = ReadFile("/proc/sys/kernel/cap_last_cap", 64); text.ok()) last = std::atoi(text->c_str());
+  if (auto text = ReadFile("/proc/sys/kernel/cap_last_cap", 64); text.ok())
+    last = std::atoi(text->c_str());
   for (int cap = 0; cap <= last; ++cap) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-      return Errno(Code::kInternal, "drop capability " + std::to_string(cap) + " from the bounding set");
+      return Errno(Code::kInternal,
+                   "drop capability " + std::to_string(cap) + " from the bounding set");
     }
   }
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
     return Errno(Code::kInternal, "clear ambient capabilities");
   }
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno(Code::kInternal, "set no_new_privs");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return Errno(Code::kInternal, "set no_new_privs");
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   if (::syscall(SYS_capset, &hdr, data) != 0) return Errno(Code::kInternal, "capset");
@@ -473,7 +521,11 @@ void ResetSignals() {
 }
 
 std::string StateJson(const std::string& status, pid_t pid, const std::string& bundle) {
-  return Json({{"ociVersion", "1.0.2"}, {"id", "drahil-sandbox"}, {"status", status}, {"pid", pid}, {"bundle", bundle}})
+  return Json({{"ociVersion", "1.0.2"},
+               {"id", "drahil-sandbox"},
+               {"status", status},
+               {"pid", pid},
+               {"bundle", bundle}})
       .dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -517,15 +569,16 @@ Status RunHook(const cdi::Hook& h, const std::string& state, int64_t deadline) {
   return OkStatus();
 }
 
-Status RunHooks(const InitConfig& c, const std::vector<std::string>& stages, const std::string& state_status,
-                pid_t pid) {
+Status RunHooks(const InitConfig& c, const std::vector<std::string>& stages,
+                const std::string& state_status, pid_t pid) {
   for (const auto& h : c.edits.hooks) {
     if (std::find(stages.begin(), stages.end(), h.hook_name) == stages.end()) continue;
     if (!c.allow_hooks) {
       Log("skipped " + h.hook_name + " hook " + h.path + " (hooks not allowed)");
       continue;
     }
-    DRAHIL_RETURN_IF_ERROR(RunHook(h, StateJson(state_status, pid, c.staging_dir), c.deadline_mono_ms));
+    DRAHIL_RETURN_IF_ERROR(
+        RunHook(h, StateJson(state_status, pid, c.staging_dir), c.deadline_mono_ms));
   }
   return OkStatus();
 }
@@ -548,7 +601,9 @@ std::string FindOnPath(const std::string& prog, const std::vector<std::string>& 
   return prog;
 }
 
-bool SendMsg(int sock, const std::string& m) { return ::send(sock, m.data(), m.size(), MSG_NOSIGNAL) >= 0; }
+bool SendMsg(int sock, const std::string& m) {
+  return ::send(sock, m.data(), m.size(), MSG_NOSIGNAL) >= 0;
+}
 
 std::string RecvMsg(int sock) {
   char buf[256];
@@ -660,8 +715,8 @@ int InitMain(const InitConfig& c, int sock) {
           done = true;
         }
       }
-    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1 ||
-               sig == SIGUSR2 || sig == SIGWINCH || sig == SIGCONT) {
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT ||
+               sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGWINCH || sig == SIGCONT) {
       ::kill(cmd, sig);
     }
   }
@@ -713,10 +768,11 @@ int Stage1(const InitConfig& c) {
   }
   // clone() rather than unshare(CLONE_NEWPID): only the init enters the new
   // PID namespace, so hooks this process forks later stay in the host's.
-  long r = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, nullptr,
-                     nullptr, nullptr, nullptr);
+  long r = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+                     nullptr, nullptr, nullptr, nullptr);
   if (r < 0) {
-    EmitError(Errno(Code::kUnavailable, "clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)"));
+    EmitError(
+        Errno(Code::kUnavailable, "clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)"));
     return 1;
   }
   if (r == 0) {
@@ -737,7 +793,8 @@ int Stage1(const InitConfig& c) {
       break;
     }
     pollfd p[2] = {{sock, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    int n = ::poll(p, pidfd >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left, pidfd >= 0 ? 1000 : 20)));
+    int n = ::poll(p, pidfd >= 0 ? 2 : 1,
+                   static_cast<int>(std::min<int64_t>(left, pidfd >= 0 ? 1000 : 20)));
     if (n < 0 && errno != EINTR) break;
     if (p[0].revents & POLLIN) {
       std::string m = RecvMsg(sock);
@@ -791,7 +848,8 @@ int Stage1(const InitConfig& c) {
   if (started) {
     InitConfig post = c;
     post.deadline_mono_ms = std::max(c.deadline_mono_ms, MonotonicMs() + 10000);
-    if (Status s = RunHooks(post, {"poststop"}, "stopped", 0); !s.ok()) Log("poststop hook failed: " + s.message());
+    if (Status s = RunHooks(post, {"poststop"}, "stopped", 0); !s.ok())
+      Log("poststop hook failed: " + s.message());
   }
   return 0;
 }
@@ -804,7 +862,8 @@ int main(int argc, char** argv) {
   ::fcntl(kEventFd, F_SETFD, FD_CLOEXEC);
   ::signal(SIGPIPE, SIG_IGN);
   if (argc != 2) {
-    EmitError(drahil::InvalidArgumentError("usage: drahil-sandbox-init CONFIG.json (run by drahil::sandbox)"));
+    EmitError(drahil::InvalidArgumentError(
+        "usage: drahil-sandbox-init CONFIG.json (run by drahil::sandbox)"));
     return 2;
   }
   auto text = drahil::ReadFile(argv[1], 16u << 20);

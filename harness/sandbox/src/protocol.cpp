@@ -21,7 +21,10 @@ std::string EncodeConfig(const InitConfig& c) {
   j["env"] = c.env;
   Json nodes = Json::array();
   for (const auto& n : c.edits.device_nodes) {
-    Json o = {{"path", n.path}, {"hostPath", n.host_path}, {"type", n.type}, {"permissions", n.permissions}};
+    Json o = {{"path", n.path},
+              {"hostPath", n.host_path},
+              {"type", n.type},
+              {"permissions", n.permissions}};
     if (n.major) o["major"] = *n.major;
     if (n.minor) o["minor"] = *n.minor;
     if (n.file_mode) o["fileMode"] = *n.file_mode;
@@ -32,7 +35,10 @@ std::string EncodeConfig(const InitConfig& c) {
   j["deviceNodes"] = nodes;
   Json mounts = Json::array();
   for (const auto& m : c.edits.mounts) {
-    mounts.push_back({{"hostPath", m.host_path}, {"containerPath", m.container_path}, {"options", m.options}, {"type", m.type}});
+    mounts.push_back({{"hostPath", m.host_path},
+                      {"containerPath", m.container_path},
+                      {"options", m.options},
+                      {"type", m.type}});
   }
   j["mounts"] = mounts;
   Json hooks = Json::array();
@@ -46,7 +52,8 @@ std::string EncodeConfig(const InitConfig& c) {
   j["fakeRoot"] = c.fake_root;
   j["maskDirs"] = c.mask_dirs;
   Json binds = Json::array();
-  for (const auto& b : c.extra_binds) binds.push_back({{"host", b.host_path}, {"container", b.container_path}, {"ro", b.read_only}});
+  for (const auto& b : c.extra_binds)
+    binds.push_back({{"host", b.host_path}, {"container", b.container_path}, {"ro", b.read_only}});
   j["binds"] = binds;
   j["cwd"] = c.cwd;
   j["hostname"] = c.hostname;
@@ -78,8 +85,9 @@ Result<InitConfig> DecodeConfig(const std::string& text) {
       c.edits.device_nodes.push_back(n);
     }
     for (const auto& o : j.at("mounts")) {
-      c.edits.mounts.push_back({o.at("hostPath").get<std::string>(), o.at("containerPath").get<std::string>(),
-                                o.at("options").get<std::vector<std::string>>(), o.at("type").get<std::string>()});
+      c.edits.mounts.push_back(
+          {o.at("hostPath").get<std::string>(), o.at("containerPath").get<std::string>(),
+           o.at("options").get<std::vector<std::string>>(), o.at("type").get<std::string>()});
     }
     for (const auto& o : j.at("hooks")) {
       cdi::Hook h;
@@ -94,7 +102,8 @@ Result<InitConfig> DecodeConfig(const std::string& text) {
     c.fake_root = j.at("fakeRoot").get<std::string>();
     c.mask_dirs = j.at("maskDirs").get<std::vector<std::string>>();
     for (const auto& o : j.at("binds")) {
-      c.extra_binds.push_back({o.at("host").get<std::string>(), o.at("container").get<std::string>(), o.at("ro").get<bool>()});
+      c.extra_binds.push_back({o.at("host").get<std::string>(),
+                               o.at("container").get<std::string>(), o.at("ro").get<bool>()});
     }
     c.cwd = j.at("cwd").get<std::string>();
     c.hostname = j.at("hostname").get<std::string>();

@@ -36,7 +36,7 @@ struct InitConfig {
   bool private_run = true;
   bool user_namespace = false;
   bool allow_hooks = false;
-  std::string staging_dir;    // an empty dir the helper mounts the new /dev on first
+  std::string staging_dir;       // an empty dir the helper mounts the new /dev on first
   int64_t deadline_mono_ms = 0;  // CLOCK_MONOTONIC, absolute
 };
 

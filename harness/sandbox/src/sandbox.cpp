@@ -29,9 +29,12 @@ using internal::MonotonicMs;
 
 bool UseUserNamespace(UserNamespace u) {
   switch (u) {
-    case UserNamespace::kAlways: return true;
-    case UserNamespace::kNever: return false;
-    case UserNamespace::kAuto: return ::geteuid() != 0;
+    case UserNamespace::kAlways:
+      return true;
+    case UserNamespace::kNever:
+      return false;
+    case UserNamespace::kAuto:
+      return ::geteuid() != 0;
   }
   return false;
 }
@@ -71,7 +74,8 @@ bool ReadSome(Stream& s) {
 }  // namespace
 
 std::vector<std::string> MergeEnv(const std::map<std::string, std::string>& extra,
-                                  const std::vector<std::string>& cdi_env, const std::string& hostname) {
+                                  const std::vector<std::string>& cdi_env,
+                                  const std::string& hostname) {
   std::vector<std::pair<std::string, std::string>> env = {
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
       {"HOME", "/root"},
@@ -133,10 +137,18 @@ Status Sandbox::Available(UserNamespace user_namespace) {
   std::string why = "namespaces unavailable";
   if (WIFEXITED(st)) {
     switch (WEXITSTATUS(st)) {
-      case 10: why = "cannot create a user namespace (unprivileged user namespaces disabled?)"; break;
-      case 11: why = "cannot create mount/PID/IPC/UTS namespaces (no CAP_SYS_ADMIN; seccomp?)"; break;
-      case 12: why = "cannot make mounts private in a new mount namespace"; break;
-      case 13: why = "cannot mount tmpfs in a new mount namespace"; break;
+      case 10:
+        why = "cannot create a user namespace (unprivileged user namespaces disabled?)";
+        break;
+      case 11:
+        why = "cannot create mount/PID/IPC/UTS namespaces (no CAP_SYS_ADMIN; seccomp?)";
+        break;
+      case 12:
+        why = "cannot make mounts private in a new mount namespace";
+        break;
+      case 13:
+        why = "cannot mount tmpfs in a new mount namespace";
+        break;
     }
   }
   return UnavailableError("sandbox unavailable: " + why);
@@ -185,7 +197,8 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
   char* argv[] = {arg0.data(), arg1.data(), nullptr};
   std::string env0 = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   char* envp[] = {env0.data(), nullptr};
-  const std::array<int, 5> src = {devnull.get(), out.write.get(), err.write.get(), res.write.get(), ev.write.get()};
+  const std::array<int, 5> src = {devnull.get(), out.write.get(), err.write.get(), res.write.get(),
+                                  ev.write.get()};
 
   pid_t helper = ::fork();
   if (helper < 0) return ErrnoError(errno, "fork sandbox helper");
@@ -277,7 +290,8 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
     } else if (kind == "error" && first_error.ok()) {
       int code = j.value("code", static_cast<int>(Code::kInternal));
       if (code <= 0 || code > 16) code = static_cast<int>(Code::kInternal);
-      first_error = Status(static_cast<Code>(code), "sandbox: " + j.value("msg", std::string("unknown error")));
+      first_error = Status(static_cast<Code>(code),
+                           "sandbox: " + j.value("msg", std::string("unknown error")));
     } else if (kind == "timeout") {
       result.timed_out = true;
     } else if (kind == "exit") {
@@ -304,9 +318,11 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
     return result;
   }
   if (!got_exit) {
-    std::string how = WIFEXITED(helper_status) ? "exit code " + std::to_string(WEXITSTATUS(helper_status))
-                                               : "signal " + std::to_string(WTERMSIG(helper_status));
-    return InternalError("sandbox helper " + init + " ended (" + how + ") without reporting the command's exit");
+    std::string how = WIFEXITED(helper_status)
+                          ? "exit code " + std::to_string(WEXITSTATUS(helper_status))
+                          : "signal " + std::to_string(WTERMSIG(helper_status));
+    return InternalError("sandbox helper " + init + " ended (" + how +
+                         ") without reporting the command's exit");
   }
   return result;
 }

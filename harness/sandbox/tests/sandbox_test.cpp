@@ -1,16 +1,16 @@
 #include "drahil/sandbox/sandbox.hpp"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <random>
 #include <set>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
@@ -78,10 +78,10 @@ std::vector<int> HostProcessesWith(const std::string& token) {
   return pids;
 }
 
-#define REQUIRE_SANDBOX()                                              \
-  do {                                                                 \
-    Status avail_ = Sandbox::Available();                              \
-    if (!avail_.ok()) DRAHIL_SKIP(avail_.message());                   \
+#define REQUIRE_SANDBOX()                                                          \
+  do {                                                                             \
+    Status avail_ = Sandbox::Available();                                          \
+    if (!avail_.ok()) DRAHIL_SKIP(avail_.message());                               \
     if (Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init not built"); \
   } while (0)
 
@@ -99,9 +99,9 @@ TEST_CASE("Sandbox: only granted device nodes exist under /dev, the node root's 
   CHECK(r->exit.success());
   auto parts = r->stdout_text;
   auto first = parts.substr(0, parts.find("---"));
-  CHECK(Lines(first) == std::set<std::string>{"null", "zero", "full", "random", "urandom", "tty", "pts",
-                                              "shm", "fd", "stdin", "stdout", "stderr", "ptmx",
-                                              "nvidia0", "nvidiactl"});
+  CHECK(Lines(first) == std::set<std::string>{"null", "zero", "full", "random", "urandom", "tty",
+                                              "pts", "shm", "fd", "stdin", "stdout", "stderr",
+                                              "ptmx", "nvidia0", "nvidiactl"});
   CHECK(parts.find("memory of nvidia0") != std::string::npos);
   CHECK(parts.find("memory of nvidia1") == std::string::npos);  // not granted, masked
   CHECK(parts.find("nvidiactl\n") != std::string::npos);
@@ -144,7 +144,9 @@ TEST_CASE("Sandbox: permissions r gives a read-only node, none a node that canno
           "[sandbox]") {
   REQUIRE_SANDBOX();
   FakeNode node;
-  SandboxSpec spec = Shell("cat /dev/nvidia0; echo x > /dev/nvidia0 && echo WROTE0; cat /dev/nvidia1 && echo READ1; true");
+  SandboxSpec spec = Shell(
+      "cat /dev/nvidia0; echo x > /dev/nvidia0 && echo WROTE0; cat /dev/nvidia1 && echo READ1; "
+      "true");
   spec.edits.device_nodes = {node.Node("nvidia0", "r"), node.Node("nvidia1", "none")};
   auto r = Sandbox::Run(spec);
   REQUIRE_OK(r);
@@ -167,7 +169,8 @@ TEST_CASE("Sandbox: CDI env wins over the base and spec env, CDI mounts are appl
   ::setenv("LEAKME", "1", 1);
   spec.env = {{"A", "spec"}, {"B", "spec"}};
   spec.edits.env = {"A=cdi", "A=cdi-last"};
-  spec.edits.mounts.push_back({lib->path(), "/run/vendor/lib", {"ro", "nosuid", "nodev", "bind"}, ""});
+  spec.edits.mounts.push_back(
+      {lib->path(), "/run/vendor/lib", {"ro", "nosuid", "nodev", "bind"}, ""});
   auto r = Sandbox::Run(spec);
   ::unsetenv("LEAKME");
   REQUIRE_OK(r);
@@ -181,14 +184,16 @@ TEST_CASE("Sandbox: CDI env wins over the base and spec env, CDI mounts are appl
   CHECK(lines.count("vendor library") == 1);
   CHECK(lines.count("WRITABLE") == 0);
   CHECK(lines.count("0") == 1);  // the caller's environment does not leak in
-  CHECK(MergeEnv({{"A", "spec"}}, {"A=cdi", "X=1"}, "h") ==
-        std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                 "HOME=/root", "HOSTNAME=h", "A=cdi", "X=1", "DRAHIL_RESULT_FD=3"});
+  CHECK(
+      MergeEnv({{"A", "spec"}}, {"A=cdi", "X=1"}, "h") ==
+      std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "HOME=/root", "HOSTNAME=h", "A=cdi", "X=1", "DRAHIL_RESULT_FD=3"});
 }
 
 TEST_CASE("Sandbox: the command has no capabilities and no_new_privs", "[sandbox]") {
   REQUIRE_SANDBOX();
-  auto r = Sandbox::Run(Shell("grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status"));
+  auto r = Sandbox::Run(
+      Shell("grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status"));
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
   auto lines = Lines(r->stdout_text);
@@ -198,7 +203,9 @@ TEST_CASE("Sandbox: the command has no capabilities and no_new_privs", "[sandbox
   }
   CHECK(lines.count("NoNewPrivs:\t1") == 1);
   // Without CAP_SYS_ADMIN the probe cannot undo the view it was given.
-  auto m = Sandbox::Run(Shell("mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED; umount /dev 2>/dev/null && echo UNMOUNTED; true"));
+  auto m =
+      Sandbox::Run(Shell("mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED; umount /dev "
+                         "2>/dev/null && echo UNMOUNTED; true"));
   REQUIRE_OK(m);
   CHECK(m->stdout_text.empty());
 }
@@ -207,10 +214,11 @@ TEST_CASE("Sandbox: PID 1 is the sandbox init and the command runs in a fresh PI
           "[sandbox]") {
   REQUIRE_SANDBOX();
   // The orphan is reparented to PID 1, which must reap it: poll until no zombie is left.
-  auto r = Sandbox::Run(Shell(
-      "(/bin/true &); i=0; while grep -qs ' Z ' /proc/[0-9]*/stat && [ $i -lt 200 ]; do sleep 0.01; "
-      "i=$((i+1)); done; grep -ls ' Z ' /proc/[0-9]*/stat | wc -l | sed 's/^/zombies=/'; "
-      "echo self=$$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
+  auto r = Sandbox::Run(
+      Shell("(/bin/true &); i=0; while grep -qs ' Z ' /proc/[0-9]*/stat && [ $i -lt 200 ]; do "
+            "sleep 0.01; "
+            "i=$((i+1)); done; grep -ls ' Z ' /proc/[0-9]*/stat | wc -l | sed 's/^/zombies=/'; "
+            "echo self=$$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
   auto lines = Lines(r->stdout_text);
@@ -219,14 +227,16 @@ TEST_CASE("Sandbox: PID 1 is the sandbox init and the command runs in a fresh PI
   CHECK(lines.count("drahil-sandbox-") == 1);  // comm is cut at 15 characters
   // init, sh, ls, grep (and maybe the subshell): nothing of the host.
   CHECK(r->stdout_text.find("\n") != std::string::npos);
-  int count = std::atoi(r->stdout_text.substr(r->stdout_text.rfind('\n', r->stdout_text.size() - 2) + 1).c_str());
+  int count = std::atoi(
+      r->stdout_text.substr(r->stdout_text.rfind('\n', r->stdout_text.size() - 2) + 1).c_str());
   CHECK(count >= 3);
   CHECK(count <= 5);
 }
 
 TEST_CASE("Sandbox: stdout, stderr, the result fd and the exit code are captured", "[sandbox]") {
   REQUIRE_SANDBOX();
-  auto r = Sandbox::Run(Shell("echo out; echo err >&2; printf '{\"ok\":true}' >&$DRAHIL_RESULT_FD; exit 7"));
+  auto r = Sandbox::Run(
+      Shell("echo out; echo err >&2; printf '{\"ok\":true}' >&$DRAHIL_RESULT_FD; exit 7"));
   REQUIRE_OK(r);
   CHECK(r->stdout_text == "out\n");
   CHECK(r->stderr_text == "err\n");
@@ -240,7 +250,8 @@ TEST_CASE("Sandbox: stdout, stderr, the result fd and the exit code are captured
   CHECK(k->exit.signal == SIGTERM);
 }
 
-TEST_CASE("Sandbox: nothing survives the timeout, not even a detached grandchild", "[sandbox][slow]") {
+TEST_CASE("Sandbox: nothing survives the timeout, not even a detached grandchild",
+          "[sandbox][slow]") {
   REQUIRE_SANDBOX();
   auto tmp = TempDir::Create("sbx-sleep-");
   REQUIRE_OK(tmp);
@@ -248,12 +259,14 @@ TEST_CASE("Sandbox: nothing survives the timeout, not even a detached grandchild
   const std::string sleeper = tmp->Join(token);
   REQUIRE_OK(AtomicWriteFile(sleeper, *ReadFile("/bin/sleep"), 0755));
   // Matches a cmdline whose argv[0] is the sleeper; not grep's or the shell's own.
-  std::string pattern = "^" + tmp->path() + "/drahil-sb[x]-" + token.substr(std::string("drahil-sbx-").size());
+  std::string pattern =
+      "^" + tmp->path() + "/drahil-sb[x]-" + token.substr(std::string("drahil-sbx-").size());
   std::string count = "$(grep -l '" + pattern + "' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)";
-  SandboxSpec spec = Shell("setsid " + sleeper + " 1000 & (" + sleeper + " 1000 &) ; i=0; while [ " + count +
-                               " -lt 2 ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done; echo running=" +
-                               count + "; " + sleeper + " 1000",
-                           milliseconds(2000));
+  SandboxSpec spec = Shell(
+      "setsid " + sleeper + " 1000 & (" + sleeper + " 1000 &) ; i=0; while [ " + count +
+          " -lt 2 ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done; echo running=" + count +
+          "; " + sleeper + " 1000",
+      milliseconds(2000));
   auto r = Sandbox::Run(spec);
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
@@ -273,7 +286,8 @@ TEST_CASE("Sandbox: background processes die with the command", "[sandbox]") {
   const std::string token = Token();
   const std::string sleeper = tmp->Join(token);
   REQUIRE_OK(AtomicWriteFile(sleeper, *ReadFile("/bin/sleep"), 0755));
-  auto r = Sandbox::Run(Shell("setsid " + sleeper + " 1000 >/dev/null 2>&1 & echo bg", seconds(20)));
+  auto r =
+      Sandbox::Run(Shell("setsid " + sleeper + " 1000 >/dev/null 2>&1 & echo bg", seconds(20)));
   REQUIRE_OK(r);
   CHECK(r->stdout_text == "bg\n");
   CHECK(r->exit.success());
@@ -287,9 +301,15 @@ TEST_CASE("Sandbox: hooks run only when allowed", "[sandbox]") {
   auto tmp = TempDir::Create("sbx-hook-");
   REQUIRE_OK(tmp);
   SandboxSpec spec = Shell("true");
-  spec.edits.hooks.push_back({"createRuntime", "/bin/sh", {"sh", "-c", "cat > " + tmp->Join("runtime.json")}, {}, 5});
-  spec.edits.hooks.push_back({"createContainer", "/bin/sh", {"sh", "-c", "ls /dev > " + tmp->Join("container.txt")}, {}, {}});
-  spec.edits.hooks.push_back({"poststop", "/bin/sh", {"sh", "-c", "touch " + tmp->Join("poststop")}, {}, {}});
+  spec.edits.hooks.push_back(
+      {"createRuntime", "/bin/sh", {"sh", "-c", "cat > " + tmp->Join("runtime.json")}, {}, 5});
+  spec.edits.hooks.push_back({"createContainer",
+                              "/bin/sh",
+                              {"sh", "-c", "ls /dev > " + tmp->Join("container.txt")},
+                              {},
+                              {}});
+  spec.edits.hooks.push_back(
+      {"poststop", "/bin/sh", {"sh", "-c", "touch " + tmp->Join("poststop")}, {}, {}});
   auto denied = Sandbox::Run(spec);
   REQUIRE_OK(denied);
   CHECK(std::count_if(denied->log.begin(), denied->log.end(),
@@ -346,7 +366,8 @@ TEST_CASE("Sandbox: a user namespace gives the same isolation", "[sandbox]") {
   Status avail = Sandbox::Available(UserNamespace::kAlways);
   if (!avail.ok()) DRAHIL_SKIP(avail.message());
   FakeNode node;
-  SandboxSpec spec = Shell("id -u; ls -A1 /dev | grep nvidia; cat /dev/nvidia0; grep CapEff /proc/self/status");
+  SandboxSpec spec =
+      Shell("id -u; ls -A1 /dev | grep nvidia; cat /dev/nvidia0; grep CapEff /proc/self/status");
   spec.edits.device_nodes = {node.Node("nvidia0")};
   spec.fake_root = node.dir.path();
   spec.user_namespace = UserNamespace::kAlways;

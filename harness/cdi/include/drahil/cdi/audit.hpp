@@ -67,8 +67,8 @@ struct AuditOptions {
   std::vector<std::string> allocated_host_paths;
   // Nodes every device of a class shares (control nodes); not counted as extra
   // devices and never "not-allocated".
-  std::vector<std::string> shared_node_names = {
-      "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "nvidia-nvswitchctl"};
+  std::vector<std::string> shared_node_names = {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools",
+                                                "nvidia-modeset", "nvidia-nvswitchctl"};
 };
 
 // AuditSpec(): findings over every device and the spec-level edits.

@@ -110,8 +110,8 @@ struct Spec {
   ContainerEdits edits;  // spec-level edits, applied once if any device is used
 
   // Filled by the loader.
-  std::string path;   // source file ("" when parsed from memory)
-  int priority = 0;   // index of the spec dir; higher wins
+  std::string path;  // source file ("" when parsed from memory)
+  int priority = 0;  // index of the spec dir; higher wins
 
   [[nodiscard]] std::string Vendor() const;
   [[nodiscard]] std::string Class() const;
@@ -141,7 +141,8 @@ enum class Format { kAuto, kJson, kYaml };
 // document in errors (usually the file path). kAuto treats text starting with
 // '{' as JSON and everything else as YAML (YAML is a superset of JSON).
 // Never throws; hostile input yields kInvalidArgument.
-Result<Spec> ParseSpec(std::string_view text, std::string_view source, Format format = Format::kAuto);
+Result<Spec> ParseSpec(std::string_view text, std::string_view source,
+                       Format format = Format::kAuto);
 
 // LoadSpecFile(): ReadFile + ParseSpec with the format taken from the
 // extension (.json or .yaml; anything else is kInvalidArgument). Sets path.
@@ -163,7 +164,8 @@ std::string ToJson(const Spec& spec);
 // WriteSpecFile(): validates and writes the spec atomically into dir as
 // `name` (".json" appended when name has no .json/.yaml extension; a .yaml
 // name still gets JSON content, which is valid YAML). Returns the path.
-Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir, const std::string& name);
+Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir,
+                                  const std::string& name);
 
 // CompareVersions(): <0, 0, >0 for two "x.y.z" CDI versions.
 int CompareVersions(std::string_view a, std::string_view b);

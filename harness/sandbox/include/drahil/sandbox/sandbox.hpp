@@ -108,7 +108,8 @@ class Sandbox {
 // for reports): base, then extra, then CDI env entries (NAME=VALUE, a later
 // one replacing an earlier one of the same name).
 std::vector<std::string> MergeEnv(const std::map<std::string, std::string>& extra,
-                                  const std::vector<std::string>& cdi_env, const std::string& hostname);
+                                  const std::vector<std::string>& cdi_env,
+                                  const std::string& hostname);
 
 }  // namespace drahil::sandbox
 

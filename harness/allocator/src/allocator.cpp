@@ -4,6 +4,7 @@
 #include "drahil/allocator/allocator.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -198,6 +199,27 @@ struct Allocator::Impl {
   std::unordered_map<std::string, int> device_index;  // driver/pool/device → index
   std::vector<std::string> warnings;
   mutable cel::CompileCache cache;
+  // Selector results per (program, device): CEL is pure and devices do not
+  // change for the Allocator's lifetime, so a result computed for one claim
+  // holds for the next. Errors are not cached (they abort anyway).
+  mutable std::mutex selector_mu;
+  mutable std::unordered_map<const cel::Program*, std::vector<int8_t>> selector_results;
+
+  Result<bool> EvaluateSelector(const cel::Program& prog, int d) const {
+    {
+      std::lock_guard<std::mutex> lock(selector_mu);
+      auto it = selector_results.find(&prog);
+      if (it != selector_results.end() && it->second[d] != 0) return it->second[d] > 0;
+    }
+    auto r = prog.Evaluate(devices[d].cel);
+    if (r.ok()) {
+      std::lock_guard<std::mutex> lock(selector_mu);
+      auto& v = selector_results[&prog];
+      if (v.empty()) v.assign(devices.size(), 0);
+      v[d] = *r ? 1 : -1;
+    }
+    return r;
+  }
 
   Impl(Inventory i, Options o) : inv(std::move(i)), opts(std::move(o)), cache(opts.cel) {}
   void Index();
@@ -839,7 +861,7 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   if (!alt.cls) return no("device class \"" + alt.class_name + "\" not found");
   stage = 2;
   for (const auto& [who, prog] : alt.selectors) {
-    auto r = prog->Evaluate(dev.cel);
+    auto r = impl_.EvaluateSelector(*prog, d);
     if (!r.ok()) {
       if (error_.ok()) {
         error_ = r.status().WithContext("claim " + claims_[requests_[ri].claim].ns + "/" +

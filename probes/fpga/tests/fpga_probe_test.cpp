@@ -115,6 +115,21 @@ TEST_CASE("drahil-probe-fpga: host view of an emulated node enumerates both card
   CHECK(k["verdict"] == "pass");
   CHECK(k["details"]["vadd"]["checksum"] == k["details"]["vadd"]["expected_checksum"]);
   CHECK(r.rc == 0);
+
+  // The document validates against the published drahil.probe/v1 schema.
+  std::string py = drahil::testing::DebianPython();
+  if (py.empty()) return;
+  std::string doc = f->dir.Join("fpga.json");
+  REQUIRE_OK(drahil::AtomicWriteFile(doc, r.doc.dump()));
+  auto v = drahil::RunCommand(
+      {py, "-c",
+       "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); "
+       "jsonschema.validate(json.load(open(sys.argv[2])), s)",
+       drahil::testing::SourceDir() + "/probes/common/schema/drahil.probe.v1.schema.json", doc},
+      std::chrono::seconds(60));
+  REQUIRE_OK(v);
+  INFO(v->output);
+  CHECK(v->exit.exit_code == 0);
 }
 
 TEST_CASE("drahil-probe-fpga: a VF claim with exactly its node and bitstream passes",

@@ -172,7 +172,10 @@ class OpenClBackend final : public GpuBackend {
   static DeviceInfo Convert(const probe_common::ClDeviceInfo& d, size_t index) {
     DeviceInfo info;
     info.index = static_cast<int>(index);
-    info.uuid = d.uuid;
+    // NVIDIA's ICD reports the same 16 bytes NVML prints as "GPU-<uuid>";
+    // prefix them so the enumerate check can compare the two views.
+    info.uuid = (!d.uuid.empty() && d.vendor.find("NVIDIA") != std::string::npos) ? "GPU-" + d.uuid
+                                                                                  : d.uuid;
     info.name = d.name;
     info.memory_bytes = d.global_mem_bytes;
     info.compute_units = d.compute_units;

@@ -812,6 +812,8 @@ GPURT_EXPORT gpurtError_t gpurtLaunch(int device, gpurtLaunchParams* p) {
         err |= clSetKernelArg(k.k, 1, sizeof(cl_mem), &out.m);
         err |= clSetKernelArg(k.k, 2, sizeof(n), &n);
         break;
+      default:  // rejected above
+        return Fail(GPURT_ERROR_INVALID_VALUE, "unknown kernel");
     }
     if (err != CL_SUCCESS) return ClFail("clSetKernelArg", err);
     auto t0 = std::chrono::steady_clock::now();

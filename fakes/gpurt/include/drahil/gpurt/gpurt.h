@@ -103,7 +103,10 @@ typedef enum gpurtKernel {
   GPURT_KERNEL_VECTOR_ADD = 1, /* c[i] = a[i] + b[i] (float) */
   GPURT_KERNEL_FMA = 2,        /* c[i] = a[i]; repeat iterations: c[i] = c[i]*b[i] + alpha */
   GPURT_KERNEL_REDUCE_SUM = 3, /* c[0] = sum(a[0..n)) as float (b unused) */
-  GPURT_KERNEL_COPY = 4        /* c[i] = a[i]: a bandwidth kernel (b unused) */
+  GPURT_KERNEL_COPY = 4,       /* c[i] = a[i]: a bandwidth kernel (b unused) */
+  /* Makes every int a valid value, so a caller's unknown kernel number is
+   * rejected with GPURT_ERROR_INVALID_VALUE rather than being undefined. */
+  GPURT_KERNEL_FORCE_INT = 0x7fffffff
 } gpurtKernel;
 
 typedef struct gpurtLaunchParams {

@@ -83,9 +83,9 @@ int RunKubelet(const KubeletArgs& a) {
     std::fprintf(stderr, "drahil kubelet: %s\n", st.ToString().c_str());
     return kExitUsage;
   }
-  log->info("kubelet stand-in watching {}{}", a.registry_dir,
-            a.podresources_socket.empty() ? std::string()
-                                          : ", PodResources on " + a.podresources_socket);
+  log->info(
+      "kubelet stand-in watching {}{}", a.registry_dir,
+      a.podresources_socket.empty() ? std::string() : ", PodResources on " + a.podresources_socket);
   int sig = 0;
   sigwait(&set, &sig);
   log->info("signal {}, stopping", sig);

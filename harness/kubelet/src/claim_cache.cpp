@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdint>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/file_util.hpp"
@@ -61,8 +60,11 @@ json PodToJson(const Pod& p) {
     for (const auto& r : c.claims) refs.push_back(json{{"name", r.name}, {"request", r.request}});
     containers.push_back(json{{"name", c.name}, {"claims", refs}});
   }
-  return json{{"namespace", p.namespace_name}, {"name", p.name},        {"uid", p.uid},
-              {"claims", claims},              {"containers", containers}};
+  return json{{"namespace", p.namespace_name},
+              {"name", p.name},
+              {"uid", p.uid},
+              {"claims", claims},
+              {"containers", containers}};
 }
 Pod PodFromJson(const json& j) {
   Pod p;
@@ -96,9 +98,8 @@ std::string ClaimCache::Serialize() const {
       for (const auto& d : devices) devs.push_back(DeviceToJson(d));
       drivers[driver] = devs;
     }
-    claims.push_back(json{{"claim", RefToJson(info.claim)},
-                          {"podUIDs", info.pod_uids},
-                          {"drivers", drivers}});
+    claims.push_back(
+        json{{"claim", RefToJson(info.claim)}, {"podUIDs", info.pod_uids}, {"drivers", drivers}});
   }
   json pods = json::array();
   for (const auto& [uid, pod] : pods_) pods.push_back(PodToJson(pod));

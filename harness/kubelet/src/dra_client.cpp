@@ -61,32 +61,32 @@ Status CheckReply(const char* method, const std::vector<ClaimRef>& claims, const
     if (requested.count(uid) == 0) unknown.insert(uid);
   }
   if (!unknown.empty()) {
-    verdict = Status(Code::kInternal,
-                     std::string(method) + " returned result for unknown claim UID " +
-                         *unknown.begin());
+    verdict =
+        Status(Code::kInternal,
+               std::string(method) + " returned result for unknown claim UID " + *unknown.begin());
   }
   int missing = 0;
   for (size_t i = 0; i < claims.size(); ++i) {
     auto it = map.find(claims[i].uid);
     if (it == map.end()) {
       ++missing;
-      results[i].status = Status(Code::kInternal, std::string(method) +
-                                                      " returned no result for ResourceClaim " +
-                                                      claims[i].name);
+      results[i].status =
+          Status(Code::kInternal,
+                 std::string(method) + " returned no result for ResourceClaim " + claims[i].name);
       continue;
     }
     if (!it->second.error().empty()) {
-      results[i].status = Status(Code::kUnknown, std::string(method) +
-                                                     " failed for ResourceClaim " +
-                                                     claims[i].name + ": " + it->second.error());
+      results[i].status =
+          Status(Code::kUnknown, std::string(method) + " failed for ResourceClaim " +
+                                     claims[i].name + ": " + it->second.error());
       if (verdict.ok()) verdict = results[i].status;
       continue;
     }
     fill(it->second, results[i]);
   }
   if (verdict.ok() && missing > 0) {
-    verdict = Status(Code::kInternal, std::string(method) + " skipped " +
-                                          std::to_string(missing) + " ResourceClaims");
+    verdict = Status(Code::kInternal, std::string(method) + " skipped " + std::to_string(missing) +
+                                          " ResourceClaims");
   }
   return verdict;
 }
@@ -114,14 +114,13 @@ std::shared_ptr<grpc::Channel> MakeUnixChannel(const std::string& path, size_t m
 
 std::string GoStatusText(const grpc::Status& status) {
   static constexpr std::string_view kNames[] = {
-      "OK",         "Canceled",         "Unknown",           "InvalidArgument",
-      "DeadlineExceeded", "NotFound",   "AlreadyExists",     "PermissionDenied",
-      "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
-      "Unimplemented", "Internal",      "Unavailable",       "DataLoss",
-      "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   int code = static_cast<int>(status.error_code());
-  std::string name = code >= 0 && code < 17 ? std::string(kNames[code])
-                                            : "Code(" + std::to_string(code) + ")";
+  std::string name =
+      code >= 0 && code < 17 ? std::string(kNames[code]) : "Code(" + std::to_string(code) + ")";
   return "rpc error: code = " + name + " desc = " + status.error_message();
 }
 
@@ -164,8 +163,8 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
   rec.started = std::chrono::system_clock::now();
   auto t0 = std::chrono::steady_clock::now();
   grpc::Status st = call(ctx, req, resp);
-  rec.latency = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - t0);
+  rec.latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   rec.code = static_cast<Code>(st.error_code());
   rec.grpc_message = st.error_message();
   if (!st.ok()) {

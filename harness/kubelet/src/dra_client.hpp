@@ -7,12 +7,12 @@
 #ifndef DRAHIL_KUBELET_SRC_DRA_CLIENT_HPP_INCLUDED
 #define DRAHIL_KUBELET_SRC_DRA_CLIENT_HPP_INCLUDED
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "drahil/kubelet/types.hpp"
 

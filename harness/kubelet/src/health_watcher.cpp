@@ -18,7 +18,9 @@ HealthWatcher::HealthWatcher(Config config, std::shared_ptr<grpc::Channel> chann
 
 HealthWatcher::~HealthWatcher() { Stop(); }
 
-void HealthWatcher::Start() { thread_ = std::thread([this] { Run(); }); }
+void HealthWatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void HealthWatcher::Stop() {
   {
@@ -63,32 +65,35 @@ void HealthWatcher::Apply(const Resp& resp) {
       e.health.pool_name = dh.device().pool_name();
       e.health.device_name = dh.device().device_name();
       switch (static_cast<int>(dh.health())) {
-        case 1: e.health.reported = HealthState::kHealthy; break;
-        case 2: e.health.reported = HealthState::kUnhealthy; break;
-        default: e.health.reported = HealthState::kUnknown; break;
+        case 1:
+          e.health.reported = HealthState::kHealthy;
+          break;
+        case 2:
+          e.health.reported = HealthState::kUnhealthy;
+          break;
+        default:
+          e.health.reported = HealthState::kUnknown;
+          break;
       }
       e.health.message = CutHealthMessage(dh.message());
       if (dh.message().size() > 1024) {
-        findings.push_back(Finding{Finding::Severity::kWarning, "", config_.driver,
-                                   "health-message-too-long",
-                                   "device " + e.health.pool_name + "/" + e.health.device_name +
-                                       ": health message of " +
-                                       std::to_string(dh.message().size()) +
-                                       " chars exceeds 1024; cut",
-                                   1});
+        findings.push_back(Finding{
+            Finding::Severity::kWarning, "", config_.driver, "health-message-too-long",
+            "device " + e.health.pool_name + "/" + e.health.device_name + ": health message of " +
+                std::to_string(dh.message().size()) + " chars exceeds 1024; cut",
+            1});
       }
       e.health.plugin_last_updated_unix = dh.last_updated_time();
       e.health.timeout = config_.default_timeout;
       if (dh.health_check_timeout_seconds() > 0) {
         e.health.timeout = std::chrono::seconds(dh.health_check_timeout_seconds());
       } else if (dh.health_check_timeout_seconds() < 0) {
-        findings.push_back(Finding{Finding::Severity::kWarning, "", config_.driver,
-                                   "health-negative-timeout",
-                                   "device " + e.health.pool_name + "/" + e.health.device_name +
-                                       ": negative health_check_timeout_seconds " +
-                                       std::to_string(dh.health_check_timeout_seconds()) +
-                                       " ignored",
-                                   1});
+        findings.push_back(
+            Finding{Finding::Severity::kWarning, "", config_.driver, "health-negative-timeout",
+                    "device " + e.health.pool_name + "/" + e.health.device_name +
+                        ": negative health_check_timeout_seconds " +
+                        std::to_string(dh.health_check_timeout_seconds()) + " ignored",
+                    1});
       }
       e.health.received_at = wall;
       e.health.effective = e.health.reported;

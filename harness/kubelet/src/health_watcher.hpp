@@ -9,6 +9,8 @@
 #ifndef DRAHIL_KUBELET_SRC_HEALTH_WATCHER_HPP_INCLUDED
 #define DRAHIL_KUBELET_SRC_HEALTH_WATCHER_HPP_INCLUDED
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -18,8 +20,6 @@
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "drahil/kubelet/types.hpp"
 

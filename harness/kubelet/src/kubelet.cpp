@@ -3,6 +3,7 @@
 // copied from the kubelet.
 #include "drahil/kubelet/kubelet.hpp"
 
+#include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,8 +14,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "claim_cache.hpp"
 #include "dra_client.hpp"
@@ -38,17 +37,19 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 std::string_view HealthName(HealthState s) {
   switch (s) {
-    case HealthState::kHealthy: return "Healthy";
-    case HealthState::kUnhealthy: return "Unhealthy";
-    case HealthState::kUnknown: break;
+    case HealthState::kHealthy:
+      return "Healthy";
+    case HealthState::kUnhealthy:
+      return "Unhealthy";
+    case HealthState::kUnknown:
+      break;
   }
   return "Unknown";
 }
 
 std::string CallRecord::ToString() const {
   std::ostringstream os;
-  os << method << " driver=" << driver << " api=" << api << " endpoint=" << endpoint
-     << " claims=[";
+  os << method << " driver=" << driver << " api=" << api << " endpoint=" << endpoint << " claims=[";
   for (size_t i = 0; i < claim_uids.size(); ++i) os << (i ? "," : "") << claim_uids[i];
   os << "] code=" << CodeName(code) << " latency=" << latency.count() / 1000.0
      << "ms deadline=" << deadline.count() << "ms verdict=" << verdict.ToString();
@@ -102,7 +103,7 @@ class KubeletStandIn::Impl {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool running_ = false;
-  std::map<std::string, uint64_t> desired_;  // socket -> creation stamp
+  std::map<std::string, uint64_t> desired_;                  // socket -> creation stamp
   std::map<std::string, std::shared_ptr<Instance>> actual_;  // socket -> instance
   struct Retry {
     uint64_t stamp = 0;
@@ -336,9 +337,9 @@ class KubeletStandIn::Impl {
           if (inst->health) inst->health->Stop();
           log_->info("unregistered plugin {} ({})", inst->state.name,
                      inst->state.registration_socket);
-          Emit(Event{Event::Kind::kUnregistered, inst->state.name,
-                     "unregistered " + inst->state.name + " at " +
-                         inst->state.registration_socket});
+          Emit(
+              Event{Event::Kind::kUnregistered, inst->state.name,
+                    "unregistered " + inst->state.name + " at " + inst->state.registration_socket});
         }
         gone.clear();
         lock.lock();
@@ -536,8 +537,7 @@ class KubeletStandIn::Impl {
     }
     std::string msg = "registered " + name + " at " + socket + " (endpoint " + endpoint + ", " +
                       dra_service + ", health " +
-                      (health_service.empty() ? std::string("not watched") : health_service) +
-                      ")";
+                      (health_service.empty() ? std::string("not watched") : health_service) + ")";
     log_->info("{}", msg);
     Emit(Event{Event::Kind::kRegistered, name, msg});
     return true;
@@ -596,8 +596,8 @@ class KubeletStandIn::Impl {
     std::shared_ptr<Instance> inst = Pick(driver);
     if (!inst) return NotRegistered(method, driver, claims);
     auto timeout = Timeout(call);
-    CallResult r = prepare ? inst->client->Prepare(claims, timeout)
-                           : inst->client->Unprepare(claims, timeout);
+    CallResult r =
+        prepare ? inst->client->Prepare(claims, timeout) : inst->client->Unprepare(claims, timeout);
     log_->debug("{}", r.record.ToString());
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(r.record);
@@ -652,9 +652,9 @@ class KubeletStandIn::Impl {
       for (const auto& pc : pod.claims) {
         for (const auto& d : pc.drivers) {
           if (!PickLocked(d)) {
-            out.status = FailedPreconditionError("prepare pod " + pod.namespace_name + "/" +
-                                                 pod.name + ": DRA driver " + d +
-                                                 " is not registered");
+            out.status =
+                FailedPreconditionError("prepare pod " + pod.namespace_name + "/" + pod.name +
+                                        ": DRA driver " + d + " is not registered");
             return out;
           }
         }
@@ -683,8 +683,8 @@ class KubeletStandIn::Impl {
       out.status = cache_.Save();
     }
     if (!out.status.ok()) {
-      out.status = std::move(out.status).WithContext("prepare pod " + pod.namespace_name + "/" +
-                                                     pod.name);
+      out.status =
+          std::move(out.status).WithContext("prepare pod " + pod.namespace_name + "/" + pod.name);
     }
     return out;
   }
@@ -733,8 +733,8 @@ class KubeletStandIn::Impl {
       out.status = cache_.Save();
     }
     if (!out.status.ok()) {
-      out.status = std::move(out.status).WithContext("unprepare pod " + pod.namespace_name +
-                                                     "/" + pod.name);
+      out.status =
+          std::move(out.status).WithContext("unprepare pod " + pod.namespace_name + "/" + pod.name);
     }
     return out;
   }
@@ -776,9 +776,9 @@ Status KubeletStandIn::Start(const std::string& registry_dir, const std::string&
     DRAHIL_RETURN_IF_ERROR(m.cache_.Load());
   }
   if (!options.podresources_socket.empty()) {
-    DRAHIL_ASSIGN_OR_RETURN(m.podres_,
-                            PodResourcesServer::Start(options.podresources_socket,
-                                                      [&m] { return m.PodResourcesSnapshot(); }));
+    DRAHIL_ASSIGN_OR_RETURN(m.podres_, PodResourcesServer::Start(options.podresources_socket, [&m] {
+                              return m.PodResourcesSnapshot();
+                            }));
   }
   Status st = m.StartLoops();
   if (!st.ok() && m.podres_) {
@@ -806,8 +806,8 @@ Result<PluginState> KubeletStandIn::WaitForPlugin(const std::string& name,
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(20ms);
   }
-  std::string msg = "plugin " + name + " not registered within " +
-                    std::to_string(timeout.count()) + "ms";
+  std::string msg =
+      "plugin " + name + " not registered within " + std::to_string(timeout.count()) + "ms";
   for (const auto& f : Findings()) msg += "; " + f.ToString();
   return DeadlineExceededError(msg);
 }
@@ -837,8 +837,8 @@ Result<Finding> KubeletStandIn::WaitForFinding(const std::string& kind, const st
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(20ms);
   }
-  return DeadlineExceededError("no finding " + kind + " within " +
-                               std::to_string(timeout.count()) + "ms");
+  return DeadlineExceededError("no finding " + kind + " within " + std::to_string(timeout.count()) +
+                               "ms");
 }
 
 std::vector<PluginState> KubeletStandIn::Plugins() const {
@@ -863,8 +863,7 @@ CallResult KubeletStandIn::Prepare(const std::string& driver, const std::vector<
   return impl_->Prepare(driver, claims, call);
 }
 
-CallResult KubeletStandIn::Unprepare(const std::string& driver,
-                                     const std::vector<ClaimRef>& claims,
+CallResult KubeletStandIn::Unprepare(const std::string& driver, const std::vector<ClaimRef>& claims,
                                      const CallOptions& call) {
   return impl_->Unprepare(driver, claims, call);
 }
@@ -959,8 +958,8 @@ Result<std::vector<ResourceStatus>> KubeletStandIn::AllocatedResourcesStatus(
     }
   }
   return internal::DeriveResourceStatus(
-      pod, *ct, claims, [&](const std::string& driver, const std::string& pool,
-                            const std::string& device) {
+      pod, *ct, claims,
+      [&](const std::string& driver, const std::string& pool, const std::string& device) {
         auto it = health.find(driver);
         if (it == health.end()) return HealthState::kUnknown;
         for (const auto& d : it->second.devices) {

@@ -1,11 +1,10 @@
 #include "podresources_server.hpp"
 
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <mutex>
-
-#include <grpcpp/grpcpp.h>
 
 #include "claim_cache.hpp"
 #include "drahil/proto/podresources_v1.grpc.pb.h"

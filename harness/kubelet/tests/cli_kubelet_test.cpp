@@ -1,14 +1,13 @@
 // `drahil kubelet` as a process: registers a plugin, logs health, serves
 // PodResources and stops cleanly on SIGTERM. Skipped when the drahil binary
 // has not been built (it is another module's target).
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
@@ -54,8 +53,16 @@ TEST_CASE("drahil kubelet: runs in the foreground and stops on SIGTERM", "[kubel
   plugin.PushHealth({{"pool-a", "d0", 1, 0, ""}});
 
   ChildProcess::Options o;
-  o.argv = {bin, "kubelet", "--registry-dir", registry, "--plugins-dir", plugins,
-            "--podresources-socket", podres, "--state-dir", tmp->Join("state")};
+  o.argv = {bin,
+            "kubelet",
+            "--registry-dir",
+            registry,
+            "--plugins-dir",
+            plugins,
+            "--podresources-socket",
+            podres,
+            "--state-dir",
+            tmp->Join("state")};
   o.stdout_mode = ChildProcess::Stdio::kFile;
   o.stdout_path = log;
   o.stderr_to_stdout = true;

@@ -1,5 +1,8 @@
 // Integration tests of the kubelet stand-in against TestPlugin over real
 // unix sockets (issue 3, "Must show").
+#include "drahil/kubelet/kubelet.hpp"
+
+#include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -8,11 +11,8 @@
 #include <string>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
-#include "drahil/kubelet/kubelet.hpp"
 #include "drahil/proto/podresources_v1.grpc.pb.h"
 #include "drahil/testing/testing.hpp"
 #include "test_plugin.hpp"
@@ -134,8 +134,10 @@ TEST_CASE("KubeletStandIn: rejects a plugin of another type with the kubelet's t
   REQUIRE(plugin->WaitForNotification(5s));
   auto n = plugin->Notifications();
   CHECK_FALSE(n[0].registered);
-  CHECK(n[0].error == "RegisterPlugin error -- no handler registered for plugin type: CSIPlugin "
-                      "at socket " + plugin->reg_socket());
+  CHECK(n[0].error ==
+        "RegisterPlugin error -- no handler registered for plugin type: CSIPlugin "
+        "at socket " +
+            plugin->reg_socket());
   CHECK(f->message == n[0].error);
   CHECK(env.kubelet.Plugins().empty());
 }
@@ -161,9 +163,10 @@ TEST_CASE("KubeletStandIn: rejects plugins without a supported DRA service", "[k
   REQUIRE(plugin->WaitForNotification(5s));
   auto n = plugin->Notifications();
   CHECK_FALSE(n[0].registered);
-  CHECK(n[0].error == "RegisterPlugin error -- plugin validation failed with err: none of "
-                      "services supported by the plugin " + list +
-                          " are supported by the kubelet");
+  CHECK(n[0].error ==
+        "RegisterPlugin error -- plugin validation failed with err: none of "
+        "services supported by the plugin " +
+            list + " are supported by the kubelet");
   CHECK(env.kubelet.Plugins().empty());
 }
 
@@ -291,8 +294,8 @@ TEST_CASE("KubeletStandIn: prepares and unprepares one and N claims", "[kubelet]
   REQUIRE_OK(cp);
   CHECK(Contains(*cp, "drahil.io/test=u4"));
 
-  CallResult un = env.kubelet.Unprepare("test.drahil.io",
-                                        {Claim("u1"), Claim("u2"), Claim("u3"), Claim("u4")});
+  CallResult un =
+      env.kubelet.Unprepare("test.drahil.io", {Claim("u1"), Claim("u2"), Claim("u3"), Claim("u4")});
   REQUIRE_OK(un.status);
   CHECK(un.record.method == "NodeUnprepareResources");
   CHECK(env.kubelet.Claims().empty());
@@ -330,7 +333,8 @@ TEST_CASE("KubeletStandIn: applies the kubelet's response checks", "[kubelet][gr
   SECTION("unknown claim UID") {
     plugin->SetMode(TestPlugin::Mode::kUnknownUid);
     CallResult r = env.kubelet.Prepare("test.drahil.io", claims);
-    CHECK(r.status.message() == "NodePrepareResources returned result for unknown claim UID stray-uid");
+    CHECK(r.status.message() ==
+          "NodePrepareResources returned result for unknown claim UID stray-uid");
   }
   SECTION("gRPC error") {
     plugin->SetMode(TestPlugin::Mode::kGrpcError);
@@ -498,9 +502,10 @@ TEST_CASE("KubeletStandIn: health service choice", "[kubelet][grpc][health]") {
   }
 }
 
-TEST_CASE("KubeletStandIn: pods batch per driver, share claims, report health and "
-          "PodResources",
-          "[kubelet][grpc][pod]") {
+TEST_CASE(
+    "KubeletStandIn: pods batch per driver, share claims, report health and "
+    "PodResources",
+    "[kubelet][grpc][pod]") {
   Env env;
   env.opts.podresources_socket = env.tmp.Join("pod-resources.sock");
   REQUIRE_OK(env.Start());

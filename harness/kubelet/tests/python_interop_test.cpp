@@ -4,9 +4,8 @@
 // prepare/unprepare/health; the stand-in drives it.
 #include <unistd.h>
 
-#include <csignal>
-
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <thread>
 
@@ -36,8 +35,7 @@ bool WaitForText(const std::string& path, const std::string& text,
 
 }  // namespace
 
-TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin",
-          "[kubelet][grpc][interop]") {
+TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin", "[kubelet][grpc][interop]") {
   std::string python = drahil::testing::DebianPython();
   if (python.empty()) DRAHIL_SKIP("Debian's /usr/bin/python3 is not installed");
   auto probe = RunCommand({python, "-c", "import grpc, google.protobuf"}, 30s);
@@ -55,9 +53,7 @@ TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin",
   std::string stubs = tmp->Join("stubs");
   REQUIRE_OK(MakeDirs(stubs));
   std::string proto_dir = drahil::testing::SourceDir() + "/harness/proto/drahil/proto";
-  std::vector<std::string> gen = {protoc,
-                                  "-I" + proto_dir,
-                                  "--python_out=" + stubs,
+  std::vector<std::string> gen = {protoc, "-I" + proto_dir, "--python_out=" + stubs,
                                   "--grpc_out=" + stubs,
                                   std::string("--plugin=protoc-gen-grpc=") + kGrpcPythonPlugin};
   for (const char* f : {"dra_v1.proto", "dra_v1beta1.proto", "dra_health_v1alpha1.proto",
@@ -80,10 +76,13 @@ TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin",
 
   std::string events = tmp->Join("events.txt");
   ChildProcess::Options po;
-  po.argv = {python,
-             drahil::testing::SourceDir() + "/harness/kubelet/tests/python/dra_plugin.py",
-             "--stubs", stubs, "--registry", registry, "--plugins", plugins,
-             "--driver", "py.drahil.io", "--events", events};
+  po.argv = {
+      python,       drahil::testing::SourceDir() + "/harness/kubelet/tests/python/dra_plugin.py",
+      "--stubs",    stubs,
+      "--registry", registry,
+      "--plugins",  plugins,
+      "--driver",   "py.drahil.io",
+      "--events",   events};
   po.stdout_mode = ChildProcess::Stdio::kFile;
   po.stdout_path = tmp->Join("plugin.log");
   po.stderr_to_stdout = true;

@@ -1,13 +1,12 @@
 #include "test_plugin.hpp"
 
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-
-#include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/grpcpp.h>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/proto/dra_health_v1.grpc.pb.h"
@@ -278,16 +277,18 @@ Status TestPlugin::Start() {
       return;
     }
     if (c.serve_v1) {
-      s_->services.push_back(std::make_unique<
-          DraService<dra1::DRAPlugin::Service, dra1::NodePrepareResourcesRequest,
-                     dra1::NodePrepareResourcesResponse, dra1::NodeUnprepareResourcesRequest,
-                     dra1::NodeUnprepareResourcesResponse>>(s_.get(), "v1"));
+      s_->services.push_back(
+          std::make_unique<
+              DraService<dra1::DRAPlugin::Service, dra1::NodePrepareResourcesRequest,
+                         dra1::NodePrepareResourcesResponse, dra1::NodeUnprepareResourcesRequest,
+                         dra1::NodeUnprepareResourcesResponse>>(s_.get(), "v1"));
     }
     if (c.serve_v1beta1) {
-      s_->services.push_back(std::make_unique<
-          DraService<dra1b::DRAPlugin::Service, dra1b::NodePrepareResourcesRequest,
-                     dra1b::NodePrepareResourcesResponse, dra1b::NodeUnprepareResourcesRequest,
-                     dra1b::NodeUnprepareResourcesResponse>>(s_.get(), "v1beta1"));
+      s_->services.push_back(
+          std::make_unique<
+              DraService<dra1b::DRAPlugin::Service, dra1b::NodePrepareResourcesRequest,
+                         dra1b::NodePrepareResourcesResponse, dra1b::NodeUnprepareResourcesRequest,
+                         dra1b::NodeUnprepareResourcesResponse>>(s_.get(), "v1beta1"));
     }
     if (c.serve_health_v1alpha1) {
       s_->services.push_back(
@@ -297,9 +298,9 @@ Status TestPlugin::Start() {
     }
     if (c.serve_health_v1) {
       s_->services.push_back(
-          std::make_unique<HealthService<v1::DRAResourceHealth::Service,
-                                         v1::NodeWatchResourcesRequest,
-                                         v1::NodeWatchResourcesResponse>>(s_.get()));
+          std::make_unique<
+              HealthService<v1::DRAResourceHealth::Service, v1::NodeWatchResourcesRequest,
+                            v1::NodeWatchResourcesResponse>>(s_.get()));
     }
     for (auto& svc : s_->services) b.RegisterService(svc.get());
   };

@@ -52,13 +52,13 @@ struct HealthReport {
 class TestPlugin {
  public:
   enum class Mode {
-    kOk,          // one device per claim, CDI ID "drahil.io/test=<uid>"
-    kClaimError,  // per-claim error for claims whose name starts with "bad"
+    kOk,            // one device per claim, CDI ID "drahil.io/test=<uid>"
+    kClaimError,    // per-claim error for claims whose name starts with "bad"
     kMissingEntry,  // omit the last claim from the map
-    kUnknownUid,  // add an entry for "stray-uid"
-    kGrpcError,   // UNAVAILABLE "driver busy"
-    kHang,        // block until the call is cancelled
-    kHuge,        // a reply over 16 MiB
+    kUnknownUid,    // add an entry for "stray-uid"
+    kGrpcError,     // UNAVAILABLE "driver busy"
+    kHang,          // block until the call is cancelled
+    kHuge,          // a reply over 16 MiB
   };
 
   TestPlugin(std::string registry_dir, std::string plugins_dir, TestPluginConfig config);
@@ -90,7 +90,7 @@ class TestPlugin {
   std::string reg_socket() const;
   std::string dra_socket() const;
 
- // Implementation detail, public only so the service classes in the .cpp can
+  // Implementation detail, public only so the service classes in the .cpp can
   // reach it.
   struct State;
 

@@ -2,9 +2,8 @@
 // kubelet and Go drivers use, and that field numbers match
 // reference/protocol.md (a wrong number would still compile and round-trip
 // with ourselves, so only descriptor checks catch it).
-#include <string>
-
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "drahil/proto/dra_health_v1.grpc.pb.h"
 #include "drahil/proto/dra_health_v1alpha1.grpc.pb.h"
@@ -38,14 +37,13 @@ TEST_CASE("proto: service full names match the wire paths", "[proto]") {
         std::string("v1alpha1.DRAResourceHealth"));
   CHECK(v1::DRAResourceHealth::service_full_name() == std::string("v1.DRAResourceHealth"));
   CHECK(v1::PodResourcesLister::service_full_name() == std::string("v1.PodResourcesLister"));
-  const auto* svc = dra1::NodePrepareResourcesRequest::descriptor()->file()->FindServiceByName(
-      "DRAPlugin");
+  const auto* svc =
+      dra1::NodePrepareResourcesRequest::descriptor()->file()->FindServiceByName("DRAPlugin");
   REQUIRE(svc != nullptr);
   CHECK(svc->FindMethodByName("NodePrepareResources") != nullptr);
   CHECK(svc->FindMethodByName("NodeUnprepareResources") != nullptr);
-  const auto* hsvc =
-      v1alpha1::NodeWatchResourcesRequest::descriptor()->file()->FindServiceByName(
-          "DRAResourceHealth");
+  const auto* hsvc = v1alpha1::NodeWatchResourcesRequest::descriptor()->file()->FindServiceByName(
+      "DRAResourceHealth");
   REQUIRE(hsvc != nullptr);
   CHECK(hsvc->FindMethodByName("NodeWatchResources")->server_streaming());
 }
@@ -97,8 +95,7 @@ TEST_CASE("proto: registration, health and PodResource field numbers", "[proto]"
   CHECK(Num(v1::GetPodResourcesRequest::descriptor(), "pod_namespace") == 2);
 }
 
-TEST_CASE("proto: v1 bytes decode as v1beta1 and an empty map value means no error",
-          "[proto]") {
+TEST_CASE("proto: v1 bytes decode as v1beta1 and an empty map value means no error", "[proto]") {
   dra1::NodePrepareResourcesResponse r;
   auto& entry = (*r.mutable_claims())["uid-1"];
   auto* dev = entry.add_devices();

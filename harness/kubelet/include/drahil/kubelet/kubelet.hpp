@@ -148,8 +148,8 @@ class KubeletStandIn {
                                        std::chrono::milliseconds timeout) const;
   // AllocatedResourcesStatus(): containerStatuses[].allocatedResourcesStatus
   // for one container of a pod given to PreparePod().
-  Result<std::vector<ResourceStatus>> AllocatedResourcesStatus(
-      const std::string& pod_uid, const std::string& container) const;
+  Result<std::vector<ResourceStatus>> AllocatedResourcesStatus(const std::string& pod_uid,
+                                                               const std::string& container) const;
 
   std::vector<Finding> Findings() const;
   void ClearFindings();

@@ -56,18 +56,18 @@ struct ClaimResult {
 
 // CallRecord: one DRA gRPC call as tests attach it to reports.
 struct CallRecord {
-  std::string method;       // "NodePrepareResources" / "NodeUnprepareResources"
-  std::string driver;       // registered driver name
-  std::string endpoint;     // socket path dialled
-  std::string api;          // "v1.DRAPlugin" or "v1beta1.DRAPlugin"
+  std::string method;                   // "NodePrepareResources" / "NodeUnprepareResources"
+  std::string driver;                   // registered driver name
+  std::string endpoint;                 // socket path dialled
+  std::string api;                      // "v1.DRAPlugin" or "v1beta1.DRAPlugin"
   std::vector<std::string> claim_uids;  // in request order
-  Code code = Code::kOk;    // gRPC status code of the RPC itself
-  std::string grpc_message; // gRPC status message (empty when OK)
+  Code code = Code::kOk;                // gRPC status code of the RPC itself
+  std::string grpc_message;             // gRPC status message (empty when OK)
   std::chrono::milliseconds deadline{0};
   std::chrono::microseconds latency{0};
   std::chrono::system_clock::time_point started;
-  std::string response;     // text form of the reply, cut at 64 KiB
-  Status verdict;           // the kubelet's verdict after its response checks
+  std::string response;  // text form of the reply, cut at 64 KiB
+  Status verdict;        // the kubelet's verdict after its response checks
   // ToString(): one line: "NodePrepareResources driver=... claims=[...] code=OK 12ms ...".
   [[nodiscard]] std::string ToString() const;
 };
@@ -100,10 +100,10 @@ struct PluginState {
   std::string registration_socket;
   std::string endpoint;  // DRA socket (the registration socket when PluginInfo.endpoint was empty)
   std::vector<std::string> supported_versions;  // as advertised, in the plugin's order
-  std::string dra_service;     // chosen: kDraV1Service or kDraV1beta1Service
-  std::string health_service;  // watched health service, or "" when none
+  std::string dra_service;                      // chosen: kDraV1Service or kDraV1beta1Service
+  std::string health_service;                   // watched health service, or "" when none
   std::chrono::system_clock::time_point registered_at;
-  bool connected = false;      // DRA channel READY at the time of the query
+  bool connected = false;  // DRA channel READY at the time of the query
 };
 
 enum class HealthState { kUnknown, kHealthy, kUnhealthy };
@@ -115,11 +115,11 @@ struct DeviceHealth {
   std::string driver;
   std::string pool_name;
   std::string device_name;
-  HealthState reported = HealthState::kUnknown;  // last value the plugin sent
-  HealthState effective = HealthState::kUnknown; // after the staleness timeout
-  std::string message;  // cut to 1021 chars + "..." when over 1024
+  HealthState reported = HealthState::kUnknown;   // last value the plugin sent
+  HealthState effective = HealthState::kUnknown;  // after the staleness timeout
+  std::string message;                            // cut to 1021 chars + "..." when over 1024
   int64_t plugin_last_updated_unix = 0;
-  std::chrono::seconds timeout{30};  // per device, or the default
+  std::chrono::seconds timeout{30};                   // per device, or the default
   std::chrono::system_clock::time_point received_at;  // kubelet's "last updated"
 };
 
@@ -128,9 +128,9 @@ struct HealthSnapshot {
   std::string driver;
   std::string service;  // "v1alpha1.DRAResourceHealth", ... or "" when not watched
   bool stream_open = false;
-  int stream_starts = 0;     // how many times the stream was (re)opened
-  int messages = 0;          // messages received over all streams
-  Status last_stream_end;    // why the last stream ended (OK = EOF)
+  int stream_starts = 0;              // how many times the stream was (re)opened
+  int messages = 0;                   // messages received over all streams
+  Status last_stream_end;             // why the last stream ended (OK = EOF)
   std::vector<DeviceHealth> devices;  // sorted by pool, device
 };
 

@@ -608,6 +608,10 @@ Response Handler::OpenApiV3(const std::string& gv_path) {
 
 Response Handler::ServeResource(const Request& req, const Classified& c) {
   const std::string& v = c.route.verb;
+  // A dry run that silently wrote would be worse than a refusal.
+  if (!Param(req, "dryRun").empty() && v != "get" && v != "list" && v != "watch") {
+    return ErrorResponse(BadRequest("dryRun is not supported by drahil's API server"));
+  }
   if (v == "get") return Get(req, c);
   if (v == "list") return List(req, c);
   if (v == "watch") return Watch(req, c);

@@ -81,7 +81,7 @@ TEST_CASE("ApiServer: update enforces resourceVersion and bumps generation on sp
   CHECK(u4.status().message().find("spec.nodeName") != std::string::npos);
 }
 
-TEST_CASE("ApiServer: UpdateStatus changes only status; finalizers delay deletion",
+TEST_CASE("ApiServer: UpdateStatus changes only status, finalizers delay deletion",
           "[apiserver]") {
   auto server = StartServer();
   json claim = Claim("default", "c1");

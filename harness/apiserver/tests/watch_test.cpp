@@ -196,7 +196,7 @@ TEST_CASE("ApiServer watch: resume from a resourceVersion, 410 when compacted, s
   CHECK((*out)["type"] == "DELETED");
 }
 
-TEST_CASE("ApiServer watch: timeoutSeconds ends the stream; DropWatches cuts it",
+TEST_CASE("ApiServer watch: timeoutSeconds ends the stream and DropWatches cuts it",
           "[apiserver][watch]") {
   auto server = StartServer();
   {

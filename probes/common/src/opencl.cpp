@@ -99,7 +99,8 @@ bool IsAllocationRefusal(cl_int err) {
 std::string ClErrorName(cl_int err) {
   switch (err) {
 #define DRAHIL_CL_CASE(x) \
-  case x: return #x;
+  case x:                 \
+    return #x;
     DRAHIL_CL_CASE(CL_SUCCESS)
     DRAHIL_CL_CASE(CL_DEVICE_NOT_FOUND)
     DRAHIL_CL_CASE(CL_DEVICE_NOT_AVAILABLE)
@@ -129,7 +130,8 @@ std::string ClErrorName(cl_int err) {
     DRAHIL_CL_CASE(CL_INVALID_OPERATION)
     DRAHIL_CL_CASE(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 #undef DRAHIL_CL_CASE
-    default: return "CL error " + std::to_string(err);
+    default:
+      return "CL error " + std::to_string(err);
   }
 }
 
@@ -272,15 +274,15 @@ Result<ClBuffer> ClSession::Allocate(uint64_t bytes) {
 }
 
 Status ClSession::Write(const ClBuffer& dst, uint64_t offset, const void* src, uint64_t bytes) {
-  return ClStatus(clEnqueueWriteBuffer(queue_, dst.get(), CL_FALSE, offset, bytes, src, 0,
-                                       nullptr, nullptr),
-                  "clEnqueueWriteBuffer");
+  return ClStatus(
+      clEnqueueWriteBuffer(queue_, dst.get(), CL_FALSE, offset, bytes, src, 0, nullptr, nullptr),
+      "clEnqueueWriteBuffer");
 }
 
 Status ClSession::Read(void* dst, const ClBuffer& src, uint64_t offset, uint64_t bytes) {
-  return ClStatus(clEnqueueReadBuffer(queue_, src.get(), CL_FALSE, offset, bytes, dst, 0,
-                                      nullptr, nullptr),
-                  "clEnqueueReadBuffer");
+  return ClStatus(
+      clEnqueueReadBuffer(queue_, src.get(), CL_FALSE, offset, bytes, dst, 0, nullptr, nullptr),
+      "clEnqueueReadBuffer");
 }
 
 Status ClSession::Copy(const ClBuffer& dst, const ClBuffer& src, uint64_t bytes) {
@@ -312,9 +314,9 @@ Status ClSession::Finish(const Deadline& deadline) {
   auto sleep = std::chrono::microseconds(50);
   while (st.ok()) {
     cl_int exec = CL_QUEUED;
-    st = ClStatus(clGetEventInfo(marker, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(exec), &exec,
-                                 nullptr),
-                  "clGetEventInfo");
+    st = ClStatus(
+        clGetEventInfo(marker, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(exec), &exec, nullptr),
+        "clGetEventInfo");
     if (!st.ok()) break;
     if (exec == CL_COMPLETE) break;
     if (exec < 0) {

@@ -10,7 +10,8 @@ void FillPattern(uint32_t seed, uint32_t* words, size_t count) {
 
 uint64_t Checksum(const uint32_t* words, size_t count) {
   uint64_t sum = 0;
-  for (size_t i = 0; i < count; ++i) sum += static_cast<uint64_t>(words[i] ^ static_cast<uint32_t>(i));
+  for (size_t i = 0; i < count; ++i)
+    sum += static_cast<uint64_t>(words[i] ^ static_cast<uint32_t>(i));
   return sum;
 }
 
@@ -70,8 +71,8 @@ CanaryScan ScanCanary(uint64_t hash, const uint32_t* words, size_t count) {
   scan.slots_scanned = slots;
   for (size_t s = 0; s < slots; ++s) {
     if (words[4 * s] != kCanaryMagic) continue;
-    uint64_t h = static_cast<uint64_t>(words[4 * s + 1]) |
-                 (static_cast<uint64_t>(words[4 * s + 2]) << 32);
+    uint64_t h =
+        static_cast<uint64_t>(words[4 * s + 1]) | (static_cast<uint64_t>(words[4 * s + 2]) << 32);
     if (h != hash) {
       // A foreign record counts only with a valid check word at its own slot
       // index, so random data that happens to start with the magic is ignored.

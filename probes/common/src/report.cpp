@@ -15,10 +15,14 @@ namespace {
 
 int Severity(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return 0;
-    case Verdict::kSkip: return 1;
-    case Verdict::kFail: return 2;
-    case Verdict::kError: return 3;
+    case Verdict::kPass:
+      return 0;
+    case Verdict::kSkip:
+      return 1;
+    case Verdict::kFail:
+      return 2;
+    case Verdict::kError:
+      return 3;
   }
   return 3;
 }
@@ -48,10 +52,14 @@ std::string FormatValue(double v) {
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kSkip: return "skip";
-    case Verdict::kError: return "error";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kSkip:
+      return "skip";
+    case Verdict::kError:
+      return "error";
   }
   return "error";
 }
@@ -96,17 +104,19 @@ Verdict OverallVerdict(const std::deque<CheckResult>& checks) {
 
 int ExitCodeFor(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return kExitPass;
-    case Verdict::kFail: return kExitCheckFailed;
+    case Verdict::kPass:
+      return kExitPass;
+    case Verdict::kFail:
+      return kExitCheckFailed;
     case Verdict::kSkip:
-    case Verdict::kError: return kExitEnvironment;
+    case Verdict::kError:
+      return kExitEnvironment;
   }
   return kExitEnvironment;
 }
 
 int ProbeReport::Finish() {
-  duration_s_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  duration_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   verdict_ = OverallVerdict(checks_);
   if (!fatal_.empty() || checks_.empty()) verdict_ = Verdict::kError;
   exit_code_ = ExitCodeFor(verdict_);
@@ -144,8 +154,8 @@ nlohmann::json ProbeReport::ToJson() const {
 }
 
 void ProbeReport::PrintSummary(std::ostream& out) const {
-  out << "drahil-probe-" << probe_ << " (" << backend_ << "): " << VerdictName(verdict_)
-      << " in " << FormatValue(duration_s_) << " s\n";
+  out << "drahil-probe-" << probe_ << " (" << backend_ << "): " << VerdictName(verdict_) << " in "
+      << FormatValue(duration_s_) << " s\n";
   if (!fatal_.empty()) out << "  error: " << fatal_ << "\n";
   for (const auto& c : checks_) {
     out << "  [" << VerdictName(c.verdict) << "] " << c.name;
@@ -178,8 +188,7 @@ Result<int> ResolveResultFd(int flag_fd) {
 }
 
 Status WriteReport(const ProbeReport& report, int fd) {
-  std::string text = report.ToJson().dump(2, ' ', false,
-                                           nlohmann::json::error_handler_t::replace);
+  std::string text = report.ToJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   text.push_back('\n');
   size_t off = 0;
   while (off < text.size()) {

@@ -23,7 +23,8 @@ __kernel void spin(__global uint* v, uint iters) {
 )";
 }  // namespace
 
-TEST_CASE("ClSession: builds, launches and reads back a verified result", "[probe_common][opencl]") {
+TEST_CASE("ClSession: builds, launches and reads back a verified result",
+          "[probe_common][opencl]") {
   auto s = ClSession::Open("", 0);
   if (!s.ok()) DRAHIL_SKIP("no OpenCL device: " + s.status().ToString());
   auto& cl = **s;
@@ -56,7 +57,8 @@ TEST_CASE("ClSession: a build error carries the compiler log", "[probe_common][o
   CHECK(st.message().find("undefined_name") != std::string::npos);
 }
 
-TEST_CASE("ClSession: an unknown platform name lists the platforms present", "[probe_common][opencl]") {
+TEST_CASE("ClSession: an unknown platform name lists the platforms present",
+          "[probe_common][opencl]") {
   auto platforms = drahil::probe_common::ListOpenClPlatforms();
   if (!platforms.ok()) DRAHIL_SKIP("no OpenCL platform");
   auto s = ClSession::Open("no-such-platform-xyz", 0);
@@ -65,7 +67,8 @@ TEST_CASE("ClSession: an unknown platform name lists the platforms present", "[p
   CHECK(s.status().message().find((*platforms)[0].name) != std::string::npos);
 }
 
-TEST_CASE("ClSession: Finish gives up at the deadline instead of hanging", "[probe_common][opencl]") {
+TEST_CASE("ClSession: Finish gives up at the deadline instead of hanging",
+          "[probe_common][opencl]") {
   auto s = ClSession::Open("", 0);
   if (!s.ok()) DRAHIL_SKIP("no OpenCL device: " + s.status().ToString());
   auto& cl = **s;

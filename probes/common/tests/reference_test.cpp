@@ -1,7 +1,8 @@
+#include "drahil/probe_common/reference.hpp"
+
 #include <cmath>
 #include <vector>
 
-#include "drahil/probe_common/reference.hpp"
 #include "drahil/testing/testing.hpp"
 
 namespace pc = drahil::probe_common;

@@ -1,3 +1,5 @@
+#include "drahil/probe_common/report.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -6,7 +8,6 @@
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
-#include "drahil/probe_common/report.hpp"
 #include "drahil/probe_common/util.hpp"
 #include "drahil/testing/testing.hpp"
 

@@ -89,9 +89,13 @@ class FpgaRunner {
       functions_ = *fns;
       for (const auto& f : functions_) {
         if (!f.fpga && !expected_.count(f.bdf)) continue;
-        Json j = {{"source", "pci"},        {"bdf", f.bdf},       {"vendor", Hex(f.vendor, 4)},
-                  {"device", Hex(f.device, 4)}, {"class", Hex(f.class_code, 4)},
-                  {"driver", f.driver},     {"fpga", f.fpga}};
+        Json j = {{"source", "pci"},
+                  {"bdf", f.bdf},
+                  {"vendor", Hex(f.vendor, 4)},
+                  {"device", Hex(f.device, 4)},
+                  {"class", Hex(f.class_code, 4)},
+                  {"driver", f.driver},
+                  {"fpga", f.fpga}};
         if (!f.physfn.empty()) j["physfn"] = f.physfn;
         report_.devices().push_back(j);
       }
@@ -203,7 +207,10 @@ class FpgaRunner {
     Json jn = Json::array();
     int openable = 0;
     for (const auto& [rel, s] : nodes) {
-      jn.push_back({{"node", rel}, {"path", s.path}, {"opens", s.opens}, {"error", s.error},
+      jn.push_back({{"node", rel},
+                    {"path", s.path},
+                    {"opens", s.opens},
+                    {"error", s.error},
                     {"allocated", expected.count(rel) > 0}});
       openable += s.opens ? 1 : 0;
     }
@@ -227,8 +234,9 @@ class FpgaRunner {
         }
       }
     } else if (!expected_.empty()) {
-      c.Note("sysfs names no node for some allocated function (pass --expect-nodes); "
-             "extra nodes not judged");
+      c.Note(
+          "sysfs names no node for some allocated function (pass --expect-nodes); "
+          "extra nodes not judged");
     }
     c.summary = std::to_string(openable) + " openable FPGA node(s), " +
                 std::to_string(expected.size()) + " allocated";
@@ -257,7 +265,8 @@ class FpgaRunner {
       if (!f->physfn.empty()) {
         ++vfs;
         j["physfn"] = f->physfn;
-        if (Find(f->physfn) == nullptr) c.Fail(b + " is a VF whose PF " + f->physfn + " is missing");
+        if (Find(f->physfn) == nullptr)
+          c.Fail(b + " is a VF whose PF " + f->physfn + " is missing");
       } else if (o_.expect_vf) {
         c.Fail(b + " is a physical function; the claim should carry a VF");
       }
@@ -299,7 +308,8 @@ class FpgaRunner {
       for (const auto& owner : {b, f != nullptr ? f->physfn : std::string()}) {
         if (owner.empty()) continue;
         for (const auto& [dir, name] : RegionItems(DevDir(owner), "dfl-fme.")) {
-          if (auto id = ReadFile(dir + "/bitstream_id"); id.ok()) bitstreams.insert(Lower(Trim(*id)));
+          if (auto id = ReadFile(dir + "/bitstream_id"); id.ok())
+            bitstreams.insert(Lower(Trim(*id)));
         }
       }
       for (const auto& [dir, name] : RegionItems(DevDir(b), "dfl-port.")) {
@@ -317,14 +327,16 @@ class FpgaRunner {
       } else if (!have.count(w)) {
         std::string list;
         for (const auto& h : have) list += (list.empty() ? "" : ", ") + h;
-        c.Fail(std::string("the driver reported ") + what + " " + want + ", the device has " + list);
+        c.Fail(std::string("the driver reported ") + what + " " + want + ", the device has " +
+               list);
       }
     };
     judge(o_.expect_bitstream_id, bitstreams, "bitstream id");
     judge(o_.expect_afu_id, afus, "AFU id");
     if (o_.expect_bitstream_id.empty() && o_.expect_afu_id.empty()) {
-      c.Note("no driver-reported id given (--expect-bitstream-id / DRAHIL_FPGA_BITSTREAM_ID); "
-             "ids listed only");
+      c.Note(
+          "no driver-reported id given (--expect-bitstream-id / DRAHIL_FPGA_BITSTREAM_ID); "
+          "ids listed only");
     }
     c.summary = std::to_string(bitstreams.size()) + " bitstream id(s), " +
                 std::to_string(afus.size()) + " AFU id(s) on the allocated device(s)";
@@ -365,7 +377,8 @@ class FpgaRunner {
     }
     st = cl.Write(*ba, 0, a.data(), n * 4);
     if (st.ok()) st = cl.Write(*bb, 0, b.data(), n * 4);
-    if (st.ok()) st = vadd->SetArgs(ba->get(), bb->get(), bc->get(), static_cast<cl_ulong>(n), bp->get());
+    if (st.ok())
+      st = vadd->SetArgs(ba->get(), bb->get(), bc->get(), static_cast<cl_ulong>(n), bp->get());
     if (st.ok()) st = vadd->SetLocalArg(5, kLocal * 8);
     // The first launch compiles the kernel for this local size: run it once
     // untimed, then time the second (it recomputes the same result).
@@ -383,8 +396,9 @@ class FpgaRunner {
     for (auto p : partials) checksum += p;
     uint64_t want_sum = pc::Checksum(want.data(), n);
     c.details["vadd"] = {{"elements", n}, {"checksum", checksum}, {"expected_checksum", want_sum}};
-    if (checksum != want_sum) c.Fail("vector-add checksum " + std::to_string(checksum) +
-                                     " differs from the CPU's " + std::to_string(want_sum));
+    if (checksum != want_sum)
+      c.Fail("vector-add checksum " + std::to_string(checksum) + " differs from the CPU's " +
+             std::to_string(want_sum));
     if (got != want) c.Fail("vector-add result differs from the CPU reference");
     c.Measure("vadd_elements_per_s", static_cast<double>(n) / std::max(vadd_s, 1e-9), "1/s");
 
@@ -458,7 +472,8 @@ Status ValidateFpgaOptions(const FpgaOptions& o) {
       return InvalidArgumentError("--expect-bdfs: \"" + b + "\" is not a PCI address");
     }
   }
-  if (o.vadd_elements == 0 || o.dma_bytes < 16) return InvalidArgumentError("kernel sizes too small");
+  if (o.vadd_elements == 0 || o.dma_bytes < 16)
+    return InvalidArgumentError("kernel sizes too small");
   return OkStatus();
 }
 

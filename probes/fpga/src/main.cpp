@@ -5,12 +5,11 @@
 // Output: one drahil.probe/v1 JSON document on stdout, or on --result-fd /
 // $DRAHIL_RESULT_FD; a human summary on stderr. Exit codes: 0 all selected
 // checks passed, 1 a check failed, 2 usage, 3 environment or internal error.
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "drahil/probe_common/report.hpp"
 #include "drahil/probe_common/util.hpp"
@@ -49,7 +48,8 @@ int main(int argc, char** argv) {
   double timeout_s = 600, device_timeout_s = 60;
 
   CLI::App app{"drahil-probe-fpga: probe an FPGA claim as the container sees it; JSON out"};
-  app.add_option("--checks", checks, "comma list: enumerate,nodes,allocation,bitstream,kernels or all");
+  app.add_option("--checks", checks,
+                 "comma list: enumerate,nodes,allocation,bitstream,kernels or all");
   app.add_option("--sysfs-root", o.sysfs_root,
                  "libpci sysfs.path (default $DRAHIL_FAKE_ROOT/sys/bus/pci, else /sys/bus/pci)")
       ->capture_default_str();
@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   app.add_option("--device-timeout", device_timeout_s, "bound of every device wait, seconds")
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "whole-probe watchdog, seconds")->capture_default_str();
-  app.add_option("--result-fd", result_fd, "write the JSON here (default $DRAHIL_RESULT_FD, else 1)");
+  app.add_option("--result-fd", result_fd,
+                 "write the JSON here (default $DRAHIL_RESULT_FD, else 1)");
   app.add_flag("-q,--quiet", quiet, "no summary on stderr");
   try {
     app.parse(argc, argv);
@@ -99,12 +100,16 @@ int main(int argc, char** argv) {
   if (!fd.ok()) return usage(fd.status().message());
 
   pc::ProbeReport report("fpga", "opencl");
-  report.parameters() = {{"checks", o.checks},          {"sysfs_root", o.sysfs_root},
-                         {"dev_roots", o.dev_roots},    {"expect_bdfs", o.expect_bdfs},
-                         {"expect_nodes", o.expect_nodes}, {"expect_vf", o.expect_vf},
+  report.parameters() = {{"checks", o.checks},
+                         {"sysfs_root", o.sysfs_root},
+                         {"dev_roots", o.dev_roots},
+                         {"expect_bdfs", o.expect_bdfs},
+                         {"expect_nodes", o.expect_nodes},
+                         {"expect_vf", o.expect_vf},
                          {"expect_bitstream_id", o.expect_bitstream_id},
                          {"expect_afu_id", o.expect_afu_id},
-                         {"opencl_platform", o.opencl_platform}, {"timeout_s", timeout_s}};
+                         {"opencl_platform", o.opencl_platform},
+                         {"timeout_s", timeout_s}};
 
   // Watchdog: a device wait that never returns still ends in a document.
   std::atomic<bool> done{false};

@@ -1,11 +1,11 @@
 // PCI enumeration through libpci's linux-sysfs method with a configurable
 // sysfs.path, so the same code reads /sys/bus/pci and a fake node root.
+#include <unistd.h>
+
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-
-#include <unistd.h>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/probe_fpga/fpga_probe.hpp"
@@ -94,7 +94,12 @@ bool IsFpgaFunction(uint16_t vendor, uint16_t device) {
   if (vendor == 0x10ee || vendor == 0x1172) return true;
   if (vendor == 0x8086) {
     switch (device) {
-      case 0xbcce: case 0xbccf: case 0x09c4: case 0x09c5: case 0x0b30: case 0x0b2b:
+      case 0xbcce:
+      case 0xbccf:
+      case 0x09c4:
+      case 0x09c5:
+      case 0x0b30:
+      case 0x0b2b:
         return true;
       default:
         return false;

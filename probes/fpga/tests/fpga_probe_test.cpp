@@ -1,6 +1,8 @@
 // drahil-probe-fpga against an emulated node root built by drahil-fakenode
 // (fakes/profiles/fpga-2card-vfs.yaml: a Xilinx U280 and an Intel N6001 with
 // VFs). The kernels check runs for real on the first OpenCL platform (PoCL).
+#include "drahil/probe_fpga/fpga_probe.hpp"
+
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -8,7 +10,6 @@
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
-#include "drahil/probe_fpga/fpga_probe.hpp"
 #include "drahil/testing/testing.hpp"
 
 namespace {
@@ -87,8 +88,8 @@ std::string ContainerDev(const FakeRoot& f, const std::vector<std::string>& node
   return dev;
 }
 
-const std::vector<std::string> kSmall = {"--dma-size", "1Mi", "--vadd-elements", "4096",
-                                         "--reps", "1"};
+const std::vector<std::string> kSmall = {"--dma-size", "1Mi",    "--vadd-elements",
+                                         "4096",       "--reps", "1"};
 
 std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -138,11 +139,11 @@ TEST_CASE("drahil-probe-fpga: a VF claim with exactly its node and bitstream pas
   auto f = MakeRoot(&why);
   if (!f) DRAHIL_SKIP(why);
   std::string dev = ContainerDev(*f, {"dfl-port.0"});
-  auto r = Probe({"--checks", "enumerate,nodes,allocation,bitstream", "--dev-root", dev,
-                  "--expect-vf"},
-                 {{"DRAHIL_FAKE_ROOT", f->root},
-                  {"DRAHIL_FPGA_BDFS", "af:00.1"},
-                  {"DRAHIL_FPGA_BITSTREAM_ID", "0xBCCE00000000000"}});
+  auto r =
+      Probe({"--checks", "enumerate,nodes,allocation,bitstream", "--dev-root", dev, "--expect-vf"},
+            {{"DRAHIL_FAKE_ROOT", f->root},
+             {"DRAHIL_FPGA_BDFS", "af:00.1"},
+             {"DRAHIL_FPGA_BITSTREAM_ID", "0xBCCE00000000000"}});
   INFO(r.output);
   CHECK(r.rc == 0);
   CHECK(Check(r, "nodes")["details"]["expected_nodes"] == nlohmann::json::array({"dfl-port.0"}));
@@ -179,8 +180,8 @@ TEST_CASE("drahil-probe-fpga: findings name the extra node, the wrong id and the
   }
   SECTION("a PF where a VF was required, and a function that does not exist") {
     std::string dev = ContainerDev(*f, {"dfl-fme.0"});
-    auto r = Probe(With(base, {"--dev-root", dev, "--expect-bdfs", "0000:af:00.0,0000:d8:00.0",
-                               "--expect-vf"}));
+    auto r = Probe(With(
+        base, {"--dev-root", dev, "--expect-bdfs", "0000:af:00.0,0000:d8:00.0", "--expect-vf"}));
     CHECK(r.rc == 1);
     CHECK(Finding(Check(r, "enumerate"), "0000:d8:00.0 is not present"));
     CHECK(Finding(Check(r, "allocation"), "0000:af:00.0 is a physical function"));

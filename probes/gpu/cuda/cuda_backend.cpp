@@ -70,17 +70,23 @@ struct Driver {
     std::string msg = call + ": " + (name != nullptr ? name : "CUDA error") + " (" +
                       std::to_string(static_cast<int>(r)) + ")";
     switch (r) {
-      case CUDA_ERROR_OUT_OF_MEMORY: return ResourceExhaustedError(msg);
+      case CUDA_ERROR_OUT_OF_MEMORY:
+        return ResourceExhaustedError(msg);
       case CUDA_ERROR_NO_DEVICE:
-      case CUDA_ERROR_INVALID_DEVICE: return NotFoundError(msg);
-      case CUDA_ERROR_ECC_UNCORRECTABLE: return Status(Code::kDataLoss, msg);
+      case CUDA_ERROR_INVALID_DEVICE:
+        return NotFoundError(msg);
+      case CUDA_ERROR_ECC_UNCORRECTABLE:
+        return Status(Code::kDataLoss, msg);
       case CUDA_ERROR_LAUNCH_FAILED:
       case CUDA_ERROR_ILLEGAL_ADDRESS:
-      case CUDA_ERROR_LAUNCH_TIMEOUT: return AbortedError(msg);
+      case CUDA_ERROR_LAUNCH_TIMEOUT:
+        return AbortedError(msg);
       case CUDA_ERROR_DEVICE_UNAVAILABLE:
       case CUDA_ERROR_SYSTEM_DRIVER_MISMATCH:
-      case CUDA_ERROR_NOT_INITIALIZED: return UnavailableError(msg);
-      default: return InternalError(msg);
+      case CUDA_ERROR_NOT_INITIALIZED:
+        return UnavailableError(msg);
+      default:
+        return InternalError(msg);
     }
   }
 };
@@ -208,11 +214,12 @@ class CudaDevice final : public GpuDevice {
         d_->Check(d_->cuModuleGetFunction(&copy_, module_, "drahil_copy_u4"), "get copy kernel"));
     DRAHIL_RETURN_IF_ERROR(
         d_->Check(d_->cuModuleGetFunction(&fma_, module_, "drahil_fma_chain"), "get fma kernel"));
-    DRAHIL_RETURN_IF_ERROR(d_->Check(d_->cuModuleGetFunction(&reduce_, module_, "drahil_reduce_sum"),
-                                     "get reduce kernel"));
+    DRAHIL_RETURN_IF_ERROR(d_->Check(
+        d_->cuModuleGetFunction(&reduce_, module_, "drahil_reduce_sum"), "get reduce kernel"));
     DRAHIL_RETURN_IF_ERROR(
         d_->Check(d_->cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate"));
-    DRAHIL_RETURN_IF_ERROR(d_->Check(d_->cuEventCreate(&start_, CU_EVENT_DEFAULT), "cuEventCreate"));
+    DRAHIL_RETURN_IF_ERROR(
+        d_->Check(d_->cuEventCreate(&start_, CU_EVENT_DEFAULT), "cuEventCreate"));
     DRAHIL_RETURN_IF_ERROR(d_->Check(d_->cuEventCreate(&stop_, CU_EVENT_DEFAULT), "cuEventCreate"));
     return OkStatus();
   }
@@ -264,8 +271,9 @@ class CudaDevice final : public GpuDevice {
     // Grid-stride: enough blocks to fill every SM several times over.
     unsigned int blocks = std::max(1u, info_.compute_units) * 8;
     return Timed(reps, [&] {
-      return d_->Check(d_->cuLaunchKernel(copy_, blocks, 1, 1, 256, 1, 1, 0, stream_, args, nullptr),
-                       "launch drahil_copy_u4");
+      return d_->Check(
+          d_->cuLaunchKernel(copy_, blocks, 1, 1, 256, 1, 1, 0, stream_, args, nullptr),
+          "launch drahil_copy_u4");
     });
   }
 
@@ -336,7 +344,8 @@ class CudaDevice final : public GpuDevice {
     DRAHIL_RETURN_IF_ERROR(d_->Check(d_->cuEventRecord(stop_, stream_), "cuEventRecord"));
     DRAHIL_RETURN_IF_ERROR(Sync());
     float ms = 0;
-    DRAHIL_RETURN_IF_ERROR(d_->Check(d_->cuEventElapsedTime(&ms, start_, stop_), "cuEventElapsedTime"));
+    DRAHIL_RETURN_IF_ERROR(
+        d_->Check(d_->cuEventElapsedTime(&ms, start_, stop_), "cuEventElapsedTime"));
     return static_cast<double>(ms) / 1e3;
   }
 
@@ -390,7 +399,8 @@ bool CudaBuilt() { return true; }
 
 Result<std::unique_ptr<GpuBackend>> OpenCudaBackend(const BackendOptions& options) {
   DRAHIL_ASSIGN_OR_RETURN(auto d, LoadDriver());
-  return std::unique_ptr<GpuBackend>(std::make_unique<CudaBackend>(std::move(d), options.device_timeout));
+  return std::unique_ptr<GpuBackend>(
+      std::make_unique<CudaBackend>(std::move(d), options.device_timeout));
 }
 
 }  // namespace drahil::probe_gpu

@@ -56,10 +56,8 @@ Json DeviceJson(const DeviceInfo& d) {
 }
 
 Json NvmlJson(const NvmlDevice& d) {
-  Json j = {{"uuid", d.uuid},
-            {"name", d.name},
-            {"memory_bytes", d.memory_total},
-            {"source", "nvml"}};
+  Json j = {
+      {"uuid", d.uuid}, {"name", d.name}, {"memory_bytes", d.memory_total}, {"source", "nvml"}};
   if (!d.pci_bus_id.empty()) j["pci_bus_id"] = d.pci_bus_id;
   if (d.minor >= 0) j["minor"] = d.minor;
   if (d.is_mig) {
@@ -237,7 +235,8 @@ class Runner {
         }
       }
       for (const auto& u : expected) {
-        if (have_nvml && !nvml_uuids.count(u)) c.Fail("allocated device " + u + " is not visible to NVML");
+        if (have_nvml && !nvml_uuids.count(u))
+          c.Fail("allocated device " + u + " is not visible to NVML");
         if (!runtime_uuids.count(u)) {
           // CUDA enumerates only one MIG device per process (hardware.md 3.3).
           if (u.rfind("MIG-", 0) == 0 && runtime_mig >= 1) {
@@ -428,8 +427,9 @@ class Runner {
     }
     c.details["run_id"] = run;
     if (o_.write_canary.empty()) {
-      c.summary = "canary round trip verified (single instance; use --write-canary/--scan-canary "
-                  "with a second claim to test isolation)";
+      c.summary =
+          "canary round trip verified (single instance; use --write-canary/--scan-canary "
+          "with a second claim to test isolation)";
       return;
     }
     if (!o_.ready_file.empty()) {
@@ -493,8 +493,8 @@ class Runner {
       return;
     }
     if (total.own_matches > 0) {
-      std::string where = "found " + std::to_string(total.own_matches) +
-                          " canary records of run " + o_.scan_canary + " (first at byte " +
+      std::string where = "found " + std::to_string(total.own_matches) + " canary records of run " +
+                          o_.scan_canary + " (first at byte " +
                           std::to_string(total.first_own_slot * 16) + ")";
       if (time_sliced) {
         c.Note(where);
@@ -508,8 +508,9 @@ class Runner {
       return;
     }
     if (time_sliced) {
-      c.Note("time-slicing provides no memory isolation (documented); not finding the canary "
-             "proves nothing here");
+      c.Note(
+          "time-slicing provides no memory isolation (documented); not finding the canary "
+          "proves nothing here");
       c.details["isolation"] = "absent-as-expected";
       c.summary = "no canary found; isolation not expected under time-slicing";
     } else {
@@ -602,8 +603,8 @@ class Runner {
       c.Note("device peak unknown (give --peak-gbps); peak threshold not applied");
     }
     if (o_.min_host_fraction > 0 && host_fraction < o_.min_host_fraction) {
-      c.Fail("kernel copy reaches " + std::to_string(host_fraction) +
-             " of host memcpy, below " + std::to_string(o_.min_host_fraction));
+      c.Fail("kernel copy reaches " + std::to_string(host_fraction) + " of host memcpy, below " +
+             std::to_string(o_.min_host_fraction));
     }
     c.summary = "kernel copy " + Gbps(kernel_gbps) + ", copy engine " + Gbps(ce_gbps) + ", H2D " +
                 Gbps(h2d) + ", D2H " + Gbps(d2h) + " (host memcpy " + Gbps(host) + ")";
@@ -658,8 +659,10 @@ class Runner {
       }
     }
     if (bad > 0) {
-      c.Fail(std::string(what) + ": " + std::to_string(bad) + " FMA results differ from the CPU "
-             "reference (first at item " + std::to_string(first_bad) + ")");
+      c.Fail(std::string(what) + ": " + std::to_string(bad) +
+             " FMA results differ from the CPU "
+             "reference (first at item " +
+             std::to_string(first_bad) + ")");
       return -1;
     }
     if (out != nullptr) *out = std::move(r);
@@ -719,7 +722,8 @@ class Runner {
       for (const auto& d : nvml_devices_) {
         bool mine = info.uuid.empty() || d.uuid == info.uuid || d.uuid == info.parent_uuid ||
                     d.parent_uuid == info.uuid;
-        view.push_back({{"uuid", d.uuid}, {"lost", d.lost}, {"ecc_uncorrected", d.ecc_uncorrected}});
+        view.push_back(
+            {{"uuid", d.uuid}, {"lost", d.lost}, {"ecc_uncorrected", d.ecc_uncorrected}});
         if (!mine) continue;
         if (d.lost) c.Fail("NVML reports " + d.uuid + " lost (GPU_IS_LOST)");
         if (d.ecc_uncorrected > 0) {
@@ -827,7 +831,8 @@ Status ValidateOptions(const ProbeOptions& o) {
   if (o.fill_fraction <= 0 || o.fill_fraction > 1) {
     return InvalidArgumentError("--fill-fraction must be in (0, 1]");
   }
-  if (o.fma_iters == 0 || o.fma_items == 0) return InvalidArgumentError("compute sizes must be > 0");
+  if (o.fma_iters == 0 || o.fma_items == 0)
+    return InvalidArgumentError("compute sizes must be > 0");
   return OkStatus();
 }
 

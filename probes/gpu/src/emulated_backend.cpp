@@ -46,17 +46,26 @@ struct Api {
     if (d != nullptr && *d != '\0') msg += " (" + std::string(d) + ")";
     switch (e) {
       case GPURT_ERROR_OUT_OF_MEMORY:
-      case GPURT_ERROR_MEMORY_LIMIT: return ResourceExhaustedError(msg);
+      case GPURT_ERROR_MEMORY_LIMIT:
+        return ResourceExhaustedError(msg);
       case GPURT_ERROR_NO_DEVICE:
-      case GPURT_ERROR_INVALID_DEVICE: return NotFoundError(msg);
+      case GPURT_ERROR_INVALID_DEVICE:
+        return NotFoundError(msg);
       case GPURT_ERROR_NO_FAKE_ROOT:
-      case GPURT_ERROR_OPENCL: return FailedPreconditionError(msg);
-      case GPURT_ERROR_DEVICE_LOST: return UnavailableError(msg);
-      case GPURT_ERROR_ECC_UNCORRECTABLE: return Status(Code::kDataLoss, msg);
-      case GPURT_ERROR_LAUNCH_FAILED: return AbortedError(msg);
-      case GPURT_ERROR_INVALID_VALUE: return InvalidArgumentError(msg);
-      case GPURT_ERROR_NOT_SUPPORTED: return UnimplementedError(msg);
-      default: return InternalError(msg);
+      case GPURT_ERROR_OPENCL:
+        return FailedPreconditionError(msg);
+      case GPURT_ERROR_DEVICE_LOST:
+        return UnavailableError(msg);
+      case GPURT_ERROR_ECC_UNCORRECTABLE:
+        return Status(Code::kDataLoss, msg);
+      case GPURT_ERROR_LAUNCH_FAILED:
+        return AbortedError(msg);
+      case GPURT_ERROR_INVALID_VALUE:
+        return InvalidArgumentError(msg);
+      case GPURT_ERROR_NOT_SUPPORTED:
+        return UnimplementedError(msg);
+      default:
+        return InternalError(msg);
     }
   }
 };
@@ -242,8 +251,7 @@ Result<std::unique_ptr<GpuBackend>> OpenEmulatedBackend(const BackendOptions& op
     return fn != nullptr;
   };
   bool ok = sym(api->init, "gpurtInit") && sym(api->shutdown, "gpurtShutdown") &&
-            sym(api->abi, "gpurtGetAbiVersion") &&
-            sym(api->error_string, "gpurtGetErrorString") &&
+            sym(api->abi, "gpurtGetAbiVersion") && sym(api->error_string, "gpurtGetErrorString") &&
             sym(api->detail, "gpurtGetLastErrorDetail") && sym(api->count, "gpurtDeviceCount") &&
             sym(api->info, "gpurtGetDeviceInfo") && sym(api->mem_info, "gpurtMemGetInfo") &&
             sym(api->malloc_, "gpurtMalloc") && sym(api->free_, "gpurtFree") &&

@@ -13,8 +13,10 @@ constexpr std::pair<std::string_view, std::string_view> kFiles[] = {
 std::string GpuKernelProgram() {
   std::string out;
   for (const auto& [name, text] : kFiles) {
-    if (name == "common.cl") out.insert(0, std::string(text) + "\n");
-    else out.append(text).append("\n");
+    if (name == "common.cl")
+      out.insert(0, std::string(text) + "\n");
+    else
+      out.append(text).append("\n");
   }
   return out;
 }

@@ -7,13 +7,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "drahil/probe_common/report.hpp"
 #include "drahil/probe_common/util.hpp"
@@ -117,7 +116,8 @@ int main(int argc, char** argv) {
   app.add_option("--device-timeout", device_timeout_s, "bound of every device wait, seconds")
       ->capture_default_str();
   app.add_option("--timeout", timeout_s, "whole-probe watchdog, seconds")->capture_default_str();
-  app.add_option("--result-fd", result_fd, "write the JSON here (default $DRAHIL_RESULT_FD, else 1)");
+  app.add_option("--result-fd", result_fd,
+                 "write the JSON here (default $DRAHIL_RESULT_FD, else 1)");
   app.add_flag("-q,--quiet", quiet, "no summary on stderr");
   try {
     app.parse(argc, argv);
@@ -162,9 +162,12 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
 
   pc::ProbeReport report("gpu", backend_kind);
-  report.parameters() = {{"checks", opt.checks},          {"device", opt.device},
-                         {"expect_uuids", opt.expect_uuids}, {"expect_count", opt.expect_count},
-                         {"sharing", opt.sharing},         {"timeout_s", timeout_s},
+  report.parameters() = {{"checks", opt.checks},
+                         {"device", opt.device},
+                         {"expect_uuids", opt.expect_uuids},
+                         {"expect_count", opt.expect_count},
+                         {"sharing", opt.sharing},
+                         {"timeout_s", timeout_s},
                          {"device_timeout_s", device_timeout_s}};
   if (opt.expect_memory) report.parameters()["expect_memory"] = *opt.expect_memory;
   if (opt.expect_share) report.parameters()["expect_share"] = *opt.expect_share;
@@ -182,9 +185,10 @@ int main(int argc, char** argv) {
       if (expired) {
         pc::ProbeReport fatal("gpu", backend_kind);
         fatal.parameters() = report.parameters();
-        fatal.SetFatal(std::string(grace ? "interrupted" : "watchdog: no result within " +
-                                                               std::to_string(timeout_s) + " s") +
-                       " (during " + current.load() + ")");
+        fatal.SetFatal(
+            std::string(grace ? "interrupted"
+                              : "watchdog: no result within " + std::to_string(timeout_s) + " s") +
+            " (during " + current.load() + ")");
         fatal.Finish();
         Emit(fatal, *fd, quiet);
         std::_Exit(pc::kExitEnvironment);

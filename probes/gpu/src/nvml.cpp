@@ -44,12 +44,17 @@ struct NvmlView::Impl {
     switch (r) {
       case NVML_ERROR_DRIVER_NOT_LOADED:
       case NVML_ERROR_LIBRARY_NOT_FOUND:
-      case NVML_ERROR_GPU_IS_LOST: return UnavailableError(msg);
-      case NVML_ERROR_NO_PERMISSION: return PermissionDeniedError(msg);
+      case NVML_ERROR_GPU_IS_LOST:
+        return UnavailableError(msg);
+      case NVML_ERROR_NO_PERMISSION:
+        return PermissionDeniedError(msg);
       case NVML_ERROR_NOT_SUPPORTED:
-      case NVML_ERROR_FUNCTION_NOT_FOUND: return UnimplementedError(msg);
-      case NVML_ERROR_NOT_FOUND: return NotFoundError(msg);
-      default: return InternalError(msg);
+      case NVML_ERROR_FUNCTION_NOT_FOUND:
+        return UnimplementedError(msg);
+      case NVML_ERROR_NOT_FOUND:
+        return NotFoundError(msg);
+      default:
+        return InternalError(msg);
     }
   }
   void Describe(nvmlDevice_t h, NvmlDevice& d) const {
@@ -211,8 +216,8 @@ Result<std::vector<NvmlEvent>> NvmlView::WatchEvents(std::chrono::milliseconds w
     m.uuid(h, buf, sizeof(buf));
     handles.emplace_back(h, buf);
     // Not every device supports every event type; register what it takes.
-    nvmlReturn_t r = m.event_register(
-        h, nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError, set);
+    nvmlReturn_t r =
+        m.event_register(h, nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError, set);
     if (r != NVML_SUCCESS) m.event_register(h, nvmlEventTypeXidCriticalError, set);
   }
   std::vector<NvmlEvent> events;

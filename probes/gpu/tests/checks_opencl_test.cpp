@@ -2,10 +2,10 @@
 // CI): every kernel really runs and every result is compared with the CPU.
 #include <algorithm>
 
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/probe_gpu/backend.hpp"
 #include "drahil/probe_gpu/checks.hpp"
-#include "drahil/core/temp_dir.hpp"
-#include "drahil/core/file_util.hpp"
 #include "drahil/testing/testing.hpp"
 
 namespace pc = drahil::probe_common;
@@ -63,7 +63,8 @@ double Value(const pc::CheckResult& c, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("GPU checks (OpenCL): compute and bandwidth pass with verified results", "[probe_gpu][opencl]") {
+TEST_CASE("GPU checks (OpenCL): compute and bandwidth pass with verified results",
+          "[probe_gpu][opencl]") {
   std::string why;
   auto b = OpenClOrNull(&why);
   if (!b) DRAHIL_SKIP(why);
@@ -80,11 +81,13 @@ TEST_CASE("GPU checks (OpenCL): compute and bandwidth pass with verified results
   CHECK(Value(r.checks()[0], "kernel_copy") > 0);
   CHECK(Value(r.checks()[0], "host_memcpy") > 0);
   CHECK(Value(r.checks()[1], "fma_throughput") > 0);
-  CHECK(r.checks()[1].details["reduction"]["got"] == r.checks()[1].details["reduction"]["expected"]);
+  CHECK(r.checks()[1].details["reduction"]["got"] ==
+        r.checks()[1].details["reduction"]["expected"]);
   CHECK(Value(r.checks()[2], "stress_runs") >= 1);
 }
 
-TEST_CASE("GPU checks (OpenCL): enumerate names the mismatch with the allocation", "[probe_gpu][opencl]") {
+TEST_CASE("GPU checks (OpenCL): enumerate names the mismatch with the allocation",
+          "[probe_gpu][opencl]") {
   std::string why;
   auto b = OpenClOrNull(&why);
   if (!b) DRAHIL_SKIP(why);

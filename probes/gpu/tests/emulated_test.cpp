@@ -32,17 +32,16 @@ std::unique_ptr<Node> MakeNode(const std::string& profile, std::string* why) {
   auto dir = drahil::TempDir::Create("probe-gpu-emu-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");
-  auto r = drahil::RunCommand({tool, "create", "--profile",
-                               drahil::testing::SourceDir() + "/fakes/profiles/" + profile,
-                               "--root", root},
-                              std::chrono::seconds(60));
+  auto r = drahil::RunCommand(
+      {tool, "create", "--profile", drahil::testing::SourceDir() + "/fakes/profiles/" + profile,
+       "--root", root},
+      std::chrono::seconds(60));
   REQUIRE_OK(r);
   INFO(r->output);
   REQUIRE(r->exit.exit_code == 0);
   auto node = std::unique_ptr<Node>(new Node{std::move(*dir), root, {}, {}});
-  node->env = {{"DRAHIL_FAKE_ROOT", root},
-               {"DRAHIL_GPURT_LIBRARY", gpurt},
-               {"DRAHIL_NVML_LIBRARY", nvml}};
+  node->env = {
+      {"DRAHIL_FAKE_ROOT", root}, {"DRAHIL_GPURT_LIBRARY", gpurt}, {"DRAHIL_NVML_LIBRARY", nvml}};
   auto files = drahil::ListDir(root + "/state/gpus");
   REQUIRE_OK(files);
   for (const auto& f : *files) {
@@ -153,8 +152,9 @@ TEST_CASE("Emulated GPU: memory-capacity fails without a sharing limit, passes w
   CHECK(limited.rc == 0);
   CHECK(Check0(limited)["details"]["refusal"].get<std::string>().find("gpurtMalloc") !=
         std::string::npos);
-  auto wrong_total = Probe(*n, {"--checks", "memory-capacity", "--expect-memory", "16Gi",
-                                "--expect-share", "64Mi", "--chunk-size", "64Mi"},
+  auto wrong_total = Probe(*n,
+                           {"--checks", "memory-capacity", "--expect-memory", "16Gi",
+                            "--expect-share", "64Mi", "--chunk-size", "64Mi"},
                            {{"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=64M"}});
   CHECK(wrong_total.rc == 1);
   CHECK(Finding(Check0(wrong_total), "expected 16.0 GiB"));
@@ -171,8 +171,8 @@ TEST_CASE("Emulated GPU: a canary is found on a shared GPU and absent on another
   INFO(w.output);
   REQUIRE(w.rc == 0);
   CHECK(drahil::PathExists(ready));
-  std::vector<std::string> scan = {"--checks", "memory-isolation", "--scan-canary", "run-7",
-                                   "--scan-size", "2Mi"};
+  std::vector<std::string> scan = {"--checks", "memory-isolation", "--scan-canary",
+                                   "run-7",    "--scan-size",      "2Mi"};
   SECTION("same GPU, time-sliced: found, and that is the documented behaviour") {
     auto args = scan;
     args.insert(args.end(), {"--device", "0", "--sharing", "time-slicing"});
@@ -204,8 +204,11 @@ TEST_CASE("Emulated GPU: compute and bandwidth verify real kernels, health sees 
   std::string why;
   auto n = MakeNode("laptop-1gpu.yaml", &why);
   if (!n) DRAHIL_SKIP(why);
-  std::vector<std::string> args = {"--checks", "compute,bandwidth,health", "--fma-items", "16384",
-                                   "--fma-iters", "64", "--bandwidth-size", "1Mi", "--reps", "1",
+  std::vector<std::string> args = {"--checks",         "compute,bandwidth,health",
+                                   "--fma-items",      "16384",
+                                   "--fma-iters",      "64",
+                                   "--bandwidth-size", "1Mi",
+                                   "--reps",           "1",
                                    "--stress-seconds", "0.05"};
   auto ok = Probe(*n, args);
   INFO(ok.output);

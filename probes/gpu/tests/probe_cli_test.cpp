@@ -2,12 +2,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
-
-#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -59,7 +59,9 @@ TEST_CASE("drahil-probe-gpu: JSON on the result fd validates against the v1 sche
        "--fma-items 4096 --fma-iters 16 --stress-seconds 0.05 --canary-size 64Ki "
        "--chunk-size 4Mi --scan-size 4Mi"},
       std::chrono::seconds(120),
-      {{"OUT", out}, {"PROBE", drahil::testing::Bin("drahil-probe-gpu")}, {"DRAHIL_RESULT_FD", "7"}});
+      {{"OUT", out},
+       {"PROBE", drahil::testing::Bin("drahil-probe-gpu")},
+       {"DRAHIL_RESULT_FD", "7"}});
   REQUIRE_OK(r);
   // memory-capacity fails on PoCL (no limit is enforced): exit 1.
   CHECK(r->exit.exit_code == 1);
@@ -76,19 +78,20 @@ TEST_CASE("drahil-probe-gpu: JSON on the result fd validates against the v1 sche
 
   std::string py = drahil::testing::DebianPython();
   if (py.empty()) return;
-  auto v = drahil::RunCommand(
-      {py, "-c",
-       "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); "
-       "jsonschema.Draft202012Validator.check_schema(s); "
-       "jsonschema.validate(json.load(open(sys.argv[2])), s); print('valid')",
-       DRAHIL_PROBE_SCHEMA, out},
-      std::chrono::seconds(60));
+  auto v =
+      drahil::RunCommand({py, "-c",
+                          "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); "
+                          "jsonschema.Draft202012Validator.check_schema(s); "
+                          "jsonschema.validate(json.load(open(sys.argv[2])), s); print('valid')",
+                          DRAHIL_PROBE_SCHEMA, out},
+                         std::chrono::seconds(60));
   REQUIRE_OK(v);
   INFO(v->output);
   CHECK(v->exit.exit_code == 0);
 }
 
-TEST_CASE("drahil-probe-gpu: passing checks exit 0 with the document on stdout", "[probe_gpu][cli]") {
+TEST_CASE("drahil-probe-gpu: passing checks exit 0 with the document on stdout",
+          "[probe_gpu][cli]") {
   if (!OpenClPresent()) DRAHIL_SKIP("no OpenCL device");
   auto r = Run({"--backend", "opencl", "--checks", "enumerate,compute", "--fma-items", "4096",
                 "--fma-iters", "16", "--expect-count", "1", "-q"});

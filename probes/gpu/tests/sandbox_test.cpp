@@ -2,6 +2,8 @@
 // view a CDI spec produces, with $DRAHIL_FAKE_ROOT/dev masked and only the
 // granted emulated node files in a private /dev. Skipped where namespaces or
 // the fakes are unavailable.
+#include "drahil/sandbox/sandbox.hpp"
+
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -9,7 +11,6 @@
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
-#include "drahil/sandbox/sandbox.hpp"
 #include "drahil/testing/testing.hpp"
 
 namespace {
@@ -37,10 +38,10 @@ std::unique_ptr<Node> MakeNode(std::string* why) {
   auto dir = drahil::TempDir::Create("probe-gpu-sbx-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");
-  auto r = drahil::RunCommand({tool, "create", "--profile",
-                               drahil::testing::SourceDir() + "/fakes/profiles/mixed.yaml",
-                               "--root", root},
-                              std::chrono::seconds(60));
+  auto r = drahil::RunCommand(
+      {tool, "create", "--profile", drahil::testing::SourceDir() + "/fakes/profiles/mixed.yaml",
+       "--root", root},
+      std::chrono::seconds(60));
   REQUIRE_OK(r);
   REQUIRE(r->exit.exit_code == 0);
   auto g0 = nlohmann::json::parse(*drahil::ReadFile(root + "/state/gpus/gpu0.json"));
@@ -64,10 +65,10 @@ nlohmann::json RunInSandbox(const Node& n, const std::vector<std::string>& nodes
     spec.edits.device_nodes.push_back(d);
   }
   // What the reference driver's CDI spec passes (containerEdits.env).
-  spec.edits.env = {"DRAHIL_FAKE_ROOT=" + n.root,
-                    "DRAHIL_GPURT_LIBRARY=" + drahil::testing::LibDir() + "/libdrahil-gpurt.so",
-                    "DRAHIL_NVML_LIBRARY=" + drahil::testing::LibDir() +
-                        "/fake-nvml/libnvidia-ml.so.1"};
+  spec.edits.env = {
+      "DRAHIL_FAKE_ROOT=" + n.root,
+      "DRAHIL_GPURT_LIBRARY=" + drahil::testing::LibDir() + "/libdrahil-gpurt.so",
+      "DRAHIL_NVML_LIBRARY=" + drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"};
   spec.fake_root = n.root;
   spec.timeout = std::chrono::seconds(60);
   auto r = drahil::sandbox::Sandbox::Run(spec);
@@ -96,7 +97,8 @@ TEST_CASE("Sandboxed probe: enumerate passes with the one granted GPU, fails nam
   if (!n) DRAHIL_SKIP(why);
   REQUIRE_FALSE(n->mig_uuid.empty());
   int rc = -1;
-  auto one = RunInSandbox(*n, {"nvidia0"}, {"--checks", "enumerate", "--expect-uuids", n->gpu0_uuid}, &rc);
+  auto one =
+      RunInSandbox(*n, {"nvidia0"}, {"--checks", "enumerate", "--expect-uuids", n->gpu0_uuid}, &rc);
   INFO(one.dump(2));
   CHECK(rc == 0);
   CHECK(one["checks"][0]["verdict"] == "pass");

@@ -127,8 +127,7 @@ class ClSession {
   // Open(): the first platform whose name or vendor contains `platform_match`
   // (case-insensitive; empty = first platform that has a device), and its
   // device number `device_index`. The error lists the platforms present.
-  static Result<std::unique_ptr<ClSession>> Open(std::string_view platform_match,
-                                                 int device_index);
+  static Result<std::unique_ptr<ClSession>> Open(std::string_view platform_match, int device_index);
   ~ClSession();
   ClSession(const ClSession&) = delete;
   ClSession& operator=(const ClSession&) = delete;

@@ -73,10 +73,10 @@ void FillCanary(uint64_t hash, uint32_t* words, size_t count);
 // CanaryScan: what ScanCanary() found in a buffer.
 struct CanaryScan {
   uint64_t slots_scanned = 0;
-  uint64_t own_matches = 0;        // slots carrying the looked-for run hash
-  int64_t first_own_slot = -1;     // first such slot, or -1
+  uint64_t own_matches = 0;              // slots carrying the looked-for run hash
+  int64_t first_own_slot = -1;           // first such slot, or -1
   std::map<uint64_t, uint64_t> foreign;  // other run hashes seen -> slot count
-  uint64_t corrupt = 0;            // own-hash slots whose check word is wrong
+  uint64_t corrupt = 0;                  // own-hash slots whose check word is wrong
 };
 // ScanCanary(): finds canary records of any run; those with `hash` count as
 // own matches. count is in 32-bit words.

@@ -20,12 +20,11 @@
 
 #include <chrono>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -55,8 +54,8 @@ struct Measurement {
 struct CheckResult {
   std::string name;
   Verdict verdict = Verdict::kPass;
-  std::string summary;                 // one line for humans
-  std::vector<std::string> findings;   // each failure or notable observation
+  std::string summary;                // one line for humans
+  std::vector<std::string> findings;  // each failure or notable observation
   std::vector<Measurement> measurements;
   nlohmann::json details = nlohmann::json::object();  // check-specific structured data
   double duration_s = 0;

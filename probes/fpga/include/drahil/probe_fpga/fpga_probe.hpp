@@ -37,31 +37,31 @@ inline const std::vector<std::string>& AllFpgaCheckNames() {
 
 struct FpgaOptions {
   std::vector<std::string> checks = AllFpgaCheckNames();
-  std::string sysfs_root = "/sys/bus/pci";      // libpci "sysfs.path"
+  std::string sysfs_root = "/sys/bus/pci";  // libpci "sysfs.path"
   std::vector<std::string> dev_roots = {"/dev"};
-  std::vector<std::string> expect_bdfs;         // allocated PCI functions
-  std::vector<std::string> expect_nodes;        // allocated device nodes (absolute paths)
-  bool expect_vf = false;                       // every allocated function must be a VF
-  std::string expect_bitstream_id;              // as the driver reported it
+  std::vector<std::string> expect_bdfs;   // allocated PCI functions
+  std::vector<std::string> expect_nodes;  // allocated device nodes (absolute paths)
+  bool expect_vf = false;                 // every allocated function must be a VF
+  std::string expect_bitstream_id;        // as the driver reported it
   std::string expect_afu_id;
-  std::string opencl_platform;                  // name substring; "" = first platform
+  std::string opencl_platform;  // name substring; "" = first platform
   uint64_t vadd_elements = 1u << 20;
   uint64_t dma_bytes = 64ull << 20;
   int reps = 5;
-  double min_host_fraction = 0;                 // fail when DMA copy < this x host memcpy
+  double min_host_fraction = 0;  // fail when DMA copy < this x host memcpy
   std::chrono::milliseconds device_timeout{60000};
 };
 
 // PciFunction: one function as libpci and sysfs describe it.
 struct PciFunction {
-  std::string bdf;          // "0000:af:00.1"
+  std::string bdf;  // "0000:af:00.1"
   uint16_t vendor = 0;
   uint16_t device = 0;
-  uint32_t class_code = 0;  // base/sub class, e.g. 0x1200
-  std::string driver;       // name of the bound driver, "" when none
-  std::string physfn;       // PF BDF for a VF, else ""
+  uint32_t class_code = 0;       // base/sub class, e.g. 0x1200
+  std::string driver;            // name of the bound driver, "" when none
+  std::string physfn;            // PF BDF for a VF, else ""
   bool config_all_ones = false;  // config space reads 0xff: off the bus
-  bool fpga = false;        // a known FPGA vendor/device (hardware.md 4.1/4.2)
+  bool fpga = false;             // a known FPGA vendor/device (hardware.md 4.1/4.2)
 };
 
 // EnumeratePci(): every function libpci finds under sysfs_root. Errors name

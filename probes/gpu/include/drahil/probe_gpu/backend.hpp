@@ -34,16 +34,16 @@ namespace drahil::probe_gpu {
 // DeviceInfo: what the runtime reports about one device it enumerates.
 struct DeviceInfo {
   int index = 0;
-  std::string uuid;         // "GPU-..." / "MIG-..." ("" when the runtime has none)
+  std::string uuid;  // "GPU-..." / "MIG-..." ("" when the runtime has none)
   std::string name;
-  std::string pci_bus_id;   // "" when unknown
+  std::string pci_bus_id;  // "" when unknown
   uint64_t memory_bytes = 0;
-  uint64_t memory_limit_bytes = 0;  // this process's cap (MPS limit) when known, else 0
-  uint32_t compute_units = 0;       // SMs (CUDA, emulated) or OpenCL compute units
+  uint64_t memory_limit_bytes = 0;    // this process's cap (MPS limit) when known, else 0
+  uint32_t compute_units = 0;         // SMs (CUDA, emulated) or OpenCL compute units
   uint32_t active_compute_units = 0;  // after MPS active-thread percentage; 0 = unknown
-  int minor = -1;           // /dev/nvidia<minor> when known
+  int minor = -1;                     // /dev/nvidia<minor> when known
   bool is_mig = false;
-  std::string parent_uuid;  // MIG: the GPU's UUID
+  std::string parent_uuid;      // MIG: the GPU's UUID
   double peak_memory_gbps = 0;  // device memory peak when known (0 = unknown)
 };
 
@@ -116,8 +116,8 @@ class GpuBackend {
 };
 
 struct BackendOptions {
-  std::string gpurt_library;     // emulated: path or soname of libdrahil-gpurt.so
-  std::string opencl_platform;   // opencl: platform name substring ("" = first)
+  std::string gpurt_library;    // emulated: path or soname of libdrahil-gpurt.so
+  std::string opencl_platform;  // opencl: platform name substring ("" = first)
   std::chrono::milliseconds device_timeout{60000};  // bound of every device wait
 };
 

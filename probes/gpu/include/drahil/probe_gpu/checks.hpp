@@ -55,26 +55,26 @@ struct ProbeOptions {
   uint64_t chunk_bytes = 256ull << 20;
 
   // memory-isolation
-  std::string write_canary;      // run id to write (and hold)
-  std::string scan_canary;       // run id to look for
+  std::string write_canary;           // run id to write (and hold)
+  std::string scan_canary;            // run id to look for
   std::string sharing = "exclusive";  // exclusive | time-slicing | mps | mig
-  std::string ready_file;        // written once the canary is in place
-  double hold_seconds = 0;       // keep the canary allocated this long
+  std::string ready_file;             // written once the canary is in place
+  double hold_seconds = 0;            // keep the canary allocated this long
   uint64_t canary_bytes = 16ull << 20;
   uint64_t scan_bytes = 256ull << 20;
 
   // bandwidth
   uint64_t bandwidth_bytes = 64ull << 20;
   int reps = 5;
-  double peak_gbps = 0;            // overrides the known device peak
-  double min_peak_fraction = 0;    // fail below this fraction of peak (0 = off)
-  double min_host_fraction = 0;    // fail when kernel copy < this x host memcpy (0 = off)
+  double peak_gbps = 0;          // overrides the known device peak
+  double min_peak_fraction = 0;  // fail below this fraction of peak (0 = off)
+  double min_host_fraction = 0;  // fail when kernel copy < this x host memcpy (0 = off)
 
   // compute
   uint64_t fma_items = 1u << 20;
   uint32_t fma_iters = 256;
-  double solo_gflops = 0;          // throughput measured alone; enables the fraction
-  double min_solo_fraction = 0;    // fail below this fraction of solo (0 = off)
+  double solo_gflops = 0;        // throughput measured alone; enables the fraction
+  double min_solo_fraction = 0;  // fail below this fraction of solo (0 = off)
 
   // health
   double stress_seconds = 1.0;
@@ -94,7 +94,8 @@ Status ValidateOptions(const ProbeOptions& options);
 // `current_check` (optional) is updated with the running check's name for a
 // watchdog to report.
 void RunChecks(GpuBackend& backend, NvmlView* nvml, const ProbeOptions& options,
-               probe_common::ProbeReport& report, std::atomic<const char*>* current_check = nullptr);
+               probe_common::ProbeReport& report,
+               std::atomic<const char*>* current_check = nullptr);
 
 }  // namespace drahil::probe_gpu
 

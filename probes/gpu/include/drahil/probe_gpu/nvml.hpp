@@ -32,19 +32,19 @@ struct NvmlDevice {
   std::string pci_bus_id;
   uint64_t memory_total = 0;
   uint64_t memory_used = 0;
-  int minor = -1;             // of the physical GPU
+  int minor = -1;  // of the physical GPU
   bool is_mig = false;
-  std::string parent_uuid;    // MIG: the GPU's UUID
-  bool lost = false;          // NVML_ERROR_GPU_IS_LOST on a query
+  std::string parent_uuid;       // MIG: the GPU's UUID
+  bool lost = false;             // NVML_ERROR_GPU_IS_LOST on a query
   uint64_t ecc_uncorrected = 0;  // volatile uncorrected ECC count (0 when unsupported)
-  std::string error;          // the first query that failed, if any
+  std::string error;             // the first query that failed, if any
 };
 
 // NvmlEvent: one event from the event set (Xid or ECC).
 struct NvmlEvent {
   std::string uuid;
-  std::string kind;           // "xid", "ecc-double-bit", "ecc-single-bit", "other"
-  uint64_t data = 0;          // the Xid number for "xid"
+  std::string kind;   // "xid", "ecc-double-bit", "ecc-single-bit", "other"
+  uint64_t data = 0;  // the Xid number for "xid"
 };
 
 class NvmlView {

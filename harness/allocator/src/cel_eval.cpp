@@ -745,7 +745,8 @@ Result<Value> AttributeValue(const nlohmann::json& attr) {
   if (!attr.is_object() || attr.size() != 1) {
     return InvalidArgumentError("must set exactly one of int, bool, string, version, ints, bools, strings, versions");
   }
-  const auto& [key, v] = *attr.items().begin();
+  // (Not a structured binding over items(): its proxy is a temporary.)
+  const nlohmann::json& v = attr.begin().value();
   auto scalar = [](const std::string& k, const nlohmann::json& x) -> Result<Value> {
     if (k == "int" && x.is_number_integer()) return Value::Int(x.get<int64_t>());
     if (k == "bool" && x.is_boolean()) return Value::Bool(x.get<bool>());

@@ -120,37 +120,55 @@ std::string Sandbox::FindInit() {
 
 Status Sandbox::Available(UserNamespace user_namespace) {
   bool userns = UseUserNamespace(user_namespace);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe2");
+  UniqueFd rd(fds[0]), wr(fds[1]);
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError(errno, "fork");
   if (pid == 0) {
-    // Only raw syscalls here: the parent may be multi-threaded.
-    if (userns && ::unshare(CLONE_NEWUSER) != 0) ::_exit(10);
-    if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) ::_exit(11);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(12);
-    if (::mount("tmpfs", "/tmp", "tmpfs", 0, "size=4k") != 0) ::_exit(13);
+    // Only raw syscalls here: the parent may be multi-threaded. Reports
+    // {step, errno} on failure.
+    int report[2] = {0, 0};
+    if (userns && ::unshare(CLONE_NEWUSER) != 0) {
+      report[0] = 1;
+    } else if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+      report[0] = 2;
+    } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      report[0] = 3;
+    } else if (::mount("tmpfs", "/tmp", "tmpfs", 0, "size=4k") != 0) {
+      report[0] = 4;
+    }
+    if (report[0] != 0) {
+      report[1] = errno;
+      ssize_t n = ::write(wr.get(), report, sizeof(report));
+      (void)n;
+      ::_exit(1);
+    }
     ::_exit(0);
   }
+  wr.Reset();
+  int report[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = ::read(rd.get(), report, sizeof(report));
+  } while (n < 0 && errno == EINTR);
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return OkStatus();
-  std::string why = "namespaces unavailable";
-  if (WIFEXITED(st)) {
-    switch (WEXITSTATUS(st)) {
-      case 10:
-        why = "cannot create a user namespace (unprivileged user namespaces disabled?)";
-        break;
-      case 11:
-        why = "cannot create mount/PID/IPC/UTS namespaces (no CAP_SYS_ADMIN; seccomp?)";
-        break;
-      case 12:
-        why = "cannot make mounts private in a new mount namespace";
-        break;
-      case 13:
-        why = "cannot mount tmpfs in a new mount namespace";
-        break;
-    }
+  static const char* kSteps[] = {"namespace check died", "unshare(CLONE_NEWUSER)",
+                                 "unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS)",
+                                 "make mounts private", "mount tmpfs in a new mount namespace"};
+  int step =
+      n == static_cast<ssize_t>(sizeof(report)) && report[0] >= 1 && report[0] <= 4 ? report[0] : 0;
+  std::string why = kSteps[step];
+  if (step != 0) why += std::string(": ") + std::strerror(report[1]);
+  if (step == 1 && report[1] == EINVAL) why += " (the process is multi-threaded?)";
+  if (step == 1 && (report[1] == EPERM || report[1] == ENOSPC)) {
+    why += " (unprivileged user namespaces disabled, or the limit reached)";
   }
+  if (step >= 2 && report[1] == EPERM)
+    why += " (no CAP_SYS_ADMIN; run as root or allow user namespaces)";
   return UnavailableError("sandbox unavailable: " + why);
 }
 

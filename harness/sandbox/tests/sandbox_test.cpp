@@ -328,6 +328,21 @@ TEST_CASE("Sandbox: hooks run only when allowed", "[sandbox]") {
   CHECK(dev->find("urandom") != std::string::npos);  // ran inside the container's mount namespace
   CHECK(PathExists(tmp->Join("poststop")));
 
+  spec.edits.hooks = {{"prestart", "/bin/sleep", {"sleep", "100"}, {}, 1}};
+  auto slow = Sandbox::Run(spec);
+  CHECK(slow.status().code() == Code::kDeadlineExceeded);
+  CHECK(slow.status().message().find("prestart hook /bin/sleep timed out") != std::string::npos);
+
+  // A hook inside the container that outlives the run's own deadline: the
+  // whole PID namespace goes, the command never starts.
+  spec.edits.hooks = {{"createContainer", "/bin/sleep", {"sleep", "100"}, {}, {}}};
+  spec.timeout = milliseconds(800);
+  auto hung = Sandbox::Run(spec);
+  REQUIRE_OK(hung);
+  CHECK(hung->timed_out);
+  CHECK(hung->duration < seconds(10));
+  spec.timeout = seconds(20);
+
   spec.edits.hooks = {{"createContainer", "/bin/false", {}, {}, {}}};
   auto failed = Sandbox::Run(spec);
   CHECK(failed.status().code() == Code::kFailedPrecondition);

@@ -74,7 +74,7 @@ Status BuildGpus(const Profile& p, const std::string& root, const std::string& n
     Gpu g;
     g.index = static_cast<uint32_t>(i);
     g.minor = s.minor.value_or(static_cast<uint32_t>(i));
-    std::string key = node_name + "|" + seed + "|" + s.bdf;
+    std::string key = node_name + "|" + (s.uuid_seed.empty() ? seed : s.uuid_seed) + "|" + s.bdf;
     g.uuid = "GPU-" + StableUuid("gpu|" + key);
     g.serial = StableSerial("gpu|" + key);
     g.name = m.name;

@@ -215,7 +215,8 @@ Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuMode
 
 Status Parser::ParseGpu(const YAML::Node& n, const std::string& where, GpuSpec* g) const {
   DRAHIL_RETURN_IF_ERROR(
-      Keys(n, where, {"model", "bdf", "numaNode", "minor", "nvlinkPeers", "mig"}, {"model", "bdf"}));
+      Keys(n, where, {"model", "bdf", "numaNode", "minor", "nvlinkPeers", "uuidSeed", "mig"},
+           {"model", "bdf"}));
   g->line = n.Mark().line + 1;
   DRAHIL_ASSIGN_OR_RETURN(g->model, Str(n["model"], where + ".model"));
   DRAHIL_ASSIGN_OR_RETURN(g->bdf, Bdf(n["bdf"], where + ".bdf"));
@@ -224,6 +225,7 @@ Status Parser::ParseGpu(const YAML::Node& n, const std::string& where, GpuSpec* 
     DRAHIL_ASSIGN_OR_RETURN(auto minor, UInt(n["minor"], where + ".minor", 254));
     g->minor = static_cast<uint32_t>(minor);
   }
+  if (n["uuidSeed"]) { DRAHIL_ASSIGN_OR_RETURN(g->uuid_seed, Str(n["uuidSeed"], where + ".uuidSeed")); }
   if (n["nvlinkPeers"]) {
     DRAHIL_RETURN_IF_ERROR(List(n["nvlinkPeers"], where + ".nvlinkPeers",
                                 [&](const YAML::Node& x, const std::string& xw) -> Status {

@@ -142,9 +142,19 @@ TEST_CASE("CreateNode: 8-GPU MIG server has sparse memory nodes, caps and stable
   }
   CHECK(all.size() == 2 * (8 + 13));
 
+  // A per-GPU uuidSeed changes that GPU's ids only.
+  auto seeded = LoadProfile(ProfilePath("gpu-8x-mig-server"));
+  REQUIRE_OK(seeded);
+  seeded->gpus[5].uuid_seed = "other";
+  auto reseeded = CreateNode(*seeded, dir->Join("seeded"));
+  REQUIRE_OK(reseeded);
+  CHECK(reseeded->gpus[5].uuid != n->gpus[5].uuid);
+  CHECK(reseeded->gpus[6].uuid == n->gpus[6].uuid);
+
   // An existing root is not overwritten without force.
   auto profile = LoadProfile(ProfilePath("laptop-1gpu"));
   REQUIRE_OK(profile);
+  CHECK(profile->gpus[0].uuid_seed == "laptop-dgpu");
   auto clash = CreateNode(*profile, root);
   REQUIRE_FALSE(clash.ok());
   CHECK(clash.status().code() == Code::kAlreadyExists);

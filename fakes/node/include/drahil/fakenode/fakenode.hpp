@@ -69,6 +69,7 @@ struct GpuSpec {
   int numa_node = -1;
   std::optional<uint32_t> minor;
   std::vector<uint32_t> nvlink_peers;  // indices into gpus
+  std::string uuid_seed;  // replaces the profile seed for this GPU's ids ("" = profile's)
   bool mig_enabled = false;
   std::vector<MigInstanceSpec> mig_devices;
   int line = 0;

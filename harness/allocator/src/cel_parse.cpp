@@ -1381,6 +1381,22 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
   prog->cost_limit = options.cost_limit;
   Parser parser(prog->expression, options.max_depth);
   DRAHIL_ASSIGN_OR_RETURN(prog->root, parser.Parse());
+  // Operator and member chains ("1+1+...", "a.b.c...") are parsed in loops
+  // but make a deep tree; the checker and evaluator recurse over it, so bound
+  // its height (measured without recursion).
+  {
+    constexpr int kMaxHeight = 1000;
+    std::vector<std::pair<const Node*, int>> stack{{prog->root.get(), 1}};
+    while (!stack.empty()) {
+      auto [n, h] = stack.back();
+      stack.pop_back();
+      if (h > kMaxHeight) {
+        return InvalidArgumentError(Where(prog->expression, n->pos) + ": expression nested too deeply (tree height over " +
+                                    std::to_string(kMaxHeight) + ")");
+      }
+      for (const auto& a : n->args) stack.emplace_back(a.get(), h + 1);
+    }
+  }
   Analyzer analyzer(prog->expression, prog.get());
   DRAHIL_ASSIGN_OR_RETURN(TypePtr t, analyzer.Analyze(*prog->root));
   if (t->kind != TypeKind::kBool && t->kind != TypeKind::kDyn) {

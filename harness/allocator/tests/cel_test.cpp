@@ -188,6 +188,12 @@ TEST_CASE("Cel: compile errors name the position and the construct", "[allocator
   // Limits.
   CHECK(CompileError(std::string(11 * 1024, ' ') + "true").message().find("limit") != std::string::npos);
   CHECK(CompileError(std::string(500, '(') + "true" + std::string(500, ')')).message().find("nested too deeply") != std::string::npos);
+  std::string chain = "1";
+  for (int i = 0; i < 3000; ++i) chain += "+1";
+  CHECK(CompileError(chain + " > 0").message().find("nested too deeply") != std::string::npos);
+  std::string members = "device";
+  for (int i = 0; i < 2000; ++i) members += ".a";
+  CHECK(CompileError(members).message().find("nested too deeply") != std::string::npos);
 }
 
 TEST_CASE("Cel: cost limit stops runaway expressions", "[allocator][cel]") {

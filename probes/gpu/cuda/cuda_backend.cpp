@@ -243,6 +243,14 @@ class CudaDevice final : public GpuDevice {
     return DeviceBuffer(this, p, bytes);
   }
 
+  Result<DeviceBuffer> AllocateRaw(uint64_t bytes) override {
+    CUdeviceptr p = 0;
+    DRAHIL_RETURN_IF_ERROR(
+        d_->Check(d_->cuMemAlloc(&p, bytes), "cuMemAlloc(" + std::to_string(bytes) + ")"));
+    live_.emplace(p, bytes);
+    return DeviceBuffer(this, p, bytes);
+  }
+
   Status Write(const DeviceBuffer& dst, uint64_t offset, const void* src, uint64_t bytes) override {
     DRAHIL_RETURN_IF_ERROR(d_->Check(
         d_->cuMemcpyHtoDAsync(dst.handle() + offset, src, bytes, stream_), "cuMemcpyHtoDAsync"));

@@ -462,7 +462,7 @@ class Runner {
     std::vector<uint32_t> host(chunk / 4);
     while (scanned < want) {
       uint64_t n = std::min(chunk, want - scanned);
-      auto b = device_->Allocate(n);
+      auto b = device_->AllocateRaw(n);
       if (!b.ok()) {
         if (b.status().code() == Code::kResourceExhausted) break;  // scanned what we could get
         c.ErrorFrom(b.status(), "allocate scan buffer");

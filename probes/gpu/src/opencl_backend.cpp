@@ -47,6 +47,13 @@ class OpenClDevice final : public GpuDevice {
     return DeviceBuffer(this, h, bytes);
   }
 
+  Result<DeviceBuffer> AllocateRaw(uint64_t bytes) override {
+    DRAHIL_ASSIGN_OR_RETURN(auto buf, cl_->Allocate(bytes));
+    uint64_t h = next_++;
+    buffers_.emplace(h, std::move(buf));
+    return DeviceBuffer(this, h, bytes);
+  }
+
   Status Write(const DeviceBuffer& dst, uint64_t offset, const void* src, uint64_t bytes) override {
     DRAHIL_ASSIGN_OR_RETURN(const ClBuffer* b, Lookup(dst));
     DRAHIL_RETURN_IF_ERROR(cl_->Write(*b, offset, src, bytes));

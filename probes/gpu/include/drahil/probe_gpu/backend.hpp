@@ -81,6 +81,10 @@ class GpuDevice {
   // The memory is really backed when this returns (backends touch it), so a
   // lazy allocator cannot make a refusal look like a success.
   virtual Result<DeviceBuffer> Allocate(uint64_t bytes) = 0;
+  // AllocateRaw(): like Allocate() but leaves the contents as the runtime
+  // hands them out (no touch, no clearing), for the canary scan: clearing
+  // would erase exactly what the scan looks for.
+  virtual Result<DeviceBuffer> AllocateRaw(uint64_t bytes) { return Allocate(bytes); }
   // Write()/Read(): synchronous host<->device copies.
   virtual Status Write(const DeviceBuffer& dst, uint64_t offset, const void* src,
                        uint64_t bytes) = 0;

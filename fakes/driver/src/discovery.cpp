@@ -352,7 +352,9 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
     if (f.vf) continue;
     const Json* m = meta_for(f.bdf);
     // A Xilinx card has a management PF and a user PF; publish the user PF.
-    if (m && m->value("mgmt_bdf", "") == f.bdf && m->value("user_bdf", "") != f.bdf) continue;
+    // (An Intel DFL card has one PF that is both; user_bdf is then empty.)
+    std::string user = m ? m->value("user_bdf", "") : "";
+    if (m && m->value("mgmt_bdf", "") == f.bdf && !user.empty() && user != f.bdf) continue;
     Device d;
     d.type = DeviceType::kFpga;
     d.index = card++;

@@ -3,12 +3,11 @@
 #include "drahil/kube/manifest.hpp"
 
 #include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
-
-#include <yaml-cpp/yaml.h>
 
 #include "drahil/core/file_util.hpp"
 
@@ -65,10 +64,14 @@ std::optional<Object> IntPlain(std::string_view in) {
   for (; i < s.size(); ++i) {
     char c = s[i];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
     if (d >= base) return std::nullopt;
     v = v * base + d;
     if (v > static_cast<unsigned __int128>(UINT64_MAX)) return std::nullopt;
@@ -126,7 +129,8 @@ class Converter {
 
   Object Convert(const YAML::Node& node, int depth) {
     if (error) return Object();
-    if (depth > kMaxDepth) return Fail(node, "document nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (depth > kMaxDepth)
+      return Fail(node, "document nests deeper than " + std::to_string(kMaxDepth) + " levels");
     if (++nodes_ > kMaxNodes) {
       return Fail(node, "document expands to more than " + std::to_string(kMaxNodes) +
                             " nodes (alias expansion?)");
@@ -246,7 +250,8 @@ std::vector<Chunk> SplitDocuments(std::string_view text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     if (IsMarker(line, "---")) {
       chunks.push_back(Chunk{"", line_no});
       // Content after "---" on the same line belongs to the new document;
@@ -280,7 +285,8 @@ bool IsBlank(const std::string& text) {
 }
 
 std::string Where(std::string_view source, int doc, int line) {
-  return std::string(source) + ": document " + std::to_string(doc) + " (line " + std::to_string(line) + ")";
+  return std::string(source) + ": document " + std::to_string(doc) + " (line " +
+         std::to_string(line) + ")";
 }
 
 // ParseYamlChunk(): one document; errors carry the absolute 1-based line.
@@ -310,11 +316,12 @@ Result<Object> ParseYamlChunk(const Chunk& chunk, std::string_view source, int d
 
 int LineOfOffset(std::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  return 1 + static_cast<int>(std::count(text.begin(),
+                                         text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
-Status AppendObject(std::vector<ManifestObject>& out, Object value, std::string_view source, int doc,
-                    int line, const ManifestOptions& options) {
+Status AppendObject(std::vector<ManifestObject>& out, Object value, std::string_view source,
+                    int doc, int line, const ManifestOptions& options) {
   std::string where = Where(source, doc, line);
   if (value.is_null()) return OkStatus();
   if (!value.is_object()) {
@@ -366,10 +373,12 @@ Result<std::vector<ManifestObject>> ParseJsonText(std::string_view text, std::st
     value = Object::parse(text.begin(), text.end());
   } catch (const Object::parse_error& e) {
     size_t off = e.byte > 0 ? e.byte - 1 : 0;
-    return InvalidArgumentError(Where(source, 0, LineOfOffset(text, off)) + ": invalid JSON: " + e.what());
+    return InvalidArgumentError(Where(source, 0, LineOfOffset(text, off)) +
+                                ": invalid JSON: " + e.what());
   }
   size_t b = text.find_first_not_of(" \t\r\n");
-  DRAHIL_RETURN_IF_ERROR(AppendObject(out, std::move(value), source, 0, LineOfOffset(text, b), options));
+  DRAHIL_RETURN_IF_ERROR(
+      AppendObject(out, std::move(value), source, 0, LineOfOffset(text, b), options));
   return out;
 }
 
@@ -473,7 +482,8 @@ void EmitYaml(const Object& v, int indent, std::string& out) {
 
 std::string ManifestObject::Where() const { return kube::Where(file, document, line); }
 
-Result<std::vector<ManifestObject>> ParseManifests(std::string_view text, std::string_view source_name,
+Result<std::vector<ManifestObject>> ParseManifests(std::string_view text,
+                                                   std::string_view source_name,
                                                    const ManifestOptions& options) {
   if (LooksLikeJson(text)) return ParseJsonText(text, source_name, options);
   std::vector<ManifestObject> out;
@@ -492,7 +502,8 @@ Result<std::vector<ManifestObject>> ParseManifests(std::string_view text, std::s
   return out;
 }
 
-Result<std::vector<ManifestObject>> LoadManifests(const std::string& path, const ManifestOptions& options) {
+Result<std::vector<ManifestObject>> LoadManifests(const std::string& path,
+                                                  const ManifestOptions& options) {
   std::vector<ManifestObject> out;
   DRAHIL_RETURN_IF_ERROR(LoadPath(path, true, options, out));
   return out;

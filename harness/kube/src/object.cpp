@@ -45,12 +45,16 @@ constexpr std::array<std::string_view, 1> kClaimFields = {"status.allocation"};
 constexpr std::array<std::string_view, 1> kNamespaceFields = {"status.phase"};
 constexpr std::array<std::string_view, 1> kNodeFields = {"spec.unschedulable"};
 constexpr std::array<std::string_view, 5> kPodFields = {
-    "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "status.phase",
-    "status.podIP"};
-constexpr std::array<std::string_view, 9> kEventFields = {
-    "involvedObject.kind",      "involvedObject.namespace",      "involvedObject.name",
-    "involvedObject.uid",       "involvedObject.apiVersion",     "involvedObject.resourceVersion",
-    "involvedObject.fieldPath", "reason",                        "type"};
+    "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "status.phase", "status.podIP"};
+constexpr std::array<std::string_view, 9> kEventFields = {"involvedObject.kind",
+                                                          "involvedObject.namespace",
+                                                          "involvedObject.name",
+                                                          "involvedObject.uid",
+                                                          "involvedObject.apiVersion",
+                                                          "involvedObject.resourceVersion",
+                                                          "involvedObject.fieldPath",
+                                                          "reason",
+                                                          "type"};
 constexpr std::array<std::string_view, 1> kNsShort = {"ns"};
 constexpr std::array<std::string_view, 1> kNoShort2 = {"no"};
 constexpr std::array<std::string_view, 1> kPoShort = {"po"};
@@ -63,12 +67,33 @@ const std::array<ResourceInfo, 9>& Registry() {
       {kResourceGroup, "v1", "ResourceSlice", "resourceslices", "resourceslice", false, false,
        kSliceFields, std::span<const std::string_view>()},
       {kResourceGroup, "v1", "DeviceClass", "deviceclasses", "deviceclass", false, false, {}, {}},
-      {kResourceGroup, "v1", "ResourceClaim", "resourceclaims", "resourceclaim", true, true,
-       kClaimFields, {}},
-      {kResourceGroup, "v1", "ResourceClaimTemplate", "resourceclaimtemplates",
-       "resourceclaimtemplate", true, false, {}, {}},
-      {kResourceGroup, "v1", "DeviceTaintRule", "devicetaintrules", "devicetaintrule", false,
-       true, {}, {}},
+      {kResourceGroup,
+       "v1",
+       "ResourceClaim",
+       "resourceclaims",
+       "resourceclaim",
+       true,
+       true,
+       kClaimFields,
+       {}},
+      {kResourceGroup,
+       "v1",
+       "ResourceClaimTemplate",
+       "resourceclaimtemplates",
+       "resourceclaimtemplate",
+       true,
+       false,
+       {},
+       {}},
+      {kResourceGroup,
+       "v1",
+       "DeviceTaintRule",
+       "devicetaintrules",
+       "devicetaintrule",
+       false,
+       true,
+       {},
+       {}},
       {"", "v1", "Namespace", "namespaces", "namespace", false, true, kNamespaceFields, kNsShort},
       {"", "v1", "Node", "nodes", "node", false, true, kNodeFields, kNoShort2},
       {"", "v1", "Pod", "pods", "pod", true, true, kPodFields, kPoShort},
@@ -79,7 +104,9 @@ const std::array<ResourceInfo, 9>& Registry() {
 
 }  // namespace
 
-std::string ApiVersion(const Object& obj) { return obj.is_object() ? StringField(&obj, "apiVersion") : ""; }
+std::string ApiVersion(const Object& obj) {
+  return obj.is_object() ? StringField(&obj, "apiVersion") : "";
+}
 std::string Kind(const Object& obj) { return obj.is_object() ? StringField(&obj, "kind") : ""; }
 std::string Name(const Object& obj) { return StringField(Meta(obj), "name"); }
 std::string GenerateName(const Object& obj) { return StringField(Meta(obj), "generateName"); }
@@ -101,7 +128,9 @@ int64_t Generation(const Object& obj) {
   return it->get<int64_t>();
 }
 
-std::map<std::string, std::string> Labels(const Object& obj) { return StringMap(Meta(obj), "labels"); }
+std::map<std::string, std::string> Labels(const Object& obj) {
+  return StringMap(Meta(obj), "labels");
+}
 std::map<std::string, std::string> Annotations(const Object& obj) {
   return StringMap(Meta(obj), "annotations");
 }
@@ -151,8 +180,8 @@ std::string FieldValue(const Object& obj, std::string_view dotted_path) {
   size_t start = 0;
   while (start <= dotted_path.size()) {
     size_t dot = dotted_path.find('.', start);
-    std::string_view part =
-        dotted_path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view part = dotted_path.substr(
+        start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (!cur->is_object()) return {};
     auto it = cur->find(std::string(part));
     if (it == cur->end()) return {};
@@ -178,8 +207,7 @@ std::string ResourceInfo::ListKind() const { return std::string(kind) + "List"; 
 bool ResourceInfo::SupportsFieldSelector(std::string_view field) const {
   if (field == "metadata.name") return true;
   if (field == "metadata.namespace") return namespaced || kind == "Namespace";
-  return std::find(field_selectors.begin(), field_selectors.end(), field) !=
-         field_selectors.end();
+  return std::find(field_selectors.begin(), field_selectors.end(), field) != field_selectors.end();
 }
 
 std::span<const ResourceInfo> AllResources() { return Registry(); }
@@ -279,7 +307,8 @@ std::string JoinDetails(const std::vector<std::string>& d) {
 
 Status CheckKey(std::string_view text, size_t pos, const std::string& key) {
   auto errs = IsQualifiedName(key);
-  if (!errs.empty()) return SelectorError(text, pos, "invalid key \"" + key + "\": " + JoinDetails(errs));
+  if (!errs.empty())
+    return SelectorError(text, pos, "invalid key \"" + key + "\": " + JoinDetails(errs));
   return OkStatus();
 }
 
@@ -345,7 +374,8 @@ Result<LabelSelector> LabelSelector::Parse(std::string_view text) {
       } else if (word == "notin") {
         r.op = Op::kNotIn;
       } else {
-        return SelectorError(text, p, "expected an operator (=, ==, !=, in, notin, <, >), found \"" + word + "\"");
+        return SelectorError(
+            text, p, "expected an operator (=, ==, !=, in, notin, <, >), found \"" + word + "\"");
       }
     }
     if (r.op == Op::kEquals || r.op == Op::kNotEquals) {
@@ -357,7 +387,9 @@ Result<LabelSelector> LabelSelector::Parse(std::string_view text) {
       size_t p = lx.pos();
       std::string v = lx.Word();
       int64_t n = 0;
-      if (!ParseInt64(v, &n)) return SelectorError(text, p, "for '<' and '>' the value must be an integer, found \"" + v + "\"");
+      if (!ParseInt64(v, &n))
+        return SelectorError(text, p,
+                             "for '<' and '>' the value must be an integer, found \"" + v + "\"");
       r.values.push_back(v);
     } else if (r.op == Op::kIn || r.op == Op::kNotIn) {
       if (!lx.Consume("(")) return SelectorError(text, lx.pos(), "expected '(' after set operator");
@@ -367,7 +399,8 @@ Result<LabelSelector> LabelSelector::Parse(std::string_view text) {
         DRAHIL_RETURN_IF_ERROR(CheckValue(text, p, v));
         r.values.push_back(v);
         if (lx.Consume(")")) break;
-        if (!lx.Consume(",")) return SelectorError(text, lx.pos(), "expected ',' or ')' in value set");
+        if (!lx.Consume(","))
+          return SelectorError(text, lx.pos(), "expected ',' or ')' in value set");
       }
     }
     Normalize(r);
@@ -388,28 +421,37 @@ Result<LabelSelector> LabelSelector::FromJson(const Object& selector) {
   if (auto it = selector.find("matchLabels"); it != selector.end() && !it->is_null()) {
     if (!it->is_object()) return InvalidArgumentError("label selector: matchLabels must be a map");
     for (auto& [k, v] : it->items()) {
-      if (!v.is_string()) return InvalidArgumentError("label selector: matchLabels." + k + " must be a string");
+      if (!v.is_string())
+        return InvalidArgumentError("label selector: matchLabels." + k + " must be a string");
       DRAHIL_RETURN_IF_ERROR(CheckKey(k, 0, k));
       DRAHIL_RETURN_IF_ERROR(CheckValue(v.get<std::string>(), 0, v.get<std::string>()));
       sel.reqs_.push_back({k, Op::kEquals, {v.get<std::string>()}});
     }
   }
   if (auto it = selector.find("matchExpressions"); it != selector.end() && !it->is_null()) {
-    if (!it->is_array()) return InvalidArgumentError("label selector: matchExpressions must be a list");
+    if (!it->is_array())
+      return InvalidArgumentError("label selector: matchExpressions must be a list");
     for (const auto& e : *it) {
-      if (!e.is_object() || !e.contains("key") || !e["key"].is_string() || !e.contains("operator") ||
-          !e["operator"].is_string()) {
-        return InvalidArgumentError("label selector: each matchExpressions entry needs key and operator");
+      if (!e.is_object() || !e.contains("key") || !e["key"].is_string() ||
+          !e.contains("operator") || !e["operator"].is_string()) {
+        return InvalidArgumentError(
+            "label selector: each matchExpressions entry needs key and operator");
       }
       Requirement r;
       r.key = e["key"].get<std::string>();
       DRAHIL_RETURN_IF_ERROR(CheckKey(r.key, 0, r.key));
       std::string op = e["operator"].get<std::string>();
-      if (op == "In") r.op = Op::kIn;
-      else if (op == "NotIn") r.op = Op::kNotIn;
-      else if (op == "Exists") r.op = Op::kExists;
-      else if (op == "DoesNotExist") r.op = Op::kDoesNotExist;
-      else return InvalidArgumentError("label selector: \"" + op + "\" is not a valid label selector operator");
+      if (op == "In")
+        r.op = Op::kIn;
+      else if (op == "NotIn")
+        r.op = Op::kNotIn;
+      else if (op == "Exists")
+        r.op = Op::kExists;
+      else if (op == "DoesNotExist")
+        r.op = Op::kDoesNotExist;
+      else
+        return InvalidArgumentError("label selector: \"" + op +
+                                    "\" is not a valid label selector operator");
       if (auto v = e.find("values"); v != e.end() && v->is_array()) {
         for (const auto& s : *v) {
           if (!s.is_string()) return InvalidArgumentError("label selector: values must be strings");
@@ -418,10 +460,12 @@ Result<LabelSelector> LabelSelector::FromJson(const Object& selector) {
       }
       bool set_op = r.op == Op::kIn || r.op == Op::kNotIn;
       if (set_op && r.values.empty()) {
-        return InvalidArgumentError("label selector: for 'in', 'notin' operators, values set can't be empty");
+        return InvalidArgumentError(
+            "label selector: for 'in', 'notin' operators, values set can't be empty");
       }
       if (!set_op && !r.values.empty()) {
-        return InvalidArgumentError("label selector: values set must be empty for exists and does not exist");
+        return InvalidArgumentError(
+            "label selector: values set must be empty for exists and does not exist");
       }
       Normalize(r);
       sel.reqs_.push_back(std::move(r));
@@ -479,14 +523,30 @@ std::string LabelSelector::ToString() const {
       return s;
     };
     switch (r.op) {
-      case Op::kEquals: out += r.key + "=" + r.values[0]; break;
-      case Op::kNotEquals: out += r.key + "!=" + r.values[0]; break;
-      case Op::kIn: out += r.key + " in (" + joined() + ")"; break;
-      case Op::kNotIn: out += r.key + " notin (" + joined() + ")"; break;
-      case Op::kExists: out += r.key; break;
-      case Op::kDoesNotExist: out += "!" + r.key; break;
-      case Op::kGreaterThan: out += r.key + ">" + r.values[0]; break;
-      case Op::kLessThan: out += r.key + "<" + r.values[0]; break;
+      case Op::kEquals:
+        out += r.key + "=" + r.values[0];
+        break;
+      case Op::kNotEquals:
+        out += r.key + "!=" + r.values[0];
+        break;
+      case Op::kIn:
+        out += r.key + " in (" + joined() + ")";
+        break;
+      case Op::kNotIn:
+        out += r.key + " notin (" + joined() + ")";
+        break;
+      case Op::kExists:
+        out += r.key;
+        break;
+      case Op::kDoesNotExist:
+        out += "!" + r.key;
+        break;
+      case Op::kGreaterThan:
+        out += r.key + ">" + r.values[0];
+        break;
+      case Op::kLessThan:
+        out += r.key + "<" + r.values[0];
+        break;
     }
   }
   return out;
@@ -553,7 +613,8 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
         break;
       }
     }
-    if (op == std::string::npos) return err("invalid selector: '" + term + "'; can't understand '" + term + "'");
+    if (op == std::string::npos)
+      return err("invalid selector: '" + term + "'; can't understand '" + term + "'");
     std::string field = term.substr(0, op);
     auto trim = [](std::string s) {
       size_t b = s.find_first_not_of(" \t");
@@ -562,13 +623,15 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
     };
     field = trim(field);
     if (field.empty()) return err("empty field name in '" + term + "'");
-    if (field.find('\\') != std::string::npos) return err("field name may not be escaped: '" + field + "'");
+    if (field.find('\\') != std::string::npos)
+      return err("field name may not be escaped: '" + field + "'");
     std::string raw = term.substr(op + op_len);
     std::string value;
     for (size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '\\' && i + 1 < raw.size()) {
         char n = raw[++i];
-        if (n != '\\' && n != ',' && n != '=') return err(std::string("invalid escape sequence \\") + n);
+        if (n != '\\' && n != ',' && n != '=')
+          return err(std::string("invalid escape sequence \\") + n);
         value += n;
       } else if (raw[i] == '=') {
         return err("unescaped '=' in value of '" + term + "'");

@@ -90,7 +90,8 @@ void AddQuery(std::string& path, std::string_view key, std::string_view value) {
 }
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -113,7 +114,8 @@ std::string OpenSslErrors() {
 
 // ---- kubeconfig -------------------------------------------------------------------
 
-const Object* NamedEntry(const Object& root, const char* list, const std::string& name, const char* inner) {
+const Object* NamedEntry(const Object& root, const char* list, const std::string& name,
+                         const char* inner) {
   auto it = root.find(list);
   if (it == root.end() || !it->is_array()) return nullptr;
   for (const auto& e : *it) {
@@ -177,9 +179,11 @@ Result<Endpoint> ParseServer(const std::string& server) {
   }
   if (!hostport.empty() && hostport[0] == '[') {
     size_t close = hostport.find(']');
-    if (close == std::string::npos) return InvalidArgumentError("server \"" + server + "\": bad IPv6 literal");
+    if (close == std::string::npos)
+      return InvalidArgumentError("server \"" + server + "\": bad IPv6 literal");
     ep.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') ep.port = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      ep.port = hostport.substr(close + 2);
   } else {
     size_t colon = hostport.rfind(':');
     ep.host = hostport.substr(0, colon);
@@ -197,15 +201,27 @@ Result<Endpoint> ParseServer(const std::string& server) {
 
 Code CodeForHttp(int http, const std::string& reason) {
   switch (http) {
-    case 400: case 415: case 422: return Code::kInvalidArgument;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 409: return reason == "AlreadyExists" ? Code::kAlreadyExists : Code::kAborted;
-    case 410: return Code::kOutOfRange;
-    case 413: case 429: return Code::kResourceExhausted;
-    case 504: return Code::kDeadlineExceeded;
-    default: break;
+    case 400:
+    case 415:
+    case 422:
+      return Code::kInvalidArgument;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return reason == "AlreadyExists" ? Code::kAlreadyExists : Code::kAborted;
+    case 410:
+      return Code::kOutOfRange;
+    case 413:
+    case 429:
+      return Code::kResourceExhausted;
+    case 504:
+      return Code::kDeadlineExceeded;
+    default:
+      break;
   }
   if (http >= 500) return Code::kUnavailable;
   return Code::kUnknown;
@@ -222,17 +238,19 @@ Status ErrorFromResponse(std::string_view method, std::string_view path, const H
   } catch (const std::exception&) {
     message = r.body.substr(0, 512);
   }
-  std::string text = std::string(method) + " " + std::string(path) + ": HTTP " + std::to_string(r.code) + " " +
-                     (reason.empty() ? r.reason : reason);
+  std::string text = std::string(method) + " " + std::string(path) + ": HTTP " +
+                     std::to_string(r.code) + " " + (reason.empty() ? r.reason : reason);
   if (!message.empty()) text += ": " + message;
   return Status(CodeForHttp(r.code, reason), text);
 }
 
-Result<Object> ParseJsonBody(std::string_view method, std::string_view path, const HttpResponse& r) {
+Result<Object> ParseJsonBody(std::string_view method, std::string_view path,
+                             const HttpResponse& r) {
   try {
     return Object::parse(r.body);
   } catch (const std::exception& e) {
-    return InternalError(std::string(method) + " " + std::string(path) + ": response is not JSON: " + e.what());
+    return InternalError(std::string(method) + " " + std::string(path) +
+                         ": response is not JSON: " + e.what());
   }
 }
 
@@ -256,7 +274,8 @@ int HttpCodeOf(const Status& status) {
   size_t pos = 0;
   while ((pos = m.find("HTTP ", pos)) != std::string::npos) {
     if (pos + 8 <= m.size() && std::isdigit(static_cast<unsigned char>(m[pos + 5])) &&
-        std::isdigit(static_cast<unsigned char>(m[pos + 6])) && std::isdigit(static_cast<unsigned char>(m[pos + 7])) &&
+        std::isdigit(static_cast<unsigned char>(m[pos + 6])) &&
+        std::isdigit(static_cast<unsigned char>(m[pos + 7])) &&
         (pos + 8 == m.size() || m[pos + 8] == ' ')) {
       return std::stoi(m.substr(pos + 5, 3));
     }
@@ -267,23 +286,28 @@ int HttpCodeOf(const Status& status) {
 
 // ---- KubeConfig ----------------------------------------------------------------------
 
-Result<KubeConfig> KubeConfig::Parse(std::string_view text, const std::string& base_dir, const std::string& context) {
+Result<KubeConfig> KubeConfig::Parse(std::string_view text, const std::string& base_dir,
+                                     const std::string& context) {
   auto parsed = YamlToJson(text);
   if (!parsed.ok()) return parsed.status().WithContext("kubeconfig");
   const Object& root = *parsed;
   if (!root.is_object()) return InvalidArgumentError("kubeconfig: not a mapping");
   KubeConfig cfg;
   cfg.context = context.empty() ? Str(&root, "current-context") : context;
-  if (cfg.context.empty()) return InvalidArgumentError("kubeconfig: no current-context and no context given");
+  if (cfg.context.empty())
+    return InvalidArgumentError("kubeconfig: no current-context and no context given");
   const Object* ctx = NamedEntry(root, "contexts", cfg.context, "context");
   if (ctx == nullptr) return NotFoundError("kubeconfig: context \"" + cfg.context + "\" not found");
   std::string cluster_name = Str(ctx, "cluster");
   const Object* cluster = NamedEntry(root, "clusters", cluster_name, "cluster");
-  if (cluster == nullptr) return NotFoundError("kubeconfig: cluster \"" + cluster_name + "\" not found");
+  if (cluster == nullptr)
+    return NotFoundError("kubeconfig: cluster \"" + cluster_name + "\" not found");
   cfg.server = Str(cluster, "server");
-  if (cfg.server.empty()) return InvalidArgumentError("kubeconfig: cluster \"" + cluster_name + "\" has no server");
+  if (cfg.server.empty())
+    return InvalidArgumentError("kubeconfig: cluster \"" + cluster_name + "\" has no server");
   cfg.tls_server_name = Str(cluster, "tls-server-name");
-  if (auto it = cluster->find("insecure-skip-tls-verify"); it != cluster->end() && it->is_boolean()) {
+  if (auto it = cluster->find("insecure-skip-tls-verify");
+      it != cluster->end() && it->is_boolean()) {
     cfg.insecure_skip_tls_verify = it->get<bool>();
   }
   DRAHIL_ASSIGN_OR_RETURN(cfg.ca_pem, ReadData(cluster, "certificate-authority", base_dir));
@@ -300,14 +324,17 @@ Result<KubeConfig> KubeConfig::Parse(std::string_view text, const std::string& b
       auto t = ReadFile(token_file, 1u << 20);
       if (!t.ok()) return t.status().WithContext("kubeconfig tokenFile");
       cfg.token = *t;
-      while (!cfg.token.empty() && (cfg.token.back() == '\n' || cfg.token.back() == '\r')) cfg.token.pop_back();
+      while (!cfg.token.empty() && (cfg.token.back() == '\n' || cfg.token.back() == '\r'))
+        cfg.token.pop_back();
     }
     DRAHIL_ASSIGN_OR_RETURN(cfg.client_cert_pem, ReadData(user, "client-certificate", base_dir));
     DRAHIL_ASSIGN_OR_RETURN(cfg.client_key_pem, ReadData(user, "client-key", base_dir));
     cfg.username = Str(user, "username");
     cfg.password = Str(user, "password");
     if (user->contains("exec") || user->contains("auth-provider")) {
-      return UnimplementedError("kubeconfig: user \"" + user_name + "\" uses exec/auth-provider credentials, which drahil does not run");
+      return UnimplementedError(
+          "kubeconfig: user \"" + user_name +
+          "\" uses exec/auth-provider credentials, which drahil does not run");
     }
   }
   return cfg;
@@ -353,8 +380,10 @@ struct RestClient::Impl {
     }
   };
 
-  void SetHeaders(http::request<http::string_body>& req, std::string_view content_type, bool has_body) const {
-    std::string host = endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
+  void SetHeaders(http::request<http::string_body>& req, std::string_view content_type,
+                  bool has_body) const {
+    std::string host =
+        endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
     req.set(http::field::host, host + ":" + endpoint.port);
     req.set(http::field::user_agent, options.user_agent);
     req.set(http::field::accept, "application/json, */*");
@@ -383,7 +412,8 @@ struct RestClient::Impl {
   // Connect(): resolve, connect, TLS handshake; each step bounded by timeout.
   net::awaitable<void> Connect(Conn& c, Clock::duration timeout) {
     tcp::resolver resolver(c.ioc);
-    auto results = co_await resolver.async_resolve(endpoint.host, endpoint.port, net::use_awaitable);
+    auto results =
+        co_await resolver.async_resolve(endpoint.host, endpoint.port, net::use_awaitable);
     if (!endpoint.tls) {
       auto& t = c.s.emplace<beast::tcp_stream>(c.ioc);
       t.expires_after(timeout);
@@ -448,7 +478,8 @@ struct RestClient::Impl {
       auto& res = parser.get();
       out.response.code = static_cast<int>(res.result_int());
       out.response.reason = std::string(res.reason());
-      for (const auto& f : res) out.response.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
+      for (const auto& f : res)
+        out.response.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
       out.response.body = std::move(res.body());
       done = true;
     };
@@ -461,7 +492,8 @@ struct RestClient::Impl {
       } catch (const beast::system_error& e) {
         out.status = TransportError(e.code(), what);
         if (e.code().category() == net::error::get_ssl_category()) {
-          out.status = UnavailableError(what + ": TLS: " + e.code().message() + " " + OpenSslErrors());
+          out.status =
+              UnavailableError(what + ": TLS: " + e.code().message() + " " + OpenSslErrors());
         }
       } catch (const std::exception& e) {
         out.status = UnavailableError(what + ": " + e.what());
@@ -480,7 +512,8 @@ RestClient::~RestClient() = default;
 
 const KubeConfig& RestClient::config() const { return impl_->config; }
 
-Result<std::unique_ptr<RestClient>> RestClient::Create(const KubeConfig& config, const RestOptions& options) {
+Result<std::unique_ptr<RestClient>> RestClient::Create(const KubeConfig& config,
+                                                       const RestOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;
@@ -503,16 +536,18 @@ Result<std::unique_ptr<RestClient>> RestClient::Create(const KubeConfig& config,
         impl->ssl_ctx->use_private_key(net::buffer(config.client_key_pem), ssl::context::pem);
       }
     } catch (const std::exception& e) {
-      return InvalidArgumentError("TLS setup for " + config.server + ": " + e.what() + " " + OpenSslErrors());
+      return InvalidArgumentError("TLS setup for " + config.server + ": " + e.what() + " " +
+                                  OpenSslErrors());
     }
   }
   return std::unique_ptr<RestClient>(new RestClient(std::move(impl)));
 }
 
-Result<std::string> RestClient::Path(std::string_view resource, std::string_view ns, std::string_view name,
-                                     std::string_view subresource) {
+Result<std::string> RestClient::Path(std::string_view resource, std::string_view ns,
+                                     std::string_view name, std::string_view subresource) {
   const ResourceInfo* info = FindByResource(resource);
-  if (info == nullptr) return InvalidArgumentError("unknown resource \"" + std::string(resource) + "\"");
+  if (info == nullptr)
+    return InvalidArgumentError("unknown resource \"" + std::string(resource) + "\"");
   std::string p = info->group.empty() ? "/api/v1" : "/apis/" + info->GroupVersion();
   if (info->namespaced && !ns.empty()) p += "/namespaces/" + UrlEncode(ns);
   p += "/" + std::string(info->resource);
@@ -524,8 +559,9 @@ Result<std::string> RestClient::Path(std::string_view resource, std::string_view
   return p;
 }
 
-Result<HttpResponse> RestClient::Request(std::string_view method, std::string_view path, std::string_view body,
-                                         std::string_view content_type, bool retry) {
+Result<HttpResponse> RestClient::Request(std::string_view method, std::string_view path,
+                                         std::string_view body, std::string_view content_type,
+                                         bool retry) {
   const RestOptions& o = impl_->options;
   int attempts = retry ? 1 + std::max(0, o.max_retries) : 1;
   bool idempotent = method == "GET" || method == "PUT" || method == "DELETE" || method == "HEAD";
@@ -554,29 +590,34 @@ Result<HttpResponse> RestClient::Request(std::string_view method, std::string_vi
 }
 
 namespace {
-Result<Object> ExpectObject(std::string_view method, const std::string& path, const Result<HttpResponse>& r) {
+Result<Object> ExpectObject(std::string_view method, const std::string& path,
+                            const Result<HttpResponse>& r) {
   if (!r.ok()) return r.status();
   if (r->code < 200 || r->code > 299) return ErrorFromResponse(method, path, *r);
   return ParseJsonBody(method, path, *r);
 }
 }  // namespace
 
-Result<Object> RestClient::Get(std::string_view resource, std::string_view ns, std::string_view name) {
+Result<Object> RestClient::Get(std::string_view resource, std::string_view ns,
+                               std::string_view name) {
   DRAHIL_ASSIGN_OR_RETURN(std::string path, Path(resource, ns, name));
   return ExpectObject("GET", path, Request("GET", path));
 }
 
-Result<Object> RestClient::List(std::string_view resource, std::string_view ns, const ListOptions& options) {
+Result<Object> RestClient::List(std::string_view resource, std::string_view ns,
+                                const ListOptions& options) {
   DRAHIL_ASSIGN_OR_RETURN(std::string path, Path(resource, ns));
   if (!options.label_selector.empty()) AddQuery(path, "labelSelector", options.label_selector);
   if (!options.field_selector.empty()) AddQuery(path, "fieldSelector", options.field_selector);
   if (options.limit > 0) AddQuery(path, "limit", std::to_string(options.limit));
   if (!options.continue_token.empty()) AddQuery(path, "continue", options.continue_token);
-  if (!options.resource_version.empty()) AddQuery(path, "resourceVersion", options.resource_version);
+  if (!options.resource_version.empty())
+    AddQuery(path, "resourceVersion", options.resource_version);
   return ExpectObject("GET", path, Request("GET", path));
 }
 
-Result<Object> RestClient::ListAll(std::string_view resource, std::string_view ns, ListOptions options) {
+Result<Object> RestClient::ListAll(std::string_view resource, std::string_view ns,
+                                   ListOptions options) {
   Object all;
   for (int page = 0; page < 100000; ++page) {
     DRAHIL_ASSIGN_OR_RETURN(Object list, List(resource, ns, options));
@@ -600,12 +641,14 @@ Result<std::string> ObjectPath(const Object& obj, const std::string& default_ns,
                                std::string_view subresource) {
   const ResourceInfo* info = ResourceFor(obj);
   if (info == nullptr) {
-    return InvalidArgumentError("no resource for apiVersion \"" + ApiVersion(obj) + "\" kind \"" + Kind(obj) + "\"");
+    return InvalidArgumentError("no resource for apiVersion \"" + ApiVersion(obj) + "\" kind \"" +
+                                Kind(obj) + "\"");
   }
   std::string ns = Namespace(obj);
   if (ns.empty()) ns = default_ns;
   std::string name = Name(obj);
-  if (with_name && name.empty()) return InvalidArgumentError(ObjectRef(obj) + ": metadata.name is required");
+  if (with_name && name.empty())
+    return InvalidArgumentError(ObjectRef(obj) + ": metadata.name is required");
   return RestClient::Path(info->resource, ns, with_name ? name : "", subresource);
 }
 }  // namespace
@@ -621,12 +664,15 @@ Result<Object> RestClient::Update(const Object& obj) {
 }
 
 Result<Object> RestClient::UpdateStatus(const Object& obj) {
-  DRAHIL_ASSIGN_OR_RETURN(std::string path, ObjectPath(obj, impl_->config.namespace_, true, "status"));
+  DRAHIL_ASSIGN_OR_RETURN(std::string path,
+                          ObjectPath(obj, impl_->config.namespace_, true, "status"));
   return ExpectObject("PUT", path, Request("PUT", path, obj.dump()));
 }
 
-Result<Object> RestClient::UpdateWithRetry(std::string_view resource, std::string_view ns, std::string_view name,
-                                           const std::function<Status(Object&)>& mutate, bool status) {
+Result<Object> RestClient::UpdateWithRetry(std::string_view resource, std::string_view ns,
+                                           std::string_view name,
+                                           const std::function<Status(Object&)>& mutate,
+                                           bool status) {
   const RestOptions& o = impl_->options;
   auto backoff = o.initial_backoff;
   Status last;
@@ -642,8 +688,9 @@ Result<Object> RestClient::UpdateWithRetry(std::string_view resource, std::strin
   return last;
 }
 
-Result<Object> RestClient::Patch(std::string_view resource, std::string_view ns, std::string_view name,
-                                 PatchType type, const Object& patch, std::string_view subresource) {
+Result<Object> RestClient::Patch(std::string_view resource, std::string_view ns,
+                                 std::string_view name, PatchType type, const Object& patch,
+                                 std::string_view subresource) {
   DRAHIL_ASSIGN_OR_RETURN(std::string path, Path(resource, ns, name, subresource));
   const char* ct = type == PatchType::kMerge  ? "application/merge-patch+json"
                    : type == PatchType::kJson ? "application/json-patch+json"
@@ -671,11 +718,13 @@ Status RestClient::Delete(std::string_view resource, std::string_view ns, std::s
   return OkStatus();
 }
 
-Status RestClient::Watch(std::string_view resource, std::string_view ns, const WatchOptions& options,
-                         const WatchCallback& callback, std::stop_token stop) {
+Status RestClient::Watch(std::string_view resource, std::string_view ns,
+                         const WatchOptions& options, const WatchCallback& callback,
+                         std::stop_token stop) {
   DRAHIL_ASSIGN_OR_RETURN(std::string path, Path(resource, ns));
   AddQuery(path, "watch", "true");
-  if (!options.resource_version.empty()) AddQuery(path, "resourceVersion", options.resource_version);
+  if (!options.resource_version.empty())
+    AddQuery(path, "resourceVersion", options.resource_version);
   if (options.allow_bookmarks) AddQuery(path, "allowWatchBookmarks", "true");
   if (options.send_initial_events) {
     AddQuery(path, "sendInitialEvents", "true");
@@ -683,7 +732,8 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
   }
   if (!options.label_selector.empty()) AddQuery(path, "labelSelector", options.label_selector);
   if (!options.field_selector.empty()) AddQuery(path, "fieldSelector", options.field_selector);
-  if (options.timeout_seconds > 0) AddQuery(path, "timeoutSeconds", std::to_string(options.timeout_seconds));
+  if (options.timeout_seconds > 0)
+    AddQuery(path, "timeoutSeconds", std::to_string(options.timeout_seconds));
 
   Impl& impl = *impl_;
   const std::string what = "WATCH " + path;
@@ -692,8 +742,7 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
   net::io_context ioc;
   Impl::Conn conn(ioc);
   Status result;
-  bool stopped = false;     // callback asked to stop, or stop requested
-  bool timed_out = false;   // deadline reached (not an error)
+  bool stopped = false;  // callback asked to stop, or stop requested (ioc thread only)
   std::exception_ptr failure;
 
   std::stop_callback on_stop(stop, [&] {
@@ -705,6 +754,8 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
 
   auto run = [&]() -> net::awaitable<void> {
     co_await impl.Connect(conn, std::min(op_timeout, Clock::duration(options.deadline)));
+    // A stop that arrived while resolving had no socket to cancel.
+    if (stopped) co_return;
     http::request<http::string_body> req{http::verb::get, impl.endpoint.base_path + path, 11};
     impl.SetHeaders(req, "", false);
     conn.Tcp().expires_after(op_timeout);
@@ -725,7 +776,8 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
       parser.get().body().size = sizeof(chunk);
       auto left = deadline - Clock::now();
       auto idle = std::chrono::duration_cast<Clock::duration>(options.idle_timeout);
-      conn.Tcp().expires_after(std::max(Clock::duration(std::chrono::milliseconds(1)), std::min(left, idle)));
+      conn.Tcp().expires_after(
+          std::max(Clock::duration(std::chrono::milliseconds(1)), std::min(left, idle)));
       beast::error_code ec;
       co_await impl.WithStream(conn, [&](auto& s) -> net::awaitable<void> {
         co_await http::async_read_some(s, buf, parser, net::redirect_error(net::use_awaitable, ec));
@@ -771,8 +823,9 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
         if (ev.type == "ERROR") {
           std::string msg = ev.object.is_object() ? ev.object.value("message", "") : "";
           int c = ev.object.is_object() ? ev.object.value("code", 500) : 500;
-          result = Status(CodeForHttp(c, ev.object.is_object() ? ev.object.value("reason", "") : ""),
-                          what + ": HTTP " + std::to_string(c) + " watch ERROR event: " + msg);
+          result =
+              Status(CodeForHttp(c, ev.object.is_object() ? ev.object.value("reason", "") : ""),
+                     what + ": HTTP " + std::to_string(c) + " watch ERROR event: " + msg);
           co_return;
         }
         if (!keep) stopped = true;
@@ -786,19 +839,19 @@ Status RestClient::Watch(std::string_view resource, std::string_view ns, const W
       std::rethrow_exception(failure);
     } catch (const beast::system_error& e) {
       if (stopped || stop.stop_requested()) return OkStatus();
-      if (e.code() == beast::error::timeout && Clock::now() >= deadline - std::chrono::milliseconds(5)) {
-        timed_out = true;
-      } else if (e.code() == http::error::end_of_stream || e.code() == net::error::eof ||
-                 e.code() == http::error::partial_message) {
-        return OkStatus();  // server closed the stream
-      } else {
-        return TransportError(e.code(), what);
+      if (e.code() == beast::error::timeout &&
+          Clock::now() >= deadline - std::chrono::milliseconds(5)) {
+        return OkStatus();  // the watch's own deadline: a normal end
       }
+      if (e.code() == http::error::end_of_stream || e.code() == net::error::eof ||
+          e.code() == http::error::partial_message) {
+        return OkStatus();  // the server ended the stream (clients then re-watch)
+      }
+      return TransportError(e.code(), what);
     } catch (const std::exception& e) {
       return UnavailableError(what + ": " + e.what());
     }
   }
-  (void)timed_out;
   return result;
 }
 

@@ -98,7 +98,9 @@ bool MatchesQualifiedNamePart(std::string_view s) {
                      [](char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-std::string MaxLenMsg(size_t n) { return "must be no more than " + std::to_string(n) + " characters"; }
+std::string MaxLenMsg(size_t n) {
+  return "must be no more than " + std::to_string(n) + " characters";
+}
 
 }  // namespace
 
@@ -163,32 +165,52 @@ std::vector<std::string> IsCIdentifier(std::string_view value) {
 
 std::string_view ErrorTypeString(ErrorType type) {
   switch (type) {
-    case ErrorType::kNotFound: return "Not found";
-    case ErrorType::kRequired: return "Required value";
-    case ErrorType::kDuplicate: return "Duplicate value";
-    case ErrorType::kInvalid: return "Invalid value";
-    case ErrorType::kNotSupported: return "Unsupported value";
-    case ErrorType::kForbidden: return "Forbidden";
-    case ErrorType::kTooLong: return "Too long";
-    case ErrorType::kTooMany: return "Too many";
-    case ErrorType::kInternal: return "Internal error";
-    case ErrorType::kTypeInvalid: return "Invalid value";
+    case ErrorType::kNotFound:
+      return "Not found";
+    case ErrorType::kRequired:
+      return "Required value";
+    case ErrorType::kDuplicate:
+      return "Duplicate value";
+    case ErrorType::kInvalid:
+      return "Invalid value";
+    case ErrorType::kNotSupported:
+      return "Unsupported value";
+    case ErrorType::kForbidden:
+      return "Forbidden";
+    case ErrorType::kTooLong:
+      return "Too long";
+    case ErrorType::kTooMany:
+      return "Too many";
+    case ErrorType::kInternal:
+      return "Internal error";
+    case ErrorType::kTypeInvalid:
+      return "Invalid value";
   }
   return "Invalid value";
 }
 
 std::string_view ErrorTypeReason(ErrorType type) {
   switch (type) {
-    case ErrorType::kNotFound: return "FieldValueNotFound";
-    case ErrorType::kRequired: return "FieldValueRequired";
-    case ErrorType::kDuplicate: return "FieldValueDuplicate";
-    case ErrorType::kInvalid: return "FieldValueInvalid";
-    case ErrorType::kNotSupported: return "FieldValueNotSupported";
-    case ErrorType::kForbidden: return "FieldValueForbidden";
-    case ErrorType::kTooLong: return "FieldValueTooLong";
-    case ErrorType::kTooMany: return "FieldValueTooMany";
-    case ErrorType::kInternal: return "InternalError";
-    case ErrorType::kTypeInvalid: return "FieldValueTypeInvalid";
+    case ErrorType::kNotFound:
+      return "FieldValueNotFound";
+    case ErrorType::kRequired:
+      return "FieldValueRequired";
+    case ErrorType::kDuplicate:
+      return "FieldValueDuplicate";
+    case ErrorType::kInvalid:
+      return "FieldValueInvalid";
+    case ErrorType::kNotSupported:
+      return "FieldValueNotSupported";
+    case ErrorType::kForbidden:
+      return "FieldValueForbidden";
+    case ErrorType::kTooLong:
+      return "FieldValueTooLong";
+    case ErrorType::kTooMany:
+      return "FieldValueTooMany";
+    case ErrorType::kInternal:
+      return "InternalError";
+    case ErrorType::kTypeInvalid:
+      return "FieldValueTypeInvalid";
   }
   return "FieldValueInvalid";
 }
@@ -199,11 +221,21 @@ std::string Quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           static const char kHex[] = "0123456789abcdef";
@@ -244,7 +276,8 @@ FieldError Required(std::string field, std::string detail) {
 FieldError Invalid(std::string field, Object value, std::string detail) {
   return {ErrorType::kInvalid, std::move(field), std::move(value), std::move(detail)};
 }
-FieldError NotSupported(std::string field, Object value, const std::vector<std::string>& supported) {
+FieldError NotSupported(std::string field, Object value,
+                        const std::vector<std::string>& supported) {
   std::string detail;
   if (!supported.empty()) {
     detail = "supported values: ";
@@ -262,8 +295,9 @@ FieldError Forbidden(std::string field, std::string detail) {
   return {ErrorType::kForbidden, std::move(field), Object(), std::move(detail)};
 }
 FieldError TooLong(std::string field, size_t max_bytes) {
-  return {ErrorType::kTooLong, std::move(field), Object(),
-          "may not be more than " + std::to_string(max_bytes) + (max_bytes == 1 ? " byte" : " bytes")};
+  return {
+      ErrorType::kTooLong, std::move(field), Object(),
+      "may not be more than " + std::to_string(max_bytes) + (max_bytes == 1 ? " byte" : " bytes")};
 }
 FieldError TooMany(std::string field, size_t actual, size_t max_items) {
   return {ErrorType::kTooMany, std::move(field), Object(actual),
@@ -276,7 +310,8 @@ FieldError TypeInvalid(std::string field, Object value, std::string detail) {
 std::vector<StatusCause> ToStatusCauses(const std::vector<FieldError>& errors) {
   std::vector<StatusCause> out;
   out.reserve(errors.size());
-  for (const auto& e : errors) out.push_back({std::string(ErrorTypeReason(e.type)), e.Body(), e.field});
+  for (const auto& e : errors)
+    out.push_back({std::string(ErrorTypeReason(e.type)), e.Body(), e.field});
   return out;
 }
 
@@ -307,14 +342,21 @@ std::string Key(const std::string& p, std::string_view k) { return p + "[" + std
 
 std::string JsonTypeName(const Object& v) {
   switch (v.type()) {
-    case Object::value_t::object: return "object";
-    case Object::value_t::array: return "array";
-    case Object::value_t::string: return "string";
-    case Object::value_t::boolean: return "boolean";
+    case Object::value_t::object:
+      return "object";
+    case Object::value_t::array:
+      return "array";
+    case Object::value_t::string:
+      return "string";
+    case Object::value_t::boolean:
+      return "boolean";
     case Object::value_t::number_integer:
-    case Object::value_t::number_unsigned: return "integer";
-    case Object::value_t::number_float: return "number";
-    default: return "null";
+    case Object::value_t::number_unsigned:
+      return "integer";
+    case Object::value_t::number_float:
+      return "number";
+    default:
+      return "null";
   }
 }
 
@@ -348,7 +390,8 @@ class Walker {
     }
     return v;
   }
-  std::optional<std::string> Str(const Object* parent, std::string_view key, const std::string& path) {
+  std::optional<std::string> Str(const Object* parent, std::string_view key,
+                                 const std::string& path) {
     const Object* v = Field(parent, key);
     if (v == nullptr) return std::nullopt;
     if (!v->is_string()) {
@@ -411,7 +454,8 @@ std::optional<Quantity> ValidateQuantity(Walker& w, const Object* v, const std::
 }
 
 // Driver names: DNS subdomain, at most 63 bytes (validateDriverName).
-void ValidateDriverName(Walker& w, const std::optional<std::string>& driver, const std::string& path) {
+void ValidateDriverName(Walker& w, const std::optional<std::string>& driver,
+                        const std::string& path) {
   if (!driver || driver->empty()) {
     w.Add(Required(path));
     return;
@@ -436,7 +480,8 @@ void ValidatePoolName(Walker& w, const std::optional<std::string>& name, const s
   size_t start = 0;
   while (true) {
     size_t slash = name->find('/', start);
-    std::string part = name->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string part =
+        name->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     for (const auto& d : IsDns1123Subdomain(part)) w.Add(Invalid(path, *name, d));
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -625,17 +670,19 @@ void ValidateNodeSelector(Walker& w, const Object* sel, const std::string& path)
   const Object& term = (*terms)[0];
   const std::string p0 = Index(tp, 0);
   for (const char* kind : {"matchExpressions", "matchFields"}) {
-    ValidateList(w, &term, kind, Child(p0, kind), 0, [&](const Object& req, const std::string& p, size_t) {
-      auto key = w.Str(&req, "key", Child(p, "key"));
-      if (!key || key->empty()) w.Add(Required(Child(p, "key")));
-      auto op = w.Str(&req, "operator", Child(p, "operator"));
-      static const std::vector<std::string> kOps = {"DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"};
-      if (!op) {
-        w.Add(Required(Child(p, "operator")));
-      } else if (std::find(kOps.begin(), kOps.end(), *op) == kOps.end()) {
-        w.Add(NotSupported(Child(p, "operator"), *op, kOps));
-      }
-    });
+    ValidateList(w, &term, kind, Child(p0, kind), 0,
+                 [&](const Object& req, const std::string& p, size_t) {
+                   auto key = w.Str(&req, "key", Child(p, "key"));
+                   if (!key || key->empty()) w.Add(Required(Child(p, "key")));
+                   auto op = w.Str(&req, "operator", Child(p, "operator"));
+                   static const std::vector<std::string> kOps = {"DoesNotExist", "Exists", "Gt",
+                                                                 "In",           "Lt",     "NotIn"};
+                   if (!op) {
+                     w.Add(Required(Child(p, "operator")));
+                   } else if (std::find(kOps.begin(), kOps.end(), *op) == kOps.end()) {
+                     w.Add(NotSupported(Child(p, "operator"), *op, kOps));
+                   }
+                 });
   }
 }
 
@@ -688,7 +735,8 @@ void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
   auto op = w.Str(&t, "operator", Child(p, "operator")).value_or("Equal");
   auto value = w.Str(&t, "value", Child(p, "value")).value_or("");
   if (op == "Exists") {
-    if (!value.empty()) w.Add(Invalid(Child(p, "value"), value, "must be empty when `operator` is 'Exists'"));
+    if (!value.empty())
+      w.Add(Invalid(Child(p, "value"), value, "must be empty when `operator` is 'Exists'"));
   } else if (op == "Equal") {
     if (!key || key->empty()) {
       w.Add(Invalid(Child(p, "operator"), op, "must be 'Exists' when `key` is empty"));
@@ -698,7 +746,8 @@ void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
     w.Add(NotSupported(Child(p, "operator"), op, {"Equal", "Exists"}));
   }
   auto effect = w.Str(&t, "effect", Child(p, "effect"));
-  if (effect && !effect->empty() && *effect != "NoSchedule" && *effect != "NoExecute" && *effect != "None") {
+  if (effect && !effect->empty() && *effect != "NoSchedule" && *effect != "NoExecute" &&
+      *effect != "None") {
     w.Add(NotSupported(Child(p, "effect"), *effect, {"NoExecute", "NoSchedule", "None"}));
   }
   w.Int(&t, "tolerationSeconds", Child(p, "tolerationSeconds"));
@@ -734,11 +783,16 @@ void ValidateAttribute(Walker& w, const Object& attr, const std::string& p, size
     return;
   }
   int set = 0;
-  if (auto v = w.Int(&attr, "int", Child(p, "int"))) { ++set, ++*values; }
-  if (auto v = w.Bool(&attr, "bool", Child(p, "bool"))) { ++set, ++*values; }
+  if (auto v = w.Int(&attr, "int", Child(p, "int"))) {
+    ++set, ++*values;
+  }
+  if (auto v = w.Bool(&attr, "bool", Child(p, "bool"))) {
+    ++set, ++*values;
+  }
   if (auto v = w.Str(&attr, "string", Child(p, "string"))) {
     ++set, ++*values;
-    if (v->size() > kMaxAttributeStringLength) w.Add(TooLong(Child(p, "string"), kMaxAttributeStringLength));
+    if (v->size() > kMaxAttributeStringLength)
+      w.Add(TooLong(Child(p, "string"), kMaxAttributeStringLength));
   }
   auto check_version = [&](const std::string& v, const std::string& vp) {
     if (v.size() > kMaxAttributeStringLength) {
@@ -800,8 +854,9 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
   const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
   const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
   if (valid_values != nullptr && range != nullptr) {
-    w.Add(Invalid(rp, "{`validValues`, `validRange`}",
-                  "exactly one of `validValues` or `validRange` may be set, but multiple fields are set"));
+    w.Add(Invalid(
+        rp, "{`validValues`, `validRange`}",
+        "exactly one of `validValues` or `validRange` may be set, but multiple fields are set"));
     return;
   }
   if (valid_values != nullptr) {
@@ -815,9 +870,12 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
       auto v = ValidateQuantity(w, &(*valid_values)[i], Index(vp, i));
       if (!v) continue;
       if (prev && *v <= *prev) {
-        w.Add(Invalid(Index(vp, i), v->ToString(), "values must be sorted in ascending order and unique"));
+        w.Add(Invalid(Index(vp, i), v->ToString(),
+                      "values must be sorted in ascending order and unique"));
       }
-      if (q && *v > *q) w.Add(Invalid(Index(vp, i), v->ToString(), "must not exceed the capacity value " + q->ToString()));
+      if (q && *v > *q)
+        w.Add(Invalid(Index(vp, i), v->ToString(),
+                      "must not exceed the capacity value " + q->ToString()));
       if (def && *v == *def) has_default = true;
       prev = v;
     }
@@ -832,13 +890,15 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
     auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
     auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
     if (min && max && *max < *min) {
-      w.Add(Invalid(Child(gp, "max"), max->ToString(), "must be greater than or equal to the minimum"));
+      w.Add(Invalid(Child(gp, "max"), max->ToString(),
+                    "must be greater than or equal to the minimum"));
     }
     if (step && step->Sign() <= 0) {
       w.Add(Invalid(Child(gp, "step"), step->ToString(), "must be greater than zero"));
     }
     if (q && min && *min > *q) {
-      w.Add(Invalid(Child(gp, "min"), min->ToString(), "must not exceed the capacity value " + q->ToString()));
+      w.Add(Invalid(Child(gp, "min"), min->ToString(),
+                    "must not exceed the capacity value " + q->ToString()));
     }
     if (def && min && (*def < *min || (max && *def > *max))) {
       w.Add(Invalid(Child(rp, "default"), def->ToString(), "must be within the valid range"));
@@ -852,7 +912,8 @@ void ValidateCounterMap(Walker& w, const Object* counters, const std::string& pa
     return;
   }
   if (counters->empty() && required) w.Add(Required(path));
-  if (counters->size() > kMaxCountersPerSet) w.Add(TooMany(path, counters->size(), kMaxCountersPerSet));
+  if (counters->size() > kMaxCountersPerSet)
+    w.Add(TooMany(path, counters->size(), kMaxCountersPerSet));
   for (auto& [k, v] : counters->items()) {
     std::string kp = Key(path, k);
     AddNameErrors(w, path, k, IsDns1123Label(k));
@@ -870,8 +931,8 @@ void ValidateCounterMap(Walker& w, const Object* counters, const std::string& pa
 
 // Counts set node-selection fields of a slice or device; allNodes and
 // perDeviceNodeSelection may only be true when present.
-std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent, const std::string& path,
-                                             bool include_per_device) {
+std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent,
+                                             const std::string& path, bool include_per_device) {
   std::vector<std::string> set;
   auto node_name = w.Str(parent, "nodeName", Child(path, "nodeName"));
   if (node_name && !node_name->empty()) {
@@ -884,13 +945,16 @@ std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent, co
   }
   if (auto all = w.Bool(parent, "allNodes", Child(path, "allNodes"))) {
     set.push_back("allNodes");
-    if (!*all) w.Add(Invalid(Child(path, "allNodes"), false, "must be either unset or set to true"));
+    if (!*all)
+      w.Add(Invalid(Child(path, "allNodes"), false, "must be either unset or set to true"));
   }
   if (include_per_device) {
-    if (auto per = w.Bool(parent, "perDeviceNodeSelection", Child(path, "perDeviceNodeSelection"))) {
+    if (auto per =
+            w.Bool(parent, "perDeviceNodeSelection", Child(path, "perDeviceNodeSelection"))) {
       set.push_back("perDeviceNodeSelection");
       if (!*per) {
-        w.Add(Invalid(Child(path, "perDeviceNodeSelection"), false, "must be either unset or set to true"));
+        w.Add(Invalid(Child(path, "perDeviceNodeSelection"), false,
+                      "must be either unset or set to true"));
       }
     }
   }
@@ -909,7 +973,8 @@ bool DeviceUsesTaintsOrCounters(const Object& dev) {
     const Object* v = Walker::Field(&dev, f);
     if (v != nullptr && v->is_array() && !v->empty()) return true;
   }
-  if (const Object* attrs = Walker::Field(&dev, "attributes"); attrs != nullptr && attrs->is_object()) {
+  if (const Object* attrs = Walker::Field(&dev, "attributes");
+      attrs != nullptr && attrs->is_object()) {
     for (auto& [k, a] : attrs->items()) {
       if (!a.is_object()) continue;
       for (const char* l : {"ints", "bools", "strings", "versions"}) {
@@ -959,19 +1024,23 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
                [&](const Object& c, const std::string& cp, size_t) {
                  auto set = w.Str(&c, "counterSet", Child(cp, "counterSet"));
                  ValidateDnsLabelField(w, set, Child(cp, "counterSet"));
-                 if (set && !counter_sets.insert(*set).second) w.Add(Duplicate(Child(cp, "counterSet"), *set));
-                 ValidateCounterMap(w, w.Obj(&c, "counters", Child(cp, "counters")), Child(cp, "counters"), true);
+                 if (set && !counter_sets.insert(*set).second)
+                   w.Add(Duplicate(Child(cp, "counterSet"), *set));
+                 ValidateCounterMap(w, w.Obj(&c, "counters", Child(cp, "counters")),
+                                    Child(cp, "counters"), true);
                });
   auto fields = NodeSelectionFields(w, &dev, p, false);
   if (per_device_selection) {
     if (fields.empty()) {
-      w.Add(Required(p, "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
-                        "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
+      w.Add(Required(p,
+                     "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
+                     "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
     } else if (fields.size() > 1) {
-      w.Add(Invalid(p, FieldSet(fields),
-                    "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
-                    "`perDeviceNodeSelection` is set to true in the ResourceSlice spec, but multiple "
-                    "fields are set"));
+      w.Add(
+          Invalid(p, FieldSet(fields),
+                  "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
+                  "`perDeviceNodeSelection` is set to true in the ResourceSlice spec, but multiple "
+                  "fields are set"));
     }
   } else if (!fields.empty()) {
     w.Add(Invalid(p, FieldSet(fields),
@@ -980,7 +1049,8 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
   }
   ValidateList(w, &dev, "taints", Child(p, "taints"), kMaxTaints,
                [&](const Object& t, const std::string& tp, size_t) { ValidateTaint(w, t, tp); });
-  ValidateStringList(w, &dev, "bindingConditions", Child(p, "bindingConditions"), kMaxBindingConditions, true);
+  ValidateStringList(w, &dev, "bindingConditions", Child(p, "bindingConditions"),
+                     kMaxBindingConditions, true);
   ValidateStringList(w, &dev, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
                      kMaxBindingConditions, true);
   const Object* bc = Walker::Field(&dev, "bindingConditions");
@@ -988,7 +1058,8 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
   bool has_bc = bc != nullptr && bc->is_array() && !bc->empty();
   bool has_bfc = bfc != nullptr && bfc->is_array() && !bfc->empty();
   if (has_bc != has_bfc) {
-    w.Add(Invalid(Child(p, has_bc ? "bindingFailureConditions" : "bindingConditions"), Object::array(),
+    w.Add(Invalid(Child(p, has_bc ? "bindingFailureConditions" : "bindingConditions"),
+                  Object::array(),
                   "`bindingConditions` and `bindingFailureConditions` must be set together"));
   }
   auto binds = w.Bool(&dev, "bindsToNode", Child(p, "bindsToNode"));
@@ -1014,10 +1085,12 @@ void ValidateSliceSpec(Walker& w, const Object& obj) {
   } else {
     ValidatePoolName(w, w.Str(pool, "name", Child(pp, "name")), Child(pp, "name"));
     auto gen = w.Int(pool, "generation", Child(pp, "generation"));
-    if (gen && *gen < 0) w.Add(Invalid(Child(pp, "generation"), *gen, "must be greater than or equal to zero"));
+    if (gen && *gen < 0)
+      w.Add(Invalid(Child(pp, "generation"), *gen, "must be greater than or equal to zero"));
     auto count = w.Int(pool, "resourceSliceCount", Child(pp, "resourceSliceCount"));
     if (count.value_or(0) <= 0) {
-      w.Add(Invalid(Child(pp, "resourceSliceCount"), count.value_or(0), "must be greater than zero"));
+      w.Add(
+          Invalid(Child(pp, "resourceSliceCount"), count.value_or(0), "must be greater than zero"));
     }
   }
   auto fields = NodeSelectionFields(w, spec, sp, true);
@@ -1026,10 +1099,12 @@ void ValidateSliceSpec(Walker& w, const Object& obj) {
   if (fields.empty()) {
     w.Add(Required(sp, kExactlyOne));
   } else if (fields.size() > 1) {
-    w.Add(Invalid(sp, FieldSet(fields), std::string(kExactlyOne) + ", but multiple fields are set"));
+    w.Add(
+        Invalid(sp, FieldSet(fields), std::string(kExactlyOne) + ", but multiple fields are set"));
   }
-  bool per_device = std::find(fields.begin(), fields.end(), "perDeviceNodeSelection") != fields.end() &&
-                    w.Bool(spec, "perDeviceNodeSelection", Child(sp, "perDeviceNodeSelection")).value_or(false);
+  bool per_device =
+      std::find(fields.begin(), fields.end(), "perDeviceNodeSelection") != fields.end() &&
+      w.Bool(spec, "perDeviceNodeSelection", Child(sp, "perDeviceNodeSelection")).value_or(false);
   const std::string dp = Child(sp, "devices");
   const Object* devices = w.Arr(spec, "devices", dp);
   if (devices != nullptr) {
@@ -1064,8 +1139,9 @@ void ValidateSliceSpec(Walker& w, const Object& obj) {
                              });
   // Since 1.35 a slice carries either devices or shared counters.
   if (sets > 0 && devices != nullptr && !devices->empty()) {
-    w.Add(Invalid(sp, "{`devices`, `sharedCounters`}",
-                  "only one of `devices` or `sharedCounters` may be set, but multiple fields are set"));
+    w.Add(Invalid(
+        sp, "{`devices`, `sharedCounters`}",
+        "only one of `devices` or `sharedCounters` may be set, but multiple fields are set"));
   }
 }
 
@@ -1084,7 +1160,10 @@ void ValidateDeviceClassSpec(Walker& w, const Object& obj) {
     AddNameErrors(w, ep, *ext, IsQualifiedName(*ext));
     bool native = ext->find('/') == std::string::npos ||
                   (ext->rfind("kubernetes.io/", 0) == 0 && ext->rfind("requests.", 0) != 0);
-    if (native) w.Add(Invalid(ep, *ext, "must be a standard extended resource name (with a domain other than kubernetes.io)"));
+    if (native)
+      w.Add(Invalid(
+          ep, *ext,
+          "must be a standard extended resource name (with a domain other than kubernetes.io)"));
   }
 }
 
@@ -1097,10 +1176,12 @@ void ValidateExactRequest(Walker& w, const Object& r, const std::string& p, bool
   auto mode = w.Str(&r, "allocationMode", Child(p, "allocationMode")).value_or("");
   auto count = w.Int(&r, "count", Child(p, "count"));
   if (mode.empty() || mode == "ExactCount") {
-    if (count && *count <= 0) w.Add(Invalid(Child(p, "count"), *count, "must be greater than zero"));
+    if (count && *count <= 0)
+      w.Add(Invalid(Child(p, "count"), *count, "must be greater than zero"));
   } else if (mode == "All") {
     if (count && *count != 0) {
-      w.Add(Invalid(Child(p, "count"), *count, "must not be specified when allocationMode is 'All'"));
+      w.Add(
+          Invalid(Child(p, "count"), *count, "must not be specified when allocationMode is 'All'"));
     }
   } else {
     w.Add(NotSupported(Child(p, "allocationMode"), mode, {"All", "ExactCount"}));
@@ -1110,8 +1191,9 @@ void ValidateExactRequest(Walker& w, const Object& r, const std::string& p, bool
   } else if (Walker::Field(&r, "adminAccess") != nullptr) {
     w.Add(Forbidden(Child(p, "adminAccess"), "not supported in a subrequest"));
   }
-  ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
-               [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
+  ValidateList(
+      w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
+      [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
   const std::string cp = Child(p, "capacity");
   if (const Object* cap = w.Obj(&r, "capacity", cp)) {
     const std::string rp = Child(cp, "requests");
@@ -1130,27 +1212,28 @@ using RequestRefs = std::map<std::string, std::set<std::string>>;
 void ValidateRequestRefs(Walker& w, const Object* parent, const std::string& path,
                          const RequestRefs& refs) {
   std::set<std::string> seen;
-  ValidateList(w, parent, "requests", path, 0, [&](const Object& item, const std::string& p, size_t) {
-    if (!item.is_string()) {
-      w.Add(TypeInvalid(p, JsonTypeName(item), "must be a string"));
-      return;
-    }
-    std::string ref = item.get<std::string>();
-    if (!seen.insert(ref).second) {
-      w.Add(Duplicate(p, ref));
-      return;
-    }
-    size_t slash = ref.find('/');
-    std::string req = ref.substr(0, slash);
-    auto it = refs.find(req);
-    bool ok = it != refs.end() &&
-              (slash == std::string::npos || it->second.count(ref.substr(slash + 1)) > 0);
-    if (!ok) {
-      w.Add(Invalid(p, ref,
-                    "must be the name of a request in the claim or the name of a request and a "
-                    "subrequest separated by '/'"));
-    }
-  });
+  ValidateList(
+      w, parent, "requests", path, 0, [&](const Object& item, const std::string& p, size_t) {
+        if (!item.is_string()) {
+          w.Add(TypeInvalid(p, JsonTypeName(item), "must be a string"));
+          return;
+        }
+        std::string ref = item.get<std::string>();
+        if (!seen.insert(ref).second) {
+          w.Add(Duplicate(p, ref));
+          return;
+        }
+        size_t slash = ref.find('/');
+        std::string req = ref.substr(0, slash);
+        auto it = refs.find(req);
+        bool ok = it != refs.end() &&
+                  (slash == std::string::npos || it->second.count(ref.substr(slash + 1)) > 0);
+        if (!ok) {
+          w.Add(Invalid(p, ref,
+                        "must be the name of a request in the claim or the name of a request and a "
+                        "subrequest separated by '/'"));
+        }
+      });
 }
 
 void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
@@ -1160,76 +1243,85 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
   if (devices == nullptr) return;
   RequestRefs refs;
   const std::string rp = Child(dp, "requests");
-  ValidateList(w, devices, "requests", rp, kMaxRequests, [&](const Object& r, const std::string& p, size_t) {
-    if (!r.is_object()) {
-      w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
-      return;
-    }
-    auto name = w.Str(&r, "name", Child(p, "name"));
-    ValidateDnsLabelField(w, name, Child(p, "name"));
-    std::set<std::string>* subs = nullptr;
-    if (name && !name->empty()) {
-      if (refs.count(*name) != 0) w.Add(Duplicate(Child(p, "name"), *name));
-      subs = &refs[*name];
-    }
-    const Object* exactly = w.Obj(&r, "exactly", Child(p, "exactly"));
-    const Object* first = w.Arr(&r, "firstAvailable", Child(p, "firstAvailable"));
-    bool has_first = first != nullptr && !first->empty();
-    if (exactly == nullptr && !has_first) {
-      w.Add(Required(p, "exactly one of `exactly` or `firstAvailable` is required"));
-    } else if (exactly != nullptr && has_first) {
-      w.Add(Invalid(p, "{`exactly`, `firstAvailable`}",
-                    "exactly one of `exactly` or `firstAvailable` is required, but multiple fields are set"));
-    }
-    if (exactly != nullptr) ValidateExactRequest(w, *exactly, Child(p, "exactly"), true);
-    if (has_first) {
-      const std::string fp = Child(p, "firstAvailable");
-      if (first->size() > kMaxSubRequests) w.Add(TooMany(fp, first->size(), kMaxSubRequests));
-      std::set<std::string> sub_names;
-      for (size_t i = 0; i < first->size(); ++i) {
-        const Object& s = (*first)[i];
-        std::string ip = Index(fp, i);
-        if (!s.is_object()) {
-          w.Add(TypeInvalid(ip, JsonTypeName(s), "must be an object"));
-          continue;
-        }
-        auto sn = w.Str(&s, "name", Child(ip, "name"));
-        ValidateDnsLabelField(w, sn, Child(ip, "name"));
-        if (sn && !sn->empty()) {
-          if (!sub_names.insert(*sn).second) w.Add(Duplicate(Child(ip, "name"), *sn));
-          if (subs != nullptr) subs->insert(*sn);
-        }
-        ValidateExactRequest(w, s, ip, false);
-      }
-    }
-  });
+  ValidateList(w, devices, "requests", rp, kMaxRequests,
+               [&](const Object& r, const std::string& p, size_t) {
+                 if (!r.is_object()) {
+                   w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+                   return;
+                 }
+                 auto name = w.Str(&r, "name", Child(p, "name"));
+                 ValidateDnsLabelField(w, name, Child(p, "name"));
+                 std::set<std::string>* subs = nullptr;
+                 if (name && !name->empty()) {
+                   if (refs.count(*name) != 0) w.Add(Duplicate(Child(p, "name"), *name));
+                   subs = &refs[*name];
+                 }
+                 const Object* exactly = w.Obj(&r, "exactly", Child(p, "exactly"));
+                 const Object* first = w.Arr(&r, "firstAvailable", Child(p, "firstAvailable"));
+                 bool has_first = first != nullptr && !first->empty();
+                 if (exactly == nullptr && !has_first) {
+                   w.Add(Required(p, "exactly one of `exactly` or `firstAvailable` is required"));
+                 } else if (exactly != nullptr && has_first) {
+                   w.Add(Invalid(p, "{`exactly`, `firstAvailable`}",
+                                 "exactly one of `exactly` or `firstAvailable` is required, but "
+                                 "multiple fields are set"));
+                 }
+                 if (exactly != nullptr)
+                   ValidateExactRequest(w, *exactly, Child(p, "exactly"), true);
+                 if (has_first) {
+                   const std::string fp = Child(p, "firstAvailable");
+                   if (first->size() > kMaxSubRequests)
+                     w.Add(TooMany(fp, first->size(), kMaxSubRequests));
+                   std::set<std::string> sub_names;
+                   for (size_t i = 0; i < first->size(); ++i) {
+                     const Object& s = (*first)[i];
+                     std::string ip = Index(fp, i);
+                     if (!s.is_object()) {
+                       w.Add(TypeInvalid(ip, JsonTypeName(s), "must be an object"));
+                       continue;
+                     }
+                     auto sn = w.Str(&s, "name", Child(ip, "name"));
+                     ValidateDnsLabelField(w, sn, Child(ip, "name"));
+                     if (sn && !sn->empty()) {
+                       if (!sub_names.insert(*sn).second) w.Add(Duplicate(Child(ip, "name"), *sn));
+                       if (subs != nullptr) subs->insert(*sn);
+                     }
+                     ValidateExactRequest(w, s, ip, false);
+                   }
+                 }
+               });
   const std::string cp = Child(dp, "constraints");
-  ValidateList(w, devices, "constraints", cp, kMaxConstraints, [&](const Object& c, const std::string& p, size_t) {
-    if (!c.is_object()) {
-      w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
-      return;
-    }
-    ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
-    auto match = w.Str(&c, "matchAttribute", Child(p, "matchAttribute"));
-    auto distinct = w.Str(&c, "distinctAttribute", Child(p, "distinctAttribute"));
-    if (!match && !distinct) {
-      w.Add(Required(p, "exactly one of `matchAttribute` or `distinctAttribute` is required"));
-    } else if (match && distinct) {
-      w.Add(Invalid(p, "{`matchAttribute`, `distinctAttribute`}",
-                    "exactly one of `matchAttribute` or `distinctAttribute` is required, but multiple fields are set"));
-    }
-    if (match) ValidateDeviceQualifiedName(w, *match, Child(p, "matchAttribute"), true);
-    if (distinct) ValidateDeviceQualifiedName(w, *distinct, Child(p, "distinctAttribute"), true);
-  });
+  ValidateList(
+      w, devices, "constraints", cp, kMaxConstraints,
+      [&](const Object& c, const std::string& p, size_t) {
+        if (!c.is_object()) {
+          w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
+          return;
+        }
+        ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
+        auto match = w.Str(&c, "matchAttribute", Child(p, "matchAttribute"));
+        auto distinct = w.Str(&c, "distinctAttribute", Child(p, "distinctAttribute"));
+        if (!match && !distinct) {
+          w.Add(Required(p, "exactly one of `matchAttribute` or `distinctAttribute` is required"));
+        } else if (match && distinct) {
+          w.Add(Invalid(p, "{`matchAttribute`, `distinctAttribute`}",
+                        "exactly one of `matchAttribute` or `distinctAttribute` is required, but "
+                        "multiple fields are set"));
+        }
+        if (match) ValidateDeviceQualifiedName(w, *match, Child(p, "matchAttribute"), true);
+        if (distinct)
+          ValidateDeviceQualifiedName(w, *distinct, Child(p, "distinctAttribute"), true);
+      });
   const std::string fp = Child(dp, "config");
-  ValidateList(w, devices, "config", fp, kMaxConfigs, [&](const Object& c, const std::string& p, size_t) {
-    if (!c.is_object()) {
-      w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
-      return;
-    }
-    ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
-    ValidateOpaque(w, &c, p);
-  });
+  ValidateList(w, devices, "config", fp, kMaxConfigs,
+               [&](const Object& c, const std::string& p, size_t) {
+                 if (!c.is_object()) {
+                   w.Add(TypeInvalid(p, JsonTypeName(c), "must be an object"));
+                   return;
+                 }
+                 ValidateRequestRefs(w, &c, Child(p, "requests"), refs);
+                 ValidateOpaque(w, &c, p);
+               });
 }
 
 // ---- ResourceClaim status -------------------------------------------------------
@@ -1272,11 +1364,14 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
                    ValidateDnsLabelField(w, device, Child(p, "device"));
                    if (driver && pool && device) allocated.insert({*driver, *pool, *device});
                    ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
-                                [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
+                                [&](const Object& t, const std::string& tp, size_t) {
+                                  ValidateToleration(w, t, tp);
+                                });
                    ValidateStringList(w, &r, "bindingConditions", Child(p, "bindingConditions"),
                                       kMaxBindingConditions, true);
-                   ValidateStringList(w, &r, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
-                                      kMaxBindingConditions, true);
+                   ValidateStringList(w, &r, "bindingFailureConditions",
+                                      Child(p, "bindingFailureConditions"), kMaxBindingConditions,
+                                      true);
                  });
     ValidateList(w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
                  [&](const Object& c, const std::string& p, size_t) {
@@ -1293,77 +1388,87 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
     }
   }
   std::set<std::string> uids;
-  size_t reserved = ValidateList(
-      w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
-      [&](const Object& r, const std::string& p, size_t) {
-        if (!r.is_object()) {
-          w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
-          return;
-        }
-        for (const char* f : {"resource", "name", "uid"}) {
-          auto v = w.Str(&r, f, Child(p, f));
-          if (!v || v->empty()) w.Add(Required(Child(p, f)));
-        }
-        auto uid = w.Str(&r, "uid", Child(p, "uid"));
-        if (uid && !uid->empty() && !uids.insert(*uid).second) w.Add(Duplicate(Child(p, "uid"), *uid));
-      });
+  size_t reserved =
+      ValidateList(w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
+                   [&](const Object& r, const std::string& p, size_t) {
+                     if (!r.is_object()) {
+                       w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+                       return;
+                     }
+                     for (const char* f : {"resource", "name", "uid"}) {
+                       auto v = w.Str(&r, f, Child(p, f));
+                       if (!v || v->empty()) w.Add(Required(Child(p, f)));
+                     }
+                     auto uid = w.Str(&r, "uid", Child(p, "uid"));
+                     if (uid && !uid->empty() && !uids.insert(*uid).second)
+                       w.Add(Duplicate(Child(p, "uid"), *uid));
+                   });
   if (reserved > 0 && alloc == nullptr) {
     w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocation` is not set"));
   }
   std::set<std::string> status_keys;
-  ValidateList(w, status, "devices", Child(sp, "devices"), 0, [&](const Object& d, const std::string& p, size_t) {
-    if (!d.is_object()) {
-      w.Add(TypeInvalid(p, JsonTypeName(d), "must be an object"));
-      return;
-    }
-    auto driver = w.Str(&d, "driver", Child(p, "driver"));
-    ValidateDriverName(w, driver, Child(p, "driver"));
-    auto pool = w.Str(&d, "pool", Child(p, "pool"));
-    ValidatePoolName(w, pool, Child(p, "pool"));
-    auto device = w.Str(&d, "device", Child(p, "device"));
-    ValidateDnsLabelField(w, device, Child(p, "device"));
-    auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
-    if (driver && pool && device) {
-      std::string key = *driver + "/" + *pool + "/" + *device + "/" + share;
-      if (!status_keys.insert(key).second) w.Add(Duplicate(p, key));
-      if (allocated.count({*driver, *pool, *device}) == 0) {
-        w.Add(Invalid(p, key, "must be an allocated device in the claim"));
-      }
-    }
-    ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
-                 [&](const Object& c, const std::string& cp, size_t) {
-                   auto type = w.Str(&c, "type", Child(cp, "type"));
-                   if (!type || type->empty()) w.Add(Required(Child(cp, "type")));
-                   auto st = w.Str(&c, "status", Child(cp, "status"));
-                   if (!st || (*st != "True" && *st != "False" && *st != "Unknown")) {
-                     w.Add(NotSupported(Child(cp, "status"), st.value_or(""), {"False", "True", "Unknown"}));
-                   }
-                 });
-    if (const Object* data = Walker::Field(&d, "data")) {
-      if (!data->is_object()) {
-        w.Add(Invalid(Child(p, "data"), "<value omitted>", "data must be a valid JSON object"));
-      } else if (data->dump().size() > kMaxStatusData) {
-        w.Add(TooLong(Child(p, "data"), kMaxStatusData));
-      }
-    }
-    const std::string np = Child(p, "networkData");
-    if (const Object* net = w.Obj(&d, "networkData", np)) {
-      auto iface = w.Str(net, "interfaceName", Child(np, "interfaceName"));
-      if (iface && iface->size() > kMaxInterfaceName) w.Add(TooLong(Child(np, "interfaceName"), kMaxInterfaceName));
-      auto hw = w.Str(net, "hardwareAddress", Child(np, "hardwareAddress"));
-      if (hw && hw->size() > kMaxHardwareAddress) w.Add(TooLong(Child(np, "hardwareAddress"), kMaxHardwareAddress));
-      std::set<std::string> ips;
-      ValidateList(w, net, "ips", Child(np, "ips"), kMaxIps, [&](const Object& ip, const std::string& ipp, size_t) {
-        if (!ip.is_string()) {
-          w.Add(TypeInvalid(ipp, JsonTypeName(ip), "must be a string"));
+  ValidateList(
+      w, status, "devices", Child(sp, "devices"), 0,
+      [&](const Object& d, const std::string& p, size_t) {
+        if (!d.is_object()) {
+          w.Add(TypeInvalid(p, JsonTypeName(d), "must be an object"));
           return;
         }
-        std::string s = ip.get<std::string>();
-        if (!IsCidr(s)) w.Add(Invalid(ipp, s, "must be a valid address in CIDR form, (e.g. 10.9.8.7/24 or 2001:db8::1/64)"));
-        if (!ips.insert(s).second) w.Add(Duplicate(ipp, s));
+        auto driver = w.Str(&d, "driver", Child(p, "driver"));
+        ValidateDriverName(w, driver, Child(p, "driver"));
+        auto pool = w.Str(&d, "pool", Child(p, "pool"));
+        ValidatePoolName(w, pool, Child(p, "pool"));
+        auto device = w.Str(&d, "device", Child(p, "device"));
+        ValidateDnsLabelField(w, device, Child(p, "device"));
+        auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
+        if (driver && pool && device) {
+          std::string key = *driver + "/" + *pool + "/" + *device + "/" + share;
+          if (!status_keys.insert(key).second) w.Add(Duplicate(p, key));
+          if (allocated.count({*driver, *pool, *device}) == 0) {
+            w.Add(Invalid(p, key, "must be an allocated device in the claim"));
+          }
+        }
+        ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
+                     [&](const Object& c, const std::string& cp, size_t) {
+                       auto type = w.Str(&c, "type", Child(cp, "type"));
+                       if (!type || type->empty()) w.Add(Required(Child(cp, "type")));
+                       auto st = w.Str(&c, "status", Child(cp, "status"));
+                       if (!st || (*st != "True" && *st != "False" && *st != "Unknown")) {
+                         w.Add(NotSupported(Child(cp, "status"), st.value_or(""),
+                                            {"False", "True", "Unknown"}));
+                       }
+                     });
+        if (const Object* data = Walker::Field(&d, "data")) {
+          if (!data->is_object()) {
+            w.Add(Invalid(Child(p, "data"), "<value omitted>", "data must be a valid JSON object"));
+          } else if (data->dump().size() > kMaxStatusData) {
+            w.Add(TooLong(Child(p, "data"), kMaxStatusData));
+          }
+        }
+        const std::string np = Child(p, "networkData");
+        if (const Object* net = w.Obj(&d, "networkData", np)) {
+          auto iface = w.Str(net, "interfaceName", Child(np, "interfaceName"));
+          if (iface && iface->size() > kMaxInterfaceName)
+            w.Add(TooLong(Child(np, "interfaceName"), kMaxInterfaceName));
+          auto hw = w.Str(net, "hardwareAddress", Child(np, "hardwareAddress"));
+          if (hw && hw->size() > kMaxHardwareAddress)
+            w.Add(TooLong(Child(np, "hardwareAddress"), kMaxHardwareAddress));
+          std::set<std::string> ips;
+          ValidateList(w, net, "ips", Child(np, "ips"), kMaxIps,
+                       [&](const Object& ip, const std::string& ipp, size_t) {
+                         if (!ip.is_string()) {
+                           w.Add(TypeInvalid(ipp, JsonTypeName(ip), "must be a string"));
+                           return;
+                         }
+                         std::string s = ip.get<std::string>();
+                         if (!IsCidr(s))
+                           w.Add(Invalid(ipp, s,
+                                         "must be a valid address in CIDR form, (e.g. 10.9.8.7/24 "
+                                         "or 2001:db8::1/64)"));
+                         if (!ips.insert(s).second) w.Add(Duplicate(ipp, s));
+                       });
+        }
       });
-    }
-  });
 }
 
 // ---- DeviceTaintRule ------------------------------------------------------------
@@ -1406,52 +1511,60 @@ void ValidatePodSpec(Walker& w, const Object& obj) {
     return;
   }
   std::set<std::string> claim_names;
-  ValidateList(w, spec, "resourceClaims", Child(sp, "resourceClaims"), 0,
-               [&](const Object& c, const std::string& p, size_t) {
-                 auto name = w.Str(&c, "name", Child(p, "name"));
-                 ValidateDnsLabelField(w, name, Child(p, "name"));
-                 if (name && !name->empty() && !claim_names.insert(*name).second) {
-                   w.Add(Duplicate(Child(p, "name"), *name));
-                 }
-                 auto rc = w.Str(&c, "resourceClaimName", Child(p, "resourceClaimName"));
-                 auto rct = w.Str(&c, "resourceClaimTemplateName", Child(p, "resourceClaimTemplateName"));
-                 bool has_rc = rc && !rc->empty(), has_rct = rct && !rct->empty();
-                 if (!has_rc && !has_rct) {
-                   w.Add(Invalid(p, "{}", "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`"));
-                 } else if (has_rc && has_rct) {
-                   w.Add(Invalid(p, "{`resourceClaimName`, `resourceClaimTemplateName`}",
-                                 "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified"));
-                 }
-                 if (has_rc) ValidateSubdomainField(w, rc, Child(p, "resourceClaimName"));
-                 if (has_rct) ValidateSubdomainField(w, rct, Child(p, "resourceClaimTemplateName"));
-               });
+  ValidateList(
+      w, spec, "resourceClaims", Child(sp, "resourceClaims"), 0,
+      [&](const Object& c, const std::string& p, size_t) {
+        auto name = w.Str(&c, "name", Child(p, "name"));
+        ValidateDnsLabelField(w, name, Child(p, "name"));
+        if (name && !name->empty() && !claim_names.insert(*name).second) {
+          w.Add(Duplicate(Child(p, "name"), *name));
+        }
+        auto rc = w.Str(&c, "resourceClaimName", Child(p, "resourceClaimName"));
+        auto rct = w.Str(&c, "resourceClaimTemplateName", Child(p, "resourceClaimTemplateName"));
+        bool has_rc = rc && !rc->empty(), has_rct = rct && !rct->empty();
+        if (!has_rc && !has_rct) {
+          w.Add(Invalid(p, "{}",
+                        "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`"));
+        } else if (has_rc && has_rct) {
+          w.Add(Invalid(p, "{`resourceClaimName`, `resourceClaimTemplateName`}",
+                        "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be "
+                        "specified"));
+        }
+        if (has_rc) ValidateSubdomainField(w, rc, Child(p, "resourceClaimName"));
+        if (has_rct) ValidateSubdomainField(w, rct, Child(p, "resourceClaimTemplateName"));
+      });
   std::set<std::string> container_names;
   auto check_containers = [&](const char* key, bool required) {
     const std::string cp = Child(sp, key);
-    size_t n = ValidateList(w, spec, key, cp, 0, [&](const Object& c, const std::string& p, size_t) {
-      auto name = w.Str(&c, "name", Child(p, "name"));
-      ValidateDnsLabelField(w, name, Child(p, "name"));
-      if (name && !name->empty() && !container_names.insert(*name).second) w.Add(Duplicate(Child(p, "name"), *name));
-      auto image = w.Str(&c, "image", Child(p, "image"));
-      if (!image || image->empty()) w.Add(Required(Child(p, "image")));
-      const std::string rp = Child(Child(p, "resources"), "claims");
-      const Object* res = w.Obj(&c, "resources", Child(p, "resources"));
-      ValidateList(w, res, "claims", rp, 0, [&](const Object& rc, const std::string& rcp, size_t) {
-        auto cn = w.Str(&rc, "name", Child(rcp, "name"));
-        if (!cn || cn->empty()) {
-          w.Add(Required(Child(rcp, "name")));
-        } else if (claim_names.count(*cn) == 0) {
-          w.Add(NotSupported(Child(rcp, "name"), *cn,
-                             std::vector<std::string>(claim_names.begin(), claim_names.end())));
-        }
-      });
-    });
+    size_t n =
+        ValidateList(w, spec, key, cp, 0, [&](const Object& c, const std::string& p, size_t) {
+          auto name = w.Str(&c, "name", Child(p, "name"));
+          ValidateDnsLabelField(w, name, Child(p, "name"));
+          if (name && !name->empty() && !container_names.insert(*name).second)
+            w.Add(Duplicate(Child(p, "name"), *name));
+          auto image = w.Str(&c, "image", Child(p, "image"));
+          if (!image || image->empty()) w.Add(Required(Child(p, "image")));
+          const std::string rp = Child(Child(p, "resources"), "claims");
+          const Object* res = w.Obj(&c, "resources", Child(p, "resources"));
+          ValidateList(w, res, "claims", rp, 0,
+                       [&](const Object& rc, const std::string& rcp, size_t) {
+                         auto cn = w.Str(&rc, "name", Child(rcp, "name"));
+                         if (!cn || cn->empty()) {
+                           w.Add(Required(Child(rcp, "name")));
+                         } else if (claim_names.count(*cn) == 0) {
+                           w.Add(NotSupported(
+                               Child(rcp, "name"), *cn,
+                               std::vector<std::string>(claim_names.begin(), claim_names.end())));
+                         }
+                       });
+        });
     if (required && n == 0) w.Add(Required(cp));
   };
   check_containers("initContainers", false);
   check_containers("containers", true);
   auto node = w.Str(spec, "nodeName", Child(sp, "nodeName"));
-  if (node && !node->empty()) AddNameErrors(w, Child(sp, "nodeName"), *node, IsDns1123Subdomain(*node));
+  if (node && !node->empty())
+    AddNameErrors(w, Child(sp, "nodeName"), *node, IsDns1123Subdomain(*node));
 }
 
 std::vector<FieldError> ValidateImpl(const Object& obj) {
@@ -1467,7 +1580,8 @@ std::vector<FieldError> ValidateImpl(const Object& obj) {
   if (api_version.empty() || kind.empty()) return errs;
   const ResourceInfo* info = FindByKind(kind, api_version);
   if (info == nullptr) {
-    errs.push_back(Invalid("kind", kind, "no kind \"" + kind + "\" is served in version \"" + api_version + "\""));
+    errs.push_back(Invalid(
+        "kind", kind, "no kind \"" + kind + "\" is served in version \"" + api_version + "\""));
     return errs;
   }
   NameRule rule = NameRule::kSubdomain;
@@ -1495,14 +1609,16 @@ std::vector<FieldError> ValidateImpl(const Object& obj) {
   return errs;
 }
 
-void Immutable(Errs& errs, const Object& old_obj, const Object& new_obj, const std::string& dotted) {
+void Immutable(Errs& errs, const Object& old_obj, const Object& new_obj,
+               const std::string& dotted) {
   // Walk both objects along the dotted path; absent on both sides is equal.
   auto at = [&](const Object& o) -> Object {
     const Object* cur = &o;
     size_t start = 0;
     while (true) {
       size_t dot = dotted.find('.', start);
-      std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string part =
+          dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (!cur->is_object() || !cur->contains(part)) return Object();
       cur = &(*cur)[part];
       if (dot == std::string::npos) return *cur;
@@ -1532,7 +1648,8 @@ std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_
     Immutable(errs, old_obj, new_obj, "spec");
   } else if (kind == "Pod") {
     Immutable(errs, old_obj, new_obj, "spec.resourceClaims");
-    if (!FieldValue(old_obj, "spec.nodeName").empty()) Immutable(errs, old_obj, new_obj, "spec.nodeName");
+    if (!FieldValue(old_obj, "spec.nodeName").empty())
+      Immutable(errs, old_obj, new_obj, "spec.nodeName");
   }
   return errs;
 }

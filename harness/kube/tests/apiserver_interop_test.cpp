@@ -55,15 +55,16 @@ Object Slice(const std::string& node, int devices) {
                 {"devices", Object::array()},
                 {"futureField", {{"kept", true}}}}}};
   for (int i = 0; i < devices; ++i) {
-    s["spec"]["devices"].push_back({{"name", "gpu-" + std::to_string(i)},
-                                    {"attributes", {{"index", {{"int", i}}}}}});
+    s["spec"]["devices"].push_back(
+        {{"name", "gpu-" + std::to_string(i)}, {"attributes", {{"index", {{"int", i}}}}}});
   }
   return s;
 }
 
 }  // namespace
 
-TEST_CASE("Interop: REST client against drahil apiserver: CRUD, conflicts, validation", "[kube][interop]") {
+TEST_CASE("Interop: REST client against drahil apiserver: CRUD, conflicts, validation",
+          "[kube][interop]") {
   Fixture f;
   auto created = f.client->CreateObject(Slice("node1", 2));
   REQUIRE_OK(created);
@@ -111,8 +112,8 @@ TEST_CASE("Interop: REST client against drahil apiserver: CRUD, conflicts, valid
   CHECK(invalid.status().code() == Code::kInvalidArgument);
   CHECK(drahil::kube::HttpCodeOf(invalid.status()) == 422);
   INFO(invalid.status().message());
-  CHECK(invalid.status().message().find("spec.devices: Too many: 129: must have at most 128 items") !=
-        std::string::npos);
+  CHECK(invalid.status().message().find(
+            "spec.devices: Too many: 129: must have at most 128 items") != std::string::npos);
 
   drahil::kube::DeleteOptions del;
   del.precondition_uid = "not-the-uid";
@@ -127,7 +128,8 @@ TEST_CASE("Interop: REST client against drahil apiserver: CRUD, conflicts, valid
 
 TEST_CASE("Interop: watch-list then live events from drahil apiserver", "[kube][interop]") {
   Fixture f;
-  for (int i = 0; i < 3; ++i) REQUIRE_OK(f.client->CreateObject(Slice("node" + std::to_string(i), 1)));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE_OK(f.client->CreateObject(Slice("node" + std::to_string(i), 1)));
   drahil::kube::WatchOptions wo;
   wo.send_initial_events = true;
   wo.deadline = 10s;
@@ -155,10 +157,13 @@ TEST_CASE("Interop: watch-list then live events from drahil apiserver", "[kube][
   live.resource_version = end_rv;
   live.deadline = 20s;
   std::thread watcher([&] {
-    result = f.client->Watch("resourceslices", "", live, [&](const drahil::kube::WatchEvent& ev) {
-      if (ev.type == "MODIFIED") ++modified;
-      return true;
-    }, stop.get_token());
+    result = f.client->Watch(
+        "resourceslices", "", live,
+        [&](const drahil::kube::WatchEvent& ev) {
+          if (ev.type == "MODIFIED") ++modified;
+          return true;
+        },
+        stop.get_token());
   });
   auto all = f.client->List("resourceslices", "");
   REQUIRE_OK(all);
@@ -168,14 +173,16 @@ TEST_CASE("Interop: watch-list then live events from drahil apiserver", "[kube][
     return drahil::OkStatus();
   }));
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (modified == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  while (modified == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   stop.request_stop();
   watcher.join();
   CHECK(modified == 1);
   CHECK_OK(result);
 }
 
-TEST_CASE("Interop: retries ride out injected 503s; node tokens are restricted", "[kube][interop]") {
+TEST_CASE("Interop: retries ride out injected 503s; node tokens are restricted",
+          "[kube][interop]") {
   Fixture admin;
   drahil::apiserver::FaultRule rule;
   rule.verb = "get";

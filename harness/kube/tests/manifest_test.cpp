@@ -1,11 +1,12 @@
 // Manifest loading: multi-document YAML, JSON, directories, List kinds,
 // scalar typing and errors that name file, document and line.
+#include "drahil/kube/manifest.hpp"
+
 #include <sys/stat.h>
 
 #include <fstream>
 
 #include "drahil/core/temp_dir.hpp"
-#include "drahil/kube/manifest.hpp"
 #include "drahil/testing/testing.hpp"
 
 using drahil::kube::Object;
@@ -18,7 +19,8 @@ void Write(const std::string& path, const std::string& text) {
 }
 }  // namespace
 
-TEST_CASE("Manifest: multi-document YAML with comments, empty documents and a List", "[kube][manifest]") {
+TEST_CASE("Manifest: multi-document YAML with comments, empty documents and a List",
+          "[kube][manifest]") {
   const std::string text = R"(# leading comment
 ---
 apiVersion: resource.k8s.io/v1
@@ -128,22 +130,25 @@ merged:
 }
 
 TEST_CASE("Manifest: errors name the file, document and line", "[kube][manifest]") {
-  auto r = ParseManifests("apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Node\n"
-                          "metadata:\n  name: [unclosed\n",
-                          "bad.yaml");
+  auto r = ParseManifests(
+      "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Node\n"
+      "metadata:\n  name: [unclosed\n",
+      "bad.yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == drahil::Code::kInvalidArgument);
   INFO(r.status().message());
   CHECK(r.status().message().rfind("bad.yaml: document 1 (line ", 0) == 0);
   r = ParseManifests("apiVersion: v1\nkind: Node\nkind: Pod\n", "dup.yaml");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message() == "dup.yaml: document 0 (line 3): mapping key \"kind\" already defined");
+  CHECK(r.status().message() ==
+        "dup.yaml: document 0 (line 3): mapping key \"kind\" already defined");
   r = ParseManifests("apiVersion: v1\nmetadata: {name: a}\n", "nokind.yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "nokind.yaml: document 0 (line 1): kind not set");
   r = ParseManifests("- a\n- b\n", "seq.yaml");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message() == "seq.yaml: document 0 (line 1): expected an API object (a mapping), found array");
+  CHECK(r.status().message() ==
+        "seq.yaml: document 0 (line 1): expected an API object (a mapping), found array");
   r = ParseManifests("{\"apiVersion\": \"v1\",\n \"kind\": \"Node\",\n \"x\": }", "bad.json");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().rfind("bad.json: document 0 (line 3): invalid JSON", 0) == 0);
@@ -156,8 +161,8 @@ TEST_CASE("Manifest: hostile input is refused without exhausting memory", "[kube
   // "Billion laughs": each level doubles the expansion.
   std::string laughs = "a0: &a0 [x, x]\n";
   for (int i = 1; i < 40; ++i) {
-    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
-              std::to_string(i - 1) + "]\n";
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" +
+              std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
   }
   auto r = drahil::kube::YamlToJson(laughs);
   REQUIRE_FALSE(r.ok());
@@ -175,8 +180,9 @@ TEST_CASE("Manifest: a directory loads like kubectl apply -f DIR", "[kube][manif
   const std::string d = dir->path();
   Write(d + "/b.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: from-b}\n");
   Write(d + "/a.json", R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"from-a"}})");
-  Write(d + "/c.yml", "apiVersion: v1\nkind: Node\nmetadata: {name: from-c1}\n---\napiVersion: v1\nkind: Node\n"
-                      "metadata: {name: from-c2}\n");
+  Write(d + "/c.yml",
+        "apiVersion: v1\nkind: Node\nmetadata: {name: from-c1}\n---\napiVersion: v1\nkind: Node\n"
+        "metadata: {name: from-c2}\n");
   Write(d + "/notes.txt", "not a manifest");
   REQUIRE(::mkdir((d + "/sub").c_str(), 0755) == 0);
   Write(d + "/sub/d.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: from-sub}\n");

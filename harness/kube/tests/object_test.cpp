@@ -1,12 +1,14 @@
 // Object model: lossless round trips, accessors, the kinds registry, selectors.
 #include "drahil/kube/object.hpp"
+
 #include "drahil/testing/testing.hpp"
 
 using drahil::kube::FieldSelector;
 using drahil::kube::LabelSelector;
 using drahil::kube::Object;
 
-TEST_CASE("Object: JSON round trip keeps unknown fields, order of numbers and types", "[kube][object]") {
+TEST_CASE("Object: JSON round trip keeps unknown fields, order of numbers and types",
+          "[kube][object]") {
   const std::string text = R"({"apiVersion":"resource.k8s.io/v1","kind":"ResourceSlice",
     "metadata":{"name":"s","labels":{"a":"b"},"x-vendor":{"deep":[1,2.5,"3",true,null]}},
     "spec":{"driver":"gpu.example.com","futureField":{"n":9223372036854775807,"u":18446744073709551615},
@@ -23,7 +25,8 @@ TEST_CASE("Object: JSON round trip keeps unknown fields, order of numbers and ty
 }
 
 TEST_CASE("Object: metadata accessors tolerate missing and mistyped fields", "[kube][object]") {
-  Object obj = Object::parse(R"({"kind":"ResourceClaim","metadata":{"name":"c","namespace":"ns","uid":"u",
+  Object obj =
+      Object::parse(R"({"kind":"ResourceClaim","metadata":{"name":"c","namespace":"ns","uid":"u",
     "resourceVersion":"12","generation":3,"labels":{"a":"1","n":5},"finalizers":["f",7]}})");
   CHECK(drahil::kube::Name(obj) == "c");
   CHECK(drahil::kube::Namespace(obj) == "ns");
@@ -41,9 +44,11 @@ TEST_CASE("Object: metadata accessors tolerate missing and mistyped fields", "[k
   drahil::kube::SetAnnotation(junk, "k", "v");
   CHECK(junk["metadata"]["name"] == "x");
   CHECK(drahil::kube::Annotations(junk).at("k") == "v");
-  CHECK(drahil::kube::FieldValue(Object::parse(R"({"spec":{"nodeName":"n1","allNodes":true,"n":4}})"),
-                                 "spec.nodeName") == "n1");
-  CHECK(drahil::kube::FieldValue(Object::parse(R"({"spec":{"allNodes":true}})"), "spec.allNodes") == "true");
+  CHECK(
+      drahil::kube::FieldValue(Object::parse(R"({"spec":{"nodeName":"n1","allNodes":true,"n":4}})"),
+                               "spec.nodeName") == "n1");
+  CHECK(drahil::kube::FieldValue(Object::parse(R"({"spec":{"allNodes":true}})"), "spec.allNodes") ==
+        "true");
   CHECK(drahil::kube::FieldValue(Object::parse(R"({"spec":{}})"), "spec.nodeName").empty());
 }
 
@@ -69,11 +74,15 @@ TEST_CASE("Object: kinds registry", "[kube][object]") {
   REQUIRE(pod != nullptr);
   CHECK(pod->GroupVersion() == "v1");
   CHECK(drahil::kube::FindByResource("resource.k8s.io", "pods") == nullptr);
-  for (const char* k : {"DeviceClass", "ResourceClaimTemplate", "DeviceTaintRule", "Namespace", "Node", "Event"}) {
+  for (const char* k :
+       {"DeviceClass", "ResourceClaimTemplate", "DeviceTaintRule", "Namespace", "Node", "Event"}) {
     CHECK(drahil::kube::FindByKind(k) != nullptr);
   }
-  CHECK(drahil::kube::ResourceFor(Object::parse(R"({"apiVersion":"v1","kind":"Node"})"))->resource == "nodes");
-  CHECK(drahil::kube::ResourceFor(Object::parse(R"({"apiVersion":"v2","kind":"Node"})")) == nullptr);
+  CHECK(
+      drahil::kube::ResourceFor(Object::parse(R"({"apiVersion":"v1","kind":"Node"})"))->resource ==
+      "nodes");
+  CHECK(drahil::kube::ResourceFor(Object::parse(R"({"apiVersion":"v2","kind":"Node"})")) ==
+        nullptr);
 }
 
 TEST_CASE("LabelSelector: equality, set-based and existence requirements", "[kube][selector]") {
@@ -105,14 +114,17 @@ TEST_CASE("LabelSelector: equality, set-based and existence requirements", "[kub
   CHECK(sel->ToString() == "app=web,tier in (a,b)");
   CHECK(sel->MatchesObject(Object::parse(R"({"metadata":{"labels":{"app":"web","tier":"a"}}})")));
   CHECK(match("missing=") == false);  // "app=" is valid: the empty value
-  for (const char* bad : {"app=a=b", "=web", "app in web", "app in (a", "a b", "app=web,", "-bad=x", "app=a b",
-                          "app>x", "app=" "-x"}) {
+  for (const char* bad : {"app=a=b", "=web", "app in web", "app in (a", "a b", "app=web,", "-bad=x",
+                          "app=a b", "app>x",
+                          "app="
+                          "-x"}) {
     auto r = LabelSelector::Parse(bad);
     INFO(bad);
     CHECK_FALSE(r.ok());
     CHECK(r.status().code() == drahil::Code::kInvalidArgument);
   }
-  CHECK(LabelSelector::Parse("app in web").status().message() == "label selector \"app in web\": at 7: expected '(' after set operator");
+  CHECK(LabelSelector::Parse("app in web").status().message() ==
+        "label selector \"app in web\": at 7: expected '(' after set operator");
 }
 
 TEST_CASE("LabelSelector: from a metav1.LabelSelector object", "[kube][selector]") {
@@ -124,12 +136,17 @@ TEST_CASE("LabelSelector: from a metav1.LabelSelector object", "[kube][selector]
   CHECK_FALSE(sel->Matches({{"app", "web"}, {"tier", "b"}, {"gone", "x"}}));
   CHECK(LabelSelector::FromJson(Object()).ok());
   CHECK(LabelSelector::FromJson(Object()).value().Empty());
-  CHECK_FALSE(LabelSelector::FromJson(Object::parse(R"({"matchExpressions":[{"key":"a","operator":"In"}]})")).ok());
-  CHECK_FALSE(LabelSelector::FromJson(Object::parse(R"({"matchExpressions":[{"key":"a","operator":"Near"}]})")).ok());
+  CHECK_FALSE(LabelSelector::FromJson(
+                  Object::parse(R"({"matchExpressions":[{"key":"a","operator":"In"}]})"))
+                  .ok());
+  CHECK_FALSE(LabelSelector::FromJson(
+                  Object::parse(R"({"matchExpressions":[{"key":"a","operator":"Near"}]})"))
+                  .ok());
 }
 
 TEST_CASE("FieldSelector: parse, escape and match", "[kube][selector]") {
-  Object slice = Object::parse(R"({"metadata":{"name":"s1"},"spec":{"driver":"gpu.example.com","nodeName":"node1"}})");
+  Object slice = Object::parse(
+      R"({"metadata":{"name":"s1"},"spec":{"driver":"gpu.example.com","nodeName":"node1"}})");
   auto sel = FieldSelector::Parse("spec.driver=gpu.example.com,spec.nodeName=node1");
   REQUIRE(sel.ok());
   CHECK(sel->Matches(slice));
@@ -138,7 +155,8 @@ TEST_CASE("FieldSelector: parse, escape and match", "[kube][selector]") {
   CHECK(FieldSelector::Parse("spec.nodeName!=node2")->Matches(slice));
   CHECK_FALSE(FieldSelector::Parse("spec.nodeName==node2")->Matches(slice));
   // An absent field compares as "": spec.nodeName= selects slices without a node.
-  CHECK(FieldSelector::Parse("spec.nodeName=")->Matches(Object::parse(R"({"spec":{"allNodes":true}})")));
+  CHECK(FieldSelector::Parse("spec.nodeName=")
+            ->Matches(Object::parse(R"({"spec":{"allNodes":true}})")));
   auto esc = FieldSelector::Parse(R"(metadata.name=a\,b\=c\\d)");
   REQUIRE(esc.ok());
   CHECK(esc->requirements()[0].value == R"(a,b=c\d)");

@@ -47,7 +47,7 @@ std::unique_ptr<RestClient> Client(const std::string& url, const std::string& to
 
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
   return Object{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                {"code", code},    {"reason", reason},   {"message", message}}
+                {"code", code},     {"reason", reason},   {"message", message}}
       .dump();
 }
 
@@ -105,8 +105,10 @@ users:
 - name: driver
   user:
     token: abc
-    client-certificate-data: )" + B64("CERT-PEM") + R"(
-    client-key-data: )" + B64("KEY-PEM") + R"(
+    client-certificate-data: )" +
+                           B64("CERT-PEM") + R"(
+    client-key-data: )" + B64("KEY-PEM") +
+                           R"(
 - name: viaFile
   user: {tokenFile: token}
 - name: execUser
@@ -137,9 +139,11 @@ users:
   CHECK(loaded->ca_pem == "CA-PEM");
   auto bad = KubeConfig::Load(dir->Join("absent"));
   CHECK(bad.status().code() == Code::kNotFound);
-  CHECK(KubeConfig::Parse("current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
-                          "clusters: [{name: c, cluster: {server: 'http://h'}}]\nusers: [{name: u, user: {exec: {}}}]\n",
-                          "")
+  CHECK(KubeConfig::Parse(
+            "current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+            "clusters: [{name: c, cluster: {server: 'http://h'}}]\nusers: [{name: u, user: {exec: "
+            "{}}}]\n",
+            "")
             .status()
             .code() == Code::kUnimplemented);
 }
@@ -171,10 +175,13 @@ TEST_CASE("RestClient: paths, headers, verbs and bodies", "[kube][rest]") {
   REQUIRE_OK(list);
   CHECK((*list)["target"] ==
         "/apis/resource.k8s.io/v1/resourceslices?labelSelector=app%20in%20%28a%2Cb%29"
-        "&fieldSelector=spec.driver%3Dgpu.example.com%2Cspec.nodeName%3Dnode1&limit=10&continue=tok%2F1");
+        "&fieldSelector=spec.driver%3Dgpu.example.com%2Cspec.nodeName%3Dnode1&limit=10&continue="
+        "tok%2F1");
 
-  Object claim = {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "ResourceClaim"},
-                  {"metadata", {{"name", "c1"}, {"namespace", "ns1"}}}, {"future", {{"x", 1}}}};
+  Object claim = {{"apiVersion", "resource.k8s.io/v1"},
+                  {"kind", "ResourceClaim"},
+                  {"metadata", {{"name", "c1"}, {"namespace", "ns1"}}},
+                  {"future", {{"x", 1}}}};
   auto created = client->CreateObject(claim);
   REQUIRE_OK(created);
   CHECK((*created)["method"] == "POST");
@@ -189,12 +196,14 @@ TEST_CASE("RestClient: paths, headers, verbs and bodies", "[kube][rest]") {
   REQUIRE_OK(pod_created);
   CHECK((*pod_created)["target"] == "/api/v1/namespaces/default/pods");
 
-  auto patched = client->Patch("nodes", "", "n1", drahil::kube::PatchType::kMerge, {{"metadata", {{"labels", {{"a", "b"}}}}}});
+  auto patched = client->Patch("nodes", "", "n1", drahil::kube::PatchType::kMerge,
+                               {{"metadata", {{"labels", {{"a", "b"}}}}}});
   REQUIRE_OK(patched);
   CHECK((*patched)["method"] == "PATCH");
   CHECK(server.Requests().back().headers["content-type"] == "application/merge-patch+json");
-  auto jpatched = client->Patch("pods", "ns", "p", drahil::kube::PatchType::kJson,
-                                Object::parse(R"([{"op":"add","path":"/metadata/labels","value":{}}])"), "status");
+  auto jpatched = client->Patch(
+      "pods", "ns", "p", drahil::kube::PatchType::kJson,
+      Object::parse(R"([{"op":"add","path":"/metadata/labels","value":{}}])"), "status");
   REQUIRE_OK(jpatched);
   CHECK((*jpatched)["target"] == "/api/v1/namespaces/ns/pods/p/status");
   CHECK(server.Requests().back().headers["content-type"] == "application/json-patch+json");
@@ -206,13 +215,15 @@ TEST_CASE("RestClient: paths, headers, verbs and bodies", "[kube][rest]") {
   auto last = server.Requests().back();
   CHECK(last.method == "DELETE");
   CHECK(last.target == "/apis/resource.k8s.io/v1/resourceslices/s1");
-  CHECK(Object::parse(last.body)["preconditions"] == Object{{"uid", "uid-1"}, {"resourceVersion", "42"}});
+  CHECK(Object::parse(last.body)["preconditions"] ==
+        Object{{"uid", "uid-1"}, {"resourceVersion", "42"}});
 
   CHECK(RestClient::Path("widgets", "", "x").status().code() == Code::kInvalidArgument);
   CHECK(RestClient::Path("events", "ns", "e").value() == "/api/v1/namespaces/ns/events/e");
 }
 
-TEST_CASE("RestClient: errors carry the HTTP code and the server's Status message", "[kube][rest]") {
+TEST_CASE("RestClient: errors carry the HTTP code and the server's Status message",
+          "[kube][rest]") {
   TestServer server([](const TestRequest& r) {
     TestResponse resp;
     if (r.method == "GET") {
@@ -223,7 +234,8 @@ TEST_CASE("RestClient: errors carry the HTTP code and the server's Status messag
       resp.body = StatusBody(409, "AlreadyExists", "already exists");
     } else if (r.method == "PUT") {
       resp.code = 422;
-      resp.body = StatusBody(422, "Invalid", "ResourceSlice \"s\" is invalid: spec.driver: Required value");
+      resp.body =
+          StatusBody(422, "Invalid", "ResourceSlice \"s\" is invalid: spec.driver: Required value");
     } else {
       resp.code = 403;
       resp.content_type = "text/plain";
@@ -235,27 +247,33 @@ TEST_CASE("RestClient: errors carry the HTTP code and the server's Status messag
   auto got = client->Get("resourceclaims", "ns", "c");
   REQUIRE_FALSE(got.ok());
   CHECK(got.status().code() == Code::kNotFound);
-  CHECK(got.status().message() == "GET /apis/resource.k8s.io/v1/namespaces/ns/resourceclaims/c: HTTP 404 NotFound: "
-                                  "resourceclaims.resource.k8s.io \"c\" not found");
+  CHECK(got.status().message() ==
+        "GET /apis/resource.k8s.io/v1/namespaces/ns/resourceclaims/c: HTTP 404 NotFound: "
+        "resourceclaims.resource.k8s.io \"c\" not found");
   CHECK(HttpCodeOf(got.status()) == 404);
   CHECK(HttpCodeOf(got.status().WithContext("prepare claim")) == 404);
-  Object slice = {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "ResourceSlice"}, {"metadata", {{"name", "s"}}}};
+  Object slice = {{"apiVersion", "resource.k8s.io/v1"},
+                  {"kind", "ResourceSlice"},
+                  {"metadata", {{"name", "s"}}}};
   auto created = client->CreateObject(slice);
   CHECK(created.status().code() == Code::kAlreadyExists);
   CHECK(HttpCodeOf(created.status()) == 409);
   auto updated = client->Update(slice);
   CHECK(updated.status().code() == Code::kInvalidArgument);
-  CHECK(updated.status().message().find("HTTP 422 Invalid: ResourceSlice \"s\" is invalid: spec.driver: Required value") !=
+  CHECK(updated.status().message().find(
+            "HTTP 422 Invalid: ResourceSlice \"s\" is invalid: spec.driver: Required value") !=
         std::string::npos);
   auto deleted = client->Delete("resourceslices", "", "s");
   CHECK(deleted.code() == Code::kPermissionDenied);
-  CHECK(deleted.message() == "DELETE /apis/resource.k8s.io/v1/resourceslices/s: HTTP 403 Forbidden: go away");
+  CHECK(deleted.message() ==
+        "DELETE /apis/resource.k8s.io/v1/resourceslices/s: HTTP 403 Forbidden: go away");
   CHECK(HttpCodeOf(drahil::UnavailableError("x")) == 0);
   // Errors are not retried.
   CHECK(server.RequestCount() == 4);
 }
 
-TEST_CASE("RestClient: 429 and 5xx are retried with backoff; the retry budget is bounded", "[kube][rest]") {
+TEST_CASE("RestClient: 429 and 5xx are retried with backoff; the retry budget is bounded",
+          "[kube][rest]") {
   std::atomic<int> calls{0};
   TestServer server([&](const TestRequest&) {
     TestResponse resp;
@@ -303,7 +321,8 @@ TEST_CASE("RestClient: 429 and 5xx are retried with backoff; the retry budget is
 
 TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][rest]") {
   std::mutex mu;
-  Object stored = {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "ResourceClaim"},
+  Object stored = {{"apiVersion", "resource.k8s.io/v1"},
+                   {"kind", "ResourceClaim"},
                    {"metadata", {{"name", "c"}, {"namespace", "ns"}, {"resourceVersion", "1"}}},
                    {"status", Object::object()}};
   int conflicts_left = 1;
@@ -322,25 +341,32 @@ TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][r
     }
     if (drahil::kube::ResourceVersion(in) != drahil::kube::ResourceVersion(stored)) {
       resp.code = 409;
-      resp.body = StatusBody(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again");
+      resp.body = StatusBody(409, "Conflict",
+                             "the object has been modified; please apply your changes to the "
+                             "latest version and try again");
       return resp;
     }
-    in["metadata"]["resourceVersion"] = std::to_string(std::stoi(drahil::kube::ResourceVersion(stored)) + 1);
+    in["metadata"]["resourceVersion"] =
+        std::to_string(std::stoi(drahil::kube::ResourceVersion(stored)) + 1);
     stored = in;
     resp.body = stored.dump();
     return resp;
   });
   auto client = Client(server.Url());
   int mutations = 0;
-  auto r = client->UpdateWithRetry("resourceclaims", "ns", "c", [&](Object& obj) {
-    ++mutations;
-    obj["status"]["devices"] = Object::array({{{"driver", "gpu.example.com"}}});
-    return drahil::OkStatus();
-  }, true);
+  auto r = client->UpdateWithRetry(
+      "resourceclaims", "ns", "c",
+      [&](Object& obj) {
+        ++mutations;
+        obj["status"]["devices"] = Object::array({{{"driver", "gpu.example.com"}}});
+        return drahil::OkStatus();
+      },
+      true);
   REQUIRE_OK(r);
   CHECK(mutations == 2);
   CHECK(drahil::kube::ResourceVersion(*r) == "3");
-  CHECK(server.Requests()[1].target == "/apis/resource.k8s.io/v1/namespaces/ns/resourceclaims/c/status");
+  CHECK(server.Requests()[1].target ==
+        "/apis/resource.k8s.io/v1/namespaces/ns/resourceclaims/c/status");
   // A plain Update does not retry a conflict.
   Object stale = stored;
   stale["metadata"]["resourceVersion"] = "1";
@@ -348,8 +374,8 @@ TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][r
   CHECK(conflict.status().code() == Code::kAborted);
   CHECK(HttpCodeOf(conflict.status()) == 409);
   // mutate may abort.
-  auto aborted = client->UpdateWithRetry("resourceclaims", "ns", "c",
-                                         [](Object&) { return drahil::FailedPreconditionError("no"); });
+  auto aborted = client->UpdateWithRetry(
+      "resourceclaims", "ns", "c", [](Object&) { return drahil::FailedPreconditionError("no"); });
   CHECK(aborted.status().code() == Code::kFailedPrecondition);
 }
 
@@ -383,10 +409,13 @@ TEST_CASE("RestClient: a silent server times out; a closed port is unavailable",
 TEST_CASE("RestClient: ListAll follows continue tokens", "[kube][rest]") {
   TestServer server([](const TestRequest& r) {
     TestResponse resp;
-    Object list = {{"kind", "NodeList"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", "7"}}}};
+    Object list = {
+        {"kind", "NodeList"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", "7"}}}};
     bool second = r.target.find("continue=page2") != std::string::npos;
-    list["items"] = second ? Object::array({{{"metadata", {{"name", "n3"}}}}})
-                           : Object::array({{{"metadata", {{"name", "n1"}}}}, {{"metadata", {{"name", "n2"}}}}});
+    list["items"] =
+        second
+            ? Object::array({{{"metadata", {{"name", "n3"}}}}})
+            : Object::array({{{"metadata", {{"name", "n1"}}}}, {{"metadata", {{"name", "n2"}}}}});
     if (!second) list["metadata"]["continue"] = "page2";
     resp.body = list.dump();
     return resp;
@@ -403,9 +432,12 @@ TEST_CASE("RestClient: ListAll follows continue tokens", "[kube][rest]") {
 }
 
 TEST_CASE("RestClient: Watch streams chunked newline-delimited events", "[kube][rest]") {
-  const std::string e1 = R"({"type":"ADDED","object":{"kind":"ResourceSlice","metadata":{"name":"a","resourceVersion":"6"}}})";
-  const std::string e2 = R"({"type":"MODIFIED","object":{"kind":"ResourceSlice","metadata":{"name":"a","resourceVersion":"7"}}})";
-  const std::string e3 = R"({"type":"BOOKMARK","object":{"kind":"ResourceSlice","metadata":{"resourceVersion":"8","annotations":{"k8s.io/initial-events-end":"true"}}}})";
+  const std::string e1 =
+      R"({"type":"ADDED","object":{"kind":"ResourceSlice","metadata":{"name":"a","resourceVersion":"6"}}})";
+  const std::string e2 =
+      R"({"type":"MODIFIED","object":{"kind":"ResourceSlice","metadata":{"name":"a","resourceVersion":"7"}}})";
+  const std::string e3 =
+      R"({"type":"BOOKMARK","object":{"kind":"ResourceSlice","metadata":{"resourceVersion":"8","annotations":{"k8s.io/initial-events-end":"true"}}}})";
   TestServer server([&](const TestRequest&) {
     TestResponse r;
     // Event boundaries do not line up with chunk boundaries.
@@ -432,16 +464,21 @@ TEST_CASE("RestClient: Watch streams chunked newline-delimited events", "[kube][
   CHECK(events[2].type == "BOOKMARK");
   CHECK(drahil::kube::Annotations(events[2].object).at("k8s.io/initial-events-end") == "true");
   CHECK(server.Requests()[0].target ==
-        "/apis/resource.k8s.io/v1/resourceslices?watch=true&resourceVersion=5&allowWatchBookmarks=true"
-        "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&fieldSelector=spec.nodeName%3Dnode1"
+        "/apis/resource.k8s.io/v1/"
+        "resourceslices?watch=true&resourceVersion=5&allowWatchBookmarks=true"
+        "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&fieldSelector=spec.nodeName%"
+        "3Dnode1"
         "&timeoutSeconds=30");
 }
 
-TEST_CASE("RestClient: Watch stops on callback, on stop request and at its deadline", "[kube][rest]") {
+TEST_CASE("RestClient: Watch stops on callback, on stop request and at its deadline",
+          "[kube][rest]") {
   TestServer server([](const TestRequest&) {
     TestResponse r;
-    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})" "\n"
-                R"({"type":"ADDED","object":{"metadata":{"name":"b"}}})" "\n"};
+    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})"
+                "\n"
+                R"({"type":"ADDED","object":{"metadata":{"name":"b"}}})"
+                "\n"};
     r.hang = true;  // then silence, connection open
     return r;
   });
@@ -449,7 +486,8 @@ TEST_CASE("RestClient: Watch stops on callback, on stop request and at its deadl
   drahil::kube::WatchOptions wo;
   int seen = 0;
   auto start = std::chrono::steady_clock::now();
-  REQUIRE_OK(client->Watch("pods", "ns", wo, [&](const drahil::kube::WatchEvent&) { return ++seen < 1; }));
+  REQUIRE_OK(
+      client->Watch("pods", "ns", wo, [&](const drahil::kube::WatchEvent&) { return ++seen < 1; }));
   CHECK(seen == 1);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
 
@@ -458,10 +496,13 @@ TEST_CASE("RestClient: Watch stops on callback, on stop request and at its deadl
   std::atomic<bool> finished{false};
   std::stop_source stop;
   std::thread watcher([&] {
-    result = client->Watch("pods", "ns", wo, [&](const drahil::kube::WatchEvent&) {
-      ++count;
-      return true;
-    }, stop.get_token());
+    result = client->Watch(
+        "pods", "ns", wo,
+        [&](const drahil::kube::WatchEvent&) {
+          ++count;
+          return true;
+        },
+        stop.get_token());
     finished = true;
   });
   REQUIRE(WaitFor([&] { return count == 2; }));
@@ -488,7 +529,9 @@ TEST_CASE("RestClient: Watch errors: ERROR events and HTTP failures", "[kube][re
   TestServer server([](const TestRequest& r) {
     TestResponse resp;
     if (r.target.find("/pods") != std::string::npos) {
-      resp.chunks = {R"J({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}})J" "\n"};
+      resp.chunks = {
+          R"J({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}})J"
+          "\n"};
     } else if (r.target.find("/nodes") != std::string::npos) {
       resp.code = 403;
       resp.body = StatusBody(403, "Forbidden", "nodes is forbidden");
@@ -508,11 +551,13 @@ TEST_CASE("RestClient: Watch errors: ERROR events and HTTP failures", "[kube][re
   CHECK(st.code() == Code::kOutOfRange);
   CHECK(HttpCodeOf(st) == 410);
   CHECK(st.message().find("too old resource version") != std::string::npos);
-  auto forbidden = client->Watch("nodes", "", wo, [](const drahil::kube::WatchEvent&) { return true; });
+  auto forbidden =
+      client->Watch("nodes", "", wo, [](const drahil::kube::WatchEvent&) { return true; });
   INFO(forbidden.ToString());
   CHECK(forbidden.code() == Code::kPermissionDenied);
   CHECK(forbidden.message().find("HTTP 403 Forbidden: nodes is forbidden") != std::string::npos);
-  auto garbage = client->Watch("namespaces", "", wo, [](const drahil::kube::WatchEvent&) { return true; });
+  auto garbage =
+      client->Watch("namespaces", "", wo, [](const drahil::kube::WatchEvent&) { return true; });
   CHECK(garbage.code() == Code::kInternal);
   CHECK(garbage.message().find("malformed watch event") != std::string::npos);
 }
@@ -522,11 +567,13 @@ TEST_CASE("RestClient: HTTPS with a CA, client certificates and host checks", "[
   KeyCert srv = MakeCert("apiserver", &ca, false, "IP:127.0.0.1,DNS:localhost");
   KeyCert cli = MakeCert("system:node:node1", &ca, false, "");
   TestServer::Tls tls{srv, ca.cert_pem};
-  TestServer server([](const TestRequest& r) {
-    TestResponse resp;
-    resp.body = Object{{"kind", "Node"}, {"metadata", {{"name", r.peer_cn}}}}.dump();
-    return resp;
-  }, &tls);
+  TestServer server(
+      [](const TestRequest& r) {
+        TestResponse resp;
+        resp.body = Object{{"kind", "Node"}, {"metadata", {{"name", r.peer_cn}}}}.dump();
+        return resp;
+      },
+      &tls);
   KubeConfig cfg;
   cfg.server = server.Url();
   cfg.ca_pem = ca.cert_pem;
@@ -577,11 +624,14 @@ TEST_CASE("RestClient: Watch over HTTPS", "[kube][rest][tls]") {
   KeyCert ca = MakeCert("ca", nullptr, true, "");
   KeyCert srv = MakeCert("apiserver", &ca, false, "IP:127.0.0.1");
   TestServer::Tls tls{srv, ""};
-  TestServer server([](const TestRequest&) {
-    TestResponse r;
-    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})" "\n"};
-    return r;
-  }, &tls);
+  TestServer server(
+      [](const TestRequest&) {
+        TestResponse r;
+        r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})"
+                    "\n"};
+        return r;
+      },
+      &tls);
   KubeConfig cfg;
   cfg.server = server.Url();
   cfg.ca_pem = ca.cert_pem;

@@ -36,7 +36,8 @@ void AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
 
 }  // namespace
 
-KeyCert MakeCert(const std::string& cn, const KeyCert* issuer, bool is_ca, const std::string& sans) {
+KeyCert MakeCert(const std::string& cn, const KeyCert* issuer, bool is_ca,
+                 const std::string& sans) {
   static int serial = 1;
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   X509* cert = X509_new();
@@ -46,7 +47,8 @@ KeyCert MakeCert(const std::string& cn, const KeyCert* issuer, bool is_ca, const
   X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509* issuer_cert = cert;
   EVP_PKEY* issuer_key = key;
   if (issuer != nullptr) {
@@ -59,7 +61,8 @@ KeyCert MakeCert(const std::string& cn, const KeyCert* issuer, bool is_ca, const
   }
   X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
   AddExt(cert, issuer_cert, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
-  if (is_ca) AddExt(cert, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+  if (is_ca)
+    AddExt(cert, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
   if (!sans.empty()) AddExt(cert, issuer_cert, NID_subject_alt_name, sans);
   X509_sign(cert, issuer_key, EVP_sha256());
   KeyCert out;
@@ -81,7 +84,8 @@ KeyCert MakeCert(const std::string& cn, const KeyCert* issuer, bool is_ca, const
 }
 
 TestServer::TestServer(Handler handler, const Tls* tls)
-    : handler_(std::move(handler)), acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    : handler_(std::move(handler)),
+      acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
   port_ = acceptor_.local_endpoint().port();
   if (tls != nullptr) {
     tls_ = true;
@@ -102,7 +106,8 @@ TestServer::~TestServer() {
   // Wake the accept() with a connection of our own, then close everything.
   {
     tcp::socket s(ioc_);
-    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)), ec);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)),
+              ec);
   }
   accept_thread_.join();
   {

@@ -5,6 +5,10 @@
 #define DRAHIL_KUBE_TESTS_TEST_SERVER_HPP_INCLUDED
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,11 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 namespace drahil::kube::testing {
 

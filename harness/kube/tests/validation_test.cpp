@@ -1,10 +1,11 @@
 // Validation: each limit of protocol.md §4.6 and each exactly-one-of rule,
 // with the exact error text the harness's API server returns.
+#include "drahil/kube/validation.hpp"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "drahil/kube/validation.hpp"
 #include "drahil/testing/testing.hpp"
 
 using drahil::kube::Object;
@@ -46,8 +47,10 @@ void ExpectValid(const Object& obj) {
 
 Object Device(int i) {
   return {{"name", "gpu-" + std::to_string(i)},
-          {"attributes", {{"index", {{"int", i}}}, {"model", {{"string", "LATEST-GPU-MODEL"}}},
-                          {"driverVersion", {{"version", "1.0.0"}}}}},
+          {"attributes",
+           {{"index", {{"int", i}}},
+            {"model", {{"string", "LATEST-GPU-MODEL"}}},
+            {"driverVersion", {{"version", "1.0.0"}}}}},
           {"capacity", {{"memory", {{"value", "80Gi"}}}}}};
 }
 
@@ -74,19 +77,21 @@ Object Claim() {
                {{{"name", "gpu"},
                  {"exactly",
                   {{"deviceClassName", "gpu.example.com"},
-                   {"selectors", {{{"cel", {{"expression", "device.driver == 'gpu.example.com'"}}}}}}}}}}}}}}}};
+                   {"selectors",
+                    {{{"cel", {{"expression", "device.driver == 'gpu.example.com'"}}}}}}}}}}}}}}}};
 }
 
 Object Class() {
-  return {{"apiVersion", "resource.k8s.io/v1"},
-          {"kind", "DeviceClass"},
-          {"metadata", {{"name", "gpu.example.com"}}},
-          {"spec",
-           {{"selectors", {{{"cel", {{"expression", "device.driver == 'gpu.example.com'"}}}}}},
-            {"config",
-             {{{"opaque",
-                {{"driver", "gpu.example.com"},
-                 {"parameters", {{"apiVersion", "gpu.example.com/v1"}, {"kind", "GpuConfig"}}}}}}}}}}};
+  return {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "DeviceClass"},
+      {"metadata", {{"name", "gpu.example.com"}}},
+      {"spec",
+       {{"selectors", {{{"cel", {{"expression", "device.driver == 'gpu.example.com'"}}}}}},
+        {"config",
+         {{{"opaque",
+            {{"driver", "gpu.example.com"},
+             {"parameters", {{"apiVersion", "gpu.example.com/v1"}, {"kind", "GpuConfig"}}}}}}}}}}};
 }
 
 Object AllocatedClaim() {
@@ -122,8 +127,10 @@ TEST_CASE("Validation: valid objects of every kind pass", "[kube][validation]") 
   ExpectValid({{"apiVersion", "resource.k8s.io/v1"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r"}}},
-               {"spec", {{"deviceSelector", {{"driver", "gpu.example.com"}, {"pool", "node1"}, {"device", "gpu-0"}}},
-                         {"taint", {{"key", "example.com/unhealthy"}, {"effect", "NoExecute"}}}}}});
+               {"spec",
+                {{"deviceSelector",
+                  {{"driver", "gpu.example.com"}, {"pool", "node1"}, {"device", "gpu-0"}}},
+                 {"taint", {{"key", "example.com/unhealthy"}, {"effect", "NoExecute"}}}}}});
   ExpectValid({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team-a"}}}});
   ExpectValid({{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "node1.example"}}}});
   ExpectValid({{"apiVersion", "v1"},
@@ -131,7 +138,10 @@ TEST_CASE("Validation: valid objects of every kind pass", "[kube][validation]") 
                {"metadata", {{"name", "p"}, {"namespace", "default"}}},
                {"spec",
                 {{"resourceClaims", {{{"name", "gpu"}, {"resourceClaimName", "claim"}}}},
-                 {"containers", {{{"name", "c"}, {"image", "busybox"}, {"resources", {{"claims", {{{"name", "gpu"}}}}}}}}}}}});
+                 {"containers",
+                  {{{"name", "c"},
+                    {"image", "busybox"},
+                    {"resources", {{"claims", {{{"name", "gpu"}}}}}}}}}}}});
   // generateName may end in '-'.
   Object s = Slice();
   s["metadata"] = {{"generateName", "00000-gpu.example.com-node1-"}};
@@ -146,12 +156,15 @@ TEST_CASE("Validation: metadata names and scope", "[kube][validation]") {
   ExpectOnly(s, "metadata.name: Required value: name or generateName is required");
   s["metadata"]["name"] = "Bad_Name";
   ExpectOnly(s,
-             "metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower "
-             "case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character "
+             "metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must "
+             "consist of lower "
+             "case alphanumeric characters, '-' or '.', and must start and end with an "
+             "alphanumeric character "
              "(e.g. 'example.com', regex used for validation is "
              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   s["metadata"]["name"] = std::string(254, 'a');
-  ExpectError(s, "metadata.name: Invalid value: \"" + std::string(254, 'a') + "\": must be no more than 253 characters");
+  ExpectError(s, "metadata.name: Invalid value: \"" + std::string(254, 'a') +
+                     "\": must be no more than 253 characters");
   s = Slice();
   s["metadata"]["namespace"] = "default";
   ExpectOnly(s, "metadata.namespace: Forbidden: not allowed on this type");
@@ -159,32 +172,40 @@ TEST_CASE("Validation: metadata names and scope", "[kube][validation]") {
   c["metadata"].erase("namespace");
   ExpectOnly(c, "metadata.namespace: Required value");
   Object ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "a.b"}}}};
-  ExpectOnly(ns,
-             "metadata.name: Invalid value: \"a.b\": a lowercase RFC 1123 label must consist of lower case "
-             "alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. "
-             "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  ExpectOnly(
+      ns,
+      "metadata.name: Invalid value: \"a.b\": a lowercase RFC 1123 label must consist of lower "
+      "case "
+      "alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. "
+      "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
   s = Slice();
   s["metadata"]["labels"] = {{"app", "-bad"}};
-  ExpectOnly(s,
-             "metadata.labels[app]: Invalid value: \"-bad\": a valid label must be an empty string or consist "
-             "of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
-             "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-             "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+  ExpectOnly(
+      s,
+      "metadata.labels[app]: Invalid value: \"-bad\": a valid label must be an empty string or "
+      "consist "
+      "of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
+      "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+      "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
   s["metadata"]["labels"] = {{"/x", "ok"}};
   ExpectOnly(s, "metadata.labels: Invalid value: \"/x\": prefix part must be non-empty");
 }
 
-TEST_CASE("Validation: unknown kinds and wrong JSON types are errors, not crashes", "[kube][validation]") {
-  ExpectOnly({{"apiVersion", "resource.k8s.io/v1beta1"}, {"kind", "ResourceSlice"}},
-             "kind: Invalid value: \"ResourceSlice\": no kind \"ResourceSlice\" is served in version "
-             "\"resource.k8s.io/v1beta1\"");
+TEST_CASE("Validation: unknown kinds and wrong JSON types are errors, not crashes",
+          "[kube][validation]") {
+  ExpectOnly(
+      {{"apiVersion", "resource.k8s.io/v1beta1"}, {"kind", "ResourceSlice"}},
+      "kind: Invalid value: \"ResourceSlice\": no kind \"ResourceSlice\" is served in version "
+      "\"resource.k8s.io/v1beta1\"");
   ExpectOnly({{"kind", "Pod"}}, "apiVersion: Required value");
   Object s = Slice();
   s["spec"]["devices"] = "many";
   ExpectOnly(s, "spec.devices: Invalid value: \"string\": must be a list");
   s = Slice();
   s["spec"]["devices"][0]["attributes"]["index"] = {{"int", "one"}};
-  ExpectError(s, "spec.devices[0].attributes[index].int: Invalid value: \"string\": must be a 64-bit integer");
+  ExpectError(
+      s,
+      "spec.devices[0].attributes[index].int: Invalid value: \"string\": must be a 64-bit integer");
   CHECK_FALSE(Validate(Object::array()).empty());
   CHECK_FALSE(Validate(Object(42)).empty());
 }
@@ -196,10 +217,12 @@ TEST_CASE("Validation: ResourceSlice driver and pool", "[kube][validation]") {
   s["spec"]["driver"] = std::string(60, 'a') + ".com";  // 64 bytes
   ExpectOnly(s, "spec.driver: Too long: may not be more than 63 bytes");
   s["spec"]["driver"] = "GPU.example.com";
-  ExpectError(s, "spec.driver: Invalid value: \"GPU.example.com\": a lowercase RFC 1123 subdomain must consist "
-                 "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
-                 "alphanumeric character (e.g. 'example.com', regex used for validation is "
-                 "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  ExpectError(s,
+              "spec.driver: Invalid value: \"GPU.example.com\": a lowercase RFC 1123 subdomain "
+              "must consist "
+              "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+              "alphanumeric character (e.g. 'example.com', regex used for validation is "
+              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   s = Slice();
   s["spec"].erase("pool");
   ExpectOnly(s, "spec.pool: Required value");
@@ -211,10 +234,12 @@ TEST_CASE("Validation: ResourceSlice driver and pool", "[kube][validation]") {
   s["spec"]["pool"]["name"] = "rack-1/node-1";  // '/' separates subdomains
   ExpectValid(s);
   s["spec"]["pool"]["name"] = "rack-1//node-1";
-  ExpectError(s, "spec.pool.name: Invalid value: \"rack-1//node-1\": a lowercase RFC 1123 subdomain must "
-                 "consist of lower case alphanumeric characters, '-' or '.', and must start and end with an "
-                 "alphanumeric character (e.g. 'example.com', regex used for validation is "
-                 "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  ExpectError(
+      s,
+      "spec.pool.name: Invalid value: \"rack-1//node-1\": a lowercase RFC 1123 subdomain must "
+      "consist of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+      "alphanumeric character (e.g. 'example.com', regex used for validation is "
+      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   s = Slice();
   s["spec"]["pool"]["generation"] = -1;
   ExpectOnly(s, "spec.pool.generation: Invalid value: -1: must be greater than or equal to zero");
@@ -223,16 +248,21 @@ TEST_CASE("Validation: ResourceSlice driver and pool", "[kube][validation]") {
   ExpectOnly(s, "spec.pool.resourceSliceCount: Invalid value: 0: must be greater than zero");
 }
 
-TEST_CASE("Validation: ResourceSlice exactly one of nodeName/nodeSelector/allNodes/perDeviceNodeSelection",
-          "[kube][validation]") {
+TEST_CASE(
+    "Validation: ResourceSlice exactly one of "
+    "nodeName/nodeSelector/allNodes/perDeviceNodeSelection",
+    "[kube][validation]") {
   Object s = Slice();
   s["spec"].erase("nodeName");
-  ExpectOnly(s, "spec: Required value: exactly one of `nodeName`, `nodeSelector`, `allNodes`, "
-                "`perDeviceNodeSelection` is required");
+  ExpectOnly(s,
+             "spec: Required value: exactly one of `nodeName`, `nodeSelector`, `allNodes`, "
+             "`perDeviceNodeSelection` is required");
   s["spec"]["nodeName"] = "node1";
   s["spec"]["allNodes"] = true;
-  ExpectOnly(s, "spec: Invalid value: \"{`nodeName`, `allNodes`}\": exactly one of `nodeName`, `nodeSelector`, "
-                "`allNodes`, `perDeviceNodeSelection` is required, but multiple fields are set");
+  ExpectOnly(s,
+             "spec: Invalid value: \"{`nodeName`, `allNodes`}\": exactly one of `nodeName`, "
+             "`nodeSelector`, "
+             "`allNodes`, `perDeviceNodeSelection` is required, but multiple fields are set");
   s = Slice();
   s["spec"].erase("nodeName");
   s["spec"]["allNodes"] = false;
@@ -243,10 +273,15 @@ TEST_CASE("Validation: ResourceSlice exactly one of nodeName/nodeSelector/allNod
   s["spec"]["nodeSelector"] = {{"nodeSelectorTerms", {term}}};
   ExpectValid(s);
   s["spec"]["nodeSelector"] = {{"nodeSelectorTerms", {term, term}}};
-  ExpectOnly(s, "spec.nodeSelector.nodeSelectorTerms: Invalid value: 2: must have exactly one node selector term");
-  s["spec"]["nodeSelector"] = {{"nodeSelectorTerms", {{{"matchExpressions", {{{"key", "zone"}, {"operator", "Near"}}}}}}}};
-  ExpectOnly(s, "spec.nodeSelector.nodeSelectorTerms[0].matchExpressions[0].operator: Unsupported value: \"Near\": "
-                "supported values: \"DoesNotExist\", \"Exists\", \"Gt\", \"In\", \"Lt\", \"NotIn\"");
+  ExpectOnly(s,
+             "spec.nodeSelector.nodeSelectorTerms: Invalid value: 2: must have exactly one node "
+             "selector term");
+  s["spec"]["nodeSelector"] = {
+      {"nodeSelectorTerms", {{{"matchExpressions", {{{"key", "zone"}, {"operator", "Near"}}}}}}}};
+  ExpectOnly(s,
+             "spec.nodeSelector.nodeSelectorTerms[0].matchExpressions[0].operator: Unsupported "
+             "value: \"Near\": "
+             "supported values: \"DoesNotExist\", \"Exists\", \"Gt\", \"In\", \"Lt\", \"NotIn\"");
 }
 
 TEST_CASE("Validation: per-device node selection", "[kube][validation]") {
@@ -257,21 +292,29 @@ TEST_CASE("Validation: per-device node selection", "[kube][validation]") {
   s["spec"]["devices"][1]["allNodes"] = true;
   ExpectValid(s);
   s["spec"]["devices"][1].erase("allNodes");
-  ExpectOnly(s, "spec.devices[1]: Required value: exactly one of `nodeName`, `nodeSelector`, or `allNodes` is "
-                "required when `perDeviceNodeSelection` is set to true in the ResourceSlice spec");
+  ExpectOnly(s,
+             "spec.devices[1]: Required value: exactly one of `nodeName`, `nodeSelector`, or "
+             "`allNodes` is "
+             "required when `perDeviceNodeSelection` is set to true in the ResourceSlice spec");
   s["spec"]["devices"][1]["nodeName"] = "node1";
   s["spec"]["devices"][1]["allNodes"] = true;
-  ExpectOnly(s, "spec.devices[1]: Invalid value: \"{`nodeName`, `allNodes`}\": exactly one of `nodeName`, "
-                "`nodeSelector`, or `allNodes` is required when `perDeviceNodeSelection` is set to true in the "
-                "ResourceSlice spec, but multiple fields are set");
+  ExpectOnly(
+      s,
+      "spec.devices[1]: Invalid value: \"{`nodeName`, `allNodes`}\": exactly one of `nodeName`, "
+      "`nodeSelector`, or `allNodes` is required when `perDeviceNodeSelection` is set to true in "
+      "the "
+      "ResourceSlice spec, but multiple fields are set");
   s = Slice();
   s["spec"]["devices"][0]["nodeName"] = "node1";
-  ExpectOnly(s, "spec.devices[0]: Invalid value: \"{`nodeName`}\": `nodeName`, `nodeSelector` and `allNodes` can "
-                "only be set if `perDeviceNodeSelection` is set to true in the ResourceSlice spec");
+  ExpectOnly(s,
+             "spec.devices[0]: Invalid value: \"{`nodeName`}\": `nodeName`, `nodeSelector` and "
+             "`allNodes` can "
+             "only be set if `perDeviceNodeSelection` is set to true in the ResourceSlice spec");
   s = Slice();
   s["spec"].erase("nodeName");
   s["spec"]["perDeviceNodeSelection"] = false;
-  ExpectError(s, "spec.perDeviceNodeSelection: Invalid value: false: must be either unset or set to true");
+  ExpectError(
+      s, "spec.perDeviceNodeSelection: Invalid value: false: must be either unset or set to true");
 }
 
 TEST_CASE("Validation: devices per slice are 128, or 64 with taints, counters or list attributes",
@@ -283,8 +326,8 @@ TEST_CASE("Validation: devices per slice are 128, or 64 with taints, counters or
   s["spec"]["devices"].erase(64);
   ExpectValid(s);
   s = Slice(65);
-  s["spec"]["devices"][0]["consumesCounters"] =
-      Object::parse(R"([{"counterSet": "gpu-0-counters", "counters": {"memory": {"value": "8Gi"}}}])");
+  s["spec"]["devices"][0]["consumesCounters"] = Object::parse(
+      R"([{"counterSet": "gpu-0-counters", "counters": {"memory": {"value": "8Gi"}}}])");
   ExpectOnly(s, "spec.devices: Too many: 65: must have at most 64 items");
   s = Slice(65);
   s["spec"]["devices"][3]["attributes"]["links"] = {{"ints", {1, 2}}};
@@ -293,9 +336,13 @@ TEST_CASE("Validation: devices per slice are 128, or 64 with taints, counters or
   s["spec"]["devices"][2]["name"] = "gpu-0";
   ExpectOnly(s, "spec.devices[2].name: Duplicate value: \"gpu-0\"");
   s["spec"]["devices"][2]["name"] = "GPU_2";
-  ExpectOnly(s, "spec.devices[2].name: Invalid value: \"GPU_2\": a lowercase RFC 1123 label must consist of lower "
-                "case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. "
-                "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  ExpectOnly(
+      s,
+      "spec.devices[2].name: Invalid value: \"GPU_2\": a lowercase RFC 1123 label must consist of "
+      "lower "
+      "case alphanumeric characters or '-', and must start and end with an alphanumeric character "
+      "(e.g. "
+      "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
   s["spec"]["devices"][2]["name"] = std::string(64, 'a');
   ExpectOnly(s, "spec.devices[2].name: Invalid value: \"" + std::string(64, 'a') +
                     "\": must be no more than 63 characters");
@@ -310,69 +357,101 @@ TEST_CASE("Validation: attribute and capacity limits", "[kube][validation]") {
   for (int i = 0; i < 16; ++i) dev["capacity"]["c" + std::to_string(i)] = {{"value", "1"}};
   ExpectValid(s);
   dev["capacity"]["c16"] = {{"value", "1"}};
-  ExpectOnly(s, "spec.devices[0]: Invalid value: 33: the total number of attributes and capacities must not exceed 32");
+  ExpectOnly(s,
+             "spec.devices[0]: Invalid value: 33: the total number of attributes and capacities "
+             "must not exceed 32");
 
   s = Slice(1);
   auto& d = s["spec"]["devices"][0];
   d["attributes"]["model"] = {{"string", std::string(65, 'x')}};
-  ExpectOnly(s, "spec.devices[0].attributes[model].string: Too long: may not be more than 64 bytes");
+  ExpectOnly(s,
+             "spec.devices[0].attributes[model].string: Too long: may not be more than 64 bytes");
   d["attributes"]["model"] = {{"string", std::string(64, 'x')}};
   ExpectValid(s);
   d["attributes"]["driverVersion"] = {{"version", "1.0"}};
-  ExpectOnly(s, "spec.devices[0].attributes[driverVersion].version: Invalid value: \"1.0\": must be a string "
-                "compatible with semver.org spec 2.0.0");
+  ExpectOnly(
+      s,
+      "spec.devices[0].attributes[driverVersion].version: Invalid value: \"1.0\": must be a string "
+      "compatible with semver.org spec 2.0.0");
   d["attributes"]["driverVersion"] = {{"version", "1.0.0-" + std::string(60, 'a')}};
-  ExpectOnly(s, "spec.devices[0].attributes[driverVersion].version: Too long: may not be more than 64 bytes");
+  ExpectOnly(
+      s,
+      "spec.devices[0].attributes[driverVersion].version: Too long: may not be more than 64 bytes");
   d["attributes"]["driverVersion"] = Object::object();
-  ExpectOnly(s, "spec.devices[0].attributes[driverVersion]: Required value: exactly one value must be specified");
+  ExpectOnly(s,
+             "spec.devices[0].attributes[driverVersion]: Required value: exactly one value must be "
+             "specified");
   d["attributes"]["driverVersion"] = {{"version", "1.0.0"}, {"string", "x"}};
-  ExpectOnly(s, "spec.devices[0].attributes[driverVersion]: Invalid value: {\"string\":\"x\",\"version\":\"1.0.0\"}: "
-                "exactly one value must be specified");
+  ExpectOnly(s,
+             "spec.devices[0].attributes[driverVersion]: Invalid value: "
+             "{\"string\":\"x\",\"version\":\"1.0.0\"}: "
+             "exactly one value must be specified");
   d["attributes"].erase("driverVersion");
   d["attributes"][std::string(33, 'a')] = {{"int", 1}};
-  ExpectOnly(s, "spec.devices[0].attributes[" + std::string(33, 'a') + "]: Too long: may not be more than 32 bytes");
+  ExpectOnly(s, "spec.devices[0].attributes[" + std::string(33, 'a') +
+                    "]: Too long: may not be more than 32 bytes");
   d["attributes"].erase(std::string(33, 'a'));
   d["attributes"][std::string(64, 'a') + "/x"] = {{"int", 1}};
-  ExpectOnly(s, "spec.devices[0].attributes[" + std::string(64, 'a') + "/x]: Too long: may not be more than 63 bytes");
+  ExpectOnly(s, "spec.devices[0].attributes[" + std::string(64, 'a') +
+                    "/x]: Too long: may not be more than 63 bytes");
   d["attributes"].erase(std::string(64, 'a') + "/x");
   d["attributes"]["example.com/1st"] = {{"int", 1}};
-  ExpectOnly(s, "spec.devices[0].attributes[example.com/1st]: Invalid value: \"1st\": a valid C identifier must "
-                "start with alphabetic character or '_', followed by a string of alphanumeric characters or '_' "
-                "(e.g. 'my_name',  or 'MY_NAME',  or 'MyName', regex used for validation is '[A-Za-z_][A-Za-z0-9_]*')");
+  ExpectOnly(s,
+             "spec.devices[0].attributes[example.com/1st]: Invalid value: \"1st\": a valid C "
+             "identifier must "
+             "start with alphabetic character or '_', followed by a string of alphanumeric "
+             "characters or '_' "
+             "(e.g. 'my_name',  or 'MY_NAME',  or 'MyName', regex used for validation is "
+             "'[A-Za-z_][A-Za-z0-9_]*')");
   d["attributes"].erase("example.com/1st");
   // List attributes: all values of a device, list items included, at most 48.
   d["attributes"]["links"] = {{"ints", Object::array()}};
-  for (int i = 0; i < 46; ++i) d["attributes"]["links"]["ints"].push_back(i);  // 2 scalars + 46 = 48
+  for (int i = 0; i < 46; ++i)
+    d["attributes"]["links"]["ints"].push_back(i);  // 2 scalars + 46 = 48
   ExpectValid(s);
   d["attributes"]["links"]["ints"].push_back(46);
-  ExpectOnly(s, "spec.devices[0].attributes: Invalid value: 49: the total number of attribute values (list items "
-                "included) must not exceed 48");
+  ExpectOnly(s,
+             "spec.devices[0].attributes: Invalid value: 49: the total number of attribute values "
+             "(list items "
+             "included) must not exceed 48");
   s = Slice(1);
   s["spec"]["devices"][0]["capacity"]["memory"] = {{"value", "80 Gi"}};
-  ExpectOnly(s, "spec.devices[0].capacity[memory].value: Invalid value: \"80 Gi\": quantities must match the regular "
-                "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+  ExpectOnly(s,
+             "spec.devices[0].capacity[memory].value: Invalid value: \"80 Gi\": quantities must "
+             "match the regular "
+             "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
   s["spec"]["devices"][0]["capacity"]["memory"] = Object::object();
   ExpectOnly(s, "spec.devices[0].capacity[memory].value: Required value");
   s["spec"]["devices"][0]["capacity"]["memory"] = {
-      {"value", "80Gi"}, {"requestPolicy", {{"validValues", {"1Gi"}}, {"validRange", {{"min", "1Gi"}}}}}};
-  ExpectOnly(s, "spec.devices[0].capacity[memory].requestPolicy: Invalid value: \"{`validValues`, `validRange`}\": "
-                "exactly one of `validValues` or `validRange` may be set, but multiple fields are set");
-  s["spec"]["devices"][0]["capacity"]["memory"]["requestPolicy"] = {{"default", "2Gi"}, {"validValues", {"1Gi", "2Gi"}}};
+      {"value", "80Gi"},
+      {"requestPolicy", {{"validValues", {"1Gi"}}, {"validRange", {{"min", "1Gi"}}}}}};
+  ExpectOnly(
+      s,
+      "spec.devices[0].capacity[memory].requestPolicy: Invalid value: \"{`validValues`, "
+      "`validRange`}\": "
+      "exactly one of `validValues` or `validRange` may be set, but multiple fields are set");
+  s["spec"]["devices"][0]["capacity"]["memory"]["requestPolicy"] = {
+      {"default", "2Gi"}, {"validValues", {"1Gi", "2Gi"}}};
   ExpectValid(s);
   s["spec"]["devices"][0]["capacity"]["memory"]["requestPolicy"]["validValues"] = {"2Gi", "1Gi"};
-  ExpectOnly(s, "spec.devices[0].capacity[memory].requestPolicy.validValues[1]: Invalid value: \"1Gi\": values must "
-                "be sorted in ascending order and unique");
+  ExpectOnly(s,
+             "spec.devices[0].capacity[memory].requestPolicy.validValues[1]: Invalid value: "
+             "\"1Gi\": values must "
+             "be sorted in ascending order and unique");
 }
 
 TEST_CASE("Validation: taints, binding conditions", "[kube][validation]") {
   Object s = Slice(1);
   auto& d = s["spec"]["devices"][0];
   d["taints"] = Object::array();
-  for (int i = 0; i < 17; ++i) d["taints"].push_back({{"key", "example.com/t" + std::to_string(i)}, {"effect", "NoSchedule"}});
+  for (int i = 0; i < 17; ++i)
+    d["taints"].push_back({{"key", "example.com/t" + std::to_string(i)}, {"effect", "NoSchedule"}});
   ExpectOnly(s, "spec.devices[0].taints: Too many: 17: must have at most 16 items");
   d["taints"] = {{{"key", "example.com/t"}, {"effect", "PreferNoSchedule"}}};
-  ExpectOnly(s, "spec.devices[0].taints[0].effect: Unsupported value: \"PreferNoSchedule\": supported values: "
-                "\"NoExecute\", \"NoSchedule\", \"None\"");
+  ExpectOnly(s,
+             "spec.devices[0].taints[0].effect: Unsupported value: \"PreferNoSchedule\": supported "
+             "values: "
+             "\"NoExecute\", \"NoSchedule\", \"None\"");
   d["taints"] = {{{"effect", "NoExecute"}}};
   ExpectOnly(s, "spec.devices[0].taints[0].key: Required value");
   d["taints"] = {{{"key", "example.com/t"}}};
@@ -388,8 +467,10 @@ TEST_CASE("Validation: taints, binding conditions", "[kube][validation]") {
   d["bindingFailureConditions"] = {"f"};
   ExpectValid(s);
   d.erase("bindsToNode");
-  ExpectOnly(s, "spec.devices[0].bindsToNode: Invalid value: false: must be true when `bindingConditions` or "
-                "`bindingFailureConditions` are set");
+  ExpectOnly(
+      s,
+      "spec.devices[0].bindsToNode: Invalid value: false: must be true when `bindingConditions` or "
+      "`bindingFailureConditions` are set");
 }
 
 TEST_CASE("Validation: shared counters and counter consumption", "[kube][validation]") {
@@ -403,7 +484,8 @@ TEST_CASE("Validation: shared counters and counter consumption", "[kube][validat
   ExpectOnly(s, "spec.sharedCounters: Too many: 9: must have at most 8 items");
   s["spec"]["sharedCounters"].erase(8);
   ExpectValid(s);
-  for (int i = 0; i < 32; ++i) s["spec"]["sharedCounters"][0]["counters"]["c" + std::to_string(i)] = {{"value", "1"}};
+  for (int i = 0; i < 32; ++i)
+    s["spec"]["sharedCounters"][0]["counters"]["c" + std::to_string(i)] = {{"value", "1"}};
   ExpectOnly(s, "spec.sharedCounters[0].counters: Too many: 33: must have at most 32 items");
   s["spec"]["sharedCounters"][0]["counters"] = Object::object();
   ExpectOnly(s, "spec.sharedCounters[0].counters: Required value");
@@ -412,27 +494,33 @@ TEST_CASE("Validation: shared counters and counter consumption", "[kube][validat
   ExpectOnly(s, "spec.sharedCounters[1].name: Duplicate value: \"gpu-0-counters\"");
   s["spec"]["sharedCounters"][1]["name"] = "gpu-1-counters";
   s["spec"]["devices"] = {Device(0)};
-  ExpectOnly(s, "spec: Invalid value: \"{`devices`, `sharedCounters`}\": only one of `devices` or `sharedCounters` "
-                "may be set, but multiple fields are set");
+  ExpectOnly(s,
+             "spec: Invalid value: \"{`devices`, `sharedCounters`}\": only one of `devices` or "
+             "`sharedCounters` "
+             "may be set, but multiple fields are set");
 
   s = Slice(1);
   auto& d = s["spec"]["devices"][0];
   d["consumesCounters"] = Object::array();
   for (int i = 0; i < 3; ++i) {
-    d["consumesCounters"].push_back({{"counterSet", "set-" + std::to_string(i)}, {"counters", {{"memory", {{"value", "1Gi"}}}}}});
+    d["consumesCounters"].push_back({{"counterSet", "set-" + std::to_string(i)},
+                                     {"counters", {{"memory", {{"value", "1Gi"}}}}}});
   }
   ExpectOnly(s, "spec.devices[0].consumesCounters: Too many: 3: must have at most 2 items");
   d["consumesCounters"].erase(2);
   d["consumesCounters"][1]["counterSet"] = "set-0";
   ExpectOnly(s, "spec.devices[0].consumesCounters[1].counterSet: Duplicate value: \"set-0\"");
   d["consumesCounters"].erase(1);
-  for (int i = 0; i < 32; ++i) d["consumesCounters"][0]["counters"]["c" + std::to_string(i)] = {{"value", "1"}};
-  ExpectOnly(s, "spec.devices[0].consumesCounters[0].counters: Too many: 33: must have at most 32 items");
+  for (int i = 0; i < 32; ++i)
+    d["consumesCounters"][0]["counters"]["c" + std::to_string(i)] = {{"value", "1"}};
+  ExpectOnly(
+      s, "spec.devices[0].consumesCounters[0].counters: Too many: 33: must have at most 32 items");
 }
 
 TEST_CASE("Validation: DeviceClass selectors, CEL length, config", "[kube][validation]") {
   Object c = Class();
-  for (int i = 0; i < 32; ++i) c["spec"]["selectors"].push_back({{"cel", {{"expression", "true"}}}});
+  for (int i = 0; i < 32; ++i)
+    c["spec"]["selectors"].push_back({{"cel", {{"expression", "true"}}}});
   ExpectOnly(c, "spec.selectors: Too many: 33: must have at most 32 items");
   c = Class();
   c["spec"]["selectors"][0]["cel"]["expression"] = std::string(10 * 1024 + 1, ' ') + "true";
@@ -453,10 +541,13 @@ TEST_CASE("Validation: DeviceClass selectors, CEL length, config", "[kube][valid
   ExpectOnly(c, "spec.config[0].opaque.parameters: Too long: may not be more than 10240 bytes");
   c = Class();
   c["spec"]["config"][0]["opaque"]["parameters"] = "text";
-  ExpectOnly(c, "spec.config[0].opaque.parameters: Invalid value: \"<value omitted>\": parameters must be a valid JSON object");
+  ExpectOnly(c,
+             "spec.config[0].opaque.parameters: Invalid value: \"<value omitted>\": parameters "
+             "must be a valid JSON object");
 }
 
-TEST_CASE("Validation: ResourceClaim requests, exactly one of exactly/firstAvailable", "[kube][validation]") {
+TEST_CASE("Validation: ResourceClaim requests, exactly one of exactly/firstAvailable",
+          "[kube][validation]") {
   Object c = Claim();
   auto& reqs = c["spec"]["devices"]["requests"];
   Object base = reqs[0];
@@ -468,11 +559,16 @@ TEST_CASE("Validation: ResourceClaim requests, exactly one of exactly/firstAvail
   ExpectOnly(c, "spec.devices.requests: Too many: 33: must have at most 32 items");
   c = Claim();
   c["spec"]["devices"]["requests"][0].erase("exactly");
-  ExpectOnly(c, "spec.devices.requests[0]: Required value: exactly one of `exactly` or `firstAvailable` is required");
+  ExpectOnly(c,
+             "spec.devices.requests[0]: Required value: exactly one of `exactly` or "
+             "`firstAvailable` is required");
   c["spec"]["devices"]["requests"][0]["exactly"] = base["exactly"];
-  c["spec"]["devices"]["requests"][0]["firstAvailable"] = {{{"name", "big"}, {"deviceClassName", "gpu.example.com"}}};
-  ExpectOnly(c, "spec.devices.requests[0]: Invalid value: \"{`exactly`, `firstAvailable`}\": exactly one of "
-                "`exactly` or `firstAvailable` is required, but multiple fields are set");
+  c["spec"]["devices"]["requests"][0]["firstAvailable"] = {
+      {{"name", "big"}, {"deviceClassName", "gpu.example.com"}}};
+  ExpectOnly(
+      c,
+      "spec.devices.requests[0]: Invalid value: \"{`exactly`, `firstAvailable`}\": exactly one of "
+      "`exactly` or `firstAvailable` is required, but multiple fields are set");
   c["spec"]["devices"]["requests"][0].erase("exactly");
   ExpectValid(c);
   for (int i = 0; i < 8; ++i) {
@@ -481,12 +577,15 @@ TEST_CASE("Validation: ResourceClaim requests, exactly one of exactly/firstAvail
   }
   ExpectOnly(c, "spec.devices.requests[0].firstAvailable: Too many: 9: must have at most 8 items");
   c = Claim();
-  c["spec"]["devices"]["requests"][0]["firstAvailable"] = {{{"name", "a"}, {"deviceClassName", "x"}},
-                                                          {{"name", "a"}, {"deviceClassName", "x"}}};
+  c["spec"]["devices"]["requests"][0]["firstAvailable"] = {
+      {{"name", "a"}, {"deviceClassName", "x"}}, {{"name", "a"}, {"deviceClassName", "x"}}};
   c["spec"]["devices"]["requests"][0].erase("exactly");
   ExpectOnly(c, "spec.devices.requests[0].firstAvailable[1].name: Duplicate value: \"a\"");
-  c["spec"]["devices"]["requests"][0]["firstAvailable"][1] = {{"name", "b"}, {"deviceClassName", "x"}, {"adminAccess", true}};
-  ExpectOnly(c, "spec.devices.requests[0].firstAvailable[1].adminAccess: Forbidden: not supported in a subrequest");
+  c["spec"]["devices"]["requests"][0]["firstAvailable"][1] = {
+      {"name", "b"}, {"deviceClassName", "x"}, {"adminAccess", true}};
+  ExpectOnly(c,
+             "spec.devices.requests[0].firstAvailable[1].adminAccess: Forbidden: not supported in "
+             "a subrequest");
   c = Claim();
   c["spec"]["devices"]["requests"].push_back(c["spec"]["devices"]["requests"][0]);
   ExpectOnly(c, "spec.devices.requests[1].name: Duplicate value: \"gpu\"");
@@ -499,72 +598,101 @@ TEST_CASE("Validation: ExactDeviceRequest fields", "[kube][validation]") {
   ExpectOnly(c, "spec.devices.requests[0].exactly.deviceClassName: Required value");
   ex["deviceClassName"] = "gpu.example.com";
   ex["allocationMode"] = "Some";
-  ExpectOnly(c, "spec.devices.requests[0].exactly.allocationMode: Unsupported value: \"Some\": supported values: "
-                "\"All\", \"ExactCount\"");
+  ExpectOnly(c,
+             "spec.devices.requests[0].exactly.allocationMode: Unsupported value: \"Some\": "
+             "supported values: "
+             "\"All\", \"ExactCount\"");
   ex["allocationMode"] = "ExactCount";
   ex["count"] = 0;
-  ExpectOnly(c, "spec.devices.requests[0].exactly.count: Invalid value: 0: must be greater than zero");
+  ExpectOnly(c,
+             "spec.devices.requests[0].exactly.count: Invalid value: 0: must be greater than zero");
   ex["allocationMode"] = "All";
   ex["count"] = 2;
-  ExpectOnly(c, "spec.devices.requests[0].exactly.count: Invalid value: 2: must not be specified when "
-                "allocationMode is 'All'");
+  ExpectOnly(c,
+             "spec.devices.requests[0].exactly.count: Invalid value: 2: must not be specified when "
+             "allocationMode is 'All'");
   ex.erase("count");
   ex["tolerations"] = Object::array();
   for (int i = 0; i < 17; ++i) ex["tolerations"].push_back({{"key", "k"}, {"operator", "Exists"}});
-  ExpectOnly(c, "spec.devices.requests[0].exactly.tolerations: Too many: 17: must have at most 16 items");
+  ExpectOnly(
+      c, "spec.devices.requests[0].exactly.tolerations: Too many: 17: must have at most 16 items");
   ex["tolerations"] = {{{"operator", "Equal"}, {"value", "x"}}};
-  ExpectOnly(c, "spec.devices.requests[0].exactly.tolerations[0].operator: Invalid value: \"Equal\": must be "
-                "'Exists' when `key` is empty");
+  ExpectOnly(
+      c,
+      "spec.devices.requests[0].exactly.tolerations[0].operator: Invalid value: \"Equal\": must be "
+      "'Exists' when `key` is empty");
   ex["tolerations"] = {{{"key", "k"}, {"operator", "Exists"}, {"value", "x"}}};
-  ExpectOnly(c, "spec.devices.requests[0].exactly.tolerations[0].value: Invalid value: \"x\": must be empty when "
-                "`operator` is 'Exists'");
+  ExpectOnly(c,
+             "spec.devices.requests[0].exactly.tolerations[0].value: Invalid value: \"x\": must be "
+             "empty when "
+             "`operator` is 'Exists'");
   ex["tolerations"] = {{{"key", "k"}, {"operator", "Near"}}};
-  ExpectOnly(c, "spec.devices.requests[0].exactly.tolerations[0].operator: Unsupported value: \"Near\": supported "
-                "values: \"Equal\", \"Exists\"");
+  ExpectOnly(c,
+             "spec.devices.requests[0].exactly.tolerations[0].operator: Unsupported value: "
+             "\"Near\": supported "
+             "values: \"Equal\", \"Exists\"");
   ex.erase("tolerations");
   for (int i = 0; i < 32; ++i) ex["selectors"].push_back({{"cel", {{"expression", "true"}}}});
-  ExpectOnly(c, "spec.devices.requests[0].exactly.selectors: Too many: 33: must have at most 32 items");
+  ExpectOnly(
+      c, "spec.devices.requests[0].exactly.selectors: Too many: 33: must have at most 32 items");
 }
 
 TEST_CASE("Validation: constraints and claim config", "[kube][validation]") {
   Object c = Claim();
   auto& dev = c["spec"]["devices"];
   dev["constraints"] = Object::array();
-  for (int i = 0; i < 33; ++i) dev["constraints"].push_back({{"matchAttribute", "gpu.example.com/model"}});
+  for (int i = 0; i < 33; ++i)
+    dev["constraints"].push_back({{"matchAttribute", "gpu.example.com/model"}});
   ExpectOnly(c, "spec.devices.constraints: Too many: 33: must have at most 32 items");
   dev["constraints"] = {{{"requests", {"gpu"}}}};
-  ExpectOnly(c, "spec.devices.constraints[0]: Required value: exactly one of `matchAttribute` or "
-                "`distinctAttribute` is required");
-  dev["constraints"] = {{{"matchAttribute", "gpu.example.com/model"}, {"distinctAttribute", "gpu.example.com/uuid"}}};
-  ExpectOnly(c, "spec.devices.constraints[0]: Invalid value: \"{`matchAttribute`, `distinctAttribute`}\": exactly one "
-                "of `matchAttribute` or `distinctAttribute` is required, but multiple fields are set");
+  ExpectOnly(c,
+             "spec.devices.constraints[0]: Required value: exactly one of `matchAttribute` or "
+             "`distinctAttribute` is required");
+  dev["constraints"] = {
+      {{"matchAttribute", "gpu.example.com/model"}, {"distinctAttribute", "gpu.example.com/uuid"}}};
+  ExpectOnly(c,
+             "spec.devices.constraints[0]: Invalid value: \"{`matchAttribute`, "
+             "`distinctAttribute`}\": exactly one "
+             "of `matchAttribute` or `distinctAttribute` is required, but multiple fields are set");
   dev["constraints"] = {{{"matchAttribute", "model"}}};
-  ExpectOnly(c, "spec.devices.constraints[0].matchAttribute: Invalid value: \"model\": must include a domain");
-  dev["constraints"] = {{{"requests", {"gpu", "cpu"}}, {"matchAttribute", "gpu.example.com/model"}}};
-  ExpectOnly(c, "spec.devices.constraints[0].requests[1]: Invalid value: \"cpu\": must be the name of a request in "
-                "the claim or the name of a request and a subrequest separated by '/'");
+  ExpectOnly(c,
+             "spec.devices.constraints[0].matchAttribute: Invalid value: \"model\": must include a "
+             "domain");
+  dev["constraints"] = {
+      {{"requests", {"gpu", "cpu"}}, {"matchAttribute", "gpu.example.com/model"}}};
+  ExpectOnly(c,
+             "spec.devices.constraints[0].requests[1]: Invalid value: \"cpu\": must be the name of "
+             "a request in "
+             "the claim or the name of a request and a subrequest separated by '/'");
   dev.erase("constraints");
   dev["config"] = Object::array();
-  Object cfg = {{"requests", {"gpu"}},
-                {"opaque", {{"driver", "gpu.example.com"}, {"parameters", {{"kind", "GpuConfig"}}}}}};
+  Object cfg = {
+      {"requests", {"gpu"}},
+      {"opaque", {{"driver", "gpu.example.com"}, {"parameters", {{"kind", "GpuConfig"}}}}}};
   for (int i = 0; i < 33; ++i) dev["config"].push_back(cfg);
   ExpectOnly(c, "spec.devices.config: Too many: 33: must have at most 32 items");
   dev["config"] = {cfg};
   ExpectValid(c);
   dev["config"][0]["requests"] = {"gpu/big"};
-  ExpectOnly(c, "spec.devices.config[0].requests[0]: Invalid value: \"gpu/big\": must be the name of a request in "
-                "the claim or the name of a request and a subrequest separated by '/'");
+  ExpectOnly(c,
+             "spec.devices.config[0].requests[0]: Invalid value: \"gpu/big\": must be the name of "
+             "a request in "
+             "the claim or the name of a request and a subrequest separated by '/'");
 }
 
-TEST_CASE("Validation: ResourceClaimTemplate paths are prefixed with spec.spec", "[kube][validation]") {
+TEST_CASE("Validation: ResourceClaimTemplate paths are prefixed with spec.spec",
+          "[kube][validation]") {
   Object t = {{"apiVersion", "resource.k8s.io/v1"},
               {"kind", "ResourceClaimTemplate"},
               {"metadata", {{"name", "t"}, {"namespace", "default"}}},
               {"spec", {{"spec", Claim()["spec"]}}}};
   t["spec"]["spec"]["devices"]["requests"][0].erase("exactly");
-  ExpectOnly(t, "spec.spec.devices.requests[0]: Required value: exactly one of `exactly` or `firstAvailable` is "
-                "required");
-  t = {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "ResourceClaimTemplate"},
+  ExpectOnly(t,
+             "spec.spec.devices.requests[0]: Required value: exactly one of `exactly` or "
+             "`firstAvailable` is "
+             "required");
+  t = {{"apiVersion", "resource.k8s.io/v1"},
+       {"kind", "ResourceClaimTemplate"},
        {"metadata", {{"name", "t"}, {"namespace", "default"}}}};
   ExpectOnly(t, "spec: Required value");
 }
@@ -574,22 +702,33 @@ TEST_CASE("Validation: ResourceClaim status limits", "[kube][validation]") {
   CHECK(StatusMessages(c, c).empty());
   auto& results = c["status"]["allocation"]["devices"]["results"];
   for (int i = 1; i < 33; ++i) {
-    results.push_back({{"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node1"}, {"device", "gpu-" + std::to_string(i)}});
+    results.push_back({{"request", "gpu"},
+                       {"driver", "gpu.example.com"},
+                       {"pool", "node1"},
+                       {"device", "gpu-" + std::to_string(i)}});
   }
-  ExpectStatusError(c, "status.allocation.devices.results: Too many: 33: must have at most 32 items");
+  ExpectStatusError(c,
+                    "status.allocation.devices.results: Too many: 33: must have at most 32 items");
   c = AllocatedClaim();
   auto& cfg = c["status"]["allocation"]["devices"]["config"];
   for (int i = 0; i < 65; ++i) {
-    cfg.push_back({{"source", "FromClaim"}, {"opaque", {{"driver", "gpu.example.com"}, {"parameters", Object::object()}}}});
+    cfg.push_back({{"source", "FromClaim"},
+                   {"opaque", {{"driver", "gpu.example.com"}, {"parameters", Object::object()}}}});
   }
-  ExpectStatusError(c, "status.allocation.devices.config: Too many: 65: must have at most 64 items");
+  ExpectStatusError(c,
+                    "status.allocation.devices.config: Too many: 65: must have at most 64 items");
   c = AllocatedClaim();
-  c["status"]["allocation"]["devices"]["config"] = {{{"source", "FromNowhere"}, {"opaque", {{"driver", "gpu.example.com"}, {"parameters", Object::object()}}}}};
-  ExpectStatusError(c, "status.allocation.devices.config[0].source: Unsupported value: \"FromNowhere\": supported "
-                       "values: \"FromClaim\", \"FromClass\"");
+  c["status"]["allocation"]["devices"]["config"] = {
+      {{"source", "FromNowhere"},
+       {"opaque", {{"driver", "gpu.example.com"}, {"parameters", Object::object()}}}}};
+  ExpectStatusError(
+      c,
+      "status.allocation.devices.config[0].source: Unsupported value: \"FromNowhere\": supported "
+      "values: \"FromClaim\", \"FromClass\"");
   c = AllocatedClaim();
   for (int i = 1; i < 257; ++i) {
-    c["status"]["reservedFor"].push_back({{"resource", "pods"}, {"name", "p"}, {"uid", "u" + std::to_string(i + 1)}});
+    c["status"]["reservedFor"].push_back(
+        {{"resource", "pods"}, {"name", "p"}, {"uid", "u" + std::to_string(i + 1)}});
   }
   ExpectStatusError(c, "status.reservedFor: Too many: 257: must have at most 256 items");
   c = AllocatedClaim();
@@ -597,11 +736,16 @@ TEST_CASE("Validation: ResourceClaim status limits", "[kube][validation]") {
   ExpectStatusError(c, "status.reservedFor[1].uid: Duplicate value: \"u1\"");
   c = AllocatedClaim();
   c["status"].erase("allocation");
-  ExpectStatusError(c, "status.reservedFor: Forbidden: may not be specified when `allocation` is not set");
+  ExpectStatusError(
+      c, "status.reservedFor: Forbidden: may not be specified when `allocation` is not set");
 
   c = AllocatedClaim();
-  Object st = {{"driver", "gpu.example.com"}, {"pool", "node1"}, {"device", "gpu-0"}, {"conditions", Object::array()}};
-  for (int i = 0; i < 9; ++i) st["conditions"].push_back({{"type", "T" + std::to_string(i)}, {"status", "True"}});
+  Object st = {{"driver", "gpu.example.com"},
+               {"pool", "node1"},
+               {"device", "gpu-0"},
+               {"conditions", Object::array()}};
+  for (int i = 0; i < 9; ++i)
+    st["conditions"].push_back({{"type", "T" + std::to_string(i)}, {"status", "True"}});
   c["status"]["devices"] = {st};
   ExpectStatusError(c, "status.devices[0].conditions: Too many: 9: must have at most 8 items");
   st["conditions"] = Object::array();
@@ -609,22 +753,31 @@ TEST_CASE("Validation: ResourceClaim status limits", "[kube][validation]") {
   c["status"]["devices"] = {st};
   ExpectStatusError(c, "status.devices[0].data: Too long: may not be more than 10240 bytes");
   st.erase("data");
-  st["networkData"] = {{"interfaceName", std::string(257, 'e')}, {"hardwareAddress", std::string(129, 'a')},
+  st["networkData"] = {{"interfaceName", std::string(257, 'e')},
+                       {"hardwareAddress", std::string(129, 'a')},
                        {"ips", Object::array()}};
-  for (int i = 0; i < 17; ++i) st["networkData"]["ips"].push_back("10.0.0." + std::to_string(i) + "/24");
+  for (int i = 0; i < 17; ++i)
+    st["networkData"]["ips"].push_back("10.0.0." + std::to_string(i) + "/24");
   c["status"]["devices"] = {st};
-  ExpectStatusError(c, "status.devices[0].networkData.interfaceName: Too long: may not be more than 256 bytes");
-  ExpectStatusError(c, "status.devices[0].networkData.hardwareAddress: Too long: may not be more than 128 bytes");
-  ExpectStatusError(c, "status.devices[0].networkData.ips: Too many: 17: must have at most 16 items");
+  ExpectStatusError(
+      c, "status.devices[0].networkData.interfaceName: Too long: may not be more than 256 bytes");
+  ExpectStatusError(
+      c, "status.devices[0].networkData.hardwareAddress: Too long: may not be more than 128 bytes");
+  ExpectStatusError(c,
+                    "status.devices[0].networkData.ips: Too many: 17: must have at most 16 items");
   st["networkData"] = {{"ips", {"10.0.0.1"}}};
   c["status"]["devices"] = {st};
-  ExpectStatusError(c, "status.devices[0].networkData.ips[0]: Invalid value: \"10.0.0.1\": must be a valid address "
-                       "in CIDR form, (e.g. 10.9.8.7/24 or 2001:db8::1/64)");
+  ExpectStatusError(
+      c,
+      "status.devices[0].networkData.ips[0]: Invalid value: \"10.0.0.1\": must be a valid address "
+      "in CIDR form, (e.g. 10.9.8.7/24 or 2001:db8::1/64)");
   st.erase("networkData");
   st["device"] = "gpu-7";
   c["status"]["devices"] = {st};
-  ExpectStatusError(c, "status.devices[0]: Invalid value: \"gpu.example.com/node1/gpu-7/\": must be an allocated "
-                       "device in the claim");
+  ExpectStatusError(
+      c,
+      "status.devices[0]: Invalid value: \"gpu.example.com/node1/gpu-7/\": must be an allocated "
+      "device in the claim");
   // The allocation can be set or cleared, but not changed in place.
   Object old_claim = AllocatedClaim();
   Object new_claim = AllocatedClaim();
@@ -646,8 +799,9 @@ TEST_CASE("Validation: updates keep immutable fields", "[kube][validation]") {
   b["spec"]["pool"]["name"] = "node2";
   b["spec"]["nodeName"] = "node2";
   msgs = Messages(drahil::kube::ValidateUpdate(a, b));
-  CHECK(msgs == std::vector<std::string>{"spec.pool.name: Invalid value: \"node2\": field is immutable",
-                                         "spec.nodeName: Invalid value: \"node2\": field is immutable"});
+  CHECK(msgs ==
+        std::vector<std::string>{"spec.pool.name: Invalid value: \"node2\": field is immutable",
+                                 "spec.nodeName: Invalid value: \"node2\": field is immutable"});
   b = Slice();
   b["spec"]["devices"].push_back(Device(9));  // devices may change
   b["spec"]["pool"]["generation"] = 2;
@@ -660,26 +814,37 @@ TEST_CASE("Validation: updates keep immutable fields", "[kube][validation]") {
   c2 = Claim();
   c2["metadata"]["name"] = "renamed";
   msgs = Messages(drahil::kube::ValidateUpdate(c1, c2));
-  CHECK(msgs == std::vector<std::string>{"metadata.name: Invalid value: \"renamed\": field is immutable"});
+  CHECK(msgs ==
+        std::vector<std::string>{"metadata.name: Invalid value: \"renamed\": field is immutable"});
 }
 
 TEST_CASE("Validation: DeviceTaintRule and Pod", "[kube][validation]") {
-  Object r = {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "DeviceTaintRule"}, {"metadata", {{"name", "r"}}},
+  Object r = {{"apiVersion", "resource.k8s.io/v1"},
+              {"kind", "DeviceTaintRule"},
+              {"metadata", {{"name", "r"}}},
               {"spec", {{"taint", {{"key", "example.com/x"}, {"effect", "Evict"}}}}}};
-  ExpectOnly(r, "spec.taint.effect: Unsupported value: \"Evict\": supported values: \"NoExecute\", \"NoSchedule\", \"None\"");
+  ExpectOnly(r,
+             "spec.taint.effect: Unsupported value: \"Evict\": supported values: \"NoExecute\", "
+             "\"NoSchedule\", \"None\"");
   r["spec"].erase("taint");
   ExpectOnly(r, "spec.taint: Required value");
-  Object p = {{"apiVersion", "v1"},
-              {"kind", "Pod"},
-              {"metadata", {{"name", "p"}, {"namespace", "default"}}},
-              {"spec",
-               {{"resourceClaims", {{{"name", "gpu"}, {"resourceClaimName", "c"}, {"resourceClaimTemplateName", "t"}}}},
-                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
-  ExpectOnly(p, "spec.resourceClaims[0]: Invalid value: \"{`resourceClaimName`, `resourceClaimTemplateName`}\": at "
-                "most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified");
+  Object p = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", "p"}, {"namespace", "default"}}},
+      {"spec",
+       {{"resourceClaims",
+         {{{"name", "gpu"}, {"resourceClaimName", "c"}, {"resourceClaimTemplateName", "t"}}}},
+        {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  ExpectOnly(p,
+             "spec.resourceClaims[0]: Invalid value: \"{`resourceClaimName`, "
+             "`resourceClaimTemplateName`}\": at "
+             "most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified");
   p["spec"]["resourceClaims"][0].erase("resourceClaimTemplateName");
   p["spec"]["containers"][0]["resources"] = {{"claims", {{{"name", "fpga"}}}}};
-  ExpectOnly(p, "spec.containers[0].resources.claims[0].name: Unsupported value: \"fpga\": supported values: \"gpu\"");
+  ExpectOnly(p,
+             "spec.containers[0].resources.claims[0].name: Unsupported value: \"fpga\": supported "
+             "values: \"gpu\"");
   p["spec"]["containers"] = Object::array();
   ExpectOnly(p, "spec.containers: Required value");
 }
@@ -687,12 +852,15 @@ TEST_CASE("Validation: DeviceTaintRule and Pod", "[kube][validation]") {
 TEST_CASE("Validation: error rendering and Status causes", "[kube][validation]") {
   using namespace drahil::kube;
   CHECK(Required("spec.driver").ToString() == "spec.driver: Required value");
-  CHECK(Invalid("spec.devices[3].name", "x", "bad").ToString() == "spec.devices[3].name: Invalid value: \"x\": bad");
+  CHECK(Invalid("spec.devices[3].name", "x", "bad").ToString() ==
+        "spec.devices[3].name: Invalid value: \"x\": bad");
   CHECK(Invalid("a", "q\"\n", "d").ToString() == "a: Invalid value: \"q\\\"\\n\": d");
-  CHECK(TooMany("spec.devices", 129, 128).ToString() == "spec.devices: Too many: 129: must have at most 128 items");
+  CHECK(TooMany("spec.devices", 129, 128).ToString() ==
+        "spec.devices: Too many: 129: must have at most 128 items");
   CHECK(TooLong("x", 1).ToString() == "x: Too long: may not be more than 1 byte");
   CHECK(Duplicate("n", 5).ToString() == "n: Duplicate value: 5");
-  CHECK(NotSupported("m", "z", {"a", "b"}).ToString() == "m: Unsupported value: \"z\": supported values: \"a\", \"b\"");
+  CHECK(NotSupported("m", "z", {"a", "b"}).ToString() ==
+        "m: Unsupported value: \"z\": supported values: \"a\", \"b\"");
   CHECK(Forbidden("f", "no").ToString() == "f: Forbidden: no");
   auto errs = Validate(Slice(129));
   auto causes = ToStatusCauses(errs);
@@ -713,12 +881,16 @@ TEST_CASE("Validation: name rules", "[kube][validation]") {
   CHECK(IsDns1123Subdomain("gpu.example.com").empty());
   CHECK_FALSE(IsDns1123Subdomain("gpu..example").empty());
   CHECK(IsQualifiedName("example.com/My_Name").empty());
-  CHECK(IsQualifiedName("a/b/c") == std::vector<std::string>{
-      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-      "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
-      "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. "
-      "'example.com/MyName')"});
-  CHECK(IsQualifiedName(std::string(64, 'a')) == std::vector<std::string>{"name part must be no more than 63 characters"});
+  CHECK(IsQualifiedName("a/b/c") ==
+        std::vector<std::string>{"a qualified name must consist of alphanumeric characters, '-', "
+                                 "'_' or '.', and must start and end with an "
+                                 "alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+                                 "'123-abc', regex used for validation is "
+                                 "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS "
+                                 "subdomain prefix and '/' (e.g. "
+                                 "'example.com/MyName')"});
+  CHECK(IsQualifiedName(std::string(64, 'a')) ==
+        std::vector<std::string>{"name part must be no more than 63 characters"});
   CHECK(IsValidLabelValue("").empty());
   CHECK(IsCIdentifier("_x1").empty());
   CHECK_FALSE(IsCIdentifier("1x").empty());

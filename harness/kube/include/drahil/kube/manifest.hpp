@@ -32,9 +32,9 @@ namespace drahil::kube {
 
 struct ManifestObject {
   Object object;
-  std::string file;    // path as given (or the source name for strings)
-  int document = 0;    // 0-based index of the document within the file
-  int line = 1;        // 1-based line where the document starts
+  std::string file;  // path as given (or the source name for strings)
+  int document = 0;  // 0-based index of the document within the file
+  int line = 1;      // 1-based line where the document starts
   // Where(): "dir/a.yaml: document 1 (line 9)", for error messages.
   [[nodiscard]] std::string Where() const;
 };

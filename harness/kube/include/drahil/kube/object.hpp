@@ -13,13 +13,12 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -73,7 +72,7 @@ struct ResourceInfo {
   std::string_view resource;  // plural, "resourceslices"
   std::string_view singular;  // "resourceslice"
   bool namespaced = false;
-  bool has_status = false;    // has a /status subresource
+  bool has_status = false;  // has a /status subresource
   // Field selectors the real API server accepts for this resource, beyond
   // metadata.name and metadata.namespace (which every resource accepts).
   std::span<const std::string_view> field_selectors;
@@ -111,7 +110,16 @@ const ResourceInfo* ResourceFor(const Object& obj);
 // as the API server checks them.
 class LabelSelector {
  public:
-  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist, kGreaterThan, kLessThan };
+  enum class Op {
+    kEquals,
+    kNotEquals,
+    kIn,
+    kNotIn,
+    kExists,
+    kDoesNotExist,
+    kGreaterThan,
+    kLessThan
+  };
   struct Requirement {
     std::string key;
     Op op = Op::kExists;

@@ -45,14 +45,14 @@ namespace drahil::kube {
 // client-key, tokenFile) are read at load time, relative to the
 // kubeconfig's directory.
 struct KubeConfig {
-  std::string context;          // context name used
-  std::string server;           // "https://127.0.0.1:6443" or "http://..."
-  std::string ca_pem;           // certificate-authority(-data), PEM
-  std::string client_cert_pem;  // client-certificate(-data)
-  std::string client_key_pem;   // client-key(-data)
-  std::string token;            // bearer token (token or tokenFile)
+  std::string context;             // context name used
+  std::string server;              // "https://127.0.0.1:6443" or "http://..."
+  std::string ca_pem;              // certificate-authority(-data), PEM
+  std::string client_cert_pem;     // client-certificate(-data)
+  std::string client_key_pem;      // client-key(-data)
+  std::string token;               // bearer token (token or tokenFile)
   std::string username, password;  // basic auth (rare)
-  std::string tls_server_name;  // overrides the name checked in the server cert
+  std::string tls_server_name;     // overrides the name checked in the server cert
   bool insecure_skip_tls_verify = false;
   std::string namespace_ = "default";  // context namespace
 
@@ -75,7 +75,7 @@ struct RestOptions {
 
 struct HttpResponse {
   int code = 0;
-  std::string reason;  // "Conflict" (HTTP reason phrase)
+  std::string reason;                          // "Conflict" (HTTP reason phrase)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };
@@ -83,9 +83,9 @@ struct HttpResponse {
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int64_t limit = 0;              // 0 = no limit
+  int64_t limit = 0;  // 0 = no limit
   std::string continue_token;
-  std::string resource_version;   // "" = most recent
+  std::string resource_version;  // "" = most recent
 };
 
 struct DeleteOptions {
@@ -98,7 +98,7 @@ struct DeleteOptions {
 enum class PatchType { kMerge, kJson, kStrategicMerge };
 
 struct WatchOptions {
-  std::string resource_version;   // "" = start from now (server's choice)
+  std::string resource_version;  // "" = start from now (server's choice)
   std::string label_selector;
   std::string field_selector;
   bool allow_bookmarks = true;
@@ -152,8 +152,7 @@ class RestClient {
   Result<Object> List(std::string_view resource, std::string_view ns,
                       const ListOptions& options = {});
   // ListAll(): follows continue tokens; returns one List with all items.
-  Result<Object> ListAll(std::string_view resource, std::string_view ns,
-                         ListOptions options = {});
+  Result<Object> ListAll(std::string_view resource, std::string_view ns, ListOptions options = {});
   // Create()/Update()/UpdateStatus(): the resource and namespace come from
   // obj's apiVersion, kind and metadata.namespace (the kubeconfig's namespace
   // when empty for a namespaced kind).
@@ -165,8 +164,7 @@ class RestClient {
   // error to abort.
   Result<Object> UpdateWithRetry(std::string_view resource, std::string_view ns,
                                  std::string_view name,
-                                 const std::function<Status(Object&)>& mutate,
-                                 bool status = false);
+                                 const std::function<Status(Object&)>& mutate, bool status = false);
   Result<Object> Patch(std::string_view resource, std::string_view ns, std::string_view name,
                        PatchType type, const Object& patch, std::string_view subresource = {});
   Status Delete(std::string_view resource, std::string_view ns, std::string_view name,

@@ -45,9 +45,9 @@ std::string_view ErrorTypeReason(ErrorType type);
 
 struct FieldError {
   ErrorType type = ErrorType::kInvalid;
-  std::string field;      // "spec.devices[3].name"
-  Object bad_value;       // null when the error type carries no value
-  std::string detail;     // may be empty
+  std::string field;   // "spec.devices[3].name"
+  Object bad_value;    // null when the error type carries no value
+  std::string detail;  // may be empty
 
   // ToString(): "<field>: <Body()>".
   [[nodiscard]] std::string ToString() const;

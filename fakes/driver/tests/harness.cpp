@@ -83,12 +83,15 @@ ExitInfo Bed::StopDriver(bool kill) {
   return e;
 }
 
+bool Bed::DriverRunning() { return driver_ && driver_->Running(); }
+
 std::string Bed::DriverLog() const {
   auto t = ReadFile(dir_.Join("driver.log"));
   return t.ok() ? *t : "(no driver log)";
 }
 
 Result<Json> Bed::WaitForSlices(std::chrono::milliseconds timeout) {
+  if (timeout.count() == 0) timeout = opts_.slices_timeout;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto all = api_->List("resourceslices");

@@ -25,6 +25,7 @@ struct BedOptions {
   std::string node = "gpu-server-1";
   std::string driver = "gpu.drahil.dev";
   std::vector<std::string> args;  // extra driver flags
+  std::chrono::milliseconds slices_timeout{20000};  // for the first complete pool
 };
 
 class Bed {
@@ -36,7 +37,9 @@ class Bed {
 
   Status StartDriver();
   ExitInfo StopDriver(bool kill = false);
-  Result<Json> WaitForSlices(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // DriverRunning(): false once the driver process has exited.
+  bool DriverRunning();
+  Result<Json> WaitForSlices(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // Devices(): every device of the driver's current slices.
   Result<std::vector<Json>> Devices();
 

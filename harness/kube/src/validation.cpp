@@ -473,16 +473,13 @@ void ValidatePoolName(Walker& w, const std::optional<std::string>& name, const s
     w.Add(Required(path));
     return;
   }
-  if (name->size() > kMaxPoolNameLength) {
-    w.Add(TooLong(path, kMaxPoolNameLength));
-    return;
-  }
+  if (name->size() > kMaxPoolNameLength) w.Add(TooLong(path, kMaxPoolNameLength));
   size_t start = 0;
   while (true) {
     size_t slash = name->find('/', start);
     std::string part =
         name->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    for (const auto& d : IsDns1123Subdomain(part)) w.Add(Invalid(path, *name, d));
+    for (const auto& d : IsDns1123Subdomain(part)) w.Add(Invalid(path, part, d));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -515,7 +512,7 @@ void ValidateDeviceQualifiedName(Walker& w, const std::string& name, const std::
     std::string domain = name.substr(0, slash);
     id = name.substr(slash + 1);
     if (domain.empty()) {
-      w.Add(Required(path, "the domain must not be empty"));
+      w.Add(Invalid(path, "", "the domain must not be empty"));
     } else {
       if (domain.size() > kMaxDomainLength) w.Add(TooLong(path, kMaxDomainLength));
       for (const auto& d : IsDns1123Subdomain(domain)) {
@@ -524,10 +521,11 @@ void ValidateDeviceQualifiedName(Walker& w, const std::string& name, const std::
       }
     }
   } else if (require_domain) {
-    w.Add(Invalid(path, name, "must include a domain"));
+    w.Add(Invalid(path, name,
+                  "a fully qualified name must be a domain and a name separated by a slash"));
   }
   if (id.empty()) {
-    w.Add(Required(path, "the name must not be empty"));
+    w.Add(Invalid(path, "", "the name must not be empty"));
     return;
   }
   if (id.size() > kMaxIdLength) w.Add(TooLong(path, kMaxIdLength));
@@ -540,7 +538,12 @@ size_t ValidateList(Walker& w, const Object* parent, std::string_view key, const
                     size_t max, Fn fn) {
   const Object* arr = w.Arr(parent, key, path);
   if (arr == nullptr) return 0;
-  if (max > 0 && arr->size() > max) w.Add(TooMany(path, arr->size(), max));
+  if (max > 0 && arr->size() > max) {
+    // Like the API server: an oversized list gets one error and its items
+    // are not inspected (protection against huge objects).
+    w.Add(TooMany(path, arr->size(), max));
+    return arr->size();
+  }
   for (size_t i = 0; i < arr->size(); ++i) fn((*arr)[i], Index(path, i), i);
   return arr->size();
 }
@@ -718,11 +721,11 @@ void ValidateOpaque(Walker& w, const Object* cfg, const std::string& path) {
     w.Add(Required(pp));
     return;
   }
-  if (!params->is_object()) {
-    w.Add(Invalid(pp, "<value omitted>", "parameters must be a valid JSON object"));
-    return;
+  if (params->dump().size() > kMaxOpaqueParameters) {
+    w.Add(TooLong(pp, kMaxOpaqueParameters));
+  } else if (!params->is_object()) {
+    w.Add(Invalid(pp, "<value omitted>", "must be a valid JSON object"));
   }
-  if (params->dump().size() > kMaxOpaqueParameters) w.Add(TooLong(pp, kMaxOpaqueParameters));
 }
 
 void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
@@ -736,11 +739,8 @@ void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
   auto value = w.Str(&t, "value", Child(p, "value")).value_or("");
   if (op == "Exists") {
     if (!value.empty())
-      w.Add(Invalid(Child(p, "value"), value, "must be empty when `operator` is 'Exists'"));
+      w.Add(Invalid(Child(p, "value"), value, "must be empty for operator `Exists`"));
   } else if (op == "Equal") {
-    if (!key || key->empty()) {
-      w.Add(Invalid(Child(p, "operator"), op, "must be 'Exists' when `key` is empty"));
-    }
     AddNameErrors(w, Child(p, "value"), value, IsValidLabelValue(value));
   } else {
     w.Add(NotSupported(Child(p, "operator"), op, {"Equal", "Exists"}));
@@ -795,11 +795,10 @@ void ValidateAttribute(Walker& w, const Object& attr, const std::string& p, size
       w.Add(TooLong(Child(p, "string"), kMaxAttributeStringLength));
   }
   auto check_version = [&](const std::string& v, const std::string& vp) {
-    if (v.size() > kMaxAttributeStringLength) {
-      w.Add(TooLong(vp, kMaxAttributeStringLength));
-    } else if (!SemVer::Parse(v).ok()) {
+    if (!SemVer::Parse(v).ok()) {
       w.Add(Invalid(vp, v, "must be a string compatible with semver.org spec 2.0.0"));
     }
+    if (v.size() > kMaxAttributeStringLength) w.Add(TooLong(vp, kMaxAttributeStringLength));
   };
   if (auto v = w.Str(&attr, "version", Child(p, "version"))) {
     ++set, ++*values;
@@ -829,13 +828,15 @@ void ValidateAttribute(Walker& w, const Object& attr, const std::string& p, size
     }
   }
   if (set == 0) {
-    w.Add(Required(p, "exactly one value must be specified"));
+    w.Add(Invalid(p, "", "exactly one value must be specified"));
   } else if (set > 1) {
     w.Add(Invalid(p, attr, "exactly one value must be specified"));
   }
 }
 
-void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
+// ValidateCapacity(): value, and the request policy of consumable capacity
+// (DRAConsumableCapacity), which only multi-allocatable devices may carry.
+void ValidateCapacity(Walker& w, const Object& cap, const std::string& p, bool multi) {
   if (!cap.is_object()) {
     w.Add(TypeInvalid(p, JsonTypeName(cap), "must be an object"));
     return;
@@ -850,59 +851,114 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p) {
   const std::string rp = Child(p, "requestPolicy");
   const Object* policy = w.Obj(&cap, "requestPolicy", rp);
   if (policy == nullptr) return;
-  auto def = ValidateQuantity(w, Walker::Field(policy, "default"), Child(rp, "default"));
-  const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
-  const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
-  if (valid_values != nullptr && range != nullptr) {
-    w.Add(Invalid(
-        rp, "{`validValues`, `validRange`}",
-        "exactly one of `validValues` or `validRange` may be set, but multiple fields are set"));
+  if (!multi) {
+    w.Add(Forbidden(rp, "allowMultipleAllocations must be true"));
     return;
   }
+  const Object* def_json = Walker::Field(policy, "default");
+  auto def = ValidateQuantity(w, def_json, Child(rp, "default"));
+  const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
+  const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
+  if (valid_values != nullptr && valid_values->empty()) valid_values = nullptr;
+  if (valid_values != nullptr && range != nullptr) {
+    w.Add(Forbidden(rp,
+                    "exactly one policy can be specified, cannot specify \"validValues\" and "
+                    "\"validRange\" at the same time"));
+    return;
+  }
+  if (valid_values == nullptr && range == nullptr) return;
+  if (def_json == nullptr) {
+    w.Add(Required(Child(rp, "default"), valid_values != nullptr
+                                             ? "required when validValues is defined"
+                                             : "required when validRange is defined"));
+    return;
+  }
+  if (!def || !q) return;  // already reported
   if (valid_values != nullptr) {
     const std::string vp = Child(rp, "validValues");
-    if (valid_values->size() > kMaxCapacityValidValues) {
-      w.Add(TooMany(vp, valid_values->size(), kMaxCapacityValidValues));
-    }
-    std::optional<Quantity> prev;
-    bool has_default = false;
+    std::vector<std::optional<Quantity>> vals;
     for (size_t i = 0; i < valid_values->size(); ++i) {
-      auto v = ValidateQuantity(w, &(*valid_values)[i], Index(vp, i));
-      if (!v) continue;
-      if (prev && *v <= *prev) {
-        w.Add(Invalid(Index(vp, i), v->ToString(),
-                      "values must be sorted in ascending order and unique"));
-      }
-      if (q && *v > *q)
-        w.Add(Invalid(Index(vp, i), v->ToString(),
-                      "must not exceed the capacity value " + q->ToString()));
-      if (def && *v == *def) has_default = true;
-      prev = v;
+      vals.push_back(ValidateQuantity(w, &(*valid_values)[i], Index(vp, i)));
     }
-    if (def && !has_default) {
-      w.Add(Invalid(Child(rp, "default"), def->ToString(), "must be one of the valid values"));
+    for (size_t i = 0; i + 1 < vals.size(); ++i) {
+      if (vals[i] && vals[i + 1] && *vals[i] > *vals[i + 1]) {
+        w.Add(Invalid(Index(vp, i + 1), vals[i + 1]->ToString(),
+                      "values must be sorted in ascending order"));
+      }
+    }
+    if (vals.size() > kMaxCapacityValidValues) {
+      w.Add(TooMany(vp, vals.size(), kMaxCapacityValidValues));
+      return;
+    }
+    bool found_default = false;
+    std::set<int64_t> seen;
+    for (size_t i = 0; i < vals.size(); ++i) {
+      if (!vals[i]) continue;
+      if (*vals[i] > *q) {
+        w.Add(Invalid(Index(vp, i), vals[i]->ToString(),
+                      "option is larger than capacity value: " + q->ToString()));
+      }
+      if (*vals[i] == *def) found_default = true;
+      if (!seen.insert(vals[i]->Value()).second)
+        w.Add(Duplicate(Index(vp, i), std::to_string(vals[i]->Value())));
+    }
+    if (!found_default) {
+      w.Add(Invalid(vp, def->ToString(),
+                    "default value is not valid according to the requestPolicy"));
+    }
+    return;
+  }
+  const std::string gp = Child(rp, "validRange");
+  if (Walker::Field(range, "min") == nullptr) {
+    w.Add(Required(Child(gp, "min"), "required when validRange is defined"));
+    return;
+  }
+  auto min = ValidateQuantity(w, Walker::Field(range, "min"), Child(gp, "min"));
+  auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
+  auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
+  if (!min) return;
+  if (*min > *q) {
+    w.Add(Invalid(Child(gp, "min"), min->ToString(),
+                  "min is larger than capacity value: " + q->ToString()));
+  }
+  if (*def < *min) {
+    w.Add(
+        Invalid(Child(gp, "min"), def->ToString(), "default is less than min: " + min->ToString()));
+  }
+  if (max) {
+    if (*min > *max) {
+      w.Add(
+          Invalid(Child(gp, "max"), min->ToString(), "min is larger than max: " + max->ToString()));
+    }
+    if (*max > *q) {
+      w.Add(Invalid(Child(gp, "max"), max->ToString(),
+                    "max is larger than capacity value: " + q->ToString()));
+    }
+    if (*def > *max) {
+      w.Add(Invalid(Child(gp, "max"), def->ToString(),
+                    "default is more than max: " + max->ToString()));
     }
   }
-  if (range != nullptr) {
-    const std::string gp = Child(rp, "validRange");
-    auto min = ValidateQuantity(w, Walker::Field(range, "min"), Child(gp, "min"));
-    if (Walker::Field(range, "min") == nullptr) w.Add(Required(Child(gp, "min")));
-    auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
-    auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
-    if (min && max && *max < *min) {
-      w.Add(Invalid(Child(gp, "max"), max->ToString(),
-                    "must be greater than or equal to the minimum"));
-    }
-    if (step && step->Sign() <= 0) {
+  if (step) {
+    if (step->Sign() <= 0) {
       w.Add(Invalid(Child(gp, "step"), step->ToString(), "must be greater than zero"));
+      return;
     }
-    if (q && min && *min > *q) {
-      w.Add(Invalid(Child(gp, "min"), min->ToString(),
-                    "must not exceed the capacity value " + q->ToString()));
+    Quantity one_step = min->Add(*step);
+    if (one_step > *q) {
+      w.Add(Invalid(
+          Child(gp, "step"), step->ToString(),
+          "one step " + one_step.ToString() + " is larger than capacity value: " + q->ToString()));
     }
-    if (def && min && (*def < *min || (max && *def > *max))) {
-      w.Add(Invalid(Child(rp, "default"), def->ToString(), "must be within the valid range"));
-    }
+    auto check_multiple = [&](const Quantity& v) {
+      if ((v.Value() - min->Value()) % step->Value() != 0) {
+        w.Add(Invalid(Child(gp, "step"), v.ToString(),
+                      "value is not a multiple of a given step (" + step->ToString() + ") from (" +
+                          min->ToString() + ")"));
+      }
+    };
+    check_multiple(*def);
+    if (max) check_multiple(*max);
   }
 }
 
@@ -935,6 +991,9 @@ std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent,
                                              const std::string& path, bool include_per_device) {
   std::vector<std::string> set;
   auto node_name = w.Str(parent, "nodeName", Child(path, "nodeName"));
+  if (node_name && node_name->empty() && !include_per_device) {
+    w.Add(Invalid(Child(path, "nodeName"), "", "must not be empty"));
+  }
   if (node_name && !node_name->empty()) {
     set.push_back("nodeName");
     AddNameErrors(w, Child(path, "nodeName"), *node_name, IsDns1123Subdomain(*node_name));
@@ -991,6 +1050,8 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
     return;
   }
   ValidateDnsLabelField(w, w.Str(&dev, "name", Child(p, "name")), Child(p, "name"));
+  bool multi = w.Bool(&dev, "allowMultipleAllocations", Child(p, "allowMultipleAllocations"))
+                   .value_or(false);
   const Object* attrs = w.Obj(&dev, "attributes", Child(p, "attributes"));
   const Object* caps = w.Obj(&dev, "capacity", Child(p, "capacity"));
   size_t names = (attrs ? attrs->size() : 0) + (caps ? caps->size() : 0);
@@ -1016,7 +1077,7 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
     for (auto& [k, c] : caps->items()) {
       std::string cp = Key(Child(p, "capacity"), k);
       ValidateDeviceQualifiedName(w, k, cp, false);
-      ValidateCapacity(w, c, cp);
+      ValidateCapacity(w, c, cp, multi);
     }
   }
   std::set<std::string> counter_sets;
@@ -1024,8 +1085,7 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
                [&](const Object& c, const std::string& cp, size_t) {
                  auto set = w.Str(&c, "counterSet", Child(cp, "counterSet"));
                  ValidateDnsLabelField(w, set, Child(cp, "counterSet"));
-                 if (set && !counter_sets.insert(*set).second)
-                   w.Add(Duplicate(Child(cp, "counterSet"), *set));
+                 if (set && !counter_sets.insert(*set).second) w.Add(Duplicate(cp, *set));
                  ValidateCounterMap(w, w.Obj(&c, "counters", Child(cp, "counters")),
                                     Child(cp, "counters"), true);
                });
@@ -1036,14 +1096,12 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
                      "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
                      "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
     } else if (fields.size() > 1) {
-      w.Add(
-          Invalid(p, FieldSet(fields),
-                  "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
-                  "`perDeviceNodeSelection` is set to true in the ResourceSlice spec, but multiple "
-                  "fields are set"));
+      w.Add(Invalid(p, FieldSet(fields),
+                    "exactly one of `nodeName`, `nodeSelector`, or `allNodes` is required when "
+                    "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
     }
   } else if (!fields.empty()) {
-    w.Add(Invalid(p, FieldSet(fields),
+    w.Add(Invalid(p, Object(),
                   "`nodeName`, `nodeSelector` and `allNodes` can only be set if "
                   "`perDeviceNodeSelection` is set to true in the ResourceSlice spec"));
   }
@@ -1053,21 +1111,30 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
                      kMaxBindingConditions, true);
   ValidateStringList(w, &dev, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
                      kMaxBindingConditions, true);
-  const Object* bc = Walker::Field(&dev, "bindingConditions");
-  const Object* bfc = Walker::Field(&dev, "bindingFailureConditions");
-  bool has_bc = bc != nullptr && bc->is_array() && !bc->empty();
-  bool has_bfc = bfc != nullptr && bfc->is_array() && !bfc->empty();
-  if (has_bc != has_bfc) {
-    w.Add(Invalid(Child(p, has_bc ? "bindingFailureConditions" : "bindingConditions"),
-                  Object::array(),
-                  "`bindingConditions` and `bindingFailureConditions` must be set together"));
+  std::vector<std::string> bc, bfc;
+  for (auto [key, out] :
+       {std::pair{"bindingConditions", &bc}, {"bindingFailureConditions", &bfc}}) {
+    const Object* list = Walker::Field(&dev, key);
+    if (list == nullptr || !list->is_array()) continue;
+    for (const auto& c : *list) {
+      if (c.is_string()) out->push_back(c.get<std::string>());
+    }
   }
-  auto binds = w.Bool(&dev, "bindsToNode", Child(p, "bindsToNode"));
-  if ((has_bc || has_bfc) && !binds.value_or(false)) {
-    w.Add(Invalid(Child(p, "bindsToNode"), binds.value_or(false),
-                  "must be true when `bindingConditions` or `bindingFailureConditions` are set"));
+  for (size_t i = 0; i < bfc.size(); ++i) {
+    if (std::find(bc.begin(), bc.end(), bfc[i]) != bc.end()) {
+      w.Add(Invalid(Index(Child(p, "bindingFailureConditions"), i), bfc[i],
+                    "bindingFailureConditions must not overlap with bindingConditions"));
+    }
   }
-  w.Bool(&dev, "allowMultipleAllocations", Child(p, "allowMultipleAllocations"));
+  if (bc.empty() && !bfc.empty()) {
+    w.Add(Invalid(Child(p, "bindingConditions"), Object::array(),
+                  "bindingConditions are required to use bindingFailureConditions"));
+  }
+  if (bfc.empty() && !bc.empty()) {
+    w.Add(Invalid(Child(p, "bindingFailureConditions"), Object::array(),
+                  "bindingFailureConditions are required to use bindingConditions"));
+  }
+  w.Bool(&dev, "bindsToNode", Child(p, "bindsToNode"));
 }
 
 void ValidateSliceSpec(Walker& w, const Object& obj) {
@@ -1117,31 +1184,29 @@ void ValidateSliceSpec(Walker& w, const Object& obj) {
       ValidateDevice(w, d, Index(dp, i), per_device);
       if (d.is_object() && d.contains("name") && d["name"].is_string()) {
         std::string n = d["name"].get<std::string>();
-        if (!n.empty() && !names.insert(n).second) w.Add(Duplicate(Child(Index(dp, i), "name"), n));
+        if (!n.empty() && !names.insert(n).second) w.Add(Duplicate(Index(dp, i), n));
       }
     }
   }
   const std::string cp = Child(sp, "sharedCounters");
   std::set<std::string> set_names;
-  size_t sets = ValidateList(w, spec, "sharedCounters", cp, kMaxCounterSets,
-                             [&](const Object& cs, const std::string& p, size_t) {
-                               if (!cs.is_object()) {
-                                 w.Add(TypeInvalid(p, JsonTypeName(cs), "must be an object"));
-                                 return;
-                               }
-                               auto name = w.Str(&cs, "name", Child(p, "name"));
-                               ValidateDnsLabelField(w, name, Child(p, "name"));
-                               if (name && !name->empty() && !set_names.insert(*name).second) {
-                                 w.Add(Duplicate(Child(p, "name"), *name));
-                               }
-                               ValidateCounterMap(w, w.Obj(&cs, "counters", Child(p, "counters")),
-                                                  Child(p, "counters"), true);
-                             });
+  ValidateList(w, spec, "sharedCounters", cp, kMaxCounterSets,
+               [&](const Object& cs, const std::string& p, size_t) {
+                 if (!cs.is_object()) {
+                   w.Add(TypeInvalid(p, JsonTypeName(cs), "must be an object"));
+                   return;
+                 }
+                 auto name = w.Str(&cs, "name", Child(p, "name"));
+                 ValidateDnsLabelField(w, name, Child(p, "name"));
+                 if (name && !name->empty() && !set_names.insert(*name).second) {
+                   w.Add(Duplicate(p, *name));
+                 }
+                 ValidateCounterMap(w, w.Obj(&cs, "counters", Child(p, "counters")),
+                                    Child(p, "counters"), true);
+               });
   // Since 1.35 a slice carries either devices or shared counters.
-  if (sets > 0 && devices != nullptr && !devices->empty()) {
-    w.Add(Invalid(
-        sp, "{`devices`, `sharedCounters`}",
-        "only one of `devices` or `sharedCounters` may be set, but multiple fields are set"));
+  if (Walker::Field(spec, "sharedCounters") != nullptr && devices != nullptr) {
+    w.Add(Invalid(sp, "", "only one of `sharedCounters` or `devices` is allowed"));
   }
 }
 
@@ -1253,7 +1318,7 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
                  ValidateDnsLabelField(w, name, Child(p, "name"));
                  std::set<std::string>* subs = nullptr;
                  if (name && !name->empty()) {
-                   if (refs.count(*name) != 0) w.Add(Duplicate(Child(p, "name"), *name));
+                   if (refs.count(*name) != 0) w.Add(Duplicate(p, *name));
                    subs = &refs[*name];
                  }
                  const Object* exactly = w.Obj(&r, "exactly", Child(p, "exactly"));
@@ -1262,16 +1327,18 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
                  if (exactly == nullptr && !has_first) {
                    w.Add(Required(p, "exactly one of `exactly` or `firstAvailable` is required"));
                  } else if (exactly != nullptr && has_first) {
-                   w.Add(Invalid(p, "{`exactly`, `firstAvailable`}",
+                   w.Add(Invalid(p, Object(),
                                  "exactly one of `exactly` or `firstAvailable` is required, but "
                                  "multiple fields are set"));
-                 }
-                 if (exactly != nullptr)
+                 } else if (exactly != nullptr) {
                    ValidateExactRequest(w, *exactly, Child(p, "exactly"), true);
-                 if (has_first) {
+                 }
+                 if (has_first && exactly == nullptr) {
                    const std::string fp = Child(p, "firstAvailable");
-                   if (first->size() > kMaxSubRequests)
+                   if (first->size() > kMaxSubRequests) {
                      w.Add(TooMany(fp, first->size(), kMaxSubRequests));
+                     return;
+                   }
                    std::set<std::string> sub_names;
                    for (size_t i = 0; i < first->size(); ++i) {
                      const Object& s = (*first)[i];
@@ -1283,7 +1350,7 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
                      auto sn = w.Str(&s, "name", Child(ip, "name"));
                      ValidateDnsLabelField(w, sn, Child(ip, "name"));
                      if (sn && !sn->empty()) {
-                       if (!sub_names.insert(*sn).second) w.Add(Duplicate(Child(ip, "name"), *sn));
+                       if (!sub_names.insert(*sn).second) w.Add(Duplicate(ip, *sn));
                        if (subs != nullptr) subs->insert(*sn);
                      }
                      ValidateExactRequest(w, s, ip, false);
@@ -1302,7 +1369,10 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
         auto match = w.Str(&c, "matchAttribute", Child(p, "matchAttribute"));
         auto distinct = w.Str(&c, "distinctAttribute", Child(p, "distinctAttribute"));
         if (!match && !distinct) {
-          w.Add(Required(p, "exactly one of `matchAttribute` or `distinctAttribute` is required"));
+          // The API server's own wording (1.34+, DRAConsumableCapacity on).
+          w.Add(Required(p,
+                         "exactly one of \"matchAttribute\" or \"distinctAttribute\" is required, "
+                         "but multiple fields are set"));
         } else if (match && distinct) {
           w.Add(Invalid(p, "{`matchAttribute`, `distinctAttribute`}",
                         "exactly one of `matchAttribute` or `distinctAttribute` is required, but "
@@ -1401,7 +1471,7 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
                      }
                      auto uid = w.Str(&r, "uid", Child(p, "uid"));
                      if (uid && !uid->empty() && !uids.insert(*uid).second)
-                       w.Add(Duplicate(Child(p, "uid"), *uid));
+                       w.Add(Duplicate(p, *uid));
                    });
   if (reserved > 0 && alloc == nullptr) {
     w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocation` is not set"));
@@ -1422,7 +1492,8 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
         ValidateDnsLabelField(w, device, Child(p, "device"));
         auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
         if (driver && pool && device) {
-          std::string key = *driver + "/" + *pool + "/" + *device + "/" + share;
+          std::string key =
+              *driver + "/" + *pool + "/" + *device + (share.empty() ? "" : "/" + share);
           if (!status_keys.insert(key).second) w.Add(Duplicate(p, key));
           if (allocated.count({*driver, *pool, *device}) == 0) {
             w.Add(Invalid(p, key, "must be an allocated device in the claim"));

@@ -1385,7 +1385,7 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
   // but make a deep tree; the checker and evaluator recurse over it, so bound
   // its height (measured without recursion).
   {
-    constexpr int kMaxHeight = 1000;
+    constexpr int kMaxHeight = 250;  // cel-go's default recursion limit
     std::vector<std::pair<const Node*, int>> stack{{prog->root.get(), 1}};
     while (!stack.empty()) {
       auto [n, h] = stack.back();

@@ -191,6 +191,9 @@ TEST_CASE("Cel: compile errors name the position and the construct", "[allocator
   std::string chain = "1";
   for (int i = 0; i < 3000; ++i) chain += "+1";
   CHECK(CompileError(chain + " > 0").message().find("nested too deeply") != std::string::npos);
+  std::string ok_chain = "1";
+  for (int i = 0; i < 200; ++i) ok_chain += "+1";
+  CHECK(True(ok_chain + " == 201"));
   std::string members = "device";
   for (int i = 0; i < 2000; ++i) members += ".a";
   CHECK(CompileError(members).message().find("nested too deeply") != std::string::npos);

@@ -176,6 +176,8 @@ int main(int argc, char** argv) {
   // ignores our timeouts) must still end the probe with a document and exit 3.
   std::atomic<const char*> current{"startup"};
   std::atomic<bool> done{false};
+  // The watchdog works on its own copy: main keeps adding parameters.
+  const nlohmann::json watchdog_params = report.parameters();
   std::thread watchdog([&] {
     pc::Deadline deadline(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
     std::optional<pc::Deadline> grace;
@@ -184,7 +186,7 @@ int main(int argc, char** argv) {
       bool expired = deadline.Expired() || (grace && grace->Expired());
       if (expired) {
         pc::ProbeReport fatal("gpu", backend_kind);
-        fatal.parameters() = report.parameters();
+        fatal.parameters() = watchdog_params;
         fatal.SetFatal(
             std::string(grace ? "interrupted"
                               : "watchdog: no result within " + std::to_string(timeout_s) + " s") +

@@ -576,3 +576,27 @@ TEST_CASE("Allocator: dry run schedules pods and claims from manifests", "[alloc
     CHECK((*back)[0] == c);
   }
 }
+
+TEST_CASE("Allocator: node selection by nodeSelector, allNodes and per-device nodeName", "[allocator][nodes]") {
+  World w({"nodes.yaml"});
+  alloc::Allocator a(w.inv);
+  CHECK(a.Nodes() == std::vector<std::string>{"node-2"});
+  // node-1 in zone a: the zone pool and the all-nodes fabric.
+  alloc::NodeInfo zone_a{"node-1", {{"topology.kubernetes.io/zone", "a"}}};
+  auto r = a.Allocate({w.Claim("default/two-net")}, zone_a);
+  REQUIRE_OK(r);
+  CHECK(Devices((*r)[0]) == std::vector<std::string>{"shared-fabric", "switch-port-0"});
+  // No device is node-local, so the slice's node selector is the claim's.
+  CHECK((*r)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] ==
+        "topology.kubernetes.io/zone");
+  // node-2 (zone b): its own NIC and the fabric; pinned to node-2.
+  alloc::NodeInfo node2{"node-2", {{"topology.kubernetes.io/zone", "b"}}};
+  auto r2 = a.Allocate({w.Claim("default/two-net")}, node2);
+  REQUIRE_OK(r2);
+  CHECK(Devices((*r2)[0]) == std::vector<std::string>{"local-nic", "shared-fabric"});
+  CHECK((*r2)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchFields"][0]["values"][0] == "node-2");
+  // node-3 in zone b sees only the fabric.
+  auto r3 = a.Allocate({w.Claim("default/two-net")}, alloc::NodeInfo{"node-3", {{"topology.kubernetes.io/zone", "b"}}});
+  REQUIRE_FALSE(r3.ok());
+  CHECK(r3.status().message().find("needs 2 device(s), 1 of 1 on node \"node-3\"") != std::string::npos);
+}

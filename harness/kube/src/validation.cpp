@@ -991,8 +991,10 @@ std::vector<std::string> NodeSelectionFields(Walker& w, const Object* parent,
                                              const std::string& path, bool include_per_device) {
   std::vector<std::string> set;
   auto node_name = w.Str(parent, "nodeName", Child(path, "nodeName"));
-  if (node_name && node_name->empty() && !include_per_device) {
-    w.Add(Invalid(Child(path, "nodeName"), "", "must not be empty"));
+  if (node_name && node_name->empty()) {
+    w.Add(Invalid(Child(path, "nodeName"), "",
+                  include_per_device ? "must be either unset or set to a non-empty string"
+                                     : "must not be empty"));
   }
   if (node_name && !node_name->empty()) {
     set.push_back("nodeName");
@@ -1225,10 +1227,7 @@ void ValidateDeviceClassSpec(Walker& w, const Object& obj) {
     AddNameErrors(w, ep, *ext, IsQualifiedName(*ext));
     bool native = ext->find('/') == std::string::npos ||
                   (ext->rfind("kubernetes.io/", 0) == 0 && ext->rfind("requests.", 0) != 0);
-    if (native)
-      w.Add(Invalid(
-          ep, *ext,
-          "must be a standard extended resource name (with a domain other than kubernetes.io)"));
+    if (native) w.Add(Invalid(ep, *ext, "must be a valid extended resource name"));
   }
 }
 
@@ -1408,14 +1407,56 @@ bool IsCidr(const std::string& s) {
   return false;
 }
 
-void ValidateClaimStatus(Walker& w, const Object& obj) {
+bool RequestRefExists(const RequestRefs& refs, const std::string& ref) {
+  size_t slash = ref.find('/');
+  auto it = refs.find(ref.substr(0, slash));
+  if (it == refs.end()) return false;
+  if (slash == std::string::npos) return true;
+  return it->second.count(ref.substr(slash + 1)) > 0;
+}
+
+// GatherRequestRefs(): the request and subrequest names of a claim's spec.
+RequestRefs GatherRequestRefs(const Object& claim) {
+  RequestRefs refs;
+  const Object* reqs =
+      Walker::Field(Walker::Field(Walker::Field(&claim, "spec"), "devices"), "requests");
+  if (reqs == nullptr || !reqs->is_array()) return refs;
+  for (const auto& r : *reqs) {
+    if (!r.is_object() || !r.contains("name") || !r["name"].is_string()) continue;
+    auto& subs = refs[r["name"].get<std::string>()];
+    const Object* first = Walker::Field(&r, "firstAvailable");
+    if (first == nullptr || !first->is_array()) continue;
+    for (const auto& sub : *first) {
+      if (sub.is_object() && sub.contains("name") && sub["name"].is_string()) {
+        subs.insert(sub["name"].get<std::string>());
+      }
+    }
+  }
+  return refs;
+}
+
+// ValidateClaimStatus(): validate_allocation is false when an allocation was
+// already stored: it is then only checked for immutability, as upstream does
+// (rules for new results may be stricter than those it was written under).
+void ValidateClaimStatus(Walker& w, const Object& obj, bool validate_allocation) {
   const std::string sp = "status";
   const Object* status = w.Obj(&obj, "status", sp);
   if (status == nullptr) return;
   const std::string ap = Child(sp, "allocation");
   const Object* alloc = w.Obj(status, "allocation", ap);
   std::set<std::tuple<std::string, std::string, std::string>> allocated;
-  if (alloc != nullptr) {
+  const RequestRefs refs = GatherRequestRefs(obj);
+  if (alloc != nullptr && !validate_allocation) {
+    const Object* results = Walker::Field(Walker::Field(alloc, "devices"), "results");
+    if (results != nullptr && results->is_array()) {
+      for (const auto& r : *results) {
+        if (r.is_object()) {
+          allocated.insert({r.value("driver", ""), r.value("pool", ""), r.value("device", "")});
+        }
+      }
+    }
+  }
+  if (alloc != nullptr && validate_allocation) {
     const std::string dp = Child(ap, "devices");
     const Object* devices = w.Obj(alloc, "devices", dp);
     ValidateList(w, devices, "results", Child(dp, "results"), kMaxAllocationResults,
@@ -1425,7 +1466,13 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
                      return;
                    }
                    auto req = w.Str(&r, "request", Child(p, "request"));
-                   if (!req || req->empty()) w.Add(Required(Child(p, "request")));
+                   if (!req || req->empty()) {
+                     w.Add(Required(Child(p, "request")));
+                   } else if (!RequestRefExists(refs, *req)) {
+                     w.Add(Invalid(Child(p, "request"), *req,
+                                   "must be the name of a request in the claim or the name of a "
+                                   "request and a subrequest separated by '/'"));
+                   }
                    auto driver = w.Str(&r, "driver", Child(p, "driver"));
                    ValidateDriverName(w, driver, Child(p, "driver"));
                    auto pool = w.Str(&r, "pool", Child(p, "pool"));
@@ -1474,7 +1521,8 @@ void ValidateClaimStatus(Walker& w, const Object& obj) {
                        w.Add(Duplicate(p, *uid));
                    });
   if (reserved > 0 && alloc == nullptr) {
-    w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocation` is not set"));
+    // Sic: the API server says `allocated` here.
+    w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocated` is not set"));
   }
   std::set<std::string> status_keys;
   ValidateList(
@@ -1732,10 +1780,10 @@ std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object
   Immutable(errs, old_obj, new_obj, "metadata.namespace");
   if (Kind(new_obj) == "ResourceClaim") {
     Walker w(errs);
-    ValidateClaimStatus(w, new_obj);
     // The allocation may be added or removed, never changed in place.
     const Object* a = Walker::Field(Walker::Field(&old_obj, "status"), "allocation");
     const Object* b = Walker::Field(Walker::Field(&new_obj, "status"), "allocation");
+    ValidateClaimStatus(w, new_obj, a == nullptr);
     if (a != nullptr && b != nullptr && *a != *b) {
       errs.push_back(Invalid("status.allocation", *b, "field is immutable"));
     }

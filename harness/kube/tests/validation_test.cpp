@@ -108,7 +108,8 @@ std::vector<std::string> StatusMessages(const Object& old_obj, const Object& new
 }
 
 void ExpectStatusError(const Object& obj, const std::string& text) {
-  auto msgs = StatusMessages(obj, obj);
+  // From an unallocated claim, so that the new allocation is validated.
+  auto msgs = StatusMessages(Claim(), obj);
   INFO("errors:\n" << Join(msgs));
   CHECK(std::find(msgs.begin(), msgs.end(), text) != msgs.end());
 }
@@ -263,6 +264,10 @@ TEST_CASE(
              "spec: Invalid value: \"{`nodeName`, `allNodes`}\": exactly one of `nodeName`, "
              "`nodeSelector`, "
              "`allNodes`, `perDeviceNodeSelection` is required, but multiple fields are set");
+  s = Slice();
+  s["spec"]["nodeName"] = "";
+  ExpectError(
+      s, "spec.nodeName: Invalid value: \"\": must be either unset or set to a non-empty string");
   s = Slice();
   s["spec"].erase("nodeName");
   s["spec"]["allNodes"] = false;
@@ -585,6 +590,16 @@ TEST_CASE("Validation: DeviceClass selectors, CEL length, config", "[kube][valid
              "valid JSON object");
 }
 
+TEST_CASE("Validation: DeviceClass extended resource name", "[kube][validation]") {
+  Object c = Class();
+  c["spec"]["extendedResourceName"] = "example.com/gpu";
+  ExpectValid(c);
+  c["spec"]["extendedResourceName"] = "gpu";
+  ExpectOnly(c,
+             "spec.extendedResourceName: Invalid value: \"gpu\": must be a valid extended resource "
+             "name");
+}
+
 TEST_CASE("Validation: ResourceClaim requests, exactly one of exactly/firstAvailable",
           "[kube][validation]") {
   Object c = Claim();
@@ -758,6 +773,13 @@ TEST_CASE("Validation: ResourceClaim status limits", "[kube][validation]") {
       "status.allocation.devices.config[0].source: Unsupported value: \"FromNowhere\": supported "
       "values: \"FromClaim\", \"FromClass\"");
   c = AllocatedClaim();
+  c["status"]["allocation"]["devices"]["results"][0]["request"] = "gpu/big";
+  ExpectStatusError(
+      c,
+      "status.allocation.devices.results[0].request: Invalid value: \"gpu/big\": must "
+      "be the name of a request in the claim or the name of a request and a subrequest "
+      "separated by '/'");
+  c = AllocatedClaim();
   for (int i = 1; i < 257; ++i) {
     c["status"]["reservedFor"].push_back(
         {{"resource", "pods"}, {"name", "p"}, {"uid", "u" + std::to_string(i + 1)}});
@@ -769,7 +791,7 @@ TEST_CASE("Validation: ResourceClaim status limits", "[kube][validation]") {
   c = AllocatedClaim();
   c["status"].erase("allocation");
   ExpectStatusError(
-      c, "status.reservedFor: Forbidden: may not be specified when `allocation` is not set");
+      c, "status.reservedFor: Forbidden: may not be specified when `allocated` is not set");
 
   c = AllocatedClaim();
   Object st = {{"driver", "gpu.example.com"},

@@ -553,12 +553,20 @@ Status RunHook(const cdi::Hook& h, const std::string& state, int64_t deadline) {
   WriteAll(in[1], state);
   ::close(in[1]);
   int64_t hook_deadline = deadline;
-  if (h.timeout) hook_deadline = std::min(deadline, MonotonicMs() + *h.timeout * 1000);
+  bool own_timeout = false;
+  if (h.timeout && MonotonicMs() + *h.timeout * 1000 < deadline) {
+    hook_deadline = MonotonicMs() + *h.timeout * 1000;
+    own_timeout = true;
+  }
   int status = 0;
   if (!WaitWithDeadline(pid, &status, hook_deadline)) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    return DeadlineExceededError(desc + " timed out");
+    // The hook's own timeout is a hook failure; the run's deadline is the
+    // run timing out (kCancelled tells the caller which).
+    if (own_timeout)
+      return DeadlineExceededError(desc + " timed out after " + std::to_string(*h.timeout) + " s");
+    return CancelledError(desc + " was still running at the run's deadline");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
@@ -569,8 +577,11 @@ Status RunHook(const cdi::Hook& h, const std::string& state, int64_t deadline) {
   return OkStatus();
 }
 
+// RunHooks(): the hooks of the given stages, in order. `slack_ms` extends the
+// run's deadline for hooks inside the container, so that stage 1, not the
+// init, enforces the run's deadline there.
 Status RunHooks(const InitConfig& c, const std::vector<std::string>& stages,
-                const std::string& state_status, pid_t pid) {
+                const std::string& state_status, pid_t pid, int64_t slack_ms = 0) {
   for (const auto& h : c.edits.hooks) {
     if (std::find(stages.begin(), stages.end(), h.hook_name) == stages.end()) continue;
     if (!c.allow_hooks) {
@@ -578,7 +589,7 @@ Status RunHooks(const InitConfig& c, const std::vector<std::string>& stages,
       continue;
     }
     DRAHIL_RETURN_IF_ERROR(
-        RunHook(h, StateJson(state_status, pid, c.staging_dir), c.deadline_mono_ms));
+        RunHook(h, StateJson(state_status, pid, c.staging_dir), c.deadline_mono_ms + slack_ms));
   }
   return OkStatus();
 }
@@ -630,7 +641,7 @@ int InitMain(const InitConfig& c, int sock) {
   std::string go = RecvMsg(sock);
   if (go.rfind("go:", 0) != 0) return 1;  // stage 1 refused (a hook failed) or died
   pid_t host_pid = std::atoi(go.c_str() + 3);
-  if (Status s = RunHooks(c, {"createContainer"}, "created", host_pid); !s.ok()) {
+  if (Status s = RunHooks(c, {"createContainer"}, "created", host_pid, 60000); !s.ok()) {
     EmitError(s);
     return 1;
   }
@@ -651,7 +662,7 @@ int InitMain(const InitConfig& c, int sock) {
     return 1;
   }
   Log("capabilities dropped, no_new_privs set");
-  if (Status s = RunHooks(c, {"startContainer"}, "created", host_pid); !s.ok()) {
+  if (Status s = RunHooks(c, {"startContainer"}, "created", host_pid, 60000); !s.ok()) {
     EmitError(s);
     return 1;
   }
@@ -800,6 +811,11 @@ int Stage1(const InitConfig& c) {
       std::string m = RecvMsg(sock);
       if (m == "ready") {
         hook_error = RunHooks(c, {"prestart", "createRuntime"}, "created", init);
+        if (hook_error.code() == Code::kCancelled) {
+          hook_error = OkStatus();
+          timed_out = true;
+          break;
+        }
         if (!hook_error.ok()) break;
         SendMsg(sock, "go:" + std::to_string(init));
       } else if (m == "started") {

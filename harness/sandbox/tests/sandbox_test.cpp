@@ -335,12 +335,15 @@ TEST_CASE("Sandbox: hooks run only when allowed", "[sandbox]") {
 
   // A hook inside the container that outlives the run's own deadline: the
   // whole PID namespace goes, the command never starts.
-  spec.edits.hooks = {{"createContainer", "/bin/sleep", {"sleep", "100"}, {}, {}}};
   spec.timeout = milliseconds(800);
-  auto hung = Sandbox::Run(spec);
-  REQUIRE_OK(hung);
-  CHECK(hung->timed_out);
-  CHECK(hung->duration < seconds(10));
+  for (const char* stage : {"createContainer", "prestart"}) {
+    INFO(stage);
+    spec.edits.hooks = {{stage, "/bin/sleep", {"sleep", "100"}, {}, {}}};
+    auto hung = Sandbox::Run(spec);
+    REQUIRE_OK(hung);
+    CHECK(hung->timed_out);
+    CHECK(hung->duration < seconds(10));
+  }
   spec.timeout = seconds(20);
 
   spec.edits.hooks = {{"createContainer", "/bin/false", {}, {}, {}}};

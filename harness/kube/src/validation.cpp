@@ -454,17 +454,25 @@ std::optional<Quantity> ValidateQuantity(Walker& w, const Object* v, const std::
 }
 
 // Driver names: DNS subdomain, at most 63 bytes (validateDriverName).
+// The API server reuses the CSI driver name rule: the lower-cased name must
+// be a DNS subdomain (upper case is tolerated), and an empty name gets both
+// "Required" and the format error.
 void ValidateDriverName(Walker& w, const std::optional<std::string>& driver,
                         const std::string& path) {
-  if (!driver || driver->empty()) {
-    w.Add(Required(path));
-    return;
-  }
-  if (driver->size() > kMaxDriverNameLength) w.Add(TooLong(path, kMaxDriverNameLength));
-  for (const auto& d : IsDns1123Subdomain(*driver)) {
-    if (d.rfind("must be no more", 0) == 0) continue;  // reported as TooLong
-    w.Add(Invalid(path, *driver, d));
-  }
+  std::string name = driver.value_or("");
+  if (name.empty()) w.Add(Required(path));
+  if (name.size() > kMaxDriverNameLength) w.Add(TooLong(path, kMaxDriverNameLength));
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const auto& d : IsDns1123Subdomain(lower)) w.Add(Invalid(path, name, d));
+}
+
+// Device, request and subrequest names: a DNS label; "" is a format error
+// (not "Required"), as in the API server.
+void ValidateDnsLabelName(Walker& w, const std::optional<std::string>& v, const std::string& path) {
+  std::string value = v.value_or("");
+  AddNameErrors(w, path, value, IsDns1123Label(value));
 }
 
 // Pool names: DNS subdomains joined by '/', at most 253 bytes.
@@ -514,11 +522,7 @@ void ValidateDeviceQualifiedName(Walker& w, const std::string& name, const std::
     if (domain.empty()) {
       w.Add(Invalid(path, "", "the domain must not be empty"));
     } else {
-      if (domain.size() > kMaxDomainLength) w.Add(TooLong(path, kMaxDomainLength));
-      for (const auto& d : IsDns1123Subdomain(domain)) {
-        if (d.rfind("must be no more", 0) == 0) continue;
-        w.Add(Invalid(path, domain, d));
-      }
+      ValidateDriverName(w, domain, path);  // the domain follows the driver-name rule
     }
   } else if (require_domain) {
     w.Add(Invalid(path, name,
@@ -1051,7 +1055,7 @@ void ValidateDevice(Walker& w, const Object& dev, const std::string& p, bool per
     w.Add(TypeInvalid(p, JsonTypeName(dev), "must be an object"));
     return;
   }
-  ValidateDnsLabelField(w, w.Str(&dev, "name", Child(p, "name")), Child(p, "name"));
+  ValidateDnsLabelName(w, w.Str(&dev, "name", Child(p, "name")), Child(p, "name"));
   bool multi = w.Bool(&dev, "allowMultipleAllocations", Child(p, "allowMultipleAllocations"))
                    .value_or(false);
   const Object* attrs = w.Obj(&dev, "attributes", Child(p, "attributes"));
@@ -1314,7 +1318,7 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
                    return;
                  }
                  auto name = w.Str(&r, "name", Child(p, "name"));
-                 ValidateDnsLabelField(w, name, Child(p, "name"));
+                 ValidateDnsLabelName(w, name, Child(p, "name"));
                  std::set<std::string>* subs = nullptr;
                  if (name && !name->empty()) {
                    if (refs.count(*name) != 0) w.Add(Duplicate(p, *name));
@@ -1347,7 +1351,7 @@ void ValidateClaimSpec(Walker& w, const Object* spec, const std::string& sp) {
                        continue;
                      }
                      auto sn = w.Str(&s, "name", Child(ip, "name"));
-                     ValidateDnsLabelField(w, sn, Child(ip, "name"));
+                     ValidateDnsLabelName(w, sn, Child(ip, "name"));
                      if (sn && !sn->empty()) {
                        if (!sub_names.insert(*sn).second) w.Add(Duplicate(ip, *sn));
                        if (subs != nullptr) subs->insert(*sn);
@@ -1478,7 +1482,7 @@ void ValidateClaimStatus(Walker& w, const Object& obj, bool validate_allocation)
                    auto pool = w.Str(&r, "pool", Child(p, "pool"));
                    ValidatePoolName(w, pool, Child(p, "pool"));
                    auto device = w.Str(&r, "device", Child(p, "device"));
-                   ValidateDnsLabelField(w, device, Child(p, "device"));
+                   ValidateDnsLabelName(w, device, Child(p, "device"));
                    if (driver && pool && device) allocated.insert({*driver, *pool, *device});
                    ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
                                 [&](const Object& t, const std::string& tp, size_t) {
@@ -1537,7 +1541,7 @@ void ValidateClaimStatus(Walker& w, const Object& obj, bool validate_allocation)
         auto pool = w.Str(&d, "pool", Child(p, "pool"));
         ValidatePoolName(w, pool, Child(p, "pool"));
         auto device = w.Str(&d, "device", Child(p, "device"));
-        ValidateDnsLabelField(w, device, Child(p, "device"));
+        ValidateDnsLabelName(w, device, Child(p, "device"));
         auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
         if (driver && pool && device) {
           std::string key =

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "drahil/allocator/allocator.hpp"
-#include "drahil/allocator/yaml.hpp"
 #include "drahil/cli/commands.hpp"
+#include "drahil/kube/manifest.hpp"
 
 namespace drahil::cli {
 
@@ -32,13 +32,15 @@ void AddAllocatorCommands(CLI::App& app, CliContext& ctx) {
     std::vector<nlohmann::json> objects;
     for (const std::string& path : {args->manifests, args->slices}) {
       if (path.empty()) continue;
-      auto docs = allocator::LoadYamlPath(path);
+      // kubectl's reading rules (drahil::kube): YAML or JSON, "---" documents,
+      // List kinds flattened, a directory's *.yaml/*.yml/*.json in order.
+      auto docs = kube::LoadManifests(path);
       if (!docs.ok()) {
         std::fprintf(stderr, "drahil allocate: %s\n", docs.status().ToString().c_str());
         ctx.exit_code = kExitUsage;
         return;
       }
-      objects.insert(objects.end(), docs->begin(), docs->end());
+      for (auto& d : *docs) objects.push_back(std::move(d.object));
     }
     allocator::Options opts;
     opts.max_steps = args->max_steps;
@@ -55,9 +57,9 @@ void AddAllocatorCommands(CLI::App& app, CliContext& ctx) {
         auto it = result->claim_messages.find(key);
         out += "---\n";
         if (it != result->claim_messages.end()) out += "# " + it->second + "\n";
-        out += allocator::ToYaml(c);
+        out += kube::JsonToYaml(c);
       }
-      for (const auto& p : result->pods) out += "---\n" + allocator::ToYaml(p);
+      for (const auto& p : result->pods) out += "---\n" + kube::JsonToYaml(p);
     }
     std::fputs(out.c_str(), stdout);
     // The summary goes to stderr so stdout stays valid YAML for kubectl/yq.

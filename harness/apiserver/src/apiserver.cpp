@@ -291,6 +291,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Dispatch(const ApiServer::Impl::FaultMatch& fault) {
+    if (fault.code < 0) {
+      AuditEntry e;
+      e.time = wall_start_;
+      e.user = cls_.identity.user;
+      e.verb = cls_.route.verb;
+      e.method = req_.method;
+      e.path = req_.path;
+      e.query = req_.query;
+      e.code = 0;  // nothing was sent
+      impl_.Record(std::move(e));
+      return Done();
+    }
     Response resp = fault.code != 0
                         ? Handler::ErrorResponse(internal::WithCode(fault.code, fault.message))
                         : impl_.handler.Serve(req_, cls_);

@@ -210,6 +210,15 @@ TEST_CASE("ApiServer: kubeconfig, audit log and fault injection", "[apiserver]")
     CHECK(Http(*server, "GET", "/api/v1/nodes").status == 200);
     CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
   }
+  {
+    drahil::apiserver::FaultRule cut;
+    cut.code = -1;
+    cut.path_regex = "^/api/v1/namespaces$";
+    auto fault = server->InjectFault(cut);
+    CHECK_THROWS(Http(*server, "GET", "/api/v1/namespaces"));
+    CHECK(Http(*server, "GET", "/api/v1/namespaces").status == 200);
+    CHECK(fault.Hits() == 1);
+  }
   // The handle went out of scope: the delay is gone.
   auto t0 = std::chrono::steady_clock::now();
   CHECK(Http(*server, "GET", "/api/v1/nodes").status == 200);

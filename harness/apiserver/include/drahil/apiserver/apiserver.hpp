@@ -60,7 +60,8 @@ struct AuditEntry {
 struct FaultRule {
   std::string verb;
   std::string path_regex;
-  int code = 500;          // HTTP status to answer with; 0 = do not fail, only delay
+  int code = 500;          // HTTP status to answer with; 0 = do not fail, only delay;
+                           // < 0 = close the connection without answering (a cut link)
   std::string message = "injected fault";
   int times = 1;           // how many matching requests; < 0 = until removed
   std::chrono::milliseconds latency{0};  // added before answering (or failing)

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { drahil::log::Init(ctx.verbosity); });
 
   for (auto hook : {AddKubeletCommands, AddApiserverCommands, AddAllocatorCommands,
-                    AddCdiCommands, AddFakenodeCommands, AddRunnerCommands}) {
+                    AddCdiCommands, AddFakenodeCommands, AddRunnerCommands, AddSelfcheckCommands}) {
     if (hook != nullptr) hook(app, ctx);
   }
 

@@ -41,7 +41,8 @@ DRAHIL_CLI_HOOK(AddApiserverCommands);  // drahil apiserver
 DRAHIL_CLI_HOOK(AddAllocatorCommands);  // drahil allocate
 DRAHIL_CLI_HOOK(AddCdiCommands);        // drahil cdi validate|audit, drahil sandbox
 DRAHIL_CLI_HOOK(AddFakenodeCommands);   // drahil fakenode (also drahil-fakenode)
-DRAHIL_CLI_HOOK(AddRunnerCommands);     // drahil demo|run|list|validate|doctor|selfcheck
+DRAHIL_CLI_HOOK(AddRunnerCommands);     // drahil demo|run|list|validate|doctor
+DRAHIL_CLI_HOOK(AddSelfcheckCommands);  // drahil selfcheck
 
 #undef DRAHIL_CLI_HOOK
 

@@ -600,3 +600,27 @@ TEST_CASE("Allocator: node selection by nodeSelector, allNodes and per-device no
   REQUIRE_FALSE(r3.ok());
   CHECK(r3.status().message().find("needs 2 device(s), 1 of 1 on node \"node-3\"") != std::string::npos);
 }
+
+TEST_CASE("Allocator: dry run allocates the extended-resource claim of a pod", "[allocator][extended][dryrun]") {
+  auto objs = Load("gpus.yaml");
+  for (auto& o : Load("extended-pod.yaml")) objs.push_back(o);
+  auto r = alloc::DryRun(objs);
+  REQUIRE_OK(r);
+  CHECK(r->all_allocated);
+  REQUIRE(r->pods.size() == 1);
+  const Json& st = r->pods[0]["status"]["extendedResourceClaimStatus"];
+  CHECK(st["requestMappings"][0] == Json{{"containerName", "app"},
+                                         {"resourceName", "deviceclass.resource.kubernetes.io/gpu.example.com"},
+                                         {"requestName", "container-0-request-0"}});
+  CHECK(r->pods[0]["spec"]["nodeName"] == "node-1");
+  bool found = false;
+  for (const auto& c : r->claims) {
+    if (c["metadata"]["name"] != st["resourceClaimName"]) continue;
+    found = true;
+    const Json& res = c["status"]["allocation"]["devices"]["results"];
+    REQUIRE(res.size() == 2);
+    CHECK(res[0]["request"] == "container-0-request-0");
+    CHECK(c["status"]["reservedFor"][0]["uid"] == "0e9b2f10-0000-4000-8000-0000000000bb");
+  }
+  CHECK(found);
+}

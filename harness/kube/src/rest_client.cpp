@@ -26,6 +26,7 @@
 #include <random>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/kube/manifest.hpp"
@@ -191,7 +192,8 @@ Result<Endpoint> ParseServer(const std::string& server) {
   }
   if (ep.host.empty()) return InvalidArgumentError("server \"" + server + "\": no host");
   if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
-  if (!std::all_of(ep.port.begin(), ep.port.end(), ::isdigit)) {
+  if (!std::all_of(ep.port.begin(), ep.port.end(), ::isdigit) || ep.port.size() > 5 ||
+      std::stoi(ep.port) > 65535) {
     return InvalidArgumentError("server \"" + server + "\": bad port");
   }
   return ep;
@@ -411,9 +413,18 @@ struct RestClient::Impl {
 
   // Connect(): resolve, connect, TLS handshake; each step bounded by timeout.
   net::awaitable<void> Connect(Conn& c, Clock::duration timeout) {
-    tcp::resolver resolver(c.ioc);
-    auto results =
-        co_await resolver.async_resolve(endpoint.host, endpoint.port, net::use_awaitable);
+    // IP literals (what drahil's own kubeconfigs hold) skip the resolver, whose
+    // getaddrinfo cannot be bounded by our timeout.
+    std::vector<tcp::endpoint> results;
+    if (IsIpLiteral(endpoint.host)) {
+      results.emplace_back(net::ip::make_address(endpoint.host),
+                           static_cast<unsigned short>(std::stoi(endpoint.port)));
+    } else {
+      tcp::resolver resolver(c.ioc);
+      auto resolved =
+          co_await resolver.async_resolve(endpoint.host, endpoint.port, net::use_awaitable);
+      for (const auto& r : resolved) results.push_back(r.endpoint());
+    }
     if (!endpoint.tls) {
       auto& t = c.s.emplace<beast::tcp_stream>(c.ioc);
       t.expires_after(timeout);

@@ -618,6 +618,10 @@ TEST_CASE("RestClient: HTTPS with a CA, client certificates and host checks", "[
   CHECK(RestClient::Create(cfg).status().code() == Code::kInvalidArgument);
   cfg.server = "ftp://x";
   CHECK(RestClient::Create(cfg).status().code() == Code::kInvalidArgument);
+  cfg.server = "https://127.0.0.1:99999";
+  CHECK(RestClient::Create(cfg).status().code() == Code::kInvalidArgument);
+  cfg.server = "https://[::1";
+  CHECK(RestClient::Create(cfg).status().code() == Code::kInvalidArgument);
 }
 
 TEST_CASE("RestClient: Watch over HTTPS", "[kube][rest][tls]") {

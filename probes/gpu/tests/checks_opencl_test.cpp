@@ -209,8 +209,8 @@ TEST_CASE("GPU checks: ValidateOptions rejects bad combinations", "[probe_gpu]")
   o.checks = {"bogus"};
   CHECK(pg::ValidateOptions(o).code() == drahil::Code::kInvalidArgument);
   o.checks = {"memory-isolation"};
-  o.write_canary = "a";
-  o.scan_canary = "b";
+  o.write_canary.assign("run-a");
+  o.scan_canary.assign("run-b");
   CHECK_FALSE(pg::ValidateOptions(o).ok());
   o.scan_canary.clear();
   o.sharing = "sometimes";

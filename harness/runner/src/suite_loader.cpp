@@ -75,7 +75,8 @@ const std::vector<std::string>& StepKinds() {
 const std::vector<std::string>& ProfilePlaceholders() {
   static const std::vector<std::string> kNames = {"kubeconfig", "node_name",  "registry_dir",
                                                   "plugins_dir", "cdi_dir",   "fake_root",
-                                                  "bin_dir",     "state_dir", "driver_name"};
+                                                  "bin_dir",     "lib_dir",   "state_dir",
+                                                  "driver_name"};
   return kNames;
 }
 
@@ -150,7 +151,7 @@ SchemaPtr StepSchema(const std::string& kind) {
         {}, /*at_least_one=*/true);
     m["inject"] = Map(
         {Opt("device-fault", Map({Req("device", Str()),
-                                  Req("fault", Enum({"xid", "lost", "ecc-dbe", "ecc-sbe", "thermal", "clear"})),
+                                  Req("fault", Enum({"xid", "lost", "ecc", "pcie-aer", "fpga-region-error", "clear"})),
                                   Opt("xid", Int(0))})),
          Opt("driver", Enum({"kill", "terminate", "restart", "sigstop", "sigcont"})),
          Opt("reboot", Bool()),

@@ -211,8 +211,9 @@ struct Inventory {
 };
 
 struct EngineHooks {
-  // set_up_case: after the directories exist, before fixtures. Starts what
-  // the case needs and registers its cleanup. Unset: nothing is started.
+  // set_up_case: after the directories exist, before fixtures, for cases
+  // that need the node (NeedsSetUp()). Starts what the case needs and
+  // registers its cleanup. Unset: nothing is started.
   std::function<StepOutcome(CaseContext&)> set_up_case;
   // discover: called (once per run, after set_up_case of the first case that
   // needs it) when a case requires devices or capabilities the profile does
@@ -230,6 +231,7 @@ struct RunOptions {
   std::string work_dir;    // parent of per-case dirs; "" = $TMPDIR
   bool keep_dirs = false;  // leave case dirs behind (debugging)
   std::string bin_dir;     // for {bin_dir}
+  std::string lib_dir;     // for {lib_dir}; "" = <bin_dir>/../lib
   std::string node_name = "drahil-node";
   std::string hardware;    // for the report
 };
@@ -277,6 +279,10 @@ class Engine {
   std::mutex inventory_mu_;
   std::optional<Inventory> inventory_;
 };
+
+// NeedsSetUp(): whether a case touches the node (fixtures, device
+// requirements, or any step but wait); the engine calls set_up_case only then.
+bool NeedsSetUp(const Suite& suite, const Case& kase);
 
 // PrepareCaseDirs(): creates the per-case directory layout under root and
 // returns the map CaseContext::dirs holds.

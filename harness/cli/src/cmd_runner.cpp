@@ -1,0 +1,502 @@
+// drahil validate | list | run | demo | doctor — the runner's subcommands.
+//
+// Exit codes: 0 every case passed or skipped; 1 a case failed or errored;
+// 2 usage or configuration error (bad suite, bad profile); 3 internal error;
+// 130/143 interrupted by SIGINT/SIGTERM (the partial reports are written
+// first).
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "drahil/cli/commands.hpp"
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/reports/writers.hpp"
+#include "drahil/runner/engine.hpp"
+#include "drahil/runner/integration.hpp"
+#include "drahil/runner/progress.hpp"
+#include "drahil/runner/suite.hpp"
+
+namespace drahil::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using runner::DriverProfile;
+using runner::Suite;
+
+std::string ExeDir(const CliContext& ctx) {
+  std::string p = SiblingBinary(ctx, "x");
+  return p.substr(0, p.size() - 2);
+}
+
+// DefaultSuitesDir(): $DRAHIL_SUITES_DIR, the installed share dir, the source
+// tree next to a build dir (build/bin/../../suites), or ./suites.
+std::string DefaultSuitesDir(const CliContext& ctx) {
+  if (const char* e = std::getenv("DRAHIL_SUITES_DIR"); e != nullptr && *e != '\0') return e;
+  std::string exe = ExeDir(ctx);
+  for (const std::string& c : {exe + "/../share/drahil/suites", exe + "/../../suites"}) {
+    std::error_code ec;
+    if (fs::is_directory(c, ec)) return fs::weakly_canonical(c, ec).string();
+  }
+  return "suites";
+}
+
+// ResolveProfile(): a path, or a name looked up in <suites>/drivers/<name>.yaml.
+std::string ResolveProfile(const CliContext& ctx, const std::string& arg) {
+  if (arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml")) return arg;
+  return DefaultSuitesDir(ctx) + "/drivers/" + arg + ".yaml";
+}
+
+// SignalWatcher: SIGINT/SIGTERM cancel the run instead of killing drahil, so
+// the reports of what finished still get written. The signals are blocked in
+// every thread and taken synchronously by one watcher thread (sigtimedwait),
+// so no work happens in a signal handler. A second signal exits at once.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(runner::CancelToken& cancel) : cancel_(cancel) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int signal() const { return sig_.load(); }
+
+ private:
+  void Loop() {
+    timespec ts{0, 100 * 1000 * 1000};
+    while (!done_.load()) {
+      int s = sigtimedwait(&set_, nullptr, &ts);
+      if (s <= 0) continue;
+      if (sig_.load() != 0) {
+        std::fprintf(stderr, "\ndrahil: second signal, exiting without reports\n");
+        std::_Exit(128 + s);
+      }
+      sig_.store(s);
+      std::fprintf(stderr, "\ndrahil: %s received; finishing cleanup and writing partial reports "
+                           "(send again to exit at once)\n", s == SIGINT ? "SIGINT" : "SIGTERM");
+      cancel_.Cancel(s == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+  }
+  runner::CancelToken& cancel_;
+  sigset_t set_{}, old_{};
+  std::atomic<bool> done_{false};
+  std::atomic<int> sig_{0};
+  std::thread thread_;
+};
+
+struct RunArgs {
+  std::string driver;
+  std::string attach;
+  std::vector<std::string> suites;
+  std::string junit, json, html, out;
+  int parallel = 1;
+  std::vector<std::string> focus, skip;
+  int repeat = 1;
+  bool fail_fast = false;
+  bool keep = false;
+  std::string work_dir;
+  std::string node_name = "drahil-node";
+  std::string progress = "auto";
+};
+
+void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
+  if (with_driver) {
+    c->add_option("--driver", a.driver, "Driver profile: a path, or a name in <suites>/drivers/");
+    c->add_option("--attach", a.attach,
+                  "Test a driver that is already running: the plugin registry dir it registers in");
+  }
+  c->add_option("--suite", a.suites, "Suite file or directory (repeatable; default: the catalog)");
+  c->add_option("--junit", a.junit, "Write JUnit XML here");
+  c->add_option("--json", a.json, "Write the JSON report here");
+  c->add_option("--html", a.html, "Write the HTML report here");
+  c->add_option("--out", a.out, "Directory for junit.xml, report.json and report.html");
+  c->add_option("--parallel,-j", a.parallel, "Cases run at once")->check(CLI::Range(1, 64));
+  c->add_option("--focus", a.focus, "Only cases whose id, suite/id or a tag matches (regex, repeatable)");
+  c->add_option("--skip", a.skip, "Leave out cases whose id, suite/id or a tag matches (regex, repeatable)");
+  c->add_option("--repeat", a.repeat, "Run each case N times; disagreeing runs are reported as flaky")
+      ->check(CLI::Range(1, 1000));
+  c->add_flag("--fail-fast", a.fail_fast, "Start no new case after the first failure or error");
+  c->add_flag("--keep", a.keep, "Keep each case's directory (node root, logs) for debugging");
+  c->add_option("--work-dir", a.work_dir, "Where case directories are created (default $TMPDIR)");
+  c->add_option("--node-name", a.node_name, "Node name given to the driver");
+  c->add_option("--progress", a.progress, "auto | live | plain | none")
+      ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
+}
+
+int DoRun(CliContext& ctx, RunArgs a, bool demo) {
+  if (!a.out.empty()) {
+    if (a.junit.empty()) a.junit = a.out + "/junit.xml";
+    if (a.json.empty()) a.json = a.out + "/report.json";
+    if (a.html.empty()) a.html = a.out + "/report.html";
+  }
+  if (a.suites.empty()) a.suites.push_back(DefaultSuitesDir(ctx));
+
+  DriverProfile profile;
+  if (!a.driver.empty()) {
+    auto p = runner::LoadDriverProfileFile(ResolveProfile(ctx, a.driver));
+    if (!p.ok()) {
+      std::fprintf(stderr, "drahil: driver profile: %s\n", p.status().message().c_str());
+      return kExitUsage;
+    }
+    profile = *p;
+  } else {
+    std::fprintf(stderr, "drahil run: give --driver PROFILE (with --attach REGISTRY_DIR the profile names the "
+                         "driver and its capabilities; its command is not run)\n");
+    return kExitUsage;
+  }
+
+  auto suites = runner::LoadSuites(a.suites);
+  if (!suites.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", suites.status().message().c_str());
+    return kExitUsage;
+  }
+
+  runner::RunOptions opts;
+  opts.profile = profile;
+  opts.parallel = a.parallel;
+  opts.focus = a.focus;
+  opts.skip = a.skip;
+  opts.repeat = a.repeat;
+  opts.fail_fast = a.fail_fast;
+  opts.keep_dirs = a.keep;
+  opts.work_dir = a.work_dir;
+  opts.node_name = a.node_name;
+  opts.bin_dir = ExeDir(ctx);
+  opts.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
+
+  runner::IntegrationOptions integ;
+  integ.attach_registry_dir = a.attach;
+  integ.bin_dir = opts.bin_dir;
+  if (const char* e = std::getenv("DRAHIL_NODE_PROFILES_DIR"); e != nullptr && *e != '\0') {
+    integ.node_profiles_dir = e;
+  } else {
+    integ.node_profiles_dir = DefaultSuitesDir(ctx) + "/../fakes/profiles";
+  }
+  runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
+  runner::EngineHooks hooks;
+  runner::InstallIntegration(steps, hooks, integ);
+
+  std::unique_ptr<runner::ProgressSink> progress;
+  if (a.progress == "auto") progress = runner::ConsoleProgress::ForStream(stderr);
+  if (a.progress == "live") progress = std::make_unique<runner::ConsoleProgress>(stderr, true);
+  if (a.progress == "plain") progress = std::make_unique<runner::ConsoleProgress>(stderr, false);
+
+  runner::CancelToken cancel;
+  int sig = 0;
+  Result<reports::RunReport> report = InternalError("not run");
+  {
+    SignalWatcher watcher(cancel);
+    runner::Engine engine(std::move(steps), std::move(hooks), opts);
+    report = engine.Run(*suites, cancel, progress.get());
+    sig = watcher.signal();
+  }
+  if (!report.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", report.status().message().c_str());
+    return report.status().code() == Code::kInvalidArgument ? kExitUsage : kExitInternal;
+  }
+  reports::WriteOptions w;
+  w.junit = a.junit;
+  w.json = a.json;
+  w.html = a.html;
+  Status ws = reports::WriteReports(*report, w);
+  std::printf("%s\n", reports::SummaryLine(*report).c_str());
+  for (const auto& [label, path] : {std::pair{"JUnit", a.junit}, {"JSON", a.json}, {"HTML", a.html}}) {
+    if (!path.empty() && ws.ok()) std::printf("  %-5s %s\n", label, path.c_str());
+  }
+  if (demo && reports::CountRun(*report).tests == 0) {
+    std::printf("  (the catalog selected no cases)\n");
+  }
+  std::fflush(stdout);
+  if (!ws.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", ws.message().c_str());
+    return kExitInternal;
+  }
+  if (sig != 0) return 128 + sig;
+  auto counts = reports::CountRun(*report);
+  return counts.failures + counts.errors > 0 ? kExitTestFailures : kExitOk;
+}
+
+int DoValidate(const std::vector<std::string>& paths) {
+  int bad = 0;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (fs::is_directory(p, ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
+        auto ext = it->path().extension();
+        bool manifests = it->path().string().find("/manifests/") != std::string::npos;
+        if (it->is_regular_file() && !manifests && (ext == ".yaml" || ext == ".yml")) {
+          files.push_back(it->path().string());
+        }
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.push_back(p);
+    }
+    for (const auto& f : files) {
+      auto text = ReadFile(f);
+      if (!text.ok()) {
+        std::printf("FAIL %s\n", text.status().message().c_str());
+        ++bad;
+        continue;
+      }
+      if (text->find(runner::kDriverSpec) != std::string::npos) {
+        auto prof = runner::LoadDriverProfileString(*text, f);
+        if (prof.ok()) {
+          std::printf("ok   %s (driver profile %s for %s)\n", f.c_str(), prof->name.c_str(),
+                      prof->driver_name.c_str());
+        } else {
+          std::printf("FAIL %s\n", prof.status().message().c_str());
+          ++bad;
+        }
+        continue;
+      }
+      auto s = runner::LoadSuiteString(*text, f);
+      if (s.ok()) {
+        std::printf("ok   %s (suite %s, %zu case(s))\n", f.c_str(), s->name.c_str(), s->cases.size());
+      } else {
+        std::printf("FAIL %s\n", s.status().message().c_str());
+        ++bad;
+      }
+    }
+    if (files.empty()) {
+      std::printf("FAIL %s: no suite files\n", p.c_str());
+      ++bad;
+    }
+  }
+  return bad == 0 ? kExitOk : kExitUsage;
+}
+
+int DoList(CliContext& ctx, std::vector<std::string> paths, const std::vector<std::string>& focus,
+           const std::vector<std::string>& skip) {
+  if (paths.empty()) paths.push_back(DefaultSuitesDir(ctx));
+  auto suites = runner::LoadSuites(paths);
+  if (!suites.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", suites.status().message().c_str());
+    return kExitUsage;
+  }
+  runner::RunOptions o;
+  o.focus = focus;
+  o.skip = skip;
+  runner::Engine e(runner::StepRegistry::WithBuiltins(), {}, o);
+  auto sel = e.Select(*suites);
+  if (!sel.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", sel.status().message().c_str());
+    return kExitUsage;
+  }
+  for (const auto& c : *sel) {
+    std::string tags;
+    for (const auto& t : c.kase->tags) tags += (tags.empty() ? "" : ",") + t;
+    std::printf("%s/%s  [%s]  %s\n", c.suite->name.c_str(), c.kase->id.c_str(), tags.c_str(),
+                c.kase->title.c_str());
+  }
+  std::printf("%zu case(s)\n", sel->size());
+  return kExitOk;
+}
+
+// --- doctor -----------------------------------------------------------------
+
+void Line(const char* status, const std::string& what, const std::string& detail) {
+  std::printf("%-4s %-28s %s\n", status, what.c_str(), detail.c_str());
+}
+
+std::string ReadTrim(const std::string& path) {
+  auto t = ReadFile(path, 4096);
+  if (!t.ok()) return "";
+  std::string s = *t;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void DoctorNamespaces() {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // In the child only: unshare is what the sandbox needs.
+    _exit(::unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  bool ok = pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::string detail = ::geteuid() == 0 ? "running as root" : "unprivileged";
+  std::string knob = ReadTrim("/proc/sys/kernel/unprivileged_userns_clone");
+  if (!knob.empty()) detail += ", unprivileged_userns_clone=" + knob;
+  Line(ok ? "ok" : "--", "user+mount namespaces", ok ? detail : "unshare failed (" + detail + "); sandboxed probes cannot run");
+}
+
+void DoctorPci() {
+  int nvidia = 0, fpga = 0, accel = 0;
+  std::string fpga_list;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/sys/bus/pci/devices", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::string d = it->path().string();
+    std::string vendor = ReadTrim(d + "/vendor");
+    std::string cls = ReadTrim(d + "/class");
+    if (vendor == "0x10de" && cls.rfind("0x03", 0) == 0) ++nvidia;
+    if (cls.rfind("0x1200", 0) == 0) {
+      ++accel;
+      // Xilinx/AMD and Intel (Altera) processing accelerators are the FPGAs we probe.
+      if (vendor == "0x10ee" || vendor == "0x8086" || vendor == "0x1172") {
+        ++fpga;
+        fpga_list += " " + it->path().filename().string();
+      }
+    }
+  }
+  Line(nvidia > 0 ? "ok" : "--", "NVIDIA GPUs (PCI)", std::to_string(nvidia) + " found");
+  Line(fpga > 0 ? "ok" : "--", "FPGA functions (PCI 0x1200)",
+       std::to_string(fpga) + " found" + fpga_list + (accel > fpga ? " (+" + std::to_string(accel - fpga) + " other accelerators)" : ""));
+  int nodes = 0;
+  for (auto it = fs::directory_iterator("/dev", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string n = it->path().filename().string();
+    if (n.rfind("nvidia", 0) == 0 && n.size() > 6 && std::isdigit(static_cast<unsigned char>(n[6]))) ++nodes;
+  }
+  Line(nodes > 0 ? "ok" : "--", "/dev/nvidiaN nodes", std::to_string(nodes) + " found");
+}
+
+void DoctorNvml() {
+  void* h = ::dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    Line("--", "NVML", "libnvidia-ml.so.1 not found (real-GPU profiles unavailable; emulated NVML still works)");
+    return;
+  }
+  using InitFn = int (*)();
+  using CountFn = int (*)(unsigned*);
+  auto init = reinterpret_cast<InitFn>(::dlsym(h, "nvmlInit_v2"));
+  auto count = reinterpret_cast<CountFn>(::dlsym(h, "nvmlDeviceGetCount_v2"));
+  unsigned n = 0;
+  if (init != nullptr && count != nullptr && init() == 0 && count(&n) == 0) {
+    Line("ok", "NVML", std::to_string(n) + " GPU(s)");
+  } else {
+    Line("!!", "NVML", "library present but nvmlInit failed (driver not loaded?)");
+  }
+  ::dlclose(h);
+}
+
+void DoctorCuda() {
+  void* h = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    Line("--", "CUDA driver", "libcuda.so.1 not found");
+  } else {
+    using InitFn = int (*)(unsigned);
+    using CountFn = int (*)(int*);
+    auto init = reinterpret_cast<InitFn>(::dlsym(h, "cuInit"));
+    auto count = reinterpret_cast<CountFn>(::dlsym(h, "cuDeviceGetCount"));
+    int n = 0;
+    if (init != nullptr && count != nullptr && init(0) == 0 && count(&n) == 0) {
+      Line("ok", "CUDA driver", std::to_string(n) + " device(s)");
+    } else {
+      Line("!!", "CUDA driver", "libcuda present but cuInit failed");
+    }
+    ::dlclose(h);
+  }
+  std::error_code ec;
+  Line(fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "ok" : "--", "CUDA toolkit (nvcc)",
+       fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "/usr/local/cuda" : "not found (CUDA probe backend not built)");
+}
+
+void DoctorOpenCl() {
+  void* h = ::dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    Line("--", "OpenCL", "libOpenCL.so.1 not found");
+    return;
+  }
+  using IdsFn = int (*)(unsigned, void**, unsigned*);
+  using InfoFn = int (*)(void*, unsigned, size_t, void*, size_t*);
+  auto ids = reinterpret_cast<IdsFn>(::dlsym(h, "clGetPlatformIDs"));
+  auto info = reinterpret_cast<InfoFn>(::dlsym(h, "clGetPlatformInfo"));
+  void* plats[16];
+  unsigned n = 0;
+  if (ids == nullptr || ids(16, plats, &n) != 0 || n == 0) {
+    Line("--", "OpenCL platforms", "none (install pocl-opencl-icd to run probe kernels on the CPU)");
+  } else {
+    std::string names;
+    for (unsigned i = 0; i < n && i < 16; ++i) {
+      char buf[256] = {};
+      if (info != nullptr && info(plats[i], 0x0902 /* CL_PLATFORM_NAME */, sizeof(buf) - 1, buf, nullptr) == 0) {
+        names += (names.empty() ? "" : ", ") + std::string(buf);
+      }
+    }
+    Line("ok", "OpenCL platforms", names);
+  }
+  ::dlclose(h);
+}
+
+int DoDoctor(CliContext& ctx) {
+  std::printf("drahil doctor: what this machine offers\n\n");
+  DoctorNamespaces();
+  DoctorPci();
+  DoctorNvml();
+  DoctorCuda();
+  DoctorOpenCl();
+  for (const char* bin : {"drahil-refdriver", "drahil-probe-gpu", "drahil-probe-fpga", "drahil-fakenode"}) {
+    std::string p = SiblingBinary(ctx, bin);
+    Line(::access(p.c_str(), X_OK) == 0 ? "ok" : "--", bin, ::access(p.c_str(), X_OK) == 0 ? p : "not built");
+  }
+  auto xmllint = RunCommand({"xmllint", "--version"}, std::chrono::seconds(5));
+  Line(xmllint.ok() && xmllint->exit.success() ? "ok" : "--", "xmllint (JUnit schema checks)",
+       xmllint.ok() && xmllint->exit.success() ? "found" : "not found (apt-get install libxml2-utils)");
+  std::string wired;
+  for (const auto& m : runner::IntegratedModules()) wired += (wired.empty() ? "" : ", ") + m;
+  Line(wired.empty() ? "--" : "ok", "runner wiring", wired.empty() ? "no node modules built in" : wired);
+  std::string suites = DefaultSuitesDir(ctx);
+  std::error_code ec;
+  Line(fs::is_directory(suites, ec) ? "ok" : "--", "suite catalog", suites);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
+  static std::vector<std::string> validate_paths;
+  auto* validate = app.add_subcommand("validate", "Check suite files and driver profiles against their schemas");
+  validate->add_option("paths", validate_paths, "Suite files, driver profiles or directories")->required();
+  validate->callback([&ctx] { ctx.exit_code = DoValidate(validate_paths); });
+
+  static std::vector<std::string> list_suites, list_focus, list_skip;
+  auto* list = app.add_subcommand("list", "List the cases of the catalog (or --suite) with their tags");
+  list->add_option("--suite", list_suites, "Suite file or directory (repeatable)");
+  list->add_option("--focus", list_focus, "Only matching cases (regex)");
+  list->add_option("--skip", list_skip, "Leave out matching cases (regex)");
+  list->callback([&ctx] { ctx.exit_code = DoList(ctx, list_suites, list_focus, list_skip); });
+
+  static RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run suites against a driver and write JUnit/JSON/HTML reports");
+  AddRunFlags(run, run_args, true);
+  run->callback([&ctx] { ctx.exit_code = DoRun(ctx, run_args, false); });
+
+  static RunArgs demo_args;
+  static std::string demo_profile = "reference-gpu-emulated";
+  demo_args.out = "out";
+  auto* demo = app.add_subcommand(
+      "demo", "Emulated node + reference driver + default catalog → junit.xml, report.json, report.html");
+  demo->add_option("--out", demo_args.out, "Report directory")->capture_default_str();
+  demo->add_option("--driver", demo_profile, "Driver profile to demo")->capture_default_str();
+  demo->add_option("--parallel,-j", demo_args.parallel, "Cases run at once")->check(CLI::Range(1, 64));
+  demo->add_option("--focus", demo_args.focus, "Only matching cases (regex)");
+  demo->add_option("--progress", demo_args.progress, "auto | live | plain | none");
+  demo->callback([&ctx] {
+    RunArgs a = demo_args;
+    a.driver = demo_profile;
+    ctx.exit_code = DoRun(ctx, a, true);
+  });
+
+  auto* doctor = app.add_subcommand("doctor", "Show what this machine offers: namespaces, GPUs, NVML, OpenCL, CUDA, FPGAs");
+  doctor->callback([&ctx] { ctx.exit_code = DoDoctor(ctx); });
+}
+
+}  // namespace drahil::cli

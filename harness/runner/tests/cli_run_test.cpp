@@ -1,0 +1,162 @@
+// Runs the built `drahil` binary: validate, list, run (reports, exit codes)
+// and SIGTERM during a run.
+#include <signal.h>
+
+#include <thread>
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/reports/writers.hpp"
+#include "drahil/runner/integration.hpp"
+#include "drahil/testing/testing.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+drahil::CommandOutput Drahil(std::vector<std::string> args) {
+  args.insert(args.begin(), drahil::testing::Bin("drahil"));
+  auto r = drahil::RunCommand(args, 60s);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+const char* kProfile =
+    "spec: drahil.driver/v1\nname: idle\ndriver: idle.example.com\nversion: \"1.2\"\n"
+    "command: /bin/true\nprobe: {backend: emulated}\ntimeouts: {registration: 2s}\n";
+
+std::string XmlLint(const std::string& file) {
+  std::string xsd = drahil::testing::SourceDir() + "/reports/schema/junit-ant-strict.xsd";
+  auto out = drahil::RunCommand({"xmllint", "--noout", "--schema", xsd, file}, 30s);
+  if (!out.ok()) return out.status().ToString();
+  return out->exit.success() ? "" : out->output;
+}
+
+struct Fixture {
+  drahil::TempDir dir = std::move(drahil::TempDir::Create("drahil-cli-").value());
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = dir.Join(name);
+    REQUIRE_OK(drahil::AtomicWriteFile(p, text));
+    return p;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("drahil validate: ok files pass, errors name file:line:key and exit 2", "[runner][cli]") {
+  Fixture f;
+  std::string good = f.Write("good.yaml", "spec: drahil.suite/v1\nname: g\ncases: [{id: a, title: t, steps: [wait: 1ms]}]\n");
+  std::string prof = f.Write("p.yaml", kProfile);
+  auto ok = Drahil({"validate", good, prof});
+  CHECK(ok.exit.exit_code == 0);
+  CHECK(ok.output.find("suite g, 1 case(s)") != std::string::npos);
+  CHECK(ok.output.find("driver profile idle") != std::string::npos);
+  std::string bad = f.Write("bad.yaml", "spec: drahil.suite/v1\nname: g\ncases:\n  - id: a\n    title: t\n    stepz: []\n");
+  auto r = Drahil({"validate", bad});
+  CHECK(r.exit.exit_code == 2);
+  CHECK(r.output.find("bad.yaml:6:5: cases[0].stepz: unknown key") != std::string::npos);
+}
+
+TEST_CASE("drahil list: cases with tags, filtered", "[runner][cli]") {
+  Fixture f;
+  std::string s = f.Write("s.yaml",
+                          "spec: drahil.suite/v1\nname: lst\ncases:\n"
+                          "  - {id: one, title: First, tags: [kep-4381, a], steps: [wait: 1ms]}\n"
+                          "  - {id: two, title: Second, tags: [b], steps: [wait: 1ms]}\n");
+  auto r = Drahil({"list", "--suite", s, "--skip", "^b$"});
+  CHECK(r.exit.exit_code == 0);
+  CHECK(r.output.find("lst/one  [kep-4381,a]  First") != std::string::npos);
+  CHECK(r.output.find("lst/two") == std::string::npos);
+  CHECK(r.output.find("1 case(s)") != std::string::npos);
+}
+
+TEST_CASE("drahil run: reports written, exit code follows the verdicts", "[runner][cli]") {
+  Fixture f;
+  std::string prof = f.Write("p.yaml", kProfile);
+  std::string pass = f.Write("pass.yaml", "spec: drahil.suite/v1\nname: waits\ncases: [{id: w, title: t, steps: [wait: 10ms]}]\n");
+  auto r = Drahil({"run", "--driver", prof, "--suite", pass, "--out", f.dir.Join("out"), "--progress", "plain"});
+  CHECK(r.exit.exit_code == 0);
+  CHECK(r.output.find("1 cases: 1 passed") != std::string::npos);
+  CHECK(drahil::PathExists(f.dir.Join("out/junit.xml")));
+  CHECK(drahil::PathExists(f.dir.Join("out/report.html")));
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  REQUIRE_OK(json);
+  CHECK(json->driver_name == "idle.example.com");
+  CHECK(json->driver_version == "1.2");
+
+  // A driver that never registers fails the case (with the node wiring), or
+  // the step ends in Error MissingModule (without it): exit 1, never a pass.
+  std::string missing = f.Write("m.yaml", "spec: drahil.suite/v1\nname: m\ncases: [{id: p, title: t, steps: [{prepare: {claims: [a/b]}}]}]\n");
+  auto m = Drahil({"run", "--driver", prof, "--suite", missing, "--junit", f.dir.Join("m.xml"), "--progress", "none"});
+  CHECK(m.exit.exit_code == 1);
+  auto xml = drahil::ReadFile(f.dir.Join("m.xml"));
+  REQUIRE_OK(xml);
+  if (drahil::runner::IntegratedModules().empty()) {
+    CHECK(xml->find("<error message=") != std::string::npos);
+  } else {
+    CHECK(xml->find("did not register within 2s (the driver process has exited") != std::string::npos);
+  }
+  if (!drahil::testing::FindOnPath("xmllint").empty()) CHECK(XmlLint(f.dir.Join("m.xml")) == "");
+
+  auto usage = Drahil({"run", "--suite", pass});
+  CHECK(usage.exit.exit_code == 2);
+  auto badprof = Drahil({"run", "--driver", f.dir.Join("nope.yaml"), "--suite", pass});
+  CHECK(badprof.exit.exit_code == 2);
+}
+
+TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what finished", "[runner][cli][signal]") {
+  Fixture f;
+  std::string prof = f.Write("p.yaml", kProfile);
+  std::string suite = f.Write("s.yaml",
+                              "spec: drahil.suite/v1\nname: sig\ncases:\n"
+                              "  - {id: quick, title: t, steps: [wait: 10ms]}\n"
+                              "  - {id: slow, title: t, steps: [{wait: 60s, timeout: 90s}]}\n"
+                              "  - {id: never, title: t, steps: [wait: 10ms]}\n");
+  drahil::ChildProcess::Options o;
+  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--out", f.dir.Join("out"),
+            "--progress", "plain"};
+  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stdout_path = f.dir.Join("stdout");
+  o.stderr_path = f.dir.Join("stderr");
+  auto child = drahil::ChildProcess::Spawn(o);
+  REQUIRE_OK(child);
+  // Wait (bounded) until the first case has finished, i.e. the slow one runs.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string err;
+  while (std::chrono::steady_clock::now() < deadline) {
+    err = drahil::ReadFile(f.dir.Join("stderr")).value_or("");
+    if (err.find("PASS sig/quick") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(err.find("PASS sig/quick") != std::string::npos);
+  std::this_thread::sleep_for(100ms);
+  // Signal drahil itself (not its group: the test plays the user's kill).
+  REQUIRE(::kill(child->pid(), SIGTERM) == 0);
+  auto exit = child->Wait(20s);
+  REQUIRE_OK(exit);
+  CHECK(exit->exit_code == 128 + SIGTERM);
+
+  auto xml = drahil::ReadFile(f.dir.Join("out/junit.xml"));
+  REQUIRE_OK(xml);
+  CHECK(xml->find("name=\"quick\"") != std::string::npos);
+  CHECK(xml->find("name=\"slow\"") == std::string::npos);
+  CHECK(xml->find("name=\"never\"") == std::string::npos);
+  CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
+  if (!drahil::testing::FindOnPath("xmllint").empty()) CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  REQUIRE_OK(json);
+  CHECK(json->partial);
+  CHECK(json->interruption == "SIGTERM");
+  CHECK(drahil::ReadFile(f.dir.Join("out/report.html")).value_or("").find("Partial report") != std::string::npos);
+}
+
+TEST_CASE("drahil doctor: reports each facility and exits 0", "[runner][cli]") {
+  auto r = Drahil({"doctor"});
+  CHECK(r.exit.exit_code == 0);
+  for (const char* what : {"user+mount namespaces", "NVML", "OpenCL", "CUDA", "FPGA functions", "drahil-refdriver"}) {
+    CHECK(r.output.find(what) != std::string::npos);
+  }
+}

@@ -1,0 +1,48 @@
+// End-to-end: the engine with the node wiring, the reference driver on an
+// emulated laptop GPU. Skips when the driver or the fake NVML is not built.
+#include "drahil/core/file_util.hpp"
+#include "drahil/runner/engine.hpp"
+#include "drahil/runner/integration.hpp"
+#include "drahil/testing/testing.hpp"
+
+using namespace drahil::runner;
+using drahil::reports::Verdict;
+
+TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke suite", "[runner][node][slow]") {
+  if (IntegratedModules().empty()) DRAHIL_SKIP("node modules not built into the runner");
+  std::string refdriver = drahil::testing::Bin("drahil-refdriver");
+  std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
+  if (!drahil::PathExists(refdriver)) DRAHIL_SKIP("drahil-refdriver not built");
+  if (!drahil::PathExists(nvml)) DRAHIL_SKIP("fake NVML not built");
+
+  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/runner/tests/testdata/node-smoke.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
+
+  RunOptions o;
+  o.profile = *profile;
+  o.bin_dir = drahil::testing::BinDir();
+  o.lib_dir = drahil::testing::LibDir();
+  o.node_name = "smoke-node";
+  StepRegistry steps = StepRegistry::WithBuiltins();
+  EngineHooks hooks;
+  IntegrationOptions io;
+  io.bin_dir = o.bin_dir;
+  InstallIntegration(steps, hooks, io);
+  Engine engine(std::move(steps), std::move(hooks), o);
+  CancelToken cancel;
+  auto report = engine.Run({*suite}, cancel);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.size() == 1);
+  for (const auto& c : report->suites[0].cases) {
+    INFO(c.id << ": " << c.message);
+    CHECK(c.verdict == Verdict::kPass);
+  }
+  const auto& prep = report->suites[0].cases[0];
+  int prepares = 0;
+  for (const auto& call : prep.calls) prepares += call.method.find("NodePrepareResources") != std::string::npos ? 1 : 0;
+  CHECK(prepares == 2);
+  CHECK_FALSE(prep.measurements.empty());
+}

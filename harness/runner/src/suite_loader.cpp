@@ -144,7 +144,7 @@ SchemaPtr StepSchema(const std::string& kind) {
          Opt("taints", Map({Opt("device", Str()), Opt("key", Str()), Opt("count", Int(0)),
                             Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})), Opt("within", Dur())})),
          Opt("audit", Map({Opt("max-findings", Int(0)), Opt("forbid", Seq(Str())),
-                           Opt("max-severity", Enum({"info", "warning", "error"}))})),
+                           Opt("max-severity", Enum({"info", "warning", "high", "critical"}))})),
          Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
                                Opt("min", Int(0)), Opt("max", Int(0))})),
          Opt("calls", StringMap())},

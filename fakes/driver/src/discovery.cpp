@@ -397,8 +397,11 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
           for (const auto& s : *subs) {
             std::string ef = fme_glob_dir + "/" + r + "/" + s + "/errors/errors";
             if (PathExists(ef)) d.sysfs_error_files.push_back(ef);
-            if (s.rfind("dfl-fme", 0) == 0 && d.region.empty())
-              d.region = ReadTrim(fme_glob_dir + "/" + r + "/" + s + "/bitstream_id");
+            if (s.rfind("dfl-fme", 0) == 0) {
+              d.bitstream_id = ReadTrim(fme_glob_dir + "/" + r + "/" + s + "/bitstream_id");
+              if (d.region.empty()) d.region = d.bitstream_id;
+            }
+            if (s.rfind("dfl-port", 0) == 0) d.afu_id = ReadTrim(fme_glob_dir + "/" + r + "/" + s + "/afu_id");
           }
         }
       }
@@ -433,6 +436,7 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
     v.model = pf.model;
     v.uuid = pf.uuid + "-vf" + std::to_string(vfn);
     v.sysfs_error_files = pf.sysfs_error_files;
+    v.bitstream_id = pf.bitstream_id;
     if (const Json* m = meta_for(f.bdf)) {
       for (const auto& vf : m->value("vfs", Json::array())) {
         if (vf.value("bdf", "") != f.bdf) continue;
@@ -448,6 +452,7 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
           for (const auto& s : *subs) {
             std::string ef = port_dir + "/" + r + "/" + s + "/errors/errors";
             if (PathExists(ef)) v.sysfs_error_files.push_back(ef);
+            if (s.rfind("dfl-port", 0) == 0) v.afu_id = ReadTrim(port_dir + "/" + r + "/" + s + "/afu_id");
           }
     }
     inv.devices.push_back(v);

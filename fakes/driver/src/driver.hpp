@@ -93,6 +93,8 @@ struct Device {
   std::string region;          // PR region id / afu id
   std::vector<DeviceNode> nodes;   // nodes granted to a container using this device
   std::vector<std::string> sysfs_error_files;  // FPGA error registers to watch
+  std::string bitstream_id;    // FPGA: loaded bitstream (Intel FME bitstream_id)
+  std::string afu_id;          // FPGA: accelerator function in the port (Intel afu_id)
 };
 
 // Published(): whether the device appears in ResourceSlices and the health

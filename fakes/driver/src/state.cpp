@@ -262,6 +262,18 @@ Result<ClaimResult> DriverState::PrepareOne(const ClaimRef& ref, const Json& cla
       for (const auto& it : items)
         if (CdiClass(it.dev->type) == "fpga") list += (list.empty() ? "" : ",") + it.dev->pci_bus_id;
       env.push_back("DRAHIL_FPGA_BDFS=" + list);
+      // What a probe needs to check the function it got: its nodes and the
+      // bitstream/AFU ids the driver saw.
+      std::string nodes, bitstream, afu;
+      for (const auto& it : items) {
+        if (CdiClass(it.dev->type) != "fpga") continue;
+        for (const auto& n : it.dev->nodes) nodes += (nodes.empty() ? "" : ",") + n.container_path;
+        if (bitstream.empty()) bitstream = it.dev->bitstream_id;
+        if (afu.empty()) afu = it.dev->afu_id;
+      }
+      env.push_back("DRAHIL_FPGA_NODES=" + nodes);
+      if (!bitstream.empty()) env.push_back("DRAHIL_FPGA_BITSTREAM_ID=" + bitstream);
+      if (!afu.empty()) env.push_back("DRAHIL_FPGA_AFU_ID=" + afu);
     }
     bool admin = std::any_of(items.begin(), items.end(), [](const Item& i) { return i.admin; });
     env.push_back(std::string("DRA_ADMIN_ACCESS=") + (admin ? "true" : "false"));

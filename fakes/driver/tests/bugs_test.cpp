@@ -215,7 +215,13 @@ TEST_CASE("refdriver bug v1beta1-only: only the v1beta1 DRA service is advertise
 
 TEST_CASE("refdriver bug subrequest-names: request names keep the subrequest", "[refdriver][bugs][slow]") {
   auto bed = WithBug("subrequest-names");
-  auto ref = Claim(*bed, "c", {bed->DeviceResult("gpu-5", "req/big")});
+  Json requests = Json::array({Json{
+      {"name", "req"},
+      {"firstAvailable", Json::array({Json{{"name", "big"}, {"deviceClassName", "gpu"}},
+                                      Json{{"name", "small"}, {"deviceClassName", "gpu"}}})}}});
+  auto c = bed->AllocatedClaim("c", {bed->DeviceResult("gpu-5", "req/big")}, Json::array(), requests);
+  REQUIRE_OK(c);
+  auto ref = bed->Ref(*c);
   auto r = bed->Prepare({ref});
   REQUIRE_OK(r.status);
   CHECK(r.claims[0].devices[0].request_names == std::vector<std::string>{"req/big"});

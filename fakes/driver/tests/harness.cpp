@@ -125,12 +125,14 @@ Json Bed::DeviceResult(const std::string& device, const std::string& request) co
   return Json{{"request", request}, {"driver", opts_.driver}, {"pool", opts_.node}, {"device", device}};
 }
 
-Result<Json> Bed::AllocatedClaim(const std::string& name, const std::vector<Json>& results, const Json& config) {
+Result<Json> Bed::AllocatedClaim(const std::string& name, const std::vector<Json>& results, const Json& config,
+                                 const Json& requests) {
   Json claim{{"apiVersion", "resource.k8s.io/v1"},
              {"kind", "ResourceClaim"},
              {"metadata", {{"name", name}, {"namespace", "default"}}},
              {"spec", {{"devices", {{"requests", Json::array({Json{{"name", "req"},
                                                                      {"exactly", {{"deviceClassName", "gpu"}}}}})}}}}}};
+  if (!requests.is_null()) claim["spec"]["devices"]["requests"] = requests;
   DRAHIL_ASSIGN_OR_RETURN(auto created, api_->Create("resourceclaims", claim));
   if (results.empty()) return created;
   created["status"]["allocation"] = {{"devices", {{"results", results}, {"config", config}}}};

@@ -46,7 +46,7 @@ class Bed {
   // AllocatedClaim(): creates a claim whose status.allocation names the
   // given devices (request "req" unless a result sets its own).
   Result<Json> AllocatedClaim(const std::string& name, const std::vector<Json>& results,
-                              const Json& config = Json::array());
+                              const Json& config = Json::array(), const Json& requests = Json());
   kubelet::ClaimRef Ref(const Json& claim) const;
   kubelet::CallResult Prepare(const std::vector<kubelet::ClaimRef>& refs);
   kubelet::CallResult Unprepare(const std::vector<kubelet::ClaimRef>& refs);

@@ -85,7 +85,7 @@ class ApiServer::Impl {
 
   explicit Impl(Options o)
       : options(std::move(o)),
-        store(Store::Options{options.watch_history, 100000}),
+        store(Store::Options{options.watch_history, options.max_watch_queue}),
         handler(store, Handler::Config{options.git_version, options.admin_token,
                                        options.allow_anonymous, options.default_watch_timeout}),
         acceptor(ioc),
@@ -429,6 +429,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Pump() {
+    // A dropped watch (fault injection, or a client so slow its queue
+    // overflowed) is cut at once, even with a write still pending: that write
+    // may never finish if the client stopped reading.
+    if (!finished_ && watcher_->dropped()) {
+      finished_ = true;
+      return Done();
+    }
     if (writing_ || finished_) return;
     std::vector<std::string> lines;
     bool alive = watcher_->Drain(&lines);

@@ -94,7 +94,7 @@ class Store {
  public:
   struct Options {
     size_t history = 10000;         // watch events kept for resuming
-    size_t max_watch_queue = 100000;  // a watcher this far behind is cut off
+    size_t max_watch_queue = 10000;  // a watcher this far behind is cut off
   };
   explicit Store(Options options);
 

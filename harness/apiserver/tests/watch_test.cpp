@@ -219,3 +219,37 @@ TEST_CASE("ApiServer watch: timeoutSeconds ends the stream and DropWatches cuts 
   // The server still serves after cutting watches.
   CHECK(Http(*server, "GET", kSlices).status == 200);
 }
+
+TEST_CASE("ApiServer watch: a watcher that stops reading is cut off, others keep going",
+          "[apiserver][watch][robustness]") {
+  ApiServer::Options opts;
+  opts.max_watch_queue = 100;
+  auto server = StartServer(opts);
+  auto created = server->Create("resourceslices", Slice("big", "node-1", "gpu.example.com", 128));
+  REQUIRE_OK(created);
+  // Open a watch and never read from it.
+  WatchStream stuck(server->port(), kSlices + "?watch=true&resourceVersion=" +
+                                        (*created)["metadata"]["resourceVersion"].get<std::string>(),
+                    server->admin_token());
+  REQUIRE(stuck.status() == 200);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server->OpenWatches() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(server->OpenWatches() == 1);
+  json obj = *created;
+  int updates = 0;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool all_ok = true;
+  while (server->OpenWatches() > 0 && all_ok && std::chrono::steady_clock::now() < deadline) {
+    obj["spec"]["pool"]["generation"] = ++updates + 1;
+    auto r = server->Update("resourceslices", obj);
+    all_ok = r.ok();
+    if (all_ok) obj = std::move(*r);
+  }
+  CHECK(all_ok);
+  INFO("updates sent: " << updates);
+  CHECK(server->OpenWatches() == 0);
+  CHECK(updates > 100);  // the TCP buffers and the 100-event queue absorbed the rest
+  CHECK(Http(*server, "GET", kSlices + "/big").status == 200);
+}

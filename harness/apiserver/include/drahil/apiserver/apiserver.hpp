@@ -119,6 +119,9 @@ class ApiServer {
     std::chrono::seconds default_watch_timeout{1800};
     // Watch events kept for resuming; older resourceVersions get 410.
     size_t watch_history = 10000;
+    // A watcher this many events behind (a client that stopped reading) is
+    // cut off, bounding memory per slow client, as Kubernetes' watch cache does.
+    size_t max_watch_queue = 10000;
     // Audit entries kept (oldest dropped first).
     size_t audit_capacity = 100000;
     // /version's gitVersion. kubectl only prints it.

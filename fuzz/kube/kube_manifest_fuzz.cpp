@@ -3,6 +3,7 @@
 // them may crash, hang or leak on any input.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -35,8 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)drahil::kube::ValidateStatusUpdate(o.object, o.object);
       // What JsonToYaml writes must read back as the same value.
       if (ValidUtf8(o.object)) {
-        auto back = drahil::kube::YamlToJson(drahil::kube::JsonToYaml(o.object));
-        if (!back.ok() || *back != o.object) std::abort();
+        std::string yaml = drahil::kube::JsonToYaml(o.object);
+        auto back = drahil::kube::YamlToJson(yaml);
+        if (!back.ok() || *back != o.object) {
+          std::fprintf(stderr, "round trip differs\nin:   %s\nyaml:\n%s\nout:  %s\n",
+                       o.object.dump().c_str(), yaml.c_str(),
+                       back.ok() ? back->dump().c_str() : back.status().ToString().c_str());
+          std::abort();
+        }
       }
     }
   }

@@ -375,6 +375,9 @@ Result<std::vector<ManifestObject>> ParseJsonText(std::string_view text, std::st
     size_t off = e.byte > 0 ? e.byte - 1 : 0;
     return InvalidArgumentError(Where(source, 0, LineOfOffset(text, off)) +
                                 ": invalid JSON: " + e.what());
+  } catch (const Object::exception& e) {
+    // out_of_range: a number too large for a double ("1e999").
+    return InvalidArgumentError(Where(source, 0, 1) + ": invalid JSON: " + e.what());
   }
   size_t b = text.find_first_not_of(" \t\r\n");
   DRAHIL_RETURN_IF_ERROR(
@@ -453,12 +456,16 @@ void EmitYaml(const Object& v, int indent, std::string& out) {
   std::string pad(static_cast<size_t>(indent), ' ');
   if (v.is_object()) {
     for (auto& [k, child] : v.items()) {
-      out += pad + ScalarYaml(Object(k)) + ":";
+      std::string key = ScalarYaml(Object(k));
+      // YAML limits implicit keys to 1024 characters; longer ones need the
+      // explicit "? key" form.
+      bool explicit_key = key.size() > 1000;
+      out += pad + (explicit_key ? "? " + key + "\n" + pad + ":" : key + ":");
       if (IsScalarYaml(child)) {
         out += " " + InlineYaml(child) + "\n";
       } else {
         out += "\n";
-        EmitYaml(child, child.is_array() ? indent : indent + 2, out);
+        EmitYaml(child, child.is_array() && !explicit_key ? indent : indent + 2, out);
       }
     }
   } else if (v.is_array()) {

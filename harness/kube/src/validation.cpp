@@ -955,7 +955,8 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p, bool m
           "one step " + one_step.ToString() + " is larger than capacity value: " + q->ToString()));
     }
     auto check_multiple = [&](const Quantity& v) {
-      if ((v.Value() - min->Value()) % step->Value() != 0) {
+      // 128-bit: the difference of two int64 values may not fit in 64 bits.
+      if ((static_cast<__int128>(v.Value()) - min->Value()) % step->Value() != 0) {
         w.Add(Invalid(Child(gp, "step"), v.ToString(),
                       "value is not a multiple of a given step (" + step->ToString() + ") from (" +
                           min->ToString() + ")"));

@@ -152,6 +152,9 @@ TEST_CASE("Manifest: errors name the file, document and line", "[kube][manifest]
   r = ParseManifests("{\"apiVersion\": \"v1\",\n \"kind\": \"Node\",\n \"x\": }", "bad.json");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().rfind("bad.json: document 0 (line 3): invalid JSON", 0) == 0);
+  r = ParseManifests("[1e99999]", "huge.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().rfind("huge.json: document 0 (line 1): invalid JSON", 0) == 0);
   r = ParseManifests("apiVersion: v1\nkind: List\nitems:\n- kind: Node\n", "list.yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "list.yaml: document 0 (line 1): items[0]: apiVersion not set");
@@ -213,6 +216,10 @@ TEST_CASE("Manifest: JsonToYaml output reads back to the same value", "[kube][ma
     "spec":{"devices":[{"name":"gpu-0","attributes":{"index":{"int":0},"ok":{"bool":true}}},
                         {"name":"gpu-1","list":[[1,2],[],{}]}],
             "nested":[[{"a":1}]],"f":1.25,"n":null,"multi":"line1\nline2","unicode":"é"}})");
+  // Keys longer than YAML's 1024-character limit for implicit keys.
+  v["spec"][std::string(2000, 'k')] = {{"list", {1, 2}}};
+  v["spec"][std::string(1500, 'j')] = Object::array({1, Object::array({2})});
+  v["spec"][std::string(1200, 'i')] = "scalar";
   std::string yaml = drahil::kube::JsonToYaml(v);
   INFO(yaml);
   auto back = drahil::kube::YamlToJson(yaml);

@@ -1,0 +1,214 @@
+// drahil selfcheck — runs the catalog against the reference driver, clean
+// and with each planted bug, and prints the mutation score.
+//
+// Exit codes: 0 clean runs passed and every planted bug was caught; 1 a clean
+// case failed or a bug was not caught (score below 100%); 2 usage or
+// configuration error; 3 internal error; 130/143 interrupted.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "drahil/cli/commands.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/reports/writers.hpp"
+#include "drahil/runner/suite.hpp"
+#include "drahil/selfcheck/selfcheck.hpp"
+
+namespace drahil::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ExeDir(const CliContext& ctx) {
+  std::string p = SiblingBinary(ctx, "x");
+  return p.substr(0, p.size() - 2);
+}
+
+// SuitesDir(): as `drahil run`: $DRAHIL_SUITES_DIR, the installed share dir,
+// the source tree next to the build dir, ./suites.
+std::string SuitesDir(const CliContext& ctx) {
+  if (const char* e = std::getenv("DRAHIL_SUITES_DIR"); e != nullptr && *e != '\0') return e;
+  std::string exe = ExeDir(ctx);
+  for (const std::string& c : {exe + "/../share/drahil/suites", exe + "/../../suites"}) {
+    std::error_code ec;
+    if (fs::is_directory(c, ec)) return fs::weakly_canonical(c, ec).string();
+  }
+  return "suites";
+}
+
+// DefaultProfiles(): every reference-driver profile of <suites>/drivers that
+// runs on an emulated node (real-hardware profiles need the hardware).
+std::vector<std::string> DefaultProfiles(const std::string& suites_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(suites_dir + "/drivers", ec)) {
+    if (!e.is_regular_file() || e.path().extension() != ".yaml") continue;
+    auto p = runner::LoadDriverProfileFile(e.path().string());
+    if (!p.ok() || p->node_profile.empty()) continue;
+    if (p->command.find("drahil-refdriver") == std::string::npos) continue;
+    out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+struct Args {
+  std::vector<std::string> suites, drivers, bugs, focus, skip;
+  std::string junit, json;
+  int parallel = 1;
+  bool first_catch = false;
+  bool slow = false;
+  std::string work_dir;
+};
+
+// SigintCancel: SIGINT/SIGTERM cancel the runs (cleanup still happens); taken
+// synchronously by a thread so no work runs in a signal handler.
+class SigintCancel {
+ public:
+  explicit SigintCancel(runner::CancelToken& cancel) : cancel_(cancel) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      timespec ts{0, 100 * 1000 * 1000};
+      while (!done_.load()) {
+        int s = sigtimedwait(&set_, nullptr, &ts);
+        if (s <= 0) continue;
+        if (sig_.load() != 0) std::_Exit(128 + s);
+        sig_.store(s);
+        cancel_.Cancel(s == SIGINT ? "SIGINT" : "SIGTERM");
+      }
+    });
+  }
+  ~SigintCancel() {
+    done_.store(true);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int signal() const { return sig_.load(); }
+
+ private:
+  runner::CancelToken& cancel_;
+  sigset_t set_{}, old_{};
+  std::atomic<bool> done_{false};
+  std::atomic<int> sig_{0};
+  std::thread thread_;
+};
+
+int DoSelfcheck(CliContext& ctx, const Args& a) {
+  std::string suites_dir = SuitesDir(ctx);
+  selfcheck::Options o;
+  o.suites = a.suites.empty() ? std::vector<std::string>{suites_dir} : a.suites;
+  std::string plan_text;
+  for (const auto& d : a.drivers) {
+    // NAME[@FOCUS]: a profile and, optionally, the cases to run against it.
+    auto at = d.find('@');
+    plan_text += d.substr(0, at) + (at == std::string::npos ? "" : " " + d.substr(at + 1)) + "\n";
+  }
+  std::string plan_file = suites_dir + "/drivers/selfcheck.plan";
+  if (plan_text.empty() && PathExists(plan_file)) {
+    auto text = ReadFile(plan_file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "drahil selfcheck: %s\n", text.status().message().c_str());
+      return kExitUsage;
+    }
+    plan_text = *text;
+  }
+  if (plan_text.empty()) {
+    for (const auto& p : DefaultProfiles(suites_dir)) plan_text += p + "\n";
+  }
+  if (plan_text.empty()) {
+    std::fprintf(stderr, "drahil selfcheck: no reference-driver profile in %s/drivers; give --driver\n",
+                 suites_dir.c_str());
+    return kExitUsage;
+  }
+  auto plan = selfcheck::ParsePlan(plan_text, suites_dir + "/drivers");
+  if (!plan.ok()) {
+    std::fprintf(stderr, "drahil selfcheck: %s\n", plan.status().message().c_str());
+    return kExitUsage;
+  }
+  o.profiles = *plan;
+  o.bugs = a.bugs;
+  o.focus = a.focus;
+  o.skip = a.skip;
+  if (!a.slow) o.skip.push_back("^slow$");  // soak cases only on request
+  o.parallel = a.parallel;
+  o.first_catch = a.first_catch;
+  o.work_dir = a.work_dir;
+  o.bin_dir = ExeDir(ctx);
+  o.refdriver = SiblingBinary(ctx, "drahil-refdriver");
+  if (const char* e = std::getenv("DRAHIL_NODE_PROFILES_DIR"); e != nullptr && *e != '\0') {
+    o.node_profiles_dir = e;
+  } else {
+    o.node_profiles_dir = suites_dir + "/../fakes/profiles";
+  }
+  for (const auto& p : o.profiles) {
+    std::fprintf(stderr, "selfcheck: profile %s%s\n", p.path.c_str(), p.focus.empty() ? "" : (" @" + p.focus).c_str());
+  }
+
+  runner::CancelToken cancel;
+  Result<selfcheck::Outcome> r = InternalError("not run");
+  int sig = 0;
+  {
+    SigintCancel watcher(cancel);
+    r = selfcheck::Run(o, cancel, [](const std::string& line) {
+      std::fprintf(stderr, "selfcheck: %s\n", line.c_str());
+      std::fflush(stderr);
+    });
+    sig = watcher.signal();
+  }
+  if (!r.ok()) {
+    std::fprintf(stderr, "drahil selfcheck: %s\n", r.status().message().c_str());
+    return r.status().code() == Code::kInvalidArgument ? kExitUsage : kExitInternal;
+  }
+  std::printf("%s", selfcheck::FormatTable(*r).c_str());
+  std::fflush(stdout);
+  if (!a.junit.empty() || !a.json.empty()) {
+    reports::WriteOptions w;
+    w.junit = a.junit;
+    w.json = a.json;
+    if (Status s = reports::WriteReports(selfcheck::ToReport(*r), w); !s.ok()) {
+      std::fprintf(stderr, "drahil selfcheck: %s\n", s.message().c_str());
+      return kExitInternal;
+    }
+  }
+  if (sig != 0) return 128 + sig;
+  return r->Passed() ? kExitOk : kExitTestFailures;
+}
+
+}  // namespace
+
+void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<Args>();
+  auto* c = app.add_subcommand(
+      "selfcheck",
+      "Prove the catalog: run it against the reference driver (must pass), then once per planted bug "
+      "(each must make a case fail); prints bug -> failing cases and the mutation score "
+      "(exit 0 only at 100%)");
+  c->add_option("--suite", args->suites, "Suite file or directory (repeatable; default: the catalog)");
+  c->add_option("--driver", args->drivers,
+                "Reference-driver profile, a path or a name in <suites>/drivers, optionally @FOCUS-REGEX "
+                "(repeatable; default: <suites>/drivers/selfcheck.plan, else every emulated reference-* profile)");
+  c->add_option("--bugs", args->bugs, "Bugs to plant, comma-separated (default: all of --list-bugs)")
+      ->delimiter(',');
+  c->add_option("--parallel,-j", args->parallel, "Cases run at once within each run")->check(CLI::Range(1, 64));
+  c->add_option("--focus", args->focus, "Only cases matching (regex on id, suite/id, tags; repeatable)");
+  c->add_option("--skip", args->skip, "Leave out cases matching (regex; repeatable)");
+  c->add_flag("--slow", args->slow, "Also run cases tagged slow (soak variants)");
+  c->add_flag("--first-catch", args->first_catch,
+              "Per bug, stop at the first failing case (faster; the table lists fewer cases)");
+  c->add_option("--junit", args->junit, "Write JUnit XML (clean cases + one case per bug)");
+  c->add_option("--json", args->json, "Write the JSON report");
+  c->add_option("--work-dir", args->work_dir, "Where case directories are created (default $TMPDIR)");
+  c->callback([&ctx, args] { ctx.exit_code = DoSelfcheck(ctx, *args); });
+}
+
+}  // namespace drahil::cli

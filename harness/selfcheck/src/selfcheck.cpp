@@ -1,0 +1,333 @@
+#include "drahil/selfcheck/selfcheck.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/runner/integration.hpp"
+#include "drahil/runner/suite.hpp"
+
+namespace drahil::selfcheck {
+namespace {
+
+using reports::Verdict;
+using SteadyClock = std::chrono::steady_clock;
+
+double Since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+// OneLine(): the first line of a message, cut to n characters, for the table.
+std::string OneLine(const std::string& s, size_t n) {
+  std::string line = s.substr(0, s.find('\n'));
+  if (line.size() > n) line = line.substr(0, n - 3) + "...";
+  return line;
+}
+
+// Selected(): whether a case matches a plan's focus the way --focus matches
+// (id, suite/id or any tag).
+bool Selected(const std::regex& re, const runner::Suite& s, const runner::Case& c) {
+  if (std::regex_search(c.id, re) || std::regex_search(s.name + "/" + c.id, re)) return true;
+  return std::any_of(c.tags.begin(), c.tags.end(), [&](const std::string& t) { return std::regex_search(t, re); });
+}
+
+bool IsRefdriver(const runner::DriverProfile& p) {
+  return p.command.find("drahil-refdriver") != std::string::npos;
+}
+
+// RunOne(): one engine run of the loaded suites against one profile.
+Result<reports::RunReport> RunOne(const Options& o, const std::vector<runner::Suite>& suites,
+                                  const runner::DriverProfile& profile, bool fail_fast,
+                                  runner::CancelToken& cancel) {
+  runner::RunOptions ro;
+  ro.profile = profile;
+  ro.parallel = std::max(1, o.parallel);
+  ro.focus = o.focus;
+  ro.skip = o.skip;
+  ro.fail_fast = fail_fast;
+  ro.work_dir = o.work_dir;
+  ro.bin_dir = o.bin_dir;
+  ro.lib_dir = o.lib_dir;
+  ro.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
+  runner::IntegrationOptions integ;
+  integ.bin_dir = o.bin_dir;
+  integ.node_profiles_dir = o.node_profiles_dir;
+  runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
+  runner::EngineHooks hooks;
+  runner::InstallIntegration(steps, hooks, integ);
+  runner::Engine engine(std::move(steps), hooks, ro);
+  // --fail-fast cancels through a token of its own, so a mutant run that
+  // stops early does not cancel the whole selfcheck.
+  runner::CancelToken local;
+  std::thread relay;
+  std::atomic<bool> done{false};
+  relay = std::thread([&] {
+    while (!done.load()) {
+      if (cancel.cancelled()) {
+        local.Cancel(cancel.reason());
+        return;
+      }
+      cancel.WaitUntil(Clock::Real().Now() + std::chrono::milliseconds(100));
+    }
+  });
+  auto report = engine.Run(suites, local);
+  done.store(true);
+  relay.join();
+  return report;
+}
+
+}  // namespace
+
+Result<std::vector<Bug>> ListBugs(const std::string& refdriver) {
+  auto out = RunCommand({refdriver, "--list-bugs"}, std::chrono::seconds(10));
+  if (!out.ok()) return out.status().WithContext("run " + refdriver + " --list-bugs");
+  if (!out->exit.success()) {
+    return FailedPreconditionError(refdriver + " --list-bugs: " + out->exit.Describe() + ": " +
+                                   OneLine(out->output, 200));
+  }
+  std::vector<Bug> bugs;
+  std::istringstream in(out->output);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0) continue;
+    bugs.push_back({line.substr(0, tab), line.substr(tab + 1)});
+  }
+  if (bugs.empty()) return FailedPreconditionError(refdriver + " --list-bugs listed no bugs");
+  return bugs;
+}
+
+Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text, const std::string& profiles_dir) {
+  std::vector<ProfilePlan> out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::string name, focus, extra;
+    if (!(words >> name)) continue;
+    words >> focus;
+    if (words >> extra) return InvalidArgumentError("plan line " + std::to_string(n) + ": expected \"<profile> [focus-regex]\"");
+    if (!focus.empty()) {
+      try {
+        std::regex re(focus);
+      } catch (const std::regex_error& e) {
+        return InvalidArgumentError("plan line " + std::to_string(n) + ": bad regex \"" + focus + "\": " + e.what());
+      }
+    }
+    bool path = name.find('/') != std::string::npos || name.ends_with(".yaml");
+    out.push_back({path ? name : profiles_dir + "/" + name + ".yaml", focus});
+  }
+  if (out.empty()) return InvalidArgumentError("plan names no profile");
+  return out;
+}
+
+int Outcome::caught() const {
+  return static_cast<int>(std::count_if(bugs.begin(), bugs.end(), [](const BugResult& b) { return b.caught(); }));
+}
+
+double Outcome::Score() const { return bugs.empty() ? 100.0 : 100.0 * caught() / planted(); }
+
+bool Outcome::Passed() const { return !interrupted && clean_failures.empty() && caught() == planted(); }
+
+std::vector<Failure> Failures(const reports::RunReport& report, const std::string& profile) {
+  std::vector<Failure> out;
+  for (const auto& s : report.suites)
+    for (const auto& c : s.cases)
+      if (c.verdict == Verdict::kFail || c.verdict == Verdict::kError)
+        out.push_back({profile, s.name + "/" + c.id, c.verdict, c.message});
+  return out;
+}
+
+runner::DriverProfile MutantProfile(const runner::DriverProfile& profile, const std::string& bug) {
+  runner::DriverProfile p = profile;
+  p.args.push_back("--bug=" + bug);
+  p.name += "+" + bug;
+  return p;
+}
+
+Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
+                    const std::function<void(const std::string&)>& progress) {
+  auto say = [&](const std::string& s) {
+    if (progress) progress(s);
+  };
+  if (o.profiles.empty()) return InvalidArgumentError("selfcheck: no driver profile given");
+  auto suites = runner::LoadSuites(o.suites);
+  if (!suites.ok()) return InvalidArgumentError("selfcheck: " + suites.status().message());
+  std::vector<runner::DriverProfile> profiles;
+  std::vector<std::vector<runner::Suite>> selected;  // per profile: the suites cut to its focus
+  for (const auto& plan : o.profiles) {
+    const std::string& path = plan.path;
+    auto p = runner::LoadDriverProfileFile(path);
+    if (!p.ok()) return InvalidArgumentError("selfcheck: driver profile: " + p.status().message());
+    if (!IsRefdriver(*p)) {
+      return InvalidArgumentError("selfcheck: profile " + path + " does not run drahil-refdriver (command \"" +
+                                  p->command + "\"); planted bugs exist only in the reference driver");
+    }
+    profiles.push_back(*p);
+    std::vector<runner::Suite> cut = *suites;
+    if (!plan.focus.empty()) {
+      std::regex re;
+      try {
+        re = std::regex(plan.focus);
+      } catch (const std::regex_error& e) {
+        return InvalidArgumentError("selfcheck: profile " + path + ": bad focus \"" + plan.focus + "\": " + e.what());
+      }
+      for (auto& s : cut) {
+        std::vector<runner::Case> keep;
+        for (auto& c : s.cases)
+          if (Selected(re, s, c)) keep.push_back(std::move(c));
+        s.cases = std::move(keep);
+      }
+    }
+    selected.push_back(std::move(cut));
+  }
+
+  std::vector<Bug> bugs;
+  auto known = ListBugs(o.refdriver);
+  if (!known.ok()) return known.status();
+  if (o.bugs.empty()) {
+    bugs = *known;
+  } else {
+    for (const auto& name : o.bugs) {
+      auto it = std::find_if(known->begin(), known->end(), [&](const Bug& b) { return b.name == name; });
+      if (it == known->end()) {
+        std::string list;
+        for (const auto& b : *known) list += (list.empty() ? "" : ", ") + b.name;
+        return InvalidArgumentError("selfcheck: unknown bug \"" + name + "\" (known: " + list + ")");
+      }
+      bugs.push_back(*it);
+    }
+  }
+
+  Outcome out;
+  auto t0 = SteadyClock::now();
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    const auto& p = profiles[i];
+    auto t = SteadyClock::now();
+    auto r = RunOne(o, selected[i], p, false, cancel);
+    if (!r.ok()) return r.status().WithContext("selfcheck: clean run of " + p.name);
+    auto counts = reports::CountRun(*r);
+    out.clean_passed += counts.passed;
+    out.clean_skipped += counts.skipped;
+    for (auto& f : Failures(*r, p.name)) out.clean_failures.push_back(std::move(f));
+    out.interrupted = out.interrupted || r->partial;
+    say("clean " + p.name + ": " + reports::SummaryLine(*r) + " (" + Fixed(Since(t), 1) + "s)");
+    out.clean.push_back({p.name, "", std::move(*r)});
+    if (cancel.cancelled()) break;
+  }
+  out.clean_duration_s = Since(t0);
+
+  for (const auto& bug : bugs) {
+    if (cancel.cancelled()) break;
+    BugResult br;
+    br.bug = bug;
+    auto tb = SteadyClock::now();
+    for (size_t i = 0; i < profiles.size(); ++i) {
+      const auto& p = profiles[i];
+      if (cancel.cancelled()) break;
+      auto r = RunOne(o, selected[i], MutantProfile(p, bug.name), o.first_catch, cancel);
+      if (!r.ok()) return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
+      for (auto& f : Failures(*r, p.name)) br.failures.push_back(std::move(f));
+      if (o.first_catch && br.caught()) break;
+    }
+    br.duration_s = Since(tb);
+    say("bug " + bug.name + ": " + (br.caught() ? "caught by " + std::to_string(br.failures.size()) + " case(s)" : "NOT caught") +
+        " (" + Fixed(br.duration_s, 1) + "s)");
+    out.bugs.push_back(std::move(br));
+  }
+  out.interrupted = out.interrupted || cancel.cancelled();
+  out.duration_s = Since(t0);
+  return out;
+}
+
+std::string FormatTable(const Outcome& o) {
+  std::ostringstream s;
+  s << "Clean runs (reference driver, no bug): " << o.clean_passed << " passed, " << o.clean_skipped
+    << " skipped, " << o.clean_failures.size() << " failed/errored in " << Fixed(o.clean_duration_s, 1) << "s\n";
+  for (const auto& f : o.clean_failures) {
+    s << "  " << reports::VerdictName(f.verdict) << " [" << f.profile << "] " << f.case_id << ": "
+      << OneLine(f.message, 160) << "\n";
+  }
+  size_t width = 4;
+  for (const auto& b : o.bugs) width = std::max(width, b.bug.name.size());
+  s << "\nPlanted bug" << std::string(width > 11 ? width - 11 : 0, ' ') << "  caught by\n";
+  for (const auto& b : o.bugs) {
+    s << b.bug.name << std::string(width - b.bug.name.size(), ' ') << "  ";
+    if (!b.caught()) {
+      s << "NOT CAUGHT (" << b.bug.description << ")\n";
+      continue;
+    }
+    // One line per bug: the failing cases, each once, with the profile when
+    // more than one profile ran.
+    std::set<std::string> seen;
+    std::string list;
+    for (const auto& f : b.failures) {
+      std::string name = (o.clean.size() > 1 ? f.profile + ":" : "") + f.case_id;
+      if (!seen.insert(name).second) continue;
+      list += (list.empty() ? "" : ", ") + name;
+    }
+    s << list << "\n";
+  }
+  s << "\nMutation score: " << o.caught() << "/" << o.planted() << " (" << Fixed(o.Score(), 1) << "%)";
+  if (o.interrupted) s << " - interrupted, incomplete";
+  s << "\nSelfcheck " << (o.Passed() ? "PASSED" : "FAILED") << " in " << Fixed(o.duration_s, 1) << "s\n";
+  return s.str();
+}
+
+reports::RunReport ToReport(const Outcome& o) {
+  reports::RunReport r;
+  r.driver_name = "drahil-refdriver";
+  r.hardware = "emulated";
+  r.duration_s = o.duration_s;
+  r.partial = o.interrupted;
+  for (const auto& run : o.clean) {
+    if (r.started == std::chrono::system_clock::time_point{}) r.started = run.report.started;
+    for (auto s : run.report.suites) {
+      s.name = run.profile + "/" + s.name;
+      r.suites.push_back(std::move(s));
+    }
+  }
+  reports::SuiteResult m;
+  m.name = "mutation";
+  for (const auto& b : o.bugs) {
+    reports::CaseResult c;
+    c.id = b.bug.name;
+    c.title = b.bug.description;
+    c.feature = "mutation";
+    c.tags = {"selfcheck"};
+    c.duration_s = b.duration_s;
+    m.duration_s += b.duration_s;
+    if (b.caught()) {
+      std::set<std::string> seen;
+      for (const auto& f : b.failures) {
+        if (!seen.insert(f.profile + ":" + f.case_id).second) continue;
+        c.output += f.profile + ":" + f.case_id + ": " + OneLine(f.message, 300) + "\n";
+      }
+    } else {
+      c.verdict = Verdict::kFail;
+      c.type = "BugNotCaught";
+      c.message = "no case of the catalog failed with planted bug " + b.bug.name + " (" + b.bug.description + ")";
+    }
+    m.cases.push_back(std::move(c));
+  }
+  r.suites.push_back(std::move(m));
+  return r;
+}
+
+}  // namespace drahil::selfcheck

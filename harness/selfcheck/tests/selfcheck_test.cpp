@@ -1,0 +1,184 @@
+// selfcheck computes the mutation score from real runs of the runner against
+// the reference driver: a two-case suite, one bug it catches and one it
+// cannot catch, must score 50% and fail; the catalog's case ids must all be
+// documented in docs/catalog.md.
+#include "drahil/selfcheck/selfcheck.hpp"
+
+#include <set>
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/runner/suite.hpp"
+#include "drahil/testing/testing.hpp"
+
+namespace {
+
+using drahil::selfcheck::Outcome;
+namespace sc = drahil::selfcheck;
+namespace t = drahil::testing;
+
+std::string SmallSuite() { return t::SourceDir() + "/harness/selfcheck/tests/testdata/small.yaml"; }
+std::string GpuProfile() { return t::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml"; }
+
+bool HaveRefdriver() { return drahil::PathExists(t::Bin("drahil-refdriver")); }
+
+sc::Options SmallOptions(std::vector<std::string> bugs) {
+  sc::Options o;
+  o.suites = {SmallSuite()};
+  o.profiles = {{GpuProfile(), ""}};
+  o.bugs = std::move(bugs);
+  o.refdriver = t::Bin("drahil-refdriver");
+  o.bin_dir = t::BinDir();
+  o.lib_dir = t::LibDir();
+  o.node_profiles_dir = t::SourceDir() + "/fakes/profiles";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("selfcheck: a mutant profile appends --bug and renames", "[selfcheck]") {
+  drahil::runner::DriverProfile p;
+  p.name = "ref";
+  p.args = {"--node-name=n"};
+  auto m = sc::MutantProfile(p, "cdi-leak");
+  CHECK(m.name == "ref+cdi-leak");
+  CHECK(m.args == std::vector<std::string>{"--node-name=n", "--bug=cdi-leak"});
+  CHECK(p.args.size() == 1);
+}
+
+TEST_CASE("selfcheck: plans name profiles and their focus", "[selfcheck]") {
+  auto plan = sc::ParsePlan("# comment\nreference-gpu-emulated\n/x/y.yaml  consumable-capacity # why\n\n", "/d");
+  REQUIRE_OK(plan);
+  REQUIRE(plan->size() == 2);
+  CHECK((*plan)[0].path == "/d/reference-gpu-emulated.yaml");
+  CHECK((*plan)[0].focus.empty());
+  CHECK((*plan)[1].path == "/x/y.yaml");
+  CHECK((*plan)[1].focus == "consumable-capacity");
+  CHECK_FALSE(sc::ParsePlan("a b c\n", "/d").ok());
+  CHECK_FALSE(sc::ParsePlan("a ([\n", "/d").ok());
+  CHECK_FALSE(sc::ParsePlan("# nothing\n", "/d").ok());
+}
+
+TEST_CASE("selfcheck: the refdriver lists its planted bugs", "[selfcheck]") {
+  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  auto bugs = sc::ListBugs(t::Bin("drahil-refdriver"));
+  REQUIRE_OK(bugs);
+  CHECK(bugs->size() >= 20);
+  std::set<std::string> names;
+  for (const auto& b : *bugs) {
+    CHECK_FALSE(b.description.empty());
+    names.insert(b.name);
+  }
+  CHECK(names.count("non-idempotent-prepare") == 1);
+  CHECK(names.size() == bugs->size());
+  CHECK_FALSE(sc::ListBugs("/nonexistent/drahil-refdriver").ok());
+}
+
+TEST_CASE("selfcheck: score 50% from real runs - one bug caught, one not", "[selfcheck][slow]") {
+  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  drahil::runner::CancelToken cancel;
+  std::vector<std::string> lines;
+  auto r = sc::Run(SmallOptions({"non-idempotent-prepare", "health-stuck"}), cancel,
+                   [&](const std::string& l) { lines.push_back(l); });
+  REQUIRE_OK(r);
+  INFO(sc::FormatTable(*r));
+  // The clean run passes both cases.
+  CHECK(r->clean_failures.empty());
+  CHECK(r->clean_passed == 2);
+  REQUIRE(r->bugs.size() == 2);
+  // non-idempotent-prepare is caught by the replay case, and only by it.
+  CHECK(r->bugs[0].bug.name == "non-idempotent-prepare");
+  REQUIRE(r->bugs[0].caught());
+  CHECK(r->bugs[0].failures.size() == 1);
+  CHECK(r->bugs[0].failures[0].case_id == "small/small-prepare-replay");
+  CHECK(r->bugs[0].failures[0].message.find("idempotent") != std::string::npos);
+  // health-stuck needs a health case; this suite has none.
+  CHECK(r->bugs[1].bug.name == "health-stuck");
+  CHECK_FALSE(r->bugs[1].caught());
+  CHECK(r->caught() == 1);
+  CHECK(r->planted() == 2);
+  CHECK(r->Score() == Approx(50.0));
+  CHECK_FALSE(r->Passed());
+  CHECK(lines.size() == 3);  // one clean run, two bugs
+
+  std::string table = sc::FormatTable(*r);
+  CHECK(table.find("non-idempotent-prepare  small/small-prepare-replay") != std::string::npos);
+  CHECK(table.find("health-stuck") != std::string::npos);
+  CHECK(table.find("NOT CAUGHT") != std::string::npos);
+  CHECK(table.find("Mutation score: 1/2 (50.0%)") != std::string::npos);
+
+  auto report = sc::ToReport(*r);
+  REQUIRE(report.suites.size() == 2);
+  CHECK(report.suites.back().name == "mutation");
+  CHECK(report.suites.back().cases[0].verdict == drahil::reports::Verdict::kPass);
+  CHECK(report.suites.back().cases[1].verdict == drahil::reports::Verdict::kFail);
+  CHECK(report.suites.back().cases[1].type == "BugNotCaught");
+}
+
+TEST_CASE("selfcheck: bad input is an error, not a score", "[selfcheck]") {
+  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  drahil::runner::CancelToken cancel;
+  auto unknown = sc::Run(SmallOptions({"no-such-bug"}), cancel);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().code() == drahil::Code::kInvalidArgument);
+  CHECK(unknown.status().message().find("no-such-bug") != std::string::npos);
+
+  auto o = SmallOptions({"cdi-leak"});
+  o.profiles = {{t::SourceDir() + "/suites/drivers/example-go-driver.yaml", ""}};
+  auto foreign = sc::Run(o, cancel);
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.status().message().find("drahil-refdriver") != std::string::npos);
+
+  o = SmallOptions({});
+  o.suites = {"/nonexistent/suite.yaml"};
+  CHECK_FALSE(sc::Run(o, cancel).ok());
+}
+
+TEST_CASE("selfcheck: drahil selfcheck exits 1 below 100% and 0 at 100%", "[selfcheck][slow]") {
+  if (!HaveRefdriver() || !drahil::PathExists(t::Bin("drahil"))) DRAHIL_SKIP("drahil is not built");
+  auto dir = drahil::TempDir::Create("selfcheck-test-");
+  REQUIRE_OK(dir);
+  auto below = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
+                                   "--bugs", "non-idempotent-prepare,health-stuck", "--junit", dir->path() + "/j.xml"},
+                                  std::chrono::seconds(120));
+  REQUIRE_OK(below);
+  INFO(below->output);
+  CHECK(below->exit.exit_code == 1);
+  CHECK(below->output.find("Mutation score: 1/2 (50.0%)") != std::string::npos);
+  auto junit = drahil::ReadFile(dir->path() + "/j.xml");
+  REQUIRE_OK(junit);
+  CHECK(junit->find("BugNotCaught") != std::string::npos);
+
+  auto full = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
+                                  "--bugs", "non-idempotent-prepare"},
+                                 std::chrono::seconds(120));
+  REQUIRE_OK(full);
+  INFO(full->output);
+  CHECK(full->exit.exit_code == 0);
+  CHECK(full->output.find("Mutation score: 1/1 (100.0%)") != std::string::npos);
+
+  auto usage = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
+                                   "--bugs", "no-such-bug"},
+                                  std::chrono::seconds(30));
+  REQUIRE_OK(usage);
+  CHECK(usage->exit.exit_code == 2);
+}
+
+TEST_CASE("selfcheck: every catalog case is documented in docs/catalog.md", "[selfcheck][catalog]") {
+  auto suites = drahil::runner::LoadSuites({t::SourceDir() + "/suites"});
+  REQUIRE_OK(suites);
+  auto doc = drahil::ReadFile(t::SourceDir() + "/docs/catalog.md");
+  REQUIRE_OK(doc);
+  int cases = 0;
+  for (const auto& s : *suites) {
+    for (const auto& c : s.cases) {
+      ++cases;
+      INFO(s.file << ": case " << c.id);
+      CHECK(doc->find("`" + c.id + "`") != std::string::npos);
+      CHECK_FALSE(c.rationale.empty());
+      CHECK_FALSE(c.tags.empty());
+    }
+  }
+  CHECK(cases >= 80);
+}

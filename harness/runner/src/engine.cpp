@@ -435,10 +435,12 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
                              "\" uses \"" + prof.probe.backend + "\"");
   }
   if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
-  if (ctx == nullptr) return StepOutcome::Pass();  // decided after set-up, with discovery
   std::optional<Inventory> inv;
   {
     std::lock_guard<std::mutex> l(inventory_mu_);
+    // Before set-up (ctx == nullptr) only a cached inventory can decide; that
+    // lets later cases skip without starting a node.
+    if (ctx == nullptr && !inventory_) return StepOutcome::Pass();
     if (!inventory_ && hooks_.discover) {
       auto r = hooks_.discover(*ctx);
       if (!r.ok()) return StepOutcome::Error("capability discovery failed: " + r.status().ToString(), "Discovery");

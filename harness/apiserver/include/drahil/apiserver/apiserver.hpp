@@ -70,7 +70,8 @@ struct FaultRule {
 class ApiServer;
 
 // FaultHandle: removes its rule when destroyed (or earlier by Remove()).
-// Release() keeps the rule for the server's life. Move-only.
+// Release() keeps the rule for the server's life. Move-only. A handle that is
+// not released must not outlive its ApiServer.
 class [[nodiscard]] FaultHandle {
  public:
   FaultHandle() = default;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "drahil/cli/commands.hpp"
+#include "drahil/core/log.hpp"
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/reports/writers.hpp"
@@ -139,6 +140,10 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
 }
 
 int DoRun(CliContext& ctx, RunArgs a, bool demo) {
+  // The progress lines are the output of a run; the stand-ins' lifecycle
+  // lines (registrations, health changes) only with -v.
+  if (ctx.verbosity == 0) drahil::log::Init(-1);
+  while (a.out.size() > 1 && a.out.back() == '/') a.out.pop_back();
   if (!a.out.empty()) {
     if (a.junit.empty()) a.junit = a.out + "/junit.xml";
     if (a.json.empty()) a.json = a.out + "/report.json";

@@ -9,7 +9,8 @@ namespace {
 std::atomic<int> g_verbosity{0};
 
 spdlog::level::level_enum LevelFor(int v) {
-  if (v <= 0) return spdlog::level::info;
+  if (v < 0) return spdlog::level::warn;
+  if (v == 0) return spdlog::level::info;
   if (v <= 3) return spdlog::level::debug;
   return spdlog::level::trace;
 }

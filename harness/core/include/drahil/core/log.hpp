@@ -1,8 +1,9 @@
 // File: log.hpp
 //
 // Logging on spdlog. Verbosity follows the Kubernetes convention of -v levels:
-//   0 = warnings and errors plus a few lifecycle lines (info), 1..3 = debug,
-//   4+ = trace (every gRPC call and HTTP request).
+//   -1 = warnings and errors only (commands with their own progress output),
+//   0 = plus lifecycle lines (info), 1..3 = debug, 4+ = trace (every gRPC call
+//   and HTTP request).
 #ifndef DRAHIL_CORE_LOG_HPP_INCLUDED
 #define DRAHIL_CORE_LOG_HPP_INCLUDED
 

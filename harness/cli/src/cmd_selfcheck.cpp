@@ -126,7 +126,8 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
     for (const auto& p : DefaultProfiles(suites_dir)) plan_text += p + "\n";
   }
   if (plan_text.empty()) {
-    std::fprintf(stderr, "drahil selfcheck: no reference-driver profile in %s/drivers; give --driver\n",
+    std::fprintf(stderr,
+                 "drahil selfcheck: no reference-driver profile in %s/drivers; give --driver\n",
                  suites_dir.c_str());
     return kExitUsage;
   }
@@ -151,7 +152,8 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
     o.node_profiles_dir = suites_dir + "/../fakes/profiles";
   }
   for (const auto& p : o.profiles) {
-    std::fprintf(stderr, "selfcheck: profile %s%s\n", p.path.c_str(), p.focus.empty() ? "" : (" @" + p.focus).c_str());
+    std::fprintf(stderr, "selfcheck: profile %s%s\n", p.path.c_str(),
+                 p.focus.empty() ? "" : (" @" + p.focus).c_str());
   }
 
   runner::CancelToken cancel;
@@ -190,24 +192,32 @@ void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<Args>();
   auto* c = app.add_subcommand(
       "selfcheck",
-      "Prove the catalog: run it against the reference driver (must pass), then once per planted bug "
+      "Prove the catalog: run it against the reference driver (must pass), then once per planted "
+      "bug "
       "(each must make a case fail); prints bug -> failing cases and the mutation score "
       "(exit 0 only at 100%)");
-  c->add_option("--suite", args->suites, "Suite file or directory (repeatable; default: the catalog)");
-  c->add_option("--driver", args->drivers,
-                "Reference-driver profile, a path or a name in <suites>/drivers, optionally @FOCUS-REGEX "
-                "(repeatable; default: <suites>/drivers/selfcheck.plan, else every emulated reference-* profile)");
-  c->add_option("--bugs", args->bugs, "Bugs to plant, comma-separated (default: all of --list-bugs)")
+  c->add_option("--suite", args->suites,
+                "Suite file or directory (repeatable; default: the catalog)");
+  c->add_option(
+      "--driver", args->drivers,
+      "Reference-driver profile, a path or a name in <suites>/drivers, optionally @FOCUS-REGEX "
+      "(repeatable; default: <suites>/drivers/selfcheck.plan, else every emulated reference-* "
+      "profile)");
+  c->add_option("--bugs", args->bugs,
+                "Bugs to plant, comma-separated (default: all of --list-bugs)")
       ->delimiter(',');
-  c->add_option("--parallel,-j", args->parallel, "Cases run at once within each run")->check(CLI::Range(1, 64));
-  c->add_option("--focus", args->focus, "Only cases matching (regex on id, suite/id, tags; repeatable)");
+  c->add_option("--parallel,-j", args->parallel, "Cases run at once within each run")
+      ->check(CLI::Range(1, 64));
+  c->add_option("--focus", args->focus,
+                "Only cases matching (regex on id, suite/id, tags; repeatable)");
   c->add_option("--skip", args->skip, "Leave out cases matching (regex; repeatable)");
   c->add_flag("--slow", args->slow, "Also run cases tagged slow (soak variants)");
   c->add_flag("--first-catch", args->first_catch,
               "Per bug, stop at the first failing case (faster; the table lists fewer cases)");
   c->add_option("--junit", args->junit, "Write JUnit XML (clean cases + one case per bug)");
   c->add_option("--json", args->json, "Write the JSON report");
-  c->add_option("--work-dir", args->work_dir, "Where case directories are created (default $TMPDIR)");
+  c->add_option("--work-dir", args->work_dir,
+                "Where case directories are created (default $TMPDIR)");
   c->callback([&ctx, args] { ctx.exit_code = DoSelfcheck(ctx, *args); });
 }
 

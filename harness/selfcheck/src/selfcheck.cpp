@@ -41,7 +41,8 @@ std::string OneLine(const std::string& s, size_t n) {
 // (id, suite/id or any tag).
 bool Selected(const std::regex& re, const runner::Suite& s, const runner::Case& c) {
   if (std::regex_search(c.id, re) || std::regex_search(s.name + "/" + c.id, re)) return true;
-  return std::any_of(c.tags.begin(), c.tags.end(), [&](const std::string& t) { return std::regex_search(t, re); });
+  return std::any_of(c.tags.begin(), c.tags.end(),
+                     [&](const std::string& t) { return std::regex_search(t, re); });
 }
 
 bool IsRefdriver(const runner::DriverProfile& p) {
@@ -110,7 +111,8 @@ Result<std::vector<Bug>> ListBugs(const std::string& refdriver) {
   return bugs;
 }
 
-Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text, const std::string& profiles_dir) {
+Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text,
+                                           const std::string& profiles_dir) {
   std::vector<ProfilePlan> out;
   std::istringstream in(text);
   std::string line;
@@ -122,12 +124,15 @@ Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text, const std::s
     std::string name, focus, extra;
     if (!(words >> name)) continue;
     words >> focus;
-    if (words >> extra) return InvalidArgumentError("plan line " + std::to_string(n) + ": expected \"<profile> [focus-regex]\"");
+    if (words >> extra)
+      return InvalidArgumentError("plan line " + std::to_string(n) +
+                                  ": expected \"<profile> [focus-regex]\"");
     if (!focus.empty()) {
       try {
         std::regex re(focus);
       } catch (const std::regex_error& e) {
-        return InvalidArgumentError("plan line " + std::to_string(n) + ": bad regex \"" + focus + "\": " + e.what());
+        return InvalidArgumentError("plan line " + std::to_string(n) + ": bad regex \"" + focus +
+                                    "\": " + e.what());
       }
     }
     bool path = name.find('/') != std::string::npos || name.ends_with(".yaml");
@@ -138,12 +143,15 @@ Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text, const std::s
 }
 
 int Outcome::caught() const {
-  return static_cast<int>(std::count_if(bugs.begin(), bugs.end(), [](const BugResult& b) { return b.caught(); }));
+  return static_cast<int>(
+      std::count_if(bugs.begin(), bugs.end(), [](const BugResult& b) { return b.caught(); }));
 }
 
 double Outcome::Score() const { return bugs.empty() ? 100.0 : 100.0 * caught() / planted(); }
 
-bool Outcome::Passed() const { return !interrupted && clean_failures.empty() && caught() == planted(); }
+bool Outcome::Passed() const {
+  return !interrupted && clean_failures.empty() && caught() == planted();
+}
 
 std::vector<Failure> Failures(const reports::RunReport& report, const std::string& profile) {
   std::vector<Failure> out;
@@ -176,8 +184,9 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
     auto p = runner::LoadDriverProfileFile(path);
     if (!p.ok()) return InvalidArgumentError("selfcheck: driver profile: " + p.status().message());
     if (!IsRefdriver(*p)) {
-      return InvalidArgumentError("selfcheck: profile " + path + " does not run drahil-refdriver (command \"" +
-                                  p->command + "\"); planted bugs exist only in the reference driver");
+      return InvalidArgumentError("selfcheck: profile " + path +
+                                  " does not run drahil-refdriver (command \"" + p->command +
+                                  "\"); planted bugs exist only in the reference driver");
     }
     profiles.push_back(*p);
     std::vector<runner::Suite> cut = *suites;
@@ -186,7 +195,8 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
       try {
         re = std::regex(plan.focus);
       } catch (const std::regex_error& e) {
-        return InvalidArgumentError("selfcheck: profile " + path + ": bad focus \"" + plan.focus + "\": " + e.what());
+        return InvalidArgumentError("selfcheck: profile " + path + ": bad focus \"" + plan.focus +
+                                    "\": " + e.what());
       }
       for (auto& s : cut) {
         std::vector<runner::Case> keep;
@@ -205,11 +215,13 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
     bugs = *known;
   } else {
     for (const auto& name : o.bugs) {
-      auto it = std::find_if(known->begin(), known->end(), [&](const Bug& b) { return b.name == name; });
+      auto it =
+          std::find_if(known->begin(), known->end(), [&](const Bug& b) { return b.name == name; });
       if (it == known->end()) {
         std::string list;
         for (const auto& b : *known) list += (list.empty() ? "" : ", ") + b.name;
-        return InvalidArgumentError("selfcheck: unknown bug \"" + name + "\" (known: " + list + ")");
+        return InvalidArgumentError("selfcheck: unknown bug \"" + name + "\" (known: " + list +
+                                    ")");
       }
       bugs.push_back(*it);
     }
@@ -242,12 +254,15 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
       const auto& p = profiles[i];
       if (cancel.cancelled()) break;
       auto r = RunOne(o, selected[i], MutantProfile(p, bug.name), o.first_catch, cancel);
-      if (!r.ok()) return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
+      if (!r.ok())
+        return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
       for (auto& f : Failures(*r, p.name)) br.failures.push_back(std::move(f));
       if (o.first_catch && br.caught()) break;
     }
     br.duration_s = Since(tb);
-    say("bug " + bug.name + ": " + (br.caught() ? "caught by " + std::to_string(br.failures.size()) + " case(s)" : "NOT caught") +
+    say("bug " + bug.name + ": " +
+        (br.caught() ? "caught by " + std::to_string(br.failures.size()) + " case(s)"
+                     : "NOT caught") +
         " (" + Fixed(br.duration_s, 1) + "s)");
     out.bugs.push_back(std::move(br));
   }
@@ -259,7 +274,8 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
 std::string FormatTable(const Outcome& o) {
   std::ostringstream s;
   s << "Clean runs (reference driver, no bug): " << o.clean_passed << " passed, " << o.clean_skipped
-    << " skipped, " << o.clean_failures.size() << " failed/errored in " << Fixed(o.clean_duration_s, 1) << "s\n";
+    << " skipped, " << o.clean_failures.size() << " failed/errored in "
+    << Fixed(o.clean_duration_s, 1) << "s\n";
   for (const auto& f : o.clean_failures) {
     s << "  " << reports::VerdictName(f.verdict) << " [" << f.profile << "] " << f.case_id << ": "
       << OneLine(f.message, 160) << "\n";
@@ -284,9 +300,11 @@ std::string FormatTable(const Outcome& o) {
     }
     s << list << "\n";
   }
-  s << "\nMutation score: " << o.caught() << "/" << o.planted() << " (" << Fixed(o.Score(), 1) << "%)";
+  s << "\nMutation score: " << o.caught() << "/" << o.planted() << " (" << Fixed(o.Score(), 1)
+    << "%)";
   if (o.interrupted) s << " - interrupted, incomplete";
-  s << "\nSelfcheck " << (o.Passed() ? "PASSED" : "FAILED") << " in " << Fixed(o.duration_s, 1) << "s\n";
+  s << "\nSelfcheck " << (o.Passed() ? "PASSED" : "FAILED") << " in " << Fixed(o.duration_s, 1)
+    << "s\n";
   return s.str();
 }
 
@@ -322,7 +340,8 @@ reports::RunReport ToReport(const Outcome& o) {
     } else {
       c.verdict = Verdict::kFail;
       c.type = "BugNotCaught";
-      c.message = "no case of the catalog failed with planted bug " + b.bug.name + " (" + b.bug.description + ")";
+      c.message = "no case of the catalog failed with planted bug " + b.bug.name + " (" +
+                  b.bug.description + ")";
     }
     m.cases.push_back(std::move(c));
   }

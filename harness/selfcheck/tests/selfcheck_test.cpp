@@ -48,7 +48,8 @@ TEST_CASE("selfcheck: a mutant profile appends --bug and renames", "[selfcheck]"
 }
 
 TEST_CASE("selfcheck: plans name profiles and their focus", "[selfcheck]") {
-  auto plan = sc::ParsePlan("# comment\nreference-gpu-emulated\n/x/y.yaml  consumable-capacity # why\n\n", "/d");
+  auto plan = sc::ParsePlan(
+      "# comment\nreference-gpu-emulated\n/x/y.yaml  consumable-capacity # why\n\n", "/d");
   REQUIRE_OK(plan);
   REQUIRE(plan->size() == 2);
   CHECK((*plan)[0].path == "/d/reference-gpu-emulated.yaml");
@@ -139,9 +140,10 @@ TEST_CASE("selfcheck: drahil selfcheck exits 1 below 100% and 0 at 100%", "[self
   if (!HaveRefdriver() || !drahil::PathExists(t::Bin("drahil"))) DRAHIL_SKIP("drahil is not built");
   auto dir = drahil::TempDir::Create("selfcheck-test-");
   REQUIRE_OK(dir);
-  auto below = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
-                                   "--bugs", "non-idempotent-prepare,health-stuck", "--junit", dir->path() + "/j.xml"},
-                                  std::chrono::seconds(120));
+  auto below = drahil::RunCommand(
+      {t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(), "--bugs",
+       "non-idempotent-prepare,health-stuck", "--junit", dir->path() + "/j.xml"},
+      std::chrono::seconds(120));
   REQUIRE_OK(below);
   INFO(below->output);
   CHECK(below->exit.exit_code == 1);
@@ -150,22 +152,23 @@ TEST_CASE("selfcheck: drahil selfcheck exits 1 below 100% and 0 at 100%", "[self
   REQUIRE_OK(junit);
   CHECK(junit->find("BugNotCaught") != std::string::npos);
 
-  auto full = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
-                                  "--bugs", "non-idempotent-prepare"},
+  auto full = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(),
+                                  "--driver", GpuProfile(), "--bugs", "non-idempotent-prepare"},
                                  std::chrono::seconds(120));
   REQUIRE_OK(full);
   INFO(full->output);
   CHECK(full->exit.exit_code == 0);
   CHECK(full->output.find("Mutation score: 1/1 (100.0%)") != std::string::npos);
 
-  auto usage = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(),
-                                   "--bugs", "no-such-bug"},
+  auto usage = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(),
+                                   "--driver", GpuProfile(), "--bugs", "no-such-bug"},
                                   std::chrono::seconds(30));
   REQUIRE_OK(usage);
   CHECK(usage->exit.exit_code == 2);
 }
 
-TEST_CASE("selfcheck: every catalog case is documented in docs/catalog.md", "[selfcheck][catalog]") {
+TEST_CASE("selfcheck: every catalog case is documented in docs/catalog.md",
+          "[selfcheck][catalog]") {
   auto suites = drahil::runner::LoadSuites({t::SourceDir() + "/suites"});
   REQUIRE_OK(suites);
   auto doc = drahil::ReadFile(t::SourceDir() + "/docs/catalog.md");

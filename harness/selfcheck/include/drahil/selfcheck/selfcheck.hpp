@@ -57,16 +57,17 @@ struct ProfilePlan {
 
 // ParsePlan(): "<profile> [focus-regex]" lines; '#' starts a comment.
 // Profiles without '/' are names in profiles_dir (<name>.yaml).
-Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text, const std::string& profiles_dir);
+Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text,
+                                           const std::string& profiles_dir);
 
 struct Options {
-  std::vector<std::string> suites;    // suite files or directories
-  std::vector<ProfilePlan> profiles;  // reference-driver profiles, run in order
-  std::vector<std::string> bugs;      // names to plant; empty = every bug ListBugs() reports
-  std::string refdriver;              // drahil-refdriver, for ListBugs()
-  int parallel = 1;                   // cases at once within each run
+  std::vector<std::string> suites;       // suite files or directories
+  std::vector<ProfilePlan> profiles;     // reference-driver profiles, run in order
+  std::vector<std::string> bugs;         // names to plant; empty = every bug ListBugs() reports
+  std::string refdriver;                 // drahil-refdriver, for ListBugs()
+  int parallel = 1;                      // cases at once within each run
   std::vector<std::string> focus, skip;  // as `drahil run --focus/--skip`
-  bool first_catch = false;  // per bug, stop once one case failed (faster, shorter table)
+  bool first_catch = false;       // per bug, stop once one case failed (faster, shorter table)
   std::string bin_dir;            // {bin_dir}: refdriver, probes, drahil-check
   std::string lib_dir;            // {lib_dir}; "" = <bin_dir>/../lib
   std::string node_profiles_dir;  // fakes/profiles

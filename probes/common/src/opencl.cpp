@@ -305,6 +305,11 @@ Status ClSession::Launch(const ClKernel& kernel, size_t global, size_t local) {
                   "clEnqueueNDRangeKernel(" + kernel.name() + ")");
 }
 
+Status ClSession::Drain(const Deadline& deadline) {
+  wedged_ = false;
+  return Finish(deadline);  // sets wedged_ again on timeout
+}
+
 Status ClSession::Finish(const Deadline& deadline) {
   if (wedged_) return FailedPreconditionError("OpenCL queue timed out earlier");
   cl_event marker = nullptr;

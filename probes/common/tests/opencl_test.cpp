@@ -83,7 +83,12 @@ TEST_CASE("ClSession: Finish gives up at the deadline instead of hanging",
   auto st = cl.Finish(Deadline(std::chrono::milliseconds(20)));
   CHECK(st.code() == drahil::Code::kDeadlineExceeded);
   CHECK(cl.wedged());
-  // The session leaks its queue rather than block in its destructor.
+  CHECK(cl.Finish(Deadline(std::chrono::seconds(1))).code() == drahil::Code::kFailedPrecondition);
+  // Without Drain the session would leak its queue rather than block in its
+  // destructor; the test drains so PoCL is not torn down under the kernel at
+  // process exit.
+  CHECK_OK(cl.Drain(Deadline(std::chrono::seconds(120))));
+  CHECK_FALSE(cl.wedged());
 }
 #else
 TEST_CASE("ClSession: OpenCL not built", "[probe_common]") { DRAHIL_SKIP("built without OpenCL"); }

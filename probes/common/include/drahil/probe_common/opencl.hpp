@@ -152,6 +152,11 @@ class ClSession {
   // Finish(): waits for everything enqueued; kDeadlineExceeded on timeout.
   Status Finish(const Deadline& deadline);
 
+  // Drain(): waits up to deadline for a wedged queue to complete after all,
+  // so a runtime is not torn down (process exit) under a running kernel.
+  // OK clears the wedged state.
+  Status Drain(const Deadline& deadline);
+
   [[nodiscard]] bool wedged() const { return wedged_; }
 
  private:

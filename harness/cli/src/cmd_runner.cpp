@@ -488,7 +488,7 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
   static std::string demo_profile = "reference-gpu-emulated";
   demo_args.out = "out";
   auto* demo = app.add_subcommand(
-      "demo", "Emulated node + reference driver + default catalog → junit.xml, report.json, report.html");
+      "demo", "Emulated node + reference driver + default catalog (without `slow` cases) → junit.xml, report.json, report.html");
   demo->add_option("--out", demo_args.out, "Report directory")->capture_default_str();
   demo->add_option("--driver", demo_profile, "Driver profile to demo")->capture_default_str();
   demo->add_option("--parallel,-j", demo_args.parallel, "Cases run at once")->check(CLI::Range(1, 64));
@@ -497,6 +497,9 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
   demo->callback([&ctx] {
     RunArgs a = demo_args;
     a.driver = demo_profile;
+    // The demo is the first thing a newcomer runs: cases tagged `slow`
+    // (soak runs of minutes) are left to `drahil run` and `drahil selfcheck --slow`.
+    if (a.focus.empty()) a.skip.push_back("^slow$");
     ctx.exit_code = DoRun(ctx, a, true);
   });
 

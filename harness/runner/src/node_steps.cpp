@@ -743,7 +743,7 @@ class RunPodStep final : public StepHandler {
     for (const auto& ct : spec.value("containers", Json::array())) {
       kubelet::Container c;
       c.name = ct.value("name", "");
-      for (const auto& rc : ct["resources"].value("claims", Json::array()))
+      for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
         c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
       kp.containers.push_back(c);
     }
@@ -788,7 +788,7 @@ class RunPodStep final : public StepHandler {
                            std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts) {
     std::string cname = ct.value("name", "");
     std::vector<std::string> ids;
-    for (const auto& rc : ct["resources"].value("claims", Json::array())) {
+    for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array())) {
       auto it = claim_of.find(rc.value("name", ""));
       if (it == claim_of.end()) continue;
       std::string request = rc.value("request", "");

@@ -94,13 +94,7 @@ Result<Json> Bed::WaitForSlices(std::chrono::milliseconds timeout) {
   if (timeout.count() == 0) timeout = opts_.slices_timeout;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto all = api_->List("resourceslices");
-    drahil::Result<std::vector<Json>> list = all;
-    if (all.ok()) {
-      list->clear();
-      for (const auto& s : *all)
-        if (s["spec"].value("driver", "") == opts_.driver) list->push_back(s);
-    }
+    auto list = api_->List("resourceslices", "", "", "spec.driver=" + opts_.driver);
     if (list.ok() && !list->empty()) {
       int64_t want = (*list)[0]["spec"]["pool"].value("resourceSliceCount", int64_t{0});
       if (static_cast<int64_t>(list->size()) == want) return Json(*list);

@@ -596,8 +596,20 @@ class KubeletStandIn::Impl {
     std::shared_ptr<Instance> inst = Pick(driver);
     if (!inst) return NotRegistered(method, driver, claims);
     auto timeout = Timeout(call);
-    CallResult r =
-        prepare ? inst->client->Prepare(claims, timeout) : inst->client->Unprepare(claims, timeout);
+    std::shared_ptr<DraClient> client = inst->client;
+    if (call.api && *call.api != client->api()) {
+      const auto& adv = inst->state.supported_versions;
+      if (std::find(adv.begin(), adv.end(), *call.api) == adv.end()) {
+        CallResult r = NotRegistered(method, driver, claims);
+        r.status = FailedPreconditionError(std::string(method) + ": DRA driver " + driver +
+                                           " did not advertise " + *call.api + "; no call made");
+        r.record.verdict = r.status;
+        for (auto& c : r.claims) c.status = r.status;
+        return r;
+      }
+      client = std::make_shared<DraClient>(driver, inst->state.endpoint, *call.api, options_.max_receive_bytes);
+    }
+    CallResult r = prepare ? client->Prepare(claims, timeout) : client->Unprepare(claims, timeout);
     log_->debug("{}", r.record.ToString());
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(r.record);

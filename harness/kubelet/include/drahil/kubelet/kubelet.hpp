@@ -82,6 +82,10 @@ class KubeletStandIn {
   // Per-call overrides (fault hooks for the runner).
   struct CallOptions {
     std::optional<std::chrono::milliseconds> timeout;  // replaces Options::call_timeout
+    // Call this DRA service (kDraV1Service / kDraV1beta1Service) instead of the
+    // one chosen at registration; the plugin must have advertised it, else the
+    // call fails with kFailedPrecondition and nothing is sent.
+    std::optional<std::string> api;
   };
 
   KubeletStandIn();

@@ -460,6 +460,13 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
                               "MissingModule");
   }
   for (const auto& d : req.devices) {
+    if (!d.name.empty()) {
+      if (!inv->device_names.count(d.name)) {
+        return StepOutcome::Skip("needs device \"" + d.name + "\"; the driver publishes no device of that name (" +
+                                 std::to_string(inv->device_names.size()) + " device(s) in its slices)");
+      }
+      continue;
+    }
     int have = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
     if (have < d.count) {
       return StepOutcome::Skip("needs " + std::to_string(d.count) + " device(s) of kind \"" + d.kind +

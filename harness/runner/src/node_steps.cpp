@@ -6,10 +6,13 @@
 
 #if DRAHIL_RUNNER_HAVE_NODE
 
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 #include <regex>
 #include <set>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
 
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/apiserver/apiserver.hpp"
@@ -18,7 +21,9 @@
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
+#include "drahil/kube/rest_client.hpp"
 #include "drahil/kubelet/kubelet.hpp"
+#include "drahil/proto/podresources_v1.grpc.pb.h"
 #include "drahil/runner/driver_process.hpp"
 #include "drahil/sandbox/sandbox.hpp"
 
@@ -39,7 +44,38 @@ struct NodeEnv {
   std::vector<apiserver::FaultHandle> api_faults;
   std::optional<kubelet::CallResult> last_call;
   std::map<std::string, std::vector<std::string>> cdi_ids;  // claim ns/name → IDs from the last prepare
+  std::string podresources_socket;  // the kubelet stand-in's PodResources socket ("" = not served)
+  std::map<std::string, std::string> pod_uids;  // ns/name → uid of pods run so far
+  // ns/pod → the probe reports of its containers (verdict and checks), from
+  // the last run-pod of that pod.
+  std::map<std::string, std::vector<std::pair<std::string, Json>>> probe_reports;
+  // The driver's open fds and RSS once its slices were published (stress cases
+  // compare against it).
+  struct Usage {
+    int fds = -1;
+    int64_t rss_kib = -1;
+  };
+  std::optional<Usage> baseline;
+  // api-fault rules with `for:`: removed by fault_timer when their time is up.
+  std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults;
+  std::mutex alloc_mu;    // one allocation at a time (concurrent pods)
+  std::mutex cleanup_mu;  // ctx.cleanup from concurrent pods
+  std::jthread fault_timer;  // last member: stopped and joined before the handles go
 };
+
+// DriverUsage(): open file descriptors and resident memory of a process.
+std::optional<NodeEnv::Usage> DriverUsage(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  NodeEnv::Usage u;
+  auto fds = ListDir("/proc/" + std::to_string(pid) + "/fd");
+  if (!fds.ok()) return std::nullopt;
+  u.fds = static_cast<int>(fds->size());
+  auto status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  if (!status.ok()) return std::nullopt;
+  auto at = status->find("VmRSS:");
+  if (at != std::string::npos) u.rss_kib = std::strtoll(status->c_str() + at + 6, nullptr, 10);
+  return u;
+}
 
 std::shared_ptr<NodeEnv> Env(const CaseContext& ctx) {
   auto it = ctx.services.find("node");
@@ -147,6 +183,12 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
   ko.state_dir = ctx.dirs["state_dir"] + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
   if (Status s = MakeDirs(ko.state_dir); !s.ok()) return StepOutcome::FromStatus(s, "kubelet state dir");
+  // PodResources is served on a unix socket, whose path must fit sun_path.
+  std::string pr_socket = ko.state_dir + "/pod-resources.sock";
+  if (pr_socket.size() < 100) {
+    ko.podresources_socket = pr_socket;
+    env->podresources_socket = pr_socket;
+  }
   std::string registry = opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
   if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {
     return StepOutcome::FromStatus(s, "start kubelet stand-in");
@@ -156,7 +198,15 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
     return OkStatus();
   });
 
-  // 4. The driver (not in attach mode), then registration and slices.
+  // 4. The driver (not in attach mode), then registration and slices. A case
+  // may start it late: the kubelet is up first and must pick up the socket
+  // when it appears.
+  if (ctx.kase.driver_start_delay.count() > 0 && opts.attach_registry_dir.empty()) {
+    ctx.Note("driver started " + FormatDuration(ctx.kase.driver_start_delay) + " after the kubelet stand-in");
+    if (!ctx.cancel.WaitUntil(Clock::Real().Now() + ctx.kase.driver_start_delay) && ctx.cancel.cancelled()) {
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+    }
+  }
   if (opts.attach_registry_dir.empty()) {
     auto d = DriverProcess::StartForCase(ctx);
     if (!d.ok()) return StepOutcome::FromStatus(d.status(), "start driver");
@@ -191,6 +241,7 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
   }
   ctx.Record("slices", env->driver, "OK", Ms(Clock::Real().Now() - t2),
              std::to_string(DriverSlices(*env, env->driver).size()) + " slice(s)");
+  if (auto d = DriverProcess::FromCase(ctx)) env->baseline = DriverUsage(d->pid());
   return StepOutcome::Pass();
 }
 
@@ -203,6 +254,7 @@ Result<Inventory> Discover(CaseContext& ctx) {
     if (spec.contains("sharedCounters")) inv.capabilities.insert("partitionable-devices");
     for (const auto& d : spec.value("devices", Json::array())) {
       inv.devices[DeviceKind(d.value("name", ""))]++;
+      inv.device_names.insert(d.value("name", ""));
       if (d.contains("taints")) inv.capabilities.insert("device-taints");
       if (d.value("allowMultipleAllocations", false)) inv.capabilities.insert("consumable-capacity");
       if (d.contains("bindingConditions")) inv.capabilities.insert("binding-conditions");
@@ -224,13 +276,74 @@ Result<Inventory> Discover(CaseContext& ctx) {
   auto env = Env(ctx);                                                                       \
   if (!env || !env->api) return StepOutcome::Error("no node environment for this case", "NoNode")
 
+// PodClaims(): the pod's claims as (pod claim name, ResourceClaim name). A
+// claim from a ResourceClaimTemplate is created the way the resourceclaim
+// controller does (name <pod>-<podClaim>-<suffix>, annotation
+// resource.kubernetes.io/pod-claim-name, owned by the pod) and recorded in
+// pod.status.resourceClaimStatuses; later calls reuse it.
+Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& ctx, NodeEnv& env, const std::string& ns,
+                                                                   const std::string& pod_name) {
+  DRAHIL_ASSIGN_OR_RETURN(Json pod, env.api->Get("pods", ns, pod_name));
+  std::vector<std::pair<std::string, std::string>> out;
+  std::map<std::string, std::string> generated;
+  for (const auto& st : pod.value("status", Json::object()).value("resourceClaimStatuses", Json::array()))
+    generated[st.value("name", "")] = st.value("resourceClaimName", "");
+  bool changed = false;
+  for (const auto& pc : pod["spec"].value("resourceClaims", Json::array())) {
+    std::string pc_name = pc.value("name", "");
+    if (pc.contains("resourceClaimName")) {
+      out.emplace_back(pc_name, pc["resourceClaimName"].get<std::string>());
+      continue;
+    }
+    std::string tmpl = pc.value("resourceClaimTemplateName", "");
+    if (tmpl.empty()) return InvalidArgumentError("pod " + ns + "/" + pod_name + " claim " + pc_name + " names no claim or template");
+    if (auto it = generated.find(pc_name); it != generated.end() && !it->second.empty()) {
+      out.emplace_back(pc_name, it->second);
+      continue;
+    }
+    auto t = env.api->Get("resourceclaimtemplates", ns, tmpl);
+    if (!t.ok()) return Status(t.status().code(), "pod " + ns + "/" + pod_name + " claim " + pc_name + ": template " + tmpl + ": " + t.status().message());
+    static std::atomic<unsigned> seq{0};
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%05x", (++seq * 2654435761u) & 0xfffffu);
+    Json claim = {{"apiVersion", "resource.k8s.io/v1"},
+                  {"kind", "ResourceClaim"},
+                  {"metadata",
+                   {{"name", (pod_name + "-" + pc_name).substr(0, 57) + "-" + suffix},
+                    {"namespace", ns},
+                    {"annotations", {{"resource.kubernetes.io/pod-claim-name", pc_name}}},
+                    {"ownerReferences",
+                     Json::array({{{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod_name},
+                                   {"uid", pod["metadata"].value("uid", "")}, {"controller", true},
+                                   {"blockOwnerDeletion", true}}})}}},
+                  {"spec", (*t)["spec"].value("spec", Json::object())}};
+    if ((*t)["spec"].contains("metadata")) {
+      const Json& tm = (*t)["spec"]["metadata"];
+      for (const auto& key : {"labels", "annotations"})
+        if (tm.contains(key)) claim["metadata"][key].update(tm[key]);
+    }
+    DRAHIL_ASSIGN_OR_RETURN(Json created, env.api->Create("resourceclaims", claim));
+    std::string cname = created["metadata"]["name"];
+    ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "from template " + tmpl);
+    generated[pc_name] = cname;
+    out.emplace_back(pc_name, cname);
+    changed = true;
+  }
+  if (changed) {
+    Json st = Json::array();
+    for (const auto& [n, c] : generated) st.push_back({{"name", n}, {"resourceClaimName", c}});
+    pod["status"]["resourceClaimStatuses"] = st;
+    DRAHIL_RETURN_IF_ERROR(env.api->UpdateStatus("pods", pod).status());
+  }
+  return out;
+}
+
 class ApplyStep final : public StepHandler {
  public:
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     NEED_ENV;
     if (step.params.is_object() && (step.params.contains("expect-status") || step.params.contains("expect-reason"))) {
-      return StepOutcome::Error("apply expect-status/expect-reason needs the REST path, which is not wired yet",
-                                "MissingModule");
+      return ApplyOverRest(step, ctx, *env);
     }
     for (const auto& m : step.manifests) {
       auto t0 = Clock::Real().Now();
@@ -241,6 +354,56 @@ class ApplyStep final : public StepHandler {
                  Ms(Clock::Real().Now() - t0));
       if (!r.ok()) return StepOutcome::Error("create " + m.Ref() + " (" + m.where.ToString() + "): " + r.status().message(),
                                              "ApplyFailed");
+    }
+    return StepOutcome::Pass();
+  }
+
+ private:
+  // ApplyOverRest(): POSTs each manifest as a client would (validation and
+  // admission included) and compares the HTTP status and the Status reason.
+  static StepOutcome ApplyOverRest(const Step& step, CaseContext& ctx, NodeEnv& env) {
+    int want_code = step.params.value("expect-status", 0);
+    std::string want_reason = step.params.value("expect-reason", "");
+    kube::KubeConfig kc;
+    kc.server = env.api->http_url();
+    kc.token = env.api->admin_token();
+    kube::RestOptions ro;
+    ro.max_retries = 0;
+    ro.timeout = std::max<milliseconds>(milliseconds(100), std::chrono::duration_cast<milliseconds>(ctx.Remaining()));
+    auto client = kube::RestClient::Create(kc, ro);
+    if (!client.ok()) return StepOutcome::FromStatus(client.status(), "REST client");
+    for (const auto& m : step.manifests) {
+      auto it = Plurals().find(m.Kind());
+      if (it == Plurals().end()) return StepOutcome::Error("cannot apply kind " + m.Kind(), "SuiteError");
+      std::string ns = m.object.contains("metadata") ? m.object["metadata"].value("namespace", "") : "";
+      auto path = kube::RestClient::Path(it->second, ns.empty() ? "default" : ns);
+      if (!path.ok()) return StepOutcome::FromStatus(path.status(), "apply " + m.Ref());
+      auto t0 = Clock::Real().Now();
+      auto resp = (*client)->Request("POST", *path, m.object.dump(), "application/json", /*retry=*/false);
+      if (!resp.ok()) return StepOutcome::Error("POST " + *path + ": " + resp.status().message(), "ApiUnavailable");
+      std::string reason, message;
+      try {
+        Json body = Json::parse(resp->body);
+        if (body.value("kind", "") == "Status") {
+          reason = body.value("reason", "");
+          message = body.value("message", "");
+        }
+      } catch (const std::exception&) {
+      }
+      ctx.Record("api", "POST " + m.Ref(), std::to_string(resp->code) + (reason.empty() ? "" : " " + reason),
+                 Ms(Clock::Real().Now() - t0), message);
+      std::string got = "HTTP " + std::to_string(resp->code) + (reason.empty() ? "" : " " + reason) +
+                        (message.empty() ? "" : ": " + message);
+      if (want_code != 0 && resp->code != want_code) {
+        return StepOutcome::Fail("create " + m.Ref() + " (" + m.where.ToString() + ") answered " + got + ", expected HTTP " +
+                                     std::to_string(want_code),
+                                 "ApiStatus");
+      }
+      if (!want_reason.empty() && reason != want_reason) {
+        return StepOutcome::Fail("create " + m.Ref() + " (" + m.where.ToString() + ") answered " + got +
+                                     ", expected reason " + want_reason,
+                                 "ApiStatus");
+      }
     }
     return StepOutcome::Pass();
   }
@@ -268,6 +431,21 @@ class AllocateStep final : public StepHandler {
     auto [ns, name] = SplitRef(ref);
     auto claim = env->api->Get("resourceclaims", ns, name);
     if (!claim.ok()) return StepOutcome::Error("allocate " + ref + ": " + claim.status().message(), "SuiteError");
+    std::lock_guard<std::mutex> serial(env->alloc_mu);
+    claim = env->api->Get("resourceclaims", ns, name);  // fresh, under the lock
+    if (!claim.ok()) return StepOutcome::Error("allocate " + ref + ": " + claim.status().message(), "SuiteError");
+    if (claim->contains("status") && (*claim)["status"].contains("allocation")) {
+      // Already allocated (a pod sharing it got there first): the scheduler
+      // keeps an allocation; it never allocates a claim twice.
+      if (expect == "unsatisfiable") return StepOutcome::Fail("claim " + ref + " is already allocated", "Allocated");
+      size_t got = (*claim)["status"]["allocation"]["devices"].value("results", Json::array()).size();
+      if (step.params.is_object() && step.params.contains("devices") && step.params["devices"].get<size_t>() != got) {
+        return StepOutcome::Fail("claim " + ref + " has " + std::to_string(got) + " device(s), expected " +
+                                     std::to_string(step.params["devices"].get<size_t>()),
+                                 "AllocationSize");
+      }
+      return StepOutcome::Pass();
+    }
     allocator::Inventory inv;
     inv.slices = env->api->List("resourceslices").value_or(std::vector<Json>{});
     inv.device_classes = env->api->List("deviceclasses").value_or(std::vector<Json>{});
@@ -282,7 +460,14 @@ class AllocateStep final : public StepHandler {
     ctx.Record("allocate", ref, r.ok() ? "OK" : std::string(CodeName(r.status().code())), Ms(Clock::Real().Now() - t0),
                r.ok() ? "" : r.status().message());
     if (!r.ok()) {
-      if (expect == "unsatisfiable" && r.status().code() == Code::kResourceExhausted) return StepOutcome::Pass();
+      // Exhausted: no devices fit. PermissionDenied: the claim may not have
+      // them (admin access outside a labelled namespace). Either way the
+      // scheduler leaves the pod unschedulable.
+      bool refused = r.status().code() == Code::kResourceExhausted || r.status().code() == Code::kPermissionDenied;
+      if (expect == "unsatisfiable" && refused) return StepOutcome::Pass();
+      if (r.status().code() == Code::kPermissionDenied) {
+        return StepOutcome::Fail("claim " + ref + " may not be allocated: " + r.status().message(), "Forbidden");
+      }
       if (r.status().code() == Code::kResourceExhausted) {
         return StepOutcome::Fail("claim " + ref + " cannot be allocated from the driver's slices: " + r.status().message(),
                                  "Unschedulable");
@@ -312,13 +497,22 @@ class RawCallStep final : public StepHandler {
   explicit RawCallStep(bool prepare) : prepare_(prepare) {}
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     NEED_ENV;
-    if (!step.params.contains("claims")) {
-      return StepOutcome::Error("prepare/unprepare by pod is not wired yet; list the claims", "MissingModule");
+    std::vector<std::pair<std::string, std::string>> claims;  // (ns, name)
+    if (step.params.contains("pod")) {
+      auto [pns, pname] = SplitRef(step.params["pod"].get<std::string>());
+      auto pc = PodClaims(ctx, *env, pns, pname);
+      if (!pc.ok()) return StepOutcome::Error("pod " + pns + "/" + pname + ": " + pc.status().message(), "SuiteError");
+      for (const auto& [pod_claim, claim] : *pc) claims.emplace_back(pns, claim);
+    } else {
+      for (const auto& c : step.params["claims"]) claims.push_back(SplitRef(c.get<std::string>()));
+    }
+    kubelet::KubeletStandIn::CallOptions call;
+    if (step.params.contains("api")) {
+      call.api = step.params["api"] == "v1beta1" ? std::string(kubelet::kDraV1beta1Service) : std::string(kubelet::kDraV1Service);
     }
     std::vector<kubelet::ClaimRef> refs;
     std::vector<std::string> names;
-    for (const auto& c : step.params["claims"]) {
-      auto [ns, name] = SplitRef(c.get<std::string>());
+    for (const auto& [ns, name] : claims) {
       auto obj = env->api->Get("resourceclaims", ns, name);
       if (!obj.ok()) return StepOutcome::Error("claim " + ns + "/" + name + ": " + obj.status().message(), "SuiteError");
       refs.push_back({ns, (*obj)["metadata"].value("uid", ""), name});
@@ -328,7 +522,8 @@ class RawCallStep final : public StepHandler {
     Code want = *ParseCodeName(step.params.value("expect-code", "OK"));
     std::map<std::string, std::vector<std::string>> first_ids;
     for (int i = 1; i <= replay; ++i) {
-      kubelet::CallResult r = prepare_ ? env->kubelet->Prepare(env->driver, refs) : env->kubelet->Unprepare(env->driver, refs);
+      kubelet::CallResult r = prepare_ ? env->kubelet->Prepare(env->driver, refs, call)
+                                       : env->kubelet->Unprepare(env->driver, refs, call);
       const auto& rec = r.record;
       ctx.Record("grpc", rec.api + "/" + rec.method, std::string(CodeName(rec.code)),
                  std::chrono::duration<double, std::milli>(rec.latency).count(),
@@ -385,6 +580,23 @@ bool CompareCount(const std::string& spec, int have, std::string& why) {
   bool ok = op == ">=" ? have >= n : op == "<=" ? have <= n : op == ">" ? have > n : op == "<" ? have < n : have == n;
   if (!ok) why = "expected " + (op.empty() ? "==" : op) + std::to_string(n) + ", saw " + std::to_string(have);
   return ok;
+}
+
+StepOutcome CheckProbeValue(const Json& check, const Json& report) {
+  std::string name = check["name"];
+  std::optional<double> have;
+  for (const auto& c : report.value("checks", Json::array()))
+    for (const auto& m : c.value("measurements", Json::array()))
+      if (m.value("name", "") == name || c.value("name", "") + "." + m.value("name", "") == name) have = m.value("value", 0.0);
+  if (!have) return StepOutcome::Fail("the probe reported no value \"" + name + "\"", "ProbeValue");
+  double tol = check.value("tolerance", 0.0);
+  if (check.contains("equals") && std::abs(*have - check["equals"].get<double>()) > tol)
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected " + std::to_string(check["equals"].get<double>()) + " ± " + std::to_string(tol), "ProbeValue");
+  if (check.contains("min") && *have < check["min"].get<double>() - tol)
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at least " + std::to_string(check["min"].get<double>()), "ProbeValue");
+  if (check.contains("max") && *have > check["max"].get<double>() + tol)
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at most " + std::to_string(check["max"].get<double>()), "ProbeValue");
+  return StepOutcome::Pass();
 }
 
 class ExpectStep final : public StepHandler {
@@ -534,7 +746,11 @@ class ExpectStep final : public StepHandler {
           if (have == want) return StepOutcome::Pass();
           return StepOutcome::Fail("device " + dev + " is " + have + ", expected " + want + (d.message.empty() ? "" : " (" + d.message + ")"), "Health");
         }
-        return StepOutcome::Fail("the driver reported no health for device " + dev + (snap.stream_open ? "" : " (no health stream open)"), "Health");
+        // No cached health (the stream ended and the kubelet dropped the
+        // driver's entries, or the device was never reported): pod status
+        // shows such a device as Unknown.
+        if (want == "Unknown") return StepOutcome::Pass();
+        return StepOutcome::Fail("the driver reported no health for device " + dev + " (Unknown)" + (snap.stream_open ? "" : "; no health stream open"), "Health");
       });
     }
     if (key == "taints") {
@@ -619,7 +835,132 @@ class ExpectStep final : public StepHandler {
       }
       return StepOutcome::Pass();
     }
-    return StepOutcome::Error("expect " + key + " is not wired yet (needs the sandbox/probe or CDI audit integration)", "MissingModule");
+    if (key == "pod-resources") return PodResources(v, ctx, env);
+    if (key == "resource-status") {
+      return Within(v, ctx, [&] {
+        std::string pod = v["pod"], container = v["container"], want = v["health"];
+        std::string uid;
+        {
+          std::lock_guard<std::mutex> l(env.mu);
+          if (auto it = env.pod_uids.find(pod); it != env.pod_uids.end()) uid = it->second;
+        }
+        if (uid.empty()) return StepOutcome::Error("expect resource-status: pod " + pod + " was not run (use run-pod with keep-prepared)", "SuiteError");
+        auto rs = env.kubelet->AllocatedResourcesStatus(uid, container);
+        if (!rs.ok()) return StepOutcome::Fail("allocatedResourcesStatus of " + pod + "/" + container + ": " + rs.status().message(), "ResourceStatus");
+        int n = 0;
+        std::string seen;
+        for (const auto& entry : *rs) {
+          if (v.contains("name") && entry.name != v["name"].get<std::string>()) continue;
+          for (const auto& r : entry.resources) {
+            ++n;
+            seen += (seen.empty() ? "" : ", ") + entry.name + " " + r.resource_id + "=" + r.health;
+            if (r.health != want) return StepOutcome::Fail(pod + "/" + container + " " + entry.name + " resource " + r.resource_id + " is " + r.health + ", expected " + want, "ResourceStatus");
+          }
+        }
+        if (n == 0) return StepOutcome::Fail(pod + "/" + container + " has no allocatedResourcesStatus entries" + (v.contains("name") ? " named " + v["name"].get<std::string>() : ""), "ResourceStatus");
+        if (v.contains("count") && n != v["count"].get<int>())
+          return StepOutcome::Fail(std::to_string(n) + " resource(s) in allocatedResourcesStatus [" + seen + "], expected " + std::to_string(v["count"].get<int>()), "ResourceStatus");
+        return StepOutcome::Pass();
+      });
+    }
+    if (key == "driver-growth") {
+      auto d = DriverProcess::FromCase(ctx);
+      if (!d || !env.baseline) return StepOutcome::Error("expect driver-growth: no driver process baseline (attach mode?)", "NoDriver");
+      auto now = DriverUsage(d->pid());
+      if (!now) return StepOutcome::Fail("the driver process is gone; cannot read its fds and RSS", "DriverGone");
+      int fd_growth = now->fds - env.baseline->fds;
+      double rss_growth_mib = static_cast<double>(now->rss_kib - env.baseline->rss_kib) / 1024.0;
+      ctx.Measure({"driver.fd_growth", static_cast<double>(fd_growth), "fds", "", {}});
+      ctx.Measure({"driver.rss_growth", rss_growth_mib, "MiB", "", {}});
+      ctx.Note("driver fds " + std::to_string(env.baseline->fds) + " -> " + std::to_string(now->fds) + ", RSS " +
+               std::to_string(env.baseline->rss_kib) + " -> " + std::to_string(now->rss_kib) + " KiB");
+      if (v.contains("max-fds") && fd_growth > v["max-fds"].get<int>())
+        return StepOutcome::Fail("the driver holds " + std::to_string(fd_growth) + " more file descriptors than after start-up (" +
+                                     std::to_string(env.baseline->fds) + " -> " + std::to_string(now->fds) + "), at most " +
+                                     std::to_string(v["max-fds"].get<int>()) + " allowed: a descriptor leak",
+                                 "FdLeak");
+      if (v.contains("max-rss-mib") && rss_growth_mib > v["max-rss-mib"].get<double>())
+        return StepOutcome::Fail("the driver's RSS grew by " + std::to_string(rss_growth_mib) + " MiB since start-up, at most " +
+                                     std::to_string(v["max-rss-mib"].get<double>()) + " allowed",
+                                 "RssGrowth");
+      return StepOutcome::Pass();
+    }
+    if (key == "probe") {
+      std::string pod = v["pod"];
+      std::vector<std::pair<std::string, Json>> reports;
+      {
+        std::lock_guard<std::mutex> l(env.mu);
+        if (auto it = env.probe_reports.find(pod); it != env.probe_reports.end()) reports = it->second;
+      }
+      if (reports.empty()) return StepOutcome::Error("expect probe: pod " + pod + " has not run a probe", "SuiteError");
+      for (const auto& [container, report] : reports) {
+        if (v.contains("container") && container != v["container"].get<std::string>()) continue;
+        std::string verdict = report.value("verdict", "");
+        if (v.contains("verdict") && verdict != v["verdict"].get<std::string>())
+          return StepOutcome::Fail("probe in " + pod + "/" + container + " reported " + verdict + ", expected " + v["verdict"].get<std::string>(), "ProbeVerdict");
+        for (const auto& check : v.value("values", Json::array())) {
+          StepOutcome o = CheckProbeValue(check, report);
+          if (!o.passed()) return o;
+        }
+      }
+      return StepOutcome::Pass();
+    }
+    return StepOutcome::Error("expect " + key + " has no handler in this build", "MissingModule");
+  }
+
+  // PodResources(): asks the kubelet stand-in's PodResources socket (the
+  // gRPC API monitoring agents use) for the pod and compares its DRA entries
+  // with the claims' allocations in the API server.
+  StepOutcome PodResources(const Json& v, CaseContext& ctx, NodeEnv& env) {
+    if (env.podresources_socket.empty()) return StepOutcome::Error("PodResources is not served in this case (socket path too long)", "NoPodResources");
+    auto [ns, name] = SplitRef(v["pod"].get<std::string>());
+    auto channel = grpc::CreateChannel("unix:" + env.podresources_socket, grpc::InsecureChannelCredentials());
+    auto stub = ::v1::PodResourcesLister::NewStub(channel);
+    grpc::ClientContext gctx;
+    gctx.set_deadline(std::chrono::system_clock::now() + std::min<Clock::Duration>(ctx.Remaining(), std::chrono::seconds(10)));
+    ::v1::GetPodResourcesRequest req;
+    req.set_pod_name(name);
+    req.set_pod_namespace(ns);
+    ::v1::GetPodResourcesResponse resp;
+    auto t0 = Clock::Real().Now();
+    grpc::Status st = stub->Get(&gctx, req, &resp);
+    ctx.Record("grpc", "v1.PodResourcesLister/Get", st.ok() ? "OK" : std::string(CodeName(static_cast<Code>(st.error_code()))),
+               Ms(Clock::Real().Now() - t0), st.error_message());
+    bool want_present = v.value("present", true);
+    if (!st.ok()) {
+      if (!want_present && st.error_code() == grpc::StatusCode::NOT_FOUND) return StepOutcome::Pass();
+      return StepOutcome::Fail("PodResources Get " + ns + "/" + name + ": " + st.error_message(), "PodResources");
+    }
+    if (!want_present) return StepOutcome::Fail("PodResources still lists pod " + ns + "/" + name, "PodResources");
+    // (claim ns/name) → set of driver/pool/device from PodResources.
+    std::map<std::string, std::set<std::string>> listed;
+    int devices = 0;
+    for (const auto& ctr : resp.pod_resources().containers()) {
+      if (v.contains("container") && ctr.name() != v["container"].get<std::string>()) continue;
+      for (const auto& dr : ctr.dynamic_resources()) {
+        for (const auto& cr : dr.claim_resources()) {
+          listed[dr.claim_namespace() + "/" + dr.claim_name()].insert(cr.driver_name() + "/" + cr.pool_name() + "/" + cr.device_name());
+          ++devices;
+          if (cr.cdi_devices_size() == 0)
+            return StepOutcome::Fail("PodResources entry for device " + cr.device_name() + " of claim " + dr.claim_name() + " has no CDI device", "PodResources");
+        }
+      }
+    }
+    if (v.contains("devices") && devices != v["devices"].get<int>())
+      return StepOutcome::Fail("PodResources lists " + std::to_string(devices) + " device(s) for " + ns + "/" + name + ", expected " + std::to_string(v["devices"].get<int>()), "PodResources");
+    for (const auto& [claim, set] : listed) {
+      auto [cns, cname] = SplitRef(claim);
+      auto obj = env.api->Get("resourceclaims", cns, cname);
+      if (!obj.ok()) return StepOutcome::Fail("PodResources names claim " + claim + " which the API server does not have", "PodResources");
+      std::set<std::string> allocated;
+      for (const auto& r : obj->value("status", Json::object()).value("allocation", Json::object()).value("devices", Json::object()).value("results", Json::array()))
+        allocated.insert(r.value("driver", "") + "/" + r.value("pool", "") + "/" + r.value("device", ""));
+      for (const auto& d : set)
+        if (!allocated.count(d)) return StepOutcome::Fail("PodResources lists " + d + " for claim " + claim + ", which is not in its allocation", "PodResources");
+    }
+    if (listed.empty() && v.value("devices", 1) != 0)
+      return StepOutcome::Fail("PodResources has no DRA entries for pod " + ns + "/" + name, "PodResources");
+    return StepOutcome::Pass();
   }
 };
 
@@ -630,6 +971,10 @@ class NodeInjectStep final : public StepHandler {
     const Json& p = step.params;
     auto t0 = Clock::Real().Now();
     if (p.contains("device-fault")) {
+      if (env->fake_root.empty() || ctx.profile.node_profile.empty()) {
+        return StepOutcome::Skip("device faults are injected into an emulated node; profile " + ctx.profile.name +
+                                 " drives real hardware");
+      }
       const Json& f = p["device-fault"];
       std::string dev = f["device"], kind = f["fault"];
       if (kind == "clear") {
@@ -648,6 +993,7 @@ class NodeInjectStep final : public StepHandler {
       if (type == "clear") {
         std::lock_guard<std::mutex> l(env->mu);
         env->api_faults.clear();
+        env->timed_faults.clear();
       } else if (type == "drop-watch") {
         int n = env->api->DropWatches();
         ctx.Record("inject", "drop watches", std::to_string(n) + " dropped", 0);
@@ -663,9 +1009,39 @@ class NodeInjectStep final : public StepHandler {
           rule.latency = *ParseDuration(f.value("latency", "1s"));
         }
         std::lock_guard<std::mutex> l(env->mu);
-        env->api_faults.push_back(env->api->InjectFault(rule));
+        if (f.contains("for")) {
+          // Lifted by the timer once its time is up (an outage of that length).
+          auto until = Clock::Real().Now() + *ParseDuration(f["for"].get<std::string>());
+          env->timed_faults.emplace_back(until, env->api->InjectFault(rule));
+          if (!env->fault_timer.joinable()) {
+            env->fault_timer = std::jthread([raw = env.get()](std::stop_token stop) {
+              while (!stop.stop_requested()) {
+                std::this_thread::sleep_for(milliseconds(20));
+                std::lock_guard<std::mutex> lk(raw->mu);
+                auto now = Clock::Real().Now();
+                std::erase_if(raw->timed_faults, [&](const auto& e) { return e.first <= now; });
+              }
+            });
+          }
+        } else {
+          env->api_faults.push_back(env->api->InjectFault(rule));
+        }
       }
       ctx.Record("inject", "api " + type, "OK", 0, f.dump());
+      return StepOutcome::Pass();
+    }
+    if (p.contains("kubelet")) {
+      // A kubelet restart without a reboot: in-memory state is rebuilt from
+      // the checkpoint, plugins re-register, and running pods' claims are
+      // prepared again (the driver must answer from its own state).
+      auto r = env->kubelet->Restart(p["kubelet"] == "restart",
+                                     std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration));
+      ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(), r.status.ok() ? "OK" : r.status.ToString(),
+                 Ms(Clock::Real().Now() - t0));
+      for (const auto& call : r.calls)
+        ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(), call.status.ok() ? "" : call.status.message());
+      if (!r.status.ok()) return StepOutcome::Fail("after the kubelet restart its replay failed: " + r.status.message(), "KubeletRestart");
       return StepOutcome::Pass();
     }
     if (p.contains("reboot")) {
@@ -700,11 +1076,64 @@ class RunPodStep final : public StepHandler {
 
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     NEED_ENV;
-    std::string ref = step.params.is_string() ? step.params.get<std::string>() : step.params["pod"].get<std::string>();
     Json opts = step.params.is_object() ? step.params : Json::object();
+    if (opts.contains("pods")) {
+      // Concurrent pods: each pod's whole flow on its own thread, as the
+      // kubelet's pod workers do; the first failure (in list order) wins.
+      std::vector<std::string> pods;
+      for (const auto& p : opts["pods"]) pods.push_back(p.get<std::string>());
+      std::vector<StepOutcome> outcomes(pods.size(), StepOutcome::Pass());
+      {
+        std::vector<std::jthread> workers;
+        for (size_t i = 0; i < pods.size(); ++i)
+          workers.emplace_back([&, i] { outcomes[i] = RunOne(step, pods[i], opts, ctx, env); });
+      }
+      for (auto& o : outcomes)
+        if (!o.passed()) return o;
+      return StepOutcome::Pass();
+    }
+    std::string ref = step.params.is_string() ? step.params.get<std::string>() : step.params["pod"].get<std::string>();
+    return RunOne(step, ref, opts, ctx, env);
+  }
+
+ private:
+  StepOutcome RunOne(const Step& step, const std::string& ref, const Json& opts, CaseContext& ctx,
+                     const std::shared_ptr<NodeEnv>& env) {
     auto [ns, name] = SplitRef(ref);
+    {
+      std::lock_guard<std::mutex> l(env->mu);
+      env->probe_reports[ref].clear();
+    }
+    auto pc_names = PodClaims(ctx, *env, ns, name);
+    if (!pc_names.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pc_names.status().message(), "SuiteError");
     auto pod = env->api->Get("pods", ns, name);
     if (!pod.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pod.status().message(), "SuiteError");
+
+    // Extended resources backed by DRA (KEP-5004): the scheduler makes the
+    // pod's special claim and records it in pod.status.extendedResourceClaimStatus;
+    // the kubelet maps each container's resource to a request of that claim.
+    std::map<std::string, std::vector<kubelet::ContainerClaim>> ext_claims;  // container → (claim, request)
+    {
+      auto classes = env->api->List("deviceclasses").value_or(std::vector<Json>{});
+      auto ext = allocator::BuildExtendedResourceClaim(*pod, classes);
+      if (!ext.ok()) return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
+      if (!ext->claim.is_null()) {
+        std::string cname = ext->claim["metadata"]["name"];
+        if (!env->api->Get("resourceclaims", ns, cname).ok()) {
+          auto c = env->api->Create("resourceclaims", ext->claim);
+          if (!c.ok()) return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
+          ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "extended resources of pod " + ref);
+        }
+        Json updated = *pod;
+        updated["status"]["extendedResourceClaimStatus"] = ext->status;
+        auto u = env->api->UpdateStatus("pods", updated);
+        if (!u.ok()) return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
+        pod = u;
+        pc_names->emplace_back(cname, cname);
+        for (const auto& m : ext->status.value("requestMappings", Json::array()))
+          ext_claims[m.value("containerName", "")].push_back({cname, m.value("requestName", "")});
+      }
+    }
     const Json& spec = (*pod)["spec"];
 
     kubelet::Pod kp;
@@ -712,12 +1141,7 @@ class RunPodStep final : public StepHandler {
     kp.name = name;
     kp.uid = (*pod)["metadata"].value("uid", "");
     std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
-    for (const auto& pc : spec.value("resourceClaims", Json::array())) {
-      std::string cname = pc.value("resourceClaimName", "");
-      if (cname.empty()) {
-        return StepOutcome::Error("run-pod " + ref + ": resourceClaimTemplateName is not supported yet; use a ResourceClaim",
-                                  "MissingModule");
-      }
+    for (const auto& [pc_name, cname] : *pc_names) {
       auto claim = env->api->Get("resourceclaims", ns, cname);
       if (!claim.ok()) return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(), "SuiteError");
       if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) {
@@ -726,12 +1150,27 @@ class RunPodStep final : public StepHandler {
         alloc.params = ns + "/" + cname;
         alloc.where = step.where;
         StepOutcome o = allocate_->Run(alloc, ctx);
-        if (!o.passed()) return o;
+        if (!o.passed()) {
+          if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
+              (o.type == "Unschedulable" || o.type == "Forbidden")) {
+            ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
+            return StepOutcome::Pass();
+          }
+          return o;
+        }
         claim = env->api->Get("resourceclaims", ns, cname);
         if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
       }
+      // The scheduler reserves the claim for the pod, then waits in PreBind
+      // for the devices' binding conditions (KEP-5007).
+      if (Status s = Reserve(*env, ns, cname, *pod); !s.ok()) return StepOutcome::FromStatus(s, "reserve claim " + cname);
+      bool bound = false;
+      StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
+      if (!b.passed() || !bound) return b;
+      claim = env->api->Get("resourceclaims", ns, cname);
+      if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
       kubelet::PodClaim c;
-      c.name = pc.value("name", "");
+      c.name = pc_name;
       c.claim = {ns, (*claim)["metadata"].value("uid", ""), cname};
       std::set<std::string> drivers;
       for (const auto& r : (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
@@ -740,11 +1179,16 @@ class RunPodStep final : public StepHandler {
       kp.claims.push_back(c);
       claim_of[c.name] = ns + "/" + cname;
     }
+    if (opts.value("expect-schedule", "scheduled") == "unschedulable") {
+      return StepOutcome::Fail("pod " + ref + " was scheduled (all its claims allocated); expected it to stay unschedulable",
+                               "Scheduled");
+    }
     for (const auto& ct : spec.value("containers", Json::array())) {
       kubelet::Container c;
       c.name = ct.value("name", "");
       for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
         c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
+      for (const auto& e : ext_claims[c.name]) c.claims.push_back(e);
       kp.containers.push_back(c);
     }
 
@@ -762,17 +1206,36 @@ class RunPodStep final : public StepHandler {
     if (!prep.status.ok()) {
       return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(), "PrepareFailed");
     }
+    // A claim another pod prepared already gets no call: its devices come
+    // from the kubelet's claim-info cache, as the kubelet's do.
+    for (const auto& pc : kp.claims) {
+      std::string key = pc.claim.namespace_name + "/" + pc.claim.name;
+      if (devices.count(key)) continue;
+      for (const auto& info : env->kubelet->Claims()) {
+        if (info.claim.uid != pc.claim.uid) continue;
+        for (const auto& [driver, list] : info.drivers) devices[key].insert(devices[key].end(), list.begin(), list.end());
+      }
+    }
     bool keep = opts.value("keep-prepared", false);
-    if (!keep) {
-      ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {
-        auto r = env->kubelet->UnpreparePod(uid);
-        return r.status;
-      });
+    {
+      std::lock_guard<std::mutex> l(env->cleanup_mu);
+      if (!keep) {
+        ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {
+          auto r = env->kubelet->UnpreparePod(uid);
+          return r.status;
+        });
+      }
+    }
+    {
+      std::lock_guard<std::mutex> l(env->mu);
+      env->pod_uids[ref] = kp.uid;
+      for (const auto& [key, list] : devices)
+        for (const auto& d : list) env->cdi_ids[key].insert(env->cdi_ids[key].end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
     }
 
     StepOutcome result = StepOutcome::Pass();
     for (const auto& ct : spec.value("containers", Json::array())) {
-      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts);
+      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts, ext_claims[ct.value("name", "")]);
       if (!o.passed()) {
         result = o;
         break;
@@ -782,16 +1245,79 @@ class RunPodStep final : public StepHandler {
     return result;
   }
 
- private:
+  // Reserve(): adds the pod to the claim's status.reservedFor (once).
+  static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name, const Json& pod) {
+    std::lock_guard<std::mutex> serial(env.alloc_mu);
+    DRAHIL_ASSIGN_OR_RETURN(Json claim, env.api->Get("resourceclaims", ns, claim_name));
+    Json& rf = claim["status"]["reservedFor"];
+    if (!rf.is_array()) rf = Json::array();
+    std::string uid = pod["metadata"].value("uid", "");
+    for (const auto& r : rf)
+      if (r.value("uid", "") == uid) return OkStatus();
+    rf.push_back({{"resource", "pods"}, {"name", pod["metadata"].value("name", "")}, {"uid", uid}});
+    return env.api->UpdateStatus("resourceclaims", claim).status();
+  }
+
+  // WaitForBinding(): the scheduler's PreBind wait for binding conditions.
+  // bound = true when the pod may go on (no conditions, or all True). On a
+  // failure condition or the timeout the claim is deallocated, as the
+  // scheduler does before it retries; `expect-binding` says which ending the
+  // case wants (then the step passes with bound = false and the pod stops).
+  static StepOutcome WaitForBinding(CaseContext& ctx, NodeEnv& env, const std::string& ns, const std::string& cname,
+                                    const Json& opts, bool& bound) {
+    bound = false;
+    std::string want = opts.value("expect-binding", "bound");
+    auto timeout = opts.contains("binding-timeout")
+                       ? std::chrono::duration_cast<std::chrono::seconds>(*ParseDuration(opts["binding-timeout"].get<std::string>()))
+                       : allocator::kDefaultBindingTimeout;
+    auto t0 = Clock::Real().Now();
+    for (;;) {
+      auto c = env.api->Get("resourceclaims", ns, cname);
+      if (!c.ok()) return StepOutcome::FromStatus(c.status(), "claim " + cname);
+      auto bs = allocator::EvaluateBindingConditions(*c, std::chrono::system_clock::now(), timeout);
+      if (bs.state == allocator::BindingState::kNotRequired || bs.state == allocator::BindingState::kReady) {
+        if (bs.state == allocator::BindingState::kReady)
+          ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0), bs.reason);
+        if (want != "bound") return StepOutcome::Fail("claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
+        bound = true;
+        return StepOutcome::Pass();
+      }
+      if (bs.state == allocator::BindingState::kFailed || bs.state == allocator::BindingState::kTimedOut) {
+        std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
+        Json claim = *c;
+        {
+          std::lock_guard<std::mutex> serial(env.alloc_mu);
+          allocator::Deallocate(claim);
+          auto u = env.api->UpdateStatus("resourceclaims", claim);
+          if (!u.ok()) return StepOutcome::FromStatus(u.status(), "deallocate " + cname);
+        }
+        ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0), bs.reason + "; claim deallocated");
+        if (want == got) return StepOutcome::Pass();
+        return StepOutcome::Fail("binding of claim " + ns + "/" + cname + " " + (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
+                                     " (" + bs.reason + "); the scheduler deallocated it",
+                                 got == "failed" ? "BindingFailed" : "BindingTimeout");
+      }
+      if (Clock::Real().Now() >= ctx.step_deadline)
+        return StepOutcome::Fail("claim " + ns + "/" + cname + " still waits for binding conditions at the step deadline (" + bs.reason + ")", "BindingPending");
+      if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(100), ctx.step_deadline)) && ctx.cancel.cancelled())
+        return StepOutcome::Error("interrupted", "Interrupted");
+    }
+  }
+
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
-                           std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts) {
+                           std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts,
+                           const std::vector<kubelet::ContainerClaim>& extended) {
     std::string cname = ct.value("name", "");
     std::vector<std::string> ids;
-    for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array())) {
-      auto it = claim_of.find(rc.value("name", ""));
+    std::vector<std::pair<std::string, std::string>> uses;  // (pod claim, request)
+    for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
+      uses.emplace_back(rc.value("name", ""), rc.value("request", ""));
+    for (const auto& e : extended) uses.emplace_back(e.name, e.request);
+    for (const auto& [use_claim, use_request] : uses) {
+      auto it = claim_of.find(use_claim);
       if (it == claim_of.end()) continue;
-      std::string request = rc.value("request", "");
+      std::string request = use_request;
       for (const auto& d : devices[it->second]) {
         bool serves = request.empty() || d.request_names.empty() ||
                       std::find(d.request_names.begin(), d.request_names.end(), request) != d.request_names.end();
@@ -837,7 +1363,7 @@ class RunPodStep final : public StepHandler {
     if (r->timed_out) return StepOutcome::Fail("container " + cname + " did not finish before the step deadline", "ProbeTimeout");
 
     std::string verdict = r->exit.success() ? "pass" : "fail";
-    Json report;
+    Json report = Json::object();
     if (!r->result_json.empty()) {
       try {
         report = Json::parse(r->result_json);
@@ -859,6 +1385,12 @@ class RunPodStep final : public StepHandler {
         }
       }
     }
+    {
+      Json kept = report;
+      kept["verdict"] = verdict;
+      std::lock_guard<std::mutex> l(env.mu);
+      env.probe_reports[pod].emplace_back(cname, std::move(kept));
+    }
     if (opts.contains("expect-exit") && (r->exit.signaled || r->exit.exit_code != opts["expect-exit"].get<int>())) {
       return StepOutcome::Fail("container " + cname + " ended with " + r->exit.Describe() + ", expected exit code " +
                                std::to_string(opts["expect-exit"].get<int>()), "ExitCode");
@@ -872,7 +1404,7 @@ class RunPodStep final : public StepHandler {
                                Findings(report, r->stderr_text), "ProbeVerdict");
     }
     for (const auto& check : opts.value("values", Json::array())) {
-      StepOutcome o = CheckValue(check, report);
+      StepOutcome o = CheckProbeValue(check, report);
       if (!o.passed()) return o;
     }
     return StepOutcome::Pass();
@@ -887,23 +1419,6 @@ class RunPodStep final : public StepHandler {
     }
     if (out.empty()) out = stderr_text.substr(0, 2000);
     return out;
-  }
-
-  static StepOutcome CheckValue(const Json& check, const Json& report) {
-    std::string name = check["name"];
-    std::optional<double> have;
-    for (const auto& c : report.value("checks", Json::array()))
-      for (const auto& m : c.value("measurements", Json::array()))
-        if (m.value("name", "") == name || c.value("name", "") + "." + m.value("name", "") == name) have = m.value("value", 0.0);
-    if (!have) return StepOutcome::Fail("the probe reported no value \"" + name + "\"", "ProbeValue");
-    double tol = check.value("tolerance", 0.0);
-    if (check.contains("equals") && std::abs(*have - check["equals"].get<double>()) > tol)
-      return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected " + std::to_string(check["equals"].get<double>()) + " ± " + std::to_string(tol), "ProbeValue");
-    if (check.contains("min") && *have < check["min"].get<double>() - tol)
-      return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at least " + std::to_string(check["min"].get<double>()), "ProbeValue");
-    if (check.contains("max") && *have > check["max"].get<double>() + tol)
-      return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at most " + std::to_string(check["max"].get<double>()), "ProbeValue");
-    return StepOutcome::Pass();
   }
 
   std::shared_ptr<StepHandler> allocate_;

@@ -117,10 +117,15 @@ SchemaPtr StepSchema(const std::string& kind) {
                        Opt("expect-status", Int(100))});
     m["allocate"] = Alt({Str(), Map({Req("claim", Str()), Opt("expect", Enum({"allocated", "unsatisfiable"})),
                                      Opt("devices", Int(0))})});
-    m["run-pod"] = Alt({Str(), Map({Req("pod", Str()), Opt("expect-probe", Enum({"pass", "fail"})),
+    m["run-pod"] = Alt({Str(), Map({Opt("pod", Str()), Opt("pods", Seq(Str(), 2)),
+                                    Opt("expect-probe", Enum({"pass", "fail"})),
                                     Opt("expect-exit", Int(0)), Opt("keep-prepared", Bool()),
-                                    Opt("values", Seq(ValueCheck()))})});
-    auto raw = Map({Opt("claims", Seq(Str(), 1)), Opt("pod", Str()), Opt("replay", Int(1)),
+                                    Opt("expect-binding", Enum({"bound", "failed", "timeout"})),
+                                    Opt("binding-timeout", Dur()),
+                                    Opt("expect-schedule", Enum({"scheduled", "unschedulable"})),
+                                    Opt("values", Seq(ValueCheck()))},
+                                   {{"pod", "pods"}})});
+    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
                     Opt("expect-code", Code()), Opt("api", Enum({"v1", "v1beta1"}))},
                    {{"claims", "pod"}});
     m["prepare"] = raw;
@@ -137,8 +142,14 @@ SchemaPtr StepSchema(const std::string& kind) {
                   Opt("reserved-for", Int(0)),
                   Opt("condition", Map({Req("type", Str()), Req("status", Enum({"True", "False", "Unknown"}))})),
                   Opt("within", Dur())})),
-         Opt("probe", Map({Opt("pod", Str()), Opt("verdict", Enum({"pass", "fail"})),
+         Opt("probe", Map({Req("pod", Str()), Opt("container", Str()), Opt("verdict", Enum({"pass", "fail"})),
                            Opt("values", Seq(ValueCheck()))})),
+         Opt("pod-resources", Map({Req("pod", Str()), Opt("container", Str()), Opt("devices", Int(0)),
+                                   Opt("present", Bool())})),
+         Opt("resource-status", Map({Req("pod", Str()), Req("container", Str()), Opt("name", Str()),
+                                     Req("health", Enum({"Healthy", "Unhealthy", "Unknown"})),
+                                     Opt("count", Int(0)), Opt("within", Dur())})),
+         Opt("driver-growth", Map({Opt("max-fds", Int(0)), Opt("max-rss-mib", Num())})),
          Opt("health", Map({Req("device", Str()), Req("state", Enum({"Healthy", "Unhealthy", "Unknown"})),
                             Opt("within", Dur())})),
          Opt("taints", Map({Opt("device", Str()), Opt("key", Str()), Opt("count", Int(0)),
@@ -155,10 +166,11 @@ SchemaPtr StepSchema(const std::string& kind) {
                                   Opt("xid", Int(0))})),
          Opt("driver", Enum({"kill", "terminate", "restart", "sigstop", "sigcont"})),
          Opt("reboot", Bool()),
+         Opt("kubelet", Enum({"restart", "restart-no-replay"})),
          Opt("api-fault", Map({Req("type", Enum({"status", "latency", "drop-watch", "clear"})),
                                Opt("status", Int(100)), Opt("latency", Dur()), Opt("path", Regex()),
                                Opt("verb", Str()), Opt("times", Int(1)), Opt("for", Dur())}))},
-        {{"device-fault", "driver", "reboot", "api-fault"}});
+        {{"device-fault", "driver", "reboot", "kubelet", "api-fault"}});
     m["wait"] = Alt({Dur(), Map({Req("for", Dur())})});
     m["eventually"] = Map({Req("timeout", Dur()), Opt("interval", Dur()), Req("steps", Steps())});
     m["consistently"] = Map({Req("for", Dur()), Opt("interval", Dur()), Req("steps", Steps())});
@@ -337,10 +349,12 @@ Status CheckCapabilities(const YAML::Node& n, const Where& w) {
 SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
     auto requires_ = Map({Opt("capabilities", Seq(Name())),
-                          Opt("devices", Seq(Map({Req("kind", Name()), Opt("count", Int(1))}))),
+                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("name", Name())},
+                                                 {{"kind", "name"}}))),
                           Opt("probe-backends", Seq(Enum(kProbeBackends)))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())), Opt("feature", Name()),
                      Opt("rationale", Str()), Opt("timeout", Dur()), Opt("requires", requires_),
+                     Opt("driver-start-delay", Dur()),
                      Opt("fixtures", Seq(FixtureSchema())), Req("steps", Steps())});
     return Map({Req("spec", Enum({std::string(kSuiteSpec)})), Req("name", Name()), Opt("description", Str()),
                 Opt("defaults", Map({Opt("case-timeout", Dur()), Opt("step-timeout", Dur())})),
@@ -406,13 +420,18 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
       if (k.feature.empty()) k.feature = k.tags.empty() ? suite.name : k.tags.front();
     }
     if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
+    if (c["driver-start-delay"]) k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
     if (auto r = c["requires"]) {
       DRAHIL_RETURN_IF_ERROR(CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
       if (r["capabilities"])
         for (const auto& x : r["capabilities"]) k.requires_.capabilities.push_back(x.Scalar());
       if (r["devices"]) {
         for (const auto& d : r["devices"]) {
-          k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1});
+          if (d["name"]) {
+            k.requires_.devices.push_back({"", 1, d["name"].Scalar()});
+          } else {
+            k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, ""});
+          }
         }
       }
       if (r["probe-backends"])

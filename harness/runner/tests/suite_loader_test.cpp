@@ -117,7 +117,7 @@ TEST_CASE("SuiteLoader: errors name file, line and key", "[runner][suite]") {
   }
   SECTION("exactly one fault, at least one expectation") {
     CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {driver: kill, reboot: true}]}\n")
-              .find("needs exactly one of: device-fault, driver, reboot, api-fault") != std::string::npos);
+              .find("needs exactly one of: device-fault, driver, reboot, kubelet, api-fault") != std::string::npos);
     CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {}]}\n").find("needs at least one of") !=
           std::string::npos);
   }
@@ -214,4 +214,52 @@ TEST_CASE("ExpandPlaceholders: values, escapes and errors", "[runner][profile]")
   CHECK_FALSE(ExpandPlaceholders("{nope}", v).ok());
   CHECK_FALSE(ExpandPlaceholders("{node_name", v).ok());
   CHECK_FALSE(ExpandPlaceholders("a}b", v).ok());
+}
+
+TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the node expectations", "[runner][suite]") {
+  const std::string text = std::string(kHead) +
+                           "  - id: a\n"
+                           "    title: t\n"
+                           "    requires: { devices: [{ name: gpu-5 }, { kind: gpu, count: 2 }] }\n"
+                           "    driver-start-delay: 2s\n"
+                           "    steps:\n"
+                           "      - run-pod: { pods: [ns/a, ns/b], keep-prepared: true }\n"
+                           "      - run-pod: { pod: ns/c, expect-binding: timeout, binding-timeout: 3s }\n"
+                           "      - run-pod: { pod: ns/d, expect-schedule: unschedulable }\n"
+                           "      - prepare: { pod: ns/a, api: v1beta1 }\n"
+                           "      - prepare: { claims: [] }\n"
+                           "      - inject: { kubelet: restart }\n"
+                           "      - inject: { api-fault: { type: status, status: 503, for: 2s } }\n"
+                           "      - expect:\n"
+                           "          pod-resources: { pod: ns/a, container: c, devices: 1 }\n"
+                           "          resource-status: { pod: ns/a, container: c, health: Unknown, within: 5s }\n"
+                           "          driver-growth: { max-fds: 4, max-rss-mib: 16.5 }\n"
+                           "          probe: { pod: ns/a, verdict: pass, values: [{ name: x, min: 1 }] }\n";
+  auto s = LoadSuiteString(text, "t.yaml");
+  REQUIRE_OK(s);
+  const Case& c = s->cases.at(0);
+  REQUIRE(c.requires_.devices.size() == 2);
+  CHECK(c.requires_.devices[0].name == "gpu-5");
+  CHECK(c.requires_.devices[0].kind.empty());
+  CHECK(c.requires_.devices[1].kind == "gpu");
+  CHECK(c.requires_.devices[1].count == 2);
+  CHECK(c.driver_start_delay == std::chrono::seconds(2));
+  REQUIRE(c.steps.size() == 8);
+  CHECK(c.steps[0].params["pods"].size() == 2);
+  CHECK(c.steps[1].params["expect-binding"] == "timeout");
+  CHECK(c.steps[4].params["claims"].empty());
+  CHECK(c.steps[5].params["kubelet"] == "restart");
+  CHECK(c.steps[6].params["api-fault"]["for"] == "2s");
+  CHECK(c.steps[7].params["driver-growth"]["max-rss-mib"] == 16.5);
+
+  // A device requirement names a kind or a device, not both; pod and pods exclude each other.
+  CHECK(LoadError(std::string(kHead) +
+                  "  - {id: a, title: t, requires: {devices: [{kind: gpu, name: gpu-0}]}, steps: [wait: 1s]}\n")
+            .find("t.yaml:4") != std::string::npos);
+  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [run-pod: {pod: a, pods: [b, c]}]}\n")
+            .find("exactly one of: pod, pods") != std::string::npos);
+  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {kubelet: reboot}]}\n")
+            .find("kubelet") != std::string::npos);
+  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, driver-start-delay: soon, steps: [wait: 1s]}\n")
+            .find("driver-start-delay") != std::string::npos);
 }

@@ -206,6 +206,7 @@ class StepRegistry {
 // Inventory: what capability discovery found (driver registration + slices).
 struct Inventory {
   std::map<std::string, int> devices;  // kind → count
+  std::set<std::string> device_names;  // every published device's name
   std::set<std::string> capabilities;
   std::set<std::string> probe_backends;  // usable on this machine
 };

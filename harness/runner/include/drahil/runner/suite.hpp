@@ -76,6 +76,9 @@ struct Step {
 struct DeviceRequirement {
   std::string kind;  // "gpu", "fpga", "mig", ... matched against discovered devices
   int count = 1;     // at least this many
+  // Or one device by its ResourceSlice name ("gpu-5"): for cases that pin a
+  // device (fault injection, selectors on an index).
+  std::string name;
 };
 
 // Requires: unmet requirements make a case Skip with the reason.
@@ -98,6 +101,9 @@ struct Case {
   std::vector<Manifest> fixtures;  // applied, in order, before the first step
   std::vector<Step> steps;
   std::optional<Duration> timeout;  // whole case
+  // The driver starts this long after the kubelet stand-in (0 = at once), so
+  // a case can check that a late plugin socket is picked up.
+  Duration driver_start_delay{0};
   Location where;
 };
 

@@ -248,8 +248,20 @@ Result<ClaimResult> DriverState::PrepareOne(const ClaimRef& ref, const Json& cla
       } else {
         for (const auto& u : uuids[cls]) list += (list.empty() ? "" : ",") + u;
       }
-      env.push_back("NVIDIA_VISIBLE_DEVICES=" + list);
-      env.push_back("CUDA_VISIBLE_DEVICES=" + list);
+      // The spec's edits reach every container that uses any device of the
+      // claim. With one request that is the whole claim, so the variables
+      // list it; with several requests containers may hold different
+      // subsets, and the variables would show them devices they do not
+      // have: visibility then comes from the device nodes alone, as with
+      // NVIDIA's driver (NVIDIA_VISIBLE_DEVICES=void).
+      std::set<std::string> requests;
+      for (const auto& it : items) requests.insert(BaseRequest(it.request));
+      if (requests.size() <= 1 || opts_.Bug("env-all-gpus")) {
+        env.push_back("NVIDIA_VISIBLE_DEVICES=" + list);
+        env.push_back("CUDA_VISIBLE_DEVICES=" + list);
+      } else {
+        env.push_back("NVIDIA_VISIBLE_DEVICES=void");
+      }
       env.push_back("DRAHIL_GPU_SHARING=" + sharing);
       if (!mps_limits.empty()) {
         std::string l;

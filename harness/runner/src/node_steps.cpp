@@ -1304,12 +1304,34 @@ class RunPodStep final : public StepHandler {
     }
   }
 
+  // SliceDeviceValue(): a capacity (its quantity) or attribute (its value)
+  // of a device as the driver's ResourceSlice publishes it.
+  static std::optional<std::string> SliceDeviceValue(NodeEnv& env, const kubelet::Device& dev, const std::string& what,
+                                                     const std::string& name) {
+    for (const auto& s : DriverSlices(env, env.driver)) {
+      if (s["spec"]["pool"].value("name", "") != dev.pool_name) continue;
+      for (const auto& d : s["spec"].value("devices", Json::array())) {
+        if (d.value("name", "") != dev.device_name) continue;
+        const Json& map = d.value(what == "capacity" ? "capacity" : "attributes", Json::object());
+        if (!map.is_object()) return std::nullopt;
+        auto it = map.find(name);
+        if (it == map.end()) it = map.find(env.driver + "/" + name);
+        if (it == map.end() || !it->is_object()) return std::nullopt;
+        if (what == "capacity") return it->contains("value") ? std::optional<std::string>((*it)["value"].get<std::string>()) : std::nullopt;
+        for (const auto& [k, v] : it->items()) return v.is_string() ? v.get<std::string>() : v.dump();
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
                            std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts,
                            const std::vector<kubelet::ContainerClaim>& extended) {
     std::string cname = ct.value("name", "");
     std::vector<std::string> ids;
+    std::optional<kubelet::Device> first_device;  // for {device.*} in the command
     std::vector<std::pair<std::string, std::string>> uses;  // (pod claim, request)
     for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
       uses.emplace_back(rc.value("name", ""), rc.value("request", ""));
@@ -1321,7 +1343,10 @@ class RunPodStep final : public StepHandler {
       for (const auto& d : devices[it->second]) {
         bool serves = request.empty() || d.request_names.empty() ||
                       std::find(d.request_names.begin(), d.request_names.end(), request) != d.request_names.end();
-        if (serves) ids.insert(ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
+        if (serves) {
+          ids.insert(ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
+          if (!first_device) first_device = d;
+        }
       }
     }
     auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
@@ -1334,6 +1359,23 @@ class RunPodStep final : public StepHandler {
     sandbox::SandboxSpec sb;
     for (const auto& a : ct.value("command", Json::array())) sb.argv.push_back(a.get<std::string>());
     for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
+    // {device.capacity.NAME} / {device.attribute.NAME}: what the driver's
+    // slice says of the container's first device, so a probe can compare the
+    // hardware with the published inventory on any node.
+    for (auto& arg : sb.argv) {
+      static const std::regex kRef(R"(\{device\.(capacity|attribute)\.([A-Za-z0-9_./-]+)\})");
+      std::smatch m;
+      while (std::regex_search(arg, m, kRef)) {
+        if (!first_device)
+          return StepOutcome::Error("container " + cname + " uses " + m.str(0) + " but has no device", "SuiteError");
+        auto value = SliceDeviceValue(env, *first_device, m.str(1), m.str(2));
+        if (!value)
+          return StepOutcome::Fail("the slice of device " + first_device->device_name + " has no " + m.str(1) + " \"" +
+                                       m.str(2) + "\" (container " + cname + " asks for " + m.str(0) + ")",
+                                   "Slices");
+        arg = m.prefix().str() + *value + m.suffix().str();
+      }
+    }
     if (sb.argv.empty()) return StepOutcome::Error("container " + cname + " has no command (pods run their probe)", "SuiteError");
     // A probe named without a path is the one built next to drahil.
     if (sb.argv[0].find('/') == std::string::npos && ctx.placeholders.count("bin_dir")) {

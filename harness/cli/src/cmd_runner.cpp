@@ -102,7 +102,8 @@ class SignalWatcher {
 
 struct RunArgs {
   std::string driver;
-  std::string attach;
+  std::string attach, cdi_dir, api_listen, kubeconfig_out;
+  bool shared_node = false;
   std::vector<std::string> suites;
   std::string junit, json, html, out;
   int parallel = 1;
@@ -119,7 +120,15 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   if (with_driver) {
     c->add_option("--driver", a.driver, "Driver profile: a path, or a name in <suites>/drivers/");
     c->add_option("--attach", a.attach,
-                  "Test a driver that is already running: the plugin registry dir it registers in");
+                  "Test a driver that is already running: the plugin registry dir it registers in "
+                  "(the run shares one node; cases run one after another)");
+    c->add_option("--cdi-dir", a.cdi_dir, "With --attach: where the driver writes its CDI specs (default /var/run/cdi)");
+    c->add_flag("--shared-node", a.shared_node,
+                "Run each suite's cases on one node (API server, kubelet, driver) that they take turns on, "
+                "instead of a fresh node per case");
+    c->add_option("--api-listen", a.api_listen, "The API server's address (default 127.0.0.1, a free port)");
+    c->add_option("--kubeconfig-out", a.kubeconfig_out,
+                  "Write the driver's kubeconfig (node identity) here, e.g. to start an attached driver with it");
   }
   c->add_option("--suite", a.suites, "Suite file or directory (repeatable; default: the catalog)");
   c->add_option("--junit", a.junit, "Write JUnit XML here");
@@ -186,6 +195,13 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
 
   runner::IntegrationOptions integ;
   integ.attach_registry_dir = a.attach;
+  integ.api_listen = a.api_listen;
+  integ.kubeconfig_out = a.kubeconfig_out;
+  integ.shared_node = a.shared_node;
+  if (!a.attach.empty()) {
+    integ.attach_cdi_dir = a.cdi_dir.empty() ? "/var/run/cdi" : a.cdi_dir;
+    opts.parallel = 1;  // one driver, one node: the cases take turns
+  }
   integ.bin_dir = opts.bin_dir;
   if (const char* e = std::getenv("DRAHIL_NODE_PROFILES_DIR"); e != nullptr && *e != '\0') {
     integ.node_profiles_dir = e;

@@ -59,6 +59,15 @@ void CleanupTracker::Dismiss(int handle) {
                  entries_.end());
 }
 
+void CleanupTracker::MoveInto(CleanupTracker& other) {
+  std::vector<Entry> moved;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    moved.swap(entries_);
+  }
+  for (auto& e : moved) other.Add(std::move(e.what), std::move(e.action));
+}
+
 size_t CleanupTracker::pending() const {
   std::lock_guard<std::mutex> l(mu_);
   return entries_.size();

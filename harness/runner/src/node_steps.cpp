@@ -58,6 +58,17 @@ struct NodeEnv {
   std::optional<Usage> baseline;
   // api-fault rules with `for:`: removed by fault_timer when their time is up.
   std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults;
+  // Shared environments (attach mode, `environment: shared` suites): the
+  // objects the current case created, deleted again when it ends.
+  bool shared = false;
+  size_t calls_before = 0;  // kubelet calls made before this case (expect: calls counts the rest)
+  std::vector<std::tuple<std::string, std::string, std::string>> created;  // (resource, ns, name)
+  void Created(const std::string& resource, const Json& obj) {
+    if (!shared) return;
+    std::lock_guard<std::mutex> l(mu);
+    const Json& md = obj.value("metadata", Json::object());
+    created.emplace_back(resource, md.value("namespace", ""), md.value("name", ""));
+  }
   std::mutex alloc_mu;    // one allocation at a time (concurrent pods)
   std::mutex cleanup_mu;  // ctx.cleanup from concurrent pods
   std::jthread fault_timer;  // last member: stopped and joined before the handles go
@@ -139,7 +150,7 @@ std::string DeviceKind(const std::string& name) {
   return dash == std::string::npos ? name : name.substr(0, dash);
 }
 
-StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
+StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
   env->node = ctx.placeholders["node_name"];
@@ -162,6 +173,7 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
 
   // 2. The API server, with the Node object and a node-restricted kubeconfig.
   apiserver::ApiServer::Options ao;
+  if (!opts.api_listen.empty()) ao.listen = opts.api_listen;
   auto api = apiserver::ApiServer::Start(ao);
   if (!api.ok()) return StepOutcome::FromStatus(api.status(), "start API server");
   env->api = std::move(*api);
@@ -174,6 +186,19 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
   std::string kubeconfig = ctx.dirs["state_dir"] + "/kubeconfig";
   std::string token = env->api->IssueNodeToken(env->node, env->driver);
   if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok()) return StepOutcome::FromStatus(s, "kubeconfig");
+  if (!opts.kubeconfig_out.empty()) {
+    // For a driver started by hand (attach mode): the same node identity.
+    if (Status s = env->api->WriteKubeconfig(opts.kubeconfig_out, token); !s.ok())
+      return StepOutcome::FromStatus(s, "write --kubeconfig-out");
+  }
+  if (!opts.attach_registry_dir.empty()) {
+    std::fprintf(stderr,
+                 "drahil: API server %s; kubeconfig for the driver: %s\n"
+                 "drahil: waiting %s for driver %s to register in %s\n",
+                 env->api->url().c_str(), opts.kubeconfig_out.empty() ? kubeconfig.c_str() : opts.kubeconfig_out.c_str(),
+                 FormatDuration(ctx.profile.timeouts.registration).c_str(), env->driver.c_str(),
+                 opts.attach_registry_dir.c_str());
+  }
   ctx.placeholders["kubeconfig"] = kubeconfig;
   ctx.Record("apiserver", "start", "OK", 0, env->api->url());
 
@@ -243,6 +268,164 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts) {
              std::to_string(DriverSlices(*env, env->driver).size()) + " slice(s)");
   if (auto d = DriverProcess::FromCase(ctx)) env->baseline = DriverUsage(d->pid());
   return StepOutcome::Pass();
+}
+
+// SharedNode: one node environment that several cases use in turn: the whole
+// run in attach mode (the driver is not ours to restart per case), or a suite
+// marked `environment: shared`. Its directories, API server, kubelet stand-in
+// and driver outlive the cases; each case gets it alone (busy) and gives it
+// back clean: its pods and claims unprepared, the objects it created deleted,
+// faults cleared, the driver running and registered again.
+struct SharedNode {
+  std::mutex busy;
+  bool ready = false;
+  StepOutcome failed = StepOutcome::Pass();  // a failed first set-up fails every case
+  std::optional<TempDir> root;
+  std::map<std::string, std::string> dirs;
+  std::map<std::string, std::string> placeholders;
+  std::map<std::string, std::shared_ptr<void>> services;
+  CleanupTracker teardown;  // what the first set-up started
+  ~SharedNode() { (void)teardown.RunAll(); }
+};
+
+struct SharedNodes {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<SharedNode>> by_key;
+  std::shared_ptr<SharedNode> Get(const std::string& key) {
+    std::lock_guard<std::mutex> l(mu);
+    auto& n = by_key[key];
+    if (!n) n = std::make_shared<SharedNode>();
+    return n;
+  }
+};
+
+// ReturnSharedNode(): the end of a case on a shared node.
+Status ReturnSharedNode(NodeEnv& env) {
+  std::vector<std::string> pods;
+  std::vector<std::tuple<std::string, std::string, std::string>> created;
+  {
+    std::lock_guard<std::mutex> l(env.mu);
+    for (const auto& [ref, uid] : env.pod_uids) pods.push_back(uid);
+    created.swap(env.created);
+  }
+  std::string errors;
+  for (const auto& uid : pods) (void)env.kubelet->UnpreparePod(uid);
+  // Claims a raw `prepare` left prepared.
+  for (const auto& info : env.kubelet->Claims()) {
+    auto r = env.kubelet->Unprepare(env.driver, {info.claim});
+    if (!r.status.ok() && r.status.code() != Code::kFailedPrecondition)
+      errors += "\n  unprepare " + info.claim.namespace_name + "/" + info.claim.name + ": " + r.status.message();
+  }
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    const auto& [resource, ns, name] = *it;
+    Status st = env.api->Delete(resource, ns, name);
+    if (!st.ok() && st.code() != Code::kNotFound) errors += "\n  delete " + resource + " " + ns + "/" + name + ": " + st.message();
+  }
+  if (!errors.empty()) return InternalError("returning the shared node:" + errors);
+  return OkStatus();
+}
+
+// ResetSharedNode(): the start of a later case on a shared node.
+StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
+  auto t0 = Clock::Real().Now();
+  {
+    std::lock_guard<std::mutex> l(env.mu);
+    env.api_faults.clear();
+    env.timed_faults.clear();
+    env.last_call.reset();
+    env.cdi_ids.clear();
+    env.pod_uids.clear();
+    env.probe_reports.clear();
+  }
+  // The API audit log is kept: it counts from the node's start (a shared
+  // node's slices were written before this case).
+  bool emulated = !env.fake_root.empty() && !ctx.profile.node_profile.empty();
+  if (emulated) {
+    if (Status s = fakenode::ClearFaults(env.fake_root); !s.ok()) return StepOutcome::FromStatus(s, "clear device faults");
+  }
+  int registrations = env.kubelet->RegistrationCount(env.driver);
+  bool restarted = false;
+  if (auto d = DriverProcess::FromCase(ctx)) {
+    if (d->Running()) (void)d->Resume();  // a previous case may have left it stopped (SIGSTOP)
+    if (!d->Running()) {
+      if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "restart the driver");
+      ctx.Record("process", "restart driver", "pid " + std::to_string(d->pid()), 0, "a previous case left it stopped");
+      restarted = true;
+    }
+  }
+  auto deadline = std::min(Clock::Real().Now() + ctx.profile.timeouts.registration + ctx.profile.timeouts.slices,
+                           ctx.case_deadline);
+  // Wait until the node is as a fresh one would be: the driver registered
+  // (again, after a restart), its pools complete, and no device still
+  // Unhealthy from a fault an earlier case injected.
+  auto settled = [&] {
+    if (restarted && env.kubelet->RegistrationCount(env.driver) <= registrations) return false;
+    if (env.kubelet->Plugins().empty()) return false;
+    if (!PoolsComplete(DriverSlices(env, env.driver))) return false;
+    if (emulated) {
+      for (const auto& d : env.kubelet->Health(env.driver).devices)
+        if (d.effective == kubelet::HealthState::kUnhealthy) return false;
+    }
+    return true;
+  };
+  while (!settled()) {
+    if (Clock::Real().Now() >= deadline) {
+      return StepOutcome::Fail("the shared node did not settle (driver registered, pools complete, devices healthy) within " +
+                                   FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
+                               "SharedNode");
+    }
+    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), deadline)) && ctx.cancel.cancelled())
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  }
+  env.calls_before = env.kubelet->Calls().size();
+  if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());
+  ctx.Record("node", "reuse shared node", "OK", Ms(Clock::Real().Now() - t0), ctx.dirs["root"]);
+  return StepOutcome::Pass();
+}
+
+StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+  std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
+                    : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
+                                                                       : "";
+  if (key.empty()) return SetUpFresh(ctx, opts);
+  auto node = shared.Get(key);
+  auto lease = std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
+  ctx.services["node-lease"] = lease;
+  if (!node->failed.passed()) return node->failed;
+  if (!node->ready) {
+    // First case: the node lives in its own directory, not the case's.
+    auto root = TempDir::Create("drahil-shared-");
+    if (!root.ok()) return StepOutcome::FromStatus(root.status(), "shared node directory");
+    node->root.emplace(std::move(*root));
+    auto dirs = PrepareCaseDirs(node->root->path());
+    if (!dirs.ok()) return StepOutcome::FromStatus(dirs.status(), "shared node directories");
+    if (!opts.attach_cdi_dir.empty()) (*dirs)["cdi_dir"] = opts.attach_cdi_dir;
+    for (const auto& [k, v] : *dirs) ctx.dirs[k] = v;
+    ctx.placeholders["registry_dir"] = ctx.dirs["registry_dir"];
+    ctx.placeholders["plugins_dir"] = ctx.dirs["plugins_dir"];
+    ctx.placeholders["cdi_dir"] = ctx.dirs["cdi_dir"];
+    ctx.placeholders["fake_root"] = ctx.dirs["node_root"];
+    ctx.placeholders["state_dir"] = ctx.dirs["state_dir"];
+    StepOutcome o = SetUpFresh(ctx, opts);
+    ctx.cleanup.MoveInto(node->teardown);  // API server, kubelet and driver stay up
+    node->dirs = ctx.dirs;
+    node->placeholders = ctx.placeholders;
+    for (const auto& [k, v] : ctx.services)
+      if (k != "node-lease") node->services[k] = v;
+    if (!o.passed()) {
+      node->failed = o;
+      return o;
+    }
+    node->ready = true;
+  } else {
+    ctx.dirs = node->dirs;
+    for (const auto& [k, v] : node->placeholders) ctx.placeholders[k] = v;
+    for (const auto& [k, v] : node->services) ctx.services[k] = v;
+  }
+  auto env = Env(ctx);
+  env->shared = true;
+  ctx.cleanup.Add("return the shared node", [env] { return ReturnSharedNode(*env); });
+  return ResetSharedNode(ctx, *env);
 }
 
 Result<Inventory> Discover(CaseContext& ctx) {
@@ -323,6 +506,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& 
         if (tm.contains(key)) claim["metadata"][key].update(tm[key]);
     }
     DRAHIL_ASSIGN_OR_RETURN(Json created, env.api->Create("resourceclaims", claim));
+    env.Created("resourceclaims", created);
     std::string cname = created["metadata"]["name"];
     ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "from template " + tmpl);
     generated[pc_name] = cname;
@@ -352,6 +536,7 @@ class ApplyStep final : public StepHandler {
       auto r = env->api->Create(it->second, m.object);
       ctx.Record("api", "create " + m.Ref(), r.ok() ? "OK" : std::string(CodeName(r.status().code())),
                  Ms(Clock::Real().Now() - t0));
+      if (r.ok()) env->Created(it->second, *r);
       if (!r.ok()) return StepOutcome::Error("create " + m.Ref() + " (" + m.where.ToString() + "): " + r.status().message(),
                                              "ApplyFailed");
     }
@@ -392,6 +577,12 @@ class ApplyStep final : public StepHandler {
       }
       ctx.Record("api", "POST " + m.Ref(), std::to_string(resp->code) + (reason.empty() ? "" : " " + reason),
                  Ms(Clock::Real().Now() - t0), message);
+      if (resp->code / 100 == 2) {
+        try {
+          env.Created(it->second, Json::parse(resp->body));
+        } catch (const std::exception&) {
+        }
+      }
       std::string got = "HTTP " + std::to_string(resp->code) + (reason.empty() ? "" : " " + reason) +
                         (message.empty() ? "" : ": " + message);
       if (want_code != 0 && resp->code != want_code) {
@@ -785,6 +976,7 @@ class ExpectStep final : public StepHandler {
     }
     if (key == "calls") {
       auto calls = env.kubelet->Calls();
+      calls.erase(calls.begin(), calls.begin() + std::min(calls.size(), env.calls_before));
       for (auto it = v.begin(); it != v.end(); ++it) {
         int n = 0;
         for (const auto& c : calls) n += c.method == it.key() ? 1 : 0;
@@ -1122,6 +1314,7 @@ class RunPodStep final : public StepHandler {
         if (!env->api->Get("resourceclaims", ns, cname).ok()) {
           auto c = env->api->Create("resourceclaims", ext->claim);
           if (!c.ok()) return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
+          env->Created("resourceclaims", *c);
           ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "extended resources of pod " + ref);
         }
         Json updated = *pod;
@@ -1469,7 +1662,8 @@ class RunPodStep final : public StepHandler {
 }  // namespace
 
 bool InstallNodeIntegration(StepRegistry& steps, EngineHooks& hooks, const IntegrationOptions& opts) {
-  hooks.set_up_case = [opts](CaseContext& ctx) { return SetUpNode(ctx, opts); };
+  auto shared = std::make_shared<SharedNodes>();
+  hooks.set_up_case = [opts, shared](CaseContext& ctx) { return SetUpNode(ctx, opts, *shared); };
   hooks.discover = [](CaseContext& ctx) { return Discover(ctx); };
   steps.Register("apply", std::make_shared<ApplyStep>());
   steps.Register("delete", std::make_shared<DeleteStep>());

@@ -358,6 +358,7 @@ SchemaPtr SuiteSchema() {
                      Opt("fixtures", Seq(FixtureSchema())), Req("steps", Steps())});
     return Map({Req("spec", Enum({std::string(kSuiteSpec)})), Req("name", Name()), Opt("description", Str()),
                 Opt("defaults", Map({Opt("case-timeout", Dur()), Opt("step-timeout", Dur())})),
+                Opt("environment", Enum({"per-case", "shared"})),
                 Opt("fixtures", Seq(FixtureSchema())), Req("cases", Seq(kase, 1))});
   }();
   return kSchema;
@@ -391,6 +392,7 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
   suite.file = file;
   suite.name = root["name"].Scalar();
   if (root["description"]) suite.description = root["description"].Scalar();
+  suite.shared_environment = root["environment"] && root["environment"].Scalar() == "shared";
   if (auto d = root["defaults"]) {
     if (d["case-timeout"]) suite.case_timeout = *ParseDuration(d["case-timeout"].Scalar());
     if (d["step-timeout"]) suite.step_timeout = *ParseDuration(d["step-timeout"].Scalar());

@@ -160,3 +160,95 @@ TEST_CASE("drahil doctor: reports each facility and exits 0", "[runner][cli]") {
     CHECK(r.output.find(what) != std::string::npos);
   }
 }
+
+TEST_CASE("drahil run --attach: a driver started by hand against drahil's node serves the cases in turn",
+          "[runner][cli][attach][slow]") {
+  if (drahil::runner::IntegratedModules().empty()) DRAHIL_SKIP("node modules not built into the runner");
+  std::string refdriver = drahil::testing::Bin("drahil-refdriver");
+  std::string fakenode = drahil::testing::Bin("drahil-fakenode");
+  std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
+  if (!drahil::PathExists(refdriver) || !drahil::PathExists(fakenode) || !drahil::PathExists(nvml)) {
+    DRAHIL_SKIP("drahil-refdriver, drahil-fakenode or the fake NVML not built");
+  }
+  Fixture f;
+  for (const char* d : {"registry", "plugins", "cdi"}) REQUIRE_OK(drahil::MakeDirs(f.dir.Join(d)));
+  auto made = drahil::RunCommand({fakenode, "create", "--profile",
+                                  drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml", "--root",
+                                  f.dir.Join("node"), "--node-name", "drahil-node"},
+                                 60s);
+  REQUIRE_OK(made);
+  REQUIRE(made->exit.success());
+  // The profile only names the driver: with --attach drahil starts nothing.
+  std::string prof = f.Write("attach.yaml",
+                             "spec: drahil.driver/v1\nname: attached\ndriver: gpu.drahil.dev\nversion: \"0.1.0\"\n"
+                             "command: /bin/false\nprobe: {backend: emulated}\n"
+                             "timeouts: {registration: 60s, slices: 30s}\n");
+  // Two cases that create the same objects: the second only passes if the
+  // first gave the node back clean (claim deleted, unprepared).
+  std::string suite = f.Write("s.yaml",
+                              "spec: drahil.suite/v1\nname: attach\n"
+                              "fixtures:\n"
+                              "  - manifests:\n"
+                              "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+                              "      - apiVersion: resource.k8s.io/v1\n"
+                              "        kind: DeviceClass\n"
+                              "        metadata: {name: gpu.drahil.dev}\n"
+                              "        spec: {selectors: [{cel: {expression: 'device.driver == \"gpu.drahil.dev\"'}}]}\n"
+                              "      - apiVersion: resource.k8s.io/v1\n"
+                              "        kind: ResourceClaim\n"
+                              "        metadata: {name: c, namespace: t}\n"
+                              "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
+                              "cases:\n"
+                              "  - id: first\n"
+                              "    title: t\n"
+                              "    steps:\n"
+                              "      - allocate: t/c\n"
+                              "      - prepare: {claims: [t/c]}\n"
+                              "      - expect: {claim-error: {claim: t/c, empty: true}, cdi-ids: {claim: t/c, count: 2}}\n"
+                              "  - id: second\n"
+                              "    title: t\n"
+                              "    steps:\n"
+                              "      - allocate: t/c\n"
+                              "      - prepare: {claims: [t/c], replay: 2}\n"
+                              "      - expect: {cdi-ids: {claim: t/c, count: 2}, calls: {NodePrepareResources: \"==2\"}}\n");
+  std::string kubeconfig = f.dir.Join("driver.kubeconfig");
+  drahil::ChildProcess::Options o;
+  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite,
+            "--attach", f.dir.Join("registry"), "--cdi-dir", f.dir.Join("cdi"),
+            "--kubeconfig-out", kubeconfig, "--junit", f.dir.Join("junit.xml"), "--progress", "plain"};
+  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stdout_path = f.dir.Join("stdout");
+  o.stderr_path = f.dir.Join("stderr");
+  auto run = drahil::ChildProcess::Spawn(o);
+  REQUIRE_OK(run);
+  // The user's part: wait for the kubeconfig, then start the driver with it.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!drahil::PathExists(kubeconfig) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  REQUIRE(drahil::PathExists(kubeconfig));
+  drahil::ChildProcess::Options d;
+  d.argv = {refdriver, "--node-name", "drahil-node", "--kubeconfig", kubeconfig,
+            "--kubelet-registrar-directory-path", f.dir.Join("registry"),
+            "--kubelet-plugins-directory-path", f.dir.Join("plugins"),
+            "--cdi-root", f.dir.Join("cdi"), "--nvml-library", nvml};
+  d.env["DRAHIL_FAKE_ROOT"] = f.dir.Join("node");
+  d.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  d.stderr_mode = drahil::ChildProcess::Stdio::kFile;
+  d.stdout_path = d.stderr_path = f.dir.Join("driver.log");
+  auto driver = drahil::ChildProcess::Spawn(d);
+  REQUIRE_OK(driver);
+  auto exit = run->Wait(120s);
+  REQUIRE_OK(exit);
+  bool driver_alive = driver->Running();
+  (void)driver->Terminate(5s);
+  std::string err = drahil::ReadFile(f.dir.Join("stderr")).value_or("");
+  INFO(err);
+  INFO(drahil::ReadFile(f.dir.Join("driver.log")).value_or(""));
+  CHECK(err.find("kubeconfig for the driver: " + kubeconfig) != std::string::npos);
+  CHECK(exit->exit_code == 0);
+  CHECK(err.find("PASS attach/first") != std::string::npos);
+  CHECK(err.find("PASS attach/second") != std::string::npos);
+  // The driver kept running across both cases: it was never ours to stop.
+  CHECK(driver_alive);
+}

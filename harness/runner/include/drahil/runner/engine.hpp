@@ -102,6 +102,9 @@ class CleanupTracker {
   // Add(): returns a handle for Dismiss() (when the thing was removed normally).
   int Add(std::string what, Action action);
   void Dismiss(int handle);
+  // MoveInto(): hands every pending action to other (which then runs them
+  // after its own earlier ones); this tracker is left empty.
+  void MoveInto(CleanupTracker& other);
   // RunAll(): runs pending actions LIFO; exceptions from an action become errors.
   // The error lists each action that failed ("cleanup: stop driver: ...").
   Status RunAll() noexcept;

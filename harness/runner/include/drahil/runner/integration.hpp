@@ -19,6 +19,15 @@ namespace drahil::runner {
 
 struct IntegrationOptions {
   std::string attach_registry_dir;  // --attach: the driver already runs; watch this dir
+  std::string attach_cdi_dir;       // --cdi-dir: where the attached driver writes CDI specs
+  // The API server's listen address ("" = 127.0.0.1, any free port) and a
+  // file to write the driver's kubeconfig to (attach mode: start the driver
+  // with it; the whole run shares one node).
+  std::string api_listen;
+  std::string kubeconfig_out;
+  // --shared-node: every suite runs its cases on one node, as if it said
+  // `environment: shared`.
+  bool shared_node = false;
   std::string bin_dir;              // where drahil-refdriver, drahil-probe-* live
   std::string node_profiles_dir;    // fakes/profiles: emulated node profiles by name
 };

@@ -113,6 +113,9 @@ struct Suite {
   std::string file;  // path it was loaded from ("" for strings)
   Duration case_timeout{std::chrono::minutes(5)};
   Duration step_timeout{std::chrono::seconds(60)};
+  // environment: shared — the cases run one after another on one node
+  // (API server, kubelet stand-in, driver) instead of a fresh one each.
+  bool shared_environment = false;
   std::vector<Manifest> fixtures;  // applied before each case's own fixtures
   std::vector<Case> cases;
 };

@@ -712,17 +712,44 @@ class RawCallStep final : public StepHandler {
     int replay = step.params.value("replay", 1);
     Code want = *ParseCodeName(step.params.value("expect-code", "OK"));
     std::map<std::string, std::vector<std::string>> first_ids;
+    // concurrent: one call per claim, all at once (the kubelet's pod
+    // workers call a driver concurrently).
+    bool concurrent = step.params.value("concurrent", false) && refs.size() > 1;
+    auto one = [&](const std::vector<kubelet::ClaimRef>& batch) {
+      return prepare_ ? env->kubelet->Prepare(env->driver, batch, call) : env->kubelet->Unprepare(env->driver, batch, call);
+    };
     for (int i = 1; i <= replay; ++i) {
-      kubelet::CallResult r = prepare_ ? env->kubelet->Prepare(env->driver, refs, call)
-                                       : env->kubelet->Unprepare(env->driver, refs, call);
-      const auto& rec = r.record;
-      ctx.Record("grpc", rec.api + "/" + rec.method, std::string(CodeName(rec.code)),
-                 std::chrono::duration<double, std::milli>(rec.latency).count(),
-                 rec.grpc_message.empty() ? (r.status.ok() ? "" : r.status.message()) : rec.grpc_message);
-      if (prepare_) {
-        ctx.Measure({std::string(reports::kPrepareLatency),
-                     std::chrono::duration<double, std::milli>(rec.latency).count(), "ms", "", {}});
+      std::vector<kubelet::CallResult> results;
+      if (concurrent) {
+        results.resize(refs.size());
+        {
+          std::vector<std::jthread> workers;
+          for (size_t k = 0; k < refs.size(); ++k) workers.emplace_back([&, k] { results[k] = one({refs[k]}); });
+        }
+      } else {
+        results.push_back(one(refs));
       }
+      for (const auto& res : results) {
+        const auto& rec = res.record;
+        ctx.Record("grpc", rec.api + "/" + rec.method, std::string(CodeName(rec.code)),
+                   std::chrono::duration<double, std::milli>(rec.latency).count(),
+                   rec.grpc_message.empty() ? (res.status.ok() ? "" : res.status.message()) : rec.grpc_message);
+        if (prepare_) {
+          ctx.Measure({std::string(reports::kPrepareLatency),
+                       std::chrono::duration<double, std::milli>(rec.latency).count(), "ms", "", {}});
+        }
+      }
+      // One result in claim order; the first failing call decides the code.
+      kubelet::CallResult r = results.front();
+      for (size_t k = 1; k < results.size(); ++k) {
+        r.claims.insert(r.claims.end(), results[k].claims.begin(), results[k].claims.end());
+        bool failed = results[k].record.code != Code::kOk || !results[k].status.ok();
+        if (failed && r.record.code == Code::kOk && r.status.ok()) {
+          r.record = results[k].record;
+          r.status = results[k].status;
+        }
+      }
+      const auto& rec = r.record;
       std::map<std::string, std::vector<std::string>> ids;
       for (size_t k = 0; k < r.claims.size() && k < names.size(); ++k) {
         for (const auto& d : r.claims[k].devices)
@@ -732,8 +759,8 @@ class RawCallStep final : public StepHandler {
         std::lock_guard<std::mutex> l(env->mu);
         env->last_call = r;
         if (prepare_) env->cdi_ids = ids;
+        ctx.state["last_grpc_code"] = std::string(CodeName(rec.code));
       }
-      ctx.state["last_grpc_code"] = std::string(CodeName(rec.code));
       Code got = rec.code;
       if (got == Code::kOk && !r.status.ok()) got = r.status.code();
       if (got != want) {
@@ -824,7 +851,11 @@ class ExpectStep final : public StepHandler {
 
   StepOutcome One(const std::string& key, const Json& v, CaseContext& ctx, NodeEnv& env) {
     if (key == "grpc-code") {
-      std::string have = ctx.state.value("last_grpc_code", "");
+      std::string have;
+      {
+        std::lock_guard<std::mutex> l(env.mu);
+        have = ctx.state.value("last_grpc_code", "");
+      }
       if (have.empty()) return StepOutcome::Error("expect grpc-code: no DRA call was made yet", "SuiteError");
       return have == v.get<std::string>() ? StepOutcome::Pass()
                                           : StepOutcome::Fail("last DRA call returned " + have + ", expected " + v.get<std::string>(),

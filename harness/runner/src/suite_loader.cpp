@@ -125,7 +125,7 @@ SchemaPtr StepSchema(const std::string& kind) {
                                     Opt("expect-schedule", Enum({"scheduled", "unschedulable"})),
                                     Opt("values", Seq(ValueCheck()))},
                                    {{"pod", "pods"}})});
-    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
+    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)), Opt("concurrent", Bool()),
                     Opt("expect-code", Code()), Opt("api", Enum({"v1", "v1beta1"}))},
                    {{"claims", "pod"}});
     m["prepare"] = raw;

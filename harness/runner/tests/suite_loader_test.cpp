@@ -262,4 +262,11 @@ TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the nod
             .find("kubelet") != std::string::npos);
   CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, driver-start-delay: soon, steps: [wait: 1s]}\n")
             .find("driver-start-delay") != std::string::npos);
+
+  auto shared = LoadSuiteString("spec: drahil.suite/v1\nname: s\nenvironment: shared\ncases: [{id: a, title: t, steps: [wait: 1s]}]\n", "t.yaml");
+  REQUIRE_OK(shared);
+  CHECK(shared->shared_environment);
+  CHECK_FALSE(s->shared_environment);
+  CHECK(LoadError("spec: drahil.suite/v1\nname: s\nenvironment: pooled\ncases: [{id: a, title: t, steps: [wait: 1s]}]\n")
+            .find("t.yaml:3") != std::string::npos);
 }

@@ -299,8 +299,21 @@ struct SharedNodes {
   }
 };
 
-// ReturnSharedNode(): the end of a case on a shared node.
-Status ReturnSharedNode(NodeEnv& env) {
+// ReturnSharedNode(): the end of a case on a shared node. A driver the case
+// left stopped or dead is brought back first, so that what the case
+// prepared can be unprepared (the driver's checkpoint would otherwise keep
+// the devices booked for the next case).
+Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driver) {
+  if (driver) {
+    if (driver->Running()) (void)driver->Resume();
+    if (!driver->Running()) {
+      int before = env.kubelet->RegistrationCount(env.driver);
+      DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(), "returning the shared node: restart the driver");
+      auto until = Clock::Real().Now() + std::chrono::seconds(30);
+      while (env.kubelet->RegistrationCount(env.driver) <= before && Clock::Real().Now() < until)
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
   std::vector<std::string> pods;
   std::vector<std::tuple<std::string, std::string, std::string>> created;
   {
@@ -424,7 +437,8 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
   }
   auto env = Env(ctx);
   env->shared = true;
-  ctx.cleanup.Add("return the shared node", [env] { return ReturnSharedNode(*env); });
+  ctx.cleanup.Add("return the shared node",
+                  [env, driver = DriverProcess::FromCase(ctx)] { return ReturnSharedNode(*env, driver); });
   return ResetSharedNode(ctx, *env);
 }
 

@@ -46,3 +46,78 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
   CHECK(prepares == 2);
   CHECK_FALSE(prep.measurements.empty());
 }
+
+TEST_CASE("Node wiring: a shared node is given back clean, even after a case killed the driver",
+          "[runner][node][shared][slow]") {
+  if (IntegratedModules().empty()) DRAHIL_SKIP("node modules not built into the runner");
+  std::string refdriver = drahil::testing::Bin("drahil-refdriver");
+  std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
+  if (!drahil::PathExists(refdriver) || !drahil::PathExists(nvml)) DRAHIL_SKIP("drahil-refdriver or the fake NVML not built");
+
+  // One GPU: the second case can only prepare it if the first case's claim was
+  // unprepared (the driver refuses a device prepared for another claim) and
+  // deleted (the claim names repeat).
+  auto suite = LoadSuiteString(
+      "spec: drahil.suite/v1\n"
+      "name: shared\n"
+      "environment: shared\n"
+      "fixtures:\n"
+      "  - manifests:\n"
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: DeviceClass\n"
+      "        metadata: {name: gpu.drahil.dev}\n"
+      "        spec: {selectors: [{cel: {expression: 'device.driver == \"gpu.drahil.dev\"'}}]}\n"
+      "cases:\n"
+      "  - id: kill-with-claim-prepared\n"
+      "    title: t\n"
+      "    fixtures:\n"
+      "      - manifest:\n"
+      "          apiVersion: resource.k8s.io/v1\n"
+      "          kind: ResourceClaim\n"
+      "          metadata: {name: first, namespace: t}\n"
+      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
+      "    steps:\n"
+      "      - allocate: t/first\n"
+      "      - prepare: {claims: [t/first]}\n"
+      "      - inject: {driver: kill}\n"
+      "  - id: same-gpu-next-case\n"
+      "    title: t\n"
+      "    fixtures:\n"
+      "      - manifest:\n"
+      "          apiVersion: resource.k8s.io/v1\n"
+      "          kind: ResourceClaim\n"
+      "          metadata: {name: second, namespace: t}\n"
+      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
+      "    steps:\n"
+      "      - allocate: t/second\n"
+      "      - prepare: {claims: [t/second]}\n"
+      "      - expect: {claim-error: {claim: t/second, empty: true}, calls: {NodePrepareResources: \"==1\"}}\n",
+      "shared.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
+
+  RunOptions o;
+  o.profile = *profile;
+  o.bin_dir = drahil::testing::BinDir();
+  o.lib_dir = drahil::testing::LibDir();
+  StepRegistry steps = StepRegistry::WithBuiltins();
+  EngineHooks hooks;
+  IntegrationOptions io;
+  io.bin_dir = o.bin_dir;
+  InstallIntegration(steps, hooks, io);
+  Engine engine(std::move(steps), std::move(hooks), o);
+  CancelToken cancel;
+  auto report = engine.Run({*suite}, cancel);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.at(0).cases.size() == 2);
+  for (const auto& c : report->suites[0].cases) {
+    INFO(c.id << ": " << c.message);
+    CHECK(c.verdict == Verdict::kPass);
+  }
+  bool reused = false;
+  for (const auto& call : report->suites[0].cases[1].calls) reused |= call.method == "reuse shared node";
+  CHECK(reused);
+}

@@ -70,7 +70,6 @@ struct NodeEnv {
     created.emplace_back(resource, md.value("namespace", ""), md.value("name", ""));
   }
   std::mutex alloc_mu;    // one allocation at a time (concurrent pods)
-  std::mutex cleanup_mu;  // ctx.cleanup from concurrent pods
   std::jthread fault_timer;  // last member: stopped and joined before the handles go
 };
 
@@ -1454,15 +1453,11 @@ class RunPodStep final : public StepHandler {
         for (const auto& [driver, list] : info.drivers) devices[key].insert(devices[key].end(), list.begin(), list.end());
       }
     }
-    bool keep = opts.value("keep-prepared", false);
-    {
-      std::lock_guard<std::mutex> l(env->cleanup_mu);
-      if (!keep) {
-        ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {
-          auto r = env->kubelet->UnpreparePod(uid);
-          return r.status;
-        });
-      }
+    if (!opts.value("keep-prepared", false)) {
+      ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {  // CleanupTracker is thread-safe
+        auto r = env->kubelet->UnpreparePod(uid);
+        return r.status;
+      });
     }
     {
       std::lock_guard<std::mutex> l(env->mu);

@@ -121,6 +121,39 @@ TEST_CASE("KubeletStandIn: picks the first DRA version the plugin lists", "[kube
   }
 }
 
+TEST_CASE("KubeletStandIn: a call may use another advertised DRA service, never an unadvertised one",
+          "[kubelet][grpc]") {
+  Env env;
+  REQUIRE_OK(env.Start());
+  TestPluginConfig c;
+  c.versions = {"v1.DRAPlugin", "v1beta1.DRAPlugin"};
+  auto plugin = env.MakePlugin(c);
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  KubeletStandIn::CallOptions older;
+  older.api = kDraV1beta1Service;
+  CallResult r = env.kubelet.Prepare("test.drahil.io", {Claim("u1")}, older);
+  REQUIRE_OK(r.status);
+  CHECK(r.record.api == kDraV1beta1Service);
+  CHECK(plugin->Calls().back() == "v1beta1/NodePrepareResources:u1");
+  // The registered service is still the default for later calls.
+  CallResult again = env.kubelet.Unprepare("test.drahil.io", {Claim("u1")});
+  REQUIRE_OK(again.status);
+  CHECK(again.record.api == kDraV1Service);
+
+  TestPluginConfig only_v1;
+  only_v1.driver = "v1only.drahil.io";
+  only_v1.versions = {"v1.DRAPlugin"};
+  only_v1.serve_v1beta1 = false;
+  auto p1 = env.MakePlugin(only_v1);
+  REQUIRE_OK(p1->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("v1only.drahil.io", 5s));
+  CallResult refused = env.kubelet.Prepare("v1only.drahil.io", {Claim("u2")}, older);
+  CHECK(refused.status.code() == Code::kFailedPrecondition);
+  CHECK(refused.status.message().find("did not advertise v1beta1.DRAPlugin") != std::string::npos);
+  CHECK(p1->Calls().empty());
+}
+
 TEST_CASE("KubeletStandIn: rejects a plugin of another type with the kubelet's text",
           "[kubelet][grpc]") {
   Env env;

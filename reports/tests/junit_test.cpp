@@ -17,7 +17,7 @@ namespace {
 using namespace drahil::reports;
 
 // Normalise(): what changes between runs (times, timestamps, host names) is
-// replaced before comparing with the golden file (STYLE.md §7).
+// replaced before comparing with the golden file (docs/reference/design.md §3).
 std::string Normalise(const std::string& xml) {
   std::string s = std::regex_replace(xml, std::regex(R"( time="[0-9.]+")"), R"( time="T")");
   s = std::regex_replace(s, std::regex(R"( timestamp="[^"]*")"), R"( timestamp="TS")");

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <set>
 #include <string>
 
 #include "drahil/core/file_util.hpp"
@@ -113,14 +115,44 @@ TEST_CASE("Profile: impossible hardware is rejected", "[fakenode]") {
   CHECK(missing.status().code() == Code::kNotFound);
 }
 
+namespace {
+// Inconsistency(): the first rule of "impossible hardware" an accepted profile
+// breaks, or "" when it keeps them all (what the loader promises callers).
+std::string Inconsistency(const Profile& p) {
+  std::set<std::string> bdfs;
+  for (size_t i = 0; i < p.gpus.size(); ++i) {
+    const GpuSpec& g = p.gpus[i];
+    std::string at = "gpus[" + std::to_string(i) + "]";
+    auto model = p.gpu_models.find(g.model);
+    if (model == p.gpu_models.end()) return at + ": no gpuModels entry " + g.model;
+    if (!bdfs.insert(g.bdf).second) return at + ": bdf " + g.bdf + " used twice";
+    for (uint32_t peer : g.nvlink_peers) {
+      if (peer >= p.gpus.size() || peer == i) return at + ": nvlink peer " + std::to_string(peer);
+    }
+    for (const auto& d : g.mig_devices) {
+      const auto& profiles = model->second.mig_profiles;
+      if (std::none_of(profiles.begin(), profiles.end(),
+                       [&](const MigProfile& m) { return m.name == d.profile; })) {
+        return at + ": no MIG profile " + d.profile;
+      }
+    }
+  }
+  return "";
+}
+}  // namespace
+
 TEST_CASE("Profile: truncated and mutated profiles fail cleanly, never crash", "[fakenode][robust]") {
   auto text = ReadFile(ProfilePath("gpu-8x-mig-server"));
   REQUIRE_OK(text);
+  REQUIRE_OK(ParseProfile(*text, "m.yaml"));
   size_t ok = 0, errors = 0;
   auto check = [&](const std::string& t) {
     auto p = ParseProfile(t, "m.yaml");
     if (p.ok()) {
       ++ok;
+      // Whatever is accepted still describes possible hardware.
+      INFO(t);
+      CHECK(Inconsistency(*p) == "");
       return;
     }
     ++errors;
@@ -137,6 +169,9 @@ TEST_CASE("Profile: truncated and mutated profiles fail cleanly, never crash", "
     t[pos] = alphabet[(seed >> 20) % alphabet.size()];
     check(t);
   }
+  // Both outcomes occur: the empty prefix and most cuts are refused, while
+  // some mutations (inside comments, descriptions, ids) leave a valid profile.
+  CHECK_FALSE(ParseProfile("", "m.yaml").ok());
   CHECK(errors > 0);
-  CHECK(ok + errors == (text->size() + 36) / 37 + 400);
+  CHECK(ok > 0);
 }

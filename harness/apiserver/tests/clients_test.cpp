@@ -164,7 +164,8 @@ TEST_CASE("ApiServer clients: Python kubernetes client against `drahil apiserver
     DRAHIL_SKIP("python3-kubernetes is not installed for /usr/bin/python3");
   }
   std::string drahil_bin = drahil::testing::Bin("drahil");
-  if (access(drahil_bin.c_str(), X_OK) != 0) DRAHIL_SKIP("drahil binary not built: " + drahil_bin);
+  INFO("drahil binary not built: " << drahil_bin);
+  REQUIRE(access(drahil_bin.c_str(), X_OK) == 0);
   auto dir = drahil::TempDir::Create("apiserver-python-");
   REQUIRE_OK(dir);
   drahil::ChildProcess::Options opts;

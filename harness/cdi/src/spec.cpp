@@ -465,7 +465,7 @@ Spec DecodeSpec(const Json& root) {
 }
 
 // ---------------------------------------------------------------------------
-// Validation (the Go library's rules; protocol.md 5.2-5.3).
+// Validation (the Go library's rules; docs/reference/protocol.md 5.2-5.3).
 
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }

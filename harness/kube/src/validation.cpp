@@ -1,6 +1,6 @@
 // Validation with the rules and limits of the real API server. The rules
 // follow pkg/apis/resource/validation and apimachinery's name checks as of
-// Kubernetes 1.36 (shared/reference/protocol.md §4); the messages are written
+// Kubernetes 1.36 (docs/reference/protocol.md §4); the messages are written
 // to read like the API server's so a driver vendor recognises them.
 #include "drahil/kube/validation.hpp"
 
@@ -14,7 +14,7 @@
 
 namespace drahil::kube {
 
-// ---- limits (shared/reference/protocol.md §4.6) ---------------------------
+// ---- limits (docs/reference/protocol.md §4.6) ---------------------------
 namespace {
 constexpr size_t kMaxDevicesPerSlice = 128;
 constexpr size_t kMaxDevicesPerSliceWithTaintsOrCounters = 64;

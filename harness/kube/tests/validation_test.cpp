@@ -1,4 +1,4 @@
-// Validation: each limit of protocol.md §4.6 and each exactly-one-of rule,
+// Validation: each limit of docs/reference/protocol.md §4.6 and each exactly-one-of rule,
 // with the exact error text the harness's API server returns.
 #include "drahil/kube/validation.hpp"
 

@@ -1,5 +1,5 @@
 // ClaimCache: the kubelet's claim-info cache plus the pods given to
-// PreparePod(), and their checkpoint file (protocol.md 2.7 step 7).
+// PreparePod(), and their checkpoint file (docs/reference/protocol.md 2.7 step 7).
 //
 // The checkpoint is JSON {"data": {...}, "checksum": <FNV-1a of data>} written
 // with AtomicWriteFile; a checksum mismatch is kDataLoss naming the file. It
@@ -56,7 +56,7 @@ class ClaimCache {
 };
 
 // DeriveResourceStatus(): allocatedResourcesStatus for one container
-// (protocol.md 1.4): name "claim:<podClaim>[/<request>]", one resource per
+// (docs/reference/protocol.md 1.4): name "claim:<podClaim>[/<request>]", one resource per
 // matching device, resourceID = first CDI ID or "<driver>/<pool>/<device>".
 // health(driver, pool, device) gives the device's effective state.
 std::vector<ResourceStatus> DeriveResourceStatus(
@@ -64,7 +64,7 @@ std::vector<ResourceStatus> DeriveResourceStatus(
     const std::function<HealthState(const std::string&, const std::string&, const std::string&)>&
         health);
 
-// DeviceMatches(): the kubelet's request matching (protocol.md 2.9).
+// DeviceMatches(): the kubelet's request matching (docs/reference/protocol.md 2.9).
 bool DeviceMatches(const Device& d, const std::string& request);
 
 }  // namespace drahil::kubelet::internal

@@ -45,7 +45,7 @@ Device FromProto(const dra1b::Device& d) {
   return out;
 }
 
-// Applies the kubelet's checks to a reply (protocol.md 2.7 step 6 and 2.8) and
+// Applies the kubelet's checks to a reply (docs/reference/protocol.md 2.7 step 6 and 2.8) and
 // fills per-claim results. Map is the reply's claims map (either version).
 // The kubelet walks a Go map, so its order among several bad entries is
 // random; we check all unknown UIDs first, then per-claim errors in request

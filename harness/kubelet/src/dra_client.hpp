@@ -1,6 +1,6 @@
 // DraClient: the kubelet's DRA gRPC client for one plugin instance. Speaks
 // DRA v1 or v1beta1 (chosen at registration) and applies the kubelet's
-// response checks (protocol.md 2.7, 2.8).
+// response checks (docs/reference/protocol.md 2.7, 2.8).
 //
 // Thread-safety: Prepare/Unprepare may run concurrently; the channel is
 // gRPC-thread-safe and the object holds no mutable state.

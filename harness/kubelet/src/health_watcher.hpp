@@ -1,5 +1,5 @@
 // HealthWatcher: one NodeWatchResources stream per plugin instance, the way
-// the kubelet runs it (protocol.md 1.4): every message is the full device
+// the kubelet runs it (docs/reference/protocol.md 1.4): every message is the full device
 // list; the stream is reopened health_restart_interval after an error or
 // EOF, and the driver's cached health is dropped when a stream ends. A device
 // not reported for longer than its timeout reads as Unknown.

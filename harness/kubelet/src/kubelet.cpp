@@ -1,5 +1,5 @@
 // KubeletStandIn: registration, reconcile loop, calls and state. See
-// kubelet.hpp for the contract and protocol.md section 2 for the behaviour
+// kubelet.hpp for the contract and docs/reference/protocol.md section 2 for the behaviour
 // copied from the kubelet.
 #include "drahil/kubelet/kubelet.hpp"
 
@@ -219,7 +219,7 @@ class KubeletStandIn::Impl {
     }
   }
 
-  // --- connection monitor (protocol.md 2.2, monitor.go) -----------------------
+  // --- connection monitor (docs/reference/protocol.md 2.2, monitor.go) -----------------------
 
   // Probe(): dial + GetInfo with the monitor's timeouts; "" = healthy, else why not.
   std::string Probe(const std::string& socket) {
@@ -295,7 +295,7 @@ class KubeletStandIn::Impl {
     }
   }
 
-  // --- reconcile loop (protocol.md 2.2) ---------------------------------------
+  // --- reconcile loop (docs/reference/protocol.md 2.2) ---------------------------------------
 
   void ReconcileLoop() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -354,7 +354,7 @@ class KubeletStandIn::Impl {
     return running_;
   }
 
-  // --- registration (protocol.md 2.3, 2.4) ------------------------------------
+  // --- registration (docs/reference/protocol.md 2.3, 2.4) ------------------------------------
 
   void RegisterOp(const std::string& socket, uint64_t stamp) {
     bool ok = Register(socket, stamp);
@@ -543,7 +543,7 @@ class KubeletStandIn::Impl {
     return true;
   }
 
-  // --- instance selection (protocol.md 2.5) -----------------------------------
+  // --- instance selection (docs/reference/protocol.md 2.5) -----------------------------------
 
   // Latest registered instance that is connected, else the latest. Caller
   // holds mu_.

@@ -1,5 +1,5 @@
 // PluginWatcher: inotify on the registry directory and its subdirectories,
-// as the kubelet's fsnotify watcher (protocol.md 2.2). Sockets found by the
+// as the kubelet's fsnotify watcher (docs/reference/protocol.md 2.2). Sockets found by the
 // initial walk count as created. Names starting with '.' and non-sockets are
 // ignored. New subdirectories are walked and watched.
 //

@@ -1,6 +1,6 @@
 // PodResourcesServer: PodResources v1 (List, Get, GetAllocatableResources)
 // on a unix socket, reporting the DRA resources of pods prepared through
-// PreparePod() (protocol.md 6).
+// PreparePod() (docs/reference/protocol.md 6).
 //
 // Thread-safety: the snapshot callback is called from gRPC threads and must
 // be thread-safe. Stop() is idempotent.

@@ -1,6 +1,6 @@
 // `drahil kubelet` as a process: registers a plugin, logs health, serves
-// PodResources and stops cleanly on SIGTERM. Skipped when the drahil binary
-// has not been built (it is another module's target).
+// PodResources and stops cleanly on SIGTERM. kubelet_tests depends on the
+// `drahil` target, so a missing binary fails the tests.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -32,11 +32,18 @@ bool WaitForLog(const std::string& path, const std::string& text,
   }
 }
 
+// DrahilBin(): the built `drahil`; a missing one fails the calling test.
+std::string DrahilBin() {
+  std::string bin = drahil::testing::Bin("drahil");
+  INFO("drahil CLI not built at " << bin);
+  REQUIRE(::access(bin.c_str(), X_OK) == 0);
+  return bin;
+}
+
 }  // namespace
 
 TEST_CASE("drahil kubelet: runs in the foreground and stops on SIGTERM", "[kubelet][cli]") {
-  std::string bin = drahil::testing::Bin("drahil");
-  if (::access(bin.c_str(), X_OK) != 0) DRAHIL_SKIP("drahil CLI not built at " + bin);
+  std::string bin = DrahilBin();
   auto tmp = TempDir::Create("drahil-kubelet-cli-");
   REQUIRE_OK(tmp);
   std::string registry = tmp->Join("registry");
@@ -95,8 +102,7 @@ TEST_CASE("drahil kubelet: runs in the foreground and stops on SIGTERM", "[kubel
 }
 
 TEST_CASE("drahil kubelet: --registry-dir is required", "[kubelet][cli]") {
-  std::string bin = drahil::testing::Bin("drahil");
-  if (::access(bin.c_str(), X_OK) != 0) DRAHIL_SKIP("drahil CLI not built at " + bin);
+  std::string bin = DrahilBin();
   auto out = RunCommand({bin, "kubelet"}, 20s);
   REQUIRE_OK(out);
   CHECK(out->exit.exit_code == 2);

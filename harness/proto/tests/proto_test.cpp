@@ -1,6 +1,6 @@
 // Checks that the generated code puts every service on the wire path the
 // kubelet and Go drivers use, and that field numbers match
-// reference/protocol.md (a wrong number would still compile and round-trip
+// docs/reference/protocol.md (a wrong number would still compile and round-trip
 // with ourselves, so only descriptor checks catch it).
 #include <catch2/catch.hpp>
 #include <string>
@@ -48,7 +48,7 @@ TEST_CASE("proto: service full names match the wire paths", "[proto]") {
   CHECK(hsvc->FindMethodByName("NodeWatchResources")->server_streaming());
 }
 
-TEST_CASE("proto: DRA field numbers follow protocol.md 1.1/1.2", "[proto]") {
+TEST_CASE("proto: DRA field numbers follow docs/reference/protocol.md 1.1/1.2", "[proto]") {
   CHECK(Num(dra1::Claim::descriptor(), "namespace") == 1);
   CHECK(Num(dra1::Claim::descriptor(), "uid") == 2);
   CHECK(Num(dra1::Claim::descriptor(), "name") == 3);

@@ -304,7 +304,7 @@ class FpgaRunner {
     std::set<std::string> bitstreams, afus;
     for (const auto& b : scope) {
       const PciFunction* f = Find(b);
-      // The FME (and with it the bitstream id) stays on the PF (hardware.md 4.2).
+      // The FME (and with it the bitstream id) stays on the PF (docs/reference/hardware.md 4.2).
       for (const auto& owner : {b, f != nullptr ? f->physfn : std::string()}) {
         if (owner.empty()) continue;
         for (const auto& [dir, name] : RegionItems(DevDir(owner), "dfl-fme.")) {

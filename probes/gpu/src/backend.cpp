@@ -27,7 +27,7 @@ void DeviceBuffer::Release() {
 }
 
 double KnownPeakMemoryGbps(const std::string& name) {
-  // reference/hardware.md section 2.4 (spec-sheet figures, GB/s).
+  // docs/reference/hardware.md section 2.4 (spec-sheet figures, GB/s).
   if (name.find("H200") != std::string::npos) return 4800;
   if (name.find("H100") != std::string::npos &&
       (name.find("HBM3") != std::string::npos || name.find("SXM") != std::string::npos)) {

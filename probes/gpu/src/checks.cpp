@@ -238,7 +238,7 @@ class Runner {
         if (have_nvml && !nvml_uuids.count(u))
           c.Fail("allocated device " + u + " is not visible to NVML");
         if (!runtime_uuids.count(u)) {
-          // CUDA enumerates only one MIG device per process (hardware.md 3.3).
+          // CUDA enumerates only one MIG device per process (docs/reference/hardware.md 3.3).
           if (u.rfind("MIG-", 0) == 0 && runtime_mig >= 1) {
             c.Note("allocated " + u + " not in the runtime view: one MIG device per process");
           } else if (runtime_uuids.empty() && !runtime_.empty()) {
@@ -258,7 +258,7 @@ class Runner {
                                     : (expected.empty() ? -1 : static_cast<int>(expected.size()));
     if (want >= 0) {
       // The runtime enumerates at most one MIG device per process
-      // (hardware.md 3.3), so it sees fewer devices than NVML when several
+      // (docs/reference/hardware.md 3.3), so it sees fewer devices than NVML when several
       // MIG devices are granted.
       int mig_granted = 0;
       if (!expected.empty()) {

@@ -2,12 +2,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
+
+#ifdef DRAHIL_PROBE_HAVE_OPENCL
+#include "drahil/probe_common/opencl.hpp"
+#endif
 
 namespace {
 
@@ -28,11 +34,31 @@ nlohmann::json Doc(const std::string& out) {
   return nlohmann::json::parse(out.substr(a, b - a + 1));
 }
 
-bool OpenClPresent() {
-  auto r = drahil::RunCommand({drahil::testing::Bin("drahil-probe-gpu"), "--backend", "opencl",
-                               "--checks", "enumerate", "-q"},
-                              std::chrono::seconds(60));
-  return r.ok() && r->exit.exit_code == 0;
+// NoOpenClDevice(): "" when this process can open an OpenCL device the way
+// the probe's opencl backend does (first device of $DRAHIL_OPENCL_PLATFORM,
+// else of the first platform), else why not. Asked of the OpenCL runtime, not
+// of the probe under test, so a probe that fails to start fails the tests
+// instead of skipping them.
+std::string NoOpenClDevice() {
+#ifdef DRAHIL_PROBE_HAVE_OPENCL
+  const char* platform = std::getenv("DRAHIL_OPENCL_PLATFORM");
+  auto s = drahil::probe_common::ClSession::Open(platform ? platform : "", 0);
+  return s.ok() ? "" : "no OpenCL device: " + s.status().ToString();
+#else
+  return "drahil-probe-gpu was built without OpenCL";
+#endif
+}
+
+// NoSchemaValidator(): "" when Debian's python3 with jsonschema is there to
+// validate documents, else what is missing.
+std::string NoSchemaValidator() {
+  std::string py = drahil::testing::DebianPython();
+  if (py.empty()) return "Debian's /usr/bin/python3 is absent (the schema check needs it)";
+  auto r = drahil::RunCommand({py, "-c", "import jsonschema"}, std::chrono::seconds(30));
+  if (!r.ok() || !r->exit.success()) {
+    return "python3-jsonschema is not installed for /usr/bin/python3";
+  }
+  return "";
 }
 
 }  // namespace
@@ -47,7 +73,10 @@ TEST_CASE("drahil-probe-gpu: usage errors exit 2", "[probe_gpu][cli]") {
 
 TEST_CASE("drahil-probe-gpu: JSON on the result fd validates against the v1 schema",
           "[probe_gpu][cli]") {
-  if (!OpenClPresent()) DRAHIL_SKIP("no OpenCL device");
+  std::string no_device = NoOpenClDevice();
+  if (!no_device.empty()) DRAHIL_SKIP(no_device);
+  std::string no_validator = NoSchemaValidator();
+  if (!no_validator.empty()) DRAHIL_SKIP(no_validator);
   auto dir = drahil::TempDir::Create("probe-gpu-cli-");
   REQUIRE_OK(dir);
   std::string out = dir->Join("result.json");
@@ -76,10 +105,8 @@ TEST_CASE("drahil-probe-gpu: JSON on the result fd validates against the v1 sche
   CHECK(j["checks"][1]["verdict"] == "fail");
   for (int i : {0, 2, 3, 4, 5}) CHECK(j["checks"][i]["verdict"] == "pass");
 
-  std::string py = drahil::testing::DebianPython();
-  if (py.empty()) return;
   auto v =
-      drahil::RunCommand({py, "-c",
+      drahil::RunCommand({drahil::testing::DebianPython(), "-c",
                           "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); "
                           "jsonschema.Draft202012Validator.check_schema(s); "
                           "jsonschema.validate(json.load(open(sys.argv[2])), s); print('valid')",
@@ -92,7 +119,8 @@ TEST_CASE("drahil-probe-gpu: JSON on the result fd validates against the v1 sche
 
 TEST_CASE("drahil-probe-gpu: passing checks exit 0 with the document on stdout",
           "[probe_gpu][cli]") {
-  if (!OpenClPresent()) DRAHIL_SKIP("no OpenCL device");
+  std::string no_device = NoOpenClDevice();
+  if (!no_device.empty()) DRAHIL_SKIP(no_device);
   auto r = Run({"--backend", "opencl", "--checks", "enumerate,compute", "--fma-items", "4096",
                 "--fma-iters", "16", "--expect-count", "1", "-q"});
   auto j = Doc(r.output);
@@ -114,7 +142,8 @@ TEST_CASE("drahil-probe-gpu: a backend that cannot start exits 3 with a document
 }
 
 TEST_CASE("drahil-probe-gpu: the watchdog ends a run that outlives --timeout", "[probe_gpu][cli]") {
-  if (!OpenClPresent()) DRAHIL_SKIP("no OpenCL device");
+  std::string no_device = NoOpenClDevice();
+  if (!no_device.empty()) DRAHIL_SKIP(no_device);
   auto start = std::chrono::steady_clock::now();
   auto r = Run({"--backend", "opencl", "--checks", "memory-isolation", "--write-canary", "w",
                 "--hold", "60", "--timeout", "1", "--canary-size", "64Ki", "-q"});

@@ -1,7 +1,7 @@
 // File: registry.hpp
 //
 // Registry: the CDI specs found in a list of spec dirs, resolved the way a
-// container runtime's CDI cache resolves them (protocol.md 5.4):
+// container runtime's CDI cache resolves them (docs/reference/protocol.md 5.4):
 //   - every *.json and *.yaml file directly in each dir is loaded; a file that
 //     fails to parse is recorded in errors() and contributes nothing;
 //   - dirs later in the list have higher priority: a device name defined in a

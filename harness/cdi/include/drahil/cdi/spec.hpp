@@ -2,7 +2,7 @@
 //
 // CDI (Container Device Interface) spec model, parser, validator and writer.
 //
-// A spec file is JSON or YAML (protocol.md section 5). ParseSpec() applies every
+// A spec file is JSON or YAML (docs/reference/protocol.md section 5). ParseSpec() applies every
 // rule the runtime's Go library applies when it loads a spec: a known cdiVersion
 // (0.3.0 .. 1.1.0) that is at least the minimum the contents need, a valid
 // `kind`, valid and unique device names, non-empty device edits, NAME=VALUE env,
@@ -128,7 +128,7 @@ struct QualifiedName {
   [[nodiscard]] std::string ToString() const { return Kind() + "=" + name; }
 };
 
-// Name rules (protocol.md 5.3). Each returns kInvalidArgument saying why.
+// Name rules (docs/reference/protocol.md 5.3). Each returns kInvalidArgument saying why.
 Status ValidateVendorName(std::string_view vendor);
 Status ValidateClassName(std::string_view class_name);
 Status ValidateDeviceName(std::string_view name);
@@ -153,7 +153,7 @@ Result<Spec> LoadSpecFile(const std::string& path);
 Status ValidateSpec(const Spec& spec);
 
 // MinimumVersion(): the lowest spec version whose features cover the spec
-// (protocol.md 5.1), at least 0.3.0.
+// (docs/reference/protocol.md 5.1), at least 0.3.0.
 std::string MinimumVersion(const Spec& spec);
 
 // ToJson(): the spec as a JSON document (fields in the schema's spelling;

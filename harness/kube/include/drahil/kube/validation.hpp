@@ -2,7 +2,7 @@
 //
 // Validation of API objects with the rules and limits of the real API server
 // (resource.k8s.io/v1 as of Kubernetes 1.36; see
-// shared/reference/protocol.md §4 and the limits table in §4.6), producing
+// docs/reference/protocol.md §4 and the limits table in §4.6), producing
 // errors that read like the API server's:
 //
 //   spec.devices[3].name: Invalid value: "X": a lowercase RFC 1123 label must ...

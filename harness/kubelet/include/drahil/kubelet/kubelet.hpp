@@ -1,7 +1,7 @@
 // File: kubelet.hpp
 //
 // KubeletStandIn: plays the node-side half of a Kubernetes 1.34–1.36 kubelet
-// towards DRA drivers (reference/protocol.md sections 1, 2, 6):
+// towards DRA drivers (docs/reference/protocol.md sections 1, 2, 6):
 //   - watches a plugin registry directory (inotify + initial scan + a
 //     reconcile loop) and registers plugins over pluginregistration v1,
 //     answering NotifyRegistrationStatus with the kubelet's texts;

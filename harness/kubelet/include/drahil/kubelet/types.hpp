@@ -20,7 +20,7 @@
 
 namespace drahil::kubelet {
 
-// Strings a plugin puts in PluginInfo.supported_versions (protocol.md 1.6).
+// Strings a plugin puts in PluginInfo.supported_versions (docs/reference/protocol.md 1.6).
 inline constexpr char kDraV1Service[] = "v1.DRAPlugin";
 inline constexpr char kDraV1beta1Service[] = "v1beta1.DRAPlugin";
 inline constexpr char kHealthV1alpha1Service[] = "v1alpha1.DRAResourceHealth";

@@ -12,7 +12,7 @@
 //   int rc = report.Finish();                      // 0 / 1 / 3, see ExitCode
 //   WriteReport(report, fd);
 //
-// Verdicts (DESIGN.md section 6): pass, fail (the driver or device broke the
+// Verdicts (docs/reference/design.md §1): pass, fail (the driver or device broke the
 // contract), skip (capability missing, always with a reason), error (the probe
 // or its environment broke). Thread-safety: plain values.
 #ifndef DRAHIL_PROBE_COMMON_REPORT_HPP_INCLUDED

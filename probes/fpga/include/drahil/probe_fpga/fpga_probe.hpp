@@ -1,6 +1,6 @@
 // File: fpga_probe.hpp
 //
-// drahil-probe-fpga's checks (docs/probes.md; facts: reference/hardware.md
+// drahil-probe-fpga's checks (docs/probes.md; facts: docs/reference/hardware.md
 // section 4). An FPGA claim is a set of PCI functions (a whole card, or one
 // SR-IOV VF = one port/AFU) plus their device nodes; the probe checks what the
 // container really reaches and runs OpenCL kernels on the platform the
@@ -61,7 +61,7 @@ struct PciFunction {
   std::string driver;            // name of the bound driver, "" when none
   std::string physfn;            // PF BDF for a VF, else ""
   bool config_all_ones = false;  // config space reads 0xff: off the bus
-  bool fpga = false;             // a known FPGA vendor/device (hardware.md 4.1/4.2)
+  bool fpga = false;             // a known FPGA vendor/device (docs/reference/hardware.md 4.1/4.2)
 };
 
 // EnumeratePci(): every function libpci finds under sysfs_root. Errors name

@@ -140,7 +140,7 @@ bool CudaBuilt();
 Result<std::unique_ptr<GpuBackend>> OpenCudaBackend(const BackendOptions& options);
 
 // KnownPeakMemoryGbps(): device-memory peak for a few datacenter parts by
-// marketing name (reference/hardware.md section 2.4: H100 SXM 3350, H200
+// marketing name (docs/reference/hardware.md section 2.4: H100 SXM 3350, H200
 // 4800), 0 when unknown. Spec-sheet figures, not measurements.
 double KnownPeakMemoryGbps(const std::string& device_name);
 

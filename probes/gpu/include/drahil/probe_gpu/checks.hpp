@@ -1,7 +1,7 @@
 // File: checks.hpp
 //
 // The GPU probe's checks, written once against GpuBackend (backend.hpp) and
-// NvmlView (nvml.hpp). Semantics follow reference/hardware.md sections 2-3;
+// NvmlView (nvml.hpp). Semantics follow docs/reference/hardware.md sections 2-3;
 // docs/probes.md describes each verdict.
 //
 //   ProbeOptions opt;                       // defaults: see fields

@@ -160,7 +160,7 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
     Device d;
     d.type = DeviceType::kGpu;
     d.index = static_cast<int>(i);
-    d.name = "gpu-" + std::to_string(i);
+    d.name = opts.device_prefix.gpu + "-" + std::to_string(i);
     char buf[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = {0};
     if ((r = nvml.nvmlDeviceGetUUID(h, buf, sizeof(buf))) != NVML_SUCCESS)
       return UnavailableError(nvml.Error("nvmlDeviceGetUUID", r));
@@ -234,7 +234,7 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
       }
       if (m.mig_profile.empty())
         m.mig_profile = std::to_string(m.placement_size) + "g." + std::to_string(m.memory_bytes >> 30) + "gb";
-      m.name = "gpu-" + std::to_string(d.index) + "-mig-" + DnsLabel(m.mig_profile) + "-" +
+      m.name = d.name + "-" + opts.partition_infix + "-" + DnsLabel(m.mig_profile) + "-" +
                std::to_string(m.placement_start);
       int cap = MigCapMinor(opts, d.minor, m.gi_id, m.ci_id);
       if (cap < 0) {
@@ -358,7 +358,7 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
     Device d;
     d.type = DeviceType::kFpga;
     d.index = card++;
-    d.name = "fpga-" + std::to_string(d.index);
+    d.name = opts.device_prefix.fpga + "-" + std::to_string(d.index);
     d.pci_bus_id = f.bdf;
     d.numa_node = f.numa;
     d.vendor = f.vendor == 0x10ee ? "xilinx" : "intel";

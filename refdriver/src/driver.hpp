@@ -24,7 +24,17 @@ namespace drahil::refdriver {
 
 using Json = nlohmann::json;
 
+enum class DeviceType { kGpu, kMig, kFpga, kFpgaVf };
+inline bool IsFpgaType(DeviceType t) { return t == DeviceType::kFpga || t == DeviceType::kFpgaVf; }
+
 // ---- options ---------------------------------------------------------------
+// PerKind: a value that may differ between GPU-like devices (GPUs, MIG
+// partitions) and FPGA-like ones (PFs, VFs).
+struct PerKind {
+  std::string gpu, fpga;
+  const std::string& Of(DeviceType t) const { return IsFpgaType(t) ? fpga : gpu; }
+};
+
 struct Options {
   std::string node_name;
   std::string kubeconfig;
@@ -46,8 +56,28 @@ struct Options {
   std::chrono::milliseconds program_delay{1000};
   int verbosity = 0;
   std::set<std::string> bugs;
+  // Identity: the names the driver publishes and hands out. The defaults are
+  // the driver's own; a foreign identity (docs/refdriver.md) shows that the
+  // catalog judges behaviour, not names. ParseOptions() resolves them.
+  PerKind device_prefix{"gpu", "fpga"};              // device names <prefix>-<index>
+  std::string partition_infix = "mig";               // <prefix>-<i>-<infix>-<profile>-<n>
+  std::map<std::string, std::string> attribute_map;  // published attribute -> new name
+  std::string cdi_vendor;                            // default k8s.<driver>
+  PerKind cdi_class{"gpu", "fpga"};
+  std::string taint_key;              // default <driver>/unhealthy
+  std::string exposure = "nodes";     // nodes | env
+  PerKind env_prefix{"GPU", "FPGA"};  // env exposure: <prefix>_DEVICE_<n>=<device>
 
   bool Bug(const std::string& name) const { return bugs.count(name) != 0; }
+  // Attr(): the published name of a device attribute ("uuid" unless renamed).
+  std::string Attr(const std::string& name) const {
+    auto it = attribute_map.find(name);
+    return it == attribute_map.end() ? name : it->second;
+  }
+  std::string TaintKey() const {
+    return taint_key.empty() ? driver_name + "/unhealthy" : taint_key;
+  }
+  bool EnvExposure() const { return exposure == "env"; }
   std::string DataDir() const { return plugins_dir + "/" + driver_name; }
   std::string DraSocket() const { return DataDir() + "/dra.sock"; }
   std::string RegSocket() const { return registry_dir + "/" + driver_name + "-reg.sock"; }
@@ -62,15 +92,13 @@ struct BugInfo {
 const std::vector<BugInfo>& AllBugs();
 
 // ---- inventory -------------------------------------------------------------
-enum class DeviceType { kGpu, kMig, kFpga, kFpgaVf };
-
 struct DeviceNode {
   std::string container_path;  // /dev/nvidia0
   std::string host_path;       // <dev_root>/dev/nvidia0
 };
 
 struct Device {
-  std::string name;   // DNS label, unique in the pool: gpu-0, gpu-0-mig-1g10gb-0, fpga-0, fpga-0-vf-1
+  std::string name;   // DNS label, unique in the pool: gpu-0, gpu-0-mig-1g-10gb-0, fpga-0, fpga-0-vf-1
   DeviceType type = DeviceType::kGpu;
   std::string uuid;
   std::string model;
@@ -130,8 +158,8 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
                               const std::map<std::string, DeviceHealthState>& health);
 
 // ---- CDI -------------------------------------------------------------------
-std::string CdiVendor(const Options& opts);                 // k8s.<driver>
-std::string CdiClass(DeviceType t);                          // gpu | fpga
+std::string CdiVendor(const Options& opts);                  // k8s.<driver> unless --cdi-vendor
+std::string CdiClass(const Options& opts, DeviceType t);     // gpu | fpga unless --cdi-class
 std::string CdiKind(const Options& opts, DeviceType t);      // k8s.<driver>/gpu
 
 }  // namespace drahil::refdriver

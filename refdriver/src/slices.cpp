@@ -57,30 +57,30 @@ Json DeviceJson(const Options& opts, const Inventory& inv, const Device& d,
                 const std::map<std::string, DeviceHealthState>& health) {
   Json attrs = Json::object();
   Json cap = Json::object();
-  attrs["uuid"] = Str(d.uuid);
-  attrs["model"] = Str(d.model);
-  attrs["index"] = Int(d.index);
-  attrs["driverVersion"] = Json{{"version", inv.driver_version}};
-  if (!d.pci_bus_id.empty()) attrs["pciBusID"] = Str(d.pci_bus_id);
-  if (d.numa_node >= 0) attrs["numaNode"] = Int(d.numa_node);
+  attrs[opts.Attr("uuid")] = Str(d.uuid);
+  attrs[opts.Attr("model")] = Str(d.model);
+  attrs[opts.Attr("index")] = Int(d.index);
+  attrs[opts.Attr("driverVersion")] = Json{{"version", inv.driver_version}};
+  if (!d.pci_bus_id.empty()) attrs[opts.Attr("pciBusID")] = Str(d.pci_bus_id);
+  if (d.numa_node >= 0) attrs[opts.Attr("numaNode")] = Int(d.numa_node);
   switch (d.type) {
     case DeviceType::kGpu:
-      attrs["type"] = Str("gpu");
-      attrs["minor"] = Int(d.minor);
+      attrs[opts.Attr("type")] = Str("gpu");
+      attrs[opts.Attr("minor")] = Int(d.minor);
       break;
     case DeviceType::kMig:
-      attrs["type"] = Str("mig");
-      attrs["minor"] = Int(d.minor);
-      attrs["profile"] = Str(d.mig_profile);
-      attrs["parentUUID"] = Str(inv.devices[static_cast<size_t>(d.parent)].uuid);
-      attrs["placementStart"] = Int(d.placement_start);
+      attrs[opts.Attr("type")] = Str("mig");
+      attrs[opts.Attr("minor")] = Int(d.minor);
+      attrs[opts.Attr("profile")] = Str(d.mig_profile);
+      attrs[opts.Attr("parentUUID")] = Str(inv.devices[static_cast<size_t>(d.parent)].uuid);
+      attrs[opts.Attr("placementStart")] = Int(d.placement_start);
       break;
     case DeviceType::kFpga:
     case DeviceType::kFpgaVf:
-      attrs["type"] = Str(d.type == DeviceType::kFpga ? "fpga" : "fpga-vf");
-      attrs["vendor"] = Str(d.vendor);
-      if (!d.shell.empty()) attrs["shell"] = Str(d.shell);
-      if (!d.region.empty()) attrs["region"] = Str(d.region);
+      attrs[opts.Attr("type")] = Str(d.type == DeviceType::kFpga ? "fpga" : "fpga-vf");
+      attrs[opts.Attr("vendor")] = Str(d.vendor);
+      if (!d.shell.empty()) attrs[opts.Attr("shell")] = Str(d.shell);
+      if (!d.region.empty()) attrs[opts.Attr("region")] = Str(d.region);
       break;
   }
   Json dev{{"name", d.name}, {"attributes", attrs}};
@@ -94,7 +94,7 @@ Json DeviceJson(const Options& opts, const Inventory& inv, const Device& d,
                        {"requestPolicy",
                         {{"default", "1Gi"},
                          {"validRange", {{"min", "1Gi"}, {"max", Bytes(d.memory_bytes)}, {"step", "1Gi"}}}}}};
-      attrs["multiprocessors"] = Int(d.sm_count);
+      attrs[opts.Attr("multiprocessors")] = Int(d.sm_count);
       dev["attributes"] = attrs;
     } else {
       cap["memory"] = {{"value", Bytes(d.memory_bytes)}};
@@ -115,7 +115,7 @@ Json DeviceJson(const Options& opts, const Inventory& inv, const Device& d,
   auto h = health.find(d.name);
   if (h != health.end() && h->second.health == 2 && !opts.Bug("no-taint-on-fault")) {
     std::string value = TaintValue(h->second.message);
-    Json taint{{"key", opts.driver_name + "/unhealthy"}, {"effect", h->second.lost ? "NoExecute" : "NoSchedule"}};
+    Json taint{{"key", opts.TaintKey()}, {"effect", h->second.lost ? "NoExecute" : "NoSchedule"}};
     if (!value.empty()) taint["value"] = value;
     dev["taints"] = Json::array({taint});
   }

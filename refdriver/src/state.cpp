@@ -14,11 +14,13 @@
 
 namespace drahil::refdriver {
 
-std::string CdiVendor(const Options& opts) { return "k8s." + opts.driver_name; }
-std::string CdiClass(DeviceType t) {
-  return (t == DeviceType::kFpga || t == DeviceType::kFpgaVf) ? "fpga" : "gpu";
+std::string CdiVendor(const Options& opts) {
+  return opts.cdi_vendor.empty() ? "k8s." + opts.driver_name : opts.cdi_vendor;
 }
-std::string CdiKind(const Options& opts, DeviceType t) { return CdiVendor(opts) + "/" + CdiClass(t); }
+std::string CdiClass(const Options& opts, DeviceType t) { return opts.cdi_class.Of(t); }
+std::string CdiKind(const Options& opts, DeviceType t) {
+  return CdiVendor(opts) + "/" + CdiClass(opts, t);
+}
 
 namespace {
 constexpr const char* kCheckpointApiVersion = "checkpoint.drahil.dev/v1";
@@ -36,7 +38,7 @@ DriverState::DriverState(const Options& opts, const Inventory& inv, kube::RestCl
     : opts_(opts), inv_(inv), api_(api), checkpoint_(Json{{"preparedClaims", Json::object()}}) {}
 
 std::string DriverState::SpecPath(const std::string& uid, DeviceType t) const {
-  return opts_.cdi_root + "/" + CdiVendor(opts_) + "-" + CdiClass(t) + "_" + uid + ".json";
+  return opts_.cdi_root + "/" + CdiVendor(opts_) + "-" + CdiClass(opts_, t) + "_" + uid + ".json";
 }
 
 Status DriverState::Start() {
@@ -62,7 +64,8 @@ Status DriverState::Start() {
     Json spec{{"cdiVersion", "0.5.0"},
               {"kind", CdiKind(opts_, t)},
               {"devices", Json::array({Json{{"name", "common"}, {"containerEdits", {{"env", env}}}}})}};
-    std::string p = opts_.cdi_root + "/" + CdiVendor(opts_) + "-" + CdiClass(t) + "_common.json";
+    std::string p =
+        opts_.cdi_root + "/" + CdiVendor(opts_) + "-" + CdiClass(opts_, t) + "_common.json";
     DRAHIL_RETURN_IF_ERROR_CTX(AtomicWriteFile(p, spec.dump(2) + "\n"), "write common CDI spec");
   }
   return OkStatus();
@@ -200,22 +203,51 @@ Result<ClaimResult> DriverState::PrepareOne(const ClaimRef& ref, const Json& cla
   std::vector<std::string> mps_limits;
   int64_t mps_pct = 0;
   ClaimResult res;
+  // --exposure env: <prefix>_DEVICE_<n>=<device>, n counting per prefix in
+  // result order.
+  std::map<std::string, int> env_next;
+  auto env_device = [&](const Device& d) {
+    const std::string& prefix = opts_.env_prefix.Of(d.type);
+    return prefix + "_DEVICE_" + std::to_string(env_next[prefix]++) + "=" + d.name;
+  };
   for (const auto& it : items) {
-    DeviceType cls = CdiClass(it.dev->type) == "gpu" ? DeviceType::kGpu : DeviceType::kFpga;
-    std::string dev_name = ref.uid + "-" + it.dev->name + (it.share_id.empty() ? "" : "-" + it.share_id) + suffix;
-    Json nodes = Json::array();
-    std::vector<DeviceNode> grant = it.dev->nodes;
-    if (opts_.Bug("extra-device-node") && it.dev->type == DeviceType::kGpu) {
-      int next = it.dev->minor + 1;
-      grant.push_back({"/dev/nvidia" + std::to_string(next), opts_.HostDev("nvidia" + std::to_string(next))});
-    }
-    for (const auto& n : grant) nodes.push_back({{"path", n.container_path}, {"hostPath", n.host_path}, {"permissions", "rw"}});
-    Json env = Json::array({"DRAHIL_DEVICE_" + std::to_string(specs[cls].is_null() ? 0 : specs[cls]["devices"].size()) +
-                            "=" + it.dev->name});
-    Json edits{{"env", env}};
-    if (!nodes.empty()) edits["deviceNodes"] = nodes;
+    DeviceType cls = IsFpgaType(it.dev->type) ? DeviceType::kFpga : DeviceType::kGpu;
+    std::string dev_name =
+        ref.uid + "-" + it.dev->name + (it.share_id.empty() ? "" : "-" + it.share_id) + suffix;
     if (specs[cls].is_null())
-      specs[cls] = Json{{"cdiVersion", "0.5.0"}, {"kind", CdiKind(opts_, cls)}, {"devices", Json::array()}};
+      specs[cls] =
+          Json{{"cdiVersion", "0.5.0"}, {"kind", CdiKind(opts_, cls)}, {"devices", Json::array()}};
+    Json edits;
+    if (opts_.EnvExposure()) {
+      // As dra-example-driver: no device nodes, a variable naming the device.
+      Json env = Json::array({env_device(*it.dev)});
+      // Planted bug: another GPU is handed too (its variable; the next minor
+      // when there is one).
+      if (opts_.Bug("extra-device-node") && it.dev->type == DeviceType::kGpu) {
+        const Device* other = nullptr;
+        for (const auto& d : inv_.devices) {
+          if (d.type != DeviceType::kGpu || !Published(d) || d.name == it.dev->name) continue;
+          if (other == nullptr || d.minor == it.dev->minor + 1) other = &d;
+        }
+        if (other != nullptr) env.push_back(env_device(*other));
+      }
+      edits = Json{{"env", env}};
+    } else {
+      Json nodes = Json::array();
+      std::vector<DeviceNode> grant = it.dev->nodes;
+      if (opts_.Bug("extra-device-node") && it.dev->type == DeviceType::kGpu) {
+        int next = it.dev->minor + 1;
+        grant.push_back(
+            {"/dev/nvidia" + std::to_string(next), opts_.HostDev("nvidia" + std::to_string(next))});
+      }
+      for (const auto& n : grant)
+        nodes.push_back(
+            {{"path", n.container_path}, {"hostPath", n.host_path}, {"permissions", "rw"}});
+      Json env = Json::array(
+          {"DRAHIL_DEVICE_" + std::to_string(specs[cls]["devices"].size()) + "=" + it.dev->name});
+      edits = Json{{"env", env}};
+      if (!nodes.empty()) edits["deviceNodes"] = nodes;
+    }
     specs[cls]["devices"].push_back({{"name", dev_name}, {"containerEdits", edits}});
     uuids[cls].push_back(it.dev->uuid);
     if (!it.share_id.empty() && it.dev->memory_bytes > 0 && sharing != "time-slicing") {
@@ -256,7 +288,17 @@ Result<ClaimResult> DriverState::PrepareOne(const ClaimRef& ref, const Json& cla
       // NVIDIA's driver (NVIDIA_VISIBLE_DEVICES=void).
       std::set<std::string> requests;
       for (const auto& it : items) requests.insert(BaseRequest(it.request));
-      if (requests.size() <= 1 || opts_.Bug("env-all-gpus")) {
+      if (opts_.EnvExposure()) {
+        // The devices are the per-device variables alone. Planted bug: every
+        // GPU device of the node gets its variable.
+        if (opts_.Bug("env-all-gpus")) {
+          std::set<std::string> given;
+          for (const auto& it : items) given.insert(it.dev->name);
+          for (const auto& d : inv_.devices)
+            if (Published(d) && !IsFpgaType(d.type) && given.count(d.name) == 0)
+              env.push_back(env_device(d));
+        }
+      } else if (requests.size() <= 1 || opts_.Bug("env-all-gpus")) {
         env.push_back("NVIDIA_VISIBLE_DEVICES=" + list);
         env.push_back("CUDA_VISIBLE_DEVICES=" + list);
       } else {
@@ -272,18 +314,19 @@ Result<ClaimResult> DriverState::PrepareOne(const ClaimRef& ref, const Json& cla
     } else {
       std::string list;
       for (const auto& it : items)
-        if (CdiClass(it.dev->type) == "fpga") list += (list.empty() ? "" : ",") + it.dev->pci_bus_id;
+        if (IsFpgaType(it.dev->type)) list += (list.empty() ? "" : ",") + it.dev->pci_bus_id;
       env.push_back("DRAHIL_FPGA_BDFS=" + list);
       // What a probe needs to check the function it got: its nodes and the
       // bitstream/AFU ids the driver saw.
       std::string nodes, bitstream, afu;
       for (const auto& it : items) {
-        if (CdiClass(it.dev->type) != "fpga") continue;
+        if (!IsFpgaType(it.dev->type)) continue;
         for (const auto& n : it.dev->nodes) nodes += (nodes.empty() ? "" : ",") + n.container_path;
         if (bitstream.empty()) bitstream = it.dev->bitstream_id;
         if (afu.empty()) afu = it.dev->afu_id;
       }
-      env.push_back("DRAHIL_FPGA_NODES=" + nodes);
+      // With env exposure the container has no nodes to name.
+      if (!opts_.EnvExposure()) env.push_back("DRAHIL_FPGA_NODES=" + nodes);
       if (!bitstream.empty()) env.push_back("DRAHIL_FPGA_BITSTREAM_ID=" + bitstream);
       if (!afu.empty()) env.push_back("DRAHIL_FPGA_AFU_ID=" + afu);
     }

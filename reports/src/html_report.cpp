@@ -8,6 +8,7 @@
 #include <string>
 
 #include "drahil/reports/text.hpp"
+#include "drahil/reports/certification.hpp"
 #include "drahil/reports/writers.hpp"
 
 namespace drahil::reports {
@@ -175,20 +176,24 @@ std::string RenderHtml(const RunReport& run, const RenderOptions& opts) {
   if (total.flaky > 0) h += "<span class=\"fail\">" + std::to_string(total.flaky) + " flaky</span>";
   h += "</p>\n";
 
-  // Per-feature matrix: one row per feature (JUnit classname), verdict counts.
-  std::map<std::string, Counts> by_feature;
-  for (const auto& s : run.suites)
-    for (const auto& c : s.cases) by_feature[c.feature.empty() ? s.name : c.feature].Add(c);
-  h += "<h2>Features</h2>\n<table id=\"feature-matrix\"><tr><th>feature</th><th>cases</th>"
-       "<th>pass</th><th>fail</th><th>error</th><th>skip</th></tr>\n";
+  // Certification: one row per feature (JUnit classname): claimed by the
+  // profile or not, and what the run showed, with the reasons for skips.
+  h += "<h2>Certification</h2>\n<table id=\"feature-matrix\"><tr><th>feature</th><th>claimed</th>"
+       "<th>status</th><th>cases</th><th>pass</th><th>fail</th><th>error</th><th>skip</th>"
+       "<th>not testable because</th></tr>\n";
   auto cell = [](int n, const char* cls) {
     return std::string("<td class=\"") + (n > 0 ? cls : "zero") + "\">" + std::to_string(n) +
            "</td>";
   };
-  for (const auto& [f, c] : by_feature) {
-    h += "<tr><td>" + EscapeHtml(f) + "</td><td>" + std::to_string(c.tests) + "</td>" +
-         cell(c.passed, "pass") + cell(c.failures, "fail") + cell(c.errors, "error") +
-         cell(c.skipped, "skip") + "</tr>\n";
+  for (const auto& f : Certify(run)) {
+    std::string reasons;
+    for (const auto& r : f.skip_reasons) reasons += (reasons.empty() ? "" : "<br/>") + EscapeHtml(r);
+    const char* cls = f.status == "failed" ? "fail" : f.status == "verified" ? "pass" : "skip";
+    h += "<tr><td>" + EscapeHtml(f.feature) + (f.name.empty() ? "" : " " + EscapeHtml(f.name)) + "</td><td>" +
+         (f.claimed ? "yes" : "no") + "</td><td class=\"" + cls + "\">" + EscapeHtml(f.status) + "</td><td>" +
+         std::to_string(f.passed + f.failed + f.errors + f.skipped) + "</td>" + cell(f.passed, "pass") +
+         cell(f.failed, "fail") + cell(f.errors, "error") + cell(f.skipped, "skip") + "<td>" + reasons +
+         "</td></tr>\n";
   }
   h += "</table>\n";
 

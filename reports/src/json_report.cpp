@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drahil/reports/certification.hpp"
 #include "drahil/reports/writers.hpp"
 
 namespace drahil::reports {
@@ -149,6 +150,21 @@ std::string RenderJson(const RunReport& run) {
                       {"cases", std::move(cases)}});
   }
   j["suites"] = std::move(suites);
+  j["claimed"] = run.claimed;
+  json cert = json::array();
+  for (const auto& f : Certify(run)) {
+    cert.push_back({{"feature", f.feature},
+                    {"name", f.name},
+                    {"capability", f.capability},
+                    {"claimed", f.claimed},
+                    {"status", f.status},
+                    {"passed", f.passed},
+                    {"failed", f.failed},
+                    {"errors", f.errors},
+                    {"skipped", f.skipped},
+                    {"skip_reasons", f.skip_reasons}});
+  }
+  j["certification"] = std::move(cert);
   // Drivers can return anything; invalid UTF-8 becomes U+FFFD instead of
   // making dump() throw.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -169,6 +185,7 @@ Result<RunReport> ParseJsonReport(const std::string& text) {
     r.duration_s = j.value("duration_s", 0.0);
     r.partial = j.value("partial", false);
     r.interruption = j.value("interruption", "");
+    for (const auto& c : j.value("claimed", json::array())) r.claimed.push_back(c.get<std::string>());
     for (const auto& s : j.at("suites")) {
       SuiteResult sr;
       sr.name = s.at("name").get<std::string>();

@@ -1,5 +1,5 @@
 // JUnit XML (Ant/Jenkins shape) with pugixml. See writers.hpp for the shape and
-// reference/hardware.md §6 for why each choice was made.
+// docs/reference/hardware.md §6 for why each choice was made.
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <pugixml.hpp>
 
 #include "drahil/reports/text.hpp"
+#include "drahil/reports/certification.hpp"
 #include "drahil/reports/writers.hpp"
 
 namespace drahil::reports {
@@ -114,9 +115,10 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
   decl.append_attribute("encoding").set_value("UTF-8");
 
   // The root stays bare: the Ant schema declares no attributes on it and
-  // junit-10 has no "skipped" there (hardware.md §6.3).
+  // junit-10 has no "skipped" there (docs/reference/hardware.md §6.3).
   auto root = doc.append_child("testsuites");
   std::string host = LocalHostname();
+  const auto cert = Certify(run);
   int id = 0;
   for (const auto& suite : run.suites) {
     Counts counts = CountSuite(suite);
@@ -140,6 +142,11 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
     if (!suite.file.empty()) AddProperty(props, "suite.file", suite.file);
     if (run.partial) AddProperty(props, "partial", run.interruption.empty() ? "interrupted" : run.interruption);
     for (const auto& [k, v] : suite.properties) AddProperty(props, k, v);
+    for (const auto& f : cert) {
+      AddProperty(props, "certification." + f.feature,
+                  f.status + (f.claimed ? "" : " (not claimed)") + ": " + std::to_string(f.passed) + " passed, " +
+                      std::to_string(f.failed + f.errors) + " failed, " + std::to_string(f.skipped) + " skipped");
+    }
 
     for (const auto& c : suite.cases) {
       auto tc = ts.append_child("testcase");

@@ -15,15 +15,25 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "drahil/cli/commands.hpp"
 #include "drahil/core/log.hpp"
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/reports/certification.hpp"
+#include "drahil/reports/compare.hpp"
 #include "drahil/reports/writers.hpp"
+#include "drahil/runner/binding.hpp"
 #include "drahil/runner/engine.hpp"
 #include "drahil/runner/integration.hpp"
+#if __has_include("drahil/node/node.hpp")
+#include "drahil/node/node.hpp"
+#define DRAHIL_CLI_HAVE_NODE 1
+#endif
 #include "drahil/runner/progress.hpp"
 #include "drahil/runner/suite.hpp"
 
@@ -114,6 +124,9 @@ struct RunArgs {
   std::string work_dir;
   std::string node_name = "drahil-node";
   std::string progress = "auto";
+  // profile init: instead of suites, one case that drafts a device model
+  // from the driver's slices into this file ("-" = stdout).
+  std::string draft_out;
 };
 
 void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
@@ -148,6 +161,25 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
 }
 
+// DraftSuite(): the one case `drahil profile init` runs: bring the driver up
+// on a node (the engine's usual set-up), then draft its device model.
+std::vector<runner::Suite> DraftSuite(const RunArgs& a, const DriverProfile& profile) {
+  runner::Suite s;
+  s.name = "profile-init";
+  s.case_timeout = std::chrono::minutes(3);
+  s.step_timeout = std::chrono::minutes(2);
+  runner::Case c;
+  c.id = "profile-init";
+  c.title = "Draft a device model from the driver's slices";
+  c.feature = "profile";
+  runner::Step st;
+  st.kind = "profile-draft";
+  st.params = {{"out", a.draft_out}, {"base", profile.file}};
+  c.steps.push_back(st);
+  s.cases.push_back(c);
+  return {s};
+}
+
 int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   // The progress lines are the output of a run; the stand-ins' lifecycle
   // lines (registrations, health changes) only with -v.
@@ -174,7 +206,7 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     return kExitUsage;
   }
 
-  auto suites = runner::LoadSuites(a.suites);
+  auto suites = a.draft_out.empty() ? runner::LoadSuites(a.suites) : Result<std::vector<runner::Suite>>(DraftSuite(a, profile));
   if (!suites.ok()) {
     std::fprintf(stderr, "drahil: %s\n", suites.status().message().c_str());
     return kExitUsage;
@@ -210,7 +242,11 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   }
   runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
   runner::EngineHooks hooks;
+#ifdef DRAHIL_CLI_HAVE_NODE
+  node::Install(steps, hooks, integ);
+#else
   runner::InstallIntegration(steps, hooks, integ);
+#endif
 
   std::unique_ptr<runner::ProgressSink> progress;
   if (a.progress == "auto") progress = runner::ConsoleProgress::ForStream(stderr);
@@ -235,6 +271,16 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   w.json = a.json;
   w.html = a.html;
   Status ws = reports::WriteReports(*report, w);
+  if (a.progress != "none") std::printf("%s", reports::CertificationText(reports::Certify(*report)).c_str());
+  if (!a.draft_out.empty()) {
+    // profile init: stdout may be the draft itself; say how it went on stderr.
+    for (const auto& suite : report->suites)
+      for (const auto& c : suite.cases)
+        if (c.verdict != reports::Verdict::kPass)
+          std::fprintf(stderr, "drahil profile init: %s: %s\n", std::string(reports::VerdictName(c.verdict)).c_str(),
+                       c.message.c_str());
+    return reports::CountRun(*report).passed == reports::CountRun(*report).tests ? kExitOk : kExitTestFailures;
+  }
   std::printf("%s\n", reports::SummaryLine(*report).c_str());
   for (const auto& [label, path] : {std::pair{"JUnit", a.junit}, {"JSON", a.json}, {"HTML", a.html}}) {
     if (!path.empty() && ws.ok()) std::printf("  %-5s %s\n", label, path.c_str());
@@ -252,8 +298,38 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   return counts.failures + counts.errors > 0 ? kExitTestFailures : kExitOk;
 }
 
-int DoValidate(const std::vector<std::string>& paths) {
+// BindingSummary(): with a driver profile, which cases of a suite the
+// profile binds and, for the rest, the profile keys they need (they Skip).
+void BindingSummary(const runner::Suite& suite, const runner::DriverProfile& prof) {
+  std::map<std::string, int> need;
+  int bound = 0;
+  for (const auto& c : suite.cases) {
+    std::set<std::string> keys;
+    for (const auto& use : runner::CasePlaceholders(suite, c)) {
+      auto v = runner::ResolvePlaceholder(use.name, runner::Binding{&prof, {}});
+      if (!v.ok() && v.status().message().rfind("a device for role ", 0) != 0) keys.insert(v.status().message());
+    }
+    for (const auto& d : c.requires_.devices)
+      if (d.name.empty() && !prof.devices.kinds.count(d.kind)) keys.insert("devices." + d.kind);
+    if (keys.empty()) ++bound;
+    for (const auto& k : keys) ++need[k];
+  }
+  std::printf("     %s binds %d of %zu case(s)", prof.name.c_str(), bound, suite.cases.size());
+  for (const auto& [k, n] : need) std::printf("; %d need %s", n, k.c_str());
+  std::printf("\n");
+}
+
+int DoValidate(const std::vector<std::string>& paths, const std::string& driver, CliContext& ctx) {
   int bad = 0;
+  std::optional<runner::DriverProfile> prof;
+  if (!driver.empty()) {
+    auto p = runner::LoadDriverProfileFile(ResolveProfile(ctx, driver));
+    if (!p.ok()) {
+      std::printf("FAIL %s\n", p.status().message().c_str());
+      return kExitUsage;
+    }
+    prof = *p;
+  }
   for (const auto& p : paths) {
     std::error_code ec;
     std::vector<std::string> files;
@@ -291,6 +367,7 @@ int DoValidate(const std::vector<std::string>& paths) {
       auto s = runner::LoadSuiteString(*text, f);
       if (s.ok()) {
         std::printf("ok   %s (suite %s, %zu case(s))\n", f.c_str(), s->name.c_str(), s->cases.size());
+        if (prof) BindingSummary(*s, *prof);
       } else {
         std::printf("FAIL %s\n", s.status().message().c_str());
         ++bad;
@@ -302,6 +379,28 @@ int DoValidate(const std::vector<std::string>& paths) {
     }
   }
   return bad == 0 ? kExitOk : kExitUsage;
+}
+
+int DoCompare(const std::vector<std::string>& files, const std::string& allow) {
+  std::vector<reports::RunReport> runs;
+  for (const auto& f : files) {
+    auto text = ReadFile(f, 256u << 20);
+    if (!text.ok()) {
+      std::fprintf(stderr, "drahil compare: %s\n", text.status().message().c_str());
+      return kExitUsage;
+    }
+    auto r = reports::ParseJsonReport(*text);
+    if (!r.ok()) {
+      std::fprintf(stderr, "drahil compare: %s: %s\n", f.c_str(), r.status().message().c_str());
+      return kExitUsage;
+    }
+    runs.push_back(std::move(*r));
+  }
+  auto c = reports::CompareRuns(runs[0], runs[1], {allow});
+  for (const auto& d : c.differences) std::printf("DIFF %s\n", d.c_str());
+  std::printf("%d case(s) in both runs: %d same verdict, %d allowed skip(s), %zu difference(s)\n", c.matched, c.same,
+              c.allowed, c.differences.size());
+  return c.ok() ? kExitOk : kExitTestFailures;
 }
 
 int DoList(CliContext& ctx, std::vector<std::string> paths, const std::vector<std::string>& focus,
@@ -472,7 +571,9 @@ int DoDoctor(CliContext& ctx) {
   Line(xmllint.ok() && xmllint->exit.success() ? "ok" : "--", "xmllint (JUnit schema checks)",
        xmllint.ok() && xmllint->exit.success() ? "found" : "not found (apt-get install libxml2-utils)");
   std::string wired;
-  for (const auto& m : runner::IntegratedModules()) wired += (wired.empty() ? "" : ", ") + m;
+#ifdef DRAHIL_CLI_HAVE_NODE
+  for (const auto& m : node::Modules()) wired += (wired.empty() ? "" : ", ") + m;
+#endif
   Line(wired.empty() ? "--" : "ok", "runner wiring", wired.empty() ? "no node modules built in" : wired);
   std::string suites = DefaultSuitesDir(ctx);
   std::error_code ec;
@@ -484,9 +585,21 @@ int DoDoctor(CliContext& ctx) {
 
 void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
   static std::vector<std::string> validate_paths;
+  static std::string validate_driver;
   auto* validate = app.add_subcommand("validate", "Check suite files and driver profiles against their schemas");
   validate->add_option("paths", validate_paths, "Suite files, driver profiles or directories")->required();
-  validate->callback([&ctx] { ctx.exit_code = DoValidate(validate_paths); });
+  validate->add_option("--driver", validate_driver,
+                       "Also show, per suite, which cases this profile binds and the profile keys the rest need");
+  validate->callback([&ctx] { ctx.exit_code = DoValidate(validate_paths, validate_driver, ctx); });
+
+  static std::vector<std::string> compare_files;
+  static std::string compare_allow;
+  auto* compare = app.add_subcommand(
+      "compare", "Compare two runs' report.json case by case (e.g. one driver under two identities)");
+  compare->add_option("reports", compare_files, "FIRST.json SECOND.json")->required()->expected(2);
+  compare->add_option("--allow-skip", compare_allow,
+                      "A case that passed first may be skipped second when the skip reason matches this regex");
+  compare->callback([&ctx] { ctx.exit_code = DoCompare(compare_files, compare_allow); });
 
   static std::vector<std::string> list_suites, list_focus, list_skip;
   auto* list = app.add_subcommand("list", "List the cases of the catalog (or --suite) with their tags");
@@ -517,6 +630,25 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
     // (soak runs of minutes) are left to `drahil run` and `drahil selfcheck --slow`.
     if (a.focus.empty()) a.skip.push_back("^slow$");
     ctx.exit_code = DoRun(ctx, a, true);
+  });
+
+  static RunArgs init_args;
+  init_args.progress = "none";
+  auto* profile = app.add_subcommand("profile", "Driver profiles: `profile init` drafts a device model");
+  profile->require_subcommand(1);
+  auto* init = profile->add_subcommand(
+      "init", "Start the driver (or --attach to it), read its slices and write a draft profile with its device model");
+  init->add_option("--driver", init_args.driver, "Profile with at least the launch part (command, args, env, node)")
+      ->required();
+  init->add_option("--out", init_args.draft_out, "Where to write the draft (- = stdout)")->capture_default_str();
+  init->add_option("--attach", init_args.attach, "The plugin registry dir of a driver you started yourself");
+  init->add_option("--cdi-dir", init_args.cdi_dir, "With --attach: where the driver writes its CDI specs");
+  init->add_option("--kubeconfig-out", init_args.kubeconfig_out, "Write the driver's kubeconfig here (attach mode)");
+  init_args.draft_out = "-";
+  init->callback([&ctx] {
+    RunArgs a = init_args;
+    a.suites = {"(profile init)"};
+    ctx.exit_code = DoRun(ctx, a, false);
   });
 
   auto* doctor = app.add_subcommand("doctor", "Show what this machine offers: namespaces, GPUs, NVML, OpenCL, CUDA, FPGAs");

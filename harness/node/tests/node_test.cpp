@@ -1,7 +1,8 @@
 // End-to-end: the engine with the node wiring, the reference driver on an
-// emulated laptop GPU. Skips when the driver or the fake NVML is not built.
+// emulated laptop GPU (both built with these tests).
 #include "drahil/core/file_util.hpp"
 #include "drahil/runner/engine.hpp"
+#include "drahil/node/node.hpp"
 #include "drahil/runner/integration.hpp"
 #include "drahil/testing/testing.hpp"
 
@@ -9,13 +10,12 @@ using namespace drahil::runner;
 using drahil::reports::Verdict;
 
 TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke suite", "[runner][node][slow]") {
-  if (IntegratedModules().empty()) DRAHIL_SKIP("node modules not built into the runner");
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
-  if (!drahil::PathExists(refdriver)) DRAHIL_SKIP("drahil-refdriver not built");
-  if (!drahil::PathExists(nvml)) DRAHIL_SKIP("fake NVML not built");
+  REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
+  REQUIRE(drahil::PathExists(nvml));
 
-  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/runner/tests/testdata/node-smoke.yaml");
+  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-smoke.yaml");
   REQUIRE_OK(suite);
   auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
@@ -30,12 +30,13 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
   EngineHooks hooks;
   IntegrationOptions io;
   io.bin_dir = o.bin_dir;
-  InstallIntegration(steps, hooks, io);
+  drahil::node::Install(steps, hooks, io);
   Engine engine(std::move(steps), std::move(hooks), o);
   CancelToken cancel;
   auto report = engine.Run({*suite}, cancel);
   REQUIRE_OK(report);
   REQUIRE(report->suites.size() == 1);
+  REQUIRE_FALSE(report->suites[0].cases.empty());
   for (const auto& c : report->suites[0].cases) {
     INFO(c.id << ": " << c.message);
     CHECK(c.verdict == Verdict::kPass);
@@ -49,10 +50,10 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
 
 TEST_CASE("Node wiring: a shared node is given back clean, even after a case killed the driver",
           "[runner][node][shared][slow]") {
-  if (IntegratedModules().empty()) DRAHIL_SKIP("node modules not built into the runner");
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
-  if (!drahil::PathExists(refdriver) || !drahil::PathExists(nvml)) DRAHIL_SKIP("drahil-refdriver or the fake NVML not built");
+  REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
+  REQUIRE(drahil::PathExists(nvml));
 
   // One GPU: the second case can only prepare it if the first case's claim was
   // unprepared (the driver refuses a device prepared for another claim) and
@@ -63,11 +64,7 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
       "environment: shared\n"
       "fixtures:\n"
       "  - manifests:\n"
-      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
-      "      - apiVersion: resource.k8s.io/v1\n"
-      "        kind: DeviceClass\n"
-      "        metadata: {name: gpu.drahil.dev}\n"
-      "        spec: {selectors: [{cel: {expression: 'device.driver == \"gpu.drahil.dev\"'}}]}\n"
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"  // the profile brings the DeviceClass
       "cases:\n"
       "  - id: kill-with-claim-prepared\n"
       "    title: t\n"
@@ -107,7 +104,7 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
   EngineHooks hooks;
   IntegrationOptions io;
   io.bin_dir = o.bin_dir;
-  InstallIntegration(steps, hooks, io);
+  drahil::node::Install(steps, hooks, io);
   Engine engine(std::move(steps), std::move(hooks), o);
   CancelToken cancel;
   auto report = engine.Run({*suite}, cancel);

@@ -443,6 +443,14 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
     return StepOutcome::Skip("needs a probe backend among [" + list + "]; driver profile \"" + prof.name +
                              "\" uses \"" + prof.probe.backend + "\"");
   }
+  // A kind the profile's device model does not bind cannot be found in any
+  // slice: the case skips before a node is started.
+  for (const auto& d : req.devices) {
+    if (d.name.empty() && !prof.devices.kinds.count(d.kind)) {
+      return StepOutcome::Skip("needs a device of kind \"" + d.kind + "\"; driver profile \"" + prof.name +
+                               "\" has no devices." + d.kind + " (its device model binds the catalog's kinds)");
+    }
+  }
   if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
   std::optional<Inventory> inv;
   {
@@ -458,6 +466,11 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
     inv = inventory_;
   }
   for (const auto& c : req.capabilities) {
+    if (inv && inv->contradicted.count(c)) {
+      return StepOutcome::Error("driver profile \"" + prof.name + "\" claims capability \"" + c +
+                                    "\" but the driver does not offer it: nothing in " + inv->contradicted.at(c),
+                                "ProfileClaim");
+    }
     bool claimed = std::find(prof.capabilities.begin(), prof.capabilities.end(), c) != prof.capabilities.end();
     if (claimed || (inv && inv->capabilities.count(c))) continue;
     return StepOutcome::Skip("driver does not offer capability \"" + c + "\" (not claimed by profile \"" +
@@ -468,6 +481,7 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
                               "which this drahil build cannot do yet",
                               "MissingModule");
   }
+  std::map<std::string, int> roles_of_kind;
   for (const auto& d : req.devices) {
     if (!d.name.empty()) {
       if (!inv->device_names.count(d.name)) {
@@ -476,11 +490,40 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
       }
       continue;
     }
+    int want = d.role.empty() ? d.count : ++roles_of_kind[d.kind];
     int have = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
-    if (have < d.count) {
-      return StepOutcome::Skip("needs " + std::to_string(d.count) + " device(s) of kind \"" + d.kind +
-                               "\"; the driver publishes " + std::to_string(have));
+    if (have < want) {
+      return StepOutcome::Skip("needs " + std::to_string(want) + " device(s) of kind \"" + d.kind +
+                               "\"" + (d.role.empty() ? "" : " (for its roles)") + "; the driver publishes " +
+                               std::to_string(have));
     }
+  }
+  if (ctx && inv) {
+    ctx->inventory = std::make_shared<const Inventory>(*inv);
+    return BindRoles(kase, *inv, *ctx);
+  }
+  return StepOutcome::Pass();
+}
+
+StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContext& ctx) const {
+  // Roles take devices from the end of the published order, so that claims
+  // the case allocates without a pin (the allocator walks from the start)
+  // do not land on them first; each role gets its own device.
+  std::set<std::string> taken;
+  for (const auto& d : kase.requires_.devices) {
+    if (d.role.empty()) continue;
+    const DeviceRecord* pick = nullptr;
+    for (auto it = inv.device_list.rbegin(); it != inv.device_list.rend(); ++it) {
+      if (!it->kinds.count(d.kind) || taken.count(it->name)) continue;
+      if (!pick || (pick->tainted && !it->tainted)) pick = &*it;
+      if (!pick->tainted) break;
+    }
+    if (!pick) {
+      return StepOutcome::Skip("no free device of kind \"" + d.kind + "\" left for role \"" + d.role + "\"");
+    }
+    taken.insert(pick->name);
+    ctx.roles[d.role] = *pick;
+    ctx.Property("role." + d.role, pick->name);
   }
   return StepOutcome::Pass();
 }
@@ -505,6 +548,15 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
 
   StepOutcome pre = CheckRequires(kase, nullptr);
   if (!pre.passed()) return finish(pre);
+  {
+    // Profile keys the case needs decide before a node is started; only the
+    // role devices wait for discovery.
+    std::string keys;
+    for (const auto& k : RenderCase(suite, kase, Binding{&options_.profile, {}}).missing)
+      if (k.rfind("a device for role ", 0) != 0) keys += (keys.empty() ? "" : ", ") + k;
+    if (!keys.empty())
+      return finish(StepOutcome::Skip("driver profile \"" + options_.profile.name + "\" does not bind " + keys));
+  }
 
   auto dir = TempDir::Create("drahil-case-", options_.work_dir);
   if (!dir.ok()) return finish(StepOutcome::FromStatus(dir.status(), "create case directory"));
@@ -528,8 +580,15 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
       // fast and lets the engine be exercised without any driver.
       if (hooks_.set_up_case && NeedsSetUp(suite, kase)) outcome = hooks_.set_up_case(ctx);
       if (outcome.passed()) outcome = CheckRequires(kase, &ctx);
-      std::vector<Manifest> fixtures = suite.fixtures;
-      fixtures.insert(fixtures.end(), kase.fixtures.begin(), kase.fixtures.end());
+      // The case as this driver sees it: placeholders bound to the profile
+      // and to the devices its roles got.
+      RenderedCase rendered = RenderCase(suite, kase, Binding{&options_.profile, ctx.roles});
+      if (outcome.passed() && !rendered.missing.empty()) {
+        std::string keys;
+        for (const auto& k : rendered.missing) keys += (keys.empty() ? "" : ", ") + k;
+        outcome = StepOutcome::Skip("driver profile \"" + options_.profile.name + "\" does not bind " + keys);
+      }
+      const std::vector<Manifest>& fixtures = rendered.fixtures;
       if (outcome.passed() && !fixtures.empty()) {
         Step apply;
         apply.kind = "apply";
@@ -538,7 +597,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
         apply.where = kase.where;
         outcome = steps_.RunSteps({apply}, ctx);
       }
-      if (outcome.passed()) outcome = steps_.RunSteps(kase.steps, ctx);
+      if (outcome.passed()) outcome = steps_.RunSteps(rendered.steps, ctx);
     } catch (const std::exception& e) {
       outcome = StepOutcome::Error(std::string("internal error: ") + e.what());
     }
@@ -608,6 +667,7 @@ Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelT
   report.driver_version = options_.profile.version;
   report.node = options_.node_name;
   report.hardware = options_.hardware;
+  report.claimed = options_.profile.capabilities;
   report.started = Clock::Real().WallNow();
   auto t0 = Clock::Real().Now();
 

@@ -10,6 +10,7 @@
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/runner/suite.hpp"
+#include "drahil/runner/binding.hpp"
 #include "schema.hpp"
 
 namespace drahil::runner {
@@ -132,8 +133,10 @@ SchemaPtr StepSchema(const std::string& kind) {
     m["unprepare"] = raw;
     m["expect"] = Map(
         {Opt("grpc-code", Code()),
-         Opt("claim-error", Map({Req("claim", Str()), Opt("contains", Str()), Opt("empty", Bool())})),
-         Opt("cdi-ids", Map({Req("claim", Str()), Opt("count", Int(0)), Opt("matches", Seq(Regex()))})),
+         Opt("claim-error", Map({Req("claim", Str()), Opt("contains", Str()), Opt("empty", Bool()),
+                                 Opt("message", Name())})),
+         Opt("cdi-ids", Map({Req("claim", Str()), Opt("count", Int(0)), Opt("matches", Seq(Regex())),
+                             Opt("prefix", Str()), Opt("cover", Bool())})),
          Opt("slices", Map({Opt("driver", Str()), Opt("pool", Str()), Opt("count", Int(0)),
                             Opt("devices", Int(0)), Opt("min-devices", Int(0)),
                             Opt("device-attributes", FreeMap()), Opt("within", Dur())})),
@@ -153,7 +156,8 @@ SchemaPtr StepSchema(const std::string& kind) {
          Opt("health", Map({Req("device", Str()), Req("state", Enum({"Healthy", "Unhealthy", "Unknown"})),
                             Opt("within", Dur())})),
          Opt("taints", Map({Opt("device", Str()), Opt("key", Str()), Opt("count", Int(0)),
-                            Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})), Opt("within", Dur())})),
+                            Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})), Opt("absent", Bool()),
+                            Opt("within", Dur())})),
          Opt("audit", Map({Opt("max-findings", Int(0)), Opt("forbid", Seq(Str())),
                            Opt("max-severity", Enum({"info", "warning", "high", "critical"}))})),
          Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
@@ -349,7 +353,8 @@ Status CheckCapabilities(const YAML::Node& n, const Where& w) {
 SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
     auto requires_ = Map({Opt("capabilities", Seq(Name())),
-                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("name", Name())},
+                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
+                                                  Opt("name", Name())},
                                                  {{"kind", "name"}}))),
                           Opt("probe-backends", Seq(Enum(kProbeBackends)))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())), Opt("feature", Name()),
@@ -430,9 +435,13 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
       if (r["devices"]) {
         for (const auto& d : r["devices"]) {
           if (d["name"]) {
-            k.requires_.devices.push_back({"", 1, d["name"].Scalar()});
+            k.requires_.devices.push_back({"", 1, "", d["name"].Scalar()});
           } else {
-            k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, ""});
+            std::string role = d["role"] ? d["role"].Scalar() : "";
+            if (!role.empty() && d["count"] && d["count"].as<int>() != 1) {
+              return ErrorAt(d["count"], cw.Key("requires").Key("devices"), "a role is one device (no count)");
+            }
+            k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
           }
         }
       }
@@ -443,6 +452,7 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
     DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
     suite.cases.push_back(std::move(k));
   }
+  DRAHIL_RETURN_IF_ERROR(CheckSuitePlaceholders(suite));
   return suite;
 }
 
@@ -541,6 +551,80 @@ Result<std::string> ExpandPlaceholders(std::string_view text, const std::map<std
 }
 
 namespace {
+// LoadDeviceModel(): the profile's devices/cdi/taints/configs/errors/faults.
+Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file, DriverProfile& p) {
+  static const SchemaPtr kKind =
+      Map({Opt("class", Map({Opt("name", Name()), Opt("selector", Str()), Opt("manifest", Str())})),
+           Opt("identity", Str()), Opt("parent", Str()), Opt("memory", Str()), Opt("shapes", StringMap()),
+           Opt("fault-target", Str())});
+  DeviceModel& m = p.devices;
+  if (auto d = root["devices"]) {
+    for (auto it = d.begin(); it != d.end(); ++it) {
+      std::string kind = it->first.Scalar();
+      Where kw = w.Key("devices").Key(kind);
+      static const std::regex kKindName("[a-z][a-z0-9-]*");
+      if (!std::regex_match(kind, kKindName)) return ErrorAt(it->first, kw, "a device kind is a lowercase name");
+      DRAHIL_RETURN_IF_ERROR(Check(it->second, *kKind, kw));
+      const YAML::Node& n = it->second;
+      DeviceKindModel k;
+      k.class_name = kind + "." + p.driver_name;
+      if (auto c = n["class"]) {
+        if (c["name"]) k.class_name = c["name"].Scalar();
+        if (c["selector"]) k.selector = c["selector"].Scalar();
+        if (c["manifest"]) {
+          if (c["selector"]) return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
+          std::string rel = c["manifest"].Scalar();
+          std::string path = rel[0] == '/' ? rel
+                                           : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
+          auto text = ReadFile(path, 1u << 20);
+          if (!text.ok()) return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
+          DRAHIL_ASSIGN_OR_RETURN(YAML::Node doc, ParseYaml(*text, path));
+          k.class_manifest = ToJson(doc);
+          if (!k.class_manifest.is_object() || k.class_manifest.value("kind", "") != "DeviceClass") {
+            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), path + " is not a DeviceClass");
+          }
+          k.class_name = k.class_manifest["metadata"].value("name", k.class_name);
+        }
+      } else {
+        return ErrorAt(n, kw, "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} or {name: CLASS}");
+      }
+      if (n["identity"]) k.identity = QualifiedAttribute(p.driver_name, n["identity"].Scalar());
+      if (n["parent"]) k.parent = QualifiedAttribute(p.driver_name, n["parent"].Scalar());
+      if (n["memory"]) k.memory = n["memory"].Scalar();
+      if (n["shapes"])
+        for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s) k.shapes[s->first.Scalar()] = s->second.Scalar();
+      k.fault_target = n["fault-target"] ? QualifiedAttribute(p.driver_name, n["fault-target"].Scalar()) : k.identity;
+      m.kinds[kind] = std::move(k);
+    }
+  }
+  if (root["cdi"] && root["cdi"]["pattern"]) m.cdi_pattern = root["cdi"]["pattern"].Scalar();
+  if (auto t = root["taints"])
+    for (auto it = t.begin(); it != t.end(); ++it) m.taints[it->first.Scalar()] = it->second.Scalar();
+  if (auto e = root["errors"])
+    for (auto it = e.begin(); it != e.end(); ++it) m.errors[it->first.Scalar()] = it->second.Scalar();
+  if (auto c = root["configs"]) {
+    for (auto it = c.begin(); it != c.end(); ++it) {
+      nlohmann::json v = ToJson(it->second);
+      if (!v.is_object() || !v.contains("parameters")) {
+        return ErrorAt(it->second, w.Key("configs").Key(it->first.Scalar()),
+                       "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
+      }
+      if (!v.contains("driver")) v["driver"] = p.driver_name;
+      m.configs[it->first.Scalar()] = v;
+    }
+  }
+  m.faults = root["faults"] ? root["faults"].Scalar() : (p.node_profile.empty() ? "none" : "emulated");
+  if (auto fc = root["fault-commands"]) {
+    for (const auto& a : fc["inject"]) m.fault_inject.push_back(a.Scalar());
+    for (const auto& a : fc["clear"]) m.fault_clear.push_back(a.Scalar());
+    if (fc["timeout"]) m.fault_timeout = *ParseDuration(fc["timeout"].Scalar());
+  }
+  if (m.faults == "exec" && m.fault_inject.empty()) {
+    return ErrorAt(root["faults"], w.Key("faults"), "faults: exec needs fault-commands: {inject: [...], clear: [...]}");
+  }
+  return OkStatus();
+}
+
 Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
   static const SchemaPtr kSchema = Map(
       {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
@@ -548,7 +632,10 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
        Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str())})),
        Opt("capabilities", Seq(Name())),
        Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
-                         Opt("args", Seq(Str()))})),
+                         Opt("env-value", Str()), Opt("args", Seq(Str()))})),
+       Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})), Opt("taints", StringMap()),
+       Opt("configs", FreeMap()), Opt("errors", StringMap()), Opt("faults", Enum({"emulated", "exec", "none"})),
+       Opt("fault-commands", Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
   DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
@@ -575,10 +662,16 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     if (pr["env-pattern"]) p.probe.env_pattern = pr["env-pattern"].Scalar();
     if (pr["args"])
       for (const auto& a : pr["args"]) p.probe.args.push_back(a.Scalar());
+    if (pr["env-value"]) p.probe.env_value = pr["env-value"].Scalar();
+    if (p.probe.env_value != "name" && p.probe.env_value.rfind("attribute:", 0) != 0) {
+      return ErrorAt(pr["env-value"], w.Key("probe").Key("env-value"),
+                     "expected \"name\" or \"attribute:NAME\", got \"" + p.probe.env_value + "\"");
+    }
     if (p.probe.backend == "env" && p.probe.env_pattern.empty()) {
       return ErrorAt(pr, w.Key("probe"), "backend env needs env-pattern (a regex on variable names)");
     }
   }
+  DRAHIL_RETURN_IF_ERROR(LoadDeviceModel(root, w, file, p));
   if (auto t = root["timeouts"]) {
     if (t["registration"]) p.timeouts.registration = *ParseDuration(t["registration"].Scalar());
     if (t["slices"]) p.timeouts.slices = *ParseDuration(t["slices"].Scalar());

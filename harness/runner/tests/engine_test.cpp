@@ -65,6 +65,11 @@ RunOptions Options() {
   o.profile.driver_name = "gpu.drahil.dev";
   o.profile.capabilities = {"structured-parameters"};
   o.profile.probe.backend = "emulated";
+  DeviceKindModel gpu;
+  gpu.class_name = "gpu.drahil.dev";
+  gpu.selector = "true";
+  gpu.identity = "gpu.drahil.dev/uuid";
+  o.profile.devices.kinds["gpu"] = gpu;
   return o;
 }
 
@@ -180,6 +185,45 @@ TEST_CASE("Engine: requires → Skip with the reason, discovery for devices", "[
   CHECK(disc.suites[0].cases[1].message.find("publishes 2") != std::string::npos);
   CHECK(disc.suites[0].cases[2].verdict == Verdict::kPass);  // discovered, not claimed
   CHECK(calls == 1);  // once per run
+
+  // A kind the profile's device model does not bind skips before any node.
+  auto unbound = RunSuite(MustLoad(CaseYaml("u", Expect("pass"), ", requires: {devices: [{kind: fpga, count: 1}]}")),
+                          Options(), hooks);
+  CHECK(Only(unbound).verdict == Verdict::kSkip);
+  CHECK(Only(unbound).message.find("has no devices.fpga") != std::string::npos);
+}
+
+TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case properties", "[runner][engine]") {
+  EngineHooks hooks;
+  hooks.discover = [&](CaseContext&) -> drahil::Result<Inventory> {
+    Inventory inv;
+    for (int i = 0; i < 4; ++i) {
+      DeviceRecord d;
+      d.name = "accel-" + std::to_string(i);
+      d.kinds = {"gpu"};
+      d.attributes = {{"uuid", {{"string", "U" + std::to_string(i)}}}};
+      d.tainted = i == 3;  // a tainted device is taken last
+      inv.device_list.push_back(d);
+      inv.device_names.insert(d.name);
+    }
+    inv.devices["gpu"] = 4;
+    return inv;
+  };
+  // The expectation sees the rendered role names through its params.
+  auto two = RunSuite(MustLoad(CaseYaml("r", Expect("pass"),
+                                        ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}]}")),
+                      Options(), hooks);
+  REQUIRE(Only(two).verdict == Verdict::kPass);
+  CHECK(Only(two).properties.size() >= 2);
+  std::map<std::string, std::string> props(Only(two).properties.begin(), Only(two).properties.end());
+  CHECK(props["role.a"] == "accel-2");
+  CHECK(props["role.b"] == "accel-1");
+  auto many = RunSuite(MustLoad(CaseYaml("m", Expect("pass"),
+                                         ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}, "
+                                         "{role: c, kind: gpu}, {role: d, kind: gpu}, {role: e, kind: gpu}]}")),
+                       Options(), hooks);
+  CHECK(Only(many).verdict == Verdict::kSkip);
+  CHECK(Only(many).message.find("needs 5 device(s) of kind \"gpu\" (for its roles)") != std::string::npos);
 }
 
 TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error", "[runner][engine]") {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "drahil/core/child_process.hpp"
+#include "drahil/node/node.hpp"
 #include "drahil/runner/integration.hpp"
 #include "drahil/runner/suite.hpp"
 
@@ -68,7 +69,7 @@ Result<reports::RunReport> RunOne(const Options& o, const std::vector<runner::Su
   integ.node_profiles_dir = o.node_profiles_dir;
   runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
   runner::EngineHooks hooks;
-  runner::InstallIntegration(steps, hooks, integ);
+  node::Install(steps, hooks, integ);
   runner::Engine engine(std::move(steps), hooks, ro);
   // --fail-fast cancels through a token of its own, so a mutant run that
   // stops early does not cancel the whole selfcheck.

@@ -4,9 +4,9 @@
 //
 //   RunReport ─► SuiteResult (one per suite file) ─► CaseResult (one per case)
 //
-// A CaseResult carries its verdict (DESIGN.md §6: Pass, Fail = the driver broke
-// a contract, Error = drahil or the environment broke, Skip = capability or
-// hardware missing, always with a reason), the call log the case produced
+// A CaseResult carries its verdict (docs/reference/design.md §1: Pass, Fail =
+// the driver broke a contract, Error = drahil or the environment broke, Skip =
+// capability or hardware missing, always with a reason), the call log the case produced
 // (gRPC calls, API requests, probe runs, injected faults) and every
 // measurement (latencies, bandwidths) so the JSON and HTML reports can show
 // them.
@@ -102,6 +102,7 @@ struct RunReport {
   std::string driver_version;
   std::string node;
   std::string hardware;  // "emulated: 8-gpu-mig" or "real: 2x NVIDIA H100"
+  std::vector<std::string> claimed;  // the capabilities the driver profile claims
   std::chrono::system_clock::time_point started{};
   double duration_s = 0;
   // partial: the run was interrupted (SIGINT/SIGTERM, --fail-fast) and this

@@ -45,6 +45,7 @@
 #include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/reports/model.hpp"
+#include "drahil/runner/binding.hpp"
 #include "drahil/runner/suite.hpp"
 
 namespace drahil::runner {
@@ -144,6 +145,11 @@ class CaseContext {
   // services: objects the set-up hook started for this case (API server,
   // kubelet stand-in, driver process), keyed by name; handlers cast them back.
   std::map<std::string, std::shared_ptr<void>> services;
+  // roles: the devices bound to the case's roles (requires.devices[].role),
+  // distinct, chosen from discovery before the fixtures are rendered.
+  std::map<std::string, DeviceRecord> roles;
+  // inventory: what discovery found (null before discovery ran).
+  std::shared_ptr<const struct Inventory> inventory;
   // state: what earlier steps left for later ones (e.g. "last_grpc_code",
   // "last_response"), read by expect handlers.
   nlohmann::json state = nlohmann::json::object();
@@ -208,10 +214,14 @@ class StepRegistry {
 
 // Inventory: what capability discovery found (driver registration + slices).
 struct Inventory {
-  std::map<std::string, int> devices;  // kind → count
+  std::map<std::string, int> devices;  // abstract kind (profile device model) → count
   std::set<std::string> device_names;  // every published device's name
+  std::vector<DeviceRecord> device_list;  // every published device, in slice order
   std::set<std::string> capabilities;
   std::set<std::string> probe_backends;  // usable on this machine
+  // Capabilities the profile claims that the driver's registration or slices
+  // contradict, with where that shows; cases requiring them end in Error.
+  std::map<std::string, std::string> contradicted;
 };
 
 struct EngineHooks {
@@ -276,6 +286,8 @@ class Engine {
   reports::CaseResult RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel,
                               bool& interrupted);
   StepOutcome CheckRequires(const Case& kase, CaseContext* ctx);
+  // BindRoles(): one distinct device per role from the inventory.
+  StepOutcome BindRoles(const Case& kase, const Inventory& inv, CaseContext& ctx) const;
 
   StepRegistry steps_;
   EngineHooks hooks_;

@@ -1,12 +1,12 @@
 // File: integration.hpp
 //
-// Wires the node-side modules (API server, kubelet stand-in, allocator, CDI,
-// sandbox, fake node, probes) into the engine: the step handlers for apply,
-// allocate, prepare, run-pod, expect, inject and the per-case set-up that
-// starts the stand-ins and the driver. Each piece is installed only when its
-// module is part of the build; the rest stay "MissingModule" errors.
+// The options of the node side (harness/node: per-case API server, kubelet
+// stand-in, emulated node and driver, and the step handlers that use them),
+// and the fallback for a build without it: node::Install() registers the real
+// handlers; InstallIntegration() leaves every node step a "MissingModule"
+// error and refuses --attach.
 //
-// Thread-safety: InstallIntegration() is called once before Engine::Run().
+// Thread-safety: either is called once before Engine::Run().
 #ifndef DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 #define DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 
@@ -32,11 +32,8 @@ struct IntegrationOptions {
   std::string node_profiles_dir;    // fakes/profiles: emulated node profiles by name
 };
 
-// InstallIntegration(): registers handlers and hooks for every module built in.
+// InstallIntegration(): the fallback without harness/node (see above).
 void InstallIntegration(StepRegistry& steps, EngineHooks& hooks, const IntegrationOptions& options);
-
-// IntegratedModules(): which modules InstallIntegration() wired, for `drahil doctor`.
-std::vector<std::string> IntegratedModules();
 
 }  // namespace drahil::runner
 

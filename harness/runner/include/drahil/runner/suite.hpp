@@ -74,10 +74,14 @@ struct Step {
 };
 
 struct DeviceRequirement {
-  std::string kind;  // "gpu", "fpga", "mig", ... matched against discovered devices
+  std::string kind;  // an abstract kind of the profile's device model ("gpu", "mig", "fpga", ...)
   int count = 1;     // at least this many
-  // Or one device by its ResourceSlice name ("gpu-5"): for cases that pin a
-  // device (fault injection, selectors on an index).
+  // A role: one device of `kind`, bound from discovery when the case starts
+  // (distinct from the case's other roles) and named in the case as
+  // {role.NAME} (its device name) and {cel.role.NAME} (a CEL test that pins it).
+  std::string role;
+  // Or one device by its ResourceSlice name ("gpu-5"). Only for suites
+  // written for one driver: the catalog uses roles.
   std::string name;
 };
 
@@ -142,6 +146,9 @@ struct ProbeConfig {
   // (dra-example-driver style). env_pattern is an ECMAScript regex on the
   // variable *name*; isolation means exactly the allocated devices appear.
   std::string env_pattern;
+  // env backend: what each matching variable's value names: "name" (the
+  // device's name in its slice) or "attribute:NAME" (that attribute's value).
+  std::string env_value = "name";
   std::vector<std::string> args;  // extra probe arguments
 };
 
@@ -151,6 +158,37 @@ struct DriverTimeouts {
   Duration prepare{std::chrono::seconds(45)};  // the kubelet's own default
   Duration unprepare{std::chrono::seconds(45)};
   Duration shutdown{std::chrono::seconds(10)};
+};
+
+// DeviceKindModel: how one abstract device kind of the catalog ("gpu",
+// "mig", "fpga", "vf", or a vendor's own) looks in this driver's slices.
+struct DeviceKindModel {
+  // The DeviceClass the catalog names as {class.KIND}. With a selector drahil
+  // creates it (`device.driver == DRIVER && (selector)`); with a manifest the
+  // vendor's own class object is created; with neither it must already exist.
+  std::string class_name;
+  std::string selector;              // CEL over `device`
+  nlohmann::json class_manifest;     // null unless given
+  std::string identity;              // qualified attribute naming one device ("domain/name")
+  std::string parent;                // qualified attribute partitions share with their parent
+  std::string memory;                // capacity name of the device memory
+  std::map<std::string, std::string> shapes;  // shape name → CEL selector
+  std::string fault_target;          // qualified attribute the fault injector takes (default identity)
+};
+
+// DeviceModel: the driver-profile half of a binding: everything the catalog
+// needs to know about a driver to judge it by behaviour, never by names.
+struct DeviceModel {
+  std::map<std::string, DeviceKindModel> kinds;
+  std::string cdi_pattern;                        // regex on CDI IDs; default ^k8s\.<driver>/
+  std::map<std::string, std::string> taints;      // fault ("unhealthy") → taint key
+  std::map<std::string, nlohmann::json> configs;  // name → opaque device config {driver, parameters}
+  std::map<std::string, std::string> errors;      // error name → text the driver's message contains
+  std::string faults;                             // "emulated" | "exec" | "none"
+  // faults: exec — the vendor's commands ({target} {device} {fault} {xid}).
+  std::vector<std::string> fault_inject;
+  std::vector<std::string> fault_clear;
+  Duration fault_timeout{std::chrono::seconds(30)};
 };
 
 struct DriverProfile {
@@ -165,6 +203,7 @@ struct DriverProfile {
   std::vector<std::string> capabilities;
   ProbeConfig probe;
   DriverTimeouts timeouts;
+  DeviceModel devices;  // empty kinds: cases that need a device kind Skip with the reason
   std::string file;
 };
 

@@ -1,0 +1,90 @@
+#include "setup.hpp"
+
+#include "drahil/allocator/cel.hpp"
+
+namespace drahil::node {
+
+// Discover(): what the driver offers, read from its registration and its
+// slices. Device kinds come from the profile's device model: a device is of
+// a kind when that kind's class selector (CEL, evaluated by the allocator's
+// evaluator) accepts it. Names are never looked at.
+Result<Inventory> Discover(CaseContext& ctx) {
+  auto env = Env(ctx);
+  if (!env) return FailedPreconditionError("no node environment");
+  const DriverProfile& prof = ctx.profile;
+  std::vector<std::pair<std::string, std::shared_ptr<const allocator::cel::Program>>> kinds;
+  for (const auto& [kind, k] : prof.devices.kinds) {
+    std::string expr = ClassSelector(prof, k);
+    if (expr.empty()) {
+      // A class the profile names only: it must exist on the node.
+      auto c = env->api->Get("deviceclasses", "", k.class_name);
+      if (!c.ok()) {
+        return FailedPreconditionError("profile devices." + kind + ".class.name: DeviceClass \"" + k.class_name +
+                                       "\" does not exist on the node: " + c.status().message());
+      }
+      for (const auto& sel : (*c)["spec"].value("selectors", Json::array()))
+        if (sel.contains("cel")) expr += (expr.empty() ? "" : " && ") + ("(" + sel["cel"].value("expression", "") + ")");
+      if (expr.empty()) expr = "device.driver == " + Json(prof.driver_name).dump();
+    }
+    auto prog = allocator::cel::Compile(expr);
+    if (!prog.ok()) {
+      return InvalidArgumentError("profile devices." + kind + ".class: selector does not compile: " +
+                                  prog.status().message());
+    }
+    kinds.emplace_back(kind, *prog);
+  }
+  Inventory inv;
+  for (const auto& s : DriverSlices(*env, env->driver)) {
+    const auto& spec = s["spec"];
+    if (spec.contains("sharedCounters")) inv.capabilities.insert("partitionable-devices");
+    for (const auto& d : spec.value("devices", Json::array())) {
+      DeviceRecord rec;
+      rec.name = d.value("name", "");
+      rec.pool = spec.value("pool", Json::object()).value("name", "");
+      rec.attributes = d.value("attributes", Json::object());
+      rec.tainted = d.contains("taints") && !d["taints"].empty();
+      auto dev = allocator::cel::Device::FromJson(env->driver, d);
+      if (!dev.ok()) return InvalidArgumentError("device " + rec.name + " in the driver's slices: " + dev.status().message());
+      for (const auto& [kind, prog] : kinds) {
+        auto match = prog->Evaluate(*dev);
+        if (!match.ok()) {
+          return InvalidArgumentError("profile devices." + kind + ".class selector on device " + rec.name + ": " +
+                                      match.status().message());
+        }
+        if (*match) {
+          rec.kinds.insert(kind);
+          inv.devices[kind]++;
+        }
+      }
+      inv.device_names.insert(rec.name);
+      inv.device_list.push_back(std::move(rec));
+      if (d.contains("taints")) inv.capabilities.insert("device-taints");
+      if (d.value("allowMultipleAllocations", false)) inv.capabilities.insert("consumable-capacity");
+      if (d.contains("bindingConditions")) inv.capabilities.insert("binding-conditions");
+      if (d.contains("consumesCounters")) inv.capabilities.insert("partitionable-devices");
+    }
+  }
+  for (const auto& p : env->kubelet->Plugins()) {
+    if (p.name != env->driver) continue;
+    for (const auto& v : p.supported_versions) {
+      if (v == kubelet::kDraV1Service) inv.capabilities.insert("dra-v1");
+      if (v == kubelet::kDraV1beta1Service) inv.capabilities.insert("dra-v1beta1");
+    }
+    if (!p.health_service.empty()) inv.capabilities.insert("health");
+  }
+  // A claim the driver's registration contradicts is the profile's error,
+  // not a reason to skip: those cases end in Error with the reason. (What
+  // slices show depends on the hardware too, e.g. MIG mode, so a claimed
+  // slice feature that is absent leaves its cases to their device needs.)
+  static const std::map<std::string, std::string> kShownBy = {
+      {"dra-v1", "its registration (supported versions)"},
+      {"dra-v1beta1", "its registration (supported versions)"},
+      {"health", "its registration (no DRAResourceHealth service)"}};
+  for (const auto& c : prof.capabilities) {
+    auto it = kShownBy.find(c);
+    if (it != kShownBy.end() && !inv.capabilities.count(c)) inv.contradicted[c] = it->second;
+  }
+  return inv;
+}
+
+}  // namespace drahil::node

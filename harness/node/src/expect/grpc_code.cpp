@@ -1,0 +1,18 @@
+// expect: grpc-code
+#include "expectations.hpp"
+
+namespace drahil::node {
+
+StepOutcome ExpectGrpcCode(const Json& v, CaseContext& ctx, NodeEnv& env) {
+  std::string have;
+  {
+    std::lock_guard<std::mutex> l(env.mu);
+    have = ctx.state.value("last_grpc_code", "");
+  }
+  if (have.empty()) return StepOutcome::Error("expect grpc-code: no DRA call was made yet", "SuiteError");
+  return have == v.get<std::string>() ? StepOutcome::Pass()
+                                      : StepOutcome::Fail("last DRA call returned " + have + ", expected " + v.get<std::string>(),
+                                                          "GrpcCodeMismatch");
+}
+
+}  // namespace drahil::node

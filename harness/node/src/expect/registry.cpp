@@ -1,0 +1,25 @@
+#include "expectations.hpp"
+
+namespace drahil::node {
+
+const std::map<std::string, Expectation>& Expectations() {
+  static const std::map<std::string, Expectation> k = {
+      {"grpc-code", ExpectGrpcCode},
+      {"claim-error", ExpectClaimError},
+      {"cdi-ids", ExpectCdiIds},
+      {"slices", ExpectSlices},
+      {"claim-status", ExpectClaimStatus},
+      {"health", ExpectHealth},
+      {"taints", ExpectTaints},
+      {"api-audit", ExpectApiAudit},
+      {"calls", ExpectCalls},
+      {"audit", ExpectAudit},
+      {"pod-resources", ExpectPodResources},
+      {"resource-status", ExpectResourceStatus},
+      {"driver-growth", ExpectDriverGrowth},
+      {"probe", ExpectProbe},
+  };
+  return k;
+}
+
+}  // namespace drahil::node

@@ -1,0 +1,319 @@
+// Per-case node set-up: the emulated node, the API server, the kubelet
+// stand-in and the driver; and shared nodes that several cases use in turn.
+#include "setup.hpp"
+
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/fakenode/fakenode.hpp"
+
+namespace drahil::node {
+namespace {
+
+StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
+  auto env = std::make_shared<NodeEnv>();
+  env->driver = ctx.profile.driver_name;
+  env->node = ctx.placeholders["node_name"];
+  env->fake_root = ctx.dirs["node_root"];
+  ctx.services["node"] = env;
+  auto t0 = Clock::Real().Now();
+
+  // 1. The emulated node, when the profile asks for one.
+  if (!ctx.profile.node_profile.empty()) {
+    std::string path = ctx.profile.node_profile;
+    if (path.find('/') == std::string::npos) path = opts.node_profiles_dir + "/" + path + ".yaml";
+    auto prof = fakenode::LoadProfile(path);
+    if (!prof.ok()) return StepOutcome::FromStatus(prof.status(), "node profile");
+    fakenode::CreateOptions co;
+    co.node_name = env->node;
+    auto st = fakenode::CreateNode(*prof, env->fake_root, co);
+    if (!st.ok()) return StepOutcome::FromStatus(st.status(), "create emulated node");
+    ctx.Record("node", "create emulated node", "OK", Ms(Clock::Real().Now() - t0), path);
+  }
+
+  // 2. The API server, with the Node object and a node-restricted kubeconfig.
+  apiserver::ApiServer::Options ao;
+  if (!opts.api_listen.empty()) ao.listen = opts.api_listen;
+  auto api = apiserver::ApiServer::Start(ao);
+  if (!api.ok()) return StepOutcome::FromStatus(api.status(), "start API server");
+  env->api = std::move(*api);
+  ctx.cleanup.Add("stop API server", [env] {
+    if (env->api) env->api->Stop();
+    return OkStatus();
+  });
+  Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", env->node}}}};
+  if (auto n = env->api->Create("nodes", node); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
+  // The DeviceClasses of the profile's device model, as a cluster admin
+  // would install them with the driver.
+  for (const auto& c : ClassManifests(ctx.profile)) {
+    auto made = env->api->Create("deviceclasses", c);
+    if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
+    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0, "driver profile");
+  }
+  std::string kubeconfig = ctx.dirs["state_dir"] + "/kubeconfig";
+  std::string token = env->api->IssueNodeToken(env->node, env->driver);
+  if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok()) return StepOutcome::FromStatus(s, "kubeconfig");
+  if (!opts.kubeconfig_out.empty()) {
+    // For a driver started by hand (attach mode): the same node identity.
+    if (Status s = env->api->WriteKubeconfig(opts.kubeconfig_out, token); !s.ok())
+      return StepOutcome::FromStatus(s, "write --kubeconfig-out");
+  }
+  if (!opts.attach_registry_dir.empty()) {
+    std::fprintf(stderr,
+                 "drahil: API server %s; kubeconfig for the driver: %s\n"
+                 "drahil: waiting %s for driver %s to register in %s\n",
+                 env->api->url().c_str(), opts.kubeconfig_out.empty() ? kubeconfig.c_str() : opts.kubeconfig_out.c_str(),
+                 FormatDuration(ctx.profile.timeouts.registration).c_str(), env->driver.c_str(),
+                 opts.attach_registry_dir.c_str());
+  }
+  ctx.placeholders["kubeconfig"] = kubeconfig;
+  ctx.Record("apiserver", "start", "OK", 0, env->api->url());
+
+  // 3. The kubelet stand-in.
+  env->kubelet = std::make_unique<kubelet::KubeletStandIn>();
+  kubelet::KubeletStandIn::Options ko;
+  ko.state_dir = ctx.dirs["state_dir"] + "/kubelet";
+  ko.call_timeout = ctx.profile.timeouts.prepare;
+  if (Status s = MakeDirs(ko.state_dir); !s.ok()) return StepOutcome::FromStatus(s, "kubelet state dir");
+  // PodResources is served on a unix socket, whose path must fit sun_path.
+  std::string pr_socket = ko.state_dir + "/pod-resources.sock";
+  if (pr_socket.size() < 100) {
+    ko.podresources_socket = pr_socket;
+    env->podresources_socket = pr_socket;
+  }
+  std::string registry = opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
+  if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {
+    return StepOutcome::FromStatus(s, "start kubelet stand-in");
+  }
+  ctx.cleanup.Add("stop kubelet stand-in", [env] {
+    if (env->kubelet) env->kubelet->Stop();
+    return OkStatus();
+  });
+
+  // 4. The driver (not in attach mode), then registration and slices. A case
+  // may start it late: the kubelet is up first and must pick up the socket
+  // when it appears.
+  if (ctx.kase.driver_start_delay.count() > 0 && opts.attach_registry_dir.empty()) {
+    ctx.Note("driver started " + FormatDuration(ctx.kase.driver_start_delay) + " after the kubelet stand-in");
+    if (!ctx.cancel.WaitUntil(Clock::Real().Now() + ctx.kase.driver_start_delay) && ctx.cancel.cancelled()) {
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+    }
+  }
+  if (opts.attach_registry_dir.empty()) {
+    auto d = DriverProcess::StartForCase(ctx);
+    if (!d.ok()) return StepOutcome::FromStatus(d.status(), "start driver");
+  }
+  auto reg_timeout = std::min<milliseconds>(ctx.profile.timeouts.registration,
+                                            std::chrono::duration_cast<milliseconds>(ctx.case_deadline - Clock::Real().Now()));
+  auto t1 = Clock::Real().Now();
+  auto plugin = env->kubelet->WaitForPlugin(env->driver, reg_timeout);
+  if (!plugin.ok()) {
+    std::string findings;
+    for (const auto& f : env->kubelet->Findings()) findings += "\n  " + f.ToString();
+    auto d = DriverProcess::FromCase(ctx);
+    std::string exit = d && !d->Running() ? " (the driver process has exited; see logs/driver.log)" : "";
+    return StepOutcome::Fail("driver \"" + env->driver + "\" did not register within " +
+                                 FormatDuration(reg_timeout) + exit + ": " + plugin.status().message() + findings,
+                             "Registration");
+  }
+  ctx.Record("registration", env->driver, "OK", Ms(Clock::Real().Now() - t1),
+             plugin->dra_service + (plugin->health_service.empty() ? "" : " + " + plugin->health_service));
+  auto t2 = Clock::Real().Now();
+  auto slice_deadline = std::min(t2 + ctx.profile.timeouts.slices, ctx.case_deadline);
+  while (!PoolsComplete(DriverSlices(*env, env->driver))) {
+    if (Clock::Real().Now() >= slice_deadline) {
+      return StepOutcome::Fail("driver \"" + env->driver + "\" published no complete ResourceSlice pool within " +
+                                   FormatDuration(ctx.profile.timeouts.slices),
+                               "Slices");
+    }
+    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), slice_deadline)) &&
+        ctx.cancel.cancelled()) {
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+    }
+  }
+  ctx.Record("slices", env->driver, "OK", Ms(Clock::Real().Now() - t2),
+             std::to_string(DriverSlices(*env, env->driver).size()) + " slice(s)");
+  if (auto d = DriverProcess::FromCase(ctx)) env->baseline = DriverUsage(d->pid());
+  return StepOutcome::Pass();
+}
+
+}  // namespace
+
+// SharedNode: one node environment that several cases use in turn: the whole
+// run in attach mode (the driver is not ours to restart per case), or a suite
+// marked `environment: shared`. Its directories, API server, kubelet stand-in
+// and driver outlive the cases; each case gets it alone (busy) and gives it
+// back clean: its pods and claims unprepared, the objects it created deleted,
+// faults cleared, the driver running and registered again.
+struct SharedNode {
+  std::mutex busy;
+  bool ready = false;
+  StepOutcome failed = StepOutcome::Pass();  // a failed first set-up fails every case
+  std::optional<TempDir> root;
+  std::map<std::string, std::string> dirs;
+  std::map<std::string, std::string> placeholders;
+  std::map<std::string, std::shared_ptr<void>> services;
+  CleanupTracker teardown;  // what the first set-up started
+  ~SharedNode() { (void)teardown.RunAll(); }
+};
+
+struct SharedNodes {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<SharedNode>> by_key;
+  std::shared_ptr<SharedNode> Get(const std::string& key) {
+    std::lock_guard<std::mutex> l(mu);
+    auto& n = by_key[key];
+    if (!n) n = std::make_shared<SharedNode>();
+    return n;
+  }
+};
+
+namespace {
+
+// ReturnSharedNode(): the end of a case on a shared node. A driver the case
+// left stopped or dead is brought back first, so that what the case
+// prepared can be unprepared (the driver's checkpoint would otherwise keep
+// the devices booked for the next case).
+Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driver) {
+  if (driver) {
+    if (driver->Running()) (void)driver->Resume();
+    if (!driver->Running()) {
+      int before = env.kubelet->RegistrationCount(env.driver);
+      DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(), "returning the shared node: restart the driver");
+      auto until = Clock::Real().Now() + std::chrono::seconds(30);
+      while (env.kubelet->RegistrationCount(env.driver) <= before && Clock::Real().Now() < until)
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  std::vector<std::string> pods;
+  std::vector<std::tuple<std::string, std::string, std::string>> created;
+  {
+    std::lock_guard<std::mutex> l(env.mu);
+    for (const auto& [ref, uid] : env.pod_uids) pods.push_back(uid);
+    created.swap(env.created);
+  }
+  std::string errors;
+  for (const auto& uid : pods) (void)env.kubelet->UnpreparePod(uid);
+  // Claims a raw `prepare` left prepared.
+  for (const auto& info : env.kubelet->Claims()) {
+    auto r = env.kubelet->Unprepare(env.driver, {info.claim});
+    if (!r.status.ok() && r.status.code() != Code::kFailedPrecondition)
+      errors += "\n  unprepare " + info.claim.namespace_name + "/" + info.claim.name + ": " + r.status.message();
+  }
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    const auto& [resource, ns, name] = *it;
+    Status st = env.api->Delete(resource, ns, name);
+    if (!st.ok() && st.code() != Code::kNotFound) errors += "\n  delete " + resource + " " + ns + "/" + name + ": " + st.message();
+  }
+  if (!errors.empty()) return InternalError("returning the shared node:" + errors);
+  return OkStatus();
+}
+
+// ResetSharedNode(): the start of a later case on a shared node.
+StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
+  auto t0 = Clock::Real().Now();
+  {
+    std::lock_guard<std::mutex> l(env.mu);
+    env.api_faults.clear();
+    env.timed_faults.clear();
+    env.last_call.reset();
+    env.cdi_ids.clear();
+    env.cdi_covered.clear();
+    env.pod_uids.clear();
+    env.probe_reports.clear();
+  }
+  // The API audit log is kept: it counts from the node's start (a shared
+  // node's slices were written before this case).
+  bool emulated = !env.fake_root.empty() && !ctx.profile.node_profile.empty();
+  if (emulated) {
+    if (Status s = fakenode::ClearFaults(env.fake_root); !s.ok()) return StepOutcome::FromStatus(s, "clear device faults");
+  }
+  int registrations = env.kubelet->RegistrationCount(env.driver);
+  bool restarted = false;
+  if (auto d = DriverProcess::FromCase(ctx)) {
+    if (d->Running()) (void)d->Resume();  // a previous case may have left it stopped (SIGSTOP)
+    if (!d->Running()) {
+      if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "restart the driver");
+      ctx.Record("process", "restart driver", "pid " + std::to_string(d->pid()), 0, "a previous case left it stopped");
+      restarted = true;
+    }
+  }
+  auto deadline = std::min(Clock::Real().Now() + ctx.profile.timeouts.registration + ctx.profile.timeouts.slices,
+                           ctx.case_deadline);
+  // Wait until the node is as a fresh one would be: the driver registered
+  // (again, after a restart), its pools complete, and no device still
+  // Unhealthy from a fault an earlier case injected.
+  auto settled = [&] {
+    if (restarted && env.kubelet->RegistrationCount(env.driver) <= registrations) return false;
+    if (env.kubelet->Plugins().empty()) return false;
+    if (!PoolsComplete(DriverSlices(env, env.driver))) return false;
+    if (emulated) {
+      for (const auto& d : env.kubelet->Health(env.driver).devices)
+        if (d.effective == kubelet::HealthState::kUnhealthy) return false;
+    }
+    return true;
+  };
+  while (!settled()) {
+    if (Clock::Real().Now() >= deadline) {
+      return StepOutcome::Fail("the shared node did not settle (driver registered, pools complete, devices healthy) within " +
+                                   FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
+                               "SharedNode");
+    }
+    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), deadline)) && ctx.cancel.cancelled())
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  }
+  env.calls_before = env.kubelet->Calls().size();
+  if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());
+  ctx.Record("node", "reuse shared node", "OK", Ms(Clock::Real().Now() - t0), ctx.dirs["root"]);
+  return StepOutcome::Pass();
+}
+
+}  // namespace
+
+StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+  std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
+                    : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
+                                                                       : "";
+  if (key.empty()) return SetUpFresh(ctx, opts);
+  auto node = shared.Get(key);
+  auto lease = std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
+  ctx.services["node-lease"] = lease;
+  if (!node->failed.passed()) return node->failed;
+  if (!node->ready) {
+    // First case: the node lives in its own directory, not the case's.
+    auto root = TempDir::Create("drahil-shared-");
+    if (!root.ok()) return StepOutcome::FromStatus(root.status(), "shared node directory");
+    node->root.emplace(std::move(*root));
+    auto dirs = PrepareCaseDirs(node->root->path());
+    if (!dirs.ok()) return StepOutcome::FromStatus(dirs.status(), "shared node directories");
+    if (!opts.attach_cdi_dir.empty()) (*dirs)["cdi_dir"] = opts.attach_cdi_dir;
+    for (const auto& [k, v] : *dirs) ctx.dirs[k] = v;
+    ctx.placeholders["registry_dir"] = ctx.dirs["registry_dir"];
+    ctx.placeholders["plugins_dir"] = ctx.dirs["plugins_dir"];
+    ctx.placeholders["cdi_dir"] = ctx.dirs["cdi_dir"];
+    ctx.placeholders["fake_root"] = ctx.dirs["node_root"];
+    ctx.placeholders["state_dir"] = ctx.dirs["state_dir"];
+    StepOutcome o = SetUpFresh(ctx, opts);
+    ctx.cleanup.MoveInto(node->teardown);  // API server, kubelet and driver stay up
+    node->dirs = ctx.dirs;
+    node->placeholders = ctx.placeholders;
+    for (const auto& [k, v] : ctx.services)
+      if (k != "node-lease") node->services[k] = v;
+    if (!o.passed()) {
+      node->failed = o;
+      return o;
+    }
+    node->ready = true;
+  } else {
+    ctx.dirs = node->dirs;
+    for (const auto& [k, v] : node->placeholders) ctx.placeholders[k] = v;
+    for (const auto& [k, v] : node->services) ctx.services[k] = v;
+  }
+  auto env = Env(ctx);
+  env->shared = true;
+  ctx.cleanup.Add("return the shared node",
+                  [env, driver = DriverProcess::FromCase(ctx)] { return ReturnSharedNode(*env, driver); });
+  return ResetSharedNode(ctx, *env);
+}
+
+std::shared_ptr<SharedNodes> MakeSharedNodes() { return std::make_shared<SharedNodes>(); }
+
+}  // namespace drahil::node

@@ -1,0 +1,180 @@
+#include "steps.hpp"
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/fakenode/fakenode.hpp"
+
+namespace drahil::node {
+namespace {
+
+class NodeInjectStep final : public StepHandler {
+ public:
+  // ExecFault(): `faults: exec` — the vendor's own commands inject and clear
+  // a fault ({target}, {device}, {fault}, {xid}, {fault_spec} = "xid:48" or the
+  // fault, and the profile placeholders such as {fake_root} filled in); exit 0
+  // is done.
+  static StepOutcome ExecFault(CaseContext& ctx, const Json& f, const std::string& target, const std::string& kind,
+                               Clock::TimePoint t0) {
+    const auto& dm = ctx.profile.devices;
+    const std::vector<std::string>& tmpl = kind == "clear" ? dm.fault_clear : dm.fault_inject;
+    std::map<std::string, std::string> values = {{"target", target},
+                                                 {"device", f.value("device", "")},
+                                                 {"fault", kind},
+                                                 {"xid", std::to_string(f.value("xid", 79))},
+                                                 {"fault_spec", kind == "xid" ? "xid:" + std::to_string(f.value("xid", 79)) : kind}};
+    for (const auto& [k, v] : ctx.placeholders) values.emplace(k, v);  // {fake_root}, {bin_dir}, ...
+    std::vector<std::string> argv;
+    for (const auto& a : tmpl) {
+      auto e = ExpandPlaceholders(a, values);
+      if (!e.ok()) return StepOutcome::Error("profile fault-commands: " + e.status().message(), "ProfileError");
+      argv.push_back(*e);
+    }
+    auto timeout = std::min(std::chrono::duration_cast<milliseconds>(ctx.Remaining()), dm.fault_timeout);
+    auto r = RunCommand(argv, timeout);
+    std::string what = (kind == "clear" ? "clear faults " : "device " + kind + " ") + target;
+    if (!r.ok()) {
+      ctx.Record("inject", what, r.status().ToString(), Ms(Clock::Real().Now() - t0));
+      return StepOutcome::Error("fault command " + argv[0] + ": " + r.status().message(), "FaultCommand");
+    }
+    ctx.Record("inject", what, r->exit.Describe(), Ms(Clock::Real().Now() - t0), r->output.substr(0, 2000));
+    if (!r->exit.success())
+      return StepOutcome::Error("fault command " + argv[0] + " ended with " + r->exit.Describe() + ": " +
+                                    r->output.substr(0, 500), "FaultCommand");
+    return StepOutcome::Pass();
+  }
+
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    NEED_ENV;
+    const Json& p = step.params;
+    auto t0 = Clock::Real().Now();
+    if (p.contains("device-fault")) {
+      if (ctx.profile.devices.faults == "none") {
+        return StepOutcome::Skip("driver profile " + ctx.profile.name + " has no fault injector (faults: none)");
+      }
+      const Json& f = p["device-fault"];
+      std::string dev = f["device"], kind = f["fault"];
+      // A published device name becomes what the emulated node knows it by:
+      // the value of its kind's fault-target attribute (a UUID, a BDF).
+      if (ctx.inventory) {
+        for (const auto& d : ctx.inventory->device_list) {
+          if (d.name != dev) continue;
+          std::string target;
+          for (const auto& k : d.kinds) {
+            auto it = ctx.profile.devices.kinds.find(k);
+            if (it == ctx.profile.devices.kinds.end() || it->second.fault_target.empty()) continue;
+            if (const Json* a = FindAttribute(d.attributes, env->driver, it->second.fault_target)) {
+              if (auto text = AttributeText(*a)) target = *text;
+            }
+            if (!target.empty()) break;
+          }
+          if (target.empty())
+            return StepOutcome::Skip("device " + dev + " publishes no fault-target attribute (profile devices.KIND.fault-target)");
+          ctx.Note("fault on " + dev + " injected as " + target);
+          dev = target;
+          break;
+        }
+      }
+      if (ctx.profile.devices.faults == "exec") return ExecFault(ctx, f, dev, kind, t0);
+      if (env->fake_root.empty() || ctx.profile.node_profile.empty()) {
+        return StepOutcome::Skip("device faults are injected into an emulated node; profile " + ctx.profile.name +
+                                 " drives real hardware");
+      }
+      if (kind == "clear") {
+        Status s = fakenode::ClearFaults(env->fake_root, dev);
+        ctx.Record("inject", "clear faults " + dev, std::string(CodeName(s.code())), Ms(Clock::Real().Now() - t0));
+        return StepOutcome::FromStatus(s, "clear faults");
+      }
+      std::string spec = kind == "xid" ? "xid:" + std::to_string(f.value("xid", 79)) : kind;
+      auto r = fakenode::InjectFault(env->fake_root, dev, spec);
+      ctx.Record("inject", "device " + dev + " " + spec, r.ok() ? "OK" : r.status().ToString(), Ms(Clock::Real().Now() - t0));
+      return StepOutcome::FromStatus(r.status(), "inject device fault");
+    }
+    if (p.contains("api-fault")) {
+      const Json& f = p["api-fault"];
+      std::string type = f["type"];
+      if (type == "clear") {
+        std::lock_guard<std::mutex> l(env->mu);
+        env->api_faults.clear();
+        env->timed_faults.clear();
+      } else if (type == "drop-watch") {
+        int n = env->api->DropWatches();
+        ctx.Record("inject", "drop watches", std::to_string(n) + " dropped", 0);
+        return StepOutcome::Pass();
+      } else {
+        apiserver::FaultRule rule;
+        rule.verb = f.value("verb", "");
+        rule.path_regex = f.value("path", "");
+        rule.times = f.value("times", -1);
+        if (type == "status") rule.code = f.value("status", 503);
+        if (type == "latency") {
+          rule.code = 0;
+          rule.latency = *ParseDuration(f.value("latency", "1s"));
+        }
+        std::lock_guard<std::mutex> l(env->mu);
+        if (f.contains("for")) {
+          // Lifted by the timer once its time is up (an outage of that length).
+          auto until = Clock::Real().Now() + *ParseDuration(f["for"].get<std::string>());
+          env->timed_faults.emplace_back(until, env->api->InjectFault(rule));
+          if (!env->fault_timer.joinable()) {
+            env->fault_timer = std::jthread([raw = env.get()](std::stop_token stop) {
+              while (!stop.stop_requested()) {
+                std::this_thread::sleep_for(milliseconds(20));
+                std::lock_guard<std::mutex> lk(raw->mu);
+                auto now = Clock::Real().Now();
+                std::erase_if(raw->timed_faults, [&](const auto& e) { return e.first <= now; });
+              }
+            });
+          }
+        } else {
+          env->api_faults.push_back(env->api->InjectFault(rule));
+        }
+      }
+      ctx.Record("inject", "api " + type, "OK", 0, f.dump());
+      return StepOutcome::Pass();
+    }
+    if (p.contains("kubelet")) {
+      // A kubelet restart without a reboot: in-memory state is rebuilt from
+      // the checkpoint, plugins re-register, and running pods' claims are
+      // prepared again (the driver must answer from its own state).
+      auto r = env->kubelet->Restart(p["kubelet"] == "restart",
+                                     std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration));
+      ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(), r.status.ok() ? "OK" : r.status.ToString(),
+                 Ms(Clock::Real().Now() - t0));
+      for (const auto& call : r.calls)
+        ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(), call.status.ok() ? "" : call.status.message());
+      if (!r.status.ok()) return StepOutcome::Fail("after the kubelet restart its replay failed: " + r.status.message(), "KubeletRestart");
+      return StepOutcome::Pass();
+    }
+    if (p.contains("reboot")) {
+      // "Reboot": the CDI dir is a tmpfs on real nodes, so it is wiped; the
+      // driver restarts; the kubelet restarts and replays NodePrepareResources
+      // for the pods it had checkpointed.
+      auto d = DriverProcess::FromCase(ctx);
+      if (d) d->Terminate();
+      auto names = ListDir(ctx.dirs["cdi_dir"]);
+      if (names.ok())
+        for (const auto& n : *names) (void)RemoveAll(ctx.dirs["cdi_dir"] + "/" + n);
+      if (d) {
+        if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "reboot: restart driver");
+      }
+      auto r = env->kubelet->Restart(true, std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration));
+      ctx.Record("inject", "reboot", r.status.ok() ? "OK" : r.status.ToString(), Ms(Clock::Real().Now() - t0));
+      if (!r.status.ok()) return StepOutcome::Fail("after reboot the kubelet's replay failed: " + r.status.message(), "Reboot");
+      return StepOutcome::Pass();
+    }
+    return others_ ? others_->Run(step, ctx) : StepOutcome::Error("unsupported fault", "SuiteError");
+  }
+  std::shared_ptr<StepHandler> others_;
+};
+
+// RunPodStep: the kubelet's pod flow without a container runtime: allocate
+// the pod's claims if the scheduler has not, PreparePod, run each
+// container's command (the probe) in the sandbox with the CDI edits of its
+// claims, read the probe's drahil.probe/v1 report, UnpreparePod.
+
+}  // namespace
+
+std::shared_ptr<StepHandler> MakeNodeInjectStep() { return std::make_shared<NodeInjectStep>(); }
+
+}  // namespace drahil::node

@@ -1,0 +1,508 @@
+#include "steps.hpp"
+
+#include "drahil/allocator/allocator.hpp"
+#include "drahil/cdi/registry.hpp"
+#include "drahil/sandbox/sandbox.hpp"
+
+namespace drahil::node {
+namespace {
+
+class RunPodStep final : public StepHandler {
+ public:
+  explicit RunPodStep(std::shared_ptr<StepHandler> allocate) : allocate_(std::move(allocate)) {}
+
+  StepOutcome Run(const Step& step, CaseContext& ctx) override {
+    NEED_ENV;
+    Json opts = step.params.is_object() ? step.params : Json::object();
+    if (opts.contains("pods")) {
+      // Concurrent pods: each pod's whole flow on its own thread, as the
+      // kubelet's pod workers do; the first failure (in list order) wins.
+      std::vector<std::string> pods;
+      for (const auto& p : opts["pods"]) pods.push_back(p.get<std::string>());
+      std::vector<StepOutcome> outcomes(pods.size(), StepOutcome::Pass());
+      {
+        std::vector<std::jthread> workers;
+        for (size_t i = 0; i < pods.size(); ++i)
+          workers.emplace_back([&, i] { outcomes[i] = RunOne(step, pods[i], opts, ctx, env); });
+      }
+      for (auto& o : outcomes)
+        if (!o.passed()) return o;
+      return StepOutcome::Pass();
+    }
+    std::string ref = step.params.is_string() ? step.params.get<std::string>() : step.params["pod"].get<std::string>();
+    return RunOne(step, ref, opts, ctx, env);
+  }
+
+ private:
+  StepOutcome RunOne(const Step& step, const std::string& ref, const Json& opts, CaseContext& ctx,
+                     const std::shared_ptr<NodeEnv>& env) {
+    auto [ns, name] = SplitRef(ref);
+    {
+      std::lock_guard<std::mutex> l(env->mu);
+      env->probe_reports[ref].clear();
+    }
+    auto pc_names = PodClaims(ctx, *env, ns, name);
+    if (!pc_names.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pc_names.status().message(), "SuiteError");
+    auto pod = env->api->Get("pods", ns, name);
+    if (!pod.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pod.status().message(), "SuiteError");
+
+    // Extended resources backed by DRA (KEP-5004): the scheduler makes the
+    // pod's special claim and records it in pod.status.extendedResourceClaimStatus;
+    // the kubelet maps each container's resource to a request of that claim.
+    std::map<std::string, std::vector<kubelet::ContainerClaim>> ext_claims;  // container → (claim, request)
+    {
+      auto classes = env->api->List("deviceclasses").value_or(std::vector<Json>{});
+      auto ext = allocator::BuildExtendedResourceClaim(*pod, classes);
+      if (!ext.ok()) return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
+      if (!ext->claim.is_null()) {
+        std::string cname = ext->claim["metadata"]["name"];
+        if (!env->api->Get("resourceclaims", ns, cname).ok()) {
+          auto c = env->api->Create("resourceclaims", ext->claim);
+          if (!c.ok()) return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
+          env->Created("resourceclaims", *c);
+          ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "extended resources of pod " + ref);
+        }
+        Json updated = *pod;
+        updated["status"]["extendedResourceClaimStatus"] = ext->status;
+        auto u = env->api->UpdateStatus("pods", updated);
+        if (!u.ok()) return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
+        pod = u;
+        pc_names->emplace_back(cname, cname);
+        for (const auto& m : ext->status.value("requestMappings", Json::array()))
+          ext_claims[m.value("containerName", "")].push_back({cname, m.value("requestName", "")});
+      }
+    }
+    const Json& spec = (*pod)["spec"];
+
+    kubelet::Pod kp;
+    kp.namespace_name = ns;
+    kp.name = name;
+    kp.uid = (*pod)["metadata"].value("uid", "");
+    std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
+    for (const auto& [pc_name, cname] : *pc_names) {
+      auto claim = env->api->Get("resourceclaims", ns, cname);
+      if (!claim.ok()) return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(), "SuiteError");
+      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) {
+        Step alloc;
+        alloc.kind = "allocate";
+        alloc.params = ns + "/" + cname;
+        alloc.where = step.where;
+        StepOutcome o = allocate_->Run(alloc, ctx);
+        if (!o.passed()) {
+          if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
+              (o.type == "Unschedulable" || o.type == "Forbidden")) {
+            ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
+            return StepOutcome::Pass();
+          }
+          return o;
+        }
+        claim = env->api->Get("resourceclaims", ns, cname);
+        if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
+      }
+      // The scheduler reserves the claim for the pod, then waits in PreBind
+      // for the devices' binding conditions (KEP-5007).
+      if (Status s = Reserve(*env, ns, cname, *pod); !s.ok()) return StepOutcome::FromStatus(s, "reserve claim " + cname);
+      bool bound = false;
+      StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
+      if (!b.passed() || !bound) return b;
+      claim = env->api->Get("resourceclaims", ns, cname);
+      if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
+      kubelet::PodClaim c;
+      c.name = pc_name;
+      c.claim = {ns, (*claim)["metadata"].value("uid", ""), cname};
+      std::set<std::string> drivers;
+      for (const auto& r : (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
+        drivers.insert(r.value("driver", ""));
+      c.drivers.assign(drivers.begin(), drivers.end());
+      kp.claims.push_back(c);
+      claim_of[c.name] = ns + "/" + cname;
+    }
+    if (opts.value("expect-schedule", "scheduled") == "unschedulable") {
+      return StepOutcome::Fail("pod " + ref + " was scheduled (all its claims allocated); expected it to stay unschedulable",
+                               "Scheduled");
+    }
+    for (const auto& ct : spec.value("containers", Json::array())) {
+      kubelet::Container c;
+      c.name = ct.value("name", "");
+      for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
+        c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
+      for (const auto& e : ext_claims[c.name]) c.claims.push_back(e);
+      kp.containers.push_back(c);
+    }
+
+    auto t0 = Clock::Real().Now();
+    kubelet::PodResult prep = env->kubelet->PreparePod(kp);
+    std::map<std::string, std::vector<kubelet::Device>> devices;  // ns/claim → devices
+    for (const auto& call : prep.calls) {
+      ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
+                 std::chrono::duration<double, std::milli>(call.record.latency).count(), call.status.ok() ? "" : call.status.message());
+      ctx.Measure({std::string(reports::kPrepareLatency),
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(), "ms", "", {}});
+      for (const auto& cr : call.claims)
+        for (const auto& d : cr.devices) devices[cr.claim.namespace_name + "/" + cr.claim.name].push_back(d);
+    }
+    if (!prep.status.ok()) {
+      return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(), "PrepareFailed");
+    }
+    // A claim another pod prepared already gets no call: its devices come
+    // from the kubelet's claim-info cache, as the kubelet's do.
+    for (const auto& pc : kp.claims) {
+      std::string key = pc.claim.namespace_name + "/" + pc.claim.name;
+      if (devices.count(key)) continue;
+      for (const auto& info : env->kubelet->Claims()) {
+        if (info.claim.uid != pc.claim.uid) continue;
+        for (const auto& [driver, list] : info.drivers) devices[key].insert(devices[key].end(), list.begin(), list.end());
+      }
+    }
+    if (!opts.value("keep-prepared", false)) {
+      ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {  // CleanupTracker is thread-safe
+        auto r = env->kubelet->UnpreparePod(uid);
+        return r.status;
+      });
+    }
+    {
+      std::lock_guard<std::mutex> l(env->mu);
+      env->pod_uids[ref] = kp.uid;
+      for (const auto& [key, list] : devices)
+        for (const auto& d : list) {
+          env->cdi_ids[key].insert(env->cdi_ids[key].end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
+          if (!d.cdi_device_ids.empty()) env->cdi_covered[key].insert(d.pool_name + "/" + d.device_name);
+        }
+    }
+
+    StepOutcome result = StepOutcome::Pass();
+    for (const auto& ct : spec.value("containers", Json::array())) {
+      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts, ext_claims[ct.value("name", "")]);
+      if (!o.passed()) {
+        result = o;
+        break;
+      }
+    }
+    ctx.Record("pod", ref, std::string(reports::VerdictName(result.verdict)), Ms(Clock::Real().Now() - t0));
+    return result;
+  }
+
+  // Reserve(): adds the pod to the claim's status.reservedFor (once).
+  static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name, const Json& pod) {
+    std::lock_guard<std::mutex> serial(env.alloc_mu);
+    DRAHIL_ASSIGN_OR_RETURN(Json claim, env.api->Get("resourceclaims", ns, claim_name));
+    Json& rf = claim["status"]["reservedFor"];
+    if (!rf.is_array()) rf = Json::array();
+    std::string uid = pod["metadata"].value("uid", "");
+    for (const auto& r : rf)
+      if (r.value("uid", "") == uid) return OkStatus();
+    rf.push_back({{"resource", "pods"}, {"name", pod["metadata"].value("name", "")}, {"uid", uid}});
+    return env.api->UpdateStatus("resourceclaims", claim).status();
+  }
+
+  // WaitForBinding(): the scheduler's PreBind wait for binding conditions.
+  // bound = true when the pod may go on (no conditions, or all True). On a
+  // failure condition or the timeout the claim is deallocated, as the
+  // scheduler does before it retries; `expect-binding` says which ending the
+  // case wants (then the step passes with bound = false and the pod stops).
+  static StepOutcome WaitForBinding(CaseContext& ctx, NodeEnv& env, const std::string& ns, const std::string& cname,
+                                    const Json& opts, bool& bound) {
+    bound = false;
+    std::string want = opts.value("expect-binding", "bound");
+    auto timeout = opts.contains("binding-timeout")
+                       ? std::chrono::duration_cast<std::chrono::seconds>(*ParseDuration(opts["binding-timeout"].get<std::string>()))
+                       : allocator::kDefaultBindingTimeout;
+    auto t0 = Clock::Real().Now();
+    for (;;) {
+      auto c = env.api->Get("resourceclaims", ns, cname);
+      if (!c.ok()) return StepOutcome::FromStatus(c.status(), "claim " + cname);
+      auto bs = allocator::EvaluateBindingConditions(*c, std::chrono::system_clock::now(), timeout);
+      if (bs.state == allocator::BindingState::kNotRequired || bs.state == allocator::BindingState::kReady) {
+        if (bs.state == allocator::BindingState::kReady)
+          ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0), bs.reason);
+        if (want != "bound") return StepOutcome::Fail("claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
+        bound = true;
+        return StepOutcome::Pass();
+      }
+      if (bs.state == allocator::BindingState::kFailed || bs.state == allocator::BindingState::kTimedOut) {
+        std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
+        Json claim = *c;
+        {
+          std::lock_guard<std::mutex> serial(env.alloc_mu);
+          allocator::Deallocate(claim);
+          auto u = env.api->UpdateStatus("resourceclaims", claim);
+          if (!u.ok()) return StepOutcome::FromStatus(u.status(), "deallocate " + cname);
+        }
+        ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0), bs.reason + "; claim deallocated");
+        if (want == got) return StepOutcome::Pass();
+        return StepOutcome::Fail("binding of claim " + ns + "/" + cname + " " + (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
+                                     " (" + bs.reason + "); the scheduler deallocated it",
+                                 got == "failed" ? "BindingFailed" : "BindingTimeout");
+      }
+      if (Clock::Real().Now() >= ctx.step_deadline)
+        return StepOutcome::Fail("claim " + ns + "/" + cname + " still waits for binding conditions at the step deadline (" + bs.reason + ")", "BindingPending");
+      if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(100), ctx.step_deadline)) && ctx.cancel.cancelled())
+        return StepOutcome::Error("interrupted", "Interrupted");
+    }
+  }
+
+  // SliceDeviceValue(): a capacity (its quantity) or attribute (its value)
+  // of a device as the driver's ResourceSlice publishes it.
+  static std::optional<std::string> SliceDeviceValue(NodeEnv& env, const kubelet::Device& dev, const std::string& what,
+                                                     const std::string& name) {
+    for (const auto& s : DriverSlices(env, env.driver)) {
+      if (s["spec"]["pool"].value("name", "") != dev.pool_name) continue;
+      for (const auto& d : s["spec"].value("devices", Json::array())) {
+        if (d.value("name", "") != dev.device_name) continue;
+        const Json& map = d.value(what == "capacity" ? "capacity" : "attributes", Json::object());
+        if (!map.is_object()) return std::nullopt;
+        auto it = map.find(name);
+        if (it == map.end()) it = map.find(env.driver + "/" + name);
+        if (it == map.end() || !it->is_object()) return std::nullopt;
+        if (what == "capacity") return it->contains("value") ? std::optional<std::string>((*it)["value"].get<std::string>()) : std::nullopt;
+        for (const auto& [k, v] : it->items()) return v.is_string() ? v.get<std::string>() : v.dump();
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
+  StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
+                           const std::map<std::string, std::string>& claim_of,
+                           std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts,
+                           const std::vector<kubelet::ContainerClaim>& extended) {
+    std::string cname = ct.value("name", "");
+    std::vector<std::string> ids;
+    std::optional<kubelet::Device> first_device;  // for {device.*} in the command
+    std::vector<kubelet::Device> served;          // every device the container uses
+    std::vector<std::pair<std::string, std::string>> uses;  // (pod claim, request)
+    for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
+      uses.emplace_back(rc.value("name", ""), rc.value("request", ""));
+    for (const auto& e : extended) uses.emplace_back(e.name, e.request);
+    for (const auto& [use_claim, use_request] : uses) {
+      auto it = claim_of.find(use_claim);
+      if (it == claim_of.end()) continue;
+      std::string request = use_request;
+      for (const auto& d : devices[it->second]) {
+        bool serves = request.empty() || d.request_names.empty() ||
+                      std::find(d.request_names.begin(), d.request_names.end(), request) != d.request_names.end();
+        if (serves) {
+          ids.insert(ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
+          served.push_back(d);
+          if (!first_device) first_device = d;
+        }
+      }
+    }
+    auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
+    if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
+    auto res = reg->Resolve(ids);
+    if (!res.ok()) {
+      return StepOutcome::Fail("container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),
+                               "CdiUnresolved");
+    }
+    sandbox::SandboxSpec sb;
+    for (const auto& a : ct.value("command", Json::array())) sb.argv.push_back(a.get<std::string>());
+    for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
+    // {device.capacity.NAME} / {device.attribute.NAME}: what the driver's
+    // slice says of the container's first device, so a probe can compare the
+    // hardware with the published inventory on any node.
+    for (auto& arg : sb.argv) {
+      static const std::regex kRef(R"(\{device\.(capacity|attribute)\.([A-Za-z0-9_./-]+)\})");
+      std::smatch m;
+      while (std::regex_search(arg, m, kRef)) {
+        if (!first_device)
+          return StepOutcome::Error("container " + cname + " uses " + m.str(0) + " but has no device", "SuiteError");
+        auto value = SliceDeviceValue(env, *first_device, m.str(1), m.str(2));
+        if (!value)
+          return StepOutcome::Fail("the slice of device " + first_device->device_name + " has no " + m.str(1) + " \"" +
+                                       m.str(2) + "\" (container " + cname + " asks for " + m.str(0) + ")",
+                                   "Slices");
+        arg = m.prefix().str() + *value + m.suffix().str();
+      }
+    }
+    if (sb.argv.empty()) return StepOutcome::Error("container " + cname + " has no command (pods run their probe)", "SuiteError");
+    // The env backend: the driver hands devices to containers as variables
+    // only, so the probe the case names becomes a look at the container's
+    // environment; it can enumerate, nothing more.
+    bool env_probe = ctx.profile.probe.backend == "env" && IsProbe(ct, sb.argv);
+    if (env_probe) {
+      std::vector<std::string> checks = ProbeChecks(sb.argv);
+      for (const auto& c : checks) {
+        if (c != "enumerate")
+          return StepOutcome::Skip("probe backend env (driver profile " + ctx.profile.name + ") implements only the " +
+                                   "enumerate check; container " + cname + " needs " + c);
+      }
+      sb.argv = {"/usr/bin/env"};
+    }
+    // A probe named without a path is the one built next to drahil.
+    if (sb.argv[0].find('/') == std::string::npos && ctx.placeholders.count("bin_dir")) {
+      std::string local = ctx.placeholders["bin_dir"] + "/" + sb.argv[0];
+      if (PathExists(local)) sb.argv[0] = local;
+    }
+    for (const auto& a : ctx.profile.probe.args) sb.argv.push_back(a);
+    for (const auto& e : ct.value("env", Json::array()))
+      if (e.contains("value")) sb.env[e.value("name", "")] = e["value"].get<std::string>();
+    // The catalog's check container looks at the case itself: where it is and
+    // which driver it is about (never a name of its own choosing).
+    if (ct.value("image", "") == "drahil/check") {
+      sb.env["DRAHIL_CASE_DIR"] = ctx.dirs["root"];
+      sb.env["DRAHIL_DRIVER_NAME"] = env.driver;
+    }
+    if (!env.fake_root.empty() && !ctx.profile.node_profile.empty()) {
+      std::string lib = ctx.placeholders["lib_dir"];
+      sb.env["DRAHIL_FAKE_ROOT"] = env.fake_root;
+      sb.env["DRAHIL_NVML_LIBRARY"] = lib + "/fake-nvml/libnvidia-ml.so.1";
+      sb.env["DRAHIL_GPURT_LIBRARY"] = lib + "/libdrahil-gpurt.so";
+      sb.fake_root = env.fake_root;
+    }
+    sb.edits = res->edits;
+    sb.timeout = std::chrono::duration_cast<milliseconds>(ctx.Remaining());
+    auto t0 = Clock::Real().Now();
+    auto r = sandbox::Sandbox::Run(sb);
+    if (!r.ok()) {
+      if (r.status().code() == Code::kUnavailable) return StepOutcome::Skip("sandbox unavailable: " + r.status().message());
+      return StepOutcome::FromStatus(r.status(), "run container " + cname);
+    }
+    ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(), Ms(Clock::Real().Now() - t0),
+               r->stderr_text.substr(0, 2000));
+    if (r->timed_out) return StepOutcome::Fail("container " + cname + " did not finish before the step deadline", "ProbeTimeout");
+
+    if (env_probe) r->result_json = EnvProbeReport(ctx, env, r->stdout_text, served).dump();
+    std::string verdict = r->exit.success() ? "pass" : "fail";
+    Json report = Json::object();
+    if (!r->result_json.empty()) {
+      try {
+        report = Json::parse(r->result_json);
+        verdict = report.value("verdict", verdict);
+      } catch (const std::exception&) {
+        return StepOutcome::Error("container " + cname + " wrote a result that is not JSON", "ProbeOutput");
+      }
+      std::string device = cname;
+      if (report.contains("devices") && report["devices"].is_array() && !report["devices"].empty() &&
+          report["devices"][0].is_object()) {
+        device = report["devices"][0].value("uuid", report["devices"][0].value("name", cname));
+      }
+      for (const auto& c : report.value("checks", Json::array())) {
+        for (const auto& m : c.value("measurements", Json::array())) {
+          std::string unit = m.value("unit", "");
+          double v = m.value("value", 0.0);
+          ctx.Measure({"probe." + c.value("name", "") + "." + m.value("name", ""), v, unit, device, {{"container", cname}}});
+          if (unit == "GB/s") ctx.Measure({std::string(reports::kProbeBandwidth), v, unit, device, {{"check", c.value("name", "")}}});
+        }
+      }
+    }
+    {
+      Json kept = report;
+      kept["verdict"] = verdict;
+      std::lock_guard<std::mutex> l(env.mu);
+      env.probe_reports[pod].emplace_back(cname, std::move(kept));
+    }
+    if (opts.contains("expect-exit") && (r->exit.signaled || r->exit.exit_code != opts["expect-exit"].get<int>())) {
+      return StepOutcome::Fail("container " + cname + " ended with " + r->exit.Describe() + ", expected exit code " +
+                               std::to_string(opts["expect-exit"].get<int>()), "ExitCode");
+    }
+    std::string want = opts.value("expect-probe", "pass");
+    if (verdict == "error" || verdict == "skip") {
+      return StepOutcome::Error("probe in container " + cname + " could not run (" + verdict + "): " + Findings(report, r->stderr_text), "ProbeError");
+    }
+    if (verdict != want) {
+      return StepOutcome::Fail("probe in container " + cname + " reported " + verdict + ", expected " + want + ": " +
+                               Findings(report, r->stderr_text), "ProbeVerdict");
+    }
+    for (const auto& check : opts.value("values", Json::array())) {
+      StepOutcome o = CheckProbeValue(check, report);
+      if (!o.passed()) return o;
+    }
+    return StepOutcome::Pass();
+  }
+
+  // IsProbe(): a container that runs one of drahil's probes.
+  static bool IsProbe(const Json& ct, const std::vector<std::string>& argv) {
+    if (ct.value("image", "").rfind("drahil/probe-", 0) == 0) return true;
+    std::string base = argv[0].substr(argv[0].rfind('/') + 1);
+    return base.rfind("drahil-probe-", 0) == 0;
+  }
+
+  // ProbeChecks(): the checks a probe command line asks for (the probes'
+  // own default when it names none).
+  static std::vector<std::string> ProbeChecks(const std::vector<std::string>& argv) {
+    std::string list = "enumerate,bandwidth,compute,health";
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--checks") list = argv[i + 1];
+    for (const auto& a : argv)
+      if (a.rfind("--checks=", 0) == 0) list = a.substr(9);
+    std::vector<std::string> out;
+    std::stringstream in(list);
+    for (std::string c; std::getline(in, c, ',');)
+      if (!c.empty()) out.push_back(c);
+    return out;
+  }
+
+  // EnvProbeReport(): the enumerate check of the env backend as a
+  // drahil.probe/v1 report: the variables matching the profile's pattern
+  // must name exactly the container's devices (by name, or by the value of
+  // the attribute env-value names).
+  static Json EnvProbeReport(CaseContext& ctx, NodeEnv& env, const std::string& environ_text,
+                             const std::vector<kubelet::Device>& served) {
+    const auto& pc = ctx.profile.probe;
+    std::regex pattern(pc.env_pattern);
+    std::multiset<std::string> seen;
+    std::vector<std::string> vars;
+    std::stringstream in(environ_text);
+    for (std::string line; std::getline(in, line);) {
+      auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string name = line.substr(0, eq);
+      if (!std::regex_search(name, pattern)) continue;
+      seen.insert(line.substr(eq + 1));
+      vars.push_back(name);
+    }
+    std::multiset<std::string> want;
+    std::vector<std::string> findings;
+    for (const auto& d : served) {
+      if (pc.env_value == "name") {
+        want.insert(d.device_name);
+        continue;
+      }
+      std::string attr = pc.env_value.substr(std::string("attribute:").size());
+      auto v = SliceDeviceValue(env, d, "attribute", attr);
+      if (!v) findings.push_back("device " + d.device_name + " publishes no attribute " + attr);
+      else want.insert(*v);
+    }
+    for (const auto& w : want)
+      if (!seen.count(w)) findings.push_back("allocated device " + w + " is not among the variables matching " + pc.env_pattern);
+    for (const auto& s : seen)
+      if (!want.count(s)) findings.push_back("variable names " + s + ", which is not allocated to this container");
+    if (findings.empty() && seen.size() != want.size())
+      findings.push_back(std::to_string(seen.size()) + " matching variable(s) for " + std::to_string(want.size()) + " device(s)");
+    std::string verdict = findings.empty() ? "pass" : "fail";
+    Json devices = Json::array();
+    for (const auto& s : seen) devices.push_back({{"name", s}});
+    std::string vlist;
+    for (const auto& v : vars) vlist += (vlist.empty() ? "" : ", ") + v;
+    return {{"apiVersion", "drahil.probe/v1"},
+            {"verdict", verdict},
+            {"backend", "env"},
+            {"devices", devices},
+            {"checks", Json::array({{{"name", "enumerate"},
+                                     {"verdict", verdict},
+                                     {"summary", std::to_string(seen.size()) + " device variable(s): " + vlist},
+                                     {"findings", findings}}})}};
+  }
+
+  static std::string Findings(const Json& report, const std::string& stderr_text) {
+    std::string out;
+    for (const auto& c : report.value("checks", Json::array())) {
+      if (c.value("verdict", "pass") == "pass") continue;
+      out += "\n  " + c.value("name", "") + ": " + c.value("verdict", "") + " " + c.value("summary", "");
+      for (const auto& f : c.value("findings", Json::array())) out += "\n    " + f.get<std::string>();
+    }
+    if (out.empty()) out = stderr_text.substr(0, 2000);
+    return out;
+  }
+
+  std::shared_ptr<StepHandler> allocate_;
+};
+
+}  // namespace
+
+std::shared_ptr<StepHandler> MakeRunPodStep(std::shared_ptr<StepHandler> allocate) {
+  return std::make_shared<RunPodStep>(std::move(allocate));
+}
+
+}  // namespace drahil::node

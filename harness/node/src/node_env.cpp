@@ -18,8 +18,7 @@ std::optional<NodeEnv::Usage> DriverUsage(pid_t pid) {
 }
 
 std::shared_ptr<NodeEnv> Env(const CaseContext& ctx) {
-  auto it = ctx.services.find("node");
-  return it == ctx.services.end() ? nullptr : std::static_pointer_cast<NodeEnv>(it->second);
+  return ctx.Node();
 }
 
 double Ms(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }

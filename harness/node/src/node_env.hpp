@@ -36,7 +36,7 @@ using namespace drahil::runner;  // NOLINT(google-build-using-namespace): intern
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
 
-// NodeEnv: what set-up started for one case (ctx.services["node"]).
+// NodeEnv: what set-up started for one case (ctx.Node()).
 struct NodeEnv {
   std::unique_ptr<apiserver::ApiServer> api;
   std::unique_ptr<kubelet::KubeletStandIn> kubelet;

@@ -13,7 +13,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   env->driver = ctx.profile.driver_name;
   env->node = ctx.placeholders["node_name"];
   env->fake_root = ctx.dirs["node_root"];
-  ctx.services["node"] = env;
+  ctx.SetNode(env);
   auto t0 = Clock::Real().Now();
 
   // 1. The emulated node, when the profile asks for one.
@@ -150,7 +150,8 @@ struct SharedNode {
   std::optional<TempDir> root;
   std::map<std::string, std::string> dirs;
   std::map<std::string, std::string> placeholders;
-  std::map<std::string, std::shared_ptr<void>> services;
+  std::shared_ptr<NodeEnv> env;
+  std::shared_ptr<DriverProcess> driver;
   CleanupTracker teardown;  // what the first set-up started
   ~SharedNode() { (void)teardown.RunAll(); }
 };
@@ -275,7 +276,7 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
   if (key.empty()) return SetUpFresh(ctx, opts);
   auto node = shared.Get(key);
   auto lease = std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
-  ctx.services["node-lease"] = lease;
+  ctx.Hold(lease);
   if (!node->failed.passed()) return node->failed;
   if (!node->ready) {
     // First case: the node lives in its own directory, not the case's.
@@ -295,8 +296,8 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
     ctx.cleanup.MoveInto(node->teardown);  // API server, kubelet and driver stay up
     node->dirs = ctx.dirs;
     node->placeholders = ctx.placeholders;
-    for (const auto& [k, v] : ctx.services)
-      if (k != "node-lease") node->services[k] = v;
+    node->env = ctx.Node();
+    node->driver = ctx.Driver();
     if (!o.passed()) {
       node->failed = o;
       return o;
@@ -305,7 +306,8 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
   } else {
     ctx.dirs = node->dirs;
     for (const auto& [k, v] : node->placeholders) ctx.placeholders[k] = v;
-    for (const auto& [k, v] : node->services) ctx.services[k] = v;
+    ctx.SetNode(node->env);
+    ctx.SetDriver(node->driver);
   }
   auto env = Env(ctx);
   env->shared = true;

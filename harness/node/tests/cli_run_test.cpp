@@ -248,3 +248,37 @@ TEST_CASE("drahil run --attach: a driver started by hand against drahil's node s
   // The driver kept running across both cases: it was never ours to stop.
   CHECK(driver_alive);
 }
+
+TEST_CASE("drahil profile init: drafts a device model from a foreign-named driver's slices", "[runner][cli][profile]") {
+  Fixture f;
+  // The launch part of the reference driver under a foreign identity, with
+  // its device model stripped: the draft must find it again from the slices.
+  auto base = drahil::ReadFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-foreign.yaml");
+  REQUIRE_OK(base);
+  std::string launch = base->substr(0, base->find("# The device model"));
+  launch += "probe: {backend: emulated}\n";
+  std::string prof = f.Write("launch.yaml", launch);
+  std::string out = f.dir.Join("draft.yaml");
+  std::vector<std::string> args = {drahil::testing::Bin("drahil"), "profile", "init", "--driver", prof, "--out", out};
+  auto r = drahil::RunCommand(args, 120s, {{"DRAHIL_SUITES_DIR", drahil::testing::SourceDir() + "/suites"}});
+  REQUIRE_OK(r);
+  INFO(r->output);
+  REQUIRE(r->exit.exit_code == 0);
+  auto draft = drahil::ReadFile(out);
+  REQUIRE_OK(draft);
+  INFO(*draft);
+  // Kinds from the low-cardinality `kind` attribute, classes selecting by it.
+  CHECK(draft->find("  gpu:\n    class:\n      name: gpu.accel.example.com\n      selector: "
+                    "'device.attributes[\"accel.example.com\"].kind == \"gpu\"'") != std::string::npos);
+  CHECK(draft->find("  mig:\n") != std::string::npos);
+  CHECK(draft->find("    identity: serial\n") != std::string::npos);
+  CHECK(draft->find("    parent: parent\n") != std::string::npos);
+  CHECK(draft->find("    memory: memory\n") != std::string::npos);
+  CHECK(draft->find("small: 'device.attributes[\"accel.example.com\"].shape == \"1g.10gb\"'") != std::string::npos);
+  CHECK(draft->find("pattern: '^example\\.com/accel='") != std::string::npos);
+  // The draft is a profile drahil accepts, and it binds the catalog's GPU cases.
+  auto v = Drahil({"validate", "--driver", out, drahil::testing::SourceDir() + "/suites/prepare.yaml"});
+  INFO(v.output);
+  CHECK(v.exit.exit_code == 0);
+  CHECK(v.output.find("binds 20 of 20 case(s)") != std::string::npos);
+}

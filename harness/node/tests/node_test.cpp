@@ -118,3 +118,72 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
   for (const auto& call : report->suites[0].cases[1].calls) reused |= call.method == "reuse shared node";
   CHECK(reused);
 }
+
+TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the checks it implements",
+          "[runner][node][probe][slow]") {
+  std::string refdriver = drahil::testing::Bin("drahil-refdriver");
+  REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
+  auto suite = LoadSuiteString(
+      "spec: drahil.suite/v1\n"
+      "name: exec\n"
+      "fixtures:\n"
+      "  - manifests:\n"
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: ResourceClaim\n"
+      "        metadata: {name: c, namespace: t}\n"
+      "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: \"{class.gpu}\"}}]}}\n"
+      "cases:\n"
+      "  - id: enumerate\n"
+      "    title: t\n"
+      "    requires: {devices: [{kind: gpu, count: 1}]}\n"
+      "    fixtures:\n"
+      "      - manifest:\n"
+      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: {resourceClaims: [{name: g, "
+      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: [drahil-probe-gpu, "
+      "--checks, enumerate, --expect-count, \"1\"], resources: {claims: [{name: g}]}}]}}\n"
+      "    steps: [{run-pod: t/p}]\n"
+      "  - id: memory\n"
+      "    title: t\n"
+      "    requires: {devices: [{kind: gpu, count: 1}]}\n"
+      "    fixtures:\n"
+      "      - manifest:\n"
+      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: {resourceClaims: [{name: g, "
+      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: [drahil-probe-gpu, "
+      "--checks, memory-capacity], resources: {claims: [{name: g}]}}]}}\n"
+      "    steps: [{run-pod: t/p}]\n",
+      "exec.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
+  // The "vendor's probe" is drahil's own here, named by path as a vendor would.
+  profile->probe.backend = "exec";
+  profile->probe.command = {"{bin_dir}/drahil-probe-gpu"};
+  profile->probe.checks = {"enumerate"};
+
+  RunOptions o;
+  o.profile = *profile;
+  o.bin_dir = drahil::testing::BinDir();
+  o.lib_dir = drahil::testing::LibDir();
+  StepRegistry steps = StepRegistry::WithBuiltins();
+  EngineHooks hooks;
+  IntegrationOptions io;
+  io.bin_dir = o.bin_dir;
+  drahil::node::Install(steps, hooks, io);
+  Engine engine(std::move(steps), std::move(hooks), o);
+  CancelToken cancel;
+  auto report = engine.Run({*suite}, cancel);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.size() == 1);
+  REQUIRE(report->suites[0].cases.size() == 2);
+  const auto& en = report->suites[0].cases[0];
+  INFO(en.message);
+  CHECK(en.verdict == Verdict::kPass);
+  bool ran = false;
+  for (const auto& call : en.calls) ran = ran || call.method.find("/drahil-probe-gpu") != std::string::npos;
+  CHECK(ran);
+  const auto& mem = report->suites[0].cases[1];
+  CHECK(mem.verdict == Verdict::kSkip);
+  CHECK(mem.message.find("does not implement the memory-capacity check") != std::string::npos);
+}

@@ -66,7 +66,7 @@ Result<std::shared_ptr<DriverProcess>> DriverProcess::StartForCase(CaseContext& 
   o.placeholders = ctx.placeholders;
   if (ctx.dirs.count("logs_dir")) o.log_path = ctx.dirs.at("logs_dir") + "/driver.log";
   DRAHIL_ASSIGN_OR_RETURN(auto d, Start(std::move(o)));
-  ctx.services["driver"] = d;
+  ctx.SetDriver(d);
   ctx.Record("process", "start driver", "pid " + std::to_string(d->pid()), 0, d->argv().front());
   std::weak_ptr<DriverProcess> weak = d;
   ctx.cleanup.Add("stop driver", [weak]() -> Status {
@@ -77,9 +77,7 @@ Result<std::shared_ptr<DriverProcess>> DriverProcess::StartForCase(CaseContext& 
 }
 
 std::shared_ptr<DriverProcess> DriverProcess::FromCase(const CaseContext& ctx) {
-  auto it = ctx.services.find("driver");
-  if (it == ctx.services.end()) return nullptr;
-  return std::static_pointer_cast<DriverProcess>(it->second);
+  return ctx.Driver();
 }
 
 DriverProcess::~DriverProcess() { Terminate(); }

@@ -139,6 +139,31 @@ void CaseContext::Measure(reports::Measurement m) {
   measurements_.push_back(std::move(m));
 }
 
+void CaseContext::SetNode(std::shared_ptr<node::NodeEnv> node) {
+  std::lock_guard<std::mutex> l(slots_mu_);
+  node_ = std::move(node);
+}
+
+std::shared_ptr<node::NodeEnv> CaseContext::Node() const {
+  std::lock_guard<std::mutex> l(slots_mu_);
+  return node_;
+}
+
+void CaseContext::SetDriver(std::shared_ptr<DriverProcess> driver) {
+  std::lock_guard<std::mutex> l(slots_mu_);
+  driver_ = std::move(driver);
+}
+
+std::shared_ptr<DriverProcess> CaseContext::Driver() const {
+  std::lock_guard<std::mutex> l(slots_mu_);
+  return driver_;
+}
+
+void CaseContext::Hold(std::shared_ptr<void> resource) {
+  std::lock_guard<std::mutex> l(slots_mu_);
+  held_.push_back(std::move(resource));
+}
+
 void CaseContext::Property(std::string name, std::string value) {
   std::lock_guard<std::mutex> l(mu_);
   properties_.emplace_back(std::move(name), std::move(value));

@@ -97,7 +97,7 @@ const std::vector<std::string>& KnownCapabilities() {
   return kCaps;
 }
 
-const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga", "env", "none"};
+const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga", "env", "exec", "none"};
 const std::vector<std::string> kManifestKinds = {"Namespace", "DeviceClass", "ResourceClaim",
                                                  "ResourceClaimTemplate", "Pod", "DeviceTaintRule",
                                                  "ResourceSlice", "ConfigMap"};
@@ -632,7 +632,10 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
        Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str())})),
        Opt("capabilities", Seq(Name())),
        Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
-                         Opt("env-value", Str()), Opt("args", Seq(Str()))})),
+                         Opt("env-value", Str()), Opt("command", Seq(Str(), 1)),
+                         Opt("checks", Seq(Enum({"enumerate", "memory-capacity", "memory-isolation", "bandwidth",
+                                                 "compute", "health"}))),
+                         Opt("args", Seq(Str()))})),
        Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})), Opt("taints", StringMap()),
        Opt("configs", FreeMap()), Opt("errors", StringMap()), Opt("faults", Enum({"emulated", "exec", "none"})),
        Opt("fault-commands", Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
@@ -666,6 +669,13 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     if (p.probe.env_value != "name" && p.probe.env_value.rfind("attribute:", 0) != 0) {
       return ErrorAt(pr["env-value"], w.Key("probe").Key("env-value"),
                      "expected \"name\" or \"attribute:NAME\", got \"" + p.probe.env_value + "\"");
+    }
+    if (pr["command"])
+      for (const auto& a : pr["command"]) p.probe.command.push_back(a.Scalar());
+    if (pr["checks"])
+      for (const auto& a : pr["checks"]) p.probe.checks.push_back(a.Scalar());
+    if (p.probe.backend == "exec" && (p.probe.command.empty() || p.probe.checks.empty())) {
+      return ErrorAt(pr, w.Key("probe"), "backend exec needs command (your probe) and checks (what it implements)");
     }
     if (p.probe.backend == "env" && p.probe.env_pattern.empty()) {
       return ErrorAt(pr, w.Key("probe"), "backend env needs env-pattern (a regex on variable names)");

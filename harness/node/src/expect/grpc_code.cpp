@@ -3,11 +3,13 @@
 
 namespace drahil::node {
 
+// The code of the last raw prepare/unprepare call (the first failing one of a
+// concurrent batch).
 StepOutcome ExpectGrpcCode(const Json& v, CaseContext& ctx, NodeEnv& env) {
   std::string have;
   {
     std::lock_guard<std::mutex> l(env.mu);
-    have = ctx.state.value("last_grpc_code", "");
+    if (env.last_call) have = std::string(CodeName(env.last_call->record.code));
   }
   if (have.empty()) return StepOutcome::Error("expect grpc-code: no DRA call was made yet", "SuiteError");
   return have == v.get<std::string>() ? StepOutcome::Pass()

@@ -128,7 +128,9 @@ class ProfileDraftStep final : public StepHandler {
         if (a == kind_attr) continue;
         auto values = Distinct(members, a);
         if (values.size() != members.size()) continue;
-        int score = NamePreference(Short(a, driver), {"uuid", "serial", "id"}) * 10 + (IsString(members[0]->attributes[a]) ? 5 : 0);
+        std::string n = Short(a, driver);
+        int score = NamePreference(n, {"uuid", "serial"}) * 20 + NamePreference(n, {"id"}) * 10 +
+                    (IsString(members[0]->attributes[a]) ? 5 : 0);
         if (score > ibest) ibest = score, identity = a;
       }
       if (!identity.empty()) y += "    identity: " + Short(identity, driver) + "\n";

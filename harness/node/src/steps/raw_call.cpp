@@ -85,7 +85,6 @@ class RawCallStep final : public StepHandler {
           env->cdi_ids = ids;
           env->cdi_covered = covered;
         }
-        ctx.state["last_grpc_code"] = std::string(CodeName(rec.code));
       }
       Code got = rec.code;
       if (got == Code::kOk && !r.status.ok()) got = r.status.code();

@@ -329,6 +329,24 @@ class RunPodStep final : public StepHandler {
       }
       sb.argv = {"/usr/bin/env"};
     }
+    // The exec backend: the vendor's own probe in place of drahil's, with the
+    // same arguments, for the checks it says it implements.
+    if (ctx.profile.probe.backend == "exec" && IsProbe(ct, sb.argv)) {
+      const auto& have = ctx.profile.probe.checks;
+      for (const auto& c : ProbeChecks(sb.argv)) {
+        if (std::find(have.begin(), have.end(), c) == have.end())
+          return StepOutcome::Skip("probe backend exec (driver profile " + ctx.profile.name + ") does not implement the " +
+                                   c + " check that container " + cname + " needs");
+      }
+      std::vector<std::string> argv = ctx.profile.probe.command;
+      argv.insert(argv.end(), sb.argv.begin() + 1, sb.argv.end());
+      for (auto& a : argv) {
+        auto e = ExpandPlaceholders(a, ctx.placeholders);
+        if (!e.ok()) return StepOutcome::Error("profile probe.command: " + e.status().message(), "ProfileError");
+        a = *e;
+      }
+      sb.argv = std::move(argv);
+    }
     // A probe named without a path is the one built next to drahil.
     if (sb.argv[0].find('/') == std::string::npos && ctx.placeholders.count("bin_dir")) {
       std::string local = ctx.placeholders["bin_dir"] + "/" + sb.argv[0];

@@ -6,7 +6,7 @@
 // (kill, terminate, restart, SIGSTOP/SIGCONT).
 //
 //   DRAHIL_ASSIGN_OR_RETURN(auto drv, DriverProcess::StartForCase(ctx));
-//   // registered in ctx.services["driver"], stopped by ctx.cleanup
+//   // registered as ctx.Driver(), stopped by ctx.cleanup
 //
 // The driver runs in its own process group (ChildProcess), so helpers it
 // starts are signalled too; stdout and stderr go to <logs_dir>/driver.log.
@@ -47,7 +47,7 @@ class DriverProcess {
   // Start(): spawns the driver. Fails naming the command when it cannot run.
   static Result<std::shared_ptr<DriverProcess>> Start(Options options);
   // StartForCase(): Start() with ctx's placeholders, log in ctx.dirs["logs_dir"],
-  // stored as ctx.services["driver"], terminated by ctx.cleanup.
+  // stored as ctx.Driver(), terminated by ctx.cleanup.
   static Result<std::shared_ptr<DriverProcess>> StartForCase(CaseContext& ctx);
   // FromCase(): the driver StartForCase() stored, or nullptr.
   static std::shared_ptr<DriverProcess> FromCase(const CaseContext& ctx);

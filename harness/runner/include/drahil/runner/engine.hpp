@@ -48,8 +48,13 @@
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/suite.hpp"
 
+namespace drahil::node {
+struct NodeEnv;  // the node side's per-case environment (harness/node)
+}  // namespace drahil::node
+
 namespace drahil::runner {
 
+class DriverProcess;
 using reports::Verdict;
 
 // StepOutcome: what one step (or case set-up) concluded.
@@ -142,17 +147,20 @@ class CaseContext {
   // API server; "bin_dir" is the directory of the running drahil.
   std::map<std::string, std::string> placeholders;
   CleanupTracker cleanup;
-  // services: objects the set-up hook started for this case (API server,
-  // kubelet stand-in, driver process), keyed by name; handlers cast them back.
-  std::map<std::string, std::shared_ptr<void>> services;
+  // The case's node side and driver process, typed. Each pointer is behind
+  // the context's own lock (slots_mu_); the objects guard their own state.
+  // Set by the set-up hook (a shared node hands the same ones to each case).
+  void SetNode(std::shared_ptr<node::NodeEnv> node);
+  [[nodiscard]] std::shared_ptr<node::NodeEnv> Node() const;
+  void SetDriver(std::shared_ptr<DriverProcess> driver);
+  [[nodiscard]] std::shared_ptr<DriverProcess> Driver() const;
+  // Hold(): keeps a resource (e.g. a shared node's lease) until the context goes.
+  void Hold(std::shared_ptr<void> resource);
   // roles: the devices bound to the case's roles (requires.devices[].role),
   // distinct, chosen from discovery before the fixtures are rendered.
   std::map<std::string, DeviceRecord> roles;
   // inventory: what discovery found (null before discovery ran).
   std::shared_ptr<const struct Inventory> inventory;
-  // state: what earlier steps left for later ones (e.g. "last_grpc_code",
-  // "last_response"), read by expect handlers.
-  nlohmann::json state = nlohmann::json::object();
 
   Clock::TimePoint started;
   Clock::TimePoint case_deadline;
@@ -176,6 +184,10 @@ class CaseContext {
   [[nodiscard]] reports::Properties Properties() const;
 
  private:
+  mutable std::mutex slots_mu_;
+  std::shared_ptr<node::NodeEnv> node_;
+  std::shared_ptr<DriverProcess> driver_;
+  std::vector<std::shared_ptr<void>> held_;
   mutable std::mutex mu_;
   std::vector<reports::CallRecord> calls_;
   std::vector<reports::Measurement> measurements_;

@@ -141,7 +141,7 @@ Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths);
 // --- driver profiles ---------------------------------------------------
 
 struct ProbeConfig {
-  std::string backend = "emulated";  // emulated | opencl | cuda | fpga | env | none
+  std::string backend = "emulated";  // emulated | opencl | cuda | fpga | env | exec | none
   // env backend: the driver exposes devices only as environment variables
   // (dra-example-driver style). env_pattern is an ECMAScript regex on the
   // variable *name*; isolation means exactly the allocated devices appear.
@@ -149,6 +149,11 @@ struct ProbeConfig {
   // env backend: what each matching variable's value names: "name" (the
   // device's name in its slice) or "attribute:NAME" (that attribute's value).
   std::string env_value = "name";
+  // exec backend: the vendor's own probe, run in the sandbox in place of
+  // drahil-probe-* with the same arguments; it writes drahil.probe/v1 to
+  // $DRAHIL_RESULT_FD and implements the checks listed.
+  std::vector<std::string> command;
+  std::vector<std::string> checks;
   std::vector<std::string> args;  // extra probe arguments
 };
 

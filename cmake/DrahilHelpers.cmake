@@ -67,6 +67,41 @@ function(drahil_add_executable)
   drahil_warnings(${E_NAME})
 endfunction()
 
+# drahil_cli_command(FUNCTION <fn> SRC <file> DEPS <targets...> [OPTIONAL_DEPS <targets...>])
+#   Registers a module's `drahil` subcommands; call it once, at the top level of
+#   the module's CMakeLists.txt. <file> (a name in harness/cli/src, or an
+#   absolute path) defines `void drahil::cli::<fn>(CLI::App&, CliContext&)`.
+#   At the end of configuration harness/cli compiles <file> into `drahil`, links
+#   DEPS and whichever OPTIONAL_DEPS exist, and has main() call <fn> -- but only
+#   when every DEPS target is in the build; otherwise the command is left out.
+function(drahil_cli_command)
+  cmake_parse_arguments(C "" "FUNCTION;SRC" "DEPS;OPTIONAL_DEPS" ${ARGN})
+  if(NOT C_FUNCTION MATCHES "^[A-Za-z_][A-Za-z0-9_]*$" OR NOT C_SRC OR C_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "usage: drahil_cli_command(FUNCTION <fn> SRC <file> DEPS <targets...> "
+                        "[OPTIONAL_DEPS <targets...>])")
+  endif()
+  get_property(_done GLOBAL PROPERTY DRAHIL_CLI_COMMANDS_DONE)
+  if(_done)
+    message(FATAL_ERROR "drahil_cli_command(${C_FUNCTION}) after harness/cli collected the "
+                        "commands: call it at the top level of the module's CMakeLists.txt")
+  endif()
+  get_property(_fns GLOBAL PROPERTY DRAHIL_CLI_COMMANDS)
+  if(C_FUNCTION IN_LIST _fns)
+    message(FATAL_ERROR "drahil_cli_command: ${C_FUNCTION} is registered twice")
+  endif()
+  if(NOT IS_ABSOLUTE "${C_SRC}")
+    set(C_SRC "${CMAKE_SOURCE_DIR}/harness/cli/src/${C_SRC}")
+  endif()
+  _drahil_sources_present(_ok ${C_SRC})
+  if(NOT _ok)
+    return()
+  endif()
+  set_property(GLOBAL APPEND PROPERTY DRAHIL_CLI_COMMANDS ${C_FUNCTION})
+  set_property(GLOBAL PROPERTY DRAHIL_CLI_COMMAND_${C_FUNCTION}_SRC "${C_SRC}")
+  set_property(GLOBAL PROPERTY DRAHIL_CLI_COMMAND_${C_FUNCTION}_DEPS "${C_DEPS}")
+  set_property(GLOBAL PROPERTY DRAHIL_CLI_COMMAND_${C_FUNCTION}_OPTIONAL_DEPS "${C_OPTIONAL_DEPS}")
+endfunction()
+
 # drahil_add_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s])
 #   A Catch2 test binary. Each TEST_CASE becomes one CTest test. A test that
 #   calls DRAHIL_SKIP("reason") prints "DRAHIL-SKIP: reason" and CTest reports

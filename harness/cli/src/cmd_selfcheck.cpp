@@ -62,6 +62,7 @@ std::vector<std::string> DefaultProfiles(const std::string& suites_dir) {
 struct Args {
   std::vector<std::string> suites, drivers, bugs, focus, skip;
   std::string junit, json;
+  std::string plan;  // a plan file instead of <suites>/drivers/selfcheck.plan
   int parallel = 1;
   bool first_catch = false;
   bool slow = false;
@@ -113,8 +114,10 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
     auto at = d.find('@');
     plan_text += d.substr(0, at) + (at == std::string::npos ? "" : " " + d.substr(at + 1)) + "\n";
   }
-  std::string plan_file = suites_dir + "/drivers/selfcheck.plan";
-  if (plan_text.empty() && PathExists(plan_file)) {
+  std::string plan_file = a.plan;
+  if (plan_file.empty()) plan_file = suites_dir + "/drivers/selfcheck.plan";
+  else if (plan_file.find('/') == std::string::npos) plan_file = suites_dir + "/drivers/" + plan_file;
+  if (plan_text.empty() && (!a.plan.empty() || PathExists(plan_file))) {
     auto text = ReadFile(plan_file);
     if (!text.ok()) {
       std::fprintf(stderr, "drahil selfcheck: %s\n", text.status().message().c_str());
@@ -203,6 +206,9 @@ void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
       "Reference-driver profile, a path or a name in <suites>/drivers, optionally @FOCUS-REGEX "
       "(repeatable; default: <suites>/drivers/selfcheck.plan, else every emulated reference-* "
       "profile)");
+  c->add_option("--plan", args->plan,
+                "Plan file (\"<profile> [focus]\" lines), a path or a name in <suites>/drivers, e.g. "
+                "selfcheck-foreign.plan for the reference driver under a foreign identity");
   c->add_option("--bugs", args->bugs,
                 "Bugs to plant, comma-separated (default: all of --list-bugs)")
       ->delimiter(',');

@@ -1,5 +1,5 @@
-// drahil: the command-line entry point. Subcommands come from the modules
-// through the hooks in commands.hpp.
+// drahil: the command-line entry point. Subcommands come from the modules in
+// the build through AddModuleCommands() (see commands.hpp).
 #include <unistd.h>
 
 #include <climits>
@@ -36,10 +36,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.parse_complete_callback([&] { drahil::log::Init(ctx.verbosity); });
 
-  for (auto hook : {AddKubeletCommands, AddApiserverCommands, AddAllocatorCommands,
-                    AddCdiCommands, AddFakenodeCommands, AddRunnerCommands, AddSelfcheckCommands}) {
-    if (hook != nullptr) hook(app, ctx);
-  }
+  AddModuleCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

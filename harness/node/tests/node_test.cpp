@@ -187,3 +187,51 @@ TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the c
   CHECK(mem.verdict == Verdict::kSkip);
   CHECK(mem.message.find("does not implement the memory-capacity check") != std::string::npos);
 }
+
+TEST_CASE("Node wiring: faults: nvml - an NVML driver finds the fake NVML on its own and sees injected faults",
+          "[runner][node][faults][slow]") {
+  std::string refdriver = drahil::testing::Bin("drahil-refdriver");
+  REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
+  auto suite = LoadSuiteString(
+      "spec: drahil.suite/v1\n"
+      "name: nvml\n"
+      "cases:\n"
+      "  - id: xid-reaches-driver\n"
+      "    title: t\n"
+      "    requires: {devices: [{role: victim, kind: gpu}], capabilities: [health]}\n"
+      "    steps:\n"
+      "      - expect: {health: {device: \"{role.victim}\", state: Healthy, within: 10s}}\n"
+      "      - inject: {device-fault: {device: \"{role.victim}\", fault: xid, xid: 48}}\n"
+      "      - expect: {health: {device: \"{role.victim}\", state: Unhealthy, within: 5s}}\n",
+      "nvml.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  // The 8-GPU server (its GPUs report Xid events; the laptop profile's does
+  // not).
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/gpu-8x-mig-server.yaml";
+  // As a vendor's NVML driver would: dlopen("libnvidia-ml.so.1") by name,
+  // with no path to drahil's fake in its arguments.
+  for (auto& a : profile->args)
+    if (a.rfind("--nvml-library=", 0) == 0) a = "--nvml-library=libnvidia-ml.so.1";
+  profile->devices.faults = "nvml";
+
+  RunOptions o;
+  o.profile = *profile;
+  o.bin_dir = drahil::testing::BinDir();
+  o.lib_dir = drahil::testing::LibDir();
+  StepRegistry steps = StepRegistry::WithBuiltins();
+  EngineHooks hooks;
+  IntegrationOptions io;
+  io.bin_dir = o.bin_dir;
+  drahil::node::Install(steps, hooks, io);
+  Engine engine(std::move(steps), std::move(hooks), o);
+  CancelToken cancel;
+  auto report = engine.Run({*suite}, cancel);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.size() == 1);
+  REQUIRE(report->suites[0].cases.size() == 1);
+  const auto& c = report->suites[0].cases[0];
+  INFO(c.message);
+  CHECK(c.verdict == Verdict::kPass);
+}

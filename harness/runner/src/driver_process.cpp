@@ -1,6 +1,7 @@
 #include "drahil/runner/driver_process.hpp"
 
 #include <csignal>
+#include <cstdlib>
 
 #include "drahil/runner/engine.hpp"
 
@@ -27,6 +28,14 @@ Result<std::map<std::string, std::string>> DriverProcess::BuildEnv(const DriverP
     auto e = ExpandPlaceholders(v, values);
     if (!e.ok()) return e.status().WithContext("driver profile " + p.name + ": env." + k);
     env[k] = *e;
+  }
+  // faults: nvml — an NVML-based driver drahil did not build, launched on the
+  // emulated node against the fake libnvidia-ml.so.1: its dlopen() finds the
+  // fake first, so device faults injected into the node reach it unchanged.
+  if (p.devices.faults == "nvml" && !env.count("LD_LIBRARY_PATH") && values.count("lib_dir")) {
+    std::string path = values.at("lib_dir") + "/fake-nvml";
+    if (const char* cur = std::getenv("LD_LIBRARY_PATH"); cur != nullptr && *cur != '\0') path += std::string(":") + cur;
+    env["LD_LIBRARY_PATH"] = path;
   }
   return env;
 }

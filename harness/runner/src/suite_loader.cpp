@@ -637,7 +637,7 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
                                                  "compute", "health"}))),
                          Opt("args", Seq(Str()))})),
        Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})), Opt("taints", StringMap()),
-       Opt("configs", FreeMap()), Opt("errors", StringMap()), Opt("faults", Enum({"emulated", "exec", "none"})),
+       Opt("configs", FreeMap()), Opt("errors", StringMap()), Opt("faults", Enum({"emulated", "nvml", "exec", "none"})),
        Opt("fault-commands", Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});

@@ -124,3 +124,19 @@ TEST_CASE("Engine: inject driver kill/restart through the case's DriverProcess",
   CHECK(dev.verdict == drahil::reports::Verdict::kError);
   CHECK(dev.message.find("harness/faults") != std::string::npos);
 }
+
+TEST_CASE("DriverProcess: faults: nvml puts the fake NVML first on the driver's library path", "[runner][driver]") {
+  drahil::runner::DriverProfile p;
+  p.name = "nvml-driver";
+  p.devices.faults = "nvml";
+  auto env = drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/opt/drahil/lib"}});
+  REQUIRE_OK(env);
+  REQUIRE(env->count("LD_LIBRARY_PATH"));
+  CHECK(env->at("LD_LIBRARY_PATH").rfind("/opt/drahil/lib/fake-nvml", 0) == 0);
+  // A profile that sets the path itself keeps it; other fault modes add nothing.
+  p.env["LD_LIBRARY_PATH"] = "/vendor/lib";
+  CHECK(drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->at("LD_LIBRARY_PATH") == "/vendor/lib");
+  p.env.clear();
+  p.devices.faults = "emulated";
+  CHECK_FALSE(drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->count("LD_LIBRARY_PATH"));
+}

@@ -75,6 +75,7 @@ class NodeInjectStep final : public StepHandler {
         }
       }
       if (ctx.profile.devices.faults == "exec") return ExecFault(ctx, f, dev, kind, t0);
+      // emulated and nvml: the emulated node takes the fault.
       if (env->fake_root.empty() || ctx.profile.node_profile.empty()) {
         return StepOutcome::Skip("device faults are injected into an emulated node; profile " + ctx.profile.name +
                                  " drives real hardware");

@@ -189,7 +189,10 @@ struct DeviceModel {
   std::map<std::string, std::string> taints;      // fault ("unhealthy") → taint key
   std::map<std::string, nlohmann::json> configs;  // name → opaque device config {driver, parameters}
   std::map<std::string, std::string> errors;      // error name → text the driver's message contains
-  std::string faults;                             // "emulated" | "exec" | "none"
+  // "emulated" (drahil's emulated node) | "nvml" (the same, and the driver
+  // finds the fake libnvidia-ml.so.1 first on LD_LIBRARY_PATH) | "exec" |
+  // "none".
+  std::string faults;
   // faults: exec — the vendor's commands ({target} {device} {fault} {xid}).
   std::vector<std::string> fault_inject;
   std::vector<std::string> fault_clear;

@@ -304,13 +304,7 @@ void BindingSummary(const runner::Suite& suite, const runner::DriverProfile& pro
   std::map<std::string, int> need;
   int bound = 0;
   for (const auto& c : suite.cases) {
-    std::set<std::string> keys;
-    for (const auto& use : runner::CasePlaceholders(suite, c)) {
-      auto v = runner::ResolvePlaceholder(use.name, runner::Binding{&prof, {}});
-      if (!v.ok() && v.status().message().rfind("a device for role ", 0) != 0) keys.insert(v.status().message());
-    }
-    for (const auto& d : c.requires_.devices)
-      if (d.name.empty() && !prof.devices.kinds.count(d.kind)) keys.insert("devices." + d.kind);
+    std::set<std::string> keys = runner::ProfileKeysNeeded(suite, c, prof);
     if (keys.empty()) ++bound;
     for (const auto& k : keys) ++need[k];
   }

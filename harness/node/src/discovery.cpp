@@ -22,9 +22,7 @@ Result<Inventory> Discover(CaseContext& ctx) {
         return FailedPreconditionError("profile devices." + kind + ".class.name: DeviceClass \"" + k.class_name +
                                        "\" does not exist on the node: " + c.status().message());
       }
-      for (const auto& sel : (*c)["spec"].value("selectors", Json::array()))
-        if (sel.contains("cel")) expr += (expr.empty() ? "" : " && ") + ("(" + sel["cel"].value("expression", "") + ")");
-      if (expr.empty()) expr = "device.driver == " + Json(prof.driver_name).dump();
+      expr = DeviceClassSelector(*c, prof.driver_name);
     }
     auto prog = allocator::cel::Compile(expr);
     if (!prog.ok()) {

@@ -9,6 +9,29 @@
 using namespace drahil::runner;
 using drahil::reports::Verdict;
 
+namespace {
+
+// RunOnNode(): the suite through the engine with the node side installed, as
+// `drahil run` does, with the binaries of this build.
+drahil::Result<drahil::reports::RunReport> RunOnNode(const Suite& suite, const DriverProfile& profile,
+                                                     const std::string& node_name = "drahil-node") {
+  RunOptions o;
+  o.profile = profile;
+  o.bin_dir = drahil::testing::BinDir();
+  o.lib_dir = drahil::testing::LibDir();
+  o.node_name = node_name;
+  StepRegistry steps = StepRegistry::WithBuiltins();
+  EngineHooks hooks;
+  IntegrationOptions io;
+  io.bin_dir = o.bin_dir;
+  drahil::node::Install(steps, hooks, io);
+  Engine engine(std::move(steps), std::move(hooks), o);
+  CancelToken cancel;
+  return engine.Run({suite}, cancel);
+}
+
+}  // namespace
+
 TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke suite", "[runner][node][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
@@ -21,19 +44,7 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
 
-  RunOptions o;
-  o.profile = *profile;
-  o.bin_dir = drahil::testing::BinDir();
-  o.lib_dir = drahil::testing::LibDir();
-  o.node_name = "smoke-node";
-  StepRegistry steps = StepRegistry::WithBuiltins();
-  EngineHooks hooks;
-  IntegrationOptions io;
-  io.bin_dir = o.bin_dir;
-  drahil::node::Install(steps, hooks, io);
-  Engine engine(std::move(steps), std::move(hooks), o);
-  CancelToken cancel;
-  auto report = engine.Run({*suite}, cancel);
+  auto report = RunOnNode(*suite, *profile, "smoke-node");
   REQUIRE_OK(report);
   REQUIRE(report->suites.size() == 1);
   REQUIRE_FALSE(report->suites[0].cases.empty());
@@ -96,18 +107,7 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
 
-  RunOptions o;
-  o.profile = *profile;
-  o.bin_dir = drahil::testing::BinDir();
-  o.lib_dir = drahil::testing::LibDir();
-  StepRegistry steps = StepRegistry::WithBuiltins();
-  EngineHooks hooks;
-  IntegrationOptions io;
-  io.bin_dir = o.bin_dir;
-  drahil::node::Install(steps, hooks, io);
-  Engine engine(std::move(steps), std::move(hooks), o);
-  CancelToken cancel;
-  auto report = engine.Run({*suite}, cancel);
+  auto report = RunOnNode(*suite, *profile);
   REQUIRE_OK(report);
   REQUIRE(report->suites.at(0).cases.size() == 2);
   for (const auto& c : report->suites[0].cases) {
@@ -162,18 +162,7 @@ TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the c
   profile->probe.command = {"{bin_dir}/drahil-probe-gpu"};
   profile->probe.checks = {"enumerate"};
 
-  RunOptions o;
-  o.profile = *profile;
-  o.bin_dir = drahil::testing::BinDir();
-  o.lib_dir = drahil::testing::LibDir();
-  StepRegistry steps = StepRegistry::WithBuiltins();
-  EngineHooks hooks;
-  IntegrationOptions io;
-  io.bin_dir = o.bin_dir;
-  drahil::node::Install(steps, hooks, io);
-  Engine engine(std::move(steps), std::move(hooks), o);
-  CancelToken cancel;
-  auto report = engine.Run({*suite}, cancel);
+  auto report = RunOnNode(*suite, *profile);
   REQUIRE_OK(report);
   REQUIRE(report->suites.size() == 1);
   REQUIRE(report->suites[0].cases.size() == 2);
@@ -216,18 +205,7 @@ TEST_CASE("Node wiring: faults: nvml - an NVML driver finds the fake NVML on its
     if (a.rfind("--nvml-library=", 0) == 0) a = "--nvml-library=libnvidia-ml.so.1";
   profile->devices.faults = "nvml";
 
-  RunOptions o;
-  o.profile = *profile;
-  o.bin_dir = drahil::testing::BinDir();
-  o.lib_dir = drahil::testing::LibDir();
-  StepRegistry steps = StepRegistry::WithBuiltins();
-  EngineHooks hooks;
-  IntegrationOptions io;
-  io.bin_dir = o.bin_dir;
-  drahil::node::Install(steps, hooks, io);
-  Engine engine(std::move(steps), std::move(hooks), o);
-  CancelToken cancel;
-  auto report = engine.Run({*suite}, cancel);
+  auto report = RunOnNode(*suite, *profile);
   REQUIRE_OK(report);
   REQUIRE(report->suites.size() == 1);
   REQUIRE(report->suites[0].cases.size() == 1);

@@ -67,15 +67,6 @@ const DeviceKindModel* Kind(const DriverProfile& p, const std::string& kind) {
   return it == p.devices.kinds.end() ? nullptr : &it->second;
 }
 
-std::string RegexEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (std::string_view(R"(\^$.|?*+()[]{}/)").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // RenderString(): a string with its placeholders replaced. A string that is
 // exactly one placeholder takes that value whole (JSON for {config.*}).
 Json RenderString(const std::string& s, const Binding& b, std::set<std::string>& missing) {
@@ -253,18 +244,18 @@ std::optional<std::string> CelLiteral(const Json& typed) {
   return std::nullopt;
 }
 
-std::string ClassSelector(const DriverProfile& profile, const DeviceKindModel& kind) {
-  std::string base = "device.driver == " + Json(profile.driver_name).dump();
-  if (!kind.selector.empty()) return base + " && (" + kind.selector + ")";
-  if (kind.class_manifest.is_object()) {
-    std::string all;
-    for (const auto& s : kind.class_manifest.value("spec", Json::object()).value("selectors", Json::array())) {
-      if (!s.contains("cel")) continue;
-      std::string e = s["cel"].value("expression", "");
-      all += (all.empty() ? "" : " && ") + ("(" + e + ")");
-    }
-    return all.empty() ? base : all;
+std::string DeviceClassSelector(const Json& device_class, const std::string& driver) {
+  std::string all;
+  for (const auto& s : device_class.value("spec", Json::object()).value("selectors", Json::array())) {
+    if (!s.contains("cel")) continue;
+    all += (all.empty() ? "" : " && ") + ("(" + s["cel"].value("expression", "") + ")");
   }
+  return all.empty() ? "device.driver == " + Json(driver).dump() : all;
+}
+
+std::string ClassSelector(const DriverProfile& profile, const DeviceKindModel& kind) {
+  if (!kind.selector.empty()) return "device.driver == " + Json(profile.driver_name).dump() + " && (" + kind.selector + ")";
+  if (kind.class_manifest.is_object()) return DeviceClassSelector(kind.class_manifest, profile.driver_name);
   return "";
 }
 
@@ -283,6 +274,15 @@ std::vector<Json> ClassManifests(const DriverProfile& profile) {
   return out;
 }
 
+std::string RegexEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::string DefaultCdiPattern(const std::string& driver) { return "^k8s\\." + RegexEscape(driver) + "/"; }
 
 Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
@@ -290,22 +290,19 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
   const DriverProfile& p = *b.profile;
   auto parts = Split(name);
   const std::string& ns = parts[0];
-  auto kind_or = [&](const std::string& kind, const std::string& field) -> const DeviceKindModel* {
-    return Kind(p, kind);
-  };
   if (ns == "driver") return Json(p.driver_name);
   if (ns == "class" && parts.size() == 2) {
-    const auto* k = kind_or(parts[1], "class");
+    const auto* k = Kind(p, parts[1]);
     if (!k) return Unbound("devices." + parts[1] + ".class");
     return Json(k->class_name);
   }
   if (ns == "memory" && parts.size() == 2) {
-    const auto* k = kind_or(parts[1], "memory");
+    const auto* k = Kind(p, parts[1]);
     if (!k || k->memory.empty()) return Unbound("devices." + parts[1] + ".memory");
     return Json(k->memory);
   }
   if (ns == "attr" && parts.size() == 3) {
-    const auto* k = kind_or(parts[1], parts[2]);
+    const auto* k = Kind(p, parts[1]);
     const std::string& a = !k ? std::string() : parts[2] == "identity" ? k->identity : k->parent;
     if (a.empty()) return Unbound("devices." + parts[1] + "." + parts[2]);
     return Json(a);
@@ -328,13 +325,13 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
   }
   if (ns == "cel" && parts.size() >= 3) {
     if (parts[1] == "class") {
-      const auto* k = kind_or(parts[2], "class");
+      const auto* k = Kind(p, parts[2]);
       std::string sel = k ? ClassSelector(p, *k) : "";
       if (sel.empty()) return Unbound("devices." + parts[2] + ".class.selector");
       return Json(sel);
     }
     if (parts[1] == "shape" && parts.size() == 4) {
-      const auto* k = kind_or(parts[2], "shapes");
+      const auto* k = Kind(p, parts[2]);
       if (!k || !k->shapes.count(parts[3])) return Unbound("devices." + parts[2] + ".shapes." + parts[3]);
       return Json(k->shapes.at(parts[3]));
     }
@@ -359,6 +356,20 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
     }
   }
   return InvalidArgumentError("unknown placeholder {" + name + "}");
+}
+
+std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase, const DriverProfile& profile) {
+  std::set<std::string> keys;
+  Binding unbound_roles{&profile, {}};
+  for (const auto& use : CasePlaceholders(suite, kase)) {
+    auto parts = Split(use.name);
+    if (parts[0] == "role" || (parts[0] == "cel" && parts.size() > 1 && parts[1] == "role")) continue;
+    auto v = ResolvePlaceholder(use.name, unbound_roles);
+    if (!v.ok()) keys.insert(v.status().message());
+  }
+  for (const auto& d : kase.requires_.devices)
+    if (d.name.empty() && !profile.devices.kinds.count(d.kind)) keys.insert("devices." + d.kind);
+  return keys;
 }
 
 RenderedCase RenderCase(const Suite& suite, const Case& kase, const Binding& binding) {

@@ -577,8 +577,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     // Profile keys the case needs decide before a node is started; only the
     // role devices wait for discovery.
     std::string keys;
-    for (const auto& k : RenderCase(suite, kase, Binding{&options_.profile, {}}).missing)
-      if (k.rfind("a device for role ", 0) != 0) keys += (keys.empty() ? "" : ", ") + k;
+    for (const auto& k : ProfileKeysNeeded(suite, kase, options_.profile)) keys += (keys.empty() ? "" : ", ") + k;
     if (!keys.empty())
       return finish(StepOutcome::Skip("driver profile \"" + options_.profile.name + "\" does not bind " + keys));
   }

@@ -265,12 +265,7 @@ class ProfileDraftStep final : public StepHandler {
     if (!r.status.ok()) return r.status;
     auto eq = id.find('=');
     if (eq == std::string::npos) return NotFoundError("the prepare returned no CDI device ID");
-    std::string prefix = id.substr(0, eq + 1), escaped = "^";
-    for (char c : prefix) {
-      if (std::string_view(R"(\^$.|?*+()[]{})").find(c) != std::string_view::npos) escaped += '\\';
-      escaped += c;
-    }
-    return escaped;
+    return "^" + RegexEscape(id.substr(0, eq + 1));
   }
 };
 

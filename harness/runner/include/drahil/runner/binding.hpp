@@ -85,6 +85,11 @@ struct RenderedCase {
 };
 RenderedCase RenderCase(const Suite& suite, const Case& kase, const Binding& binding);
 
+// ProfileKeysNeeded(): the profile keys a case needs that `profile` does not
+// bind (its placeholders and device kinds); the devices of its roles are not
+// keys (discovery binds them). Empty: the profile binds the case.
+std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase, const DriverProfile& profile);
+
 // Attribute helpers. A profile names an attribute "name" (in the driver's
 // domain) or "domain/name"; these return the qualified form, the CEL that
 // reads it, and its value in a published attribute map.
@@ -100,10 +105,15 @@ std::optional<std::string> CelLiteral(const nlohmann::json& typed);
 // ClassSelector(): the CEL a kind's class selects with (driver included), or
 // "" when the class is given by name only.
 std::string ClassSelector(const DriverProfile& profile, const DeviceKindModel& kind);
+// DeviceClassSelector(): the CEL of a DeviceClass object (its selectors and-ed;
+// "device.driver == DRIVER" when it has none).
+std::string DeviceClassSelector(const nlohmann::json& device_class, const std::string& driver);
 // ClassManifests(): the DeviceClass objects drahil creates for the profile.
 std::vector<nlohmann::json> ClassManifests(const DriverProfile& profile);
 // DefaultCdiPattern(): "^k8s\\.<driver, regex-escaped>/" (the vendor-prefix convention).
 std::string DefaultCdiPattern(const std::string& driver);
+// RegexEscape(): text as an ECMAScript regex matching exactly it.
+std::string RegexEscape(const std::string& text);
 
 }  // namespace drahil::runner
 

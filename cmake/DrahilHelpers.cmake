@@ -102,15 +102,22 @@ function(drahil_cli_command)
   set_property(GLOBAL PROPERTY DRAHIL_CLI_COMMAND_${C_FUNCTION}_OPTIONAL_DEPS "${C_OPTIONAL_DEPS}")
 endfunction()
 
-# drahil_add_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s])
+# drahil_add_test(NAME <name> SRCS ... [DEPS ...] [NEEDS ...] [LABELS ...] [TIMEOUT s])
 #   A Catch2 test binary. Each TEST_CASE becomes one CTest test. A test that
 #   calls DRAHIL_SKIP("reason") prints "DRAHIL-SKIP: reason" and CTest reports
 #   it as skipped (Catch2 v2 has no SKIP of its own).
+#   NEEDS: targets whose outputs the tests run (executables, dlopen'ed
+#   libraries) without linking them. Each one in the build is built with the
+#   tests; those left out of the build (DRAHIL_MODULES) are passed to the test
+#   as DRAHIL_TEST_ABSENT_TARGETS, so DRAHIL_REQUIRE_BUILT() skips a case that
+#   needs one naming the build setting, and fails a case whose file is missing
+#   from a build that has the target. Resolved once every folder is configured
+#   (targets are created in folder order).
 function(drahil_add_test)
   if(NOT BUILD_TESTING)
     return()
   endif()
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;NEEDS;LABELS" ${ARGN})
   _drahil_sources_present(_ok ${T_SRCS})
   if(NOT _ok)
     return()
@@ -130,6 +137,40 @@ function(drahil_add_test)
       SKIP_REGULAR_EXPRESSION "DRAHIL-SKIP:"
       TIMEOUT ${T_TIMEOUT}
       LABELS "${T_LABELS}")
+  set_property(GLOBAL PROPERTY DRAHIL_TEST_NEEDS_${T_NAME} "${T_NEEDS}")
+  get_property(_resolved GLOBAL PROPERTY DRAHIL_TEST_NEEDS_RESOLVED)
+  if(_resolved)
+    _drahil_resolve_test_needs(${T_NAME})  # a test added by a deferred call
+  else()
+    set_property(GLOBAL APPEND PROPERTY DRAHIL_TESTS_WITH_NEEDS ${T_NAME})
+  endif()
+endfunction()
+
+# _drahil_resolve_test_needs(<test>): see NEEDS above.
+function(_drahil_resolve_test_needs test)
+  get_property(_needs GLOBAL PROPERTY DRAHIL_TEST_NEEDS_${test})
+  set(_absent "")
+  foreach(_t IN LISTS _needs)
+    if(TARGET ${_t})
+      add_dependencies(${test} ${_t})
+    else()
+      list(APPEND _absent ${_t})
+    endif()
+  endforeach()
+  if(_absent)  # only then, so a full build compiles tests as a reduced one would
+    list(JOIN _absent "," _absent)
+    target_compile_definitions(${test} PRIVATE DRAHIL_TEST_ABSENT_TARGETS="${_absent}")
+  endif()
+endfunction()
+
+# drahil_resolve_all_test_needs(): called (deferred) at the end of the top
+# level, after every folder and every other deferred call of the folders.
+function(drahil_resolve_all_test_needs)
+  get_property(_tests GLOBAL PROPERTY DRAHIL_TESTS_WITH_NEEDS)
+  foreach(_t IN LISTS _tests)
+    _drahil_resolve_test_needs(${_t})
+  endforeach()
+  set_property(GLOBAL PROPERTY DRAHIL_TEST_NEEDS_RESOLVED TRUE)
 endfunction()
 
 include(Catch)

@@ -387,7 +387,7 @@ TEST_CASE("Gpurt: allocations are shared across processes and seen by the fake N
 
   // NVML reports the memory this process holds as used.
   std::string nvml_path = testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
-  if (::access(nvml_path.c_str(), R_OK) != 0) DRAHIL_SKIP("fake NVML not built: " + nvml_path);
+  DRAHIL_REQUIRE_BUILT("drahil_fake_nvml", nvml_path);
   void* nvml = dlopen(nvml_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   REQUIRE(nvml != nullptr);
   auto init = reinterpret_cast<nvmlInit_v2_fn>(dlsym(nvml, "nvmlInit_v2"));

@@ -28,7 +28,7 @@ TEST_CASE("FakeNvml+Gpurt in the sandbox: one granted GPU and one MIG slice are 
           "[nvml][gpurt][sandbox]") {
   Status avail = sandbox::Sandbox::Available();
   if (!avail.ok()) DRAHIL_SKIP(avail.message());
-  if (sandbox::Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init is not built");
+  DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", sandbox::Sandbox::FindInit());
   auto dir = TempDir::Create("fake-sandbox-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");

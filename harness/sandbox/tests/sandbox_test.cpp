@@ -82,7 +82,7 @@ std::vector<int> HostProcessesWith(const std::string& token) {
   do {                                                                             \
     Status avail_ = Sandbox::Available();                                          \
     if (!avail_.ok()) DRAHIL_SKIP(avail_.message());                               \
-    if (Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init not built"); \
+    DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", Sandbox::FindInit());               \
   } while (0)
 
 TEST_CASE("Sandbox: only granted device nodes exist under /dev, the node root's dev is masked",
@@ -380,7 +380,7 @@ TEST_CASE("Sandbox: edits that cannot be applied are errors naming the path", "[
 }
 
 TEST_CASE("Sandbox: a user namespace gives the same isolation", "[sandbox]") {
-  if (Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init not built");
+  DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", Sandbox::FindInit());
   Status avail = Sandbox::Available(UserNamespace::kAlways);
   if (!avail.ok()) DRAHIL_SKIP(avail.message());
   FakeNode node;
@@ -403,7 +403,7 @@ TEST_CASE("Sandbox: a user namespace gives the same isolation", "[sandbox]") {
 
 TEST_CASE("Sandbox: without privileges it reports kUnavailable instead of running unisolated",
           "[sandbox]") {
-  if (Sandbox::FindInit().empty()) DRAHIL_SKIP("drahil-sandbox-init not built");
+  DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", Sandbox::FindInit());
   if (::geteuid() != 0) DRAHIL_SKIP("needs root to drop to an unprivileged uid");
   // A child drops to nobody (losing every capability) and may not use a user
   // namespace: both entry points must say kUnavailable, and the command must

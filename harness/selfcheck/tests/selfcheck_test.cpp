@@ -21,8 +21,6 @@ namespace t = drahil::testing;
 std::string SmallSuite() { return t::SourceDir() + "/harness/selfcheck/tests/testdata/small.yaml"; }
 std::string GpuProfile() { return t::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml"; }
 
-bool HaveRefdriver() { return drahil::PathExists(t::Bin("drahil-refdriver")); }
-
 sc::Options SmallOptions(std::vector<std::string> bugs) {
   sc::Options o;
   o.suites = {SmallSuite()};
@@ -62,7 +60,7 @@ TEST_CASE("selfcheck: plans name profiles and their focus", "[selfcheck]") {
 }
 
 TEST_CASE("selfcheck: the refdriver lists its planted bugs", "[selfcheck]") {
-  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
   auto bugs = sc::ListBugs(t::Bin("drahil-refdriver"));
   REQUIRE_OK(bugs);
   CHECK(bugs->size() >= 20);
@@ -77,7 +75,7 @@ TEST_CASE("selfcheck: the refdriver lists its planted bugs", "[selfcheck]") {
 }
 
 TEST_CASE("selfcheck: score 50% from real runs - one bug caught, one not", "[selfcheck][slow]") {
-  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
   drahil::runner::CancelToken cancel;
   std::vector<std::string> lines;
   auto r = sc::Run(SmallOptions({"non-idempotent-prepare", "health-stuck"}), cancel,
@@ -118,7 +116,7 @@ TEST_CASE("selfcheck: score 50% from real runs - one bug caught, one not", "[sel
 }
 
 TEST_CASE("selfcheck: bad input is an error, not a score", "[selfcheck]") {
-  if (!HaveRefdriver()) DRAHIL_SKIP("drahil-refdriver is not built");
+  DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
   drahil::runner::CancelToken cancel;
   auto unknown = sc::Run(SmallOptions({"no-such-bug"}), cancel);
   REQUIRE_FALSE(unknown.ok());
@@ -137,7 +135,8 @@ TEST_CASE("selfcheck: bad input is an error, not a score", "[selfcheck]") {
 }
 
 TEST_CASE("selfcheck: drahil selfcheck exits 1 below 100% and 0 at 100%", "[selfcheck][slow]") {
-  if (!HaveRefdriver() || !drahil::PathExists(t::Bin("drahil"))) DRAHIL_SKIP("drahil is not built");
+  DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
+  DRAHIL_REQUIRE_BUILT("drahil", t::Bin("drahil"));
   auto dir = drahil::TempDir::Create("selfcheck-test-");
   REQUIRE_OK(dir);
   auto below = drahil::RunCommand(

@@ -71,17 +71,19 @@ std::string NoOpenClDevice() {
 }
 
 // FakeRoot: a node root from the FPGA profile, or empty when drahil-fakenode
-// is not built.
+// is not part of this build.
 struct FakeRoot {
   drahil::TempDir dir;
   std::string root;
 };
 std::unique_ptr<FakeRoot> MakeRoot(std::string* why) {
   std::string tool = drahil::testing::Bin("drahil-fakenode");
-  if (::access(tool.c_str(), X_OK) != 0) {
-    *why = "drahil-fakenode not built";
+  if (drahil::testing::AbsentFromBuild("drahil-fakenode")) {
+    *why = "drahil-fakenode is not part of this build (DRAHIL_MODULES)";
     return nullptr;
   }
+  INFO("drahil-fakenode should have built " << tool);
+  REQUIRE(drahil::testing::FileExists(tool));
   auto dir = drahil::TempDir::Create("probe-fpga-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");

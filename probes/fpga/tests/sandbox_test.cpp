@@ -34,7 +34,7 @@ const nlohmann::json& Check(const nlohmann::json& doc, const std::string& name) 
 TEST_CASE("Sandboxed FPGA probe: a VF claim sees its port only, a leaked port is named",
           "[probe_fpga][sandbox]") {
   std::string tool = drahil::testing::Bin("drahil-fakenode");
-  if (::access(tool.c_str(), X_OK) != 0) DRAHIL_SKIP("drahil-fakenode not built");
+  DRAHIL_REQUIRE_BUILT("drahil-fakenode", tool);
   if (auto st = drahil::sandbox::Sandbox::Available(); !st.ok()) {
     DRAHIL_SKIP("sandbox unavailable: " + st.ToString());
   }

@@ -1,7 +1,9 @@
 // drahil-probe-gpu with the emulated backend: drahil's GPU runtime
 // (libdrahil-gpurt.so) and fake NVML loaded with dlopen, on node roots built
-// by drahil-fakenode. Skipped when those fakes are not built.
+// by drahil-fakenode. Skipped when those fakes are not part of the build.
 #include <unistd.h>
+
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -23,11 +25,15 @@ std::unique_ptr<Node> MakeNode(const std::string& profile, std::string* why) {
   std::string tool = drahil::testing::Bin("drahil-fakenode");
   std::string gpurt = drahil::testing::LibDir() + "/libdrahil-gpurt.so";
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
-  for (const auto& p : {tool, gpurt, nvml}) {
-    if (::access(p.c_str(), R_OK) != 0) {
-      *why = p + " not built";
+  const std::pair<const char*, std::string> needed[] = {
+      {"drahil-fakenode", tool}, {"drahil_gpurt", gpurt}, {"drahil_fake_nvml", nvml}};
+  for (const auto& [target, path] : needed) {
+    if (drahil::testing::AbsentFromBuild(target)) {
+      *why = std::string(target) + " is not part of this build (DRAHIL_MODULES)";
       return nullptr;
     }
+    INFO(target << " should have built " << path);
+    REQUIRE(drahil::testing::FileExists(path));
   }
   auto dir = drahil::TempDir::Create("probe-gpu-emu-");
   REQUIRE_OK(dir);

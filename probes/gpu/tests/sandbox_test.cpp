@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/child_process.hpp"
@@ -24,12 +26,17 @@ struct Node {
 
 std::unique_ptr<Node> MakeNode(std::string* why) {
   std::string tool = drahil::testing::Bin("drahil-fakenode");
-  for (const auto& p : {tool, drahil::testing::LibDir() + "/libdrahil-gpurt.so",
-                        drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"}) {
-    if (::access(p.c_str(), R_OK) != 0) {
-      *why = p + " not built";
+  const std::pair<const char*, std::string> needed[] = {
+      {"drahil-fakenode", tool},
+      {"drahil_gpurt", drahil::testing::LibDir() + "/libdrahil-gpurt.so"},
+      {"drahil_fake_nvml", drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"}};
+  for (const auto& [target, path] : needed) {
+    if (drahil::testing::AbsentFromBuild(target)) {
+      *why = std::string(target) + " is not part of this build (DRAHIL_MODULES)";
       return nullptr;
     }
+    INFO(target << " should have built " << path);
+    REQUIRE(drahil::testing::FileExists(path));
   }
   if (auto st = drahil::sandbox::Sandbox::Available(); !st.ok()) {
     *why = "sandbox unavailable: " + st.ToString();

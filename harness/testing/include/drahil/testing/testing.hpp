@@ -32,8 +32,38 @@ std::string Bin(const std::string& name);
 std::string FindOnPath(const std::string& name);
 // DebianPython(): "/usr/bin/python3" if it exists, else "".
 std::string DebianPython();
+// FileExists(path): the path names an existing file (any type).
+bool FileExists(const std::string& path);
+
+// AbsentFromBuild("drahil-fakenode"): true when the test binary declared the
+// target in drahil_add_test(NEEDS ...) and this build configuration left it
+// out (DRAHIL_MODULES). A target the test did not declare is never absent.
+inline bool AbsentFromBuild(const std::string& target) {
+#ifdef DRAHIL_TEST_ABSENT_TARGETS
+  const std::string absent = "," DRAHIL_TEST_ABSENT_TARGETS ",";
+  return absent.find("," + target + ",") != std::string::npos;
+#else
+  (void)target;
+  return false;
+#endif
+}
 
 }  // namespace drahil::testing
+
+// DRAHIL_REQUIRE_BUILT("drahil-fakenode", path): the current TEST_CASE needs
+// the output `path` of a target listed in its drahil_add_test(NEEDS ...).
+// Skips, naming the build setting, when this configuration leaves the target
+// out; otherwise the file must exist (a missing output is a failure, never a
+// skip). Top level of a TEST_CASE body only, like DRAHIL_SKIP.
+#define DRAHIL_REQUIRE_BUILT(target, path)                                              \
+  do {                                                                                  \
+    if (::drahil::testing::AbsentFromBuild(target)) {                                   \
+      DRAHIL_SKIP(std::string(target) + " is not part of this build (DRAHIL_MODULES)"); \
+    }                                                                                   \
+    std::string drahil_built_path_ = (path);                                            \
+    INFO(target << " should have built " << drahil_built_path_);                        \
+    REQUIRE(::drahil::testing::FileExists(drahil_built_path_));                         \
+  } while (0)
 
 #define DRAHIL_SKIP(reason)                                                   \
   do {                                                                        \

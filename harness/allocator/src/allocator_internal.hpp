@@ -41,8 +41,13 @@ inline std::string Qualify(const std::string& name, const std::string& driver) {
   return name.find('/') == std::string::npos ? driver + "/" + name : name;
 }
 
-// MatchNodeSelector(): core/v1 NodeSelector against a node (node_selector.cpp).
-bool MatchNodeSelector(const Json& sel, const NodeInfo& node);
+// MatchNodeSelector(): core/v1 NodeSelector against a node (node_selector.cpp);
+// kInvalidArgument when the selector does not parse, as upstream.
+Result<bool> MatchNodeSelector(const Json& sel, const NodeInfo& node);
+// NodeMatches(): the node selection of a slice spec or of a device with
+// perDeviceNodeSelection: nodeName, allNodes or nodeSelector (false when
+// none is set).
+Result<bool> NodeMatches(const Json& where, const NodeInfo& node);
 
 // UntoleratedTaint(): the first NoSchedule/NoExecute taint not tolerated
 // (device_checks.cpp).
@@ -68,6 +73,7 @@ struct CounterSet {
 struct DeviceInfo {
   std::string driver, pool, name;
   int pool_index = 0;
+  int slice_index = 0;  // position of its slice in PoolInfo::slices
   Json json;
   cel::Device cel;
   enum class NodeKind { kNodeName, kAllNodes, kSelector } node_kind = NodeKind::kAllNodes;
@@ -88,8 +94,8 @@ struct PoolInfo {
   int64_t generation = 0;
   bool complete = true;
   std::string problem;
-  std::set<std::string> nodes;  // nodeName values of its slices (for "incomplete" checks)
-  bool has_non_node_slices = false;
+  bool invalid = false;              // unusable as a whole (problem says why)
+  std::vector<const Json*> slices;  // its slices at that generation (in Inventory::slices)
 };
 
 struct ClassInfo {

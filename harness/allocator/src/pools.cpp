@@ -57,14 +57,7 @@ void Allocator::Impl::Index() {
       p.problem = "pool " + p.driver + "/" + p.name + " is incomplete (" + std::to_string(current.size()) +
                   " of " + std::to_string(want) + " slices at generation " + std::to_string(gen) + ")";
     }
-    for (const Json* s : current) {
-      std::string nn = Str(Field(*s, "spec"), "nodeName");
-      if (!nn.empty()) {
-        p.nodes.insert(nn);
-      } else {
-        p.has_non_node_slices = true;
-      }
-    }
+    p.slices = current;
     pools.push_back(std::move(p));
     int pi = static_cast<int>(pools.size()) - 1;
     size_t first_device = devices.size();
@@ -74,7 +67,7 @@ void Allocator::Impl::Index() {
       // A broken pool is unusable as a whole, as an invalid pool is in Kubernetes.
       devices.resize(first_device);
       counter_sets.resize(first_set);
-      pools[pi].complete = false;
+      pools[pi].invalid = true;
       pools[pi].problem = "pool " + pools[pi].driver + "/" + pools[pi].name + " is invalid: " + st.message();
       warnings.push_back(pools[pi].problem);
     } else if (!pools[pi].complete) {
@@ -122,7 +115,8 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
     }
   }
   std::set<std::string> names;
-  for (const Json* s : slices) {
+  for (size_t si = 0; si < slices.size(); ++si) {
+    const Json* s = slices[si];
     const Json& spec = Field(*s, "spec");
     const Json& devs = Field(spec, "devices");
     if (!devs.is_array()) continue;
@@ -132,6 +126,7 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
       info.driver = pool.driver;
       info.pool = pool.name;
       info.pool_index = pool_index;
+      info.slice_index = static_cast<int>(si);
       info.name = Str(d, "name");
       if (info.name.empty()) return InvalidArgumentError("device without a name");
       if (!names.insert(info.name).second) return InvalidArgumentError("duplicate device name " + info.name);

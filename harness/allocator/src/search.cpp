@@ -344,7 +344,10 @@ Result<std::vector<Json>> Search::Run() {
                                     std::to_string(impl_.opts.max_steps) + " device trials" +
                                     (fail_why_.empty() ? "" : "; deepest failure: " + fail_why_));
     }
-    return ResourceExhaustedError("unschedulable: " + fail_why_);
+    // As upstream, a failure on a node with invalid pools says so: their
+    // devices might have been the solution.
+    std::string invalid = invalid_pools_.empty() ? "" : "; invalid resource pools were encountered: " + invalid_pools_.front();
+    return ResourceExhaustedError("unschedulable: " + fail_why_ + invalid);
   }
   std::vector<Json> out;
   for (size_t ci = 0; ci < claims_.size(); ++ci) {

@@ -72,6 +72,9 @@ struct Eligibility {
   std::unordered_map<int, std::vector<std::pair<int, Nanos>>> consumed;
 };
 
+// OrderKey(): where a pool or slice named `name` goes in the order of seed.
+uint64_t OrderKey(uint64_t seed, const std::string& name);
+
 class Search {
  public:
   Search(const Allocator::Impl& impl, const NodeInfo& node) : impl_(impl), node_(node) {}
@@ -83,7 +86,8 @@ class Search {
   const DeviceInfo& Dev(int d) const { return impl_.devices[d]; }
   Status BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec, bool allow_admin, Alt* alt);
   Status AddInUse(const Json& allocation);
-  bool OnNode(const DeviceInfo& d) const;
+  Result<bool> OnNode(const DeviceInfo& d) const;
+  Status GatherDevices();
 
   bool SearchFrom(size_t ri);
   bool PickDevices(size_t ri, int alt, size_t start, int64_t remaining);
@@ -101,7 +105,8 @@ class Search {
   std::vector<ClaimState> claims_;
   std::vector<Request> requests_;
   std::vector<int> node_devices_;  // indices of usable devices on this node, in order
-  std::vector<std::string> incomplete_pools_;  // problems of pools relevant to this node
+  std::vector<std::string> incomplete_pools_;  // problems of incomplete pools relevant to this node
+  std::vector<std::string> invalid_pools_;     // problems of invalid pools relevant to this node
   std::vector<std::vector<Eligibility>> elig_;  // [request][alt]
   // In-use state.
   std::vector<char> exclusive_;

@@ -1,11 +1,13 @@
 // Search set-up: the claims' requests and constraints, the devices in use
 // and the devices on the node.
+#include <algorithm>
+
 #include "quantity_util.hpp"
 #include "search.hpp"
 
 namespace drahil::allocator::internal {
 
-bool Search::OnNode(const DeviceInfo& d) const {
+Result<bool> Search::OnNode(const DeviceInfo& d) const {
   switch (d.node_kind) {
     case DeviceInfo::NodeKind::kNodeName: return d.node_name == node_.name;
     case DeviceInfo::NodeKind::kAllNodes: return true;
@@ -142,7 +144,9 @@ Status Search::Prepare(const std::vector<Json>& claims) {
     const Json& alloc = Field(Field(c, "status"), "allocation");
     if (alloc.is_object()) {
       const Json& ns = Field(alloc, "nodeSelector");
-      if (ns.is_object() && !MatchNodeSelector(ns, node_)) {
+      Result<bool> on_node = ns.is_object() ? MatchNodeSelector(ns, node_) : Result<bool>(true);
+      if (!on_node.ok()) return on_node.status().WithContext(where + ", allocation.nodeSelector");
+      if (!*on_node) {
         return ResourceExhaustedError("unschedulable: " + where + " is allocated with a node selector that node \"" +
                                       node_.name + "\" does not match");
       }
@@ -209,13 +213,20 @@ Status Search::Prepare(const std::vector<Json>& claims) {
     claims_.push_back(std::move(cs));
   }
 
-  for (size_t d = 0; d < impl_.devices.size(); ++d) {
-    const DeviceInfo& dev = impl_.devices[d];
-    if (!impl_.pools[dev.pool_index].complete) continue;
-    if (OnNode(dev)) node_devices_.push_back(static_cast<int>(d));
-  }
-  for (const auto& p : impl_.pools) {
-    if (!p.complete && (p.has_non_node_slices || p.nodes.count(node_.name))) incomplete_pools_.push_back(p.problem);
+  DRAHIL_RETURN_IF_ERROR(GatherDevices());
+  // allocationMode All needs every device of every relevant pool: an
+  // incomplete or invalid one fails the whole call, also for a subrequest
+  // that has alternatives (validateDeviceRequest() in allocator_stable.go
+  // runs before the search).
+  std::vector<std::string> unusable = incomplete_pools_;
+  unusable.insert(unusable.end(), invalid_pools_.begin(), invalid_pools_.end());
+  for (size_t ri = 0; ri < requests_.size() && !unusable.empty(); ++ri) {
+    for (const Alt& alt : requests_[ri].alts) {
+      if (!alt.all) continue;
+      const ClaimState& cs = claims_[requests_[ri].claim];
+      return ResourceExhaustedError("unschedulable: claim " + cs.ns + "/" + cs.name + ", request \"" + alt.result_name +
+                                    "\": asks for all devices, but " + unusable.front());
+    }
   }
   elig_.resize(requests_.size());
   for (size_t ri = 0; ri < requests_.size(); ++ri) {
@@ -227,6 +238,100 @@ Status Search::Prepare(const std::vector<Json>& claims) {
   }
   chosen_alt_.assign(requests_.size(), 0);
   return OkStatus();
+}
+
+// GatherDevices(): the devices this node can use, after GatherPools() in
+// k8s.io/dynamic-resource-allocation/structured/internal/stable/pools_stable.go.
+// A pool is relevant when one of its slices (at the pool's highest
+// generation) has shared counters or selects the node, by slice or, with
+// perDeviceNodeSelection, by one of its devices; a node selector that does
+// not parse aborts the allocation. Relevant pools that are incomplete or
+// invalid give no devices (allocateOne() skips them) but are remembered:
+// allocationMode All fails on them, and a failed search names the invalid
+// ones. Devices come in pool, slice and device order; Options::order_seed
+// shuffles pools and slices (upstream's pool order is a Go map's).
+Status Search::GatherDevices() {
+  std::vector<std::vector<std::vector<int>>> devices_of(impl_.pools.size());
+  for (size_t pi = 0; pi < impl_.pools.size(); ++pi) devices_of[pi].resize(impl_.pools[pi].slices.size());
+  for (size_t d = 0; d < impl_.devices.size(); ++d) {
+    const DeviceInfo& dev = impl_.devices[d];
+    devices_of[dev.pool_index][dev.slice_index].push_back(static_cast<int>(d));
+  }
+  std::vector<int> pool_order(impl_.pools.size());
+  for (size_t pi = 0; pi < pool_order.size(); ++pi) pool_order[pi] = static_cast<int>(pi);
+  const std::optional<uint64_t>& seed = impl_.opts.order_seed;
+  if (seed) {
+    std::stable_sort(pool_order.begin(), pool_order.end(), [&](int a, int b) {
+      return OrderKey(*seed, impl_.pools[a].driver + "/" + impl_.pools[a].name) <
+             OrderKey(*seed, impl_.pools[b].driver + "/" + impl_.pools[b].name);
+    });
+  }
+  for (int pi : pool_order) {
+    const PoolInfo& pool = impl_.pools[pi];
+    bool relevant = false;
+    for (const Json* slice : pool.slices) {
+      const Json& spec = Field(*slice, "spec");
+      std::string name = Str(Field(*slice, "metadata"), "name");
+      if (Field(spec, "sharedCounters").is_array() && !Field(spec, "sharedCounters").empty()) {
+        relevant = true;
+      } else if (Bool(spec, "perDeviceNodeSelection")) {
+        const Json& devs = Field(spec, "devices");
+        for (size_t i = 0; devs.is_array() && i < devs.size(); ++i) {
+          auto m = NodeMatches(devs[i], node_);
+          if (!m.ok()) {
+            return m.status().WithContext("node selection for device " + Str(devs[i], "name") + " in slice " + name);
+          }
+          if (*m) {
+            relevant = true;
+            break;
+          }
+        }
+      } else {
+        auto m = NodeMatches(spec, node_);
+        if (!m.ok()) return m.status().WithContext("node selection for slice " + name);
+        relevant = relevant || *m;
+      }
+    }
+    if (!relevant) continue;
+    if (pool.invalid) {
+      invalid_pools_.push_back(pool.problem);
+      continue;
+    }
+    if (!pool.complete) {
+      incomplete_pools_.push_back(pool.problem);
+      continue;
+    }
+    std::vector<int> slice_order(pool.slices.size());
+    for (size_t si = 0; si < slice_order.size(); ++si) slice_order[si] = static_cast<int>(si);
+    if (seed) {
+      std::stable_sort(slice_order.begin(), slice_order.end(), [&](int a, int b) {
+        return OrderKey(*seed, Str(Field(*pool.slices[a], "metadata"), "name")) <
+               OrderKey(*seed, Str(Field(*pool.slices[b], "metadata"), "name"));
+      });
+    }
+    for (int si : slice_order) {
+      for (int d : devices_of[pi][si]) {
+        auto on = OnNode(Dev(d));
+        if (!on.ok()) return on.status().WithContext("node selection for device " + Dev(d).Id());
+        if (*on) node_devices_.push_back(d);
+      }
+    }
+  }
+  return OkStatus();
+}
+
+// OrderKey(): a pseudo-random position for name under seed (FNV-1a, then
+// splitmix64), the same on every platform.
+uint64_t OrderKey(uint64_t seed, const std::string& name) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  uint64_t z = h ^ (seed + 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 }  // namespace drahil::allocator::internal

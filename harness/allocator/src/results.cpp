@@ -1,6 +1,7 @@
 // AllocationResults as kube-scheduler writes them: results, shareIDs,
 // config, node selector and allocationTimestamp.
 #include <cstdio>
+#include <set>
 
 #include "drahil/core/clock.hpp"
 #include "quantity_util.hpp"
@@ -31,14 +32,34 @@ std::string ShareId(const std::string& seed, const ClaimState& cs, const std::st
   return buf;
 }
 
+// AddRequirement(): appends req unless `to` has one with the same key,
+// operator and set of values.
+void AddRequirement(const Json& req, Json& to) {
+  auto values = [](const Json& r) {
+    std::set<std::string> out;
+    const Json& v = Field(r, "values");
+    for (size_t i = 0; v.is_array() && i < v.size(); ++i) out.insert(v[i].is_string() ? v[i].get<std::string>() : v[i].dump());
+    return out;
+  };
+  for (const auto& have : to) {
+    if (Str(have, "key") == Str(req, "key") && Str(have, "operator") == Str(req, "operator") &&
+        values(have) == values(req)) {
+      return;
+    }
+  }
+  to.push_back(req);
+}
+
 }  // namespace
 
-Json Search::BuildAllocation(size_t claim_index) {
+Result<Json> Search::BuildAllocation(size_t claim_index) {
   const ClaimState& cs = claims_[claim_index];
   Json results = Json::array();
   Json config = Json::array();
   bool node_local = false;
-  const Json* selector = nullptr;
+  // One term that collects the requirements of every device's node
+  // selector, without repeats (createNodeSelector() in allocator_stable.go).
+  Json term = {{"matchFields", Json::array()}, {"matchExpressions", Json::array()}};
   bool binding = false;
   size_t share_index = 0;
   for (const Pick& p : picks_) {
@@ -64,7 +85,19 @@ Json Search::BuildAllocation(size_t claim_index) {
     }
     results.push_back(std::move(r));
     if (dev.node_kind == DeviceInfo::NodeKind::kNodeName || dev.binds_to_node) node_local = true;
-    if (dev.node_kind == DeviceInfo::NodeKind::kSelector && !selector) selector = &dev.node_selector;
+    if (dev.node_kind == DeviceInfo::NodeKind::kSelector) {
+      const Json& terms = Field(dev.node_selector, "nodeSelectorTerms");
+      if (terms.size() > 1) {
+        return InvalidArgumentError("device " + dev.Id() + ": a node selector with " + std::to_string(terms.size()) +
+                                    " terms cannot go into an allocation (one term at most)");
+      }
+      for (const auto& t : terms) {
+        for (const char* kind : {"matchFields", "matchExpressions"}) {
+          const Json& reqs = Field(t, kind);
+          for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i) AddRequirement(reqs[i], term[kind]);
+        }
+      }
+    }
   }
   // Class configuration first (per request, in request order), then the
   // claim's own, as the scheduler writes them.
@@ -97,8 +130,10 @@ Json Search::BuildAllocation(size_t claim_index) {
                               Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
                                                                            {"operator", "In"},
                                                                            {"values", Json::array({node_.name})}}})}}})}};
-  } else if (selector) {
-    alloc["nodeSelector"] = *selector;
+  } else if (!term["matchFields"].empty() || !term["matchExpressions"].empty()) {
+    if (term["matchFields"].empty()) term.erase("matchFields");
+    if (term["matchExpressions"].empty()) term.erase("matchExpressions");
+    alloc["nodeSelector"] = {{"nodeSelectorTerms", Json::array({term})}};
   }
   if (binding) {
     auto now = impl_.opts.now ? impl_.opts.now() : std::chrono::system_clock::now();

@@ -354,7 +354,8 @@ Result<std::vector<Json>> Search::Run() {
     if (claims_[ci].preallocated) {
       out.push_back(Field(Field(*claims_[ci].claim, "status"), "allocation"));
     } else {
-      out.push_back(BuildAllocation(ci));
+      DRAHIL_ASSIGN_OR_RETURN(Json a, BuildAllocation(ci));
+      out.push_back(std::move(a));
     }
   }
   return out;

@@ -98,7 +98,7 @@ class Search {
   void Undo(const Pick& p);
   void NoteFailure(size_t ri, const std::string& why);
   std::string Describe(size_t ri) const;
-  Json BuildAllocation(size_t claim_index);
+  Result<Json> BuildAllocation(size_t claim_index);
 
   const Allocator::Impl& impl_;
   const NodeInfo& node_;

@@ -125,8 +125,17 @@ TEST_CASE("Upstream NodeMatches: slice nodeSelector terms match node labels and 
   CHECK_FALSE(on(Selector({Term(Json(), Json::array({Req("metadata.name", "NotIn", {"node-1"})}))})));
   // Requirements in a term are ANDed, terms ORed; an empty term selects nothing.
   CHECK_FALSE(on(Selector({Term(Json::array({Req("kubernetes.io/os", "In", {"linux"}), Req("zone", "Exists")}))})));
-  CHECK(on(Selector({Term(Json::array({Req("zone", "Exists")})), Term(Json::array({Req("kubernetes.io/os", "Exists")}))})));
   CHECK_FALSE(on(Selector({Json::object()})));
+  // Terms are ORed (shown with an allocated claim's node selector: a slice
+  // selector has one term, as API validation demands).
+  auto fits = [](const Json& selector) {
+    alloc::Allocator a(Inventory({}));
+    Json done = Claim("done");
+    done["status"]["allocation"] = {{"devices", {{"results", Json::array()}}}, {"nodeSelector", selector}};
+    return a.Allocate({done}, kNode).ok();
+  };
+  CHECK(fits(Selector({Term(Json::array({Req("zone", "Exists")})), Term(Json::array({Req("kubernetes.io/os", "Exists")}))})));
+  CHECK_FALSE(fits(Selector({Term(Json::array({Req("zone", "Exists")})), Json::object()})));
   // Selectors that do not parse are errors, not mismatches, even when
   // another term would match.
   for (const Json& bad : {Selector({Term(Json::array({Req("kubernetes.io/os", "In")}))}),
@@ -156,6 +165,22 @@ TEST_CASE("Upstream GatherPools: perDeviceNodeSelection selects devices by node 
   REQUIRE_OK(r);
   CHECK(Devices((*r)[0]) == std::vector<std::string>{"port-b"});
   CHECK((*r)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"][0] == "amd64");
+}
+
+// allocator_stable.go, createNodeSelector(): the allocation's node selector
+// is one term with the requirements of all devices' node selectors.
+TEST_CASE("Upstream createNodeSelector: requirements of all devices merge into one term", "[allocator][fidelity]") {
+  Json linux = Req("kubernetes.io/os", "In", {"linux"});
+  Json rack = Req("gpu-count", "Exists");
+  Json a = Slice("a", "pool-a", {"gpu-0"}, {{"nodeSelector", Selector({Term(Json::array({linux}))})}});
+  Json b = Slice("b", "pool-b", {"gpu-1"}, {{"nodeSelector", Selector({Term(Json::array({linux, rack}))})}});
+  alloc::Allocator al(Inventory({a, b}));
+  auto r = al.Allocate({Claim("two", "", 2)}, kNode);
+  REQUIRE_OK(r);
+  const Json& terms = (*r)[0]["nodeSelector"]["nodeSelectorTerms"];
+  REQUIRE(terms.size() == 1);
+  CHECK(terms[0]["matchExpressions"] == Json::array({linux, rack}));
+  CHECK_FALSE(terms[0].contains("matchFields"));
 }
 
 // allocator_stable.go, allocateOne(): devices of incomplete pools are not

@@ -8,6 +8,37 @@
 namespace drahil::node {
 namespace {
 
+// KubeletArch(): GOARCH of this build, as the kubelet labels its Node.
+const char* KubeletArch() {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__powerpc64__)
+  return "ppc64le";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv)
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+// NodeObject(): the Node the kubelet would register: its well-known labels
+// (kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch and their
+// beta.kubernetes.io/ twins), then the profile's node.labels on top, so
+// slices with a nodeSelector or per-device node selection can match.
+Json NodeObject(const std::string& name, const DriverProfile& profile) {
+  Json labels = {{"kubernetes.io/hostname", name},
+                 {"kubernetes.io/os", "linux"},
+                 {"kubernetes.io/arch", KubeletArch()},
+                 {"beta.kubernetes.io/os", "linux"},
+                 {"beta.kubernetes.io/arch", KubeletArch()}};
+  for (const auto& [k, v] : profile.node_labels) labels[k] = v;
+  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", labels}}}};
+}
+
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
@@ -39,8 +70,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     if (env->api) env->api->Stop();
     return OkStatus();
   });
-  Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", env->node}}}};
-  if (auto n = env->api->Create("nodes", node); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
+  env->order_seed = opts.allocator_seed;
+  if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
   // The DeviceClasses of the profile's device model, as a cluster admin
   // would install them with the driver.
   for (const auto& c : ClassManifests(ctx.profile)) {
@@ -270,6 +301,7 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
 }  // namespace
 
 StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+  if (opts.allocator_seed) ctx.Property("allocator.seed", std::to_string(*opts.allocator_seed));
   std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
                     : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
                                                                        : "";

@@ -79,33 +79,38 @@ class RunPodStep final : public StepHandler {
     kp.name = name;
     kp.uid = (*pod)["metadata"].value("uid", "");
     std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
+    // The scheduler allocates all of a pod's pending claims in one search
+    // (dynamicresources Filter → structured Allocator.Allocate with every
+    // claim of the pod), never one claim after the other.
+    std::vector<std::string> pending;
     for (const auto& [pc_name, cname] : *pc_names) {
       auto claim = env->api->Get("resourceclaims", ns, cname);
       if (!claim.ok()) return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(), "SuiteError");
-      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) {
-        Step alloc;
-        alloc.kind = "allocate";
-        alloc.params = ns + "/" + cname;
-        alloc.where = step.where;
-        StepOutcome o = allocate_->Run(alloc, ctx);
-        if (!o.passed()) {
-          if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
-              (o.type == "Unschedulable" || o.type == "Forbidden")) {
-            ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
-            return StepOutcome::Pass();
-          }
-          return o;
+      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) pending.push_back(ns + "/" + cname);
+    }
+    if (!pending.empty()) {
+      Step alloc;
+      alloc.kind = "allocate";
+      alloc.params = {{"claims", pending}};
+      alloc.where = step.where;
+      StepOutcome o = allocate_->Run(alloc, ctx);
+      if (!o.passed()) {
+        if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
+            (o.type == "Unschedulable" || o.type == "Forbidden")) {
+          ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
+          return StepOutcome::Pass();
         }
-        claim = env->api->Get("resourceclaims", ns, cname);
-        if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
+        return o;
       }
+    }
+    for (const auto& [pc_name, cname] : *pc_names) {
       // The scheduler reserves the claim for the pod, then waits in PreBind
       // for the devices' binding conditions (KEP-5007).
       if (Status s = Reserve(*env, ns, cname, *pod); !s.ok()) return StepOutcome::FromStatus(s, "reserve claim " + cname);
       bool bound = false;
       StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
       if (!b.passed() || !bound) return b;
-      claim = env->api->Get("resourceclaims", ns, cname);
+      auto claim = env->api->Get("resourceclaims", ns, cname);
       if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
       kubelet::PodClaim c;
       c.name = pc_name;

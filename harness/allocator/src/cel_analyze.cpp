@@ -333,169 +333,222 @@ class Analyzer {
     return no_overload();
   }
 
+  // IsComprehensionMacro(): the method names cel-go expands as comprehensions.
+  static bool IsComprehensionMacro(const std::string& name) {
+    return name == "all" || name == "exists" || name == "exists_one" || name == "map" ||
+           name == "filter";
+  }
+
+  // IsNamespaceCall(): a method call on an undeclared name, which names a
+  // function namespace (cel.bind, optional.of).
+  bool IsNamespaceCall(const Node& n) const {
+    return n.method && n.args[0]->kind == NodeKind::kVar && n.args[0]->slot == -1 &&
+           !InScope(n.args[0]->name);
+  }
+
   Result<TypePtr> AnalyzeCall(Node& n) {
     // Macros first: they are recognised by name and shape, as cel-go does.
     if (!n.method && n.name == "has") return AnalyzeHas(n);
-    if (n.method && (n.name == "all" || n.name == "exists" || n.name == "exists_one" ||
-                     n.name == "map" || n.name == "filter")) {
-      return AnalyzeComprehension(n);
-    }
-    if (n.method && n.args[0]->kind == NodeKind::kVar && n.args[0]->slot == -1 &&
-        !InScope(n.args[0]->name)) {
+    if (n.method && IsComprehensionMacro(n.name)) return AnalyzeComprehension(n);
+    if (IsNamespaceCall(n)) {
       const std::string& ns = n.args[0]->name;
       if (ns == "cel" && n.name == "bind") return AnalyzeBind(n);
-      if (ns == "optional" && (n.name == "of" || n.name == "none")) {
-        n.args.erase(n.args.begin());
-        n.method = false;
-        if (n.name == "none") {
-          if (!n.args.empty()) return Err(n.pos, "optional.none() takes no arguments");
-          n.fn = Fn::kOptionalNone;
-          return T(TypeKind::kOptional, T(TypeKind::kDyn));
-        }
-        if (n.args.size() != 1) return Err(n.pos, "optional.of() takes one argument");
-        DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*n.args[0]));
-        n.fn = Fn::kOptionalOf;
-        return T(TypeKind::kOptional, t);
-      }
+      if (ns == "optional" && (n.name == "of" || n.name == "none")) return AnalyzeOptional(n);
       if (ns != "device") {
         return Err(n.pos, "unsupported function '" + ns + "." + n.name + "'");
       }
     }
-    int nargs = static_cast<int>(n.args.size()) - (n.method ? 1 : 0);
-    const FnSpec* spec = nullptr;
-    bool name_known = false;
-    for (const FnSpec& s : kFunctions) {
-      if (n.name != s.name || s.method != n.method) continue;
-      name_known = true;
-      if (s.nargs == nargs || (s.nargs == -1 && (nargs == 1 || nargs == 2))) {
-        spec = &s;
-        break;
-      }
-    }
-    if (!spec) {
-      std::string what = n.method ? "method" : "function";
-      if (name_known) return Err(n.pos, "wrong number of arguments to " + what + " '" + n.name + "'");
-      return Err(n.pos, "unsupported " + what + " '" + n.name + "'");
-    }
+    DRAHIL_ASSIGN_OR_RETURN(const FnSpec* spec, ResolveFunction(n));
     n.fn = spec->fn;
     std::vector<TypePtr> at;
     for (auto& a : n.args) {
       DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*a));
       at.push_back(std::move(t));
     }
-    // Unify the global form of matches(s, re) with the method form.
-    auto want = [&](size_t i, std::initializer_list<TypeKind> kinds) -> Status {
-      if (IsDyn(at[i])) return OkStatus();
-      for (TypeKind k : kinds) {
-        if (at[i]->kind == k) return OkStatus();
-      }
-      std::string sig = n.name + "(";
-      for (size_t j = 0; j < at.size(); ++j) sig += (j ? ", " : "") + TypeName(at[j]);
-      return Err(n.args[i]->pos, "found no matching overload for '" + sig + ")'");
-    };
+    return CallType(n, at);
+  }
+
+  // AnalyzeOptional(): optional.of(x) and optional.none(), rewritten as
+  // global calls.
+  Result<TypePtr> AnalyzeOptional(Node& n) {
+    n.args.erase(n.args.begin());
+    n.method = false;
+    if (n.name == "none") {
+      if (!n.args.empty()) return Err(n.pos, "optional.none() takes no arguments");
+      n.fn = Fn::kOptionalNone;
+      return T(TypeKind::kOptional, T(TypeKind::kDyn));
+    }
+    if (n.args.size() != 1) return Err(n.pos, "optional.of() takes one argument");
+    DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*n.args[0]));
+    n.fn = Fn::kOptionalOf;
+    return T(TypeKind::kOptional, t);
+  }
+
+  // ResolveFunction(): the overload of kFunctions a call names, by name,
+  // call style and argument count.
+  Result<const FnSpec*> ResolveFunction(const Node& n) const {
+    int nargs = static_cast<int>(n.args.size()) - (n.method ? 1 : 0);
+    bool name_known = false;
+    for (const FnSpec& s : kFunctions) {
+      if (n.name != s.name || s.method != n.method) continue;
+      name_known = true;
+      if (s.nargs == nargs || (s.nargs == -1 && (nargs == 1 || nargs == 2))) return &s;
+    }
+    std::string what = n.method ? "method" : "function";
+    if (name_known) return Err(n.pos, "wrong number of arguments to " + what + " '" + n.name + "'");
+    return Err(n.pos, "unsupported " + what + " '" + n.name + "'");
+  }
+
+  // Want(): argument `i` of call `n` (argument types `at`, the receiver
+  // first) must be dyn or one of `kinds`. The global form of matches(s, re)
+  // is unified with the method form.
+  Status Want(const Node& n, const std::vector<TypePtr>& at, size_t i,
+              std::initializer_list<TypeKind> kinds) const {
+    if (IsDyn(at[i])) return OkStatus();
+    for (TypeKind k : kinds) {
+      if (at[i]->kind == k) return OkStatus();
+    }
+    std::string sig = n.name + "(";
+    for (size_t j = 0; j < at.size(); ++j) sig += (j ? ", " : "") + TypeName(at[j]);
+    return Err(n.args[i]->pos, "found no matching overload for '" + sig + ")'");
+  }
+
+  static bool IsStringLiteral(const Node& n) {
+    return n.kind == NodeKind::kLiteral && n.literal.kind == Value::Kind::kString;
+  }
+
+  // PrecompileRegex(): a literal pattern of matches() is compiled once, here.
+  Status PrecompileRegex(Node& n) const {
+    if (n.fn != Fn::kMatches || !IsStringLiteral(*n.args[1])) return OkStatus();
+    auto re = CompileRegex(n.args[1]->literal.str());
+    if (!re.ok()) return Err(n.args[1]->pos, re.status().message());
+    n.regex = *re;
+    return OkStatus();
+  }
+
+  // CheckQuantityLiteral(): quantity("...") of a literal must parse.
+  Status CheckQuantityLiteral(const Node& n) const {
+    if (!IsStringLiteral(*n.args[0])) return OkStatus();
+    auto q = Quantity::Parse(n.args[0]->literal.str());
+    if (!q.ok()) return Err(n.args[0]->pos, "invalid quantity literal: " + q.status().message());
+    return OkStatus();
+  }
+
+  // CheckSemverLiteral(): semver("..."[, normalize]) of literals must parse.
+  Status CheckSemverLiteral(const Node& n) const {
+    size_t nargs = n.args.size();
+    if (n.fn != Fn::kSemver || !IsStringLiteral(*n.args[0])) return OkStatus();
+    if (nargs != 1 && n.args[1]->kind != NodeKind::kLiteral) return OkStatus();
+    bool normalize =
+        nargs == 2 && n.args[1]->literal.kind == Value::Kind::kBool && n.args[1]->literal.b;
+    auto v = SemVer::Parse(n.args[0]->literal.str(), normalize);
+    if (!v.ok()) return Err(n.args[0]->pos, "invalid semver literal: " + v.status().message());
+    return OkStatus();
+  }
+
+  // CheckComparable(): compareTo() and friends compare two quantities or two
+  // semvers, not one of each.
+  Status CheckComparable(const Node& n, const std::vector<TypePtr>& at) const {
+    if (IsDyn(at[0]) || IsDyn(at[1]) || at[0]->kind == at[1]->kind) return OkStatus();
+    return Err(n.pos, "found no matching overload for '" + n.name + "' applied to '" +
+                          TypeName(at[0]) + "." + n.name + "(" + TypeName(at[1]) + ")'");
+  }
+
+  // OptionalResultType(): the type of orValue(), hasValue() and value().
+  static TypePtr OptionalResultType(const Node& n, const std::vector<TypePtr>& at) {
+    if (n.fn == Fn::kHasValue) return T(TypeKind::kBool);
+    if (IsDyn(at[0])) return T(TypeKind::kDyn);
+    if (n.fn == Fn::kOrValue) return Join(at[0]->a, at[1]);
+    return at[0]->a;
+  }
+
+  // CallType(): checks the argument types `at` of the resolved call `n`
+  // (and its literal arguments where they can be checked now); its type.
+  Result<TypePtr> CallType(Node& n, const std::vector<TypePtr>& at) {
     using K = TypeKind;
     switch (n.fn) {
       case Fn::kSize:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString, K::kBytes, K::kList, K::kMap}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBytes, K::kList, K::kMap}));
         return T(K::kInt);
       case Fn::kContains:
       case Fn::kStartsWith:
       case Fn::kEndsWith:
       case Fn::kMatches:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString}));
-        DRAHIL_RETURN_IF_ERROR(want(1, {K::kString}));
-        if (n.fn == Fn::kMatches && n.args[1]->kind == NodeKind::kLiteral &&
-            n.args[1]->literal.kind == Value::Kind::kString) {
-          auto re = CompileRegex(n.args[1]->literal.str());
-          if (!re.ok()) return Err(n.args[1]->pos, re.status().message());
-          n.regex = *re;
-        }
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(PrecompileRegex(n));
         return T(K::kBool);
       case Fn::kLowerAscii:
       case Fn::kUpperAscii:
       case Fn::kTrim:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
         return T(K::kString);
       case Fn::kToInt:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kInt, K::kUint, K::kDouble, K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
         return T(K::kInt);
       case Fn::kToUint:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kInt, K::kUint, K::kDouble, K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
         return T(K::kUint);
       case Fn::kToDouble:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kInt, K::kUint, K::kDouble, K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
         return T(K::kDouble);
       case Fn::kToString:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool}));
+        DRAHIL_RETURN_IF_ERROR(
+            Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool}));
         return T(K::kString);
       case Fn::kToBytes:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString, K::kBytes}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBytes}));
         return T(K::kBytes);
       case Fn::kToBool:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString, K::kBool}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBool}));
         return T(K::kBool);
       case Fn::kDyn:
         return T(K::kDyn);
       case Fn::kQuantity:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString}));
-        if (n.args[0]->kind == NodeKind::kLiteral && n.args[0]->literal.kind == Value::Kind::kString) {
-          auto q = Quantity::Parse(n.args[0]->literal.str());
-          if (!q.ok()) return Err(n.args[0]->pos, "invalid quantity literal: " + q.status().message());
-        }
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(CheckQuantityLiteral(n));
         return T(K::kQuantity);
       case Fn::kIsQuantity:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
         return T(K::kBool);
       case Fn::kSemver:
       case Fn::kIsSemver:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kString}));
-        if (at.size() == 2) DRAHIL_RETURN_IF_ERROR(want(1, {K::kBool}));
-        if (n.fn == Fn::kSemver && n.args[0]->kind == NodeKind::kLiteral &&
-            n.args[0]->literal.kind == Value::Kind::kString &&
-            (at.size() == 1 || n.args[1]->kind == NodeKind::kLiteral)) {
-          bool normalize = at.size() == 2 && n.args[1]->literal.kind == Value::Kind::kBool && n.args[1]->literal.b;
-          auto v = SemVer::Parse(n.args[0]->literal.str(), normalize);
-          if (!v.ok()) return Err(n.args[0]->pos, "invalid semver literal: " + v.status().message());
-        }
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        if (at.size() == 2) DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kBool}));
+        DRAHIL_RETURN_IF_ERROR(CheckSemverLiteral(n));
         return T(n.fn == Fn::kSemver ? K::kSemver : K::kBool);
       case Fn::kCompareTo:
       case Fn::kIsGreaterThan:
       case Fn::kIsLessThan:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kQuantity, K::kSemver}));
-        DRAHIL_RETURN_IF_ERROR(want(1, {K::kQuantity, K::kSemver}));
-        if (!IsDyn(at[0]) && !IsDyn(at[1]) && at[0]->kind != at[1]->kind) {
-          return Err(n.pos, "found no matching overload for '" + n.name + "' applied to '" +
-                                TypeName(at[0]) + "." + n.name + "(" + TypeName(at[1]) + ")'");
-        }
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kQuantity, K::kSemver}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kQuantity, K::kSemver}));
+        DRAHIL_RETURN_IF_ERROR(CheckComparable(n, at));
         return T(n.fn == Fn::kCompareTo ? K::kInt : K::kBool);
       case Fn::kAdd:
       case Fn::kSub:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kQuantity}));
-        DRAHIL_RETURN_IF_ERROR(want(1, {K::kQuantity, K::kInt}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kQuantity}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kQuantity, K::kInt}));
         return T(K::kQuantity);
       case Fn::kAsInteger:
       case Fn::kSign:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kQuantity}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kQuantity}));
         return T(K::kInt);
       case Fn::kAsApproximateFloat:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kQuantity}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kQuantity}));
         return T(K::kDouble);
       case Fn::kIsInteger:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kQuantity}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kQuantity}));
         return T(K::kBool);
       case Fn::kMajor:
       case Fn::kMinor:
       case Fn::kPatch:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kSemver}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kSemver}));
         return T(K::kInt);
       case Fn::kOrValue:
       case Fn::kHasValue:
       case Fn::kValue:
-        DRAHIL_RETURN_IF_ERROR(want(0, {K::kOptional}));
-        if (n.fn == Fn::kHasValue) return T(K::kBool);
-        if (IsDyn(at[0])) return T(K::kDyn);
-        if (n.fn == Fn::kOrValue) return Join(at[0]->a, at[1]);
-        return at[0]->a;
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kOptional}));
+        return OptionalResultType(n, at);
       case Fn::kOptionalOf:
       case Fn::kOptionalNone:
         break;

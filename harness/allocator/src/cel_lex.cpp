@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace drahil::allocator::cel::internal {
 namespace {
@@ -37,6 +38,130 @@ void AppendUtf8(std::string* out, uint32_t cp) {
     out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
 }
+
+
+// SimpleEscape(): the character a one-letter escape (\n, \", ...) stands
+// for; 0 for any other escape.
+char SimpleEscape(char e) {
+  switch (e) {
+    case 'a': return '\a';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'v': return '\v';
+    case '\\': case '\'': case '"': case '`': case '?': return e;
+    default: return 0;
+  }
+}
+
+// HexDigitValue(): 0..15 for a hex digit.
+uint32_t HexDigitValue(char h) {
+  bool digit = std::isdigit(static_cast<unsigned char>(h));
+  return static_cast<uint32_t>(digit ? h - '0' : (std::tolower(h) - 'a' + 10));
+}
+
+// RegexTranslator: an RE2 pattern in ECMAScript (std::regex) syntax. RE2 and
+// ECMAScript agree on the common subset; the RE2-only spellings that can be
+// translated are, the rest is refused rather than matched differently.
+class RegexTranslator {
+ public:
+  explicit RegexTranslator(const std::string& pattern) : p_(pattern) {}
+
+  // Translate(): the pattern from byte offset `start` on.
+  Result<std::string> Translate(size_t start) {
+    for (i_ = start; i_ < p_.size(); ++i_) DRAHIL_RETURN_IF_ERROR(Step());
+    return out_;
+  }
+
+  // Error(): InvalidArgument naming the pattern.
+  Status Error(const std::string& what) const {
+    return InvalidArgumentError("regex \"" + p_ + "\": " + what);
+  }
+
+ private:
+  // Step(): translates the construct at i_, leaving i_ on its last byte.
+  Status Step() {
+    char c = p_[i_];
+    if (c == '\\' && i_ + 1 < p_.size()) return Escape();
+    if (in_class_) {
+      if (c == ']') in_class_ = false;
+      out_ += c;
+      return OkStatus();
+    }
+    if (c == '[') {
+      OpenClass();
+      return OkStatus();
+    }
+    if (c == '(' && NextIs('?')) return Group();
+    out_ += c;
+    return OkStatus();
+  }
+
+  bool NextIs(char c) const { return i_ + 1 < p_.size() && p_[i_ + 1] == c; }
+
+  Status Escape() {
+    char e = p_[i_ + 1];
+    if (e >= '1' && e <= '9' && !in_class_) return Error("backreferences are not supported by RE2");
+    if (e == 'p' || e == 'P') return Error("unsupported construct \\p (Unicode classes)");
+    if (e == 'Q' || e == 'E') return Error("unsupported construct \\Q...\\E");
+    if (e == 'C') return Error("unsupported construct \\C");
+    ++i_;
+    if (e == 'A' && !in_class_) {
+      out_ += '^';
+    } else if (e == 'z' && !in_class_) {
+      out_ += '$';
+    } else {
+      out_ += '\\';
+      out_ += e;
+    }
+    return OkStatus();
+  }
+
+  // OpenClass(): "[", keeping a leading "^" and a literal leading "]".
+  void OpenClass() {
+    in_class_ = true;
+    out_ += '[';
+    if (NextIs('^')) {
+      out_ += '^';
+      ++i_;
+    }
+    if (NextIs(']')) {
+      out_ += "\\]";
+      ++i_;
+    }
+  }
+
+  // Group(): "(?" groups: non-capturing and named groups translate; flags
+  // and lookaround do not.
+  Status Group() {
+    std::string_view rest(p_.data() + i_ + 2, p_.size() - i_ - 2);
+    if (rest.rfind(":", 0) == 0) {
+      out_ += "(?:";
+      i_ += 2;
+      return OkStatus();
+    }
+    if (rest.rfind("P<", 0) == 0 || rest.rfind("<", 0) == 0) {
+      size_t close = p_.find('>', i_);
+      if (close == std::string::npos || rest.rfind("<=", 0) == 0 || rest.rfind("<!", 0) == 0) {
+        return Error("lookbehind is not supported by RE2");
+      }
+      out_ += '(';
+      i_ = close;
+      return OkStatus();
+    }
+    if (rest.rfind("=", 0) == 0 || rest.rfind("!", 0) == 0) {
+      return Error("lookahead is not supported by RE2");
+    }
+    return Error("unsupported group flags '(?" + std::string(rest.substr(0, 2)) + "'");
+  }
+
+  const std::string& p_;
+  size_t i_ = 0;
+  bool in_class_ = false;
+  std::string out_;
+};
 
 }  // namespace
 
@@ -193,146 +318,98 @@ Status Lexer::LexString(Token* t, bool raw, bool bytes) {
   std::string out;
   for (;;) {
     if (i_ >= s_.size()) return Error(t->pos, "unterminated string literal");
+    if (ConsumeClosingQuote(q, triple)) break;
     char c = s_[i_];
-    if (triple) {
-      if (s_.substr(i_, 3) == std::string(3, q)) {
-        i_ += 3;
-        break;
-      }
-    } else {
-      if (c == q) {
-        ++i_;
-        break;
-      }
-      if (c == '\n' || c == '\r') return Error(t->pos, "newline in string literal");
-    }
+    if (!triple && (c == '\n' || c == '\r')) return Error(t->pos, "newline in string literal");
     if (c != '\\' || raw) {
       out.push_back(c);
       ++i_;
       continue;
     }
-    int esc_pos = static_cast<int>(i_);
-    if (++i_ >= s_.size()) return Error(esc_pos, "unterminated escape");
-    char e = s_[i_++];
-    switch (e) {
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case '\\': case '\'': case '"': case '`': case '?': out.push_back(e); break;
-      case 'x': case 'X': case 'u': case 'U': {
-        int n = (e == 'x' || e == 'X') ? 2 : (e == 'u' ? 4 : 8);
-        if (bytes && (e == 'u' || e == 'U')) return Error(esc_pos, "\\u escape in bytes literal");
-        if (i_ + n > s_.size()) return Error(esc_pos, "short escape sequence");
-        uint32_t cp = 0;
-        for (int k = 0; k < n; ++k) {
-          char h = s_[i_ + k];
-          if (!std::isxdigit(static_cast<unsigned char>(h))) return Error(esc_pos, "bad hex escape");
-          cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
-        }
-        i_ += n;
-        if (bytes) {
-          out.push_back(static_cast<char>(cp));
-        } else {
-          if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return Error(esc_pos, "invalid code point in escape");
-          AppendUtf8(&out, cp);
-        }
-        break;
-      }
-      case '0': case '1': case '2': case '3': {
-        if (i_ + 2 > s_.size()) return Error(esc_pos, "short octal escape");
-        uint32_t v = static_cast<uint32_t>(e - '0');
-        for (int k = 0; k < 2; ++k) {
-          char o = s_[i_ + k];
-          if (o < '0' || o > '7') return Error(esc_pos, "bad octal escape");
-          v = v * 8 + static_cast<uint32_t>(o - '0');
-        }
-        i_ += 2;
-        if (bytes) {
-          out.push_back(static_cast<char>(v));
-        } else {
-          AppendUtf8(&out, v);
-        }
-        break;
-      }
-      default:
-        return Error(esc_pos, std::string("invalid escape '\\") + e + "'");
-    }
+    DRAHIL_RETURN_IF_ERROR(LexEscape(bytes, &out));
   }
   t->kind = bytes ? Tok::kBytes : Tok::kString;
   t->text = std::move(out);
   return OkStatus();
 }
 
+bool Lexer::ConsumeClosingQuote(char q, bool triple) {
+  if (triple) {
+    if (s_.substr(i_, 3) != std::string(3, q)) return false;
+    i_ += 3;
+    return true;
+  }
+  if (s_[i_] != q) return false;
+  ++i_;
+  return true;
+}
+
+Status Lexer::LexEscape(bool bytes, std::string* out) {
+  int esc_pos = static_cast<int>(i_);
+  if (++i_ >= s_.size()) return Error(esc_pos, "unterminated escape");
+  char e = s_[i_++];
+  if (char c = SimpleEscape(e); c != 0) {
+    out->push_back(c);
+    return OkStatus();
+  }
+  switch (e) {
+    case 'x': case 'X': case 'u': case 'U': return LexHexEscape(e, esc_pos, bytes, out);
+    case '0': case '1': case '2': case '3': return LexOctalEscape(e, esc_pos, bytes, out);
+    default: return Error(esc_pos, std::string("invalid escape '\\") + e + "'");
+  }
+}
+
+Status Lexer::LexHexEscape(char e, int esc_pos, bool bytes, std::string* out) {
+  int n = (e == 'x' || e == 'X') ? 2 : (e == 'u' ? 4 : 8);
+  if (bytes && (e == 'u' || e == 'U')) return Error(esc_pos, "\\u escape in bytes literal");
+  if (i_ + n > s_.size()) return Error(esc_pos, "short escape sequence");
+  uint32_t cp = 0;
+  for (int k = 0; k < n; ++k) {
+    char h = s_[i_ + k];
+    if (!std::isxdigit(static_cast<unsigned char>(h))) return Error(esc_pos, "bad hex escape");
+    cp = cp * 16 + HexDigitValue(h);
+  }
+  i_ += n;
+  if (bytes) {
+    out->push_back(static_cast<char>(cp));
+    return OkStatus();
+  }
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return Error(esc_pos, "invalid code point in escape");
+  AppendUtf8(out, cp);
+  return OkStatus();
+}
+
+Status Lexer::LexOctalEscape(char e, int esc_pos, bool bytes, std::string* out) {
+  if (i_ + 2 > s_.size()) return Error(esc_pos, "short octal escape");
+  uint32_t v = static_cast<uint32_t>(e - '0');
+  for (int k = 0; k < 2; ++k) {
+    char o = s_[i_ + k];
+    if (o < '0' || o > '7') return Error(esc_pos, "bad octal escape");
+    v = v * 8 + static_cast<uint32_t>(o - '0');
+  }
+  i_ += 2;
+  if (bytes) {
+    out->push_back(static_cast<char>(v));
+  } else {
+    AppendUtf8(out, v);
+  }
+  return OkStatus();
+}
+
 Result<std::shared_ptr<const std::regex>> CompileRegex(const std::string& pattern) {
-  // RE2 and ECMAScript agree on the common subset. Translate the RE2-only
-  // spellings we can and refuse the rest rather than match differently.
-  std::string out;
   auto flags = std::regex::ECMAScript;
-  size_t i = 0;
+  size_t start = 0;
   if (pattern.rfind("(?i)", 0) == 0) {
     flags |= std::regex::icase;
-    i = 4;
+    start = 4;
   }
-  bool in_class = false;
-  for (; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      char e = pattern[i + 1];
-      if (e >= '1' && e <= '9' && !in_class) return InvalidArgumentError("regex \"" + pattern + "\": backreferences are not supported by RE2");
-      if (e == 'p' || e == 'P') return InvalidArgumentError("regex \"" + pattern + "\": unsupported construct \\p (Unicode classes)");
-      if (e == 'Q' || e == 'E') return InvalidArgumentError("regex \"" + pattern + "\": unsupported construct \\Q...\\E");
-      if (e == 'C') return InvalidArgumentError("regex \"" + pattern + "\": unsupported construct \\C");
-      if (e == 'A' && !in_class) { out += '^'; ++i; continue; }
-      if (e == 'z' && !in_class) { out += '$'; ++i; continue; }
-      out += c;
-      out += e;
-      ++i;
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      out += c;
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      out += c;
-      if (i + 1 < pattern.size() && pattern[i + 1] == '^') { out += '^'; ++i; }
-      if (i + 1 < pattern.size() && pattern[i + 1] == ']') { out += "\\]"; ++i; }
-      continue;
-    }
-    if (c == '(' && i + 1 < pattern.size() && pattern[i + 1] == '?') {
-      std::string_view rest(pattern.data() + i + 2, pattern.size() - i - 2);
-      if (rest.rfind(":", 0) == 0) {
-        out += "(?:";
-        i += 2;
-        continue;
-      }
-      if (rest.rfind("P<", 0) == 0 || rest.rfind("<", 0) == 0) {
-        size_t close = pattern.find('>', i);
-        if (close == std::string::npos || rest.rfind("<=", 0) == 0 || rest.rfind("<!", 0) == 0) {
-          return InvalidArgumentError("regex \"" + pattern + "\": lookbehind is not supported by RE2");
-        }
-        out += '(';
-        i = close;
-        continue;
-      }
-      if (rest.rfind("=", 0) == 0 || rest.rfind("!", 0) == 0) {
-        return InvalidArgumentError("regex \"" + pattern + "\": lookahead is not supported by RE2");
-      }
-      return InvalidArgumentError("regex \"" + pattern + "\": unsupported group flags '(?" +
-                                  std::string(rest.substr(0, 2)) + "'");
-    }
-    out += c;
-  }
+  RegexTranslator translator(pattern);
+  DRAHIL_ASSIGN_OR_RETURN(std::string out, translator.Translate(start));
   try {
     return std::make_shared<const std::regex>(out, flags);
   } catch (const std::regex_error& e) {
-    return InvalidArgumentError("regex \"" + pattern + "\": " + e.what());
+    return translator.Error(e.what());
   }
 }
 

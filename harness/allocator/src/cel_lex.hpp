@@ -43,6 +43,14 @@ class Lexer {
   Status LexNumber(Token* t);
   Status FinishInt(Token* t, uint64_t v);
   Status LexString(Token* t, bool raw, bool bytes);
+  // ConsumeClosingQuote(): steps over the literal's closing quote(s) when
+  // they come next.
+  bool ConsumeClosingQuote(char q, bool triple);
+  // LexEscape() and the two below: the escape at the backslash at i_,
+  // decoded onto *out (bytes literals take raw bytes, strings UTF-8).
+  Status LexEscape(bool bytes, std::string* out);
+  Status LexHexEscape(char e, int esc_pos, bool bytes, std::string* out);
+  Status LexOctalEscape(char e, int esc_pos, bool bytes, std::string* out);
 
   std::string_view s_;
   size_t i_ = 0;

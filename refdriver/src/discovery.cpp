@@ -287,9 +287,30 @@ std::string ReadTrim(const std::string& path) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
-}  // namespace
+// One FPGA PCI function, as libpci and sysfs show it.
+struct PciFn {
+  std::string bdf;
+  unsigned vendor, device, cls;
+  int numa;
+  bool vf;
+  std::string physfn;  // a VF's PF bdf
+};
 
-Status DiscoverFpgas(const Options& opts, Inventory& inv) {
+// ReadPhysFn(): marks `f` a VF, with its PF's bdf, when sysfs has its
+// physfn link.
+void ReadPhysFn(const Options& opts, PciFn* f) {
+  std::string dir = opts.sysfs_root + "/devices/" + f->bdf;
+  char link[512];
+  ssize_t n = ::readlink((dir + "/physfn").c_str(), link, sizeof(link) - 1);
+  if (n <= 0) return;
+  link[n] = 0;
+  f->vf = true;
+  std::string l = link;
+  f->physfn = l.substr(l.rfind('/') + 1);
+}
+
+// ScanPciFpgas(): the FPGA functions under --sysfs-root, by bdf.
+Result<std::vector<PciFn>> ScanPciFpgas(const Options& opts) {
   pci_access* pacc = pci_alloc();
   if (pacc == nullptr) return InternalError("pci_alloc failed");
   pacc->method = PCI_ACCESS_SYS_BUS_PCI;
@@ -297,165 +318,206 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv) {
   pacc->error = PciFatal;
   pci_init(pacc);
   pci_scan_bus(pacc);
-
-  struct Fn {
-    std::string bdf;
-    unsigned vendor, device, cls;
-    int numa;
-    bool vf;
-    std::string physfn;
-  };
-  std::vector<Fn> fns;
+  std::vector<PciFn> fns;
   for (pci_dev* d = pacc->devices; d; d = d->next) {
     pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_NUMA_NODE);
     if (!IsFpga(d->vendor_id, d->device_id, d->device_class)) continue;
-    Fn f{Bdf(d), d->vendor_id, d->device_id, d->device_class, d->numa_node, false, ""};
-    std::string dir = opts.sysfs_root + "/devices/" + f.bdf;
-    char link[512];
-    ssize_t n = ::readlink((dir + "/physfn").c_str(), link, sizeof(link) - 1);
-    if (n > 0) {
-      link[n] = 0;
-      f.vf = true;
-      std::string l = link;
-      f.physfn = l.substr(l.rfind('/') + 1);
-    }
+    PciFn f{Bdf(d), d->vendor_id, d->device_id, d->device_class, d->numa_node, false, ""};
+    ReadPhysFn(opts, &f);
     fns.push_back(f);
   }
   pci_cleanup(pacc);
-  std::sort(fns.begin(), fns.end(), [](const Fn& a, const Fn& b) { return a.bdf < b.bdf; });
+  std::sort(fns.begin(), fns.end(), [](const PciFn& a, const PciFn& b) { return a.bdf < b.bdf; });
+  return fns;
+}
 
-  // Metadata of the emulated node, if any (like vendor tools' device info).
-  std::vector<Json> meta;
-  if (!opts.fake_root.empty()) {
-    if (auto names = ListDir(opts.fake_root + "/state/fpgas"); names.ok()) {
-      for (const auto& n : *names) {
-        auto t = ReadFile(opts.fake_root + "/state/fpgas/" + n);
-        if (t.ok()) {
-          auto j = Json::parse(*t, nullptr, false);
-          if (!j.is_discarded()) meta.push_back(j);
-        }
-      }
+// Metadata of the emulated node, if any (like vendor tools' device info):
+// one object per card, naming its functions' bdfs.
+class FpgaMeta {
+ public:
+  explicit FpgaMeta(const Options& opts) {
+    if (opts.fake_root.empty()) return;
+    auto names = ListDir(opts.fake_root + "/state/fpgas");
+    if (!names.ok()) return;
+    for (const auto& n : *names) {
+      auto t = ReadFile(opts.fake_root + "/state/fpgas/" + n);
+      if (!t.ok()) continue;
+      auto j = Json::parse(*t, nullptr, false);
+      if (!j.is_discarded()) cards_.push_back(j);
     }
   }
-  auto meta_for = [&](const std::string& bdf) -> const Json* {
-    for (const auto& m : meta) {
-      if (m.value("user_bdf", "") == bdf || m.value("mgmt_bdf", "") == bdf || m.value("bdf", "") == bdf) return &m;
-      for (const auto& vf : m.value("vfs", Json::array()))
-        if (vf.value("bdf", "") == bdf) return &m;
+
+  // For(): the card one of whose functions is `bdf`; nullptr when none is.
+  const Json* For(const std::string& bdf) const {
+    for (const auto& m : cards_) {
+      if (Names(m, bdf)) return &m;
     }
     return nullptr;
-  };
+  }
 
+ private:
+  static bool Names(const Json& m, const std::string& bdf) {
+    if (m.value("user_bdf", "") == bdf || m.value("mgmt_bdf", "") == bdf ||
+        m.value("bdf", "") == bdf)
+      return true;
+    for (const auto& vf : m.value("vfs", Json::array()))
+      if (vf.value("bdf", "") == bdf) return true;
+    return false;
+  }
+
+  std::vector<Json> cards_;
+};
+
+// StripDev(): a device node path relative to /dev ("dev/x" and "x": "x").
+std::string StripDev(std::string rel) {
+  if (rel.rfind("dev/", 0) == 0) rel = rel.substr(4);
+  return rel;
+}
+
+// IsVfNode(): whether the node `rel` belongs to one of card `m`'s VFs.
+bool IsVfNode(const Json& m, const std::string& rel) {
+  bool vf_node = false;
+  for (const auto& vf : m.value("vfs", Json::array()))
+    vf_node = vf_node || StripDev(vf.value("node", "")) == rel;
+  return vf_node;
+}
+
+// ApplyCardMeta(): a PF's uuid, shell, PR region and device nodes from its
+// card's metadata.
+void ApplyCardMeta(const Options& opts, const Json& m, Device* d) {
+  d->uuid = m.value("uuid", "");
+  d->shell = m.value("shell", "");
+  auto regions = m.value("pr_regions", Json::array());
+  if (!regions.empty()) {
+    const auto& r0 = regions[0];
+    // The PR region's interface id names what a bitstream must be built for.
+    d->region =
+        r0.is_object() ? r0.value("interface_id", r0.value("name", std::string())) : r0.dump();
+  }
+  for (const auto& n : m.value("nodes", Json::array())) {
+    std::string rel = StripDev(n.is_string() ? n.get<std::string>() : n.value("path", ""));
+    if (rel.empty()) continue;
+    // VF nodes belong to the VFs; the management node stays on the host.
+    if (IsVfNode(m, rel) || rel.rfind("xclmgmt", 0) == 0) continue;
+    d->nodes.push_back({"/dev/" + rel, opts.HostDev(rel)});
+  }
+}
+
+// ReadRegionSysfs(): error files, and the ids the DFL feature devices
+// (<bdf>/fpga_region/<region>/<feature>) show. FME features (bitstream id,
+// region when still unknown) are read for a PF only; port features (AFU id)
+// for both.
+void ReadRegionSysfs(const Options& opts, const std::string& bdf, bool pf, Device* d) {
+  std::string dir = opts.sysfs_root + "/devices/" + bdf + "/fpga_region";
+  auto regions = ListDir(dir);
+  if (!regions.ok()) return;
+  for (const auto& r : *regions) {
+    auto subs = ListDir(dir + "/" + r);
+    if (!subs.ok()) continue;
+    for (const auto& s : *subs) {
+      std::string feature = dir + "/" + r + "/" + s;
+      std::string ef = feature + "/errors/errors";
+      if (PathExists(ef)) d->sysfs_error_files.push_back(ef);
+      if (pf && s.rfind("dfl-fme", 0) == 0) {
+        d->bitstream_id = ReadTrim(feature + "/bitstream_id");
+        if (d->region.empty()) d->region = d->bitstream_id;
+      }
+      if (s.rfind("dfl-port", 0) == 0) d->afu_id = ReadTrim(feature + "/afu_id");
+    }
+  }
+}
+
+// IsMgmtPf(): whether `bdf` is the management PF of a Xilinx card, which has
+// a management PF and a user PF. (An Intel DFL card has one PF that is both;
+// user_bdf is then empty.)
+bool IsMgmtPf(const Json* m, const std::string& bdf) {
+  if (m == nullptr) return false;
+  std::string user = m->value("user_bdf", "");
+  return m->value("mgmt_bdf", "") == bdf && !user.empty() && user != bdf;
+}
+
+// PfDevice(): the device of card number `index`, whose published PF is `f`.
+Device PfDevice(const Options& opts, const PciFn& f, const Json* m, int index) {
+  Device d;
+  d.type = DeviceType::kFpga;
+  d.index = index;
+  d.name = opts.device_prefix.fpga + "-" + std::to_string(d.index);
+  d.pci_bus_id = f.bdf;
+  d.numa_node = f.numa;
+  d.vendor = f.vendor == 0x10ee ? "xilinx" : "intel";
+  char model[64];
+  std::snprintf(model, sizeof(model), "%04x:%04x", f.vendor, f.device);
+  d.model = model;
+  if (m != nullptr) ApplyCardMeta(opts, *m, &d);
+  if (d.uuid.empty()) d.uuid = "FPGA-" + f.bdf;
+  ReadRegionSysfs(opts, f.bdf, /*pf=*/true, &d);
+  return d;
+}
+
+// CardOfVf(): the inventory position of VF `f`'s card; -1 when unknown.
+int CardOfVf(const PciFn& f, const FpgaMeta& meta, const std::map<std::string, int>& card_of_pf) {
+  auto it = card_of_pf.find(f.physfn);
+  if (it != card_of_pf.end()) return it->second;
+  // The VF's PF is the management function of a Xilinx card: find its card.
+  const Json* m = meta.For(f.bdf);
+  if (m == nullptr) return -1;
+  int pos = -1;
+  for (const auto& [bdf, p] : card_of_pf)
+    if (meta.For(bdf) == m) pos = p;
+  return pos;
+}
+
+// VfDevice(): the device of VF `f` of the card at inventory position `pos`.
+Device VfDevice(const Options& opts, const Inventory& inv, const PciFn& f, const FpgaMeta& meta,
+                int pos) {
+  const Device& pf = inv.devices[static_cast<size_t>(pos)];
+  Device v;
+  v.type = DeviceType::kFpgaVf;
+  v.parent = pos;
+  v.index = pf.index;
+  int vfn = 0;
+  for (const auto& d : inv.devices)
+    if (d.type == DeviceType::kFpgaVf && d.parent == pos) ++vfn;
+  v.name = pf.name + "-vf-" + std::to_string(vfn);
+  v.pci_bus_id = f.bdf;
+  v.numa_node = f.numa;
+  v.vendor = pf.vendor;
+  v.shell = pf.shell;
+  v.region = pf.region;
+  v.model = pf.model;
+  v.uuid = pf.uuid + "-vf" + std::to_string(vfn);
+  v.sysfs_error_files = pf.sysfs_error_files;
+  v.bitstream_id = pf.bitstream_id;
+  if (const Json* m = meta.For(f.bdf)) {
+    for (const auto& vf : m->value("vfs", Json::array())) {
+      if (vf.value("bdf", "") != f.bdf) continue;
+      std::string rel = StripDev(vf.value("node", ""));
+      if (!rel.empty()) v.nodes.push_back({"/dev/" + rel, opts.HostDev(rel)});
+    }
+  }
+  ReadRegionSysfs(opts, f.bdf, /*pf=*/false, &v);
+  return v;
+}
+}  // namespace
+
+Status DiscoverFpgas(const Options& opts, Inventory& inv) {
+  DRAHIL_ASSIGN_OR_RETURN(std::vector<PciFn> fns, ScanPciFpgas(opts));
+  FpgaMeta meta(opts);
   int card = 0;
   std::map<std::string, int> card_of_pf;  // PF bdf -> device index
   for (const auto& f : fns) {
     if (f.vf) continue;
-    const Json* m = meta_for(f.bdf);
-    // A Xilinx card has a management PF and a user PF; publish the user PF.
-    // (An Intel DFL card has one PF that is both; user_bdf is then empty.)
-    std::string user = m ? m->value("user_bdf", "") : "";
-    if (m && m->value("mgmt_bdf", "") == f.bdf && !user.empty() && user != f.bdf) continue;
-    Device d;
-    d.type = DeviceType::kFpga;
-    d.index = card++;
-    d.name = opts.device_prefix.fpga + "-" + std::to_string(d.index);
-    d.pci_bus_id = f.bdf;
-    d.numa_node = f.numa;
-    d.vendor = f.vendor == 0x10ee ? "xilinx" : "intel";
-    char model[64];
-    std::snprintf(model, sizeof(model), "%04x:%04x", f.vendor, f.device);
-    d.model = model;
-    if (m) {
-      d.uuid = m->value("uuid", "");
-      d.shell = m->value("shell", "");
-      auto regions = m->value("pr_regions", Json::array());
-      if (!regions.empty()) {
-        const auto& r0 = regions[0];
-        // The PR region's interface id names what a bitstream must be built for.
-        d.region = r0.is_object() ? r0.value("interface_id", r0.value("name", std::string())) : r0.dump();
-      }
-      for (const auto& n : m->value("nodes", Json::array())) {
-        std::string rel = n.is_string() ? n.get<std::string>() : n.value("path", "");
-        if (rel.rfind("dev/", 0) == 0) rel = rel.substr(4);
-        if (rel.empty()) continue;
-        // VF nodes belong to the VFs; the management node stays on the host.
-        bool vf_node = false;
-        for (const auto& vf : m->value("vfs", Json::array())) {
-          std::string vn = vf.value("node", "");
-          if (vn.rfind("dev/", 0) == 0) vn = vn.substr(4);
-          vf_node = vf_node || vn == rel;
-        }
-        if (vf_node || rel.rfind("xclmgmt", 0) == 0) continue;
-        d.nodes.push_back({"/dev/" + rel, opts.HostDev(rel)});
-      }
-    }
-    if (d.uuid.empty()) d.uuid = "FPGA-" + f.bdf;
-    std::string fme_glob_dir = opts.sysfs_root + "/devices/" + f.bdf + "/fpga_region";
-    if (auto regions = ListDir(fme_glob_dir); regions.ok()) {
-      for (const auto& r : *regions) {
-        if (auto subs = ListDir(fme_glob_dir + "/" + r); subs.ok()) {
-          for (const auto& s : *subs) {
-            std::string ef = fme_glob_dir + "/" + r + "/" + s + "/errors/errors";
-            if (PathExists(ef)) d.sysfs_error_files.push_back(ef);
-            if (s.rfind("dfl-fme", 0) == 0) {
-              d.bitstream_id = ReadTrim(fme_glob_dir + "/" + r + "/" + s + "/bitstream_id");
-              if (d.region.empty()) d.region = d.bitstream_id;
-            }
-            if (s.rfind("dfl-port", 0) == 0) d.afu_id = ReadTrim(fme_glob_dir + "/" + r + "/" + s + "/afu_id");
-          }
-        }
-      }
-    }
+    const Json* m = meta.For(f.bdf);
+    // A Xilinx card's user PF is published, not its management PF.
+    if (IsMgmtPf(m, f.bdf)) continue;
     card_of_pf[f.bdf] = static_cast<int>(inv.devices.size());
-    inv.devices.push_back(d);
+    inv.devices.push_back(PfDevice(opts, f, m, card++));
   }
   for (const auto& f : fns) {
     if (!f.vf) continue;
-    auto it = card_of_pf.find(f.physfn);
-    if (it == card_of_pf.end()) {
-      // The VF's PF is the management function of a Xilinx card: find its card.
-      const Json* m = meta_for(f.bdf);
-      for (auto& [bdf, pos] : card_of_pf)
-        if (m && meta_for(bdf) == m) it = card_of_pf.find(bdf);
-      if (it == card_of_pf.end()) continue;
-    }
-    const Device& pf = inv.devices[static_cast<size_t>(it->second)];
-    Device v;
-    v.type = DeviceType::kFpgaVf;
-    v.parent = it->second;
-    v.index = pf.index;
-    int vfn = 0;
-    for (const auto& d : inv.devices)
-      if (d.type == DeviceType::kFpgaVf && d.parent == it->second) ++vfn;
-    v.name = pf.name + "-vf-" + std::to_string(vfn);
-    v.pci_bus_id = f.bdf;
-    v.numa_node = f.numa;
-    v.vendor = pf.vendor;
-    v.shell = pf.shell;
-    v.region = pf.region;
-    v.model = pf.model;
-    v.uuid = pf.uuid + "-vf" + std::to_string(vfn);
-    v.sysfs_error_files = pf.sysfs_error_files;
-    v.bitstream_id = pf.bitstream_id;
-    if (const Json* m = meta_for(f.bdf)) {
-      for (const auto& vf : m->value("vfs", Json::array())) {
-        if (vf.value("bdf", "") != f.bdf) continue;
-        std::string rel = vf.value("node", "");
-        if (rel.rfind("dev/", 0) == 0) rel = rel.substr(4);
-        if (!rel.empty()) v.nodes.push_back({"/dev/" + rel, opts.HostDev(rel)});
-      }
-    }
-    std::string port_dir = opts.sysfs_root + "/devices/" + f.bdf + "/fpga_region";
-    if (auto regions = ListDir(port_dir); regions.ok()) {
-      for (const auto& r : *regions)
-        if (auto subs = ListDir(port_dir + "/" + r); subs.ok())
-          for (const auto& s : *subs) {
-            std::string ef = port_dir + "/" + r + "/" + s + "/errors/errors";
-            if (PathExists(ef)) v.sysfs_error_files.push_back(ef);
-            if (s.rfind("dfl-port", 0) == 0) v.afu_id = ReadTrim(port_dir + "/" + r + "/" + s + "/afu_id");
-          }
-    }
-    inv.devices.push_back(v);
+    int pos = CardOfVf(f, meta, card_of_pf);
+    if (pos < 0) continue;
+    inv.devices.push_back(VfDevice(opts, inv, f, meta, pos));
   }
   return OkStatus();
 }

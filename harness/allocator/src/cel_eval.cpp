@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "cel_functions.hpp"
 #include "cel_internal.hpp"
 
 namespace drahil::allocator::cel {
@@ -38,37 +40,6 @@ namespace {
 
 using K = Value::Kind;
 
-bool IsNum(K k) { return k == K::kInt || k == K::kUint || k == K::kDouble; }
-
-// NumCompare(): -1/0/1, or 2 when unordered (NaN).
-int NumCompare(const Value& a, const Value& b) {
-  auto cmp = [](auto x, auto y) { return x < y ? -1 : (x > y ? 1 : 0); };
-  if (a.kind == K::kDouble || b.kind == K::kDouble) {
-    if (a.kind == K::kDouble && b.kind == K::kDouble) {
-      if (std::isnan(a.d) || std::isnan(b.d)) return 2;
-      return cmp(a.d, b.d);
-    }
-    // Compare an integer with a double exactly enough for int64 range.
-    const Value& dv = a.kind == K::kDouble ? a : b;
-    const Value& iv = a.kind == K::kDouble ? b : a;
-    if (std::isnan(dv.d)) return 2;
-    long double x = iv.kind == K::kInt ? static_cast<long double>(iv.i) : static_cast<long double>(iv.u);
-    int r = cmp(x, static_cast<long double>(dv.d));
-    return a.kind == K::kDouble ? -r : r;
-  }
-  if (a.kind == K::kInt && b.kind == K::kInt) return cmp(a.i, b.i);
-  if (a.kind == K::kUint && b.kind == K::kUint) return cmp(a.u, b.u);
-  if (a.kind == K::kInt) return a.i < 0 ? -1 : cmp(static_cast<uint64_t>(a.i), b.u);
-  return b.i < 0 ? 1 : cmp(a.u, static_cast<uint64_t>(b.i));
-}
-
-const Value* MapFind(const ValueMap& m, const Value& key) {
-  for (const auto& e : m.entries) {
-    if (ValueEquals(e.first, key)) return &e.second;
-  }
-  return nullptr;
-}
-
 const Value& EmptyMap() {
   static const Value kEmpty = Value::Map(ValueMap{});
   return kEmpty;
@@ -84,96 +55,68 @@ std::string Show(const Value& v) {
   }
 }
 
-Value NoOverload(const char* fn, const Value& a) {
-  return Value::Error(std::string("no such overload: ") + fn + "(" + KindName(a.kind) + ")");
-}
-Value NoOverload(const char* fn, const Value& a, const Value& b) {
-  return Value::Error(std::string("no such overload: ") + fn + "(" + KindName(a.kind) + ", " +
-                      KindName(b.kind) + ")");
-}
-
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (n < 0 || i + static_cast<size_t>(n) + 1 > s.size()) return false;
-    for (int k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += static_cast<size_t>(n) + 1;
-  }
-  return true;
-}
-
-std::string FormatDouble(double d) {
-  if (std::isnan(d)) return "NaN";
-  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), d);
-  return std::string(buf, r.ptr);
-}
-
-constexpr __int128 kNanoPerUnit = 1000000000;
-
-}  // namespace
-
-bool ValueEquals(const Value& a, const Value& b) {
-  if (IsNum(a.kind) && IsNum(b.kind)) return NumCompare(a, b) == 0;
-  if (a.kind != b.kind) return false;
-  switch (a.kind) {
-    case K::kNull: return true;
-    case K::kBool: return a.b == b.b;
-    case K::kString:
-    case K::kBytes:
-    case K::kError: return a.str() == b.str();
-    case K::kList: {
-      const auto& x = a.list();
-      const auto& y = b.list();
-      if (x.size() != y.size()) return false;
-      for (size_t i = 0; i < x.size(); ++i) {
-        if (!ValueEquals(x[i], y[i])) return false;
-      }
-      return true;
-    }
-    case K::kMap: {
-      const auto& x = a.map();
-      const auto& y = b.map();
-      if (x.entries.size() != y.entries.size()) return false;
-      for (const auto& e : x.entries) {
-        const Value* o = MapFind(y, e.first);
-        if (!o || !ValueEquals(e.second, *o)) return false;
-      }
-      return true;
-    }
-    case K::kQuantity: return a.quantity().Cmp(b.quantity()) == 0;
-    case K::kSemver: return a.semver().Compare(b.semver()) == 0;
-    case K::kOptional: {
-      const Value* x = a.optional_value();
-      const Value* y = b.optional_value();
-      if (!x || !y) return x == y;
-      return ValueEquals(*x, *y);
-    }
-    default: return false;
-  }
-}
-
-namespace {
-
 struct Ctx {
   std::vector<Value> slots;
   int64_t cost = 0;
   int64_t limit = kDefaultCostLimit;
   bool aborted = false;
 };
+
+// ListIndex(): a list index from an int, a uint or an integral double;
+// nullopt for any other key.
+std::optional<int64_t> ListIndex(const Value& key) {
+  if (key.kind == K::kInt) return key.i;
+  if (key.kind == K::kUint && key.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    return static_cast<int64_t>(key.u);
+  if (key.kind == K::kDouble && std::trunc(key.d) == key.d && std::fabs(key.d) < 9e18)
+    return static_cast<int64_t>(key.d);
+  return std::nullopt;
+}
+
+// IsMapKeyKind(): the kinds a CEL map key may have.
+bool IsMapKeyKind(K k) { return k == K::kString || k == K::kInt || k == K::kUint || k == K::kBool; }
+
+// The running result of a comprehension.
+struct Fold {
+  Value first_error;  // all/exists: the first non-bool result, absorbed
+  bool have_error = false;
+  int64_t count = 0;  // exists_one: true results
+  ValueList out;      // map/filter
+};
+
+// StepQuantifier(): all (decisive false) and exists (decisive true): a
+// decisive result ends the comprehension; errors wait for the end.
+std::optional<Value> StepQuantifier(bool exists, Value v, Fold* f) {
+  if (v.kind == K::kBool) {
+    if (v.b == exists) return v;
+    return std::nullopt;
+  }
+  if (!f->have_error) {
+    f->first_error = v.is_error() ? std::move(v) : NoOverload(exists ? "exists" : "all", v);
+    f->have_error = true;
+  }
+  return std::nullopt;
+}
+
+// CheckPredicate(): a predicate result of exists_one, map (filtered) or
+// filter: an error or a non-bool ends the comprehension.
+std::optional<Value> CheckPredicate(const char* macro, const Value& v) {
+  if (v.is_error()) return v;
+  if (v.kind != K::kBool) return NoOverload(macro, v);
+  return std::nullopt;
+}
+
+// FoldResult(): the comprehension's value once every element is folded.
+Value FoldResult(Macro macro, Fold f) {
+  switch (macro) {
+    case Macro::kAll:
+    case Macro::kExists:
+      if (f.have_error) return f.first_error;
+      return Value::Bool(macro == Macro::kAll);
+    case Macro::kExistsOne: return Value::Bool(f.count == 1);
+    default: return Value::List(std::move(f.out));
+  }
+}
 
 class Evaluator {
  public:
@@ -185,102 +128,23 @@ class Evaluator {
       case NodeKind::kLiteral: return n.literal;
       case NodeKind::kVar: return c_.slots[n.slot];
       case NodeKind::kSelect:
-      case NodeKind::kOptSelect: {
-        Value v = Eval(*n.args[0]);
-        return Select(v, Value::String(n.name), n.kind == NodeKind::kOptSelect, true);
-      }
+      case NodeKind::kOptSelect:
+        return Select(Eval(*n.args[0]), Value::String(n.name), n.kind == NodeKind::kOptSelect,
+                      true);
       case NodeKind::kIndex:
-      case NodeKind::kOptIndex: {
-        Value v = Eval(*n.args[0]);
-        if (v.is_error()) return v;
-        Value k = Eval(*n.args[1]);
-        if (k.is_error()) return k;
-        return Select(v, k, n.kind == NodeKind::kOptIndex, false);
-      }
-      case NodeKind::kHas: {
-        Value v = Eval(*n.args[0]);
-        if (v.is_error()) return v;
-        if (v.kind != K::kMap) return Value::Error(std::string("has() does not apply to ") + KindName(v.kind));
-        return Value::Bool(MapFind(v.map(), Value::String(n.name)) != nullptr);
-      }
+      case NodeKind::kOptIndex: return EvalIndex(n);
+      case NodeKind::kHas: return EvalHas(n);
       case NodeKind::kCall: return Call(n);
-      case NodeKind::kList: {
-        ValueList out;
-        out.reserve(n.args.size());
-        for (const auto& a : n.args) {
-          Value v = Eval(*a);
-          if (v.is_error()) return v;
-          out.push_back(std::move(v));
-        }
-        return Value::List(std::move(out));
-      }
-      case NodeKind::kMap: {
-        ValueMap m;
-        for (size_t i = 0; i < n.args.size(); i += 2) {
-          Value k = Eval(*n.args[i]);
-          if (k.is_error()) return k;
-          Value v = Eval(*n.args[i + 1]);
-          if (v.is_error()) return v;
-          if (k.kind != K::kString && k.kind != K::kInt && k.kind != K::kUint && k.kind != K::kBool) {
-            return Value::Error(std::string("unsupported map key type ") + KindName(k.kind));
-          }
-          if (MapFind(m, k)) return Value::Error("duplicate map key " + Show(k));
-          m.entries.emplace_back(std::move(k), std::move(v));
-        }
-        return Value::Map(std::move(m));
-      }
+      case NodeKind::kList: return EvalList(n);
+      case NodeKind::kMap: return EvalMap(n);
       case NodeKind::kAnd:
-      case NodeKind::kOr: {
-        // CEL's commutative logic: a decisive operand wins over an error on
-        // the other side, in either order.
-        bool decisive = n.kind == NodeKind::kOr;
-        Value l = Eval(*n.args[0]);
-        if (c_.aborted) return Aborted();
-        if (l.kind == K::kBool && l.b == decisive) return l;
-        Value r = Eval(*n.args[1]);
-        if (c_.aborted) return Aborted();
-        if (r.kind == K::kBool && r.b == decisive) return r;
-        if (l.is_error()) return l;
-        if (r.is_error()) return r;
-        if (l.kind != K::kBool) return NoOverload(decisive ? "_||_" : "_&&_", l, r);
-        if (r.kind != K::kBool) return NoOverload(decisive ? "_||_" : "_&&_", l, r);
-        return Value::Bool(!decisive);
-      }
-      case NodeKind::kNot: {
-        Value v = Eval(*n.args[0]);
-        if (v.is_error()) return v;
-        if (v.kind != K::kBool) return NoOverload("!_", v);
-        return Value::Bool(!v.b);
-      }
-      case NodeKind::kNeg: {
-        Value v = Eval(*n.args[0]);
-        if (v.is_error()) return v;
-        if (v.kind == K::kInt) {
-          if (v.i == std::numeric_limits<int64_t>::min()) return Value::Error("integer overflow");
-          return Value::Int(-v.i);
-        }
-        if (v.kind == K::kDouble) return Value::Double(-v.d);
-        return NoOverload("-_", v);
-      }
-      case NodeKind::kCond: {
-        Value cond = Eval(*n.args[0]);
-        if (cond.is_error()) return cond;
-        if (cond.kind != K::kBool) return NoOverload("_?_:_", cond);
-        return Eval(*n.args[cond.b ? 1 : 2]);
-      }
-      case NodeKind::kBinary: {
-        Value a = Eval(*n.args[0]);
-        if (a.is_error()) return a;
-        Value b = Eval(*n.args[1]);
-        if (b.is_error()) return b;
-        return Binary(n.op, a, b);
-      }
+      case NodeKind::kOr: return EvalLogic(n);
+      case NodeKind::kNot: return EvalUnary(n, Not);
+      case NodeKind::kNeg: return EvalUnary(n, Negate);
+      case NodeKind::kCond: return EvalCond(n);
+      case NodeKind::kBinary: return EvalBinary(n);
       case NodeKind::kComprehension: return Comprehension(n);
-      case NodeKind::kBind: {
-        c_.slots[n.slot] = Eval(*n.args[0]);
-        if (c_.aborted) return Aborted();
-        return Eval(*n.args[1]);
-      }
+      case NodeKind::kBind: return EvalBind(n);
     }
     return Value::Error("internal: unknown node");
   }
@@ -298,6 +162,93 @@ class Evaluator {
     return true;
   }
 
+  Value EvalIndex(const Node& n) {
+    Value v = Eval(*n.args[0]);
+    if (v.is_error()) return v;
+    Value k = Eval(*n.args[1]);
+    if (k.is_error()) return k;
+    return Select(v, k, n.kind == NodeKind::kOptIndex, false);
+  }
+
+  Value EvalHas(const Node& n) {
+    Value v = Eval(*n.args[0]);
+    if (v.is_error()) return v;
+    if (v.kind != K::kMap)
+      return Value::Error(std::string("has() does not apply to ") + KindName(v.kind));
+    return Value::Bool(MapFind(v.map(), Value::String(n.name)) != nullptr);
+  }
+
+  Value EvalList(const Node& n) {
+    ValueList out;
+    out.reserve(n.args.size());
+    for (const auto& a : n.args) {
+      Value v = Eval(*a);
+      if (v.is_error()) return v;
+      out.push_back(std::move(v));
+    }
+    return Value::List(std::move(out));
+  }
+
+  Value EvalMap(const Node& n) {
+    ValueMap m;
+    for (size_t i = 0; i < n.args.size(); i += 2) {
+      Value k = Eval(*n.args[i]);
+      if (k.is_error()) return k;
+      Value v = Eval(*n.args[i + 1]);
+      if (v.is_error()) return v;
+      if (!IsMapKeyKind(k.kind)) {
+        return Value::Error(std::string("unsupported map key type ") + KindName(k.kind));
+      }
+      if (MapFind(m, k)) return Value::Error("duplicate map key " + Show(k));
+      m.entries.emplace_back(std::move(k), std::move(v));
+    }
+    return Value::Map(std::move(m));
+  }
+
+  // EvalLogic(): && and ||, CEL's commutative logic: a decisive operand wins
+  // over an error on the other side, in either order.
+  Value EvalLogic(const Node& n) {
+    bool decisive = n.kind == NodeKind::kOr;
+    Value l = Eval(*n.args[0]);
+    if (c_.aborted) return Aborted();
+    if (l.kind == K::kBool && l.b == decisive) return l;
+    Value r = Eval(*n.args[1]);
+    if (c_.aborted) return Aborted();
+    if (r.kind == K::kBool && r.b == decisive) return r;
+    if (l.is_error()) return l;
+    if (r.is_error()) return r;
+    if (l.kind != K::kBool || r.kind != K::kBool)
+      return NoOverload(decisive ? "_||_" : "_&&_", l, r);
+    return Value::Bool(!decisive);
+  }
+
+  Value EvalUnary(const Node& n, Value (*op)(const Value&)) {
+    Value v = Eval(*n.args[0]);
+    if (v.is_error()) return v;
+    return op(v);
+  }
+
+  Value EvalCond(const Node& n) {
+    Value cond = Eval(*n.args[0]);
+    if (cond.is_error()) return cond;
+    if (cond.kind != K::kBool) return NoOverload("_?_:_", cond);
+    return Eval(*n.args[cond.b ? 1 : 2]);
+  }
+
+  Value EvalBinary(const Node& n) {
+    Value a = Eval(*n.args[0]);
+    if (a.is_error()) return a;
+    Value b = Eval(*n.args[1]);
+    if (b.is_error()) return b;
+    return Binary(n.op, a, b);
+  }
+
+  Value EvalBind(const Node& n) {
+    c_.slots[n.slot] = Eval(*n.args[0]);
+    if (c_.aborted) return Aborted();
+    return Eval(*n.args[1]);
+  }
+
   // Select(): field selection (by_name) or indexing, optionally in the
   // optional-chaining form.
   Value Select(const Value& v, const Value& key, bool opt, bool by_name) {
@@ -307,33 +258,29 @@ class Evaluator {
       if (!inner) return v;
       return Select(*inner, key, true, by_name);
     }
-    if (v.kind == K::kMap) {
-      const ValueMap& m = v.map();
-      if (const Value* found = MapFind(m, key)) return opt ? Value::OptionalOf(*found) : *found;
-      if (m.missing_is_empty) return opt ? Value::OptionalOf(EmptyMap()) : EmptyMap();
-      if (opt) return Value::OptionalNone();
-      return Value::Error("no such key: " + (key.kind == K::kString ? key.str() : Show(key)));
-    }
-    if (v.kind == K::kList && !by_name) {
-      int64_t idx = 0;
-      if (key.kind == K::kInt) {
-        idx = key.i;
-      } else if (key.kind == K::kUint && key.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        idx = static_cast<int64_t>(key.u);
-      } else if (key.kind == K::kDouble && std::trunc(key.d) == key.d && std::fabs(key.d) < 9e18) {
-        idx = static_cast<int64_t>(key.d);
-      } else {
-        return NoOverload("_[_]", v, key);
-      }
-      const auto& l = v.list();
-      if (idx < 0 || idx >= static_cast<int64_t>(l.size())) {
-        if (opt) return Value::OptionalNone();
-        return Value::Error("index out of range: " + std::to_string(idx));
-      }
-      return opt ? Value::OptionalOf(l[idx]) : l[idx];
-    }
+    if (v.kind == K::kMap) return SelectKey(v.map(), key, opt);
+    if (v.kind == K::kList && !by_name) return SelectIndex(v, key, opt);
     return Value::Error(std::string(by_name ? "type " : "no such overload: _[_] on ") + KindName(v.kind) +
                         (by_name ? " does not support field selection" : ""));
+  }
+
+  static Value SelectKey(const ValueMap& m, const Value& key, bool opt) {
+    if (const Value* found = MapFind(m, key)) return opt ? Value::OptionalOf(*found) : *found;
+    if (m.missing_is_empty) return opt ? Value::OptionalOf(EmptyMap()) : EmptyMap();
+    if (opt) return Value::OptionalNone();
+    return Value::Error("no such key: " + (key.kind == K::kString ? key.str() : Show(key)));
+  }
+
+  static Value SelectIndex(const Value& v, const Value& key, bool opt) {
+    std::optional<int64_t> index = ListIndex(key);
+    if (!index) return NoOverload("_[_]", v, key);
+    int64_t idx = *index;
+    const auto& l = v.list();
+    if (idx < 0 || idx >= static_cast<int64_t>(l.size())) {
+      if (opt) return Value::OptionalNone();
+      return Value::Error("index out of range: " + std::to_string(idx));
+    }
+    return opt ? Value::OptionalOf(l[idx]) : l[idx];
   }
 
   Value Binary(Op op, const Value& a, const Value& b) {
@@ -343,163 +290,98 @@ class Evaluator {
       case Op::kLt:
       case Op::kLe:
       case Op::kGt:
-      case Op::kGe: {
-        int r;
-        if (IsNum(a.kind) && IsNum(b.kind)) {
-          r = NumCompare(a, b);
-          if (r == 2) return Value::Bool(false);
-        } else if (a.kind == b.kind && (a.kind == K::kString || a.kind == K::kBytes)) {
-          int c = a.str().compare(b.str());
-          r = c < 0 ? -1 : (c > 0 ? 1 : 0);
-        } else if (a.kind == K::kBool && b.kind == K::kBool) {
-          r = static_cast<int>(a.b) - static_cast<int>(b.b);
-        } else {
-          return NoOverload("_<_", a, b);
-        }
-        bool res = op == Op::kLt ? r < 0 : op == Op::kLe ? r <= 0 : op == Op::kGt ? r > 0 : r >= 0;
-        return Value::Bool(res);
-      }
-      case Op::kIn:
-        if (b.kind == K::kList) {
-          for (const auto& e : b.list()) {
-            if (ValueEquals(a, e)) return Value::Bool(true);
-          }
-          return Value::Bool(false);
-        }
-        if (b.kind == K::kMap) return Value::Bool(MapFind(b.map(), a) != nullptr);
-        return NoOverload("@in", a, b);
-      default:
-        break;
+      case Op::kGe: return Compare(op, a, b);
+      case Op::kIn: return In(a, b);
+      default: return Arithmetic(op, a, b);
     }
+  }
+
+  // Arithmetic(): + - * / % of two values of one kind; + also concatenates
+  // strings, bytes and lists.
+  Value Arithmetic(Op op, const Value& a, const Value& b) {
     if (a.kind != b.kind) return NoOverload("arithmetic", a, b);
     switch (a.kind) {
-      case K::kInt: {
-        int64_t r = 0;
-        switch (op) {
-          case Op::kAdd: if (__builtin_add_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
-          case Op::kSub: if (__builtin_sub_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
-          case Op::kMul: if (__builtin_mul_overflow(a.i, b.i, &r)) return Value::Error("integer overflow"); break;
-          case Op::kDiv:
-          case Op::kMod:
-            if (b.i == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
-            if (a.i == std::numeric_limits<int64_t>::min() && b.i == -1) return Value::Error("integer overflow");
-            r = op == Op::kDiv ? a.i / b.i : a.i % b.i;
-            break;
-          default: break;
-        }
-        return Value::Int(r);
-      }
-      case K::kUint: {
-        uint64_t r = 0;
-        switch (op) {
-          case Op::kAdd: if (__builtin_add_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
-          case Op::kSub: if (__builtin_sub_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
-          case Op::kMul: if (__builtin_mul_overflow(a.u, b.u, &r)) return Value::Error("unsigned integer overflow"); break;
-          case Op::kDiv:
-          case Op::kMod:
-            if (b.u == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
-            r = op == Op::kDiv ? a.u / b.u : a.u % b.u;
-            break;
-          default: break;
-        }
-        return Value::Uint(r);
-      }
-      case K::kDouble:
-        switch (op) {
-          case Op::kAdd: return Value::Double(a.d + b.d);
-          case Op::kSub: return Value::Double(a.d - b.d);
-          case Op::kMul: return Value::Double(a.d * b.d);
-          case Op::kDiv: return Value::Double(a.d / b.d);
-          default: return NoOverload("_%_", a, b);
-        }
+      case K::kInt: return IntArith(op, a.i, b.i);
+      case K::kUint: return UintArith(op, a.u, b.u);
+      case K::kDouble: return DoubleArith(op, a, b);
       case K::kString:
       case K::kBytes:
+      case K::kList:
         if (op != Op::kAdd) break;
-        if (!Charge(static_cast<int64_t>((a.str().size() + b.str().size()) / 10))) return Aborted();
-        return a.kind == K::kString ? Value::String(a.str() + b.str()) : Value::Bytes(a.str() + b.str());
-      case K::kList: {
-        if (op != Op::kAdd) break;
-        ValueList l = a.list();
-        l.insert(l.end(), b.list().begin(), b.list().end());
-        if (!Charge(static_cast<int64_t>(l.size() / 10))) return Aborted();
-        return Value::List(std::move(l));
-      }
-      default:
-        break;
+        return Concat(a, b);
+      default: break;
     }
     return NoOverload("arithmetic", a, b);
+  }
+
+  // Concat(): strings, bytes or lists joined, charged by their length.
+  Value Concat(const Value& a, const Value& b) {
+    if (a.kind != K::kList) {
+      if (!Charge(static_cast<int64_t>((a.str().size() + b.str().size()) / 10))) return Aborted();
+      return a.kind == K::kString ? Value::String(a.str() + b.str())
+                                  : Value::Bytes(a.str() + b.str());
+    }
+    ValueList l = a.list();
+    l.insert(l.end(), b.list().begin(), b.list().end());
+    if (!Charge(static_cast<int64_t>(l.size() / 10))) return Aborted();
+    return Value::List(std::move(l));
   }
 
   Value Comprehension(const Node& n) {
     Value range = Eval(*n.args[0]);
     if (range.is_error()) return range;
-    ValueList keys_storage;
-    const ValueList* items = nullptr;
-    if (range.kind == K::kList) {
-      items = &range.list();
-    } else if (range.kind == K::kMap) {
-      for (const auto& e : range.map().entries) keys_storage.push_back(e.first);
-      items = &keys_storage;
-    } else {
+    if (range.kind != K::kList && range.kind != K::kMap) {
       return Value::Error(std::string("cannot iterate over ") + KindName(range.kind));
     }
-    Value first_error;
-    bool have_error = false;
-    int64_t count = 0;
-    ValueList out;
-    for (const Value& item : *items) {
+    // A list ranges over its elements, a map over its keys.
+    ValueList keys;
+    if (range.kind == K::kMap) {
+      for (const auto& e : range.map().entries) keys.push_back(e.first);
+    }
+    const ValueList& items = range.kind == K::kList ? range.list() : keys;
+    Fold fold;
+    for (const Value& item : items) {
       if (!Charge(1)) return Aborted();
       c_.slots[n.slot] = item;
       Value v = Eval(*n.args[1]);
       if (c_.aborted) return Aborted();
-      switch (n.macro) {
-        case Macro::kAll:
-        case Macro::kExists: {
-          bool decisive = n.macro == Macro::kExists;
-          if (v.kind == K::kBool) {
-            if (v.b == decisive) return v;
-          } else if (!have_error) {
-            first_error = v.is_error() ? v : NoOverload(decisive ? "exists" : "all", v);
-            have_error = true;
-          }
-          break;
-        }
-        case Macro::kExistsOne:
-          if (v.is_error()) return v;
-          if (v.kind != K::kBool) return NoOverload("exists_one", v);
-          if (v.b) ++count;
-          break;
-        case Macro::kMap:
-          if (v.is_error()) return v;
-          out.push_back(std::move(v));
-          break;
-        case Macro::kMapFilter: {
-          if (v.is_error()) return v;
-          if (v.kind != K::kBool) return NoOverload("map", v);
-          if (v.b) {
-            Value t = Eval(*n.args[2]);
-            if (t.is_error()) return t;
-            out.push_back(std::move(t));
-          }
-          break;
-        }
-        case Macro::kFilter:
-          if (v.is_error()) return v;
-          if (v.kind != K::kBool) return NoOverload("filter", v);
-          if (v.b) out.push_back(item);
-          break;
-      }
+      if (std::optional<Value> done = Step(n, item, std::move(v), &fold)) return *std::move(done);
     }
+    return FoldResult(n.macro, std::move(fold));
+  }
+
+  // Step(): folds one element's result `v` into `f`; a value when that ends
+  // the comprehension.
+  std::optional<Value> Step(const Node& n, const Value& item, Value v, Fold* f) {
     switch (n.macro) {
       case Macro::kAll:
-      case Macro::kExists:
-        if (have_error) return first_error;
-        return Value::Bool(n.macro == Macro::kAll);
+      case Macro::kExists: return StepQuantifier(n.macro == Macro::kExists, std::move(v), f);
       case Macro::kExistsOne:
-        return Value::Bool(count == 1);
-      default:
-        return Value::List(std::move(out));
+        if (auto bad = CheckPredicate("exists_one", v)) return bad;
+        if (v.b) ++f->count;
+        return std::nullopt;
+      case Macro::kMap:
+        if (v.is_error()) return v;
+        f->out.push_back(std::move(v));
+        return std::nullopt;
+      case Macro::kMapFilter: return StepMapFilter(n, v, f);
+      case Macro::kFilter:
+        if (auto bad = CheckPredicate("filter", v)) return bad;
+        if (v.b) f->out.push_back(item);
+        return std::nullopt;
     }
+    return std::nullopt;
+  }
+
+  // StepMapFilter(): map(x, predicate, transform): the transform of each
+  // element the predicate `v` keeps.
+  std::optional<Value> StepMapFilter(const Node& n, const Value& v, Fold* f) {
+    if (auto bad = CheckPredicate("map", v)) return bad;
+    if (!v.b) return std::nullopt;
+    Value t = Eval(*n.args[2]);
+    if (t.is_error()) return t;
+    f->out.push_back(std::move(t));
+    return std::nullopt;
   }
 
   Value Call(const Node& n) {
@@ -513,227 +395,75 @@ class Evaluator {
     const Value& a = args[0];
     const Value& b = args[1];
     switch (n.fn) {
-      case Fn::kSize:
-        switch (a.kind) {
-          case K::kString: return Value::Int(static_cast<int64_t>(CodePoints(a.str())));
-          case K::kBytes: return Value::Int(static_cast<int64_t>(a.str().size()));
-          case K::kList: return Value::Int(static_cast<int64_t>(a.list().size()));
-          case K::kMap: return Value::Int(static_cast<int64_t>(a.map().entries.size()));
-          default: return NoOverload("size", a);
-        }
+      case Fn::kSize: return Size(a);
       case Fn::kContains:
       case Fn::kStartsWith:
-      case Fn::kEndsWith: {
-        if (a.kind != K::kString || b.kind != K::kString) return NoOverload(n.name.c_str(), a, b);
-        if (!Charge(static_cast<int64_t>(a.str().size() / 10))) return Aborted();
-        const std::string& s = a.str();
-        const std::string& t = b.str();
-        if (n.fn == Fn::kContains) return Value::Bool(s.find(t) != std::string::npos);
-        if (t.size() > s.size()) return Value::Bool(false);
-        if (n.fn == Fn::kStartsWith) return Value::Bool(s.compare(0, t.size(), t) == 0);
-        return Value::Bool(s.compare(s.size() - t.size(), t.size(), t) == 0);
-      }
-      case Fn::kMatches: {
-        if (a.kind != K::kString || b.kind != K::kString) return NoOverload("matches", a, b);
-        if (!Charge(static_cast<int64_t>(1 + a.str().size() * (b.str().size() + 1) / 4))) return Aborted();
-        std::shared_ptr<const std::regex> re = n.regex;
-        if (!re) {
-          auto compiled = CompileRegex(b.str());
-          if (!compiled.ok()) return Value::Error(compiled.status().message());
-          re = *compiled;
-        }
-        try {
-          return Value::Bool(std::regex_search(a.str(), *re));
-        } catch (const std::regex_error& e) {
-          return Value::Error(std::string("regex evaluation failed: ") + e.what());
-        }
-      }
+      case Fn::kEndsWith: return StringTest(n, a, b);
+      case Fn::kMatches: return Matches(n, a, b);
       case Fn::kLowerAscii:
       case Fn::kUpperAscii:
-      case Fn::kTrim: {
-        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
-        std::string s = a.str();
-        if (n.fn == Fn::kTrim) {
-          size_t l = s.find_first_not_of(" \t\n\r\f\v");
-          size_t r = s.find_last_not_of(" \t\n\r\f\v");
-          return Value::String(l == std::string::npos ? "" : s.substr(l, r - l + 1));
-        }
-        for (char& ch : s) {
-          if (n.fn == Fn::kLowerAscii && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-          if (n.fn == Fn::kUpperAscii && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-        }
-        return Value::String(std::move(s));
-      }
+      case Fn::kTrim: return StringCase(n, a);
       case Fn::kToInt: return ToInt(a);
       case Fn::kToUint: return ToUint(a);
-      case Fn::kToDouble:
-        switch (a.kind) {
-          case K::kDouble: return a;
-          case K::kInt: return Value::Double(static_cast<double>(a.i));
-          case K::kUint: return Value::Double(static_cast<double>(a.u));
-          case K::kString: {
-            const std::string& s = a.str();
-            char* end = nullptr;
-            double d = std::strtod(s.c_str(), &end);
-            if (s.empty() || end != s.c_str() + s.size()) return Value::Error("double(): invalid syntax: \"" + s + "\"");
-            return Value::Double(d);
-          }
-          default: return NoOverload("double", a);
-        }
-      case Fn::kToString:
-        switch (a.kind) {
-          case K::kString: return a;
-          case K::kInt: return Value::String(std::to_string(a.i));
-          case K::kUint: return Value::String(std::to_string(a.u));
-          case K::kDouble: return Value::String(FormatDouble(a.d));
-          case K::kBool: return Value::String(a.b ? "true" : "false");
-          case K::kBytes:
-            if (!ValidUtf8(a.str())) return Value::Error("string(): invalid UTF-8 in bytes");
-            return Value::String(a.str());
-          default: return NoOverload("string", a);
-        }
-      case Fn::kToBytes:
-        if (a.kind == K::kBytes) return a;
-        if (a.kind == K::kString) return Value::Bytes(a.str());
-        return NoOverload("bytes", a);
-      case Fn::kToBool:
-        if (a.kind == K::kBool) return a;
-        if (a.kind == K::kString) {
-          const std::string& s = a.str();
-          if (s == "1" || s == "t" || s == "true" || s == "TRUE" || s == "True") return Value::Bool(true);
-          if (s == "0" || s == "f" || s == "false" || s == "FALSE" || s == "False") return Value::Bool(false);
-          return Value::Error("bool(): invalid syntax: \"" + s + "\"");
-        }
-        return NoOverload("bool", a);
+      case Fn::kToDouble: return ToDouble(a);
+      case Fn::kToString: return ToString(a);
+      case Fn::kToBytes: return ToBytes(a);
+      case Fn::kToBool: return ToBool(a);
       case Fn::kDyn: return a;
       case Fn::kQuantity:
-      case Fn::kIsQuantity: {
-        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
-        auto q = Quantity::Parse(a.str());
-        if (n.fn == Fn::kIsQuantity) return Value::Bool(q.ok());
-        if (!q.ok()) return Value::Error(q.status().message());
-        return Value::Quantity(*q);
-      }
+      case Fn::kIsQuantity: return ParseQuantity(n, a);
       case Fn::kSemver:
-      case Fn::kIsSemver: {
-        if (a.kind != K::kString) return NoOverload(n.name.c_str(), a);
-        bool normalize = nargs == 2 && b.kind == K::kBool && b.b;
-        auto v = SemVer::Parse(a.str(), normalize);
-        if (n.fn == Fn::kIsSemver) return Value::Bool(v.ok());
-        if (!v.ok()) return Value::Error(v.status().message());
-        return Value::Semver(*v);
-      }
+      case Fn::kIsSemver: return ParseSemver(n, nargs, a, b);
       case Fn::kCompareTo:
       case Fn::kIsGreaterThan:
-      case Fn::kIsLessThan: {
-        int r;
-        if (a.kind == K::kQuantity && b.kind == K::kQuantity) {
-          r = a.quantity().Cmp(b.quantity());
-        } else if (a.kind == K::kSemver && b.kind == K::kSemver) {
-          int c = a.semver().Compare(b.semver());
-          r = c < 0 ? -1 : (c > 0 ? 1 : 0);
-        } else {
-          return NoOverload(n.name.c_str(), a, b);
-        }
-        if (n.fn == Fn::kCompareTo) return Value::Int(r);
-        return Value::Bool(n.fn == Fn::kIsGreaterThan ? r > 0 : r < 0);
-      }
+      case Fn::kIsLessThan: return CompareTo(n, a, b);
       case Fn::kAdd:
-      case Fn::kSub: {
-        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a, b);
-        Quantity other;
-        if (b.kind == K::kQuantity) {
-          other = b.quantity();
-        } else if (b.kind == K::kInt) {
-          other = Quantity::FromInt(b.i);
-        } else {
-          return NoOverload(n.name.c_str(), a, b);
-        }
-        return Value::Quantity(n.fn == Fn::kAdd ? a.quantity().Add(other) : a.quantity().Sub(other));
-      }
+      case Fn::kSub: return QuantityArith(n, a, b);
       case Fn::kAsInteger:
-      case Fn::kIsInteger: {
-        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
-        __int128 nanos = a.quantity().nanos();
-        bool integral = nanos % kNanoPerUnit == 0;
-        __int128 units = nanos / kNanoPerUnit;
-        bool fits = units >= std::numeric_limits<int64_t>::min() && units <= std::numeric_limits<int64_t>::max();
-        if (n.fn == Fn::kIsInteger) return Value::Bool(integral && fits);
-        if (!integral || !fits) return Value::Error("cannot convert value to integer: " + a.quantity().ToString());
-        return Value::Int(static_cast<int64_t>(units));
-      }
+      case Fn::kIsInteger: return AsInteger(n, a);
       case Fn::kAsApproximateFloat:
-        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
-        return Value::Double(a.quantity().AsApproximateDouble());
-      case Fn::kSign:
-        if (a.kind != K::kQuantity) return NoOverload(n.name.c_str(), a);
-        return Value::Int(a.quantity().Sign());
+      case Fn::kSign: return QuantityUnary(n, a);
       case Fn::kMajor:
       case Fn::kMinor:
-      case Fn::kPatch: {
-        if (a.kind != K::kSemver) return NoOverload(n.name.c_str(), a);
-        const SemVer& v = a.semver();
-        uint64_t x = n.fn == Fn::kMajor ? v.major : (n.fn == Fn::kMinor ? v.minor : v.patch);
-        if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return Value::Error("integer overflow");
-        return Value::Int(static_cast<int64_t>(x));
-      }
+      case Fn::kPatch: return SemverPart(n, a);
       case Fn::kOrValue:
       case Fn::kHasValue:
-      case Fn::kValue: {
-        if (a.kind != K::kOptional) return NoOverload(n.name.c_str(), a);
-        const Value* inner = a.optional_value();
-        if (n.fn == Fn::kHasValue) return Value::Bool(inner != nullptr);
-        if (n.fn == Fn::kOrValue) return inner ? *inner : b;
-        if (!inner) return Value::Error("optional.none() dereference");
-        return *inner;
-      }
+      case Fn::kValue: return OptionalAccess(n, a, b);
       case Fn::kOptionalOf: return Value::OptionalOf(a);
       case Fn::kOptionalNone: return Value::OptionalNone();
     }
     return Value::Error("internal: unknown function " + n.name);
   }
 
-  static Value ToInt(const Value& a) {
-    switch (a.kind) {
-      case K::kInt: return a;
-      case K::kUint:
-        if (a.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return Value::Error("int() range error");
-        return Value::Int(static_cast<int64_t>(a.u));
-      case K::kDouble:
-        if (!(a.d > -9223372036854775808.0 && a.d < 9223372036854775808.0)) return Value::Error("int() range error");
-        return Value::Int(static_cast<int64_t>(a.d));
-      case K::kString: {
-        int64_t v = 0;
-        const std::string& s = a.str();
-        auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-          return Value::Error("int(): invalid syntax: \"" + s + "\"");
-        }
-        return Value::Int(v);
-      }
-      default: return NoOverload("int", a);
-    }
+  // StringTest(): contains(), startsWith() and endsWith(), charged by the
+  // receiver's length.
+  Value StringTest(const Node& n, const Value& a, const Value& b) {
+    if (a.kind != K::kString || b.kind != K::kString) return NoOverload(n.name.c_str(), a, b);
+    if (!Charge(static_cast<int64_t>(a.str().size() / 10))) return Aborted();
+    const std::string& s = a.str();
+    const std::string& t = b.str();
+    if (n.fn == Fn::kContains) return Value::Bool(s.find(t) != std::string::npos);
+    if (t.size() > s.size()) return Value::Bool(false);
+    if (n.fn == Fn::kStartsWith) return Value::Bool(s.compare(0, t.size(), t) == 0);
+    return Value::Bool(s.compare(s.size() - t.size(), t.size(), t) == 0);
   }
 
-  static Value ToUint(const Value& a) {
-    switch (a.kind) {
-      case K::kUint: return a;
-      case K::kInt:
-        if (a.i < 0) return Value::Error("uint() range error");
-        return Value::Uint(static_cast<uint64_t>(a.i));
-      case K::kDouble:
-        if (!(a.d > -1.0 && a.d < 18446744073709551616.0)) return Value::Error("uint() range error");
-        return Value::Uint(static_cast<uint64_t>(a.d));
-      case K::kString: {
-        uint64_t v = 0;
-        const std::string& s = a.str();
-        auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-          return Value::Error("uint(): invalid syntax: \"" + s + "\"");
-        }
-        return Value::Uint(v);
-      }
-      default: return NoOverload("uint", a);
+  // Matches(): matches(), with the regex compiled at analysis when the
+  // pattern is a literal, charged by both lengths.
+  Value Matches(const Node& n, const Value& a, const Value& b) {
+    if (a.kind != K::kString || b.kind != K::kString) return NoOverload("matches", a, b);
+    if (!Charge(static_cast<int64_t>(1 + a.str().size() * (b.str().size() + 1) / 4)))
+      return Aborted();
+    std::shared_ptr<const std::regex> re = n.regex;
+    if (!re) {
+      auto compiled = CompileRegex(b.str());
+      if (!compiled.ok()) return Value::Error(compiled.status().message());
+      re = *compiled;
+    }
+    try {
+      return Value::Bool(std::regex_search(a.str(), *re));
+    } catch (const std::regex_error& e) {
+      return Value::Error(std::string("regex evaluation failed: ") + e.what());
     }
   }
 

@@ -1,7 +1,8 @@
 // File: cel_internal.hpp (private to the allocator module)
 //
-// Values, types and the syntax tree shared by the CEL parser/checker
-// (cel_parse.cpp) and the evaluator (cel_eval.cpp).
+// Values, types and the syntax tree shared by the CEL lexer (cel_lex.cpp),
+// parser (cel_parse.cpp), checker (cel_analyze.cpp) and evaluator
+// (cel_eval.cpp).
 #ifndef DRAHIL_ALLOCATOR_CEL_INTERNAL_HPP_INCLUDED
 #define DRAHIL_ALLOCATOR_CEL_INTERNAL_HPP_INCLUDED
 
@@ -152,14 +153,20 @@ struct DeviceData {
   Value device;  // a map with driver, attributes, capacity, allowMultipleAllocations
 };
 
-// CompileRegex(): RE2-compatible subset on std::regex. Fails with a message for
-// constructs RE2 rejects (backreferences, lookaround) or std::regex lacks
-// (\p classes, \Q..\E).
+// CompileRegex(): RE2-compatible subset on std::regex (cel_lex.cpp). Fails
+// with a message for constructs RE2 rejects (backreferences, lookaround) or
+// std::regex lacks (\p classes, \Q..\E).
 Result<std::shared_ptr<const std::regex>> CompileRegex(const std::string& pattern);
 
 // CompileProgram(): parse + analyze (cel_parse.cpp).
 Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expression,
                                                           const CompileOptions& options);
+
+// AnalyzeProgram(): expands macros, binds variables to slots, resolves
+// functions and checks types of prog->root in place (cel_analyze.cpp);
+// InvalidArgument with the position for an ill-typed expression or one
+// that is neither bool nor dyn.
+Status AnalyzeProgram(ProgramData* prog);
 
 // Helpers shared by parser (constant folding of literals) and evaluator.
 bool ValueEquals(const Value& a, const Value& b);

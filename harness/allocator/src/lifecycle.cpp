@@ -298,38 +298,51 @@ void SetScheduled(Json& pod, bool scheduled, const std::string& message) {
   if (!scheduled) pod["status"]["phase"] = "Pending";
 }
 
-}  // namespace
-
-Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& options) {
+// The input objects of a dry run, by kind; namespaced claims and templates
+// by "namespace/name" (namespace "default" when unset).
+struct DryRunObjects {
   Inventory inv;
   std::vector<Json> nodes, pods;
   std::map<std::string, Json> claims, templates;
+};
+
+// WithDefaultNamespace(): `o` with metadata.namespace "default" when unset.
+Json WithDefaultNamespace(Json o) {
+  if (Str(Field(o, "metadata"), "namespace").empty()) o["metadata"]["namespace"] = "default";
+  return o;
+}
+
+// SortObjects(): the objects by kind; kinds a dry run does not use are
+// ignored.
+DryRunObjects SortObjects(const std::vector<Json>& objects) {
+  DryRunObjects s;
+  const std::map<std::string, std::vector<Json>*> lists = {
+      {"ResourceSlice", &s.inv.slices},
+      {"DeviceClass", &s.inv.device_classes},
+      {"DeviceTaintRule", &s.inv.taint_rules},
+      {"Namespace", &s.inv.namespaces},
+      {"Node", &s.nodes},
+      {"Pod", &s.pods}};
+  const std::map<std::string, std::map<std::string, Json>*> keyed = {
+      {"ResourceClaim", &s.claims}, {"ResourceClaimTemplate", &s.templates}};
   for (const auto& o : objects) {
     std::string kind = Str(o, "kind");
-    if (kind == "ResourceSlice") inv.slices.push_back(o);
-    else if (kind == "DeviceClass") inv.device_classes.push_back(o);
-    else if (kind == "DeviceTaintRule") inv.taint_rules.push_back(o);
-    else if (kind == "Namespace") inv.namespaces.push_back(o);
-    else if (kind == "Node") nodes.push_back(o);
-    else if (kind == "Pod") pods.push_back(o);
-    else if (kind == "ResourceClaim") {
-      Json c = o;
-      if (Str(Field(c, "metadata"), "namespace").empty()) c["metadata"]["namespace"] = "default";
-      claims[Key(c)] = c;
-    } else if (kind == "ResourceClaimTemplate") {
-      Json t = o;
-      if (Str(Field(t, "metadata"), "namespace").empty()) t["metadata"]["namespace"] = "default";
-      templates[Key(t)] = t;
+    if (auto it = lists.find(kind); it != lists.end()) {
+      it->second->push_back(o);
+    } else if (auto kt = keyed.find(kind); kt != keyed.end()) {
+      Json c = WithDefaultNamespace(o);
+      (*kt->second)[Key(c)] = c;
     }
   }
-  for (const auto& [k, c] : claims) {
-    if (Field(Field(c, "status"), "allocation").is_object()) inv.allocated_claims.push_back(c);
+  for (const auto& [k, c] : s.claims) {
+    if (Field(Field(c, "status"), "allocation").is_object()) s.inv.allocated_claims.push_back(c);
   }
-  std::vector<Json> classes = inv.device_classes;
-  Allocator alloc(std::move(inv), options);
-  DryRunResult out;
-  for (const auto& w : alloc.warnings()) out.report.push_back("warning: " + w);
+  return s;
+}
 
+// NodeList(): the Node objects and the nodes slices name, by name; one
+// "node-0" when there are none.
+std::vector<NodeInfo> NodeList(const std::vector<Json>& nodes, const Allocator& alloc) {
   std::vector<NodeInfo> node_list;
   std::set<std::string> seen;
   for (const auto& n : nodes) {
@@ -339,146 +352,223 @@ Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& opt
   for (const auto& n : alloc.Nodes()) {
     if (seen.insert(n).second) node_list.push_back(NodeInfo{n, {}});
   }
-  std::sort(node_list.begin(), node_list.end(), [](const NodeInfo& a, const NodeInfo& b) { return a.name < b.name; });
+  std::sort(node_list.begin(), node_list.end(),
+            [](const NodeInfo& a, const NodeInfo& b) { return a.name < b.name; });
   if (node_list.empty()) node_list.push_back(NodeInfo{"node-0", {}});
+  return node_list;
+}
 
-  // TryNodes(): the first node (in name order, or the pod's own) that fits.
-  auto try_nodes = [&](std::vector<Json*> batch, const std::string& fixed_node,
-                       std::string* node_out) -> Result<std::vector<Json>> {
-    std::vector<Json> copies;
-    for (Json* c : batch) copies.push_back(*c);
-    std::string why;
-    for (const auto& n : node_list) {
-      if (!fixed_node.empty() && n.name != fixed_node) continue;
-      auto r = alloc.Allocate(copies, n);
-      if (r.ok()) {
-        *node_out = n.name;
-        return r;
-      }
-      if (r.status().code() != Code::kResourceExhausted) return r.status().WithContext("node " + n.name);
-      why += (why.empty() ? "" : " | ") + ("node " + n.name + ": " + r.status().message());
-    }
-    if (!fixed_node.empty() && why.empty()) why = "node " + fixed_node + " is unknown";
-    return ResourceExhaustedError(why);
-  };
+// FailureText(): an allocation failure for the report; errors other than
+// "does not fit" are marked as such.
+std::string FailureText(const Status& s) {
+  return (s.code() == Code::kResourceExhausted ? "" : "error: ") + s.message();
+}
 
-  std::sort(pods.begin(), pods.end(), [](const Json& a, const Json& b) { return Key(a) < Key(b); });
-  std::set<std::string> claimed_by_pod;
-  for (auto& pod : pods) {
-    const Json& md = Field(pod, "metadata");
-    std::string ns = Str(md, "namespace").empty() ? "default" : Str(md, "namespace");
-    pod["metadata"]["namespace"] = ns;
-    if (Str(md, "uid").empty()) pod["metadata"]["uid"] = "dryrun-" + Suffix(ns + "/" + Str(md, "name")) + "-pod";
-    std::string pod_name = "pod " + ns + "/" + Str(md, "name");
-    std::vector<std::string> keys;
-    bool broken = false;
-    const Json& rcs = Field(Field(pod, "spec"), "resourceClaims");
-    Json statuses = Json::array();
-    if (rcs.is_array()) {
-      for (const auto& rc : rcs) {
-        std::string entry = Str(rc, "name");
-        if (!Str(rc, "resourceClaimName").empty()) {
-          std::string k = ns + "/" + Str(rc, "resourceClaimName");
-          if (!claims.count(k)) {
-            out.report.push_back(pod_name + ": unschedulable: resource claim " + k + " not found");
-            SetScheduled(pod, false, "resource claim " + k + " not found");
-            broken = true;
-            break;
-          }
-          keys.push_back(k);
-          statuses.push_back({{"name", entry}, {"resourceClaimName", Str(rc, "resourceClaimName")}});
-        } else if (!Str(rc, "resourceClaimTemplateName").empty()) {
-          std::string tk = ns + "/" + Str(rc, "resourceClaimTemplateName");
-          auto it = templates.find(tk);
-          if (it == templates.end()) {
-            out.report.push_back(pod_name + ": unschedulable: resource claim template " + tk + " not found");
-            SetScheduled(pod, false, "resource claim template " + tk + " not found");
-            broken = true;
-            break;
-          }
-          const Json& tspec = Field(it->second, "spec");
-          std::string name = Str(md, "name") + "-" + entry + "-" + Suffix(ns + "/" + Str(md, "name") + "/" + entry);
-          Json claim = {{"apiVersion", "resource.k8s.io/v1"},
-                        {"kind", "ResourceClaim"},
-                        {"metadata",
-                         {{"name", name},
-                          {"generateName", Str(md, "name") + "-" + entry + "-"},
-                          {"namespace", ns},
-                          {"annotations", {{"resource.kubernetes.io/pod-claim-name", entry}}},
-                          {"ownerReferences", OwnerRef(pod)}}},
-                        {"spec", Field(tspec, "spec")}};
-          const Json& tmd = Field(tspec, "metadata");
-          if (Field(tmd, "labels").is_object()) claim["metadata"]["labels"] = tmd["labels"];
-          if (Field(tmd, "annotations").is_object()) {
-            for (const auto& [k, v] : tmd["annotations"].items()) claim["metadata"]["annotations"][k] = v;
-          }
-          std::string k = ns + "/" + name;
-          claims[k] = claim;
-          keys.push_back(k);
-          statuses.push_back({{"name", entry}, {"resourceClaimName", name}});
-        }
-      }
-    }
-    if (broken) {
-      out.all_allocated = false;
-      continue;
-    }
-    auto ext = BuildExtendedResourceClaim(pod, classes);
-    if (!ext.ok()) return ext.status();
-    if (!ext->claim.is_null()) {
-      std::string k = Key(ext->claim);
-      claims[k] = ext->claim;
-      keys.push_back(k);
-    }
-    if (keys.empty()) {
-      out.report.push_back(pod_name + ": no resource claims");
-      continue;
-    }
-    std::vector<Json*> batch;
-    for (const auto& k : keys) {
-      batch.push_back(&claims[k]);
-      claimed_by_pod.insert(k);
-    }
-    std::string node;
-    auto r = try_nodes(batch, Str(Field(pod, "spec"), "nodeName"), &node);
-    if (!r.ok()) {
-      out.report.push_back(pod_name + ": " + (r.status().code() == Code::kResourceExhausted ? "" : "error: ") +
-                           r.status().message());
-      SetScheduled(pod, false, r.status().message());
-      out.all_allocated = false;
-      continue;
-    }
-    std::string names;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Json& c = *batch[i];
-      c["status"]["allocation"] = (*r)[i];
-      DRAHIL_RETURN_IF_ERROR(Reserve(c, pod));
-      alloc.AddAllocatedClaim(c);
-      names += (i ? ", " : "") + Str(Field(c, "metadata"), "name");
-    }
-    pod["spec"]["nodeName"] = node;
-    SetScheduled(pod, true, "");
-    if (!statuses.empty()) pod["status"]["resourceClaimStatuses"] = statuses;
-    if (!ext->claim.is_null()) pod["status"]["extendedResourceClaimStatus"] = ext->status;
-    out.report.push_back(pod_name + ": scheduled on node " + node + " (claims: " + names + ")");
+// TemplateClaim(): the claim a pod's resourceClaims entry `entry` makes from
+// template spec `tspec`, named as the kube-controller-manager would.
+Json TemplateClaim(const Json& pod, const Json& md, const std::string& ns,
+                   const std::string& entry, const Json& tspec) {
+  std::string name =
+      Str(md, "name") + "-" + entry + "-" + Suffix(ns + "/" + Str(md, "name") + "/" + entry);
+  Json claim = {{"apiVersion", "resource.k8s.io/v1"},
+                {"kind", "ResourceClaim"},
+                {"metadata",
+                 {{"name", name},
+                  {"generateName", Str(md, "name") + "-" + entry + "-"},
+                  {"namespace", ns},
+                  {"annotations", {{"resource.kubernetes.io/pod-claim-name", entry}}},
+                  {"ownerReferences", OwnerRef(pod)}}},
+                {"spec", Field(tspec, "spec")}};
+  const Json& tmd = Field(tspec, "metadata");
+  if (Field(tmd, "labels").is_object()) claim["metadata"]["labels"] = tmd["labels"];
+  if (Field(tmd, "annotations").is_object()) {
+    for (const auto& [k, v] : tmd["annotations"].items()) claim["metadata"]["annotations"][k] = v;
   }
-  for (auto& [k, c] : claims) {
-    if (claimed_by_pod.count(k) || Field(Field(c, "status"), "allocation").is_object()) continue;
+  return claim;
+}
+
+// The dry-run scheduler: places pods (in namespace/name order) and then the
+// claims no pod uses on the first node that fits, recording the result.
+class DryRunner {
+ public:
+  DryRunner(Allocator* alloc, std::vector<NodeInfo> nodes, const std::vector<Json>* classes,
+            std::map<std::string, Json>* claims, const std::map<std::string, Json>* templates,
+            DryRunResult* out)
+      : alloc_(alloc), nodes_(std::move(nodes)), classes_(classes), claims_(claims),
+        templates_(templates), out_(out) {}
+
+  // SchedulePod(): allocates the pod's claims and binds it, or marks it
+  // unschedulable; errors other than unschedulable are returned.
+  Status SchedulePod(Json& pod);
+  // AllocateUnusedClaims(): the unallocated claims no pod uses, one by one.
+  void AllocateUnusedClaims();
+
+ private:
+  // TryNodes(): allocations of `batch` on the first node (in name order, or
+  // `fixed_node`) where they fit, and that node.
+  Result<std::vector<Json>> TryNodes(const std::vector<Json*>& batch,
+                                     const std::string& fixed_node, std::string* node_out) const;
+  // ResolveClaims(): the keys and pod status entries of the pod's
+  // resourceClaims, claims from templates being added; the message of the
+  // first missing claim or template.
+  std::optional<std::string> ResolveClaims(const Json& pod, const Json& md, const std::string& ns,
+                                           std::vector<std::string>* keys, Json* statuses);
+  // CommitAllocations(): stores the allocations in the claims and reserves
+  // them for the pod; the claims' names, comma-separated.
+  Result<std::string> CommitAllocations(const std::vector<Json*>& batch,
+                                        const std::vector<Json>& allocations, const Json& pod);
+
+  Allocator* alloc_;
+  std::vector<NodeInfo> nodes_;
+  const std::vector<Json>* classes_;
+  std::map<std::string, Json>* claims_;
+  const std::map<std::string, Json>* templates_;
+  DryRunResult* out_;
+  std::set<std::string> claimed_by_pod_;
+};
+
+Result<std::vector<Json>> DryRunner::TryNodes(const std::vector<Json*>& batch,
+                                              const std::string& fixed_node,
+                                              std::string* node_out) const {
+  std::vector<Json> copies;
+  for (Json* c : batch) copies.push_back(*c);
+  std::string why;
+  for (const auto& n : nodes_) {
+    if (!fixed_node.empty() && n.name != fixed_node) continue;
+    auto r = alloc_->Allocate(copies, n);
+    if (r.ok()) {
+      *node_out = n.name;
+      return r;
+    }
+    if (r.status().code() != Code::kResourceExhausted)
+      return r.status().WithContext("node " + n.name);
+    why += (why.empty() ? "" : " | ") + ("node " + n.name + ": " + r.status().message());
+  }
+  if (!fixed_node.empty() && why.empty()) why = "node " + fixed_node + " is unknown";
+  return ResourceExhaustedError(why);
+}
+
+std::optional<std::string> DryRunner::ResolveClaims(const Json& pod, const Json& md,
+                                                    const std::string& ns,
+                                                    std::vector<std::string>* keys,
+                                                    Json* statuses) {
+  const Json& rcs = Field(Field(pod, "spec"), "resourceClaims");
+  if (!rcs.is_array()) return std::nullopt;
+  for (const auto& rc : rcs) {
+    std::string entry = Str(rc, "name");
+    if (!Str(rc, "resourceClaimName").empty()) {
+      std::string k = ns + "/" + Str(rc, "resourceClaimName");
+      if (!claims_->count(k)) return "resource claim " + k + " not found";
+      keys->push_back(k);
+      statuses->push_back({{"name", entry}, {"resourceClaimName", Str(rc, "resourceClaimName")}});
+    } else if (!Str(rc, "resourceClaimTemplateName").empty()) {
+      std::string tk = ns + "/" + Str(rc, "resourceClaimTemplateName");
+      auto it = templates_->find(tk);
+      if (it == templates_->end()) return "resource claim template " + tk + " not found";
+      Json claim = TemplateClaim(pod, md, ns, entry, Field(it->second, "spec"));
+      std::string name = Str(claim["metadata"], "name");
+      std::string k = ns + "/" + name;
+      (*claims_)[k] = claim;
+      keys->push_back(k);
+      statuses->push_back({{"name", entry}, {"resourceClaimName", name}});
+    }
+  }
+  return std::nullopt;
+}
+
+Result<std::string> DryRunner::CommitAllocations(const std::vector<Json*>& batch,
+                                                 const std::vector<Json>& allocations,
+                                                 const Json& pod) {
+  std::string names;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Json& c = *batch[i];
+    c["status"]["allocation"] = allocations[i];
+    DRAHIL_RETURN_IF_ERROR(Reserve(c, pod));
+    alloc_->AddAllocatedClaim(c);
+    names += (i ? ", " : "") + Str(Field(c, "metadata"), "name");
+  }
+  return names;
+}
+
+Status DryRunner::SchedulePod(Json& pod) {
+  const Json& md = Field(pod, "metadata");
+  std::string ns = Str(md, "namespace").empty() ? "default" : Str(md, "namespace");
+  pod["metadata"]["namespace"] = ns;
+  if (Str(md, "uid").empty())
+    pod["metadata"]["uid"] = "dryrun-" + Suffix(ns + "/" + Str(md, "name")) + "-pod";
+  std::string pod_name = "pod " + ns + "/" + Str(md, "name");
+  std::vector<std::string> keys;
+  Json statuses = Json::array();
+  if (auto missing = ResolveClaims(pod, md, ns, &keys, &statuses)) {
+    out_->report.push_back(pod_name + ": unschedulable: " + *missing);
+    SetScheduled(pod, false, *missing);
+    out_->all_allocated = false;
+    return OkStatus();
+  }
+  DRAHIL_ASSIGN_OR_RETURN(ExtendedResourceClaim ext, BuildExtendedResourceClaim(pod, *classes_));
+  if (!ext.claim.is_null()) {
+    std::string k = Key(ext.claim);
+    (*claims_)[k] = ext.claim;
+    keys.push_back(k);
+  }
+  if (keys.empty()) {
+    out_->report.push_back(pod_name + ": no resource claims");
+    return OkStatus();
+  }
+  std::vector<Json*> batch;
+  for (const auto& k : keys) {
+    batch.push_back(&(*claims_)[k]);
+    claimed_by_pod_.insert(k);
+  }
+  std::string node;
+  auto r = TryNodes(batch, Str(Field(pod, "spec"), "nodeName"), &node);
+  if (!r.ok()) {
+    out_->report.push_back(pod_name + ": " + FailureText(r.status()));
+    SetScheduled(pod, false, r.status().message());
+    out_->all_allocated = false;
+    return OkStatus();
+  }
+  DRAHIL_ASSIGN_OR_RETURN(std::string names, CommitAllocations(batch, *r, pod));
+  pod["spec"]["nodeName"] = node;
+  SetScheduled(pod, true, "");
+  if (!statuses.empty()) pod["status"]["resourceClaimStatuses"] = statuses;
+  if (!ext.claim.is_null()) pod["status"]["extendedResourceClaimStatus"] = ext.status;
+  out_->report.push_back(pod_name + ": scheduled on node " + node + " (claims: " + names + ")");
+  return OkStatus();
+}
+
+void DryRunner::AllocateUnusedClaims() {
+  for (auto& [k, c] : *claims_) {
+    if (claimed_by_pod_.count(k) || Field(Field(c, "status"), "allocation").is_object()) continue;
     std::string node;
-    auto r = try_nodes({&c}, "", &node);
+    auto r = TryNodes({&c}, "", &node);
     if (!r.ok()) {
-      out.report.push_back("claim " + k + ": " + (r.status().code() == Code::kResourceExhausted ? "" : "error: ") +
-                           r.status().message());
-      out.claim_messages[k] = r.status().message();
-      out.all_allocated = false;
+      out_->report.push_back("claim " + k + ": " + FailureText(r.status()));
+      out_->claim_messages[k] = r.status().message();
+      out_->all_allocated = false;
       continue;
     }
     c["status"]["allocation"] = (*r)[0];
-    alloc.AddAllocatedClaim(c);
-    out.report.push_back("claim " + k + ": allocated on node " + node);
+    alloc_->AddAllocatedClaim(c);
+    out_->report.push_back("claim " + k + ": allocated on node " + node);
   }
-  for (auto& [k, c] : claims) out.claims.push_back(c);
-  out.pods = std::move(pods);
+}
+
+}  // namespace
+
+Result<DryRunResult> DryRun(const std::vector<Json>& objects, const Options& options) {
+  DryRunObjects in = SortObjects(objects);
+  std::vector<Json> classes = in.inv.device_classes;
+  Allocator alloc(std::move(in.inv), options);
+  DryRunResult out;
+  for (const auto& w : alloc.warnings()) out.report.push_back("warning: " + w);
+  DryRunner runner(&alloc, NodeList(in.nodes, alloc), &classes, &in.claims, &in.templates, &out);
+  std::sort(in.pods.begin(), in.pods.end(),
+            [](const Json& a, const Json& b) { return Key(a) < Key(b); });
+  for (auto& pod : in.pods) DRAHIL_RETURN_IF_ERROR(runner.SchedulePod(pod));
+  runner.AllocateUnusedClaims();
+  for (auto& [k, c] : in.claims) out.claims.push_back(c);
+  out.pods = std::move(in.pods);
   return out;
 }
 

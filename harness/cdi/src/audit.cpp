@@ -158,143 +158,160 @@ std::string Join(const std::vector<std::string>& v) {
   return s + "]";
 }
 
-void AuditEdits(const ContainerEdits& e, const Ctx& c) {
-  const AuditOptions& o = c.opts;
-  for (size_t i = 0; i < e.device_nodes.size(); ++i) {
-    const DeviceNode& d = e.device_nodes[i];
-    std::string sub = ".deviceNodes[" + std::to_string(i) + "]";
-    const std::string host = d.HostPath();
-    std::string node =
-        "device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
-    if (HasDotDot(d.path) || HasDotDot(host) || host.empty() || host[0] != '/') {
-      c.Add(Severity::kHigh, "path-traversal", sub, node + " uses '..' or a relative path",
-            "a path that escapes its directory can point the runtime at any host file; use clean "
-            "absolute paths");
+// AuditNodePaths(): a device node's container and host paths: clean,
+// absolute, under /dev, not sensitive and not a raw host device.
+void AuditNodePaths(const DeviceNode& d, const std::string& node, const std::string& sub,
+                    const Ctx& c) {
+  const std::string host = d.HostPath();
+  if (HasDotDot(d.path) || HasDotDot(host) || host.empty() || host[0] != '/') {
+    c.Add(Severity::kHigh, "path-traversal", sub, node + " uses '..' or a relative path",
+          "a path that escapes its directory can point the runtime at any host file; use clean "
+          "absolute paths");
+  }
+  if (!Under(Clean(d.path), "/dev")) {
+    c.Add(Severity::kHigh, "node-outside-dev", sub + ".path",
+          node + " is placed outside /dev in the container",
+          "device nodes belong under /dev; a node elsewhere can shadow container files (" +
+              d.path + ") and hides the grant from tools that inspect /dev");
+  }
+  std::string sensitive = SensitiveHostPath(host);
+  if (!sensitive.empty()) {
+    c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath",
+          node + " comes from host path " + host, "that is " + sensitive + "; no device needs it");
+  } else if (!InDeviceRoot(host, c.opts)) {
+    c.Add(Severity::kHigh, "node-host-path", sub + ".hostPath",
+          node + " comes from host path " + host + ", outside /dev and the device roots",
+          "a device node's host path should be a device under /dev (or the emulated node's dev "
+          "dir); anything else hands the container an arbitrary host file");
+  }
+  std::string raw = RawHostDevice(host);
+  if (raw.empty() && d.type == "b") raw = "is a block device";
+  if (!raw.empty()) {
+    c.Add(Severity::kCritical, "raw-host-device", sub, node + " " + raw,
+          "raw host devices break out of every container boundary; grant only the accelerator's "
+          "nodes");
+  }
+}
+
+// AuditNodeAccess(): a device node's file mode (the host file's when unset
+// and --stat-host) and cgroup permissions.
+void AuditNodeAccess(const DeviceNode& d, const std::string& node, const std::string& sub,
+                     const Ctx& c) {
+  std::optional<uint32_t> mode = d.file_mode;
+  bool from_host = false;
+  if (!mode && c.opts.stat_host) {
+    struct stat st {};
+    if (::stat(d.HostPath().c_str(), &st) == 0) {
+      mode = st.st_mode & 07777;
+      from_host = true;
     }
-    if (!Under(Clean(d.path), "/dev")) {
-      c.Add(Severity::kHigh, "node-outside-dev", sub + ".path",
-            node + " is placed outside /dev in the container",
-            "device nodes belong under /dev; a node elsewhere can shadow container files (" +
-                d.path + ") and hides the grant from tools that inspect /dev");
-    }
-    std::string sensitive = SensitiveHostPath(host);
-    if (!sensitive.empty()) {
-      c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath",
-            node + " comes from host path " + host,
-            "that is " + sensitive + "; no device needs it");
-    } else if (!InDeviceRoot(host, o)) {
-      c.Add(Severity::kHigh, "node-host-path", sub + ".hostPath",
-            node + " comes from host path " + host + ", outside /dev and the device roots",
-            "a device node's host path should be a device under /dev (or the emulated node's dev "
-            "dir); anything else hands the container an arbitrary host file");
-    }
-    std::string raw = RawHostDevice(host);
-    if (raw.empty() && d.type == "b") raw = "is a block device";
-    if (!raw.empty()) {
-      c.Add(Severity::kCritical, "raw-host-device", sub, node + " " + raw,
-            "raw host devices break out of every container boundary; grant only the accelerator's "
-            "nodes");
-    }
-    std::optional<uint32_t> mode = d.file_mode;
-    bool from_host = false;
-    if (!mode && o.stat_host) {
-      struct stat st {};
-      if (::stat(host.c_str(), &st) == 0) {
-        mode = st.st_mode & 07777;
-        from_host = true;
-      }
-    }
-    if (mode && (*mode & 0002u) != 0) {
-      char buf[16];
-      std::snprintf(buf, sizeof(buf), "%04o", *mode & 07777u);
-      c.Add(
-          from_host ? Severity::kInfo : Severity::kWarning, "world-writable", sub + ".fileMode",
+  }
+  if (mode && (*mode & 0002u) != 0) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%04o", *mode & 07777u);
+    c.Add(from_host ? Severity::kInfo : Severity::kWarning, "world-writable", sub + ".fileMode",
           node + " is world-writable (mode " + buf + (from_host ? ", from the host file)" : ")"),
           "any user in the container (and, for a created node, on a shared host path) can write to "
           "the device; use 0660 with a gid the workload runs with");
-    }
-    std::string perms = d.EffectivePermissions();
-    if (perms.find('m') != std::string::npos) {
-      c.Add(Severity::kWarning, "mknod-permission", sub + ".permissions",
-            node + " grants cgroup permissions \"" + perms + "\"" +
-                (d.permissions.empty() ? " (the default for an empty field)" : ""),
-            "'m' lets the container mknod more nodes with this major:minor; a workload needs only "
-            "\"rw\"");
+  }
+  std::string perms = d.EffectivePermissions();
+  if (perms.find('m') != std::string::npos) {
+    c.Add(Severity::kWarning, "mknod-permission", sub + ".permissions",
+          node + " grants cgroup permissions \"" + perms + "\"" +
+              (d.permissions.empty() ? " (the default for an empty field)" : ""),
+          "'m' lets the container mknod more nodes with this major:minor; a workload needs only "
+          "\"rw\"");
+  }
+}
+
+void AuditDeviceNode(const DeviceNode& d, const std::string& sub, const Ctx& c) {
+  std::string node =
+      "device node " + d.path + (d.host_path.empty() ? "" : " (host " + d.host_path + ")");
+  AuditNodePaths(d, node, sub, c);
+  AuditNodeAccess(d, node, sub, c);
+}
+
+bool HasOption(const Mount& m, const char* opt) {
+  return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
+}
+
+// AuditBindSource(): what a bind mount's host path exposes; the reason it
+// is sensitive, or "".
+std::string AuditBindSource(const Mount& m, const std::string& sub, const std::string& what,
+                            const Ctx& c) {
+  std::string sensitive = SensitiveHostPath(m.host_path);
+  if (!sensitive.empty()) {
+    c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath", what,
+          "the host path is " + sensitive + "; a device driver never needs it in a container");
+  } else if (IsDeviceDir(m.host_path, c.opts)) {
+    c.Add(Severity::kCritical, "device-dir-mount", sub + ".hostPath",
+          what + " exposes a whole device directory",
+          "every device node below it becomes reachable, including devices allocated to other "
+          "claims; grant individual deviceNodes instead");
+  } else if (InDeviceRoot(m.host_path, c.opts)) {
+    c.Add(Severity::kHigh, "device-dir-mount", sub + ".hostPath", what + " mounts a device path",
+          "device nodes should be granted as deviceNodes so the runtime adds cgroup rules for "
+          "them");
+  }
+  return sensitive;
+}
+
+void AuditMount(const Mount& m, const std::string& sub, const Ctx& c) {
+  std::string what = "mount " + m.host_path + " -> " + m.container_path;
+  bool bind = m.type.empty() || m.type == "none" || m.type == "bind" || HasOption(m, "bind") ||
+              HasOption(m, "rbind");
+  if (HasDotDot(m.container_path) ||
+      (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
+    c.Add(Severity::kHigh, "path-traversal", sub, what + " uses '..' or a relative path",
+          "a path that escapes its directory can point the runtime at any host file");
+  }
+  if (!bind) {
+    c.Add(Severity::kInfo, "mount", sub, what + " (filesystem type " + m.type + ")",
+          "not a bind mount of host files; listed for completeness");
+    return;
+  }
+  std::string sensitive = AuditBindSource(m, sub, what, c);
+  if (!HasOption(m, "ro") && sensitive.empty()) {
+    c.Add(Severity::kInfo, "writable-mount", sub + ".options",
+          what + " is writable (no \"ro\" option)",
+          "the container can modify host files there; add \"ro\" unless writes are required");
+  }
+  for (const auto& opt : m.options) {
+    if (opt == "shared" || opt == "rshared") {
+      c.Add(Severity::kWarning, "mount-propagation", sub + ".options",
+            what + " uses " + opt + " propagation",
+            "mounts made inside the container propagate back to the host");
     }
   }
-  for (size_t i = 0; i < e.mounts.size(); ++i) {
-    const Mount& m = e.mounts[i];
-    std::string sub = ".mounts[" + std::to_string(i) + "]";
-    std::string what = "mount " + m.host_path + " -> " + m.container_path;
-    bool bind = m.type.empty() || m.type == "none" || m.type == "bind" ||
-                std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
-                std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
-    if (HasDotDot(m.container_path) ||
-        (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
-      c.Add(Severity::kHigh, "path-traversal", sub, what + " uses '..' or a relative path",
-            "a path that escapes its directory can point the runtime at any host file");
-    }
-    if (!bind) {
-      c.Add(Severity::kInfo, "mount", sub, what + " (filesystem type " + m.type + ")",
-            "not a bind mount of host files; listed for completeness");
-      continue;
-    }
-    std::string sensitive = SensitiveHostPath(m.host_path);
-    if (!sensitive.empty()) {
-      c.Add(Severity::kCritical, "sensitive-host-path", sub + ".hostPath", what,
-            "the host path is " + sensitive + "; a device driver never needs it in a container");
-    } else if (IsDeviceDir(m.host_path, o)) {
-      c.Add(Severity::kCritical, "device-dir-mount", sub + ".hostPath",
-            what + " exposes a whole device directory",
-            "every device node below it becomes reachable, including devices allocated to other "
-            "claims; grant individual deviceNodes instead");
-    } else if (InDeviceRoot(m.host_path, o)) {
-      c.Add(Severity::kHigh, "device-dir-mount", sub + ".hostPath", what + " mounts a device path",
-            "device nodes should be granted as deviceNodes so the runtime adds cgroup rules for "
-            "them");
-    }
-    bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
-    if (!ro && sensitive.empty()) {
-      c.Add(Severity::kInfo, "writable-mount", sub + ".options",
-            what + " is writable (no \"ro\" option)",
-            "the container can modify host files there; add \"ro\" unless writes are required");
-    }
-    for (const auto& opt : m.options) {
-      if (opt == "shared" || opt == "rshared") {
-        c.Add(Severity::kWarning, "mount-propagation", sub + ".options",
-              what + " uses " + opt + " propagation",
-              "mounts made inside the container propagate back to the host");
-      }
-    }
-  }
-  for (size_t i = 0; i < e.hooks.size(); ++i) {
-    const Hook& h = e.hooks[i];
-    std::string sub = ".hooks[" + std::to_string(i) + "]";
-    bool runtime_ns = h.hook_name == "prestart" || h.hook_name == "createRuntime" ||
-                      h.hook_name == "poststart" || h.hook_name == "poststop";
-    std::string what = h.hook_name + " hook runs " + h.path + " with args " + Join(h.args);
-    if (!h.env.empty()) what += " and env " + Join(h.env);
-    std::string clean = Clean(h.path);
-    bool unsafe_location = Under(clean, "/tmp") || Under(clean, "/var/tmp") ||
-                           Under(clean, "/dev/shm") || Under(clean, "/home") || HasDotDot(h.path);
-    bool shell = false;
-    std::string base = Basename(clean);
-    if (base == "sh" || base == "bash" || base == "dash" || base == "zsh" || base == "python3" ||
-        base == "python") {
-      shell = true;
-    }
-    Severity sev = unsafe_location || shell ? Severity::kCritical
-                   : runtime_ns             ? Severity::kHigh
-                                            : Severity::kWarning;
-    std::string why = std::string("hooks run with the runtime's full privileges") +
-                      (runtime_ns ? " in the host's namespaces"
-                                  : " in the container's namespaces before it starts") +
-                      "; review the binary and arguments";
-    if (unsafe_location)
-      why += ". The binary lives in a user-writable location, so anyone can replace it";
-    if (shell) why += ". It runs an interpreter, so the arguments are arbitrary code";
-    c.Add(sev, "hook", sub, what, why);
-  }
+}
+
+void AuditHook(const Hook& h, const std::string& sub, const Ctx& c) {
+  bool runtime_ns = h.hook_name == "prestart" || h.hook_name == "createRuntime" ||
+                    h.hook_name == "poststart" || h.hook_name == "poststop";
+  std::string what = h.hook_name + " hook runs " + h.path + " with args " + Join(h.args);
+  if (!h.env.empty()) what += " and env " + Join(h.env);
+  std::string clean = Clean(h.path);
+  bool unsafe_location = Under(clean, "/tmp") || Under(clean, "/var/tmp") ||
+                         Under(clean, "/dev/shm") || Under(clean, "/home") || HasDotDot(h.path);
+  std::string base = Basename(clean);
+  bool shell = base == "sh" || base == "bash" || base == "dash" || base == "zsh" ||
+               base == "python3" || base == "python";
+  Severity sev = unsafe_location || shell ? Severity::kCritical
+                 : runtime_ns             ? Severity::kHigh
+                                          : Severity::kWarning;
+  std::string why = std::string("hooks run with the runtime's full privileges") +
+                    (runtime_ns ? " in the host's namespaces"
+                                : " in the container's namespaces before it starts") +
+                    "; review the binary and arguments";
+  if (unsafe_location)
+    why += ". The binary lives in a user-writable location, so anyone can replace it";
+  if (shell) why += ". It runs an interpreter, so the arguments are arbitrary code";
+  c.Add(sev, "hook", sub, what, why);
+}
+
+// AuditEnv(): variables that change what every process of the container
+// runs or loads.
+void AuditEnv(const std::vector<std::string>& env, const Ctx& c) {
   static const std::map<std::string, std::pair<Severity, std::string>> kEnv = {
       {"PATH", {Severity::kWarning, "changes which binaries the workload runs"}},
       {"LD_PRELOAD",
@@ -307,15 +324,18 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
       {"ENV", {Severity::kWarning, "runs a script in every interactive sh"}},
       {"PYTHONPATH", {Severity::kWarning, "changes which Python modules load"}},
   };
-  for (size_t i = 0; i < e.env.size(); ++i) {
-    std::string name = e.env[i].substr(0, e.env[i].find('='));
+  for (size_t i = 0; i < env.size(); ++i) {
+    std::string name = env[i].substr(0, env[i].find('='));
     auto it = kEnv.find(name);
-    if (it != kEnv.end()) {
-      c.Add(it->second.first, "env-override", ".env[" + std::to_string(i) + "]", "sets " + e.env[i],
-            name + " " + it->second.second +
-                "; the CDI env wins over the image's, so the workload cannot opt out");
-    }
+    if (it == kEnv.end()) continue;
+    c.Add(it->second.first, "env-override", ".env[" + std::to_string(i) + "]", "sets " + env[i],
+          name + " " + it->second.second +
+              "; the CDI env wins over the image's, so the workload cannot opt out");
   }
+}
+
+// AuditGroups(): moved host interfaces and low supplementary gids.
+void AuditGroups(const ContainerEdits& e, const Ctx& c) {
   for (size_t i = 0; i < e.net_devices.size(); ++i) {
     const NetDevice& n = e.net_devices[i];
     c.Add(Severity::kWarning, "net-device", ".netDevices[" + std::to_string(i) + "]",
@@ -324,13 +344,22 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
   }
   for (size_t i = 0; i < e.additional_gids.size(); ++i) {
     uint32_t g = e.additional_gids[i];
-    if (g != 0 && g < 100) {
-      c.Add(
-          Severity::kInfo, "additional-gid", ".additionalGids[" + std::to_string(i) + "]",
+    if (g == 0 || g >= 100) continue;
+    c.Add(Severity::kInfo, "additional-gid", ".additionalGids[" + std::to_string(i) + "]",
           "adds supplementary group " + std::to_string(g),
           "a low system gid (disk, kmem, video...) may open host files beyond the granted devices");
-    }
   }
+}
+
+void AuditEdits(const ContainerEdits& e, const Ctx& c) {
+  for (size_t i = 0; i < e.device_nodes.size(); ++i)
+    AuditDeviceNode(e.device_nodes[i], ".deviceNodes[" + std::to_string(i) + "]", c);
+  for (size_t i = 0; i < e.mounts.size(); ++i)
+    AuditMount(e.mounts[i], ".mounts[" + std::to_string(i) + "]", c);
+  for (size_t i = 0; i < e.hooks.size(); ++i)
+    AuditHook(e.hooks[i], ".hooks[" + std::to_string(i) + "]", c);
+  AuditEnv(e.env, c);
+  AuditGroups(e, c);
 }
 
 }  // namespace

@@ -56,6 +56,129 @@ constexpr Suffix kSuffixes[] = {
     {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15}, {"E", 10, 18},
 };
 
+using Format = Quantity::Format;
+
+// The largest quantity, in nanos.
+constexpr i128 kCapNanos = kMaxUnits * kNanosPerUnit;
+
+// A quantity's mantissa: its significant digits (leading zeros dropped) and
+// how many of them, with dropped zeros, follow the decimal point.
+struct Mantissa {
+  std::string digits;
+  int frac_digits = 0;
+};
+
+// ParseMantissa(): digits, an optional '.', digits, from text[*i] on, *i
+// left after them; false when there is no digit at all.
+bool ParseMantissa(std::string_view text, size_t* i, Mantissa* m) {
+  bool seen_dot = false, any_digit = false;
+  for (; *i < text.size(); ++*i) {
+    char c = text[*i];
+    if (c == '.' && !seen_dot) {
+      seen_dot = true;
+      continue;
+    }
+    if (c < '0' || c > '9') break;
+    any_digit = true;
+    if (seen_dot) ++m->frac_digits;
+    // Leading zeros carry no value.
+    if (!m->digits.empty() || c != '0') m->digits.push_back(c);
+  }
+  return any_digit;
+}
+
+// The scale a suffix gives: mantissa * base^exp, and the format it implies.
+struct Scale {
+  int base = 10;  // 2 or 10
+  int exp = 0;
+  Format format = Format::kDecimalSI;
+};
+
+// ParseExponent(): "e"/"E" and a signed decimal exponent of at most 1000.
+Result<Scale> ParseExponent(std::string_view suffix) {
+  std::string_view e = suffix.substr(1);
+  size_t j = 0;
+  bool eneg = false;
+  if (e[j] == '+' || e[j] == '-') {
+    eneg = e[j] == '-';
+    ++j;
+  }
+  if (j >= e.size()) return InvalidArgumentError("exponent has no digits");
+  int v = 0;
+  for (; j < e.size(); ++j) {
+    if (e[j] < '0' || e[j] > '9')
+      return InvalidArgumentError("invalid exponent \"" + std::string(suffix) + "\"");
+    v = v * 10 + (e[j] - '0');
+    if (v > 1000) return InvalidArgumentError("exponent out of range");
+  }
+  return Scale{10, eneg ? -v : v, Format::kDecimalExponent};
+}
+
+// ParseSuffix(): the scale of an SI suffix ("" included) or a decimal
+// exponent; the error says why the suffix is not one.
+Result<Scale> ParseSuffix(std::string_view suffix) {
+  for (const auto& s : kSuffixes) {
+    if (s.text == suffix)
+      return Scale{s.base, s.exp, s.base == 2 ? Format::kBinarySI : Format::kDecimalSI};
+  }
+  if (suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E')) return ParseExponent(suffix);
+  return InvalidArgumentError("unknown suffix \"" + std::string(suffix) + "\"");
+}
+
+// TrimFractionZeros(): drops trailing fractional zeros, so that the digit
+// count reflects the value.
+void TrimFractionZeros(Mantissa* m) {
+  while (m->frac_digits > 0 && !m->digits.empty() && m->digits.back() == '0') {
+    m->digits.pop_back();
+    --m->frac_digits;
+  }
+}
+
+// RoundTo30Digits(): keeps 30 significant digits of a wider mantissa (too
+// many fractional digits), rounding the magnitude up by one ulp when a
+// dropped digit is not zero.
+void RoundTo30Digits(Mantissa* m) {
+  int drop = static_cast<int>(m->digits.size()) - 30;
+  bool nonzero_dropped = m->digits.find_first_not_of('0', 30) != std::string::npos;
+  m->digits.resize(30);
+  m->frac_digits -= drop;
+  if (!nonzero_dropped) return;
+  i128 d = 0;
+  for (char c : m->digits) d = d * 10 + (c - '0');
+  m->digits = ToDecimalString(d + 1);
+}
+
+// MulCapped(): *v times factor^times; true (and *v unspecified) once it
+// exceeds the cap.
+bool MulCapped(i128* v, int times, int factor) {
+  for (int k = 0; k < times; ++k) {
+    *v *= factor;
+    if (*v > kCapNanos) return true;
+  }
+  return false;
+}
+
+// BinaryNanos(): mant * 10^-frac * 2^exp in nanos, capped.
+i128 BinaryNanos(i128 mant, int exp, int frac_digits) {
+  int scale = 9 - frac_digits;
+  i128 v = mant;
+  if (MulCapped(&v, exp, 2)) return kCapNanos;
+  if (scale < 0) return DivRoundAway(v, Pow10(-scale));
+  return MulCapped(&v, scale, 10) ? kCapNanos : v;
+}
+
+// DecimalNanos(): mant * 10^(exp - frac) in nanos, capped; a nonzero value
+// too small for a nano rounds up to 1n.
+i128 DecimalNanos(i128 mant, int exp, int frac_digits) {
+  int scale = 9 + exp - frac_digits;
+  if (scale >= 0) {
+    i128 v = mant;
+    return MulCapped(&v, scale, 10) ? kCapNanos : v;
+  }
+  if (-scale > 36) return mant == 0 ? 0 : 1;
+  return DivRoundAway(mant, Pow10(-scale));
+}
+
 }  // namespace
 
 Quantity Quantity::FromInt(int64_t value, Format format) {
@@ -77,129 +200,28 @@ Result<Quantity> Quantity::Parse(std::string_view text) {
     negative = text[i] == '-';
     ++i;
   }
-  // Mantissa: digits, optional '.', digits; at least one digit overall.
-  std::string digits;
-  int frac_digits = 0;
-  bool seen_dot = false, any_digit = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c >= '0' && c <= '9') {
-      any_digit = true;
-      if (digits.empty() && c == '0') {
-        if (seen_dot) ++frac_digits;
-        continue;  // leading zeros carry no value
-      }
-      digits.push_back(c);
-      if (seen_dot) ++frac_digits;
-    } else if (c == '.' && !seen_dot) {
-      seen_dot = true;
-    } else {
-      break;
-    }
-  }
-  if (!any_digit) return err("expected a number");
-  std::string_view suffix = text.substr(i);
+  Mantissa m;
+  if (!ParseMantissa(text, &i, &m)) return err("expected a number");
+  Result<Scale> scale = ParseSuffix(text.substr(i));
+  if (!scale.ok()) return err(scale.status().message());
+  Format format = scale->format;
 
-  Format format = Format::kDecimalSI;
-  int base = 10, exp = 0;
-  bool found = false;
-  for (const auto& s : kSuffixes) {
-    if (s.text == suffix) {
-      base = s.base;
-      exp = s.exp;
-      format = base == 2 ? Format::kBinarySI : Format::kDecimalSI;
-      found = true;
-      break;
-    }
-  }
-  if (!found && suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E')) {
-    // Decimal exponent: e or E followed by a signed integer.
-    std::string_view e = suffix.substr(1);
-    size_t j = 0;
-    bool eneg = false;
-    if (e[j] == '+' || e[j] == '-') {
-      eneg = e[j] == '-';
-      ++j;
-    }
-    if (j >= e.size()) return err("exponent has no digits");
-    int v = 0;
-    for (; j < e.size(); ++j) {
-      if (e[j] < '0' || e[j] > '9') return err("invalid exponent \"" + std::string(suffix) + "\"");
-      v = v * 10 + (e[j] - '0');
-      if (v > 1000) return err("exponent out of range");
-    }
-    exp = eneg ? -v : v;
-    format = Format::kDecimalExponent;
-    found = true;
-  }
-  if (!found) return err("unknown suffix \"" + std::string(suffix) + "\"");
-
-  // Drop trailing fractional zeros so the digit count below reflects value.
-  while (frac_digits > 0 && !digits.empty() && digits.back() == '0') {
-    digits.pop_back();
-    --frac_digits;
-  }
-  if (digits.size() > 30) {
+  TrimFractionZeros(&m);
+  if (m.digits.size() > 30) {
     // Only reachable for absurd inputs; values this wide are above the cap
     // unless the exponent is hugely negative.
-    if (base == 10 && exp - frac_digits + static_cast<int>(digits.size()) > 25) {
-      return Quantity(negative ? -kMaxUnits * kNanosPerUnit : kMaxUnits * kNanosPerUnit, format);
+    if (scale->base == 10 && scale->exp - m.frac_digits + static_cast<int>(m.digits.size()) > 25) {
+      return Quantity(negative ? -kCapNanos : kCapNanos, format);
     }
-    // Too many fractional digits: keep 30 significant digits, rounding up.
-    int drop = static_cast<int>(digits.size()) - 30;
-    bool nonzero_dropped = digits.find_first_not_of('0', 30) != std::string::npos;
-    digits.resize(30);
-    frac_digits -= drop;
-    if (nonzero_dropped) {
-      // Round the magnitude up: increments the kept digits by one ulp.
-      i128 d = 0;
-      for (char c : digits) d = d * 10 + (c - '0');
-      d += 1;
-      digits = ToDecimalString(d);
-    }
+    RoundTo30Digits(&m);
   }
   i128 mant = 0;
-  for (char c : digits) mant = mant * 10 + (c - '0');
+  for (char c : m.digits) mant = mant * 10 + (c - '0');
 
   // nanos = mant * 10^-frac * base^exp * 1e9
-  i128 nanos = 0;
-  bool capped = false;
-  const i128 cap_nanos = kMaxUnits * kNanosPerUnit;
-  if (base == 2) {
-    // Binary: mant * 2^exp * 10^(9 - frac)
-    int scale = 9 - frac_digits;
-    i128 v = mant;
-    for (int k = 0; k < exp && !capped; ++k) {
-      v *= 2;
-      if (v > cap_nanos) capped = true;
-    }
-    if (!capped) {
-      if (scale >= 0) {
-        for (int k = 0; k < scale && !capped; ++k) {
-          v *= 10;
-          if (v > cap_nanos) capped = true;
-        }
-        nanos = v;
-      } else {
-        nanos = DivRoundAway(v, Pow10(-scale));
-      }
-    }
-  } else {
-    int scale = 9 + exp - frac_digits;
-    if (scale >= 0) {
-      i128 v = mant;
-      for (int k = 0; k < scale && !capped; ++k) {
-        if (v != 0) v *= 10;
-        if (v > cap_nanos) capped = true;
-      }
-      nanos = v;
-    } else if (-scale > 36) {
-      nanos = mant == 0 ? 0 : 1;  // a tiny positive value rounds up to 1n
-    } else {
-      nanos = DivRoundAway(mant, Pow10(-scale));
-    }
-  }
-  if (capped || nanos > cap_nanos) nanos = cap_nanos;
+  i128 nanos = scale->base == 2 ? BinaryNanos(mant, scale->exp, m.frac_digits)
+                                : DecimalNanos(mant, scale->exp, m.frac_digits);
+  if (nanos > kCapNanos) nanos = kCapNanos;
   if (format == Format::kBinarySI && nanos > 0 && nanos < kNanosPerUnit) format = Format::kDecimalSI;
   if (negative) nanos = -nanos;
   return Quantity(nanos, format);

@@ -838,6 +838,140 @@ void ValidateAttribute(Walker& w, const Object& attr, const std::string& p, size
   }
 }
 
+// ValidateValidValues(): the options of a validValues request policy:
+// sorted, at most kMaxCapacityValidValues, none above the capacity `q`, no
+// duplicates, and the default among them.
+void ValidateValidValues(Walker& w, const Object& valid_values, const std::string& vp,
+                         const Quantity& def, const Quantity& q) {
+  std::vector<std::optional<Quantity>> vals;
+  for (size_t i = 0; i < valid_values.size(); ++i) {
+    vals.push_back(ValidateQuantity(w, &valid_values[i], Index(vp, i)));
+  }
+  for (size_t i = 0; i + 1 < vals.size(); ++i) {
+    if (vals[i] && vals[i + 1] && *vals[i] > *vals[i + 1]) {
+      w.Add(Invalid(Index(vp, i + 1), vals[i + 1]->ToString(),
+                    "values must be sorted in ascending order"));
+    }
+  }
+  if (vals.size() > kMaxCapacityValidValues) {
+    w.Add(TooMany(vp, vals.size(), kMaxCapacityValidValues));
+    return;
+  }
+  bool found_default = false;
+  std::set<int64_t> seen;
+  for (size_t i = 0; i < vals.size(); ++i) {
+    if (!vals[i]) continue;
+    if (*vals[i] > q) {
+      w.Add(Invalid(Index(vp, i), vals[i]->ToString(),
+                    "option is larger than capacity value: " + q.ToString()));
+    }
+    if (*vals[i] == def) found_default = true;
+    if (!seen.insert(vals[i]->Value()).second)
+      w.Add(Duplicate(Index(vp, i), std::to_string(vals[i]->Value())));
+  }
+  if (!found_default) {
+    w.Add(Invalid(vp, def.ToString(), "default value is not valid according to the requestPolicy"));
+  }
+}
+
+// ValidateRangeBounds(): min and max of a validRange against each other, the
+// default and the capacity `q`.
+void ValidateRangeBounds(Walker& w, const std::string& gp, const Quantity& min,
+                         const std::optional<Quantity>& max, const Quantity& def,
+                         const Quantity& q) {
+  if (min > q) {
+    w.Add(Invalid(Child(gp, "min"), min.ToString(),
+                  "min is larger than capacity value: " + q.ToString()));
+  }
+  if (def < min) {
+    w.Add(Invalid(Child(gp, "min"), def.ToString(), "default is less than min: " + min.ToString()));
+  }
+  if (!max) return;
+  if (min > *max) {
+    w.Add(Invalid(Child(gp, "max"), min.ToString(), "min is larger than max: " + max->ToString()));
+  }
+  if (*max > q) {
+    w.Add(Invalid(Child(gp, "max"), max->ToString(),
+                  "max is larger than capacity value: " + q.ToString()));
+  }
+  if (def > *max) {
+    w.Add(Invalid(Child(gp, "max"), def.ToString(),
+                  "default is more than max: " + max->ToString()));
+  }
+}
+
+// ValidateRangeStep(): a validRange step: positive, one step within the
+// capacity `q`, and the default and max on the grid from min.
+void ValidateRangeStep(Walker& w, const std::string& gp, const Quantity& min,
+                       const std::optional<Quantity>& max, const Quantity& step,
+                       const Quantity& def, const Quantity& q) {
+  if (step.Sign() <= 0) {
+    w.Add(Invalid(Child(gp, "step"), step.ToString(), "must be greater than zero"));
+    return;
+  }
+  Quantity one_step = min.Add(step);
+  if (one_step > q) {
+    w.Add(Invalid(
+        Child(gp, "step"), step.ToString(),
+        "one step " + one_step.ToString() + " is larger than capacity value: " + q.ToString()));
+  }
+  auto check_multiple = [&](const Quantity& v) {
+    // 128-bit: the difference of two int64 values may not fit in 64 bits.
+    if ((static_cast<__int128>(v.Value()) - min.Value()) % step.Value() != 0) {
+      w.Add(Invalid(Child(gp, "step"), v.ToString(),
+                    "value is not a multiple of a given step (" + step.ToString() + ") from (" +
+                        min.ToString() + ")"));
+    }
+  };
+  check_multiple(def);
+  if (max) check_multiple(*max);
+}
+
+// ValidateValidRange(): a validRange request policy: min is required.
+void ValidateValidRange(Walker& w, const Object* range, const std::string& gp,
+                        const Quantity& def, const Quantity& q) {
+  if (Walker::Field(range, "min") == nullptr) {
+    w.Add(Required(Child(gp, "min"), "required when validRange is defined"));
+    return;
+  }
+  auto min = ValidateQuantity(w, Walker::Field(range, "min"), Child(gp, "min"));
+  auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
+  auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
+  if (!min) return;
+  ValidateRangeBounds(w, gp, *min, max, def, q);
+  if (step) ValidateRangeStep(w, gp, *min, max, *step, def, q);
+}
+
+// ValidateRequestPolicy(): the default and one policy (validValues or
+// validRange) of a capacity `q` (nullopt when invalid, already reported).
+void ValidateRequestPolicy(Walker& w, const Object* policy, const std::string& rp,
+                           const std::optional<Quantity>& q) {
+  const Object* def_json = Walker::Field(policy, "default");
+  auto def = ValidateQuantity(w, def_json, Child(rp, "default"));
+  const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
+  const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
+  if (valid_values != nullptr && valid_values->empty()) valid_values = nullptr;
+  if (valid_values != nullptr && range != nullptr) {
+    w.Add(Forbidden(rp,
+                    "exactly one policy can be specified, cannot specify \"validValues\" and "
+                    "\"validRange\" at the same time"));
+    return;
+  }
+  if (valid_values == nullptr && range == nullptr) return;
+  if (def_json == nullptr) {
+    w.Add(Required(Child(rp, "default"), valid_values != nullptr
+                                             ? "required when validValues is defined"
+                                             : "required when validRange is defined"));
+    return;
+  }
+  if (!def || !q) return;  // already reported
+  if (valid_values != nullptr) {
+    ValidateValidValues(w, *valid_values, Child(rp, "validValues"), *def, *q);
+    return;
+  }
+  ValidateValidRange(w, range, Child(rp, "validRange"), *def, *q);
+}
+
 // ValidateCapacity(): value, and the request policy of consumable capacity
 // (DRAConsumableCapacity), which only multi-allocatable devices may carry.
 void ValidateCapacity(Walker& w, const Object& cap, const std::string& p, bool multi) {
@@ -859,112 +993,7 @@ void ValidateCapacity(Walker& w, const Object& cap, const std::string& p, bool m
     w.Add(Forbidden(rp, "allowMultipleAllocations must be true"));
     return;
   }
-  const Object* def_json = Walker::Field(policy, "default");
-  auto def = ValidateQuantity(w, def_json, Child(rp, "default"));
-  const Object* valid_values = w.Arr(policy, "validValues", Child(rp, "validValues"));
-  const Object* range = w.Obj(policy, "validRange", Child(rp, "validRange"));
-  if (valid_values != nullptr && valid_values->empty()) valid_values = nullptr;
-  if (valid_values != nullptr && range != nullptr) {
-    w.Add(Forbidden(rp,
-                    "exactly one policy can be specified, cannot specify \"validValues\" and "
-                    "\"validRange\" at the same time"));
-    return;
-  }
-  if (valid_values == nullptr && range == nullptr) return;
-  if (def_json == nullptr) {
-    w.Add(Required(Child(rp, "default"), valid_values != nullptr
-                                             ? "required when validValues is defined"
-                                             : "required when validRange is defined"));
-    return;
-  }
-  if (!def || !q) return;  // already reported
-  if (valid_values != nullptr) {
-    const std::string vp = Child(rp, "validValues");
-    std::vector<std::optional<Quantity>> vals;
-    for (size_t i = 0; i < valid_values->size(); ++i) {
-      vals.push_back(ValidateQuantity(w, &(*valid_values)[i], Index(vp, i)));
-    }
-    for (size_t i = 0; i + 1 < vals.size(); ++i) {
-      if (vals[i] && vals[i + 1] && *vals[i] > *vals[i + 1]) {
-        w.Add(Invalid(Index(vp, i + 1), vals[i + 1]->ToString(),
-                      "values must be sorted in ascending order"));
-      }
-    }
-    if (vals.size() > kMaxCapacityValidValues) {
-      w.Add(TooMany(vp, vals.size(), kMaxCapacityValidValues));
-      return;
-    }
-    bool found_default = false;
-    std::set<int64_t> seen;
-    for (size_t i = 0; i < vals.size(); ++i) {
-      if (!vals[i]) continue;
-      if (*vals[i] > *q) {
-        w.Add(Invalid(Index(vp, i), vals[i]->ToString(),
-                      "option is larger than capacity value: " + q->ToString()));
-      }
-      if (*vals[i] == *def) found_default = true;
-      if (!seen.insert(vals[i]->Value()).second)
-        w.Add(Duplicate(Index(vp, i), std::to_string(vals[i]->Value())));
-    }
-    if (!found_default) {
-      w.Add(Invalid(vp, def->ToString(),
-                    "default value is not valid according to the requestPolicy"));
-    }
-    return;
-  }
-  const std::string gp = Child(rp, "validRange");
-  if (Walker::Field(range, "min") == nullptr) {
-    w.Add(Required(Child(gp, "min"), "required when validRange is defined"));
-    return;
-  }
-  auto min = ValidateQuantity(w, Walker::Field(range, "min"), Child(gp, "min"));
-  auto max = ValidateQuantity(w, Walker::Field(range, "max"), Child(gp, "max"));
-  auto step = ValidateQuantity(w, Walker::Field(range, "step"), Child(gp, "step"));
-  if (!min) return;
-  if (*min > *q) {
-    w.Add(Invalid(Child(gp, "min"), min->ToString(),
-                  "min is larger than capacity value: " + q->ToString()));
-  }
-  if (*def < *min) {
-    w.Add(
-        Invalid(Child(gp, "min"), def->ToString(), "default is less than min: " + min->ToString()));
-  }
-  if (max) {
-    if (*min > *max) {
-      w.Add(
-          Invalid(Child(gp, "max"), min->ToString(), "min is larger than max: " + max->ToString()));
-    }
-    if (*max > *q) {
-      w.Add(Invalid(Child(gp, "max"), max->ToString(),
-                    "max is larger than capacity value: " + q->ToString()));
-    }
-    if (*def > *max) {
-      w.Add(Invalid(Child(gp, "max"), def->ToString(),
-                    "default is more than max: " + max->ToString()));
-    }
-  }
-  if (step) {
-    if (step->Sign() <= 0) {
-      w.Add(Invalid(Child(gp, "step"), step->ToString(), "must be greater than zero"));
-      return;
-    }
-    Quantity one_step = min->Add(*step);
-    if (one_step > *q) {
-      w.Add(Invalid(
-          Child(gp, "step"), step->ToString(),
-          "one step " + one_step.ToString() + " is larger than capacity value: " + q->ToString()));
-    }
-    auto check_multiple = [&](const Quantity& v) {
-      // 128-bit: the difference of two int64 values may not fit in 64 bits.
-      if ((static_cast<__int128>(v.Value()) - min->Value()) % step->Value() != 0) {
-        w.Add(Invalid(Child(gp, "step"), v.ToString(),
-                      "value is not a multiple of a given step (" + step->ToString() + ") from (" +
-                          min->ToString() + ")"));
-      }
-    };
-    check_multiple(*def);
-    if (max) check_multiple(*max);
-  }
+  ValidateRequestPolicy(w, policy, rp, q);
 }
 
 void ValidateCounterMap(Walker& w, const Object* counters, const std::string& path, bool required) {
@@ -1440,6 +1469,186 @@ RequestRefs GatherRequestRefs(const Object& claim) {
   return refs;
 }
 
+// An allocated device: driver, pool, device.
+using DeviceKey = std::tuple<std::string, std::string, std::string>;
+
+// StoredAllocatedDevices(): the devices of an allocation stored earlier.
+std::set<DeviceKey> StoredAllocatedDevices(const Object* alloc) {
+  std::set<DeviceKey> allocated;
+  const Object* results = Walker::Field(Walker::Field(alloc, "devices"), "results");
+  if (results == nullptr || !results->is_array()) return allocated;
+  for (const auto& r : *results) {
+    if (r.is_object()) {
+      allocated.insert({r.value("driver", ""), r.value("pool", ""), r.value("device", "")});
+    }
+  }
+  return allocated;
+}
+
+// ValidateAllocationResult(): one status.allocation.devices.results entry;
+// its device is added to `allocated`.
+void ValidateAllocationResult(Walker& w, const Object& r, const std::string& p,
+                              const RequestRefs& refs, std::set<DeviceKey>* allocated) {
+  if (!r.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+    return;
+  }
+  auto req = w.Str(&r, "request", Child(p, "request"));
+  if (!req || req->empty()) {
+    w.Add(Required(Child(p, "request")));
+  } else if (!RequestRefExists(refs, *req)) {
+    w.Add(Invalid(Child(p, "request"), *req,
+                  "must be the name of a request in the claim or the name of a "
+                  "request and a subrequest separated by '/'"));
+  }
+  auto driver = w.Str(&r, "driver", Child(p, "driver"));
+  ValidateDriverName(w, driver, Child(p, "driver"));
+  auto pool = w.Str(&r, "pool", Child(p, "pool"));
+  ValidatePoolName(w, pool, Child(p, "pool"));
+  auto device = w.Str(&r, "device", Child(p, "device"));
+  ValidateDnsLabelName(w, device, Child(p, "device"));
+  if (driver && pool && device) allocated->insert({*driver, *pool, *device});
+  ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
+               [&](const Object& t, const std::string& tp, size_t) {
+                 ValidateToleration(w, t, tp);
+               });
+  ValidateStringList(w, &r, "bindingConditions", Child(p, "bindingConditions"),
+                     kMaxBindingConditions, true);
+  ValidateStringList(w, &r, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
+                     kMaxBindingConditions, true);
+}
+
+// ValidateAllocationConfig(): one status.allocation.devices.config entry.
+void ValidateAllocationConfig(Walker& w, const Object& c, const std::string& p) {
+  auto source = w.Str(&c, "source", Child(p, "source"));
+  if (!source || source->empty()) {
+    w.Add(Required(Child(p, "source")));
+  } else if (*source != "FromClass" && *source != "FromClaim") {
+    w.Add(NotSupported(Child(p, "source"), *source, {"FromClaim", "FromClass"}));
+  }
+  ValidateOpaque(w, &c, p);
+}
+
+// ValidateAllocation(): a new status.allocation: results, config and node
+// selector; the allocated devices are added to `allocated`.
+void ValidateAllocation(Walker& w, const Object* alloc, const std::string& ap,
+                        const RequestRefs& refs, std::set<DeviceKey>* allocated) {
+  const std::string dp = Child(ap, "devices");
+  const Object* devices = w.Obj(alloc, "devices", dp);
+  ValidateList(w, devices, "results", Child(dp, "results"), kMaxAllocationResults,
+               [&](const Object& r, const std::string& p, size_t) {
+                 ValidateAllocationResult(w, r, p, refs, allocated);
+               });
+  ValidateList(w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
+               [&](const Object& c, const std::string& p, size_t) {
+                 ValidateAllocationConfig(w, c, p);
+               });
+  if (const Object* ns = w.Obj(alloc, "nodeSelector", Child(ap, "nodeSelector"))) {
+    ValidateNodeSelector(w, ns, Child(ap, "nodeSelector"));
+  }
+}
+
+// ValidateReservedFor(): status.reservedFor entries, complete and with
+// distinct UIDs; how many there are.
+size_t ValidateReservedFor(Walker& w, const Object* status, const std::string& sp) {
+  std::set<std::string> uids;
+  return ValidateList(
+      w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
+      [&](const Object& r, const std::string& p, size_t) {
+        if (!r.is_object()) {
+          w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+          return;
+        }
+        for (const char* f : {"resource", "name", "uid"}) {
+          auto v = w.Str(&r, f, Child(p, f));
+          if (!v || v->empty()) w.Add(Required(Child(p, f)));
+        }
+        auto uid = w.Str(&r, "uid", Child(p, "uid"));
+        if (uid && !uid->empty() && !uids.insert(*uid).second) w.Add(Duplicate(p, *uid));
+      });
+}
+
+// ValidateDeviceCondition(): one condition of a device's status.
+void ValidateDeviceCondition(Walker& w, const Object& c, const std::string& cp) {
+  auto type = w.Str(&c, "type", Child(cp, "type"));
+  if (!type || type->empty()) w.Add(Required(Child(cp, "type")));
+  auto st = w.Str(&c, "status", Child(cp, "status"));
+  if (!st || (*st != "True" && *st != "False" && *st != "Unknown")) {
+    w.Add(NotSupported(Child(cp, "status"), st.value_or(""), {"False", "True", "Unknown"}));
+  }
+}
+
+// ValidateDeviceData(): a device status's opaque data: a bounded object.
+void ValidateDeviceData(Walker& w, const Object& d, const std::string& p) {
+  const Object* data = Walker::Field(&d, "data");
+  if (data == nullptr) return;
+  if (!data->is_object()) {
+    w.Add(Invalid(Child(p, "data"), "<value omitted>", "data must be a valid JSON object"));
+  } else if (data->dump().size() > kMaxStatusData) {
+    w.Add(TooLong(Child(p, "data"), kMaxStatusData));
+  }
+}
+
+// ValidateNetworkData(): a device status's networkData: bounded names and
+// distinct CIDR addresses.
+void ValidateNetworkData(Walker& w, const Object& d, const std::string& p) {
+  const std::string np = Child(p, "networkData");
+  const Object* net = w.Obj(&d, "networkData", np);
+  if (net == nullptr) return;
+  auto iface = w.Str(net, "interfaceName", Child(np, "interfaceName"));
+  if (iface && iface->size() > kMaxInterfaceName)
+    w.Add(TooLong(Child(np, "interfaceName"), kMaxInterfaceName));
+  auto hw = w.Str(net, "hardwareAddress", Child(np, "hardwareAddress"));
+  if (hw && hw->size() > kMaxHardwareAddress)
+    w.Add(TooLong(Child(np, "hardwareAddress"), kMaxHardwareAddress));
+  std::set<std::string> ips;
+  ValidateList(w, net, "ips", Child(np, "ips"), kMaxIps,
+               [&](const Object& ip, const std::string& ipp, size_t) {
+                 if (!ip.is_string()) {
+                   w.Add(TypeInvalid(ipp, JsonTypeName(ip), "must be a string"));
+                   return;
+                 }
+                 std::string s = ip.get<std::string>();
+                 if (!IsCidr(s))
+                   w.Add(Invalid(ipp, s,
+                                 "must be a valid address in CIDR form, (e.g. 10.9.8.7/24 "
+                                 "or 2001:db8::1/64)"));
+                 if (!ips.insert(s).second) w.Add(Duplicate(ipp, s));
+               });
+}
+
+// ValidateStatusDevice(): one status.devices entry: an allocated device of
+// the claim (`allocated`), listed once (`status_keys`), with valid
+// conditions, data and network data.
+void ValidateStatusDevice(Walker& w, const Object& d, const std::string& p,
+                          const std::set<DeviceKey>& allocated,
+                          std::set<std::string>* status_keys) {
+  if (!d.is_object()) {
+    w.Add(TypeInvalid(p, JsonTypeName(d), "must be an object"));
+    return;
+  }
+  auto driver = w.Str(&d, "driver", Child(p, "driver"));
+  ValidateDriverName(w, driver, Child(p, "driver"));
+  auto pool = w.Str(&d, "pool", Child(p, "pool"));
+  ValidatePoolName(w, pool, Child(p, "pool"));
+  auto device = w.Str(&d, "device", Child(p, "device"));
+  ValidateDnsLabelName(w, device, Child(p, "device"));
+  auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
+  if (driver && pool && device) {
+    std::string key = *driver + "/" + *pool + "/" + *device + (share.empty() ? "" : "/" + share);
+    if (!status_keys->insert(key).second) w.Add(Duplicate(p, key));
+    if (allocated.count({*driver, *pool, *device}) == 0) {
+      w.Add(Invalid(p, key, "must be an allocated device in the claim"));
+    }
+  }
+  ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
+               [&](const Object& c, const std::string& cp, size_t) {
+                 ValidateDeviceCondition(w, c, cp);
+               });
+  ValidateDeviceData(w, d, p);
+  ValidateNetworkData(w, d, p);
+}
+
 // ValidateClaimStatus(): validate_allocation is false when an allocation was
 // already stored: it is then only checked for immutability, as upstream does
 // (rules for new results may be stricter than those it was written under).
@@ -1449,150 +1658,20 @@ void ValidateClaimStatus(Walker& w, const Object& obj, bool validate_allocation)
   if (status == nullptr) return;
   const std::string ap = Child(sp, "allocation");
   const Object* alloc = w.Obj(status, "allocation", ap);
-  std::set<std::tuple<std::string, std::string, std::string>> allocated;
+  std::set<DeviceKey> allocated;
   const RequestRefs refs = GatherRequestRefs(obj);
-  if (alloc != nullptr && !validate_allocation) {
-    const Object* results = Walker::Field(Walker::Field(alloc, "devices"), "results");
-    if (results != nullptr && results->is_array()) {
-      for (const auto& r : *results) {
-        if (r.is_object()) {
-          allocated.insert({r.value("driver", ""), r.value("pool", ""), r.value("device", "")});
-        }
-      }
-    }
-  }
-  if (alloc != nullptr && validate_allocation) {
-    const std::string dp = Child(ap, "devices");
-    const Object* devices = w.Obj(alloc, "devices", dp);
-    ValidateList(w, devices, "results", Child(dp, "results"), kMaxAllocationResults,
-                 [&](const Object& r, const std::string& p, size_t) {
-                   if (!r.is_object()) {
-                     w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
-                     return;
-                   }
-                   auto req = w.Str(&r, "request", Child(p, "request"));
-                   if (!req || req->empty()) {
-                     w.Add(Required(Child(p, "request")));
-                   } else if (!RequestRefExists(refs, *req)) {
-                     w.Add(Invalid(Child(p, "request"), *req,
-                                   "must be the name of a request in the claim or the name of a "
-                                   "request and a subrequest separated by '/'"));
-                   }
-                   auto driver = w.Str(&r, "driver", Child(p, "driver"));
-                   ValidateDriverName(w, driver, Child(p, "driver"));
-                   auto pool = w.Str(&r, "pool", Child(p, "pool"));
-                   ValidatePoolName(w, pool, Child(p, "pool"));
-                   auto device = w.Str(&r, "device", Child(p, "device"));
-                   ValidateDnsLabelName(w, device, Child(p, "device"));
-                   if (driver && pool && device) allocated.insert({*driver, *pool, *device});
-                   ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
-                                [&](const Object& t, const std::string& tp, size_t) {
-                                  ValidateToleration(w, t, tp);
-                                });
-                   ValidateStringList(w, &r, "bindingConditions", Child(p, "bindingConditions"),
-                                      kMaxBindingConditions, true);
-                   ValidateStringList(w, &r, "bindingFailureConditions",
-                                      Child(p, "bindingFailureConditions"), kMaxBindingConditions,
-                                      true);
-                 });
-    ValidateList(w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
-                 [&](const Object& c, const std::string& p, size_t) {
-                   auto source = w.Str(&c, "source", Child(p, "source"));
-                   if (!source || source->empty()) {
-                     w.Add(Required(Child(p, "source")));
-                   } else if (*source != "FromClass" && *source != "FromClaim") {
-                     w.Add(NotSupported(Child(p, "source"), *source, {"FromClaim", "FromClass"}));
-                   }
-                   ValidateOpaque(w, &c, p);
-                 });
-    if (const Object* ns = w.Obj(alloc, "nodeSelector", Child(ap, "nodeSelector"))) {
-      ValidateNodeSelector(w, ns, Child(ap, "nodeSelector"));
-    }
-  }
-  std::set<std::string> uids;
-  size_t reserved =
-      ValidateList(w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
-                   [&](const Object& r, const std::string& p, size_t) {
-                     if (!r.is_object()) {
-                       w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
-                       return;
-                     }
-                     for (const char* f : {"resource", "name", "uid"}) {
-                       auto v = w.Str(&r, f, Child(p, f));
-                       if (!v || v->empty()) w.Add(Required(Child(p, f)));
-                     }
-                     auto uid = w.Str(&r, "uid", Child(p, "uid"));
-                     if (uid && !uid->empty() && !uids.insert(*uid).second)
-                       w.Add(Duplicate(p, *uid));
-                   });
+  if (alloc != nullptr && !validate_allocation) allocated = StoredAllocatedDevices(alloc);
+  if (alloc != nullptr && validate_allocation) ValidateAllocation(w, alloc, ap, refs, &allocated);
+  size_t reserved = ValidateReservedFor(w, status, sp);
   if (reserved > 0 && alloc == nullptr) {
     // Sic: the API server says `allocated` here.
     w.Add(Forbidden(Child(sp, "reservedFor"), "may not be specified when `allocated` is not set"));
   }
   std::set<std::string> status_keys;
-  ValidateList(
-      w, status, "devices", Child(sp, "devices"), 0,
-      [&](const Object& d, const std::string& p, size_t) {
-        if (!d.is_object()) {
-          w.Add(TypeInvalid(p, JsonTypeName(d), "must be an object"));
-          return;
-        }
-        auto driver = w.Str(&d, "driver", Child(p, "driver"));
-        ValidateDriverName(w, driver, Child(p, "driver"));
-        auto pool = w.Str(&d, "pool", Child(p, "pool"));
-        ValidatePoolName(w, pool, Child(p, "pool"));
-        auto device = w.Str(&d, "device", Child(p, "device"));
-        ValidateDnsLabelName(w, device, Child(p, "device"));
-        auto share = w.Str(&d, "shareID", Child(p, "shareID")).value_or("");
-        if (driver && pool && device) {
-          std::string key =
-              *driver + "/" + *pool + "/" + *device + (share.empty() ? "" : "/" + share);
-          if (!status_keys.insert(key).second) w.Add(Duplicate(p, key));
-          if (allocated.count({*driver, *pool, *device}) == 0) {
-            w.Add(Invalid(p, key, "must be an allocated device in the claim"));
-          }
-        }
-        ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
-                     [&](const Object& c, const std::string& cp, size_t) {
-                       auto type = w.Str(&c, "type", Child(cp, "type"));
-                       if (!type || type->empty()) w.Add(Required(Child(cp, "type")));
-                       auto st = w.Str(&c, "status", Child(cp, "status"));
-                       if (!st || (*st != "True" && *st != "False" && *st != "Unknown")) {
-                         w.Add(NotSupported(Child(cp, "status"), st.value_or(""),
-                                            {"False", "True", "Unknown"}));
-                       }
-                     });
-        if (const Object* data = Walker::Field(&d, "data")) {
-          if (!data->is_object()) {
-            w.Add(Invalid(Child(p, "data"), "<value omitted>", "data must be a valid JSON object"));
-          } else if (data->dump().size() > kMaxStatusData) {
-            w.Add(TooLong(Child(p, "data"), kMaxStatusData));
-          }
-        }
-        const std::string np = Child(p, "networkData");
-        if (const Object* net = w.Obj(&d, "networkData", np)) {
-          auto iface = w.Str(net, "interfaceName", Child(np, "interfaceName"));
-          if (iface && iface->size() > kMaxInterfaceName)
-            w.Add(TooLong(Child(np, "interfaceName"), kMaxInterfaceName));
-          auto hw = w.Str(net, "hardwareAddress", Child(np, "hardwareAddress"));
-          if (hw && hw->size() > kMaxHardwareAddress)
-            w.Add(TooLong(Child(np, "hardwareAddress"), kMaxHardwareAddress));
-          std::set<std::string> ips;
-          ValidateList(w, net, "ips", Child(np, "ips"), kMaxIps,
-                       [&](const Object& ip, const std::string& ipp, size_t) {
-                         if (!ip.is_string()) {
-                           w.Add(TypeInvalid(ipp, JsonTypeName(ip), "must be a string"));
-                           return;
-                         }
-                         std::string s = ip.get<std::string>();
-                         if (!IsCidr(s))
-                           w.Add(Invalid(ipp, s,
-                                         "must be a valid address in CIDR form, (e.g. 10.9.8.7/24 "
-                                         "or 2001:db8::1/64)"));
-                         if (!ips.insert(s).second) w.Add(Duplicate(ipp, s));
-                       });
-        }
-      });
+  ValidateList(w, status, "devices", Child(sp, "devices"), 0,
+               [&](const Object& d, const std::string& p, size_t) {
+                 ValidateStatusDevice(w, d, p, allocated, &status_keys);
+               });
 }
 
 // ---- DeviceTaintRule ------------------------------------------------------------

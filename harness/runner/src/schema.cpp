@@ -1,5 +1,6 @@
 #include "schema.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -150,6 +151,138 @@ Status ErrorAt(const YAML::Node& n, const Where& w, const std::string& message) 
 
 std::string Describe(const Schema& s) { return s.what; }
 
+namespace {
+
+// Mismatch(): "expected <what>, got <the scalar, quoted>".
+Status Mismatch(const YAML::Node& n, const Schema& s, const Where& w) {
+  return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
+}
+
+bool IsName(const std::string& v) {
+  static const std::regex kNameRe("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+  return v.size() <= 253 && std::regex_match(v, kNameRe);
+}
+
+bool IsOneOf(const std::vector<std::string>& values, const std::string& v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+Status CheckDuration(const YAML::Node& n, const Where& w) {
+  auto d = ParseDuration(n.Scalar());
+  if (!d.ok()) return ErrorAt(n, w, d.status().message());
+  return OkStatus();
+}
+
+Status CheckRegex(const YAML::Node& n, const Where& w) {
+  try {
+    std::regex re(n.Scalar());
+  } catch (const std::regex_error& e) {
+    return ErrorAt(n, w, "bad regular expression " + Quote(n.Scalar()) + ": " + e.what());
+  }
+  return OkStatus();
+}
+
+// CheckScalar(): the value of a scalar `n` against a scalar type.
+Status CheckScalar(const YAML::Node& n, const Schema& s, const Where& w) {
+  switch (s.type) {
+    case Type::kName: return IsName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kInt: {
+      auto v = AsInt(n);
+      return v && *v >= s.min_int ? OkStatus() : Mismatch(n, s, w);
+    }
+    case Type::kNumber: return AsNum(n) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kBool: return AsBool(n) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kDuration: return CheckDuration(n, w);
+    case Type::kCode: return ParseCodeName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kRegex: return CheckRegex(n, w);
+    case Type::kEnum: return IsOneOf(s.values, n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    default: return OkStatus();  // kString: any scalar
+  }
+}
+
+Status CheckSeq(const YAML::Node& n, const Schema& s, const Where& w) {
+  if (n.size() < s.min_items) {
+    return ErrorAt(n, w, "needs at least " + std::to_string(s.min_items) + " item(s)");
+  }
+  for (size_t i = 0; i < n.size(); ++i) DRAHIL_RETURN_IF_ERROR(Check(n[i], *s.item, w.Index(i)));
+  return OkStatus();
+}
+
+// CheckKey(): a mapping key must be a string, and appear once (`seen`).
+Status CheckKey(const YAML::Node& key, const Where& w, std::set<std::string>* seen) {
+  if (!key.IsScalar()) return ErrorAt(key, w, "keys must be strings");
+  std::string k = key.Scalar();
+  if (!seen->insert(k).second) return ErrorAt(key, w.Key(k), "duplicate key");
+  return OkStatus();
+}
+
+// CheckFreeMap(): any keys; a kStringMap's values must be scalars.
+Status CheckFreeMap(const YAML::Node& n, const Schema& s, const Where& w) {
+  std::set<std::string> seen;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    DRAHIL_RETURN_IF_ERROR(CheckKey(it->first, w, &seen));
+    if (s.type == Type::kStringMap && !it->second.IsScalar()) {
+      return ErrorAt(it->second, w.Key(it->first.Scalar()),
+                     std::string("expected a string, got ") + NodeKind(it->second));
+    }
+  }
+  return OkStatus();
+}
+
+// FieldKeys(): the keys a kMap allows, comma-separated.
+std::string FieldKeys(const Schema& s) {
+  std::string allowed;
+  for (const auto& f : s.fields) allowed += (allowed.empty() ? "" : ", ") + f.key;
+  return allowed;
+}
+
+// CheckMapEntry(): one entry of a kMap: a known key, and its value (steps
+// are checked by the step registry, not here).
+Status CheckMapEntry(const YAML::Node& key, const YAML::Node& value, const Schema& s,
+                     const Where& w) {
+  std::string k = key.Scalar();
+  const Field* f = nullptr;
+  for (const auto& cand : s.fields) {
+    if (cand.key == k) f = &cand;
+  }
+  if (f == nullptr) return ErrorAt(key, w.Key(k), "unknown key (allowed: " + FieldKeys(s) + ")");
+  if (f->schema->type == Type::kSteps) return OkStatus();
+  return Check(value, *f->schema, w.Key(k));
+}
+
+// CheckKeySet(): the keys a kMap has (`seen`): the required ones, exactly one
+// of each exclusive group, and at least one when the schema asks.
+Status CheckKeySet(const YAML::Node& n, const Schema& s, const Where& w,
+                   const std::set<std::string>& seen) {
+  for (const auto& f : s.fields) {
+    if (f.required && !seen.count(f.key))
+      return ErrorAt(n, w, "missing required key \"" + f.key + "\"");
+  }
+  for (const auto& group : s.exactly_one_of) {
+    int present = 0;
+    std::string names;
+    for (const auto& k : group) {
+      present += seen.count(k) ? 1 : 0;
+      names += (names.empty() ? "" : ", ") + k;
+    }
+    if (present != 1) return ErrorAt(n, w, "needs exactly one of: " + names);
+  }
+  if (s.at_least_one && seen.empty())
+    return ErrorAt(n, w, "needs at least one of: " + FieldKeys(s));
+  return OkStatus();
+}
+
+Status CheckMap(const YAML::Node& n, const Schema& s, const Where& w) {
+  std::set<std::string> seen;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    DRAHIL_RETURN_IF_ERROR(CheckKey(it->first, w, &seen));
+    DRAHIL_RETURN_IF_ERROR(CheckMapEntry(it->first, it->second, s, w));
+  }
+  return CheckKeySet(n, s, w, seen);
+}
+
+}  // namespace
+
 Status Check(const YAML::Node& n, const Schema& s, const Where& w) {
   if (s.type == Type::kAlt) {
     for (const auto& a : s.alts) {
@@ -159,109 +292,14 @@ Status Check(const YAML::Node& n, const Schema& s, const Where& w) {
   }
   if (!Fits(s, n)) return ErrorAt(n, w, "expected " + s.what + ", got " + NodeKind(n));
   switch (s.type) {
-    case Type::kString:
-      return OkStatus();
-    case Type::kName: {
-      static const std::regex kNameRe("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
-      if (n.Scalar().size() > 253 || !std::regex_match(n.Scalar(), kNameRe)) {
-        return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-      }
-      return OkStatus();
-    }
-    case Type::kInt: {
-      auto v = AsInt(n);
-      if (!v || *v < s.min_int) return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-      return OkStatus();
-    }
-    case Type::kNumber:
-      if (!AsNum(n)) return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-      return OkStatus();
-    case Type::kBool:
-      if (!AsBool(n)) return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-      return OkStatus();
-    case Type::kDuration: {
-      auto d = ParseDuration(n.Scalar());
-      if (!d.ok()) return ErrorAt(n, w, d.status().message());
-      return OkStatus();
-    }
-    case Type::kCode:
-      if (!ParseCodeName(n.Scalar())) {
-        return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-      }
-      return OkStatus();
-    case Type::kRegex:
-      try {
-        std::regex re(n.Scalar());
-      } catch (const std::regex_error& e) {
-        return ErrorAt(n, w, "bad regular expression " + Quote(n.Scalar()) + ": " + e.what());
-      }
-      return OkStatus();
-    case Type::kEnum:
-      for (const auto& v : s.values) {
-        if (v == n.Scalar()) return OkStatus();
-      }
-      return ErrorAt(n, w, "expected " + s.what + ", got " + Quote(n.Scalar()));
-    case Type::kSeq: {
-      if (n.size() < s.min_items) {
-        return ErrorAt(n, w, "needs at least " + std::to_string(s.min_items) + " item(s)");
-      }
-      for (size_t i = 0; i < n.size(); ++i) DRAHIL_RETURN_IF_ERROR(Check(n[i], *s.item, w.Index(i)));
-      return OkStatus();
-    }
+    case Type::kSeq: return CheckSeq(n, s, w);
     case Type::kFreeMap:
-    case Type::kStringMap: {
-      std::set<std::string> seen;
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        if (!it->first.IsScalar()) return ErrorAt(it->first, w, "keys must be strings");
-        std::string k = it->first.Scalar();
-        if (!seen.insert(k).second) return ErrorAt(it->first, w.Key(k), "duplicate key");
-        if (s.type == Type::kStringMap && !it->second.IsScalar()) {
-          return ErrorAt(it->second, w.Key(k), std::string("expected a string, got ") + NodeKind(it->second));
-        }
-      }
-      return OkStatus();
-    }
-    case Type::kMap: {
-      std::set<std::string> seen;
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        if (!it->first.IsScalar()) return ErrorAt(it->first, w, "keys must be strings");
-        std::string k = it->first.Scalar();
-        if (!seen.insert(k).second) return ErrorAt(it->first, w.Key(k), "duplicate key");
-        const Field* f = nullptr;
-        for (const auto& cand : s.fields) {
-          if (cand.key == k) f = &cand;
-        }
-        if (f == nullptr) {
-          std::string allowed;
-          for (const auto& cand : s.fields) allowed += (allowed.empty() ? "" : ", ") + cand.key;
-          return ErrorAt(it->first, w.Key(k), "unknown key (allowed: " + allowed + ")");
-        }
-        if (f->schema->type != Type::kSteps) DRAHIL_RETURN_IF_ERROR(Check(it->second, *f->schema, w.Key(k)));
-      }
-      for (const auto& f : s.fields) {
-        if (f.required && !seen.count(f.key)) return ErrorAt(n, w, "missing required key \"" + f.key + "\"");
-      }
-      for (const auto& group : s.exactly_one_of) {
-        int present = 0;
-        std::string names;
-        for (const auto& k : group) {
-          present += seen.count(k) ? 1 : 0;
-          names += (names.empty() ? "" : ", ") + k;
-        }
-        if (present != 1) return ErrorAt(n, w, "needs exactly one of: " + names);
-      }
-      if (s.at_least_one && seen.empty()) {
-        std::string allowed;
-        for (const auto& f : s.fields) allowed += (allowed.empty() ? "" : ", ") + f.key;
-        return ErrorAt(n, w, "needs at least one of: " + allowed);
-      }
-      return OkStatus();
-    }
+    case Type::kStringMap: return CheckFreeMap(n, s, w);
+    case Type::kMap: return CheckMap(n, s, w);
     case Type::kSteps:
-    case Type::kAlt:
-      return OkStatus();
+    case Type::kAlt: return OkStatus();
+    default: return CheckScalar(n, s, w);
   }
-  return OkStatus();
 }
 
 nlohmann::json ToJson(const YAML::Node& n) {

@@ -81,105 +81,179 @@ double Bytes(const Json& cap) {
   return q.ok() ? static_cast<double>(q->Value()) : 0;
 }
 
+// DraftDevices(): the devices of the driver's slices, attributes qualified.
+std::vector<Dev> DraftDevices(NodeEnv& env, const std::string& driver) {
+  std::vector<Dev> devs;
+  for (const auto& s : DriverSlices(env, driver)) {
+    for (const auto& d : s["spec"].value("devices", Json::array())) {
+      devs.push_back({d.value("name", ""), Qualify(d.value("attributes", Json::object()), driver),
+                      d.value("capacity", Json::object()), d.contains("consumesCounters")});
+    }
+  }
+  return devs;
+}
+
+// KindAttribute(): a string attribute every device has with 2..8 values
+// (fewer than the devices), the one whose name says so first ("type",
+// "kind", "class"); "" when none.
+std::string KindAttribute(const std::vector<const Dev*>& all, const std::string& driver) {
+  std::string kind_attr;
+  int best = -1;
+  for (const auto& a : Shared(all)) {
+    if (!IsString(all[0]->attributes[a])) continue;
+    auto values = Distinct(all, a);
+    if (values.size() < 2 || values.size() > 8 || values.size() >= all.size()) continue;
+    int score = NamePreference(Short(a, driver), {"type", "kind", "class"}) * 100 -
+                static_cast<int>(values.size());
+    if (score > best) best = score, kind_attr = a;
+  }
+  return kind_attr;
+}
+
+// IdentityAttribute(): an attribute unique over the kind's devices; strings
+// named like ids first. "" when none.
+std::string IdentityAttribute(const std::vector<const Dev*>& members, const std::string& kind_attr,
+                              const std::string& driver) {
+  std::string identity;
+  int ibest = -1;
+  for (const auto& a : Shared(members)) {
+    if (a == kind_attr) continue;
+    auto values = Distinct(members, a);
+    if (values.size() != members.size()) continue;
+    std::string n = Short(a, driver);
+    int score = NamePreference(n, {"uuid", "serial"}) * 20 + NamePreference(n, {"id"}) * 10 +
+                (IsString(members[0]->attributes[a]) ? 5 : 0);
+    if (score > ibest) ibest = score, identity = a;
+  }
+  return identity;
+}
+
+// ParentAttribute(): a string attribute shared by several devices and named
+// like a parent (the last such); "" when none.
+std::string ParentAttribute(const std::vector<const Dev*>& members, const std::string& kind_attr,
+                            const std::string& identity, const std::string& driver) {
+  std::string parent;
+  for (const auto& a : Shared(members)) {
+    if (a == kind_attr || a == identity || !IsString(members[0]->attributes[a])) continue;
+    auto values = Distinct(members, a);
+    if (values.size() < 2 || values.size() >= members.size()) continue;
+    if (NamePreference(Short(a, driver), {"parent"}) > 0) parent = a;
+  }
+  return parent;
+}
+
+// MemoryCapacity(): a capacity named like memory, else the largest; "" when
+// the devices have none.
+std::string MemoryCapacity(const std::vector<const Dev*>& members) {
+  std::string memory;
+  double biggest = -1;
+  for (const auto& [k, v] : members[0]->capacity.items()) {
+    double b = Bytes(v) + (NamePreference(k, {"mem"}) > 0 ? 1e30 : 0);
+    if (b > biggest) biggest = b, memory = k;
+  }
+  return memory;
+}
+
+// ShapeAttribute(): a string attribute of partitions with 2..8 values (fewer
+// than the devices), one named like a shape preferred; "" when none.
+std::string ShapeAttribute(const std::vector<const Dev*>& members,
+                           const std::set<std::string>& taken, const std::string& driver) {
+  std::string shape_attr;
+  for (const auto& a : Shared(members)) {
+    if (taken.count(a) || !IsString(members[0]->attributes[a])) continue;
+    auto values = Distinct(members, a);
+    if (values.size() < 2 || values.size() > 8 || values.size() >= members.size()) continue;
+    if (shape_attr.empty() || NamePreference(Short(a, driver), {"profile", "shape", "size"}) > 0)
+      shape_attr = a;
+  }
+  return shape_attr;
+}
+
+// ShapesYaml(): the shapes: block, the values of `shape_attr` named
+// small..large by the memory of the devices that have them.
+std::string ShapesYaml(const std::vector<const Dev*>& members, const std::string& shape_attr,
+                       const std::string& memory) {
+  std::vector<std::pair<double, std::string>> by_memory;
+  for (const auto& [v, n] : Distinct(members, shape_attr)) {
+    double mem = 0;
+    for (const auto* d : members)
+      if (Text(d->attributes[shape_attr]) == v && !memory.empty())
+        mem = Bytes(d->capacity.value(memory, Json()));
+    by_memory.emplace_back(mem, v);
+  }
+  std::sort(by_memory.begin(), by_memory.end());
+  static const char* kNames[] = {"small", "medium", "large", "xlarge"};
+  std::string y = "    shapes:\n";
+  for (size_t i = 0; i < by_memory.size() && i < 4; ++i)
+    y += std::string("      ") + kNames[i] + ": '" + AttributeCel(shape_attr) + " == " +
+         Json(by_memory[i].second).dump() + "'\n";
+  return y;
+}
+
+// KindYaml(): the devices: entry of one kind (the devices whose kind
+// attribute is `value`): class, identity, parent, memory and shapes.
+std::string KindYaml(const std::string& kind, const std::string& selector,
+                     const std::vector<const Dev*>& members, const std::string& kind_attr,
+                     const std::string& driver) {
+  std::string y = "  " + kind + ":\n    class:\n      name: " + kind + "." + driver +
+                  "\n      selector: '" + selector + "'\n";
+  std::string identity = IdentityAttribute(members, kind_attr, driver);
+  if (!identity.empty()) {
+    y += "    identity: " + Short(identity, driver) + "\n";
+  } else {
+    y += "    # identity: no attribute is unique per device; cases that pin a device will skip\n";
+  }
+  bool partition =
+      std::any_of(members.begin(), members.end(), [](const Dev* d) { return d->partition; });
+  std::string parent = ParentAttribute(members, kind_attr, identity, driver);
+  if (!parent.empty()) y += "    parent: " + Short(parent, driver) + "\n";
+  std::string memory = MemoryCapacity(members);
+  if (!memory.empty()) y += "    memory: " + memory + "\n";
+  if (!partition && parent.empty()) return y;
+  std::string shape_attr = ShapeAttribute(members, {kind_attr, identity, parent}, driver);
+  if (!shape_attr.empty()) y += ShapesYaml(members, shape_attr, memory);
+  return y;
+}
+
+// WriteDraft(): the draft to `out`, stdout for "" or "-".
+Status WriteDraft(const std::string& out, const std::string& text) {
+  if (out.empty() || out == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return OkStatus();
+  }
+  return AtomicWriteFile(out, text);
+}
+
 class ProfileDraftStep final : public StepHandler {
  public:
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     NEED_ENV;
     const std::string& driver = env->driver;
-    std::vector<Dev> devs;
-    for (const auto& s : DriverSlices(*env, driver)) {
-      for (const auto& d : s["spec"].value("devices", Json::array())) {
-        devs.push_back({d.value("name", ""), Qualify(d.value("attributes", Json::object()), driver),
-                        d.value("capacity", Json::object()), d.contains("consumesCounters")});
-      }
-    }
-    if (devs.empty()) return StepOutcome::Fail("driver " + driver + " publishes no devices to draft a profile from", "Slices");
+    std::vector<Dev> devs = DraftDevices(*env, driver);
+    if (devs.empty())
+      return StepOutcome::Fail("driver " + driver + " publishes no devices to draft a profile from",
+                               "Slices");
     std::vector<const Dev*> all;
     for (const auto& d : devs) all.push_back(&d);
 
-    // 1. Kinds: a string attribute every device has with 2..8 values, the
-    // one whose name says so first ("type", "kind", "class").
-    std::string kind_attr;
-    int best = -1;
-    for (const auto& a : Shared(all)) {
-      if (!IsString(all[0]->attributes[a])) continue;
-      auto values = Distinct(all, a);
-      if (values.size() < 2 || values.size() > 8 || values.size() >= devs.size()) continue;
-      int score = NamePreference(Short(a, driver), {"type", "kind", "class"}) * 100 - static_cast<int>(values.size());
-      if (score > best) best = score, kind_attr = a;
-    }
+    // 1. Kinds, then per kind 2. identity, 3. parent, 4. memory, 5. shapes.
+    std::string kind_attr = KindAttribute(all, driver);
     std::map<std::string, std::vector<const Dev*>> kinds;  // kind value → devices
-    for (const auto* d : all) kinds[kind_attr.empty() ? "" : Text(d->attributes[kind_attr])].push_back(d);
+    for (const auto* d : all)
+      kinds[kind_attr.empty() ? "" : Text(d->attributes[kind_attr])].push_back(d);
 
-    std::string y = "# Device model drafted by `drahil profile init` from the slices of " + driver + ".\n"
-                    "# Review every line: these are guesses from " + std::to_string(devs.size()) +
-                    " published device(s), not facts.\n";
+    std::string y = "# Device model drafted by `drahil profile init` from the slices of " + driver +
+                    ".\n"
+                    "# Review every line: these are guesses from " +
+                    std::to_string(devs.size()) + " published device(s), not facts.\n";
     y += "devices:\n";
     std::string cdi_kind_selector;
     for (const auto& [value, members] : kinds) {
       std::string kind = value.empty() ? "device" : KindName(value);
-      std::string selector = value.empty() ? "true" : AttributeCel(kind_attr) + " == " + Json(value).dump();
+      std::string selector =
+          value.empty() ? "true" : AttributeCel(kind_attr) + " == " + Json(value).dump();
       if (cdi_kind_selector.empty()) cdi_kind_selector = selector;
-      y += "  " + kind + ":\n    class:\n      name: " + kind + "." + driver + "\n      selector: '" + selector + "'\n";
-      // 2. Identity: unique over the kind's devices; strings named like ids first.
-      std::string identity;
-      int ibest = -1;
-      for (const auto& a : Shared(members)) {
-        if (a == kind_attr) continue;
-        auto values = Distinct(members, a);
-        if (values.size() != members.size()) continue;
-        std::string n = Short(a, driver);
-        int score = NamePreference(n, {"uuid", "serial"}) * 20 + NamePreference(n, {"id"}) * 10 +
-                    (IsString(members[0]->attributes[a]) ? 5 : 0);
-        if (score > ibest) ibest = score, identity = a;
-      }
-      if (!identity.empty()) y += "    identity: " + Short(identity, driver) + "\n";
-      else y += "    # identity: no attribute is unique per device; cases that pin a device will skip\n";
-      // 3. Parent: shared by several devices, named like a parent, or a UUID-like
-      // value that is another device's identity.
-      bool partition = std::any_of(members.begin(), members.end(), [](const Dev* d) { return d->partition; });
-      std::string parent;
-      for (const auto& a : Shared(members)) {
-        if (a == kind_attr || a == identity || !IsString(members[0]->attributes[a])) continue;
-        auto values = Distinct(members, a);
-        if (values.size() < 2 || values.size() >= members.size()) continue;
-        if (NamePreference(Short(a, driver), {"parent"}) > 0) parent = a;
-      }
-      if (!parent.empty()) y += "    parent: " + Short(parent, driver) + "\n";
-      // 4. Memory: a capacity named like memory, else the largest.
-      std::string memory;
-      double biggest = -1;
-      for (const auto& [k, v] : members[0]->capacity.items()) {
-        double b = Bytes(v) + (NamePreference(k, {"mem"}) > 0 ? 1e30 : 0);
-        if (b > biggest) biggest = b, memory = k;
-      }
-      if (!memory.empty()) y += "    memory: " + memory + "\n";
-      // 5. Shapes of partitions: a string attribute with a few values, named
-      // small..large by the memory of the devices that have it.
-      if (partition || !parent.empty()) {
-        std::string shape_attr;
-        for (const auto& a : Shared(members)) {
-          if (a == kind_attr || a == identity || a == parent || !IsString(members[0]->attributes[a])) continue;
-          auto values = Distinct(members, a);
-          if (values.size() >= 2 && values.size() <= 8 && values.size() < members.size()) {
-            if (shape_attr.empty() || NamePreference(Short(a, driver), {"profile", "shape", "size"}) > 0) shape_attr = a;
-          }
-        }
-        if (!shape_attr.empty()) {
-          std::vector<std::pair<double, std::string>> by_memory;
-          for (const auto& [v, n] : Distinct(members, shape_attr)) {
-            double mem = 0;
-            for (const auto* d : members)
-              if (Text(d->attributes[shape_attr]) == v && !memory.empty()) mem = Bytes(d->capacity.value(memory, Json()));
-            by_memory.emplace_back(mem, v);
-          }
-          std::sort(by_memory.begin(), by_memory.end());
-          static const char* kNames[] = {"small", "medium", "large", "xlarge"};
-          y += "    shapes:\n";
-          for (size_t i = 0; i < by_memory.size() && i < 4; ++i)
-            y += std::string("      ") + kNames[i] + ": '" + AttributeCel(shape_attr) + " == " + Json(by_memory[i].second).dump() + "'\n";
-        }
-      }
+      y += KindYaml(kind, selector, members, kind_attr, driver);
     }
 
     // 6. The CDI ID pattern: one device of the first kind, allocated and
@@ -196,10 +270,7 @@ class ProfileDraftStep final : public StepHandler {
 
     std::string out = step.params.value("out", "");
     std::string base = step.params.value("base", "");
-    std::string text = LaunchPart(base) + y;
-    if (out.empty() || out == "-") {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-    } else if (Status s = AtomicWriteFile(out, text); !s.ok()) {
+    if (Status s = WriteDraft(out, LaunchPart(base) + y); !s.ok()) {
       return StepOutcome::FromStatus(s, "write the draft profile");
     }
     ctx.Note("draft profile: " + (out.empty() ? std::string("stdout") : out));

@@ -24,6 +24,7 @@
 #include "drahil/apiserver/apiserver.hpp"
 #include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/poll.hpp"
 #include "drahil/kubelet/kubelet.hpp"
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/driver_process.hpp"
@@ -80,6 +81,19 @@ struct NodeEnv {
   std::optional<uint64_t> order_seed;
   std::jthread fault_timer;  // last member: stopped and joined before the handles go
 };
+
+// CancellablePoll(): PollUntil() options that wait `interval` between checks
+// and give up at once (kCancelled) when the case is cancelled. The waits run
+// on real time, as the case's deadlines do.
+inline PollOptions CancellablePoll(const CaseContext& ctx, Clock::Duration interval) {
+  PollOptions o;
+  o.interval = interval;
+  o.wait_until = [&ctx](Clock::TimePoint t) {
+    (void)ctx.cancel.WaitUntil(t);
+    return !ctx.cancel.cancelled();
+  };
+  return o;
+}
 
 // DriverUsage(): open file descriptors and resident memory of a process.
 

@@ -149,16 +149,17 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
              plugin->dra_service + (plugin->health_service.empty() ? "" : " + " + plugin->health_service));
   auto t2 = Clock::Real().Now();
   auto slice_deadline = std::min(t2 + ctx.profile.timeouts.slices, ctx.case_deadline);
-  while (!PoolsComplete(DriverSlices(*env, env->driver))) {
-    if (Clock::Real().Now() >= slice_deadline) {
-      return StepOutcome::Fail("driver \"" + env->driver + "\" published no complete ResourceSlice pool within " +
-                                   FormatDuration(ctx.profile.timeouts.slices),
-                               "Slices");
-    }
-    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), slice_deadline)) &&
-        ctx.cancel.cancelled()) {
-      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
-    }
+  Status pools = PollUntil(Clock::Real(), slice_deadline, CancellablePoll(ctx, milliseconds(50)),
+                           "complete ResourceSlice pools",
+                           [&] { return PoolsComplete(DriverSlices(*env, env->driver)); });
+  if (pools.code() == Code::kCancelled) {
+    return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  }
+  if (!pools.ok()) {
+    return StepOutcome::Fail("driver \"" + env->driver +
+                                 "\" published no complete ResourceSlice pool within " +
+                                 FormatDuration(ctx.profile.timeouts.slices),
+                             "Slices");
   }
   ctx.Record("slices", env->driver, "OK", Ms(Clock::Real().Now() - t2),
              std::to_string(DriverSlices(*env, env->driver).size()) + " slice(s)");
@@ -210,9 +211,9 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
     if (!driver->Running()) {
       int before = env.kubelet->RegistrationCount(env.driver);
       DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(), "returning the shared node: restart the driver");
-      auto until = Clock::Real().Now() + std::chrono::seconds(30);
-      while (env.kubelet->RegistrationCount(env.driver) <= before && Clock::Real().Now() < until)
-        std::this_thread::sleep_for(milliseconds(20));
+      // Best effort: the unprepare calls below report a driver still away.
+      (void)PollFor(Clock::Real(), std::chrono::seconds(30), {}, "the driver registered again",
+                    [&] { return env.kubelet->RegistrationCount(env.driver) > before; });
     }
   }
   std::vector<std::string> pods;
@@ -283,14 +284,16 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
     }
     return true;
   };
-  while (!settled()) {
-    if (Clock::Real().Now() >= deadline) {
-      return StepOutcome::Fail("the shared node did not settle (driver registered, pools complete, devices healthy) within " +
-                                   FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
-                               "SharedNode");
-    }
-    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), deadline)) && ctx.cancel.cancelled())
-      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  Status settle = PollUntil(Clock::Real(), deadline, CancellablePoll(ctx, milliseconds(50)),
+                            "the shared node to settle", settled);
+  if (settle.code() == Code::kCancelled)
+    return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  if (!settle.ok()) {
+    return StepOutcome::Fail(
+        "the shared node did not settle (driver registered, pools complete, devices healthy) "
+        "within " +
+            FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
+        "SharedNode");
   }
   env.calls_before = env.kubelet->Calls().size();
   if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());

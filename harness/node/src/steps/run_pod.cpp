@@ -213,37 +213,67 @@ class RunPodStep final : public StepHandler {
                        ? std::chrono::duration_cast<std::chrono::seconds>(*ParseDuration(opts["binding-timeout"].get<std::string>()))
                        : allocator::kDefaultBindingTimeout;
     auto t0 = Clock::Real().Now();
-    for (;;) {
-      auto c = env.api->Get("resourceclaims", ns, cname);
-      if (!c.ok()) return StepOutcome::FromStatus(c.status(), "claim " + cname);
-      auto bs = allocator::EvaluateBindingConditions(*c, std::chrono::system_clock::now(), timeout);
-      if (bs.state == allocator::BindingState::kNotRequired || bs.state == allocator::BindingState::kReady) {
-        if (bs.state == allocator::BindingState::kReady)
-          ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0), bs.reason);
-        if (want != "bound") return StepOutcome::Fail("claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
-        bound = true;
-        return StepOutcome::Pass();
-      }
-      if (bs.state == allocator::BindingState::kFailed || bs.state == allocator::BindingState::kTimedOut) {
-        std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
-        Json claim = *c;
-        {
-          std::lock_guard<std::mutex> serial(env.alloc_mu);
-          allocator::Deallocate(claim);
-          auto u = env.api->UpdateStatus("resourceclaims", claim);
-          if (!u.ok()) return StepOutcome::FromStatus(u.status(), "deallocate " + cname);
-        }
-        ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0), bs.reason + "; claim deallocated");
-        if (want == got) return StepOutcome::Pass();
-        return StepOutcome::Fail("binding of claim " + ns + "/" + cname + " " + (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
-                                     " (" + bs.reason + "); the scheduler deallocated it",
-                                 got == "failed" ? "BindingFailed" : "BindingTimeout");
-      }
-      if (Clock::Real().Now() >= ctx.step_deadline)
-        return StepOutcome::Fail("claim " + ns + "/" + cname + " still waits for binding conditions at the step deadline (" + bs.reason + ")", "BindingPending");
-      if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(100), ctx.step_deadline)) && ctx.cancel.cancelled())
-        return StepOutcome::Error("interrupted", "Interrupted");
-    }
+    std::optional<StepOutcome> ended;  // set by the check when the wait is over
+    std::string pending;               // why the claim still waits, from the last check
+    Status polled = PollUntil(
+        Clock::Real(), ctx.step_deadline, CancellablePoll(ctx, milliseconds(100)),
+        "binding conditions of claim " + ns + "/" + cname, [&] {
+          auto c = env.api->Get("resourceclaims", ns, cname);
+          if (!c.ok()) {
+            ended = StepOutcome::FromStatus(c.status(), "claim " + cname);
+            return true;
+          }
+          // Binding timeouts compare against the claim's API timestamps: wall time.
+          auto bs = allocator::EvaluateBindingConditions(*c, Clock::Real().WallNow(), timeout);
+          if (bs.state == allocator::BindingState::kNotRequired ||
+              bs.state == allocator::BindingState::kReady) {
+            if (bs.state == allocator::BindingState::kReady)
+              ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0),
+                         bs.reason);
+            if (want != "bound") {
+              ended = StepOutcome::Fail(
+                  "claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
+            } else {
+              bound = true;
+              ended = StepOutcome::Pass();
+            }
+            return true;
+          }
+          if (bs.state == allocator::BindingState::kFailed ||
+              bs.state == allocator::BindingState::kTimedOut) {
+            std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
+            Json claim = *c;
+            {
+              std::lock_guard<std::mutex> serial(env.alloc_mu);
+              allocator::Deallocate(claim);
+              auto u = env.api->UpdateStatus("resourceclaims", claim);
+              if (!u.ok()) {
+                ended = StepOutcome::FromStatus(u.status(), "deallocate " + cname);
+                return true;
+              }
+            }
+            ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0),
+                       bs.reason + "; claim deallocated");
+            if (want == got) {
+              ended = StepOutcome::Pass();
+            } else {
+              ended = StepOutcome::Fail(
+                  "binding of claim " + ns + "/" + cname + " " +
+                      (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
+                      " (" + bs.reason + "); the scheduler deallocated it",
+                  got == "failed" ? "BindingFailed" : "BindingTimeout");
+            }
+            return true;
+          }
+          pending = bs.reason;
+          return false;
+        });
+    if (ended) return *ended;
+    if (polled.code() == Code::kCancelled) return StepOutcome::Error("interrupted", "Interrupted");
+    return StepOutcome::Fail("claim " + ns + "/" + cname +
+                                 " still waits for binding conditions at the step deadline (" +
+                                 pending + ")",
+                             "BindingPending");
   }
 
   // SliceDeviceValue(): a capacity (its quantity) or attribute (its value)

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-modules=${DRAHIL_REDUCED_MODULES:-"harness/core;harness/kube;harness/allocator;reports;harness/cli"}
+modules=${DRAHIL_REDUCED_MODULES:-"harness/core;harness/formats;harness/kube;harness/allocator;reports;harness/cli"}
 dir=${1:-build-reduced}
 jobs=$(nproc)
 

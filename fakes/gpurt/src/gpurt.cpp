@@ -28,12 +28,16 @@
 #include <string>
 #include <vector>
 
+#include "drahil/core/strings.hpp"
 #include "drahil/fakenode/state.hpp"
 
 #define GPURT_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace {
 
+using drahil::Split;
+using drahil::ToLower;
+using drahil::Trim;
 using drahil::fakenode::Fault;
 using drahil::fakenode::Gpu;
 using drahil::fakenode::MigDevice;
@@ -88,29 +92,6 @@ Runtime& R() {
   return *r;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  size_t e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find(sep, start);
-    out.push_back(Trim(s.substr(start, pos - start)));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
 // ParseMpsSize(): "4G", "4096M", "512MB", "1T", "1073741824" (powers of 1024).
 std::optional<uint64_t> ParseMpsSize(const std::string& text) {
   std::string s = Trim(text);
@@ -122,7 +103,7 @@ std::optional<uint64_t> ParseMpsSize(const std::string& text) {
   } catch (...) {
     return std::nullopt;
   }
-  std::string unit = Lower(s.substr(pos));
+  std::string unit = ToLower(s.substr(pos));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (unit.size() == 2 && unit[1] == 'i') unit.pop_back();  // "Gi" reads as "G"
   double mult = 1;
@@ -320,16 +301,16 @@ std::vector<std::unique_ptr<Device>> SelectVisible(std::vector<std::unique_ptr<D
   } else {
     std::string spec = Trim(env);
     if (spec.empty()) return {};
-    for (const std::string& tok : Split(spec, ',')) {
+    for (const std::string& tok : Split(spec, ',', {.trim = true})) {
       std::optional<size_t> hit;
       if (!tok.empty() && std::all_of(tok.begin(), tok.end(), ::isdigit)) {
         size_t idx = std::stoul(tok);
         if (idx < all.size() && all[idx]) hit = idx;
       } else if (!tok.empty()) {
-        std::string want = Lower(tok);
+        std::string want = ToLower(tok);
         for (size_t i = 0; i < all.size(); ++i) {
           if (!all[i]) continue;
-          if (Lower(all[i]->uuid).rfind(want, 0) == 0) {
+          if (ToLower(all[i]->uuid).rfind(want, 0) == 0) {
             if (hit) {  // ambiguous prefix is invalid
               hit.reset();
               break;
@@ -375,7 +356,7 @@ gpurtError_t ApplyMpsEnv(Runtime& r) {
   for (auto& d : r.devices) d->limit = d->region_len;
   const char* lim = std::getenv("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT");
   if (lim == nullptr || *lim == '\0') return GPURT_SUCCESS;
-  for (const std::string& entry : Split(lim, ',')) {
+  for (const std::string& entry : Split(lim, ',', {.trim = true})) {
     size_t eq = entry.find('=');
     auto bytes = eq == std::string::npos ? std::nullopt : ParseMpsSize(entry.substr(eq + 1));
     if (!bytes) {
@@ -386,9 +367,10 @@ gpurtError_t ApplyMpsEnv(Runtime& r) {
     bool matched = false;
     for (size_t i = 0; i < r.devices.size(); ++i) {
       Device& d = *r.devices[i];
-      bool hit = (!key.empty() && std::all_of(key.begin(), key.end(), ::isdigit))
-                     ? std::stoul(key) == i
-                     : Lower(key) == Lower(d.uuid) || (d.mig && Lower(key) == Lower(d.gpu->uuid));
+      bool hit =
+          (!key.empty() && std::all_of(key.begin(), key.end(), ::isdigit))
+              ? std::stoul(key) == i
+              : ToLower(key) == ToLower(d.uuid) || (d.mig && ToLower(key) == ToLower(d.gpu->uuid));
       if (hit) {
         d.limit = std::min(d.region_len, *bytes);
         matched = true;

@@ -11,6 +11,7 @@
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/quantity.hpp"
+#include "drahil/formats/yaml_json.hpp"
 #include "drahil/fakenode/fakenode.hpp"
 #include "pci_util.hpp"
 
@@ -414,9 +415,11 @@ Result<Profile> Parser::Parse(const YAML::Node& root) {
 }  // namespace
 
 Result<Profile> ParseProfile(const std::string& text, const std::string& filename) {
+  DRAHIL_ASSIGN_OR_RETURN(std::vector<YAML::Node> docs, formats::ParseYamlStream(text, filename));
+  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+  if (!root.IsMap()) return InvalidArgumentError(filename + ": a profile is a YAML mapping");
+  DRAHIL_RETURN_IF_ERROR(formats::CheckYamlLimits({root}, filename));
   try {
-    YAML::Node root = YAML::Load(text);
-    if (!root.IsMap()) return InvalidArgumentError(filename + ": a profile is a YAML mapping");
     return Parser(filename).Parse(root);
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(filename + ":" + std::to_string(e.mark.line + 1) + ":" +

@@ -13,27 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/formats/json_fields.hpp"
 
 namespace drahil::fakenode {
 namespace {
 
 using nlohmann::json;
 
-// Field readers that turn a missing or mistyped field into a Status naming it.
-template <typename T>
-Status Get(const json& j, const char* key, T* out, bool required = true) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return required ? InvalidArgumentError(std::string("missing field \"") + key + "\"")
-                    : OkStatus();
-  }
-  try {
-    *out = it->get<T>();
-  } catch (const std::exception& e) {
-    return InvalidArgumentError(std::string("field \"") + key + "\": " + e.what());
-  }
-  return OkStatus();
-}
+// Field readers naming the field on a missing or mistyped value.
+using formats::ReadField;
 
 Result<json> ParseJson(const std::string& text) {
   try {
@@ -131,51 +119,51 @@ Result<Gpu> GpuFromJson(const std::string& text) {
   DRAHIL_ASSIGN_OR_RETURN(json j, ParseJson(text));
   if (!j.is_object()) return InvalidArgumentError("GPU state is not a JSON object");
   Gpu g;
-  DRAHIL_RETURN_IF_ERROR(Get(j, "index", &g.index));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "minor", &g.minor));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "uuid", &g.uuid));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "serial", &g.serial, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "name", &g.name));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "bdf", &g.bdf));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor_id", &g.vendor_id, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "device_id", &g.device_id));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "subsystem_vendor_id", &g.subsystem_vendor_id, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "subsystem_device_id", &g.subsystem_device_id, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "memory_bytes", &g.memory_bytes));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "sm_count", &g.sm_count));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "cores_per_sm", &g.cores_per_sm, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "architecture", &g.architecture, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "cc_major", &g.cc_major, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "cc_minor", &g.cc_minor, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "numa_node", &g.numa_node, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "node_file", &g.node_file));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "node_inode", &g.node_inode, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "nvlink_peers", &g.nvlink_peers, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "index", &g.index));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "minor", &g.minor));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "uuid", &g.uuid));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "serial", &g.serial, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "name", &g.name));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "bdf", &g.bdf));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "vendor_id", &g.vendor_id, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "device_id", &g.device_id));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "subsystem_vendor_id", &g.subsystem_vendor_id, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "subsystem_device_id", &g.subsystem_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "memory_bytes", &g.memory_bytes));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "sm_count", &g.sm_count));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "cores_per_sm", &g.cores_per_sm, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "architecture", &g.architecture, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "cc_major", &g.cc_major, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "cc_minor", &g.cc_minor, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "numa_node", &g.numa_node, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "node_file", &g.node_file));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "node_inode", &g.node_inode, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "nvlink_peers", &g.nvlink_peers, false));
   auto mig = j.find("mig");
   if (mig != j.end() && mig->is_object()) {
-    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "capable", &g.mig_capable, false), "mig");
-    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "enabled", &g.mig_enabled, false), "mig");
-    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "memory_slices", &g.memory_slices, false), "mig");
-    DRAHIL_RETURN_IF_ERROR_CTX(Get(*mig, "max_devices", &g.max_mig_devices, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(ReadField(*mig, "capable", &g.mig_capable, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(ReadField(*mig, "enabled", &g.mig_enabled, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(ReadField(*mig, "memory_slices", &g.memory_slices, false), "mig");
+    DRAHIL_RETURN_IF_ERROR_CTX(ReadField(*mig, "max_devices", &g.max_mig_devices, false), "mig");
     auto devs = mig->find("devices");
     if (devs != mig->end() && devs->is_array()) {
       for (size_t i = 0; i < devs->size(); ++i) {
         const json& d = (*devs)[i];
         MigDevice m;
         std::string ctx = "mig.devices[" + std::to_string(i) + "]";
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "index", &m.index), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "uuid", &m.uuid), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "profile", &m.profile), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "gi_id", &m.gi_id), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "ci_id", &m.ci_id), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "placement_start", &m.placement_start, false), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "placement_size", &m.placement_size, false), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "memory_offset", &m.memory_offset), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "memory_bytes", &m.memory_bytes), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "sm_count", &m.sm_count), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_minor", &m.cap_minor), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_file", &m.cap_file), ctx);
-        DRAHIL_RETURN_IF_ERROR_CTX(Get(d, "cap_inode", &m.cap_inode, false), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "index", &m.index), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "uuid", &m.uuid), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "profile", &m.profile), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "gi_id", &m.gi_id), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "ci_id", &m.ci_id), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "placement_start", &m.placement_start, false), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "placement_size", &m.placement_size, false), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "memory_offset", &m.memory_offset), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "memory_bytes", &m.memory_bytes), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "sm_count", &m.sm_count), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "cap_minor", &m.cap_minor), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "cap_file", &m.cap_file), ctx);
+        DRAHIL_RETURN_IF_ERROR_CTX(ReadField(d, "cap_inode", &m.cap_inode, false), ctx);
         if (m.memory_offset + m.memory_bytes > g.memory_bytes) {
           return InvalidArgumentError(ctx + ": slice lies outside the GPU's memory");
         }
@@ -210,33 +198,34 @@ Result<Fpga> FpgaFromJson(const std::string& text) {
   DRAHIL_ASSIGN_OR_RETURN(json j, ParseJson(text));
   if (!j.is_object()) return InvalidArgumentError("FPGA state is not a JSON object");
   Fpga f;
-  DRAHIL_RETURN_IF_ERROR(Get(j, "index", &f.index));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "uuid", &f.uuid));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor", &f.vendor));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "vendor_id", &f.vendor_id));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "name", &f.name, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "shell", &f.shell, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "mgmt_bdf", &f.mgmt_bdf));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "user_bdf", &f.user_bdf, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "mgmt_device_id", &f.mgmt_device_id, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "user_device_id", &f.user_device_id, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "numa_node", &f.numa_node, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "total_vfs", &f.total_vfs, false));
-  DRAHIL_RETURN_IF_ERROR(Get(j, "nodes", &f.nodes, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "index", &f.index));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "uuid", &f.uuid));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "vendor", &f.vendor));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "vendor_id", &f.vendor_id));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "name", &f.name, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "shell", &f.shell, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "mgmt_bdf", &f.mgmt_bdf));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "user_bdf", &f.user_bdf, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "mgmt_device_id", &f.mgmt_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "user_device_id", &f.user_device_id, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "numa_node", &f.numa_node, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "total_vfs", &f.total_vfs, false));
+  DRAHIL_RETURN_IF_ERROR(ReadField(j, "nodes", &f.nodes, false));
   if (auto it = j.find("vfs"); it != j.end() && it->is_array()) {
     for (const auto& v : *it) {
       VirtualFunction vf;
-      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "bdf", &vf.bdf), "vfs");
-      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "device_id", &vf.device_id), "vfs");
-      DRAHIL_RETURN_IF_ERROR_CTX(Get(v, "node", &vf.node, false), "vfs");
+      DRAHIL_RETURN_IF_ERROR_CTX(ReadField(v, "bdf", &vf.bdf), "vfs");
+      DRAHIL_RETURN_IF_ERROR_CTX(ReadField(v, "device_id", &vf.device_id), "vfs");
+      DRAHIL_RETURN_IF_ERROR_CTX(ReadField(v, "node", &vf.node, false), "vfs");
       f.vfs.push_back(std::move(vf));
     }
   }
   if (auto it = j.find("pr_regions"); it != j.end() && it->is_array()) {
     for (const auto& r : *it) {
       PrRegion pr;
-      DRAHIL_RETURN_IF_ERROR_CTX(Get(r, "name", &pr.name), "pr_regions");
-      DRAHIL_RETURN_IF_ERROR_CTX(Get(r, "interface_id", &pr.interface_id, false), "pr_regions");
+      DRAHIL_RETURN_IF_ERROR_CTX(ReadField(r, "name", &pr.name), "pr_regions");
+      DRAHIL_RETURN_IF_ERROR_CTX(ReadField(r, "interface_id", &pr.interface_id, false),
+                                 "pr_regions");
       f.pr_regions.push_back(std::move(pr));
     }
   }
@@ -279,12 +268,12 @@ Result<NodeState> ReadNodeState(const std::string& root) {
   if (!parsed.ok()) return parsed.status().WithContext(node_path);
   const json& j = *parsed;
   NodeState n;
-  Status s = Get(j, "node_name", &n.node_name);
-  if (s.ok()) s = Get(j, "profile", &n.profile, false);
-  if (s.ok()) s = Get(j, "seed", &n.seed, false);
-  if (s.ok()) s = Get(j, "driver_version", &n.driver_version, false);
-  if (s.ok()) s = Get(j, "nvml_version", &n.nvml_version, false);
-  if (s.ok()) s = Get(j, "cuda_driver_version", &n.cuda_driver_version, false);
+  Status s = ReadField(j, "node_name", &n.node_name);
+  if (s.ok()) s = ReadField(j, "profile", &n.profile, false);
+  if (s.ok()) s = ReadField(j, "seed", &n.seed, false);
+  if (s.ok()) s = ReadField(j, "driver_version", &n.driver_version, false);
+  if (s.ok()) s = ReadField(j, "nvml_version", &n.nvml_version, false);
+  if (s.ok()) s = ReadField(j, "cuda_driver_version", &n.cuda_driver_version, false);
   if (!s.ok()) return s.WithContext(node_path);
 
   auto list = [&](const std::string& dir) -> Result<std::vector<std::string>> {
@@ -372,12 +361,12 @@ Result<std::vector<Fault>> ReadFaults(const std::string& root, const std::string
   if (it == parsed->end() || !it->is_array()) return out;
   for (const auto& e : *it) {
     Fault f;
-    Status s = Get(e, "id", &f.id);
-    if (s.ok()) s = Get(e, "kind", &f.kind);
-    if (s.ok()) s = Get(e, "xid", &f.xid, false);
-    if (s.ok()) s = Get(e, "after", &f.after, false);
-    if (s.ok()) s = Get(e, "gi_id", &f.gi_id, false);
-    if (s.ok()) s = Get(e, "ci_id", &f.ci_id, false);
+    Status s = ReadField(e, "id", &f.id);
+    if (s.ok()) s = ReadField(e, "kind", &f.kind);
+    if (s.ok()) s = ReadField(e, "xid", &f.xid, false);
+    if (s.ok()) s = ReadField(e, "after", &f.after, false);
+    if (s.ok()) s = ReadField(e, "gi_id", &f.gi_id, false);
+    if (s.ok()) s = ReadField(e, "ci_id", &f.ci_id, false);
     if (!s.ok()) return s.WithContext(path);
     out.push_back(std::move(f));
   }

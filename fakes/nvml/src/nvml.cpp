@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "drahil/core/strings.hpp"
 #include "drahil/fakenode/state.hpp"
 #include "drahil/nvml/nvml_abi.h"
 
@@ -202,11 +203,6 @@ unsigned SliceCount(const MigDevice& m) {
   return static_cast<unsigned>(std::atoi(m.profile.c_str()));
 }
 
-std::string LowerHex(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 // ---- library lifetime ----
@@ -339,10 +335,10 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByUUID(const char* uuid, nvmlDevice_
     std::lock_guard<std::mutex> lock(l.mu);
     if (l.refs == 0) return NVML_ERROR_UNINITIALIZED;
     if (uuid == nullptr || device == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
-    std::string want = LowerHex(uuid);
+    std::string want = drahil::ToLower(uuid);
     for (auto& h : l.handles) {
       const std::string& id = h.mig ? h.mig->uuid : h.gpu->uuid;
-      if (LowerHex(id) == want) {
+      if (drahil::ToLower(id) == want) {
         if (nvmlReturn_t rc = DeviceCall(l, &h); rc != NVML_SUCCESS) return rc;
         *device = &h;
         return NVML_SUCCESS;

@@ -15,26 +15,17 @@
 
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/core/quantity.hpp"
+#include "drahil/formats/json_fields.hpp"
 
 namespace drahil::allocator {
 namespace internal {
 
 using Nanos = __int128;
 
-inline std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-inline const Json& Field(const Json& j, const char* key) {
-  static const Json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() ? *it : kNull;
-}
-inline bool Bool(const Json& j, const char* key) {
-  const Json& v = Field(j, key);
-  return v.is_boolean() && v.get<bool>();
-}
+// Lenient one-key readers (drahil/formats/json_fields.hpp).
+constexpr auto Str = &formats::MemberString;
+constexpr auto Field = &formats::Member;
+constexpr auto Bool = &formats::MemberBool;
 
 // Qualify(): "memory" in driver d's domain is "d/memory".
 inline std::string Qualify(const std::string& name, const std::string& driver) {

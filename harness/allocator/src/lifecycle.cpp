@@ -8,22 +8,15 @@
 
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/core/quantity.hpp"
+#include "drahil/formats/json_fields.hpp"
 #include "quantity_util.hpp"
 
 namespace drahil::allocator {
 namespace {
 
-std::string Str(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-const Json& Field(const Json& j, const char* key) {
-  static const Json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() ? *it : kNull;
-}
+// Lenient one-key readers (drahil/formats/json_fields.hpp).
+constexpr auto Str = &formats::MemberString;
+constexpr auto Field = &formats::Member;
 
 // ParseRfc3339(): "2026-11-26T14:28:57Z", with optional fraction and offset.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& s) {

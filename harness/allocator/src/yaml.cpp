@@ -2,78 +2,19 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
-#include <regex>
-
 #include <yaml-cpp/yaml.h>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/formats/yaml_json.hpp"
 
 namespace drahil::allocator {
 namespace {
 
 using Json = nlohmann::json;
 
-constexpr int kMaxDepth = 256;
-
-// PlainScalar(): go-yaml v2 resolution of an unquoted scalar.
-Json PlainScalar(const std::string& s) {
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  static const char* const kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"};
-  static const char* const kFalse[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"};
-  for (const char* t : kTrue) {
-    if (s == t) return true;
-  }
-  for (const char* f : kFalse) {
-    if (s == f) return false;
-  }
-  static const std::regex kInt("[-+]?(0|[1-9][0-9]*)");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
-  static const std::regex kFloat("[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?");
-  if (std::regex_match(s, kInt)) {
-    errno = 0;
-    long long v = std::strtoll(s.c_str(), nullptr, 10);
-    if (errno == 0) return v;
-    return s;
-  }
-  if (std::regex_match(s, kHex)) return static_cast<long long>(std::strtoll(s.c_str(), nullptr, 16));
-  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
-  return s;
-}
-
-Result<Json> Convert(const YAML::Node& n, int depth) {
-  if (depth > kMaxDepth) return InvalidArgumentError("document nests deeper than " + std::to_string(kMaxDepth));
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return Json(nullptr);
-    case YAML::NodeType::Scalar:
-      if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return Json(n.Scalar());
-      return PlainScalar(n.Scalar());
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& e : n) {
-        DRAHIL_ASSIGN_OR_RETURN(Json v, Convert(e, depth + 1));
-        arr.push_back(std::move(v));
-      }
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) return InvalidArgumentError("line " + std::to_string(kv.first.Mark().line + 1) + ": non-scalar map key");
-        DRAHIL_ASSIGN_OR_RETURN(Json v, Convert(kv.second, depth + 1));
-        obj[kv.first.Scalar()] = std::move(v);
-      }
-      return obj;
-    }
-  }
-  return Json(nullptr);
-}
-
 bool NeedsQuotes(const std::string& s) {
   if (s.empty()) return true;
-  Json j = PlainScalar(s);
+  Json j = formats::ResolvePlainScalar(s);
   if (!j.is_string()) return true;
   static const std::string kSpecial = ":#{}[],&*!|>'\"%@`\n\t";
   if (s.find_first_of(kSpecial) != std::string::npos) return true;
@@ -113,21 +54,14 @@ void Emit(YAML::Emitter& out, const Json& v) {
 }  // namespace
 
 Result<std::vector<Json>> ParseYamlDocuments(std::string_view text, std::string_view source) {
+  DRAHIL_ASSIGN_OR_RETURN(auto docs, formats::YamlDocumentsToJson(text, source));
   std::vector<Json> out;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(std::string(source) + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
-  for (size_t i = 0; i < docs.size(); ++i) {
-    auto j = Convert(docs[i], 0);
-    if (!j.ok()) return j.status().WithContext(std::string(source) + ": document " + std::to_string(i));
-    if (j->is_null()) continue;
-    if (j->is_object() && j->value("kind", "") == "List" && (*j)["items"].is_array()) {
-      for (auto& item : (*j)["items"]) out.push_back(item);
+  for (auto& j : docs) {
+    if (j.is_null()) continue;
+    if (j.is_object() && j.value("kind", "") == "List" && j["items"].is_array()) {
+      for (auto& item : j["items"]) out.push_back(std::move(item));
     } else {
-      out.push_back(std::move(*j));
+      out.push_back(std::move(j));
     }
   }
   return out;
@@ -140,10 +74,9 @@ Result<std::vector<Json>> LoadYamlPath(const std::string& path) {
   if (S_ISDIR(st.st_mode)) {
     DRAHIL_ASSIGN_OR_RETURN(auto names, ListDir(path));
     for (const auto& n : names) {
-      auto ends = [&](const std::string& suf) {
-        return n.size() >= suf.size() && n.compare(n.size() - suf.size(), suf.size(), suf) == 0;
-      };
-      if (ends(".yaml") || ends(".yml") || ends(".json")) files.push_back(path + "/" + n);
+      if (n.ends_with(".yaml") || n.ends_with(".yml") || n.ends_with(".json")) {
+        files.push_back(path + "/" + n);
+      }
     }
   } else {
     files.push_back(path);

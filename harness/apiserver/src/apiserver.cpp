@@ -18,6 +18,7 @@
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/formats/json_fields.hpp"
 #include "handler.hpp"
 #include "store.hpp"
 #include "tls.hpp"
@@ -791,12 +792,6 @@ Result<const ResourceInfo*> Lookup(const std::string& resource) {
   return info;
 }
 
-std::string MetaString(const json& obj, const char* f) {
-  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return "";
-  const json& m = obj["metadata"];
-  return m.contains(f) && m[f].is_string() ? m[f].get<std::string>() : "";
-}
-
 }  // namespace
 
 Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
@@ -851,16 +846,17 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
   DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
   if (!obj.is_object()) return InvalidArgumentError("apiserver: update: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
-  std::string ns = info->namespaced ? MetaString(obj, "namespace") : "";
+  std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
   const std::string now = internal::NowRfc3339(*impl_->options.clock);
-  auto r = impl_->store.Update(*info, ns, MetaString(obj, "name"),
+  auto r = impl_->store.Update(*info, ns, formats::StringOr(obj, "metadata.name"),
                                [&](const json& current, const json*) -> internal::Expected<json> {
                                  json d = obj;
                                  internal::FillTimeAdded(*info, d, &current, now);
                                  auto causes = internal::ValidateUpdate(*info, d, current);
                                  if (!causes.empty()) {
-                                   return internal::Invalid(*info, MetaString(obj, "name"), causes);
+                                   return internal::Invalid(
+                                       *info, formats::StringOr(obj, "metadata.name"), causes);
                                  }
                                  return d;
                                });
@@ -871,14 +867,15 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
 Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
   DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
   if (!obj.is_object()) return InvalidArgumentError("apiserver: update status: not an object");
-  std::string ns = info->namespaced ? MetaString(obj, "namespace") : "";
+  std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
-  auto r = impl_->store.Update(*info, ns, MetaString(obj, "name"),
+  auto r = impl_->store.Update(*info, ns, formats::StringOr(obj, "metadata.name"),
                                [&](const json& current, const json*) -> internal::Expected<json> {
                                  json d = internal::Desired(*info, "status", current, obj);
                                  auto causes = internal::ValidateStatusUpdate(*info, d, current);
                                  if (!causes.empty()) {
-                                   return internal::Invalid(*info, MetaString(obj, "name"), causes);
+                                   return internal::Invalid(
+                                       *info, formats::StringOr(obj, "metadata.name"), causes);
                                  }
                                  return d;
                                });

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "drahil/core/strings.hpp"
+#include "drahil/formats/json_fields.hpp"
 #include "validation.hpp"
 
 namespace drahil::apiserver::internal {
@@ -15,20 +17,6 @@ const char kAdminLabel[] = "resource.kubernetes.io/admin-access";
 // The spelling in the Kubernetes 1.34 release announcement; accepted with a
 // warning so a suite written from the announcement still runs.
 const char kOldAdminLabel[] = "resource.k8s.io/admin-access";
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> segs;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    std::string seg = path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                    : slash - start);
-    if (!seg.empty()) segs.push_back(seg);
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return segs;
-}
 
 Response JsonResponse(int status, const json& body) {
   Response r;
@@ -92,12 +80,6 @@ json& Meta(json& obj) {
   json& m = obj["metadata"];
   if (!m.is_object()) m = json::object();
   return m;
-}
-
-std::string MetaStr(const json& obj, const char* field) {
-  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return "";
-  const json& m = obj["metadata"];
-  return m.contains(field) && m[field].is_string() ? m[field].get<std::string>() : "";
 }
 
 Expected<json> ParseObjectBody(const Request& req, const ResourceInfo& info) {
@@ -322,7 +304,7 @@ std::optional<ApiError> AdminAccessCheck(const ResourceInfo& info, const json& o
   json labels = json::object();
   std::string ns_name;
   if (ns_obj != nullptr) {
-    ns_name = MetaStr(*ns_obj, "name");
+    ns_name = formats::StringOr(*ns_obj, "metadata.name");
     if ((*ns_obj)["metadata"].contains("labels")) labels = (*ns_obj)["metadata"]["labels"];
   }
   auto label_true = [&](const char* key) {
@@ -348,7 +330,7 @@ std::optional<ApiError> AdminAccessCheck(const ResourceInfo& info, const json& o
                           kAdminLabel + ": true` label on the containing namespace"});
   }
   if (causes.empty()) return std::nullopt;
-  return Invalid(info, MetaStr(obj, "name"), causes);
+  return Invalid(info, formats::StringOr(obj, "metadata.name"), causes);
 }
 
 // ---------------------------------------------------------------------------
@@ -401,7 +383,7 @@ Classified Handler::Classify(const Request& req) const {
   std::string method = req.method;
   r.verb = method;
   std::transform(r.verb.begin(), r.verb.end(), r.verb.begin(), ::tolower);
-  auto segs = SplitPath(req.path);
+  auto segs = Split(req.path, '/', {.skip_empty = true});
   std::vector<std::string> rest;
   std::string group, version;
   if (segs.size() >= 2 && segs[0] == "api") {
@@ -519,7 +501,7 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
                               {"compiler", "gc"},
                               {"platform", "linux/amd64"}});
   }
-  auto segs = SplitPath(p);
+  auto segs = Split(p, '/', {.skip_empty = true});
   if (segs.size() == 1 && segs[0] == "api") {
     return JsonResponse(200, {{"kind", "APIVersions"},
                               {"versions", {"v1"}},
@@ -781,8 +763,8 @@ json Desired(const ResourceInfo& info, const std::string& sub, const json& curre
       d.erase("status");
     }
     if (d["status"].is_null()) d.erase("status");
-    d["metadata"]["resourceVersion"] = MetaStr(incoming, "resourceVersion");
-    d["metadata"]["uid"] = MetaStr(incoming, "uid");
+    d["metadata"]["resourceVersion"] = formats::StringOr(incoming, "metadata.resourceVersion");
+    d["metadata"]["uid"] = formats::StringOr(incoming, "metadata.uid");
     return d;
   }
   if (info.has_status) {
@@ -873,7 +855,7 @@ Response Handler::Patch(const Request& req, const Classified& c) {
         }
         if (!patched.is_object()) return BadRequest("patch did not produce an object");
         if (auto e = CheckTypeMeta(info, patched)) return *e;
-        if (MetaStr(patched, "name") != c.route.name) {
+        if (formats::StringOr(patched, "metadata.name") != c.route.name) {
           return BadRequest("the name of the object may not be changed by a patch");
         }
         json d = Desired(info, c.route.subresource, current, patched);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/formats/json_fields.hpp"
 
 namespace drahil::apiserver::internal {
 
@@ -51,12 +52,6 @@ const json& Meta(const json& obj) {
   return it != obj.end() && it->is_object() ? *it : kEmpty;
 }
 
-std::string MetaString(const json& obj, const char* field) {
-  const json& m = Meta(obj);
-  auto it = m.find(field);
-  return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 bool HasFinalizers(const json& obj) {
   const json& m = Meta(obj);
   auto it = m.find("finalizers");
@@ -89,7 +84,7 @@ json BookmarkObject(const ResourceInfo& info, uint64_t rv, bool initial_events_e
 }
 
 bool Filter::Matches(const json& obj) const {
-  if (!ns.empty() && MetaString(obj, "namespace") != ns) return false;
+  if (!ns.empty() && formats::StringOr(obj, "metadata.namespace") != ns) return false;
   return labels.MatchesObject(obj) && fields.Matches(obj);
 }
 
@@ -221,9 +216,9 @@ Expected<ListResult> Store::List(const ResourceInfo& info, const Filter& filter,
 }
 
 Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& check) {
-  std::string ns = MetaString(obj, "namespace");
-  std::string name = MetaString(obj, "name");
-  std::string generate = MetaString(obj, "generateName");
+  std::string ns = formats::StringOr(obj, "metadata.namespace");
+  std::string name = formats::StringOr(obj, "metadata.name");
+  std::string generate = formats::StringOr(obj, "metadata.generateName");
   ObjPtr result;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -296,13 +291,13 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
     json& m = desired["metadata"];
     if (!m.is_object()) m = json::object();
     const json& cm = Meta(*current);
-    std::string want_rv = MetaString(desired, "resourceVersion");
+    std::string want_rv = formats::StringOr(desired, "metadata.resourceVersion");
     if (!want_rv.empty() && want_rv != cm.value("resourceVersion", "")) {
       return Conflict(info, name,
                       "the object has been modified; please apply your changes to the latest "
                       "version and try again");
     }
-    std::string want_uid = MetaString(desired, "uid");
+    std::string want_uid = formats::StringOr(desired, "metadata.uid");
     if (!want_uid.empty() && want_uid != cm.value("uid", "")) {
       return Conflict(info, name,
                       "Precondition failed: UID in precondition: " + want_uid +
@@ -337,7 +332,7 @@ ObjPtr Store::DeleteLocked(const ResourceInfo& info, const std::string& key, Obj
   if (info.resource == "namespaces") {
     // A namespace takes its contents with it (Kubernetes' namespace
     // controller does this asynchronously; here it is immediate).
-    std::string ns = MetaString(*current, "name");
+    std::string ns = formats::StringOr(*current, "metadata.name");
     for (const auto& r : Resources()) {
       if (!r.namespaced) continue;
       Bucket& b = BucketFor(r);
@@ -411,7 +406,8 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
       if (check) {
         if (auto err = check(*obj, nullptr)) return *err;
       }
-      targets.emplace_back(MetaString(*obj, "namespace"), MetaString(*obj, "name"));
+      targets.emplace_back(formats::StringOr(*obj, "metadata.namespace"),
+                           formats::StringOr(*obj, "metadata.name"));
     }
   }
   std::vector<ObjPtr> deleted;
@@ -424,8 +420,8 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
 
 void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj,
                          ObjPtr prev) {
-  Event ev{std::stoull(MetaString(*obj, "resourceVersion")), &info, type, std::move(obj),
-           std::move(prev), nullptr};
+  Event ev{std::stoull(formats::StringOr(*obj, "metadata.resourceVersion")), &info, type,
+           std::move(obj), std::move(prev), nullptr};
   DispatchLocked(ev);
   history_.push_back(std::move(ev));
   while (history_.size() > options_.history) {
@@ -554,9 +550,9 @@ Status Store::Restore(const json& snapshot) {
       return InvalidArgumentError(where + ": unknown kind " + obj.value("kind", "") + " " +
                                   obj.value("apiVersion", ""));
     }
-    std::string name = MetaString(obj, "name");
+    std::string name = formats::StringOr(obj, "metadata.name");
     if (name.empty()) return InvalidArgumentError(where + ": metadata.name missing");
-    objects[info->resource][Key(MetaString(obj, "namespace"), name)] =
+    objects[info->resource][Key(formats::StringOr(obj, "metadata.namespace"), name)] =
         std::make_shared<const json>(obj);
   }
   objects_ = std::move(objects);

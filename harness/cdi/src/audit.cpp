@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "drahil/core/strings.hpp"
+
 namespace drahil::cdi {
 namespace {
 
@@ -80,8 +82,7 @@ std::string SensitiveHostPath(const std::string& raw) {
   for (const auto& [dir, why] : kDirs) {
     if (Under(p, dir)) return why;
   }
-  if ((Under(p, "/run") || Under(p, "/var/run")) && p.size() > 5 &&
-      p.compare(p.size() - 5, 5, ".sock") == 0) {
+  if ((Under(p, "/run") || Under(p, "/var/run")) && p.size() > 5 && p.ends_with(".sock")) {
     return "a host control socket";
   }
   if (p == "/run" || p == "/var/run" || p == "/var" || p == "/var/lib" || p == "/usr" ||
@@ -152,10 +153,11 @@ bool IsDeviceDir(const std::string& host, const AuditOptions& o) {
   return false;
 }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::string("\"") + v[i] + "\"";
-  return s + "]";
+// ListText(): ["a", "b"], for findings.
+std::string ListText(const std::vector<std::string>& v) {
+  std::vector<std::string> quoted;
+  for (const auto& s : v) quoted.push_back("\"" + s + "\"");
+  return "[" + Join(quoted, ", ") + "]";
 }
 
 // AuditNodePaths(): a device node's container and host paths: clean,
@@ -288,8 +290,8 @@ void AuditMount(const Mount& m, const std::string& sub, const Ctx& c) {
 void AuditHook(const Hook& h, const std::string& sub, const Ctx& c) {
   bool runtime_ns = h.hook_name == "prestart" || h.hook_name == "createRuntime" ||
                     h.hook_name == "poststart" || h.hook_name == "poststop";
-  std::string what = h.hook_name + " hook runs " + h.path + " with args " + Join(h.args);
-  if (!h.env.empty()) what += " and env " + Join(h.env);
+  std::string what = h.hook_name + " hook runs " + h.path + " with args " + ListText(h.args);
+  if (!h.env.empty()) what += " and env " + ListText(h.env);
   std::string clean = Clean(h.path);
   bool unsafe_location = Under(clean, "/tmp") || Under(clean, "/var/tmp") ||
                          Under(clean, "/dev/shm") || Under(clean, "/home") || HasDotDot(h.path);

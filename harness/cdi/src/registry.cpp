@@ -9,11 +9,7 @@ namespace drahil::cdi {
 namespace {
 
 bool IsSpecFile(const std::string& name) {
-  auto ends = [&](const char* suf) {
-    std::string s(suf);
-    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
-  return name[0] != '.' && (ends(".json") || ends(".yaml"));
+  return name[0] != '.' && (name.ends_with(".json") || name.ends_with(".yaml"));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // CDI spec decoding and validation. Decoding goes through nlohmann::json for
 // both formats: YAML is first converted to a JSON value with the scalar typing
 // the Go runtime's YAML reader (YAML 1.1) applies, so a spec means the same
-// thing here as in containerd/CRI-O.
+// thing here as in containerd/CRI-O (drahil/formats/yaml_json.hpp).
 #include "drahil/cdi/spec.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -15,6 +15,8 @@
 #include <utility>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/formats/json_fields.hpp"
+#include "drahil/formats/yaml_json.hpp"
 
 namespace drahil::cdi {
 namespace {
@@ -52,112 +54,15 @@ std::string Quote(std::string_view s) {
   return out + "\"";
 }
 
-// ---------------------------------------------------------------------------
-// YAML -> JSON with YAML 1.1 plain-scalar typing (go-yaml v2, which
-// sigs.k8s.io/yaml uses under the runtime's CDI parser).
-
-constexpr int kMaxYamlDepth = 64;
-constexpr size_t kMaxYamlNodes = 200000;  // alias expansion ("billion laughs") guard
-
-bool IsYamlNull(const std::string& s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-
-std::optional<bool> YamlBool(const std::string& s) {
-  static const std::set<std::string> kTrue = {"y",    "Y",    "yes", "Yes", "YES", "true",
-                                              "True", "TRUE", "on",  "On",  "ON"};
-  static const std::set<std::string> kFalse = {"n",     "N",     "no",  "No",  "NO", "false",
-                                               "False", "FALSE", "off", "Off", "OFF"};
-  if (kTrue.count(s)) return true;
-  if (kFalse.count(s)) return false;
-  return std::nullopt;
-}
-
-// YamlInt(): decimal, 0x hex, 0o / leading-0 octal, 0b binary; '_' separators.
-std::optional<Json> YamlInt(std::string s) {
-  s.erase(std::remove(s.begin(), s.end(), '_'), s.end());
-  if (s.empty()) return std::nullopt;
-  bool neg = false;
-  size_t i = 0;
-  if (s[0] == '+' || s[0] == '-') {
-    neg = s[0] == '-';
-    i = 1;
-  }
-  std::string digits = s.substr(i);
-  if (digits.empty()) return std::nullopt;
-  int base = 10;
-  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
-    base = 16;
-    digits = digits.substr(2);
-  } else if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'o' || digits[1] == 'O')) {
-    base = 8;
-    digits = digits.substr(2);
-  } else if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'b' || digits[1] == 'B')) {
-    base = 2;
-    digits = digits.substr(2);
-  } else if (digits.size() > 1 && digits[0] == '0') {
-    base = 8;
-    digits = digits.substr(1);
-  }
-  if (digits.empty()) return std::nullopt;
-  for (char c : digits) {
-    int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-            : std::isxdigit(static_cast<unsigned char>(c))
-                ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
-                : 99;
-    if (v >= base) return std::nullopt;
-  }
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(digits.c_str(), &end, base);
-  if (errno == ERANGE || *end != '\0') return Json(std::stod(s));  // out of range: a float
-  if (neg) {
-    if (v > static_cast<unsigned long long>(std::numeric_limits<int64_t>::max()) + 1ULL) {
-      return Json(-static_cast<double>(v));
-    }
-    return Json(static_cast<int64_t>(0ULL - v));
-  }
-  if (v <= static_cast<unsigned long long>(std::numeric_limits<int64_t>::max())) {
-    return Json(static_cast<int64_t>(v));
-  }
-  return Json(static_cast<uint64_t>(v));
-}
-
-bool LooksLikeFloat(const std::string& s) {
-  // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-  size_t i = 0, n = s.size();
-  if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-  size_t int_digits = 0, frac_digits = 0;
-  while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++int_digits;
-  if (i < n && s[i] == '.') {
-    ++i;
-    while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++frac_digits;
-  }
-  if (int_digits + frac_digits == 0) return false;
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-    size_t exp_digits = 0;
-    while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp_digits;
-    if (exp_digits == 0) return false;
-  }
-  return i == n;
-}
-
-Json YamlScalar(const YAML::Node& node) {
-  const std::string& s = node.Scalar();
-  // Quoted scalars carry the non-specific tag "!" and are always strings.
-  if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(s);
-  if (IsYamlNull(s)) return Json(nullptr);
-  if (auto b = YamlBool(s)) return Json(*b);
-  if (auto i = YamlInt(s)) return *i;
-  if (LooksLikeFloat(s)) return Json(std::strtod(s.c_str(), nullptr));
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") {
-    return Json(std::numeric_limits<double>::infinity());
-  }
-  if (s == ".nan" || s == ".NaN" || s == ".NAN")
-    return Json(std::numeric_limits<double>::quiet_NaN());
-  return Json(s);
+// YAML goes through drahil::formats::YamlConverter: go-yaml v2 typing, which
+// sigs.k8s.io/yaml uses under the runtime's CDI parser. A spec is small, so
+// its limits are tighter than the converter's defaults.
+formats::YamlLimits SpecYamlLimits() {
+  formats::YamlLimits l;
+  l.max_depth = 64;
+  l.max_nodes = 200000;
+  l.max_bytes = size_t{32} << 20;
+  return l;
 }
 
 // Utf8Error(): offset of the first byte that breaks UTF-8, or npos. The Go
@@ -188,58 +93,10 @@ size_t Utf8Error(std::string_view s) {
   return std::string_view::npos;
 }
 
-Json YamlToJson(const YAML::Node& node, int depth, size_t& budget, const std::string& path) {
-  if (depth > kMaxYamlDepth) Fail(path, "syntax", "YAML nested deeper than 64 levels");
-  if (budget == 0) Fail("$", "syntax", "YAML document expands to too many nodes (alias bomb?)");
-  --budget;
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return Json(nullptr);
-    case YAML::NodeType::Scalar:
-      return YamlScalar(node);
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      size_t i = 0;
-      for (const auto& item : node) {
-        arr.push_back(YamlToJson(item, depth + 1, budget, path + "[" + std::to_string(i++) + "]"));
-      }
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) Fail(path, "syntax", "a mapping key is not a scalar");
-        const std::string key = kv.first.Scalar();
-        obj[key] = YamlToJson(kv.second, depth + 1, budget, path + "." + key);
-      }
-      return obj;
-    }
-  }
-  return Json(nullptr);
-}
-
 // ---------------------------------------------------------------------------
 // Strict decoding: every object may hold only the listed keys.
 
-const char* TypeName(const Json& j) {
-  switch (j.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::boolean:
-      return "a boolean";
-    case Json::value_t::string:
-      return "a string";
-    case Json::value_t::array:
-      return "an array";
-    case Json::value_t::object:
-      return "an object";
-    case Json::value_t::number_float:
-      return "a non-integer number";
-    default:
-      return "a number";
-  }
-}
+using formats::TypeName;
 
 void CheckKeys(const Json& obj, const std::string& path,
                std::initializer_list<const char*> allowed) {
@@ -738,10 +595,6 @@ Status ToStatus(const SpecFailure& f, std::string_view source) {
   return InvalidArgumentError(std::move(msg));
 }
 
-bool HasSuffix(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 Json EditsToJson(const ContainerEdits& e) {
   Json j = Json::object();
   if (!e.env.empty()) j["env"] = e.env;
@@ -913,14 +766,15 @@ Result<Spec> ParseSpec(std::string_view text, std::string_view source, Format fo
       if (size_t bad = Utf8Error(text); bad != std::string_view::npos) {
         Fail("$", "syntax", "invalid UTF-8 at byte " + std::to_string(bad));
       }
-      YAML::Node node;
-      try {
-        node = YAML::Load(std::string(text));
-      } catch (const YAML::Exception& e) {
-        Fail("$", "syntax", std::string("invalid YAML: ") + e.what());
+      // The first document, as the Go reader takes it.
+      auto docs = formats::ParseYamlStream(text, "");
+      if (!docs.ok()) Fail("$", "syntax", "invalid YAML: " + docs.status().message());
+      formats::YamlConverter converter{std::string(source), SpecYamlLimits()};
+      if (!docs->empty()) {
+        auto converted = converter.Convert(docs->front());
+        if (!converted.ok()) Fail("$", "syntax", converter.error().message);
+        root = std::move(*converted);
       }
-      size_t budget = kMaxYamlNodes;
-      root = YamlToJson(node, 0, budget, "$");
     }
     if (!root.is_object())
       Fail("$", "type", std::string("a spec must be an object, got ") + TypeName(root));
@@ -937,9 +791,9 @@ Result<Spec> ParseSpec(std::string_view text, std::string_view source, Format fo
 
 Result<Spec> LoadSpecFile(const std::string& path) {
   Format format;
-  if (HasSuffix(path, ".json")) {
+  if (path.ends_with(".json")) {
     format = Format::kJson;
-  } else if (HasSuffix(path, ".yaml")) {
+  } else if (path.ends_with(".yaml")) {
     format = Format::kYaml;
   } else {
     return InvalidArgumentError(path + ": [file-extension] CDI spec files end in .json or .yaml");
@@ -991,7 +845,7 @@ Result<std::string> WriteSpecFile(const Spec& spec, const std::string& dir,
   copy.path = dir + "/" + name;
   DRAHIL_RETURN_IF_ERROR(ValidateSpec(copy));
   std::string file = name;
-  if (!HasSuffix(file, ".json") && !HasSuffix(file, ".yaml")) file += ".json";
+  if (!file.ends_with(".json") && !file.ends_with(".yaml")) file += ".json";
   DRAHIL_RETURN_IF_ERROR(MakeDirs(dir));
   std::string path = dir + "/" + file;
   DRAHIL_RETURN_IF_ERROR_CTX(AtomicWriteFile(path, ToJson(copy)), "write CDI spec");

@@ -18,10 +18,7 @@ namespace drahil::cli {
 namespace {
 
 bool IsSpecName(const std::string& n) {
-  auto ends = [&](const std::string& s) {
-    return n.size() > s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
-  };
-  return n[0] != '.' && (ends(".json") || ends(".yaml"));
+  return n[0] != '.' && (n.ends_with(".json") || n.ends_with(".yaml"));
 }
 
 // Expand(): files as given; dirs to their *.json/*.yaml files, sorted.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "drahil/core/strings.hpp"
+
 namespace drahil {
 namespace {
 
@@ -11,18 +13,6 @@ bool IsNumeric(std::string_view s) {
 }
 
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }
-
-std::vector<std::string> Split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t p = s.find(sep, start);
-    out.emplace_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
-    if (p == std::string_view::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
 
 Status ParseNumber(std::string_view field, std::string_view what, uint64_t& out) {
   if (!IsNumeric(field)) return InvalidArgumentError(std::string(what) + " \"" + std::string(field) + "\" is not a number");

@@ -10,227 +10,12 @@
 #include <set>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/formats/yaml_json.hpp"
 
 namespace drahil::kube {
 namespace {
 
-constexpr int kMaxDepth = 256;
-constexpr size_t kMaxNodes = 1'000'000;
 constexpr size_t kMaxFileBytes = 64u << 20;
-
-struct ConvertError {
-  int line;  // 0-based, within the document chunk
-  std::string message;
-};
-
-bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> list) {
-  return std::find(list.begin(), list.end(), s) != list.end();
-}
-
-bool IsNullPlain(std::string_view s) { return IsOneOf(s, {"", "~", "null", "Null", "NULL"}); }
-
-std::optional<bool> BoolPlain(std::string_view s) {
-  // go-yaml v2 (kubectl) resolves the YAML 1.1 booleans.
-  if (IsOneOf(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})) return true;
-  if (IsOneOf(s, {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})) return false;
-  return std::nullopt;
-}
-
-// IntPlain(): decimal, 0x hex, 0o or leading-0 octal, 0b binary; '_' ignored.
-std::optional<Object> IntPlain(std::string_view in) {
-  std::string s;
-  for (char c : in) {
-    if (c != '_') s += c;
-  }
-  if (s.empty()) return std::nullopt;
-  bool neg = false;
-  size_t i = 0;
-  if (s[0] == '-' || s[0] == '+') {
-    neg = s[0] == '-';
-    i = 1;
-  }
-  if (i >= s.size()) return std::nullopt;
-  int base = 10;
-  if (s.size() - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-    base = 16, i += 2;
-  } else if (s.size() - i > 2 && s[i] == '0' && (s[i + 1] == 'o' || s[i + 1] == 'O')) {
-    base = 8, i += 2;
-  } else if (s.size() - i > 2 && s[i] == '0' && (s[i + 1] == 'b' || s[i + 1] == 'B')) {
-    base = 2, i += 2;
-  } else if (s.size() - i > 1 && s[i] == '0') {
-    base = 8, i += 1;
-  }
-  unsigned __int128 v = 0;
-  for (; i < s.size(); ++i) {
-    char c = s[i];
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return std::nullopt;
-    if (d >= base) return std::nullopt;
-    v = v * base + d;
-    if (v > static_cast<unsigned __int128>(UINT64_MAX)) return std::nullopt;
-  }
-  if (neg) {
-    if (v > static_cast<unsigned __int128>(INT64_MAX) + 1) return std::nullopt;
-    return Object(static_cast<int64_t>(-static_cast<__int128>(v)));
-  }
-  if (v > static_cast<unsigned __int128>(INT64_MAX)) return Object(static_cast<uint64_t>(v));
-  return Object(static_cast<int64_t>(v));
-}
-
-// FloatPlain(): [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? (go-yaml's
-// float form). .inf/.nan are not representable in JSON and stay strings.
-std::optional<Object> FloatPlain(std::string_view s) {
-  size_t i = 0;
-  auto digits = [&] {
-    size_t b = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    return i - b;
-  };
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (digits() == 0) return std::nullopt;
-  } else {
-    if (digits() == 0) return std::nullopt;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      digits();
-    }
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-    if (digits() == 0) return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  double d = std::strtod(std::string(s).c_str(), nullptr);
-  if (!std::isfinite(d)) return std::nullopt;
-  return Object(d);
-}
-
-Object ResolvePlain(const std::string& s) {
-  if (IsNullPlain(s)) return Object();
-  if (auto b = BoolPlain(s)) return Object(*b);
-  if (auto i = IntPlain(s)) return *i;
-  if (auto f = FloatPlain(s)) return *f;
-  return Object(s);
-}
-
-class Converter {
- public:
-  std::optional<ConvertError> error;
-
-  Object Convert(const YAML::Node& node, int depth) {
-    if (error) return Object();
-    if (depth > kMaxDepth)
-      return Fail(node, "document nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    if (++nodes_ > kMaxNodes) {
-      return Fail(node, "document expands to more than " + std::to_string(kMaxNodes) +
-                            " nodes (alias expansion?)");
-    }
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        return Object();
-      case YAML::NodeType::Scalar:
-        return Scalar(node);
-      case YAML::NodeType::Sequence: {
-        Object arr = Object::array();
-        for (const auto& item : node) {
-          arr.push_back(Convert(item, depth + 1));
-          if (error) break;
-        }
-        return arr;
-      }
-      case YAML::NodeType::Map:
-        return Map(node, depth);
-    }
-    return Object();
-  }
-
- private:
-  Object Fail(const YAML::Node& node, std::string msg) {
-    if (!error) error = ConvertError{node.Mark().line, std::move(msg)};
-    return Object();
-  }
-
-  Object Scalar(const YAML::Node& node) {
-    const std::string& s = node.Scalar();
-    const std::string& tag = node.Tag();
-    if (tag == "?") return ResolvePlain(s);
-    if (tag == "!" || tag == "tag:yaml.org,2002:str") return Object(s);
-    if (tag == "tag:yaml.org,2002:int") {
-      if (auto i = IntPlain(s)) return *i;
-      return Fail(node, "cannot decode !!int `" + s + "`");
-    }
-    if (tag == "tag:yaml.org,2002:float") {
-      if (auto i = IntPlain(s)) return Object(static_cast<double>(i->get<double>()));
-      if (auto f = FloatPlain(s)) return *f;
-      return Fail(node, "cannot decode !!float `" + s + "`");
-    }
-    if (tag == "tag:yaml.org,2002:bool") {
-      if (auto b = BoolPlain(s)) return Object(*b);
-      return Fail(node, "cannot decode !!bool `" + s + "`");
-    }
-    if (tag == "tag:yaml.org,2002:null") return Object();
-    // Unknown local tags: resolve as an untagged scalar.
-    return ResolvePlain(s);
-  }
-
-  std::string KeyString(const YAML::Node& key) {
-    if (!key.IsScalar()) {
-      Fail(key, "mapping keys must be scalars");
-      return {};
-    }
-    return key.Scalar();
-  }
-
-  void MergeInto(Object& out, const YAML::Node& src, int depth) {
-    if (src.IsSequence()) {
-      for (const auto& item : src) MergeInto(out, item, depth);
-      return;
-    }
-    if (!src.IsMap()) {
-      Fail(src, "merge key '<<' needs a mapping or a list of mappings");
-      return;
-    }
-    Object m = Convert(src, depth + 1);
-    if (!m.is_object()) return;
-    for (auto& [k, v] : m.items()) {
-      if (!out.contains(k)) out[k] = v;
-    }
-  }
-
-  Object Map(const YAML::Node& node, int depth) {
-    Object obj = Object::object();
-    std::vector<YAML::Node> merges;
-    for (const auto& kv : node) {
-      if (kv.first.IsScalar() && kv.first.Tag() == "?" && kv.first.Scalar() == "<<") {
-        merges.push_back(kv.second);
-        continue;
-      }
-      std::string key = KeyString(kv.first);
-      if (error) return Object();
-      if (obj.contains(key)) {
-        return Fail(kv.first, "mapping key \"" + key + "\" already defined");
-      }
-      obj[key] = Convert(kv.second, depth + 1);
-      if (error) return Object();
-    }
-    // Explicit keys win over merged ones, wherever the '<<' appears.
-    for (const auto& m : merges) MergeInto(obj, m, depth);
-    return obj;
-  }
-
-  size_t nodes_ = 0;
-};
 
 struct Chunk {
   std::string text;
@@ -289,8 +74,10 @@ std::string Where(std::string_view source, int doc, int line) {
          std::to_string(line) + ")";
 }
 
-// ParseYamlChunk(): one document; errors carry the absolute 1-based line.
-Result<Object> ParseYamlChunk(const Chunk& chunk, std::string_view source, int doc) {
+// ParseYamlChunk(): one document; errors carry the absolute 1-based line. The
+// converter's budget covers all documents of a text.
+Result<Object> ParseYamlChunk(const Chunk& chunk, std::string_view source, int doc,
+                              formats::YamlConverter& converter) {
   YAML::Node node;
   try {
     node = YAML::Load(chunk.text);
@@ -300,18 +87,12 @@ Result<Object> ParseYamlChunk(const Chunk& chunk, std::string_view source, int d
   } catch (const std::exception& e) {
     return InvalidArgumentError(Where(source, doc, chunk.first_line + 1) + ": " + e.what());
   }
-  Converter conv;
-  Object out;
-  try {
-    out = conv.Convert(node, 0);
-  } catch (const std::exception& e) {
-    return InvalidArgumentError(Where(source, doc, chunk.first_line + 1) + ": " + e.what());
+  auto out = converter.Convert(node);
+  if (!out.ok()) {
+    int line = chunk.first_line + std::max(converter.error().line, 1);
+    return InvalidArgumentError(Where(source, doc, line) + ": " + converter.error().message);
   }
-  if (conv.error) {
-    int line = chunk.first_line + std::max(conv.error->line, 0) + 1;
-    return InvalidArgumentError(Where(source, doc, line) + ": " + conv.error->message);
-  }
-  return out;
+  return std::move(*out);
 }
 
 int LineOfOffset(std::string_view text, size_t offset) {
@@ -343,7 +124,7 @@ Status AppendObject(std::vector<ManifestObject>& out, Object value, std::string_
   DRAHIL_RETURN_IF_ERROR(check_kind(value, where));
   std::string kind = Kind(value);
   auto items = value.find("items");
-  bool is_list = kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0 &&
+  bool is_list = kind.ends_with("List") &&
                  items != value.end() && (items->is_array() || items->is_null());
   if (!is_list) {
     out.push_back(ManifestObject{std::move(value), std::string(source), doc, line});
@@ -386,9 +167,8 @@ Result<std::vector<ManifestObject>> ParseJsonText(std::string_view text, std::st
 }
 
 bool HasManifestExtension(const std::string& name) {
-  for (const char* ext : {".yaml", ".yml", ".json"}) {
-    size_t n = std::char_traits<char>::length(ext);
-    if (name.size() > n && name.compare(name.size() - n, n, ext) == 0) return true;
+  for (std::string_view ext : {".yaml", ".yml", ".json"}) {
+    if (name.size() > ext.size() && name.ends_with(ext)) return true;
   }
   return false;
 }
@@ -424,7 +204,8 @@ Status LoadPath(const std::string& path, bool top, const ManifestOptions& option
 
 bool PlainSafe(const std::string& s) {
   if (s.empty()) return false;
-  if (!ResolvePlain(s).is_string()) return false;  // would read back as another type
+  // Would read back as another type?
+  if (!formats::ResolvePlainScalar(s).is_string()) return false;
   unsigned char c0 = static_cast<unsigned char>(s[0]);
   if (!(std::isalnum(c0) || c0 == '_' || c0 == '/' || c0 == '.')) return false;
   for (unsigned char c : s) {
@@ -495,10 +276,11 @@ Result<std::vector<ManifestObject>> ParseManifests(std::string_view text,
   if (LooksLikeJson(text)) return ParseJsonText(text, source_name, options);
   std::vector<ManifestObject> out;
   auto chunks = SplitDocuments(text);
+  formats::YamlConverter converter{std::string(source_name)};
   int doc = 0;
   for (const Chunk& c : chunks) {
     if (IsBlank(c.text)) continue;  // empty documents are skipped, not counted
-    DRAHIL_ASSIGN_OR_RETURN(Object value, ParseYamlChunk(c, source_name, doc));
+    DRAHIL_ASSIGN_OR_RETURN(Object value, ParseYamlChunk(c, source_name, doc, converter));
     // The document's line: its first non-blank line.
     int line = c.first_line + 1;
     size_t b = c.text.find_first_not_of(" \t\r\n");
@@ -525,7 +307,8 @@ Result<Object> YamlToJson(std::string_view yaml) {
     only = &c;
   }
   if (only == nullptr) return Object();
-  return ParseYamlChunk(*only, "yaml", 0);
+  formats::YamlConverter converter{"yaml"};
+  return ParseYamlChunk(*only, "yaml", 0, converter);
 }
 
 std::string JsonToYaml(const Object& value) {

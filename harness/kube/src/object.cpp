@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "drahil/core/strings.hpp"
+#include "drahil/formats/json_fields.hpp"
 #include "drahil/kube/validation.hpp"
 
 namespace drahil::kube {
@@ -176,19 +178,8 @@ std::string ObjectRef(const Object& obj) {
 }
 
 std::string FieldValue(const Object& obj, std::string_view dotted_path) {
-  const Object* cur = &obj;
-  size_t start = 0;
-  while (start <= dotted_path.size()) {
-    size_t dot = dotted_path.find('.', start);
-    std::string_view part = dotted_path.substr(
-        start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (!cur->is_object()) return {};
-    auto it = cur->find(std::string(part));
-    if (it == cur->end()) return {};
-    cur = &*it;
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
+  const Object* cur = formats::Find(obj, dotted_path);
+  if (cur == nullptr) return {};
   if (cur->is_string()) return cur->get<std::string>();
   if (cur->is_boolean()) return cur->get<bool>() ? "true" : "false";
   if (cur->is_number()) return cur->dump();
@@ -296,26 +287,17 @@ Status SelectorError(std::string_view text, size_t pos, const std::string& what)
                               std::to_string(pos) + ": " + what);
 }
 
-std::string JoinDetails(const std::vector<std::string>& d) {
-  std::string out;
-  for (const auto& s : d) {
-    if (!out.empty()) out += "; ";
-    out += s;
-  }
-  return out;
-}
-
 Status CheckKey(std::string_view text, size_t pos, const std::string& key) {
   auto errs = IsQualifiedName(key);
   if (!errs.empty())
-    return SelectorError(text, pos, "invalid key \"" + key + "\": " + JoinDetails(errs));
+    return SelectorError(text, pos, "invalid key \"" + key + "\": " + Join(errs, "; "));
   return OkStatus();
 }
 
 Status CheckValue(std::string_view text, size_t pos, const std::string& value) {
   auto errs = IsValidLabelValue(value);
   if (!errs.empty()) {
-    return SelectorError(text, pos, "invalid value \"" + value + "\": " + JoinDetails(errs));
+    return SelectorError(text, pos, "invalid value \"" + value + "\": " + Join(errs, "; "));
   }
   return OkStatus();
 }
@@ -616,12 +598,7 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
     if (op == std::string::npos)
       return err("invalid selector: '" + term + "'; can't understand '" + term + "'");
     std::string field = term.substr(0, op);
-    auto trim = [](std::string s) {
-      size_t b = s.find_first_not_of(" \t");
-      size_t e = s.find_last_not_of(" \t");
-      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-    };
-    field = trim(field);
+    field = Trim(field);
     if (field.empty()) return err("empty field name in '" + term + "'");
     if (field.find('\\') != std::string::npos)
       return err("field name may not be escaped: '" + field + "'");

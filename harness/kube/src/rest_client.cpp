@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/strings.hpp"
 #include "drahil/kube/manifest.hpp"
 
 namespace drahil::kube {
@@ -88,12 +89,6 @@ std::string UrlEncode(std::string_view s) {
 void AddQuery(std::string& path, std::string_view key, std::string_view value) {
   path += path.find('?') == std::string::npos ? '?' : '&';
   path += std::string(key) + "=" + UrlEncode(value);
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 bool IsIpLiteral(const std::string& host) {
@@ -490,7 +485,7 @@ struct RestClient::Impl {
       out.response.code = static_cast<int>(res.result_int());
       out.response.reason = std::string(res.reason());
       for (const auto& f : res)
-        out.response.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
+        out.response.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
       out.response.body = std::move(res.body());
       done = true;
     };

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "drahil/core/strings.hpp"
 #include "drahil/testing/testing.hpp"
 
 using drahil::kube::Object;
@@ -19,29 +20,23 @@ std::vector<std::string> Messages(const std::vector<drahil::kube::FieldError>& e
   return out;
 }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& m : v) s += m + "\n";
-  return s;
-}
-
 // ExpectError(): obj fails validation with exactly this error among its errors.
 void ExpectError(const Object& obj, const std::string& text) {
   auto msgs = Messages(Validate(obj));
-  INFO("errors:\n" << Join(msgs));
+  INFO("errors:\n" << drahil::Join(msgs, "\n"));
   CHECK(std::find(msgs.begin(), msgs.end(), text) != msgs.end());
 }
 
 void ExpectOnly(const Object& obj, const std::string& text) {
   auto msgs = Messages(Validate(obj));
-  INFO("errors:\n" << Join(msgs));
+  INFO("errors:\n" << drahil::Join(msgs, "\n"));
   REQUIRE(msgs.size() == 1);
   CHECK(msgs[0] == text);
 }
 
 void ExpectValid(const Object& obj) {
   auto msgs = Messages(Validate(obj));
-  INFO("errors:\n" << Join(msgs));
+  INFO("errors:\n" << drahil::Join(msgs, "\n"));
   CHECK(msgs.empty());
 }
 
@@ -110,7 +105,7 @@ std::vector<std::string> StatusMessages(const Object& old_obj, const Object& new
 void ExpectStatusError(const Object& obj, const std::string& text) {
   // From an unallocated claim, so that the new allocation is validated.
   auto msgs = StatusMessages(Claim(), obj);
-  INFO("errors:\n" << Join(msgs));
+  INFO("errors:\n" << drahil::Join(msgs, "\n"));
   CHECK(std::find(msgs.begin(), msgs.end(), text) != msgs.end());
 }
 

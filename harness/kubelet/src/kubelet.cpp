@@ -21,6 +21,7 @@
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
 #include "drahil/core/poll.hpp"
+#include "drahil/core/strings.hpp"
 #include "drahil/proto/pluginregistration_v1.grpc.pb.h"
 #include "health_watcher.hpp"
 #include "plugin_watcher.hpp"
@@ -74,12 +75,6 @@ namespace {
 constexpr std::chrono::milliseconds kInitialRetry{500};
 // The kubelet's operation executor backs off up to 2m2s.
 constexpr std::chrono::milliseconds kMaxRetry{122000};
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
-  return s + "]";
-}
 
 bool IsSocket(const std::string& path) {
   struct stat st;
@@ -462,8 +457,8 @@ class KubeletStandIn::Impl {
     if (dra_service.empty()) {
       Reject(*stub, socket, name,
              versions.empty() ? "empty-supported-versions" : "no-supported-version",
-             kValidation + "none of services supported by the plugin " + Join(versions) +
-                 " are supported by the kubelet");
+             kValidation + "none of services supported by the plugin [" + Join(versions, " ") +
+                 "] are supported by the kubelet");
       return false;
     }
     if (dra_service == kDraV1beta1Service &&

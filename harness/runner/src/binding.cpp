@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "drahil/core/strings.hpp"
+
 namespace drahil::runner {
 namespace {
 
@@ -13,17 +15,6 @@ using Json = nlohmann::json;
 const std::regex& PlaceholderRe() {
   static const std::regex kRe(R"(\{([a-z][a-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)\})");
   return kRe;
-}
-
-std::vector<std::string> Split(const std::string& name) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    auto dot = name.find('.', start);
-    out.push_back(name.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) return out;
-    start = dot + 1;
-  }
 }
 
 void CollectStrings(const Json& v, const Location& where, std::vector<PlaceholderUse>& out) {
@@ -150,7 +141,7 @@ std::vector<PlaceholderUse> CasePlaceholders(const Suite& suite, const Case& kas
 }
 
 Status CheckPlaceholder(const std::string& name, const Case& kase) {
-  auto parts = Split(name);
+  auto parts = Split(name, '.');
   const std::string& ns = parts[0];
   auto want = [&](size_t n, const char* form) -> Status {
     if (parts.size() == n) return OkStatus();
@@ -288,7 +279,7 @@ std::string DefaultCdiPattern(const std::string& driver) { return "^k8s\\." + Re
 Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
   if (!b.profile) return Unbound("a driver profile");
   const DriverProfile& p = *b.profile;
-  auto parts = Split(name);
+  auto parts = Split(name, '.');
   const std::string& ns = parts[0];
   if (ns == "driver") return Json(p.driver_name);
   if (ns == "class" && parts.size() == 2) {
@@ -362,7 +353,7 @@ std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase, co
   std::set<std::string> keys;
   Binding unbound_roles{&profile, {}};
   for (const auto& use : CasePlaceholders(suite, kase)) {
-    auto parts = Split(use.name);
+    auto parts = Split(use.name, '.');
     if (parts[0] == "role" || (parts[0] == "cel" && parts.size() > 1 && parts[1] == "role")) continue;
     auto v = ResolvePlaceholder(use.name, unbound_roles);
     if (!v.ok()) keys.insert(v.status().message());

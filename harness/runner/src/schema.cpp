@@ -302,32 +302,4 @@ Status Check(const YAML::Node& n, const Schema& s, const Where& w) {
   }
 }
 
-nlohmann::json ToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (!IsPlain(n)) return s;
-      if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-      if (auto b = AsBool(n)) return *b;
-      if (auto i = AsInt(n)) return *i;
-      if (auto d = AsNum(n)) return *d;
-      return s;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(ToJson(e));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.Scalar()] = ToJson(it->second);
-      return o;
-    }
-  }
-  return nullptr;
-}
-
 }  // namespace drahil::runner::schema

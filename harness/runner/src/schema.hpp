@@ -79,10 +79,6 @@ Status ErrorAt(const YAML::Node& n, const Where& w, const std::string& message);
 // and bad values are errors.
 Status Check(const YAML::Node& n, const Schema& s, const Where& w);
 
-// ToJson(): YAML → JSON; plain scalars typed as YAML 1.2 core schema (null,
-// bool, int, float), quoted scalars kept as strings.
-nlohmann::json ToJson(const YAML::Node& n);
-
 // Describe(): "a duration like 30s" etc., for messages.
 std::string Describe(const Schema& s);
 

@@ -101,7 +101,7 @@ TEST_CASE("Engine: a step whose module is missing ends the case with Error namin
   CHECK(c.message.find("eng.yaml:4") != std::string::npos);  // where the step is
   // Fixtures need the API server too: never a silent pass.
   auto f = RunSuite(MustLoad(CaseYaml("b", Expect("pass"),
-                                  ", fixtures: [{manifest: {apiVersion: v1, kind: Namespace, metadata: {name: n}}}]")));
+                                  ", fixtures: [{manifest: {apiVersion: v1, kind: Namespace, metadata: {name: ns}}}]")));
   CHECK(Only(f).verdict == Verdict::kError);
   CHECK(Only(f).message.find("apply \"fixtures\"") != std::string::npos);
 }

@@ -20,6 +20,19 @@ std::string LoadError(const std::string& text) {
 
 const char* kHead = "spec: drahil.suite/v1\nname: s\ncases:\n";
 
+// Laughs(): "billion laughs" anchors, one per line at `indent`: 10 levels of
+// 10 aliases each, 10^9 scalars once expanded, under a kilobyte of text.
+std::string Laughs(const std::string& indent) {
+  std::string y = indent + "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    y += indent + "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) y += ", " + prev;
+    y += "]\n";
+  }
+  return y;
+}
+
 }  // namespace
 
 TEST_CASE("SuiteLoader: loads every step kind with typed params and manifests", "[runner][suite]") {
@@ -152,6 +165,35 @@ TEST_CASE("SuiteLoader: hostile inputs never crash", "[runner][suite]") {
                            "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, requires: {devices: [{kind: g, count: 99999999999999}]}, steps: [wait: 1s]}]\n"}) {
     CHECK_FALSE(LoadError(text).empty());
   }
+}
+
+TEST_CASE("SuiteLoader: an alias bomb fails naming the file", "[runner][suite]") {
+  // Inline, in a fixture manifest of the suite itself.
+  std::string suite = std::string(kHead) +
+                      "  - id: a\n    title: t\n    steps: [wait: 1s]\n    fixtures:\n"
+                      "      - manifest:\n          apiVersion: v1\n          kind: ConfigMap\n"
+                      "          metadata: {name: c}\n          data:\n" +
+                      Laughs("            ");
+  REQUIRE(suite.size() < 1200);
+  std::string e = LoadError(suite);
+  INFO(e);
+  CHECK(e.rfind("t.yaml:", 0) == 0);
+  CHECK(e.find("more than 1000000 nodes (alias expansion?)") != std::string::npos);
+
+  // In a manifest file the suite references.
+  auto dir = drahil::TempDir::Create("drahil-laughs-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(drahil::AtomicWriteFile(
+      dir->Join("bomb.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n" + Laughs("  ")));
+  REQUIRE_OK(drahil::AtomicWriteFile(
+      dir->Join("suite.yaml"),
+      std::string(kHead) + "  - {id: a, title: t, fixtures: [bomb.yaml], steps: [wait: 1s]}\n"));
+  auto loaded = LoadSuiteFile(dir->Join("suite.yaml"));
+  REQUIRE_FALSE(loaded.ok());
+  INFO(loaded.status().message());
+  CHECK(loaded.status().message().find(dir->Join("bomb.yaml") + ":") != std::string::npos);
+  CHECK(loaded.status().message().find("alias expansion") != std::string::npos);
 }
 
 TEST_CASE("ParseDuration: units, combinations and rejects", "[runner][suite]") {

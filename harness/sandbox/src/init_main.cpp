@@ -85,8 +85,8 @@ std::string Clean(const std::string& p) {
 }
 
 bool HasDotDot(const std::string& p) {
-  return p == ".." || p.find("/../") != std::string::npos || p.rfind("../", 0) == 0 ||
-         (p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
+  return p == ".." || p.find("/../") != std::string::npos || p.starts_with("../") ||
+         p.ends_with("/..");
 }
 
 bool Under(const std::string& p, const std::string& dir) {

@@ -4,18 +4,14 @@
 #include <cctype>
 #include <thread>
 
+#include "drahil/core/strings.hpp"
+
 namespace drahil::probe_common {
 namespace {
 
 #ifndef CL_DEVICE_UUID_KHR
 #define CL_DEVICE_UUID_KHR 0x106A
 #endif
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
 
 std::string PlatformString(cl_platform_id p, cl_platform_info what) {
   size_t n = 0;
@@ -190,14 +186,14 @@ Status ClKernel::SetArg(cl_uint index, size_t size, const void* value) {
 Result<std::unique_ptr<ClSession>> ClSession::Open(std::string_view platform_match,
                                                    int device_index) {
   DRAHIL_ASSIGN_OR_RETURN(auto ids, PlatformIds());
-  std::string want = Lower(platform_match);
+  std::string want = ToLower(platform_match);
   std::string seen;
   for (auto p : ids) {
     std::string name = PlatformString(p, CL_PLATFORM_NAME);
     std::string vendor = PlatformString(p, CL_PLATFORM_VENDOR);
     seen += (seen.empty() ? "" : ", ") + ("\"" + name + "\"");
-    if (!want.empty() && Lower(name).find(want) == std::string::npos &&
-        Lower(vendor).find(want) == std::string::npos) {
+    if (!want.empty() && ToLower(name).find(want) == std::string::npos &&
+        ToLower(vendor).find(want) == std::string::npos) {
       continue;
     }
     auto devices = DeviceIds(p);

@@ -29,21 +29,6 @@ double HostMemcpyBandwidth(size_t bytes, int reps) {
   return s > 0 ? static_cast<double>(bytes) * reps / s / 1e9 : 0;
 }
 
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view item = text.substr(pos, comma - pos);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (!item.empty()) out.emplace_back(item);
-    pos = comma + 1;
-  }
-  return out;
-}
-
 Result<uint64_t> ParseBytes(std::string_view text, std::string_view flag) {
   auto q = Quantity::Parse(text);
   if (!q.ok()) return q.status().WithContext(std::string(flag));

@@ -91,7 +91,7 @@ TEST_CASE("ResolveResultFd: flag, then DRAHIL_RESULT_FD, then stdout", "[probe_c
   CHECK(j["checks"][0]["name"] == "enumerate");
 }
 
-TEST_CASE("ParseBytes and SplitList: quantities and lists from flags", "[probe_common]") {
+TEST_CASE("ParseBytes: quantities from flags", "[probe_common]") {
   using drahil::probe_common::ParseBytes;
   CHECK(*ParseBytes("80Gi", "--expect-memory") == 80ull << 30);
   CHECK(*ParseBytes("10G", "--x") == 10000000000ull);
@@ -101,7 +101,5 @@ TEST_CASE("ParseBytes and SplitList: quantities and lists from flags", "[probe_c
   CHECK(bad.status().message().find("--expect-memory") != std::string::npos);
   CHECK_FALSE(ParseBytes("-1Gi", "--x").ok());
   CHECK_FALSE(ParseBytes("lots", "--x").ok());
-  auto items = drahil::probe_common::SplitList(" a, b,,c ");
-  CHECK(items == std::vector<std::string>{"a", "b", "c"});
   CHECK(drahil::probe_common::FormatBytes(1536) == "1.5 KiB");
 }

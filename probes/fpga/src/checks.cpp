@@ -10,6 +10,7 @@
 #include <set>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/strings.hpp"
 #include "drahil/probe_common/reference.hpp"
 #include "drahil/probe_common/util.hpp"
 #include "drahil/probe_fpga/fpga_probe.hpp"
@@ -29,21 +30,9 @@ constexpr std::pair<std::string_view, std::string_view> kKernelFiles[] = {
 #include "fpga_kernels.inc"
 };
 
-std::string Trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // NormalizeBdf(): "af:00.1" -> "0000:af:00.1", lower case.
 std::string NormalizeBdf(const std::string& bdf) {
-  std::string b = Lower(Trim(bdf));
+  std::string b = ToLower(Trim(bdf));
   if (std::count(b.begin(), b.end(), ':') == 1) b = "0000:" + b;
   return b;
 }
@@ -309,18 +298,18 @@ class FpgaRunner {
         if (owner.empty()) continue;
         for (const auto& [dir, name] : RegionItems(DevDir(owner), "dfl-fme.")) {
           if (auto id = ReadFile(dir + "/bitstream_id"); id.ok())
-            bitstreams.insert(Lower(Trim(*id)));
+            bitstreams.insert(ToLower(Trim(*id)));
         }
       }
       for (const auto& [dir, name] : RegionItems(DevDir(b), "dfl-port.")) {
-        if (auto id = ReadFile(dir + "/afu_id"); id.ok()) afus.insert(Lower(Trim(*id)));
+        if (auto id = ReadFile(dir + "/afu_id"); id.ok()) afus.insert(ToLower(Trim(*id)));
       }
     }
     c.details["bitstream_ids"] = bitstreams;
     c.details["afu_ids"] = afus;
     auto judge = [&](const std::string& want, const std::set<std::string>& have, const char* what) {
       if (want.empty()) return;
-      std::string w = Lower(Trim(want));
+      std::string w = ToLower(Trim(want));
       if (have.empty()) {
         c.Fail(std::string("the driver reported ") + what + " " + want +
                " but the allocated device exposes none");

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "drahil/core/strings.hpp"
 #include "drahil/probe_common/report.hpp"
 #include "drahil/probe_common/util.hpp"
 #include "drahil/probe_fpga/fpga_probe.hpp"
@@ -18,6 +19,9 @@
 namespace {
 namespace pc = drahil::probe_common;
 namespace pf = drahil::probe_fpga;
+
+// Flag lists: "a, b,c"; empty items dropped.
+constexpr drahil::SplitOptions kList{.trim = true, .skip_empty = true};
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -84,9 +88,11 @@ int main(int argc, char** argv) {
     std::cerr << "drahil-probe-fpga: " << m << "\n";
     return pc::kExitUsage;
   };
-  if (!checks.empty()) o.checks = checks == "all" ? pf::AllFpgaCheckNames() : pc::SplitList(checks);
-  o.expect_bdfs = pc::SplitList(bdfs);
-  o.expect_nodes = pc::SplitList(nodes);
+  if (!checks.empty()) {
+    o.checks = checks == "all" ? pf::AllFpgaCheckNames() : drahil::Split(checks, ',', kList);
+  }
+  o.expect_bdfs = drahil::Split(bdfs, ',', kList);
+  o.expect_nodes = drahil::Split(nodes, ',', kList);
   if (!dev_roots.empty()) o.dev_roots = dev_roots;
   if (!dma_size.empty()) {
     auto v = pc::ParseBytes(dma_size, "--dma-size");

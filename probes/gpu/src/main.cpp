@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "drahil/core/strings.hpp"
 #include "drahil/probe_common/report.hpp"
 #include "drahil/probe_common/util.hpp"
 #include "drahil/probe_gpu/backend.hpp"
@@ -24,6 +25,9 @@ namespace {
 
 namespace pc = drahil::probe_common;
 namespace pg = drahil::probe_gpu;
+
+// Flag lists: "a, b,c"; empty items dropped.
+constexpr drahil::SplitOptions kList{.trim = true, .skip_empty = true};
 
 std::atomic<bool> g_written{false};
 
@@ -131,8 +135,10 @@ int main(int argc, char** argv) {
     return pc::kExitUsage;
   };
   std::string err;
-  if (!checks.empty()) opt.checks = checks == "all" ? pg::AllCheckNames() : pc::SplitList(checks);
-  opt.expect_uuids = pc::SplitList(uuids);
+  if (!checks.empty()) {
+    opt.checks = checks == "all" ? pg::AllCheckNames() : drahil::Split(checks, ',', kList);
+  }
+  opt.expect_uuids = drahil::Split(uuids, ',', kList);
   uint64_t v = 0;
   if (!expect_memory.empty()) {
     if (!ParseSize(expect_memory, "--expect-memory", &v, &err)) return usage(err);

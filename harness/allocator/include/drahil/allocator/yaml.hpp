@@ -2,9 +2,9 @@
 //
 // Minimal manifest I/O for the allocator's tests, benchmarks and the
 // `drahil allocate` dry run: YAML (several documents per file) or JSON to
-// nlohmann::json, with plain scalars typed as kubectl types them (12 → int,
-// true/false → bool, null/~ → null; quoted scalars stay strings), and JSON
-// back to block YAML that reads back equal.
+// nlohmann::json through drahil::formats::YamlConverter (its typing policy and
+// limits: plain scalars typed as kubectl types them, quoted ones stay
+// strings), and JSON back to block YAML that reads back equal.
 //
 // drahil::kube's manifest loader is the general tool; this one exists so the
 // allocator does not depend on it (see docs/allocator.md).

@@ -6,16 +6,18 @@
 // *.yaml, *.yml and *.json files in sorted order (not recursive, as kubectl
 // without -R).
 //
-// YAML scalars become JSON with the types kubectl gives them (go-yaml v2
-// resolution): plain 12 → integer, 1.5 → number, true/false/yes/no/on/off →
-// boolean, null/~/empty → null, anything quoted stays a string ("true",
-// "12"). Anchors and aliases are expanded; merge keys ("<<") are applied.
+// YAML becomes JSON through drahil::formats::YamlConverter, with the types
+// kubectl gives them (go-yaml v2): plain 12 → integer, 1.5 → number,
+// true/false/yes/no/on/off → boolean, null/~/empty → null, anything quoted
+// stays a string ("true", "12"); anchors, aliases and merge keys ("<<") are
+// expanded. The full table is in drahil/formats/yaml_json.hpp.
 //
 // Errors name the file, the document index (0-based) and the line (1-based):
 //   "pods.yaml: document 2 (line 14): mapping values are not allowed here".
 //
-// Limits, so hostile input cannot exhaust memory: documents nest at most 256
-// deep and expand (through aliases) to at most 1,000,000 nodes.
+// Limits, so hostile input cannot exhaust memory: the converter's defaults
+// (nesting 256 deep, 1,000,000 nodes and 64 MiB after alias expansion) for
+// all documents of one text together.
 //
 // Thread-safety: pure functions.
 #ifndef DRAHIL_KUBE_MANIFEST_HPP_INCLUDED

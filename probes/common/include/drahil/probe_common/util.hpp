@@ -49,9 +49,6 @@ inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
 // bandwidth figures are compared with: on PoCL both are host memory.
 double HostMemcpyBandwidth(size_t bytes, int reps);
 
-// SplitList(): "a,b, c" -> {"a","b","c"}; empty items dropped.
-std::vector<std::string> SplitList(std::string_view text);
-
 // ParseBytes(): a Kubernetes quantity ("80Gi", "10G", "1048576") as bytes;
 // fractional or negative values are errors naming the flag.
 Result<uint64_t> ParseBytes(std::string_view text, std::string_view flag);

@@ -950,6 +950,7 @@ Result<Spec> LoadSpecFile(const std::string& path) {
   if (!read.ok() && read.status().code() == Code::kFailedPrecondition) {
     std::string what = read.status().message();
     if (what.rfind(path, 0) == 0) what = what.substr(path.size() + 1);
+    if (what.rfind("is ", 0) == 0) what = what.substr(3);
     return InvalidArgumentError(path + ": [file-type] " + what +
                                 " (a container runtime reading it would block or fail on it)");
   }

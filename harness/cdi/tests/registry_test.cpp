@@ -124,7 +124,7 @@ TEST_CASE("CdiRegistry: a FIFO or directory named *.json is an error, never open
   // LoadSpecFile() checks the opened file itself, too.
   auto one = LoadSpecFile(fifo);
   CHECK(one.status().code() == Code::kInvalidArgument);
-  CHECK(one.status().message().find(fifo + ": [file-type] is a FIFO") == 0);
+  CHECK(one.status().message().find(fifo + ": [file-type] a FIFO, not a regular file") == 0);
 }
 
 TEST_CASE("CdiRegistry: default dirs are the runtime's", "[cdi]") {

@@ -29,7 +29,8 @@ Status CheckOne(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return InvalidArgumentError("report " + path + " is a directory");
   }
-  std::string templ = (parent.empty() ? std::string(".") : parent) + "/." + p.filename().string() + ".check-XXXXXX";
+  std::string templ =
+      (parent.empty() ? std::string(".") : parent) + "/." + p.filename().string() + ".check-XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   int fd = ::mkostemp(buf.data(), O_CLOEXEC);

@@ -14,23 +14,22 @@
 // --prepare-marker=PATH: each NodePrepareResources call appends the driver's
 // pid to PATH when it arrives (tests wait for it before they act).
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/kube/rest_client.hpp"
@@ -74,7 +73,8 @@ class DraService final : public dra::DRAPlugin::Service {
  public:
   explicit DraService(const Options& o) : o_(o) {}
 
-  grpc::Status NodePrepareResources(grpc::ServerContext* ctx, const dra::NodePrepareResourcesRequest* req,
+  grpc::Status NodePrepareResources(grpc::ServerContext* ctx,
+                                    const dra::NodePrepareResourcesRequest* req,
                                     dra::NodePrepareResourcesResponse* resp) override {
     Log("NodePrepareResources: " + std::to_string(req->claims_size()) + " claim(s)");
     if (!o_.prepare_marker.empty()) {
@@ -108,7 +108,8 @@ class DraService final : public dra::DRAPlugin::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status NodeUnprepareResources(grpc::ServerContext*, const dra::NodeUnprepareResourcesRequest* req,
+  grpc::Status NodeUnprepareResources(grpc::ServerContext*,
+                                      const dra::NodeUnprepareResourcesRequest* req,
                                       dra::NodeUnprepareResourcesResponse* resp) override {
     for (const auto& c : req->claims()) (*resp->mutable_claims())[c.uid()];
     return grpc::Status::OK;
@@ -129,7 +130,8 @@ class RegistrationService final : public pluginregistration::Registration::Servi
     info->add_supported_versions("v1.DRAPlugin");
     return grpc::Status::OK;
   }
-  grpc::Status NotifyRegistrationStatus(grpc::ServerContext*, const pluginregistration::RegistrationStatus* st,
+  grpc::Status NotifyRegistrationStatus(grpc::ServerContext*,
+                                        const pluginregistration::RegistrationStatus* st,
                                         pluginregistration::RegistrationStatusResponse*) override {
     Log(st->plugin_registered() ? "registered" : "registration refused: " + st->error());
     return grpc::Status::OK;
@@ -164,10 +166,11 @@ drahil::Status PublishSlice(const Options& o) {
 drahil::Status WriteCdi(const Options& o) {
   if (o.cdi_dir.empty()) return drahil::OkStatus();
   DRAHIL_RETURN_IF_ERROR(drahil::MakeDirs(o.cdi_dir));
-  Json spec = {{"cdiVersion", "0.3.0"},
-               {"kind", kCdiKind},
-               {"devices", Json::array({{{"name", "dev-0"},
-                                         {"containerEdits", {{"env", Json::array({"HOSTILE_DEV=0"})}}}}})}};
+  Json spec = {
+      {"cdiVersion", "0.3.0"},
+      {"kind", kCdiKind},
+      {"devices", Json::array({{{"name", "dev-0"},
+                                {"containerEdits", {{"env", Json::array({"HOSTILE_DEV=0"})}}}}})}};
   DRAHIL_RETURN_IF_ERROR(drahil::AtomicWriteFile(o.cdi_dir + "/hostile-dev.json", spec.dump(2)));
   if (o.cdi_fifo) {
     for (const char* name : {"/hostile-fifo.json", "/hostile-fifo.yaml"}) {
@@ -192,7 +195,8 @@ int main(int argc, char** argv) {
   app.add_option("--plugins-dir", o.plugins_dir)->required();
   app.add_option("--cdi-dir", o.cdi_dir);
   app.add_option("--prepare-marker", o.prepare_marker);
-  app.add_option("--mode", o.modes, "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | relative-paths-ok");
+  app.add_option("--mode", o.modes,
+                 "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | relative-paths-ok");
   CLI11_PARSE(app, argc, argv);
   for (const auto& m : o.modes) {
     if (m == "hang-prepare") {

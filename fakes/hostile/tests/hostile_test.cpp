@@ -29,34 +29,37 @@ struct Fixture {
   // Profile(): the hostile driver with these --mode values; timeouts as given.
   std::string Profile(const std::vector<std::string>& modes, const std::string& timeouts,
                       const std::string& marker = "") {
-    std::string args = "  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
-                       "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
-                       "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n";
+    std::string args =
+        "  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
+        "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
+        "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n";
     for (const auto& m : modes) args += "  - --mode=" + m + "\n";
     if (!marker.empty()) args += "  - --prepare-marker=" + marker + "\n";
-    return Write("hostile.yaml", "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\n"
-                                 "version: \"0.1\"\ncommand: " +
-                                     drahil::testing::Bin("drahil-hostile-driver") + "\nargs:\n" + args +
-                                     "probe: {backend: emulated}\ntimeouts: " + timeouts + "\n");
+    return Write("hostile.yaml",
+                 "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\n"
+                 "version: \"0.1\"\ncommand: " +
+                     drahil::testing::Bin("drahil-hostile-driver") + "\nargs:\n" + args +
+                     "probe: {backend: emulated}\ntimeouts: " + timeouts + "\n");
   }
   // Suite(): fixtures (a class and one claim for the hostile driver) and the
   // given cases (YAML list items, indented by two).
   std::string Suite(const std::string& defaults, const std::string& cases) {
-    return Write("s.yaml",
-                 "spec: drahil.suite/v1\nname: hostile\ndefaults: " + defaults +
-                     "\nfixtures:\n"
-                     "  - manifests:\n"
-                     "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
-                     "      - apiVersion: resource.k8s.io/v1\n"
-                     "        kind: DeviceClass\n"
-                     "        metadata: {name: hostile.example.com}\n"
-                     "        spec: {selectors: [{cel: {expression: 'device.driver == \"hostile.example.com\"'}}]}\n"
-                     "      - apiVersion: resource.k8s.io/v1\n"
-                     "        kind: ResourceClaim\n"
-                     "        metadata: {name: c, namespace: t}\n"
-                     "        spec: {devices: {requests: [{name: r, exactly: {deviceClassName: hostile.example.com}}]}}\n"
-                     "cases:\n" +
-                     cases);
+    return Write("s.yaml", "spec: drahil.suite/v1\nname: hostile\ndefaults: " + defaults +
+                               "\nfixtures:\n"
+                               "  - manifests:\n"
+                               "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+                               "      - apiVersion: resource.k8s.io/v1\n"
+                               "        kind: DeviceClass\n"
+                               "        metadata: {name: hostile.example.com}\n"
+                               "        spec: {selectors: [{cel: {expression: 'device.driver == "
+                               "\"hostile.example.com\"'}}]}\n"
+                               "      - apiVersion: resource.k8s.io/v1\n"
+                               "        kind: ResourceClaim\n"
+                               "        metadata: {name: c, namespace: t}\n"
+                               "        spec: {devices: {requests: [{name: r, exactly: "
+                               "{deviceClassName: hostile.example.com}}]}}\n"
+                               "cases:\n" +
+                               cases);
   }
 };
 
@@ -83,7 +86,8 @@ std::string XmlLint(const std::string& file) {
   return out->exit.success() ? "" : out->output;
 }
 
-const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r, const std::string& id) {
+const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r,
+                                            const std::string& id) {
   for (const auto& s : r.suites)
     for (const auto& c : s.cases)
       if (c.id == id) return &c;
@@ -91,16 +95,21 @@ const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r,
 }
 
 const char* kPrepareCase =
-    "  - id: hung\n    title: t\n    steps:\n      - allocate: t/c\n      - prepare: {claims: [t/c]}\n";
+    "  - id: hung\n    title: t\n    steps:\n      - allocate: t/c\n      - prepare: {claims: "
+    "[t/c]}\n";
 
 }  // namespace
 
-TEST_CASE("hostile: a hung NodePrepareResources is cut at the step's time left, not the 45 s call timeout",
-          "[hostile][deadline]") {
+TEST_CASE(
+    "hostile: a hung NodePrepareResources is cut at the step's time left, not the 45 s call "
+    "timeout",
+    "[hostile][deadline]") {
   Fixture f;
-  std::string prof = f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s}");  // prepare: 45s built in
+  std::string prof =
+      f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s}");  // prepare: 45s built in
   std::string suite = f.Suite("{case-timeout: 15s, step-timeout: 5s}", kPrepareCase);
-  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"), "--progress", "plain"},
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--progress", "plain"},
                   90s);
   INFO(r.out.output);
   CHECK(r.out.exit.exit_code == 1);
@@ -114,18 +123,31 @@ TEST_CASE("hostile: a hung NodePrepareResources is cut at the step's time left, 
   CHECK(c->message.find("step 2 (prepare") != std::string::npos);
   CHECK(c->message.find("NodePrepareResources") != std::string::npos);
   // The step's 5 s, less the moments before the call: "after 5.0s" or "after 4.9s".
-  CHECK(std::regex_search(c->message, std::regex("NodePrepareResources: .*\\(deadline exceeded after [45]\\.[0-9]s\\)")));
+  CHECK(std::regex_search(
+      c->message,
+      std::regex("NodePrepareResources: .*\\(deadline exceeded after [45]\\.[0-9]s\\)")));
 }
 
-TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the case out", "[hostile][signal]") {
+TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the case out",
+          "[hostile][signal]") {
   Fixture f;
   std::string marker = f.dir.Join("prepare.marker");
-  std::string prof = f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s, prepare: 120s}", marker);
-  std::string suite = f.Suite("{case-timeout: 5m, step-timeout: 3m}",
-                              std::string("  - {id: quick, title: t, steps: [wait: 10ms]}\n") + kPrepareCase);
+  std::string prof =
+      f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s, prepare: 120s}", marker);
+  std::string suite =
+      f.Suite("{case-timeout: 5m, step-timeout: 3m}",
+              std::string("  - {id: quick, title: t, steps: [wait: 10ms]}\n") + kPrepareCase);
   drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--out", f.dir.Join("out"),
-            "--progress", "plain"};
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--out",
+            f.dir.Join("out"),
+            "--progress",
+            "plain"};
   o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   o.stdout_path = f.dir.Join("output");
   o.stderr_to_stdout = true;
@@ -152,8 +174,10 @@ TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the
   CHECK(xml->find("name=\"quick\"") != std::string::npos);
   CHECK(xml->find("name=\"hung\"") == std::string::npos);
   CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
-  if (!drahil::testing::FindOnPath("xmllint").empty()) CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  if (!drahil::testing::FindOnPath("xmllint").empty())
+    CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+  auto json = drahil::reports::ParseJsonReport(
+      drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
   REQUIRE_OK(json);
   CHECK(json->partial);
   CHECK(FindCase(*json, "hung") == nullptr);
@@ -166,7 +190,8 @@ TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the
   CHECK(gone);
 }
 
-TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blocks drahil", "[hostile][cdi]") {
+TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blocks drahil",
+          "[hostile][cdi]") {
   Fixture f;
   std::string prof = f.Profile({"cdi-fifo"}, "{registration: 20s, slices: 20s}");
   std::string suite = f.Suite("{case-timeout: 30s, step-timeout: 10s}",
@@ -174,8 +199,8 @@ TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blo
                               "      - prepare: {claims: [t/c]}\n"
                               "      - expect: {cdi-ids: {claim: t/c, count: 1}}\n");
   REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
-  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"), "--keep",
-                   "--work-dir", f.dir.Join("work"), "--progress", "plain"},
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--keep", "--work-dir", f.dir.Join("work"), "--progress", "plain"},
                   60s);
   INFO(r.out.output);
   CHECK(r.out.exit.exit_code == 1);
@@ -206,8 +231,9 @@ TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blo
   CHECK(a.out.output.find("hostile-fifo.json: [file-type] a FIFO") != std::string::npos);
 }
 
-TEST_CASE("hostile: 100k CDI IDs make a capped failure message; the kept case dir has the full text",
-          "[hostile][message]") {
+TEST_CASE(
+    "hostile: 100k CDI IDs make a capped failure message; the kept case dir has the full text",
+    "[hostile][message]") {
   Fixture f;
   std::string prof = f.Profile({"many-cdi-ids=100000"}, "{registration: 20s, slices: 20s}");
   std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
@@ -215,8 +241,8 @@ TEST_CASE("hostile: 100k CDI IDs make a capped failure message; the kept case di
                               "      - prepare: {claims: [t/c]}\n"
                               "      - expect: {cdi-ids: {claim: t/c, count: 1}}\n");
   REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
-  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"), "--keep",
-                   "--work-dir", f.dir.Join("work"), "--progress", "none"},
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--keep", "--work-dir", f.dir.Join("work"), "--progress", "none"},
                   120s);
   CHECK(r.out.exit.exit_code == 1);
   auto text = drahil::ReadFile(f.dir.Join("r.json"));
@@ -237,15 +263,26 @@ TEST_CASE("hostile: 100k CDI IDs make a capped failure message; the kept case di
   CHECK(full->find("hostile.example.com/dev=flood-99999") != std::string::npos);
 }
 
-TEST_CASE("hostile: a relative --work-dir reaches the driver as an absolute path", "[hostile][workdir]") {
+TEST_CASE("hostile: a relative --work-dir reaches the driver as an absolute path",
+          "[hostile][workdir]") {
   Fixture f;
   // The driver refuses relative directories, as kubeletplugin-based drivers do.
   std::string prof = f.Profile({}, "{registration: 30s, slices: 20s}");
   std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPrepareCase);
   REQUIRE_OK(drahil::MakeDirs(f.dir.Join("cwd")));
   drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--work-dir", "rel",
-            "--json", f.dir.Join("r.json"), "--progress", "plain"};
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--work-dir",
+            "rel",
+            "--json",
+            f.dir.Join("r.json"),
+            "--progress",
+            "plain"};
   o.cwd = f.dir.Join("cwd");
   o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   o.stdout_path = f.dir.Join("output");
@@ -264,7 +301,8 @@ TEST_CASE("hostile: a driver that exits before registering ends the wait at once
   Fixture f;
   std::string prof = f.Profile({"exit=3"}, "{registration: 30s, slices: 20s}");
   std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPrepareCase);
-  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"), "--progress", "plain"},
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--progress", "plain"},
                   90s);
   INFO(r.out.output);
   CHECK(r.out.exit.exit_code == 1);
@@ -277,20 +315,24 @@ TEST_CASE("hostile: a driver that exits before registering ends the wait at once
   CHECK(c->message.find("exited before it registered (exit code 3") != std::string::npos);
 }
 
-TEST_CASE("hostile: an unwritable report path fails before the first case, naming the path", "[hostile][outputs]") {
+TEST_CASE("hostile: an unwritable report path fails before the first case, naming the path",
+          "[hostile][outputs]") {
   Fixture f;
   std::string prof = f.Profile({}, "{registration: 20s, slices: 20s}");
   std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
                               "  - {id: w, title: t, steps: [wait: 3s]}\n");
   std::string file = f.Write("plain-file", "x");
-  auto out = Drahil({"run", "--driver", prof, "--suite", suite, "--out", file + "/out", "--progress", "plain"}, 60s);
+  auto out = Drahil(
+      {"run", "--driver", prof, "--suite", suite, "--out", file + "/out", "--progress", "plain"},
+      60s);
   INFO(out.out.output);
   CHECK(out.out.exit.exit_code == 2);
   CHECK(out.seconds < 2.5);
   CHECK(out.out.output.find(file + "/out/junit.xml") != std::string::npos);
   CHECK(out.out.output.find("PASS") == std::string::npos);
   REQUIRE_OK(drahil::MakeDirs(f.dir.Join("adir")));
-  auto dir = Drahil({"run", "--driver", prof, "--suite", suite, "--junit", f.dir.Join("adir"), "--progress", "plain"},
+  auto dir = Drahil({"run", "--driver", prof, "--suite", suite, "--junit", f.dir.Join("adir"),
+                     "--progress", "plain"},
                     60s);
   INFO(dir.out.output);
   CHECK(dir.out.exit.exit_code == 2);

@@ -39,11 +39,12 @@ Result<Registry> Registry::Load(const std::vector<std::string>& dirs) {
                            : S_ISSOCK(st.st_mode) ? "a socket"
                            : S_ISDIR(st.st_mode)  ? "a directory"
                                                   : "a device node";
-        errors.push_back({path,
-                          InvalidArgumentError(path + ": [file-type] " + what +
-                                               ", not a regular file; not read (a container runtime "
-                                               "reading the CDI dir would block or fail on it)"),
-                          true});
+        errors.push_back(
+            {path,
+             InvalidArgumentError(path + ": [file-type] " + what +
+                                  ", not a regular file; not read (a container runtime "
+                                  "reading the CDI dir would block or fail on it)"),
+             true});
         continue;
       }
       auto spec = LoadSpecFile(path);

@@ -50,8 +50,9 @@ TEST_CASE("drahil cdi validate/audit: a FIFO named *.json is reported, never rea
   REQUIRE_OK(dir);
   std::string fifo = dir->Join("vendor.json");
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
-  REQUIRE_OK(AtomicWriteFile(dir->Join("ok.yaml"), "cdiVersion: 0.3.0\nkind: v.com/gpu\ndevices:\n"
-                                                   "  - name: g0\n    containerEdits: {env: [A=1]}\n"));
+  REQUIRE_OK(AtomicWriteFile(dir->Join("ok.yaml"),
+                             "cdiVersion: 0.3.0\nkind: v.com/gpu\ndevices:\n"
+                             "  - name: g0\n    containerEdits: {env: [A=1]}\n"));
   for (const std::string& target : {dir->path(), fifo}) {
     auto v = RunCommand({drahil, "cdi", "validate", target}, 20s);
     REQUIRE_OK(v);

@@ -117,10 +117,12 @@ TEST_CASE("CdiRegistry: a FIFO or directory named *.json is an error, never open
   REQUIRE(special.size() == 2);
   std::set<std::string> messages;
   for (const auto& e : special) messages.insert(e.status.message());
-  CHECK(messages.count(d.run + "/dir.yaml: [file-type] a directory, not a regular file; not read (a "
+  CHECK(messages.count(d.run +
+                       "/dir.yaml: [file-type] a directory, not a regular file; not read (a "
                        "container runtime reading the CDI dir would block or fail on it)") == 1);
-  CHECK(messages.count(fifo + ": [file-type] a FIFO, not a regular file; not read (a container runtime "
-                              "reading the CDI dir would block or fail on it)") == 1);
+  CHECK(messages.count(fifo +
+                       ": [file-type] a FIFO, not a regular file; not read (a container runtime "
+                       "reading the CDI dir would block or fail on it)") == 1);
   // LoadSpecFile() checks the opened file itself, too.
   auto one = LoadSpecFile(fifo);
   CHECK(one.status().code() == Code::kInvalidArgument);

@@ -155,8 +155,9 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       ->check(CLI::Range(1, 1000));
   c->add_flag("--fail-fast", a.fail_fast, "Start no new case after the first failure or error");
   c->add_flag("--keep", a.keep, "Keep each case's directory (node root, logs) for debugging");
-  c->add_option("--work-dir", a.work_dir,
-                "Where case directories are created (default $TMPDIR; a relative path is made absolute)");
+  c->add_option(
+      "--work-dir", a.work_dir,
+      "Where case directories are created (default $TMPDIR; a relative path is made absolute)");
   c->add_option("--node-name", a.node_name, "Node name given to the driver");
   c->add_option("--progress", a.progress, "auto | live | plain | none")
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));

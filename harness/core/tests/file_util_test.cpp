@@ -77,7 +77,8 @@ TEST_CASE("TempDir: removed recursively on destruction", "[core][file]") {
   CHECK(drahil::PathExists("/etc/hostname") == (::access("/etc/hostname", F_OK) == 0));
 }
 
-TEST_CASE("ReadRegularFile: a FIFO, a socket dir entry or a symlink to a FIFO fails at once", "[core][file]") {
+TEST_CASE("ReadRegularFile: a FIFO, a socket dir entry or a symlink to a FIFO fails at once",
+          "[core][file]") {
   auto dir = drahil::TempDir::Create("drahil-fu-");
   REQUIRE_OK(dir);
   std::string fifo = dir->Join("spec.json");
@@ -88,8 +89,10 @@ TEST_CASE("ReadRegularFile: a FIFO, a socket dir entry or a symlink to a FIFO fa
   std::string link = dir->Join("link.json");
   REQUIRE(::symlink(fifo.c_str(), link.c_str()) == 0);
   auto l = drahil::ReadRegularFile(link);
-  CHECK(l.status().message() == link + " (a symlink) leads to a FIFO, not a regular file; not read");
-  CHECK(drahil::ReadRegularFile(dir->path()).status().message().find("is a directory") != std::string::npos);
+  CHECK(l.status().message() ==
+        link + " (a symlink) leads to a FIFO, not a regular file; not read");
+  CHECK(drahil::ReadRegularFile(dir->path()).status().message().find("is a directory") !=
+        std::string::npos);
   REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("ok.json"), "{}"));
   auto ok = drahil::ReadRegularFile(dir->Join("ok.json"));
   REQUIRE_OK(ok);

@@ -186,8 +186,7 @@ namespace {
 template <typename Req, typename Resp, typename Call, typename Fill>
 CallResult DoCall(const char* method, const std::string& driver, const std::string& endpoint,
                   const std::string& api, const std::vector<ClaimRef>& claims,
-                  std::chrono::milliseconds deadline, CallTracker* tracker, Call call,
-                  Fill fill) {
+                  std::chrono::milliseconds deadline, CallTracker* tracker, Call call, Fill fill) {
   CallResult result;
   CallRecord& rec = result.record;
   rec.method = method;

@@ -587,7 +587,8 @@ class KubeletStandIn::Impl {
   std::chrono::milliseconds Timeout(const CallOptions& call) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto t = call.timeout.value_or(call_timeout_);
-    if (call.max_timeout) t = std::max(std::chrono::milliseconds(0), std::min(t, *call.max_timeout));
+    if (call.max_timeout)
+      t = std::max(std::chrono::milliseconds(0), std::min(t, *call.max_timeout));
     return t;
   }
 

@@ -112,22 +112,26 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   std::optional<ExitInfo> exited;
   for (;;) {
     auto left = std::chrono::duration_cast<milliseconds>(reg_deadline - Clock::Real().Now());
-    plugin = env->kubelet->WaitForPlugin(env->driver, std::clamp(left, milliseconds(0), milliseconds(100)));
+    plugin = env->kubelet->WaitForPlugin(env->driver,
+                                         std::clamp(left, milliseconds(0), milliseconds(100)));
     if (plugin.ok() || left <= milliseconds(0)) break;
-    if (ctx.cancel.cancelled()) return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+    if (ctx.cancel.cancelled())
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
     if (driver && (exited = driver->Exited())) break;
   }
   if (!plugin.ok()) {
     std::string findings;
     for (const auto& f : env->kubelet->Findings()) findings += "\n  " + f.ToString();
     if (exited) {
-      return StepOutcome::Fail("driver \"" + env->driver + "\" exited before it registered (" + exited->Describe() +
-                                   "; see logs/driver.log)" + findings,
+      return StepOutcome::Fail("driver \"" + env->driver + "\" exited before it registered (" +
+                                   exited->Describe() + "; see logs/driver.log)" + findings,
                                "Registration");
     }
-    std::string exit = driver && !driver->Running() ? " (the driver process has exited; see logs/driver.log)" : "";
+    std::string exit =
+        driver && !driver->Running() ? " (the driver process has exited; see logs/driver.log)" : "";
     return StepOutcome::Fail("driver \"" + env->driver + "\" did not register within " +
-                                 FormatDuration(reg_timeout) + exit + (findings.empty() ? "" : ":" + findings),
+                                 FormatDuration(reg_timeout) + exit +
+                                 (findings.empty() ? "" : ":" + findings),
                              "Registration");
   }
   ctx.Record("registration", env->driver, "OK", Ms(Clock::Real().Now() - t1),
@@ -289,7 +293,8 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
 void CancelDriverCalls(CaseContext& ctx) {
   auto env = Env(ctx);
   if (!env || !env->kubelet) return;
-  int hook = ctx.cancel.OnCancel([env](const std::string& reason) { env->kubelet->CancelCalls(reason); });
+  int hook =
+      ctx.cancel.OnCancel([env](const std::string& reason) { env->kubelet->CancelCalls(reason); });
   ctx.cleanup.Add("forget the cancel hook", [&cancel = ctx.cancel, hook] {
     cancel.RemoveOnCancel(hook);
     return OkStatus();

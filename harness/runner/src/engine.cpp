@@ -165,8 +165,8 @@ double CaseContext::ElapsedSeconds() const {
 void CaseContext::Record(std::string kind, std::string method, std::string code, double duration_ms,
                          std::string detail) {
   std::lock_guard<std::mutex> l(mu_);
-  calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code), duration_ms,
-                    CapMessage(std::move(detail), kMaxMessageBytes)});
+  calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code),
+                    duration_ms, CapMessage(std::move(detail), kMaxMessageBytes)});
 }
 
 void CaseContext::Note(std::string text) { Record("note", "", "", 0, std::move(text)); }
@@ -614,8 +614,9 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     r.duration_s = std::chrono::duration<double>(Clock::Real().Now() - t0).count();
     // A case the cancellation cut short (its driver calls were cancelled, its
     // waits woken) has no verdict of its own: it is left out of the report.
-    interrupted = o.type == kInterrupted ||
-                  (cancel.cancelled() && (o.verdict == Verdict::kFail || o.verdict == Verdict::kError));
+    interrupted =
+        o.type == kInterrupted ||
+        (cancel.cancelled() && (o.verdict == Verdict::kFail || o.verdict == Verdict::kError));
     return r;
   };
 

@@ -37,9 +37,11 @@ class ScriptedExpect final : public StepHandler {
       // A driver call the cancellation cuts short: it ends in a Fail of its own.
       std::atomic<bool> cut{false};
       int h = ctx.cancel.OnCancel([&](const std::string&) { cut = true; });
-      while (!cut && ctx.Remaining().count() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      while (!cut && ctx.Remaining().count() > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       ctx.cancel.RemoveOnCancel(h);
-      return StepOutcome::Fail("NodePrepareResources: rpc error: code = Canceled", "GrpcCodeMismatch");
+      return StepOutcome::Fail("NodePrepareResources: rpc error: code = Canceled",
+                               "GrpcCodeMismatch");
     }
     if (mode == "huge") return StepOutcome::Fail(std::string(100000, 'x'), "Scripted");
     if (mode == "flaky") return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
@@ -354,8 +356,10 @@ TEST_CASE("Engine: cancellation keeps only finished cases and marks the report p
   CHECK(r.suites[0].cases[0].id == "quick");
 }
 
-TEST_CASE("Engine: a case whose step the cancellation cut short is left out, not a Fail", "[runner][engine]") {
-  Suite s = MustLoad(CaseYaml("quick", Expect("pass")) + CaseYaml("cut", Expect("cut"), ", timeout: 60s") +
+TEST_CASE("Engine: a case whose step the cancellation cut short is left out, not a Fail",
+          "[runner][engine]") {
+  Suite s = MustLoad(CaseYaml("quick", Expect("pass")) +
+                     CaseYaml("cut", Expect("cut"), ", timeout: 60s") +
                      CaseYaml("never", Expect("pass")));
   CancelToken cancel;
   std::thread t([&] {
@@ -380,7 +384,8 @@ TEST_CASE("Engine: a case whose step the cancellation cut short is left out, not
   CHECK(seen == "kept:SIGINT,late:SIGINT");
 }
 
-TEST_CASE("Engine: long failure messages are capped; a kept case dir has the full text", "[runner][engine]") {
+TEST_CASE("Engine: long failure messages are capped; a kept case dir has the full text",
+          "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");
   REQUIRE_OK(work);
   RunOptions o = Options();

@@ -66,7 +66,8 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
   auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
   if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
   if (auto special = reg->SpecialFiles(); !special.empty())
-    return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(), "CdiSpecialFile");
+    return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),
+                             "CdiSpecialFile");
   for (const auto& id : ids) {
     auto f = reg->Find(id);
     if (!f.ok()) return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs["cdi_dir"] + ": " + f.status().message(), "CdiUnresolved");

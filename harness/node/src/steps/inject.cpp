@@ -144,7 +144,8 @@ class NodeInjectStep final : public StepHandler {
       // A kubelet restart without a reboot: in-memory state is rebuilt from
       // the checkpoint, plugins re-register, and running pods' claims are
       // prepared again (the driver must answer from its own state).
-      auto r = env->kubelet->Restart(p["kubelet"] == "restart", RestartWait(ctx), StepCallOptions(ctx));
+      auto r =
+          env->kubelet->Restart(p["kubelet"] == "restart", RestartWait(ctx), StepCallOptions(ctx));
       ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(), r.status.ok() ? "OK" : r.status.ToString(),
                  Ms(Clock::Real().Now() - t0));
       for (const auto& call : r.calls)

@@ -38,7 +38,8 @@ class RawCallStep final : public StepHandler {
     auto one = [&](const std::vector<kubelet::ClaimRef>& batch) {
       auto opts = call;
       opts.max_timeout = StepCallOptions(ctx).max_timeout;  // each replay gets what is left
-      return prepare_ ? env->kubelet->Prepare(env->driver, batch, opts) : env->kubelet->Unprepare(env->driver, batch, opts);
+      return prepare_ ? env->kubelet->Prepare(env->driver, batch, opts)
+                      : env->kubelet->Unprepare(env->driver, batch, opts);
     };
     for (int i = 1; i <= replay; ++i) {
       std::vector<kubelet::CallResult> results;

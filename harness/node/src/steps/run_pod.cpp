@@ -291,7 +291,8 @@ class RunPodStep final : public StepHandler {
     auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
     if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
     if (auto special = reg->SpecialFiles(); !special.empty())
-      return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(), "CdiSpecialFile");
+      return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),
+                               "CdiSpecialFile");
     auto res = reg->Resolve(ids);
     if (!res.ok()) {
       return StepOutcome::Fail("container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),

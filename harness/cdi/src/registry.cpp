@@ -1,5 +1,7 @@
 #include "drahil/cdi/registry.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
 
@@ -24,9 +26,26 @@ Result<Registry> Registry::Load(const std::vector<std::string>& dirs) {
     if (!names.ok()) return names.status().WithContext("scan CDI spec dir " + dir);
     for (const std::string& name : *names) {
       if (!IsSpecFile(name)) continue;
-      auto spec = LoadSpecFile(dir + "/" + name);
+      std::string path = dir + "/" + name;
+      // stat() never opens the file; LoadSpecFile() checks again on the
+      // descriptor, should the file be swapped in between.
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        std::string what = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                           : S_ISDIR(st.st_mode)  ? "a directory"
+                                                  : "a device node";
+        errors.push_back(
+            {path,
+             InvalidArgumentError(path + ": [file-type] " + what +
+                                  ", not a regular file; not read (a container runtime "
+                                  "reading the CDI dir would block or fail on it)"),
+             true});
+        continue;
+      }
+      auto spec = LoadSpecFile(path);
       if (!spec.ok()) {
-        errors.push_back({dir + "/" + name, spec.status()});
+        errors.push_back({path, spec.status()});
         continue;
       }
       spec->priority = static_cast<int>(prio);
@@ -66,6 +85,13 @@ Registry Registry::FromSpecs(std::vector<Spec> specs) {
   // dropped, even if a higher-priority dir also defines it.
   for (const auto& [id, msg] : r.conflicts_) r.devices_.erase(id);
   return r;
+}
+
+std::vector<SpecError> Registry::SpecialFiles() const {
+  std::vector<SpecError> out;
+  for (const auto& e : errors_)
+    if (e.special_file) out.push_back(e);
+  return out;
 }
 
 std::vector<std::string> Registry::DeviceIds() const {

@@ -798,7 +798,17 @@ Result<Spec> LoadSpecFile(const std::string& path) {
   } else {
     return InvalidArgumentError(path + ": [file-extension] CDI spec files end in .json or .yaml");
   }
-  DRAHIL_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 8u << 20));
+  // A driver controls these files: a FIFO or device node named *.json must
+  // not hang drahil (nor would it be readable by a runtime without hanging).
+  auto read = ReadRegularFile(path, 8u << 20);
+  if (!read.ok() && read.status().code() == Code::kFailedPrecondition) {
+    std::string what = read.status().message();
+    if (what.rfind(path, 0) == 0) what = what.substr(path.size() + 1);
+    if (what.rfind("is ", 0) == 0) what = what.substr(3);
+    return InvalidArgumentError(path + ": [file-type] " + what +
+                                " (a container runtime reading it would block or fail on it)");
+  }
+  DRAHIL_ASSIGN_OR_RETURN(std::string text, std::move(read));
   // A .json file may still hold YAML in practice; the Go parser accepts that
   // too because it always goes through the YAML reader. Follow it.
   if (format == Format::kJson) format = Format::kAuto;

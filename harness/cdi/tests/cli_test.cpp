@@ -1,4 +1,6 @@
 // Runs the built `drahil cdi ...` commands over the fixtures.
+#include <sys/stat.h>
+
 #include <set>
 
 #include "drahil/core/child_process.hpp"
@@ -40,6 +42,36 @@ TEST_CASE("drahil cdi audit: flags every hostile fixture with what and why", "[c
   }
   CHECK(r->output.find("    what: ") != std::string::npos);
   CHECK(r->output.find("    why:  ") != std::string::npos);
+}
+
+TEST_CASE("drahil cdi validate/audit: a FIFO named *.json is reported, never read", "[cdi][cli]") {
+  const std::string drahil = DrahilBin();
+  auto dir = TempDir::Create("drahil-cdi-fifo-");
+  REQUIRE_OK(dir);
+  std::string fifo = dir->Join("vendor.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  REQUIRE_OK(AtomicWriteFile(dir->Join("ok.yaml"),
+                             "cdiVersion: 0.3.0\nkind: v.com/gpu\ndevices:\n"
+                             "  - name: g0\n    containerEdits: {env: [A=1]}\n"));
+  for (const std::string& target : {dir->path(), fifo}) {
+    auto v = RunCommand({drahil, "cdi", "validate", target}, 20s);
+    REQUIRE_OK(v);
+    INFO(v->output);
+    CHECK(v->exit.exit_code == 1);
+    CHECK(v->output.find("FAIL " + fifo + ": [file-type]") != std::string::npos);
+    CHECK(v->output.find("FIFO, not a regular file") != std::string::npos);
+  }
+  auto a = RunCommand({drahil, "cdi", "audit", dir->path()}, 20s);
+  REQUIRE_OK(a);
+  INFO(a->output);
+  CHECK(a->output.find("INVALID " + fifo + ": [file-type]") != std::string::npos);
+  CHECK(a->output.find(dir->Join("ok.yaml") + ": ") != std::string::npos);
+  auto dev = RunCommand({drahil, "cdi", "audit", dir->path(), "--device", "v.com/gpu=g0"}, 20s);
+  REQUIRE_OK(dev);
+  INFO(dev->output);
+  CHECK(dev->exit.exit_code == 1);
+  CHECK(dev->output.find("INVALID " + fifo + ": [file-type]") != std::string::npos);
+  CHECK(dev->output.find("v.com/gpu=g0: ") != std::string::npos);
 }
 
 TEST_CASE("drahil cdi validate: valid fixtures pass, invalid ones fail with the rule",

@@ -1,5 +1,9 @@
 #include "drahil/cdi/registry.hpp"
 
+#include <sys/stat.h>
+
+#include <set>
+
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
@@ -98,6 +102,31 @@ TEST_CASE("CdiRegistry: unresolvable and malformed IDs", "[cdi]") {
   REQUIRE_FALSE(res.ok());
   CHECK(res.status().message().find("v.com/gpu=x") != std::string::npos);
   CHECK(res.status().message().find("\"bad\"") != std::string::npos);
+}
+
+TEST_CASE("CdiRegistry: a FIFO or directory named *.json is an error, never opened", "[cdi]") {
+  Dirs d;
+  d.Write(d.run, "good.yaml", SpecText("v.com/gpu", "g0", "A=1"));
+  std::string fifo = d.run + "/fifo.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);  // opening it for reading would block
+  REQUIRE_OK(MakeDirs(d.run + "/dir.yaml"));
+  auto reg = Registry::Load({d.etc, d.run});
+  REQUIRE_OK(reg);
+  CHECK_OK(reg->Find("v.com/gpu=g0"));
+  auto special = reg->SpecialFiles();
+  REQUIRE(special.size() == 2);
+  std::set<std::string> messages;
+  for (const auto& e : special) messages.insert(e.status.message());
+  CHECK(messages.count(d.run +
+                       "/dir.yaml: [file-type] a directory, not a regular file; not read (a "
+                       "container runtime reading the CDI dir would block or fail on it)") == 1);
+  CHECK(messages.count(fifo +
+                       ": [file-type] a FIFO, not a regular file; not read (a container runtime "
+                       "reading the CDI dir would block or fail on it)") == 1);
+  // LoadSpecFile() checks the opened file itself, too.
+  auto one = LoadSpecFile(fifo);
+  CHECK(one.status().code() == Code::kInvalidArgument);
+  CHECK(one.status().message().find(fifo + ": [file-type] a FIFO, not a regular file") == 0);
 }
 
 TEST_CASE("CdiRegistry: default dirs are the runtime's", "[cdi]") {

@@ -167,6 +167,11 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
         ctx.exit_code = kExitUsage;
         return;
       }
+      // A FIFO or device node among the specs would hang or break the runtime.
+      for (const auto& e : reg->SpecialFiles()) {
+        ++errors;
+        std::fprintf(stderr, "INVALID %s\n", e.status.message().c_str());
+      }
       auto res = reg->Resolve(o->devices);
       if (!res.ok()) {
         std::fprintf(stderr, "drahil cdi audit: %s\n", res.status().message().c_str());

@@ -158,7 +158,9 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       ->check(CLI::Range(1, 1000));
   c->add_flag("--fail-fast", a.fail_fast, "Start no new case after the first failure or error");
   c->add_flag("--keep", a.keep, "Keep each case's directory (node root, logs) for debugging");
-  c->add_option("--work-dir", a.work_dir, "Where case directories are created (default $TMPDIR)");
+  c->add_option(
+      "--work-dir", a.work_dir,
+      "Where case directories are created (default $TMPDIR; a relative path is made absolute)");
   c->add_option("--node-name", a.node_name, "Node name given to the driver");
   c->add_option("--seed", a.seed,
                 "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
@@ -198,6 +200,29 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     if (a.html.empty()) a.html = a.out + "/report.html";
   }
   if (a.suites.empty()) a.suites.push_back(DefaultSuitesDir(ctx));
+  // Directories the driver gets as placeholders must not depend on the
+  // driver's working directory: resolve them against drahil's.
+  for (std::string* dir : {&a.work_dir, &a.attach, &a.cdi_dir}) {
+    std::error_code ec;
+    if (!dir->empty()) *dir = fs::absolute(*dir, ec).lexically_normal().string();
+    while (dir->size() > 1 && dir->back() == '/') dir->pop_back();
+  }
+  if (!a.work_dir.empty()) {
+    if (Status s = MakeDirs(a.work_dir); !s.ok()) {
+      std::fprintf(stderr, "drahil: --work-dir: %s\n", s.message().c_str());
+      return kExitUsage;
+    }
+  }
+  // The reports are the point of a run: a path that cannot be written is
+  // found now, not after every case ran.
+  reports::WriteOptions w;
+  w.junit = a.junit;
+  w.json = a.json;
+  w.html = a.html;
+  if (Status s = reports::CheckReportPaths(w); !s.ok()) {
+    std::fprintf(stderr, "drahil: cannot write the reports: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
 
   DriverProfile profile;
   if (!a.driver.empty()) {
@@ -291,10 +316,6 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     std::fprintf(stderr, "drahil: %s\n", report.status().message().c_str());
     return report.status().code() == Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
-  reports::WriteOptions w;
-  w.junit = a.junit;
-  w.json = a.json;
-  w.html = a.html;
   Status ws = reports::WriteReports(*report, w);
   if (a.progress != "none") std::printf("%s", reports::CertificationText(reports::Certify(*report)).c_str());
   if (!a.draft_out.empty()) {

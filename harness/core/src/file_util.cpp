@@ -12,13 +12,13 @@
 
 namespace drahil {
 
-Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return ErrnoError(errno, "open " + path);
+namespace {
+
+Result<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError(errno, "read " + path);
@@ -30,6 +30,41 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISDIR(mode)) return "a directory";
+  return "a special file";
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(errno, "open " + path);
+  return ReadAll(fd.get(), path, max_bytes);
+}
+
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO with no writer returns at once instead of
+  // waiting for one; O_NOCTTY: a terminal never becomes ours.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) return ErrnoError(errno, "open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "stat " + path);
+  if (!S_ISREG(st.st_mode)) {
+    struct stat link {};
+    bool via_link = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    return FailedPreconditionError(path + (via_link ? " (a symlink) leads to " : " is ") +
+                                   FileTypeName(st.st_mode) + ", not a regular file; not read");
+  }
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  return ReadAll(fd.get(), path, max_bytes);
 }
 
 Status AtomicWriteFile(const std::string& path, std::string_view data, mode_t mode) {

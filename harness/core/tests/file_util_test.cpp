@@ -1,6 +1,7 @@
 #include "drahil/core/file_util.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,4 +75,27 @@ TEST_CASE("TempDir: removed recursively on destruction", "[core][file]") {
   }
   CHECK_FALSE(drahil::PathExists(p));
   CHECK(drahil::PathExists("/etc/hostname") == (::access("/etc/hostname", F_OK) == 0));
+}
+
+TEST_CASE("ReadRegularFile: a FIFO, a socket dir entry or a symlink to a FIFO fails at once",
+          "[core][file]") {
+  auto dir = drahil::TempDir::Create("drahil-fu-");
+  REQUIRE_OK(dir);
+  std::string fifo = dir->Join("spec.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  auto r = drahil::ReadRegularFile(fifo);  // ReadFile() would block here forever
+  CHECK(r.status().code() == drahil::Code::kFailedPrecondition);
+  CHECK(r.status().message() == fifo + " is a FIFO, not a regular file; not read");
+  std::string link = dir->Join("link.json");
+  REQUIRE(::symlink(fifo.c_str(), link.c_str()) == 0);
+  auto l = drahil::ReadRegularFile(link);
+  CHECK(l.status().message() ==
+        link + " (a symlink) leads to a FIFO, not a regular file; not read");
+  CHECK(drahil::ReadRegularFile(dir->path()).status().message().find("is a directory") !=
+        std::string::npos);
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("ok.json"), "{}"));
+  auto ok = drahil::ReadRegularFile(dir->Join("ok.json"));
+  REQUIRE_OK(ok);
+  CHECK(*ok == "{}");
+  CHECK(drahil::ReadRegularFile(dir->Join("missing")).status().code() == drahil::Code::kNotFound);
 }

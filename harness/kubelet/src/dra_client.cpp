@@ -1,5 +1,6 @@
 #include "dra_client.hpp"
 
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string_view>
@@ -17,6 +18,17 @@ namespace dra1b = k8s::io::kubelet::pkg::apis::dra::v1beta1;
 constexpr size_t kMaxResponseText = 64u << 10;
 constexpr char kPrepare[] = "NodePrepareResources";
 constexpr char kUnprepare[] = "NodeUnprepareResources";
+
+// FormatSeconds(): 45000ms → "45s", 4870ms → "4.9s", 300ms → "0.3s".
+std::string FormatSeconds(std::chrono::milliseconds d) {
+  char buf[32];
+  if (d.count() % 1000 == 0) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(d.count() / 1000));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
+  }
+  return buf;
+}
 
 std::string CutText(std::string s) {
   if (s.size() > kMaxResponseText) {
@@ -124,6 +136,37 @@ std::string GoStatusText(const grpc::Status& status) {
   return "rpc error: code = " + name + " desc = " + status.error_message();
 }
 
+bool CallTracker::Add(grpc::ClientContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  calls_.insert(ctx);
+  return true;
+}
+
+void CallTracker::Remove(grpc::ClientContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.erase(ctx);
+}
+
+void CallTracker::CancelAll(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!cancelled_) reason_ = reason;
+  cancelled_ = true;
+  // TryCancel() does not block; holding the lock keeps ctx alive meanwhile.
+  for (auto* ctx : calls_) ctx->TryCancel();
+}
+
+void CallTracker::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = false;
+  reason_.clear();
+}
+
+std::string CallTracker::reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reason_;
+}
+
 DraClient::DraClient(std::string driver, std::string endpoint, std::string api,
                      size_t max_receive_bytes)
     : driver_(std::move(driver)),
@@ -143,7 +186,7 @@ namespace {
 template <typename Req, typename Resp, typename Call, typename Fill>
 CallResult DoCall(const char* method, const std::string& driver, const std::string& endpoint,
                   const std::string& api, const std::vector<ClaimRef>& claims,
-                  std::chrono::milliseconds deadline, Call call, Fill fill) {
+                  std::chrono::milliseconds deadline, CallTracker* tracker, Call call, Fill fill) {
   CallResult result;
   CallRecord& rec = result.record;
   rec.method = method;
@@ -161,15 +204,30 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   rec.started = std::chrono::system_clock::now();
+  if (tracker != nullptr && !tracker->Add(&ctx)) {
+    result.status = Status(Code::kCancelled, std::string(method) + ": cancelled (" +
+                                                 tracker->reason() + "); no call made");
+    rec.code = Code::kCancelled;
+    rec.verdict = result.status;
+    for (auto& c : result.claims) c.status = result.status;
+    return result;
+  }
   auto t0 = std::chrono::steady_clock::now();
   grpc::Status st = call(ctx, req, resp);
+  if (tracker != nullptr) tracker->Remove(&ctx);
   rec.latency =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   rec.code = static_cast<Code>(st.error_code());
   rec.grpc_message = st.error_message();
   if (!st.ok()) {
     // The body of a failed RPC is ignored (proto contract).
-    result.status = Status(rec.code, std::string(method) + ": " + GoStatusText(st));
+    std::string text = std::string(method) + ": " + GoStatusText(st);
+    if (rec.code == Code::kDeadlineExceeded) {
+      text += " (deadline exceeded after " + FormatSeconds(deadline) + ")";
+    } else if (rec.code == Code::kCancelled && tracker != nullptr && !tracker->reason().empty()) {
+      text += " (cancelled: " + tracker->reason() + ")";
+    }
+    result.status = Status(rec.code, std::move(text));
     for (auto& c : result.claims) c.status = result.status;
   } else {
     rec.response = CutText(resp.ShortDebugString());
@@ -182,11 +240,11 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
 }  // namespace
 
 CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
-                              std::chrono::milliseconds deadline) const {
+                              std::chrono::milliseconds deadline, CallTracker* tracker) const {
   if (api_ == kDraV1beta1Service) {
     auto stub = dra1b::DRAPlugin::NewStub(channel_);
     return DoCall<dra1b::NodePrepareResourcesRequest, dra1b::NodePrepareResourcesResponse>(
-        kPrepare, driver_, endpoint_, api_, claims, deadline,
+        kPrepare, driver_, endpoint_, api_, claims, deadline, tracker,
         [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
           return stub->NodePrepareResources(&ctx, req, &resp);
         },
@@ -196,7 +254,7 @@ CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
   }
   auto stub = dra1::DRAPlugin::NewStub(channel_);
   return DoCall<dra1::NodePrepareResourcesRequest, dra1::NodePrepareResourcesResponse>(
-      kPrepare, driver_, endpoint_, api_, claims, deadline,
+      kPrepare, driver_, endpoint_, api_, claims, deadline, tracker,
       [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
         return stub->NodePrepareResources(&ctx, req, &resp);
       },
@@ -206,12 +264,12 @@ CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
 }
 
 CallResult DraClient::Unprepare(const std::vector<ClaimRef>& claims,
-                                std::chrono::milliseconds deadline) const {
+                                std::chrono::milliseconds deadline, CallTracker* tracker) const {
   auto nothing = [](const auto&, ClaimResult&) {};
   if (api_ == kDraV1beta1Service) {
     auto stub = dra1b::DRAPlugin::NewStub(channel_);
     return DoCall<dra1b::NodeUnprepareResourcesRequest, dra1b::NodeUnprepareResourcesResponse>(
-        kUnprepare, driver_, endpoint_, api_, claims, deadline,
+        kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker,
         [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
           return stub->NodeUnprepareResources(&ctx, req, &resp);
         },
@@ -219,7 +277,7 @@ CallResult DraClient::Unprepare(const std::vector<ClaimRef>& claims,
   }
   auto stub = dra1::DRAPlugin::NewStub(channel_);
   return DoCall<dra1::NodeUnprepareResourcesRequest, dra1::NodeUnprepareResourcesResponse>(
-      kUnprepare, driver_, endpoint_, api_, claims, deadline,
+      kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker,
       [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
         return stub->NodeUnprepareResources(&ctx, req, &resp);
       },

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,14 +29,36 @@ std::shared_ptr<grpc::Channel> MakeUnixChannel(const std::string& path, size_t m
 // kubelet log lines.
 std::string GoStatusText(const grpc::Status& status);
 
+// CallTracker: the DRA calls in flight, so that CancelAll() can cut them
+// short (grpc::ClientContext::TryCancel) from another thread. After
+// CancelAll() no new call starts until Reset(). Thread-safe.
+class CallTracker {
+ public:
+  // Add(): false once cancelled (ctx is then not tracked; make no call).
+  bool Add(grpc::ClientContext* ctx);
+  void Remove(grpc::ClientContext* ctx);
+  void CancelAll(const std::string& reason);
+  void Reset();
+  [[nodiscard]] std::string reason() const;
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::string reason_;
+  std::set<grpc::ClientContext*> calls_;
+};
+
 class DraClient {
  public:
   // api: kDraV1Service or kDraV1beta1Service. Connects at once (not lazily).
   DraClient(std::string driver, std::string endpoint, std::string api, size_t max_receive_bytes);
 
-  CallResult Prepare(const std::vector<ClaimRef>& claims, std::chrono::milliseconds deadline) const;
-  CallResult Unprepare(const std::vector<ClaimRef>& claims,
-                       std::chrono::milliseconds deadline) const;
+  // Prepare()/Unprepare(): tracker (may be null) sees the call while it runs;
+  // a cancelled tracker fails the call with kCancelled before anything is sent.
+  CallResult Prepare(const std::vector<ClaimRef>& claims, std::chrono::milliseconds deadline,
+                     CallTracker* tracker = nullptr) const;
+  CallResult Unprepare(const std::vector<ClaimRef>& claims, std::chrono::milliseconds deadline,
+                       CallTracker* tracker = nullptr) const;
   // Connected(): channel is READY now.
   bool Connected() const;
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }

@@ -119,6 +119,7 @@ class KubeletStandIn::Impl {
   std::map<std::string, int> registrations_;
   ClaimCache cache_{""};
   std::chrono::milliseconds call_timeout_{45000};
+  internal::CallTracker tracker_;  // DRA calls in flight (CancelCalls)
   std::unique_ptr<PluginWatcher> watcher_;
   std::unique_ptr<PodResourcesServer> podres_;
   std::thread reconciler_;
@@ -583,7 +584,10 @@ class KubeletStandIn::Impl {
 
   std::chrono::milliseconds Timeout(const CallOptions& call) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return call.timeout.value_or(call_timeout_);
+    auto t = call.timeout.value_or(call_timeout_);
+    if (call.max_timeout)
+      t = std::max(std::chrono::milliseconds(0), std::min(t, *call.max_timeout));
+    return t;
   }
 
   // CallDriver(): one call; records it and applies successful claims to the
@@ -607,7 +611,8 @@ class KubeletStandIn::Impl {
       }
       client = std::make_shared<DraClient>(driver, inst->state.endpoint, *call.api, options_.max_receive_bytes);
     }
-    CallResult r = prepare ? client->Prepare(claims, timeout) : client->Unprepare(claims, timeout);
+    CallResult r = prepare ? client->Prepare(claims, timeout, &tracker_)
+                           : client->Unprepare(claims, timeout, &tracker_);
     log_->debug("{}", r.record.ToString());
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(r.record);
@@ -888,10 +893,12 @@ PodResult KubeletStandIn::UnpreparePod(const std::string& pod_uid, const CallOpt
   return impl_->UnpreparePod(pod_uid, call);
 }
 
-PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::milliseconds timeout) {
+PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::milliseconds timeout,
+                                  const CallOptions& call) {
   Impl& m = *impl_;
   PodResult out;
-  auto deadline = Clock::Real().Now() + timeout;
+  auto start = Clock::Real().Now();
+  auto deadline = start + timeout;
   m.StopLoops();
   std::vector<Pod> pods;
   {
@@ -911,7 +918,13 @@ PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::millisecond
         if (!p.ok() && out.status.ok()) out.status = p.status().WithContext("restart replay");
       }
     }
-    PodResult r = m.PreparePod(pod, {});
+    CallOptions replay = call;
+    if (call.max_timeout) {
+      auto used =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::Real().Now() - start);
+      replay.max_timeout = std::max(std::chrono::milliseconds(0), *call.max_timeout - used);
+    }
+    PodResult r = m.PreparePod(pod, replay);
     if (out.status.ok() && !r.status.ok()) out.status = r.status;
     for (auto& c : r.calls) out.calls.push_back(std::move(c));
   }
@@ -922,6 +935,10 @@ void KubeletStandIn::SetCallTimeout(std::chrono::milliseconds timeout) {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   impl_->call_timeout_ = timeout;
 }
+
+void KubeletStandIn::CancelCalls(const std::string& reason) { impl_->tracker_.CancelAll(reason); }
+
+void KubeletStandIn::ResumeCalls() { impl_->tracker_.Reset(); }
 
 HealthSnapshot KubeletStandIn::Health(const std::string& driver) const {
   std::shared_ptr<Impl::Instance> inst = impl_->Pick(driver);

@@ -461,6 +461,49 @@ TEST_CASE("KubeletStandIn: a hanging plugin fails with DEADLINE_EXCEEDED in time
   CHECK(u.record.latency < 3s);
 }
 
+TEST_CASE("KubeletStandIn: max_timeout caps the call deadline; CancelCalls cuts calls short",
+          "[kubelet][grpc]") {
+  Env env;
+  REQUIRE_OK(env.Start());
+  auto plugin = env.MakePlugin();
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  plugin->SetMode(TestPlugin::Mode::kHang);
+  // The caller's time left wins over the (45 s) built-in call timeout.
+  KubeletStandIn::CallOptions call;
+  call.max_timeout = 400ms;
+  CallResult r = env.kubelet.Prepare("test.drahil.io", {Claim("u1")}, call);
+  CHECK(r.status.code() == Code::kDeadlineExceeded);
+  CHECK(r.record.deadline == 400ms);
+  CHECK(Contains(r.status.message(), "(deadline exceeded after 0.4s)"));
+  CHECK(r.record.latency < 3s);
+  // ... and never lengthens a shorter one.
+  call.timeout = 200ms;
+  call.max_timeout = 10s;
+  CHECK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}, call).record.deadline == 200ms);
+
+  // A call in flight is cancelled from another thread, and later calls are
+  // refused without reaching the plugin until ResumeCalls().
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    env.kubelet.CancelCalls("SIGTERM");
+  });
+  CallResult c = env.kubelet.Prepare("test.drahil.io", {Claim("u1")});
+  canceller.join();
+  CHECK(c.status.code() == Code::kCancelled);
+  CHECK(Contains(c.status.message(), "SIGTERM"));
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  size_t calls = env.kubelet.Calls().size();
+  CallResult later = env.kubelet.Unprepare("test.drahil.io", {Claim("u1")});
+  CHECK(later.status.code() == Code::kCancelled);
+  CHECK(Contains(later.status.message(), "no call made"));
+  CHECK(env.kubelet.Calls().size() == calls + 1);
+  env.kubelet.ResumeCalls();
+  plugin->SetMode(TestPlugin::Mode::kOk);
+  CHECK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status.ok());
+}
+
 TEST_CASE("KubeletStandIn: a reply over 16 MiB is an error naming the call", "[kubelet][grpc]") {
   Env env;
   REQUIRE_OK(env.Start());

@@ -140,6 +140,13 @@ Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& 
   return out;
 }
 
+kubelet::KubeletStandIn::CallOptions StepCallOptions(const CaseContext& ctx) {
+  kubelet::KubeletStandIn::CallOptions call;
+  // ctx.Remaining() is the step's time left, which never outlasts the case's.
+  call.max_timeout = std::chrono::duration_cast<milliseconds>(ctx.Remaining());
+  return call;
+}
+
 bool CompareCount(const std::string& spec, int have, std::string& why) {
   static const std::regex re(R"(\s*(>=|<=|==|>|<|=)?\s*([0-9]+)\s*)");
   std::smatch m;

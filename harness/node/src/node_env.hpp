@@ -119,6 +119,9 @@ bool PoolsComplete(const std::vector<Json>& slices);
 Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& ctx, NodeEnv& env,
                                                                    const std::string& ns,
                                                                    const std::string& pod_name);
+// StepCallOptions(): the options of a driver call a step makes: its deadline is
+// min(the built-in call timeout, the step's and the case's time left).
+kubelet::KubeletStandIn::CallOptions StepCallOptions(const CaseContext& ctx);
 // CompareCount(): ">=2", "==1", "3" against have; why says what differed.
 bool CompareCount(const std::string& spec, int have, std::string& why);
 // CheckProbeValue(): one `values` entry against a probe report.

@@ -135,14 +135,34 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto reg_timeout = std::min<milliseconds>(ctx.profile.timeouts.registration,
                                             std::chrono::duration_cast<milliseconds>(ctx.case_deadline - Clock::Real().Now()));
   auto t1 = Clock::Real().Now();
-  auto plugin = env->kubelet->WaitForPlugin(env->driver, reg_timeout);
+  // The wait ends early when the driver process exits (it cannot register
+  // any more) or the run is interrupted.
+  auto reg_deadline = t1 + reg_timeout;
+  auto driver = DriverProcess::FromCase(ctx);
+  Result<kubelet::PluginState> plugin = DeadlineExceededError("not waited");
+  std::optional<ExitInfo> exited;
+  for (;;) {
+    auto left = std::chrono::duration_cast<milliseconds>(reg_deadline - Clock::Real().Now());
+    plugin = env->kubelet->WaitForPlugin(env->driver,
+                                         std::clamp(left, milliseconds(0), milliseconds(100)));
+    if (plugin.ok() || left <= milliseconds(0)) break;
+    if (ctx.cancel.cancelled())
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+    if (driver && (exited = driver->Exited())) break;
+  }
   if (!plugin.ok()) {
     std::string findings;
     for (const auto& f : env->kubelet->Findings()) findings += "\n  " + f.ToString();
-    auto d = DriverProcess::FromCase(ctx);
-    std::string exit = d && !d->Running() ? " (the driver process has exited; see logs/driver.log)" : "";
+    if (exited) {
+      return StepOutcome::Fail("driver \"" + env->driver + "\" exited before it registered (" +
+                                   exited->Describe() + "; see logs/driver.log)" + findings,
+                               "Registration");
+    }
+    std::string exit =
+        driver && !driver->Running() ? " (the driver process has exited; see logs/driver.log)" : "";
     return StepOutcome::Fail("driver \"" + env->driver + "\" did not register within " +
-                                 FormatDuration(reg_timeout) + exit + ": " + plugin.status().message() + findings,
+                                 FormatDuration(reg_timeout) + exit +
+                                 (findings.empty() ? "" : ":" + findings),
                              "Registration");
   }
   ctx.Record("registration", env->driver, "OK", Ms(Clock::Real().Now() - t1),
@@ -301,9 +321,21 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
   return StepOutcome::Pass();
 }
 
-}  // namespace
+// CancelDriverCalls(): while the case runs, SIGINT/SIGTERM cut its driver
+// calls in flight short and refuse later ones (its cleanup's included), so
+// an interrupted run ends at once even when the driver hangs.
+void CancelDriverCalls(CaseContext& ctx) {
+  auto env = Env(ctx);
+  if (!env || !env->kubelet) return;
+  int hook =
+      ctx.cancel.OnCancel([env](const std::string& reason) { env->kubelet->CancelCalls(reason); });
+  ctx.cleanup.Add("forget the cancel hook", [&cancel = ctx.cancel, hook] {
+    cancel.RemoveOnCancel(hook);
+    return OkStatus();
+  });
+}
 
-StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
   if (opts.allocator_seed) ctx.Property("allocator.seed", std::to_string(*opts.allocator_seed));
   std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
                     : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
@@ -349,6 +381,14 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
   ctx.cleanup.Add("return the shared node",
                   [env, driver = DriverProcess::FromCase(ctx)] { return ReturnSharedNode(*env, driver); });
   return ResetSharedNode(ctx, *env);
+}
+
+}  // namespace
+
+StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+  StepOutcome o = SetUpNodeFor(ctx, opts, shared);
+  CancelDriverCalls(ctx);
+  return o;
 }
 
 std::shared_ptr<SharedNodes> MakeSharedNodes() { return std::make_shared<SharedNodes>(); }

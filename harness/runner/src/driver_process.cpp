@@ -138,6 +138,12 @@ bool DriverProcess::Running() {
   return child_ && child_->Running();
 }
 
+std::optional<ExitInfo> DriverProcess::Exited() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!child_ || child_->Running()) return std::nullopt;
+  return child_->exit_info();
+}
+
 pid_t DriverProcess::pid() {
   std::lock_guard<std::mutex> l(mu_);
   return child_ ? child_->pid() : -1;

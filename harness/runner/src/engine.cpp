@@ -20,13 +20,36 @@ StepOutcome StepOutcome::FromStatus(const Status& s, const std::string& what) {
 // --- CancelToken ------------------------------------------------------------
 
 void CancelToken::Cancel(const std::string& reason) {
+  std::map<int, std::function<void(const std::string&)>> hooks;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (cancelled_.load()) return;
     reason_ = reason;
     cancelled_.store(true);
+    hooks.swap(on_cancel_);
   }
   cv_.notify_all();
+  for (auto& [handle, f] : hooks) f(reason);
+}
+
+int CancelToken::OnCancel(std::function<void(const std::string&)> f) const {
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!cancelled_.load()) {
+      int handle = next_handle_++;
+      on_cancel_.emplace(handle, std::move(f));
+      return handle;
+    }
+    reason = reason_;
+  }
+  f(reason);
+  return 0;
+}
+
+void CancelToken::RemoveOnCancel(int handle) const {
+  std::lock_guard<std::mutex> l(mu_);
+  on_cancel_.erase(handle);
 }
 
 std::string CancelToken::reason() const {
@@ -40,6 +63,20 @@ bool CancelToken::WaitUntil(Clock::TimePoint t) const {
   cv_.wait_until(l, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t),
                  [&] { return cancelled_.load(); });
   return !cancelled_.load() && Clock::Real().Now() >= t;
+}
+
+// --- CapMessage ---------------------------------------------------------------
+
+std::string CapMessage(std::string text, size_t max_bytes, const std::string& full_text_at) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  // Never split a UTF-8 sequence: back up to the start of one.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  size_t more = text.size() - cut;
+  text.resize(cut);
+  text += "\u2026 (" + std::to_string(more) + " more bytes" +
+          (full_text_at.empty() ? "" : "; full text in " + full_text_at) + ")";
+  return text;
 }
 
 // --- CleanupTracker ---------------------------------------------------------
@@ -128,8 +165,8 @@ double CaseContext::ElapsedSeconds() const {
 void CaseContext::Record(std::string kind, std::string method, std::string code, double duration_ms,
                          std::string detail) {
   std::lock_guard<std::mutex> l(mu_);
-  calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code), duration_ms,
-                    std::move(detail)});
+  calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code),
+                    duration_ms, CapMessage(std::move(detail), kMaxMessageBytes)});
 }
 
 void CaseContext::Note(std::string text) { Record("note", "", "", 0, std::move(text)); }
@@ -562,12 +599,24 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
   r.tags = kase.tags;
   interrupted = false;
   auto t0 = Clock::Real().Now();
+  std::string logs_dir;  // where the full text of a long message goes (kept case dirs)
   auto finish = [&](const StepOutcome& o) {
     r.verdict = o.verdict;
     r.message = o.message;
+    if (r.message.size() > kMaxMessageBytes) {
+      std::string full_at;
+      if (!logs_dir.empty() && AtomicWriteFile(logs_dir + "/message.txt", r.message).ok()) {
+        full_at = logs_dir + "/message.txt";
+      }
+      r.message = CapMessage(std::move(r.message), kMaxMessageBytes, full_at);
+    }
     r.type = o.type;
     r.duration_s = std::chrono::duration<double>(Clock::Real().Now() - t0).count();
-    interrupted = o.type == kInterrupted;
+    // A case the cancellation cut short (its driver calls were cancelled, its
+    // waits woken) has no verdict of its own: it is left out of the report.
+    interrupted =
+        o.type == kInterrupted ||
+        (cancel.cancelled() && (o.verdict == Verdict::kFail || o.verdict == Verdict::kError));
     return r;
   };
 
@@ -593,6 +642,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     auto dirs = PrepareCaseDirs(dir->path());
     if (!dirs.ok()) return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
     ctx.dirs = *dirs;
+    if (options_.keep_dirs) logs_dir = ctx.dirs["logs_dir"];
     ctx.placeholders = {{"registry_dir", ctx.dirs["registry_dir"]}, {"plugins_dir", ctx.dirs["plugins_dir"]},
                         {"cdi_dir", ctx.dirs["cdi_dir"]},           {"fake_root", ctx.dirs["node_root"]},
                         {"state_dir", ctx.dirs["state_dir"]},       {"bin_dir", options_.bin_dir},

@@ -33,6 +33,17 @@ class ScriptedExpect final : public StepHandler {
       ctx.Measure({"prepare_latency", 2.5, "ms", "gpu-0", {}});
       return StepOutcome::Pass();
     }
+    if (mode == "cut") {
+      // A driver call the cancellation cuts short: it ends in a Fail of its own.
+      std::atomic<bool> cut{false};
+      int h = ctx.cancel.OnCancel([&](const std::string&) { cut = true; });
+      while (!cut && ctx.Remaining().count() > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      ctx.cancel.RemoveOnCancel(h);
+      return StepOutcome::Fail("NodePrepareResources: rpc error: code = Canceled",
+                               "GrpcCodeMismatch");
+    }
+    if (mode == "huge") return StepOutcome::Fail(std::string(100000, 'x'), "Scripted");
     if (mode == "flaky") return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
     if (mode.rfind("pass-after-", 0) == 0) {
       int n = std::stoi(mode.substr(11));
@@ -343,4 +354,57 @@ TEST_CASE("Engine: cancellation keeps only finished cases and marks the report p
   REQUIRE(r.suites.size() == 1);
   REQUIRE(r.suites[0].cases.size() == 1);
   CHECK(r.suites[0].cases[0].id == "quick");
+}
+
+TEST_CASE("Engine: a case whose step the cancellation cut short is left out, not a Fail",
+          "[runner][engine]") {
+  Suite s = MustLoad(CaseYaml("quick", Expect("pass")) +
+                     CaseYaml("cut", Expect("cut"), ", timeout: 60s") +
+                     CaseYaml("never", Expect("pass")));
+  CancelToken cancel;
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.Cancel("SIGTERM");
+  });
+  auto r = RunSuite(s, Options(), {}, &cancel);
+  t.join();
+  CHECK(r.partial);
+  REQUIRE(r.suites.size() == 1);
+  REQUIRE(r.suites[0].cases.size() == 1);
+  CHECK(r.suites[0].cases[0].id == "quick");
+
+  // OnCancel() after the cancellation runs at once; removed hooks never run.
+  std::string seen;
+  CancelToken c2;
+  int h = c2.OnCancel([&](const std::string& why) { seen += "removed:" + why; });
+  c2.OnCancel([&](const std::string& why) { seen += "kept:" + why; });
+  c2.RemoveOnCancel(h);
+  c2.Cancel("SIGINT");
+  c2.OnCancel([&](const std::string& why) { seen += ",late:" + why; });
+  CHECK(seen == "kept:SIGINT,late:SIGINT");
+}
+
+TEST_CASE("Engine: long failure messages are capped; a kept case dir has the full text",
+          "[runner][engine]") {
+  auto work = drahil::TempDir::Create("drahil-eng-");
+  REQUIRE_OK(work);
+  RunOptions o = Options();
+  o.work_dir = work->path();
+  auto r = RunSuite(MustLoad(CaseYaml("huge", Expect("huge"))), o);
+  const auto& c = Only(r);
+  CHECK(c.message.size() < kMaxMessageBytes + 64);
+  CHECK(c.message.find("\u2026 (") != std::string::npos);
+  CHECK(c.message.find(" more bytes)") != std::string::npos);
+  o.keep_dirs = true;
+  auto kept = RunSuite(MustLoad(CaseYaml("huge", Expect("huge"))), o);
+  const std::string& m = Only(kept).message;
+  auto at = m.find("full text in ");
+  REQUIRE(at != std::string::npos);
+  std::string path = m.substr(at + 13, m.size() - at - 14);
+  auto full = drahil::ReadFile(path);
+  REQUIRE_OK(full);
+  CHECK(full->find(std::string(100000, 'x')) != std::string::npos);
+  // UTF-8 sequences are never split.
+  CHECK(CapMessage("ab\xc3\xa9z", 3) == "ab\u2026 (3 more bytes)");
+  CHECK(CapMessage("short", 10) == "short");
 }

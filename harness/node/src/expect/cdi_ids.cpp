@@ -65,6 +65,9 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
   // Every ID must resolve in the CDI dir, as the container runtime requires.
   auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
   if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
+  if (auto special = reg->SpecialFiles(); !special.empty())
+    return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),
+                             "CdiSpecialFile");
   for (const auto& id : ids) {
     auto f = reg->Find(id);
     if (!f.ok()) return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs["cdi_dir"] + ": " + f.status().message(), "CdiUnresolved");

@@ -7,6 +7,13 @@
 namespace drahil::node {
 namespace {
 
+// RestartWait(): how long a kubelet restart waits for the drivers to
+// register again: the profile's registration timeout, within the step's time.
+milliseconds RestartWait(const CaseContext& ctx) {
+  return std::min(std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration),
+                  std::chrono::duration_cast<milliseconds>(ctx.Remaining()));
+}
+
 class NodeInjectStep final : public StepHandler {
  public:
   // ExecFault(): `faults: exec` — the vendor's own commands inject and clear
@@ -139,8 +146,8 @@ class NodeInjectStep final : public StepHandler {
       // A kubelet restart without a reboot: in-memory state is rebuilt from
       // the checkpoint, plugins re-register, and running pods' claims are
       // prepared again (the driver must answer from its own state).
-      auto r = env->kubelet->Restart(p["kubelet"] == "restart",
-                                     std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration));
+      auto r =
+          env->kubelet->Restart(p["kubelet"] == "restart", RestartWait(ctx), StepCallOptions(ctx));
       ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(), r.status.ok() ? "OK" : r.status.ToString(),
                  Ms(Clock::Real().Now() - t0));
       for (const auto& call : r.calls)
@@ -161,7 +168,7 @@ class NodeInjectStep final : public StepHandler {
       if (d) {
         if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "reboot: restart driver");
       }
-      auto r = env->kubelet->Restart(true, std::chrono::duration_cast<milliseconds>(ctx.profile.timeouts.registration));
+      auto r = env->kubelet->Restart(true, RestartWait(ctx), StepCallOptions(ctx));
       ctx.Record("inject", "reboot", r.status.ok() ? "OK" : r.status.ToString(), Ms(Clock::Real().Now() - t0));
       if (!r.status.ok()) return StepOutcome::Fail("after reboot the kubelet's replay failed: " + r.status.message(), "Reboot");
       return StepOutcome::Pass();

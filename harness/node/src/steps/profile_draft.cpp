@@ -323,14 +323,14 @@ class ProfileDraftStep final : public StepHandler {
     made["status"]["allocation"] = allocation[0];
     DRAHIL_RETURN_IF_ERROR(env.api->UpdateStatus("resourceclaims", made).status());
     kubelet::ClaimRef ref{"drahil-profile-init", made["metadata"].value("uid", ""), "probe"};
-    auto r = env.kubelet->Prepare(env.driver, {ref});
+    auto r = env.kubelet->Prepare(env.driver, {ref}, StepCallOptions(ctx));
     ctx.Record("grpc", "NodePrepareResources (profile init)", std::string(CodeName(r.record.code)), 0);
     std::string id;
     for (const auto& c : r.claims)
       for (const auto& d : c.devices)
         for (const auto& i : d.cdi_device_ids)
           if (id.empty() || i.find("common") == std::string::npos) id = i;
-    (void)env.kubelet->Unprepare(env.driver, {ref});
+    (void)env.kubelet->Unprepare(env.driver, {ref}, StepCallOptions(ctx));
     (void)env.api->Delete("resourceclaims", "drahil-profile-init", "probe");
     (void)env.api->Delete("deviceclasses", "", cls);
     if (!r.status.ok()) return r.status;

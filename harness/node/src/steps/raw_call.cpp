@@ -17,7 +17,7 @@ class RawCallStep final : public StepHandler {
     } else {
       for (const auto& c : step.params["claims"]) claims.push_back(SplitRef(c.get<std::string>()));
     }
-    kubelet::KubeletStandIn::CallOptions call;
+    kubelet::KubeletStandIn::CallOptions call = StepCallOptions(ctx);
     if (step.params.contains("api")) {
       call.api = step.params["api"] == "v1beta1" ? std::string(kubelet::kDraV1beta1Service) : std::string(kubelet::kDraV1Service);
     }
@@ -36,7 +36,10 @@ class RawCallStep final : public StepHandler {
     // workers call a driver concurrently).
     bool concurrent = step.params.value("concurrent", false) && refs.size() > 1;
     auto one = [&](const std::vector<kubelet::ClaimRef>& batch) {
-      return prepare_ ? env->kubelet->Prepare(env->driver, batch, call) : env->kubelet->Unprepare(env->driver, batch, call);
+      auto opts = call;
+      opts.max_timeout = StepCallOptions(ctx).max_timeout;  // each replay gets what is left
+      return prepare_ ? env->kubelet->Prepare(env->driver, batch, opts)
+                      : env->kubelet->Unprepare(env->driver, batch, opts);
     };
     for (int i = 1; i <= replay; ++i) {
       std::vector<kubelet::CallResult> results;

@@ -136,7 +136,7 @@ class RunPodStep final : public StepHandler {
     }
 
     auto t0 = Clock::Real().Now();
-    kubelet::PodResult prep = env->kubelet->PreparePod(kp);
+    kubelet::PodResult prep = env->kubelet->PreparePod(kp, StepCallOptions(ctx));
     std::map<std::string, std::vector<kubelet::Device>> devices;  // ns/claim → devices
     for (const auto& call : prep.calls) {
       ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
@@ -325,6 +325,9 @@ class RunPodStep final : public StepHandler {
     }
     auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
     if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
+    if (auto special = reg->SpecialFiles(); !special.empty())
+      return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),
+                               "CdiSpecialFile");
     auto res = reg->Resolve(ids);
     if (!res.ok()) {
       return StepOutcome::Fail("container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),

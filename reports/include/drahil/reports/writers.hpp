@@ -59,6 +59,12 @@ struct WriteOptions {
 // after one fails; the error names each path that failed.
 Status WriteReports(const RunReport& run, const WriteOptions& opts);
 
+// CheckReportPaths(): before a run, that WriteReports() will be able to
+// write each requested file: its directory exists or can be made, a file
+// can be created there, and the path is not a directory. The error names
+// every path that cannot be written.
+Status CheckReportPaths(const WriteOptions& opts);
+
 // FormatJUnitTime(): seconds with three decimals and '.', no separators ("12.345").
 std::string FormatJUnitTime(double seconds);
 // FormatJUnitTimestamp(): "2026-07-01T12:00:00" (UTC, no zone, as the Ant schema wants).

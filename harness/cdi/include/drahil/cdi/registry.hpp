@@ -3,7 +3,9 @@
 // Registry: the CDI specs found in a list of spec dirs, resolved the way a
 // container runtime's CDI cache resolves them (docs/reference/protocol.md 5.4):
 //   - every *.json and *.yaml file directly in each dir is loaded; a file that
-//     fails to parse is recorded in errors() and contributes nothing;
+//     fails to parse is recorded in errors() and contributes nothing; one that
+//     is not a regular file (a FIFO would block a reader forever) is recorded
+//     without being opened;
 //   - dirs later in the list have higher priority: a device name defined in a
 //     later dir overrides the same name from an earlier dir;
 //   - the same name defined twice at the same priority is a conflict: the name
@@ -37,6 +39,9 @@ inline const std::vector<std::string>& DefaultSpecDirs() {
 struct SpecError {
   std::string path;  // the file (or the device ID for a conflict)
   Status status;
+  // The file is not a regular file (a FIFO, socket, device node or
+  // directory named *.json/*.yaml): it was never opened for reading.
+  bool special_file = false;
 };
 
 // One resolved device: where it came from.
@@ -64,6 +69,9 @@ class Registry {
   static Registry FromSpecs(std::vector<Spec> specs);
 
   [[nodiscard]] const std::vector<SpecError>& errors() const { return errors_; }
+  // SpecialFiles(): the errors() with special_file set. A runtime scanning
+  // the dir would block (a FIFO) or fail on them, so they break every pod.
+  [[nodiscard]] std::vector<SpecError> SpecialFiles() const;
   [[nodiscard]] const std::vector<std::shared_ptr<const Spec>>& specs() const { return specs_; }
   // DeviceIds(): every resolvable fully-qualified ID, sorted.
   [[nodiscard]] std::vector<std::string> DeviceIds() const;

@@ -17,6 +17,14 @@ namespace drahil {
 // path, and with kResourceExhausted when the file is larger than max_bytes.
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 256u << 20);
 
+// ReadRegularFile(): ReadFile() for files someone else controls (a driver's
+// CDI specs): opened with O_NONBLOCK and checked with fstat() before any read,
+// so a FIFO, socket or device node fails at once with kFailedPrecondition
+// ("PATH is a FIFO, not a regular file") instead of blocking. Symlinks are
+// followed, as a container runtime follows them; the check applies to the
+// file they lead to.
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes = 256u << 20);
+
 // AtomicWriteFile(): writes data so that readers see either the old file or
 // the complete new one, never a prefix, even if the process dies midway:
 // write to "<dir>/.<name>.tmp-XXXXXX", fsync, rename over path, fsync dir.

@@ -88,6 +88,9 @@ class KubeletStandIn {
   // Per-call overrides (fault hooks for the runner).
   struct CallOptions {
     std::optional<std::chrono::milliseconds> timeout;  // replaces Options::call_timeout
+    // Caps the call's deadline (the caller's own time left, e.g. a test
+    // step's): the deadline is min(timeout or call_timeout, max_timeout).
+    std::optional<std::chrono::milliseconds> max_timeout;
     // Call this DRA service (kDraV1Service / kDraV1beta1Service) instead of the
     // one chosen at registration; the plugin must have advertised it, else the
     // call fails with kFailedPrecondition and nothing is sent.
@@ -144,11 +147,18 @@ class KubeletStandIn {
   // (plugins, health, cache), reloads the checkpoint, re-registers the
   // plugins still in the registry directory and, with replay_prepares, calls
   // NodePrepareResources again for every checkpointed pod (as a restarted
-  // kubelet does for running pods), waiting up to timeout for drivers.
-  PodResult Restart(bool replay_prepares, std::chrono::milliseconds timeout);
+  // kubelet does for running pods), waiting up to timeout for drivers. The
+  // replayed calls use call (its max_timeout counts from the restart).
+  PodResult Restart(bool replay_prepares, std::chrono::milliseconds timeout,
+                    const CallOptions& call = {});
 
   // Fault hook: replaces Options::call_timeout for later calls.
   void SetCallTimeout(std::chrono::milliseconds timeout);
+  // CancelCalls(): cancels every DRA call in flight (they end with
+  // kCancelled naming reason) and fails later ones at once, without a call,
+  // until ResumeCalls(). Safe from any thread (e.g. a signal watcher).
+  void CancelCalls(const std::string& reason);
+  void ResumeCalls();
 
   // Health(): the current health view of one driver (staleness applied now).
   HealthSnapshot Health(const std::string& driver) const;

@@ -67,6 +67,9 @@ class DriverProcess {
   Status Pause();
   Status Resume();
   bool Running();
+  // Exited(): how the driver ended when it exited by itself (not through
+  // Terminate()/Kill()); nullopt while it runs.
+  std::optional<ExitInfo> Exited();
   pid_t pid();
   int starts() const;  // 1 after Start(), +1 per Restart()
   const std::vector<std::string>& argv() const { return argv_; }

@@ -57,6 +57,13 @@ namespace drahil::runner {
 class DriverProcess;
 using reports::Verdict;
 
+// A case's failure message and a call record's detail are cut to this many
+// bytes in the reports (a driver's reply can be megabytes).
+inline constexpr size_t kMaxMessageBytes = 4096;
+// CapMessage(): text cut to max_bytes (at a UTF-8 boundary) plus
+// "… (N more bytes)", naming full_text_at when given; shorter text unchanged.
+std::string CapMessage(std::string text, size_t max_bytes, const std::string& full_text_at = "");
+
 // StepOutcome: what one step (or case set-up) concluded.
 struct StepOutcome {
   Verdict verdict = Verdict::kPass;
@@ -85,12 +92,19 @@ class CancelToken {
   [[nodiscard]] std::string reason() const;
   // WaitUntil(): blocks until t or cancellation; true if t was reached uncancelled.
   bool WaitUntil(Clock::TimePoint t) const;
+  // OnCancel(): f(reason) runs once, on the cancelling thread, when Cancel()
+  // is called (at once when it already was), e.g. to cut short a gRPC call.
+  // f must not block. Returns a handle for RemoveOnCancel().
+  int OnCancel(std::function<void(const std::string&)> f) const;
+  void RemoveOnCancel(int handle) const;
 
  private:
   std::atomic<bool> cancelled_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::string reason_;
+  mutable std::map<int, std::function<void(const std::string&)>> on_cancel_;
+  mutable int next_handle_ = 1;
 };
 
 // CleanupTracker: undo actions for everything a case created, run in reverse

@@ -1,0 +1,272 @@
+// drahil-hostile-driver: a small DRA kubelet plugin that speaks the real
+// protocol (pluginregistration v1, DRA v1, ResourceSlices over the API
+// server's REST API) and misbehaves in the ways --mode asks for:
+//
+//   hang-prepare      NodePrepareResources never answers (until the call is
+//                     cancelled or the driver is stopped)
+//   many-cdi-ids=N    NodePrepareResources returns N CDI device IDs per claim
+//   cdi-fifo          a FIFO named hostile-fifo.json (and .yaml) sits in the
+//                     CDI dir next to a valid spec
+//   exit=N            exits with code N before it registers
+//   relative-paths-ok accept relative directories (by default the driver
+//                     refuses them, as drivers built on kubeletplugin do)
+//
+// --prepare-marker=PATH: each NodePrepareResources call appends the driver's
+// pid to PATH when it arrives (tests wait for it before they act).
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "drahil/core/file_util.hpp"
+#include "drahil/kube/rest_client.hpp"
+#include "drahil/proto/dra_v1.grpc.pb.h"
+#include "drahil/proto/pluginregistration_v1.grpc.pb.h"
+
+namespace {
+
+namespace dra = k8s::io::kubelet::pkg::apis::dra::v1;
+using Json = nlohmann::json;
+
+constexpr char kCdiKind[] = "hostile.example.com/dev";
+
+struct Options {
+  std::string driver_name = "hostile.example.com";
+  std::string node_name;
+  std::string kubeconfig;
+  std::string registry_dir;
+  std::string plugins_dir;
+  std::string cdi_dir;
+  std::string prepare_marker;
+  std::vector<std::string> modes;
+  bool hang_prepare = false;
+  bool cdi_fifo = false;
+  bool relative_ok = false;
+  long many_cdi_ids = 0;
+  int exit_code = -1;
+
+  std::string DraSocket() const { return plugins_dir + "/" + driver_name + "/dra.sock"; }
+  std::string RegSocket() const { return registry_dir + "/" + driver_name + "-reg.sock"; }
+};
+
+std::atomic<bool> g_stopping{false};
+
+void Log(const std::string& s) {
+  std::fprintf(stderr, "drahil-hostile-driver: %s\n", s.c_str());
+  std::fflush(stderr);
+}
+
+class DraService final : public dra::DRAPlugin::Service {
+ public:
+  explicit DraService(const Options& o) : o_(o) {}
+
+  grpc::Status NodePrepareResources(grpc::ServerContext* ctx,
+                                    const dra::NodePrepareResourcesRequest* req,
+                                    dra::NodePrepareResourcesResponse* resp) override {
+    Log("NodePrepareResources: " + std::to_string(req->claims_size()) + " claim(s)");
+    if (!o_.prepare_marker.empty()) {
+      std::string line = std::to_string(::getpid()) + "\n";
+      int fd = ::open(o_.prepare_marker.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
+      }
+    }
+    if (o_.hang_prepare) {
+      // Never answers: only the caller's cancellation or a stop ends it.
+      while (!ctx->IsCancelled() && !g_stopping.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      return grpc::Status(grpc::StatusCode::CANCELLED, "hostile driver: gave up");
+    }
+    for (const auto& c : req->claims()) {
+      auto& entry = (*resp->mutable_claims())[c.uid()];
+      auto* d = entry.add_devices();
+      d->set_pool_name(o_.node_name);
+      d->set_device_name("dev-0");
+      if (o_.many_cdi_ids > 0) {
+        for (long i = 0; i < o_.many_cdi_ids; ++i) {
+          d->add_cdi_device_ids(std::string(kCdiKind) + "=flood-" + std::to_string(i));
+        }
+      } else {
+        d->add_cdi_device_ids(std::string(kCdiKind) + "=dev-0");
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status NodeUnprepareResources(grpc::ServerContext*,
+                                      const dra::NodeUnprepareResourcesRequest* req,
+                                      dra::NodeUnprepareResourcesResponse* resp) override {
+    for (const auto& c : req->claims()) (*resp->mutable_claims())[c.uid()];
+    return grpc::Status::OK;
+  }
+
+ private:
+  const Options& o_;
+};
+
+class RegistrationService final : public pluginregistration::Registration::Service {
+ public:
+  explicit RegistrationService(const Options& o) : o_(o) {}
+  grpc::Status GetInfo(grpc::ServerContext*, const pluginregistration::InfoRequest*,
+                       pluginregistration::PluginInfo* info) override {
+    info->set_type("DRAPlugin");
+    info->set_name(o_.driver_name);
+    info->set_endpoint(o_.DraSocket());
+    info->add_supported_versions("v1.DRAPlugin");
+    return grpc::Status::OK;
+  }
+  grpc::Status NotifyRegistrationStatus(grpc::ServerContext*,
+                                        const pluginregistration::RegistrationStatus* st,
+                                        pluginregistration::RegistrationStatusResponse*) override {
+    Log(st->plugin_registered() ? "registered" : "registration refused: " + st->error());
+    return grpc::Status::OK;
+  }
+
+ private:
+  const Options& o_;
+};
+
+std::unique_ptr<grpc::Server> Listen(const std::string& path, grpc::Service* service) {
+  ::unlink(path.c_str());
+  grpc::ServerBuilder b;
+  b.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  b.RegisterService(service);
+  return b.BuildAndStart();
+}
+
+drahil::Status PublishSlice(const Options& o) {
+  DRAHIL_ASSIGN_OR_RETURN(auto kc, drahil::kube::KubeConfig::Load(o.kubeconfig));
+  DRAHIL_ASSIGN_OR_RETURN(auto api, drahil::kube::RestClient::Create(kc));
+  Json slice = {{"apiVersion", "resource.k8s.io/v1"},
+                {"kind", "ResourceSlice"},
+                {"metadata", {{"name", o.node_name + "-" + o.driver_name}}},
+                {"spec",
+                 {{"driver", o.driver_name},
+                  {"nodeName", o.node_name},
+                  {"pool", {{"name", o.node_name}, {"generation", 1}, {"resourceSliceCount", 1}}},
+                  {"devices", Json::array({{{"name", "dev-0"}}})}}}};
+  return api->CreateObject(slice).status();
+}
+
+drahil::Status WriteCdi(const Options& o) {
+  if (o.cdi_dir.empty()) return drahil::OkStatus();
+  DRAHIL_RETURN_IF_ERROR(drahil::MakeDirs(o.cdi_dir));
+  Json spec = {
+      {"cdiVersion", "0.3.0"},
+      {"kind", kCdiKind},
+      {"devices", Json::array({{{"name", "dev-0"},
+                                {"containerEdits", {{"env", Json::array({"HOSTILE_DEV=0"})}}}}})}};
+  DRAHIL_RETURN_IF_ERROR(drahil::AtomicWriteFile(o.cdi_dir + "/hostile-dev.json", spec.dump(2)));
+  if (o.cdi_fifo) {
+    for (const char* name : {"/hostile-fifo.json", "/hostile-fifo.yaml"}) {
+      std::string p = o.cdi_dir + name;
+      if (::mkfifo(p.c_str(), 0644) != 0 && errno != EEXIST) {
+        return drahil::InternalError("mkfifo " + p + ": " + std::strerror(errno));
+      }
+    }
+  }
+  return drahil::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"drahil-hostile-driver: a DRA driver that misbehaves on purpose"};
+  app.add_option("--driver-name", o.driver_name);
+  app.add_option("--node-name", o.node_name)->required();
+  app.add_option("--kubeconfig", o.kubeconfig)->required();
+  app.add_option("--registry-dir", o.registry_dir)->required();
+  app.add_option("--plugins-dir", o.plugins_dir)->required();
+  app.add_option("--cdi-dir", o.cdi_dir);
+  app.add_option("--prepare-marker", o.prepare_marker);
+  app.add_option("--mode", o.modes,
+                 "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | relative-paths-ok");
+  CLI11_PARSE(app, argc, argv);
+  for (const auto& m : o.modes) {
+    if (m == "hang-prepare") {
+      o.hang_prepare = true;
+    } else if (m == "cdi-fifo") {
+      o.cdi_fifo = true;
+    } else if (m == "relative-paths-ok") {
+      o.relative_ok = true;
+    } else if (m.rfind("many-cdi-ids=", 0) == 0) {
+      o.many_cdi_ids = std::stol(m.substr(13));
+    } else if (m.rfind("exit=", 0) == 0) {
+      o.exit_code = std::stoi(m.substr(5));
+    } else {
+      Log("unknown --mode " + m);
+      return 2;
+    }
+  }
+  if (o.exit_code >= 0) {
+    Log("exiting with code " + std::to_string(o.exit_code) + " before registering (--mode exit)");
+    return o.exit_code;
+  }
+  if (!o.relative_ok) {
+    for (const auto* d : {&o.registry_dir, &o.plugins_dir, &o.cdi_dir, &o.kubeconfig}) {
+      if (!d->empty() && (*d)[0] != '/') {
+        Log("path " + *d + " is not absolute");
+        return 2;
+      }
+    }
+  }
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  if (auto s = WriteCdi(o); !s.ok()) {
+    Log("CDI: " + s.ToString());
+    return 1;
+  }
+  if (auto s = PublishSlice(o); !s.ok()) {
+    Log("ResourceSlice: " + s.ToString());
+    return 1;
+  }
+  DraService dra_service(o);
+  RegistrationService reg_service(o);
+  if (auto s = drahil::MakeDirs(o.plugins_dir + "/" + o.driver_name); !s.ok()) {
+    Log(s.ToString());
+    return 1;
+  }
+  auto dra_server = Listen(o.DraSocket(), &dra_service);
+  if (!dra_server) {
+    Log("cannot listen on " + o.DraSocket());
+    return 1;
+  }
+  auto reg_server = Listen(o.RegSocket(), &reg_service);
+  if (!reg_server) {
+    Log("cannot listen on " + o.RegSocket());
+    return 1;
+  }
+  Log("serving on " + o.DraSocket() + " and " + o.RegSocket());
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  Log(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  g_stopping.store(true);
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(1);
+  reg_server->Shutdown(deadline);
+  dra_server->Shutdown(deadline);
+  ::unlink(o.RegSocket().c_str());
+  ::unlink(o.DraSocket().c_str());
+  return 0;
+}

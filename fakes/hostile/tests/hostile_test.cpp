@@ -1,0 +1,340 @@
+// `drahil run` against drahil-hostile-driver, a driver that misbehaves on
+// purpose: drahil itself must stay bounded, interruptible and honest.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
+#include "drahil/reports/writers.hpp"
+#include "drahil/testing/testing.hpp"
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Fixture {
+  drahil::TempDir dir = std::move(drahil::TempDir::Create("drahil-hostile-").value());
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = dir.Join(name);
+    REQUIRE_OK(drahil::AtomicWriteFile(p, text));
+    return p;
+  }
+  // Profile(): the hostile driver with these --mode values; timeouts as given.
+  std::string Profile(const std::vector<std::string>& modes, const std::string& timeouts,
+                      const std::string& marker = "") {
+    std::string args =
+        "  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
+        "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
+        "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n";
+    for (const auto& m : modes) args += "  - --mode=" + m + "\n";
+    if (!marker.empty()) args += "  - --prepare-marker=" + marker + "\n";
+    return Write("hostile.yaml",
+                 "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\n"
+                 "version: \"0.1\"\ncommand: " +
+                     drahil::testing::Bin("drahil-hostile-driver") + "\nargs:\n" + args +
+                     "probe: {backend: emulated}\ntimeouts: " + timeouts + "\n");
+  }
+  // Suite(): fixtures (a class and one claim for the hostile driver) and the
+  // given cases (YAML list items, indented by two).
+  std::string Suite(const std::string& defaults, const std::string& cases) {
+    return Write("s.yaml", "spec: drahil.suite/v1\nname: hostile\ndefaults: " + defaults +
+                               "\nfixtures:\n"
+                               "  - manifests:\n"
+                               "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+                               "      - apiVersion: resource.k8s.io/v1\n"
+                               "        kind: DeviceClass\n"
+                               "        metadata: {name: hostile.example.com}\n"
+                               "        spec: {selectors: [{cel: {expression: 'device.driver == "
+                               "\"hostile.example.com\"'}}]}\n"
+                               "      - apiVersion: resource.k8s.io/v1\n"
+                               "        kind: ResourceClaim\n"
+                               "        metadata: {name: c, namespace: t}\n"
+                               "        spec: {devices: {requests: [{name: r, exactly: "
+                               "{deviceClassName: hostile.example.com}}]}}\n"
+                               "cases:\n" +
+                               cases);
+  }
+};
+
+struct Run {
+  drahil::CommandOutput out;
+  double seconds = 0;
+};
+
+Run Drahil(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+           const std::map<std::string, std::string>& env = {}) {
+  std::vector<std::string> argv = {drahil::testing::Bin("drahil")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto t0 = Clock::now();
+  auto r = drahil::RunCommand(argv, timeout, env);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return {*r, std::chrono::duration<double>(Clock::now() - t0).count()};
+}
+
+std::string XmlLint(const std::string& file) {
+  std::string xsd = drahil::testing::SourceDir() + "/reports/schema/junit-ant-strict.xsd";
+  auto out = drahil::RunCommand({"xmllint", "--noout", "--schema", xsd, file}, 30s);
+  if (!out.ok()) return out.status().ToString();
+  return out->exit.success() ? "" : out->output;
+}
+
+const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r,
+                                            const std::string& id) {
+  for (const auto& s : r.suites)
+    for (const auto& c : s.cases)
+      if (c.id == id) return &c;
+  return nullptr;
+}
+
+const char* kPrepareCase =
+    "  - id: hung\n    title: t\n    steps:\n      - allocate: t/c\n      - prepare: {claims: "
+    "[t/c]}\n";
+
+}  // namespace
+
+TEST_CASE(
+    "hostile: a hung NodePrepareResources is cut at the step's time left, not the 45 s call "
+    "timeout",
+    "[hostile][deadline]") {
+  Fixture f;
+  std::string prof =
+      f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s}");  // prepare: 45s built in
+  std::string suite = f.Suite("{case-timeout: 15s, step-timeout: 5s}", kPrepareCase);
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--progress", "plain"},
+                  90s);
+  INFO(r.out.output);
+  CHECK(r.out.exit.exit_code == 1);
+  CHECK(r.seconds < 14);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "hung");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kFail);
+  CHECK(c->message.find("step 2 (prepare") != std::string::npos);
+  CHECK(c->message.find("NodePrepareResources") != std::string::npos);
+  // The step's 5 s, less the moments before the call: "after 5.0s" or "after 4.9s".
+  CHECK(std::regex_search(
+      c->message,
+      std::regex("NodePrepareResources: .*\\(deadline exceeded after [45]\\.[0-9]s\\)")));
+}
+
+TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the case out",
+          "[hostile][signal]") {
+  Fixture f;
+  std::string marker = f.dir.Join("prepare.marker");
+  std::string prof =
+      f.Profile({"hang-prepare"}, "{registration: 20s, slices: 20s, prepare: 120s}", marker);
+  std::string suite =
+      f.Suite("{case-timeout: 5m, step-timeout: 3m}",
+              std::string("  - {id: quick, title: t, steps: [wait: 10ms]}\n") + kPrepareCase);
+  drahil::ChildProcess::Options o;
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--out",
+            f.dir.Join("out"),
+            "--progress",
+            "plain"};
+  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stdout_path = f.dir.Join("output");
+  o.stderr_to_stdout = true;
+  auto child = drahil::ChildProcess::Spawn(o);
+  REQUIRE_OK(child);
+  auto deadline = Clock::now() + 60s;
+  while (!drahil::PathExists(marker) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  INFO(drahil::ReadFile(f.dir.Join("output")).value_or(""));
+  REQUIRE(drahil::PathExists(marker));
+  pid_t driver = std::stoi(drahil::ReadFile(marker).value_or("0"));
+  REQUIRE(driver > 0);
+  std::this_thread::sleep_for(200ms);  // the call is in flight
+  auto t0 = Clock::now();
+  REQUIRE(::kill(child->pid(), SIGTERM) == 0);
+  auto exit = child->Wait(30s);
+  double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  REQUIRE_OK(exit);
+  INFO(drahil::ReadFile(f.dir.Join("output")).value_or(""));
+  CHECK(exit->exit_code == 128 + SIGTERM);
+  CHECK(took < 3.0);
+
+  auto xml = drahil::ReadFile(f.dir.Join("out/junit.xml"));
+  REQUIRE_OK(xml);
+  CHECK(xml->find("name=\"quick\"") != std::string::npos);
+  CHECK(xml->find("name=\"hung\"") == std::string::npos);
+  CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
+  if (!drahil::testing::FindOnPath("xmllint").empty())
+    CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+  auto json = drahil::reports::ParseJsonReport(
+      drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  REQUIRE_OK(json);
+  CHECK(json->partial);
+  CHECK(FindCase(*json, "hung") == nullptr);
+  // No process left behind: the driver is gone (reaped by drahil).
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = ::kill(driver, 0) != 0 && errno == ESRCH;
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(gone);
+}
+
+TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blocks drahil",
+          "[hostile][cdi]") {
+  Fixture f;
+  std::string prof = f.Profile({"cdi-fifo"}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 30s, step-timeout: 10s}",
+                              "  - id: fifo\n    title: t\n    steps:\n      - allocate: t/c\n"
+                              "      - prepare: {claims: [t/c]}\n"
+                              "      - expect: {cdi-ids: {claim: t/c, count: 1}}\n");
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--keep", "--work-dir", f.dir.Join("work"), "--progress", "plain"},
+                  60s);
+  INFO(r.out.output);
+  CHECK(r.out.exit.exit_code == 1);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "fifo");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kFail);
+  CHECK(c->type == "CdiSpecialFile");
+  CHECK(c->message.find("/hostile-fifo.") != std::string::npos);
+  CHECK(c->message.find(": [file-type] a FIFO, not a regular file") != std::string::npos);
+
+  // drahil cdi validate / audit on the same dir: findings, no hang.
+  std::string cdi;
+  auto cases = drahil::ListDir(f.dir.Join("work"));
+  REQUIRE_OK(cases);
+  REQUIRE(cases->size() == 1);
+  cdi = f.dir.Join("work/" + cases->front() + "/cdi");
+  auto v = Drahil({"cdi", "validate", cdi}, 20s);
+  INFO(v.out.output);
+  CHECK(v.out.exit.exit_code == 1);
+  CHECK(v.out.output.find("hostile-fifo.json: [file-type] a FIFO") != std::string::npos);
+  CHECK(v.out.output.find("hostile-fifo.yaml: [file-type] a FIFO") != std::string::npos);
+  CHECK(v.out.output.find("OK   " + cdi + "/hostile-dev.json") != std::string::npos);
+  auto a = Drahil({"cdi", "audit", cdi}, 20s);
+  INFO(a.out.output);
+  CHECK(a.out.output.find("hostile-fifo.json: [file-type] a FIFO") != std::string::npos);
+}
+
+TEST_CASE(
+    "hostile: 100k CDI IDs make a capped failure message; the kept case dir has the full text",
+    "[hostile][message]") {
+  Fixture f;
+  std::string prof = f.Profile({"many-cdi-ids=100000"}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
+                              "  - id: flood\n    title: t\n    steps:\n      - allocate: t/c\n"
+                              "      - prepare: {claims: [t/c]}\n"
+                              "      - expect: {cdi-ids: {claim: t/c, count: 1}}\n");
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--keep", "--work-dir", f.dir.Join("work"), "--progress", "none"},
+                  120s);
+  CHECK(r.out.exit.exit_code == 1);
+  auto text = drahil::ReadFile(f.dir.Join("r.json"));
+  REQUIRE_OK(text);
+  CHECK(text->size() < 256u * 1024);
+  auto json = drahil::reports::ParseJsonReport(*text);
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "flood");
+  REQUIRE(c != nullptr);
+  CHECK(c->message.size() < 4096 + 256);
+  CHECK(c->message.find("got 100000 CDI device ID(s)") != std::string::npos);
+  CHECK(c->message.find(" more bytes; full text in ") != std::string::npos);
+  std::string full_at = c->message.substr(c->message.find("full text in ") + 13);
+  full_at.pop_back();  // the closing parenthesis
+  auto full = drahil::ReadFile(full_at);
+  REQUIRE_OK(full);
+  CHECK(full->size() > 1000000);
+  CHECK(full->find("hostile.example.com/dev=flood-99999") != std::string::npos);
+}
+
+TEST_CASE("hostile: a relative --work-dir reaches the driver as an absolute path",
+          "[hostile][workdir]") {
+  Fixture f;
+  // The driver refuses relative directories, as kubeletplugin-based drivers do.
+  std::string prof = f.Profile({}, "{registration: 30s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPrepareCase);
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("cwd")));
+  drahil::ChildProcess::Options o;
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--work-dir",
+            "rel",
+            "--json",
+            f.dir.Join("r.json"),
+            "--progress",
+            "plain"};
+  o.cwd = f.dir.Join("cwd");
+  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  o.stdout_path = f.dir.Join("output");
+  o.stderr_to_stdout = true;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("cwd/rel")));
+  auto child = drahil::ChildProcess::Spawn(o);
+  REQUIRE_OK(child);
+  auto exit = child->Wait(90s);
+  REQUIRE_OK(exit);
+  INFO(drahil::ReadFile(f.dir.Join("output")).value_or(""));
+  CHECK(exit->exit_code == 0);
+}
+
+TEST_CASE("hostile: a driver that exits before registering ends the wait at once, naming its exit",
+          "[hostile][registration]") {
+  Fixture f;
+  std::string prof = f.Profile({"exit=3"}, "{registration: 30s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPrepareCase);
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--progress", "plain"},
+                  90s);
+  INFO(r.out.output);
+  CHECK(r.out.exit.exit_code == 1);
+  CHECK(r.seconds < 10);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "hung");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->message.find("exited before it registered (exit code 3") != std::string::npos);
+}
+
+TEST_CASE("hostile: an unwritable report path fails before the first case, naming the path",
+          "[hostile][outputs]") {
+  Fixture f;
+  std::string prof = f.Profile({}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
+                              "  - {id: w, title: t, steps: [wait: 3s]}\n");
+  std::string file = f.Write("plain-file", "x");
+  auto out = Drahil(
+      {"run", "--driver", prof, "--suite", suite, "--out", file + "/out", "--progress", "plain"},
+      60s);
+  INFO(out.out.output);
+  CHECK(out.out.exit.exit_code == 2);
+  CHECK(out.seconds < 2.5);
+  CHECK(out.out.output.find(file + "/out/junit.xml") != std::string::npos);
+  CHECK(out.out.output.find("PASS") == std::string::npos);
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("adir")));
+  auto dir = Drahil({"run", "--driver", prof, "--suite", suite, "--junit", f.dir.Join("adir"),
+                     "--progress", "plain"},
+                    60s);
+  INFO(dir.out.output);
+  CHECK(dir.out.exit.exit_code == 2);
+  CHECK(dir.out.output.find(f.dir.Join("adir") + " is a directory") != std::string::npos);
+}

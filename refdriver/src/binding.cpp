@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/poll.hpp"
 
 namespace drahil::refdriver {
 
@@ -10,7 +11,11 @@ void BindingController::Start() {
   thread_ = std::thread([this] {
     while (!stop_) {
       Pass();
-      for (int i = 0; i < 5 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // The next pass in 250 ms; Stop() is noticed within 50 ms.
+      PollOptions o;
+      o.interval = std::chrono::milliseconds(50);
+      (void)PollFor(clock_, std::chrono::milliseconds(250), o, "the next binding pass",
+                    [this] { return stop_.load(); });
     }
   });
 }
@@ -39,7 +44,7 @@ void BindingController::Pass() {
             if (c.value("status", "") == "True") done = true;
       if (done) continue;
       std::string key = uid + "/" + dev;
-      auto now = std::chrono::steady_clock::now();
+      auto now = clock_.Now();
       auto [it, inserted] = first_seen_.emplace(key, now);
       bool failed = health.count(dev) && health[dev].health == 2;
       if (!failed && now - it->second < opts_.program_delay) continue;
@@ -58,7 +63,7 @@ void BindingController::Pass() {
                       {"status", "True"},
                       {"reason", failed ? "ProgrammingFailed" : "Programmed"},
                       {"message", failed ? "region error: " + health[dev].message : "region programmed"},
-                      {"lastTransitionTime", FormatRfc3339(std::chrono::system_clock::now())}};
+                      {"lastTransitionTime", FormatRfc3339(clock_.WallNow())}};
             for (auto& d : devs) {
               if (d.value("driver", "") == opts_.driver_name && d.value("device", "") == dev) {
                 d["conditions"] = Json::array({cond});

@@ -8,16 +8,20 @@
 #include <atomic>
 #include <thread>
 
+#include "drahil/core/clock.hpp"
+#include "drahil/kube/rest_client.hpp"
 #include "driver.hpp"
 #include "health.hpp"
-#include "drahil/kube/rest_client.hpp"
 
 namespace drahil::refdriver {
 
 class BindingController {
  public:
-  BindingController(const Options& opts, const Inventory& inv, kube::RestClient* api, HealthMonitor* health)
-      : opts_(opts), inv_(inv), api_(api), health_(health) {}
+  // clock: when programming counts as done and the conditions' times; must
+  // outlive the controller.
+  BindingController(const Options& opts, const Inventory& inv, kube::RestClient* api,
+                    HealthMonitor* health, Clock& clock = Clock::Real())
+      : opts_(opts), inv_(inv), api_(api), health_(health), clock_(clock) {}
   ~BindingController() { Stop(); }
   void Start();
   void Stop();
@@ -28,9 +32,10 @@ class BindingController {
   const Inventory& inv_;
   kube::RestClient* api_;
   HealthMonitor* health_;
+  Clock& clock_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  std::map<std::string, std::chrono::steady_clock::time_point> first_seen_;  // uid/device -> when
+  std::map<std::string, Clock::TimePoint> first_seen_;  // uid/device -> when
 };
 
 }  // namespace drahil::refdriver

@@ -6,8 +6,8 @@
 
 namespace drahil::refdriver {
 namespace {
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 bool NonZeroRegister(const std::string& text) {
   for (char c : text) {
@@ -34,10 +34,11 @@ DeviceHealthState FpgaHealth(const Device& d, int64_t now) {
 }
 }  // namespace
 
-HealthMonitor::HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml)
-    : opts_(opts), inv_(inv), nvml_(nvml) {
+HealthMonitor::HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml, Clock& clock)
+    : opts_(opts), inv_(inv), nvml_(nvml), clock_(clock) {
   for (const auto& d : inv_.devices)
-    if (Published(d)) state_[d.name] = DeviceHealthState{1, "", false, UnixNow()};
+    if (Published(d))
+      state_[d.name] = DeviceHealthState{1, "", false, UnixSeconds(clock_.WallNow())};
   if (nvml_ == nullptr) return;
   if (nvml_->nvmlEventSetCreate(&events_) != NVML_SUCCESS) events_ = nullptr;
   for (size_t i = 0; i < inv_.devices.size(); ++i) {
@@ -88,7 +89,7 @@ uint64_t HealthMonitor::WaitForChange(uint64_t seen, std::chrono::milliseconds t
 }
 
 void HealthMonitor::Loop() {
-  auto next_check = std::chrono::steady_clock::now() + opts_.health_interval;
+  auto next_check = clock_.Now() + opts_.health_interval;
   while (!stop_) {
     // Xid and ECC events arrive through the event set; wait in short slices
     // so Stop() is prompt.
@@ -98,7 +99,7 @@ void HealthMonitor::Loop() {
       if (r == NVML_SUCCESS) {
         for (auto& w : gpus_) {
           if (w.handle != ev.device) continue;
-          w.xid_time = std::chrono::steady_clock::now();
+          w.xid_time = clock_.Now();
           if (ev.eventType == nvmlEventTypeXidCriticalError) {
             w.xid_message = "Xid " + std::to_string(ev.eventData) + " on " + inv_.devices[w.device_pos].uuid;
             if (ev.eventData == 79) w.lost = true;  // fallen off the bus
@@ -111,17 +112,16 @@ void HealthMonitor::Loop() {
         continue;
       }
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      clock_.SleepFor(std::chrono::milliseconds(200));
     }
-    if (std::chrono::steady_clock::now() >= next_check) {
+    if (clock_.Now() >= next_check) {
       CheckOnce();
-      next_check = std::chrono::steady_clock::now() + opts_.health_interval;
+      next_check = clock_.Now() + opts_.health_interval;
     }
   }
 }
 
-DeviceHealthState HealthMonitor::CheckGpu(GpuWatch& w, int64_t now,
-                                          std::chrono::steady_clock::time_point steady) {
+DeviceHealthState HealthMonitor::CheckGpu(GpuWatch& w, int64_t now, Clock::TimePoint steady) {
   nvmlMemory_t mem{};
   nvmlReturn_t r = nvml_->nvmlDeviceGetMemoryInfo(w.handle, &mem);
   const std::string& uuid = inv_.devices[w.device_pos].uuid;
@@ -184,8 +184,8 @@ bool HealthMonitor::Commit(std::map<std::string, DeviceHealthState>& next, int64
 }
 
 void HealthMonitor::CheckOnce() {
-  int64_t now = UnixNow();
-  auto steady = std::chrono::steady_clock::now();
+  int64_t now = UnixSeconds(clock_.WallNow());
+  auto steady = clock_.Now();
   std::map<int, DeviceHealthState> gpu_state;  // by inventory position
   for (auto& w : gpus_) gpu_state[w.device_pos] = CheckGpu(w, now, steady);
   std::map<std::string, DeviceHealthState> next = DeviceStates(gpu_state, now);

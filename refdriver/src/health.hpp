@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "drahil/core/clock.hpp"
 #include "driver.hpp"
 #include "nvml.hpp"
 
@@ -17,7 +18,10 @@ namespace drahil::refdriver {
 
 class HealthMonitor {
  public:
-  HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml);
+  // clock: the time of checks, the Xid recovery window and the reported
+  // timestamps; must outlive the monitor.
+  HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml,
+                Clock& clock = Clock::Real());
   ~HealthMonitor();
   // Start(): one check at once, then a background thread.
   void Start(std::function<void()> on_change);
@@ -39,13 +43,12 @@ class HealthMonitor {
     unsigned long long ecc_baseline = 0;
     bool lost = false;
     std::string xid_message;
-    std::chrono::steady_clock::time_point xid_time{};
+    Clock::TimePoint xid_time{};
     unsigned long long ecc_now = 0;
   };
   // CheckGpu(): one GPU's health from NVML; updates its watch (lost state,
   // Xid message, ECC count).
-  DeviceHealthState CheckGpu(GpuWatch& w, int64_t now,
-                             std::chrono::steady_clock::time_point steady);
+  DeviceHealthState CheckGpu(GpuWatch& w, int64_t now, Clock::TimePoint steady);
   // DeviceStates(): the health of every published device: its GPU's state
   // (`gpu_state`, by inventory position; a MIG device its parent's), or its
   // FPGA error registers.
@@ -57,6 +60,7 @@ class HealthMonitor {
   const Options& opts_;
   const Inventory& inv_;
   Nvml* nvml_;
+  Clock& clock_;
   nvmlEventSet_t events_{};
   std::vector<GpuWatch> gpus_;
   mutable std::mutex mu_;

@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   if (opts.Bug("register-before-socket")) {
     // Planted bug: announce first, serve later.
     if (auto s = servers.StartRegistration(); !s.ok()) return Fail(s);
-    std::this_thread::sleep_for(std::chrono::seconds(3));
+    Clock::Real().SleepFor(std::chrono::seconds(3));
     if (auto s = servers.StartDra(); !s.ok()) return Fail(s);
   } else {
     if (auto s = servers.StartDra(); !s.ok()) return Fail(s);

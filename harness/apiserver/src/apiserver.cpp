@@ -85,7 +85,7 @@ class ApiServer::Impl {
 
   explicit Impl(Options o)
       : options(std::move(o)),
-        store(Store::Options{options.watch_history, options.max_watch_queue}),
+        store(Store::Options{options.watch_history, options.max_watch_queue, options.clock}),
         handler(store, Handler::Config{options.git_version, options.admin_token,
                                        options.allow_anonymous, options.default_watch_timeout}),
         acceptor(ioc),
@@ -244,8 +244,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       return Done();
     }
-    start_ = std::chrono::steady_clock::now();
-    wall_start_ = std::chrono::system_clock::now();
+    start_ = impl_.options.clock->Now();
+    wall_start_ = impl_.options.clock->WallNow();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     req_ = Request{};
@@ -320,8 +320,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     e.ns = cls_.route.ns;
     e.name = cls_.route.name;
     e.code = resp.status;
-    e.latency = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start_);
+    e.latency =
+        std::chrono::duration_cast<std::chrono::microseconds>(impl_.options.clock->Now() - start_);
     e.user_agent = req_.user_agent;
     impl_.log->trace("{} {} {} -> {} ({} us) user={}", req_.method, req_.path, req_.query,
                      resp.status, e.latency.count(), e.user);
@@ -366,7 +366,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->keep_alive(false);
     res->prepare_payload();
     AuditEntry e;
-    e.time = std::chrono::system_clock::now();
+    e.time = impl_.options.clock->WallNow();
     e.user = "system:anonymous";
     e.verb = "invalid";
     e.code = r.status;
@@ -469,7 +469,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Request req_;
   Classified cls_;
   bool keep_alive_ = false;
-  std::chrono::steady_clock::time_point start_;
+  Clock::TimePoint start_;
   std::chrono::system_clock::time_point wall_start_;
   uint64_t request_counter_ = 0;
   std::array<char, 4096> scratch_{};
@@ -839,7 +839,7 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
     m.erase("namespace");
   }
   for (const char* f : {"uid", "resourceVersion", "creationTimestamp", "generation"}) m.erase(f);
-  internal::FillTimeAdded(*info, obj, nullptr);
+  internal::FillTimeAdded(*info, obj, nullptr, internal::NowRfc3339(*impl_->options.clock));
   auto causes = internal::ValidateCreate(*info, obj);
   if (!causes.empty()) return internal::Invalid(*info, m.value("name", ""), causes).ToStatus();
   auto r = impl_->store.Create(*info, std::move(obj));
@@ -853,10 +853,11 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
   std::string ns = info->namespaced ? MetaString(obj, "namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
+  const std::string now = internal::NowRfc3339(*impl_->options.clock);
   auto r = impl_->store.Update(*info, ns, MetaString(obj, "name"),
                                [&](const json& current, const json*) -> internal::Expected<json> {
                                  json d = obj;
-                                 internal::FillTimeAdded(*info, d, &current);
+                                 internal::FillTimeAdded(*info, d, &current, now);
                                  auto causes = internal::ValidateUpdate(*info, d, current);
                                  if (!causes.empty()) {
                                    return internal::Invalid(*info, MetaString(obj, "name"), causes);

@@ -222,7 +222,7 @@ json ResourceGroupJson() {
           {"preferredVersion", version}};
 }
 
-void WalkTaints(json& taints, const json* old_taints) {
+void WalkTaints(json& taints, const json* old_taints, const std::string& now) {
   if (!taints.is_array()) return;
   for (size_t i = 0; i < taints.size(); ++i) {
     json& t = taints[i];
@@ -237,7 +237,7 @@ void WalkTaints(json& taints, const json* old_taints) {
         }
       }
     }
-    if (!t.contains("timeAdded") || t["timeAdded"].is_null()) t["timeAdded"] = NowRfc3339();
+    if (!t.contains("timeAdded") || t["timeAdded"].is_null()) t["timeAdded"] = now;
   }
 }
 
@@ -266,7 +266,7 @@ std::optional<ApiError> CheckTypeMeta(const ResourceInfo& info, json& obj) {
   return std::nullopt;
 }
 
-void FillTimeAdded(const ResourceInfo& info, json& obj, const json* old) {
+void FillTimeAdded(const ResourceInfo& info, json& obj, const json* old, const std::string& now) {
   if (info.resource == "resourceslices") {
     if (!obj.contains("spec") || !obj["spec"].is_object()) return;
     json& devices = obj["spec"]["devices"];
@@ -290,7 +290,7 @@ void FillTimeAdded(const ResourceInfo& info, json& obj, const json* old) {
           }
         }
       }
-      WalkTaints(d["taints"], old_taints);
+      WalkTaints(d["taints"], old_taints, now);
     }
   } else if (info.resource == "devicetaintrules") {
     if (!obj.contains("spec") || !obj["spec"].is_object() || !obj["spec"].contains("taint")) return;
@@ -300,7 +300,7 @@ void FillTimeAdded(const ResourceInfo& info, json& obj, const json* old) {
         (*old)["spec"].contains("taint")) {
       old_arr = json::array({(*old)["spec"]["taint"]});
     }
-    WalkTaints(arr, old_arr.is_null() ? nullptr : &old_arr);
+    WalkTaints(arr, old_arr.is_null() ? nullptr : &old_arr, now);
     obj["spec"]["taint"] = arr[0];
   }
 }
@@ -751,7 +751,7 @@ Response Handler::Create(const Request& req, const Classified& c) {
   // (pods start Pending, as the pod strategy sets).
   if (info.resource == "resourceclaims") obj.erase("status");
   if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
-  FillTimeAdded(info, obj, nullptr);
+  FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
   auto causes = ValidateCreate(info, obj);
   if (!causes.empty()) return ErrorResponse(Invalid(info, m.value("name", ""), causes));
   std::vector<std::string> warnings;
@@ -818,7 +818,7 @@ Response Handler::Update(const Request& req, const Classified& c) {
       [&](const json& current, const json* ns_obj) -> Expected<json> {
         if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
         json d = Desired(info, c.route.subresource, current, obj);
-        FillTimeAdded(info, d, &current);
+        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
         if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
         auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current)
                                                       : ValidateUpdate(info, d, current);
@@ -877,7 +877,7 @@ Response Handler::Patch(const Request& req, const Classified& c) {
           return BadRequest("the name of the object may not be changed by a patch");
         }
         json d = Desired(info, c.route.subresource, current, patched);
-        FillTimeAdded(info, d, &current);
+        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
         if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
         auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current)
                                                       : ValidateUpdate(info, d, current);

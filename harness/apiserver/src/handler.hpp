@@ -108,8 +108,10 @@ class Handler {
 // Helpers used by both Handler and the C++ API.
 // ExpectedBodyObject(): checks apiVersion/kind (filling them when missing).
 std::optional<ApiError> CheckTypeMeta(const ResourceInfo& info, nlohmann::json& obj);
-// FillTimeAdded(): server-set timeAdded on device taints (slices, taint rules).
-void FillTimeAdded(const ResourceInfo& info, nlohmann::json& obj, const nlohmann::json* old);
+// FillTimeAdded(): server-set timeAdded on device taints (slices, taint rules):
+// `now` (RFC 3339) unless the taint has one or old holds the same taint with one.
+void FillTimeAdded(const ResourceInfo& info, nlohmann::json& obj, const nlohmann::json* old,
+                   const std::string& now);
 // AdminAccessCheck(): 1.34+ admission; appends a warning for the old label.
 std::optional<ApiError> AdminAccessCheck(const ResourceInfo& info, const nlohmann::json& obj,
                                          const nlohmann::json* ns_obj,

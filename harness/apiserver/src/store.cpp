@@ -65,7 +65,7 @@ bool HasFinalizers(const json& obj) {
 
 }  // namespace
 
-std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now()); }
+std::string NowRfc3339(const Clock& clock) { return FormatRfc3339(clock.WallNow()); }
 
 std::string EventLine(const std::string& type, const std::string& object_json) {
   std::string line;
@@ -261,7 +261,7 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     }
     json& m = obj["metadata"];
     m["uid"] = NewUid();
-    m["creationTimestamp"] = NowRfc3339();
+    m["creationTimestamp"] = NowRfc3339(*options_.clock);
     if (info.sets_generation) m["generation"] = 1;
     m.erase("deletionTimestamp");
     m.erase("deletionGracePeriodSeconds");
@@ -386,7 +386,7 @@ Expected<ObjPtr> Store::Delete(const ResourceInfo& info, const std::string& ns,
     if (HasFinalizers(*current)) {
       if (cm.contains("deletionTimestamp")) return current;
       json marked = *current;
-      marked["metadata"]["deletionTimestamp"] = NowRfc3339();
+      marked["metadata"]["deletionTimestamp"] = NowRfc3339(*options_.clock);
       marked["metadata"]["deletionGracePeriodSeconds"] = 0;
       marked["metadata"]["resourceVersion"] = std::to_string(++rv_);
       result = std::make_shared<const json>(std::move(marked));

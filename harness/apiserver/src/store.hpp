@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_error.hpp"
+#include "drahil/core/clock.hpp"
 #include "resources.hpp"
 #include "selectors.hpp"
 
@@ -95,8 +96,12 @@ class Store {
   struct Options {
     size_t history = 10000;         // watch events kept for resuming
     size_t max_watch_queue = 10000;  // a watcher this far behind is cut off
+    Clock* clock = &Clock::Real();   // creation and deletion timestamps
   };
   explicit Store(Options options);
+
+  // clock(): the time source of the timestamps the store writes.
+  Clock& clock() const { return *options_.clock; }
 
   uint64_t ResourceVersion() const;
 
@@ -193,7 +198,8 @@ class Store {
 // Event line helpers shared with the HTTP layer.
 std::string EventLine(const std::string& type, const std::string& object_json);
 nlohmann::json BookmarkObject(const ResourceInfo& info, uint64_t rv, bool initial_events_end);
-std::string NowRfc3339();
+// NowRfc3339(): clock.WallNow() as Kubernetes prints times.
+std::string NowRfc3339(const Clock& clock);
 
 }  // namespace drahil::apiserver::internal
 

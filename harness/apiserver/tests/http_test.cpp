@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/clock.hpp"
 #include "drahil/testing/testing.hpp"
 #include "test_client.hpp"
 
@@ -245,13 +246,17 @@ TEST_CASE("ApiServer HTTP: adminAccess needs the namespace label", "[apiserver][
 }
 
 TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apiserver][http]") {
-  auto server = StartServer();
+  drahil::FakeClock clock;
+  clock.Advance(std::chrono::hours(1));
+  ApiServer::Options opts;
+  opts.clock = &clock;
+  auto server = StartServer(opts);
   json s = Slice("tainted", "node-1");
   s["spec"]["devices"][0]["taints"] = {{{"key", "example.com/unhealthy"}, {"effect", "NoSchedule"}}};
   auto r = Http(*server, "POST", kSlices, s.dump());
   REQUIRE(r.status == 201);
   json t = r.Json()["spec"]["devices"][0]["taints"][0];
-  CHECK(t.contains("timeAdded"));
+  CHECK(t.value("timeAdded", "") == "2026-01-01T01:00:00Z");
   json rule = {{"apiVersion", "resource.k8s.io/v1"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r1"}}},
@@ -260,7 +265,7 @@ TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apise
   auto rr = Http(*server, "POST", "/apis/resource.k8s.io/v1/devicetaintrules", rule.dump());
   INFO(rr.body);
   REQUIRE(rr.status == 201);
-  CHECK(rr.Json()["spec"]["taint"].contains("timeAdded"));
+  CHECK(rr.Json()["spec"]["taint"].value("timeAdded", "") == "2026-01-01T01:00:00Z");
 }
 
 TEST_CASE("ApiServer HTTP: bad input gets a clean 4xx and the server keeps serving",

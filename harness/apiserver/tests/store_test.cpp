@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
@@ -109,6 +110,31 @@ TEST_CASE("ApiServer: UpdateStatus changes only status, finalizers delay deletio
   auto gone = server->Get("resourceclaims", "default", "c1");
   REQUIRE_FALSE(gone.ok());
   CHECK(gone.status().code() == drahil::Code::kNotFound);
+}
+
+TEST_CASE("ApiServer: timestamps and the audit log follow the server's clock", "[apiserver]") {
+  drahil::FakeClock clock;
+  ApiServer::Options opts;
+  opts.clock = &clock;
+  auto server = StartServer(opts);
+  json claim = Claim("default", "c1");
+  claim["metadata"]["finalizers"] = {"resource.kubernetes.io/delete-protection"};
+  auto created = server->Create("resourceclaims", claim);
+  REQUIRE_OK(created);
+  CHECK((*created)["metadata"]["creationTimestamp"] == "2026-01-01T00:00:00Z");
+  clock.Advance(std::chrono::seconds(90));
+  REQUIRE_OK(server->Delete("resourceclaims", "default", "c1"));
+  auto pending = server->Get("resourceclaims", "default", "c1");
+  REQUIRE_OK(pending);
+  CHECK((*pending)["metadata"]["deletionTimestamp"] == "2026-01-01T00:01:30Z");
+
+  clock.Advance(std::chrono::seconds(30));
+  auto r = Http(*server, "GET", "/api/v1/namespaces");
+  REQUIRE(r.status == 200);
+  auto audit = server->AuditLog();
+  REQUIRE_FALSE(audit.empty());
+  CHECK(audit.back().time == clock.WallNow());
+  CHECK(audit.back().latency.count() == 0);  // the fake clock stood still
 }
 
 TEST_CASE("ApiServer: list with label and field selectors", "[apiserver]") {

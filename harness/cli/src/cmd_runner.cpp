@@ -11,12 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -124,6 +126,7 @@ struct RunArgs {
   std::string work_dir;
   std::string node_name = "drahil-node";
   std::string progress = "auto";
+  std::string seed;  // --seed: "" = fixed allocator order, "random", or a number
   // profile init: instead of suites, one case that drafts a device model
   // from the driver's slices into this file ("-" = stdout).
   std::string draft_out;
@@ -157,6 +160,10 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   c->add_flag("--keep", a.keep, "Keep each case's directory (node root, logs) for debugging");
   c->add_option("--work-dir", a.work_dir, "Where case directories are created (default $TMPDIR)");
   c->add_option("--node-name", a.node_name, "Node name given to the driver");
+  c->add_option("--seed", a.seed,
+                "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
+                "(the same number, the same order) or \"random\"; the seed is printed and recorded "
+                "per case (default: a fixed order)");
   c->add_option("--progress", a.progress, "auto | live | plain | none")
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
 }
@@ -230,6 +237,24 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   integ.api_listen = a.api_listen;
   integ.kubeconfig_out = a.kubeconfig_out;
   integ.shared_node = a.shared_node;
+  if (!a.seed.empty()) {
+    uint64_t seed = 0;
+    if (a.seed == "random") {
+      seed = std::random_device{}();
+      seed = (seed << 32) ^ std::random_device{}();
+    } else {
+      char* end = nullptr;
+      errno = 0;
+      seed = std::strtoull(a.seed.c_str(), &end, 10);
+      if (errno != 0 || end == a.seed.c_str() || *end != '\0' || a.seed[0] == '-') {
+        std::fprintf(stderr, "drahil: --seed: expected a number or \"random\", got \"%s\"\n", a.seed.c_str());
+        return kExitUsage;
+      }
+    }
+    integ.allocator_seed = seed;
+    std::fprintf(stderr, "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
+                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  }
   if (!a.attach.empty()) {
     integ.attach_cdi_dir = a.cdi_dir.empty() ? "/var/run/cdi" : a.cdi_dir;
     opts.parallel = 1;  // one driver, one node: the cases take turns

@@ -13,6 +13,8 @@
 #include <optional>
 #include <thread>
 
+#include "drahil/core/poll.hpp"
+
 extern char** environ;
 
 namespace drahil {
@@ -357,20 +359,23 @@ Result<ExitInfo> ChildProcess::Wait(std::optional<std::chrono::milliseconds> tim
     TryReap(true);
     return *exit_;
   }
-  auto deadline = std::chrono::steady_clock::now() + *timeout;
-  for (;;) {
-    if (TryReap(false)) return *exit_;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return DeadlineExceededError("pid " + std::to_string(pid_) + " still running after " +
-                                   std::to_string(timeout->count()) + " ms");
-    if (pidfd_) {
+  // A child runs in real time. With a pidfd the waits end as soon as it
+  // exits; without one, reaping is polled every 5 ms.
+  PollOptions o;
+  o.interval = std::chrono::milliseconds(pidfd_ ? 1000 : 5);
+  if (pidfd_) {
+    o.wait_until = [this](Clock::TimePoint t) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::Real().Now());
       pollfd p{pidfd_.get(), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-    } else {
-      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(5)));
-    }
+      ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+      return true;
+    };
   }
+  Status st = PollFor(Clock::Real(), *timeout, o, "pid " + std::to_string(pid_) + " to exit",
+                      [this] { return TryReap(false); });
+  if (st.ok()) return *exit_;
+  return DeadlineExceededError("pid " + std::to_string(pid_) + " still running after " +
+                               std::to_string(timeout->count()) + " ms");
 }
 
 Status ChildProcess::Signal(int sig) {

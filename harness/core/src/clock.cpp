@@ -1,6 +1,7 @@
 #include "drahil/core/clock.hpp"
 
 #include <ctime>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -30,11 +31,21 @@ std::chrono::system_clock::time_point FakeClock::WallNow() const {
   return wall_;
 }
 void FakeClock::SleepFor(Duration d) {
+  if (d <= Duration::zero()) return;
   std::unique_lock<std::mutex> lock(mu_);
+  sleeps_.push_back(d);
+  if (auto_advance_) {
+    now_ += d;
+    wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
+    lock.unlock();
+    cv_.notify_all();
+    return;
+  }
   TimePoint until = now_ + d;
-  ++sleepers_;
+  auto it = wakes_.insert(until);
+  cv_.notify_all();  // for AwaitSleepers()
   cv_.wait(lock, [&] { return now_ >= until; });
-  --sleepers_;
+  wakes_.erase(it);
 }
 void FakeClock::Advance(Duration d) {
   {
@@ -44,9 +55,24 @@ void FakeClock::Advance(Duration d) {
   }
   cv_.notify_all();
 }
+void FakeClock::set_auto_advance(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto_advance_ = on;
+}
+int FakeClock::SleepersLocked() const {
+  return static_cast<int>(std::distance(wakes_.upper_bound(now_), wakes_.end()));
+}
 int FakeClock::Sleepers() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return sleepers_;
+  return SleepersLocked();
+}
+bool FakeClock::AwaitSleepers(int n, std::chrono::milliseconds real_timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, real_timeout, [&] { return SleepersLocked() >= n; });
+}
+std::vector<Clock::Duration> FakeClock::Sleeps() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sleeps_;
 }
 
 std::string FormatRfc3339(std::chrono::system_clock::time_point t) {

@@ -1,6 +1,8 @@
 #include "drahil/core/clock.hpp"
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "drahil/testing/testing.hpp"
 
@@ -19,16 +21,37 @@ TEST_CASE("FakeClock: SleepFor wakes after Advance", "[core][clock]") {
     clock.SleepFor(std::chrono::seconds(30));
     woke = true;
   });
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (clock.Sleepers() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  REQUIRE(clock.Sleepers() == 1);
+  REQUIRE(clock.AwaitSleepers(1, std::chrono::seconds(5)));
+  CHECK(clock.Sleepers() == 1);
   clock.Advance(std::chrono::seconds(29));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Still asleep: one second short.
+  CHECK(clock.AwaitSleepers(1, std::chrono::milliseconds(0)));
   CHECK_FALSE(woke);
   clock.Advance(std::chrono::seconds(1));
   sleeper.join();
   CHECK(woke);
+  CHECK(clock.Sleepers() == 0);
+  CHECK(clock.Sleeps() == std::vector<drahil::Clock::Duration>{std::chrono::seconds(30)});
+}
+
+TEST_CASE("FakeClock: auto-advance moves time by each sleep", "[core][clock]") {
+  drahil::FakeClock clock;
+  clock.set_auto_advance(true);
+  auto t0 = clock.Now();
+  auto w0 = clock.WallNow();
+  clock.SleepFor(std::chrono::milliseconds(250));
+  clock.SleepFor(std::chrono::milliseconds(0));
+  clock.SleepFor(std::chrono::seconds(2));
+  CHECK(clock.Now() - t0 == std::chrono::milliseconds(2250));
+  CHECK(clock.WallNow() - w0 == std::chrono::milliseconds(2250));
+  CHECK(clock.Sleeps() == std::vector<drahil::Clock::Duration>{std::chrono::milliseconds(250),
+                                                               std::chrono::seconds(2)});
+  CHECK(clock.Sleepers() == 0);
+}
+
+TEST_CASE("FakeClock: WallNow starts at a fixed date", "[core][clock]") {
+  drahil::FakeClock clock;
+  CHECK(drahil::FormatRfc3339(clock.WallNow()) == "2026-01-01T00:00:00Z");
 }
 
 TEST_CASE("FormatRfc3339: Kubernetes time format", "[core][clock]") {

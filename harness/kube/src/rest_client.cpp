@@ -594,7 +594,7 @@ Result<HttpResponse> RestClient::Request(std::string_view method, std::string_vi
         if (secs > 0) wait = std::chrono::seconds(secs);
       }
     }
-    std::this_thread::sleep_for(std::min(wait, o.max_backoff));
+    o.clock->SleepFor(std::min(wait, o.max_backoff));
     backoff = std::min(backoff * 2, o.max_backoff);
   }
   return a.status.ok() ? Result<HttpResponse>(a.response) : Result<HttpResponse>(a.status);
@@ -693,7 +693,7 @@ Result<Object> RestClient::UpdateWithRetry(std::string_view resource, std::strin
     auto r = status ? UpdateStatus(obj) : Update(obj);
     if (r.ok() || HttpCodeOf(r.status()) != 409) return r;
     last = r.status();
-    std::this_thread::sleep_for(backoff);
+    o.clock->SleepFor(backoff);
     backoff = std::min(backoff * 2, o.max_backoff);
   }
   return last;

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <vector>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
 #include "test_server.hpp"
@@ -319,6 +321,52 @@ TEST_CASE("RestClient: 429 and 5xx are retried with backoff; the retry budget is
   CHECK(broken.RequestCount() == 1);
 }
 
+TEST_CASE("RestClient: backoff doubles up to max_backoff and honours Retry-After", "[kube][rest]") {
+  // The waits go to a FakeClock that advances itself: no real time passes
+  // and every wait is on record.
+  drahil::FakeClock clock;
+  clock.set_auto_advance(true);
+  std::atomic<int> calls{0};
+  TestServer server([&](const TestRequest&) {
+    TestResponse resp;
+    int n = ++calls;
+    if (n <= 3) {
+      resp.code = 503;
+    } else if (n == 4) {
+      resp.code = 429;
+      resp.headers["Retry-After"] = "1";
+    } else {
+      resp.body = R"({"kind":"Node","metadata":{"name":"n1"}})";
+    }
+    return resp;
+  });
+  RestOptions o = FastOptions();
+  o.max_retries = 4;
+  o.clock = &clock;
+  auto client = Client(server.Url(), "tok", o);
+  auto t0 = clock.Now();
+  REQUIRE_OK(client->Get("nodes", "", "n1"));
+  CHECK(calls == 5);
+  // 5, 10, 20 (doubling), then Retry-After's 1 s capped at max_backoff 20 ms.
+  CHECK(clock.Sleeps() == std::vector<drahil::Clock::Duration>{5ms, 10ms, 20ms, 20ms});
+  CHECK(clock.Now() - t0 == 55ms);
+
+  // The retry budget ends the waits: max_retries waits, none after the last try.
+  drahil::FakeClock clock2;
+  clock2.set_auto_advance(true);
+  TestServer down([](const TestRequest&) {
+    TestResponse r;
+    r.code = 503;
+    return r;
+  });
+  o.max_retries = 2;
+  o.clock = &clock2;
+  auto c2 = Client(down.Url(), "tok", o);
+  CHECK(c2->Get("nodes", "", "n1").status().code() == Code::kUnavailable);
+  CHECK(down.RequestCount() == 3);
+  CHECK(clock2.Sleeps() == std::vector<drahil::Clock::Duration>{5ms, 10ms});
+}
+
 TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][rest]") {
   std::mutex mu;
   Object stored = {{"apiVersion", "resource.k8s.io/v1"},
@@ -352,7 +400,11 @@ TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][r
     resp.body = stored.dump();
     return resp;
   });
-  auto client = Client(server.Url());
+  drahil::FakeClock clock;
+  clock.set_auto_advance(true);
+  RestOptions o = FastOptions();
+  o.clock = &clock;
+  auto client = Client(server.Url(), "tok", o);
   int mutations = 0;
   auto r = client->UpdateWithRetry(
       "resourceclaims", "ns", "c",
@@ -364,6 +416,7 @@ TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][r
       true);
   REQUIRE_OK(r);
   CHECK(mutations == 2);
+  CHECK(clock.Sleeps() == std::vector<drahil::Clock::Duration>{5ms});  // one backoff
   CHECK(drahil::kube::ResourceVersion(*r) == "3");
   CHECK(server.Requests()[1].target ==
         "/apis/resource.k8s.io/v1/namespaces/ns/resourceclaims/c/status");

@@ -33,7 +33,7 @@ void HealthWatcher::Stop() {
 }
 
 HealthSnapshot HealthWatcher::Snapshot() const {
-  auto now = std::chrono::steady_clock::now();
+  auto now = config_.clock->Now();
   std::lock_guard<std::mutex> lock(mu_);
   HealthSnapshot s;
   s.driver = config_.driver;
@@ -53,8 +53,8 @@ HealthSnapshot HealthWatcher::Snapshot() const {
 template <typename Resp>
 void HealthWatcher::Apply(const Resp& resp) {
   std::vector<Finding> findings;
-  auto now = std::chrono::steady_clock::now();
-  auto wall = std::chrono::system_clock::now();
+  auto now = config_.clock->Now();
+  auto wall = config_.clock->WallNow();
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++messages_;

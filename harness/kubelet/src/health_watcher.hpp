@@ -21,6 +21,7 @@
 #include <thread>
 #include <utility>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/kubelet/types.hpp"
 
 namespace drahil::kubelet::internal {
@@ -35,6 +36,8 @@ class HealthWatcher {
     std::string service;  // kHealthV1Service or kHealthV1alpha1Service
     std::chrono::milliseconds restart_interval{5000};
     std::chrono::seconds default_timeout{30};
+    // Staleness and received_at are measured on this clock.
+    Clock* clock = &Clock::Real();
     std::function<void(const Event&)> on_event;
     std::function<void(Finding)> on_finding;
   };
@@ -52,7 +55,7 @@ class HealthWatcher {
  private:
   struct Entry {
     DeviceHealth health;
-    std::chrono::steady_clock::time_point received;
+    Clock::TimePoint received;
   };
   void Run();
   template <typename Stub, typename Req, typename Resp>

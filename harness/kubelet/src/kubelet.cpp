@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "dra_client.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/core/poll.hpp"
 #include "drahil/proto/pluginregistration_v1.grpc.pb.h"
 #include "health_watcher.hpp"
 #include "plugin_watcher.hpp"
@@ -33,7 +35,6 @@ using internal::GoStatusText;
 using internal::HealthWatcher;
 using internal::PluginWatcher;
 using internal::PodResourcesServer;
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 std::string_view HealthName(HealthState s) {
   switch (s) {
@@ -107,7 +108,7 @@ class KubeletStandIn::Impl {
   std::map<std::string, std::shared_ptr<Instance>> actual_;  // socket -> instance
   struct Retry {
     uint64_t stamp = 0;
-    SteadyTime next;
+    Clock::TimePoint next;
     std::chrono::milliseconds delay{0};
   };
   std::map<std::string, Retry> retry_;
@@ -224,10 +225,11 @@ class KubeletStandIn::Impl {
   // Probe(): dial + GetInfo with the monitor's timeouts; "" = healthy, else why not.
   std::string Probe(const std::string& socket) {
     auto channel = internal::MakeUnixChannel(socket, options_.max_receive_bytes);
-    auto dial_deadline = std::chrono::steady_clock::now() + options_.monitor_dial_timeout;
+    // gRPC connects in real time, so the dial timeout does too.
+    auto dial_deadline = Clock::Real().Now() + options_.monitor_dial_timeout;
     while (!channel->WaitForConnected(std::chrono::system_clock::now() + 100ms)) {
       if (!Running()) return "stopped";
-      if (std::chrono::steady_clock::now() >= dial_deadline) return "dial timed out";
+      if (Clock::Real().Now() >= dial_deadline) return "dial timed out";
     }
     auto stub = pluginregistration::Registration::NewStub(channel);
     grpc::ClientContext ctx;
@@ -318,7 +320,7 @@ class KubeletStandIn::Impl {
           ++it;
         }
       }
-      auto now = std::chrono::steady_clock::now();
+      auto now = options_.clock->Now();
       for (const auto& [socket, stamp] : desired_) {
         if (actual_.count(socket) != 0 || inflight_.count(socket) != 0) continue;
         auto r = retry_.find(socket);
@@ -366,7 +368,7 @@ class KubeletStandIn::Impl {
     }
     Retry& r = retry_[socket];
     if (r.stamp != stamp) r = Retry{stamp, {}, kInitialRetry};
-    r.next = std::chrono::steady_clock::now() + r.delay;
+    r.next = options_.clock->Now() + r.delay;
     r.delay = std::min(r.delay * 2, kMaxRetry);
   }
 
@@ -399,12 +401,12 @@ class KubeletStandIn::Impl {
   // Register(): one attempt; false = retry later with backoff.
   bool Register(const std::string& socket, uint64_t stamp) {
     auto channel = internal::MakeUnixChannel(socket, options_.max_receive_bytes);
-    auto dial_deadline = std::chrono::steady_clock::now() + options_.dial_timeout;
+    auto dial_deadline = Clock::Real().Now() + options_.dial_timeout;
     // Blocking dial as the kubelet does, in short slices so Stop() is prompt.
     for (;;) {
       if (channel->WaitForConnected(std::chrono::system_clock::now() + 100ms)) break;
       if (!Running()) return false;
-      if (std::chrono::steady_clock::now() >= dial_deadline) {
+      if (Clock::Real().Now() >= dial_deadline) {
         AddFinding(Finding{Finding::Severity::kError, socket, "", "dial-failed",
                            "dial registration socket: not connected within " +
                                std::to_string(options_.dial_timeout.count()) + "ms",
@@ -488,7 +490,7 @@ class KubeletStandIn::Impl {
     inst->state.supported_versions = versions;
     inst->state.dra_service = dra_service;
     inst->state.health_service = health_service;
-    inst->state.registered_at = std::chrono::system_clock::now();
+    inst->state.registered_at = options_.clock->WallNow();
     inst->client =
         std::make_shared<DraClient>(name, endpoint, dra_service, options_.max_receive_bytes);
     if (!health_service.empty()) {
@@ -497,6 +499,7 @@ class KubeletStandIn::Impl {
       hc.service = health_service;
       hc.restart_interval = options_.health_restart_interval;
       hc.default_timeout = options_.health_default_timeout;
+      hc.clock = options_.clock;
       hc.on_event = options_.on_event;
       hc.on_finding = [this, socket](Finding f) {
         f.socket = socket;
@@ -810,14 +813,17 @@ void KubeletStandIn::Stop() {
 
 Result<PluginState> KubeletStandIn::WaitForPlugin(const std::string& name,
                                                   std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
+  std::optional<PluginState> found;
+  Status st = PollFor(Clock::Real(), timeout, {}, "plugin " + name + " registered", [&] {
     for (auto& p : Plugins()) {
-      if (p.name == name) return p;
+      if (p.name == name) {
+        found = std::move(p);
+        return true;
+      }
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(20ms);
-  }
+    return false;
+  });
+  if (st.ok()) return *found;
   std::string msg =
       "plugin " + name + " not registered within " + std::to_string(timeout.count()) + "ms";
   for (const auto& f : Findings()) msg += "; " + f.ToString();
@@ -826,29 +832,28 @@ Result<PluginState> KubeletStandIn::WaitForPlugin(const std::string& name,
 
 Status KubeletStandIn::WaitForPluginGone(const std::string& name,
                                          std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
+  Status st = PollFor(Clock::Real(), timeout, {}, "plugin " + name + " unregistered", [&] {
     auto ps = Plugins();
-    if (std::none_of(ps.begin(), ps.end(), [&](const PluginState& p) { return p.name == name; })) {
-      return OkStatus();
-    }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(20ms);
-  }
+    return std::none_of(ps.begin(), ps.end(), [&](const PluginState& p) { return p.name == name; });
+  });
+  if (st.ok()) return st;
   return DeadlineExceededError("plugin " + name + " still registered after " +
                                std::to_string(timeout.count()) + "ms");
 }
 
 Result<Finding> KubeletStandIn::WaitForFinding(const std::string& kind, const std::string& socket,
                                                std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
+  std::optional<Finding> found;
+  Status st = PollFor(Clock::Real(), timeout, {}, "finding " + kind, [&] {
     for (auto& f : Findings()) {
-      if (f.kind == kind && (socket.empty() || f.socket == socket)) return f;
+      if (f.kind == kind && (socket.empty() || f.socket == socket)) {
+        found = f;
+        return true;
+      }
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(20ms);
-  }
+    return false;
+  });
+  if (st.ok()) return *found;
   return DeadlineExceededError("no finding " + kind + " within " + std::to_string(timeout.count()) +
                                "ms");
 }
@@ -891,7 +896,7 @@ PodResult KubeletStandIn::UnpreparePod(const std::string& pod_uid, const CallOpt
 PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   PodResult out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = Clock::Real().Now() + timeout;
   m.StopLoops();
   std::vector<Pod> pods;
   {
@@ -905,8 +910,8 @@ PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::millisecond
   for (const auto& pod : pods) {
     for (const auto& pc : pod.claims) {
       for (const auto& d : pc.drivers) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::Real().Now());
         auto p = WaitForPlugin(d, std::max(left, std::chrono::milliseconds(0)));
         if (!p.ok() && out.status.ok()) out.status = p.status().WithContext("restart replay");
       }
@@ -936,13 +941,12 @@ HealthSnapshot KubeletStandIn::Health(const std::string& driver) const {
 Result<HealthSnapshot> KubeletStandIn::WaitForHealth(
     const std::string& driver, const std::function<bool(const HealthSnapshot&)>& pred,
     std::chrono::milliseconds timeout) const {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    HealthSnapshot s = Health(driver);
-    if (pred(s)) return s;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  HealthSnapshot s;
+  Status st = PollFor(Clock::Real(), timeout, {}, "health of " + driver, [&] {
+    s = Health(driver);
+    return pred(s);
+  });
+  if (st.ok()) return s;
   return DeadlineExceededError("health of " + driver + " did not reach the expected state within " +
                                std::to_string(timeout.count()) + "ms");
 }

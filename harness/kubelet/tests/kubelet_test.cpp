@@ -11,7 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/poll.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/proto/podresources_v1.grpc.pb.h"
 #include "drahil/testing/testing.hpp"
@@ -31,6 +33,8 @@ struct Env {
   std::string plugins = tmp.Join("plugins");
   std::string state = tmp.Join("state");
   KubeletStandIn::Options opts;
+  // Tests that drive time by hand set opts.clock = &clock.
+  FakeClock clock;
   KubeletStandIn kubelet;
 
   Env() {
@@ -272,6 +276,53 @@ TEST_CASE("KubeletStandIn: the connection monitor unregisters a hung plugin unti
   CHECK(env.kubelet.RegistrationCount("test.drahil.io") == 2);
 }
 
+TEST_CASE("KubeletStandIn: a failed registration is retried with the kubelet's backoff",
+          "[kubelet][grpc]") {
+  Env env;
+  env.opts.clock = &env.clock;
+  env.opts.reconcile_interval = 5ms;
+  env.opts.getinfo_timeout = 100ms;
+  env.opts.monitor_interval = 0ms;
+  REQUIRE_OK(env.Start());
+  auto plugin = env.MakePlugin();
+  plugin->SetGetInfoHang(true);
+  REQUIRE_OK(plugin->Start());
+  // Failed attempts so far: the getinfo-failed finding counts its repeats.
+  auto failures = [&] {
+    for (const auto& f : env.kubelet.Findings()) {
+      if (f.kind == "getinfo-failed") return f.count;
+    }
+    return 0;
+  };
+  auto await_failures = [&](int n) {
+    return PollFor(Clock::Real(), 10s, {}, std::to_string(n) + " failed registrations",
+                   [&] { return failures() >= n; });
+  };
+  REQUIRE_OK(await_failures(1));
+  // Many reconcile passes run in real time; none retries before the fake
+  // clock reaches the backoff: 500 ms, then 1 s.
+  std::this_thread::sleep_for(200ms);
+  CHECK(failures() == 1);
+  env.clock.Advance(499ms);
+  std::this_thread::sleep_for(100ms);
+  CHECK(failures() == 1);
+  env.clock.Advance(1ms);
+  REQUIRE_OK(await_failures(2));
+  std::this_thread::sleep_for(200ms);
+  env.clock.Advance(999ms);
+  std::this_thread::sleep_for(100ms);
+  CHECK(failures() == 2);
+  env.clock.Advance(1ms);
+  REQUIRE_OK(await_failures(3));
+  // The plugin answers again: the next retry (after 2 s) registers it.
+  plugin->SetGetInfoHang(false);
+  std::this_thread::sleep_for(200ms);
+  CHECK(env.kubelet.Plugins().empty());
+  env.clock.Advance(2s);
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 10s));
+  CHECK(failures() == 3);
+}
+
 TEST_CASE("KubeletStandIn: ignores dot-files and non-sockets, watches subdirectories",
           "[kubelet][grpc]") {
   Env env;
@@ -448,6 +499,7 @@ TEST_CASE("KubeletStandIn: a malformed reply is an error naming the call", "[kub
 TEST_CASE("KubeletStandIn: health stream updates, staleness, drop and reconnect",
           "[kubelet][grpc][health]") {
   Env env;
+  env.opts.clock = &env.clock;
   REQUIRE_OK(env.Start());
   TestPluginConfig c;
   c.versions = {"v1.DRAPlugin", "v1beta1.DRAPlugin", "v1alpha1.DRAResourceHealth"};
@@ -457,6 +509,7 @@ TEST_CASE("KubeletStandIn: health stream updates, staleness, drop and reconnect"
   auto p = env.kubelet.WaitForPlugin("test.drahil.io", 5s);
   REQUIRE_OK(p);
   CHECK(p->health_service == kHealthV1alpha1Service);
+  CHECK(p->registered_at == env.clock.WallNow());
 
   std::string long_msg(2000, 'm');
   plugin->PushHealth({{"pool-a", "d0", 1, 0, "ok"}, {"pool-a", "d1", 2, 1, long_msg}});
@@ -471,23 +524,30 @@ TEST_CASE("KubeletStandIn: health stream updates, staleness, drop and reconnect"
   CHECK(s->devices[1].message.size() == 1024);
   CHECK(s->devices[1].message.substr(1021) == "...");
   CHECK(s->stream_open);
+  CHECK(s->devices[0].received_at == env.clock.WallNow());
   REQUIRE_OK(env.kubelet.WaitForFinding("health-message-too-long", "", 1s));
 
-  // d1 is not reported again: after its 1 s timeout it reads Unknown.
+  // d1 is not reported again: once more than its 1 s timeout has passed on
+  // the kubelet's clock it reads Unknown; d0, reported again, stays Healthy.
+  int messages = s->messages;
   plugin->PushHealth({{"pool-a", "d0", 1, 0, "ok"}});
-  auto stale = env.kubelet.WaitForHealth(
-      "test.drahil.io",
-      [](const HealthSnapshot& h) {
-        return h.devices.size() == 2 && h.devices[1].effective == HealthState::kUnknown;
-      },
-      5s);
-  REQUIRE_OK(stale);
-  CHECK(stale->devices[1].reported == HealthState::kUnhealthy);
-  CHECK(stale->devices[0].effective == HealthState::kHealthy);
+  REQUIRE_OK(env.kubelet.WaitForHealth(
+      "test.drahil.io", [&](const HealthSnapshot& h) { return h.messages > messages; }, 5s));
+  env.clock.Advance(1s);
+  HealthSnapshot at_limit = env.kubelet.Health("test.drahil.io");
+  REQUIRE(at_limit.devices.size() == 2);
+  CHECK(at_limit.devices[1].effective == HealthState::kUnhealthy);
+  env.clock.Advance(1ns);
+  HealthSnapshot stale = env.kubelet.Health("test.drahil.io");
+  REQUIRE(stale.devices.size() == 2);
+  CHECK(stale.devices[1].effective == HealthState::kUnknown);
+  CHECK(stale.devices[1].reported == HealthState::kUnhealthy);
+  CHECK(stale.devices[0].effective == HealthState::kHealthy);
+  CHECK(stale.devices[1].received_at == env.clock.WallNow() - 1s - 1ns);
 
   // Stream ends: cached health dropped, then the stream is reopened after the
   // restart interval and the plugin's current snapshot arrives again.
-  int starts = stale->stream_starts;
+  int starts = stale.stream_starts;
   plugin->CloseHealthStreams();
   auto reopened = env.kubelet.WaitForHealth(
       "test.drahil.io",

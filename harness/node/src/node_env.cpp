@@ -39,6 +39,12 @@ std::pair<std::string, std::string> SplitRef(const std::string& ref) {
   return {ref.substr(0, slash), ref.substr(slash + 1)};
 }
 
+allocator::NodeInfo NodeInfoOf(NodeEnv& env) {
+  auto node = env.api->Get("nodes", "", env.node);
+  if (!node.ok()) return allocator::NodeInfo{env.node, {}};
+  return allocator::NodeInfo::FromJson(*node);
+}
+
 std::vector<Json> DriverSlices(NodeEnv& env, const std::string& driver) {
   std::vector<Json> out;
   auto all = env.api->List("resourceslices");

@@ -20,9 +20,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drahil/allocator/allocator.hpp"
 #include "drahil/apiserver/apiserver.hpp"
 #include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/poll.hpp"
 #include "drahil/kubelet/kubelet.hpp"
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/driver_process.hpp"
@@ -74,8 +76,24 @@ struct NodeEnv {
     created.emplace_back(resource, md.value("namespace", ""), md.value("name", ""));
   }
   std::mutex alloc_mu;    // one allocation at a time (concurrent pods)
+  // The allocator's pool order (allocator::Options::order_seed; unset =
+  // fixed), from `drahil run --seed`.
+  std::optional<uint64_t> order_seed;
   std::jthread fault_timer;  // last member: stopped and joined before the handles go
 };
+
+// CancellablePoll(): PollUntil() options that wait `interval` between checks
+// and give up at once (kCancelled) when the case is cancelled. The waits run
+// on real time, as the case's deadlines do.
+inline PollOptions CancellablePoll(const CaseContext& ctx, Clock::Duration interval) {
+  PollOptions o;
+  o.interval = interval;
+  o.wait_until = [&ctx](Clock::TimePoint t) {
+    (void)ctx.cancel.WaitUntil(t);
+    return !ctx.cancel.cancelled();
+  };
+  return o;
+}
 
 // DriverUsage(): open file descriptors and resident memory of a process.
 
@@ -88,6 +106,9 @@ double Ms(Clock::Duration d);
 const std::map<std::string, std::string>& Plurals();
 // SplitRef(): "ns/name" → (ns, name); "name" → ("default", name).
 std::pair<std::string, std::string> SplitRef(const std::string& ref);
+// NodeInfoOf(): the case's Node object (name and labels) as the allocator
+// matches node selectors against it.
+allocator::NodeInfo NodeInfoOf(NodeEnv& env);
 // DriverSlices(): the ResourceSlices of one driver.
 std::vector<Json> DriverSlices(NodeEnv& env, const std::string& driver);
 // PoolsComplete(): every pool has as many slices as its resourceSliceCount

@@ -8,6 +8,37 @@
 namespace drahil::node {
 namespace {
 
+// KubeletArch(): GOARCH of this build, as the kubelet labels its Node.
+const char* KubeletArch() {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__powerpc64__)
+  return "ppc64le";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv)
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+// NodeObject(): the Node the kubelet would register: its well-known labels
+// (kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch and their
+// beta.kubernetes.io/ twins), then the profile's node.labels on top, so
+// slices with a nodeSelector or per-device node selection can match.
+Json NodeObject(const std::string& name, const DriverProfile& profile) {
+  Json labels = {{"kubernetes.io/hostname", name},
+                 {"kubernetes.io/os", "linux"},
+                 {"kubernetes.io/arch", KubeletArch()},
+                 {"beta.kubernetes.io/os", "linux"},
+                 {"beta.kubernetes.io/arch", KubeletArch()}};
+  for (const auto& [k, v] : profile.node_labels) labels[k] = v;
+  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", labels}}}};
+}
+
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
@@ -39,8 +70,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     if (env->api) env->api->Stop();
     return OkStatus();
   });
-  Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", env->node}}}};
-  if (auto n = env->api->Create("nodes", node); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
+  env->order_seed = opts.allocator_seed;
+  if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
   // The DeviceClasses of the profile's device model, as a cluster admin
   // would install them with the driver.
   for (const auto& c : ClassManifests(ctx.profile)) {
@@ -118,16 +149,17 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
              plugin->dra_service + (plugin->health_service.empty() ? "" : " + " + plugin->health_service));
   auto t2 = Clock::Real().Now();
   auto slice_deadline = std::min(t2 + ctx.profile.timeouts.slices, ctx.case_deadline);
-  while (!PoolsComplete(DriverSlices(*env, env->driver))) {
-    if (Clock::Real().Now() >= slice_deadline) {
-      return StepOutcome::Fail("driver \"" + env->driver + "\" published no complete ResourceSlice pool within " +
-                                   FormatDuration(ctx.profile.timeouts.slices),
-                               "Slices");
-    }
-    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), slice_deadline)) &&
-        ctx.cancel.cancelled()) {
-      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
-    }
+  Status pools = PollUntil(Clock::Real(), slice_deadline, CancellablePoll(ctx, milliseconds(50)),
+                           "complete ResourceSlice pools",
+                           [&] { return PoolsComplete(DriverSlices(*env, env->driver)); });
+  if (pools.code() == Code::kCancelled) {
+    return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  }
+  if (!pools.ok()) {
+    return StepOutcome::Fail("driver \"" + env->driver +
+                                 "\" published no complete ResourceSlice pool within " +
+                                 FormatDuration(ctx.profile.timeouts.slices),
+                             "Slices");
   }
   ctx.Record("slices", env->driver, "OK", Ms(Clock::Real().Now() - t2),
              std::to_string(DriverSlices(*env, env->driver).size()) + " slice(s)");
@@ -179,9 +211,9 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
     if (!driver->Running()) {
       int before = env.kubelet->RegistrationCount(env.driver);
       DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(), "returning the shared node: restart the driver");
-      auto until = Clock::Real().Now() + std::chrono::seconds(30);
-      while (env.kubelet->RegistrationCount(env.driver) <= before && Clock::Real().Now() < until)
-        std::this_thread::sleep_for(milliseconds(20));
+      // Best effort: the unprepare calls below report a driver still away.
+      (void)PollFor(Clock::Real(), std::chrono::seconds(30), {}, "the driver registered again",
+                    [&] { return env.kubelet->RegistrationCount(env.driver) > before; });
     }
   }
   std::vector<std::string> pods;
@@ -252,14 +284,16 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
     }
     return true;
   };
-  while (!settled()) {
-    if (Clock::Real().Now() >= deadline) {
-      return StepOutcome::Fail("the shared node did not settle (driver registered, pools complete, devices healthy) within " +
-                                   FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
-                               "SharedNode");
-    }
-    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(50), deadline)) && ctx.cancel.cancelled())
-      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  Status settle = PollUntil(Clock::Real(), deadline, CancellablePoll(ctx, milliseconds(50)),
+                            "the shared node to settle", settled);
+  if (settle.code() == Code::kCancelled)
+    return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+  if (!settle.ok()) {
+    return StepOutcome::Fail(
+        "the shared node did not settle (driver registered, pools complete, devices healthy) "
+        "within " +
+            FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
+        "SharedNode");
   }
   env.calls_before = env.kubelet->Calls().size();
   if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());
@@ -270,6 +304,7 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
 }  // namespace
 
 StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
+  if (opts.allocator_seed) ctx.Property("allocator.seed", std::to_string(*opts.allocator_seed));
   std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
                     : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
                                                                        : "";

@@ -59,6 +59,29 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
   CHECK_FALSE(prep.measurements.empty());
 }
 
+// Scheduler fidelity on a node: run-pod allocates a pod's claims in one
+// search (dynamicresources Filter → structured Allocator.Allocate() with all
+// of the pod's claims, allocator_stable.go allocateOne()), and the Node
+// carries the kubelet's well-known labels and the profile's node.labels for
+// slice node selectors (pools_stable.go NodeMatches()).
+TEST_CASE("Node wiring: upstream Allocate allocates a pod's claims together; NodeMatches sees the Node's labels",
+          "[runner][node][scheduler]") {
+  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-scheduler.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/gpu-8x-mig-server.yaml";
+  profile->node_labels["example.com/rack"] = "r7";
+
+  auto report = RunOnNode(*suite, *profile);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.at(0).cases.size() == 3);
+  for (const auto& c : report->suites[0].cases) {
+    INFO(c.id << ": " << c.message);
+    CHECK(c.verdict == Verdict::kPass);
+  }
+}
+
 TEST_CASE("Node wiring: a shared node is given back clean, even after a case killed the driver",
           "[runner][node][shared][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");

@@ -629,7 +629,7 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
   static const SchemaPtr kSchema = Map(
       {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
        Opt("version", Str()), Opt("description", Str()), Req("command", Str()), Opt("args", Seq(Str())),
-       Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str())})),
+       Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str()), Opt("labels", StringMap())})),
        Opt("capabilities", Seq(Name())),
        Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
                          Opt("env-value", Str()), Opt("command", Seq(Str(), 1)),
@@ -658,6 +658,10 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
       p.env[it->first.Scalar()] = it->second.Scalar();
   if (root["node"] && root["node"]["profile"]) p.node_profile = root["node"]["profile"].Scalar();
+  if (root["node"] && root["node"]["labels"]) {
+    for (auto it = root["node"]["labels"].begin(); it != root["node"]["labels"].end(); ++it)
+      p.node_labels[it->first.Scalar()] = it->second.Scalar();
+  }
   if (root["capabilities"])
     for (const auto& c : root["capabilities"]) p.capabilities.push_back(c.Scalar());
   if (auto pr = root["probe"]) {

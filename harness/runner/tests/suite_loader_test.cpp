@@ -207,6 +207,17 @@ TEST_CASE("DriverProfile: loads, checks placeholders and the env backend", "[run
   CHECK(err("command: x\nenv: {A: {b: c}}\n").find("env.A: expected a string") != std::string::npos);
 }
 
+TEST_CASE("DriverProfile: node.labels are the Node's extra labels", "[runner][profile]") {
+  const std::string head = "spec: drahil.driver/v1\nname: p\ndriver: d.example.com\ncommand: x\n";
+  auto p = LoadDriverProfileString(head + "node: {profile: laptop-1gpu, labels: {example.com/rack: r7}}\n", "p.yaml");
+  REQUIRE_OK(p);
+  CHECK(p->node_profile == "laptop-1gpu");
+  CHECK(p->node_labels == std::map<std::string, std::string>{{"example.com/rack", "r7"}});
+  auto bad = LoadDriverProfileString(head + "node: {labels: {a: {b: c}}}\n", "p.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("node.labels.a") != std::string::npos);
+}
+
 TEST_CASE("ExpandPlaceholders: values, escapes and errors", "[runner][profile]") {
   std::map<std::string, std::string> v = {{"node_name", "n1"}, {"cdi_dir", "/c"}};
   CHECK(*ExpandPlaceholders("--node={node_name} {cdi_dir}/x", v) == "--node=n1 /c/x");

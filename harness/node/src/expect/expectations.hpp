@@ -20,16 +20,16 @@ StepOutcome Within(const Json& v, CaseContext& ctx, F check) {
   Duration within{0};
   if (v.is_object() && v.contains("within")) within = *ParseDuration(v["within"].get<std::string>());
   auto end = std::min(Clock::Real().Now() + within, ctx.step_deadline);
-  for (;;) {
-    StepOutcome o = check();
-    if (o.passed() || o.verdict != Verdict::kFail || Clock::Real().Now() >= end) {
-      if (!o.passed() && within.count() > 0) o.message += " (still after " + FormatDuration(within) + ")";
-      return o;
-    }
-    if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(100), end)) && ctx.cancel.cancelled()) {
-      return StepOutcome::Error("interrupted", "Interrupted");
-    }
-  }
+  StepOutcome o;
+  Status polled = PollUntil(Clock::Real(), end, CancellablePoll(ctx, milliseconds(100)),
+                            "the expectation", [&] {
+                              o = check();
+                              return o.passed() || o.verdict != Verdict::kFail;
+                            });
+  if (polled.code() == Code::kCancelled) return StepOutcome::Error("interrupted", "Interrupted");
+  if (!o.passed() && within.count() > 0)
+    o.message += " (still after " + FormatDuration(within) + ")";
+  return o;
 }
 
 

@@ -118,12 +118,14 @@ class NodeInjectStep final : public StepHandler {
           env->timed_faults.emplace_back(until, env->api->InjectFault(rule));
           if (!env->fault_timer.joinable()) {
             env->fault_timer = std::jthread([raw = env.get()](std::stop_token stop) {
-              while (!stop.stop_requested()) {
-                std::this_thread::sleep_for(milliseconds(20));
-                std::lock_guard<std::mutex> lk(raw->mu);
-                auto now = Clock::Real().Now();
-                std::erase_if(raw->timed_faults, [&](const auto& e) { return e.first <= now; });
-              }
+              // Every 20 ms lift the faults whose time is up, until stopped.
+              (void)PollUntil(
+                  Clock::Real(), Clock::TimePoint::max(), {}, "the fault timer to stop", [&] {
+                    std::lock_guard<std::mutex> lk(raw->mu);
+                    auto now = Clock::Real().Now();
+                    std::erase_if(raw->timed_faults, [&](const auto& e) { return e.first <= now; });
+                    return stop.stop_requested();
+                  });
             });
           }
         } else {

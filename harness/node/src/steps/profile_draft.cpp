@@ -319,7 +319,7 @@ class ProfileDraftStep final : public StepHandler {
     inv.device_classes = env.api->List("deviceclasses").value_or(std::vector<Json>{});
     inv.namespaces = env.api->List("namespaces").value_or(std::vector<Json>{});
     allocator::Allocator alloc(std::move(inv));
-    DRAHIL_ASSIGN_OR_RETURN(auto allocation, alloc.Allocate({made}, allocator::NodeInfo{env.node, {}}));
+    DRAHIL_ASSIGN_OR_RETURN(auto allocation, alloc.Allocate({made}, NodeInfoOf(env)));
     made["status"]["allocation"] = allocation[0];
     DRAHIL_RETURN_IF_ERROR(env.api->UpdateStatus("resourceclaims", made).status());
     kubelet::ClaimRef ref{"drahil-profile-init", made["metadata"].value("uid", ""), "probe"};

@@ -79,33 +79,38 @@ class RunPodStep final : public StepHandler {
     kp.name = name;
     kp.uid = (*pod)["metadata"].value("uid", "");
     std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
+    // The scheduler allocates all of a pod's pending claims in one search
+    // (dynamicresources Filter → structured Allocator.Allocate with every
+    // claim of the pod), never one claim after the other.
+    std::vector<std::string> pending;
     for (const auto& [pc_name, cname] : *pc_names) {
       auto claim = env->api->Get("resourceclaims", ns, cname);
       if (!claim.ok()) return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(), "SuiteError");
-      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) {
-        Step alloc;
-        alloc.kind = "allocate";
-        alloc.params = ns + "/" + cname;
-        alloc.where = step.where;
-        StepOutcome o = allocate_->Run(alloc, ctx);
-        if (!o.passed()) {
-          if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
-              (o.type == "Unschedulable" || o.type == "Forbidden")) {
-            ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
-            return StepOutcome::Pass();
-          }
-          return o;
+      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) pending.push_back(ns + "/" + cname);
+    }
+    if (!pending.empty()) {
+      Step alloc;
+      alloc.kind = "allocate";
+      alloc.params = {{"claims", pending}};
+      alloc.where = step.where;
+      StepOutcome o = allocate_->Run(alloc, ctx);
+      if (!o.passed()) {
+        if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
+            (o.type == "Unschedulable" || o.type == "Forbidden")) {
+          ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
+          return StepOutcome::Pass();
         }
-        claim = env->api->Get("resourceclaims", ns, cname);
-        if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
+        return o;
       }
+    }
+    for (const auto& [pc_name, cname] : *pc_names) {
       // The scheduler reserves the claim for the pod, then waits in PreBind
       // for the devices' binding conditions (KEP-5007).
       if (Status s = Reserve(*env, ns, cname, *pod); !s.ok()) return StepOutcome::FromStatus(s, "reserve claim " + cname);
       bool bound = false;
       StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
       if (!b.passed() || !bound) return b;
-      claim = env->api->Get("resourceclaims", ns, cname);
+      auto claim = env->api->Get("resourceclaims", ns, cname);
       if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
       kubelet::PodClaim c;
       c.name = pc_name;
@@ -208,37 +213,67 @@ class RunPodStep final : public StepHandler {
                        ? std::chrono::duration_cast<std::chrono::seconds>(*ParseDuration(opts["binding-timeout"].get<std::string>()))
                        : allocator::kDefaultBindingTimeout;
     auto t0 = Clock::Real().Now();
-    for (;;) {
-      auto c = env.api->Get("resourceclaims", ns, cname);
-      if (!c.ok()) return StepOutcome::FromStatus(c.status(), "claim " + cname);
-      auto bs = allocator::EvaluateBindingConditions(*c, std::chrono::system_clock::now(), timeout);
-      if (bs.state == allocator::BindingState::kNotRequired || bs.state == allocator::BindingState::kReady) {
-        if (bs.state == allocator::BindingState::kReady)
-          ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0), bs.reason);
-        if (want != "bound") return StepOutcome::Fail("claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
-        bound = true;
-        return StepOutcome::Pass();
-      }
-      if (bs.state == allocator::BindingState::kFailed || bs.state == allocator::BindingState::kTimedOut) {
-        std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
-        Json claim = *c;
-        {
-          std::lock_guard<std::mutex> serial(env.alloc_mu);
-          allocator::Deallocate(claim);
-          auto u = env.api->UpdateStatus("resourceclaims", claim);
-          if (!u.ok()) return StepOutcome::FromStatus(u.status(), "deallocate " + cname);
-        }
-        ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0), bs.reason + "; claim deallocated");
-        if (want == got) return StepOutcome::Pass();
-        return StepOutcome::Fail("binding of claim " + ns + "/" + cname + " " + (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
-                                     " (" + bs.reason + "); the scheduler deallocated it",
-                                 got == "failed" ? "BindingFailed" : "BindingTimeout");
-      }
-      if (Clock::Real().Now() >= ctx.step_deadline)
-        return StepOutcome::Fail("claim " + ns + "/" + cname + " still waits for binding conditions at the step deadline (" + bs.reason + ")", "BindingPending");
-      if (!ctx.cancel.WaitUntil(std::min(Clock::Real().Now() + milliseconds(100), ctx.step_deadline)) && ctx.cancel.cancelled())
-        return StepOutcome::Error("interrupted", "Interrupted");
-    }
+    std::optional<StepOutcome> ended;  // set by the check when the wait is over
+    std::string pending;               // why the claim still waits, from the last check
+    Status polled = PollUntil(
+        Clock::Real(), ctx.step_deadline, CancellablePoll(ctx, milliseconds(100)),
+        "binding conditions of claim " + ns + "/" + cname, [&] {
+          auto c = env.api->Get("resourceclaims", ns, cname);
+          if (!c.ok()) {
+            ended = StepOutcome::FromStatus(c.status(), "claim " + cname);
+            return true;
+          }
+          // Binding timeouts compare against the claim's API timestamps: wall time.
+          auto bs = allocator::EvaluateBindingConditions(*c, Clock::Real().WallNow(), timeout);
+          if (bs.state == allocator::BindingState::kNotRequired ||
+              bs.state == allocator::BindingState::kReady) {
+            if (bs.state == allocator::BindingState::kReady)
+              ctx.Record("bind", ns + "/" + cname, "Ready", Ms(Clock::Real().Now() - t0),
+                         bs.reason);
+            if (want != "bound") {
+              ended = StepOutcome::Fail(
+                  "claim " + ns + "/" + cname + " was bound; expected binding " + want, "Binding");
+            } else {
+              bound = true;
+              ended = StepOutcome::Pass();
+            }
+            return true;
+          }
+          if (bs.state == allocator::BindingState::kFailed ||
+              bs.state == allocator::BindingState::kTimedOut) {
+            std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
+            Json claim = *c;
+            {
+              std::lock_guard<std::mutex> serial(env.alloc_mu);
+              allocator::Deallocate(claim);
+              auto u = env.api->UpdateStatus("resourceclaims", claim);
+              if (!u.ok()) {
+                ended = StepOutcome::FromStatus(u.status(), "deallocate " + cname);
+                return true;
+              }
+            }
+            ctx.Record("bind", ns + "/" + cname, got, Ms(Clock::Real().Now() - t0),
+                       bs.reason + "; claim deallocated");
+            if (want == got) {
+              ended = StepOutcome::Pass();
+            } else {
+              ended = StepOutcome::Fail(
+                  "binding of claim " + ns + "/" + cname + " " +
+                      (got == "failed" ? "failed" : "timed out after " + FormatDuration(timeout)) +
+                      " (" + bs.reason + "); the scheduler deallocated it",
+                  got == "failed" ? "BindingFailed" : "BindingTimeout");
+            }
+            return true;
+          }
+          pending = bs.reason;
+          return false;
+        });
+    if (ended) return *ended;
+    if (polled.code() == Code::kCancelled) return StepOutcome::Error("interrupted", "Interrupted");
+    return StepOutcome::Fail("claim " + ns + "/" + cname +
+                                 " still waits for binding conditions at the step deadline (" +
+                                 pending + ")",
+                             "BindingPending");
   }
 
   // SliceDeviceValue(): a capacity (its quantity) or attribute (its value)

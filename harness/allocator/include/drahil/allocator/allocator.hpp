@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ struct Options {
   // Device trials before the search gives up (kube-scheduler bounds the same
   // search by time, DRASchedulerFilterTimeout).
   int64_t max_steps = 1'000'000;
+  // Unset: pools, and slices within a pool, are tried in a fixed order (by
+  // driver and pool name, slices as listed). Set: in an order shuffled by
+  // this seed, the same for the same seed (kube-scheduler's order is that of
+  // a Go map, so a driver must not depend on it; docs/allocator.md).
+  std::optional<uint64_t> order_seed;
   // Refuse adminAccess in namespaces without kAdminAccessLabel="true"
   // (normally admission's job; the allocator double-checks).
   bool check_admin_namespace = true;

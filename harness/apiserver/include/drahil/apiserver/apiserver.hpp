@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
 
 namespace drahil::apiserver {
@@ -129,6 +130,10 @@ class ApiServer {
     std::string git_version = "v1.34.0-drahil";
     // Namespaces created at start when missing.
     std::vector<std::string> default_namespaces = {"default", "kube-system"};
+    // Source of creationTimestamp, deletionTimestamp, taint timeAdded and the
+    // audit log's times and latencies. Connection, watch and bookmark timers
+    // run on real time. Must outlive the server.
+    Clock* clock = &Clock::Real();
   };
 
   // Start(): binds, loads data_file and serves on a background thread.

@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/kube/object.hpp"
 
@@ -69,6 +70,9 @@ struct RestOptions {
   int max_retries = 4;                       // attempts after the first one
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
+  // The backoff waits sleep on this clock (a FakeClock in tests); timeouts
+  // of the connection itself are real time. Must outlive the client.
+  Clock* clock = &Clock::Real();
   std::string user_agent = "drahil/0.1";
   size_t max_response_bytes = 64u << 20;
 };

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/kubelet/types.hpp"
 
@@ -77,6 +78,11 @@ class KubeletStandIn {
     // Called from internal threads (no lock held) on registration and health
     // changes; must not call back into Stop().
     std::function<void(const Event&)> on_event;
+    // Time source of the registration backoff, the health staleness limit
+    // and the registered/received timestamps; must outlive the stand-in.
+    // gRPC deadlines, dial timeouts and the Wait* helpers (which wait for
+    // other threads and processes) always run on real time.
+    Clock* clock = &Clock::Real();
   };
 
   // Per-call overrides (fault hooks for the runner).

@@ -10,6 +10,8 @@
 #ifndef DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 #define DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@ struct IntegrationOptions {
   bool shared_node = false;
   std::string bin_dir;              // where drahil-refdriver, drahil-probe-* live
   std::string node_profiles_dir;    // fakes/profiles: emulated node profiles by name
+  // --seed: the allocator tries pools and slices in an order shuffled by it
+  // (unset: a fixed order); recorded as the case property allocator.seed.
+  std::optional<uint64_t> allocator_seed;
 };
 
 // InstallIntegration(): the fallback without harness/node (see above).

@@ -208,6 +208,10 @@ struct DriverProfile {
   std::vector<std::string> args;
   std::map<std::string, std::string> env;
   std::string node_profile;  // emulated node profile (fakes/profiles); "" = real hardware
+  // node.labels: labels of the Node object besides the kubelet's well-known
+  // ones (kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch),
+  // which they may override.
+  std::map<std::string, std::string> node_labels;
   std::vector<std::string> capabilities;
   ProbeConfig probe;
   DriverTimeouts timeouts;

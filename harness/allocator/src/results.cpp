@@ -1,0 +1,145 @@
+// AllocationResults as kube-scheduler writes them: results, shareIDs,
+// config, node selector and allocationTimestamp.
+#include <cstdio>
+#include <set>
+
+#include "drahil/core/clock.hpp"
+#include "quantity_util.hpp"
+#include "search.hpp"
+
+namespace drahil::allocator::internal {
+namespace {
+
+std::string ShareId(const std::string& seed, const ClaimState& cs, const std::string& request, const std::string& device,
+                    size_t index) {
+  std::string key = seed + "\x1f" + cs.ns + "\x1f" + cs.name + "\x1f" + cs.uid + "\x1f" + request + "\x1f" + device +
+                    "\x1f" + std::to_string(index);
+  auto fnv = [&](uint64_t h) {
+    for (unsigned char c : key) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    return h;
+  };
+  uint64_t a = fnv(14695981039346656037ull), b = fnv(a ^ 0x9e3779b97f4a7c15ull);
+  // Format as an RFC 4122 version-4 UUID, as a generated UID looks.
+  a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;
+  b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return buf;
+}
+
+// AddRequirement(): appends req unless `to` has one with the same key,
+// operator and set of values.
+void AddRequirement(const Json& req, Json& to) {
+  auto values = [](const Json& r) {
+    std::set<std::string> out;
+    const Json& v = Field(r, "values");
+    for (size_t i = 0; v.is_array() && i < v.size(); ++i) out.insert(v[i].is_string() ? v[i].get<std::string>() : v[i].dump());
+    return out;
+  };
+  for (const auto& have : to) {
+    if (Str(have, "key") == Str(req, "key") && Str(have, "operator") == Str(req, "operator") &&
+        values(have) == values(req)) {
+      return;
+    }
+  }
+  to.push_back(req);
+}
+
+}  // namespace
+
+Result<Json> Search::BuildAllocation(size_t claim_index) {
+  const ClaimState& cs = claims_[claim_index];
+  Json results = Json::array();
+  Json config = Json::array();
+  bool node_local = false;
+  // One term that collects the requirements of every device's node
+  // selector, without repeats (createNodeSelector() in allocator_stable.go).
+  Json term = {{"matchFields", Json::array()}, {"matchExpressions", Json::array()}};
+  bool binding = false;
+  size_t share_index = 0;
+  for (const Pick& p : picks_) {
+    const Request& req = requests_[p.request];
+    if (req.claim != static_cast<int>(claim_index)) continue;
+    const Alt& alt = req.alts[p.alt];
+    const DeviceInfo& dev = Dev(p.device);
+    Json r = {{"request", alt.result_name}, {"driver", dev.driver}, {"pool", dev.pool}, {"device", dev.name}};
+    if (alt.admin) r["adminAccess"] = true;
+    if (alt.tolerations.is_array() && !alt.tolerations.empty()) r["tolerations"] = alt.tolerations;
+    const Json& bc = Field(dev.json, "bindingConditions");
+    const Json& bfc = Field(dev.json, "bindingFailureConditions");
+    if (bc.is_array() && !bc.empty()) {
+      r["bindingConditions"] = bc;
+      binding = true;
+    }
+    if (bfc.is_array() && !bfc.empty()) r["bindingFailureConditions"] = bfc;
+    if (dev.multi) {
+      r["shareID"] = ShareId(impl_.opts.share_id_seed, cs, alt.result_name, dev.Id(), share_index++);
+      Json cc = Json::object();
+      for (const auto& [ci, amt] : p.consumed) cc[dev.capacity[ci].key] = FormatNanos(amt, dev.capacity[ci].format);
+      r["consumedCapacity"] = cc;
+    }
+    results.push_back(std::move(r));
+    if (dev.node_kind == DeviceInfo::NodeKind::kNodeName || dev.binds_to_node) node_local = true;
+    if (dev.node_kind == DeviceInfo::NodeKind::kSelector) {
+      const Json& terms = Field(dev.node_selector, "nodeSelectorTerms");
+      if (terms.size() > 1) {
+        return InvalidArgumentError("device " + dev.Id() + ": a node selector with " + std::to_string(terms.size()) +
+                                    " terms cannot go into an allocation (one term at most)");
+      }
+      for (const auto& t : terms) {
+        for (const char* kind : {"matchFields", "matchExpressions"}) {
+          const Json& reqs = Field(t, kind);
+          for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i) AddRequirement(reqs[i], term[kind]);
+        }
+      }
+    }
+  }
+  // Class configuration first (per request, in request order), then the
+  // claim's own, as the scheduler writes them.
+  for (size_t ri = 0; ri < requests_.size(); ++ri) {
+    const Request& req = requests_[ri];
+    if (req.claim != static_cast<int>(claim_index)) continue;
+    const Alt& alt = req.alts[chosen_alt_[ri]];
+    if (!alt.cls) continue;
+    const Json& cfgs = Field(Field(*alt.cls->json, "spec"), "config");
+    if (!cfgs.is_array()) continue;
+    for (const auto& c : cfgs) {
+      Json e = {{"source", "FromClass"}, {"requests", Json::array({alt.result_name})}};
+      for (const auto& [k, v] : c.items()) e[k] = v;
+      config.push_back(std::move(e));
+    }
+  }
+  const Json& claim_cfgs = Field(Field(Field(*cs.claim, "spec"), "devices"), "config");
+  if (claim_cfgs.is_array()) {
+    for (const auto& c : claim_cfgs) {
+      Json e = {{"source", "FromClaim"}};
+      for (const auto& [k, v] : c.items()) e[k] = v;
+      config.push_back(std::move(e));
+    }
+  }
+  Json devices = {{"results", results}};
+  if (!config.empty()) devices["config"] = config;
+  Json alloc = {{"devices", devices}};
+  if (node_local) {
+    alloc["nodeSelector"] = {{"nodeSelectorTerms",
+                              Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
+                                                                           {"operator", "In"},
+                                                                           {"values", Json::array({node_.name})}}})}}})}};
+  } else if (!term["matchFields"].empty() || !term["matchExpressions"].empty()) {
+    if (term["matchFields"].empty()) term.erase("matchFields");
+    if (term["matchExpressions"].empty()) term.erase("matchExpressions");
+    alloc["nodeSelector"] = {{"nodeSelectorTerms", Json::array({term})}};
+  }
+  if (binding) {
+    auto now = impl_.opts.now ? impl_.opts.now() : std::chrono::system_clock::now();
+    alloc["allocationTimestamp"] = FormatRfc3339(now);
+  }
+  return alloc;
+}
+
+}  // namespace drahil::allocator::internal

@@ -1,0 +1,370 @@
+// The backtracking search of one Allocate() call, after allocateOne() in
+// k8s.io/dynamic-resource-allocation/structured/internal/stable/allocator_stable.go:
+// requests in claim and request order, subrequests in priority order,
+// devices in pool, slice and device order; it backtracks into earlier
+// requests and into earlier claims of the same call.
+#include "quantity_util.hpp"
+#include "search.hpp"
+
+namespace drahil::allocator::internal {
+
+const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
+  Eligibility& e = elig_[ri][ai];
+  static const std::string kPass;
+  if (e.state[d] == Eligibility::kYes) return kPass;
+  if (e.state[d] == Eligibility::kNo) return e.reason[d];
+  const Alt& alt = requests_[ri].alts[ai];
+  const DeviceInfo& dev = Dev(d);
+  int8_t stage = 1;
+  auto no = [&](std::string why) -> const std::string& {
+    e.state[d] = Eligibility::kNo;
+    e.stage[d] = stage;
+    e.reason[d] = "device " + dev.Id() + ": " + std::move(why);
+    return e.reason[d];
+  };
+  if (!alt.cls) return no("device class \"" + alt.class_name + "\" not found");
+  stage = 2;
+  for (const auto& [who, prog] : alt.selectors) {
+    auto r = impl_.EvaluateSelector(*prog, d);
+    if (!r.ok()) {
+      if (error_.ok()) {
+        error_ = r.status().WithContext("claim " + claims_[requests_[ri].claim].ns + "/" +
+                                        claims_[requests_[ri].claim].name + ", request \"" + alt.result_name +
+                                        "\", device " + dev.Id() + ", " + who + " `" + prog->expression() + "`");
+      }
+      return no("selector error");
+    }
+    if (!*r) return no(who + " `" + prog->expression() + "` is false");
+  }
+  stage = 3;
+  if (const Json* t = UntoleratedTaint(dev.taints, alt.tolerations)) {
+    return no("taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") + " is not tolerated");
+  }
+  stage = 4;
+  // Capacity requests must name capacities the device has.
+  std::vector<std::optional<Nanos>> requested(dev.capacity.size());
+  for (const auto& [key, amount] : alt.capacity_requests) {
+    std::string fqn = Qualify(key, dev.driver);
+    bool found = false;
+    for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
+      if (dev.capacity[ci].fqn == fqn) {
+        requested[ci] = amount;
+        found = true;
+      }
+    }
+    if (!found) return no("has no capacity " + key);
+  }
+  stage = 5;
+  if (dev.multi) {
+    std::vector<std::pair<int, Nanos>> consumed;
+    for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
+      std::string why;
+      auto v = ApplyPolicy(dev.capacity[ci], requested[ci], &why);
+      if (!v) return no(why);
+      if (*v > dev.capacity[ci].value) {
+        return no("capacity " + dev.capacity[ci].key + " is " + FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
+                  ", less than the " + FormatNanos(*v, dev.capacity[ci].format) + " requested");
+      }
+      consumed.emplace_back(static_cast<int>(ci), *v);
+    }
+    e.consumed[d] = std::move(consumed);
+  } else {
+    for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
+      if (requested[ci] && *requested[ci] > dev.capacity[ci].value) {
+        return no("capacity " + dev.capacity[ci].key + " is " + FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
+                  ", less than the " + FormatNanos(*requested[ci], dev.capacity[ci].format) + " requested");
+      }
+    }
+  }
+  e.state[d] = Eligibility::kYes;
+  return kPass;
+}
+
+std::string Search::DynamicCheck(size_t ri, int ai, int d) {
+  const Alt& alt = requests_[ri].alts[ai];
+  const DeviceInfo& dev = Dev(d);
+  const Request& req = requests_[ri];
+  if (!alt.admin) {
+    if (dev.multi) {
+      const auto& need = elig_[ri][ai].consumed[d];
+      for (const auto& [ci, amt] : need) {
+        if (Consumed(d)[ci] + amt > dev.capacity[ci].value) {
+          return "device " + dev.Id() + ": capacity " + dev.capacity[ci].key + " has " +
+                 FormatNanos(dev.capacity[ci].value - Consumed(d)[ci], dev.capacity[ci].format) + " left, " +
+                 FormatNanos(amt, dev.capacity[ci].format) + " needed";
+        }
+      }
+    } else if (exclusive_[d]) {
+      return "device " + dev.Id() + " is already allocated";
+    }
+    if (!dev.multi || shares_[d] == 0) {
+      for (const auto& [set, amounts] : dev.consumes) {
+        const CounterSet& cs = impl_.counter_sets[set];
+        for (const auto& [ci, amt] : amounts) {
+          if (counters_used_[set][ci] + amt > cs.capacity[ci]) {
+            return "device " + dev.Id() + ": counter " + cs.name + "/" + cs.names[ci] + " has " +
+                   FormatNanos(cs.capacity[ci] - counters_used_[set][ci], cs.formats[ci]) + " left, " +
+                   FormatNanos(amt, cs.formats[ci]) + " needed";
+          }
+        }
+      }
+    }
+  }
+  for (const auto& con : claims_[req.claim].constraints) {
+    if (!con.Applies(req.name, alt.result_name)) continue;
+    auto it = dev.attributes.find(con.attribute);
+    if (it == dev.attributes.end()) {
+      return "device " + dev.Id() + " lacks attribute " + con.attribute + " (constraint " +
+             (con.match ? "matchAttribute" : "distinctAttribute") + ")";
+    }
+    if (con.match) {
+      if (!con.values.empty() && *con.values.front() != it->second) {
+        return "device " + dev.Id() + ": matchAttribute " + con.attribute + " is " + it->second.dump() + ", not " +
+               con.values.front()->dump();
+      }
+    } else {
+      for (const Json* v : con.values) {
+        if (*v == it->second) {
+          return "device " + dev.Id() + ": distinctAttribute " + con.attribute + " value " + it->second.dump() +
+                 " is already used";
+        }
+      }
+    }
+  }
+  return "";
+}
+
+void Search::Apply(Pick& p) {
+  const Alt& alt = requests_[p.request].alts[p.alt];
+  const DeviceInfo& dev = Dev(p.device);
+  if (!alt.admin) {
+    if (dev.multi) {
+      p.charged_counters = shares_[p.device] == 0;
+      ++shares_[p.device];
+      p.consumed = elig_[p.request][p.alt].consumed[p.device];
+      for (const auto& [ci, amt] : p.consumed) Consumed(p.device)[ci] += amt;
+    } else {
+      exclusive_[p.device] = 1;
+      p.charged_counters = true;
+    }
+    if (p.charged_counters) {
+      for (const auto& [set, amounts] : dev.consumes) {
+        for (const auto& [ci, amt] : amounts) counters_used_[set][ci] += amt;
+      }
+    }
+  } else if (dev.multi) {
+    p.consumed = elig_[p.request][p.alt].consumed[p.device];
+  }
+  const Request& req = requests_[p.request];
+  for (auto& con : claims_[req.claim].constraints) {
+    if (con.Applies(req.name, alt.result_name)) con.values.push_back(&dev.attributes.at(con.attribute));
+  }
+}
+
+void Search::Undo(const Pick& p) {
+  const Alt& alt = requests_[p.request].alts[p.alt];
+  const DeviceInfo& dev = Dev(p.device);
+  if (!alt.admin) {
+    if (dev.multi) {
+      --shares_[p.device];
+      for (const auto& [ci, amt] : p.consumed) Consumed(p.device)[ci] -= amt;
+    } else {
+      exclusive_[p.device] = 0;
+    }
+    if (p.charged_counters) {
+      for (const auto& [set, amounts] : dev.consumes) {
+        for (const auto& [ci, amt] : amounts) counters_used_[set][ci] -= amt;
+      }
+    }
+  }
+  const Request& req = requests_[p.request];
+  for (auto& con : claims_[req.claim].constraints) {
+    if (con.Applies(req.name, alt.result_name)) con.values.pop_back();
+  }
+}
+
+std::string Search::Describe(size_t ri) const {
+  const Request& r = requests_[ri];
+  const ClaimState& cs = claims_[r.claim];
+  return "claim " + cs.ns + "/" + cs.name + ", request \"" + r.name + "\"";
+}
+
+void Search::NoteFailure(size_t ri, const std::string& why) {
+  if (fail_why_.empty() || ri > fail_ri_) {
+    fail_ri_ = ri;
+    fail_why_ = why;
+  }
+}
+
+bool Search::SearchFrom(size_t ri) {
+  if (ri == requests_.size()) return true;
+  const Request& req = requests_[ri];
+  std::string why;
+  bool any_static = false;
+  for (size_t ai = 0; ai < req.alts.size(); ++ai) {
+    const Alt& alt = req.alts[ai];
+    chosen_alt_[ri] = static_cast<int>(ai);
+    scan_reason_.clear();
+    std::string prefix = req.alts.size() > 1 ? "subrequest \"" + alt.sub_name + "\": " : "";
+    // Statically eligible devices: with too few of them no choice made by
+    // earlier requests can help (see hopeless_). ExactCount requests scan
+    // lazily and count only when the search fails, so CEL runs on as few
+    // devices as kube-scheduler's allocator would evaluate.
+    int64_t eligible = 0;
+    std::string first_static;  // the rejection of the device that got furthest
+    auto count_static = [&]() {
+      int8_t best_stage = 0;
+      for (int d : node_devices_) {
+        const std::string& r = StaticCheck(ri, static_cast<int>(ai), d);
+        if (!error_.ok()) return;
+        if (r.empty()) {
+          ++eligible;
+        } else if (elig_[ri][ai].stage[d] > best_stage) {
+          best_stage = elig_[ri][ai].stage[d];
+          first_static = r;
+        }
+      }
+    };
+    if (alt.all) {
+      count_static();
+      if (!error_.ok()) return false;
+      if (!incomplete_pools_.empty()) {
+        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but " + incomplete_pools_.front();
+        continue;
+      }
+      if (eligible == 0) {
+        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but none match on node \"" + node_.name +
+               "\"" + (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+        continue;
+      }
+      any_static = true;
+      std::vector<Pick> added;
+      std::string dyn;
+      for (int d : node_devices_) {
+        if (!StaticCheck(ri, static_cast<int>(ai), d).empty()) continue;
+        ++steps_;
+        dyn = DynamicCheck(ri, static_cast<int>(ai), d);
+        if (!dyn.empty()) break;
+        Pick p;
+        p.request = static_cast<int>(ri);
+        p.alt = static_cast<int>(ai);
+        p.device = d;
+        Apply(p);
+        added.push_back(std::move(p));
+      }
+      if (dyn.empty()) {
+        for (auto& p : added) picks_.push_back(p);
+        if (SearchFrom(ri + 1)) return true;
+        for (size_t k = 0; k < added.size(); ++k) picks_.pop_back();
+        if (hopeless_ || budget_exceeded_ || !error_.ok()) {
+          for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
+          return false;
+        }
+        dyn = "the requests after it cannot be satisfied with this choice";
+      }
+      for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
+      why += (why.empty() ? "" : "; ") + prefix + "asks for all " + std::to_string(eligible) +
+             " matching device(s): " + dyn;
+      continue;
+    }
+    if (PickDevices(ri, static_cast<int>(ai), 0, alt.count)) return true;
+    if (!error_.ok() || budget_exceeded_ || hopeless_) return false;
+    count_static();
+    if (!error_.ok()) return false;
+    if (scan_reason_.empty()) {
+      // Busy devices were skipped unexplained; name the first one now.
+      for (int d : node_devices_) {
+        if (!StaticCheck(ri, static_cast<int>(ai), d).empty()) continue;
+        scan_reason_ = DynamicCheck(ri, static_cast<int>(ai), d);
+        if (!scan_reason_.empty()) break;
+      }
+    }
+    if (eligible < alt.count) {
+      why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s), " +
+             std::to_string(eligible) + " of " + std::to_string(node_devices_.size()) + " on node \"" + node_.name +
+             "\" match" + (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+      continue;
+    }
+    any_static = true;
+    why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s) and " +
+           std::to_string(eligible) + " match, but they cannot be allocated" +
+           (scan_reason_.empty() ? "" : " (first rejection: " + scan_reason_ + ")");
+  }
+  NoteFailure(ri, Describe(ri) + ": " + why);
+  // With no statically eligible devices for any alternative, backtracking
+  // into earlier requests cannot help: stop the whole search.
+  if (!any_static) hopeless_ = true;
+  return false;
+}
+
+bool Search::PickDevices(size_t ri, int ai, size_t start, int64_t remaining) {
+  if (remaining == 0) return SearchFrom(ri + 1);
+  for (size_t pos = start; pos < node_devices_.size(); ++pos) {
+    if (node_devices_.size() - pos < static_cast<size_t>(remaining)) return false;
+    int d = node_devices_[pos];
+    // A device taken exclusively cannot be picked: skip it before paying for
+    // its selectors (they still run when the failure is explained).
+    if (exclusive_[d] && !Dev(d).multi && !requests_[ri].alts[ai].admin &&
+        elig_[ri][ai].state[d] == Eligibility::kUnknown) {
+      continue;
+    }
+    if (!StaticCheck(ri, ai, d).empty()) {
+      if (!error_.ok()) return false;
+      continue;
+    }
+    if (++steps_ > impl_.opts.max_steps) {
+      budget_exceeded_ = true;
+      return false;
+    }
+    std::string dyn = DynamicCheck(ri, ai, d);
+    if (!dyn.empty()) {
+      if (scan_reason_.empty()) scan_reason_ = dyn;
+      continue;
+    }
+    Pick p;
+    p.request = static_cast<int>(ri);
+    p.alt = ai;
+    p.device = d;
+    Apply(p);
+    picks_.push_back(p);
+    if (PickDevices(ri, ai, pos + 1, remaining - 1)) return true;
+    picks_.pop_back();
+    Undo(p);
+    if (!error_.ok() || budget_exceeded_ || hopeless_) return false;
+  }
+  return false;
+}
+
+Result<std::vector<Json>> Search::Run() {
+  bool ok = SearchFrom(0);
+  if (!error_.ok()) return error_;
+  if (!ok) {
+    if (budget_exceeded_) {
+      return ResourceExhaustedError("unschedulable: search exceeded the step budget of " +
+                                    std::to_string(impl_.opts.max_steps) + " device trials" +
+                                    (fail_why_.empty() ? "" : "; deepest failure: " + fail_why_));
+    }
+    // As upstream, a failure on a node with invalid pools says so: their
+    // devices might have been the solution.
+    std::string invalid = invalid_pools_.empty() ? "" : "; invalid resource pools were encountered: " + invalid_pools_.front();
+    return ResourceExhaustedError("unschedulable: " + fail_why_ + invalid);
+  }
+  std::vector<Json> out;
+  for (size_t ci = 0; ci < claims_.size(); ++ci) {
+    if (claims_[ci].preallocated) {
+      out.push_back(Field(Field(*claims_[ci].claim, "status"), "allocation"));
+    } else {
+      DRAHIL_ASSIGN_OR_RETURN(Json a, BuildAllocation(ci));
+      out.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Json>> RunSearch(const Allocator::Impl& impl, const std::vector<Json>& claims, const NodeInfo& node) {
+  Search search(impl, node);
+  DRAHIL_RETURN_IF_ERROR(search.Prepare(claims));
+  return search.Run();
+}
+
+}  // namespace drahil::allocator::internal

@@ -16,6 +16,22 @@ bool NonZeroRegister(const std::string& text) {
   }
   return false;
 }
+
+// FpgaHealth(): unhealthy when one of the FPGA's error registers is set
+// (the first one set is named).
+DeviceHealthState FpgaHealth(const Device& d, int64_t now) {
+  for (const auto& f : d.sysfs_error_files) {
+    auto text = ReadFile(f);
+    if (!text.ok() || !NonZeroRegister(*text)) continue;
+    std::string v = *text;
+    while (!v.empty() && v.back() == '\n') v.pop_back();
+    return {2,
+            "FPGA " + d.pci_bus_id + " error register " +
+                f.substr(f.rfind("/fpga_region/") + 1) + " = " + v,
+            false, now};
+  }
+  return {1, "", false, now};
+}
 }  // namespace
 
 HealthMonitor::HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nvml, Clock& clock)
@@ -105,80 +121,78 @@ void HealthMonitor::Loop() {
   }
 }
 
-void HealthMonitor::CheckOnce() {
-  std::map<std::string, DeviceHealthState> next;
-  int64_t now = UnixSeconds(clock_.WallNow());
-  auto steady = clock_.Now();
-  std::map<int, DeviceHealthState> gpu_state;  // by inventory position
-  for (auto& w : gpus_) {
-    DeviceHealthState s{1, "", false, now};
-    nvmlMemory_t mem{};
-    nvmlReturn_t r = nvml_->nvmlDeviceGetMemoryInfo(w.handle, &mem);
-    const std::string& uuid = inv_.devices[w.device_pos].uuid;
-    if (r == NVML_ERROR_GPU_IS_LOST) {
-      s = {2, "GPU " + uuid + " is lost (fallen off the bus)", true, now};
-    } else {
-      if (w.lost && r == NVML_SUCCESS && steady - w.xid_time > opts_.health_recovery) w.lost = false;
-      unsigned long long ecc = 0;
-      if (nvml_->nvmlDeviceGetTotalEccErrors(w.handle, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ecc) ==
-          NVML_SUCCESS)
-        w.ecc_now = ecc;
-      bool xid_recent = !w.xid_message.empty() && steady - w.xid_time <= opts_.health_recovery;
-      if (!xid_recent && r == NVML_SUCCESS) w.xid_message.clear();
-      if (w.lost) s = {2, w.xid_message.empty() ? "GPU " + uuid + " is lost" : w.xid_message, true, now};
-      else if (!w.xid_message.empty()) s = {2, w.xid_message, false, now};
-      else if (w.ecc_now > w.ecc_baseline)
-        s = {2, std::to_string(w.ecc_now - w.ecc_baseline) + " uncorrectable ECC error(s) on " + uuid, false, now};
-      else if (r != NVML_SUCCESS) s = {0, nvml_->Error("nvmlDeviceGetMemoryInfo", r), false, now};
-    }
-    gpu_state[w.device_pos] = s;
+DeviceHealthState HealthMonitor::CheckGpu(GpuWatch& w, int64_t now, Clock::TimePoint steady) {
+  nvmlMemory_t mem{};
+  nvmlReturn_t r = nvml_->nvmlDeviceGetMemoryInfo(w.handle, &mem);
+  const std::string& uuid = inv_.devices[w.device_pos].uuid;
+  if (r == NVML_ERROR_GPU_IS_LOST)
+    return {2, "GPU " + uuid + " is lost (fallen off the bus)", true, now};
+  if (w.lost && r == NVML_SUCCESS && steady - w.xid_time > opts_.health_recovery) w.lost = false;
+  unsigned long long ecc = 0;
+  if (nvml_->nvmlDeviceGetTotalEccErrors(w.handle, NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+                                         NVML_VOLATILE_ECC, &ecc) == NVML_SUCCESS)
+    w.ecc_now = ecc;
+  bool xid_recent = !w.xid_message.empty() && steady - w.xid_time <= opts_.health_recovery;
+  if (!xid_recent && r == NVML_SUCCESS) w.xid_message.clear();
+  if (w.lost)
+    return {2, w.xid_message.empty() ? "GPU " + uuid + " is lost" : w.xid_message, true, now};
+  if (!w.xid_message.empty()) return {2, w.xid_message, false, now};
+  if (w.ecc_now > w.ecc_baseline) {
+    std::string n = std::to_string(w.ecc_now - w.ecc_baseline);
+    return {2, n + " uncorrectable ECC error(s) on " + uuid, false, now};
   }
+  if (r != NVML_SUCCESS) return {0, nvml_->Error("nvmlDeviceGetMemoryInfo", r), false, now};
+  return {1, "", false, now};
+}
+
+std::map<std::string, DeviceHealthState> HealthMonitor::DeviceStates(
+    const std::map<int, DeviceHealthState>& gpu_state, int64_t now) const {
+  std::map<std::string, DeviceHealthState> next;
   for (size_t i = 0; i < inv_.devices.size(); ++i) {
     const Device& d = inv_.devices[i];
     if (!Published(d)) continue;
     DeviceHealthState s{1, "", false, now};
-    if (d.type == DeviceType::kGpu) {
-      auto it = gpu_state.find(static_cast<int>(i));
-      if (it != gpu_state.end()) s = it->second;
-    } else if (d.type == DeviceType::kMig) {
-      auto it = gpu_state.find(d.parent);
-      if (it != gpu_state.end()) s = it->second;
+    if (IsFpgaType(d.type)) {
+      s = FpgaHealth(d, now);
     } else {
-      for (const auto& f : d.sysfs_error_files) {
-        auto text = ReadFile(f);
-        if (text.ok() && NonZeroRegister(*text)) {
-          std::string v = *text;
-          while (!v.empty() && v.back() == '\n') v.pop_back();
-          s = {2, "FPGA " + d.pci_bus_id + " error register " + f.substr(f.rfind("/fpga_region/") + 1) + " = " + v,
-               false, now};
-          break;
-        }
-      }
+      // A MIG device has its parent GPU's health.
+      int pos = d.type == DeviceType::kMig ? d.parent : static_cast<int>(i);
+      if (auto it = gpu_state.find(pos); it != gpu_state.end()) s = it->second;
     }
     if (s.message.size() > 1024) s.message = s.message.substr(0, 1021) + "...";
     next[d.name] = s;
   }
+  return next;
+}
+
+bool HealthMonitor::Commit(std::map<std::string, DeviceHealthState>& next, int64_t now) {
   bool changed = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [name, s] : next) {
-      auto& old = state_[name];
-      // Planted bug: once unhealthy, never healthy again.
-      if (opts_.Bug("health-stuck") && old.health == 2 && s.health != 2) s = old;
-      if (old.health != s.health || old.message != s.message || old.lost != s.lost) changed = true;
-      if (s.health == 2) ever_unhealthy_ = true;
-    }
-    for (auto& [name, s] : next) {
-      if (!(opts_.Bug("health-stuck") && state_[name].health == 2 && s.health != 2)) state_[name] = s;
-      state_[name].last_updated = now;
-    }
-    if (changed) ++version_;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [name, s] : next) {
+    auto& old = state_[name];
+    // Planted bug: once unhealthy, never healthy again.
+    if (opts_.Bug("health-stuck") && old.health == 2 && s.health != 2) s = old;
+    if (old.health != s.health || old.message != s.message || old.lost != s.lost) changed = true;
+    if (s.health == 2) ever_unhealthy_ = true;
   }
-  if (changed) {
-    cv_.notify_all();
-    spdlog::info("health changed");
-    if (on_change_) on_change_();
+  for (auto& [name, s] : next) {
+    if (!(opts_.Bug("health-stuck") && state_[name].health == 2 && s.health != 2)) state_[name] = s;
+    state_[name].last_updated = now;
   }
+  if (changed) ++version_;
+  return changed;
+}
+
+void HealthMonitor::CheckOnce() {
+  int64_t now = UnixSeconds(clock_.WallNow());
+  auto steady = clock_.Now();
+  std::map<int, DeviceHealthState> gpu_state;  // by inventory position
+  for (auto& w : gpus_) gpu_state[w.device_pos] = CheckGpu(w, now, steady);
+  std::map<std::string, DeviceHealthState> next = DeviceStates(gpu_state, now);
+  if (!Commit(next, now)) return;
+  cv_.notify_all();
+  spdlog::info("health changed");
+  if (on_change_) on_change_();
 }
 
 }  // namespace drahil::refdriver

@@ -46,6 +46,17 @@ class HealthMonitor {
     Clock::TimePoint xid_time{};
     unsigned long long ecc_now = 0;
   };
+  // CheckGpu(): one GPU's health from NVML; updates its watch (lost state,
+  // Xid message, ECC count).
+  DeviceHealthState CheckGpu(GpuWatch& w, int64_t now, Clock::TimePoint steady);
+  // DeviceStates(): the health of every published device: its GPU's state
+  // (`gpu_state`, by inventory position; a MIG device its parent's), or its
+  // FPGA error registers.
+  std::map<std::string, DeviceHealthState> DeviceStates(
+      const std::map<int, DeviceHealthState>& gpu_state, int64_t now) const;
+  // Commit(): stores `next` as the current state (planted bug health-stuck:
+  // an unhealthy device stays so); true when anything changed.
+  bool Commit(std::map<std::string, DeviceHealthState>& next, int64_t now);
   const Options& opts_;
   const Inventory& inv_;
   Nvml* nvml_;

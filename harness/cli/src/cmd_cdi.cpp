@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,21 +113,137 @@ void AddValidate(CLI::App& cdi, CliContext& ctx) {
   });
 }
 
+// The options of `drahil cdi audit`.
+struct AuditCliOptions {
+  std::vector<std::string> paths, devices, roots;
+  std::string fake_root = FakeRootFromEnv();
+  std::string fail_on = "warning";
+  std::string min = "info";
+  int allocated = -1;
+  std::vector<std::string> allocated_paths;
+  bool json = false;
+};
+
+// Audited sources (a spec file, or the device IDs of one grant) and their
+// findings, in order.
+using FindingGroups = std::vector<std::pair<std::string, std::vector<cdi::Finding>>>;
+
+cdi::AuditOptions AuditOptionsFrom(const AuditCliOptions& o) {
+  cdi::AuditOptions opts;
+  opts.device_roots = o.roots;
+  if (!o.fake_root.empty()) opts.device_roots.push_back(o.fake_root + "/dev");
+  if (o.allocated >= 0) opts.allocated_count = static_cast<size_t>(o.allocated);
+  opts.allocated_host_paths = o.allocated_paths;
+  return opts;
+}
+
+// AuditGrant(): the grant of --device IDs resolved in the spec dirs; an exit
+// code when they cannot be loaded or resolved. *errors counts the special
+// files (FIFOs, device nodes) named like specs, reported and never read.
+std::optional<int> AuditGrant(const AuditCliOptions& o, const cdi::AuditOptions& opts,
+                              FindingGroups* groups, int* errors) {
+  auto reg = cdi::Registry::Load(o.paths);
+  if (!reg.ok()) {
+    std::fprintf(stderr, "drahil cdi audit: %s\n", reg.status().ToString().c_str());
+    return kExitUsage;
+  }
+  // A FIFO or device node among the specs would hang or break the runtime.
+  for (const auto& e : reg->SpecialFiles()) {
+    ++*errors;
+    std::fprintf(stderr, "INVALID %s\n", e.status.message().c_str());
+  }
+  auto res = reg->Resolve(o.devices);
+  if (!res.ok()) {
+    std::fprintf(stderr, "drahil cdi audit: %s\n", res.status().message().c_str());
+    return kExitTestFailures;
+  }
+  std::string label;
+  for (const auto& d : o.devices) label += (label.empty() ? "" : " ") + d;
+  groups->emplace_back(label, cdi::AuditResolution(*res, opts));
+  return std::nullopt;
+}
+
+// AuditSpecFiles(): each spec file (dirs expanded); how many are invalid.
+int AuditSpecFiles(const AuditCliOptions& o, const cdi::AuditOptions& opts,
+                   FindingGroups* groups) {
+  int errors = 0;
+  for (const auto& f : Expand(o.paths, nullptr)) {
+    auto spec = cdi::LoadSpecFile(f);
+    if (!spec.ok()) {
+      ++errors;
+      std::fprintf(stderr, "INVALID %s\n", spec.status().message().c_str());
+      continue;
+    }
+    groups->emplace_back(f, cdi::AuditSpec(*spec, opts));
+  }
+  return errors;
+}
+
+// PrintGroup(): one source's findings at or above `min`, as text.
+void PrintGroup(const std::string& label, const std::vector<cdi::Finding>& shown) {
+  auto worst = cdi::MaxSeverity(shown);
+  std::printf("%s: %zu finding(s)%s\n", label.c_str(), shown.size(),
+              worst ? (", worst " + std::string(cdi::SeverityName(*worst))).c_str() : "");
+  for (const auto& f : shown) PrintFinding(f);
+}
+
+// ReportGroups(): prints (or, with --json, collects) the findings at or
+// above `min`; whether one reaches `fail_on`.
+bool ReportGroups(const FindingGroups& groups, const AuditCliOptions& o, cdi::Severity min,
+                  cdi::Severity fail_on, int errors) {
+  bool failed = false;
+  nlohmann::json out = nlohmann::json::array();
+  size_t total = 0;
+  for (const auto& [label, findings] : groups) {
+    std::vector<cdi::Finding> shown;
+    for (const auto& f : findings) {
+      if (f.severity >= min) shown.push_back(f);
+      if (f.severity >= fail_on) failed = true;
+    }
+    total += shown.size();
+    if (!o.json) {
+      PrintGroup(label, shown);
+      continue;
+    }
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& f : shown) arr.push_back(FindingJson(f));
+    out.push_back({{"source", label}, {"findings", arr}});
+  }
+  if (o.json) {
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%zu finding(s) in %zu source(s)%s\n", total, groups.size(),
+                errors ? (", " + std::to_string(errors) + " invalid file(s)").c_str() : "");
+  }
+  return failed;
+}
+
+// RunAudit(): `drahil cdi audit`; its exit code.
+int RunAudit(const AuditCliOptions& o) {
+  auto fail_on = ParseSeverity(o.fail_on);
+  auto min = ParseSeverity(o.min);
+  if (!fail_on || !min) {
+    std::fprintf(stderr, "drahil cdi audit: severities are info, warning, high, critical\n");
+    return kExitUsage;
+  }
+  cdi::AuditOptions opts = AuditOptionsFrom(o);
+  FindingGroups groups;
+  int errors = 0;
+  if (!o.devices.empty()) {
+    if (std::optional<int> code = AuditGrant(o, opts, &groups, &errors)) return *code;
+  } else {
+    errors = AuditSpecFiles(o, opts, &groups);
+  }
+  bool failed = ReportGroups(groups, o, *min, *fail_on, errors) || errors > 0;
+  return failed ? kExitTestFailures : kExitOk;
+}
+
 void AddAudit(CLI::App& cdi, CliContext& ctx) {
   auto* sub = cdi.add_subcommand(
       "audit",
       "Security audit of CDI specs: host paths, device dirs, permissions, hooks, env; "
       "with --device, of one claim's grant");
-  struct Opts {
-    std::vector<std::string> paths, devices, roots;
-    std::string fake_root = FakeRootFromEnv();
-    std::string fail_on = "warning";
-    std::string min = "info";
-    int allocated = -1;
-    std::vector<std::string> allocated_paths;
-    bool json = false;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<AuditCliOptions>();
   sub->add_option("paths", o->paths,
                   "Spec files or spec dirs (with --device: the spec dirs, lowest priority first)")
       ->required();
@@ -144,84 +261,7 @@ void AddAudit(CLI::App& cdi, CliContext& ctx) {
                   "Exit 1 when a finding reaches this severity (info|warning|high|critical)");
   sub->add_option("--min-severity", o->min, "Hide findings below this severity");
   sub->add_flag("--json", o->json, "Print findings as JSON");
-  sub->callback([o, &ctx] {
-    auto fail_on = ParseSeverity(o->fail_on);
-    auto min = ParseSeverity(o->min);
-    if (!fail_on || !min) {
-      std::fprintf(stderr, "drahil cdi audit: severities are info, warning, high, critical\n");
-      ctx.exit_code = kExitUsage;
-      return;
-    }
-    cdi::AuditOptions opts;
-    opts.device_roots = o->roots;
-    if (!o->fake_root.empty()) opts.device_roots.push_back(o->fake_root + "/dev");
-    if (o->allocated >= 0) opts.allocated_count = static_cast<size_t>(o->allocated);
-    opts.allocated_host_paths = o->allocated_paths;
-    // file -> findings, in order
-    std::vector<std::pair<std::string, std::vector<cdi::Finding>>> groups;
-    int errors = 0;
-    if (!o->devices.empty()) {
-      auto reg = cdi::Registry::Load(o->paths);
-      if (!reg.ok()) {
-        std::fprintf(stderr, "drahil cdi audit: %s\n", reg.status().ToString().c_str());
-        ctx.exit_code = kExitUsage;
-        return;
-      }
-      // A FIFO or device node among the specs would hang or break the runtime.
-      for (const auto& e : reg->SpecialFiles()) {
-        ++errors;
-        std::fprintf(stderr, "INVALID %s\n", e.status.message().c_str());
-      }
-      auto res = reg->Resolve(o->devices);
-      if (!res.ok()) {
-        std::fprintf(stderr, "drahil cdi audit: %s\n", res.status().message().c_str());
-        ctx.exit_code = kExitTestFailures;
-        return;
-      }
-      std::string label;
-      for (const auto& d : o->devices) label += (label.empty() ? "" : " ") + d;
-      groups.emplace_back(label, cdi::AuditResolution(*res, opts));
-    } else {
-      for (const auto& f : Expand(o->paths, nullptr)) {
-        auto spec = cdi::LoadSpecFile(f);
-        if (!spec.ok()) {
-          ++errors;
-          std::fprintf(stderr, "INVALID %s\n", spec.status().message().c_str());
-          continue;
-        }
-        groups.emplace_back(f, cdi::AuditSpec(*spec, opts));
-      }
-    }
-    bool failed = errors > 0;
-    nlohmann::json out = nlohmann::json::array();
-    size_t total = 0;
-    for (auto& [label, findings] : groups) {
-      std::vector<cdi::Finding> shown;
-      for (const auto& f : findings) {
-        if (f.severity >= *min) shown.push_back(f);
-        if (f.severity >= *fail_on) failed = true;
-      }
-      total += shown.size();
-      if (o->json) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& f : shown) arr.push_back(FindingJson(f));
-        out.push_back({{"source", label}, {"findings", arr}});
-        continue;
-      }
-      auto worst = cdi::MaxSeverity(shown);
-      std::printf("%s: %zu finding(s)%s\n", label.c_str(), shown.size(),
-                  worst ? (", worst " + std::string(cdi::SeverityName(*worst))).c_str() : "");
-      for (const auto& f : shown) PrintFinding(f);
-    }
-    if (o->json) {
-      std::printf("%s\n",
-                  out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    } else {
-      std::printf("%zu finding(s) in %zu source(s)%s\n", total, groups.size(),
-                  errors ? (", " + std::to_string(errors) + " invalid file(s)").c_str() : "");
-    }
-    ctx.exit_code = failed ? kExitTestFailures : kExitOk;
-  });
+  sub->callback([o, &ctx] { ctx.exit_code = RunAudit(*o); });
 }
 
 void AddSandbox(CLI::App& app, CliContext& ctx) {

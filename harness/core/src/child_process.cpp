@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "drahil/core/poll.hpp"
@@ -77,6 +78,173 @@ Result<std::string> ReadPipe(UniqueFd& fd, std::chrono::milliseconds timeout, co
   }
 }
 
+using Stdio = ChildProcess::Stdio;
+using SpawnOptions = ChildProcess::Options;
+
+// ChildEnv(): the child's environment as "KEY=value" strings: the parent's
+// (unless replaced) with o.env added and overriding.
+std::vector<std::string> ChildEnv(const SpawnOptions& o) {
+  std::vector<std::string> env_strings;
+  if (!o.replace_env) {
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv = *e;
+      std::string k = kv.substr(0, kv.find('='));
+      if (o.env.count(k) == 0) env_strings.push_back(std::move(kv));
+    }
+  }
+  for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
+  return env_strings;
+}
+
+// CStrings(): pointers to the strings of `v`, null-terminated, for execve.
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// ResolveExecutable(): `prog` itself when it has a '/', else the first
+// executable match on PATH (a default PATH when unset).
+Result<std::string> ResolveExecutable(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return prog;
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string cand = p.substr(start, end - start) + "/" + prog;
+    if (::access(cand.c_str(), X_OK) == 0) return cand;
+    start = end + 1;
+  }
+  return NotFoundError("spawn " + prog + ": not found on PATH");
+}
+
+// OpenOutput(): the child's end of stdout or stderr (`which`) for `mode`;
+// -1 to inherit. For kPipe the parent's read end goes to `parent_end`.
+Result<int> OpenOutput(Stdio mode, const std::string& path, bool append, UniqueFd& parent_end,
+                       const char* which) {
+  switch (mode) {
+    case Stdio::kInherit: return -1;
+    case Stdio::kNull: {
+      int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return ErrnoError(errno, "open /dev/null");
+      return fd;
+    }
+    case Stdio::kFile: {
+      if (path.empty())
+        return InvalidArgumentError(std::string("spawn: ") + which + " file path is empty");
+      int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+      int fd = ::open(path.c_str(), flags, 0644);
+      if (fd < 0) return ErrnoError(errno, std::string("open ") + which + " file " + path);
+      return fd;
+    }
+    case Stdio::kPipe: {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+      parent_end.Reset(p[0]);
+      return p[1];
+    }
+  }
+  return -1;
+}
+
+// The child's ends of its standard streams (invalid: inherited).
+struct ChildStdio {
+  UniqueFd in, out, err;
+};
+
+// OpenChildStdio(): the child's stdin/stdout/stderr as `o` asks; stdout and
+// stderr to one file share one open file description.
+Status OpenChildStdio(const SpawnOptions& o, UniqueFd& stdout_pipe, UniqueFd& stderr_pipe,
+                      ChildStdio* fds) {
+  auto out = OpenOutput(o.stdout_mode, o.stdout_path, o.append, stdout_pipe, "stdout");
+  if (!out.ok()) return out.status();
+  fds->out.Reset(*out);
+  if (o.stderr_mode == Stdio::kFile && o.stdout_mode == Stdio::kFile &&
+      o.stderr_path == o.stdout_path) {
+    fds->err.Reset(::dup(fds->out.get()));
+  } else {
+    auto err = OpenOutput(o.stderr_mode, o.stderr_path, o.append, stderr_pipe, "stderr");
+    if (!err.ok()) return err.status();
+    fds->err.Reset(*err);
+  }
+  if (o.stdin_mode == Stdio::kNull) fds->in.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return OkStatus();
+}
+
+// What the forked child needs, all prepared before fork(): after fork in a
+// threaded parent only async-signal-safe calls are allowed.
+struct ExecPlan {
+  std::string exe;
+  std::vector<char*> argv, envp;
+  int in_fd = -1, out_fd = -1, err_fd = -1;  // -1: inherit
+  bool stderr_to_stdout = false;
+  bool die_with_parent = false;
+  pid_t parent_pid = 0;
+  const char* cwd = nullptr;               // nullptr: the parent's
+  std::vector<std::pair<int, int>> extra;  // child fd, parent fd
+  int status_fd = -1;                      // write end of the exec-status pipe
+};
+
+// ExitWithErrno(): in the child: reports errno on the exec-status pipe and
+// exits 127.
+[[noreturn]] void ExitWithErrno(int status_fd) {
+  int err = errno;
+  WriteAll(status_fd, &err, sizeof(err));
+  ::_exit(127);
+}
+
+// RedirectFds(): in the child: the standard streams and the extra fds onto
+// their targets.
+void RedirectFds(const ExecPlan& x) {
+  // Move extra fds out of the way of their targets first.
+  std::vector<int> moved;
+  for (const auto& [target, src] : x.extra) {
+    int tmp = ::fcntl(src, F_DUPFD_CLOEXEC, 64);
+    moved.push_back(tmp);
+  }
+  if (x.in_fd >= 0) ::dup2(x.in_fd, 0);
+  if (x.out_fd >= 0) ::dup2(x.out_fd, 1);
+  if (x.err_fd >= 0) ::dup2(x.err_fd, 2);
+  if (x.stderr_to_stdout) ::dup2(1, 2);
+  for (size_t i = 0; i < x.extra.size(); ++i) {
+    if (moved[i] >= 0) ::dup2(moved[i], x.extra[i].first);  // dup2 clears CLOEXEC
+  }
+}
+
+// ExecChild(): in the forked child: its own process group (so the harness
+// can signal everything it starts), default signals, fds and cwd, then
+// execve; never returns.
+[[noreturn]] void ExecChild(const ExecPlan& x) {
+  ::setpgid(0, 0);
+  if (x.die_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != x.parent_pid) ::_exit(127);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+  RedirectFds(x);
+  if (x.cwd && ::chdir(x.cwd) != 0) ExitWithErrno(x.status_fd);
+  ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
+  ExitWithErrno(x.status_fd);
+}
+
+// ReadExecErrno(): the child's errno when its exec failed; nullopt when the
+// exec-status pipe reached EOF (the exec succeeded).
+std::optional<int> ReadExecErrno(int status_fd) {
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_fd, &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(child_errno))) return child_errno;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string ExitInfo::Describe() const {
@@ -90,82 +258,17 @@ Result<ChildProcess> ChildProcess::Spawn(const Options& o) {
 
   // Everything the child needs is prepared before fork(): after fork in a
   // threaded parent only async-signal-safe calls are allowed.
-  std::vector<std::string> env_strings;
-  if (!o.replace_env) {
-    for (char** e = environ; e && *e; ++e) {
-      std::string kv = *e;
-      std::string k = kv.substr(0, kv.find('='));
-      if (o.env.count(k) == 0) env_strings.push_back(std::move(kv));
-    }
-  }
-  for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  ExecPlan plan;
+  std::vector<std::string> env_strings = ChildEnv(o);
+  plan.envp = CStrings(env_strings);
   std::vector<std::string> argv_copy = o.argv;
-  std::vector<char*> argv;
-  for (auto& s : argv_copy) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
+  plan.argv = CStrings(argv_copy);
   // Resolve the program on PATH in the parent so the child only calls execve.
-  std::string exe = prog;
-  if (prog.find('/') == std::string::npos) {
-    const char* path = std::getenv("PATH");
-    std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    exe.clear();
-    size_t start = 0;
-    while (start <= p.size()) {
-      size_t end = p.find(':', start);
-      if (end == std::string::npos) end = p.size();
-      std::string cand = p.substr(start, end - start) + "/" + prog;
-      if (::access(cand.c_str(), X_OK) == 0) {
-        exe = cand;
-        break;
-      }
-      start = end + 1;
-    }
-    if (exe.empty()) return NotFoundError("spawn " + prog + ": not found on PATH");
-  }
-
-  auto open_out = [&](Stdio mode, const std::string& path, UniqueFd& parent_end,
-                      const char* which) -> Result<int> {
-    switch (mode) {
-      case Stdio::kInherit: return -1;
-      case Stdio::kNull: {
-        int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (fd < 0) return ErrnoError(errno, "open /dev/null");
-        return fd;
-      }
-      case Stdio::kFile: {
-        if (path.empty()) return InvalidArgumentError(std::string("spawn: ") + which + " file path is empty");
-        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (o.append ? O_APPEND : O_TRUNC);
-        int fd = ::open(path.c_str(), flags, 0644);
-        if (fd < 0) return ErrnoError(errno, std::string("open ") + which + " file " + path);
-        return fd;
-      }
-      case Stdio::kPipe: {
-        int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
-        parent_end.Reset(p[0]);
-        return p[1];
-      }
-    }
-    return -1;
-  };
+  DRAHIL_ASSIGN_OR_RETURN(plan.exe, ResolveExecutable(prog));
 
   ChildProcess child;
-  UniqueFd out_fd, err_fd, in_fd;
-  {
-    DRAHIL_ASSIGN_OR_RETURN(int fd, open_out(o.stdout_mode, o.stdout_path, child.stdout_pipe_, "stdout"));
-    out_fd.Reset(fd);
-  }
-  if (o.stderr_mode == Stdio::kFile && o.stdout_mode == Stdio::kFile && o.stderr_path == o.stdout_path) {
-    err_fd.Reset(::dup(out_fd.get()));
-  } else {
-    DRAHIL_ASSIGN_OR_RETURN(int fd, open_out(o.stderr_mode, o.stderr_path, child.stderr_pipe_, "stderr"));
-    err_fd.Reset(fd);
-  }
-  if (o.stdin_mode == Stdio::kNull) in_fd.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ChildStdio fds;
+  DRAHIL_RETURN_IF_ERROR(OpenChildStdio(o, child.stdout_pipe_, child.stderr_pipe_, &fds));
 
   // The exec-status pipe tells the parent whether execve succeeded: it is
   // close-on-exec, so EOF means success and 4 bytes of errno mean failure.
@@ -174,61 +277,31 @@ Result<ChildProcess> ChildProcess::Spawn(const Options& o) {
   UniqueFd status_read(status_pipe[0]);
   UniqueFd status_write(status_pipe[1]);
 
-  const char* cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
-  std::vector<std::pair<int, int>> extra(o.extra_fds.begin(), o.extra_fds.end());
-  pid_t parent_pid = ::getpid();
+  plan.in_fd = fds.in.get();
+  plan.out_fd = fds.out.get();
+  plan.err_fd = fds.err.get();
+  plan.stderr_to_stdout = o.stderr_to_stdout;
+  plan.die_with_parent = o.die_with_parent;
+  plan.parent_pid = ::getpid();
+  plan.cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
+  plan.extra.assign(o.extra_fds.begin(), o.extra_fds.end());
+  plan.status_fd = status_write.get();
 
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError(errno, "fork for " + prog);
-  if (pid == 0) {
-    // Child. Own process group, so the harness can signal everything it starts.
-    ::setpgid(0, 0);
-    if (o.die_with_parent) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent_pid) ::_exit(127);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
-    // Move extra fds out of the way of their targets first.
-    std::vector<int> moved;
-    for (auto& [target, src] : extra) {
-      int tmp = ::fcntl(src, F_DUPFD_CLOEXEC, 64);
-      moved.push_back(tmp);
-    }
-    if (in_fd.valid()) ::dup2(in_fd.get(), 0);
-    if (out_fd.valid()) ::dup2(out_fd.get(), 1);
-    if (err_fd.valid()) ::dup2(err_fd.get(), 2);
-    if (o.stderr_to_stdout) ::dup2(1, 2);
-    for (size_t i = 0; i < extra.size(); ++i) {
-      if (moved[i] >= 0) ::dup2(moved[i], extra[i].first);  // dup2 clears CLOEXEC
-    }
-    if (cwd && ::chdir(cwd) != 0) {
-      int err = errno;
-      WriteAll(status_write.get(), &err, sizeof(err));
-      ::_exit(127);
-    }
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    int err = errno;
-    WriteAll(status_write.get(), &err, sizeof(err));
-    ::_exit(127);
-  }
+  if (pid == 0) ExecChild(plan);
 
   // Parent.
   ::setpgid(pid, pid);  // also done in the child; whichever runs first wins
   child.pid_ = pid;
   status_write.Reset();
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(status_read.get(), &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(child_errno))) {
+  if (std::optional<int> child_errno = ReadExecErrno(status_read.get())) {
     int st = 0;
     ::waitpid(pid, &st, 0);
     child.pid_ = -1;
-    return ErrnoError(child_errno, std::string(cwd && child_errno == ENOENT ? "chdir " + o.cwd + " for " : "exec ") + prog);
+    bool chdir_failed = plan.cwd && *child_errno == ENOENT;
+    return ErrnoError(*child_errno,
+                      std::string(chdir_failed ? "chdir " + o.cwd + " for " : "exec ") + prog);
   }
   child.pidfd_.Reset(PidfdOpen(pid));
   return child;

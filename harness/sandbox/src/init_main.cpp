@@ -755,22 +755,116 @@ Status WriteProcFile(const std::string& path, const std::string& text) {
   return OkStatus();
 }
 
+// EnterUserNamespace(): a new user namespace whose root is the calling
+// user (`uid`, `gid`).
+Status EnterUserNamespace(uid_t uid, gid_t gid) {
+  if (::unshare(CLONE_NEWUSER) != 0) return Errno(Code::kUnavailable, "unshare(CLONE_NEWUSER)");
+  Status s = WriteProcFile("/proc/self/setgroups", "deny");
+  if (s.ok()) s = WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+  if (s.ok()) s = WriteProcFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+  if (!s.ok()) return s;
+  Log("user namespace: container root is host uid " + std::to_string(uid));
+  return OkStatus();
+}
+
+// What stage 1 saw of the container while supervising its init.
+struct Stage1Outcome {
+  bool timed_out = false;
+  bool started = false;
+  std::string exit_msg;  // the init's last "exit:<wait status>"
+  Status hook_error;     // a create hook that failed
+};
+
+// HandleInitMessage(): one message from the init: "ready" runs the create
+// hooks and lets it go on, "started" runs the poststart hooks, "exit:..."
+// is kept. false when supervision must stop (a hook failed or ran out of
+// time).
+bool HandleInitMessage(const InitConfig& c, int sock, pid_t init, const std::string& m,
+                       Stage1Outcome* out) {
+  if (m == "ready") {
+    out->hook_error = RunHooks(c, {"prestart", "createRuntime"}, "created", init);
+    if (out->hook_error.code() == Code::kCancelled) {
+      out->hook_error = OkStatus();
+      out->timed_out = true;
+      return false;
+    }
+    if (!out->hook_error.ok()) return false;
+    SendMsg(sock, "go:" + std::to_string(init));
+  } else if (m == "started") {
+    out->started = true;
+    if (Status s = RunHooks(c, {"poststart"}, "running", init); !s.ok()) {
+      Log("poststart hook failed (the command keeps running): " + s.message());
+    }
+  } else if (m.rfind("exit:", 0) == 0) {
+    out->exit_msg = m;
+  }
+  return true;
+}
+
+// Supervise(): serves the init's messages until it exits, the deadline
+// passes or a create hook fails; *init becomes -1 when it was reaped here.
+void Supervise(const InitConfig& c, int sock, pid_t* init, Stage1Outcome* out) {
+  int pidfd = PidfdOpen(*init);
+  for (;;) {
+    int64_t left = c.deadline_mono_ms - MonotonicMs();
+    if (left <= 0) {
+      out->timed_out = true;
+      return;
+    }
+    pollfd p[2] = {{sock, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    int n = ::poll(p, pidfd >= 0 ? 2 : 1,
+                   static_cast<int>(std::min<int64_t>(left, pidfd >= 0 ? 1000 : 20)));
+    if (n < 0 && errno != EINTR) return;
+    if (p[0].revents & POLLIN) {
+      if (!HandleInitMessage(c, sock, *init, RecvMsg(sock), out)) return;
+    } else if (p[0].revents & (POLLHUP | POLLERR)) {
+      return;  // the init closed its end: it is exiting
+    }
+    if (pidfd >= 0 && (p[1].revents & POLLIN)) return;
+    int st;
+    if (pidfd < 0 && ::waitpid(*init, &st, WNOHANG) == *init) {
+      *init = -1;
+      return;
+    }
+  }
+}
+
+// DrainMessages(): a final message sent just before the init exited.
+void DrainMessages(int sock, Stage1Outcome* out) {
+  for (;;) {
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return;
+    std::string m = RecvMsg(sock);
+    if (m.empty()) return;
+    if (m.rfind("exit:", 0) == 0) out->exit_msg = m;
+    if (m == "started") out->started = true;
+  }
+}
+
+// ReportOutcome(): the container's end as events, then the poststop hooks
+// of a container that started.
+void ReportOutcome(const InitConfig& c, const Stage1Outcome& out) {
+  if (!out.hook_error.ok()) EmitError(out.hook_error);
+  if (out.timed_out) {
+    Emit({{"ev", "timeout"}});
+  } else if (!out.exit_msg.empty()) {
+    Emit({{"ev", "exit"}, {"status", std::atoi(out.exit_msg.c_str() + 5)}});
+  }
+  if (!out.started) return;
+  InitConfig post = c;
+  post.deadline_mono_ms = std::max(c.deadline_mono_ms, MonotonicMs() + 10000);
+  if (Status s = RunHooks(post, {"poststop"}, "stopped", 0); !s.ok())
+    Log("poststop hook failed: " + s.message());
+}
+
 int Stage1(const InitConfig& c) {
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   if (c.user_namespace) {
-    if (::unshare(CLONE_NEWUSER) != 0) {
-      EmitError(Errno(Code::kUnavailable, "unshare(CLONE_NEWUSER)"));
-      return 1;
-    }
-    Status s = WriteProcFile("/proc/self/setgroups", "deny");
-    if (s.ok()) s = WriteProcFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
-    if (s.ok()) s = WriteProcFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
-    if (!s.ok()) {
+    if (Status s = EnterUserNamespace(uid, gid); !s.ok()) {
       EmitError(s);
       return 1;
     }
-    Log("user namespace: container root is host uid " + std::to_string(uid));
   }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -793,80 +887,18 @@ int Stage1(const InitConfig& c) {
   pid_t init = static_cast<pid_t>(r);
   ::close(sv[1]);
   int sock = sv[0];
-  int pidfd = PidfdOpen(init);
-  bool timed_out = false, started = false;
-  std::string exit_msg;
-  Status hook_error;
-  for (;;) {
-    int64_t left = c.deadline_mono_ms - MonotonicMs();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p[2] = {{sock, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    int n = ::poll(p, pidfd >= 0 ? 2 : 1,
-                   static_cast<int>(std::min<int64_t>(left, pidfd >= 0 ? 1000 : 20)));
-    if (n < 0 && errno != EINTR) break;
-    if (p[0].revents & POLLIN) {
-      std::string m = RecvMsg(sock);
-      if (m == "ready") {
-        hook_error = RunHooks(c, {"prestart", "createRuntime"}, "created", init);
-        if (hook_error.code() == Code::kCancelled) {
-          hook_error = OkStatus();
-          timed_out = true;
-          break;
-        }
-        if (!hook_error.ok()) break;
-        SendMsg(sock, "go:" + std::to_string(init));
-      } else if (m == "started") {
-        started = true;
-        if (Status s = RunHooks(c, {"poststart"}, "running", init); !s.ok()) {
-          Log("poststart hook failed (the command keeps running): " + s.message());
-        }
-      } else if (m.rfind("exit:", 0) == 0) {
-        exit_msg = m;
-      }
-    } else if (p[0].revents & (POLLHUP | POLLERR)) {
-      break;  // the init closed its end: it is exiting
-    }
-    if (pidfd >= 0 && (p[1].revents & POLLIN)) break;
-    if (pidfd < 0) {
-      int st;
-      if (::waitpid(init, &st, WNOHANG) == init) {
-        init = -1;
-        break;
-      }
-    }
-  }
+  Stage1Outcome out;
+  Supervise(c, sock, &init, &out);
   if (init > 0) {
-    if (timed_out || !hook_error.ok()) ::kill(init, SIGKILL);
+    if (out.timed_out || !out.hook_error.ok()) ::kill(init, SIGKILL);
     // Reaping the init returns only after the kernel has killed and reaped
     // every other process of its PID namespace.
     int st;
     while (::waitpid(init, &st, 0) < 0 && errno == EINTR) {
     }
   }
-  // Drain a final message sent just before the init exited.
-  for (;;) {
-    pollfd p{sock, POLLIN, 0};
-    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
-    std::string m = RecvMsg(sock);
-    if (m.empty()) break;
-    if (m.rfind("exit:", 0) == 0) exit_msg = m;
-    if (m == "started") started = true;
-  }
-  if (!hook_error.ok()) EmitError(hook_error);
-  if (timed_out) {
-    Emit({{"ev", "timeout"}});
-  } else if (!exit_msg.empty()) {
-    Emit({{"ev", "exit"}, {"status", std::atoi(exit_msg.c_str() + 5)}});
-  }
-  if (started) {
-    InitConfig post = c;
-    post.deadline_mono_ms = std::max(c.deadline_mono_ms, MonotonicMs() + 10000);
-    if (Status s = RunHooks(post, {"poststop"}, "stopped", 0); !s.ok())
-      Log("poststop hook failed: " + s.message());
-  }
+  DrainMessages(sock, &out);
+  ReportOutcome(c, out);
   return 0;
 }
 

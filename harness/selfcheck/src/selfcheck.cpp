@@ -170,6 +170,120 @@ runner::DriverProfile MutantProfile(const runner::DriverProfile& profile, const 
   return p;
 }
 
+namespace {
+
+// FocusSuites(): the suites cut to the cases a plan's focus selects (all
+// when it has none).
+Result<std::vector<runner::Suite>> FocusSuites(std::vector<runner::Suite> cut,
+                                               const ProfilePlan& plan) {
+  if (plan.focus.empty()) return cut;
+  std::regex re;
+  try {
+    re = std::regex(plan.focus);
+  } catch (const std::regex_error& e) {
+    return InvalidArgumentError("selfcheck: profile " + plan.path + ": bad focus \"" + plan.focus +
+                                "\": " + e.what());
+  }
+  for (auto& s : cut) {
+    std::vector<runner::Case> keep;
+    for (auto& c : s.cases)
+      if (Selected(re, s, c)) keep.push_back(std::move(c));
+    s.cases = std::move(keep);
+  }
+  return cut;
+}
+
+// LoadPlanProfile(): a plan's driver profile, which must run the reference
+// driver.
+Result<runner::DriverProfile> LoadPlanProfile(const ProfilePlan& plan) {
+  auto p = runner::LoadDriverProfileFile(plan.path);
+  if (!p.ok()) return InvalidArgumentError("selfcheck: driver profile: " + p.status().message());
+  if (!IsRefdriver(*p)) {
+    return InvalidArgumentError("selfcheck: profile " + plan.path +
+                                " does not run drahil-refdriver (command \"" + p->command +
+                                "\"); planted bugs exist only in the reference driver");
+  }
+  return p;
+}
+
+// SelectBugs(): the bugs to plant: those named (each must be known to the
+// reference driver), or all it knows.
+Result<std::vector<Bug>> SelectBugs(const Options& o) {
+  DRAHIL_ASSIGN_OR_RETURN(std::vector<Bug> known, ListBugs(o.refdriver));
+  if (o.bugs.empty()) return known;
+  std::vector<Bug> bugs;
+  for (const auto& name : o.bugs) {
+    auto it =
+        std::find_if(known.begin(), known.end(), [&](const Bug& b) { return b.name == name; });
+    if (it == known.end()) {
+      std::string list;
+      for (const auto& b : known) list += (list.empty() ? "" : ", ") + b.name;
+      return InvalidArgumentError("selfcheck: unknown bug \"" + name + "\" (known: " + list + ")");
+    }
+    bugs.push_back(*it);
+  }
+  return bugs;
+}
+
+// The profiles a selfcheck runs, each with the suites cut to its focus.
+struct Plans {
+  std::vector<runner::DriverProfile> profiles;
+  std::vector<std::vector<runner::Suite>> selected;  // per profile
+};
+
+Result<Plans> LoadPlans(const Options& o, const std::vector<runner::Suite>& suites) {
+  Plans plans;
+  for (const auto& plan : o.profiles) {
+    DRAHIL_ASSIGN_OR_RETURN(runner::DriverProfile p, LoadPlanProfile(plan));
+    plans.profiles.push_back(std::move(p));
+    DRAHIL_ASSIGN_OR_RETURN(std::vector<runner::Suite> cut, FocusSuites(suites, plan));
+    plans.selected.push_back(std::move(cut));
+  }
+  return plans;
+}
+
+// RunClean(): every profile without a bug, into `out`, until cancelled.
+Status RunClean(const Options& o, const Plans& plans, runner::CancelToken& cancel,
+                const std::function<void(const std::string&)>& say, Outcome* out) {
+  for (size_t i = 0; i < plans.profiles.size(); ++i) {
+    const auto& p = plans.profiles[i];
+    auto t = SteadyClock::now();
+    auto r = RunOne(o, plans.selected[i], p, false, cancel);
+    if (!r.ok()) return r.status().WithContext("selfcheck: clean run of " + p.name);
+    auto counts = reports::CountRun(*r);
+    out->clean_passed += counts.passed;
+    out->clean_skipped += counts.skipped;
+    for (auto& f : Failures(*r, p.name)) out->clean_failures.push_back(std::move(f));
+    out->interrupted = out->interrupted || r->partial;
+    say("clean " + p.name + ": " + reports::SummaryLine(*r) + " (" + Fixed(Since(t), 1) + "s)");
+    out->clean.push_back({p.name, "", std::move(*r)});
+    if (cancel.cancelled()) break;
+  }
+  return OkStatus();
+}
+
+// RunMutant(): every profile with `bug` planted, until the bug is caught
+// (with --first-catch) or the run is cancelled.
+Result<BugResult> RunMutant(const Options& o, const Plans& plans, const Bug& bug,
+                            runner::CancelToken& cancel) {
+  BugResult br;
+  br.bug = bug;
+  auto tb = SteadyClock::now();
+  for (size_t i = 0; i < plans.profiles.size(); ++i) {
+    const auto& p = plans.profiles[i];
+    if (cancel.cancelled()) break;
+    auto r = RunOne(o, plans.selected[i], MutantProfile(p, bug.name), o.first_catch, cancel);
+    if (!r.ok())
+      return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
+    for (auto& f : Failures(*r, p.name)) br.failures.push_back(std::move(f));
+    if (o.first_catch && br.caught()) break;
+  }
+  br.duration_s = Since(tb);
+  return br;
+}
+
+}  // namespace
+
 Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
                     const std::function<void(const std::string&)>& progress) {
   auto say = [&](const std::string& s) {
@@ -178,89 +292,17 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
   if (o.profiles.empty()) return InvalidArgumentError("selfcheck: no driver profile given");
   auto suites = runner::LoadSuites(o.suites);
   if (!suites.ok()) return InvalidArgumentError("selfcheck: " + suites.status().message());
-  std::vector<runner::DriverProfile> profiles;
-  std::vector<std::vector<runner::Suite>> selected;  // per profile: the suites cut to its focus
-  for (const auto& plan : o.profiles) {
-    const std::string& path = plan.path;
-    auto p = runner::LoadDriverProfileFile(path);
-    if (!p.ok()) return InvalidArgumentError("selfcheck: driver profile: " + p.status().message());
-    if (!IsRefdriver(*p)) {
-      return InvalidArgumentError("selfcheck: profile " + path +
-                                  " does not run drahil-refdriver (command \"" + p->command +
-                                  "\"); planted bugs exist only in the reference driver");
-    }
-    profiles.push_back(*p);
-    std::vector<runner::Suite> cut = *suites;
-    if (!plan.focus.empty()) {
-      std::regex re;
-      try {
-        re = std::regex(plan.focus);
-      } catch (const std::regex_error& e) {
-        return InvalidArgumentError("selfcheck: profile " + path + ": bad focus \"" + plan.focus +
-                                    "\": " + e.what());
-      }
-      for (auto& s : cut) {
-        std::vector<runner::Case> keep;
-        for (auto& c : s.cases)
-          if (Selected(re, s, c)) keep.push_back(std::move(c));
-        s.cases = std::move(keep);
-      }
-    }
-    selected.push_back(std::move(cut));
-  }
-
-  std::vector<Bug> bugs;
-  auto known = ListBugs(o.refdriver);
-  if (!known.ok()) return known.status();
-  if (o.bugs.empty()) {
-    bugs = *known;
-  } else {
-    for (const auto& name : o.bugs) {
-      auto it =
-          std::find_if(known->begin(), known->end(), [&](const Bug& b) { return b.name == name; });
-      if (it == known->end()) {
-        std::string list;
-        for (const auto& b : *known) list += (list.empty() ? "" : ", ") + b.name;
-        return InvalidArgumentError("selfcheck: unknown bug \"" + name + "\" (known: " + list +
-                                    ")");
-      }
-      bugs.push_back(*it);
-    }
-  }
+  DRAHIL_ASSIGN_OR_RETURN(Plans plans, LoadPlans(o, *suites));
+  DRAHIL_ASSIGN_OR_RETURN(std::vector<Bug> bugs, SelectBugs(o));
 
   Outcome out;
   auto t0 = SteadyClock::now();
-  for (size_t i = 0; i < profiles.size(); ++i) {
-    const auto& p = profiles[i];
-    auto t = SteadyClock::now();
-    auto r = RunOne(o, selected[i], p, false, cancel);
-    if (!r.ok()) return r.status().WithContext("selfcheck: clean run of " + p.name);
-    auto counts = reports::CountRun(*r);
-    out.clean_passed += counts.passed;
-    out.clean_skipped += counts.skipped;
-    for (auto& f : Failures(*r, p.name)) out.clean_failures.push_back(std::move(f));
-    out.interrupted = out.interrupted || r->partial;
-    say("clean " + p.name + ": " + reports::SummaryLine(*r) + " (" + Fixed(Since(t), 1) + "s)");
-    out.clean.push_back({p.name, "", std::move(*r)});
-    if (cancel.cancelled()) break;
-  }
+  DRAHIL_RETURN_IF_ERROR(RunClean(o, plans, cancel, say, &out));
   out.clean_duration_s = Since(t0);
 
   for (const auto& bug : bugs) {
     if (cancel.cancelled()) break;
-    BugResult br;
-    br.bug = bug;
-    auto tb = SteadyClock::now();
-    for (size_t i = 0; i < profiles.size(); ++i) {
-      const auto& p = profiles[i];
-      if (cancel.cancelled()) break;
-      auto r = RunOne(o, selected[i], MutantProfile(p, bug.name), o.first_catch, cancel);
-      if (!r.ok())
-        return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
-      for (auto& f : Failures(*r, p.name)) br.failures.push_back(std::move(f));
-      if (o.first_catch && br.caught()) break;
-    }
-    br.duration_s = Since(tb);
+    DRAHIL_ASSIGN_OR_RETURN(BugResult br, RunMutant(o, plans, bug, cancel));
     say("bug " + bug.name + ": " +
         (br.caught() ? "caught by " + std::to_string(br.failures.size()) + " case(s)"
                      : "NOT caught") +

@@ -48,7 +48,8 @@ void Allocator::RemoveAllocatedClaim(const std::string& ns, const std::string& n
           v.end());
 }
 
-Result<std::vector<Json>> Allocator::Allocate(const std::vector<Json>& claims, const NodeInfo& node) const {
+Result<std::vector<Json>> Allocator::Allocate(const std::vector<Json>& claims,
+                                              const NodeInfo& node) const {
   return internal::RunSearch(*impl_, claims, node);
 }
 

@@ -85,7 +85,7 @@ struct PoolInfo {
   int64_t generation = 0;
   bool complete = true;
   std::string problem;
-  bool invalid = false;              // unusable as a whole (problem says why)
+  bool invalid = false;             // unusable as a whole (problem says why)
   std::vector<const Json*> slices;  // its slices at that generation (in Inventory::slices)
 };
 
@@ -96,7 +96,8 @@ struct ClassInfo {
 
 // ApplyPolicy(): the amount a request consumes under a capacity's
 // requestPolicy (device_checks.cpp); nullopt with *why when it cannot fit.
-std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> requested, std::string* why);
+std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> requested,
+                                 std::string* why);
 
 }  // namespace internal
 
@@ -140,7 +141,8 @@ struct Allocator::Impl {
 namespace internal {
 
 // RunSearch(): one Allocate() call (search.cpp).
-Result<std::vector<Json>> RunSearch(const Allocator::Impl& impl, const std::vector<Json>& claims, const NodeInfo& node);
+Result<std::vector<Json>> RunSearch(const Allocator::Impl& impl, const std::vector<Json>& claims,
+                                    const NodeInfo& node);
 
 }  // namespace internal
 }  // namespace drahil::allocator

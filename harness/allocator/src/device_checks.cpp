@@ -41,7 +41,8 @@ const Json* UntoleratedTaint(const std::vector<Json>& taints, const Json& tolera
 // RoundUp(): the amount a request consumes under a capacity's requestPolicy
 // (KEP-5075): validValues → the smallest valid value ≥ request; validRange →
 // at least min, rounded up to min + k*step, at most max.
-std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> requested, std::string* why) {
+std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> requested,
+                                 std::string* why) {
   const Json* pol = cap.policy;
   if (!requested) {
     if (pol) {
@@ -63,7 +64,8 @@ std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> reque
     for (Nanos v : vs) {
       if (v >= r) return v;
     }
-    *why = "no valid value of capacity " + cap.key + " is large enough for " + FormatNanos(r, cap.format);
+    *why = "no valid value of capacity " + cap.key + " is large enough for " +
+           FormatNanos(r, cap.format);
     return std::nullopt;
   }
   const Json& range = Field(*pol, "validRange");
@@ -82,8 +84,8 @@ std::optional<Nanos> ApplyPolicy(const Capacity& cap, std::optional<Nanos> reque
     if (!Field(range, "max").is_null()) {
       auto max = ParseQuantityJson(Field(range, "max"));
       if (max.ok() && v > max->nanos()) {
-        *why = "request " + FormatNanos(r, cap.format) + " for capacity " + cap.key + " exceeds the policy maximum " +
-               max->ToString();
+        *why = "request " + FormatNanos(r, cap.format) + " for capacity " + cap.key +
+               " exceeds the policy maximum " + max->ToString();
         return std::nullopt;
       }
     }

@@ -54,20 +54,23 @@ Result<bool> MatchLabelRequirement(const Json& req, const NodeInfo& node) {
   };
   if (op == "In" || op == "NotIn") {
     if (values.empty()) {
-      return InvalidArgumentError("matchExpressions " + key + ": operator " + op + " needs at least one value");
+      return InvalidArgumentError("matchExpressions " + key + ": operator " + op +
+                                  " needs at least one value");
     }
     return op == "In" ? have && in_values() : !have || !in_values();
   }
   if (op == "Exists" || op == "DoesNotExist") {
     if (!values.empty()) {
-      return InvalidArgumentError("matchExpressions " + key + ": operator " + op + " takes no values");
+      return InvalidArgumentError("matchExpressions " + key + ": operator " + op +
+                                  " takes no values");
     }
     return op == "Exists" ? have != nullptr : have == nullptr;
   }
   if (op == "Gt" || op == "Lt") {
     std::optional<int64_t> want = values.size() == 1 ? ParseInt64(values[0]) : std::nullopt;
     if (!want) {
-      return InvalidArgumentError("matchExpressions " + key + ": operator " + op + " needs one integer value");
+      return InvalidArgumentError("matchExpressions " + key + ": operator " + op +
+                                  " needs one integer value");
     }
     if (!have) return false;
     std::optional<int64_t> got = ParseInt64(*have);
@@ -85,9 +88,11 @@ Result<bool> MatchFieldRequirement(const Json& req, const NodeInfo& node) {
   std::string op = Str(req, "operator");
   std::vector<std::string> values = Values(req);
   if (op != "In" && op != "NotIn") {
-    return InvalidArgumentError("matchFields " + key + ": operator \"" + op + "\" is not supported (In, NotIn)");
+    return InvalidArgumentError("matchFields " + key + ": operator \"" + op +
+                                "\" is not supported (In, NotIn)");
   }
-  if (values.size() != 1) return InvalidArgumentError("matchFields " + key + ": values must have one element");
+  if (values.size() != 1)
+    return InvalidArgumentError("matchFields " + key + ": values must have one element");
   std::string have = key == "metadata.name" ? node.name : "";
   return op == "In" ? have == values[0] : have != values[0];
 }

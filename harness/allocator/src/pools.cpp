@@ -30,7 +30,8 @@ void Allocator::Impl::Index() {
     std::string driver = Str(spec, "driver");
     std::string pool = Str(Field(spec, "pool"), "name");
     if (driver.empty() || pool.empty()) {
-      warnings.push_back("ResourceSlice " + Str(Field(s, "metadata"), "name") + ": missing driver or pool name; ignored");
+      warnings.push_back("ResourceSlice " + Str(Field(s, "metadata"), "name") +
+                         ": missing driver or pool name; ignored");
       continue;
     }
     by_pool[{driver, pool}].push_back(&s);
@@ -54,8 +55,9 @@ void Allocator::Impl::Index() {
     int64_t want = count.is_number_integer() ? count.get<int64_t>() : 1;
     if (static_cast<int64_t>(current.size()) != want) {
       p.complete = false;
-      p.problem = "pool " + p.driver + "/" + p.name + " is incomplete (" + std::to_string(current.size()) +
-                  " of " + std::to_string(want) + " slices at generation " + std::to_string(gen) + ")";
+      p.problem = "pool " + p.driver + "/" + p.name + " is incomplete (" +
+                  std::to_string(current.size()) + " of " + std::to_string(want) +
+                  " slices at generation " + std::to_string(gen) + ")";
     }
     p.slices = current;
     pools.push_back(std::move(p));
@@ -68,7 +70,8 @@ void Allocator::Impl::Index() {
       devices.resize(first_device);
       counter_sets.resize(first_set);
       pools[pi].invalid = true;
-      pools[pi].problem = "pool " + pools[pi].driver + "/" + pools[pi].name + " is invalid: " + st.message();
+      pools[pi].problem =
+          "pool " + pools[pi].driver + "/" + pools[pi].name + " is invalid: " + st.message();
       warnings.push_back(pools[pi].problem);
     } else if (!pools[pi].complete) {
       warnings.push_back(pools[pi].problem);
@@ -83,7 +86,8 @@ void Allocator::Impl::Index() {
     if (!taint.is_object()) continue;
     std::string d = Str(sel, "driver"), p = Str(sel, "pool"), n = Str(sel, "device");
     for (auto& dev : devices) {
-      if ((d.empty() || d == dev.driver) && (p.empty() || p == dev.pool) && (n.empty() || n == dev.name)) {
+      if ((d.empty() || d == dev.driver) && (p.empty() || p == dev.pool) &&
+          (n.empty() || n == dev.name)) {
         dev.taints.push_back(taint);
       }
     }
@@ -104,7 +108,8 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
       if (counters.is_object()) {
         for (const auto& [cname, c] : counters.items()) {
           auto q = ParseQuantityJson(Field(c, "value"));
-          if (!q.ok()) return q.status().WithContext("counter set " + set.name + " counter " + cname);
+          if (!q.ok())
+            return q.status().WithContext("counter set " + set.name + " counter " + cname);
           set.names.push_back(cname);
           set.capacity.push_back(q->nanos());
           set.formats.push_back(q->format());
@@ -129,7 +134,8 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
       info.slice_index = static_cast<int>(si);
       info.name = Str(d, "name");
       if (info.name.empty()) return InvalidArgumentError("device without a name");
-      if (!names.insert(info.name).second) return InvalidArgumentError("duplicate device name " + info.name);
+      if (!names.insert(info.name).second)
+        return InvalidArgumentError("duplicate device name " + info.name);
       info.json = d;
       auto cd = cel::Device::FromJson(info.driver, d);
       if (!cd.ok()) return cd.status();
@@ -169,7 +175,8 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
           std::string set_name = Str(c, "counterSet");
           auto it = sets.find(set_name);
           if (it == sets.end()) {
-            return InvalidArgumentError("device " + info.name + " consumes unknown counter set " + set_name);
+            return InvalidArgumentError("device " + info.name + " consumes unknown counter set " +
+                                        set_name);
           }
           const CounterSet& set = counter_sets[it->second];
           std::vector<std::pair<int, Nanos>> amounts;
@@ -178,10 +185,12 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
             for (const auto& [cname, cv] : counters.items()) {
               auto pos = std::find(set.names.begin(), set.names.end(), cname);
               if (pos == set.names.end()) {
-                return InvalidArgumentError("device " + info.name + " consumes unknown counter " + set_name + "/" + cname);
+                return InvalidArgumentError("device " + info.name + " consumes unknown counter " +
+                                            set_name + "/" + cname);
               }
               auto q = ParseQuantityJson(Field(cv, "value"));
-              if (!q.ok()) return q.status().WithContext("device " + info.name + " counter " + cname);
+              if (!q.ok())
+                return q.status().WithContext("device " + info.name + " counter " + cname);
               amounts.emplace_back(static_cast<int>(pos - set.names.begin()), q->nanos());
             }
           }

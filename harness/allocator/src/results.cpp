@@ -10,10 +10,10 @@
 namespace drahil::allocator::internal {
 namespace {
 
-std::string ShareId(const std::string& seed, const ClaimState& cs, const std::string& request, const std::string& device,
-                    size_t index) {
-  std::string key = seed + "\x1f" + cs.ns + "\x1f" + cs.name + "\x1f" + cs.uid + "\x1f" + request + "\x1f" + device +
-                    "\x1f" + std::to_string(index);
+std::string ShareId(const std::string& seed, const ClaimState& cs, const std::string& request,
+                    const std::string& device, size_t index) {
+  std::string key = seed + "\x1f" + cs.ns + "\x1f" + cs.name + "\x1f" + cs.uid + "\x1f" + request +
+                    "\x1f" + device + "\x1f" + std::to_string(index);
   auto fnv = [&](uint64_t h) {
     for (unsigned char c : key) {
       h ^= c;
@@ -28,7 +28,8 @@ std::string ShareId(const std::string& seed, const ClaimState& cs, const std::st
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
                 static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffull));
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffull));
   return buf;
 }
 
@@ -38,7 +39,8 @@ void AddRequirement(const Json& req, Json& to) {
   auto values = [](const Json& r) {
     std::set<std::string> out;
     const Json& v = Field(r, "values");
-    for (size_t i = 0; v.is_array() && i < v.size(); ++i) out.insert(v[i].is_string() ? v[i].get<std::string>() : v[i].dump());
+    for (size_t i = 0; v.is_array() && i < v.size(); ++i)
+      out.insert(v[i].is_string() ? v[i].get<std::string>() : v[i].dump());
     return out;
   };
   for (const auto& have : to) {
@@ -67,7 +69,10 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
     if (req.claim != static_cast<int>(claim_index)) continue;
     const Alt& alt = req.alts[p.alt];
     const DeviceInfo& dev = Dev(p.device);
-    Json r = {{"request", alt.result_name}, {"driver", dev.driver}, {"pool", dev.pool}, {"device", dev.name}};
+    Json r = {{"request", alt.result_name},
+              {"driver", dev.driver},
+              {"pool", dev.pool},
+              {"device", dev.name}};
     if (alt.admin) r["adminAccess"] = true;
     if (alt.tolerations.is_array() && !alt.tolerations.empty()) r["tolerations"] = alt.tolerations;
     const Json& bc = Field(dev.json, "bindingConditions");
@@ -78,9 +83,11 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
     }
     if (bfc.is_array() && !bfc.empty()) r["bindingFailureConditions"] = bfc;
     if (dev.multi) {
-      r["shareID"] = ShareId(impl_.opts.share_id_seed, cs, alt.result_name, dev.Id(), share_index++);
+      r["shareID"] =
+          ShareId(impl_.opts.share_id_seed, cs, alt.result_name, dev.Id(), share_index++);
       Json cc = Json::object();
-      for (const auto& [ci, amt] : p.consumed) cc[dev.capacity[ci].key] = FormatNanos(amt, dev.capacity[ci].format);
+      for (const auto& [ci, amt] : p.consumed)
+        cc[dev.capacity[ci].key] = FormatNanos(amt, dev.capacity[ci].format);
       r["consumedCapacity"] = cc;
     }
     results.push_back(std::move(r));
@@ -88,13 +95,15 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
     if (dev.node_kind == DeviceInfo::NodeKind::kSelector) {
       const Json& terms = Field(dev.node_selector, "nodeSelectorTerms");
       if (terms.size() > 1) {
-        return InvalidArgumentError("device " + dev.Id() + ": a node selector with " + std::to_string(terms.size()) +
+        return InvalidArgumentError("device " + dev.Id() + ": a node selector with " +
+                                    std::to_string(terms.size()) +
                                     " terms cannot go into an allocation (one term at most)");
       }
       for (const auto& t : terms) {
         for (const char* kind : {"matchFields", "matchExpressions"}) {
           const Json& reqs = Field(t, kind);
-          for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i) AddRequirement(reqs[i], term[kind]);
+          for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i)
+            AddRequirement(reqs[i], term[kind]);
         }
       }
     }
@@ -126,10 +135,11 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
   if (!config.empty()) devices["config"] = config;
   Json alloc = {{"devices", devices}};
   if (node_local) {
-    alloc["nodeSelector"] = {{"nodeSelectorTerms",
-                              Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
-                                                                           {"operator", "In"},
-                                                                           {"values", Json::array({node_.name})}}})}}})}};
+    alloc["nodeSelector"] = {
+        {"nodeSelectorTerms",
+         Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
+                                                     {"operator", "In"},
+                                                     {"values", Json::array({node_.name})}}})}}})}};
   } else if (!term["matchFields"].empty() || !term["matchExpressions"].empty()) {
     if (term["matchFields"].empty()) term.erase("matchFields");
     if (term["matchExpressions"].empty()) term.erase("matchExpressions");

@@ -3,8 +3,9 @@
 // requests in claim and request order, subrequests in priority order,
 // devices in pool, slice and device order; it backtracks into earlier
 // requests and into earlier claims of the same call.
-#include "quantity_util.hpp"
 #include "search.hpp"
+
+#include "quantity_util.hpp"
 
 namespace drahil::allocator::internal {
 
@@ -29,8 +30,9 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
     if (!r.ok()) {
       if (error_.ok()) {
         error_ = r.status().WithContext("claim " + claims_[requests_[ri].claim].ns + "/" +
-                                        claims_[requests_[ri].claim].name + ", request \"" + alt.result_name +
-                                        "\", device " + dev.Id() + ", " + who + " `" + prog->expression() + "`");
+                                        claims_[requests_[ri].claim].name + ", request \"" +
+                                        alt.result_name + "\", device " + dev.Id() + ", " + who +
+                                        " `" + prog->expression() + "`");
       }
       return no("selector error");
     }
@@ -38,7 +40,8 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   }
   stage = 3;
   if (const Json* t = UntoleratedTaint(dev.taints, alt.tolerations)) {
-    return no("taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") + " is not tolerated");
+    return no("taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") +
+              " is not tolerated");
   }
   stage = 4;
   // Capacity requests must name capacities the device has.
@@ -62,7 +65,8 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
       auto v = ApplyPolicy(dev.capacity[ci], requested[ci], &why);
       if (!v) return no(why);
       if (*v > dev.capacity[ci].value) {
-        return no("capacity " + dev.capacity[ci].key + " is " + FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
+        return no("capacity " + dev.capacity[ci].key + " is " +
+                  FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
                   ", less than the " + FormatNanos(*v, dev.capacity[ci].format) + " requested");
       }
       consumed.emplace_back(static_cast<int>(ci), *v);
@@ -71,8 +75,10 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   } else {
     for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
       if (requested[ci] && *requested[ci] > dev.capacity[ci].value) {
-        return no("capacity " + dev.capacity[ci].key + " is " + FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
-                  ", less than the " + FormatNanos(*requested[ci], dev.capacity[ci].format) + " requested");
+        return no("capacity " + dev.capacity[ci].key + " is " +
+                  FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
+                  ", less than the " + FormatNanos(*requested[ci], dev.capacity[ci].format) +
+                  " requested");
       }
     }
   }
@@ -90,8 +96,8 @@ std::string Search::DynamicCheck(size_t ri, int ai, int d) {
       for (const auto& [ci, amt] : need) {
         if (Consumed(d)[ci] + amt > dev.capacity[ci].value) {
           return "device " + dev.Id() + ": capacity " + dev.capacity[ci].key + " has " +
-                 FormatNanos(dev.capacity[ci].value - Consumed(d)[ci], dev.capacity[ci].format) + " left, " +
-                 FormatNanos(amt, dev.capacity[ci].format) + " needed";
+                 FormatNanos(dev.capacity[ci].value - Consumed(d)[ci], dev.capacity[ci].format) +
+                 " left, " + FormatNanos(amt, dev.capacity[ci].format) + " needed";
         }
       }
     } else if (exclusive_[d]) {
@@ -103,8 +109,8 @@ std::string Search::DynamicCheck(size_t ri, int ai, int d) {
         for (const auto& [ci, amt] : amounts) {
           if (counters_used_[set][ci] + amt > cs.capacity[ci]) {
             return "device " + dev.Id() + ": counter " + cs.name + "/" + cs.names[ci] + " has " +
-                   FormatNanos(cs.capacity[ci] - counters_used_[set][ci], cs.formats[ci]) + " left, " +
-                   FormatNanos(amt, cs.formats[ci]) + " needed";
+                   FormatNanos(cs.capacity[ci] - counters_used_[set][ci], cs.formats[ci]) +
+                   " left, " + FormatNanos(amt, cs.formats[ci]) + " needed";
           }
         }
       }
@@ -119,14 +125,14 @@ std::string Search::DynamicCheck(size_t ri, int ai, int d) {
     }
     if (con.match) {
       if (!con.values.empty() && *con.values.front() != it->second) {
-        return "device " + dev.Id() + ": matchAttribute " + con.attribute + " is " + it->second.dump() + ", not " +
-               con.values.front()->dump();
+        return "device " + dev.Id() + ": matchAttribute " + con.attribute + " is " +
+               it->second.dump() + ", not " + con.values.front()->dump();
       }
     } else {
       for (const Json* v : con.values) {
         if (*v == it->second) {
-          return "device " + dev.Id() + ": distinctAttribute " + con.attribute + " value " + it->second.dump() +
-                 " is already used";
+          return "device " + dev.Id() + ": distinctAttribute " + con.attribute + " value " +
+                 it->second.dump() + " is already used";
         }
       }
     }
@@ -157,7 +163,8 @@ void Search::Apply(Pick& p) {
   }
   const Request& req = requests_[p.request];
   for (auto& con : claims_[req.claim].constraints) {
-    if (con.Applies(req.name, alt.result_name)) con.values.push_back(&dev.attributes.at(con.attribute));
+    if (con.Applies(req.name, alt.result_name))
+      con.values.push_back(&dev.attributes.at(con.attribute));
   }
 }
 
@@ -229,12 +236,14 @@ bool Search::SearchFrom(size_t ri) {
       count_static();
       if (!error_.ok()) return false;
       if (!incomplete_pools_.empty()) {
-        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but " + incomplete_pools_.front();
+        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but " +
+               incomplete_pools_.front();
         continue;
       }
       if (eligible == 0) {
-        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but none match on node \"" + node_.name +
-               "\"" + (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+        why += (why.empty() ? "" : "; ") + prefix +
+               "asks for all devices, but none match on node \"" + node_.name + "\"" +
+               (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
         continue;
       }
       any_static = true;
@@ -280,14 +289,15 @@ bool Search::SearchFrom(size_t ri) {
       }
     }
     if (eligible < alt.count) {
-      why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s), " +
-             std::to_string(eligible) + " of " + std::to_string(node_devices_.size()) + " on node \"" + node_.name +
-             "\" match" + (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+      why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
+             " device(s), " + std::to_string(eligible) + " of " +
+             std::to_string(node_devices_.size()) + " on node \"" + node_.name + "\" match" +
+             (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
       continue;
     }
     any_static = true;
-    why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) + " device(s) and " +
-           std::to_string(eligible) + " match, but they cannot be allocated" +
+    why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
+           " device(s) and " + std::to_string(eligible) + " match, but they cannot be allocated" +
            (scan_reason_.empty() ? "" : " (first rejection: " + scan_reason_ + ")");
   }
   NoteFailure(ri, Describe(ri) + ": " + why);
@@ -346,7 +356,9 @@ Result<std::vector<Json>> Search::Run() {
     }
     // As upstream, a failure on a node with invalid pools says so: their
     // devices might have been the solution.
-    std::string invalid = invalid_pools_.empty() ? "" : "; invalid resource pools were encountered: " + invalid_pools_.front();
+    std::string invalid = invalid_pools_.empty() ? ""
+                                                 : "; invalid resource pools were encountered: " +
+                                                       invalid_pools_.front();
     return ResourceExhaustedError("unschedulable: " + fail_why_ + invalid);
   }
   std::vector<Json> out;
@@ -361,7 +373,8 @@ Result<std::vector<Json>> Search::Run() {
   return out;
 }
 
-Result<std::vector<Json>> RunSearch(const Allocator::Impl& impl, const std::vector<Json>& claims, const NodeInfo& node) {
+Result<std::vector<Json>> RunSearch(const Allocator::Impl& impl, const std::vector<Json>& claims,
+                                    const NodeInfo& node) {
   Search search(impl, node);
   DRAHIL_RETURN_IF_ERROR(search.Prepare(claims));
   return search.Run();

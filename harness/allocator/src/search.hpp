@@ -20,7 +20,8 @@ struct Alt {
   std::string sub_name;
   const ClassInfo* cls = nullptr;
   std::string class_name;
-  std::vector<std::pair<std::string, std::shared_ptr<const cel::Program>>> selectors;  // (who, program)
+  std::vector<std::pair<std::string, std::shared_ptr<const cel::Program>>>
+      selectors;  // (who, program)
   bool all = false;
   int64_t count = 1;
   bool admin = false;
@@ -35,9 +36,9 @@ struct Request {
 };
 
 struct Constraint {
-  std::set<std::string> requests;  // empty = all
-  bool match = true;               // matchAttribute, else distinctAttribute
-  std::string attribute;           // fully qualified
+  std::set<std::string> requests;   // empty = all
+  bool match = true;                // matchAttribute, else distinctAttribute
+  std::string attribute;            // fully qualified
   std::vector<const Json*> values;  // values of the devices picked so far
   bool Applies(const std::string& req, const std::string& result_name) const {
     return requests.empty() || requests.count(req) || requests.count(result_name);
@@ -84,7 +85,8 @@ class Search {
 
  private:
   const DeviceInfo& Dev(int d) const { return impl_.devices[d]; }
-  Status BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec, bool allow_admin, Alt* alt);
+  Status BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec,
+                  bool allow_admin, Alt* alt);
   Status AddInUse(const Json& allocation);
   Result<bool> OnNode(const DeviceInfo& d) const;
   Status GatherDevices();
@@ -104,7 +106,7 @@ class Search {
   const NodeInfo& node_;
   std::vector<ClaimState> claims_;
   std::vector<Request> requests_;
-  std::vector<int> node_devices_;  // indices of usable devices on this node, in order
+  std::vector<int> node_devices_;              // indices of usable devices on this node, in order
   std::vector<std::string> incomplete_pools_;  // problems of incomplete pools relevant to this node
   std::vector<std::string> invalid_pools_;     // problems of invalid pools relevant to this node
   std::vector<std::vector<Eligibility>> elig_;  // [request][alt]
@@ -117,7 +119,7 @@ class Search {
     return v;
   }
   std::unordered_map<int, std::vector<Nanos>> consumed_;
-  std::vector<int> shares_;                   // allocations per multi device
+  std::vector<int> shares_;  // allocations per multi device
   std::vector<std::vector<Nanos>> counters_used_;
   std::vector<Pick> picks_;
   std::vector<int> chosen_alt_;

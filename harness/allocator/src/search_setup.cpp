@@ -9,17 +9,21 @@ namespace drahil::allocator::internal {
 
 Result<bool> Search::OnNode(const DeviceInfo& d) const {
   switch (d.node_kind) {
-    case DeviceInfo::NodeKind::kNodeName: return d.node_name == node_.name;
-    case DeviceInfo::NodeKind::kAllNodes: return true;
-    case DeviceInfo::NodeKind::kSelector: return MatchNodeSelector(d.node_selector, node_);
+    case DeviceInfo::NodeKind::kNodeName:
+      return d.node_name == node_.name;
+    case DeviceInfo::NodeKind::kAllNodes:
+      return true;
+    case DeviceInfo::NodeKind::kSelector:
+      return MatchNodeSelector(d.node_selector, node_);
   }
   return false;
 }
 
-Status Search::BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec, bool allow_admin,
-                        Alt* alt) {
+Status Search::BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec,
+                        bool allow_admin, Alt* alt) {
   alt->class_name = Str(spec, "deviceClassName");
-  if (alt->class_name.empty()) return InvalidArgumentError("request " + req_name + ": deviceClassName is required");
+  if (alt->class_name.empty())
+    return InvalidArgumentError("request " + req_name + ": deviceClassName is required");
   auto cit = impl_.classes.find(alt->class_name);
   if (cit != impl_.classes.end()) {
     alt->cls = &cit->second;
@@ -28,7 +32,8 @@ Status Search::BuildAlt(const ClaimState& cs, const std::string& req_name, const
       for (size_t i = 0; i < sels.size(); ++i) {
         std::string expr = Str(Field(sels[i], "cel"), "expression");
         auto prog = impl_.cache.Get(expr);
-        std::string who = "selector " + std::to_string(i) + " of device class \"" + alt->class_name + "\"";
+        std::string who =
+            "selector " + std::to_string(i) + " of device class \"" + alt->class_name + "\"";
         if (!prog.ok()) return prog.status().WithContext(who);
         alt->selectors.emplace_back(who, *prog);
       }
@@ -39,7 +44,8 @@ Status Search::BuildAlt(const ClaimState& cs, const std::string& req_name, const
     for (size_t i = 0; i < sels.size(); ++i) {
       std::string expr = Str(Field(sels[i], "cel"), "expression");
       auto prog = impl_.cache.Get(expr);
-      std::string who = "selector " + std::to_string(i) + " of request \"" + alt->result_name + "\"";
+      std::string who =
+          "selector " + std::to_string(i) + " of request \"" + alt->result_name + "\"";
       if (!prog.ok()) return prog.status().WithContext(who);
       alt->selectors.emplace_back(who, *prog);
     }
@@ -48,22 +54,26 @@ Status Search::BuildAlt(const ClaimState& cs, const std::string& req_name, const
   if (mode.empty() || mode == "ExactCount") {
     const Json& count = Field(spec, "count");
     alt->count = count.is_number_integer() ? count.get<int64_t>() : 1;
-    if (alt->count <= 0) return InvalidArgumentError("request " + alt->result_name + ": count must be positive");
+    if (alt->count <= 0)
+      return InvalidArgumentError("request " + alt->result_name + ": count must be positive");
   } else if (mode == "All") {
     alt->all = true;
   } else {
-    return InvalidArgumentError("request " + alt->result_name + ": unknown allocationMode \"" + mode + "\"");
+    return InvalidArgumentError("request " + alt->result_name + ": unknown allocationMode \"" +
+                                mode + "\"");
   }
   alt->admin = allow_admin && Bool(spec, "adminAccess");
   if (alt->admin && impl_.opts.check_admin_namespace) {
     bool labelled = false;
     for (const auto& ns : impl_.inv.namespaces) {
       const Json& md = Field(ns, "metadata");
-      if (Str(md, "name") == cs.ns && Str(Field(md, "labels"), kAdminAccessLabel) == "true") labelled = true;
+      if (Str(md, "name") == cs.ns && Str(Field(md, "labels"), kAdminAccessLabel) == "true")
+        labelled = true;
     }
     if (!labelled) {
-      return PermissionDeniedError("request " + alt->result_name + ": adminAccess is only allowed in namespaces labelled " +
-                                   std::string(kAdminAccessLabel) + "=true, and namespace \"" + cs.ns + "\" is not");
+      return PermissionDeniedError(
+          "request " + alt->result_name + ": adminAccess is only allowed in namespaces labelled " +
+          std::string(kAdminAccessLabel) + "=true, and namespace \"" + cs.ns + "\" is not");
     }
   }
   alt->tolerations = Field(spec, "tolerations");
@@ -83,7 +93,8 @@ Status Search::AddInUse(const Json& allocation) {
   if (!results.is_array()) return OkStatus();
   for (const auto& r : results) {
     if (Bool(r, "adminAccess")) continue;  // admin access does not count as allocated
-    auto it = impl_.device_index.find(Str(r, "driver") + "/" + Str(r, "pool") + "/" + Str(r, "device"));
+    auto it =
+        impl_.device_index.find(Str(r, "driver") + "/" + Str(r, "pool") + "/" + Str(r, "device"));
     if (it == impl_.device_index.end()) continue;  // device gone from the slices
     int d = it->second;
     const DeviceInfo& dev = Dev(d);
@@ -119,7 +130,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
   exclusive_.assign(nd, 0);
   shares_.assign(nd, 0);
   counters_used_.resize(impl_.counter_sets.size());
-  for (size_t s = 0; s < counters_used_.size(); ++s) counters_used_[s].assign(impl_.counter_sets[s].capacity.size(), 0);
+  for (size_t s = 0; s < counters_used_.size(); ++s)
+    counters_used_[s].assign(impl_.counter_sets[s].capacity.size(), 0);
 
   std::set<std::pair<std::string, std::string>> given;
   for (const auto& c : claims) {
@@ -147,7 +159,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
       Result<bool> on_node = ns.is_object() ? MatchNodeSelector(ns, node_) : Result<bool>(true);
       if (!on_node.ok()) return on_node.status().WithContext(where + ", allocation.nodeSelector");
       if (!*on_node) {
-        return ResourceExhaustedError("unschedulable: " + where + " is allocated with a node selector that node \"" +
+        return ResourceExhaustedError("unschedulable: " + where +
+                                      " is allocated with a node selector that node \"" +
                                       node_.name + "\" does not match");
       }
       cs.preallocated = true;
@@ -166,7 +179,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
         const Json& exactly = Field(r, "exactly");
         const Json& first = Field(r, "firstAvailable");
         if (exactly.is_object() == first.is_array()) {
-          return InvalidArgumentError(where + ", request " + req.name + ": exactly one of exactly or firstAvailable must be set");
+          return InvalidArgumentError(where + ", request " + req.name +
+                                      ": exactly one of exactly or firstAvailable must be set");
         }
         if (exactly.is_object()) {
           Alt alt;
@@ -175,7 +189,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
           req.alts.push_back(std::move(alt));
         } else {
           if (first.empty() || first.size() > 8) {
-            return InvalidArgumentError(where + ", request " + req.name + ": firstAvailable needs 1 to 8 subrequests");
+            return InvalidArgumentError(where + ", request " + req.name +
+                                        ": firstAvailable needs 1 to 8 subrequests");
           }
           for (const auto& sub : first) {
             Alt alt;
@@ -205,7 +220,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
           con.match = false;
           con.attribute = Str(k, "distinctAttribute");
         } else {
-          return InvalidArgumentError(where + ": constraint needs matchAttribute or distinctAttribute");
+          return InvalidArgumentError(where +
+                                      ": constraint needs matchAttribute or distinctAttribute");
         }
         cs.constraints.push_back(std::move(con));
       }
@@ -224,7 +240,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
     for (const Alt& alt : requests_[ri].alts) {
       if (!alt.all) continue;
       const ClaimState& cs = claims_[requests_[ri].claim];
-      return ResourceExhaustedError("unschedulable: claim " + cs.ns + "/" + cs.name + ", request \"" + alt.result_name +
+      return ResourceExhaustedError("unschedulable: claim " + cs.ns + "/" + cs.name +
+                                    ", request \"" + alt.result_name +
                                     "\": asks for all devices, but " + unusable.front());
     }
   }
@@ -252,7 +269,8 @@ Status Search::Prepare(const std::vector<Json>& claims) {
 // shuffles pools and slices (upstream's pool order is a Go map's).
 Status Search::GatherDevices() {
   std::vector<std::vector<std::vector<int>>> devices_of(impl_.pools.size());
-  for (size_t pi = 0; pi < impl_.pools.size(); ++pi) devices_of[pi].resize(impl_.pools[pi].slices.size());
+  for (size_t pi = 0; pi < impl_.pools.size(); ++pi)
+    devices_of[pi].resize(impl_.pools[pi].slices.size());
   for (size_t d = 0; d < impl_.devices.size(); ++d) {
     const DeviceInfo& dev = impl_.devices[d];
     devices_of[dev.pool_index][dev.slice_index].push_back(static_cast<int>(d));
@@ -279,7 +297,8 @@ Status Search::GatherDevices() {
         for (size_t i = 0; devs.is_array() && i < devs.size(); ++i) {
           auto m = NodeMatches(devs[i], node_);
           if (!m.ok()) {
-            return m.status().WithContext("node selection for device " + Str(devs[i], "name") + " in slice " + name);
+            return m.status().WithContext("node selection for device " + Str(devs[i], "name") +
+                                          " in slice " + name);
           }
           if (*m) {
             relevant = true;

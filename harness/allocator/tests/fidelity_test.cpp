@@ -19,35 +19,45 @@ Json Class(const std::string& name) {
   return {{"apiVersion", "resource.k8s.io/v1"},
           {"kind", "DeviceClass"},
           {"metadata", {{"name", name}}},
-          {"spec", {{"selectors", Json::array({{{"cel", {{"expression", "device.driver == \"gpu.example.com\""}}}}})}}}};
+          {"spec",
+           {{"selectors",
+             Json::array({{{"cel", {{"expression", "device.driver == \"gpu.example.com\""}}}}})}}}};
 }
 
 // Slice(): a slice of pool `pool` with devices named `names`; `where` is
 // merged into the spec (nodeName, nodeSelector, ...).
-Json Slice(const std::string& name, const std::string& pool, const std::vector<std::string>& names, Json where,
-           int64_t generation = 1, int64_t count = 1) {
+Json Slice(const std::string& name, const std::string& pool, const std::vector<std::string>& names,
+           Json where, int64_t generation = 1, int64_t count = 1) {
   Json devices = Json::array();
-  for (const auto& n : names) devices.push_back({{"name", n}, {"attributes", {{"index", {{"string", n}}}}}});
-  Json spec = {{"driver", "gpu.example.com"},
-               {"pool", {{"name", pool}, {"generation", generation}, {"resourceSliceCount", count}}},
-               {"devices", devices}};
+  for (const auto& n : names)
+    devices.push_back({{"name", n}, {"attributes", {{"index", {{"string", n}}}}}});
+  Json spec = {
+      {"driver", "gpu.example.com"},
+      {"pool", {{"name", pool}, {"generation", generation}, {"resourceSliceCount", count}}},
+      {"devices", devices}};
   for (const auto& [k, v] : where.items()) spec[k] = v;
-  return {{"apiVersion", "resource.k8s.io/v1"}, {"kind", "ResourceSlice"}, {"metadata", {{"name", name}}}, {"spec", spec}};
+  return {{"apiVersion", "resource.k8s.io/v1"},
+          {"kind", "ResourceSlice"},
+          {"metadata", {{"name", name}}},
+          {"spec", spec}};
 }
 
 // Claim(): one request; `selector` is a CEL expression ("" = none).
-Json Claim(const std::string& name, const std::string& selector = "", int64_t count = 1, bool all = false) {
+Json Claim(const std::string& name, const std::string& selector = "", int64_t count = 1,
+           bool all = false) {
   Json exactly = {{"deviceClassName", "gpu"}};
   if (all) {
     exactly["allocationMode"] = "All";
   } else {
     exactly["count"] = count;
   }
-  if (!selector.empty()) exactly["selectors"] = Json::array({{{"cel", {{"expression", selector}}}}});
+  if (!selector.empty())
+    exactly["selectors"] = Json::array({{{"cel", {{"expression", selector}}}}});
   return {{"apiVersion", "resource.k8s.io/v1"},
           {"kind", "ResourceClaim"},
           {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
-          {"spec", {{"devices", {{"requests", Json::array({{{"name", "gpu"}, {"exactly", exactly}}})}}}}}};
+          {"spec",
+           {{"devices", {{"requests", Json::array({{{"name", "gpu"}, {"exactly", exactly}}})}}}}}};
 }
 
 alloc::Inventory Inventory(std::vector<Json> slices) {
@@ -59,7 +69,8 @@ alloc::Inventory Inventory(std::vector<Json> slices) {
 
 std::vector<std::string> Devices(const Json& allocation) {
   std::vector<std::string> out;
-  for (const auto& r : allocation["devices"]["results"]) out.push_back(r["device"].get<std::string>());
+  for (const auto& r : allocation["devices"]["results"])
+    out.push_back(r["device"].get<std::string>());
   return out;
 }
 
@@ -91,7 +102,8 @@ const alloc::NodeInfo kNode{"node-1",
 // that could take either device leaves the only device the next claim can
 // use.
 TEST_CASE("Upstream allocateOne: a pod's claims backtrack across claims", "[allocator][fidelity]") {
-  alloc::Allocator a(Inventory({Slice("s", "node-1", {"gpu-0", "gpu-1"}, {{"nodeName", "node-1"}})}));
+  alloc::Allocator a(
+      Inventory({Slice("s", "node-1", {"gpu-0", "gpu-1"}, {{"nodeName", "node-1"}})}));
   Json any = Claim("a");
   Json only0 = Claim("b", "device.attributes[\"gpu.example.com\"].index == \"gpu-0\"");
   auto r = a.Allocate({any, only0}, kNode);
@@ -107,7 +119,8 @@ TEST_CASE("Upstream allocateOne: a pod's claims backtrack across claims", "[allo
 // pools_stable.go, NodeMatches() with nodeaffinity.NewNodeSelector(): slice
 // node selectors match the Node's labels (matchExpressions) and name
 // (matchFields); terms are ORed, an empty term matches nothing.
-TEST_CASE("Upstream NodeMatches: slice nodeSelector terms match node labels and fields", "[allocator][fidelity]") {
+TEST_CASE("Upstream NodeMatches: slice nodeSelector terms match node labels and fields",
+          "[allocator][fidelity]") {
   auto pick = [](const Json& selector, const alloc::NodeInfo& node) {
     alloc::Allocator a(Inventory({Slice("s", "net", {"nic-0"}, {{"nodeSelector", selector}})}));
     return a.Allocate({Claim("c")}, node);
@@ -120,30 +133,36 @@ TEST_CASE("Upstream NodeMatches: slice nodeSelector terms match node labels and 
   CHECK(on(Selector({Term(Json::array({Req("zone", "DoesNotExist")}))})));
   CHECK(on(Selector({Term(Json::array({Req("gpu-count", "Gt", {"4"})}))})));
   CHECK_FALSE(on(Selector({Term(Json::array({Req("gpu-count", "Lt", {"4"})}))})));
-  CHECK_FALSE(on(Selector({Term(Json::array({Req("kubernetes.io/os", "Gt", {"4"})}))})));  // not an integer
+  CHECK_FALSE(
+      on(Selector({Term(Json::array({Req("kubernetes.io/os", "Gt", {"4"})}))})));  // not an integer
   CHECK(on(Selector({Term(Json(), Json::array({Req("metadata.name", "In", {"node-1"})}))})));
-  CHECK_FALSE(on(Selector({Term(Json(), Json::array({Req("metadata.name", "NotIn", {"node-1"})}))})));
+  CHECK_FALSE(
+      on(Selector({Term(Json(), Json::array({Req("metadata.name", "NotIn", {"node-1"})}))})));
   // Requirements in a term are ANDed, terms ORed; an empty term selects nothing.
-  CHECK_FALSE(on(Selector({Term(Json::array({Req("kubernetes.io/os", "In", {"linux"}), Req("zone", "Exists")}))})));
+  CHECK_FALSE(on(Selector(
+      {Term(Json::array({Req("kubernetes.io/os", "In", {"linux"}), Req("zone", "Exists")}))})));
   CHECK_FALSE(on(Selector({Json::object()})));
   // Terms are ORed (shown with an allocated claim's node selector: a slice
   // selector has one term, as API validation demands).
   auto fits = [](const Json& selector) {
     alloc::Allocator a(Inventory({}));
     Json done = Claim("done");
-    done["status"]["allocation"] = {{"devices", {{"results", Json::array()}}}, {"nodeSelector", selector}};
+    done["status"]["allocation"] = {{"devices", {{"results", Json::array()}}},
+                                    {"nodeSelector", selector}};
     return a.Allocate({done}, kNode).ok();
   };
-  CHECK(fits(Selector({Term(Json::array({Req("zone", "Exists")})), Term(Json::array({Req("kubernetes.io/os", "Exists")}))})));
+  CHECK(fits(Selector({Term(Json::array({Req("zone", "Exists")})),
+                       Term(Json::array({Req("kubernetes.io/os", "Exists")}))})));
   CHECK_FALSE(fits(Selector({Term(Json::array({Req("zone", "Exists")})), Json::object()})));
   // Selectors that do not parse are errors, not mismatches, even when
   // another term would match.
-  for (const Json& bad : {Selector({Term(Json::array({Req("kubernetes.io/os", "In")}))}),
-                          Selector({Term(Json::array({Req("kubernetes.io/os", "Exists", {"linux"})}))}),
-                          Selector({Term(Json::array({Req("gpu-count", "Gt", {"four"})}))}),
-                          Selector({Term(Json(), Json::array({Req("metadata.name", "In", {"node-1", "node-2"})}))}),
-                          Selector({Term(Json(), Json::array({Req("metadata.name", "Exists")})),
-                                    Term(Json::array({Req("kubernetes.io/os", "Exists")}))})}) {
+  for (const Json& bad :
+       {Selector({Term(Json::array({Req("kubernetes.io/os", "In")}))}),
+        Selector({Term(Json::array({Req("kubernetes.io/os", "Exists", {"linux"})}))}),
+        Selector({Term(Json::array({Req("gpu-count", "Gt", {"four"})}))}),
+        Selector({Term(Json(), Json::array({Req("metadata.name", "In", {"node-1", "node-2"})}))}),
+        Selector({Term(Json(), Json::array({Req("metadata.name", "Exists")})),
+                  Term(Json::array({Req("kubernetes.io/os", "Exists")}))})}) {
     INFO(bad.dump());
     auto r = pick(bad, kNode);
     REQUIRE_FALSE(r.ok());
@@ -154,7 +173,8 @@ TEST_CASE("Upstream NodeMatches: slice nodeSelector terms match node labels and 
 
 // pools_stable.go, GatherPools(): with perDeviceNodeSelection each device
 // carries its own nodeName/allNodes/nodeSelector.
-TEST_CASE("Upstream GatherPools: perDeviceNodeSelection selects devices by node labels", "[allocator][fidelity]") {
+TEST_CASE("Upstream GatherPools: perDeviceNodeSelection selects devices by node labels",
+          "[allocator][fidelity]") {
   Json slice = Slice("s", "fabric", {"port-a", "port-b"}, {{"perDeviceNodeSelection", true}});
   slice["spec"]["devices"][0]["nodeSelector"] =
       Selector({Term(Json::array({Req("kubernetes.io/arch", "In", {"arm64"})}))});
@@ -164,16 +184,20 @@ TEST_CASE("Upstream GatherPools: perDeviceNodeSelection selects devices by node 
   auto r = a.Allocate({Claim("c")}, kNode);
   REQUIRE_OK(r);
   CHECK(Devices((*r)[0]) == std::vector<std::string>{"port-b"});
-  CHECK((*r)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"][0] == "amd64");
+  CHECK((*r)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"][0] ==
+        "amd64");
 }
 
 // allocator_stable.go, createNodeSelector(): the allocation's node selector
 // is one term with the requirements of all devices' node selectors.
-TEST_CASE("Upstream createNodeSelector: requirements of all devices merge into one term", "[allocator][fidelity]") {
+TEST_CASE("Upstream createNodeSelector: requirements of all devices merge into one term",
+          "[allocator][fidelity]") {
   Json linux = Req("kubernetes.io/os", "In", {"linux"});
   Json rack = Req("gpu-count", "Exists");
-  Json a = Slice("a", "pool-a", {"gpu-0"}, {{"nodeSelector", Selector({Term(Json::array({linux}))})}});
-  Json b = Slice("b", "pool-b", {"gpu-1"}, {{"nodeSelector", Selector({Term(Json::array({linux, rack}))})}});
+  Json a =
+      Slice("a", "pool-a", {"gpu-0"}, {{"nodeSelector", Selector({Term(Json::array({linux}))})}});
+  Json b = Slice("b", "pool-b", {"gpu-1"},
+                 {{"nodeSelector", Selector({Term(Json::array({linux, rack}))})}});
   alloc::Allocator al(Inventory({a, b}));
   auto r = al.Allocate({Claim("two", "", 2)}, kNode);
   REQUIRE_OK(r);
@@ -188,12 +212,14 @@ TEST_CASE("Upstream createNodeSelector: requirements of all devices merge into o
 // allocationMode All fails when a pool relevant to the node is incomplete,
 // even inside firstAvailable. Pools whose slices do not select the node are
 // not relevant (GatherPools()).
-TEST_CASE("Upstream GatherPools/allocateOne: incomplete pools are skipped, All fails on a relevant one",
-          "[allocator][fidelity][pools]") {
+TEST_CASE(
+    "Upstream GatherPools/allocateOne: incomplete pools are skipped, All fails on a relevant one",
+    "[allocator][fidelity][pools]") {
   Json complete = Slice("a", "node-1-a", {"gpu-0"}, {{"nodeName", "node-1"}});
   Json incomplete = Slice("b", "node-1-b", {"gpu-1"}, {{"nodeName", "node-1"}}, 1, 2);
-  Json elsewhere = Slice("c", "zone-b", {"gpu-9"},
-                         {{"nodeSelector", Selector({Term(Json::array({Req("zone", "In", {"b"})}))})}}, 1, 2);
+  Json elsewhere =
+      Slice("c", "zone-b", {"gpu-9"},
+            {{"nodeSelector", Selector({Term(Json::array({Req("zone", "In", {"b"})}))})}}, 1, 2);
   {
     alloc::Allocator a(Inventory({complete, incomplete, elsewhere}));
     auto one = a.Allocate({Claim("one")}, kNode);
@@ -202,14 +228,16 @@ TEST_CASE("Upstream GatherPools/allocateOne: incomplete pools are skipped, All f
     CHECK_FALSE(a.Allocate({Claim("two", "", 2)}, kNode).ok());
     auto all = a.Allocate({Claim("all", "", 1, true)}, kNode);
     REQUIRE_FALSE(all.ok());
-    CHECK(all.status().message().find("asks for all devices, but pool gpu.example.com/node-1-b is incomplete") !=
+    CHECK(all.status().message().find(
+              "asks for all devices, but pool gpu.example.com/node-1-b is incomplete") !=
           std::string::npos);
     // firstAvailable: the All subrequest fails the claim, although the
     // second subrequest alone would fit.
     Json fa = Claim("fa");
     Json sub_all = {{"name", "all"}, {"deviceClassName", "gpu"}, {"allocationMode", "All"}};
     Json sub_one = {{"name", "one"}, {"deviceClassName", "gpu"}, {"count", 1}};
-    fa["spec"]["devices"]["requests"][0] = {{"name", "gpu"}, {"firstAvailable", Json::array({sub_all, sub_one})}};
+    fa["spec"]["devices"]["requests"][0] = {{"name", "gpu"},
+                                            {"firstAvailable", Json::array({sub_all, sub_one})}};
     CHECK_FALSE(a.Allocate({fa}, kNode).ok());
   }
   // The incomplete pool of another zone does not stop All on this node.
@@ -233,14 +261,16 @@ TEST_CASE("Upstream addSlice/Allocate: older generations are ignored, invalid po
   CHECK(Devices((*one)[0]) == std::vector<std::string>{"gpu-0"});
   auto two = a.Allocate({Claim("two", "", 2)}, kNode);
   REQUIRE_FALSE(two.ok());
-  CHECK(two.status().message().find("invalid resource pools were encountered: pool gpu.example.com/node-1-dup "
-                                    "is invalid: duplicate device name gpu-5") != std::string::npos);
+  CHECK(two.status().message().find(
+            "invalid resource pools were encountered: pool gpu.example.com/node-1-dup "
+            "is invalid: duplicate device name gpu-5") != std::string::npos);
 }
 
 // allocator_stable.go, Allocator.Allocate(): pools come from a Go map, so
 // kube-scheduler tries them in no fixed order. Options::order_seed shuffles
 // pools and slices reproducibly; unset, the order is fixed.
-TEST_CASE("Upstream GatherPools order: order_seed shuffles pools reproducibly", "[allocator][fidelity][order]") {
+TEST_CASE("Upstream GatherPools order: order_seed shuffles pools reproducibly",
+          "[allocator][fidelity][order]") {
   std::vector<Json> slices;
   for (int i = 0; i < 8; ++i) {
     std::string n = std::to_string(i);

@@ -1,6 +1,5 @@
-#include "steps.hpp"
-
 #include "drahil/allocator/allocator.hpp"
+#include "steps.hpp"
 
 namespace drahil::node {
 namespace {
@@ -24,7 +23,8 @@ class AllocateStep final : public StepHandler {
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     NEED_ENV;
     std::vector<std::string> refs = ClaimRefs(step.params);
-    std::string expect = step.params.is_object() ? step.params.value("expect", "allocated") : "allocated";
+    std::string expect =
+        step.params.is_object() ? step.params.value("expect", "allocated") : "allocated";
     std::string what = refs.size() == 1 ? "claim " + refs[0] : "claims " + Join(refs);
     std::lock_guard<std::mutex> serial(env->alloc_mu);
     // Fresh, under the lock: a pod sharing a claim may have allocated it.
@@ -33,14 +33,18 @@ class AllocateStep final : public StepHandler {
     for (const auto& ref : refs) {
       auto [ns, name] = SplitRef(ref);
       auto claim = env->api->Get("resourceclaims", ns, name);
-      if (!claim.ok()) return StepOutcome::Error("allocate " + ref + ": " + claim.status().message(), "SuiteError");
-      pending = pending || !(claim->contains("status") && (*claim)["status"].contains("allocation"));
+      if (!claim.ok())
+        return StepOutcome::Error("allocate " + ref + ": " + claim.status().message(),
+                                  "SuiteError");
+      pending =
+          pending || !(claim->contains("status") && (*claim)["status"].contains("allocation"));
       claims.push_back(std::move(*claim));
     }
     if (!pending) {
       // Already allocated (a pod sharing it got there first): the scheduler
       // keeps an allocation; it never allocates a claim twice.
-      if (expect == "unsatisfiable") return StepOutcome::Fail(what + " is already allocated", "Allocated");
+      if (expect == "unsatisfiable")
+        return StepOutcome::Fail(what + " is already allocated", "Allocated");
       return CheckSize(step, claims[0]["status"]["allocation"], refs[0]);
     }
     allocator::Inventory inv;
@@ -49,7 +53,8 @@ class AllocateStep final : public StepHandler {
     inv.taint_rules = env->api->List("devicetaintrules").value_or(std::vector<Json>{});
     inv.namespaces = env->api->List("namespaces").value_or(std::vector<Json>{});
     for (auto& c : env->api->List("resourceclaims").value_or(std::vector<Json>{})) {
-      if (c.contains("status") && c["status"].contains("allocation")) inv.allocated_claims.push_back(std::move(c));
+      if (c.contains("status") && c["status"].contains("allocation"))
+        inv.allocated_claims.push_back(std::move(c));
     }
     allocator::Options opts;
     opts.order_seed = env->order_seed;
@@ -64,26 +69,32 @@ class AllocateStep final : public StepHandler {
       // Exhausted: no devices fit. PermissionDenied: the claim may not have
       // them (admin access outside a labelled namespace). Either way the
       // scheduler leaves the pod unschedulable.
-      bool refused = r.status().code() == Code::kResourceExhausted || r.status().code() == Code::kPermissionDenied;
+      bool refused = r.status().code() == Code::kResourceExhausted ||
+                     r.status().code() == Code::kPermissionDenied;
       if (expect == "unsatisfiable" && refused) return StepOutcome::Pass();
       if (r.status().code() == Code::kPermissionDenied) {
-        return StepOutcome::Fail(what + " may not be allocated: " + r.status().message(), "Forbidden");
+        return StepOutcome::Fail(what + " may not be allocated: " + r.status().message(),
+                                 "Forbidden");
       }
       if (r.status().code() == Code::kResourceExhausted) {
-        return StepOutcome::Fail(what + " cannot be allocated" + (refs.size() > 1 ? " together" : "") +
+        return StepOutcome::Fail(what + " cannot be allocated" +
+                                     (refs.size() > 1 ? " together" : "") +
                                      " from the driver's slices: " + r.status().message(),
                                  "Unschedulable");
       }
-      return StepOutcome::Error("allocate " + Join(refs) + ": " + r.status().message(), "AllocatorError");
+      return StepOutcome::Error("allocate " + Join(refs) + ": " + r.status().message(),
+                                "AllocatorError");
     }
-    if (expect == "unsatisfiable") return StepOutcome::Fail(what + " was allocated but should not be", "Allocated");
+    if (expect == "unsatisfiable")
+      return StepOutcome::Fail(what + " was allocated but should not be", "Allocated");
     for (size_t i = 0; i < claims.size(); ++i) {
       if (claims[i].contains("status") && claims[i]["status"].contains("allocation")) continue;
       Json updated = claims[i];
       updated["status"]["allocation"] = (*r)[i];
       updated["status"]["reservedFor"] = Json::array();
       auto u = env->api->UpdateStatus("resourceclaims", updated);
-      if (!u.ok()) return StepOutcome::Error("write allocation of " + refs[i] + ": " + u.status().message());
+      if (!u.ok())
+        return StepOutcome::Error("write allocation of " + refs[i] + ": " + u.status().message());
     }
     return CheckSize(step, (*r)[0], refs[0]);
   }
@@ -95,8 +106,8 @@ class AllocateStep final : public StepHandler {
     size_t want = step.params["devices"].get<size_t>();
     size_t got = allocation["devices"].value("results", Json::array()).size();
     if (want == got) return StepOutcome::Pass();
-    return StepOutcome::Fail("claim " + ref + " has " + std::to_string(got) + " device(s), expected " +
-                                 std::to_string(want),
+    return StepOutcome::Fail("claim " + ref + " has " + std::to_string(got) +
+                                 " device(s), expected " + std::to_string(want),
                              "AllocationSize");
   }
 };

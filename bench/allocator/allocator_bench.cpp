@@ -26,7 +26,8 @@ Json Class(const std::string& name, const std::string& driver) {
   return {{"apiVersion", "resource.k8s.io/v1"},
           {"kind", "DeviceClass"},
           {"metadata", {{"name", name}}},
-          {"spec", {{"selectors", {{{"cel", {{"expression", "device.driver == \"" + driver + "\""}}}}}}}}};
+          {"spec",
+           {{"selectors", {{{"cel", {{"expression", "device.driver == \"" + driver + "\""}}}}}}}}};
 }
 
 Json Slice(const std::string& name, const std::string& driver, int count, const Json& devices) {
@@ -40,7 +41,8 @@ Json Slice(const std::string& name, const std::string& driver, int count, const 
             {"devices", devices}}}};
 }
 
-Json Claim(const std::string& name, const std::string& cls, int count, const std::vector<std::string>& selectors) {
+Json Claim(const std::string& name, const std::string& cls, int count,
+           const std::vector<std::string>& selectors) {
   Json sels = Json::array();
   for (const auto& s : selectors) sels.push_back({{"cel", {{"expression", s}}}});
   Json exactly = {{"deviceClassName", cls}, {"count", count}};
@@ -113,7 +115,8 @@ void BM_Partitions(benchmark::State& state) {
     return "device.attributes[\"gpu.example.com\"].profile == \"" + p + "\"";
   };
   FillAndRun(state, a, Claim("small", "mig.example.com", 1, {profile("1g.5gb")}),
-             static_cast<int>(state.range(0)), Claim("mid", "mig.example.com", 1, {profile("1g.5gb")}));
+             static_cast<int>(state.range(0)),
+             Claim("mid", "mig.example.com", 1, {profile("1g.5gb")}));
 }
 BENCHMARK(BM_Partitions)->Arg(0)->Arg(28)->Arg(55)->ArgName("in_use");
 
@@ -134,7 +137,8 @@ void BM_CelSelected(benchmark::State& state) {
              {"index", {{"int", i}}},
              {"firmware", {{"version", big ? "2.4.1" : "1.9.0"}}},
              {"example.com/numa", {{"int", i % 4}}}}},
-           {"capacity", {{"memory", {{"value", big ? "96Gi" : "24Gi"}}}, {"cores", {{"value", "128"}}}}}});
+           {"capacity",
+            {{"memory", {{"value", big ? "96Gi" : "24Gi"}}}, {"cores", {{"value", "128"}}}}}});
     }
     inv.slices.push_back(Slice("acc-" + std::to_string(s), "acc.example.com", kSlices, devices));
   }
@@ -153,7 +157,8 @@ BENCHMARK(BM_CelSelected)->Arg(0)->Arg(48)->Arg(96)->ArgName("in_use");
 void BM_CelEvaluate(benchmark::State& state) {
   auto dev = alloc::cel::Device::FromJson(
       "gpu.example.com",
-      Json::parse(R"({"name": "g", "attributes": {"model": {"string": "H100"}, "driverVersion": {"version": "560.28.3"}},
+      Json::parse(
+          R"({"name": "g", "attributes": {"model": {"string": "H100"}, "driverVersion": {"version": "560.28.3"}},
                       "capacity": {"memory": {"value": "80Gi"}}})"));
   auto prog = alloc::cel::Compile(
       R"(device.driver == "gpu.example.com" && device.attributes["gpu.example.com"].model == "H100" &&

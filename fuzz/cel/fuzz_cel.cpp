@@ -3,9 +3,8 @@
 // silently (the evaluator must return a value or a Status).
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "drahil/allocator/cel.hpp"
 

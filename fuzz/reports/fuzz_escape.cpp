@@ -3,9 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <string>
-
 #include <pugixml.hpp>
+#include <string>
 
 #include "drahil/reports/text.hpp"
 #include "drahil/reports/writers.hpp"

@@ -35,11 +35,14 @@ void BindingController::Pass() {
     const Json statuses = claim.value("status", Json::object()).value("devices", Json::array());
     std::string uid = claim["metadata"].value("uid", "");
     for (const auto& r : results) {
-      if (r.value("driver", "") != opts_.driver_name || r.value("bindingConditions", Json::array()).empty()) continue;
+      if (r.value("driver", "") != opts_.driver_name ||
+          r.value("bindingConditions", Json::array()).empty())
+        continue;
       std::string dev = r.value("device", "");
       bool done = false;
       for (const auto& s : statuses)
-        if (s.value("driver", "") == opts_.driver_name && s.value("device", "") == dev && s.contains("conditions"))
+        if (s.value("driver", "") == opts_.driver_name && s.value("device", "") == dev &&
+            s.contains("conditions"))
           for (const auto& c : s["conditions"])
             if (c.value("status", "") == "True") done = true;
       if (done) continue;
@@ -52,31 +55,37 @@ void BindingController::Pass() {
       std::string type = failed ? (fail_conds.empty() ? std::string("RegionProgrammingFailed")
                                                       : fail_conds[0].get<std::string>())
                                 : r["bindingConditions"][0].get<std::string>();
-      std::string ns = claim["metadata"].value("namespace", ""), name = claim["metadata"].value("name", "");
+      std::string ns = claim["metadata"].value("namespace", ""),
+                  name = claim["metadata"].value("name", "");
       auto s = api_->UpdateWithRetry(
           "resourceclaims", ns, name,
           [&](Json& obj) -> Status {
             if (obj["metadata"].value("uid", "") != uid) return NotFoundError("claim replaced");
             Json& devs = obj["status"]["devices"];
             if (!devs.is_array()) devs = Json::array();
-            Json cond{{"type", type},
-                      {"status", "True"},
-                      {"reason", failed ? "ProgrammingFailed" : "Programmed"},
-                      {"message", failed ? "region error: " + health[dev].message : "region programmed"},
-                      {"lastTransitionTime", FormatRfc3339(clock_.WallNow())}};
+            Json cond{
+                {"type", type},
+                {"status", "True"},
+                {"reason", failed ? "ProgrammingFailed" : "Programmed"},
+                {"message", failed ? "region error: " + health[dev].message : "region programmed"},
+                {"lastTransitionTime", FormatRfc3339(clock_.WallNow())}};
             for (auto& d : devs) {
               if (d.value("driver", "") == opts_.driver_name && d.value("device", "") == dev) {
                 d["conditions"] = Json::array({cond});
                 return OkStatus();
               }
             }
-            devs.push_back({{"driver", opts_.driver_name}, {"pool", r.value("pool", "")}, {"device", dev},
+            devs.push_back({{"driver", opts_.driver_name},
+                            {"pool", r.value("pool", "")},
+                            {"device", dev},
                             {"conditions", Json::array({cond})}});
             return OkStatus();
           },
           /*status=*/true);
-      if (s.ok()) spdlog::info("claim {}/{}: device {} condition {} set", ns, name, dev, type);
-      else spdlog::warn("claim {}/{}: set condition: {}", ns, name, s.status().message());
+      if (s.ok())
+        spdlog::info("claim {}/{}: device {} condition {} set", ns, name, dev, type);
+      else
+        spdlog::warn("claim {}/{}: set condition: {}", ns, name, s.status().message());
     }
   }
 }

@@ -6,9 +6,11 @@ namespace drahil::refdriver {
 // catalog must catch every one of them (`drahil selfcheck`).
 const std::vector<BugInfo>& AllBugs() {
   static const std::vector<BugInfo> kBugs = {
-      {"non-idempotent-prepare", "a repeated NodePrepareResources returns new CDI device IDs each call"},
+      {"non-idempotent-prepare",
+       "a repeated NodePrepareResources returns new CDI device IDs each call"},
       {"cdi-leak", "NodeUnprepareResources leaves the claim's CDI spec file behind"},
-      {"unprepare-unknown-fails", "NodeUnprepareResources fails for a claim the driver does not know"},
+      {"unprepare-unknown-fails",
+       "NodeUnprepareResources fails for a claim the driver does not know"},
       {"no-uid-check", "prepare does not check that the claim's UID matches the request"},
       {"no-allocation-check", "prepare accepts a claim that has no allocation"},
       {"double-book", "a device already prepared for one claim is prepared for another"},

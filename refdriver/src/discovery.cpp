@@ -1,6 +1,6 @@
 // Device discovery: GPUs through NVML, FPGAs through libpci.
 #include <dlfcn.h>
-
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,11 +10,9 @@
 #include <regex>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
-
+#include "drahil/core/file_util.hpp"
 #include "driver.hpp"
 #include "nvml.hpp"
-#include "drahil/core/file_util.hpp"
 
 extern "C" {
 #include <pci/pci.h>
@@ -104,8 +102,8 @@ std::string DnsLabel(std::string s) {
 // ("DeviceFileMinor: N"); on an emulated node the node root's metadata plays
 // /proc (docs/emulation.md).
 int MigCapMinor(const Options& opts, int gpu_minor, int gi, int ci) {
-  std::string proc = "/proc/driver/nvidia/capabilities/gpu" + std::to_string(gpu_minor) + "/mig/gi" +
-                     std::to_string(gi) + "/access";
+  std::string proc = "/proc/driver/nvidia/capabilities/gpu" + std::to_string(gpu_minor) +
+                     "/mig/gi" + std::to_string(gi) + "/access";
   if (auto text = ReadFile(proc); text.ok()) {
     auto p = text->find("DeviceFileMinor:");
     if (p != std::string::npos) return std::atoi(text->c_str() + p + 16);
@@ -185,12 +183,15 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
       return UnavailableError(nvml.Error("nvmlDeviceGetMemoryInfo", r));
     d.memory_bytes = static_cast<int64_t>(mem.total);
     nvmlDeviceAttributes_t attr{};
-    if (nvml.nvmlDeviceGetAttributes_v2(h, &attr) == NVML_SUCCESS) d.sm_count = static_cast<int>(attr.multiprocessorCount);
-    d.nodes = {{"/dev/nvidia" + std::to_string(minor), opts.HostDev("nvidia" + std::to_string(minor))},
-               {"/dev/nvidiactl", opts.HostDev("nvidiactl")},
-               {"/dev/nvidia-uvm", opts.HostDev("nvidia-uvm")}};
+    if (nvml.nvmlDeviceGetAttributes_v2(h, &attr) == NVML_SUCCESS)
+      d.sm_count = static_cast<int>(attr.multiprocessorCount);
+    d.nodes = {
+        {"/dev/nvidia" + std::to_string(minor), opts.HostDev("nvidia" + std::to_string(minor))},
+        {"/dev/nvidiactl", opts.HostDev("nvidiactl")},
+        {"/dev/nvidia-uvm", opts.HostDev("nvidia-uvm")}};
     unsigned int cur = 0, pend = 0;
-    bool mig = nvml.nvmlDeviceGetMigMode(h, &cur, &pend) == NVML_SUCCESS && cur == NVML_DEVICE_MIG_ENABLE;
+    bool mig =
+        nvml.nvmlDeviceGetMigMode(h, &cur, &pend) == NVML_SUCCESS && cur == NVML_DEVICE_MIG_ENABLE;
     int gpu_pos = static_cast<int>(inv.devices.size());
     auto meta = MigMeta(opts, d.minor, -1);
     d.memory_slices = meta.value("memory_slices", 8);
@@ -220,7 +221,8 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
       m.gi_id = static_cast<int>(gi);
       m.ci_id = static_cast<int>(ci);
       nvmlMemory_t mm{};
-      if (nvml.nvmlDeviceGetMemoryInfo(mh, &mm) == NVML_SUCCESS) m.memory_bytes = static_cast<int64_t>(mm.total);
+      if (nvml.nvmlDeviceGetMemoryInfo(mh, &mm) == NVML_SUCCESS)
+        m.memory_bytes = static_cast<int64_t>(mm.total);
       nvmlDeviceAttributes_t ma{};
       if (nvml.nvmlDeviceGetAttributes_v2(mh, &ma) == NVML_SUCCESS) {
         m.sm_count = static_cast<int>(ma.multiprocessorCount);
@@ -233,7 +235,8 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
         m.placement_size = mmeta["device"].value("placement_size", m.placement_size);
       }
       if (m.mig_profile.empty())
-        m.mig_profile = std::to_string(m.placement_size) + "g." + std::to_string(m.memory_bytes >> 30) + "gb";
+        m.mig_profile =
+            std::to_string(m.placement_size) + "g." + std::to_string(m.memory_bytes >> 30) + "gb";
       m.name = d.name + "-" + opts.partition_infix + "-" + DnsLabel(m.mig_profile) + "-" +
                std::to_string(m.placement_start);
       int cap = MigCapMinor(opts, d.minor, m.gi_id, m.ci_id);

@@ -11,12 +11,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -41,14 +40,14 @@ struct Options {
   std::string cdi_root = "/etc/cdi";
   std::string registry_dir = "/var/lib/kubelet/plugins_registry";
   std::string plugins_dir = "/var/lib/kubelet/plugins";
-  std::string driver_name;           // default by device_kind
-  std::string device_kind = "gpu";   // gpu | fpga | all
+  std::string driver_name;          // default by device_kind
+  std::string device_kind = "gpu";  // gpu | fpga | all
   std::string nvml_library = "libnvidia-ml.so.1";
-  std::string sysfs_root;            // PCI sysfs dir for libpci; default <dev_root>/sys/bus/pci
-  std::string dev_root = "/";        // directory holding dev/ (host paths of device nodes)
-  std::string fake_root;             // $DRAHIL_FAKE_ROOT when emulated; passed into containers
-  std::string sharing = "none";      // time-slicing | mps | none (default for shares)
-  std::string partitioning = "none"; // none | mig-static
+  std::string sysfs_root;             // PCI sysfs dir for libpci; default <dev_root>/sys/bus/pci
+  std::string dev_root = "/";         // directory holding dev/ (host paths of device nodes)
+  std::string fake_root;              // $DRAHIL_FAKE_ROOT when emulated; passed into containers
+  std::string sharing = "none";       // time-slicing | mps | none (default for shares)
+  std::string partitioning = "none";  // none | mig-static
   bool consumable_capacity = false;
   bool binding_conditions = false;
   std::chrono::milliseconds health_interval{2000};
@@ -98,31 +97,32 @@ struct DeviceNode {
 };
 
 struct Device {
-  std::string name;   // DNS label, unique in the pool: gpu-0, gpu-0-mig-1g-10gb-0, fpga-0, fpga-0-vf-1
+  std::string
+      name;  // DNS label, unique in the pool: gpu-0, gpu-0-mig-1g-10gb-0, fpga-0, fpga-0-vf-1
   DeviceType type = DeviceType::kGpu;
   std::string uuid;
   std::string model;
-  int index = 0;          // GPU index / FPGA card index
-  int minor = -1;         // GPU minor
-  int parent = -1;        // index of parent GPU (MIG) / card (VF) in Inventory::devices
-  std::string pci_bus_id; // 0000:18:00.0
+  int index = 0;           // GPU index / FPGA card index
+  int minor = -1;          // GPU minor
+  int parent = -1;         // index of parent GPU (MIG) / card (VF) in Inventory::devices
+  std::string pci_bus_id;  // 0000:18:00.0
   int numa_node = -1;
   int64_t memory_bytes = 0;
   int sm_count = 0;
   // MIG
-  std::string mig_profile;     // 1g.10gb
+  std::string mig_profile;  // 1g.10gb
   int gi_id = -1, ci_id = -1;
   int placement_start = 0, placement_size = 0;
-  int memory_slices = 0;       // parent: number of memory slices (8 on H100)
-  bool mig_enabled = false;    // GPU: MIG mode on (the whole GPU is then not usable)
+  int memory_slices = 0;     // parent: number of memory slices (8 on H100)
+  bool mig_enabled = false;  // GPU: MIG mode on (the whole GPU is then not usable)
   // FPGA
-  std::string vendor;          // xilinx | intel
+  std::string vendor;  // xilinx | intel
   std::string shell;
-  std::string region;          // PR region id / afu id
-  std::vector<DeviceNode> nodes;   // nodes granted to a container using this device
+  std::string region;                          // PR region id / afu id
+  std::vector<DeviceNode> nodes;               // nodes granted to a container using this device
   std::vector<std::string> sysfs_error_files;  // FPGA error registers to watch
-  std::string bitstream_id;    // FPGA: loaded bitstream (Intel FME bitstream_id)
-  std::string afu_id;          // FPGA: accelerator function in the port (Intel afu_id)
+  std::string bitstream_id;                    // FPGA: loaded bitstream (Intel FME bitstream_id)
+  std::string afu_id;  // FPGA: accelerator function in the port (Intel afu_id)
 };
 
 // Published(): whether the device appears in ResourceSlices and the health
@@ -146,10 +146,10 @@ Status DiscoverFpgas(const Options& opts, Inventory& inv);
 
 // ---- slices ----------------------------------------------------------------
 struct DeviceHealthState {
-  int health = 1;           // 0 unknown, 1 healthy, 2 unhealthy (dra-health enum)
+  int health = 1;  // 0 unknown, 1 healthy, 2 unhealthy (dra-health enum)
   std::string message;
-  bool lost = false;        // NoExecute taint rather than NoSchedule
-  int64_t last_updated = 0; // unix seconds
+  bool lost = false;         // NoExecute taint rather than NoSchedule
+  int64_t last_updated = 0;  // unix seconds
 };
 
 // BuildSlices(): the desired ResourceSlices (spec only + generateName index)
@@ -158,9 +158,9 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
                               const std::map<std::string, DeviceHealthState>& health);
 
 // ---- CDI -------------------------------------------------------------------
-std::string CdiVendor(const Options& opts);                  // k8s.<driver> unless --cdi-vendor
-std::string CdiClass(const Options& opts, DeviceType t);     // gpu | fpga unless --cdi-class
-std::string CdiKind(const Options& opts, DeviceType t);      // k8s.<driver>/gpu
+std::string CdiVendor(const Options& opts);               // k8s.<driver> unless --cdi-vendor
+std::string CdiClass(const Options& opts, DeviceType t);  // gpu | fpga unless --cdi-class
+std::string CdiKind(const Options& opts, DeviceType t);   // k8s.<driver>/gpu
 
 }  // namespace drahil::refdriver
 

@@ -26,8 +26,8 @@ DeviceHealthState FpgaHealth(const Device& d, int64_t now) {
     std::string v = *text;
     while (!v.empty() && v.back() == '\n') v.pop_back();
     return {2,
-            "FPGA " + d.pci_bus_id + " error register " +
-                f.substr(f.rfind("/fpga_region/") + 1) + " = " + v,
+            "FPGA " + d.pci_bus_id + " error register " + f.substr(f.rfind("/fpga_region/") + 1) +
+                " = " + v,
             false, now};
   }
   return {1, "", false, now};
@@ -46,11 +46,15 @@ HealthMonitor::HealthMonitor(const Options& opts, const Inventory& inv, Nvml* nv
     if (d.type != DeviceType::kGpu) continue;
     GpuWatch w;
     w.device_pos = static_cast<int>(i);
-    if (nvml_->nvmlDeviceGetHandleByIndex_v2(static_cast<unsigned>(d.index), &w.handle) != NVML_SUCCESS) continue;
-    nvml_->nvmlDeviceGetTotalEccErrors(w.handle, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &w.ecc_baseline);
+    if (nvml_->nvmlDeviceGetHandleByIndex_v2(static_cast<unsigned>(d.index), &w.handle) !=
+        NVML_SUCCESS)
+      continue;
+    nvml_->nvmlDeviceGetTotalEccErrors(w.handle, NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+                                       NVML_VOLATILE_ECC, &w.ecc_baseline);
     w.ecc_now = w.ecc_baseline;
     if (events_ != nullptr)
-      nvml_->nvmlDeviceRegisterEvents(w.handle, nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError, events_);
+      nvml_->nvmlDeviceRegisterEvents(
+          w.handle, nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError, events_);
     gpus_.push_back(w);
   }
 }
@@ -101,7 +105,8 @@ void HealthMonitor::Loop() {
           if (w.handle != ev.device) continue;
           w.xid_time = clock_.Now();
           if (ev.eventType == nvmlEventTypeXidCriticalError) {
-            w.xid_message = "Xid " + std::to_string(ev.eventData) + " on " + inv_.devices[w.device_pos].uuid;
+            w.xid_message =
+                "Xid " + std::to_string(ev.eventData) + " on " + inv_.devices[w.device_pos].uuid;
             if (ev.eventData == 79) w.lost = true;  // fallen off the bus
           } else {
             w.xid_message = "double-bit ECC error on " + inv_.devices[w.device_pos].uuid;

@@ -38,7 +38,7 @@ class HealthMonitor {
   void Loop();
   void CheckOnce();
   struct GpuWatch {
-    int device_pos;         // in inventory
+    int device_pos;  // in inventory
     nvmlDevice_t handle{};
     unsigned long long ecc_baseline = 0;
     bool lost = false;

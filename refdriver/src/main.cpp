@@ -3,13 +3,12 @@
 // registration socket; ResourceSlices through the API server; one CDI spec
 // per claim; a checkpoint; a health stream.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "binding.hpp"
 #include "drahil/core/log.hpp"
@@ -57,7 +56,8 @@ int main(int argc, char** argv) {
 
   struct stat st {};
   if (::stat(opts.registry_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Fail(FailedPreconditionError("kubelet registry dir " + opts.registry_dir + " does not exist"));
+    return Fail(
+        FailedPreconditionError("kubelet registry dir " + opts.registry_dir + " does not exist"));
 
   auto kc = kube::KubeConfig::Load(opts.kubeconfig);
   if (!kc.ok()) return Fail(kc.status().WithContext("kubeconfig"));
@@ -73,13 +73,15 @@ int main(int argc, char** argv) {
       spdlog::warn("no GPUs: {}", n.status().message());
     } else {
       nvml = std::move(*n);
-      if (auto s = DiscoverGpus(*nvml, opts, inv); !s.ok()) return Fail(s.WithContext("discover GPUs"));
+      if (auto s = DiscoverGpus(*nvml, opts, inv); !s.ok())
+        return Fail(s.WithContext("discover GPUs"));
     }
   }
   if (opts.device_kind != "gpu") {
     if (auto s = DiscoverFpgas(opts, inv); !s.ok()) return Fail(s.WithContext("discover FPGAs"));
   }
-  spdlog::info("driver {} on node {}: {} device(s)", opts.driver_name, opts.node_name, inv.devices.size());
+  spdlog::info("driver {} on node {}: {} device(s)", opts.driver_name, opts.node_name,
+               inv.devices.size());
   for (const auto& d : inv.devices) spdlog::debug("  {} {} {}", d.name, d.uuid, d.model);
 
   DriverState state(opts, inv, api->get());

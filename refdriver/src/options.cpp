@@ -1,12 +1,11 @@
 #include "options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
 
 namespace drahil::refdriver {
 
@@ -168,37 +167,47 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
   Options o;
   exit_now = false;
   exit_code = 0;
-  CLI::App app{"drahil-refdriver: reference DRA kubelet plugin for NVIDIA GPUs (NVML) and PCI FPGAs (libpci)"};
+  CLI::App app{
+      "drahil-refdriver: reference DRA kubelet plugin for NVIDIA GPUs (NVML) and PCI FPGAs "
+      "(libpci)"};
   std::vector<std::string> bugs;
   bool list_bugs = false;
   int64_t health_ms = 2000, recovery_ms = 6000, program_ms = 1000;
   Flag(app, "--node-name", o.node_name, "Node to publish for; also the pool name", "NODE_NAME");
   Flag(app, "--kubeconfig", o.kubeconfig, "kubeconfig of the API server", "KUBECONFIG");
-  Flag(app, "--cdi-root", o.cdi_root, "Where CDI specs are written (created if missing)", "CDI_ROOT");
-  Flag(app, "--kubelet-registrar-directory-path", o.registry_dir, "Kubelet plugin registry dir (must exist)",
-       "KUBELET_REGISTRAR_DIRECTORY_PATH");
-  Flag(app, "--kubelet-plugins-directory-path", o.plugins_dir, "Kubelet plugins dir; <dir>/<driver> is created",
-       "KUBELET_PLUGINS_DIRECTORY_PATH");
-  Flag(app, "--driver-name", o.driver_name, "Driver name (default gpu.drahil.dev / fpga.drahil.dev / devices.drahil.dev)",
+  Flag(app, "--cdi-root", o.cdi_root, "Where CDI specs are written (created if missing)",
+       "CDI_ROOT");
+  Flag(app, "--kubelet-registrar-directory-path", o.registry_dir,
+       "Kubelet plugin registry dir (must exist)", "KUBELET_REGISTRAR_DIRECTORY_PATH");
+  Flag(app, "--kubelet-plugins-directory-path", o.plugins_dir,
+       "Kubelet plugins dir; <dir>/<driver> is created", "KUBELET_PLUGINS_DIRECTORY_PATH");
+  Flag(app, "--driver-name", o.driver_name,
+       "Driver name (default gpu.drahil.dev / fpga.drahil.dev / devices.drahil.dev)",
        "DRIVER_NAME");
   Flag(app, "--device-kind", o.device_kind, "gpu | fpga | all", "DEVICE_KIND")
       ->check(CLI::IsMember({"gpu", "fpga", "all"}));
   Flag(app, "--nvml-library", o.nvml_library, "NVML library to dlopen", "NVML_LIBRARY");
-  Flag(app, "--sysfs-root", o.sysfs_root, "PCI sysfs dir for libpci (default <dev-root>/sys/bus/pci)", "SYSFS_ROOT");
-  Flag(app, "--dev-root", o.dev_root, "Directory holding dev/ with the device nodes (default $DRAHIL_FAKE_ROOT or /)",
-       "DEV_ROOT");
-  Flag(app, "--sharing", o.sharing, "Default sharing of shares: time-slicing | mps | none", "SHARING")
+  Flag(app, "--sysfs-root", o.sysfs_root,
+       "PCI sysfs dir for libpci (default <dev-root>/sys/bus/pci)", "SYSFS_ROOT");
+  Flag(app, "--dev-root", o.dev_root,
+       "Directory holding dev/ with the device nodes (default $DRAHIL_FAKE_ROOT or /)", "DEV_ROOT");
+  Flag(app, "--sharing", o.sharing, "Default sharing of shares: time-slicing | mps | none",
+       "SHARING")
       ->check(CLI::IsMember({"time-slicing", "mps", "none"}));
   Flag(app, "--partitioning", o.partitioning, "none | mig-static", "PARTITIONING")
       ->check(CLI::IsMember({"none", "mig-static"}));
-  app.add_flag("--consumable-capacity", o.consumable_capacity, "Publish GPUs with allowMultipleAllocations")
+  app.add_flag("--consumable-capacity", o.consumable_capacity,
+               "Publish GPUs with allowMultipleAllocations")
       ->envname("CONSUMABLE_CAPACITY");
-  app.add_flag("--binding-conditions", o.binding_conditions, "FPGA devices wait for region programming")
+  app.add_flag("--binding-conditions", o.binding_conditions,
+               "FPGA devices wait for region programming")
       ->envname("BINDING_CONDITIONS");
-  Flag(app, "--health-interval", health_ms, "Health check and heartbeat interval in ms", "HEALTH_INTERVAL");
-  Flag(app, "--health-recovery", recovery_ms, "Quiet time in ms after an Xid before a responsive GPU is healthy again",
-       "HEALTH_RECOVERY");
-  Flag(app, "--program-delay", program_ms, "Simulated FPGA region programming time in ms", "PROGRAM_DELAY");
+  Flag(app, "--health-interval", health_ms, "Health check and heartbeat interval in ms",
+       "HEALTH_INTERVAL");
+  Flag(app, "--health-recovery", recovery_ms,
+       "Quiet time in ms after an Xid before a responsive GPU is healthy again", "HEALTH_RECOVERY");
+  Flag(app, "--program-delay", program_ms, "Simulated FPGA region programming time in ms",
+       "PROGRAM_DELAY");
   std::string device_prefix, cdi_class, env_prefix, attribute_map;
   Flag(app, "--device-prefix", device_prefix,
        "Device names <prefix>-<index> (default gpu / fpga; gpu=X,fpga=Y sets each kind)",
@@ -221,7 +230,9 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
        "Variable prefix with --exposure env (default GPU / FPGA; gpu=X,fpga=Y sets each kind)",
        "ENV_PREFIX");
   app.add_flag("-v", o.verbosity, "Verbosity (repeat)");
-  app.add_option("--bug", bugs, "Plant a bug (repeatable; see --list-bugs)")->envname("DRAHIL_BUG")->delimiter(',');
+  app.add_option("--bug", bugs, "Plant a bug (repeatable; see --list-bugs)")
+      ->envname("DRAHIL_BUG")
+      ->delimiter(',');
   app.add_flag("--list-bugs", list_bugs, "Print the planted bugs and exit");
 
   try {
@@ -244,7 +255,7 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
   }
   if (o.node_name.empty()) return InvalidArgumentError("--node-name (NODE_NAME) is required");
   if (o.driver_name.empty()) {
-    o.driver_name = o.device_kind == "gpu" ? "gpu.drahil.dev"
+    o.driver_name = o.device_kind == "gpu"    ? "gpu.drahil.dev"
                     : o.device_kind == "fpga" ? "fpga.drahil.dev"
                                               : "devices.drahil.dev";
   }
@@ -286,7 +297,8 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
         " with --device-kind all gives GPUs and FPGAs the same CDI kind; use gpu=X,fpga=Y");
   if (const char* fr = std::getenv("DRAHIL_FAKE_ROOT"); fr && *fr) {
     o.fake_root = fr;
-    if (app.count("--dev-root") == 0 && std::getenv("DEV_ROOT") == nullptr) o.dev_root = o.fake_root;
+    if (app.count("--dev-root") == 0 && std::getenv("DEV_ROOT") == nullptr)
+      o.dev_root = o.fake_root;
   }
   if (o.sysfs_root.empty()) {
     std::string root = o.dev_root == "/" ? "" : o.dev_root;

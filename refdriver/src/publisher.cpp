@@ -1,8 +1,8 @@
 #include "publisher.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace drahil::refdriver {
 namespace {
@@ -18,10 +18,14 @@ Status SlicePublisher::Sync(const std::vector<Json>& desired) {
   if (owner_.is_null()) {
     auto node = api_->Get("nodes", "", opts_.node_name);
     if (node.ok()) {
-      owner_ = Json{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", opts_.node_name},
-                    {"uid", (*node)["metadata"].value("uid", "")}, {"controller", true}};
+      owner_ = Json{{"apiVersion", "v1"},
+                    {"kind", "Node"},
+                    {"name", opts_.node_name},
+                    {"uid", (*node)["metadata"].value("uid", "")},
+                    {"controller", true}};
     } else {
-      spdlog::warn("node {}: {}; slices get no owner reference", opts_.node_name, node.status().message());
+      spdlog::warn("node {}: {}; slices get no owner reference", opts_.node_name,
+                   node.status().message());
     }
   }
   kube::ListOptions lo;
@@ -33,7 +37,8 @@ Status SlicePublisher::Sync(const std::vector<Json>& desired) {
     return a["metadata"].value("name", "") < b["metadata"].value("name", "");
   });
   int64_t generation = 0;
-  for (const auto& s : existing) generation = std::max<int64_t>(generation, s["spec"]["pool"].value("generation", 0));
+  for (const auto& s : existing)
+    generation = std::max<int64_t>(generation, s["spec"]["pool"].value("generation", 0));
 
   bool same = existing.size() == desired.size();
   for (size_t i = 0; same && i < desired.size(); ++i)
@@ -66,7 +71,8 @@ Status SlicePublisher::Sync(const std::vector<Json>& desired) {
     auto s = api_->Delete("resourceslices", "", existing[i]["metadata"].value("name", ""), d);
     if (!s.ok() && first.ok()) first = s.WithContext("delete ResourceSlice");
   }
-  if (first.ok()) spdlog::info("published {} ResourceSlice(s), pool generation {}", desired.size(), generation);
+  if (first.ok())
+    spdlog::info("published {} ResourceSlice(s), pool generation {}", desired.size(), generation);
   return first;
 }
 

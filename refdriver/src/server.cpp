@@ -1,11 +1,10 @@
 #include "server.hpp"
 
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
-
-#include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 
 #include "drahil/proto/dra_health_v1alpha1.grpc.pb.h"
 #include "drahil/proto/dra_v1.grpc.pb.h"
@@ -70,11 +69,14 @@ grpc::Status DoUnprepare(DriverState* state, const char* version, const Req* req
 class DraV1 final : public drav1::DRAPlugin::Service {
  public:
   explicit DraV1(DriverState* s) : s_(s) {}
-  grpc::Status NodePrepareResources(grpc::ServerContext*, const drav1::NodePrepareResourcesRequest* req,
+  grpc::Status NodePrepareResources(grpc::ServerContext*,
+                                    const drav1::NodePrepareResourcesRequest* req,
                                     drav1::NodePrepareResourcesResponse* resp) override {
-    return DoPrepare<drav1::NodePrepareResourcesRequest, drav1::NodePrepareResourcesResponse, true>(s_, "v1", req, resp);
+    return DoPrepare<drav1::NodePrepareResourcesRequest, drav1::NodePrepareResourcesResponse, true>(
+        s_, "v1", req, resp);
   }
-  grpc::Status NodeUnprepareResources(grpc::ServerContext*, const drav1::NodeUnprepareResourcesRequest* req,
+  grpc::Status NodeUnprepareResources(grpc::ServerContext*,
+                                      const drav1::NodeUnprepareResourcesRequest* req,
                                       drav1::NodeUnprepareResourcesResponse* resp) override {
     return DoUnprepare(s_, "v1", req, resp);
   }
@@ -86,12 +88,14 @@ class DraV1 final : public drav1::DRAPlugin::Service {
 class DraV1beta1 final : public drav1beta1::DRAPlugin::Service {
  public:
   explicit DraV1beta1(DriverState* s) : s_(s) {}
-  grpc::Status NodePrepareResources(grpc::ServerContext*, const drav1beta1::NodePrepareResourcesRequest* req,
+  grpc::Status NodePrepareResources(grpc::ServerContext*,
+                                    const drav1beta1::NodePrepareResourcesRequest* req,
                                     drav1beta1::NodePrepareResourcesResponse* resp) override {
-    return DoPrepare<drav1beta1::NodePrepareResourcesRequest, drav1beta1::NodePrepareResourcesResponse, false>(
-        s_, "v1beta1", req, resp);
+    return DoPrepare<drav1beta1::NodePrepareResourcesRequest,
+                     drav1beta1::NodePrepareResourcesResponse, false>(s_, "v1beta1", req, resp);
   }
-  grpc::Status NodeUnprepareResources(grpc::ServerContext*, const drav1beta1::NodeUnprepareResourcesRequest* req,
+  grpc::Status NodeUnprepareResources(grpc::ServerContext*,
+                                      const drav1beta1::NodeUnprepareResourcesRequest* req,
                                       drav1beta1::NodeUnprepareResourcesResponse* resp) override {
     return DoUnprepare(s_, "v1beta1", req, resp);
   }
@@ -104,8 +108,9 @@ class Health final : public v1alpha1::DRAResourceHealth::Service {
  public:
   Health(const Options& opts, HealthMonitor* h, std::atomic<bool>* stopping)
       : opts_(opts), h_(h), stopping_(stopping) {}
-  grpc::Status NodeWatchResources(grpc::ServerContext* ctx, const v1alpha1::NodeWatchResourcesRequest*,
-                                  grpc::ServerWriter<v1alpha1::NodeWatchResourcesResponse>* writer) override {
+  grpc::Status NodeWatchResources(
+      grpc::ServerContext* ctx, const v1alpha1::NodeWatchResourcesRequest*,
+      grpc::ServerWriter<v1alpha1::NodeWatchResourcesResponse>* writer) override {
     spdlog::info("health stream opened");
     uint64_t seen = h_->version();
     // Every message is the complete device list; a message also goes out
@@ -115,7 +120,9 @@ class Health final : public v1alpha1::DRAResourceHealth::Service {
       bool silent = opts_.Bug("health-silent") && h_->EverUnhealthy();
       if (!silent) {
         v1alpha1::NodeWatchResourcesResponse msg;
-        int64_t timeout_s = std::max<int64_t>(30, 3 * std::chrono::duration_cast<std::chrono::seconds>(opts_.health_interval).count());
+        int64_t timeout_s = std::max<int64_t>(
+            30,
+            3 * std::chrono::duration_cast<std::chrono::seconds>(opts_.health_interval).count());
         for (const auto& [name, s] : h_->Snapshot()) {
           auto* d = msg.add_devices();
           d->mutable_device()->set_pool_name(opts_.node_name);
@@ -152,7 +159,8 @@ class Registration final : public pluginregistration::Registration::Service {
     info->add_supported_versions("v1alpha1.DRAResourceHealth");
     return grpc::Status::OK;
   }
-  grpc::Status NotifyRegistrationStatus(grpc::ServerContext*, const pluginregistration::RegistrationStatus* st,
+  grpc::Status NotifyRegistrationStatus(grpc::ServerContext*,
+                                        const pluginregistration::RegistrationStatus* st,
                                         pluginregistration::RegistrationStatusResponse*) override {
     if (!st->plugin_registered()) {
       spdlog::error("kubelet rejected registration: {}", st->error());
@@ -166,7 +174,8 @@ class Registration final : public pluginregistration::Registration::Service {
   const Options& opts_;
 };
 
-std::unique_ptr<grpc::Server> Listen(const std::string& path, std::vector<grpc::Service*> services, Status& err) {
+std::unique_ptr<grpc::Server> Listen(const std::string& path, std::vector<grpc::Service*> services,
+                                     Status& err) {
   ::unlink(path.c_str());  // a stale socket from a previous run
   grpc::ServerBuilder b;
   int port = 0;

@@ -8,7 +8,9 @@
 namespace drahil::refdriver {
 namespace {
 
-std::string Bytes(int64_t b) { return Quantity::FromInt(b, Quantity::Format::kBinarySI).ToString(); }
+std::string Bytes(int64_t b) {
+  return Quantity::FromInt(b, Quantity::Format::kBinarySI).ToString();
+}
 std::string Count(int64_t v) { return Quantity::FromInt(v).ToString(); }
 
 Json Str(const std::string& s) { return Json{{"string", s.substr(0, 64)}}; }
@@ -20,7 +22,8 @@ std::string CounterSetName(const Device& gpu) { return gpu.name + "-counters"; }
 // overlap), plus memory and multiprocessors totals.
 Json CounterSet(const Device& gpu) {
   Json counters = Json::object();
-  for (int k = 0; k < gpu.memory_slices; ++k) counters["memslice" + std::to_string(k)] = {{"value", "1"}};
+  for (int k = 0; k < gpu.memory_slices; ++k)
+    counters["memslice" + std::to_string(k)] = {{"value", "1"}};
   counters["memory"] = {{"value", Bytes(gpu.memory_bytes)}};
   counters["multiprocessors"] = {{"value", Count(gpu.sm_count)}};
   return Json{{"name", CounterSetName(gpu)}, {"counters", counters}};
@@ -33,7 +36,8 @@ Json MigConsumption(const Options& opts, const Device& gpu, const Device& mig) {
   if (opts.Bug("wrong-counters")) size = std::max(1, size / 2);
   for (int k = mig.placement_start; k < mig.placement_start + size && k < gpu.memory_slices; ++k)
     counters["memslice" + std::to_string(k)] = {{"value", "1"}};
-  counters["memory"] = {{"value", Bytes(opts.Bug("wrong-counters") ? mig.memory_bytes / 2 : mig.memory_bytes)}};
+  counters["memory"] = {
+      {"value", Bytes(opts.Bug("wrong-counters") ? mig.memory_bytes / 2 : mig.memory_bytes)}};
   counters["multiprocessors"] = {{"value", Count(mig.sm_count)}};
   return Json::array({Json{{"counterSet", CounterSetName(gpu)}, {"counters", counters}}});
 }
@@ -42,8 +46,10 @@ std::string TaintValue(const std::string& message) {
   // A label value: [A-Za-z0-9_.-], at most 63 characters, alphanumeric ends.
   std::string v;
   for (char c : message) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') v.push_back(c);
-    else if (c == ' ' || c == ':') v.push_back('-');
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
+      v.push_back(c);
+    else if (c == ' ' || c == ':')
+      v.push_back('-');
     if (v.size() >= 63) break;
   }
   while (!v.empty() && !std::isalnum(static_cast<unsigned char>(v.back()))) v.pop_back();
@@ -90,10 +96,11 @@ Json DeviceJson(const Options& opts, const Inventory& inv, const Device& d,
       // Consumable capacity (KEP-5075): memory is shared in 1Gi steps; the
       // SM share follows the memory share (MPS active-thread percentage).
       dev["allowMultipleAllocations"] = true;
-      cap["memory"] = {{"value", Bytes(d.memory_bytes)},
-                       {"requestPolicy",
-                        {{"default", "1Gi"},
-                         {"validRange", {{"min", "1Gi"}, {"max", Bytes(d.memory_bytes)}, {"step", "1Gi"}}}}}};
+      cap["memory"] = {
+          {"value", Bytes(d.memory_bytes)},
+          {"requestPolicy",
+           {{"default", "1Gi"},
+            {"validRange", {{"min", "1Gi"}, {"max", Bytes(d.memory_bytes)}, {"step", "1Gi"}}}}}};
       attrs[opts.Attr("multiprocessors")] = Int(d.sm_count);
       dev["attributes"] = attrs;
     } else {
@@ -135,9 +142,10 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
     }
     devices.push_back(DeviceJson(opts, inv, d, health));
   }
-  bool limited = !counter_sets.empty() || std::any_of(devices.begin(), devices.end(), [](const Json& d) {
-    return d.contains("taints") || d.contains("consumesCounters");
-  });
+  bool limited =
+      !counter_sets.empty() || std::any_of(devices.begin(), devices.end(), [](const Json& d) {
+        return d.contains("taints") || d.contains("consumesCounters");
+      });
   // Planted bug: the 64-device limit for slices with counters or taints is
   // ignored.
   size_t per_slice = (limited && !opts.Bug("slice-too-big")) ? 64 : 128;
@@ -146,12 +154,14 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
   // Since 1.35 a slice carries either devices or sharedCounters, not both.
   for (size_t i = 0; i < counter_sets.size(); i += 8) {
     Json chunk = Json::array();
-    for (size_t j = i; j < std::min(counter_sets.size(), i + 8); ++j) chunk.push_back(counter_sets[j]);
+    for (size_t j = i; j < std::min(counter_sets.size(), i + 8); ++j)
+      chunk.push_back(counter_sets[j]);
     specs.push_back(Json{{"sharedCounters", chunk}});
   }
   for (size_t i = 0; i < devices.size(); i += per_slice) {
     Json chunk = Json::array();
-    for (size_t j = i; j < std::min(devices.size(), i + per_slice); ++j) chunk.push_back(devices[j]);
+    for (size_t j = i; j < std::min(devices.size(), i + per_slice); ++j)
+      chunk.push_back(devices[j]);
     specs.push_back(Json{{"devices", chunk}});
   }
   if (specs.empty()) specs.push_back(Json{{"devices", Json::array()}});
@@ -160,13 +170,15 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
     Json spec = specs[i];
     spec["driver"] = opts.driver_name;
     spec["nodeName"] = opts.node_name;
-    spec["pool"] = {{"name", opts.node_name}, {"generation", 0}, {"resourceSliceCount", specs.size()}};
+    spec["pool"] = {
+        {"name", opts.node_name}, {"generation", 0}, {"resourceSliceCount", specs.size()}};
     char prefix[32];
     std::snprintf(prefix, sizeof(prefix), "%05zx", i);
     slices.push_back(Json{{"apiVersion", "resource.k8s.io/v1"},
                           {"kind", "ResourceSlice"},
-                          {"metadata", {{"generateName", std::string(prefix) + "-" + opts.driver_name + "-" +
-                                                             opts.node_name + "-"}}},
+                          {"metadata",
+                           {{"generateName", std::string(prefix) + "-" + opts.driver_name + "-" +
+                                                 opts.node_name + "-"}}},
                           {"spec", spec}});
   }
   return slices;

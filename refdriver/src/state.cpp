@@ -1,5 +1,6 @@
 #include "state.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <cstdio>
 #include <set>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/quantity.hpp"
@@ -129,9 +128,7 @@ Status CheckExclusive(const ClaimItem& it, const std::string& uid, const Json& p
 }
 
 // AppendCsv(): appends `v` to a comma-separated list.
-void AppendCsv(std::string* list, const std::string& v) {
-  *list += (list->empty() ? "" : ",") + v;
-}
+void AppendCsv(std::string* list, const std::string& v) { *list += (list->empty() ? "" : ",") + v; }
 
 // The planted bug extra-device-node's second GPU: a published GPU other than
 // `dev`, the next minor when there is one; nullptr when there is none.
@@ -230,8 +227,8 @@ void ClaimSpecBuilder::AddMps(const ClaimItem& it) {
   if (!it.share_id.empty() && it.dev->memory_bytes > 0 && cfg_.sharing != "time-slicing") {
     int64_t limit = cfg_.limit > 0 ? cfg_.limit : it.share_bytes;
     if (limit > 0) AddMpsLimit(it.dev->uuid, limit);
-    int64_t pct = cfg_.pct > 0 ? cfg_.pct
-                               : std::max<int64_t>(1, it.share_bytes * 100 / it.dev->memory_bytes);
+    int64_t pct =
+        cfg_.pct > 0 ? cfg_.pct : std::max<int64_t>(1, it.share_bytes * 100 / it.dev->memory_bytes);
     mps_pct_ = mps_pct_ == 0 ? pct : std::min(mps_pct_, pct);
     return;
   }
@@ -247,8 +244,8 @@ void ClaimSpecBuilder::Add(const ClaimItem& it) {
   Json& spec = specs_[cls];
   if (spec.is_null())
     spec = Json{{"cdiVersion", "0.5.0"}, {"kind", CdiKind(opts_, cls)}, {"devices", Json::array()}};
-  Json edits = opts_.EnvExposure() ? EnvExposureEdits(it)
-                                   : DeviceNodeEdits(it, spec["devices"].size());
+  Json edits =
+      opts_.EnvExposure() ? EnvExposureEdits(it) : DeviceNodeEdits(it, spec["devices"].size());
   spec["devices"].push_back({{"name", dev_name}, {"containerEdits", edits}});
   uuids_[cls].push_back(it.dev->uuid);
   AddMps(it);
@@ -335,8 +332,7 @@ Json ClaimSpecBuilder::ClaimEnv(DeviceType cls, const std::vector<ClaimItem>& it
   } else {
     AppendFpgaEnv(items, &env);
   }
-  bool admin =
-      std::any_of(items.begin(), items.end(), [](const ClaimItem& i) { return i.admin; });
+  bool admin = std::any_of(items.begin(), items.end(), [](const ClaimItem& i) { return i.admin; });
   env.push_back(std::string("DRA_ADMIN_ACCESS=") + (admin ? "true" : "false"));
   return env;
 }
@@ -375,22 +371,27 @@ Status DriverState::Start() {
   if (!opts_.Bug("no-checkpoint") && PathExists(path)) {
     DRAHIL_ASSIGN_OR_RETURN(auto text, ReadFile(path));
     auto j = Json::parse(text, nullptr, false);
-    if (j.is_discarded() || j.value("apiVersion", "") != kCheckpointApiVersion || !j.contains("preparedClaims"))
-      return Status(Code::kDataLoss, "checkpoint " + path + ": not a " + kCheckpointApiVersion + " checkpoint");
+    if (j.is_discarded() || j.value("apiVersion", "") != kCheckpointApiVersion ||
+        !j.contains("preparedClaims"))
+      return Status(Code::kDataLoss,
+                    "checkpoint " + path + ": not a " + kCheckpointApiVersion + " checkpoint");
     checkpoint_ = j;
     spdlog::info("checkpoint: {} prepared claims restored", j["preparedClaims"].size());
   }
   // The common spec: node-wide env every container of this driver gets.
   std::set<DeviceType> classes;
-  for (const auto& d : inv_.devices) classes.insert(d.type == DeviceType::kFpgaVf ? DeviceType::kFpga
-                                                    : d.type == DeviceType::kMig ? DeviceType::kGpu
-                                                                                 : d.type);
+  for (const auto& d : inv_.devices)
+    classes.insert(d.type == DeviceType::kFpgaVf ? DeviceType::kFpga
+                   : d.type == DeviceType::kMig  ? DeviceType::kGpu
+                                                 : d.type);
   for (auto t : classes) {
-    Json env = Json::array({"KUBERNETES_NODE_NAME=" + opts_.node_name, "DRA_RESOURCE_DRIVER_NAME=" + opts_.driver_name});
+    Json env = Json::array({"KUBERNETES_NODE_NAME=" + opts_.node_name,
+                            "DRA_RESOURCE_DRIVER_NAME=" + opts_.driver_name});
     if (!opts_.fake_root.empty()) env.push_back("DRAHIL_FAKE_ROOT=" + opts_.fake_root);
-    Json spec{{"cdiVersion", "0.5.0"},
-              {"kind", CdiKind(opts_, t)},
-              {"devices", Json::array({Json{{"name", "common"}, {"containerEdits", {{"env", env}}}}})}};
+    Json spec{
+        {"cdiVersion", "0.5.0"},
+        {"kind", CdiKind(opts_, t)},
+        {"devices", Json::array({Json{{"name", "common"}, {"containerEdits", {{"env", env}}}}})}};
     std::string p =
         opts_.cdi_root + "/" + CdiVendor(opts_) + "-" + CdiClass(opts_, t) + "_common.json";
     DRAHIL_RETURN_IF_ERROR_CTX(AtomicWriteFile(p, spec.dump(2) + "\n"), "write common CDI spec");
@@ -410,11 +411,13 @@ std::map<std::string, std::vector<std::string>> DriverState::PreparedDeviceNames
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::vector<std::string>> out;
   for (auto& [uid, c] : checkpoint_["preparedClaims"].items())
-    for (const auto& d : c.value("devices", Json::array())) out[d.value("device", "")].push_back(uid);
+    for (const auto& d : c.value("devices", Json::array()))
+      out[d.value("device", "")].push_back(uid);
   return out;
 }
 
-Result<std::map<std::string, ClaimResult>> DriverState::Prepare(const std::vector<ClaimRef>& claims) {
+Result<std::map<std::string, ClaimResult>> DriverState::Prepare(
+    const std::vector<ClaimRef>& claims) {
   if (claims.empty() && opts_.Bug("crash-on-empty-prepare")) {
     spdlog::critical("planted bug crash-on-empty-prepare: aborting");
     std::abort();
@@ -426,8 +429,10 @@ Result<std::map<std::string, ClaimResult>> DriverState::Prepare(const std::vecto
     std::string id = ref.ns + "/" + ref.name;
     auto claim = api_->Get("resourceclaims", ref.ns, ref.name);
     if (!claim.ok())
-      return Status(Code::kUnknown, "get resource claims: retrieve claim " + id + ": " + claim.status().message());
-    if (!opts_.Bug("no-uid-check") && claim->value("metadata", Json::object()).value("uid", "") != ref.uid)
+      return Status(Code::kUnknown,
+                    "get resource claims: retrieve claim " + id + ": " + claim.status().message());
+    if (!opts_.Bug("no-uid-check") &&
+        claim->value("metadata", Json::object()).value("uid", "") != ref.uid)
       return Status(Code::kUnknown, "get resource claims: claim " + id + " got replaced");
     bool allocated = claim->contains("status") && (*claim)["status"].contains("allocation") &&
                      !(*claim)["status"]["allocation"].is_null();
@@ -504,14 +509,16 @@ std::map<std::string, std::string> DriverState::Unprepare(const std::vector<Clai
   for (const auto& ref : claims) {
     if (!prepared.contains(ref.uid)) {
       // The kubelet may unprepare claims whose prepare never ran.
-      out[ref.uid] = opts_.Bug("unprepare-unknown-fails") ? "claim " + ref.uid + " is not prepared" : "";
+      out[ref.uid] =
+          opts_.Bug("unprepare-unknown-fails") ? "claim " + ref.uid + " is not prepared" : "";
       continue;
     }
     std::string err;
     if (!opts_.Bug("cdi-leak")) {
       for (const auto& f : prepared[ref.uid].value("specFiles", Json::array())) {
         std::string p = f.get<std::string>();
-        if (::unlink(p.c_str()) != 0 && errno != ENOENT) err = ErrnoError(errno, "remove CDI spec " + p).message();
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+          err = ErrnoError(errno, "remove CDI spec " + p).message();
       }
     }
     if (!err.empty()) {

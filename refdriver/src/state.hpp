@@ -7,8 +7,8 @@
 
 #include <mutex>
 
-#include "driver.hpp"
 #include "drahil/kube/rest_client.hpp"
+#include "driver.hpp"
 
 namespace drahil::refdriver {
 

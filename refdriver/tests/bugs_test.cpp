@@ -8,16 +8,17 @@
 #include "harness.hpp"
 
 using namespace std::chrono_literals;
-using drahil::refdriver::testing::Bed;
-using drahil::refdriver::testing::BedOptions;
 using drahil::kubelet::HealthSnapshot;
 using drahil::kubelet::HealthState;
+using drahil::refdriver::testing::Bed;
+using drahil::refdriver::testing::BedOptions;
 using Json = nlohmann::json;
 
 namespace {
 
 std::unique_ptr<Bed> WithBug(const std::string& bug, std::vector<std::string> args = {},
-                             std::string profile = "gpu-8x-mig-server", std::string node = "gpu-server-1") {
+                             std::string profile = "gpu-8x-mig-server",
+                             std::string node = "gpu-server-1") {
   BedOptions o;
   o.profile = profile;
   o.node = node;
@@ -56,7 +57,8 @@ drahil::kubelet::ClaimRef Claim(Bed& bed, const std::string& name, std::vector<J
   return bed.Ref(*c);
 }
 
-bool SawHealth(Bed& bed, const std::string& device, HealthState state, std::chrono::milliseconds within) {
+bool SawHealth(Bed& bed, const std::string& device, HealthState state,
+               std::chrono::milliseconds within) {
   auto r = bed.kubelet().WaitForHealth(
       bed.options().driver,
       [&](const HealthSnapshot& h) {
@@ -77,7 +79,8 @@ Json Share(Bed& bed, const std::string& id, const std::string& mem) {
 
 }  // namespace
 
-TEST_CASE("refdriver bug non-idempotent-prepare: a repeated prepare returns new CDI IDs", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug non-idempotent-prepare: a repeated prepare returns new CDI IDs",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("non-idempotent-prepare");
   auto ref = Claim(*bed, "c", {bed->DeviceResult("gpu-5")});
   auto a = bed->Prepare({ref});
@@ -95,7 +98,8 @@ TEST_CASE("refdriver bug cdi-leak: the CDI spec survives unprepare", "[refdriver
   CHECK(Spec(*bed, ref.uid).is_object());
 }
 
-TEST_CASE("refdriver bug unprepare-unknown-fails: unprepare of an unknown claim fails", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug unprepare-unknown-fails: unprepare of an unknown claim fails",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("unprepare-unknown-fails");
   auto r = bed->Unprepare({{"default", "33333333-3333-3333-3333-333333333333", "gone"}});
   CHECK_FALSE(r.status.ok());
@@ -109,14 +113,16 @@ TEST_CASE("refdriver bug no-uid-check: a replaced claim is prepared", "[refdrive
   CHECK(r.record.code == drahil::Code::kOk);
 }
 
-TEST_CASE("refdriver bug no-allocation-check: an unallocated claim is prepared", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug no-allocation-check: an unallocated claim is prepared",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("no-allocation-check");
   auto ref = Claim(*bed, "c", {});
   auto r = bed->Prepare({ref});
   CHECK(r.record.code == drahil::Code::kOk);
 }
 
-TEST_CASE("refdriver bug double-book: one device is prepared for two claims", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug double-book: one device is prepared for two claims",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("double-book");
   auto a = Claim(*bed, "a", {bed->DeviceResult("gpu-5")});
   auto b = Claim(*bed, "b", {bed->DeviceResult("gpu-5")});
@@ -126,21 +132,24 @@ TEST_CASE("refdriver bug double-book: one device is prepared for two claims", "[
   CHECK(r.claims[0].status.ok());
 }
 
-TEST_CASE("refdriver bug env-all-gpus: the env names every GPU of the node", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug env-all-gpus: the env names every GPU of the node",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("env-all-gpus");
   auto ref = Claim(*bed, "c", {bed->DeviceResult("gpu-5")});
   REQUIRE_OK(bed->Prepare({ref}).status);
   CHECK(Env(Spec(*bed, ref.uid), "NVIDIA_VISIBLE_DEVICES").find(',') != std::string::npos);
 }
 
-TEST_CASE("refdriver bug extra-device-node: the spec grants an unallocated GPU's node", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug extra-device-node: the spec grants an unallocated GPU's node",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("extra-device-node");
   auto ref = Claim(*bed, "c", {bed->DeviceResult("gpu-5")});
   REQUIRE_OK(bed->Prepare({ref}).status);
   CHECK(Spec(*bed, ref.uid).dump().find("/dev/nvidia6") != std::string::npos);
 }
 
-TEST_CASE("refdriver bug no-mps-limit: a share gets no pinned-memory limit", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug no-mps-limit: a share gets no pinned-memory limit",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("no-mps-limit", {"--consumable-capacity", "--sharing", "mps"});
   auto ref = Claim(*bed, "c", {Share(*bed, "bbbbbbbb-0000-0000-0000-000000000001", "4Gi")});
   REQUIRE_OK(bed->Prepare({ref}).status);
@@ -149,7 +158,8 @@ TEST_CASE("refdriver bug no-mps-limit: a share gets no pinned-memory limit", "[r
   CHECK(Env(spec, "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT").empty());
 }
 
-TEST_CASE("refdriver bug wrong-counters: partitions consume fewer counters than they occupy", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug wrong-counters: partitions consume fewer counters than they occupy",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("wrong-counters", {"--partitioning", "mig-static"});
   auto devs = bed->Devices();
   REQUIRE_OK(devs);
@@ -157,14 +167,16 @@ TEST_CASE("refdriver bug wrong-counters: partitions consume fewer counters than 
   for (const auto& d : *devs) {
     if (d["attributes"].value("profile", Json::object()).value("string", "") != "3g.40gb") continue;
     int slices = 0;
-    for (auto& [k, v] : d["consumesCounters"][0]["counters"].items()) slices += k.rfind("memslice", 0) == 0;
+    for (auto& [k, v] : d["consumesCounters"][0]["counters"].items())
+      slices += k.rfind("memslice", 0) == 0;
     CHECK(slices < 4);  // a 3g.40gb instance occupies four memory slices
     found = true;
   }
   CHECK(found);
 }
 
-TEST_CASE("refdriver bug health-silent: the health stream stops after a fault", "[refdriver][bugs][health][slow]") {
+TEST_CASE("refdriver bug health-silent: the health stream stops after a fault",
+          "[refdriver][bugs][health][slow]") {
   auto bed = WithBug("health-silent");
   REQUIRE(SawHealth(*bed, "gpu-6", HealthState::kHealthy, 10s));
   REQUIRE_OK(bed->Inject("gpu6", "xid:48"));
@@ -174,7 +186,8 @@ TEST_CASE("refdriver bug health-silent: the health stream stops after a fault", 
   CHECK(bed->kubelet().Health(bed->options().driver).messages == before);
 }
 
-TEST_CASE("refdriver bug health-stuck: a device never becomes healthy again", "[refdriver][bugs][health][slow]") {
+TEST_CASE("refdriver bug health-stuck: a device never becomes healthy again",
+          "[refdriver][bugs][health][slow]") {
   auto bed = WithBug("health-stuck", {"--health-recovery", "1000"});
   REQUIRE_OK(bed->Inject("gpu6", "xid:48"));
   REQUIRE(SawHealth(*bed, "gpu-6", HealthState::kUnhealthy, 10s));
@@ -182,7 +195,8 @@ TEST_CASE("refdriver bug health-stuck: a device never becomes healthy again", "[
   CHECK_FALSE(SawHealth(*bed, "gpu-6", HealthState::kHealthy, 4s));
 }
 
-TEST_CASE("refdriver bug no-checkpoint: a restarted driver forgets prepared claims", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug no-checkpoint: a restarted driver forgets prepared claims",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("no-checkpoint");
   auto a = Claim(*bed, "a", {bed->DeviceResult("gpu-5")});
   REQUIRE_OK(bed->Prepare({a}).status);
@@ -195,7 +209,8 @@ TEST_CASE("refdriver bug no-checkpoint: a restarted driver forgets prepared clai
   CHECK(r.claims[0].status.ok());  // gpu-5 handed out twice
 }
 
-TEST_CASE("refdriver bug no-cdi-recreate: a spec lost in a reboot is not written again", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug no-cdi-recreate: a spec lost in a reboot is not written again",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("no-cdi-recreate");
   auto ref = Claim(*bed, "c", {bed->DeviceResult("gpu-5")});
   REQUIRE_OK(bed->Prepare({ref}).status);
@@ -206,20 +221,23 @@ TEST_CASE("refdriver bug no-cdi-recreate: a spec lost in a reboot is not written
   CHECK(Spec(*bed, ref.uid).is_null());
 }
 
-TEST_CASE("refdriver bug v1beta1-only: only the v1beta1 DRA service is advertised", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug v1beta1-only: only the v1beta1 DRA service is advertised",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("v1beta1-only");
   auto p = bed->kubelet().WaitForPlugin(bed->options().driver, 5s);
   REQUIRE_OK(p);
   CHECK(p->dra_service == "v1beta1.DRAPlugin");
 }
 
-TEST_CASE("refdriver bug subrequest-names: request names keep the subrequest", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug subrequest-names: request names keep the subrequest",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("subrequest-names");
   Json requests = Json::array({Json{
       {"name", "req"},
       {"firstAvailable", Json::array({Json{{"name", "big"}, {"deviceClassName", "gpu"}},
                                       Json{{"name", "small"}, {"deviceClassName", "gpu"}}})}}});
-  auto c = bed->AllocatedClaim("c", {bed->DeviceResult("gpu-5", "req/big")}, Json::array(), requests);
+  auto c =
+      bed->AllocatedClaim("c", {bed->DeviceResult("gpu-5", "req/big")}, Json::array(), requests);
   REQUIRE_OK(c);
   auto ref = bed->Ref(*c);
   auto r = bed->Prepare({ref});
@@ -227,7 +245,8 @@ TEST_CASE("refdriver bug subrequest-names: request names keep the subrequest", "
   CHECK(r.claims[0].devices[0].request_names == std::vector<std::string>{"req/big"});
 }
 
-TEST_CASE("refdriver: 112 partitions behind counters are split into slices of at most 64", "[refdriver][slow]") {
+TEST_CASE("refdriver: 112 partitions behind counters are split into slices of at most 64",
+          "[refdriver][slow]") {
   BedOptions o;
   o.profile = "gpu-16x-mig-dense";
   o.node = "gpu-dense-1";
@@ -239,7 +258,8 @@ TEST_CASE("refdriver: 112 partitions behind counters are split into slices of at
   CHECK(devs->size() == 112);
 }
 
-TEST_CASE("refdriver bug slice-too-big: a slice over the limit is rejected by the API server", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug slice-too-big: a slice over the limit is rejected by the API server",
+          "[refdriver][bugs][slow]") {
   BedOptions o;
   o.profile = "gpu-16x-mig-dense";
   o.node = "gpu-dense-1";
@@ -251,23 +271,27 @@ TEST_CASE("refdriver bug slice-too-big: a slice over the limit is rejected by th
   CHECK(bed.status().message().find("Too many") != std::string::npos);
 }
 
-TEST_CASE("refdriver bug register-before-socket: registration precedes the DRA socket", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug register-before-socket: registration precedes the DRA socket",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("register-before-socket");
   // The driver registered, yet its DRA endpoint does not answer yet.
   auto r = bed->Prepare({});
   CHECK(r.record.code == drahil::Code::kUnavailable);
 }
 
-TEST_CASE("refdriver bug crash-on-empty-prepare: an empty prepare kills the driver", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug crash-on-empty-prepare: an empty prepare kills the driver",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("crash-on-empty-prepare");
   auto r = bed->Prepare({});
   CHECK_FALSE(r.status.ok());
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (bed->DriverRunning() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  while (bed->DriverRunning() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   CHECK_FALSE(bed->DriverRunning());
 }
 
-TEST_CASE("refdriver bug no-taint-on-fault: an unhealthy device stays untainted", "[refdriver][bugs][health][slow]") {
+TEST_CASE("refdriver bug no-taint-on-fault: an unhealthy device stays untainted",
+          "[refdriver][bugs][health][slow]") {
   auto bed = WithBug("no-taint-on-fault");
   REQUIRE_OK(bed->Inject("gpu6", "xid:48"));
   REQUIRE(SawHealth(*bed, "gpu-6", HealthState::kUnhealthy, 10s));
@@ -277,7 +301,8 @@ TEST_CASE("refdriver bug no-taint-on-fault: an unhealthy device stays untainted"
   for (const auto& d : *devs) CHECK_FALSE(d.contains("taints"));
 }
 
-TEST_CASE("refdriver bug stale-generation: a changed pool keeps its generation", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug stale-generation: a changed pool keeps its generation",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("stale-generation");
   auto before = bed->WaitForSlices();
   REQUIRE_OK(before);
@@ -296,7 +321,8 @@ TEST_CASE("refdriver bug stale-generation: a changed pool keeps its generation",
   CHECK(changed);
 }
 
-TEST_CASE("refdriver bug no-share-id: a share comes back without share_id", "[refdriver][bugs][slow]") {
+TEST_CASE("refdriver bug no-share-id: a share comes back without share_id",
+          "[refdriver][bugs][slow]") {
   auto bed = WithBug("no-share-id", {"--consumable-capacity"});
   auto ref = Claim(*bed, "c", {Share(*bed, "cccccccc-0000-0000-0000-000000000001", "4Gi")});
   auto r = bed->Prepare({ref});

@@ -17,8 +17,8 @@ Result<std::unique_ptr<Bed>> Bed::Start(const BedOptions& o) {
   for (const char* d : {"registry", "plugins", "cdi", "kubelet"})
     DRAHIL_RETURN_IF_ERROR(MakeDirs(bed->dir_.Join(d)));
   auto made = RunCommand({drahil::testing::Bin("drahil-fakenode"), "create", "--profile",
-                          drahil::testing::SourceDir() + "/fakes/profiles/" + o.profile + ".yaml", "--root",
-                          bed->Root(), "--node-name", o.node},
+                          drahil::testing::SourceDir() + "/fakes/profiles/" + o.profile + ".yaml",
+                          "--root", bed->Root(), "--node-name", o.node},
                          60s);
   if (!made.ok()) return made.status().WithContext("drahil-fakenode create");
   if (!made->exit.success()) return InternalError("drahil-fakenode create: " + made->output);
@@ -26,16 +26,20 @@ Result<std::unique_ptr<Bed>> Bed::Start(const BedOptions& o) {
   apiserver::ApiServer::Options ao;
   DRAHIL_ASSIGN_OR_RETURN(bed->api_, apiserver::ApiServer::Start(ao));
   DRAHIL_RETURN_IF_ERROR(
-      bed->api_->Create("nodes", Json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", o.node}}}})
+      bed->api_
+          ->Create("nodes",
+                   Json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", o.node}}}})
           .status());
   bed->kubeconfig_ = bed->dir_.Join("kubeconfig");
-  DRAHIL_RETURN_IF_ERROR(bed->api_->WriteKubeconfig(bed->kubeconfig_, bed->api_->IssueNodeToken(o.node, o.driver)));
+  DRAHIL_RETURN_IF_ERROR(
+      bed->api_->WriteKubeconfig(bed->kubeconfig_, bed->api_->IssueNodeToken(o.node, o.driver)));
 
   kubelet::KubeletStandIn::Options ko;
   ko.state_dir = bed->dir_.Join("kubelet");
   ko.health_restart_interval = 500ms;
   ko.call_timeout = 20s;
-  DRAHIL_RETURN_IF_ERROR(bed->kubelet_.Start(bed->dir_.Join("registry"), bed->dir_.Join("plugins"), ko));
+  DRAHIL_RETURN_IF_ERROR(
+      bed->kubelet_.Start(bed->dir_.Join("registry"), bed->dir_.Join("plugins"), ko));
   DRAHIL_RETURN_IF_ERROR(bed->StartDriver());
   return bed;
 }
@@ -49,14 +53,22 @@ Bed::~Bed() {
 Status Bed::StartDriver() {
   ChildProcess::Options co;
   co.argv = {drahil::testing::Bin("drahil-refdriver"),
-             "--node-name", opts_.node,
-             "--driver-name", opts_.driver,
-             "--kubeconfig", kubeconfig_,
-             "--kubelet-registrar-directory-path", dir_.Join("registry"),
-             "--kubelet-plugins-directory-path", dir_.Join("plugins"),
-             "--cdi-root", CdiDir(),
-             "--nvml-library", drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1",
-             "--health-interval", "300"};
+             "--node-name",
+             opts_.node,
+             "--driver-name",
+             opts_.driver,
+             "--kubeconfig",
+             kubeconfig_,
+             "--kubelet-registrar-directory-path",
+             dir_.Join("registry"),
+             "--kubelet-plugins-directory-path",
+             dir_.Join("plugins"),
+             "--cdi-root",
+             CdiDir(),
+             "--nvml-library",
+             drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1",
+             "--health-interval",
+             "300"};
   co.argv.insert(co.argv.end(), opts_.args.begin(), opts_.args.end());
   co.env["DRAHIL_FAKE_ROOT"] = Root();
   co.stdout_mode = ChildProcess::Stdio::kFile;
@@ -100,9 +112,10 @@ Result<Json> Bed::WaitForSlices(std::chrono::milliseconds timeout) {
       if (static_cast<int64_t>(list->size()) == want) return Json(*list);
     }
     if (std::chrono::steady_clock::now() > deadline)
-      return DeadlineExceededError("no complete ResourceSlice pool of " + opts_.driver + " (list: " +
-                                   (list.ok() ? Json(*list).dump().substr(0, 2000) : list.status().ToString()) +
-                                   "); driver log:\n" + DriverLog());
+      return DeadlineExceededError(
+          "no complete ResourceSlice pool of " + opts_.driver +
+          " (list: " + (list.ok() ? Json(*list).dump().substr(0, 2000) : list.status().ToString()) +
+          "); driver log:\n" + DriverLog());
     std::this_thread::sleep_for(50ms);
   }
 }
@@ -116,16 +129,20 @@ Result<std::vector<Json>> Bed::Devices() {
 }
 
 Json Bed::DeviceResult(const std::string& device, const std::string& request) const {
-  return Json{{"request", request}, {"driver", opts_.driver}, {"pool", opts_.node}, {"device", device}};
+  return Json{
+      {"request", request}, {"driver", opts_.driver}, {"pool", opts_.node}, {"device", device}};
 }
 
-Result<Json> Bed::AllocatedClaim(const std::string& name, const std::vector<Json>& results, const Json& config,
-                                 const Json& requests) {
-  Json claim{{"apiVersion", "resource.k8s.io/v1"},
-             {"kind", "ResourceClaim"},
-             {"metadata", {{"name", name}, {"namespace", "default"}}},
-             {"spec", {{"devices", {{"requests", Json::array({Json{{"name", "req"},
-                                                                     {"exactly", {{"deviceClassName", "gpu"}}}}})}}}}}};
+Result<Json> Bed::AllocatedClaim(const std::string& name, const std::vector<Json>& results,
+                                 const Json& config, const Json& requests) {
+  Json claim{
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "ResourceClaim"},
+      {"metadata", {{"name", name}, {"namespace", "default"}}},
+      {"spec",
+       {{"devices",
+         {{"requests",
+           Json::array({Json{{"name", "req"}, {"exactly", {{"deviceClassName", "gpu"}}}}})}}}}}};
   if (!requests.is_null()) claim["spec"]["devices"]["requests"] = requests;
   DRAHIL_ASSIGN_OR_RETURN(auto created, api_->Create("resourceclaims", claim));
   if (results.empty()) return created;
@@ -146,8 +163,8 @@ kubelet::CallResult Bed::Unprepare(const std::vector<kubelet::ClaimRef>& refs) {
 }
 
 Status Bed::Inject(const std::string& device, const std::string& fault) {
-  auto r = RunCommand({drahil::testing::Bin("drahil-fakenode"), "inject", "--root", Root(), "--device", device,
-                       "--fault", fault},
+  auto r = RunCommand({drahil::testing::Bin("drahil-fakenode"), "inject", "--root", Root(),
+                       "--device", device, "--fault", fault},
                       30s);
   if (!r.ok()) return r.status();
   if (!r->exit.success()) return InternalError("inject: " + r->output);

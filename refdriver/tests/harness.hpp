@@ -5,11 +5,10 @@
 #define DRAHIL_REFDRIVER_TESTS_HARNESS_HPP_INCLUDED
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/apiserver/apiserver.hpp"
 #include "drahil/core/child_process.hpp"
@@ -24,7 +23,7 @@ struct BedOptions {
   std::string profile = "gpu-8x-mig-server";  // fakes/profiles/<profile>.yaml
   std::string node = "gpu-server-1";
   std::string driver = "gpu.drahil.dev";
-  std::vector<std::string> args;  // extra driver flags
+  std::vector<std::string> args;                    // extra driver flags
   std::chrono::milliseconds slices_timeout{20000};  // for the first complete pool
 };
 

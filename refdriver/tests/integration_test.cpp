@@ -43,7 +43,8 @@ std::string Env(const Json& spec, const std::string& name) {
 std::vector<std::string> NodePaths(const Json& spec) {
   std::vector<std::string> out;
   for (const auto& d : spec.value("devices", Json::array()))
-    for (const auto& n : d["containerEdits"].value("deviceNodes", Json::array())) out.push_back(n["path"]);
+    for (const auto& n : d["containerEdits"].value("deviceNodes", Json::array()))
+      out.push_back(n["path"]);
   return out;
 }
 
@@ -65,13 +66,14 @@ bool Eventually(Pred pred, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-TEST_CASE("refdriver: registers v1 first and publishes valid slices for the 8-GPU MIG server", "[refdriver][slow]") {
+TEST_CASE("refdriver: registers v1 first and publishes valid slices for the 8-GPU MIG server",
+          "[refdriver][slow]") {
   auto bed = MustStart({.args = {"--partitioning", "mig-static"}});
   auto plugin = bed->kubelet().WaitForPlugin("gpu.drahil.dev", 5s);
   REQUIRE_OK(plugin);
   CHECK(plugin->dra_service == "v1.DRAPlugin");
-  CHECK(plugin->supported_versions ==
-        std::vector<std::string>{"v1.DRAPlugin", "v1beta1.DRAPlugin", "v1alpha1.DRAResourceHealth"});
+  CHECK(plugin->supported_versions == std::vector<std::string>{"v1.DRAPlugin", "v1beta1.DRAPlugin",
+                                                               "v1alpha1.DRAResourceHealth"});
   CHECK(plugin->endpoint == bed->DataDir() + "/dra.sock");
 
   auto slices = bed->WaitForSlices();
@@ -147,13 +149,15 @@ TEST_CASE("refdriver: prepare and unprepare a whole GPU, idempotently", "[refdri
   CHECK_OK(unknown.status);
 }
 
-TEST_CASE("refdriver: a MIG partition grants its parent node and capability node only", "[refdriver][slow]") {
+TEST_CASE("refdriver: a MIG partition grants its parent node and capability node only",
+          "[refdriver][slow]") {
   auto bed = MustStart({.args = {"--partitioning", "mig-static"}});
   auto devs = bed->Devices();
   REQUIRE_OK(devs);
   std::string mig;
   for (const auto& d : *devs)
-    if (d["attributes"]["type"]["string"] == "mig" && d["attributes"]["index"]["int"] == 1) mig = d["name"];
+    if (d["attributes"]["type"]["string"] == "mig" && d["attributes"]["index"]["int"] == 1)
+      mig = d["name"];
   REQUIRE_FALSE(mig.empty());
   auto claim = bed->AllocatedClaim("mig", {bed->DeviceResult(mig)});
   REQUIRE_OK(claim);
@@ -166,7 +170,8 @@ TEST_CASE("refdriver: a MIG partition grants its parent node and capability node
   CHECK(caps == 1);
 }
 
-TEST_CASE("refdriver: whole-call errors for unknown, replaced and unallocated claims", "[refdriver][slow]") {
+TEST_CASE("refdriver: whole-call errors for unknown, replaced and unallocated claims",
+          "[refdriver][slow]") {
   auto bed = MustStart();
   auto missing = bed->Prepare({{"default", "11111111-1111-1111-1111-111111111111", "nope"}});
   CHECK(missing.record.code == drahil::Code::kUnknown);
@@ -200,7 +205,8 @@ TEST_CASE("refdriver: a device prepared for one claim is refused to another", "[
   CHECK(r.claims[0].status.message().find("already prepared") != std::string::npos);
 }
 
-TEST_CASE("refdriver: a restart keeps prepared claims and a repeated prepare recreates a lost spec", "[refdriver][slow]") {
+TEST_CASE("refdriver: a restart keeps prepared claims and a repeated prepare recreates a lost spec",
+          "[refdriver][slow]") {
   auto bed = MustStart();
   auto claim = bed->AllocatedClaim("r1", {bed->DeviceResult("gpu-7")});
   REQUIRE_OK(claim);
@@ -224,7 +230,8 @@ TEST_CASE("refdriver: a restart keeps prepared claims and a repeated prepare rec
   CHECK(Spec(*bed, ref.uid).is_null());
 }
 
-TEST_CASE("refdriver: consumable-capacity shares get share_id and MPS limits", "[refdriver][slow]") {
+TEST_CASE("refdriver: consumable-capacity shares get share_id and MPS limits",
+          "[refdriver][slow]") {
   auto bed = MustStart({.args = {"--consumable-capacity", "--sharing", "mps"}});
   auto devs = bed->Devices();
   REQUIRE_OK(devs);
@@ -248,17 +255,23 @@ TEST_CASE("refdriver: consumable-capacity shares get share_id and MPS limits", "
   REQUIRE_OK(pb.status);
   REQUIRE(pa.claims[0].status.ok());
   REQUIRE(pb.claims[0].status.ok());
-  CHECK(pa.claims[0].devices[0].share_id == std::optional<std::string>(r1["shareID"].get<std::string>()));
-  CHECK(pa.claims[0].devices[0].cdi_device_ids[1].find(r1["shareID"].get<std::string>()) != std::string::npos);
+  CHECK(pa.claims[0].devices[0].share_id ==
+        std::optional<std::string>(r1["shareID"].get<std::string>()));
+  CHECK(pa.claims[0].devices[0].cdi_device_ids[1].find(r1["shareID"].get<std::string>()) !=
+        std::string::npos);
   Json spec = Spec(*bed, bed->Ref(*a).uid);
   CHECK(Env(spec, "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT") == uuid + "=4096M");
   CHECK(Env(spec, "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE") == "5");
   CHECK(Env(Spec(*bed, bed->Ref(*b).uid), "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT") == uuid + "=8192M");
 }
 
-TEST_CASE("refdriver: FPGA node publishes PFs and VFs and sets binding conditions", "[refdriver][fpga][slow]") {
-  auto bed = MustStart({.profile = "fpga-2card-vfs", .node = "fpga-node-1", .driver = "fpga.drahil.dev",
-                        .args = {"--device-kind", "fpga", "--binding-conditions", "--program-delay", "200"}});
+TEST_CASE("refdriver: FPGA node publishes PFs and VFs and sets binding conditions",
+          "[refdriver][fpga][slow]") {
+  auto bed = MustStart(
+      {.profile = "fpga-2card-vfs",
+       .node = "fpga-node-1",
+       .driver = "fpga.drahil.dev",
+       .args = {"--device-kind", "fpga", "--binding-conditions", "--program-delay", "200"}});
   auto devs = bed->Devices();
   REQUIRE_OK(devs);
   int pfs = 0, vfs = 0;
@@ -297,17 +310,20 @@ TEST_CASE("refdriver: FPGA node publishes PFs and VFs and sets binding condition
   CHECK(nodes == std::vector<std::string>{"/dev/dri/renderD129"});
 }
 
-TEST_CASE("refdriver: an Xid makes a GPU unhealthy and tainted, and it recovers", "[refdriver][health][slow]") {
+TEST_CASE("refdriver: an Xid makes a GPU unhealthy and tainted, and it recovers",
+          "[refdriver][health][slow]") {
   auto bed = MustStart({.args = {"--health-recovery", "1500"}});
   auto healthy = bed->kubelet().WaitForHealth(
-      "gpu.drahil.dev", [](const drahil::kubelet::HealthSnapshot& h) { return !h.devices.empty(); }, 10s);
+      "gpu.drahil.dev", [](const drahil::kubelet::HealthSnapshot& h) { return !h.devices.empty(); },
+      10s);
   REQUIRE_OK(healthy);
   REQUIRE_OK(bed->Inject("gpu6", "xid:48"));
   auto bad = bed->kubelet().WaitForHealth(
       "gpu.drahil.dev",
       [](const drahil::kubelet::HealthSnapshot& h) {
         for (const auto& d : h.devices)
-          if (d.device_name == "gpu-6" && d.reported == drahil::kubelet::HealthState::kUnhealthy) return true;
+          if (d.device_name == "gpu-6" && d.reported == drahil::kubelet::HealthState::kUnhealthy)
+            return true;
         return false;
       },
       10s);
@@ -324,7 +340,8 @@ TEST_CASE("refdriver: an Xid makes a GPU unhealthy and tainted, and it recovers"
       "gpu.drahil.dev",
       [](const drahil::kubelet::HealthSnapshot& h) {
         for (const auto& d : h.devices)
-          if (d.device_name == "gpu-6" && d.reported == drahil::kubelet::HealthState::kHealthy) return true;
+          if (d.device_name == "gpu-6" && d.reported == drahil::kubelet::HealthState::kHealthy)
+            return true;
         return false;
       },
       15s);

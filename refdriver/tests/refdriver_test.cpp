@@ -9,7 +9,8 @@
 using namespace std::chrono_literals;
 
 namespace {
-drahil::CommandOutput Driver(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+drahil::CommandOutput Driver(std::vector<std::string> args,
+                             std::map<std::string, std::string> env = {}) {
   args.insert(args.begin(), drahil::testing::Bin("drahil-refdriver"));
   auto r = drahil::RunCommand(args, 30s, env);
   INFO(r.status().ToString());
@@ -18,7 +19,8 @@ drahil::CommandOutput Driver(std::vector<std::string> args, std::map<std::string
 }
 }  // namespace
 
-TEST_CASE("refdriver: --list-bugs names at least 15 planted bugs with descriptions", "[refdriver]") {
+TEST_CASE("refdriver: --list-bugs names at least 15 planted bugs with descriptions",
+          "[refdriver]") {
   auto r = Driver({"--list-bugs"});
   REQUIRE(r.exit.exit_code == 0);
   std::istringstream in(r.output);
@@ -31,10 +33,11 @@ TEST_CASE("refdriver: --list-bugs names at least 15 planted bugs with descriptio
     names.insert(line.substr(0, tab));
   }
   CHECK(names.size() >= 15);
-  for (const char* must : {"non-idempotent-prepare", "cdi-leak", "unprepare-unknown-fails", "no-uid-check",
-                           "double-book", "env-all-gpus", "extra-device-node", "no-mps-limit", "wrong-counters",
-                           "health-silent", "health-stuck", "no-checkpoint", "no-cdi-recreate", "v1beta1-only",
-                           "subrequest-names", "slice-too-big", "register-before-socket", "crash-on-empty-prepare"}) {
+  for (const char* must :
+       {"non-idempotent-prepare", "cdi-leak", "unprepare-unknown-fails", "no-uid-check",
+        "double-book", "env-all-gpus", "extra-device-node", "no-mps-limit", "wrong-counters",
+        "health-silent", "health-stuck", "no-checkpoint", "no-cdi-recreate", "v1beta1-only",
+        "subrequest-names", "slice-too-big", "register-before-socket", "crash-on-empty-prepare"}) {
     INFO(must);
     CHECK(names.count(must) == 1);
   }
@@ -47,13 +50,15 @@ TEST_CASE("refdriver: an unknown bug is a usage error naming it", "[refdriver]")
 }
 
 TEST_CASE("refdriver: a missing registry dir fails at start, naming the dir", "[refdriver]") {
-  auto r = Driver({"--node-name", "n1", "--kubelet-registrar-directory-path", "/nonexistent/registry"});
+  auto r =
+      Driver({"--node-name", "n1", "--kubelet-registrar-directory-path", "/nonexistent/registry"});
   CHECK(r.exit.exit_code == 1);
   CHECK(r.output.find("/nonexistent/registry") != std::string::npos);
 }
 
 TEST_CASE("refdriver: every flag can be set by its environment variable", "[refdriver]") {
-  auto r = Driver({}, {{"NODE_NAME", "n1"}, {"KUBELET_REGISTRAR_DIRECTORY_PATH", "/nonexistent/from-env"}});
+  auto r = Driver(
+      {}, {{"NODE_NAME", "n1"}, {"KUBELET_REGISTRAR_DIRECTORY_PATH", "/nonexistent/from-env"}});
   CHECK(r.exit.exit_code == 1);
   CHECK(r.output.find("/nonexistent/from-env") != std::string::npos);
 }

@@ -48,9 +48,15 @@ std::vector<FeatureSummary> Certify(const RunReport& run) {
       auto& r = rows[f];
       r.feature = f;
       switch (c.verdict) {
-        case Verdict::kPass: ++r.passed; break;
-        case Verdict::kFail: ++r.failed; break;
-        case Verdict::kError: ++r.errors; break;
+        case Verdict::kPass:
+          ++r.passed;
+          break;
+        case Verdict::kFail:
+          ++r.failed;
+          break;
+        case Verdict::kError:
+          ++r.errors;
+          break;
         case Verdict::kSkip: {
           ++r.skipped;
           std::string why = c.message.substr(0, c.message.find('\n'));
@@ -65,8 +71,8 @@ std::vector<FeatureSummary> Certify(const RunReport& run) {
   for (auto& [f, r] : rows) {
     r.name = std::string(FeatureName(f));
     r.capability = std::string(FeatureCapability(f));
-    r.claimed = r.capability.empty() ||
-                std::find(run.claimed.begin(), run.claimed.end(), r.capability) != run.claimed.end();
+    r.claimed = r.capability.empty() || std::find(run.claimed.begin(), run.claimed.end(),
+                                                  r.capability) != run.claimed.end();
     r.status = r.failed + r.errors > 0 ? "failed" : r.passed > 0 ? "verified" : "not testable here";
     out.push_back(std::move(r));
   }
@@ -77,7 +83,8 @@ std::string CertificationText(const std::vector<FeatureSummary>& rows) {
   std::string out = "certification:\n";
   for (const auto& r : rows) {
     char line[512];
-    std::snprintf(line, sizeof line, "  %-18s %-10s %-38s %s, %d passed, %d failed, %d errors, %d skipped\n",
+    std::snprintf(line, sizeof line,
+                  "  %-18s %-10s %-38s %s, %d passed, %d failed, %d errors, %d skipped\n",
                   r.status.c_str(), r.feature.c_str(), r.name.empty() ? "" : r.name.c_str(),
                   r.claimed ? "claimed" : "not claimed", r.passed, r.failed, r.errors, r.skipped);
     out += line;

@@ -5,7 +5,8 @@
 
 namespace drahil::reports {
 
-Comparison CompareRuns(const RunReport& first, const RunReport& second, const CompareOptions& options) {
+Comparison CompareRuns(const RunReport& first, const RunReport& second,
+                       const CompareOptions& options) {
   Comparison out;
   std::optional<std::regex> allowed;
   if (!options.allowed_skip.empty()) {
@@ -44,7 +45,8 @@ Comparison CompareRuns(const RunReport& first, const RunReport& second, const Co
       }
     }
   }
-  for (const auto& [key, c] : b) out.differences.push_back(key + ": only in the second run (" + brief(*c) + ")");
+  for (const auto& [key, c] : b)
+    out.differences.push_back(key + ": only in the second run (" + brief(*c) + ")");
   return out;
 }
 

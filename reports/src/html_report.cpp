@@ -7,8 +7,8 @@
 #include <map>
 #include <string>
 
-#include "drahil/reports/text.hpp"
 #include "drahil/reports/certification.hpp"
+#include "drahil/reports/text.hpp"
 #include "drahil/reports/writers.hpp"
 
 namespace drahil::reports {
@@ -22,10 +22,14 @@ std::string Num(double v, const char* fmt = "%.3g") {
 
 const char* VerdictClass(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kError: return "error";
-    case Verdict::kSkip: return "skip";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kError:
+      return "error";
+    case Verdict::kSkip:
+      return "skip";
   }
   return "error";
 }
@@ -107,7 +111,8 @@ std::vector<double> PrepareLatencies(const RunReport& run) {
   for (const auto& s : run.suites)
     for (const auto& c : s.cases)
       for (const auto& k : c.calls)
-        if (k.kind == "grpc" && k.method.ends_with("NodePrepareResources")) ms.push_back(k.duration_ms);
+        if (k.kind == "grpc" && k.method.ends_with("NodePrepareResources"))
+          ms.push_back(k.duration_ms);
   return ms;
 }
 
@@ -187,13 +192,15 @@ std::string RenderHtml(const RunReport& run, const RenderOptions& opts) {
   };
   for (const auto& f : Certify(run)) {
     std::string reasons;
-    for (const auto& r : f.skip_reasons) reasons += (reasons.empty() ? "" : "<br/>") + EscapeHtml(r);
+    for (const auto& r : f.skip_reasons)
+      reasons += (reasons.empty() ? "" : "<br/>") + EscapeHtml(r);
     const char* cls = f.status == "failed" ? "fail" : f.status == "verified" ? "pass" : "skip";
-    h += "<tr><td>" + EscapeHtml(f.feature) + (f.name.empty() ? "" : " " + EscapeHtml(f.name)) + "</td><td>" +
-         (f.claimed ? "yes" : "no") + "</td><td class=\"" + cls + "\">" + EscapeHtml(f.status) + "</td><td>" +
-         std::to_string(f.passed + f.failed + f.errors + f.skipped) + "</td>" + cell(f.passed, "pass") +
-         cell(f.failed, "fail") + cell(f.errors, "error") + cell(f.skipped, "skip") + "<td>" + reasons +
-         "</td></tr>\n";
+    h += "<tr><td>" + EscapeHtml(f.feature) + (f.name.empty() ? "" : " " + EscapeHtml(f.name)) +
+         "</td><td>" + (f.claimed ? "yes" : "no") + "</td><td class=\"" + cls + "\">" +
+         EscapeHtml(f.status) + "</td><td>" +
+         std::to_string(f.passed + f.failed + f.errors + f.skipped) + "</td>" +
+         cell(f.passed, "pass") + cell(f.failed, "fail") + cell(f.errors, "error") +
+         cell(f.skipped, "skip") + "<td>" + reasons + "</td></tr>\n";
   }
   h += "</table>\n";
 

@@ -1,7 +1,6 @@
 // JSON report: everything in the model, including every measurement and call,
 // so other tools can re-render or compare runs. Schema id "drahil.report/v1".
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/reports/certification.hpp"
@@ -38,7 +37,8 @@ json PropsToJson(const Properties& p) {
 
 Properties PropsFromJson(const json& a) {
   Properties p;
-  for (const auto& e : a) p.emplace_back(e.at("name").get<std::string>(), e.at("value").get<std::string>());
+  for (const auto& e : a)
+    p.emplace_back(e.at("name").get<std::string>(), e.at("value").get<std::string>());
   return p;
 }
 
@@ -112,8 +112,8 @@ CaseResult CaseFromJson(const json& j) {
                               PropsFromJson(m.value("labels", json::array()))});
   }
   for (const auto& a : j.value("attempts", json::array())) {
-    c.attempts.push_back({VerdictFrom(a.at("verdict")), a.value("message", ""),
-                          a.value("duration_s", 0.0)});
+    c.attempts.push_back(
+        {VerdictFrom(a.at("verdict")), a.value("message", ""), a.value("duration_s", 0.0)});
   }
   return c;
 }
@@ -185,7 +185,8 @@ Result<RunReport> ParseJsonReport(const std::string& text) {
     r.duration_s = j.value("duration_s", 0.0);
     r.partial = j.value("partial", false);
     r.interruption = j.value("interruption", "");
-    for (const auto& c : j.value("claimed", json::array())) r.claimed.push_back(c.get<std::string>());
+    for (const auto& c : j.value("claimed", json::array()))
+      r.claimed.push_back(c.get<std::string>());
     for (const auto& s : j.at("suites")) {
       SuiteResult sr;
       sr.name = s.at("name").get<std::string>();

@@ -5,12 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <pugixml.hpp>
 #include <sstream>
 
-#include <pugixml.hpp>
-
-#include "drahil/reports/text.hpp"
 #include "drahil/reports/certification.hpp"
+#include "drahil/reports/text.hpp"
 #include "drahil/reports/writers.hpp"
 
 namespace drahil::reports {
@@ -41,10 +40,14 @@ std::string FirstLine(std::string_view s, size_t max = 1000) {
 
 std::string DefaultType(Verdict v) {
   switch (v) {
-    case Verdict::kFail: return "drahil.ContractViolation";
-    case Verdict::kError: return "drahil.HarnessError";
-    case Verdict::kSkip: return "drahil.Skipped";
-    case Verdict::kPass: return "";
+    case Verdict::kFail:
+      return "drahil.ContractViolation";
+    case Verdict::kError:
+      return "drahil.HarnessError";
+    case Verdict::kSkip:
+      return "drahil.Skipped";
+    case Verdict::kPass:
+      return "";
   }
   return "";
 }
@@ -140,12 +143,14 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
     AddProperty(props, "node", run.node);
     AddProperty(props, "hardware", run.hardware);
     if (!suite.file.empty()) AddProperty(props, "suite.file", suite.file);
-    if (run.partial) AddProperty(props, "partial", run.interruption.empty() ? "interrupted" : run.interruption);
+    if (run.partial)
+      AddProperty(props, "partial", run.interruption.empty() ? "interrupted" : run.interruption);
     for (const auto& [k, v] : suite.properties) AddProperty(props, k, v);
     for (const auto& f : cert) {
       AddProperty(props, "certification." + f.feature,
-                  f.status + (f.claimed ? "" : " (not claimed)") + ": " + std::to_string(f.passed) + " passed, " +
-                      std::to_string(f.failed + f.errors) + " failed, " + std::to_string(f.skipped) + " skipped");
+                  f.status + (f.claimed ? "" : " (not claimed)") + ": " + std::to_string(f.passed) +
+                      " passed, " + std::to_string(f.failed + f.errors) + " failed, " +
+                      std::to_string(f.skipped) + " skipped");
     }
 
     for (const auto& c : suite.cases) {

@@ -7,10 +7,14 @@ namespace drahil::reports {
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kError: return "error";
-    case Verdict::kSkip: return "skip";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kError:
+      return "error";
+    case Verdict::kSkip:
+      return "skip";
   }
   return "error";
 }
@@ -27,10 +31,14 @@ std::optional<Verdict> ParseVerdict(std::string_view name) {
 namespace {
 int Rank(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return 0;
-    case Verdict::kSkip: return 1;
-    case Verdict::kFail: return 2;
-    case Verdict::kError: return 3;
+    case Verdict::kPass:
+      return 0;
+    case Verdict::kSkip:
+      return 1;
+    case Verdict::kFail:
+      return 2;
+    case Verdict::kError:
+      return 3;
   }
   return 3;
 }
@@ -41,10 +49,18 @@ Verdict Worse(Verdict a, Verdict b) { return Rank(a) >= Rank(b) ? a : b; }
 void Counts::Add(const CaseResult& c) {
   ++tests;
   switch (c.verdict) {
-    case Verdict::kPass: ++passed; break;
-    case Verdict::kFail: ++failures; break;
-    case Verdict::kError: ++errors; break;
-    case Verdict::kSkip: ++skipped; break;
+    case Verdict::kPass:
+      ++passed;
+      break;
+    case Verdict::kFail:
+      ++failures;
+      break;
+    case Verdict::kError:
+      ++errors;
+      break;
+    case Verdict::kSkip:
+      ++skipped;
+      break;
   }
   if (c.flaky) ++flaky;
 }
@@ -73,13 +89,14 @@ Counts CountRun(const RunReport& r) {
 std::string SummaryLine(const RunReport& r) {
   Counts c = CountRun(r);
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%d cases: %d passed, %d failed, %d errors, %d skipped",
-                c.tests, c.passed, c.failures, c.errors, c.skipped);
+  std::snprintf(buf, sizeof(buf), "%d cases: %d passed, %d failed, %d errors, %d skipped", c.tests,
+                c.passed, c.failures, c.errors, c.skipped);
   std::string s = buf;
   if (c.flaky > 0) s += " (" + std::to_string(c.flaky) + " flaky)";
   std::snprintf(buf, sizeof(buf), " in %.1fs", r.duration_s);
   s += buf;
-  if (r.partial) s += " [partial: " + (r.interruption.empty() ? "interrupted" : r.interruption) + "]";
+  if (r.partial)
+    s += " [partial: " + (r.interruption.empty() ? "interrupted" : r.interruption) + "]";
   return s;
 }
 

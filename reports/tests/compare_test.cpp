@@ -48,7 +48,8 @@ TEST_CASE("Compare: cases missing on either side are differences", "[compare]") 
 
 TEST_CASE("Compare: a skip is allowed only when its reason matches", "[compare]") {
   auto a = Run({{"probe", Verdict::kPass}});
-  auto b = Run({{"probe", Verdict::kSkip}}, "probe backend env implements only the enumerate check");
+  auto b =
+      Run({{"probe", Verdict::kSkip}}, "probe backend env implements only the enumerate check");
   CHECK_FALSE(CompareRuns(a, b).ok());
   auto c = CompareRuns(a, b, {"probe backend"});
   CHECK(c.ok());

@@ -1,6 +1,5 @@
-#include <regex>
-
 #include <pugixml.hpp>
+#include <regex>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
@@ -46,10 +45,12 @@ TEST_CASE("HTML report: well-formed, self-contained, with both charts", "[report
   INFO(parsed.description() << " at offset " << parsed.offset);
   REQUIRE(parsed);
   auto lat = doc.find_node([](pugi::xml_node n) {
-    return std::string(n.name()) == "svg" && std::string(n.attribute("id").value()) == "chart-prepare-latency";
+    return std::string(n.name()) == "svg" &&
+           std::string(n.attribute("id").value()) == "chart-prepare-latency";
   });
   auto bw = doc.find_node([](pugi::xml_node n) {
-    return std::string(n.name()) == "svg" && std::string(n.attribute("id").value()) == "chart-probe-bandwidth";
+    return std::string(n.name()) == "svg" &&
+           std::string(n.attribute("id").value()) == "chart-probe-bandwidth";
   });
   REQUIRE(lat);
   REQUIRE(bw);

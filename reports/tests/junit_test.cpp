@@ -1,8 +1,7 @@
 #include <cmath>
 #include <cstdlib>
-#include <regex>
-
 #include <pugixml.hpp>
+#include <regex>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
@@ -104,7 +103,8 @@ TEST_CASE("JUnit: suite counts equal the children, verdicts map to elements", "[
   CHECK(std::string(pass.attribute("time").value()) == "1.234");  // at most three decimals
 }
 
-TEST_CASE("JUnit: hostile driver output is escaped and still well-formed", "[reports][junit][escape]") {
+TEST_CASE("JUnit: hostile driver output is escaped and still well-formed",
+          "[reports][junit][escape]") {
   std::string xml = RenderJUnit(testing::SampleReport());
   CHECK(IsXmlSafe(xml));
   pugi::xml_document doc;
@@ -117,8 +117,10 @@ TEST_CASE("JUnit: hostile driver output is escaped and still well-formed", "[rep
   CHECK(body.find("]]>") != std::string::npos);  // text, not CDATA: nothing to split
 }
 
-TEST_CASE("JUnit: output validates against junit-10 and the strict Ant schema", "[reports][junit][xmllint]") {
-  if (drahil::testing::FindOnPath("xmllint").empty()) DRAHIL_SKIP("xmllint not on PATH (libxml2-utils)");
+TEST_CASE("JUnit: output validates against junit-10 and the strict Ant schema",
+          "[reports][junit][xmllint]") {
+  if (drahil::testing::FindOnPath("xmllint").empty())
+    DRAHIL_SKIP("xmllint not on PATH (libxml2-utils)");
   auto dir = drahil::TempDir::Create("drahil-junit-");
   REQUIRE_OK(dir);
   std::string file = dir->Join("junit.xml");
@@ -138,8 +140,10 @@ TEST_CASE("JUnit: output validates against junit-10 and the strict Ant schema", 
   CHECK(XmlLint(SchemaPath("junit-ant-strict.xsd"), file) == "");
 }
 
-TEST_CASE("JUnit: the strict schema rejects what the writer must never produce", "[reports][junit][xmllint]") {
-  if (drahil::testing::FindOnPath("xmllint").empty()) DRAHIL_SKIP("xmllint not on PATH (libxml2-utils)");
+TEST_CASE("JUnit: the strict schema rejects what the writer must never produce",
+          "[reports][junit][xmllint]") {
+  if (drahil::testing::FindOnPath("xmllint").empty())
+    DRAHIL_SKIP("xmllint not on PATH (libxml2-utils)");
   auto dir = drahil::TempDir::Create("drahil-junit-");
   REQUIRE_OK(dir);
   std::string file = dir->Join("bad.xml");

@@ -21,12 +21,12 @@ TEST_CASE("SanitizeXmlText: keeps or replaces every kind of input", "[reports][e
   }
   SECTION("invalid UTF-8 becomes U+FFFD, one per bad byte") {
     const std::string r = "\xEF\xBF\xBD";
-    CHECK(SanitizeXmlText("a\xC3") == "a" + r);               // truncated
-    CHECK(SanitizeXmlText("\xC0\xAF") == r + r);              // overlong '/'
-    CHECK(SanitizeXmlText("\xED\xA0\x80") == r + r + r);      // surrogate U+D800
+    CHECK(SanitizeXmlText("a\xC3") == "a" + r);                   // truncated
+    CHECK(SanitizeXmlText("\xC0\xAF") == r + r);                  // overlong '/'
+    CHECK(SanitizeXmlText("\xED\xA0\x80") == r + r + r);          // surrogate U+D800
     CHECK(SanitizeXmlText("\xF4\x90\x80\x80") == r + r + r + r);  // above U+10FFFF
     CHECK(SanitizeXmlText("\xFF") == r);
-    CHECK(SanitizeXmlText("\x80z") == r + "z");               // stray continuation
+    CHECK(SanitizeXmlText("\x80z") == r + "z");  // stray continuation
   }
   SECTION("U+FFFE and U+FFFF are not XML characters") {
     CHECK(SanitizeXmlText("\xEF\xBF\xBE\xEF\xBF\xBF") == "\xEF\xBF\xBD\xEF\xBF\xBD");

@@ -8,11 +8,10 @@
 // active-thread percentage asks for fewer compute units.
 #include "drahil/gpurt/gpurt.h"
 
+#include <CL/cl.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include <CL/cl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -56,11 +55,11 @@ struct Device {
   const Gpu* gpu = nullptr;
   const MigDevice* mig = nullptr;
   std::string uuid;
-  int fd = -1;                   // the node file, opened by this runtime (its own OFD)
-  uint64_t region_start = 0;     // bytes into the node file
+  int fd = -1;                // the node file, opened by this runtime (its own OFD)
+  uint64_t region_start = 0;  // bytes into the node file
   uint64_t region_len = 0;
-  uint64_t limit = 0;            // MPS pinned-memory limit of this process
-  void* map = nullptr;           // lazily mapped region
+  uint64_t limit = 0;                   // MPS pinned-memory limit of this process
+  void* map = nullptr;                  // lazily mapped region
   std::map<uint64_t, uint64_t> allocs;  // offset in region -> size
   uint64_t own_bytes = 0;
 };
@@ -107,11 +106,16 @@ std::optional<uint64_t> ParseMpsSize(const std::string& text) {
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (unit.size() == 2 && unit[1] == 'i') unit.pop_back();  // "Gi" reads as "G"
   double mult = 1;
-  if (unit == "k") mult = 1024.0;
-  else if (unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (!unit.empty()) return std::nullopt;
+  if (unit == "k")
+    mult = 1024.0;
+  else if (unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty())
+    return std::nullopt;
   return static_cast<uint64_t>(v * mult);
 }
 
@@ -129,8 +133,8 @@ enum class CallKind { kQuery, kMemory, kLaunch };
 gpurtError_t Enter(Runtime& r, int device, CallKind kind, Device** out) {
   if (!r.initialized) return Fail(GPURT_ERROR_NOT_INITIALIZED, "gpurtInit() has not succeeded");
   if (device < 0 || static_cast<size_t>(device) >= r.devices.size()) {
-    return Fail(GPURT_ERROR_INVALID_DEVICE, "device " + std::to_string(device) + " of " +
-                                                std::to_string(r.devices.size()));
+    return Fail(GPURT_ERROR_INVALID_DEVICE,
+                "device " + std::to_string(device) + " of " + std::to_string(r.devices.size()));
   }
   Device& d = *r.devices[static_cast<size_t>(device)];
   auto& t = Tracker(r, d);
@@ -140,7 +144,8 @@ gpurtError_t Enter(Runtime& r, int device, CallKind kind, Device** out) {
     if (!Applies(f, d) || !t.Active(f)) continue;
     std::string what = d.uuid + ": injected fault " + drahil::fakenode::FaultToString(f);
     if (drahil::fakenode::IsLostFault(f)) return Fail(GPURT_ERROR_DEVICE_LOST, what);
-    if (f.kind == "ecc" && kind != CallKind::kQuery) return Fail(GPURT_ERROR_ECC_UNCORRECTABLE, what);
+    if (f.kind == "ecc" && kind != CallKind::kQuery)
+      return Fail(GPURT_ERROR_ECC_UNCORRECTABLE, what);
     if (f.kind == "xid" && kind == CallKind::kLaunch) return Fail(GPURT_ERROR_LAUNCH_FAILED, what);
   }
   *out = &d;
@@ -152,7 +157,8 @@ gpurtError_t MapRegion(Device& d) {
   void* p = ::mmap(nullptr, d.region_len, PROT_READ | PROT_WRITE, MAP_SHARED, d.fd,
                    static_cast<off_t>(d.region_start));
   if (p == MAP_FAILED) {
-    return Fail(GPURT_ERROR_OPERATING_SYSTEM, std::string("mmap node file: ") + std::strerror(errno));
+    return Fail(GPURT_ERROR_OPERATING_SYSTEM,
+                std::string("mmap node file: ") + std::strerror(errno));
   }
   d.map = p;
   return GPURT_SUCCESS;
@@ -163,7 +169,8 @@ gpurtError_t MapRegion(Device& d) {
 gpurtError_t Resolve(Device& d, int dev, gpurtDevPtr ptr, size_t bytes, char** host) {
   uint64_t base = (static_cast<uint64_t>(dev) + 1) * kPtrStride;
   if (ptr < base || ptr >= base + kPtrStride) {
-    return Fail(GPURT_ERROR_INVALID_VALUE, "pointer does not belong to device " + std::to_string(dev));
+    return Fail(GPURT_ERROR_INVALID_VALUE,
+                "pointer does not belong to device " + std::to_string(dev));
   }
   uint64_t off = ptr - base;
   auto it = d.allocs.upper_bound(off);
@@ -267,7 +274,8 @@ gpurtError_t InitOpenCl(Runtime& r) {
   if (err == CL_SUCCESS) err = clBuildProgram(prog, 1, &c.device, "", nullptr, nullptr);
   if (err != CL_SUCCESS) {
     char log[4096] = {};
-    if (prog) clGetProgramBuildInfo(prog, c.device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1, log, nullptr);
+    if (prog)
+      clGetProgramBuildInfo(prog, c.device, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1, log, nullptr);
     c.error = "build kernels: " + std::to_string(err) + " " + log;
     return Fail(GPURT_ERROR_OPENCL, c.error);
   }
@@ -479,20 +487,34 @@ GPURT_EXPORT gpurtError_t gpurtGetAbiVersion(int* version) {
 
 GPURT_EXPORT const char* gpurtGetErrorString(gpurtError_t error) {
   switch (error) {
-    case GPURT_SUCCESS: return "no error";
-    case GPURT_ERROR_INVALID_VALUE: return "invalid argument";
-    case GPURT_ERROR_OUT_OF_MEMORY: return "out of memory";
-    case GPURT_ERROR_NOT_INITIALIZED: return "runtime not initialized";
-    case GPURT_ERROR_MEMORY_LIMIT: return "over the MPS pinned device memory limit";
-    case GPURT_ERROR_NO_DEVICE: return "no GPU device is visible";
-    case GPURT_ERROR_INVALID_DEVICE: return "invalid device ordinal";
-    case GPURT_ERROR_NO_FAKE_ROOT: return "no emulated node root (DRAHIL_FAKE_ROOT)";
-    case GPURT_ERROR_DEVICE_LOST: return "GPU is lost";
-    case GPURT_ERROR_ECC_UNCORRECTABLE: return "uncorrectable ECC error";
-    case GPURT_ERROR_LAUNCH_FAILED: return "kernel launch failed";
-    case GPURT_ERROR_OPENCL: return "OpenCL error";
-    case GPURT_ERROR_OPERATING_SYSTEM: return "operating system call failed";
-    case GPURT_ERROR_NOT_SUPPORTED: return "not supported";
+    case GPURT_SUCCESS:
+      return "no error";
+    case GPURT_ERROR_INVALID_VALUE:
+      return "invalid argument";
+    case GPURT_ERROR_OUT_OF_MEMORY:
+      return "out of memory";
+    case GPURT_ERROR_NOT_INITIALIZED:
+      return "runtime not initialized";
+    case GPURT_ERROR_MEMORY_LIMIT:
+      return "over the MPS pinned device memory limit";
+    case GPURT_ERROR_NO_DEVICE:
+      return "no GPU device is visible";
+    case GPURT_ERROR_INVALID_DEVICE:
+      return "invalid device ordinal";
+    case GPURT_ERROR_NO_FAKE_ROOT:
+      return "no emulated node root (DRAHIL_FAKE_ROOT)";
+    case GPURT_ERROR_DEVICE_LOST:
+      return "GPU is lost";
+    case GPURT_ERROR_ECC_UNCORRECTABLE:
+      return "uncorrectable ECC error";
+    case GPURT_ERROR_LAUNCH_FAILED:
+      return "kernel launch failed";
+    case GPURT_ERROR_OPENCL:
+      return "OpenCL error";
+    case GPURT_ERROR_OPERATING_SYSTEM:
+      return "operating system call failed";
+    case GPURT_ERROR_NOT_SUPPORTED:
+      return "not supported";
   }
   return "unknown error";
 }
@@ -505,7 +527,8 @@ GPURT_EXPORT gpurtError_t gpurtDeviceCount(int* count) {
     std::lock_guard<std::mutex> lock(r.mu);
     if (!r.initialized) return Fail(GPURT_ERROR_NOT_INITIALIZED, "gpurtInit() has not succeeded");
     if (count == nullptr) return Fail(GPURT_ERROR_INVALID_VALUE, "count is NULL");
-    if (r.devices.empty()) return Fail(GPURT_ERROR_NO_DEVICE, "no device node is visible to this process");
+    if (r.devices.empty())
+      return Fail(GPURT_ERROR_NO_DEVICE, "no device node is visible to this process");
     *count = static_cast<int>(r.devices.size());
     return GPURT_SUCCESS;
   });
@@ -573,19 +596,21 @@ GPURT_EXPORT gpurtError_t gpurtMalloc(int device, gpurtDevPtr* ptr, size_t bytes
     if (ptr == nullptr || bytes == 0) return Fail(GPURT_ERROR_INVALID_VALUE, "NULL ptr or 0 bytes");
     Device* d = nullptr;
     if (gpurtError_t e = Enter(r, device, CallKind::kMemory, &d); e != GPURT_SUCCESS) return e;
-    uint64_t size = bytes > d->region_len ? UINT64_MAX
-                                          : (static_cast<uint64_t>(bytes) + kAlign - 1) / kAlign * kAlign;
+    uint64_t size = bytes > d->region_len
+                        ? UINT64_MAX
+                        : (static_cast<uint64_t>(bytes) + kAlign - 1) / kAlign * kAlign;
     if (size > d->region_len) {
       return Fail(GPURT_ERROR_OUT_OF_MEMORY, std::to_string(bytes) + " bytes is more than " +
-                                                 d->uuid + " has (" + std::to_string(d->region_len) + ")");
+                                                 d->uuid + " has (" +
+                                                 std::to_string(d->region_len) + ")");
     }
     // Only an MPS limit below the device size is a limit; otherwise a full
     // device answers out-of-memory below, as a real one does.
     if (d->limit < d->region_len && d->own_bytes + size > d->limit) {
-      return Fail(GPURT_ERROR_MEMORY_LIMIT,
-                  "this process holds " + std::to_string(d->own_bytes) + " bytes; " +
-                      std::to_string(bytes) + " more exceeds CUDA_MPS_PINNED_DEVICE_MEM_LIMIT (" +
-                      std::to_string(d->limit) + ")");
+      return Fail(GPURT_ERROR_MEMORY_LIMIT, "this process holds " + std::to_string(d->own_bytes) +
+                                                " bytes; " + std::to_string(bytes) +
+                                                " more exceeds CUDA_MPS_PINNED_DEVICE_MEM_LIMIT (" +
+                                                std::to_string(d->limit) + ")");
     }
     // First fit over the region, skipping our own allocations and other
     // processes' locks.
@@ -605,7 +630,8 @@ GPURT_EXPORT gpurtError_t gpurtMalloc(int device, gpurtDevPtr* ptr, size_t bytes
       fl.l_start = static_cast<off_t>(d->region_start + cur);
       fl.l_len = static_cast<off_t>(size);
       if (::fcntl(d->fd, F_OFD_GETLK, &fl) != 0) {
-        return Fail(GPURT_ERROR_OPERATING_SYSTEM, std::string("F_OFD_GETLK: ") + std::strerror(errno));
+        return Fail(GPURT_ERROR_OPERATING_SYSTEM,
+                    std::string("F_OFD_GETLK: ") + std::strerror(errno));
       }
       if (fl.l_type != F_UNLCK) {
         uint64_t end = fl.l_len == 0 ? d->region_start + d->region_len
@@ -613,14 +639,15 @@ GPURT_EXPORT gpurtError_t gpurtMalloc(int device, gpurtDevPtr* ptr, size_t bytes
         cur = (end - d->region_start + kAlign - 1) / kAlign * kAlign;
         continue;
       }
-      if (!TryLock(d->fd, d->region_start + cur, size, F_WRLCK)) continue;  // lost a race: look again
+      if (!TryLock(d->fd, d->region_start + cur, size, F_WRLCK))
+        continue;  // lost a race: look again
       d->allocs[cur] = size;
       d->own_bytes += size;
       *ptr = (static_cast<uint64_t>(device) + 1) * kPtrStride + cur;
       return GPURT_SUCCESS;
     }
-    return Fail(GPURT_ERROR_OUT_OF_MEMORY, "no free range of " + std::to_string(bytes) +
-                                               " bytes left in " + d->uuid);
+    return Fail(GPURT_ERROR_OUT_OF_MEMORY,
+                "no free range of " + std::to_string(bytes) + " bytes left in " + d->uuid);
   });
 }
 
@@ -632,7 +659,8 @@ GPURT_EXPORT gpurtError_t gpurtFree(int device, gpurtDevPtr ptr) {
     if (gpurtError_t e = Enter(r, device, CallKind::kQuery, &d); e != GPURT_SUCCESS) return e;
     uint64_t base = (static_cast<uint64_t>(device) + 1) * kPtrStride;
     auto it = ptr >= base ? d->allocs.find(ptr - base) : d->allocs.end();
-    if (it == d->allocs.end()) return Fail(GPURT_ERROR_INVALID_VALUE, "pointer was not returned by gpurtMalloc");
+    if (it == d->allocs.end())
+      return Fail(GPURT_ERROR_INVALID_VALUE, "pointer was not returned by gpurtMalloc");
     if (!TryLock(d->fd, d->region_start + it->first, it->second, F_UNLCK)) {
       return Fail(GPURT_ERROR_OPERATING_SYSTEM, std::string("unlock: ") + std::strerror(errno));
     }
@@ -642,7 +670,8 @@ GPURT_EXPORT gpurtError_t gpurtFree(int device, gpurtDevPtr ptr) {
   });
 }
 
-GPURT_EXPORT gpurtError_t gpurtMemcpyHtoD(int device, gpurtDevPtr dst, const void* src, size_t bytes) {
+GPURT_EXPORT gpurtError_t gpurtMemcpyHtoD(int device, gpurtDevPtr dst, const void* src,
+                                          size_t bytes) {
   return Guard([&] {
     Runtime& r = R();
     std::lock_guard<std::mutex> lock(r.mu);
@@ -670,7 +699,8 @@ GPURT_EXPORT gpurtError_t gpurtMemcpyDtoH(int device, void* dst, gpurtDevPtr src
   });
 }
 
-GPURT_EXPORT gpurtError_t gpurtMemcpyDtoD(int device, gpurtDevPtr dst, gpurtDevPtr src, size_t bytes) {
+GPURT_EXPORT gpurtError_t gpurtMemcpyDtoD(int device, gpurtDevPtr dst, gpurtDevPtr src,
+                                          size_t bytes) {
   return Guard([&] {
     Runtime& r = R();
     std::lock_guard<std::mutex> lock(r.mu);
@@ -713,7 +743,8 @@ struct ClKernel {
 };
 
 gpurtError_t ClFail(const char* what, cl_int err) {
-  return Fail(GPURT_ERROR_LAUNCH_FAILED, std::string(what) + ": OpenCL error " + std::to_string(err));
+  return Fail(GPURT_ERROR_LAUNCH_FAILED,
+              std::string(what) + ": OpenCL error " + std::to_string(err));
 }
 }  // namespace
 
@@ -758,7 +789,8 @@ GPURT_EXPORT gpurtError_t gpurtLaunch(int device, gpurtLaunchParams* p) {
     const size_t local = 64;
     const size_t global = (static_cast<size_t>(p->n) + local - 1) / local * local;
     const size_t groups = global / local;
-    const size_t cl_out_bytes = p->kernel == GPURT_KERNEL_REDUCE_SUM ? groups * sizeof(float) : bytes;
+    const size_t cl_out_bytes =
+        p->kernel == GPURT_KERNEL_REDUCE_SUM ? groups * sizeof(float) : bytes;
     out.m = clCreateBuffer(c.context, CL_MEM_WRITE_ONLY, cl_out_bytes, nullptr, &err);
     if (err != CL_SUCCESS) return ClFail("clCreateBuffer(c)", err);
 
@@ -806,7 +838,8 @@ GPURT_EXPORT gpurtError_t gpurtLaunch(int device, gpurtLaunchParams* p) {
     auto t1 = std::chrono::steady_clock::now();
     if (p->kernel == GPURT_KERNEL_REDUCE_SUM) {
       std::vector<float> partial(groups);
-      err = clEnqueueReadBuffer(c.queue, out.m, CL_TRUE, 0, cl_out_bytes, partial.data(), 0, nullptr, nullptr);
+      err = clEnqueueReadBuffer(c.queue, out.m, CL_TRUE, 0, cl_out_bytes, partial.data(), 0,
+                                nullptr, nullptr);
       if (err != CL_SUCCESS) return ClFail("clEnqueueReadBuffer", err);
       double sum = 0;
       for (float v : partial) sum += v;

@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
       b[i] = 2.0f * static_cast<float>(i);
     }
     gpurtDevPtr da = 0, db = 0, dc = 0;
-    if (gpurtMalloc_p(0, &da, n * 4) || gpurtMalloc_p(0, &db, n * 4) || gpurtMalloc_p(0, &dc, n * 4) ||
-        gpurtMemcpyHtoD_p(0, da, a.data(), n * 4) || gpurtMemcpyHtoD_p(0, db, b.data(), n * 4)) {
+    if (gpurtMalloc_p(0, &da, n * 4) || gpurtMalloc_p(0, &db, n * 4) ||
+        gpurtMalloc_p(0, &dc, n * 4) || gpurtMemcpyHtoD_p(0, da, a.data(), n * 4) ||
+        gpurtMemcpyHtoD_p(0, db, b.data(), n * 4)) {
       std::printf("vecadd setup failed: %s\n", gpurtGetLastErrorDetail_p());
       return 0;
     }

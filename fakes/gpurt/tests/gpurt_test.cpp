@@ -1,11 +1,13 @@
 // The emulated GPU runtime, loaded with dlopen as the probes load it.
+#include "drahil/gpurt/gpurt.h"
+
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,7 +15,6 @@
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
-#include "drahil/gpurt/gpurt.h"
 #include "drahil/nvml/nvml_abi.h"
 #include "drahil/testing/testing.hpp"
 
@@ -22,11 +23,25 @@ using namespace drahil::fakenode;
 
 namespace {
 
-#define GPURT_FUNCS(X)                                                                      \
-  X(gpurtInit) X(gpurtShutdown) X(gpurtGetAbiVersion) X(gpurtGetErrorString)               \
-  X(gpurtGetLastErrorDetail) X(gpurtDeviceCount) X(gpurtGetDeviceInfo) X(gpurtMemGetInfo) \
-  X(gpurtMalloc) X(gpurtFree) X(gpurtMemcpyHtoD) X(gpurtMemcpyDtoH) X(gpurtMemcpyDtoD)    \
-  X(gpurtMemset) X(gpurtLaunch)
+// One entry per line (clang-format reflows X-macro lists unstably).
+// clang-format off
+#define GPURT_FUNCS(X) \
+  X(gpurtInit) \
+  X(gpurtShutdown) \
+  X(gpurtGetAbiVersion) \
+  X(gpurtGetErrorString) \
+  X(gpurtGetLastErrorDetail) \
+  X(gpurtDeviceCount) \
+  X(gpurtGetDeviceInfo) \
+  X(gpurtMemGetInfo) \
+  X(gpurtMalloc) \
+  X(gpurtFree) \
+  X(gpurtMemcpyHtoD) \
+  X(gpurtMemcpyDtoH) \
+  X(gpurtMemcpyDtoD) \
+  X(gpurtMemset) \
+  X(gpurtLaunch)
+// clang-format on
 
 struct Gpurt {
 #define DECLARE(name) name##_fn name = nullptr;
@@ -252,7 +267,8 @@ TEST_CASE("Gpurt: a MIG slice bounds allocations by its size", "[gpurt][mig]") {
   REQUIRE(g.gpurtFree(0, p) == GPURT_SUCCESS);
 }
 
-TEST_CASE("Gpurt: the MPS pinned memory limit refuses what the device would allow", "[gpurt][mps]") {
+TEST_CASE("Gpurt: the MPS pinned memory limit refuses what the device would allow",
+          "[gpurt][mps]") {
   Gpurt& g = Rt();
   Node node = MakeNode("laptop-1gpu");
   gpurtDevPtr p = 0, q = 0;
@@ -374,11 +390,13 @@ TEST_CASE("Gpurt: allocations are shared across processes and seen by the fake N
 
   std::string smoke = testing::Bin("drahil-gpurt-smoke");
   std::map<std::string, std::string> child_env = {{"DRAHIL_FAKE_ROOT", node.root}};
-  auto over = RunCommand({smoke, LibPath(), "alloc", std::to_string(4 * kGi)}, std::chrono::seconds(30), child_env);
+  auto over = RunCommand({smoke, LibPath(), "alloc", std::to_string(4 * kGi)},
+                         std::chrono::seconds(30), child_env);
   REQUIRE_OK(over);
   INFO(over->output);
   CHECK(over->output == "alloc " + std::to_string(GPURT_ERROR_OUT_OF_MEMORY) + "\n");
-  auto fits = RunCommand({smoke, LibPath(), "alloc", std::to_string(1 * kGi)}, std::chrono::seconds(30), child_env);
+  auto fits = RunCommand({smoke, LibPath(), "alloc", std::to_string(1 * kGi)},
+                         std::chrono::seconds(30), child_env);
   REQUIRE_OK(fits);
   CHECK(fits->output == "alloc 0\n");
   auto vec = RunCommand({smoke, LibPath(), "vecadd", "5000"}, std::chrono::seconds(60), child_env);
@@ -391,8 +409,10 @@ TEST_CASE("Gpurt: allocations are shared across processes and seen by the fake N
   void* nvml = dlopen(nvml_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   REQUIRE(nvml != nullptr);
   auto init = reinterpret_cast<nvmlInit_v2_fn>(dlsym(nvml, "nvmlInit_v2"));
-  auto handle = reinterpret_cast<nvmlDeviceGetHandleByIndex_v2_fn>(dlsym(nvml, "nvmlDeviceGetHandleByIndex_v2"));
-  auto meminfo = reinterpret_cast<nvmlDeviceGetMemoryInfo_fn>(dlsym(nvml, "nvmlDeviceGetMemoryInfo"));
+  auto handle = reinterpret_cast<nvmlDeviceGetHandleByIndex_v2_fn>(
+      dlsym(nvml, "nvmlDeviceGetHandleByIndex_v2"));
+  auto meminfo =
+      reinterpret_cast<nvmlDeviceGetMemoryInfo_fn>(dlsym(nvml, "nvmlDeviceGetMemoryInfo"));
   auto shutdown = reinterpret_cast<nvmlShutdown_fn>(dlsym(nvml, "nvmlShutdown"));
   REQUIRE(init() == NVML_SUCCESS);
   nvmlDevice_t d;
@@ -416,13 +436,14 @@ TEST_CASE("Gpurt: a container sees only the nodes it was given", "[gpurt][sandbo
   const Gpu& g1 = node.state.gpus[1];
   const MigDevice& m = g1.mig_devices[4];
   auto run = [&](const std::string& grants) {
-    std::string script =
-        "set -e\nmount -t tmpfs none /dev\nmkdir /dev/nvidia-caps\n" + grants +
-        "mount -t tmpfs none \"$ROOT/dev\"\nexec \"$SMOKE\" \"$LIB\" info\n";
+    std::string script = "set -e\nmount -t tmpfs none /dev\nmkdir /dev/nvidia-caps\n" + grants +
+                         "mount -t tmpfs none \"$ROOT/dev\"\nexec \"$SMOKE\" \"$LIB\" info\n";
     return RunCommand({unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", script},
                       std::chrono::seconds(30),
-                      {{"DRAHIL_FAKE_ROOT", node.root}, {"ROOT", node.root},
-                       {"SMOKE", testing::Bin("drahil-gpurt-smoke")}, {"LIB", LibPath()}});
+                      {{"DRAHIL_FAKE_ROOT", node.root},
+                       {"ROOT", node.root},
+                       {"SMOKE", testing::Bin("drahil-gpurt-smoke")},
+                       {"LIB", LibPath()}});
   };
   auto bind = [&](const std::string& rel_in_root, const std::string& dev_path) {
     return "touch " + dev_path + "\nmount --bind \"$ROOT/" + rel_in_root + "\" " + dev_path + "\n";
@@ -430,7 +451,8 @@ TEST_CASE("Gpurt: a container sees only the nodes it was given", "[gpurt][sandbo
   auto none = run("");
   REQUIRE_OK(none);
   INFO(none->output);
-  CHECK(none->output.find("count error " + std::to_string(GPURT_ERROR_NO_DEVICE)) != std::string::npos);
+  CHECK(none->output.find("count error " + std::to_string(GPURT_ERROR_NO_DEVICE)) !=
+        std::string::npos);
 
   auto some = run(bind(g7.node_file, "/dev/nvidia7") + bind(g1.node_file, "/dev/nvidia1") +
                   bind(m.cap_file, "/dev/nvidia-caps/nvidia-cap" + std::to_string(m.cap_minor)));
@@ -444,5 +466,6 @@ TEST_CASE("Gpurt: a container sees only the nodes it was given", "[gpurt][sandbo
   auto nocap = run(bind(g1.node_file, "/dev/nvidia1"));
   REQUIRE_OK(nocap);
   INFO(nocap->output);
-  CHECK(nocap->output.find("count error " + std::to_string(GPURT_ERROR_NO_DEVICE)) != std::string::npos);
+  CHECK(nocap->output.find("count error " + std::to_string(GPURT_ERROR_NO_DEVICE)) !=
+        std::string::npos);
 }

@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/fakenode/fakenode.hpp"
@@ -64,8 +63,13 @@ int RunList(const Options& o) {
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& d : *devs) {
-      arr.push_back({{"key", d.key}, {"kind", d.kind}, {"uuid", d.uuid}, {"bdf", d.bdf},
-                     {"name", d.name}, {"nodes", d.nodes}, {"faults", d.faults}});
+      arr.push_back({{"key", d.key},
+                     {"kind", d.kind},
+                     {"uuid", d.uuid},
+                     {"bdf", d.bdf},
+                     {"name", d.name},
+                     {"nodes", d.nodes},
+                     {"faults", d.faults}});
     }
     std::printf("%s\n", arr.dump(2).c_str());
     return 0;
@@ -126,8 +130,10 @@ void AddSubcommands(CLI::App& app, int* exit_code) {
 
   auto* inject = app.add_subcommand("inject", "Inject a device fault");
   inject->add_option("--root", o->root, "Node root")->required();
-  inject->add_option("--device", o->device,
-                     "gpu<N>, GPU-/MIG- UUID, PCI address, fpga<N> or FPGA- id")->required();
+  inject
+      ->add_option("--device", o->device,
+                   "gpu<N>, GPU-/MIG- UUID, PCI address, fpga<N> or FPGA- id")
+      ->required();
   inject->add_option("--fault", o->fault, "xid:<n> | lost | ecc | pcie-aer | fpga-region-error")
       ->required();
   inject->add_option("--after", o->after,

@@ -4,8 +4,9 @@
 #include "drahil/fakenode/cli.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"drahil-fakenode: emulated GPU/FPGA node roots and fault injection "
-               "(docs/emulation.md)"};
+  CLI::App app{
+      "drahil-fakenode: emulated GPU/FPGA node roots and fault injection "
+      "(docs/emulation.md)"};
   app.require_subcommand(1);
   int exit_code = 0;
   drahil::fakenode::AddSubcommands(app, &exit_code);

@@ -100,8 +100,9 @@ Status BuildGpus(const Profile& p, const std::string& root, const std::string& n
     g.max_mig_devices = m.max_mig_devices;
     uint32_t gi = 1;
     for (const MigInstanceSpec& ms : s.mig_devices) {
-      const MigProfile& mp = *std::find_if(m.mig_profiles.begin(), m.mig_profiles.end(),
-                                           [&](const MigProfile& x) { return x.name == ms.profile; });
+      const MigProfile& mp =
+          *std::find_if(m.mig_profiles.begin(), m.mig_profiles.end(),
+                        [&](const MigProfile& x) { return x.name == ms.profile; });
       MigDevice d;
       d.index = static_cast<uint32_t>(g.mig_devices.size());
       d.profile = mp.name;
@@ -114,7 +115,8 @@ Status BuildGpus(const Profile& p, const std::string& root, const std::string& n
       d.sm_count = mp.sms;
       d.cap_minor = next_cap++;
       d.cap_file = "dev/nvidia-caps/nvidia-cap" + std::to_string(d.cap_minor);
-      d.uuid = "MIG-" + StableUuid("mig|" + key + "|" + mp.name + "|" + std::to_string(ms.placement));
+      d.uuid =
+          "MIG-" + StableUuid("mig|" + key + "|" + mp.name + "|" + std::to_string(ms.placement));
       DRAHIL_RETURN_IF_ERROR(CreateNodeFile(root + "/" + d.cap_file, 0));
       g.mig_devices.push_back(std::move(d));
     }
@@ -184,7 +186,8 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
 
     const std::string owner = FpgaVfOwnerBdf(s);
     std::vector<PciFunction> funcs;
-    PciFunction pf = base(s.bdf, static_cast<uint16_t>(s.device_id), xilinx ? "xclmgmt" : "dfl-pci");
+    PciFunction pf =
+        base(s.bdf, static_cast<uint16_t>(s.device_id), xilinx ? "xclmgmt" : "dfl-pci");
     if (xilinx) {
       c.nodes.push_back("dev/xclmgmt" + std::to_string(xcl++));
       c.user_bdf = owner;
@@ -208,7 +211,8 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
     for (uint32_t v = 0; v < s.num_vfs; ++v) {
       std::string bdf = FpgaVfBdf(s, v);
       funcs[owner_idx].virtfns.push_back(bdf);
-      PciFunction vf = base(bdf, static_cast<uint16_t>(s.vf_device_id), xilinx ? "xocl" : "dfl-pci");
+      PciFunction vf =
+          base(bdf, static_cast<uint16_t>(s.vf_device_id), xilinx ? "xocl" : "dfl-pci");
       vf.physfn = owner;
       vf.sriov.reset();
       vf.bars = {bars.Take(1ull << 20, true, true)};
@@ -230,14 +234,16 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
       port_homes.push_back(s.bdf);
       ++port;
     }
-    for (const auto& f : funcs) DRAHIL_RETURN_IF_ERROR_CTX(WritePciFunction(root, f), "FPGA " + f.bdf);
+    for (const auto& f : funcs)
+      DRAHIL_RETURN_IF_ERROR_CTX(WritePciFunction(root, f), "FPGA " + f.bdf);
     for (const auto& n : c.nodes) DRAHIL_RETURN_IF_ERROR(CreateNodeFile(root + "/" + n, 0));
     if (xilinx) {
       // XRT: each user function shows its render node under <BDF>/drm/.
       std::vector<std::pair<std::string, std::string>> drm = {{c.user_bdf, c.nodes[1]}};
       for (const auto& vf : c.vfs) drm.emplace_back(vf.bdf, vf.node);
       for (const auto& [bdf, node] : drm) {
-        DRAHIL_RETURN_IF_ERROR(MakeDirs(PciDeviceDir(root, bdf) + "/drm/" + node.substr(node.rfind('/') + 1)));
+        DRAHIL_RETURN_IF_ERROR(
+            MakeDirs(PciDeviceDir(root, bdf) + "/drm/" + node.substr(node.rfind('/') + 1)));
       }
     }
 
@@ -259,8 +265,10 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
       uint32_t fme_region = region++;
       std::string fme_dir = PciDeviceDir(root, s.bdf) + "/fpga_region/region" +
                             std::to_string(fme_region) + "/dfl-fme." + std::to_string(fme);
-      DRAHIL_RETURN_IF_ERROR(WriteSmall(fme_dir + "/ports_num", std::to_string(port_homes.size()) + "\n"));
-      DRAHIL_RETURN_IF_ERROR(WriteSmall(fme_dir + "/bitstream_id", "0x" + Hex4(s.device_id) + "00000000000\n"));
+      DRAHIL_RETURN_IF_ERROR(
+          WriteSmall(fme_dir + "/ports_num", std::to_string(port_homes.size()) + "\n"));
+      DRAHIL_RETURN_IF_ERROR(
+          WriteSmall(fme_dir + "/bitstream_id", "0x" + Hex4(s.device_id) + "00000000000\n"));
       DRAHIL_RETURN_IF_ERROR(WriteSmall(fme_dir + "/errors/errors", "0x0\n"));
       std::string interface_id = s.pr_regions.empty() ? "" : s.pr_regions[0].interface_id;
       DRAHIL_RETURN_IF_ERROR(WriteSmall(fme_dir + "/compat_id", interface_id + "\n"));
@@ -269,7 +277,8 @@ Status BuildFpgas(const Profile& p, const std::string& root, const std::string& 
         uint32_t r = port_homes[k] == s.bdf ? fme_region : region++;
         std::string pdir = PciDeviceDir(root, port_homes[k]) + "/fpga_region/region" +
                            std::to_string(r) + "/dfl-port." + std::to_string(first_port + k);
-        DRAHIL_RETURN_IF_ERROR(WriteSmall(pdir + "/afu_id", StableUuid("afu|" + port_homes[k]) + "\n"));
+        DRAHIL_RETURN_IF_ERROR(
+            WriteSmall(pdir + "/afu_id", StableUuid("afu|" + port_homes[k]) + "\n"));
         DRAHIL_RETURN_IF_ERROR(WriteSmall(pdir + "/errors/errors", "0x0\n"));
         if (r != fme_region) DRAHIL_RETURN_IF_ERROR(link_region(port_homes[k], r));
       }
@@ -314,7 +323,8 @@ Result<Target> Resolve(const NodeState& n, const std::string& id) {
     bool match = id == FpgaKey(f.index) || lower == fl ||
                  (bdf && (norm_bdf == f.mgmt_bdf || norm_bdf == f.user_bdf));
     for (size_t v = 0; v < f.vfs.size() && !match; ++v) {
-      match = (bdf && norm_bdf == f.vfs[v].bdf) || id == FpgaKey(f.index) + "/vf" + std::to_string(v);
+      match =
+          (bdf && norm_bdf == f.vfs[v].bdf) || id == FpgaKey(f.index) + "/vf" + std::to_string(v);
     }
     if (match) return Target{FpgaKey(f.index), nullptr, &f, nullptr};
   }
@@ -323,11 +333,17 @@ Result<Target> Resolve(const NodeState& n, const std::string& id) {
 
 std::string AerCorrectable(uint64_t k) {
   std::string s = std::to_string(k);
-  return "RxErr 0\nBadTLP " + s + "\nBadDLLP 0\nRollover 0\nTimeout 0\nNonFatalErr 0\nCorrIntErr 0\nHeaderOF 0\nTOTAL_ERR_COR " + s + "\n";
+  return "RxErr 0\nBadTLP " + s +
+         "\nBadDLLP 0\nRollover 0\nTimeout 0\nNonFatalErr 0\nCorrIntErr 0\nHeaderOF "
+         "0\nTOTAL_ERR_COR " +
+         s + "\n";
 }
 std::string AerFatal(uint64_t k) {
   std::string s = std::to_string(k);
-  return "Undefined 0\nDLP " + s + "\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt 0\nRxOF 0\nMalfTLP 0\nECRC 0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_FATAL " + s + "\n";
+  return "Undefined 0\nDLP " + s +
+         "\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt 0\nRxOF 0\nMalfTLP 0\nECRC "
+         "0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_FATAL " +
+         s + "\n";
 }
 
 Status WriteInPlace(const std::string& path, const std::string& data) {
@@ -422,11 +438,13 @@ Result<NodeState> CreateNode(const Profile& profile, const std::string& root,
     DRAHIL_ASSIGN_OR_RETURN(auto entries, ListDir(root));
     if (!entries.empty()) {
       if (!options.force) {
-        return AlreadyExistsError("node root " + root + " is not empty (use --force to replace it)");
+        return AlreadyExistsError("node root " + root +
+                                  " is not empty (use --force to replace it)");
       }
       if (!PathExists(StateDir(root) + "/node.json")) {
         // Refuse to wipe a directory that is not a node root, even with force.
-        return FailedPreconditionError(root + " is not empty and not a drahil node root; refusing to replace it");
+        return FailedPreconditionError(
+            root + " is not empty and not a drahil node root; refusing to replace it");
       }
       DRAHIL_RETURN_IF_ERROR(RemoveAll(root));
     }
@@ -436,7 +454,7 @@ Result<NodeState> CreateNode(const Profile& profile, const std::string& root,
   DRAHIL_RETURN_IF_ERROR(MakeDirs(root + "/sys/bus/pci/drivers"));
 
   NodeState state;
-  state.node_name = !options.node_name.empty() ? options.node_name
+  state.node_name = !options.node_name.empty()   ? options.node_name
                     : !profile.node_name.empty() ? profile.node_name
                                                  : "drahil-node";
   state.profile = profile.name;
@@ -456,7 +474,8 @@ Result<NodeState> CreateNode(const Profile& profile, const std::string& root,
 Result<std::vector<DeviceRef>> ListDevices(const std::string& root) {
   DRAHIL_ASSIGN_OR_RETURN(auto n, ReadNodeState(root));
   std::vector<DeviceRef> out;
-  auto fault_names = [&](const std::string& key, const MigDevice* mig) -> Result<std::vector<std::string>> {
+  auto fault_names = [&](const std::string& key,
+                         const MigDevice* mig) -> Result<std::vector<std::string>> {
     DRAHIL_ASSIGN_OR_RETURN(auto faults, ReadFaults(root, key));
     std::vector<std::string> names;
     for (const auto& f : faults) {
@@ -470,8 +489,13 @@ Result<std::vector<DeviceRef>> ListDevices(const std::string& root) {
     DRAHIL_ASSIGN_OR_RETURN(d.faults, fault_names(d.key, nullptr));
     out.push_back(d);
     for (const auto& m : g.mig_devices) {
-      DeviceRef md{GpuKey(g.minor) + "/mig" + std::to_string(m.index), "mig", m.uuid, "",
-                   g.name + " MIG " + m.profile, {g.node_file, m.cap_file}, {}};
+      DeviceRef md{GpuKey(g.minor) + "/mig" + std::to_string(m.index),
+                   "mig",
+                   m.uuid,
+                   "",
+                   g.name + " MIG " + m.profile,
+                   {g.node_file, m.cap_file},
+                   {}};
       DRAHIL_ASSIGN_OR_RETURN(md.faults, fault_names(d.key, &m));
       out.push_back(md);
     }
@@ -486,8 +510,13 @@ Result<std::vector<DeviceRef>> ListDevices(const std::string& root) {
     DRAHIL_ASSIGN_OR_RETURN(d.faults, fault_names(d.key, nullptr));
     out.push_back(d);
     for (size_t v = 0; v < f.vfs.size(); ++v) {
-      DeviceRef vd{FpgaKey(f.index) + "/vf" + std::to_string(v), "vf", "", f.vfs[v].bdf,
-                   f.name + " VF", {}, d.faults};
+      DeviceRef vd{FpgaKey(f.index) + "/vf" + std::to_string(v),
+                   "vf",
+                   "",
+                   f.vfs[v].bdf,
+                   f.name + " VF",
+                   {},
+                   d.faults};
       if (!f.vfs[v].node.empty()) vd.nodes.push_back(f.vfs[v].node);
       out.push_back(vd);
     }
@@ -502,10 +531,12 @@ Result<Fault> InjectFault(const std::string& root, const std::string& device,
   DRAHIL_ASSIGN_OR_RETURN(Target t, Resolve(n, device));
   bool gpu_only = fault.kind == "xid" || fault.kind == "lost" || fault.kind == "ecc";
   if (gpu_only && !t.gpu) {
-    return InvalidArgumentError("fault " + fault_spec + " applies to GPUs; " + device + " is an FPGA");
+    return InvalidArgumentError("fault " + fault_spec + " applies to GPUs; " + device +
+                                " is an FPGA");
   }
   if (fault.kind == "fpga-region-error" && !t.fpga) {
-    return InvalidArgumentError("fault fpga-region-error applies to FPGAs; " + device + " is a GPU");
+    return InvalidArgumentError("fault fpga-region-error applies to FPGAs; " + device +
+                                " is a GPU");
   }
   fault.after = after;
   if (t.mig) {

@@ -140,9 +140,9 @@ std::string BuildConfig(const PciFunction& f) {
   if (f.sriov) {
     const SriovCap& s = *f.sriov;
     const size_t b = 0x100;
-    Put32(c, b, 0x0010u | (1u << 16));  // SR-IOV ext cap, version 1, last
+    Put32(c, b, 0x0010u | (1u << 16));           // SR-IOV ext cap, version 1, last
     Put16(c, b + 0x08, s.num_vfs ? 0x0009 : 0);  // VF enable + VF memory space
-    Put16(c, b + 0x0c, s.total_vfs);  // InitialVFs
+    Put16(c, b + 0x0c, s.total_vfs);             // InitialVFs
     Put16(c, b + 0x0e, s.total_vfs);
     Put16(c, b + 0x10, s.num_vfs);
     Put16(c, b + 0x14, s.offset);
@@ -211,20 +211,34 @@ Status WritePciFunction(const std::string& root, const PciFunction& f) {
   DRAHIL_RETURN_IF_ERROR(WriteText(root + "/state/pci/" + f.bdf + ".config", config));
 
   if (f.sriov) {
-    DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/sriov_totalvfs", std::to_string(f.sriov->total_vfs) + "\n"));
-    DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/sriov_numvfs", std::to_string(f.sriov->num_vfs) + "\n"));
-    DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/sriov_offset", std::to_string(f.sriov->offset) + "\n"));
-    DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/sriov_stride", std::to_string(f.sriov->stride) + "\n"));
-    DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/sriov_vf_device", Hex(f.sriov->vf_device_id, 4).substr(2)));
+    DRAHIL_RETURN_IF_ERROR(
+        WriteText(dir + "/sriov_totalvfs", std::to_string(f.sriov->total_vfs) + "\n"));
+    DRAHIL_RETURN_IF_ERROR(
+        WriteText(dir + "/sriov_numvfs", std::to_string(f.sriov->num_vfs) + "\n"));
+    DRAHIL_RETURN_IF_ERROR(
+        WriteText(dir + "/sriov_offset", std::to_string(f.sriov->offset) + "\n"));
+    DRAHIL_RETURN_IF_ERROR(
+        WriteText(dir + "/sriov_stride", std::to_string(f.sriov->stride) + "\n"));
+    DRAHIL_RETURN_IF_ERROR(
+        WriteText(dir + "/sriov_vf_device", Hex(f.sriov->vf_device_id, 4).substr(2)));
   }
   for (size_t i = 0; i < f.virtfns.size(); ++i) {
     DRAHIL_RETURN_IF_ERROR(Symlink("../" + f.virtfns[i], dir + "/virtfn" + std::to_string(i)));
   }
   if (!f.physfn.empty()) DRAHIL_RETURN_IF_ERROR(Symlink("../" + f.physfn, dir + "/physfn"));
 
-  DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/aer_dev_correctable", "RxErr 0\nBadTLP 0\nBadDLLP 0\nRollover 0\nTimeout 0\nNonFatalErr 0\nCorrIntErr 0\nHeaderOF 0\nTOTAL_ERR_COR 0\n"));
-  DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/aer_dev_fatal", "Undefined 0\nDLP 0\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt 0\nRxOF 0\nMalfTLP 0\nECRC 0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_FATAL 0\n"));
-  DRAHIL_RETURN_IF_ERROR(WriteText(dir + "/aer_dev_nonfatal", "Undefined 0\nDLP 0\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt 0\nRxOF 0\nMalfTLP 0\nECRC 0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_NONFATAL 0\n"));
+  DRAHIL_RETURN_IF_ERROR(
+      WriteText(dir + "/aer_dev_correctable",
+                "RxErr 0\nBadTLP 0\nBadDLLP 0\nRollover 0\nTimeout 0\nNonFatalErr 0\nCorrIntErr "
+                "0\nHeaderOF 0\nTOTAL_ERR_COR 0\n"));
+  DRAHIL_RETURN_IF_ERROR(
+      WriteText(dir + "/aer_dev_fatal",
+                "Undefined 0\nDLP 0\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt "
+                "0\nRxOF 0\nMalfTLP 0\nECRC 0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_FATAL 0\n"));
+  DRAHIL_RETURN_IF_ERROR(
+      WriteText(dir + "/aer_dev_nonfatal",
+                "Undefined 0\nDLP 0\nSDES 0\nTLP 0\nFCP 0\nCmpltTO 0\nCmpltAbrt 0\nUnxCmplt "
+                "0\nRxOF 0\nMalfTLP 0\nECRC 0\nUnsupReq 0\nACSViol 0\nTOTAL_ERR_NONFATAL 0\n"));
 
   // bus/pci/devices/<BDF> is a link into devices/, as in the kernel.
   DRAHIL_RETURN_IF_ERROR(Symlink("../../../devices/" + BusDirName(*addr) + "/" + f.bdf,

@@ -61,8 +61,8 @@ struct PciFunction {
   uint8_t irq = 0;
   std::vector<Bar> bars;  // up to 6 slots (a 64-bit BAR uses two)
   std::optional<SriovCap> sriov;
-  std::string driver;     // bound driver name ("" = none)
-  std::string physfn;     // VFs: PF BDF
+  std::string driver;                // bound driver name ("" = none)
+  std::string physfn;                // VFs: PF BDF
   std::vector<std::string> virtfns;  // PFs: VF BDFs
 };
 

@@ -1,18 +1,18 @@
 // Node profiles: YAML (schema drahil.fakenode/v1) to Profile, with a strict
 // schema check: unknown keys, wrong types and impossible hardware (overlapping
 // MIG placements, duplicate PCI addresses) are errors naming file:line:col.
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
-
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/quantity.hpp"
-#include "drahil/formats/yaml_json.hpp"
 #include "drahil/fakenode/fakenode.hpp"
+#include "drahil/formats/yaml_json.hpp"
 #include "pci_util.hpp"
 
 namespace drahil::fakenode {
@@ -124,12 +124,11 @@ class Parser {
 };
 
 Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuModel* m) const {
-  DRAHIL_RETURN_IF_ERROR(Keys(n, where,
-                              {"name", "vendorId", "deviceId", "subsystemVendorId",
-                               "subsystemDeviceId", "classCode", "memory", "sms", "coresPerSm",
-                               "architecture", "computeCapability", "mig"},
-                              {"name", "deviceId", "memory", "sms", "architecture",
-                               "computeCapability"}));
+  DRAHIL_RETURN_IF_ERROR(
+      Keys(n, where,
+           {"name", "vendorId", "deviceId", "subsystemVendorId", "subsystemDeviceId", "classCode",
+            "memory", "sms", "coresPerSm", "architecture", "computeCapability", "mig"},
+           {"name", "deviceId", "memory", "sms", "architecture", "computeCapability"}));
   DRAHIL_ASSIGN_OR_RETURN(m->name, Str(n["name"], where + ".name"));
   if (n["vendorId"]) {
     DRAHIL_ASSIGN_OR_RETURN(auto v, UInt(n["vendorId"], where + ".vendorId", 0xffff));
@@ -138,11 +137,13 @@ Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuMode
   DRAHIL_ASSIGN_OR_RETURN(auto dev, UInt(n["deviceId"], where + ".deviceId", 0xffff));
   m->device_id = static_cast<uint32_t>(dev);
   if (n["subsystemVendorId"]) {
-    DRAHIL_ASSIGN_OR_RETURN(auto v, UInt(n["subsystemVendorId"], where + ".subsystemVendorId", 0xffff));
+    DRAHIL_ASSIGN_OR_RETURN(auto v,
+                            UInt(n["subsystemVendorId"], where + ".subsystemVendorId", 0xffff));
     m->subsystem_vendor_id = static_cast<uint32_t>(v);
   }
   if (n["subsystemDeviceId"]) {
-    DRAHIL_ASSIGN_OR_RETURN(auto v, UInt(n["subsystemDeviceId"], where + ".subsystemDeviceId", 0xffff));
+    DRAHIL_ASSIGN_OR_RETURN(auto v,
+                            UInt(n["subsystemDeviceId"], where + ".subsystemDeviceId", 0xffff));
     m->subsystem_device_id = static_cast<uint32_t>(v);
   }
   if (n["classCode"]) {
@@ -158,7 +159,7 @@ Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuMode
     m->cores_per_sm = static_cast<uint32_t>(v);
   }
   DRAHIL_ASSIGN_OR_RETURN(m->architecture, Str(n["architecture"], where + ".architecture"));
-  static const std::set<std::string> kArch = {"kepler", "maxwell", "pascal", "volta", "turing",
+  static const std::set<std::string> kArch = {"kepler", "maxwell", "pascal", "volta",    "turing",
                                               "ampere", "ada",     "hopper", "blackwell"};
   if (!kArch.count(m->architecture)) {
     return Err(n["architecture"], where + ".architecture: unknown \"" + m->architecture +
@@ -166,7 +167,8 @@ Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuMode
   }
   DRAHIL_ASSIGN_OR_RETURN(auto cc, Str(n["computeCapability"], where + ".computeCapability"));
   if (std::sscanf(cc.c_str(), "%d.%d", &m->cc_major, &m->cc_minor) != 2 || m->cc_major <= 0) {
-    return Err(n["computeCapability"], where + ".computeCapability: want \"major.minor\", got \"" + cc + "\"");
+    return Err(n["computeCapability"],
+               where + ".computeCapability: want \"major.minor\", got \"" + cc + "\"");
   }
   if (const YAML::Node mig = n["mig"]) {
     std::string w = where + ".mig";
@@ -177,39 +179,43 @@ Status Parser::ParseModel(const YAML::Node& n, const std::string& where, GpuMode
     if (slices == 0 || maxd == 0) return Err(mig, w + ": memorySlices and maxDevices must be > 0");
     m->memory_slices = static_cast<uint32_t>(slices);
     m->max_mig_devices = static_cast<uint32_t>(maxd);
-    DRAHIL_RETURN_IF_ERROR(List(mig["profiles"], w + ".profiles", [&](const YAML::Node& p,
-                                                                       const std::string& pw) {
-      DRAHIL_RETURN_IF_ERROR(Keys(p, pw, {"name", "id", "memory", "sms", "placementSize", "placements"},
-                                  {"name", "memory", "sms", "placementSize", "placements"}));
-      MigProfile mp;
-      DRAHIL_ASSIGN_OR_RETURN(mp.name, Str(p["name"], pw + ".name"));
-      if (p["id"]) {
-        DRAHIL_ASSIGN_OR_RETURN(auto id, UInt(p["id"], pw + ".id", 1000));
-        mp.id = static_cast<uint32_t>(id);
-      }
-      DRAHIL_ASSIGN_OR_RETURN(mp.memory_bytes, Bytes(p["memory"], pw + ".memory"));
-      DRAHIL_ASSIGN_OR_RETURN(auto psms, UInt(p["sms"], pw + ".sms", m->sms));
-      mp.sms = static_cast<uint32_t>(psms);
-      DRAHIL_ASSIGN_OR_RETURN(auto psize, UInt(p["placementSize"], pw + ".placementSize", slices));
-      if (psize == 0) return Err(p["placementSize"], pw + ".placementSize: must be > 0");
-      mp.placement_size = static_cast<uint32_t>(psize);
-      uint64_t slice_bytes = m->memory_bytes / slices;
-      if (mp.memory_bytes > slice_bytes * psize) {
-        return Err(p["memory"], pw + ".memory: larger than its " + std::to_string(psize) +
-                                    " memory slice(s) of the GPU");
-      }
-      DRAHIL_RETURN_IF_ERROR(List(p["placements"], pw + ".placements",
-                                  [&](const YAML::Node& x, const std::string& xw) -> Status {
-                                    DRAHIL_ASSIGN_OR_RETURN(auto start, UInt(x, xw, slices - psize));
-                                    mp.placements.push_back(static_cast<uint32_t>(start));
-                                    return OkStatus();
-                                  }));
-      for (const auto& other : m->mig_profiles) {
-        if (other.name == mp.name) return Err(p["name"], pw + ".name: duplicate MIG profile " + mp.name);
-      }
-      m->mig_profiles.push_back(std::move(mp));
-      return OkStatus();
-    }));
+    DRAHIL_RETURN_IF_ERROR(
+        List(mig["profiles"], w + ".profiles", [&](const YAML::Node& p, const std::string& pw) {
+          DRAHIL_RETURN_IF_ERROR(
+              Keys(p, pw, {"name", "id", "memory", "sms", "placementSize", "placements"},
+                   {"name", "memory", "sms", "placementSize", "placements"}));
+          MigProfile mp;
+          DRAHIL_ASSIGN_OR_RETURN(mp.name, Str(p["name"], pw + ".name"));
+          if (p["id"]) {
+            DRAHIL_ASSIGN_OR_RETURN(auto id, UInt(p["id"], pw + ".id", 1000));
+            mp.id = static_cast<uint32_t>(id);
+          }
+          DRAHIL_ASSIGN_OR_RETURN(mp.memory_bytes, Bytes(p["memory"], pw + ".memory"));
+          DRAHIL_ASSIGN_OR_RETURN(auto psms, UInt(p["sms"], pw + ".sms", m->sms));
+          mp.sms = static_cast<uint32_t>(psms);
+          DRAHIL_ASSIGN_OR_RETURN(auto psize,
+                                  UInt(p["placementSize"], pw + ".placementSize", slices));
+          if (psize == 0) return Err(p["placementSize"], pw + ".placementSize: must be > 0");
+          mp.placement_size = static_cast<uint32_t>(psize);
+          uint64_t slice_bytes = m->memory_bytes / slices;
+          if (mp.memory_bytes > slice_bytes * psize) {
+            return Err(p["memory"], pw + ".memory: larger than its " + std::to_string(psize) +
+                                        " memory slice(s) of the GPU");
+          }
+          DRAHIL_RETURN_IF_ERROR(List(p["placements"], pw + ".placements",
+                                      [&](const YAML::Node& x, const std::string& xw) -> Status {
+                                        DRAHIL_ASSIGN_OR_RETURN(auto start,
+                                                                UInt(x, xw, slices - psize));
+                                        mp.placements.push_back(static_cast<uint32_t>(start));
+                                        return OkStatus();
+                                      }));
+          for (const auto& other : m->mig_profiles) {
+            if (other.name == mp.name)
+              return Err(p["name"], pw + ".name: duplicate MIG profile " + mp.name);
+          }
+          m->mig_profiles.push_back(std::move(mp));
+          return OkStatus();
+        }));
   }
   return OkStatus();
 }
@@ -221,12 +227,16 @@ Status Parser::ParseGpu(const YAML::Node& n, const std::string& where, GpuSpec* 
   g->line = n.Mark().line + 1;
   DRAHIL_ASSIGN_OR_RETURN(g->model, Str(n["model"], where + ".model"));
   DRAHIL_ASSIGN_OR_RETURN(g->bdf, Bdf(n["bdf"], where + ".bdf"));
-  if (n["numaNode"]) { DRAHIL_ASSIGN_OR_RETURN(g->numa_node, NumaNode(n["numaNode"], where + ".numaNode")); }
+  if (n["numaNode"]) {
+    DRAHIL_ASSIGN_OR_RETURN(g->numa_node, NumaNode(n["numaNode"], where + ".numaNode"));
+  }
   if (n["minor"]) {
     DRAHIL_ASSIGN_OR_RETURN(auto minor, UInt(n["minor"], where + ".minor", 254));
     g->minor = static_cast<uint32_t>(minor);
   }
-  if (n["uuidSeed"]) { DRAHIL_ASSIGN_OR_RETURN(g->uuid_seed, Str(n["uuidSeed"], where + ".uuidSeed")); }
+  if (n["uuidSeed"]) {
+    DRAHIL_ASSIGN_OR_RETURN(g->uuid_seed, Str(n["uuidSeed"], where + ".uuidSeed"));
+  }
   if (n["nvlinkPeers"]) {
     DRAHIL_RETURN_IF_ERROR(List(n["nvlinkPeers"], where + ".nvlinkPeers",
                                 [&](const YAML::Node& x, const std::string& xw) -> Status {
@@ -240,19 +250,20 @@ Status Parser::ParseGpu(const YAML::Node& n, const std::string& where, GpuSpec* 
     DRAHIL_RETURN_IF_ERROR(Keys(mig, w, {"enabled", "devices"}, {"enabled"}));
     DRAHIL_ASSIGN_OR_RETURN(g->mig_enabled, Bool(mig["enabled"], w + ".enabled"));
     if (mig["devices"]) {
-      if (!g->mig_enabled) return Err(mig["devices"], w + ".devices: MIG devices need enabled: true");
-      DRAHIL_RETURN_IF_ERROR(List(mig["devices"], w + ".devices",
-                                  [&](const YAML::Node& d, const std::string& dw) -> Status {
-                                    DRAHIL_RETURN_IF_ERROR(Keys(d, dw, {"profile", "placement"},
-                                                                {"profile", "placement"}));
-                                    MigInstanceSpec s;
-                                    s.line = d.Mark().line + 1;
-                                    DRAHIL_ASSIGN_OR_RETURN(s.profile, Str(d["profile"], dw + ".profile"));
-                                    DRAHIL_ASSIGN_OR_RETURN(auto pl, UInt(d["placement"], dw + ".placement", 63));
-                                    s.placement = static_cast<uint32_t>(pl);
-                                    g->mig_devices.push_back(std::move(s));
-                                    return OkStatus();
-                                  }));
+      if (!g->mig_enabled)
+        return Err(mig["devices"], w + ".devices: MIG devices need enabled: true");
+      DRAHIL_RETURN_IF_ERROR(List(
+          mig["devices"], w + ".devices",
+          [&](const YAML::Node& d, const std::string& dw) -> Status {
+            DRAHIL_RETURN_IF_ERROR(Keys(d, dw, {"profile", "placement"}, {"profile", "placement"}));
+            MigInstanceSpec s;
+            s.line = d.Mark().line + 1;
+            DRAHIL_ASSIGN_OR_RETURN(s.profile, Str(d["profile"], dw + ".profile"));
+            DRAHIL_ASSIGN_OR_RETURN(auto pl, UInt(d["placement"], dw + ".placement", 63));
+            s.placement = static_cast<uint32_t>(pl);
+            g->mig_devices.push_back(std::move(s));
+            return OkStatus();
+          }));
     }
   }
   return OkStatus();
@@ -269,36 +280,46 @@ Status Parser::ParseFpga(const YAML::Node& n, const std::string& where, FpgaSpec
     return Err(n["vendor"], where + ".vendor: want xilinx or intel, got \"" + f->vendor + "\"");
   }
   DRAHIL_ASSIGN_OR_RETURN(f->name, Str(n["name"], where + ".name"));
-  if (n["shell"]) { DRAHIL_ASSIGN_OR_RETURN(f->shell, Str(n["shell"], where + ".shell")); }
+  if (n["shell"]) {
+    DRAHIL_ASSIGN_OR_RETURN(f->shell, Str(n["shell"], where + ".shell"));
+  }
   DRAHIL_ASSIGN_OR_RETURN(f->bdf, Bdf(n["bdf"], where + ".bdf"));
   DRAHIL_ASSIGN_OR_RETURN(auto dev, UInt(n["deviceId"], where + ".deviceId", 0xffff));
   f->device_id = static_cast<uint32_t>(dev);
   if (n["userDeviceId"]) {
-    if (f->vendor != "xilinx") return Err(n["userDeviceId"], where + ".userDeviceId: only Xilinx cards have a user PF");
+    if (f->vendor != "xilinx")
+      return Err(n["userDeviceId"], where + ".userDeviceId: only Xilinx cards have a user PF");
     DRAHIL_ASSIGN_OR_RETURN(auto v, UInt(n["userDeviceId"], where + ".userDeviceId", 0xffff));
     f->user_device_id = static_cast<uint32_t>(v);
   } else if (f->vendor == "xilinx") {
     f->user_device_id = f->device_id + 1;  // Alveo: user PF id follows the management PF id
   }
-  if (n["numaNode"]) { DRAHIL_ASSIGN_OR_RETURN(f->numa_node, NumaNode(n["numaNode"], where + ".numaNode")); }
+  if (n["numaNode"]) {
+    DRAHIL_ASSIGN_OR_RETURN(f->numa_node, NumaNode(n["numaNode"], where + ".numaNode"));
+  }
   if (n["prRegions"]) {
-    DRAHIL_RETURN_IF_ERROR(List(n["prRegions"], where + ".prRegions",
-                                [&](const YAML::Node& r, const std::string& rw) -> Status {
-                                  DRAHIL_RETURN_IF_ERROR(Keys(r, rw, {"name", "interfaceId"}, {"name"}));
-                                  PrRegion pr;
-                                  DRAHIL_ASSIGN_OR_RETURN(pr.name, Str(r["name"], rw + ".name"));
-                                  if (r["interfaceId"]) { DRAHIL_ASSIGN_OR_RETURN(pr.interface_id, Str(r["interfaceId"], rw + ".interfaceId")); }
-                                  f->pr_regions.push_back(std::move(pr));
-                                  return OkStatus();
-                                }));
+    DRAHIL_RETURN_IF_ERROR(List(
+        n["prRegions"], where + ".prRegions",
+        [&](const YAML::Node& r, const std::string& rw) -> Status {
+          DRAHIL_RETURN_IF_ERROR(Keys(r, rw, {"name", "interfaceId"}, {"name"}));
+          PrRegion pr;
+          DRAHIL_ASSIGN_OR_RETURN(pr.name, Str(r["name"], rw + ".name"));
+          if (r["interfaceId"]) {
+            DRAHIL_ASSIGN_OR_RETURN(pr.interface_id, Str(r["interfaceId"], rw + ".interfaceId"));
+          }
+          f->pr_regions.push_back(std::move(pr));
+          return OkStatus();
+        }));
   }
   if (const YAML::Node vfs = n["vfs"]) {
     std::string w = where + ".vfs";
-    DRAHIL_RETURN_IF_ERROR(Keys(vfs, w, {"total", "enabled", "deviceId"}, {"total", "enabled", "deviceId"}));
+    DRAHIL_RETURN_IF_ERROR(
+        Keys(vfs, w, {"total", "enabled", "deviceId"}, {"total", "enabled", "deviceId"}));
     DRAHIL_ASSIGN_OR_RETURN(auto total, UInt(vfs["total"], w + ".total", 64));
     DRAHIL_ASSIGN_OR_RETURN(auto enabled, UInt(vfs["enabled"], w + ".enabled", 64));
     DRAHIL_ASSIGN_OR_RETURN(auto vdev, UInt(vfs["deviceId"], w + ".deviceId", 0xffff));
-    if (enabled > total) return Err(vfs["enabled"], w + ".enabled: more than total (" + std::to_string(total) + ")");
+    if (enabled > total)
+      return Err(vfs["enabled"], w + ".enabled: more than total (" + std::to_string(total) + ")");
     f->total_vfs = static_cast<uint32_t>(total);
     f->num_vfs = static_cast<uint32_t>(enabled);
     f->vf_device_id = static_cast<uint32_t>(vdev);
@@ -316,16 +337,18 @@ Status Parser::Validate(const YAML::Node& root, const Profile& p) const {
     const YAML::Node gn = gpus[i];
     std::string w = "gpus[" + std::to_string(i) + "]";
     auto mit = p.gpu_models.find(g.model);
-    if (mit == p.gpu_models.end()) return Err(gn["model"], w + ".model: no gpuModels entry \"" + g.model + "\"");
+    if (mit == p.gpu_models.end())
+      return Err(gn["model"], w + ".model: no gpuModels entry \"" + g.model + "\"");
     const GpuModel& m = mit->second;
     if (!bdfs.insert(g.bdf).second) return Err(gn["bdf"], w + ".bdf: " + g.bdf + " is used twice");
     uint32_t minor = g.minor.value_or(static_cast<uint32_t>(i));
-    if (!minors.insert(minor).second) return Err(gn, w + ": minor " + std::to_string(minor) + " is used twice");
+    if (!minors.insert(minor).second)
+      return Err(gn, w + ": minor " + std::to_string(minor) + " is used twice");
     for (size_t k = 0; k < g.nvlink_peers.size(); ++k) {
       uint32_t peer = g.nvlink_peers[k];
       if (peer >= p.gpus.size() || peer == i) {
-        return Err(gn["nvlinkPeers"][k], w + ".nvlinkPeers: " + std::to_string(peer) +
-                                             " is not another GPU's index");
+        return Err(gn["nvlinkPeers"][k],
+                   w + ".nvlinkPeers: " + std::to_string(peer) + " is not another GPU's index");
       }
     }
     if (g.mig_enabled && m.memory_slices == 0) {
@@ -333,7 +356,8 @@ Status Parser::Validate(const YAML::Node& root, const Profile& p) const {
     }
     std::vector<bool> used(m.memory_slices, false);
     if (g.mig_devices.size() > m.max_mig_devices) {
-      return Err(gn["mig"]["devices"], w + ".mig.devices: more than " + std::to_string(m.max_mig_devices) + " MIG devices");
+      return Err(gn["mig"]["devices"], w + ".mig.devices: more than " +
+                                           std::to_string(m.max_mig_devices) + " MIG devices");
     }
     for (size_t k = 0; k < g.mig_devices.size(); ++k) {
       const MigInstanceSpec& s = g.mig_devices[k];
@@ -341,12 +365,18 @@ Status Parser::Validate(const YAML::Node& root, const Profile& p) const {
       std::string dw = w + ".mig.devices[" + std::to_string(k) + "]";
       auto pit = std::find_if(m.mig_profiles.begin(), m.mig_profiles.end(),
                               [&](const MigProfile& mp) { return mp.name == s.profile; });
-      if (pit == m.mig_profiles.end()) return Err(dn["profile"], dw + ".profile: model " + g.model + " has no MIG profile \"" + s.profile + "\"");
-      if (std::find(pit->placements.begin(), pit->placements.end(), s.placement) == pit->placements.end()) {
-        return Err(dn["placement"], dw + ".placement: " + std::to_string(s.placement) + " is not a valid placement of " + s.profile);
+      if (pit == m.mig_profiles.end())
+        return Err(dn["profile"],
+                   dw + ".profile: model " + g.model + " has no MIG profile \"" + s.profile + "\"");
+      if (std::find(pit->placements.begin(), pit->placements.end(), s.placement) ==
+          pit->placements.end()) {
+        return Err(dn["placement"], dw + ".placement: " + std::to_string(s.placement) +
+                                        " is not a valid placement of " + s.profile);
       }
       for (uint32_t sl = s.placement; sl < s.placement + pit->placement_size; ++sl) {
-        if (used[sl]) return Err(dn, dw + ": overlaps another MIG device at memory slice " + std::to_string(sl));
+        if (used[sl])
+          return Err(dn,
+                     dw + ": overlaps another MIG device at memory slice " + std::to_string(sl));
         used[sl] = true;
       }
     }
@@ -355,30 +385,45 @@ Status Parser::Validate(const YAML::Node& root, const Profile& p) const {
     const FpgaSpec& f = p.fpgas[i];
     std::string w = "fpgas[" + std::to_string(i) + "]";
     for (const auto& bdf : FpgaFunctionBdfs(f)) {
-      if (!bdfs.insert(bdf).second) return Err(fpgas[i]["bdf"], w + ": PCI function " + bdf + " collides with another device");
+      if (!bdfs.insert(bdf).second)
+        return Err(fpgas[i]["bdf"], w + ": PCI function " + bdf + " collides with another device");
     }
   }
   return OkStatus();
 }
 
 Result<Profile> Parser::Parse(const YAML::Node& root) {
-  DRAHIL_RETURN_IF_ERROR(Keys(root, "profile",
-                              {"schema", "name", "description", "nodeName", "seed", "nvidia",
-                               "gpuModels", "gpus", "fpgas"},
-                              {"schema", "name"}));
+  DRAHIL_RETURN_IF_ERROR(Keys(
+      root, "profile",
+      {"schema", "name", "description", "nodeName", "seed", "nvidia", "gpuModels", "gpus", "fpgas"},
+      {"schema", "name"}));
   Profile p;
   DRAHIL_ASSIGN_OR_RETURN(auto schema, Str(root["schema"], "schema"));
-  if (schema != kSchema) return Err(root["schema"], "schema: want \"" + std::string(kSchema) + "\", got \"" + schema + "\"");
+  if (schema != kSchema)
+    return Err(root["schema"],
+               "schema: want \"" + std::string(kSchema) + "\", got \"" + schema + "\"");
   DRAHIL_ASSIGN_OR_RETURN(p.name, Str(root["name"], "name"));
-  if (root["description"]) { DRAHIL_ASSIGN_OR_RETURN(p.description, Str(root["description"], "description")); }
-  if (root["nodeName"]) { DRAHIL_ASSIGN_OR_RETURN(p.node_name, Str(root["nodeName"], "nodeName")); }
-  if (root["seed"]) { DRAHIL_ASSIGN_OR_RETURN(p.seed, Str(root["seed"], "seed")); }
+  if (root["description"]) {
+    DRAHIL_ASSIGN_OR_RETURN(p.description, Str(root["description"], "description"));
+  }
+  if (root["nodeName"]) {
+    DRAHIL_ASSIGN_OR_RETURN(p.node_name, Str(root["nodeName"], "nodeName"));
+  }
+  if (root["seed"]) {
+    DRAHIL_ASSIGN_OR_RETURN(p.seed, Str(root["seed"], "seed"));
+  }
   if (const YAML::Node nv = root["nvidia"]) {
-    DRAHIL_RETURN_IF_ERROR(Keys(nv, "nvidia", {"driverVersion", "nvmlVersion", "cudaDriverVersion"}, {}));
-    if (nv["driverVersion"]) { DRAHIL_ASSIGN_OR_RETURN(p.driver_version, Str(nv["driverVersion"], "nvidia.driverVersion")); }
-    if (nv["nvmlVersion"]) { DRAHIL_ASSIGN_OR_RETURN(p.nvml_version, Str(nv["nvmlVersion"], "nvidia.nvmlVersion")); }
+    DRAHIL_RETURN_IF_ERROR(
+        Keys(nv, "nvidia", {"driverVersion", "nvmlVersion", "cudaDriverVersion"}, {}));
+    if (nv["driverVersion"]) {
+      DRAHIL_ASSIGN_OR_RETURN(p.driver_version, Str(nv["driverVersion"], "nvidia.driverVersion"));
+    }
+    if (nv["nvmlVersion"]) {
+      DRAHIL_ASSIGN_OR_RETURN(p.nvml_version, Str(nv["nvmlVersion"], "nvidia.nvmlVersion"));
+    }
     if (nv["cudaDriverVersion"]) {
-      DRAHIL_ASSIGN_OR_RETURN(auto v, UInt(nv["cudaDriverVersion"], "nvidia.cudaDriverVersion", 999999));
+      DRAHIL_ASSIGN_OR_RETURN(auto v,
+                              UInt(nv["cudaDriverVersion"], "nvidia.cudaDriverVersion", 999999));
       p.cuda_driver_version = static_cast<int>(v);
     }
   }
@@ -392,20 +437,22 @@ Result<Profile> Parser::Parse(const YAML::Node& root) {
     }
   }
   if (root["gpus"]) {
-    DRAHIL_RETURN_IF_ERROR(List(root["gpus"], "gpus", [&](const YAML::Node& n, const std::string& w) {
-      GpuSpec g;
-      DRAHIL_RETURN_IF_ERROR(ParseGpu(n, w, &g));
-      p.gpus.push_back(std::move(g));
-      return OkStatus();
-    }));
+    DRAHIL_RETURN_IF_ERROR(
+        List(root["gpus"], "gpus", [&](const YAML::Node& n, const std::string& w) {
+          GpuSpec g;
+          DRAHIL_RETURN_IF_ERROR(ParseGpu(n, w, &g));
+          p.gpus.push_back(std::move(g));
+          return OkStatus();
+        }));
   }
   if (root["fpgas"]) {
-    DRAHIL_RETURN_IF_ERROR(List(root["fpgas"], "fpgas", [&](const YAML::Node& n, const std::string& w) {
-      FpgaSpec f;
-      DRAHIL_RETURN_IF_ERROR(ParseFpga(n, w, &f));
-      p.fpgas.push_back(std::move(f));
-      return OkStatus();
-    }));
+    DRAHIL_RETURN_IF_ERROR(
+        List(root["fpgas"], "fpgas", [&](const YAML::Node& n, const std::string& w) {
+          FpgaSpec f;
+          DRAHIL_RETURN_IF_ERROR(ParseFpga(n, w, &f));
+          p.fpgas.push_back(std::move(f));
+          return OkStatus();
+        }));
   }
   if (p.gpus.empty() && p.fpgas.empty()) return Err(root, "profile has neither gpus nor fpgas");
   DRAHIL_RETURN_IF_ERROR(Validate(root, p));

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/file_util.hpp"
@@ -183,13 +182,20 @@ std::string FpgaToJson(const Fpga& f) {
   for (const auto& r : f.pr_regions) {
     regions.push_back({{"name", r.name}, {"interface_id", r.interface_id}});
   }
-  json j = {{"index", f.index},       {"uuid", f.uuid},
-            {"vendor", f.vendor},     {"vendor_id", f.vendor_id},
-            {"name", f.name},         {"shell", f.shell},
-            {"mgmt_bdf", f.mgmt_bdf}, {"user_bdf", f.user_bdf},
-            {"mgmt_device_id", f.mgmt_device_id}, {"user_device_id", f.user_device_id},
-            {"numa_node", f.numa_node}, {"total_vfs", f.total_vfs},
-            {"vfs", vfs},             {"pr_regions", regions},
+  json j = {{"index", f.index},
+            {"uuid", f.uuid},
+            {"vendor", f.vendor},
+            {"vendor_id", f.vendor_id},
+            {"name", f.name},
+            {"shell", f.shell},
+            {"mgmt_bdf", f.mgmt_bdf},
+            {"user_bdf", f.user_bdf},
+            {"mgmt_device_id", f.mgmt_device_id},
+            {"user_device_id", f.user_device_id},
+            {"numa_node", f.numa_node},
+            {"total_vfs", f.total_vfs},
+            {"vfs", vfs},
+            {"pr_regions", regions},
             {"nodes", f.nodes}};
   return j.dump(2) + "\n";
 }
@@ -237,13 +243,16 @@ std::string NodeToJson(const NodeState& n) {
   for (const auto& g : n.gpus) {
     json migs = json::array();
     for (const auto& m : g.mig_devices) migs.push_back(m.uuid);
-    gpus.push_back({{"key", GpuKey(g.minor)}, {"uuid", g.uuid}, {"bdf", g.bdf},
-                    {"name", g.name}, {"mig_devices", migs}});
+    gpus.push_back({{"key", GpuKey(g.minor)},
+                    {"uuid", g.uuid},
+                    {"bdf", g.bdf},
+                    {"name", g.name},
+                    {"mig_devices", migs}});
   }
   json fpgas = json::array();
   for (const auto& f : n.fpgas) {
-    fpgas.push_back({{"key", FpgaKey(f.index)}, {"uuid", f.uuid}, {"bdf", f.mgmt_bdf},
-                     {"name", f.name}});
+    fpgas.push_back(
+        {{"key", FpgaKey(f.index)}, {"uuid", f.uuid}, {"bdf", f.mgmt_bdf}, {"name", f.name}});
   }
   json j = {{"schema", "drahil.fakenode.state/v1"},
             {"node_name", n.node_name},
@@ -261,8 +270,7 @@ Result<NodeState> ReadNodeState(const std::string& root) {
   std::string node_path = StateDir(root) + "/node.json";
   auto text = ReadFile(node_path, 1u << 20);
   if (!text.ok()) {
-    return Status(text.status().code(),
-                  "not a drahil node root (" + text.status().message() + ")");
+    return Status(text.status().code(), "not a drahil node root (" + text.status().message() + ")");
   }
   auto parsed = ParseJson(*text);
   if (!parsed.ok()) return parsed.status().WithContext(node_path);
@@ -377,15 +385,18 @@ Status WriteFaults(const std::string& root, const std::string& key,
                    const std::vector<Fault>& faults) {
   json arr = json::array();
   for (const auto& f : faults) {
-    arr.push_back({{"id", f.id}, {"kind", f.kind}, {"xid", f.xid}, {"after", f.after},
-                   {"gi_id", f.gi_id}, {"ci_id", f.ci_id}});
+    arr.push_back({{"id", f.id},
+                   {"kind", f.kind},
+                   {"xid", f.xid},
+                   {"after", f.after},
+                   {"gi_id", f.gi_id},
+                   {"ci_id", f.ci_id}});
   }
   DRAHIL_RETURN_IF_ERROR(MakeDirs(StateDir(root) + "/faults"));
   return AtomicWriteFile(FaultsPath(root, key), json({{"faults", arr}}).dump(2) + "\n");
 }
 
-const std::vector<Fault>& FaultTracker::Refresh(const std::string& root,
-                                                const std::string& key) {
+const std::vector<Fault>& FaultTracker::Refresh(const std::string& root, const std::string& key) {
   std::string path = FaultsPath(root, key);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -490,9 +501,9 @@ std::string StableUuid(const std::string& key) {
   uint64_t a = Fnv1a64(key, 0x64726168696c31ull);
   uint64_t b = Fnv1a64(key, 0x64726168696c32ull);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
                 static_cast<unsigned long long>(b & 0xffffffffffffull));
   return buf;
 }

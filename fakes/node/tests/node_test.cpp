@@ -214,16 +214,15 @@ TEST_CASE("CreateNode: lspci -A linux-sysfs prints every function, VFs and SR-IO
   auto n = Create("fpga-2card-vfs", root);
   REQUIRE_OK(n);
   std::string opt = "sysfs.path=" + root + "/sys/bus/pci";
-  auto out = RunCommand({lspci, "-A", "linux-sysfs", "-O", opt, "-n", "-D"},
-                        std::chrono::seconds(20));
+  auto out =
+      RunCommand({lspci, "-A", "linux-sysfs", "-O", opt, "-n", "-D"}, std::chrono::seconds(20));
   REQUIRE_OK(out);
   INFO(out->output);
   REQUIRE(out->exit.success());
-  std::vector<std::string> want = {
-      "0000:3b:00.0 1200: 10ee:500c", "0000:3b:00.1 1200: 10ee:500d",
-      "0000:3b:00.2 1200: 10ee:500e", "0000:3b:00.3 1200: 10ee:500e",
-      "0000:af:00.0 1200: 8086:bcce", "0000:af:00.1 1200: 8086:bccf",
-      "0000:af:00.2 1200: 8086:bccf", "0000:af:00.3 1200: 8086:bccf"};
+  std::vector<std::string> want = {"0000:3b:00.0 1200: 10ee:500c", "0000:3b:00.1 1200: 10ee:500d",
+                                   "0000:3b:00.2 1200: 10ee:500e", "0000:3b:00.3 1200: 10ee:500e",
+                                   "0000:af:00.0 1200: 8086:bcce", "0000:af:00.1 1200: 8086:bccf",
+                                   "0000:af:00.2 1200: 8086:bccf", "0000:af:00.3 1200: 8086:bccf"};
   for (const auto& w : want) CHECK(out->output.find(w) != std::string::npos);
   CHECK(std::count(out->output.begin(), out->output.end(), '\n') == 8);
 
@@ -257,7 +256,8 @@ TEST_CASE("CreateNode: FPGA device nodes and DFL sysfs follow the vendors' layou
   for (const auto& node : i.nodes) CHECK(PathExists(root + "/" + node));
   CHECK(PathExists(root + "/sys/class/fpga_region/region0/dfl-fme.0/ports_num"));
   CHECK(*ReadFile(root + "/sys/class/fpga_region/region0/dfl-fme.0/ports_num") == "3\n");
-  CHECK(PathExists(root + "/sys/bus/pci/devices/0000:af:00.3/fpga_region/region3/dfl-port.2/afu_id"));
+  CHECK(
+      PathExists(root + "/sys/bus/pci/devices/0000:af:00.3/fpga_region/region3/dfl-port.2/afu_id"));
 
   auto devs = ListDevices(root);
   REQUIRE_OK(devs);
@@ -302,7 +302,8 @@ TEST_CASE("InjectFault: faults show up in sysfs and clear restores it", "[fakeno
 
   auto devs = ListDevices(root);
   REQUIRE_OK(devs);
-  auto gpu0 = std::find_if(devs->begin(), devs->end(), [](const DeviceRef& d) { return d.key == "gpu0"; });
+  auto gpu0 =
+      std::find_if(devs->begin(), devs->end(), [](const DeviceRef& d) { return d.key == "gpu0"; });
   REQUIRE(gpu0 != devs->end());
   CHECK(gpu0->faults == std::vector<std::string>{"lost", "pcie-aer"});
 
@@ -334,9 +335,9 @@ TEST_CASE("drahil-fakenode: create, list, inject and clear from the command line
   auto dir = TempDir::Create("fakenode-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");
-  auto create = RunCommand({bin, "create", "--profile", ProfilePath("laptop-1gpu"), "--root", root,
-                            "--node-name", "n1"},
-                           std::chrono::seconds(20));
+  auto create = RunCommand(
+      {bin, "create", "--profile", ProfilePath("laptop-1gpu"), "--root", root, "--node-name", "n1"},
+      std::chrono::seconds(20));
   REQUIRE_OK(create);
   INFO(create->output);
   REQUIRE(create->exit.success());
@@ -362,9 +363,9 @@ TEST_CASE("drahil-fakenode: create, list, inject and clear from the command line
   REQUIRE_OK(bad);
   CHECK(bad->exit.exit_code == 2);
   CHECK(bad->output.find("unknown fault \"melt\"") != std::string::npos);
-  auto bad_profile = RunCommand({bin, "create", "--profile", "/nonexistent.yaml", "--root",
-                                 dir->Join("x")},
-                                std::chrono::seconds(20));
+  auto bad_profile =
+      RunCommand({bin, "create", "--profile", "/nonexistent.yaml", "--root", dir->Join("x")},
+                 std::chrono::seconds(20));
   REQUIRE_OK(bad_profile);
   CHECK(bad_profile->exit.exit_code == 2);
 }
@@ -377,8 +378,9 @@ TEST_CASE("ReadNodeState: damaged metadata is an error naming the file", "[faken
   std::string gpu = GpuStatePath(root, 0);
   auto good = ReadFile(gpu);
   REQUIRE_OK(good);
-  for (const std::string& bad : {std::string("{not json"), std::string("[]"),
-                                 std::string("{\"index\": \"zero\"}"), good->substr(0, good->size() / 2)}) {
+  for (const std::string& bad :
+       {std::string("{not json"), std::string("[]"), std::string("{\"index\": \"zero\"}"),
+        good->substr(0, good->size() / 2)}) {
     REQUIRE_OK(AtomicWriteFile(gpu, bad));
     auto st = ReadNodeState(root);
     INFO(bad);
@@ -390,7 +392,8 @@ TEST_CASE("ReadNodeState: damaged metadata is an error naming the file", "[faken
   auto p = ParseProfile(R"(schema: drahil.fakenode/v1
 name: x
 gpus: []
-)", "x.yaml");
+)",
+                        "x.yaml");
   CHECK_FALSE(p.ok());
   auto not_root = ReadNodeState(dir->path());
   REQUIRE_FALSE(not_root.ok());

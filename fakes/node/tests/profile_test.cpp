@@ -3,7 +3,6 @@
 #include <string>
 
 #include "drahil/core/file_util.hpp"
-
 #include "drahil/fakenode/fakenode.hpp"
 #include "drahil/testing/testing.hpp"
 
@@ -84,7 +83,8 @@ TEST_CASE("Profile: impossible hardware is rejected", "[fakenode]") {
     std::string want;
   };
   std::vector<Case> cases = {
-      {"    mig: {enabled: true, devices: [{profile: 2g.2gb, placement: 0}, {profile: 1g.1gb, placement: 1}]}\n",
+      {"    mig: {enabled: true, devices: [{profile: 2g.2gb, placement: 0}, {profile: 1g.1gb, "
+       "placement: 1}]}\n",
        "overlaps another MIG device"},
       {"    mig: {enabled: true, devices: [{profile: 2g.2gb, placement: 1}]}\n",
        "is not a valid placement of 2g.2gb"},
@@ -141,7 +141,8 @@ std::string Inconsistency(const Profile& p) {
 }
 }  // namespace
 
-TEST_CASE("Profile: truncated and mutated profiles fail cleanly, never crash", "[fakenode][robust]") {
+TEST_CASE("Profile: truncated and mutated profiles fail cleanly, never crash",
+          "[fakenode][robust]") {
   auto text = ReadFile(ProfilePath("gpu-8x-mig-server"));
   REQUIRE_OK(text);
   REQUIRE_OK(ParseProfile(*text, "m.yaml"));

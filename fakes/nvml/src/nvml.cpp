@@ -39,11 +39,11 @@ using drahil::fakenode::MigDevice;
 
 struct nvmlDevice_st {
   const Gpu* gpu = nullptr;
-  const MigDevice* mig = nullptr;          // set for a MIG device handle
-  nvmlDevice_st* parent = nullptr;         // MIG: the GPU's handle
-  std::vector<nvmlDevice_st*> mig_handles; // GPU: its usable MIG devices
-  unsigned index = 0;                      // position among visible GPUs
-  int fd = -1;                             // the open node file (GPU handles)
+  const MigDevice* mig = nullptr;           // set for a MIG device handle
+  nvmlDevice_st* parent = nullptr;          // MIG: the GPU's handle
+  std::vector<nvmlDevice_st*> mig_handles;  // GPU: its usable MIG devices
+  unsigned index = 0;                       // position among visible GPUs
+  int fd = -1;                              // the open node file (GPU handles)
 };
 
 struct nvmlEventSet_st {
@@ -193,9 +193,9 @@ nvmlReturn_t Guard(F&& f) {
   }
 }
 
-#define WITH_DEVICE(dev)                          \
-  Lib& l = L();                                   \
-  std::lock_guard<std::mutex> lock(l.mu);         \
+#define WITH_DEVICE(dev)                  \
+  Lib& l = L();                           \
+  std::lock_guard<std::mutex> lock(l.mu); \
   if (nvmlReturn_t rc = DeviceCall(l, dev); rc != NVML_SUCCESS) return rc
 
 unsigned SliceCount(const MigDevice& m) {
@@ -236,34 +236,62 @@ NVML_EXPORT nvmlReturn_t nvmlShutdown(void) {
 
 NVML_EXPORT const char* nvmlErrorString(nvmlReturn_t result) {
   switch (result) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
-    case NVML_ERROR_ALREADY_INITIALIZED: return "Already Initialized";
-    case NVML_ERROR_NOT_FOUND: return "Not Found";
-    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-    case NVML_ERROR_INSUFFICIENT_POWER: return "Insufficient External Power";
-    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    case NVML_ERROR_TIMEOUT: return "Timeout";
-    case NVML_ERROR_IRQ_ISSUE: return "Interrupt Request Issue";
-    case NVML_ERROR_LIBRARY_NOT_FOUND: return "NVML Shared Library Not Found";
-    case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
-    case NVML_ERROR_CORRUPTED_INFOROM: return "Corrupted infoROM";
-    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
-    case NVML_ERROR_RESET_REQUIRED: return "GPU requires restart";
-    case NVML_ERROR_OPERATING_SYSTEM: return "The operating system has blocked the request";
-    case NVML_ERROR_LIB_RM_VERSION_MISMATCH: return "RM has detected an NVML/RM version mismatch";
-    case NVML_ERROR_IN_USE: return "In use by another client";
-    case NVML_ERROR_MEMORY: return "Insufficient Memory";
-    case NVML_ERROR_NO_DATA: return "No data";
-    case NVML_ERROR_INSUFFICIENT_RESOURCES: return "Insufficient resources";
-    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Version mismatch";
-    case NVML_ERROR_NOT_READY: return "Not ready";
-    case NVML_ERROR_GPU_NOT_FOUND: return "GPU not found";
-    case NVML_ERROR_INVALID_STATE: return "Invalid state";
-    default: return "Unknown Error";
+    case NVML_SUCCESS:
+      return "Success";
+    case NVML_ERROR_UNINITIALIZED:
+      return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT:
+      return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED:
+      return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION:
+      return "Insufficient Permissions";
+    case NVML_ERROR_ALREADY_INITIALIZED:
+      return "Already Initialized";
+    case NVML_ERROR_NOT_FOUND:
+      return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE:
+      return "Insufficient Size";
+    case NVML_ERROR_INSUFFICIENT_POWER:
+      return "Insufficient External Power";
+    case NVML_ERROR_DRIVER_NOT_LOADED:
+      return "Driver Not Loaded";
+    case NVML_ERROR_TIMEOUT:
+      return "Timeout";
+    case NVML_ERROR_IRQ_ISSUE:
+      return "Interrupt Request Issue";
+    case NVML_ERROR_LIBRARY_NOT_FOUND:
+      return "NVML Shared Library Not Found";
+    case NVML_ERROR_FUNCTION_NOT_FOUND:
+      return "Function Not Found";
+    case NVML_ERROR_CORRUPTED_INFOROM:
+      return "Corrupted infoROM";
+    case NVML_ERROR_GPU_IS_LOST:
+      return "GPU is lost";
+    case NVML_ERROR_RESET_REQUIRED:
+      return "GPU requires restart";
+    case NVML_ERROR_OPERATING_SYSTEM:
+      return "The operating system has blocked the request";
+    case NVML_ERROR_LIB_RM_VERSION_MISMATCH:
+      return "RM has detected an NVML/RM version mismatch";
+    case NVML_ERROR_IN_USE:
+      return "In use by another client";
+    case NVML_ERROR_MEMORY:
+      return "Insufficient Memory";
+    case NVML_ERROR_NO_DATA:
+      return "No data";
+    case NVML_ERROR_INSUFFICIENT_RESOURCES:
+      return "Insufficient resources";
+    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH:
+      return "Version mismatch";
+    case NVML_ERROR_NOT_READY:
+      return "Not ready";
+    case NVML_ERROR_GPU_NOT_FOUND:
+      return "GPU not found";
+    case NVML_ERROR_INVALID_STATE:
+      return "Invalid state";
+    default:
+      return "Unknown Error";
   }
 }
 
@@ -312,7 +340,9 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int* count) {
     return NVML_SUCCESS;
   });
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount(unsigned int* count) { return nvmlDeviceGetCount_v2(count); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount(unsigned int* count) {
+  return nvmlDeviceGetCount_v2(count);
+}
 
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* device) {
   return Guard([&] {
@@ -348,7 +378,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByUUID(const char* uuid, nvmlDevice_
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char* bus_id, nvmlDevice_t* device) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char* bus_id,
+                                                          nvmlDevice_t* device) {
   return Guard([&] {
     Lib& l = L();
     std::lock_guard<std::mutex> lock(l.mu);
@@ -390,7 +421,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsi
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char* serial, unsigned int length) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char* serial,
+                                             unsigned int length) {
   return Guard([&] {
     WITH_DEVICE(device);
     return PutString(serial, length, device->gpu->serial);
@@ -429,7 +461,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned 
     WITH_DEVICE(device);
     if (active == nullptr || link >= NVML_NVLINK_MAX_LINKS) return NVML_ERROR_INVALID_ARGUMENT;
     if (device->mig || device->gpu->nvlink_peers.empty()) return NVML_ERROR_NOT_SUPPORTED;
-    *active = link < device->gpu->nvlink_peers.size() ? NVML_FEATURE_ENABLED : NVML_FEATURE_DISABLED;
+    *active =
+        link < device->gpu->nvlink_peers.size() ? NVML_FEATURE_ENABLED : NVML_FEATURE_DISABLED;
     return NVML_SUCCESS;
   });
 }
@@ -471,15 +504,20 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t device, unsigned int* i
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t device, nvmlDeviceArchitecture_t* arch) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t device,
+                                                   nvmlDeviceArchitecture_t* arch) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (arch == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
     static const std::map<std::string, unsigned> kArch = {
-        {"kepler", NVML_DEVICE_ARCH_KEPLER}, {"maxwell", NVML_DEVICE_ARCH_MAXWELL},
-        {"pascal", NVML_DEVICE_ARCH_PASCAL}, {"volta", NVML_DEVICE_ARCH_VOLTA},
-        {"turing", NVML_DEVICE_ARCH_TURING}, {"ampere", NVML_DEVICE_ARCH_AMPERE},
-        {"ada", NVML_DEVICE_ARCH_ADA},       {"hopper", NVML_DEVICE_ARCH_HOPPER},
+        {"kepler", NVML_DEVICE_ARCH_KEPLER},
+        {"maxwell", NVML_DEVICE_ARCH_MAXWELL},
+        {"pascal", NVML_DEVICE_ARCH_PASCAL},
+        {"volta", NVML_DEVICE_ARCH_VOLTA},
+        {"turing", NVML_DEVICE_ARCH_TURING},
+        {"ampere", NVML_DEVICE_ARCH_AMPERE},
+        {"ada", NVML_DEVICE_ARCH_ADA},
+        {"hopper", NVML_DEVICE_ARCH_HOPPER},
         {"blackwell", NVML_DEVICE_ARCH_BLACKWELL}};
     auto it = kArch.find(device->gpu->architecture);
     *arch = it == kArch.end() ? NVML_DEVICE_ARCH_UNKNOWN : it->second;
@@ -487,7 +525,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t device, nvmlDevi
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t device, int* major, int* minor) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t device, int* major,
+                                                            int* minor) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (major == nullptr || minor == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
@@ -507,7 +546,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetNumGpuCores(nvmlDevice_t device, unsigned 
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttributes_t* a) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device,
+                                                    nvmlDeviceAttributes_t* a) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (a == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
@@ -573,13 +613,15 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMem
 
 // ---- MIG ----
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int* current, unsigned int* pending) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int* current,
+                                              unsigned int* pending) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (current == nullptr || pending == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
     if (device->mig) return NVML_ERROR_INVALID_ARGUMENT;
     if (!device->gpu->mig_capable) return NVML_ERROR_NOT_SUPPORTED;
-    *current = *pending = device->gpu->mig_enabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+    *current = *pending =
+        device->gpu->mig_enabled ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
     return NVML_SUCCESS;
   });
 }
@@ -593,7 +635,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, uns
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device,
+                                                             unsigned int index,
                                                              nvmlDevice_t* mig) {
   return Guard([&] {
     WITH_DEVICE(device);
@@ -635,7 +678,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, uns
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t mig, nvmlDevice_t* device) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t mig,
+                                                                      nvmlDevice_t* device) {
   return Guard([&] {
     WITH_DEVICE(mig);
     if (device == nullptr || !mig->mig) return NVML_ERROR_INVALID_ARGUMENT;
@@ -662,13 +706,14 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t device, nvmlEnableSta
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, nvmlMemoryErrorType_t type,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device,
+                                                     nvmlMemoryErrorType_t type,
                                                      nvmlEccCounterType_t counter,
                                                      unsigned long long* count) {
   return Guard([&] {
     WITH_DEVICE(device);
-    if (count == nullptr || (type != NVML_MEMORY_ERROR_TYPE_CORRECTED &&
-                             type != NVML_MEMORY_ERROR_TYPE_UNCORRECTED) ||
+    if (count == nullptr ||
+        (type != NVML_MEMORY_ERROR_TYPE_CORRECTED && type != NVML_MEMORY_ERROR_TYPE_UNCORRECTED) ||
         (counter != NVML_VOLATILE_ECC && counter != NVML_AGGREGATE_ECC)) {
       return NVML_ERROR_INVALID_ARGUMENT;
     }
@@ -694,11 +739,13 @@ NVML_EXPORT nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t* set) {
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, unsigned long long* types) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device,
+                                                          unsigned long long* types) {
   return Guard([&] {
     WITH_DEVICE(device);
     if (types == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
-    *types = device->mig || !HasEcc(*device->gpu) ? nvmlEventTypeXidCriticalError : kSupportedEvents;
+    *types =
+        device->mig || !HasEcc(*device->gpu) ? nvmlEventTypeXidCriticalError : kSupportedEvents;
     return NVML_SUCCESS;
   });
 }
@@ -755,7 +802,8 @@ bool TryDeliver(Lib& l, nvmlEventSet_st* set, nvmlEventData_t* data, bool count_
 }
 }  // namespace
 
-NVML_EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t* data, unsigned int timeoutms) {
+NVML_EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t* data,
+                                             unsigned int timeoutms) {
   return Guard([&] {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutms);
     Lib& l = L();
@@ -764,7 +812,8 @@ NVML_EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t
       {
         std::lock_guard<std::mutex> lock(l.mu);
         if (l.refs == 0) return NVML_ERROR_UNINITIALIZED;
-        if (set == nullptr || data == nullptr || !l.sets.count(set)) return NVML_ERROR_INVALID_ARGUMENT;
+        if (set == nullptr || data == nullptr || !l.sets.count(set))
+          return NVML_ERROR_INVALID_ARGUMENT;
         if (TryDeliver(l, set, data, first)) return NVML_SUCCESS;
       }
       auto now = std::chrono::steady_clock::now();
@@ -772,7 +821,7 @@ NVML_EXPORT nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t
       // Poll the fault files: they change rarely and the wait is bounded by
       // timeoutms, like the real call.
       auto step = std::min<std::chrono::steady_clock::duration>(deadline - now,
-                                                                 std::chrono::milliseconds(10));
+                                                                std::chrono::milliseconds(10));
       struct timespec ts {};
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(step).count();
       ts.tv_sec = static_cast<time_t>(ns / 1000000000);

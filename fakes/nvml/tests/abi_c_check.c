@@ -11,7 +11,8 @@ _Static_assert(offsetof(nvmlPciInfo_t, busId) == 36, "nvmlPciInfo_t.busId offset
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t layout");
 _Static_assert(offsetof(nvmlEventData_t, eventData) == 16, "nvmlEventData_t.eventData offset");
 _Static_assert(sizeof(nvmlEventData_t) == 32, "nvmlEventData_t layout");
-_Static_assert(offsetof(nvmlDeviceAttributes_t, memorySizeMB) == 32, "nvmlDeviceAttributes_t layout");
+_Static_assert(offsetof(nvmlDeviceAttributes_t, memorySizeMB) == 32,
+               "nvmlDeviceAttributes_t layout");
 _Static_assert(NVML_ERROR_GPU_IS_LOST == 15 && NVML_ERROR_TIMEOUT == 10, "nvmlReturn_t values");
 
 int drahil_abi_c_check(void) {

@@ -9,19 +9,19 @@
 
 #include "drahil/nvml/nvml_abi.h"
 
-#define LOAD(name)                                                   \
-  auto name##_p = reinterpret_cast<name##_fn>(dlsym(lib, #name));    \
-  if (!name##_p) {                                                   \
-    std::fprintf(stderr, "missing symbol %s\n", #name);              \
-    return 1;                                                        \
+#define LOAD(name)                                                \
+  auto name##_p = reinterpret_cast<name##_fn>(dlsym(lib, #name)); \
+  if (!name##_p) {                                                \
+    std::fprintf(stderr, "missing symbol %s\n", #name);           \
+    return 1;                                                     \
   }
-#define CALL(expr)                                                   \
-  do {                                                               \
-    nvmlReturn_t rc_ = (expr);                                       \
-    if (rc_ != NVML_SUCCESS) {                                       \
+#define CALL(expr)                                                  \
+  do {                                                              \
+    nvmlReturn_t rc_ = (expr);                                      \
+    if (rc_ != NVML_SUCCESS) {                                      \
       std::printf("error %s = %d\n", #expr, static_cast<int>(rc_)); \
-      return 1;                                                      \
-    }                                                                \
+      return 1;                                                     \
+    }                                                               \
   } while (0)
 
 int main(int argc, char** argv) {

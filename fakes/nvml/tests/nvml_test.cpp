@@ -20,20 +20,46 @@ using namespace drahil::fakenode;
 
 namespace {
 
-#define NVML_FUNCS(X)                                                                            \
-  X(nvmlInit_v2) X(nvmlShutdown) X(nvmlErrorString) X(nvmlSystemGetDriverVersion)               \
-  X(nvmlSystemGetNVMLVersion) X(nvmlDeviceGetCount_v2) X(nvmlDeviceGetHandleByIndex_v2)         \
-  X(nvmlDeviceGetHandleByUUID) X(nvmlDeviceGetHandleByPciBusId_v2) X(nvmlDeviceGetName)        \
-  X(nvmlDeviceGetUUID) X(nvmlDeviceGetSerial) X(nvmlDeviceGetPciInfo_v3)                       \
-  X(nvmlDeviceGetMinorNumber) X(nvmlDeviceGetIndex) X(nvmlDeviceGetMemoryInfo)                 \
-  X(nvmlDeviceGetMigMode) X(nvmlDeviceGetMaxMigDeviceCount)                                    \
-  X(nvmlDeviceGetMigDeviceHandleByIndex) X(nvmlDeviceIsMigDeviceHandle)                        \
-  X(nvmlDeviceGetGpuInstanceId) X(nvmlDeviceGetComputeInstanceId)                              \
-  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle) X(nvmlDeviceGetAttributes_v2)               \
-  X(nvmlDeviceGetNumGpuCores) X(nvmlDeviceGetArchitecture) X(nvmlDeviceGetCudaComputeCapability) \
-  X(nvmlEventSetCreate) X(nvmlDeviceRegisterEvents) X(nvmlEventSetWait_v2) X(nvmlEventSetFree) \
-  X(nvmlDeviceGetSupportedEventTypes) X(nvmlDeviceGetTotalEccErrors) X(nvmlDeviceGetEccMode)      \
-  X(nvmlDeviceGetNvLinkState) X(nvmlDeviceGetNvLinkRemotePciInfo_v2)
+// One entry per line (clang-format reflows X-macro lists unstably).
+// clang-format off
+#define NVML_FUNCS(X) \
+  X(nvmlInit_v2) \
+  X(nvmlShutdown) \
+  X(nvmlErrorString) \
+  X(nvmlSystemGetDriverVersion) \
+  X(nvmlSystemGetNVMLVersion) \
+  X(nvmlDeviceGetCount_v2) \
+  X(nvmlDeviceGetHandleByIndex_v2) \
+  X(nvmlDeviceGetHandleByUUID) \
+  X(nvmlDeviceGetHandleByPciBusId_v2) \
+  X(nvmlDeviceGetName) \
+  X(nvmlDeviceGetUUID) \
+  X(nvmlDeviceGetSerial) \
+  X(nvmlDeviceGetPciInfo_v3) \
+  X(nvmlDeviceGetMinorNumber) \
+  X(nvmlDeviceGetIndex) \
+  X(nvmlDeviceGetMemoryInfo) \
+  X(nvmlDeviceGetMigMode) \
+  X(nvmlDeviceGetMaxMigDeviceCount) \
+  X(nvmlDeviceGetMigDeviceHandleByIndex) \
+  X(nvmlDeviceIsMigDeviceHandle) \
+  X(nvmlDeviceGetGpuInstanceId) \
+  X(nvmlDeviceGetComputeInstanceId) \
+  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle) \
+  X(nvmlDeviceGetAttributes_v2) \
+  X(nvmlDeviceGetNumGpuCores) \
+  X(nvmlDeviceGetArchitecture) \
+  X(nvmlDeviceGetCudaComputeCapability) \
+  X(nvmlEventSetCreate) \
+  X(nvmlDeviceRegisterEvents) \
+  X(nvmlEventSetWait_v2) \
+  X(nvmlEventSetFree) \
+  X(nvmlDeviceGetSupportedEventTypes) \
+  X(nvmlDeviceGetTotalEccErrors) \
+  X(nvmlDeviceGetEccMode) \
+  X(nvmlDeviceGetNvLinkState) \
+  X(nvmlDeviceGetNvLinkRemotePciInfo_v2)
+// clang-format on
 
 struct Nvml {
 #define DECLARE(name) name##_fn name = nullptr;
@@ -100,7 +126,9 @@ TEST_CASE("FakeNvml: exports the documented entry points", "[nvml]") {
   NVML_FUNCS(CHECKFN)
 #undef CHECKFN
   // Internal C++ code stays hidden.
-  CHECK(dlsym(n.lib, "_ZN6drahil8fakenode14ReadNodeStateERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE") == nullptr);
+  CHECK(dlsym(n.lib,
+              "_ZN6drahil8fakenode14ReadNodeStateERKNSt7__cxx1112basic_stringIcSt11char_"
+              "traitsIcESaIcEEE") == nullptr);
   CHECK(std::string(n.nvmlErrorString(NVML_ERROR_GPU_IS_LOST)) == "GPU is lost");
 }
 
@@ -220,7 +248,8 @@ TEST_CASE("FakeNvml: host view sees the profile's GPUs, UUIDs and MIG devices", 
   nvmlPciInfo_t remote;
   REQUIRE(n.nvmlDeviceGetNvLinkRemotePciInfo_v2(d0, 6, &remote) == NVML_SUCCESS);
   CHECK(std::string(remote.busId) == "00000000:DB:00.0");
-  CHECK(n.nvmlDeviceGetNvLinkState(d0, NVML_NVLINK_MAX_LINKS, &active) == NVML_ERROR_INVALID_ARGUMENT);
+  CHECK(n.nvmlDeviceGetNvLinkState(d0, NVML_NVLINK_MAX_LINKS, &active) ==
+        NVML_ERROR_INVALID_ARGUMENT);
 
   // A whole GPU (gpu7) has MIG off and no MIG devices.
   nvmlDevice_t d7;
@@ -253,7 +282,9 @@ TEST_CASE("FakeNvml: an injected Xid arrives once per event set, a lost GPU fail
   REQUIRE(n.nvmlEventSetCreate(&a) == NVML_SUCCESS);
   REQUIRE(n.nvmlEventSetCreate(&b) == NVML_SUCCESS);
   REQUIRE(n.nvmlDeviceRegisterEvents(d5, nvmlEventTypeXidCriticalError, a) == NVML_SUCCESS);
-  REQUIRE(n.nvmlDeviceRegisterEvents(d6, nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError, a) == NVML_SUCCESS);
+  REQUIRE(n.nvmlDeviceRegisterEvents(d6,
+                                     nvmlEventTypeXidCriticalError | nvmlEventTypeDoubleBitEccError,
+                                     a) == NVML_SUCCESS);
   REQUIRE(n.nvmlDeviceRegisterEvents(d5, nvmlEventTypeXidCriticalError, b) == NVML_SUCCESS);
 
   nvmlEventData_t ev;
@@ -278,7 +309,8 @@ TEST_CASE("FakeNvml: an injected Xid arrives once per event set, a lost GPU fail
   CHECK(ev.device == d6);
   CHECK(ev.eventType == nvmlEventTypeDoubleBitEccError);
   unsigned long long ecc = 0;
-  REQUIRE(n.nvmlDeviceGetTotalEccErrors(d6, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ecc) == NVML_SUCCESS);
+  REQUIRE(n.nvmlDeviceGetTotalEccErrors(d6, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC,
+                                        &ecc) == NVML_SUCCESS);
   CHECK(ecc == 1);
 
   // Xid 79: the GPU fell off the bus; the event arrives and then calls fail.
@@ -339,8 +371,8 @@ TEST_CASE("FakeNvml: a container with one GPU's node (private mount namespace) s
   Node node = MakeNode("gpu-8x-mig-server");
 
   // Host view first: everything.
-  auto host = RunCommand({lister, LibPath()}, std::chrono::seconds(20),
-                         {{"DRAHIL_FAKE_ROOT", node.root}});
+  auto host =
+      RunCommand({lister, LibPath()}, std::chrono::seconds(20), {{"DRAHIL_FAKE_ROOT", node.root}});
   REQUIRE_OK(host);
   INFO(host->output);
   REQUIRE(host->exit.success());
@@ -354,20 +386,29 @@ TEST_CASE("FakeNvml: a container with one GPU's node (private mount namespace) s
       "set -e\n"
       "mount -t tmpfs none /dev\n"
       "mkdir /dev/nvidia-caps\n"
-      "touch /dev/nvidia" + std::to_string(g2.minor) + " /dev/nvidia-caps/nvidia-cap" + std::to_string(m1.cap_minor) + "\n"
-      "mount --bind \"$ROOT/dev/nvidia" + std::to_string(g2.minor) + "\" /dev/nvidia" + std::to_string(g2.minor) + "\n"
-      "mount --bind \"$ROOT/" + m1.cap_file + "\" /dev/nvidia-caps/nvidia-cap" + std::to_string(m1.cap_minor) + "\n"
+      "touch /dev/nvidia" +
+      std::to_string(g2.minor) + " /dev/nvidia-caps/nvidia-cap" + std::to_string(m1.cap_minor) +
+      "\n"
+      "mount --bind \"$ROOT/dev/nvidia" +
+      std::to_string(g2.minor) + "\" /dev/nvidia" + std::to_string(g2.minor) +
+      "\n"
+      "mount --bind \"$ROOT/" +
+      m1.cap_file + "\" /dev/nvidia-caps/nvidia-cap" + std::to_string(m1.cap_minor) +
+      "\n"
       "mount -t tmpfs none \"$ROOT/dev\"\n"
       "exec \"$LISTER\" \"$LIB\"\n";
   auto cont = RunCommand({unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", script},
                          std::chrono::seconds(20),
-                         {{"DRAHIL_FAKE_ROOT", node.root}, {"ROOT", node.root}, {"LISTER", lister},
+                         {{"DRAHIL_FAKE_ROOT", node.root},
+                          {"ROOT", node.root},
+                          {"LISTER", lister},
                           {"LIB", LibPath()}});
   REQUIRE_OK(cont);
   INFO(cont->output);
   REQUIRE(cont->exit.success());
   CHECK(cont->output.find("count 1\n") != std::string::npos);
-  CHECK(cont->output.find("gpu 0 " + g2.uuid + " " + std::to_string(g2.minor)) != std::string::npos);
+  CHECK(cont->output.find("gpu 0 " + g2.uuid + " " + std::to_string(g2.minor)) !=
+        std::string::npos);
   CHECK(cont->output.find("mig 0 " + m1.uuid + " " + std::to_string(m1.gi_id) + " " +
                           std::to_string(m1.memory_bytes)) != std::string::npos);
   CHECK(cont->output.find(g2.mig_devices[0].uuid) == std::string::npos);  // cap not granted
@@ -375,13 +416,18 @@ TEST_CASE("FakeNvml: a container with one GPU's node (private mount namespace) s
   // GPU 3's node granted under GPU 2's name is neither GPU (a CDI mapping bug
   // must not pass as the right device).
   std::string swapped =
-      "set -e\nmount -t tmpfs none /dev\ntouch /dev/nvidia" + std::to_string(g2.minor) + "\n"
-      "mount --bind \"$ROOT/dev/nvidia" + std::to_string(node.state.gpus[3].minor) + "\" /dev/nvidia" +
-      std::to_string(g2.minor) + "\nmount -t tmpfs none \"$ROOT/dev\"\nexec \"$LISTER\" \"$LIB\"\n";
-  auto wrong = RunCommand({unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", swapped},
-                          std::chrono::seconds(20),
-                          {{"DRAHIL_FAKE_ROOT", node.root}, {"ROOT", node.root}, {"LISTER", lister},
-                           {"LIB", LibPath()}});
+      "set -e\nmount -t tmpfs none /dev\ntouch /dev/nvidia" + std::to_string(g2.minor) +
+      "\n"
+      "mount --bind \"$ROOT/dev/nvidia" +
+      std::to_string(node.state.gpus[3].minor) + "\" /dev/nvidia" + std::to_string(g2.minor) +
+      "\nmount -t tmpfs none \"$ROOT/dev\"\nexec \"$LISTER\" \"$LIB\"\n";
+  auto wrong =
+      RunCommand({unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", swapped},
+                 std::chrono::seconds(20),
+                 {{"DRAHIL_FAKE_ROOT", node.root},
+                  {"ROOT", node.root},
+                  {"LISTER", lister},
+                  {"LIB", LibPath()}});
   REQUIRE_OK(wrong);
   INFO(wrong->output);
   CHECK(wrong->output == "count 0\n");

@@ -1,13 +1,14 @@
 // The fake NVML and the emulated runtime inside drahil's real sandbox
 // (harness/sandbox): a container granted one GPU's node (and one MIG
 // capability) through CDI device nodes sees exactly that, nothing else.
+#include "drahil/sandbox/sandbox.hpp"
+
 #include <chrono>
 #include <string>
 
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
 #include "drahil/gpurt/gpurt.h"
-#include "drahil/sandbox/sandbox.hpp"
 #include "drahil/testing/testing.hpp"
 
 using namespace drahil;
@@ -47,7 +48,8 @@ TEST_CASE("FakeNvml+Gpurt in the sandbox: one granted GPU and one MIG slice are 
   spec.fake_root = root;
   spec.timeout = std::chrono::seconds(60);
 
-  spec.argv = {testing::Bin("drahil-nvml-list"), testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"};
+  spec.argv = {testing::Bin("drahil-nvml-list"),
+               testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"};
   auto nvml = sandbox::Sandbox::Run(spec);
   REQUIRE_OK(nvml);
   INFO(nvml->stdout_text << nvml->stderr_text);
@@ -59,7 +61,8 @@ TEST_CASE("FakeNvml+Gpurt in the sandbox: one granted GPU and one MIG slice are 
   CHECK(nvml->stdout_text.find(migpu.mig_devices[0].uuid) == std::string::npos);
   CHECK(nvml->stdout_text.find(node->gpus[7].uuid) == std::string::npos);
 
-  spec.argv = {testing::Bin("drahil-gpurt-smoke"), testing::LibDir() + "/libdrahil-gpurt.so", "info"};
+  spec.argv = {testing::Bin("drahil-gpurt-smoke"), testing::LibDir() + "/libdrahil-gpurt.so",
+               "info"};
   auto rt = sandbox::Sandbox::Run(spec);
   REQUIRE_OK(rt);
   INFO(rt->stdout_text << rt->stderr_text);

@@ -26,39 +26,65 @@ TypePtr T(TypeKind k, TypePtr a = nullptr, TypePtr b = nullptr) {
 
 std::string TypeName(const TypePtr& t) {
   switch (t->kind) {
-    case TypeKind::kDyn: return "dyn";
-    case TypeKind::kNull: return "null_type";
-    case TypeKind::kBool: return "bool";
-    case TypeKind::kInt: return "int";
-    case TypeKind::kUint: return "uint";
-    case TypeKind::kDouble: return "double";
-    case TypeKind::kString: return "string";
-    case TypeKind::kBytes: return "bytes";
-    case TypeKind::kList: return "list(" + TypeName(t->a) + ")";
-    case TypeKind::kMap: return "map(" + TypeName(t->a) + ", " + TypeName(t->b) + ")";
-    case TypeKind::kQuantity: return "kubernetes.Quantity";
-    case TypeKind::kSemver: return "kubernetes.Semver";
-    case TypeKind::kOptional: return "optional_type(" + TypeName(t->a) + ")";
-    case TypeKind::kDevice: return "kubernetes.DRADevice";
+    case TypeKind::kDyn:
+      return "dyn";
+    case TypeKind::kNull:
+      return "null_type";
+    case TypeKind::kBool:
+      return "bool";
+    case TypeKind::kInt:
+      return "int";
+    case TypeKind::kUint:
+      return "uint";
+    case TypeKind::kDouble:
+      return "double";
+    case TypeKind::kString:
+      return "string";
+    case TypeKind::kBytes:
+      return "bytes";
+    case TypeKind::kList:
+      return "list(" + TypeName(t->a) + ")";
+    case TypeKind::kMap:
+      return "map(" + TypeName(t->a) + ", " + TypeName(t->b) + ")";
+    case TypeKind::kQuantity:
+      return "kubernetes.Quantity";
+    case TypeKind::kSemver:
+      return "kubernetes.Semver";
+    case TypeKind::kOptional:
+      return "optional_type(" + TypeName(t->a) + ")";
+    case TypeKind::kDevice:
+      return "kubernetes.DRADevice";
   }
   return "?";
 }
 
 bool IsDyn(const TypePtr& t) { return t->kind == TypeKind::kDyn; }
-bool IsNumeric(TypeKind k) { return k == TypeKind::kInt || k == TypeKind::kUint || k == TypeKind::kDouble; }
+bool IsNumeric(TypeKind k) {
+  return k == TypeKind::kInt || k == TypeKind::kUint || k == TypeKind::kDouble;
+}
 // Accepts(): may a value of type `have` be passed where `want` is expected?
-bool Accepts(TypeKind want, const TypePtr& have) { return have->kind == TypeKind::kDyn || have->kind == want; }
+bool Accepts(TypeKind want, const TypePtr& have) {
+  return have->kind == TypeKind::kDyn || have->kind == want;
+}
 
 TypePtr LiteralType(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: return T(TypeKind::kNull);
-    case Value::Kind::kBool: return T(TypeKind::kBool);
-    case Value::Kind::kInt: return T(TypeKind::kInt);
-    case Value::Kind::kUint: return T(TypeKind::kUint);
-    case Value::Kind::kDouble: return T(TypeKind::kDouble);
-    case Value::Kind::kString: return T(TypeKind::kString);
-    case Value::Kind::kBytes: return T(TypeKind::kBytes);
-    default: return T(TypeKind::kDyn);
+    case Value::Kind::kNull:
+      return T(TypeKind::kNull);
+    case Value::Kind::kBool:
+      return T(TypeKind::kBool);
+    case Value::Kind::kInt:
+      return T(TypeKind::kInt);
+    case Value::Kind::kUint:
+      return T(TypeKind::kUint);
+    case Value::Kind::kDouble:
+      return T(TypeKind::kDouble);
+    case Value::Kind::kString:
+      return T(TypeKind::kString);
+    case Value::Kind::kBytes:
+      return T(TypeKind::kBytes);
+    default:
+      return T(TypeKind::kDyn);
   }
 }
 
@@ -82,24 +108,42 @@ struct FnSpec {
 };
 
 const FnSpec kFunctions[] = {
-    {"size", false, 1, Fn::kSize},          {"size", true, 0, Fn::kSize},
-    {"contains", true, 1, Fn::kContains},   {"startsWith", true, 1, Fn::kStartsWith},
-    {"endsWith", true, 1, Fn::kEndsWith},   {"matches", true, 1, Fn::kMatches},
-    {"matches", false, 2, Fn::kMatches},    {"lowerAscii", true, 0, Fn::kLowerAscii},
-    {"upperAscii", true, 0, Fn::kUpperAscii}, {"trim", true, 0, Fn::kTrim},
-    {"int", false, 1, Fn::kToInt},          {"uint", false, 1, Fn::kToUint},
-    {"double", false, 1, Fn::kToDouble},    {"string", false, 1, Fn::kToString},
-    {"bytes", false, 1, Fn::kToBytes},      {"bool", false, 1, Fn::kToBool},
-    {"dyn", false, 1, Fn::kDyn},            {"quantity", false, 1, Fn::kQuantity},
-    {"isQuantity", false, 1, Fn::kIsQuantity}, {"semver", false, -1, Fn::kSemver},
-    {"isSemver", false, -1, Fn::kIsSemver}, {"compareTo", true, 1, Fn::kCompareTo},
-    {"isGreaterThan", true, 1, Fn::kIsGreaterThan}, {"isLessThan", true, 1, Fn::kIsLessThan},
-    {"add", true, 1, Fn::kAdd},             {"sub", true, 1, Fn::kSub},
-    {"asInteger", true, 0, Fn::kAsInteger}, {"asApproximateFloat", true, 0, Fn::kAsApproximateFloat},
-    {"isInteger", true, 0, Fn::kIsInteger}, {"sign", true, 0, Fn::kSign},
-    {"major", true, 0, Fn::kMajor},         {"minor", true, 0, Fn::kMinor},
-    {"patch", true, 0, Fn::kPatch},         {"orValue", true, 1, Fn::kOrValue},
-    {"hasValue", true, 0, Fn::kHasValue},   {"value", true, 0, Fn::kValue},
+    {"size", false, 1, Fn::kSize},
+    {"size", true, 0, Fn::kSize},
+    {"contains", true, 1, Fn::kContains},
+    {"startsWith", true, 1, Fn::kStartsWith},
+    {"endsWith", true, 1, Fn::kEndsWith},
+    {"matches", true, 1, Fn::kMatches},
+    {"matches", false, 2, Fn::kMatches},
+    {"lowerAscii", true, 0, Fn::kLowerAscii},
+    {"upperAscii", true, 0, Fn::kUpperAscii},
+    {"trim", true, 0, Fn::kTrim},
+    {"int", false, 1, Fn::kToInt},
+    {"uint", false, 1, Fn::kToUint},
+    {"double", false, 1, Fn::kToDouble},
+    {"string", false, 1, Fn::kToString},
+    {"bytes", false, 1, Fn::kToBytes},
+    {"bool", false, 1, Fn::kToBool},
+    {"dyn", false, 1, Fn::kDyn},
+    {"quantity", false, 1, Fn::kQuantity},
+    {"isQuantity", false, 1, Fn::kIsQuantity},
+    {"semver", false, -1, Fn::kSemver},
+    {"isSemver", false, -1, Fn::kIsSemver},
+    {"compareTo", true, 1, Fn::kCompareTo},
+    {"isGreaterThan", true, 1, Fn::kIsGreaterThan},
+    {"isLessThan", true, 1, Fn::kIsLessThan},
+    {"add", true, 1, Fn::kAdd},
+    {"sub", true, 1, Fn::kSub},
+    {"asInteger", true, 0, Fn::kAsInteger},
+    {"asApproximateFloat", true, 0, Fn::kAsApproximateFloat},
+    {"isInteger", true, 0, Fn::kIsInteger},
+    {"sign", true, 0, Fn::kSign},
+    {"major", true, 0, Fn::kMajor},
+    {"minor", true, 0, Fn::kMinor},
+    {"patch", true, 0, Fn::kPatch},
+    {"orValue", true, 1, Fn::kOrValue},
+    {"hasValue", true, 0, Fn::kHasValue},
+    {"value", true, 0, Fn::kValue},
 };
 
 class Analyzer {
@@ -148,8 +192,10 @@ class Analyzer {
         for (auto& a : n.args) {
           DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*a));
           if (!Accepts(TypeKind::kBool, t)) {
-            const char* op = n.kind == NodeKind::kAnd ? "_&&_" : (n.kind == NodeKind::kOr ? "_||_" : "!_");
-            return Err(a->pos, std::string("found no matching overload for '") + op + "' applied to '" + TypeName(t) + "'");
+            const char* op =
+                n.kind == NodeKind::kAnd ? "_&&_" : (n.kind == NodeKind::kOr ? "_||_" : "!_");
+            return Err(a->pos, std::string("found no matching overload for '") + op +
+                                   "' applied to '" + TypeName(t) + "'");
           }
         }
         return T(TypeKind::kBool);
@@ -164,7 +210,8 @@ class Analyzer {
       case NodeKind::kCond: {
         DRAHIL_ASSIGN_OR_RETURN(TypePtr c, Analyze(*n.args[0]));
         if (!Accepts(TypeKind::kBool, c)) {
-          return Err(n.args[0]->pos, "conditional requires a bool condition, got '" + TypeName(c) + "'");
+          return Err(n.args[0]->pos,
+                     "conditional requires a bool condition, got '" + TypeName(c) + "'");
         }
         DRAHIL_ASSIGN_OR_RETURN(TypePtr a, Analyze(*n.args[1]));
         DRAHIL_ASSIGN_OR_RETURN(TypePtr b, Analyze(*n.args[2]));
@@ -261,7 +308,8 @@ class Analyzer {
       case TypeKind::kMap:
         if (!IsDyn(idx) && !IsDyn(operand->a) && idx->kind != operand->a->kind &&
             !(IsNumeric(idx->kind) && IsNumeric(operand->a->kind))) {
-          return Err(n.args[1]->pos, "map key must be '" + TypeName(operand->a) + "', got '" + TypeName(idx) + "'");
+          return Err(n.args[1]->pos,
+                     "map key must be '" + TypeName(operand->a) + "', got '" + TypeName(idx) + "'");
         }
         result = operand->b;
         break;
@@ -278,18 +326,19 @@ class Analyzer {
   Result<TypePtr> AnalyzeBinary(Node& n) {
     DRAHIL_ASSIGN_OR_RETURN(TypePtr a, Analyze(*n.args[0]));
     DRAHIL_ASSIGN_OR_RETURN(TypePtr b, Analyze(*n.args[1]));
-    static const char* const kOpNames[] = {"_+_", "_-_", "_*_", "_/_", "_%_", "_<_",
+    static const char* const kOpNames[] = {"_+_",  "_-_", "_*_",  "_/_",  "_%_",  "_<_",
                                            "_<=_", "_>_", "_>=_", "_==_", "_!=_", "@in"};
     auto no_overload = [&]() {
-      return Err(n.pos, std::string("found no matching overload for '") + kOpNames[static_cast<int>(n.op)] +
-                            "' applied to '(" + TypeName(a) + ", " + TypeName(b) + ")'");
+      return Err(n.pos, std::string("found no matching overload for '") +
+                            kOpNames[static_cast<int>(n.op)] + "' applied to '(" + TypeName(a) +
+                            ", " + TypeName(b) + ")'");
     };
     bool dyn = IsDyn(a) || IsDyn(b);
     switch (n.op) {
       case Op::kAdd:
         if (dyn) return IsDyn(a) ? b : a;
-        if (a->kind == b->kind && (IsNumeric(a->kind) || a->kind == TypeKind::kString ||
-                                   a->kind == TypeKind::kBytes)) {
+        if (a->kind == b->kind &&
+            (IsNumeric(a->kind) || a->kind == TypeKind::kString || a->kind == TypeKind::kBytes)) {
           return a;
         }
         if (a->kind == TypeKind::kList && b->kind == TypeKind::kList) return Join(a, b);
@@ -302,14 +351,16 @@ class Analyzer {
         return no_overload();
       case Op::kMod:
         if (dyn) return IsDyn(a) ? b : a;
-        if (a->kind == b->kind && (a->kind == TypeKind::kInt || a->kind == TypeKind::kUint)) return a;
+        if (a->kind == b->kind && (a->kind == TypeKind::kInt || a->kind == TypeKind::kUint))
+          return a;
         return no_overload();
       case Op::kLt:
       case Op::kLe:
       case Op::kGt:
       case Op::kGe: {
         auto orderable = [](TypeKind k) {
-          return IsNumeric(k) || k == TypeKind::kString || k == TypeKind::kBytes || k == TypeKind::kBool;
+          return IsNumeric(k) || k == TypeKind::kString || k == TypeKind::kBytes ||
+                 k == TypeKind::kBool;
         };
         if (dyn && (IsDyn(a) || orderable(a->kind)) && (IsDyn(b) || orderable(b->kind))) {
           return T(TypeKind::kBool);
@@ -321,7 +372,8 @@ class Analyzer {
       }
       case Op::kEq:
       case Op::kNe:
-        if (dyn || a->kind == TypeKind::kNull || b->kind == TypeKind::kNull) return T(TypeKind::kBool);
+        if (dyn || a->kind == TypeKind::kNull || b->kind == TypeKind::kNull)
+          return T(TypeKind::kBool);
         if (IsNumeric(a->kind) && IsNumeric(b->kind)) return T(TypeKind::kBool);
         if (a->kind == b->kind) return T(TypeKind::kBool);
         return no_overload();
@@ -592,7 +644,8 @@ class Analyzer {
   Result<TypePtr> AnalyzeComprehension(Node& n) {
     size_t nargs = n.args.size() - 1;
     if (nargs == 3 && n.name != "map") {
-      return Err(n.pos, "unsupported construct: two-variable comprehension '" + n.name + "(k, v, ...)'");
+      return Err(n.pos,
+                 "unsupported construct: two-variable comprehension '" + n.name + "(k, v, ...)'");
     }
     if (nargs != 2 && !(nargs == 3 && n.name == "map")) {
       return Err(n.pos, "wrong number of arguments to macro '" + n.name + "'");
@@ -611,13 +664,19 @@ class Analyzer {
     } else if (IsDyn(range)) {
       elem = T(TypeKind::kDyn);
     } else {
-      return Err(n.args[0]->pos, "macro '" + n.name + "' needs a list or map, got '" + TypeName(range) + "'");
+      return Err(n.args[0]->pos,
+                 "macro '" + n.name + "' needs a list or map, got '" + TypeName(range) + "'");
     }
-    if (n.name == "all") n.macro = Macro::kAll;
-    else if (n.name == "exists") n.macro = Macro::kExists;
-    else if (n.name == "exists_one") n.macro = Macro::kExistsOne;
-    else if (n.name == "filter") n.macro = Macro::kFilter;
-    else n.macro = nargs == 3 ? Macro::kMapFilter : Macro::kMap;
+    if (n.name == "all")
+      n.macro = Macro::kAll;
+    else if (n.name == "exists")
+      n.macro = Macro::kExists;
+    else if (n.name == "exists_one")
+      n.macro = Macro::kExistsOne;
+    else if (n.name == "filter")
+      n.macro = Macro::kFilter;
+    else
+      n.macro = nargs == 3 ? Macro::kMapFilter : Macro::kMap;
     n.kind = NodeKind::kComprehension;
     n.slot = NewSlot(var, elem);
     n.args.erase(n.args.begin() + 1);  // drop the variable name node
@@ -626,7 +685,8 @@ class Analyzer {
       DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*n.args[i]));
       bool is_pred = n.macro != Macro::kMap && !(n.macro == Macro::kMapFilter && i == 2);
       if (is_pred && !Accepts(TypeKind::kBool, t)) {
-        return Err(n.args[i]->pos, "predicate of macro '" + n.name + "' must be bool, got '" + TypeName(t) + "'");
+        return Err(n.args[i]->pos,
+                   "predicate of macro '" + n.name + "' must be bool, got '" + TypeName(t) + "'");
       }
       result = t;
     }

@@ -7,9 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cel_functions.hpp"
 #include "cel_internal.hpp"
@@ -19,19 +18,32 @@ namespace internal {
 
 const char* KindName(Value::Kind k) {
   switch (k) {
-    case Value::Kind::kNull: return "null_type";
-    case Value::Kind::kBool: return "bool";
-    case Value::Kind::kInt: return "int";
-    case Value::Kind::kUint: return "uint";
-    case Value::Kind::kDouble: return "double";
-    case Value::Kind::kString: return "string";
-    case Value::Kind::kBytes: return "bytes";
-    case Value::Kind::kList: return "list";
-    case Value::Kind::kMap: return "map";
-    case Value::Kind::kQuantity: return "kubernetes.Quantity";
-    case Value::Kind::kSemver: return "kubernetes.Semver";
-    case Value::Kind::kOptional: return "optional_type";
-    case Value::Kind::kError: return "error";
+    case Value::Kind::kNull:
+      return "null_type";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "int";
+    case Value::Kind::kUint:
+      return "uint";
+    case Value::Kind::kDouble:
+      return "double";
+    case Value::Kind::kString:
+      return "string";
+    case Value::Kind::kBytes:
+      return "bytes";
+    case Value::Kind::kList:
+      return "list";
+    case Value::Kind::kMap:
+      return "map";
+    case Value::Kind::kQuantity:
+      return "kubernetes.Quantity";
+    case Value::Kind::kSemver:
+      return "kubernetes.Semver";
+    case Value::Kind::kOptional:
+      return "optional_type";
+    case Value::Kind::kError:
+      return "error";
   }
   return "?";
 }
@@ -47,11 +59,16 @@ const Value& EmptyMap() {
 
 std::string Show(const Value& v) {
   switch (v.kind) {
-    case K::kString: return "\"" + v.str() + "\"";
-    case K::kInt: return std::to_string(v.i);
-    case K::kUint: return std::to_string(v.u) + "u";
-    case K::kBool: return v.b ? "true" : "false";
-    default: return KindName(v.kind);
+    case K::kString:
+      return "\"" + v.str() + "\"";
+    case K::kInt:
+      return std::to_string(v.i);
+    case K::kUint:
+      return std::to_string(v.u) + "u";
+    case K::kBool:
+      return v.b ? "true" : "false";
+    default:
+      return KindName(v.kind);
   }
 }
 
@@ -113,8 +130,10 @@ Value FoldResult(Macro macro, Fold f) {
     case Macro::kExists:
       if (f.have_error) return f.first_error;
       return Value::Bool(macro == Macro::kAll);
-    case Macro::kExistsOne: return Value::Bool(f.count == 1);
-    default: return Value::List(std::move(f.out));
+    case Macro::kExistsOne:
+      return Value::Bool(f.count == 1);
+    default:
+      return Value::List(std::move(f.out));
   }
 }
 
@@ -125,26 +144,40 @@ class Evaluator {
   Value Eval(const Node& n) {
     if (!Charge(1)) return Aborted();
     switch (n.kind) {
-      case NodeKind::kLiteral: return n.literal;
-      case NodeKind::kVar: return c_.slots[n.slot];
+      case NodeKind::kLiteral:
+        return n.literal;
+      case NodeKind::kVar:
+        return c_.slots[n.slot];
       case NodeKind::kSelect:
       case NodeKind::kOptSelect:
         return Select(Eval(*n.args[0]), Value::String(n.name), n.kind == NodeKind::kOptSelect,
                       true);
       case NodeKind::kIndex:
-      case NodeKind::kOptIndex: return EvalIndex(n);
-      case NodeKind::kHas: return EvalHas(n);
-      case NodeKind::kCall: return Call(n);
-      case NodeKind::kList: return EvalList(n);
-      case NodeKind::kMap: return EvalMap(n);
+      case NodeKind::kOptIndex:
+        return EvalIndex(n);
+      case NodeKind::kHas:
+        return EvalHas(n);
+      case NodeKind::kCall:
+        return Call(n);
+      case NodeKind::kList:
+        return EvalList(n);
+      case NodeKind::kMap:
+        return EvalMap(n);
       case NodeKind::kAnd:
-      case NodeKind::kOr: return EvalLogic(n);
-      case NodeKind::kNot: return EvalUnary(n, Not);
-      case NodeKind::kNeg: return EvalUnary(n, Negate);
-      case NodeKind::kCond: return EvalCond(n);
-      case NodeKind::kBinary: return EvalBinary(n);
-      case NodeKind::kComprehension: return Comprehension(n);
-      case NodeKind::kBind: return EvalBind(n);
+      case NodeKind::kOr:
+        return EvalLogic(n);
+      case NodeKind::kNot:
+        return EvalUnary(n, Not);
+      case NodeKind::kNeg:
+        return EvalUnary(n, Negate);
+      case NodeKind::kCond:
+        return EvalCond(n);
+      case NodeKind::kBinary:
+        return EvalBinary(n);
+      case NodeKind::kComprehension:
+        return Comprehension(n);
+      case NodeKind::kBind:
+        return EvalBind(n);
     }
     return Value::Error("internal: unknown node");
   }
@@ -260,8 +293,8 @@ class Evaluator {
     }
     if (v.kind == K::kMap) return SelectKey(v.map(), key, opt);
     if (v.kind == K::kList && !by_name) return SelectIndex(v, key, opt);
-    return Value::Error(std::string(by_name ? "type " : "no such overload: _[_] on ") + KindName(v.kind) +
-                        (by_name ? " does not support field selection" : ""));
+    return Value::Error(std::string(by_name ? "type " : "no such overload: _[_] on ") +
+                        KindName(v.kind) + (by_name ? " does not support field selection" : ""));
   }
 
   static Value SelectKey(const ValueMap& m, const Value& key, bool opt) {
@@ -285,14 +318,19 @@ class Evaluator {
 
   Value Binary(Op op, const Value& a, const Value& b) {
     switch (op) {
-      case Op::kEq: return Value::Bool(ValueEquals(a, b));
-      case Op::kNe: return Value::Bool(!ValueEquals(a, b));
+      case Op::kEq:
+        return Value::Bool(ValueEquals(a, b));
+      case Op::kNe:
+        return Value::Bool(!ValueEquals(a, b));
       case Op::kLt:
       case Op::kLe:
       case Op::kGt:
-      case Op::kGe: return Compare(op, a, b);
-      case Op::kIn: return In(a, b);
-      default: return Arithmetic(op, a, b);
+      case Op::kGe:
+        return Compare(op, a, b);
+      case Op::kIn:
+        return In(a, b);
+      default:
+        return Arithmetic(op, a, b);
     }
   }
 
@@ -301,15 +339,19 @@ class Evaluator {
   Value Arithmetic(Op op, const Value& a, const Value& b) {
     if (a.kind != b.kind) return NoOverload("arithmetic", a, b);
     switch (a.kind) {
-      case K::kInt: return IntArith(op, a.i, b.i);
-      case K::kUint: return UintArith(op, a.u, b.u);
-      case K::kDouble: return DoubleArith(op, a, b);
+      case K::kInt:
+        return IntArith(op, a.i, b.i);
+      case K::kUint:
+        return UintArith(op, a.u, b.u);
+      case K::kDouble:
+        return DoubleArith(op, a, b);
       case K::kString:
       case K::kBytes:
       case K::kList:
         if (op != Op::kAdd) break;
         return Concat(a, b);
-      default: break;
+      default:
+        break;
     }
     return NoOverload("arithmetic", a, b);
   }
@@ -355,7 +397,8 @@ class Evaluator {
   std::optional<Value> Step(const Node& n, const Value& item, Value v, Fold* f) {
     switch (n.macro) {
       case Macro::kAll:
-      case Macro::kExists: return StepQuantifier(n.macro == Macro::kExists, std::move(v), f);
+      case Macro::kExists:
+        return StepQuantifier(n.macro == Macro::kExists, std::move(v), f);
       case Macro::kExistsOne:
         if (auto bad = CheckPredicate("exists_one", v)) return bad;
         if (v.b) ++f->count;
@@ -364,7 +407,8 @@ class Evaluator {
         if (v.is_error()) return v;
         f->out.push_back(std::move(v));
         return std::nullopt;
-      case Macro::kMapFilter: return StepMapFilter(n, v, f);
+      case Macro::kMapFilter:
+        return StepMapFilter(n, v, f);
       case Macro::kFilter:
         if (auto bad = CheckPredicate("filter", v)) return bad;
         if (v.b) f->out.push_back(item);
@@ -395,42 +439,63 @@ class Evaluator {
     const Value& a = args[0];
     const Value& b = args[1];
     switch (n.fn) {
-      case Fn::kSize: return Size(a);
+      case Fn::kSize:
+        return Size(a);
       case Fn::kContains:
       case Fn::kStartsWith:
-      case Fn::kEndsWith: return StringTest(n, a, b);
-      case Fn::kMatches: return Matches(n, a, b);
+      case Fn::kEndsWith:
+        return StringTest(n, a, b);
+      case Fn::kMatches:
+        return Matches(n, a, b);
       case Fn::kLowerAscii:
       case Fn::kUpperAscii:
-      case Fn::kTrim: return StringCase(n, a);
-      case Fn::kToInt: return ToInt(a);
-      case Fn::kToUint: return ToUint(a);
-      case Fn::kToDouble: return ToDouble(a);
-      case Fn::kToString: return ToString(a);
-      case Fn::kToBytes: return ToBytes(a);
-      case Fn::kToBool: return ToBool(a);
-      case Fn::kDyn: return a;
+      case Fn::kTrim:
+        return StringCase(n, a);
+      case Fn::kToInt:
+        return ToInt(a);
+      case Fn::kToUint:
+        return ToUint(a);
+      case Fn::kToDouble:
+        return ToDouble(a);
+      case Fn::kToString:
+        return ToString(a);
+      case Fn::kToBytes:
+        return ToBytes(a);
+      case Fn::kToBool:
+        return ToBool(a);
+      case Fn::kDyn:
+        return a;
       case Fn::kQuantity:
-      case Fn::kIsQuantity: return ParseQuantity(n, a);
+      case Fn::kIsQuantity:
+        return ParseQuantity(n, a);
       case Fn::kSemver:
-      case Fn::kIsSemver: return ParseSemver(n, nargs, a, b);
+      case Fn::kIsSemver:
+        return ParseSemver(n, nargs, a, b);
       case Fn::kCompareTo:
       case Fn::kIsGreaterThan:
-      case Fn::kIsLessThan: return CompareTo(n, a, b);
+      case Fn::kIsLessThan:
+        return CompareTo(n, a, b);
       case Fn::kAdd:
-      case Fn::kSub: return QuantityArith(n, a, b);
+      case Fn::kSub:
+        return QuantityArith(n, a, b);
       case Fn::kAsInteger:
-      case Fn::kIsInteger: return AsInteger(n, a);
+      case Fn::kIsInteger:
+        return AsInteger(n, a);
       case Fn::kAsApproximateFloat:
-      case Fn::kSign: return QuantityUnary(n, a);
+      case Fn::kSign:
+        return QuantityUnary(n, a);
       case Fn::kMajor:
       case Fn::kMinor:
-      case Fn::kPatch: return SemverPart(n, a);
+      case Fn::kPatch:
+        return SemverPart(n, a);
       case Fn::kOrValue:
       case Fn::kHasValue:
-      case Fn::kValue: return OptionalAccess(n, a, b);
-      case Fn::kOptionalOf: return Value::OptionalOf(a);
-      case Fn::kOptionalNone: return Value::OptionalNone();
+      case Fn::kValue:
+        return OptionalAccess(n, a, b);
+      case Fn::kOptionalOf:
+        return Value::OptionalOf(a);
+      case Fn::kOptionalNone:
+        return Value::OptionalNone();
     }
     return Value::Error("internal: unknown function " + n.name);
   }
@@ -473,7 +538,8 @@ class Evaluator {
 // AttributeValue(): a DeviceAttribute (exactly one member set) as a CEL value.
 Result<Value> AttributeValue(const nlohmann::json& attr) {
   if (!attr.is_object() || attr.size() != 1) {
-    return InvalidArgumentError("must set exactly one of int, bool, string, version, ints, bools, strings, versions");
+    return InvalidArgumentError(
+        "must set exactly one of int, bool, string, version, ints, bools, strings, versions");
   }
   // (Not a structured binding over items(): its proxy is a temporary.)
   const nlohmann::json& v = attr.begin().value();
@@ -590,8 +656,8 @@ Result<bool> Program::Evaluate(const Device& device, int64_t* cost) const {
   Value v = ev.Eval(*data_->root);
   if (cost) *cost = ctx.cost;
   if (ctx.aborted) {
-    return ResourceExhaustedError("CEL evaluation cost exceeds the limit of " + std::to_string(ctx.limit) +
-                                  " units");
+    return ResourceExhaustedError("CEL evaluation cost exceeds the limit of " +
+                                  std::to_string(ctx.limit) + " units");
   }
   if (v.is_error()) return InvalidArgumentError("CEL runtime error: " + v.str());
   if (v.kind != Value::Kind::kBool) {
@@ -603,7 +669,8 @@ Result<bool> Program::Evaluate(const Device& device, int64_t* cost) const {
 
 const std::string& Program::expression() const { return data_->expression; }
 
-Result<std::shared_ptr<const Program>> Compile(std::string_view expression, const CompileOptions& options) {
+Result<std::shared_ptr<const Program>> Compile(std::string_view expression,
+                                               const CompileOptions& options) {
   auto data = internal::CompileProgram(expression, options);
   if (!data.ok()) return data.status();
   return std::make_shared<const Program>(std::move(*data));

@@ -28,7 +28,8 @@ int NumCompare(const Value& a, const Value& b) {
     const Value& dv = a.kind == K::kDouble ? a : b;
     const Value& iv = a.kind == K::kDouble ? b : a;
     if (std::isnan(dv.d)) return 2;
-    long double x = iv.kind == K::kInt ? static_cast<long double>(iv.i) : static_cast<long double>(iv.u);
+    long double x =
+        iv.kind == K::kInt ? static_cast<long double>(iv.i) : static_cast<long double>(iv.u);
     int r = cmp(x, static_cast<long double>(dv.d));
     return a.kind == K::kDouble ? -r : r;
   }
@@ -92,11 +93,14 @@ bool ValueEquals(const Value& a, const Value& b) {
   if (IsNum(a.kind) && IsNum(b.kind)) return NumCompare(a, b) == 0;
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case K::kNull: return true;
-    case K::kBool: return a.b == b.b;
+    case K::kNull:
+      return true;
+    case K::kBool:
+      return a.b == b.b;
     case K::kString:
     case K::kBytes:
-    case K::kError: return a.str() == b.str();
+    case K::kError:
+      return a.str() == b.str();
     case K::kList: {
       const auto& x = a.list();
       const auto& y = b.list();
@@ -116,15 +120,18 @@ bool ValueEquals(const Value& a, const Value& b) {
       }
       return true;
     }
-    case K::kQuantity: return a.quantity().Cmp(b.quantity()) == 0;
-    case K::kSemver: return a.semver().Compare(b.semver()) == 0;
+    case K::kQuantity:
+      return a.quantity().Cmp(b.quantity()) == 0;
+    case K::kSemver:
+      return a.semver().Compare(b.semver()) == 0;
     case K::kOptional: {
       const Value* x = a.optional_value();
       const Value* y = b.optional_value();
       if (!x || !y) return x == y;
       return ValueEquals(*x, *y);
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -164,16 +171,23 @@ Value IntArith(Op op, int64_t x, int64_t y) {
   int64_t r = 0;
   bool overflow = false;
   switch (op) {
-    case Op::kAdd: overflow = __builtin_add_overflow(x, y, &r); break;
-    case Op::kSub: overflow = __builtin_sub_overflow(x, y, &r); break;
-    case Op::kMul: overflow = __builtin_mul_overflow(x, y, &r); break;
+    case Op::kAdd:
+      overflow = __builtin_add_overflow(x, y, &r);
+      break;
+    case Op::kSub:
+      overflow = __builtin_sub_overflow(x, y, &r);
+      break;
+    case Op::kMul:
+      overflow = __builtin_mul_overflow(x, y, &r);
+      break;
     case Op::kDiv:
     case Op::kMod:
       if (y == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
       overflow = x == std::numeric_limits<int64_t>::min() && y == -1;
       if (!overflow) r = op == Op::kDiv ? x / y : x % y;
       break;
-    default: break;
+    default:
+      break;
   }
   if (overflow) return Value::Error("integer overflow");
   return Value::Int(r);
@@ -184,15 +198,22 @@ Value UintArith(Op op, uint64_t x, uint64_t y) {
   uint64_t r = 0;
   bool overflow = false;
   switch (op) {
-    case Op::kAdd: overflow = __builtin_add_overflow(x, y, &r); break;
-    case Op::kSub: overflow = __builtin_sub_overflow(x, y, &r); break;
-    case Op::kMul: overflow = __builtin_mul_overflow(x, y, &r); break;
+    case Op::kAdd:
+      overflow = __builtin_add_overflow(x, y, &r);
+      break;
+    case Op::kSub:
+      overflow = __builtin_sub_overflow(x, y, &r);
+      break;
+    case Op::kMul:
+      overflow = __builtin_mul_overflow(x, y, &r);
+      break;
     case Op::kDiv:
     case Op::kMod:
       if (y == 0) return Value::Error(op == Op::kDiv ? "division by zero" : "modulus by zero");
       r = op == Op::kDiv ? x / y : x % y;
       break;
-    default: break;
+    default:
+      break;
   }
   if (overflow) return Value::Error("unsigned integer overflow");
   return Value::Uint(r);
@@ -201,11 +222,16 @@ Value UintArith(Op op, uint64_t x, uint64_t y) {
 // DoubleArith(): double + - * /; there is no double modulus.
 Value DoubleArith(Op op, const Value& a, const Value& b) {
   switch (op) {
-    case Op::kAdd: return Value::Double(a.d + b.d);
-    case Op::kSub: return Value::Double(a.d - b.d);
-    case Op::kMul: return Value::Double(a.d * b.d);
-    case Op::kDiv: return Value::Double(a.d / b.d);
-    default: return NoOverload("_%_", a, b);
+    case Op::kAdd:
+      return Value::Double(a.d + b.d);
+    case Op::kSub:
+      return Value::Double(a.d - b.d);
+    case Op::kMul:
+      return Value::Double(a.d * b.d);
+    case Op::kDiv:
+      return Value::Double(a.d / b.d);
+    default:
+      return NoOverload("_%_", a, b);
   }
 }
 
@@ -225,11 +251,16 @@ Value Negate(const Value& v) {
 
 Value Size(const Value& a) {
   switch (a.kind) {
-    case K::kString: return Value::Int(static_cast<int64_t>(CodePoints(a.str())));
-    case K::kBytes: return Value::Int(static_cast<int64_t>(a.str().size()));
-    case K::kList: return Value::Int(static_cast<int64_t>(a.list().size()));
-    case K::kMap: return Value::Int(static_cast<int64_t>(a.map().entries.size()));
-    default: return NoOverload("size", a);
+    case K::kString:
+      return Value::Int(static_cast<int64_t>(CodePoints(a.str())));
+    case K::kBytes:
+      return Value::Int(static_cast<int64_t>(a.str().size()));
+    case K::kList:
+      return Value::Int(static_cast<int64_t>(a.list().size()));
+    case K::kMap:
+      return Value::Int(static_cast<int64_t>(a.map().entries.size()));
+    default:
+      return NoOverload("size", a);
   }
 }
 
@@ -253,7 +284,8 @@ Value StringCase(const Node& n, const Value& a) {
 
 Value ToInt(const Value& a) {
   switch (a.kind) {
-    case K::kInt: return a;
+    case K::kInt:
+      return a;
     case K::kUint:
       if (a.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return Value::Error("int() range error");
@@ -271,13 +303,15 @@ Value ToInt(const Value& a) {
       }
       return Value::Int(v);
     }
-    default: return NoOverload("int", a);
+    default:
+      return NoOverload("int", a);
   }
 }
 
 Value ToUint(const Value& a) {
   switch (a.kind) {
-    case K::kUint: return a;
+    case K::kUint:
+      return a;
     case K::kInt:
       if (a.i < 0) return Value::Error("uint() range error");
       return Value::Uint(static_cast<uint64_t>(a.i));
@@ -293,15 +327,19 @@ Value ToUint(const Value& a) {
       }
       return Value::Uint(v);
     }
-    default: return NoOverload("uint", a);
+    default:
+      return NoOverload("uint", a);
   }
 }
 
 Value ToDouble(const Value& a) {
   switch (a.kind) {
-    case K::kDouble: return a;
-    case K::kInt: return Value::Double(static_cast<double>(a.i));
-    case K::kUint: return Value::Double(static_cast<double>(a.u));
+    case K::kDouble:
+      return a;
+    case K::kInt:
+      return Value::Double(static_cast<double>(a.i));
+    case K::kUint:
+      return Value::Double(static_cast<double>(a.u));
     case K::kString: {
       const std::string& s = a.str();
       char* end = nullptr;
@@ -310,21 +348,28 @@ Value ToDouble(const Value& a) {
         return Value::Error("double(): invalid syntax: \"" + s + "\"");
       return Value::Double(d);
     }
-    default: return NoOverload("double", a);
+    default:
+      return NoOverload("double", a);
   }
 }
 
 Value ToString(const Value& a) {
   switch (a.kind) {
-    case K::kString: return a;
-    case K::kInt: return Value::String(std::to_string(a.i));
-    case K::kUint: return Value::String(std::to_string(a.u));
-    case K::kDouble: return Value::String(FormatDouble(a.d));
-    case K::kBool: return Value::String(a.b ? "true" : "false");
+    case K::kString:
+      return a;
+    case K::kInt:
+      return Value::String(std::to_string(a.i));
+    case K::kUint:
+      return Value::String(std::to_string(a.u));
+    case K::kDouble:
+      return Value::String(FormatDouble(a.d));
+    case K::kBool:
+      return Value::String(a.b ? "true" : "false");
     case K::kBytes:
       if (!ValidUtf8(a.str())) return Value::Error("string(): invalid UTF-8 in bytes");
       return Value::String(a.str());
-    default: return NoOverload("string", a);
+    default:
+      return NoOverload("string", a);
   }
 }
 
@@ -400,8 +445,8 @@ Value AsInteger(const Node& n, const Value& a) {
   __int128 nanos = a.quantity().nanos();
   bool integral = nanos % kNanoPerUnit == 0;
   __int128 units = nanos / kNanoPerUnit;
-  bool fits = units >= std::numeric_limits<int64_t>::min() &&
-              units <= std::numeric_limits<int64_t>::max();
+  bool fits =
+      units >= std::numeric_limits<int64_t>::min() && units <= std::numeric_limits<int64_t>::max();
   if (n.fn == Fn::kIsInteger) return Value::Bool(integral && fits);
   if (!integral || !fits)
     return Value::Error("cannot convert value to integer: " + a.quantity().ToString());

@@ -47,11 +47,11 @@ Value ToBytes(const Value& a);
 Value ToBool(const Value& a);
 Value ParseQuantity(const Node& n, const Value& a);  // quantity, isQuantity
 Value ParseSemver(const Node& n, size_t nargs, const Value& a, const Value& b);
-Value CompareTo(const Node& n, const Value& a, const Value& b);  // and isGreater/LessThan
-Value QuantityArith(const Node& n, const Value& a, const Value& b);  // add, sub
-Value AsInteger(const Node& n, const Value& a);                      // and isInteger
-Value QuantityUnary(const Node& n, const Value& a);  // asApproximateFloat, sign
-Value SemverPart(const Node& n, const Value& a);     // major, minor, patch
+Value CompareTo(const Node& n, const Value& a, const Value& b);       // and isGreater/LessThan
+Value QuantityArith(const Node& n, const Value& a, const Value& b);   // add, sub
+Value AsInteger(const Node& n, const Value& a);                       // and isInteger
+Value QuantityUnary(const Node& n, const Value& a);                   // asApproximateFloat, sign
+Value SemverPart(const Node& n, const Value& a);                      // major, minor, patch
 Value OptionalAccess(const Node& n, const Value& a, const Value& b);  // orValue, ...
 
 }  // namespace drahil::allocator::cel::internal

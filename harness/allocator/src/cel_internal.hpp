@@ -28,8 +28,19 @@ struct ValueMap;
 
 struct Value {
   enum class Kind : uint8_t {
-    kNull, kBool, kInt, kUint, kDouble, kString, kBytes, kList, kMap,
-    kQuantity, kSemver, kOptional, kError,
+    kNull,
+    kBool,
+    kInt,
+    kUint,
+    kDouble,
+    kString,
+    kBytes,
+    kList,
+    kMap,
+    kQuantity,
+    kSemver,
+    kOptional,
+    kError,
   };
   Kind kind = Kind::kNull;
   union {
@@ -41,33 +52,76 @@ struct Value {
   std::shared_ptr<const void> p;
 
   Value() : i(0) {}
-  static Value Bool(bool v) { Value x; x.kind = Kind::kBool; x.b = v; return x; }
-  static Value Int(int64_t v) { Value x; x.kind = Kind::kInt; x.i = v; return x; }
-  static Value Uint(uint64_t v) { Value x; x.kind = Kind::kUint; x.u = v; return x; }
-  static Value Double(double v) { Value x; x.kind = Kind::kDouble; x.d = v; return x; }
-  static Value String(std::string s) { return Shared(Kind::kString, std::make_shared<const std::string>(std::move(s))); }
-  static Value Bytes(std::string s) { return Shared(Kind::kBytes, std::make_shared<const std::string>(std::move(s))); }
-  static Value Error(std::string s) { return Shared(Kind::kError, std::make_shared<const std::string>(std::move(s))); }
-  static Value List(ValueList l) { return Shared(Kind::kList, std::make_shared<const ValueList>(std::move(l))); }
+  static Value Bool(bool v) {
+    Value x;
+    x.kind = Kind::kBool;
+    x.b = v;
+    return x;
+  }
+  static Value Int(int64_t v) {
+    Value x;
+    x.kind = Kind::kInt;
+    x.i = v;
+    return x;
+  }
+  static Value Uint(uint64_t v) {
+    Value x;
+    x.kind = Kind::kUint;
+    x.u = v;
+    return x;
+  }
+  static Value Double(double v) {
+    Value x;
+    x.kind = Kind::kDouble;
+    x.d = v;
+    return x;
+  }
+  static Value String(std::string s) {
+    return Shared(Kind::kString, std::make_shared<const std::string>(std::move(s)));
+  }
+  static Value Bytes(std::string s) {
+    return Shared(Kind::kBytes, std::make_shared<const std::string>(std::move(s)));
+  }
+  static Value Error(std::string s) {
+    return Shared(Kind::kError, std::make_shared<const std::string>(std::move(s)));
+  }
+  static Value List(ValueList l) {
+    return Shared(Kind::kList, std::make_shared<const ValueList>(std::move(l)));
+  }
   static Value Map(ValueMap m);
-  static Value Quantity(drahil::Quantity q) { return Shared(Kind::kQuantity, std::make_shared<const drahil::Quantity>(std::move(q))); }
-  static Value Semver(drahil::SemVer v) { return Shared(Kind::kSemver, std::make_shared<const drahil::SemVer>(std::move(v))); }
+  static Value Quantity(drahil::Quantity q) {
+    return Shared(Kind::kQuantity, std::make_shared<const drahil::Quantity>(std::move(q)));
+  }
+  static Value Semver(drahil::SemVer v) {
+    return Shared(Kind::kSemver, std::make_shared<const drahil::SemVer>(std::move(v)));
+  }
   // Optional: of(v) when v is given, none() otherwise.
-  static Value OptionalOf(Value v) { return Shared(Kind::kOptional, std::make_shared<const Value>(std::move(v))); }
-  static Value OptionalNone() { Value x; x.kind = Kind::kOptional; return x; }
+  static Value OptionalOf(Value v) {
+    return Shared(Kind::kOptional, std::make_shared<const Value>(std::move(v)));
+  }
+  static Value OptionalNone() {
+    Value x;
+    x.kind = Kind::kOptional;
+    return x;
+  }
 
   bool is_error() const { return kind == Kind::kError; }
   const std::string& str() const { return *static_cast<const std::string*>(p.get()); }
   const ValueList& list() const { return *static_cast<const ValueList*>(p.get()); }
   const ValueMap& map() const;
-  const drahil::Quantity& quantity() const { return *static_cast<const drahil::Quantity*>(p.get()); }
+  const drahil::Quantity& quantity() const {
+    return *static_cast<const drahil::Quantity*>(p.get());
+  }
   const drahil::SemVer& semver() const { return *static_cast<const drahil::SemVer*>(p.get()); }
   // optional_value(): nullptr for none().
   const Value* optional_value() const { return static_cast<const Value*>(p.get()); }
 
  private:
   static Value Shared(Kind k, std::shared_ptr<const void> ptr) {
-    Value x; x.kind = k; x.p = std::move(ptr); return x;
+    Value x;
+    x.kind = k;
+    x.p = std::move(ptr);
+    return x;
   }
 };
 
@@ -79,15 +133,29 @@ struct ValueMap {
   bool missing_is_empty = false;
 };
 
-inline Value Value::Map(ValueMap m) { return Shared(Kind::kMap, std::make_shared<const ValueMap>(std::move(m))); }
+inline Value Value::Map(ValueMap m) {
+  return Shared(Kind::kMap, std::make_shared<const ValueMap>(std::move(m)));
+}
 inline const ValueMap& Value::map() const { return *static_cast<const ValueMap*>(p.get()); }
 
 const char* KindName(Value::Kind k);
 
 // Static types for the checker. kDyn accepts anything.
 enum class TypeKind : uint8_t {
-  kDyn, kNull, kBool, kInt, kUint, kDouble, kString, kBytes, kList, kMap,
-  kQuantity, kSemver, kOptional, kDevice,
+  kDyn,
+  kNull,
+  kBool,
+  kInt,
+  kUint,
+  kDouble,
+  kString,
+  kBytes,
+  kList,
+  kMap,
+  kQuantity,
+  kSemver,
+  kOptional,
+  kDevice,
 };
 struct Type {
   TypeKind kind = TypeKind::kDyn;
@@ -97,33 +165,78 @@ struct Type {
 
 // Built-in functions and methods, resolved by the checker.
 enum class Fn : uint8_t {
-  kSize, kContains, kStartsWith, kEndsWith, kMatches, kLowerAscii, kUpperAscii, kTrim,
-  kToInt, kToUint, kToDouble, kToString, kToBytes, kToBool, kDyn,
-  kQuantity, kIsQuantity, kSemver, kIsSemver,
-  kCompareTo, kIsGreaterThan, kIsLessThan, kAdd, kSub, kAsInteger, kAsApproximateFloat,
-  kIsInteger, kSign, kMajor, kMinor, kPatch,
-  kOrValue, kHasValue, kValue, kOptionalOf, kOptionalNone,
+  kSize,
+  kContains,
+  kStartsWith,
+  kEndsWith,
+  kMatches,
+  kLowerAscii,
+  kUpperAscii,
+  kTrim,
+  kToInt,
+  kToUint,
+  kToDouble,
+  kToString,
+  kToBytes,
+  kToBool,
+  kDyn,
+  kQuantity,
+  kIsQuantity,
+  kSemver,
+  kIsSemver,
+  kCompareTo,
+  kIsGreaterThan,
+  kIsLessThan,
+  kAdd,
+  kSub,
+  kAsInteger,
+  kAsApproximateFloat,
+  kIsInteger,
+  kSign,
+  kMajor,
+  kMinor,
+  kPatch,
+  kOrValue,
+  kHasValue,
+  kValue,
+  kOptionalOf,
+  kOptionalNone,
 };
 
 enum class Op : uint8_t {
-  kAdd, kSub, kMul, kDiv, kMod, kLt, kLe, kGt, kGe, kEq, kNe, kIn,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kEq,
+  kNe,
+  kIn,
 };
 
 enum class NodeKind : uint8_t {
-  kLiteral,   // literal
-  kVar,       // slot (0 = device); before analysis slot = -1 and name is the identifier
-  kSelect,    // args[0].name
-  kOptSelect, // args[0].?name
-  kIndex,     // args[0][args[1]]
-  kOptIndex,  // args[0][?args[1]]
-  kHas,       // has(args[0].name): args[0] is the operand, name the field
-  kCall,      // fn(args...); for methods args[0] is the receiver
-  kList,      // [args...]
-  kMap,       // {args[0]: args[1], ...}
-  kAnd, kOr, kNot, kNeg, kCond,
-  kBinary,    // op
+  kLiteral,    // literal
+  kVar,        // slot (0 = device); before analysis slot = -1 and name is the identifier
+  kSelect,     // args[0].name
+  kOptSelect,  // args[0].?name
+  kIndex,      // args[0][args[1]]
+  kOptIndex,   // args[0][?args[1]]
+  kHas,        // has(args[0].name): args[0] is the operand, name the field
+  kCall,       // fn(args...); for methods args[0] is the receiver
+  kList,       // [args...]
+  kMap,        // {args[0]: args[1], ...}
+  kAnd,
+  kOr,
+  kNot,
+  kNeg,
+  kCond,
+  kBinary,         // op
   kComprehension,  // macro over args[0] with slot; args[1] predicate/transform, args[2] transform
-  kBind,      // cel.bind: slot = args[0]; body args[1]
+  kBind,           // cel.bind: slot = args[0]; body args[1]
 };
 
 enum class Macro : uint8_t { kAll, kExists, kExistsOne, kMap, kMapFilter, kFilter };
@@ -135,7 +248,7 @@ struct Node {
   Macro macro = Macro::kAll;
   int slot = 0;
   bool method = false;  // kCall: receiver-style call (args[0] is the receiver)
-  int pos = 0;  // byte offset in the expression, for messages
+  int pos = 0;          // byte offset in the expression, for messages
   std::string name;
   Value literal;
   std::vector<std::unique_ptr<Node>> args;

@@ -12,14 +12,11 @@
 namespace drahil::allocator::cel::internal {
 namespace {
 
-const char* const kReserved[] = {"as",     "break",   "const", "continue", "else",
-                                 "for",    "function", "if",   "import",   "let",
-                                 "loop",   "package", "namespace", "return", "var",
-                                 "void",   "while"};
+const char* const kReserved[] = {"as",        "break",  "const",  "continue", "else", "for",
+                                 "function",  "if",     "import", "let",      "loop", "package",
+                                 "namespace", "return", "var",    "void",     "while"};
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 
 void AppendUtf8(std::string* out, uint32_t cp) {
   if (cp < 0x80) {
@@ -39,20 +36,32 @@ void AppendUtf8(std::string* out, uint32_t cp) {
   }
 }
 
-
 // SimpleEscape(): the character a one-letter escape (\n, \", ...) stands
 // for; 0 for any other escape.
 char SimpleEscape(char e) {
   switch (e) {
-    case 'a': return '\a';
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    case 'v': return '\v';
-    case '\\': case '\'': case '"': case '`': case '?': return e;
-    default: return 0;
+    case 'a':
+      return '\a';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'v':
+      return '\v';
+    case '\\':
+    case '\'':
+    case '"':
+    case '`':
+    case '?':
+      return e;
+    default:
+      return 0;
   }
 }
 
@@ -221,9 +230,9 @@ Status Lexer::Next(Token* t) {
       (c == '.' && i_ + 1 < s_.size() && s_[i_ + 1] >= '0' && s_[i_ + 1] <= '9')) {
     return LexNumber(t);
   }
-  static const char* const kPuncts[] = {"&&", "||", "<=", ">=", "==", "!=", "(", ")", "[", "]",
-                                        "{",  "}",  ".",  ",",  "?",  ":",  "!", "-", "+", "*",
-                                        "/",  "%",  "<",  ">"};
+  static const char* const kPuncts[] = {"&&", "||", "<=", ">=", "==", "!=", "(", ")",
+                                        "[",  "]",  "{",  "}",  ".",  ",",  "?", ":",
+                                        "!",  "-",  "+",  "*",  "/",  "%",  "<", ">"};
   for (const char* p : kPuncts) {
     size_t n = std::char_traits<char>::length(p);
     if (s_.substr(i_, n) == p) {
@@ -353,9 +362,18 @@ Status Lexer::LexEscape(bool bytes, std::string* out) {
     return OkStatus();
   }
   switch (e) {
-    case 'x': case 'X': case 'u': case 'U': return LexHexEscape(e, esc_pos, bytes, out);
-    case '0': case '1': case '2': case '3': return LexOctalEscape(e, esc_pos, bytes, out);
-    default: return Error(esc_pos, std::string("invalid escape '\\") + e + "'");
+    case 'x':
+    case 'X':
+    case 'u':
+    case 'U':
+      return LexHexEscape(e, esc_pos, bytes, out);
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+      return LexOctalEscape(e, esc_pos, bytes, out);
+    default:
+      return Error(esc_pos, std::string("invalid escape '\\") + e + "'");
   }
 }
 

@@ -53,12 +53,18 @@ class Parser {
 
   static std::string Describe(const Token& t) {
     switch (t.kind) {
-      case Tok::kEof: return "end of expression";
-      case Tok::kIdent: return "identifier '" + t.text + "'";
-      case Tok::kPunct: return "'" + t.text + "'";
-      case Tok::kString: return "string literal";
-      case Tok::kBytes: return "bytes literal";
-      default: return "number";
+      case Tok::kEof:
+        return "end of expression";
+      case Tok::kIdent:
+        return "identifier '" + t.text + "'";
+      case Tok::kPunct:
+        return "'" + t.text + "'";
+      case Tok::kString:
+        return "string literal";
+      case Tok::kBytes:
+        return "bytes literal";
+      default:
+        return "number";
     }
   }
 
@@ -89,7 +95,9 @@ class Parser {
     int* d_;
   };
   Status CheckDepth() {
-    if (depth_ > max_depth_) return Err(tok_.pos, "expression nested too deeply (limit " + std::to_string(max_depth_) + ")");
+    if (depth_ > max_depth_)
+      return Err(tok_.pos,
+                 "expression nested too deeply (limit " + std::to_string(max_depth_) + ")");
     return OkStatus();
   }
 
@@ -159,14 +167,22 @@ class Parser {
     DRAHIL_RETURN_IF_ERROR(ParseAdd(out));
     for (;;) {
       Op op;
-      if (Is("<")) op = Op::kLt;
-      else if (Is("<=")) op = Op::kLe;
-      else if (Is(">")) op = Op::kGt;
-      else if (Is(">=")) op = Op::kGe;
-      else if (Is("==")) op = Op::kEq;
-      else if (Is("!=")) op = Op::kNe;
-      else if (Is("in")) op = Op::kIn;
-      else return OkStatus();
+      if (Is("<"))
+        op = Op::kLt;
+      else if (Is("<="))
+        op = Op::kLe;
+      else if (Is(">"))
+        op = Op::kGt;
+      else if (Is(">="))
+        op = Op::kGe;
+      else if (Is("=="))
+        op = Op::kEq;
+      else if (Is("!="))
+        op = Op::kNe;
+      else if (Is("in"))
+        op = Op::kIn;
+      else
+        return OkStatus();
       int pos = tok_.pos;
       DRAHIL_RETURN_IF_ERROR(Advance());
       NodePtr r;
@@ -256,7 +272,9 @@ class Parser {
         DRAHIL_RETURN_IF_ERROR(Advance());
         continue;
       }
-      if (!Is(close)) return Err(tok_.pos, std::string("expected ',' or '") + close + "', found " + Describe(tok_));
+      if (!Is(close))
+        return Err(tok_.pos,
+                   std::string("expected ',' or '") + close + "', found " + Describe(tok_));
     }
     return Advance();
   }
@@ -272,7 +290,8 @@ class Parser {
           opt = true;
           DRAHIL_RETURN_IF_ERROR(Advance());
         }
-        if (tok_.kind != Tok::kIdent) return Err(tok_.pos, "expected field name after '.', found " + Describe(tok_));
+        if (tok_.kind != Tok::kIdent)
+          return Err(tok_.pos, "expected field name after '.', found " + Describe(tok_));
         std::string name = tok_.text;
         int name_pos = tok_.pos;
         DRAHIL_RETURN_IF_ERROR(Advance());
@@ -422,7 +441,8 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
                                                           const CompileOptions& options) {
   if (expression.size() > kMaxExpressionLength) {
     return InvalidArgumentError("expression is " + std::to_string(expression.size()) +
-                                " bytes, longer than the limit of " + std::to_string(kMaxExpressionLength));
+                                " bytes, longer than the limit of " +
+                                std::to_string(kMaxExpressionLength));
   }
   auto prog = std::make_shared<ProgramData>();
   prog->expression = std::string(expression);
@@ -439,7 +459,8 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
       auto [n, h] = stack.back();
       stack.pop_back();
       if (h > kMaxHeight) {
-        return InvalidArgumentError(Where(prog->expression, n->pos) + ": expression nested too deeply (tree height over " +
+        return InvalidArgumentError(Where(prog->expression, n->pos) +
+                                    ": expression nested too deeply (tree height over " +
                                     std::to_string(kMaxHeight) + ")");
       }
       for (const auto& a : n->args) stack.emplace_back(a.get(), h + 1);

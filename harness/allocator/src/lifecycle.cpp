@@ -21,7 +21,8 @@ constexpr auto Field = &formats::Member;
 // ParseRfc3339(): "2026-11-26T14:28:57Z", with optional fraction and offset.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& s) {
   int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+    return std::nullopt;
   size_t i = static_cast<size_t>(n);
   if (i < s.size() && s[i] == '.') {
     ++i;
@@ -89,16 +90,22 @@ Json OwnerRef(const Json& pod) {
 
 const char* BindingStateName(BindingState s) {
   switch (s) {
-    case BindingState::kNotRequired: return "NotRequired";
-    case BindingState::kPending: return "Pending";
-    case BindingState::kReady: return "Ready";
-    case BindingState::kFailed: return "Failed";
-    case BindingState::kTimedOut: return "TimedOut";
+    case BindingState::kNotRequired:
+      return "NotRequired";
+    case BindingState::kPending:
+      return "Pending";
+    case BindingState::kReady:
+      return "Ready";
+    case BindingState::kFailed:
+      return "Failed";
+    case BindingState::kTimedOut:
+      return "TimedOut";
   }
   return "?";
 }
 
-BindingStatus EvaluateBindingConditions(const Json& claim, std::chrono::system_clock::time_point now,
+BindingStatus EvaluateBindingConditions(const Json& claim,
+                                        std::chrono::system_clock::time_point now,
                                         std::chrono::seconds timeout) {
   const Json& status = Field(claim, "status");
   const Json& alloc = Field(status, "allocation");
@@ -127,13 +134,15 @@ BindingStatus EvaluateBindingConditions(const Json& claim, std::chrono::system_c
       for (const auto& f : bfc) {
         if (f.is_string() && conds && ConditionTrue(*conds, f.get<std::string>())) {
           out.state = BindingState::kFailed;
-          out.reason = "device " + id + ": binding failure condition " + f.get<std::string>() + " is True";
+          out.reason =
+              "device " + id + ": binding failure condition " + f.get<std::string>() + " is True";
           return out;
         }
       }
     }
     for (const auto& c : bc) {
-      if (c.is_string() && !(conds && ConditionTrue(*conds, c.get<std::string>())) && pending.empty()) {
+      if (c.is_string() && !(conds && ConditionTrue(*conds, c.get<std::string>())) &&
+          pending.empty()) {
         pending = "device " + id + ": waiting for binding condition " + c.get<std::string>();
       }
     }
@@ -166,7 +175,8 @@ void Deallocate(Json& claim) {
 Status Reserve(Json& claim, const Json& pod) {
   const Json& md = Field(pod, "metadata");
   std::string uid = Str(md, "uid");
-  if (uid.empty()) return InvalidArgumentError("reserve claim: pod " + Str(md, "name") + " has no uid");
+  if (uid.empty())
+    return InvalidArgumentError("reserve claim: pod " + Str(md, "name") + " has no uid");
   Json& rf = claim["status"]["reservedFor"];
   if (!rf.is_array()) rf = Json::array();
   for (const auto& e : rf) {
@@ -213,7 +223,8 @@ std::map<std::string, std::string> ExtendedResourceClasses(const std::vector<Jso
   return out;
 }
 
-Result<ExtendedResourceClaim> BuildExtendedResourceClaim(const Json& pod, const std::vector<Json>& classes) {
+Result<ExtendedResourceClaim> BuildExtendedResourceClaim(const Json& pod,
+                                                         const std::vector<Json>& classes) {
   auto mapping = ExtendedResourceClasses(classes);
   const Json& spec = Field(pod, "spec");
   const Json& md = Field(pod, "metadata");
@@ -244,21 +255,27 @@ Result<ExtendedResourceClaim> BuildExtendedResourceClaim(const Json& pod, const 
       if (it == mapping.end()) continue;
       auto q = ParseQuantityJson(qty);
       if (!q.ok()) {
-        return q.status().WithContext("pod " + Str(md, "name") + " container " + Str(*containers[i], "name") +
-                                      " resource " + name);
+        return q.status().WithContext("pod " + Str(md, "name") + " container " +
+                                      Str(*containers[i], "name") + " resource " + name);
       }
       int64_t count = q->Value();
       if (count <= 0) continue;  // a zero request asks for nothing
       std::string req_name = "container-" + std::to_string(i) + "-request-" + std::to_string(idx);
       requests.push_back({{"name", req_name},
-                          {"exactly", {{"deviceClassName", it->second}, {"allocationMode", "ExactCount"}, {"count", count}}}});
-      mappings.push_back({{"containerName", Str(*containers[i], "name")}, {"resourceName", name}, {"requestName", req_name}});
+                          {"exactly",
+                           {{"deviceClassName", it->second},
+                            {"allocationMode", "ExactCount"},
+                            {"count", count}}}});
+      mappings.push_back({{"containerName", Str(*containers[i], "name")},
+                          {"resourceName", name},
+                          {"requestName", req_name}});
     }
   }
   ExtendedResourceClaim out;
   if (requests.empty()) return out;
   std::string generate = Str(md, "name") + "-extended-resources-";
-  std::string name = generate + Suffix(Str(md, "namespace") + "/" + Str(md, "name") + "/" + Str(md, "uid"));
+  std::string name =
+      generate + Suffix(Str(md, "namespace") + "/" + Str(md, "name") + "/" + Str(md, "uid"));
   out.claim = {{"apiVersion", "resource.k8s.io/v1"},
                {"kind", "ResourceClaim"},
                {"metadata",
@@ -309,13 +326,12 @@ Json WithDefaultNamespace(Json o) {
 // ignored.
 DryRunObjects SortObjects(const std::vector<Json>& objects) {
   DryRunObjects s;
-  const std::map<std::string, std::vector<Json>*> lists = {
-      {"ResourceSlice", &s.inv.slices},
-      {"DeviceClass", &s.inv.device_classes},
-      {"DeviceTaintRule", &s.inv.taint_rules},
-      {"Namespace", &s.inv.namespaces},
-      {"Node", &s.nodes},
-      {"Pod", &s.pods}};
+  const std::map<std::string, std::vector<Json>*> lists = {{"ResourceSlice", &s.inv.slices},
+                                                           {"DeviceClass", &s.inv.device_classes},
+                                                           {"DeviceTaintRule", &s.inv.taint_rules},
+                                                           {"Namespace", &s.inv.namespaces},
+                                                           {"Node", &s.nodes},
+                                                           {"Pod", &s.pods}};
   const std::map<std::string, std::map<std::string, Json>*> keyed = {
       {"ResourceClaim", &s.claims}, {"ResourceClaimTemplate", &s.templates}};
   for (const auto& o : objects) {
@@ -359,8 +375,8 @@ std::string FailureText(const Status& s) {
 
 // TemplateClaim(): the claim a pod's resourceClaims entry `entry` makes from
 // template spec `tspec`, named as the kube-controller-manager would.
-Json TemplateClaim(const Json& pod, const Json& md, const std::string& ns,
-                   const std::string& entry, const Json& tspec) {
+Json TemplateClaim(const Json& pod, const Json& md, const std::string& ns, const std::string& entry,
+                   const Json& tspec) {
   std::string name =
       Str(md, "name") + "-" + entry + "-" + Suffix(ns + "/" + Str(md, "name") + "/" + entry);
   Json claim = {{"apiVersion", "resource.k8s.io/v1"},
@@ -387,8 +403,12 @@ class DryRunner {
   DryRunner(Allocator* alloc, std::vector<NodeInfo> nodes, const std::vector<Json>* classes,
             std::map<std::string, Json>* claims, const std::map<std::string, Json>* templates,
             DryRunResult* out)
-      : alloc_(alloc), nodes_(std::move(nodes)), classes_(classes), claims_(claims),
-        templates_(templates), out_(out) {}
+      : alloc_(alloc),
+        nodes_(std::move(nodes)),
+        classes_(classes),
+        claims_(claims),
+        templates_(templates),
+        out_(out) {}
 
   // SchedulePod(): allocates the pod's claims and binds it, or marks it
   // unschedulable; errors other than unschedulable are returned.
@@ -399,8 +419,8 @@ class DryRunner {
  private:
   // TryNodes(): allocations of `batch` on the first node (in name order, or
   // `fixed_node`) where they fit, and that node.
-  Result<std::vector<Json>> TryNodes(const std::vector<Json*>& batch,
-                                     const std::string& fixed_node, std::string* node_out) const;
+  Result<std::vector<Json>> TryNodes(const std::vector<Json*>& batch, const std::string& fixed_node,
+                                     std::string* node_out) const;
   // ResolveClaims(): the keys and pod status entries of the pod's
   // resourceClaims, claims from templates being added; the message of the
   // first missing claim or template.

@@ -22,7 +22,8 @@ Quantity QuantityFromNanos(__int128 nanos, Quantity::Format format) {
   }
   // General case: print the exact decimal and let Parse() pick the form.
   bool neg = nanos < 0;
-  unsigned __int128 mag = neg ? static_cast<unsigned __int128>(-nanos) : static_cast<unsigned __int128>(nanos);
+  unsigned __int128 mag =
+      neg ? static_cast<unsigned __int128>(-nanos) : static_cast<unsigned __int128>(nanos);
   std::string digits;
   do {
     digits.push_back(static_cast<char>('0' + static_cast<int>(mag % 10)));

@@ -5,9 +5,8 @@
 #ifndef DRAHIL_ALLOCATOR_QUANTITY_UTIL_HPP_INCLUDED
 #define DRAHIL_ALLOCATOR_QUANTITY_UTIL_HPP_INCLUDED
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "drahil/core/quantity.hpp"
 #include "drahil/core/status.hpp"

@@ -1,7 +1,6 @@
 #include "drahil/allocator/yaml.hpp"
 
 #include <sys/stat.h>
-
 #include <yaml-cpp/yaml.h>
 
 #include "drahil/core/file_util.hpp"
@@ -45,9 +44,15 @@ void Emit(YAML::Emitter& out, const Json& v) {
       out << s;
       break;
     }
-    case Json::value_t::boolean: out << (v.get<bool>() ? "true" : "false"); break;
-    case Json::value_t::null: out << YAML::Null; break;
-    default: out << v.dump(); break;
+    case Json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();
+      break;
   }
 }
 

@@ -1,9 +1,10 @@
 // Allocation tests: one scenario per feature, with the inventories and claims
 // in tests/testdata/*.yaml.
+#include "drahil/allocator/allocator.hpp"
+
 #include <map>
 #include <set>
 
-#include "drahil/allocator/allocator.hpp"
 #include "drahil/allocator/yaml.hpp"
 #include "drahil/core/clock.hpp"
 #include "drahil/core/quantity.hpp"
@@ -16,7 +17,8 @@ using drahil::Code;
 namespace {
 
 std::vector<Json> Load(const std::string& name) {
-  auto docs = alloc::LoadYamlPath(drahil::testing::SourceDir() + "/harness/allocator/tests/testdata/" + name);
+  auto docs = alloc::LoadYamlPath(drahil::testing::SourceDir() +
+                                  "/harness/allocator/tests/testdata/" + name);
   REQUIRE_OK(docs);
   return *docs;
 }
@@ -31,12 +33,19 @@ struct World {
     for (const auto& f : files) {
       for (auto& o : Load(f)) {
         std::string kind = o.value("kind", "");
-        if (kind == "ResourceSlice") inv.slices.push_back(o);
-        else if (kind == "DeviceClass") inv.device_classes.push_back(o);
-        else if (kind == "DeviceTaintRule") inv.taint_rules.push_back(o);
-        else if (kind == "Namespace") inv.namespaces.push_back(o);
-        else if (kind == "Pod") pods.push_back(o);
-        else if (kind == "ResourceClaim") claims[o["metadata"].value("namespace", "default") + "/" + o["metadata"]["name"].get<std::string>()] = o;
+        if (kind == "ResourceSlice")
+          inv.slices.push_back(o);
+        else if (kind == "DeviceClass")
+          inv.device_classes.push_back(o);
+        else if (kind == "DeviceTaintRule")
+          inv.taint_rules.push_back(o);
+        else if (kind == "Namespace")
+          inv.namespaces.push_back(o);
+        else if (kind == "Pod")
+          pods.push_back(o);
+        else if (kind == "ResourceClaim")
+          claims[o["metadata"].value("namespace", "default") + "/" +
+                 o["metadata"]["name"].get<std::string>()] = o;
       }
     }
   }
@@ -51,12 +60,14 @@ const alloc::NodeInfo kNode1{"node-1", {{"kubernetes.io/hostname", "node-1"}}};
 
 std::vector<std::string> Devices(const Json& allocation) {
   std::vector<std::string> out;
-  for (const auto& r : allocation["devices"]["results"]) out.push_back(r["device"].get<std::string>());
+  for (const auto& r : allocation["devices"]["results"])
+    out.push_back(r["device"].get<std::string>());
   return out;
 }
 
 // AllocateOne(): allocate and record the claim as in use.
-drahil::Result<Json> AllocateOne(alloc::Allocator& a, Json claim, const alloc::NodeInfo& node = kNode1) {
+drahil::Result<Json> AllocateOne(alloc::Allocator& a, Json claim,
+                                 const alloc::NodeInfo& node = kNode1) {
   auto r = a.Allocate({claim}, node);
   if (!r.ok()) return r.status();
   claim["status"]["allocation"] = (*r)[0];
@@ -75,7 +86,10 @@ TEST_CASE("Allocator: exact count writes results, config and node selector as ku
   const Json& al = (*r)[0];
   CHECK(Devices(al) == std::vector<std::string>{"gpu-0", "gpu-1"});
   const Json& r0 = al["devices"]["results"][0];
-  CHECK(r0 == Json{{"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"}, {"device", "gpu-0"}});
+  CHECK(r0 == Json{{"request", "gpu"},
+                   {"driver", "gpu.example.com"},
+                   {"pool", "node-1"},
+                   {"device", "gpu-0"}});
   // Class config first (FromClass, naming the request), then the claim's.
   REQUIRE(al["devices"]["config"].size() == 2);
   CHECK(al["devices"]["config"][0]["source"] == "FromClass");
@@ -112,7 +126,8 @@ TEST_CASE("Allocator: exact count writes results, config and node selector as ku
   }
 }
 
-TEST_CASE("Allocator: unschedulable explains the request and the first failing selector", "[allocator]") {
+TEST_CASE("Allocator: unschedulable explains the request and the first failing selector",
+          "[allocator]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Allocator a(w.inv);
   auto r = a.Allocate({w.Claim("default/tpu")}, kNode1);
@@ -120,16 +135,20 @@ TEST_CASE("Allocator: unschedulable explains the request and the first failing s
   CHECK(r.status().code() == Code::kResourceExhausted);
   std::string m = r.status().message();
   INFO(m);
-  CHECK(m.rfind("unschedulable: claim default/tpu, request \"tpu\": needs 1 device(s), 0 of 10", 0) == 0);
+  CHECK(m.rfind("unschedulable: claim default/tpu, request \"tpu\": needs 1 device(s), 0 of 10",
+                0) == 0);
   CHECK(m.find("device gpu.example.com/node-1/gpu-0: selector 0 of request \"tpu\" "
-               "`device.attributes[\"gpu.example.com\"].model == \"TPUv5\"` is false") != std::string::npos);
+               "`device.attributes[\"gpu.example.com\"].model == \"TPUv5\"` is false") !=
+        std::string::npos);
   auto nine = a.Allocate({w.Claim("default/nine-gpus")}, kNode1);
   REQUIRE_FALSE(nine.ok());
   CHECK(nine.status().message().find("needs 9 device(s), 8 of 10") != std::string::npos);
-  CHECK(nine.status().message().find("selector 0 of device class \"gpu.example.com\"") != std::string::npos);
+  CHECK(nine.status().message().find("selector 0 of device class \"gpu.example.com\"") !=
+        std::string::npos);
 }
 
-TEST_CASE("Allocator: a CEL runtime error aborts the allocation with the expression", "[allocator][cel]") {
+TEST_CASE("Allocator: a CEL runtime error aborts the allocation with the expression",
+          "[allocator][cel]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Allocator a(w.inv);
   auto r = a.Allocate({w.Claim("default/unknown-key")}, kNode1);
@@ -139,7 +158,8 @@ TEST_CASE("Allocator: a CEL runtime error aborts the allocation with the express
   CHECK(r.status().message().find("device gpu.example.com/node-1/gpu-0") != std::string::npos);
   // A selector that does not compile is reported as such.
   Json bad = w.Claim("default/tpu");
-  bad["spec"]["devices"]["requests"][0]["exactly"]["selectors"][0]["cel"]["expression"] = "device.driver ==";
+  bad["spec"]["devices"]["requests"][0]["exactly"]["selectors"][0]["cel"]["expression"] =
+      "device.driver ==";
   auto c = a.Allocate({bad}, kNode1);
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().code() == Code::kInvalidArgument);
@@ -178,10 +198,12 @@ TEST_CASE("Allocator: firstAvailable falls back in order and names the subreques
   auto none = small.Allocate({w.Claim("default/prioritized")}, kNode1);
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().message().find("subrequest \"big\"") != std::string::npos);
-  CHECK(none.status().message().find("subrequest \"small\": needs 2 device(s), 1 of 1") != std::string::npos);
+  CHECK(none.status().message().find("subrequest \"small\": needs 2 device(s), 1 of 1") !=
+        std::string::npos);
 }
 
-TEST_CASE("Allocator: matchAttribute across two requests backtracks to a common PCIe root", "[allocator]") {
+TEST_CASE("Allocator: matchAttribute across two requests backtracks to a common PCIe root",
+          "[allocator]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Allocator a(w.inv);
   auto r = a.Allocate({w.Claim("default/gpu-and-nic")}, kNode1);
@@ -197,7 +219,8 @@ TEST_CASE("Allocator: matchAttribute across two requests backtracks to a common 
   auto none = b.Allocate({w.Claim("default/gpu-and-nic")}, kNode1);
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().message().find("request \"nic\"") != std::string::npos);
-  CHECK(none.status().message().find("matchAttribute resource.kubernetes.io/pcieRoot") != std::string::npos);
+  CHECK(none.status().message().find("matchAttribute resource.kubernetes.io/pcieRoot") !=
+        std::string::npos);
 
   SECTION("distinctAttribute picks devices with different values") {
     auto d = a.Allocate({w.Claim("default/distinct-models")}, kNode1);
@@ -206,7 +229,8 @@ TEST_CASE("Allocator: matchAttribute across two requests backtracks to a common 
   }
 }
 
-TEST_CASE("Allocator: allocationMode All takes every matching device and fails if one is busy", "[allocator]") {
+TEST_CASE("Allocator: allocationMode All takes every matching device and fails if one is busy",
+          "[allocator]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Allocator a(w.inv);
   auto r = a.Allocate({w.Claim("default/all-gpus")}, kNode1);
@@ -227,12 +251,14 @@ TEST_CASE("Allocator: allocationMode All takes every matching device and fails i
   one["spec"]["devices"]["requests"][0]["exactly"].erase("selectors");
   auto full = a.Allocate({one}, kNode1);
   REQUIRE_FALSE(full.ok());
-  CHECK(full.status().message().find("needs 1 device(s) and 8 match, but they cannot be allocated "
-                                     "(first rejection: device gpu.example.com/node-1/gpu-0 is already allocated)") !=
+  CHECK(full.status().message().find(
+            "needs 1 device(s) and 8 match, but they cannot be allocated "
+            "(first rejection: device gpu.example.com/node-1/gpu-0 is already allocated)") !=
         std::string::npos);
 }
 
-TEST_CASE("Allocator: admin access ignores exclusivity and needs a labelled namespace", "[allocator]") {
+TEST_CASE("Allocator: admin access ignores exclusivity and needs a labelled namespace",
+          "[allocator]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Allocator a(w.inv);
   REQUIRE_OK(AllocateOne(a, w.Claim("default/two-gpus")));
@@ -260,23 +286,26 @@ TEST_CASE("Allocator: admin access ignores exclusivity and needs a labelled name
   CHECK(b.Allocate({w.Claim("default/admin")}, kNode1).ok());
 }
 
-TEST_CASE("Allocator: 8 GPUs x 19 partitions never over-consume the shared counters", "[allocator][counters]") {
+TEST_CASE("Allocator: 8 GPUs x 19 partitions never over-consume the shared counters",
+          "[allocator][counters]") {
   World w({"mig.yaml"});
   alloc::Allocator a(w.inv);
   REQUIRE(a.warnings().empty());
   auto claim = [](const std::string& name, const std::string& profile) {
-    return Json{{"apiVersion", "resource.k8s.io/v1"},
-                {"kind", "ResourceClaim"},
-                {"metadata", {{"name", name}, {"namespace", "default"}}},
-                {"spec",
-                 {{"devices",
-                   {{"requests",
-                     {{{"name", "mig"},
-                       {"exactly",
-                        {{"deviceClassName", "mig.example.com"},
-                         {"selectors",
-                          {{{"cel",
-                             {{"expression", "device.attributes[\"gpu.example.com\"].profile == \"" + profile + "\""}}}}}}}}}}}}}}}};
+    return Json{
+        {"apiVersion", "resource.k8s.io/v1"},
+        {"kind", "ResourceClaim"},
+        {"metadata", {{"name", name}, {"namespace", "default"}}},
+        {"spec",
+         {{"devices",
+           {{"requests",
+             {{{"name", "mig"},
+               {"exactly",
+                {{"deviceClassName", "mig.example.com"},
+                 {"selectors",
+                  {{{"cel",
+                     {{"expression", "device.attributes[\"gpu.example.com\"].profile == \"" +
+                                         profile + "\""}}}}}}}}}}}}}}}};
   };
   // A whole GPU first: gpu-0 then excludes all of gpu-0's partitions.
   auto whole = AllocateOne(a, claim("whole", "whole"));
@@ -303,7 +332,8 @@ TEST_CASE("Allocator: 8 GPUs x 19 partitions never over-consume the shared count
   auto r = a.Allocate({claim("late", "1g.10gb")}, kNode1);
   REQUIRE_FALSE(r.ok());
   INFO(r.status().message());
-  CHECK(r.status().message().find("counter gpu-0-counters/memory has 0 left, 10Gi needed") != std::string::npos);
+  CHECK(r.status().message().find("counter gpu-0-counters/memory has 0 left, 10Gi needed") !=
+        std::string::npos);
   // Releasing the whole GPU frees its counters for a 3g + 4g layout.
   a.RemoveAllocatedClaim("default", "whole");
   REQUIRE_OK(AllocateOne(a, claim("g3", "3g.20gb")));
@@ -327,7 +357,8 @@ TEST_CASE("Allocator: consumable capacity 4Gi+8Gi+4Gi on an 8Gi device", "[alloc
   auto second = a.Allocate({w.Claim("default/mem-8g")}, kNode1);
   REQUIRE_FALSE(second.ok());
   INFO(second.status().message());
-  CHECK(second.status().message().find("capacity memory has 4Gi left, 8Gi needed") != std::string::npos);
+  CHECK(second.status().message().find("capacity memory has 4Gi left, 8Gi needed") !=
+        std::string::npos);
   // The third claim (4Gi) shares the device with the first.
   auto third = AllocateOne(a, w.Claim("default/mem-4g-b"));
   REQUIRE_OK(third);
@@ -340,10 +371,12 @@ TEST_CASE("Allocator: consumable capacity 4Gi+8Gi+4Gi on an 8Gi device", "[alloc
   a.RemoveAllocatedClaim("default", "mem-4g-b");
   auto again = AllocateOne(a, w.Claim("default/mem-8g"));
   REQUIRE_OK(again);
-  CHECK((*again)["status"]["allocation"]["devices"]["results"][0]["consumedCapacity"]["memory"] == "8Gi");
+  CHECK((*again)["status"]["allocation"]["devices"]["results"][0]["consumedCapacity"]["memory"] ==
+        "8Gi");
 }
 
-TEST_CASE("Allocator: shares of one device get distinct shareIDs and rounded consumption", "[allocator][capacity]") {
+TEST_CASE("Allocator: shares of one device get distinct shareIDs and rounded consumption",
+          "[allocator][capacity]") {
   World w({"shared.yaml"});
   alloc::Allocator a(w.inv);
   auto r = a.Allocate({w.Claim("default/rounding")}, kNode1);
@@ -378,14 +411,16 @@ TEST_CASE("Allocator: shares of one device get distinct shareIDs and rounded con
   CHECK(big.status().message().find("exceeds the policy maximum 8G") != std::string::npos);
 }
 
-TEST_CASE("Allocator: taints need tolerations; effect None is informational", "[allocator][taints]") {
+TEST_CASE("Allocator: taints need tolerations; effect None is informational",
+          "[allocator][taints]") {
   World w({"taints.yaml"});
   alloc::Allocator a(w.inv);
   // fpga-0 NoSchedule, fpga-2 NoExecute (from the DeviceTaintRule): only fpga-1 is usable.
   auto r = a.Allocate({w.Claim("default/two-fpgas")}, kNode1);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().find("needs 2 device(s), 1 of 3") != std::string::npos);
-  CHECK(r.status().message().find("taint fpga.example.com/unhealthy=bitstream-crc:NoSchedule is not tolerated") !=
+  CHECK(r.status().message().find(
+            "taint fpga.example.com/unhealthy=bitstream-crc:NoSchedule is not tolerated") !=
         std::string::npos);
   auto t = a.Allocate({w.Claim("default/tolerant")}, kNode1);
   REQUIRE_OK(t);
@@ -428,13 +463,19 @@ TEST_CASE("Allocator: binding conditions surface in results and time out", "[all
   alloc::Deallocate(timed_out);
   CHECK_FALSE(timed_out["status"].contains("allocation"));
 
-  Json device_status = {{"driver", "attach.example.com"}, {"pool", "fabric"}, {"device", "fpga-0"},
-                        {"conditions", {{{"type", "dra.example.com/programmed"}, {"status", "True"}}}}};
+  Json device_status = {
+      {"driver", "attach.example.com"},
+      {"pool", "fabric"},
+      {"device", "fpga-0"},
+      {"conditions", {{{"type", "dra.example.com/programmed"}, {"status", "True"}}}}};
   claim["status"]["devices"] = Json::array({device_status});
-  CHECK(alloc::EvaluateBindingConditions(claim, t0 + seconds(700)).state == alloc::BindingState::kReady);
-  claim["status"]["devices"][0]["conditions"].push_back({{"type", "dra.example.com/program-failed"}, {"status", "True"}});
+  CHECK(alloc::EvaluateBindingConditions(claim, t0 + seconds(700)).state ==
+        alloc::BindingState::kReady);
+  claim["status"]["devices"][0]["conditions"].push_back(
+      {{"type", "dra.example.com/program-failed"}, {"status", "True"}});
   CHECK(alloc::EvaluateBindingConditions(claim, t0).state == alloc::BindingState::kFailed);
-  CHECK(alloc::EvaluateBindingConditions(w.Claim("default/attach"), t0).state == alloc::BindingState::kNotRequired);
+  CHECK(alloc::EvaluateBindingConditions(w.Claim("default/attach"), t0).state ==
+        alloc::BindingState::kNotRequired);
 }
 
 TEST_CASE("Allocator: reservedFor sharing deallocates when the last consumer goes", "[allocator]") {
@@ -449,7 +490,8 @@ TEST_CASE("Allocator: reservedFor sharing deallocates when the last consumer goe
   REQUIRE_OK(alloc::Reserve(claim, pod_b));
   REQUIRE_OK(alloc::Reserve(claim, pod_b));  // idempotent
   CHECK(claim["status"]["reservedFor"].size() == 2);
-  CHECK(claim["status"]["reservedFor"][0] == Json{{"resource", "pods"}, {"name", "a"}, {"uid", "uid-a"}});
+  CHECK(claim["status"]["reservedFor"][0] ==
+        Json{{"resource", "pods"}, {"name", "a"}, {"uid", "uid-a"}});
   CHECK_FALSE(alloc::Unreserve(claim, "uid-a"));
   CHECK(claim["status"].contains("allocation"));
   CHECK(alloc::Unreserve(claim, "uid-b"));
@@ -457,7 +499,8 @@ TEST_CASE("Allocator: reservedFor sharing deallocates when the last consumer goe
   CHECK_FALSE(alloc::Reserve(claim, Json{{"metadata", {{"name", "x"}}}}).ok());
 }
 
-TEST_CASE("Allocator: extended resources build the special claim with container-i-request-j", "[allocator][extended]") {
+TEST_CASE("Allocator: extended resources build the special claim with container-i-request-j",
+          "[allocator][extended]") {
   World w({"extended.yaml"});
   REQUIRE(w.pods.size() == 1);
   auto classes = alloc::ExtendedResourceClasses(w.inv.device_classes);
@@ -469,7 +512,8 @@ TEST_CASE("Allocator: extended resources build the special claim with container-
   const Json& claim = ext->claim;
   CHECK(claim["metadata"]["generateName"] == "trainer-extended-resources-");
   CHECK(claim["metadata"]["namespace"] == "ml");
-  CHECK(claim["metadata"]["annotations"]["resource.kubernetes.io/extended-resource-claim"] == "true");
+  CHECK(claim["metadata"]["annotations"]["resource.kubernetes.io/extended-resource-claim"] ==
+        "true");
   CHECK(claim["metadata"]["ownerReferences"][0]["uid"] == "5d1f7c4e-0000-4000-8000-0000000000aa");
   const Json& reqs = claim["spec"]["devices"]["requests"];
   // init container 0: its only resource; container 1 ("main"): sorted
@@ -477,15 +521,18 @@ TEST_CASE("Allocator: extended resources build the special claim with container-
   // the sidecar's zero request asks for nothing.
   REQUIRE(reqs.size() == 3);
   CHECK(reqs[0]["name"] == "container-0-request-0");
-  CHECK(reqs[0]["exactly"] == Json{{"deviceClassName", "gpu.example.com"}, {"allocationMode", "ExactCount"}, {"count", 1}});
+  CHECK(reqs[0]["exactly"] == Json{{"deviceClassName", "gpu.example.com"},
+                                   {"allocationMode", "ExactCount"},
+                                   {"count", 1}});
   CHECK(reqs[1]["name"] == "container-1-request-1");
   CHECK(reqs[1]["exactly"]["deviceClassName"] == "fpga.example.com");
   CHECK(reqs[2]["name"] == "container-1-request-2");
   CHECK(reqs[2]["exactly"]["count"] == 2);
   const Json& st = ext->status;
   CHECK(st["resourceClaimName"] == claim["metadata"]["name"]);
-  CHECK(st["requestMappings"][2] ==
-        Json{{"containerName", "main"}, {"resourceName", "example.com/gpu"}, {"requestName", "container-1-request-2"}});
+  CHECK(st["requestMappings"][2] == Json{{"containerName", "main"},
+                                         {"resourceName", "example.com/gpu"},
+                                         {"requestName", "container-1-request-2"}});
   // A pod without extended resources needs no claim.
   Json plain = {{"metadata", {{"name", "p"}}}, {"spec", {{"containers", {{{"name", "c"}}}}}}};
   auto none = alloc::BuildExtendedResourceClaim(plain, w.inv.device_classes);
@@ -493,7 +540,8 @@ TEST_CASE("Allocator: extended resources build the special claim with container-
   CHECK(none->claim.is_null());
 }
 
-TEST_CASE("Allocator: only complete pools at their highest generation are used", "[allocator][pools]") {
+TEST_CASE("Allocator: only complete pools at their highest generation are used",
+          "[allocator][pools]") {
   World w({"gpus.yaml", "claims.yaml"});
   alloc::Inventory inv = w.inv;
   // An older generation of the GPU pool with other device names is ignored.
@@ -516,7 +564,8 @@ TEST_CASE("Allocator: only complete pools at their highest generation are used",
   CHECK_FALSE(a.Allocate({w.Claim("default/two-gpus")}, kNode1).ok());
   auto all = a.Allocate({w.Claim("default/all-gpus")}, kNode1);
   REQUIRE_FALSE(all.ok());
-  CHECK(all.status().message().find("asks for all devices, but pool gpu.example.com/node-1 is incomplete") !=
+  CHECK(all.status().message().find(
+            "asks for all devices, but pool gpu.example.com/node-1 is incomplete") !=
         std::string::npos);
 }
 
@@ -554,14 +603,19 @@ TEST_CASE("Allocator: dry run schedules pods and claims from manifests", "[alloc
   for (const auto& l : r->report) all += l + "\n";
   INFO(all);
   CHECK_FALSE(r->all_allocated);
-  CHECK(all.find("pod default/inference: scheduled on node node-1 (claims: inference-gpu-") != std::string::npos);
-  CHECK(all.find("pod default/trainer-a: scheduled on node node-1 (claims: shared-gpus)") != std::string::npos);
-  CHECK(all.find("pod default/trainer-b: scheduled on node node-1 (claims: shared-gpus)") != std::string::npos);
-  CHECK(all.find("claim default/greedy: node node-1: unschedulable: claim default/greedy") != std::string::npos);
+  CHECK(all.find("pod default/inference: scheduled on node node-1 (claims: inference-gpu-") !=
+        std::string::npos);
+  CHECK(all.find("pod default/trainer-a: scheduled on node node-1 (claims: shared-gpus)") !=
+        std::string::npos);
+  CHECK(all.find("pod default/trainer-b: scheduled on node node-1 (claims: shared-gpus)") !=
+        std::string::npos);
+  CHECK(all.find("claim default/greedy: node node-1: unschedulable: claim default/greedy") !=
+        std::string::npos);
   for (const auto& c : r->claims) {
     if (c["metadata"]["name"] == "shared-gpus") {
       CHECK(c["status"]["reservedFor"].size() == 2);
-      CHECK(Devices(c["status"]["allocation"]) == std::vector<std::string>{"gpu-1", "gpu-2", "gpu-3"});
+      CHECK(Devices(c["status"]["allocation"]) ==
+            std::vector<std::string>{"gpu-1", "gpu-2", "gpu-3"});
     }
     if (c["metadata"]["name"].get<std::string>().rfind("inference-gpu-", 0) == 0) {
       CHECK(c["metadata"]["labels"]["app"] == "inference");
@@ -577,7 +631,8 @@ TEST_CASE("Allocator: dry run schedules pods and claims from manifests", "[alloc
   }
 }
 
-TEST_CASE("Allocator: node selection by nodeSelector, allNodes and per-device nodeName", "[allocator][nodes]") {
+TEST_CASE("Allocator: node selection by nodeSelector, allNodes and per-device nodeName",
+          "[allocator][nodes]") {
   World w({"nodes.yaml"});
   alloc::Allocator a(w.inv);
   CHECK(a.Nodes() == std::vector<std::string>{"node-2"});
@@ -594,14 +649,18 @@ TEST_CASE("Allocator: node selection by nodeSelector, allNodes and per-device no
   auto r2 = a.Allocate({w.Claim("default/two-net")}, node2);
   REQUIRE_OK(r2);
   CHECK(Devices((*r2)[0]) == std::vector<std::string>{"local-nic", "shared-fabric"});
-  CHECK((*r2)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchFields"][0]["values"][0] == "node-2");
+  CHECK((*r2)[0]["nodeSelector"]["nodeSelectorTerms"][0]["matchFields"][0]["values"][0] ==
+        "node-2");
   // node-3 in zone b sees only the fabric.
-  auto r3 = a.Allocate({w.Claim("default/two-net")}, alloc::NodeInfo{"node-3", {{"topology.kubernetes.io/zone", "b"}}});
+  auto r3 = a.Allocate({w.Claim("default/two-net")},
+                       alloc::NodeInfo{"node-3", {{"topology.kubernetes.io/zone", "b"}}});
   REQUIRE_FALSE(r3.ok());
-  CHECK(r3.status().message().find("needs 2 device(s), 1 of 1 on node \"node-3\"") != std::string::npos);
+  CHECK(r3.status().message().find("needs 2 device(s), 1 of 1 on node \"node-3\"") !=
+        std::string::npos);
 }
 
-TEST_CASE("Allocator: dry run allocates the extended-resource claim of a pod", "[allocator][extended][dryrun]") {
+TEST_CASE("Allocator: dry run allocates the extended-resource claim of a pod",
+          "[allocator][extended][dryrun]") {
   auto objs = Load("gpus.yaml");
   for (auto& o : Load("extended-pod.yaml")) objs.push_back(o);
   auto r = alloc::DryRun(objs);
@@ -609,9 +668,10 @@ TEST_CASE("Allocator: dry run allocates the extended-resource claim of a pod", "
   CHECK(r->all_allocated);
   REQUIRE(r->pods.size() == 1);
   const Json& st = r->pods[0]["status"]["extendedResourceClaimStatus"];
-  CHECK(st["requestMappings"][0] == Json{{"containerName", "app"},
-                                         {"resourceName", "deviceclass.resource.kubernetes.io/gpu.example.com"},
-                                         {"requestName", "container-0-request-0"}});
+  CHECK(st["requestMappings"][0] ==
+        Json{{"containerName", "app"},
+             {"resourceName", "deviceclass.resource.kubernetes.io/gpu.example.com"},
+             {"requestName", "container-0-request-0"}});
   CHECK(r->pods[0]["spec"]["nodeName"] == "node-1");
   bool found = false;
   for (const auto& c : r->claims) {

@@ -1,8 +1,9 @@
 // CEL subset tests: expressions taken from the shapes real DeviceClasses and
 // claims use (NVIDIA, Intel, dra-example-driver), plus error cases.
+#include "drahil/allocator/cel.hpp"
+
 #include <nlohmann/json.hpp>
 
-#include "drahil/allocator/cel.hpp"
 #include "drahil/testing/testing.hpp"
 
 namespace cel = drahil::allocator::cel;
@@ -67,7 +68,8 @@ drahil::Status RuntimeError(const std::string& expr) {
 TEST_CASE("Cel: DeviceClass selectors from real drivers", "[allocator][cel]") {
   // gpu.nvidia.com DeviceClass and dra-example-driver classes.
   CHECK(True(R"(device.driver == "gpu.nvidia.com")"));
-  CHECK(True(R"(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].model == "A100-SXM4-40GB")"));
+  CHECK(True(
+      R"(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].model == "A100-SXM4-40GB")"));
   CHECK_FALSE(True(R"(device.driver == "gpu.example.com")"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].index == 0)"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"]["mig-capable"])"));
@@ -76,18 +78,22 @@ TEST_CASE("Cel: DeviceClass selectors from real drivers", "[allocator][cel]") {
   CHECK(True(R"(device.capacity["gpu.nvidia.com"].memory.compareTo(quantity("40Gi")) >= 0)"));
   CHECK(True(R"(device.capacity["gpu.nvidia.com"].memory.isGreaterThan(quantity("10Gi")))"));
   CHECK_FALSE(True(R"(device.capacity["gpu.nvidia.com"].memory.isLessThan(quantity("40960Mi")))"));
-  CHECK(True(R"(device.capacity["gpu.nvidia.com"].memory.add(quantity("8Gi")).compareTo(quantity("48Gi")) == 0)"));
+  CHECK(True(
+      R"(device.capacity["gpu.nvidia.com"].memory.add(quantity("8Gi")).compareTo(quantity("48Gi")) == 0)"));
   CHECK(True(R"(device.capacity["gpu.nvidia.com"].memory.sub(1).asInteger() == 42949672959)"));
   CHECK(True(R"(device.capacity["gpu.nvidia.com"].multiprocessors.asApproximateFloat() == 108.0)"));
   // Semver checks (NVIDIA: driverVersion / cudaComputeCapability).
-  CHECK(True(R"(device.attributes["gpu.nvidia.com"].driverVersion.isGreaterThan(semver("535.0.0")))"));
-  CHECK(True(R"(device.attributes["gpu.nvidia.com"].cudaComputeCapability.compareTo(semver("8.0.0")) == 0)"));
+  CHECK(True(
+      R"(device.attributes["gpu.nvidia.com"].driverVersion.isGreaterThan(semver("535.0.0")))"));
+  CHECK(True(
+      R"(device.attributes["gpu.nvidia.com"].cudaComputeCapability.compareTo(semver("8.0.0")) == 0)"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].driverVersion.major() == 550 &&
                 device.attributes["gpu.nvidia.com"].driverVersion.minor() == 54 &&
                 device.attributes["gpu.nvidia.com"].driverVersion.patch() == 15)"));
   CHECK(True(R"(semver("v1.2", true).isLessThan(semver("1.2.1")))"));
   // has() guards and optional syntax for attributes that may be absent.
-  CHECK_FALSE(True(R"(has(device.attributes["gpu.nvidia.com"].productName) && device.attributes["gpu.nvidia.com"].productName == "x")"));
+  CHECK_FALSE(True(
+      R"(has(device.attributes["gpu.nvidia.com"].productName) && device.attributes["gpu.nvidia.com"].productName == "x")"));
   CHECK(True(R"(!has(device.attributes["dra.example.com"].model))"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].?productName.orValue("none") == "none")"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].?model.hasValue())"));
@@ -98,7 +104,8 @@ TEST_CASE("Cel: DeviceClass selectors from real drivers", "[allocator][cel]") {
   // String functions.
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].model.matches("^A100-.*-40GB$"))"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].uuid.contains("0a1b"))"));
-  CHECK(True(R"(device.attributes["gpu.nvidia.com"].model.endsWith("40GB") && device.attributes["gpu.nvidia.com"].model.lowerAscii() == "a100-sxm4-40gb")"));
+  CHECK(True(
+      R"(device.attributes["gpu.nvidia.com"].model.endsWith("40GB") && device.attributes["gpu.nvidia.com"].model.lowerAscii() == "a100-sxm4-40gb")"));
   CHECK(True(R"(matches("abc", "(?i)ABC"))"));
   // Macros over lists and maps.
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].features.exists(f, f == "mps"))"));
@@ -108,7 +115,8 @@ TEST_CASE("Cel: DeviceClass selectors from real drivers", "[allocator][cel]") {
   CHECK(True(R"([1, 2, 3, 4].filter(x, x % 2 == 0) == [2, 4])"));
   CHECK(True(R"([1, 2, 3].map(x, x > 1, x * 10) == [20, 30])"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].exists(k, k == "uuid"))"));
-  CHECK(True(R"(cel.bind(attrs, device.attributes["gpu.nvidia.com"], attrs.index == 0 && attrs.model.startsWith("A100")))"));
+  CHECK(True(
+      R"(cel.bind(attrs, device.attributes["gpu.nvidia.com"], attrs.index == 0 && attrs.model.startsWith("A100")))"));
 }
 
 TEST_CASE("Cel: literals, operators and CEL semantics", "[allocator][cel]") {
@@ -130,8 +138,10 @@ line''' .contains("line"))"));
   CHECK(True("null == null && [1, [2]] == [1, [2]]"));
   CHECK(True(R"(int("42") == 42 && uint(3) == 3u && double("1.5") == 1.5 && string(12) == "12")"));
   CHECK(True("dyn(1) == 1.0"));
-  CHECK(True(R"(isQuantity("1Gi") && !isQuantity("1 Gi") && isSemver("1.0.0") && !isSemver("1.0"))"));
-  CHECK(True(R"(quantity("1.5").isInteger() == false && quantity("1500m").compareTo(quantity("1.5")) == 0)"));
+  CHECK(
+      True(R"(isQuantity("1Gi") && !isQuantity("1 Gi") && isSemver("1.0.0") && !isSemver("1.0"))"));
+  CHECK(True(
+      R"(quantity("1.5").isInteger() == false && quantity("1500m").compareTo(quantity("1.5")) == 0)"));
   CHECK(True("// a comment\n true"));
 
   SECTION("&& and || absorb errors when the other side decides") {
@@ -147,14 +157,23 @@ TEST_CASE("Cel: runtime errors abort with a message", "[allocator][cel]") {
   auto s = RuntimeError(R"(device.attributes["gpu.nvidia.com"].productName == "x")");
   CHECK(s.code() == Code::kInvalidArgument);
   CHECK(s.message().find("no such key: productName") != std::string::npos);
-  CHECK(RuntimeError(R"(device.attributes["gpu.nvidia.com"].missing == "x" && true)").message().find("no such key") != std::string::npos);
+  CHECK(RuntimeError(R"(device.attributes["gpu.nvidia.com"].missing == "x" && true)")
+            .message()
+            .find("no such key") != std::string::npos);
   CHECK(RuntimeError("1 / (1 - 1) == 0").message().find("division by zero") != std::string::npos);
-  CHECK(RuntimeError("9223372036854775807 + 1 > 0").message().find("overflow") != std::string::npos);
+  CHECK(RuntimeError("9223372036854775807 + 1 > 0").message().find("overflow") !=
+        std::string::npos);
   CHECK(RuntimeError("[1][3] == 1").message().find("index out of range") != std::string::npos);
-  CHECK(RuntimeError(R"(quantity(device.attributes["gpu.nvidia.com"].model).sign() == 1)").message().find("quantity") != std::string::npos);
-  CHECK(RuntimeError(R"(dyn("a") == "a" && dyn(1) + dyn("x") == 2)").message().find("no such overload") != std::string::npos);
-  CHECK(RuntimeError(R"(optional.none().value() == 1)").message().find("optional.none()") != std::string::npos);
-  CHECK(RuntimeError(R"(device.attributes["gpu.nvidia.com"].index)").message().find("not bool") != std::string::npos);
+  CHECK(RuntimeError(R"(quantity(device.attributes["gpu.nvidia.com"].model).sign() == 1)")
+            .message()
+            .find("quantity") != std::string::npos);
+  CHECK(RuntimeError(R"(dyn("a") == "a" && dyn(1) + dyn("x") == 2)")
+            .message()
+            .find("no such overload") != std::string::npos);
+  CHECK(RuntimeError(R"(optional.none().value() == 1)").message().find("optional.none()") !=
+        std::string::npos);
+  CHECK(RuntimeError(R"(device.attributes["gpu.nvidia.com"].index)").message().find("not bool") !=
+        std::string::npos);
 }
 
 TEST_CASE("Cel: compile errors name the position and the construct", "[allocator][cel]") {
@@ -164,8 +183,10 @@ TEST_CASE("Cel: compile errors name the position and the construct", "[allocator
   CHECK(s.message().find("no matching overload") != std::string::npos);
   CHECK(CompileError("1 + 1.0 == 2.0").message().find("'(int, double)'") != std::string::npos);
   CHECK(CompileError("device.driver").message().find("must evaluate to bool") != std::string::npos);
-  CHECK(CompileError("device.name == 'x'").message().find("undefined field 'name'") != std::string::npos);
-  CHECK(CompileError("devices.driver == 'x'").message().find("undeclared reference to 'devices'") != std::string::npos);
+  CHECK(CompileError("device.name == 'x'").message().find("undefined field 'name'") !=
+        std::string::npos);
+  CHECK(CompileError("devices.driver == 'x'").message().find("undeclared reference to 'devices'") !=
+        std::string::npos);
   CHECK(CompileError("!1").message().find("no matching overload") != std::string::npos);
   // Syntax errors, with line:col.
   auto syn = CompileError("device.driver ==\n  ");
@@ -173,21 +194,36 @@ TEST_CASE("Cel: compile errors name the position and the construct", "[allocator
   CHECK(CompileError("device.driver = 'x'").message().find("'=='") != std::string::npos);
   CHECK(CompileError("'unterminated").message().find("unterminated") != std::string::npos);
   CHECK(CompileError("if == 1").message().find("reserved") != std::string::npos);
-  CHECK(CompileError("99999999999999999999 > 1").message().find("out of range") != std::string::npos);
+  CHECK(CompileError("99999999999999999999 > 1").message().find("out of range") !=
+        std::string::npos);
   // Unsupported constructs are refused by name.
-  CHECK(CompileError("timestamp('2024-01-01T00:00:00Z') > timestamp('2023-01-01T00:00:00Z')").message().find("unsupported function 'timestamp'") != std::string::npos);
-  CHECK(CompileError("google.protobuf.Int64Value{value: 1} == 1").message().find("message construction") != std::string::npos);
-  CHECK(CompileError("{'a': 1}.all(k, v, v > 0)").message().find("two-variable comprehension") != std::string::npos);
-  CHECK(CompileError("'abc'.indexOf('b') == 1").message().find("unsupported method 'indexOf'") != std::string::npos);
-  CHECK(CompileError("sets.contains([1], [1])").message().find("unsupported function 'sets.contains'") != std::string::npos);
-  CHECK(CompileError("'a'.matches('(a)\\\\1')").message().find("backreferences") != std::string::npos);
+  CHECK(CompileError("timestamp('2024-01-01T00:00:00Z') > timestamp('2023-01-01T00:00:00Z')")
+            .message()
+            .find("unsupported function 'timestamp'") != std::string::npos);
+  CHECK(CompileError("google.protobuf.Int64Value{value: 1} == 1")
+            .message()
+            .find("message construction") != std::string::npos);
+  CHECK(CompileError("{'a': 1}.all(k, v, v > 0)").message().find("two-variable comprehension") !=
+        std::string::npos);
+  CHECK(CompileError("'abc'.indexOf('b') == 1").message().find("unsupported method 'indexOf'") !=
+        std::string::npos);
+  CHECK(CompileError("sets.contains([1], [1])")
+            .message()
+            .find("unsupported function 'sets.contains'") != std::string::npos);
+  CHECK(CompileError("'a'.matches('(a)\\\\1')").message().find("backreferences") !=
+        std::string::npos);
   CHECK(CompileError("'a'.matches('a(?=b)')").message().find("lookahead") != std::string::npos);
-  CHECK(CompileError("quantity('12 Gi').sign() == 1").message().find("invalid quantity literal") != std::string::npos);
-  CHECK(CompileError("semver('1.0').major() == 1").message().find("invalid semver literal") != std::string::npos);
+  CHECK(CompileError("quantity('12 Gi').sign() == 1").message().find("invalid quantity literal") !=
+        std::string::npos);
+  CHECK(CompileError("semver('1.0').major() == 1").message().find("invalid semver literal") !=
+        std::string::npos);
   CHECK(CompileError("has(device)").message().find("has()") != std::string::npos);
   // Limits.
-  CHECK(CompileError(std::string(11 * 1024, ' ') + "true").message().find("limit") != std::string::npos);
-  CHECK(CompileError(std::string(500, '(') + "true" + std::string(500, ')')).message().find("nested too deeply") != std::string::npos);
+  CHECK(CompileError(std::string(11 * 1024, ' ') + "true").message().find("limit") !=
+        std::string::npos);
+  CHECK(CompileError(std::string(500, '(') + "true" + std::string(500, ')'))
+            .message()
+            .find("nested too deeply") != std::string::npos);
   std::string chain = "1";
   for (int i = 0; i < 3000; ++i) chain += "+1";
   CHECK(CompileError(chain + " > 0").message().find("nested too deeply") != std::string::npos);
@@ -233,11 +269,13 @@ TEST_CASE("Cel: compile cache returns the same program and caches errors", "[all
 }
 
 TEST_CASE("Cel: bad device attributes are reported", "[allocator][cel]") {
-  auto bad = cel::Device::FromJson("d.example.com", nlohmann::json::parse(
-      R"({"name": "x", "attributes": {"v": {"version": "not-a-version"}}})"));
+  auto bad = cel::Device::FromJson(
+      "d.example.com",
+      nlohmann::json::parse(R"({"name": "x", "attributes": {"v": {"version": "not-a-version"}}})"));
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("attribute v") != std::string::npos);
-  auto two = cel::Device::FromJson("d.example.com", nlohmann::json::parse(
-      R"({"name": "x", "attributes": {"v": {"int": 1, "bool": true}}})"));
+  auto two = cel::Device::FromJson(
+      "d.example.com",
+      nlohmann::json::parse(R"({"name": "x", "attributes": {"v": {"int": 1, "bool": true}}})"));
   CHECK_FALSE(two.ok());
 }

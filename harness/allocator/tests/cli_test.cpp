@@ -22,7 +22,8 @@ drahil::CommandOutput Run(const std::string& binary, std::vector<std::string> ar
 
 void CheckCommand(const std::string& binary) {
   // Everything fits: exit 0, the claim printed with its allocation.
-  auto ok = Run(binary, {"allocate", "--manifests", Testdata("claims-ok.yaml"), "--slices", Testdata("gpus.yaml")});
+  auto ok = Run(binary, {"allocate", "--manifests", Testdata("claims-ok.yaml"), "--slices",
+                         Testdata("gpus.yaml")});
   INFO(ok.output);
   CHECK(ok.exit.exit_code == 0);
   CHECK(ok.output.find("claim default/two-gpus: allocated on node node-1") != std::string::npos);
@@ -32,8 +33,8 @@ void CheckCommand(const std::string& binary) {
   auto some = Run(binary, {"allocate", "--manifests", Testdata("dryrun")});
   INFO(some.output);
   CHECK(some.exit.exit_code == 1);
-  CHECK(some.output.find("# node node-1: unschedulable: claim default/greedy, request \"gpus\": needs 6 device(s)") !=
-        std::string::npos);
+  CHECK(some.output.find("# node node-1: unschedulable: claim default/greedy, request \"gpus\": "
+                         "needs 6 device(s)") != std::string::npos);
   CHECK(some.output.find("pod default/trainer-b: scheduled on node node-1") != std::string::npos);
   CHECK(some.output.find("type: PodScheduled") != std::string::npos);
   // Bad input: exit 2 naming the path.
@@ -48,16 +49,16 @@ void CheckCommand(const std::string& binary) {
 
 TEST_CASE("drahil allocate: dry run prints YAML and sets the exit code", "[allocator][cli]") {
   std::string driver = drahil::testing::Bin("allocator_cli_driver");
-  INFO("allocator_cli_driver not built at " << driver
-       << " (allocator_tests depends on it when harness/kube is configured)");
+  INFO("allocator_cli_driver not built at "
+       << driver << " (allocator_tests depends on it when harness/kube is configured)");
   REQUIRE(drahil::PathExists(driver));
   CheckCommand(driver);
 }
 
 TEST_CASE("drahil allocate: the full drahil binary has the command", "[allocator][cli]") {
   std::string drahil = drahil::testing::Bin("drahil");
-  INFO("drahil binary not built at " << drahil
-       << " (allocator_tests depends on it when harness/cli is configured)");
+  INFO("drahil binary not built at "
+       << drahil << " (allocator_tests depends on it when harness/cli is configured)");
   REQUIRE(drahil::PathExists(drahil));
   CheckCommand(drahil);
 }

@@ -5,12 +5,11 @@
 #ifndef DRAHIL_APISERVER_API_ERROR_HPP_INCLUDED
 #define DRAHIL_APISERVER_API_ERROR_HPP_INCLUDED
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 

@@ -4,17 +4,16 @@
 #include "drahil/apiserver/apiserver.hpp"
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <deque>
 #include <regex>
 #include <set>
 #include <thread>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
@@ -30,7 +29,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using nlohmann::json;
 using internal::ApiError;
 using internal::Classified;
 using internal::Handler;
@@ -40,6 +38,7 @@ using internal::ResourceInfo;
 using internal::Response;
 using internal::Store;
 using internal::Watcher;
+using nlohmann::json;
 
 namespace {
 
@@ -50,7 +49,8 @@ std::string PercentDecode(std::string_view in, bool plus_is_space) {
     char c = in[i];
     if (c == '+' && plus_is_space) {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+    } else if (c == '%' && i + 2 < in.size() &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -163,16 +163,21 @@ template <typename Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   // Plain: takes the socket and the bytes the TLS detector already read.
-  Session(ApiServer::Impl& impl, beast::tcp_stream&& stream, beast::flat_buffer&& buffer)
-    requires std::is_same_v<Stream, beast::tcp_stream>
-      : impl_(impl), stream_(std::move(stream)), buffer_(std::move(buffer)),
-        timer_(stream_.get_executor()), watch_timer_(stream_.get_executor()) {}
+  Session(ApiServer::Impl& impl, beast::tcp_stream&& stream,
+          beast::flat_buffer&& buffer) requires std::is_same_v<Stream, beast::tcp_stream>
+      : impl_(impl),
+        stream_(std::move(stream)),
+        buffer_(std::move(buffer)),
+        timer_(stream_.get_executor()),
+        watch_timer_(stream_.get_executor()) {}
   // TLS.
   Session(ApiServer::Impl& impl, beast::tcp_stream&& stream, asio::ssl::context& ctx,
-          beast::flat_buffer&& buffer)
-    requires(!std::is_same_v<Stream, beast::tcp_stream>)
-      : impl_(impl), stream_(std::move(stream), ctx), buffer_(std::move(buffer)),
-        timer_(stream_.get_executor()), watch_timer_(stream_.get_executor()) {}
+          beast::flat_buffer&& buffer) requires(!std::is_same_v<Stream, beast::tcp_stream>)
+      : impl_(impl),
+        stream_(std::move(stream), ctx),
+        buffer_(std::move(buffer)),
+        timer_(stream_.get_executor()),
+        watch_timer_(stream_.get_executor()) {}
 
   ~Session() override {
     if (watcher_) impl_.store.Unwatch(watcher_);
@@ -220,10 +225,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->body_limit(impl_.options.max_body_bytes);
     parser_->header_limit(64 * 1024);
     Lowest().expires_after(impl_.options.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                       self->OnRead(ec, n);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -239,9 +243,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
           ec != http::error::partial_message) {
-        return WriteSimple(Handler::ErrorResponse(internal::BadRequest("malformed HTTP request: " +
-                                                                       ec.message())),
-                           /*drain=*/true);
+        return WriteSimple(
+            Handler::ErrorResponse(internal::BadRequest("malformed HTTP request: " + ec.message())),
+            /*drain=*/true);
       }
       return Done();
     }
@@ -457,8 +461,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watch_timer_.cancel();
     if (watcher_->dropped()) return Done();
     writing_ = true;
-    asio::async_write(stream_, http::make_chunk_last(),
-                      [self = this->shared_from_this()](beast::error_code, size_t) { self->Done(); });
+    asio::async_write(
+        stream_, http::make_chunk_last(),
+        [self = this->shared_from_this()](beast::error_code, size_t) { self->Done(); });
   }
 
   ApiServer::Impl& impl_;
@@ -505,7 +510,8 @@ class Detector : public std::enable_shared_from_this<Detector> {
 Status ApiServer::Impl::Listen() {
   std::string listen = options.listen;
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return InvalidArgumentError("listen: want host:port, got " + listen);
+  if (colon == std::string::npos)
+    return InvalidArgumentError("listen: want host:port, got " + listen);
   std::string h = listen.substr(0, colon);
   if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (h.empty() || h == "localhost") h = "127.0.0.1";
@@ -547,23 +553,22 @@ void ApiServer::Impl::DoAccept() {
 
 void Detector::Run() {
   stream_.expires_after(impl_.options.read_timeout);
-  beast::async_detect_ssl(stream_, buffer_,
-                          [self = shared_from_this()](beast::error_code ec, bool is_tls) {
-                            ApiServer::Impl& impl = self->impl_;
-                            if (ec) return;  // closed or timed out before a byte arrived
-                            if (is_tls && impl.tls_ctx) {
-                              auto s = std::make_shared<TlsSession>(impl, std::move(self->stream_),
-                                                                    *impl.tls_ctx,
-                                                                    std::move(self->buffer_));
-                              impl.sessions.insert(s);
-                              s->Start();
-                            } else {
-                              auto s = std::make_shared<PlainSession>(
-                                  impl, std::move(self->stream_), std::move(self->buffer_));
-                              impl.sessions.insert(s);
-                              s->Start();
-                            }
-                          });
+  beast::async_detect_ssl(
+      stream_, buffer_, [self = shared_from_this()](beast::error_code ec, bool is_tls) {
+        ApiServer::Impl& impl = self->impl_;
+        if (ec) return;  // closed or timed out before a byte arrived
+        if (is_tls && impl.tls_ctx) {
+          auto s = std::make_shared<TlsSession>(impl, std::move(self->stream_), *impl.tls_ctx,
+                                                std::move(self->buffer_));
+          impl.sessions.insert(s);
+          s->Start();
+        } else {
+          auto s = std::make_shared<PlainSession>(impl, std::move(self->stream_),
+                                                  std::move(self->buffer_));
+          impl.sessions.insert(s);
+          s->Start();
+        }
+      });
 }
 
 void ApiServer::Impl::Run() {
@@ -733,7 +738,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(Options options) {
   }
   impl->Run();
   impl->log->debug("API server listening on http://{}:{} (validation: {})", impl->host, impl->port,
-                  internal::ValidatorName());
+                   internal::ValidatorName());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
@@ -765,14 +770,17 @@ Status ApiServer::WriteKubeconfig(const std::string& path, const std::string& to
       "clusters:\n"
       "- name: drahil\n"
       "  cluster:\n"
-      "    server: " + url() + "\n" +
+      "    server: " +
+      url() + "\n" +
       (impl_->ca_pem.empty()
            ? std::string()
            : "    certificate-authority-data: " + internal::Base64(impl_->ca_pem) + "\n") +
       "users:\n"
       "- name: drahil-user\n"
       "  user:\n"
-      "    token: " + tok + "\n"
+      "    token: " +
+      tok +
+      "\n"
       "contexts:\n"
       "- name: drahil\n"
       "  context:\n"
@@ -824,7 +832,8 @@ Result<std::vector<json>> ApiServer::List(const std::string& resource, const std
 
 Result<json> ApiServer::Create(const std::string& resource, json obj) {
   DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
-  if (!obj.is_object()) return InvalidArgumentError("apiserver: create: object is not a JSON object");
+  if (!obj.is_object())
+    return InvalidArgumentError("apiserver: create: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
   json& m = obj["metadata"];
   if (!m.is_object()) m = json::object();
@@ -844,7 +853,8 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
 
 Result<json> ApiServer::Update(const std::string& resource, json obj) {
   DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
-  if (!obj.is_object()) return InvalidArgumentError("apiserver: update: object is not a JSON object");
+  if (!obj.is_object())
+    return InvalidArgumentError("apiserver: update: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
   std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";

@@ -26,8 +26,7 @@ Response JsonResponse(int status, const json& body) {
 }
 
 ApiError NoSuchPath() {
-  return {404, "NotFound", "the server could not find the requested resource",
-          json::object()};
+  return {404, "NotFound", "the server could not find the requested resource", json::object()};
 }
 
 bool MediaIsJson(const std::string& content_type) {
@@ -52,8 +51,8 @@ bool AcceptsJson(const std::string& accept) {
   size_t start = 0;
   while (start <= accept.size()) {
     size_t comma = accept.find(',', start);
-    std::string range = accept.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
+    std::string range =
+        accept.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     std::string type = MediaType(range);
     if (type == "*/*" || type == "application/*") return true;
     if (type == "application/json" && range.find("as=") == std::string::npos) return true;
@@ -165,8 +164,9 @@ std::optional<ApiError> AuthorizeWrite(const Identity& id, const Route& route, c
   }
   if (info.resource == "resourceclaims" && route.subresource == "status") return std::nullopt;
   if (info.resource == "events") return std::nullopt;
-  return Forbidden(head + ": node-bound tokens may write only their node's ResourceSlices, "
-                          "ResourceClaim status and Events");
+  return Forbidden(head +
+                   ": node-bound tokens may write only their node's ResourceSlices, "
+                   "ResourceClaim status and Events");
 }
 
 json ResourceListJson(const std::string& group_version, const std::string& group) {
@@ -397,7 +397,8 @@ Classified Handler::Classify(const Request& req) const {
     return c;  // non-resource path
   }
   if (rest.empty()) return c;  // discovery document
-  bool known_gv = (group.empty() && version == "v1") || (group == kResourceGroup && version == "v1");
+  bool known_gv =
+      (group.empty() && version == "v1") || (group == kResourceGroup && version == "v1");
   if (!known_gv) {
     r.error = NoSuchPath();
     return c;
@@ -422,8 +423,8 @@ Classified Handler::Classify(const Request& req) const {
   r.info = info;
   if (rest.size() >= 2) r.name = rest[1];
   if (rest.size() >= 3) r.subresource = rest[2];
-  if (rest.size() > 3 || (!r.subresource.empty() &&
-                          !(r.subresource == "status" && info->has_status))) {
+  if (rest.size() > 3 ||
+      (!r.subresource.empty() && !(r.subresource == "status" && info->has_status))) {
     r.error = NoSuchPath();
     return c;
   }
@@ -460,8 +461,9 @@ Response Handler::Serve(const Request& req, const Classified& c) {
   // asks for protobuf); v3 is served in JSON (see OpenApiV3).
   if (req.path.rfind("/openapi/v2", 0) == 0) return ErrorResponse(NoSuchPath());
   if (!AcceptsJson(req.accept)) {
-    return ErrorResponse(NotAcceptable("only the following media types are accepted: "
-                                       "application/json"));
+    return ErrorResponse(
+        NotAcceptable("only the following media types are accepted: "
+                      "application/json"));
   }
   if (c.route.info == nullptr) return ServeNonResource(req, c.route);
   try {
@@ -503,10 +505,11 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
   }
   auto segs = Split(p, '/', {.skip_empty = true});
   if (segs.size() == 1 && segs[0] == "api") {
-    return JsonResponse(200, {{"kind", "APIVersions"},
-                              {"versions", {"v1"}},
-                              {"serverAddressByClientCIDRs",
-                               {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address_}}}}});
+    return JsonResponse(200,
+                        {{"kind", "APIVersions"},
+                         {"versions", {"v1"}},
+                         {"serverAddressByClientCIDRs",
+                          {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address_}}}}});
   }
   if (segs.size() == 2 && segs[0] == "api" && segs[1] == "v1") {
     return JsonResponse(200, ResourceListJson("v1", ""));
@@ -521,8 +524,8 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
     return JsonResponse(200, ResourceGroupJson());
   }
   if (segs.size() == 3 && segs[0] == "apis" && segs[1] == kResourceGroup && segs[2] == "v1") {
-    return JsonResponse(200, ResourceListJson(std::string(kResourceGroup) + "/v1",
-                                              std::string(kResourceGroup)));
+    return JsonResponse(
+        200, ResourceListJson(std::string(kResourceGroup) + "/v1", std::string(kResourceGroup)));
   }
   if (segs.size() >= 2 && segs[0] == "openapi" && segs[1] == "v3") {
     std::string gv_path;
@@ -559,16 +562,16 @@ Response Handler::OpenApiV3(const std::string& gv_path) {
   for (const auto& r : Resources()) {
     if (r.group != group) continue;
     json gvk = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
-    std::string schema_name = "io.k8s.api." + (r.group.empty() ? std::string("core") : "resource") +
-                              ".v1." + r.kind;
+    std::string schema_name =
+        "io.k8s.api." + (r.group.empty() ? std::string("core") : "resource") + ".v1." + r.kind;
     schemas[schema_name] = {{"type", "object"},
                             {"x-kubernetes-group-version-kind", json::array({gvk})},
                             {"x-kubernetes-preserve-unknown-fields", true}};
-    std::string base = "/" + gv_path + (r.namespaced ? "/namespaces/{namespace}/" : "/") +
-                       r.resource + "/{name}";
+    std::string base =
+        "/" + gv_path + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource + "/{name}";
     json ref = {{"$ref", "#/components/schemas/" + schema_name}};
-    json ok = {{"200",
-                {{"description", "OK"}, {"content", {{"application/json", {{"schema", ref}}}}}}}};
+    json ok = {
+        {"200", {{"description", "OK"}, {"content", {{"application/json", {{"schema", ref}}}}}}}};
     json op = {{"operationId", "patch" + r.kind},
                {"x-kubernetes-action", "patch"},
                {"x-kubernetes-group-version-kind", gvk},
@@ -643,8 +646,8 @@ Response Handler::List(const Request& req, const Classified& c) {
   auto r = store_.List(*c.route.info, filter.value(), limit, Param(req, "continue"));
   if (!r.ok()) return ErrorResponse(r.error());
   const auto& lr = r.value();
-  return JsonResponse(200, ListJson(*c.route.info, lr.items, lr.resource_version,
-                                    lr.continue_token, lr.remaining));
+  return JsonResponse(
+      200, ListJson(*c.route.info, lr.items, lr.resource_version, lr.continue_token, lr.remaining));
 }
 
 Response Handler::Watch(const Request& req, const Classified& c) {
@@ -686,8 +689,8 @@ Response Handler::Watch(const Request& req, const Classified& c) {
   }
   if (!causes.empty()) {
     ApiError err = Invalid(*c.route.info, "", causes);
-    err.message = "ListOptions.meta.k8s.io \"\" is invalid: " + causes[0].field + ": " +
-                  causes[0].message;
+    err.message =
+        "ListOptions.meta.k8s.io \"\" is invalid: " + causes[0].field + ": " + causes[0].message;
     return ErrorResponse(err);
   }
   auto watcher = store_.Watch(w);
@@ -751,8 +754,7 @@ Response Handler::Create(const Request& req, const Classified& c) {
 
 // Desired(): the object a write through the main endpoint or /status should
 // produce, given the current one and the client's full object.
-json Desired(const ResourceInfo& info, const std::string& sub, const json& current,
-             json incoming) {
+json Desired(const ResourceInfo& info, const std::string& sub, const json& current, json incoming) {
   if (sub == "status") {
     // /status changes status only; spec and metadata stay (metadata except
     // the resourceVersion/uid the client sent as preconditions).
@@ -787,29 +789,30 @@ Response Handler::Update(const Request& req, const Classified& c) {
   std::string name = m.value("name", "");
   if (name != c.route.name) {
     return ErrorResponse(BadRequest("the name of the object (" + name +
-                                    ") does not match the name on the URL (" + c.route.name +
-                                    ")"));
+                                    ") does not match the name on the URL (" + c.route.name + ")"));
   }
   if (info.namespaced && m.value("namespace", "") != "" && m["namespace"] != c.route.ns) {
     return ErrorResponse(BadRequest(
         "the namespace of the provided object does not match the namespace sent on the request"));
   }
   std::vector<std::string> warnings;
-  auto updated = store_.Update(
-      info, c.route.ns, c.route.name,
-      [&](const json& current, const json* ns_obj) -> Expected<json> {
-        if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
-        json d = Desired(info, c.route.subresource, current, obj);
-        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
-        if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
-        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current)
-                                                      : ValidateUpdate(info, d, current);
-        if (!causes.empty()) return Invalid(info, c.route.name, causes);
-        if (c.route.subresource.empty()) {
-          if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
-        }
-        return d;
-      });
+  auto updated = store_.Update(info, c.route.ns, c.route.name,
+                               [&](const json& current, const json* ns_obj) -> Expected<json> {
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, current))
+                                   return *e;
+                                 json d = Desired(info, c.route.subresource, current, obj);
+                                 FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+                                 auto causes = c.route.subresource == "status"
+                                                   ? ValidateStatusUpdate(info, d, current)
+                                                   : ValidateUpdate(info, d, current);
+                                 if (!causes.empty()) return Invalid(info, c.route.name, causes);
+                                 if (c.route.subresource.empty()) {
+                                   if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
+                                     return *e;
+                                 }
+                                 return d;
+                               });
   if (!updated.ok()) return ErrorResponse(updated.error());
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
@@ -850,7 +853,8 @@ Response Handler::Patch(const Request& req, const Classified& c) {
             patched = current.patch(patch);
           } catch (const json::exception& e) {
             return WithCode(422, std::string("the server rejected our request due to an error "
-                                             "in our request: ") + e.what());
+                                             "in our request: ") +
+                                     e.what());
           }
         }
         if (!patched.is_object()) return BadRequest("patch did not produce an object");
@@ -890,10 +894,9 @@ Response Handler::Delete(const Request& req, const Classified& c) {
       }
     }
   }
-  auto deleted = store_.Delete(*c.route.info, c.route.ns, c.route.name, pre,
-                               [&](const json& o, const json*) {
-                                 return AuthorizeWrite(c.identity, c.route, o);
-                               });
+  auto deleted = store_.Delete(
+      *c.route.info, c.route.ns, c.route.name, pre,
+      [&](const json& o, const json*) { return AuthorizeWrite(c.identity, c.route, o); });
   if (!deleted.ok()) return ErrorResponse(deleted.error());
   return JsonResponse(200, *deleted.value());
 }
@@ -901,13 +904,12 @@ Response Handler::Delete(const Request& req, const Classified& c) {
 Response Handler::DeleteCollection(const Request& req, const Classified& c) {
   auto filter = ParseFilter(req, c.route);
   if (!filter.ok()) return ErrorResponse(filter.error());
-  auto deleted = store_.DeleteCollection(*c.route.info, filter.value(),
-                                         [&](const json& o, const json*) {
-                                           return AuthorizeWrite(c.identity, c.route, o);
-                                         });
+  auto deleted = store_.DeleteCollection(
+      *c.route.info, filter.value(),
+      [&](const json& o, const json*) { return AuthorizeWrite(c.identity, c.route, o); });
   if (!deleted.ok()) return ErrorResponse(deleted.error());
-  return JsonResponse(200, ListJson(*c.route.info, deleted.value(), store_.ResourceVersion(), "",
-                                    0));
+  return JsonResponse(200,
+                      ListJson(*c.route.info, deleted.value(), store_.ResourceVersion(), "", 0));
 }
 
 }  // namespace drahil::apiserver::internal

@@ -56,7 +56,7 @@ struct Route {
   std::string ns;
   std::string name;
   std::string subresource;
-  std::string verb;  // Kubernetes verb, or lower-case method for non-resource
+  std::string verb;               // Kubernetes verb, or lower-case method for non-resource
   std::optional<ApiError> error;  // the path itself is bad (404/405)
 };
 

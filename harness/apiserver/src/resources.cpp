@@ -77,8 +77,7 @@ const ResourceInfo* FindResource(std::string_view group, std::string_view versio
 
 const ResourceInfo* LookupResource(std::string_view name) {
   for (const auto& r : Resources()) {
-    if (r.resource == name || r.kind == name || r.GroupResource() == name ||
-        r.singular == name) {
+    if (r.resource == name || r.kind == name || r.GroupResource() == name || r.singular == name) {
       return &r;
     }
   }

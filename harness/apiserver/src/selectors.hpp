@@ -6,11 +6,10 @@
 #ifndef DRAHIL_APISERVER_SELECTORS_HPP_INCLUDED
 #define DRAHIL_APISERVER_SELECTORS_HPP_INCLUDED
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/kube/object.hpp"
 

@@ -156,9 +156,9 @@ std::string Store::NewUid() {
   hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
   return buf;
 }
@@ -370,10 +370,10 @@ Expected<ObjPtr> Store::Delete(const ResourceInfo& info, const std::string& ns,
                           ", UID in object meta: " + cm.value("uid", ""));
     }
     if (!pre.resource_version.empty() && pre.resource_version != cm.value("resourceVersion", "")) {
-      return Conflict(info, name,
-                      "Precondition failed: ResourceVersion in precondition: " +
-                          pre.resource_version +
-                          ", ResourceVersion in object meta: " + cm.value("resourceVersion", ""));
+      return Conflict(
+          info, name,
+          "Precondition failed: ResourceVersion in precondition: " + pre.resource_version +
+              ", ResourceVersion in object meta: " + cm.value("resourceVersion", ""));
     }
     if (check) {
       if (auto err = check(*current, nullptr)) return *err;
@@ -420,8 +420,12 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
 
 void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj,
                          ObjPtr prev) {
-  Event ev{std::stoull(formats::StringOr(*obj, "metadata.resourceVersion")), &info, type,
-           std::move(obj), std::move(prev), nullptr};
+  Event ev{std::stoull(formats::StringOr(*obj, "metadata.resourceVersion")),
+           &info,
+           type,
+           std::move(obj),
+           std::move(prev),
+           nullptr};
   DispatchLocked(ev);
   history_.push_back(std::move(ev));
   while (history_.size() > options_.history) {
@@ -440,9 +444,12 @@ void Store::DispatchLocked(const Event& ev) {
     if (ev.type == "MODIFIED") {
       // An object entering or leaving the selector looks like an add or a
       // delete to this watcher, as in Kubernetes' watch cache.
-      if (now && before) type = "MODIFIED";
-      else if (now) type = "ADDED";
-      else if (before) type = "DELETED";
+      if (now && before)
+        type = "MODIFIED";
+      else if (now)
+        type = "ADDED";
+      else if (before)
+        type = "DELETED";
     } else if (now) {
       type = ev.type;
     }
@@ -498,7 +505,8 @@ void Store::Unwatch(const std::shared_ptr<Watcher>& w) {
 void Store::Bookmark() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& w : watchers_) {
-    if (w->bookmarks()) w->Push(EventLine("BOOKMARK", BookmarkObject(*w->info(), rv_, false).dump()));
+    if (w->bookmarks())
+      w->Push(EventLine("BOOKMARK", BookmarkObject(*w->info(), rv_, false).dump()));
   }
 }
 
@@ -529,9 +537,8 @@ json Store::Snapshot() const {
 }
 
 Status Store::Restore(const json& snapshot) {
-  if (!snapshot.is_object() || !snapshot.contains("objects") ||
-      !snapshot["objects"].is_array() || !snapshot.contains("resourceVersion") ||
-      !snapshot["resourceVersion"].is_number_unsigned()) {
+  if (!snapshot.is_object() || !snapshot.contains("objects") || !snapshot["objects"].is_array() ||
+      !snapshot.contains("resourceVersion") || !snapshot["resourceVersion"].is_number_unsigned()) {
     return InvalidArgumentError("snapshot: expected {resourceVersion, objects[]}");
   }
   std::lock_guard<std::mutex> lock(mu_);

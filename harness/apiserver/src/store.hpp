@@ -18,12 +18,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "api_error.hpp"
 #include "drahil/core/clock.hpp"
@@ -94,7 +93,7 @@ struct ListResult {
 class Store {
  public:
   struct Options {
-    size_t history = 10000;         // watch events kept for resuming
+    size_t history = 10000;          // watch events kept for resuming
     size_t max_watch_queue = 10000;  // a watcher this far behind is cut off
     Clock* clock = &Clock::Real();   // creation and deletion timestamps
   };
@@ -128,8 +127,8 @@ class Store {
   // finalizer is gone.
   using UpdateFn = std::function<Expected<nlohmann::json>(const nlohmann::json& current,
                                                           const nlohmann::json* ns_obj)>;
-  Expected<ObjPtr> Update(const ResourceInfo& info, const std::string& ns,
-                          const std::string& name, const UpdateFn& fn);
+  Expected<ObjPtr> Update(const ResourceInfo& info, const std::string& ns, const std::string& name,
+                          const UpdateFn& fn);
 
   struct Preconditions {
     std::string uid;
@@ -172,9 +171,7 @@ class Store {
   };
   using Bucket = std::map<std::string, ObjPtr>;  // "ns/name" -> object
 
-  static std::string Key(const std::string& ns, const std::string& name) {
-    return ns + "/" + name;
-  }
+  static std::string Key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
   Bucket& BucketFor(const ResourceInfo& info) { return objects_[info.resource]; }
   // Commit(): records an event, feeds watchers. Caller holds mu_.
   void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev);

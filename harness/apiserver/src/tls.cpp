@@ -40,8 +40,8 @@ Status AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   return OkStatus();
 }
 
-Result<Ptr<X509>> MakeCert(EVP_PKEY* key, const std::string& cn, X509* issuer,
-                           EVP_PKEY* issuer_key, bool is_ca, const std::string& san) {
+Result<Ptr<X509>> MakeCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key,
+                           bool is_ca, const std::string& san) {
   Ptr<X509> cert(X509_new());
   if (!cert) return SslError("X509_new");
   X509_set_version(cert.get(), 2);
@@ -61,12 +61,12 @@ Result<Ptr<X509>> MakeCert(EVP_PKEY* key, const std::string& cn, X509* issuer,
   X509_set_issuer_name(cert.get(), X509_get_subject_name(iss));
   if (is_ca) {
     DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_basic_constraints, "critical,CA:TRUE"));
-    DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_key_usage,
-                                  "critical,keyCertSign,cRLSign,digitalSignature"));
+    DRAHIL_RETURN_IF_ERROR(
+        AddExt(cert.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"));
   } else {
     DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE"));
-    DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_key_usage,
-                                  "critical,digitalSignature,keyEncipherment"));
+    DRAHIL_RETURN_IF_ERROR(
+        AddExt(cert.get(), iss, NID_key_usage, "critical,digitalSignature,keyEncipherment"));
     DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_ext_key_usage, "serverAuth"));
     DRAHIL_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_subject_alt_name, san));
   }
@@ -90,7 +90,8 @@ Result<std::string> CertPem(X509* cert) {
 
 Result<std::string> KeyPem(EVP_PKEY* key) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return SslError("PEM_write_bio_PrivateKey");
   }
   char* data = nullptr;
@@ -114,10 +115,10 @@ Result<TlsMaterial> GenerateTls(const std::string& host) {
       host != "0.0.0.0" && host != "::") {
     san += (LooksLikeIp(host) ? ",IP:" : ",DNS:") + host;
   }
-  DRAHIL_ASSIGN_OR_RETURN(auto ca, MakeCert(ca_key.get(), "drahil-apiserver-ca", nullptr, nullptr,
-                                            true, ""));
-  DRAHIL_ASSIGN_OR_RETURN(auto cert, MakeCert(key.get(), "drahil-apiserver", ca.get(),
-                                              ca_key.get(), false, san));
+  DRAHIL_ASSIGN_OR_RETURN(
+      auto ca, MakeCert(ca_key.get(), "drahil-apiserver-ca", nullptr, nullptr, true, ""));
+  DRAHIL_ASSIGN_OR_RETURN(
+      auto cert, MakeCert(key.get(), "drahil-apiserver", ca.get(), ca_key.get(), false, san));
   TlsMaterial m;
   DRAHIL_ASSIGN_OR_RETURN(m.ca_pem, CertPem(ca.get()));
   DRAHIL_ASSIGN_OR_RETURN(m.cert_pem, CertPem(cert.get()));

@@ -6,9 +6,8 @@
 #ifndef DRAHIL_APISERVER_VALIDATION_HPP_INCLUDED
 #define DRAHIL_APISERVER_VALIDATION_HPP_INCLUDED
 
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "api_error.hpp"
 #include "resources.hpp"

@@ -70,15 +70,16 @@ TEST_CASE("ApiServer clients: kubectl applies, lists, gets, watches and deletes 
   // Re-applying the same manifests changes nothing.
   auto again = k.Run({"apply", "-f", manifests});
   INFO(again.output);
-  CHECK(again.output.find("resourceslice.resource.k8s.io/node-1-gpu unchanged") != std::string::npos);
+  CHECK(again.output.find("resourceslice.resource.k8s.io/node-1-gpu unchanged") !=
+        std::string::npos);
 
   auto list = k.Run({"get", "resourceslices", "-o", "json"});
   REQUIRE(list.exit.success());
   json items = json::parse(list.output)["items"];
   REQUIRE(items.size() == 1);
   CHECK(items[0]["spec"]["devices"][0]["attributes"]["model"]["string"] == "LATEST-GPU-MODEL");
-  auto get = k.Run({"get", "resourceclaim", "claim-1", "-n", "default", "-o",
-                    "jsonpath={.metadata.uid}"});
+  auto get =
+      k.Run({"get", "resourceclaim", "claim-1", "-n", "default", "-o", "jsonpath={.metadata.uid}"});
   REQUIRE(get.exit.success());
   auto claim = server.Get("resourceclaims", "default", "claim-1");
   REQUIRE_OK(claim);
@@ -86,8 +87,8 @@ TEST_CASE("ApiServer clients: kubectl applies, lists, gets, watches and deletes 
 
   // kubectl get -w: the watch shows a slice created afterwards.
   drahil::ChildProcess::Options wopts;
-  wopts.argv = {kubectl, "--kubeconfig", k.kubeconfig, "--cache-dir", k.cache_dir,
-                "get", "resourceslices", "-w", "-o", "name"};
+  wopts.argv = {kubectl, "--kubeconfig",   k.kubeconfig, "--cache-dir", k.cache_dir,
+                "get",   "resourceslices", "-w",         "-o",          "name"};
   wopts.stdout_mode = drahil::ChildProcess::Stdio::kPipe;
   wopts.stderr_mode = drahil::ChildProcess::Stdio::kNull;
   auto watcher = drahil::ChildProcess::Spawn(wopts);
@@ -169,8 +170,10 @@ TEST_CASE("ApiServer clients: Python kubernetes client against `drahil apiserver
   auto dir = drahil::TempDir::Create("apiserver-python-");
   REQUIRE_OK(dir);
   drahil::ChildProcess::Options opts;
-  opts.argv = {drahil_bin, "apiserver", "--listen", "127.0.0.1:0", "--kubeconfig-out",
-               dir->Join("kubeconfig"), "--data", dir->Join("store.json")};
+  opts.argv = {drahil_bin,         "apiserver",
+               "--listen",         "127.0.0.1:0",
+               "--kubeconfig-out", dir->Join("kubeconfig"),
+               "--data",           dir->Join("store.json")};
   opts.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   opts.stdout_path = dir->Join("server.log");
   opts.stderr_mode = drahil::ChildProcess::Stdio::kFile;
@@ -190,9 +193,9 @@ TEST_CASE("ApiServer clients: Python kubernetes client against `drahil apiserver
   REQUIRE_OK(run);
   INFO(run->output);
   CHECK(run->exit.success());
-  for (const char* step : {"ok: list namespaces", "ok: create with generateName",
-                           "ok: list+watch saw ADDED", "ok: stale update -> 409 Conflict",
-                           "ok: field selector list", "ok: delete"}) {
+  for (const char* step :
+       {"ok: list namespaces", "ok: create with generateName", "ok: list+watch saw ADDED",
+        "ok: stale update -> 409 Conflict", "ok: field selector list", "ok: delete"}) {
     CHECK(run->output.find(step) != std::string::npos);
   }
   // SIGTERM: the server stops cleanly and leaves its snapshot behind.

@@ -91,8 +91,9 @@ TEST_CASE("ApiServer HTTP: create, get, list with paging, update conflict, delet
   std::string cont;
   int pages = 0;
   do {
-    auto page = Http(*server, "GET", kSlices + "?limit=2" + (cont.empty() ? "" : "&continue=" + cont))
-                    .Json();
+    auto page =
+        Http(*server, "GET", kSlices + "?limit=2" + (cont.empty() ? "" : "&continue=" + cont))
+            .Json();
     REQUIRE(page["kind"] == "ResourceSliceList");
     for (const auto& it : page["items"]) names.push_back(it["metadata"]["name"]);
     cont = page["metadata"].value("continue", "");
@@ -162,21 +163,23 @@ TEST_CASE("ApiServer HTTP: merge patch, JSON patch, strategic merge and status s
   CHECK(Http(*server, "PATCH", claims + "/c1", "{}", "application/apply-patch+yaml").status == 415);
 
   // Spec is immutable for claims.
-  auto spec = Http(*server, "PATCH", claims + "/c1",
-                   R"({"spec":{"devices":{"requests":[{"name":"x","exactly":{"deviceClassName":"y"}}]}}})",
-                   "application/merge-patch+json");
+  auto spec =
+      Http(*server, "PATCH", claims + "/c1",
+           R"({"spec":{"devices":{"requests":[{"name":"x","exactly":{"deviceClassName":"y"}}]}}})",
+           "application/merge-patch+json");
   CHECK(spec.status == 422);
 
   // /status writes status, ignores spec and labels.
   // reservedFor without an allocation is refused by status validation.
-  json consumer = {{"resource", "pods"}, {"name", "p"}, {"uid", "0b3f0a9e-1d7c-4d1e-9f3c-2b6a9f5e8d11"}};
+  json consumer = {
+      {"resource", "pods"}, {"name", "p"}, {"uid", "0b3f0a9e-1d7c-4d1e-9f3c-2b6a9f5e8d11"}};
   json status_patch = {{"metadata", {{"labels", {{"a", "changed"}}}}},
                        {"status", {{"reservedFor", json::array({consumer})}}}};
   auto unallocated = Http(*server, "PATCH", claims + "/c1/status", status_patch.dump(),
                           "application/merge-patch+json");
   CHECK(unallocated.status == 422);
-  json result = {{"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"},
-                 {"device", "gpu-0"}};
+  json result = {
+      {"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"}, {"device", "gpu-0"}};
   status_patch["status"]["allocation"]["devices"]["results"] = json::array({result});
   auto st = Http(*server, "PATCH", claims + "/c1/status", status_patch.dump(),
                  "application/merge-patch+json");
@@ -252,7 +255,8 @@ TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apise
   opts.clock = &clock;
   auto server = StartServer(opts);
   json s = Slice("tainted", "node-1");
-  s["spec"]["devices"][0]["taints"] = {{{"key", "example.com/unhealthy"}, {"effect", "NoSchedule"}}};
+  s["spec"]["devices"][0]["taints"] = {
+      {{"key", "example.com/unhealthy"}, {"effect", "NoSchedule"}}};
   auto r = Http(*server, "POST", kSlices, s.dump());
   REQUIRE(r.status == 201);
   json t = r.Json()["spec"]["devices"][0]["taints"][0];
@@ -260,8 +264,9 @@ TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apise
   json rule = {{"apiVersion", "resource.k8s.io/v1"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r1"}}},
-               {"spec", {{"deviceSelector", {{"driver", "gpu.example.com"}}},
-                         {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
+               {"spec",
+                {{"deviceSelector", {{"driver", "gpu.example.com"}}},
+                 {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
   auto rr = Http(*server, "POST", "/apis/resource.k8s.io/v1/devicetaintrules", rule.dump());
   INFO(rr.body);
   REQUIRE(rr.status == 201);

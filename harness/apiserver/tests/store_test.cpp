@@ -35,9 +35,11 @@ TEST_CASE("ApiServer: create fills uid, resourceVersion, generation and generate
   REQUIRE_OK(created);
   const json& m = (*created)["metadata"];
   std::string name = m["name"];
-  CHECK(std::regex_match(name, std::regex("00000-gpu\\.example\\.com-node-1-[bcdfghjklmnpqrstvwxz2456789]{5}")));
-  CHECK(std::regex_match(m["uid"].get<std::string>(),
-                         std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  CHECK(std::regex_match(
+      name, std::regex("00000-gpu\\.example\\.com-node-1-[bcdfghjklmnpqrstvwxz2456789]{5}")));
+  CHECK(std::regex_match(
+      m["uid"].get<std::string>(),
+      std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
   CHECK(std::stoull(m["resourceVersion"].get<std::string>()) == rv0 + 1);
   CHECK(m["generation"] == 1);
   CHECK(m.contains("creationTimestamp"));
@@ -82,8 +84,7 @@ TEST_CASE("ApiServer: update enforces resourceVersion and bumps generation on sp
   CHECK(u4.status().message().find("spec.nodeName") != std::string::npos);
 }
 
-TEST_CASE("ApiServer: UpdateStatus changes only status, finalizers delay deletion",
-          "[apiserver]") {
+TEST_CASE("ApiServer: UpdateStatus changes only status, finalizers delay deletion", "[apiserver]") {
   auto server = StartServer();
   json claim = Claim("default", "c1");
   claim["metadata"]["finalizers"] = {"resource.kubernetes.io/delete-protection"};
@@ -91,8 +92,8 @@ TEST_CASE("ApiServer: UpdateStatus changes only status, finalizers delay deletio
   REQUIRE_OK(created);
   json st = *created;
   st["spec"]["devices"]["requests"][0]["name"] = "changed";  // ignored by /status
-  json result = {{"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"},
-                 {"device", "gpu-0"}};
+  json result = {
+      {"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"}, {"device", "gpu-0"}};
   st["status"]["allocation"]["devices"]["results"] = json::array({result});
   auto updated = server->UpdateStatus("resourceclaims", st);
   REQUIRE_OK(updated);
@@ -167,10 +168,12 @@ TEST_CASE("ApiServer: --data snapshot survives a restart", "[apiserver]") {
   uint64_t rv = 0;
   {
     auto server = StartServer(opts);
-    auto c = server->Create("deviceclasses",
-                            json{{"metadata", {{"name", "gpu.example.com"}}},
-                                 {"spec", {{"selectors", {{{"cel", {{"expression",
-                                     "device.driver == 'gpu.example.com'"}}}}}}}}});
+    auto c = server->Create(
+        "deviceclasses",
+        json{{"metadata", {{"name", "gpu.example.com"}}},
+             {"spec",
+              {{"selectors",
+                {{{"cel", {{"expression", "device.driver == 'gpu.example.com'"}}}}}}}}});
     REQUIRE_OK(c);
     uid = (*c)["metadata"]["uid"];
     rv = server->ResourceVersion();
@@ -185,7 +188,8 @@ TEST_CASE("ApiServer: --data snapshot survives a restart", "[apiserver]") {
   CHECK((*got)["metadata"]["uid"] == uid);
   CHECK(server->ResourceVersion() >= rv);
   // Watching from before the restart is too old: the history is gone.
-  auto r = Http(*server, "GET", "/apis/resource.k8s.io/v1/deviceclasses?watch=true&resourceVersion=1");
+  auto r =
+      Http(*server, "GET", "/apis/resource.k8s.io/v1/deviceclasses?watch=true&resourceVersion=1");
   CHECK(r.status == 410);
   CHECK(r.Json()["reason"] == "Expired");
 }

@@ -3,17 +3,16 @@
 #ifndef DRAHIL_APISERVER_TESTS_TEST_CLIENT_HPP_INCLUDED
 #define DRAHIL_APISERVER_TESTS_TEST_CLIENT_HPP_INCLUDED
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
 #include "drahil/apiserver/apiserver.hpp"
 
@@ -68,8 +67,7 @@ inline HttpResult Http(const ApiServer& s, const std::string& method, const std:
 // WatchStream: a GET ?watch=true whose chunked body is read incrementally.
 class WatchStream {
  public:
-  WatchStream(uint16_t port, const std::string& target, const std::string& token)
-      : stream_(ioc_) {
+  WatchStream(uint16_t port, const std::string& target, const std::string& token) : stream_(ioc_) {
     stream_.expires_after(std::chrono::seconds(10));
     stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     http::request<http::empty_body> req(http::verb::get, target, 11);

@@ -25,21 +25,24 @@ std::unique_ptr<ApiServer> StartServer(ApiServer::Options opts = {}) {
   return std::move(*s);
 }
 
-uint64_t Rv(const json& obj) { return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>()); }
+uint64_t Rv(const json& obj) {
+  return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>());
+}
 
 struct WatchLog {
   std::vector<int64_t> generations;  // pool.generation of each MODIFIED, in arrival order
   std::vector<uint64_t> rvs;         // resourceVersion of each MODIFIED
   int bookmarks = 0;
-  bool bookmark_order_ok = true;     // a bookmark never precedes an event already sent
+  bool bookmark_order_ok = true;  // a bookmark never precedes an event already sent
   std::string error;
 };
 
 }  // namespace
 
-TEST_CASE("ApiServer watch: 1,000 slice updates reach 3 concurrent watchers in order, with "
-          "bookmarks",
-          "[apiserver][watch]") {
+TEST_CASE(
+    "ApiServer watch: 1,000 slice updates reach 3 concurrent watchers in order, with "
+    "bookmarks",
+    "[apiserver][watch]") {
   ApiServer::Options opts;
   opts.bookmark_interval = std::chrono::milliseconds(20);
   auto server = StartServer(opts);
@@ -120,12 +123,14 @@ TEST_CASE("ApiServer watch: watch-list sends the initial objects, then the end b
           "[apiserver][watch]") {
   auto server = StartServer();
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(Http(*server, "POST", kSlices, Slice("s" + std::to_string(i), "node-1").dump()).status ==
-            201);
+    REQUIRE(
+        Http(*server, "POST", kSlices, Slice("s" + std::to_string(i), "node-1").dump()).status ==
+        201);
   }
   WatchStream ws(server->port(),
-                 kSlices + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
-                           "&allowWatchBookmarks=true&timeoutSeconds=30",
+                 kSlices +
+                     "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+                     "&allowWatchBookmarks=true&timeoutSeconds=30",
                  server->admin_token());
   REQUIRE(ws.status() == 200);
   std::set<std::string> names;
@@ -162,8 +167,9 @@ TEST_CASE("ApiServer watch: resume from a resourceVersion, 410 when compacted, s
   auto a = Http(*server, "POST", kSlices, Slice("a", "node-1").dump()).Json();
   REQUIRE(Http(*server, "POST", kSlices, Slice("b", "node-1").dump()).status == 201);
   {
-    WatchStream ws(server->port(), kSlices + "?watch=true&resourceVersion=" +
-                                       a["metadata"]["resourceVersion"].get<std::string>(),
+    WatchStream ws(server->port(),
+                   kSlices + "?watch=true&resourceVersion=" +
+                       a["metadata"]["resourceVersion"].get<std::string>(),
                    server->admin_token());
     auto ev = ws.Next();
     REQUIRE(ev);
@@ -171,10 +177,12 @@ TEST_CASE("ApiServer watch: resume from a resourceVersion, 410 when compacted, s
     CHECK((*ev)["object"]["metadata"]["name"] == "b");
   }
   for (int i = 0; i < 10; ++i) {
-    REQUIRE(Http(*server, "POST", kSlices, Slice("x" + std::to_string(i), "node-2").dump()).status ==
-            201);
+    REQUIRE(
+        Http(*server, "POST", kSlices, Slice("x" + std::to_string(i), "node-2").dump()).status ==
+        201);
   }
-  auto gone = Http(*server, "GET", kSlices + "?watch=true&resourceVersion=" + std::to_string(start));
+  auto gone =
+      Http(*server, "GET", kSlices + "?watch=true&resourceVersion=" + std::to_string(start));
   CHECK(gone.status == 410);
   CHECK(gone.Json()["reason"] == "Expired");
 
@@ -228,8 +236,9 @@ TEST_CASE("ApiServer watch: a watcher that stops reading is cut off, others keep
   auto created = server->Create("resourceslices", Slice("big", "node-1", "gpu.example.com", 128));
   REQUIRE_OK(created);
   // Open a watch and never read from it.
-  WatchStream stuck(server->port(), kSlices + "?watch=true&resourceVersion=" +
-                                        (*created)["metadata"]["resourceVersion"].get<std::string>(),
+  WatchStream stuck(server->port(),
+                    kSlices + "?watch=true&resourceVersion=" +
+                        (*created)["metadata"]["resourceVersion"].get<std::string>(),
                     server->admin_token());
   REQUIRE(stuck.status() == 200);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

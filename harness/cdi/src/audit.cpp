@@ -173,8 +173,8 @@ void AuditNodePaths(const DeviceNode& d, const std::string& node, const std::str
   if (!Under(Clean(d.path), "/dev")) {
     c.Add(Severity::kHigh, "node-outside-dev", sub + ".path",
           node + " is placed outside /dev in the container",
-          "device nodes belong under /dev; a node elsewhere can shadow container files (" +
-              d.path + ") and hides the grant from tools that inspect /dev");
+          "device nodes belong under /dev; a node elsewhere can shadow container files (" + d.path +
+              ") and hides the grant from tools that inspect /dev");
   }
   std::string sensitive = SensitiveHostPath(host);
   if (!sensitive.empty()) {
@@ -262,8 +262,7 @@ void AuditMount(const Mount& m, const std::string& sub, const Ctx& c) {
   std::string what = "mount " + m.host_path + " -> " + m.container_path;
   bool bind = m.type.empty() || m.type == "none" || m.type == "bind" || HasOption(m, "bind") ||
               HasOption(m, "rbind");
-  if (HasDotDot(m.container_path) ||
-      (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
+  if (HasDotDot(m.container_path) || (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
     c.Add(Severity::kHigh, "path-traversal", sub, what + " uses '..' or a relative path",
           "a path that escapes its directory can point the runtime at any host file");
   }

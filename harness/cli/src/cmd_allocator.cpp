@@ -23,9 +23,11 @@ void AddAllocatorCommands(CLI::App& app, CliContext& ctx) {
       "allocate",
       "Dry-run the DRA scheduler: allocate devices for every pod and claim in the manifests\n"
       "and print them as YAML (exit 0: all allocated, 1: something unschedulable, 2: bad input)");
-  cmd->add_option("--manifests", args->manifests, "File or directory of manifests (*.yaml, *.yml, *.json)")
+  cmd->add_option("--manifests", args->manifests,
+                  "File or directory of manifests (*.yaml, *.yml, *.json)")
       ->required();
-  cmd->add_option("--slices", args->slices, "Extra file or directory with ResourceSlices (e.g. from a live driver)");
+  cmd->add_option("--slices", args->slices,
+                  "Extra file or directory with ResourceSlices (e.g. from a live driver)");
   cmd->add_option("--max-steps", args->max_steps, "Search budget in device trials per pod");
   cmd->add_flag("-q,--quiet", args->quiet, "Print only the summary lines, not the objects");
   cmd->callback([args, &ctx] {
@@ -53,7 +55,8 @@ void AddAllocatorCommands(CLI::App& app, CliContext& ctx) {
     std::string out;
     if (!args->quiet) {
       for (const auto& c : result->claims) {
-        std::string key = c["metadata"].value("namespace", "") + "/" + c["metadata"].value("name", "");
+        std::string key =
+            c["metadata"].value("namespace", "") + "/" + c["metadata"].value("name", "");
         auto it = result->claim_messages.find(key);
         out += "---\n";
         if (it != result->claim_messages.end()) out += "# " + it->second + "\n";

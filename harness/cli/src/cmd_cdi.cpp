@@ -164,8 +164,7 @@ std::optional<int> AuditGrant(const AuditCliOptions& o, const cdi::AuditOptions&
 }
 
 // AuditSpecFiles(): each spec file (dirs expanded); how many are invalid.
-int AuditSpecFiles(const AuditCliOptions& o, const cdi::AuditOptions& opts,
-                   FindingGroups* groups) {
+int AuditSpecFiles(const AuditCliOptions& o, const cdi::AuditOptions& opts, FindingGroups* groups) {
   int errors = 0;
   for (const auto& f : Expand(o.paths, nullptr)) {
     auto spec = cdi::LoadSpecFile(f);

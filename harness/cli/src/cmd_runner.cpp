@@ -23,9 +23,9 @@
 #include <thread>
 
 #include "drahil/cli/commands.hpp"
-#include "drahil/core/log.hpp"
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/log.hpp"
 #include "drahil/reports/certification.hpp"
 #include "drahil/reports/compare.hpp"
 #include "drahil/reports/writers.hpp"
@@ -65,7 +65,8 @@ std::string DefaultSuitesDir(const CliContext& ctx) {
 
 // ResolveProfile(): a path, or a name looked up in <suites>/drivers/<name>.yaml.
 std::string ResolveProfile(const CliContext& ctx, const std::string& arg) {
-  if (arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml")) return arg;
+  if (arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml"))
+    return arg;
   return DefaultSuitesDir(ctx) + "/drivers/" + arg + ".yaml";
 }
 
@@ -100,8 +101,10 @@ class SignalWatcher {
         std::_Exit(128 + s);
       }
       sig_.store(s);
-      std::fprintf(stderr, "\ndrahil: %s received; finishing cleanup and writing partial reports "
-                           "(send again to exit at once)\n", s == SIGINT ? "SIGINT" : "SIGTERM");
+      std::fprintf(stderr,
+                   "\ndrahil: %s received; finishing cleanup and writing partial reports "
+                   "(send again to exit at once)\n",
+                   s == SIGINT ? "SIGINT" : "SIGTERM");
       cancel_.Cancel(s == SIGINT ? "SIGINT" : "SIGTERM");
     }
   }
@@ -138,13 +141,17 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
     c->add_option("--attach", a.attach,
                   "Test a driver that is already running: the plugin registry dir it registers in "
                   "(the run shares one node; cases run one after another)");
-    c->add_option("--cdi-dir", a.cdi_dir, "With --attach: where the driver writes its CDI specs (default /var/run/cdi)");
-    c->add_flag("--shared-node", a.shared_node,
-                "Run each suite's cases on one node (API server, kubelet, driver) that they take turns on, "
-                "instead of a fresh node per case");
-    c->add_option("--api-listen", a.api_listen, "The API server's address (default 127.0.0.1, a free port)");
+    c->add_option("--cdi-dir", a.cdi_dir,
+                  "With --attach: where the driver writes its CDI specs (default /var/run/cdi)");
+    c->add_flag(
+        "--shared-node", a.shared_node,
+        "Run each suite's cases on one node (API server, kubelet, driver) that they take turns on, "
+        "instead of a fresh node per case");
+    c->add_option("--api-listen", a.api_listen,
+                  "The API server's address (default 127.0.0.1, a free port)");
     c->add_option("--kubeconfig-out", a.kubeconfig_out,
-                  "Write the driver's kubeconfig (node identity) here, e.g. to start an attached driver with it");
+                  "Write the driver's kubeconfig (node identity) here, e.g. to start an attached "
+                  "driver with it");
   }
   c->add_option("--suite", a.suites, "Suite file or directory (repeatable; default: the catalog)");
   c->add_option("--junit", a.junit, "Write JUnit XML here");
@@ -152,9 +159,12 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   c->add_option("--html", a.html, "Write the HTML report here");
   c->add_option("--out", a.out, "Directory for junit.xml, report.json and report.html");
   c->add_option("--parallel,-j", a.parallel, "Cases run at once")->check(CLI::Range(1, 64));
-  c->add_option("--focus", a.focus, "Only cases whose id, suite/id or a tag matches (regex, repeatable)");
-  c->add_option("--skip", a.skip, "Leave out cases whose id, suite/id or a tag matches (regex, repeatable)");
-  c->add_option("--repeat", a.repeat, "Run each case N times; disagreeing runs are reported as flaky")
+  c->add_option("--focus", a.focus,
+                "Only cases whose id, suite/id or a tag matches (regex, repeatable)");
+  c->add_option("--skip", a.skip,
+                "Leave out cases whose id, suite/id or a tag matches (regex, repeatable)");
+  c->add_option("--repeat", a.repeat,
+                "Run each case N times; disagreeing runs are reported as flaky")
       ->check(CLI::Range(1, 1000));
   c->add_flag("--fail-fast", a.fail_fast, "Start no new case after the first failure or error");
   c->add_flag("--keep", a.keep, "Keep each case's directory (node root, logs) for debugging");
@@ -162,10 +172,11 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       "--work-dir", a.work_dir,
       "Where case directories are created (default $TMPDIR; a relative path is made absolute)");
   c->add_option("--node-name", a.node_name, "Node name given to the driver");
-  c->add_option("--seed", a.seed,
-                "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
-                "(the same number, the same order) or \"random\"; the seed is printed and recorded "
-                "per case (default: a fixed order)");
+  c->add_option(
+      "--seed", a.seed,
+      "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
+      "(the same number, the same order) or \"random\"; the seed is printed and recorded "
+      "per case (default: a fixed order)");
   c->add_option("--progress", a.progress, "auto | live | plain | none")
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
 }
@@ -233,12 +244,15 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     }
     profile = *p;
   } else {
-    std::fprintf(stderr, "drahil run: give --driver PROFILE (with --attach REGISTRY_DIR the profile names the "
-                         "driver and its capabilities; its command is not run)\n");
+    std::fprintf(
+        stderr,
+        "drahil run: give --driver PROFILE (with --attach REGISTRY_DIR the profile names the "
+        "driver and its capabilities; its command is not run)\n");
     return kExitUsage;
   }
 
-  auto suites = a.draft_out.empty() ? runner::LoadSuites(a.suites) : Result<std::vector<runner::Suite>>(DraftSuite(a, profile));
+  auto suites = a.draft_out.empty() ? runner::LoadSuites(a.suites)
+                                    : Result<std::vector<runner::Suite>>(DraftSuite(a, profile));
   if (!suites.ok()) {
     std::fprintf(stderr, "drahil: %s\n", suites.status().message().c_str());
     return kExitUsage;
@@ -272,12 +286,14 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
       errno = 0;
       seed = std::strtoull(a.seed.c_str(), &end, 10);
       if (errno != 0 || end == a.seed.c_str() || *end != '\0' || a.seed[0] == '-') {
-        std::fprintf(stderr, "drahil: --seed: expected a number or \"random\", got \"%s\"\n", a.seed.c_str());
+        std::fprintf(stderr, "drahil: --seed: expected a number or \"random\", got \"%s\"\n",
+                     a.seed.c_str());
         return kExitUsage;
       }
     }
     integ.allocator_seed = seed;
-    std::fprintf(stderr, "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
+    std::fprintf(stderr,
+                 "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
                  static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   }
   if (!a.attach.empty()) {
@@ -317,18 +333,22 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     return report.status().code() == Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
   Status ws = reports::WriteReports(*report, w);
-  if (a.progress != "none") std::printf("%s", reports::CertificationText(reports::Certify(*report)).c_str());
+  if (a.progress != "none")
+    std::printf("%s", reports::CertificationText(reports::Certify(*report)).c_str());
   if (!a.draft_out.empty()) {
     // profile init: stdout may be the draft itself; say how it went on stderr.
     for (const auto& suite : report->suites)
       for (const auto& c : suite.cases)
         if (c.verdict != reports::Verdict::kPass)
-          std::fprintf(stderr, "drahil profile init: %s: %s\n", std::string(reports::VerdictName(c.verdict)).c_str(),
-                       c.message.c_str());
-    return reports::CountRun(*report).passed == reports::CountRun(*report).tests ? kExitOk : kExitTestFailures;
+          std::fprintf(stderr, "drahil profile init: %s: %s\n",
+                       std::string(reports::VerdictName(c.verdict)).c_str(), c.message.c_str());
+    return reports::CountRun(*report).passed == reports::CountRun(*report).tests
+               ? kExitOk
+               : kExitTestFailures;
   }
   std::printf("%s\n", reports::SummaryLine(*report).c_str());
-  for (const auto& [label, path] : {std::pair{"JUnit", a.junit}, {"JSON", a.json}, {"HTML", a.html}}) {
+  for (const auto& [label, path] :
+       {std::pair{"JUnit", a.junit}, {"JSON", a.json}, {"HTML", a.html}}) {
     if (!path.empty() && ws.ok()) std::printf("  %-5s %s\n", label, path.c_str());
   }
   if (demo && reports::CountRun(*report).tests == 0) {
@@ -374,8 +394,8 @@ int DoValidate(const std::vector<std::string>& paths, const std::string& driver,
     std::error_code ec;
     std::vector<std::string> files;
     if (fs::is_directory(p, ec)) {
-      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         auto ext = it->path().extension();
         bool manifests = it->path().string().find("/manifests/") != std::string::npos;
         if (it->is_regular_file() && !manifests && (ext == ".yaml" || ext == ".yml")) {
@@ -406,7 +426,8 @@ int DoValidate(const std::vector<std::string>& paths, const std::string& driver,
       }
       auto s = runner::LoadSuiteString(*text, f);
       if (s.ok()) {
-        std::printf("ok   %s (suite %s, %zu case(s))\n", f.c_str(), s->name.c_str(), s->cases.size());
+        std::printf("ok   %s (suite %s, %zu case(s))\n", f.c_str(), s->name.c_str(),
+                    s->cases.size());
         if (prof) BindingSummary(*s, *prof);
       } else {
         std::printf("FAIL %s\n", s.status().message().c_str());
@@ -438,8 +459,8 @@ int DoCompare(const std::vector<std::string>& files, const std::string& allow) {
   }
   auto c = reports::CompareRuns(runs[0], runs[1], {allow});
   for (const auto& d : c.differences) std::printf("DIFF %s\n", d.c_str());
-  std::printf("%d case(s) in both runs: %d same verdict, %d allowed skip(s), %zu difference(s)\n", c.matched, c.same,
-              c.allowed, c.differences.size());
+  std::printf("%d case(s) in both runs: %d same verdict, %d allowed skip(s), %zu difference(s)\n",
+              c.matched, c.same, c.allowed, c.differences.size());
   return c.ok() ? kExitOk : kExitTestFailures;
 }
 
@@ -491,19 +512,21 @@ void DoctorNamespaces() {
     _exit(::unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
   }
   int status = 0;
-  bool ok = pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  bool ok =
+      pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   std::string detail = ::geteuid() == 0 ? "running as root" : "unprivileged";
   std::string knob = ReadTrim("/proc/sys/kernel/unprivileged_userns_clone");
   if (!knob.empty()) detail += ", unprivileged_userns_clone=" + knob;
-  Line(ok ? "ok" : "--", "user+mount namespaces", ok ? detail : "unshare failed (" + detail + "); sandboxed probes cannot run");
+  Line(ok ? "ok" : "--", "user+mount namespaces",
+       ok ? detail : "unshare failed (" + detail + "); sandboxed probes cannot run");
 }
 
 void DoctorPci() {
   int nvidia = 0, fpga = 0, accel = 0;
   std::string fpga_list;
   std::error_code ec;
-  for (auto it = fs::directory_iterator("/sys/bus/pci/devices", ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::directory_iterator("/sys/bus/pci/devices", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
     std::string d = it->path().string();
     std::string vendor = ReadTrim(d + "/vendor");
     std::string cls = ReadTrim(d + "/class");
@@ -519,11 +542,14 @@ void DoctorPci() {
   }
   Line(nvidia > 0 ? "ok" : "--", "NVIDIA GPUs (PCI)", std::to_string(nvidia) + " found");
   Line(fpga > 0 ? "ok" : "--", "FPGA functions (PCI 0x1200)",
-       std::to_string(fpga) + " found" + fpga_list + (accel > fpga ? " (+" + std::to_string(accel - fpga) + " other accelerators)" : ""));
+       std::to_string(fpga) + " found" + fpga_list +
+           (accel > fpga ? " (+" + std::to_string(accel - fpga) + " other accelerators)" : ""));
   int nodes = 0;
-  for (auto it = fs::directory_iterator("/dev", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator("/dev", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     std::string n = it->path().filename().string();
-    if (n.rfind("nvidia", 0) == 0 && n.size() > 6 && std::isdigit(static_cast<unsigned char>(n[6]))) ++nodes;
+    if (n.rfind("nvidia", 0) == 0 && n.size() > 6 && std::isdigit(static_cast<unsigned char>(n[6])))
+      ++nodes;
   }
   Line(nodes > 0 ? "ok" : "--", "/dev/nvidiaN nodes", std::to_string(nodes) + " found");
 }
@@ -531,7 +557,8 @@ void DoctorPci() {
 void DoctorNvml() {
   void* h = ::dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
-    Line("--", "NVML", "libnvidia-ml.so.1 not found (real-GPU profiles unavailable; emulated NVML still works)");
+    Line("--", "NVML",
+         "libnvidia-ml.so.1 not found (real-GPU profiles unavailable; emulated NVML still works)");
     return;
   }
   using InitFn = int (*)();
@@ -566,7 +593,8 @@ void DoctorCuda() {
   }
   std::error_code ec;
   Line(fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "ok" : "--", "CUDA toolkit (nvcc)",
-       fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "/usr/local/cuda" : "not found (CUDA probe backend not built)");
+       fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "/usr/local/cuda"
+                                                  : "not found (CUDA probe backend not built)");
 }
 
 void DoctorOpenCl() {
@@ -582,12 +610,14 @@ void DoctorOpenCl() {
   void* plats[16];
   unsigned n = 0;
   if (ids == nullptr || ids(16, plats, &n) != 0 || n == 0) {
-    Line("--", "OpenCL platforms", "none (install pocl-opencl-icd to run probe kernels on the CPU)");
+    Line("--", "OpenCL platforms",
+         "none (install pocl-opencl-icd to run probe kernels on the CPU)");
   } else {
     std::string names;
     for (unsigned i = 0; i < n && i < 16; ++i) {
       char buf[256] = {};
-      if (info != nullptr && info(plats[i], 0x0902 /* CL_PLATFORM_NAME */, sizeof(buf) - 1, buf, nullptr) == 0) {
+      if (info != nullptr &&
+          info(plats[i], 0x0902 /* CL_PLATFORM_NAME */, sizeof(buf) - 1, buf, nullptr) == 0) {
         names += (names.empty() ? "" : ", ") + std::string(buf);
       }
     }
@@ -603,18 +633,22 @@ int DoDoctor(CliContext& ctx) {
   DoctorNvml();
   DoctorCuda();
   DoctorOpenCl();
-  for (const char* bin : {"drahil-refdriver", "drahil-probe-gpu", "drahil-probe-fpga", "drahil-fakenode"}) {
+  for (const char* bin :
+       {"drahil-refdriver", "drahil-probe-gpu", "drahil-probe-fpga", "drahil-fakenode"}) {
     std::string p = SiblingBinary(ctx, bin);
-    Line(::access(p.c_str(), X_OK) == 0 ? "ok" : "--", bin, ::access(p.c_str(), X_OK) == 0 ? p : "not built");
+    Line(::access(p.c_str(), X_OK) == 0 ? "ok" : "--", bin,
+         ::access(p.c_str(), X_OK) == 0 ? p : "not built");
   }
   auto xmllint = RunCommand({"xmllint", "--version"}, std::chrono::seconds(5));
   Line(xmllint.ok() && xmllint->exit.success() ? "ok" : "--", "xmllint (JUnit schema checks)",
-       xmllint.ok() && xmllint->exit.success() ? "found" : "not found (apt-get install libxml2-utils)");
+       xmllint.ok() && xmllint->exit.success() ? "found"
+                                               : "not found (apt-get install libxml2-utils)");
   std::string wired;
 #ifdef DRAHIL_CLI_HAVE_NODE
   for (const auto& m : node::Modules()) wired += (wired.empty() ? "" : ", ") + m;
 #endif
-  Line(wired.empty() ? "--" : "ok", "runner wiring", wired.empty() ? "no node modules built in" : wired);
+  Line(wired.empty() ? "--" : "ok", "runner wiring",
+       wired.empty() ? "no node modules built in" : wired);
   std::string suites = DefaultSuitesDir(ctx);
   std::error_code ec;
   Line(fs::is_directory(suites, ec) ? "ok" : "--", "suite catalog", suites);
@@ -626,41 +660,50 @@ int DoDoctor(CliContext& ctx) {
 void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
   static std::vector<std::string> validate_paths;
   static std::string validate_driver;
-  auto* validate = app.add_subcommand("validate", "Check suite files and driver profiles against their schemas");
-  validate->add_option("paths", validate_paths, "Suite files, driver profiles or directories")->required();
-  validate->add_option("--driver", validate_driver,
-                       "Also show, per suite, which cases this profile binds and the profile keys the rest need");
+  auto* validate =
+      app.add_subcommand("validate", "Check suite files and driver profiles against their schemas");
+  validate->add_option("paths", validate_paths, "Suite files, driver profiles or directories")
+      ->required();
+  validate->add_option(
+      "--driver", validate_driver,
+      "Also show, per suite, which cases this profile binds and the profile keys the rest need");
   validate->callback([&ctx] { ctx.exit_code = DoValidate(validate_paths, validate_driver, ctx); });
 
   static std::vector<std::string> compare_files;
   static std::string compare_allow;
   auto* compare = app.add_subcommand(
-      "compare", "Compare two runs' report.json case by case (e.g. one driver under two identities)");
+      "compare",
+      "Compare two runs' report.json case by case (e.g. one driver under two identities)");
   compare->add_option("reports", compare_files, "FIRST.json SECOND.json")->required()->expected(2);
-  compare->add_option("--allow-skip", compare_allow,
-                      "A case that passed first may be skipped second when the skip reason matches this regex");
+  compare->add_option(
+      "--allow-skip", compare_allow,
+      "A case that passed first may be skipped second when the skip reason matches this regex");
   compare->callback([&ctx] { ctx.exit_code = DoCompare(compare_files, compare_allow); });
 
   static std::vector<std::string> list_suites, list_focus, list_skip;
-  auto* list = app.add_subcommand("list", "List the cases of the catalog (or --suite) with their tags");
+  auto* list =
+      app.add_subcommand("list", "List the cases of the catalog (or --suite) with their tags");
   list->add_option("--suite", list_suites, "Suite file or directory (repeatable)");
   list->add_option("--focus", list_focus, "Only matching cases (regex)");
   list->add_option("--skip", list_skip, "Leave out matching cases (regex)");
   list->callback([&ctx] { ctx.exit_code = DoList(ctx, list_suites, list_focus, list_skip); });
 
   static RunArgs run_args;
-  auto* run = app.add_subcommand("run", "Run suites against a driver and write JUnit/JSON/HTML reports");
+  auto* run =
+      app.add_subcommand("run", "Run suites against a driver and write JUnit/JSON/HTML reports");
   AddRunFlags(run, run_args, true);
   run->callback([&ctx] { ctx.exit_code = DoRun(ctx, run_args, false); });
 
   static RunArgs demo_args;
   static std::string demo_profile = "reference-gpu-emulated";
   demo_args.out = "out";
-  auto* demo = app.add_subcommand(
-      "demo", "Emulated node + reference driver + default catalog (without `slow` cases) → junit.xml, report.json, report.html");
+  auto* demo = app.add_subcommand("demo",
+                                  "Emulated node + reference driver + default catalog (without "
+                                  "`slow` cases) → junit.xml, report.json, report.html");
   demo->add_option("--out", demo_args.out, "Report directory")->capture_default_str();
   demo->add_option("--driver", demo_profile, "Driver profile to demo")->capture_default_str();
-  demo->add_option("--parallel,-j", demo_args.parallel, "Cases run at once")->check(CLI::Range(1, 64));
+  demo->add_option("--parallel,-j", demo_args.parallel, "Cases run at once")
+      ->check(CLI::Range(1, 64));
   demo->add_option("--focus", demo_args.focus, "Only matching cases (regex)");
   demo->add_option("--progress", demo_args.progress, "auto | live | plain | none");
   demo->callback([&ctx] {
@@ -674,16 +717,23 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
 
   static RunArgs init_args;
   init_args.progress = "none";
-  auto* profile = app.add_subcommand("profile", "Driver profiles: `profile init` drafts a device model");
+  auto* profile =
+      app.add_subcommand("profile", "Driver profiles: `profile init` drafts a device model");
   profile->require_subcommand(1);
-  auto* init = profile->add_subcommand(
-      "init", "Start the driver (or --attach to it), read its slices and write a draft profile with its device model");
-  init->add_option("--driver", init_args.driver, "Profile with at least the launch part (command, args, env, node)")
+  auto* init = profile->add_subcommand("init",
+                                       "Start the driver (or --attach to it), read its slices and "
+                                       "write a draft profile with its device model");
+  init->add_option("--driver", init_args.driver,
+                   "Profile with at least the launch part (command, args, env, node)")
       ->required();
-  init->add_option("--out", init_args.draft_out, "Where to write the draft (- = stdout)")->capture_default_str();
-  init->add_option("--attach", init_args.attach, "The plugin registry dir of a driver you started yourself");
-  init->add_option("--cdi-dir", init_args.cdi_dir, "With --attach: where the driver writes its CDI specs");
-  init->add_option("--kubeconfig-out", init_args.kubeconfig_out, "Write the driver's kubeconfig here (attach mode)");
+  init->add_option("--out", init_args.draft_out, "Where to write the draft (- = stdout)")
+      ->capture_default_str();
+  init->add_option("--attach", init_args.attach,
+                   "The plugin registry dir of a driver you started yourself");
+  init->add_option("--cdi-dir", init_args.cdi_dir,
+                   "With --attach: where the driver writes its CDI specs");
+  init->add_option("--kubeconfig-out", init_args.kubeconfig_out,
+                   "Write the driver's kubeconfig here (attach mode)");
   init_args.draft_out = "-";
   init->callback([&ctx] {
     RunArgs a = init_args;
@@ -691,7 +741,8 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
     ctx.exit_code = DoRun(ctx, a, false);
   });
 
-  auto* doctor = app.add_subcommand("doctor", "Show what this machine offers: namespaces, GPUs, NVML, OpenCL, CUDA, FPGAs");
+  auto* doctor = app.add_subcommand(
+      "doctor", "Show what this machine offers: namespaces, GPUs, NVML, OpenCL, CUDA, FPGAs");
   doctor->callback([&ctx] { ctx.exit_code = DoDoctor(ctx); });
 }
 

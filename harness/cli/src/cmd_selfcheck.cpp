@@ -115,8 +115,10 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
     plan_text += d.substr(0, at) + (at == std::string::npos ? "" : " " + d.substr(at + 1)) + "\n";
   }
   std::string plan_file = a.plan;
-  if (plan_file.empty()) plan_file = suites_dir + "/drivers/selfcheck.plan";
-  else if (plan_file.find('/') == std::string::npos) plan_file = suites_dir + "/drivers/" + plan_file;
+  if (plan_file.empty())
+    plan_file = suites_dir + "/drivers/selfcheck.plan";
+  else if (plan_file.find('/') == std::string::npos)
+    plan_file = suites_dir + "/drivers/" + plan_file;
   if (plan_text.empty() && (!a.plan.empty() || PathExists(plan_file))) {
     auto text = ReadFile(plan_file);
     if (!text.ok()) {
@@ -206,9 +208,10 @@ void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
       "Reference-driver profile, a path or a name in <suites>/drivers, optionally @FOCUS-REGEX "
       "(repeatable; default: <suites>/drivers/selfcheck.plan, else every emulated reference-* "
       "profile)");
-  c->add_option("--plan", args->plan,
-                "Plan file (\"<profile> [focus]\" lines), a path or a name in <suites>/drivers, e.g. "
-                "selfcheck-foreign.plan for the reference driver under a foreign identity");
+  c->add_option(
+      "--plan", args->plan,
+      "Plan file (\"<profile> [focus]\" lines), a path or a name in <suites>/drivers, e.g. "
+      "selfcheck-foreign.plan for the reference driver under a foreign identity");
   c->add_option("--bugs", args->bugs,
                 "Bugs to plant, comma-separated (default: all of --list-bugs)")
       ->delimiter(',');

@@ -60,7 +60,8 @@ Result<std::string> ReadPipe(UniqueFd& fd, std::chrono::milliseconds timeout, co
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{fd.get(), POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
     if (r < 0) {
@@ -126,7 +127,8 @@ Result<std::string> ResolveExecutable(const std::string& prog) {
 Result<int> OpenOutput(Stdio mode, const std::string& path, bool append, UniqueFd& parent_end,
                        const char* which) {
   switch (mode) {
-    case Stdio::kInherit: return -1;
+    case Stdio::kInherit:
+      return -1;
     case Stdio::kNull: {
       int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       if (fd < 0) return ErrnoError(errno, "open /dev/null");
@@ -248,7 +250,8 @@ std::optional<int> ReadExecErrno(int status_fd) {
 }  // namespace
 
 std::string ExitInfo::Describe() const {
-  if (signaled) return "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
+  if (signaled)
+    return "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
   return "exit code " + std::to_string(exit_code);
 }
 
@@ -382,7 +385,8 @@ Status ChildProcess::Signal(int sig) {
   if (pid_ <= 0 || exit_) return FailedPreconditionError("signal: process is not running");
   // The group first (helpers the child started), then the child itself in case
   // it moved to another group.
-  if (::kill(-pid_, sig) != 0 && ::kill(pid_, sig) != 0) return ErrnoError(errno, "kill " + std::to_string(pid_));
+  if (::kill(-pid_, sig) != 0 && ::kill(pid_, sig) != 0)
+    return ErrnoError(errno, "kill " + std::to_string(pid_));
   ::kill(pid_, sig);
   return OkStatus();
 }
@@ -416,7 +420,8 @@ Result<std::string> ChildProcess::ReadStderr(std::chrono::milliseconds timeout) 
   return ReadPipe(stderr_pipe_, timeout, "stderr");
 }
 
-Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 std::chrono::milliseconds timeout,
                                  const std::map<std::string, std::string>& env) {
   ChildProcess::Options o;
   o.argv = argv;
@@ -428,10 +433,12 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, std::chro
   auto deadline = std::chrono::steady_clock::now() + timeout;
   CommandOutput out;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       child.Kill();
-      return DeadlineExceededError(argv[0] + " did not finish within " + std::to_string(timeout.count()) + " ms");
+      return DeadlineExceededError(argv[0] + " did not finish within " +
+                                   std::to_string(timeout.count()) + " ms");
     }
     pollfd p{child.stdout_pipe_.get(), POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
@@ -445,7 +452,8 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, std::chro
       if (n == 0) break;  // EOF: every writer closed
     }
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   auto exit = child.Wait(std::max(left, std::chrono::milliseconds(1)));
   if (!exit.ok()) {
     child.Kill();

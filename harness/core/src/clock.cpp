@@ -20,7 +20,8 @@ std::chrono::system_clock::time_point RealClock::WallNow() const {
 }
 void RealClock::SleepFor(Duration d) { std::this_thread::sleep_for(d); }
 
-FakeClock::FakeClock() : now_(Duration(0)), wall_(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}) {}
+FakeClock::FakeClock()
+    : now_(Duration(0)), wall_(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}) {}
 
 Clock::TimePoint FakeClock::Now() const {
   std::lock_guard<std::mutex> lock(mu_);

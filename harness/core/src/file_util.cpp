@@ -109,7 +109,8 @@ Status MakeDirs(const std::string& path, mode_t mode) {
     cur = path.substr(0, next);
     pos = next + 1;
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return ErrnoError(errno, "mkdir " + cur);
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
+      return ErrnoError(errno, "mkdir " + cur);
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat " + path);

@@ -1,8 +1,8 @@
 #include "drahil/core/log.hpp"
 
-#include <atomic>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <atomic>
 
 namespace drahil::log {
 namespace {

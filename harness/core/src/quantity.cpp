@@ -52,7 +52,7 @@ struct Suffix {
 };
 constexpr Suffix kSuffixes[] = {
     {"Ki", 2, 10}, {"Mi", 2, 20}, {"Gi", 2, 30}, {"Ti", 2, 40}, {"Pi", 2, 50}, {"Ei", 2, 60},
-    {"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3}, {"", 10, 0},   {"k", 10, 3},   {"M", 10, 6},
+    {"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3}, {"", 10, 0},   {"k", 10, 3},  {"M", 10, 6},
     {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15}, {"E", 10, 18},
 };
 
@@ -222,7 +222,8 @@ Result<Quantity> Quantity::Parse(std::string_view text) {
   i128 nanos = scale->base == 2 ? BinaryNanos(mant, scale->exp, m.frac_digits)
                                 : DecimalNanos(mant, scale->exp, m.frac_digits);
   if (nanos > kCapNanos) nanos = kCapNanos;
-  if (format == Format::kBinarySI && nanos > 0 && nanos < kNanosPerUnit) format = Format::kDecimalSI;
+  if (format == Format::kBinarySI && nanos > 0 && nanos < kNanosPerUnit)
+    format = Format::kDecimalSI;
   if (negative) nanos = -nanos;
   return Quantity(nanos, format);
 }
@@ -260,17 +261,28 @@ std::string Quantity::ToString() const {
     return e == 0 ? number : number + "e" + std::to_string(e);
   }
   switch (e) {
-    case -9: return number + "n";
-    case -6: return number + "u";
-    case -3: return number + "m";
-    case 0: return number;
-    case 3: return number + "k";
-    case 6: return number + "M";
-    case 9: return number + "G";
-    case 12: return number + "T";
-    case 15: return number + "P";
-    case 18: return number + "E";
-    default: break;
+    case -9:
+      return number + "n";
+    case -6:
+      return number + "u";
+    case -3:
+      return number + "m";
+    case 0:
+      return number;
+    case 3:
+      return number + "k";
+    case 6:
+      return number + "M";
+    case 9:
+      return number + "G";
+    case 12:
+      return number + "T";
+    case 15:
+      return number + "P";
+    case 18:
+      return number + "E";
+    default:
+      break;
   }
   // Beyond E (only with the cap lifted): fall back to an exponent.
   return number + "e" + std::to_string(e);

@@ -15,9 +15,12 @@ bool IsNumeric(std::string_view s) {
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }
 
 Status ParseNumber(std::string_view field, std::string_view what, uint64_t& out) {
-  if (!IsNumeric(field)) return InvalidArgumentError(std::string(what) + " \"" + std::string(field) + "\" is not a number");
+  if (!IsNumeric(field))
+    return InvalidArgumentError(std::string(what) + " \"" + std::string(field) +
+                                "\" is not a number");
   if (field.size() > 1 && field[0] == '0')
-    return InvalidArgumentError(std::string(what) + " \"" + std::string(field) + "\" has a leading zero");
+    return InvalidArgumentError(std::string(what) + " \"" + std::string(field) +
+                                "\" has a leading zero");
   if (field.size() > 19) return InvalidArgumentError(std::string(what) + " is too large");
   out = 0;
   for (char c : field) out = out * 10 + static_cast<uint64_t>(c - '0');
@@ -40,7 +43,8 @@ Result<SemVer> SemVer::Parse(std::string_view text, bool normalize) {
     s = s.substr(0, plus);
     for (const auto& id : v.build) {
       if (id.empty()) return err("empty build identifier");
-      if (!std::all_of(id.begin(), id.end(), IsIdentChar)) return err("invalid build identifier \"" + id + "\"");
+      if (!std::all_of(id.begin(), id.end(), IsIdentChar))
+        return err("invalid build identifier \"" + id + "\"");
     }
   }
   size_t dash = s.find('-');
@@ -97,7 +101,8 @@ int SemVer::Compare(const SemVer& o) const {
       if (c != 0) return c < 0 ? -1 : 1;
     }
   }
-  if (prerelease.size() != o.prerelease.size()) return prerelease.size() < o.prerelease.size() ? -1 : 1;
+  if (prerelease.size() != o.prerelease.size())
+    return prerelease.size() < o.prerelease.size() ? -1 : 1;
   return 0;
 }
 

@@ -99,15 +99,45 @@ Status UnknownError(std::string m) { return {Code::kUnknown, std::move(m)}; }
 Status ErrnoError(int err, std::string_view what) {
   Code code;
   switch (err) {
-    case ENOENT: case ENOTDIR: code = Code::kNotFound; break;
-    case EEXIST: code = Code::kAlreadyExists; break;
-    case EACCES: case EPERM: case EROFS: code = Code::kPermissionDenied; break;
-    case EINVAL: case ENAMETOOLONG: code = Code::kInvalidArgument; break;
-    case ENOSPC: case ENOMEM: case EMFILE: case ENFILE: code = Code::kResourceExhausted; break;
-    case ETIMEDOUT: code = Code::kDeadlineExceeded; break;
-    case EAGAIN: case EINTR: case ECONNREFUSED: case ECONNRESET: case EPIPE: code = Code::kUnavailable; break;
-    case ENOSYS: case EOPNOTSUPP: code = Code::kUnimplemented; break;
-    default: code = Code::kInternal; break;
+    case ENOENT:
+    case ENOTDIR:
+      code = Code::kNotFound;
+      break;
+    case EEXIST:
+      code = Code::kAlreadyExists;
+      break;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      code = Code::kPermissionDenied;
+      break;
+    case EINVAL:
+    case ENAMETOOLONG:
+      code = Code::kInvalidArgument;
+      break;
+    case ENOSPC:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+      code = Code::kResourceExhausted;
+      break;
+    case ETIMEDOUT:
+      code = Code::kDeadlineExceeded;
+      break;
+    case EAGAIN:
+    case EINTR:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EPIPE:
+      code = Code::kUnavailable;
+      break;
+    case ENOSYS:
+    case EOPNOTSUPP:
+      code = Code::kUnimplemented;
+      break;
+    default:
+      code = Code::kInternal;
+      break;
   }
   std::string m(what);
   m += ": ";

@@ -58,7 +58,8 @@ Status RemoveAll(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "open " + path);
   Status s = RemoveContents(fd, path);
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT && s.ok()) s = ErrnoError(errno, "rmdir " + path);
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT && s.ok())
+    s = ErrnoError(errno, "rmdir " + path);
   return s;
 }
 
@@ -75,7 +76,9 @@ Result<TempDir> TempDir::Create(const std::string& prefix, const std::string& ba
   return TempDir(std::string(buf.data()));
 }
 
-TempDir::TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)), keep_(o.keep_) { o.path_.clear(); }
+TempDir::TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)), keep_(o.keep_) {
+  o.path_.clear();
+}
 
 TempDir& TempDir::operator=(TempDir&& o) noexcept {
   if (this != &o) {

@@ -108,7 +108,8 @@ TEST_CASE("ChildProcess: the whole process group goes, and no zombie is left", "
   REQUIRE_OK(text);
   pid_t grandchild = std::stoi(*text);
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (ProcessExists(grandchild) && !IsZombie(grandchild) && std::chrono::steady_clock::now() < deadline)
+  while (ProcessExists(grandchild) && !IsZombie(grandchild) &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   CHECK((!ProcessExists(grandchild) || IsZombie(grandchild)));  // a zombie of init's, not ours
   // Our direct child was reaped: waitpid finds nothing to reap.

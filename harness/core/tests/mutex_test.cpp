@@ -24,8 +24,7 @@ TEST_CASE("Mutex: MutexLock serialises increments from several threads", "[core]
   CHECK(value == 40000);
 }
 
-TEST_CASE("Mutex: a CondVar wait releases the lock and holds it again on return",
-          "[core][mutex]") {
+TEST_CASE("Mutex: a CondVar wait releases the lock and holds it again on return", "[core][mutex]") {
   drahil::Mutex mu;
   drahil::CondVar cv;
   bool ready = false;
@@ -45,8 +44,7 @@ TEST_CASE("Mutex: a CondVar wait releases the lock and holds it again on return"
   mu.Unlock();
 }
 
-TEST_CASE("MutexLock: Unlock and Lock drop and retake the lock within a scope",
-          "[core][mutex]") {
+TEST_CASE("MutexLock: Unlock and Lock drop and retake the lock within a scope", "[core][mutex]") {
   drahil::Mutex mu;
   drahil::MutexLock lock(mu);
   lock.Unlock();

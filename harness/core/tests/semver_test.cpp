@@ -6,9 +6,9 @@ using drahil::SemVer;
 
 TEST_CASE("SemVer: precedence follows the 2.0.0 spec", "[core][semver]") {
   // The spec's own example ordering.
-  const char* ordered[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                           "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1",
-                           "1.1.0", "1.10.0", "2.0.0"};
+  const char* ordered[] = {"1.0.0-alpha",  "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+                           "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",       "1.0.0",
+                           "1.0.1",        "1.1.0",         "1.10.0",           "2.0.0"};
   for (size_t i = 0; i + 1 < std::size(ordered); ++i) {
     INFO(ordered[i] << " < " << ordered[i + 1]);
     auto a = SemVer::Parse(ordered[i]);
@@ -34,8 +34,8 @@ TEST_CASE("SemVer: parse and print", "[core][semver]") {
 }
 
 TEST_CASE("SemVer: bad input names the input", "[core][semver]") {
-  for (const char* s : {"", "1", "1.2", "1.2.3.4", "01.2.3", "1.02.3", "1.2.3-", "1.2.3-01", "v1.2.3",
-                        "1.2.x", "1.2.3+", "1.2.3-a..b", "1.2.3-a_b"}) {
+  for (const char* s : {"", "1", "1.2", "1.2.3.4", "01.2.3", "1.02.3", "1.2.3-", "1.2.3-01",
+                        "v1.2.3", "1.2.x", "1.2.3+", "1.2.3-a..b", "1.2.3-a_b"}) {
     INFO(s);
     auto v = SemVer::Parse(s);
     REQUIRE_FALSE(v.ok());

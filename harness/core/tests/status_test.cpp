@@ -10,7 +10,8 @@ using drahil::Status;
 
 namespace {
 Result<int> ParsePositive(int v) {
-  if (v <= 0) return drahil::InvalidArgumentError("value " + std::to_string(v) + " is not positive");
+  if (v <= 0)
+    return drahil::InvalidArgumentError("value " + std::to_string(v) + " is not positive");
   return v;
 }
 Result<int> Doubled(int v) {

@@ -124,8 +124,8 @@ Status AppendObject(std::vector<ManifestObject>& out, Object value, std::string_
   DRAHIL_RETURN_IF_ERROR(check_kind(value, where));
   std::string kind = Kind(value);
   auto items = value.find("items");
-  bool is_list = kind.ends_with("List") &&
-                 items != value.end() && (items->is_array() || items->is_null());
+  bool is_list =
+      kind.ends_with("List") && items != value.end() && (items->is_array() || items->is_null());
   if (!is_list) {
     out.push_back(ManifestObject{std::move(value), std::string(source), doc, line});
     return OkStatus();

@@ -895,8 +895,8 @@ void ValidateRangeBounds(Walker& w, const std::string& gp, const Quantity& min,
                   "max is larger than capacity value: " + q.ToString()));
   }
   if (def > *max) {
-    w.Add(Invalid(Child(gp, "max"), def.ToString(),
-                  "default is more than max: " + max->ToString()));
+    w.Add(
+        Invalid(Child(gp, "max"), def.ToString(), "default is more than max: " + max->ToString()));
   }
 }
 
@@ -928,8 +928,8 @@ void ValidateRangeStep(Walker& w, const std::string& gp, const Quantity& min,
 }
 
 // ValidateValidRange(): a validRange request policy: min is required.
-void ValidateValidRange(Walker& w, const Object* range, const std::string& gp,
-                        const Quantity& def, const Quantity& q) {
+void ValidateValidRange(Walker& w, const Object* range, const std::string& gp, const Quantity& def,
+                        const Quantity& q) {
   if (Walker::Field(range, "min") == nullptr) {
     w.Add(Required(Child(gp, "min"), "required when validRange is defined"));
     return;
@@ -1508,10 +1508,9 @@ void ValidateAllocationResult(Walker& w, const Object& r, const std::string& p,
   auto device = w.Str(&r, "device", Child(p, "device"));
   ValidateDnsLabelName(w, device, Child(p, "device"));
   if (driver && pool && device) allocated->insert({*driver, *pool, *device});
-  ValidateList(w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
-               [&](const Object& t, const std::string& tp, size_t) {
-                 ValidateToleration(w, t, tp);
-               });
+  ValidateList(
+      w, &r, "tolerations", Child(p, "tolerations"), kMaxTolerations,
+      [&](const Object& t, const std::string& tp, size_t) { ValidateToleration(w, t, tp); });
   ValidateStringList(w, &r, "bindingConditions", Child(p, "bindingConditions"),
                      kMaxBindingConditions, true);
   ValidateStringList(w, &r, "bindingFailureConditions", Child(p, "bindingFailureConditions"),
@@ -1539,10 +1538,9 @@ void ValidateAllocation(Walker& w, const Object* alloc, const std::string& ap,
                [&](const Object& r, const std::string& p, size_t) {
                  ValidateAllocationResult(w, r, p, refs, allocated);
                });
-  ValidateList(w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
-               [&](const Object& c, const std::string& p, size_t) {
-                 ValidateAllocationConfig(w, c, p);
-               });
+  ValidateList(
+      w, devices, "config", Child(dp, "config"), kMaxAllocationConfigs,
+      [&](const Object& c, const std::string& p, size_t) { ValidateAllocationConfig(w, c, p); });
   if (const Object* ns = w.Obj(alloc, "nodeSelector", Child(ap, "nodeSelector"))) {
     ValidateNodeSelector(w, ns, Child(ap, "nodeSelector"));
   }
@@ -1552,20 +1550,20 @@ void ValidateAllocation(Walker& w, const Object* alloc, const std::string& ap,
 // distinct UIDs; how many there are.
 size_t ValidateReservedFor(Walker& w, const Object* status, const std::string& sp) {
   std::set<std::string> uids;
-  return ValidateList(
-      w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
-      [&](const Object& r, const std::string& p, size_t) {
-        if (!r.is_object()) {
-          w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
-          return;
-        }
-        for (const char* f : {"resource", "name", "uid"}) {
-          auto v = w.Str(&r, f, Child(p, f));
-          if (!v || v->empty()) w.Add(Required(Child(p, f)));
-        }
-        auto uid = w.Str(&r, "uid", Child(p, "uid"));
-        if (uid && !uid->empty() && !uids.insert(*uid).second) w.Add(Duplicate(p, *uid));
-      });
+  return ValidateList(w, status, "reservedFor", Child(sp, "reservedFor"), kMaxReservedFor,
+                      [&](const Object& r, const std::string& p, size_t) {
+                        if (!r.is_object()) {
+                          w.Add(TypeInvalid(p, JsonTypeName(r), "must be an object"));
+                          return;
+                        }
+                        for (const char* f : {"resource", "name", "uid"}) {
+                          auto v = w.Str(&r, f, Child(p, f));
+                          if (!v || v->empty()) w.Add(Required(Child(p, f)));
+                        }
+                        auto uid = w.Str(&r, "uid", Child(p, "uid"));
+                        if (uid && !uid->empty() && !uids.insert(*uid).second)
+                          w.Add(Duplicate(p, *uid));
+                      });
 }
 
 // ValidateDeviceCondition(): one condition of a device's status.
@@ -1641,10 +1639,9 @@ void ValidateStatusDevice(Walker& w, const Object& d, const std::string& p,
       w.Add(Invalid(p, key, "must be an allocated device in the claim"));
     }
   }
-  ValidateList(w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
-               [&](const Object& c, const std::string& cp, size_t) {
-                 ValidateDeviceCondition(w, c, cp);
-               });
+  ValidateList(
+      w, &d, "conditions", Child(p, "conditions"), kMaxDeviceConditions,
+      [&](const Object& c, const std::string& cp, size_t) { ValidateDeviceCondition(w, c, cp); });
   ValidateDeviceData(w, d, p);
   ValidateNetworkData(w, d, p);
 }

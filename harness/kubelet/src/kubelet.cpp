@@ -609,7 +609,8 @@ class KubeletStandIn::Impl {
         for (auto& c : r.claims) c.status = r.status;
         return r;
       }
-      client = std::make_shared<DraClient>(driver, inst->state.endpoint, *call.api, options_.max_receive_bytes);
+      client = std::make_shared<DraClient>(driver, inst->state.endpoint, *call.api,
+                                           options_.max_receive_bytes);
     }
     CallResult r = prepare ? client->Prepare(claims, timeout, &tracker_)
                            : client->Unprepare(claims, timeout, &tracker_);

@@ -125,8 +125,9 @@ TEST_CASE("KubeletStandIn: picks the first DRA version the plugin lists", "[kube
   }
 }
 
-TEST_CASE("KubeletStandIn: a call may use another advertised DRA service, never an unadvertised one",
-          "[kubelet][grpc]") {
+TEST_CASE(
+    "KubeletStandIn: a call may use another advertised DRA service, never an unadvertised one",
+    "[kubelet][grpc]") {
   Env env;
   REQUIRE_OK(env.Start());
   TestPluginConfig c;

@@ -1,6 +1,5 @@
-#include "setup.hpp"
-
 #include "drahil/allocator/cel.hpp"
+#include "setup.hpp"
 
 namespace drahil::node {
 
@@ -19,15 +18,16 @@ Result<Inventory> Discover(CaseContext& ctx) {
       // A class the profile names only: it must exist on the node.
       auto c = env->api->Get("deviceclasses", "", k.class_name);
       if (!c.ok()) {
-        return FailedPreconditionError("profile devices." + kind + ".class.name: DeviceClass \"" + k.class_name +
+        return FailedPreconditionError("profile devices." + kind + ".class.name: DeviceClass \"" +
+                                       k.class_name +
                                        "\" does not exist on the node: " + c.status().message());
       }
       expr = DeviceClassSelector(*c, prof.driver_name);
     }
     auto prog = allocator::cel::Compile(expr);
     if (!prog.ok()) {
-      return InvalidArgumentError("profile devices." + kind + ".class: selector does not compile: " +
-                                  prog.status().message());
+      return InvalidArgumentError("profile devices." + kind +
+                                  ".class: selector does not compile: " + prog.status().message());
     }
     kinds.emplace_back(kind, *prog);
   }
@@ -42,12 +42,14 @@ Result<Inventory> Discover(CaseContext& ctx) {
       rec.attributes = d.value("attributes", Json::object());
       rec.tainted = d.contains("taints") && !d["taints"].empty();
       auto dev = allocator::cel::Device::FromJson(env->driver, d);
-      if (!dev.ok()) return InvalidArgumentError("device " + rec.name + " in the driver's slices: " + dev.status().message());
+      if (!dev.ok())
+        return InvalidArgumentError("device " + rec.name +
+                                    " in the driver's slices: " + dev.status().message());
       for (const auto& [kind, prog] : kinds) {
         auto match = prog->Evaluate(*dev);
         if (!match.ok()) {
-          return InvalidArgumentError("profile devices." + kind + ".class selector on device " + rec.name + ": " +
-                                      match.status().message());
+          return InvalidArgumentError("profile devices." + kind + ".class selector on device " +
+                                      rec.name + ": " + match.status().message());
         }
         if (*match) {
           rec.kinds.insert(kind);
@@ -57,7 +59,8 @@ Result<Inventory> Discover(CaseContext& ctx) {
       inv.device_names.insert(rec.name);
       inv.device_list.push_back(std::move(rec));
       if (d.contains("taints")) inv.capabilities.insert("device-taints");
-      if (d.value("allowMultipleAllocations", false)) inv.capabilities.insert("consumable-capacity");
+      if (d.value("allowMultipleAllocations", false))
+        inv.capabilities.insert("consumable-capacity");
       if (d.contains("bindingConditions")) inv.capabilities.insert("binding-conditions");
       if (d.contains("consumesCounters")) inv.capabilities.insert("partitionable-devices");
     }

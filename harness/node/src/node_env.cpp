@@ -17,18 +17,20 @@ std::optional<NodeEnv::Usage> DriverUsage(pid_t pid) {
   return u;
 }
 
-std::shared_ptr<NodeEnv> Env(const CaseContext& ctx) {
-  return ctx.Node();
-}
+std::shared_ptr<NodeEnv> Env(const CaseContext& ctx) { return ctx.Node(); }
 
 double Ms(Clock::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 const std::map<std::string, std::string>& Plurals() {
   static const std::map<std::string, std::string> k = {
-      {"Namespace", "namespaces"},         {"DeviceClass", "deviceclasses"},
-      {"ResourceClaim", "resourceclaims"}, {"ResourceClaimTemplate", "resourceclaimtemplates"},
-      {"Pod", "pods"},                     {"DeviceTaintRule", "devicetaintrules"},
-      {"ResourceSlice", "resourceslices"}, {"ConfigMap", "configmaps"}};
+      {"Namespace", "namespaces"},
+      {"DeviceClass", "deviceclasses"},
+      {"ResourceClaim", "resourceclaims"},
+      {"ResourceClaimTemplate", "resourceclaimtemplates"},
+      {"Pod", "pods"},
+      {"DeviceTaintRule", "devicetaintrules"},
+      {"ResourceSlice", "resourceslices"},
+      {"ConfigMap", "configmaps"}};
   return k;
 }
 
@@ -82,12 +84,14 @@ bool PoolsComplete(const std::vector<Json>& slices) {
 // controller does (name <pod>-<podClaim>-<suffix>, annotation
 // resource.kubernetes.io/pod-claim-name, owned by the pod) and recorded in
 // pod.status.resourceClaimStatuses; later calls reuse it.
-Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& ctx, NodeEnv& env, const std::string& ns,
+Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& ctx, NodeEnv& env,
+                                                                   const std::string& ns,
                                                                    const std::string& pod_name) {
   DRAHIL_ASSIGN_OR_RETURN(Json pod, env.api->Get("pods", ns, pod_name));
   std::vector<std::pair<std::string, std::string>> out;
   std::map<std::string, std::string> generated;
-  for (const auto& st : pod.value("status", Json::object()).value("resourceClaimStatuses", Json::array()))
+  for (const auto& st :
+       pod.value("status", Json::object()).value("resourceClaimStatuses", Json::array()))
     generated[st.value("name", "")] = st.value("resourceClaimName", "");
   bool changed = false;
   for (const auto& pc : pod["spec"].value("resourceClaims", Json::array())) {
@@ -97,13 +101,17 @@ Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& 
       continue;
     }
     std::string tmpl = pc.value("resourceClaimTemplateName", "");
-    if (tmpl.empty()) return InvalidArgumentError("pod " + ns + "/" + pod_name + " claim " + pc_name + " names no claim or template");
+    if (tmpl.empty())
+      return InvalidArgumentError("pod " + ns + "/" + pod_name + " claim " + pc_name +
+                                  " names no claim or template");
     if (auto it = generated.find(pc_name); it != generated.end() && !it->second.empty()) {
       out.emplace_back(pc_name, it->second);
       continue;
     }
     auto t = env.api->Get("resourceclaimtemplates", ns, tmpl);
-    if (!t.ok()) return Status(t.status().code(), "pod " + ns + "/" + pod_name + " claim " + pc_name + ": template " + tmpl + ": " + t.status().message());
+    if (!t.ok())
+      return Status(t.status().code(), "pod " + ns + "/" + pod_name + " claim " + pc_name +
+                                           ": template " + tmpl + ": " + t.status().message());
     static std::atomic<unsigned> seq{0};
     char suffix[8];
     std::snprintf(suffix, sizeof suffix, "%05x", (++seq * 2654435761u) & 0xfffffu);
@@ -113,10 +121,12 @@ Result<std::vector<std::pair<std::string, std::string>>> PodClaims(CaseContext& 
                    {{"name", (pod_name + "-" + pc_name).substr(0, 57) + "-" + suffix},
                     {"namespace", ns},
                     {"annotations", {{"resource.kubernetes.io/pod-claim-name", pc_name}}},
-                    {"ownerReferences",
-                     Json::array({{{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod_name},
-                                   {"uid", pod["metadata"].value("uid", "")}, {"controller", true},
-                                   {"blockOwnerDeletion", true}}})}}},
+                    {"ownerReferences", Json::array({{{"apiVersion", "v1"},
+                                                      {"kind", "Pod"},
+                                                      {"name", pod_name},
+                                                      {"uid", pod["metadata"].value("uid", "")},
+                                                      {"controller", true},
+                                                      {"blockOwnerDeletion", true}}})}}},
                   {"spec", (*t)["spec"].value("spec", Json::object())}};
     if ((*t)["spec"].contains("metadata")) {
       const Json& tm = (*t)["spec"]["metadata"];
@@ -156,8 +166,14 @@ bool CompareCount(const std::string& spec, int have, std::string& why) {
   }
   std::string op = m[1].str();
   int n = std::stoi(m[2].str());
-  bool ok = op == ">=" ? have >= n : op == "<=" ? have <= n : op == ">" ? have > n : op == "<" ? have < n : have == n;
-  if (!ok) why = "expected " + (op.empty() ? "==" : op) + std::to_string(n) + ", saw " + std::to_string(have);
+  bool ok = op == ">="   ? have >= n
+            : op == "<=" ? have <= n
+            : op == ">"  ? have > n
+            : op == "<"  ? have < n
+                         : have == n;
+  if (!ok)
+    why = "expected " + (op.empty() ? "==" : op) + std::to_string(n) + ", saw " +
+          std::to_string(have);
   return ok;
 }
 
@@ -166,15 +182,23 @@ StepOutcome CheckProbeValue(const Json& check, const Json& report) {
   std::optional<double> have;
   for (const auto& c : report.value("checks", Json::array()))
     for (const auto& m : c.value("measurements", Json::array()))
-      if (m.value("name", "") == name || c.value("name", "") + "." + m.value("name", "") == name) have = m.value("value", 0.0);
+      if (m.value("name", "") == name || c.value("name", "") + "." + m.value("name", "") == name)
+        have = m.value("value", 0.0);
   if (!have) return StepOutcome::Fail("the probe reported no value \"" + name + "\"", "ProbeValue");
   double tol = check.value("tolerance", 0.0);
   if (check.contains("equals") && std::abs(*have - check["equals"].get<double>()) > tol)
-    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected " + std::to_string(check["equals"].get<double>()) + " ± " + std::to_string(tol), "ProbeValue");
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected " +
+                                 std::to_string(check["equals"].get<double>()) + " ± " +
+                                 std::to_string(tol),
+                             "ProbeValue");
   if (check.contains("min") && *have < check["min"].get<double>() - tol)
-    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at least " + std::to_string(check["min"].get<double>()), "ProbeValue");
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at least " +
+                                 std::to_string(check["min"].get<double>()),
+                             "ProbeValue");
   if (check.contains("max") && *have > check["max"].get<double>() + tol)
-    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at most " + std::to_string(check["max"].get<double>()), "ProbeValue");
+    return StepOutcome::Fail(name + " = " + std::to_string(*have) + ", expected at most " +
+                                 std::to_string(check["max"].get<double>()),
+                             "ProbeValue");
   return StepOutcome::Pass();
 }
 

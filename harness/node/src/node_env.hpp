@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <set>
@@ -17,8 +18,6 @@
 #include <thread>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/apiserver/apiserver.hpp"
@@ -48,8 +47,10 @@ struct NodeEnv {
   std::mutex mu;
   std::vector<apiserver::FaultHandle> api_faults;
   std::optional<kubelet::CallResult> last_call;
-  std::map<std::string, std::vector<std::string>> cdi_ids;  // claim ns/name → IDs from the last prepare
-  std::map<std::string, std::set<std::string>> cdi_covered;  // claim ns/name → devices that got a CDI ID
+  std::map<std::string, std::vector<std::string>>
+      cdi_ids;  // claim ns/name → IDs from the last prepare
+  std::map<std::string, std::set<std::string>>
+      cdi_covered;                  // claim ns/name → devices that got a CDI ID
   std::string podresources_socket;  // the kubelet stand-in's PodResources socket ("" = not served)
   std::map<std::string, std::string> pod_uids;  // ns/name → uid of pods run so far
   // ns/pod → the probe reports of its containers (verdict and checks), from
@@ -75,7 +76,7 @@ struct NodeEnv {
     const Json& md = obj.value("metadata", Json::object());
     created.emplace_back(resource, md.value("namespace", ""), md.value("name", ""));
   }
-  std::mutex alloc_mu;    // one allocation at a time (concurrent pods)
+  std::mutex alloc_mu;  // one allocation at a time (concurrent pods)
   // The allocator's pool order (allocator::Options::order_seed; unset =
   // fixed), from `drahil run --seed`.
   std::optional<uint64_t> order_seed;
@@ -127,8 +128,8 @@ bool CompareCount(const std::string& spec, int have, std::string& why);
 // CheckProbeValue(): one `values` entry against a probe report.
 StepOutcome CheckProbeValue(const Json& check, const Json& report);
 
-#define NEED_ENV                                                                             \
-  auto env = Env(ctx);                                                                       \
+#define NEED_ENV       \
+  auto env = Env(ctx); \
   if (!env || !env->api) return StepOutcome::Error("no node environment for this case", "NoNode")
 
 }  // namespace drahil::node

@@ -36,7 +36,8 @@ Json NodeObject(const std::string& name, const DriverProfile& profile) {
                  {"beta.kubernetes.io/os", "linux"},
                  {"beta.kubernetes.io/arch", KubeletArch()}};
   for (const auto& [k, v] : profile.node_labels) labels[k] = v;
-  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", labels}}}};
+  return {
+      {"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", labels}}}};
 }
 
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
@@ -71,17 +72,21 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     return OkStatus();
   });
   env->order_seed = opts.allocator_seed;
-  if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok()) return StepOutcome::FromStatus(n.status(), "create Node");
+  if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok())
+    return StepOutcome::FromStatus(n.status(), "create Node");
   // The DeviceClasses of the profile's device model, as a cluster admin
   // would install them with the driver.
   for (const auto& c : ClassManifests(ctx.profile)) {
     auto made = env->api->Create("deviceclasses", c);
-    if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
-    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0, "driver profile");
+    if (!made.ok())
+      return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
+    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
+               "driver profile");
   }
   std::string kubeconfig = ctx.dirs["state_dir"] + "/kubeconfig";
   std::string token = env->api->IssueNodeToken(env->node, env->driver);
-  if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok()) return StepOutcome::FromStatus(s, "kubeconfig");
+  if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok())
+    return StepOutcome::FromStatus(s, "kubeconfig");
   if (!opts.kubeconfig_out.empty()) {
     // For a driver started by hand (attach mode): the same node identity.
     if (Status s = env->api->WriteKubeconfig(opts.kubeconfig_out, token); !s.ok())
@@ -91,7 +96,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     std::fprintf(stderr,
                  "drahil: API server %s; kubeconfig for the driver: %s\n"
                  "drahil: waiting %s for driver %s to register in %s\n",
-                 env->api->url().c_str(), opts.kubeconfig_out.empty() ? kubeconfig.c_str() : opts.kubeconfig_out.c_str(),
+                 env->api->url().c_str(),
+                 opts.kubeconfig_out.empty() ? kubeconfig.c_str() : opts.kubeconfig_out.c_str(),
                  FormatDuration(ctx.profile.timeouts.registration).c_str(), env->driver.c_str(),
                  opts.attach_registry_dir.c_str());
   }
@@ -103,14 +109,16 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   kubelet::KubeletStandIn::Options ko;
   ko.state_dir = ctx.dirs["state_dir"] + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
-  if (Status s = MakeDirs(ko.state_dir); !s.ok()) return StepOutcome::FromStatus(s, "kubelet state dir");
+  if (Status s = MakeDirs(ko.state_dir); !s.ok())
+    return StepOutcome::FromStatus(s, "kubelet state dir");
   // PodResources is served on a unix socket, whose path must fit sun_path.
   std::string pr_socket = ko.state_dir + "/pod-resources.sock";
   if (pr_socket.size() < 100) {
     ko.podresources_socket = pr_socket;
     env->podresources_socket = pr_socket;
   }
-  std::string registry = opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
+  std::string registry =
+      opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
   if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {
     return StepOutcome::FromStatus(s, "start kubelet stand-in");
   }
@@ -123,8 +131,10 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   // may start it late: the kubelet is up first and must pick up the socket
   // when it appears.
   if (ctx.kase.driver_start_delay.count() > 0 && opts.attach_registry_dir.empty()) {
-    ctx.Note("driver started " + FormatDuration(ctx.kase.driver_start_delay) + " after the kubelet stand-in");
-    if (!ctx.cancel.WaitUntil(Clock::Real().Now() + ctx.kase.driver_start_delay) && ctx.cancel.cancelled()) {
+    ctx.Note("driver started " + FormatDuration(ctx.kase.driver_start_delay) +
+             " after the kubelet stand-in");
+    if (!ctx.cancel.WaitUntil(Clock::Real().Now() + ctx.kase.driver_start_delay) &&
+        ctx.cancel.cancelled()) {
       return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
     }
   }
@@ -132,8 +142,9 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     auto d = DriverProcess::StartForCase(ctx);
     if (!d.ok()) return StepOutcome::FromStatus(d.status(), "start driver");
   }
-  auto reg_timeout = std::min<milliseconds>(ctx.profile.timeouts.registration,
-                                            std::chrono::duration_cast<milliseconds>(ctx.case_deadline - Clock::Real().Now()));
+  auto reg_timeout = std::min<milliseconds>(
+      ctx.profile.timeouts.registration,
+      std::chrono::duration_cast<milliseconds>(ctx.case_deadline - Clock::Real().Now()));
   auto t1 = Clock::Real().Now();
   // The wait ends early when the driver process exits (it cannot register
   // any more) or the run is interrupted.
@@ -165,8 +176,9 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
                                  (findings.empty() ? "" : ":" + findings),
                              "Registration");
   }
-  ctx.Record("registration", env->driver, "OK", Ms(Clock::Real().Now() - t1),
-             plugin->dra_service + (plugin->health_service.empty() ? "" : " + " + plugin->health_service));
+  ctx.Record(
+      "registration", env->driver, "OK", Ms(Clock::Real().Now() - t1),
+      plugin->dra_service + (plugin->health_service.empty() ? "" : " + " + plugin->health_service));
   auto t2 = Clock::Real().Now();
   auto slice_deadline = std::min(t2 + ctx.profile.timeouts.slices, ctx.case_deadline);
   Status pools = PollUntil(Clock::Real(), slice_deadline, CancellablePoll(ctx, milliseconds(50)),
@@ -230,7 +242,8 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
     if (driver->Running()) (void)driver->Resume();
     if (!driver->Running()) {
       int before = env.kubelet->RegistrationCount(env.driver);
-      DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(), "returning the shared node: restart the driver");
+      DRAHIL_RETURN_IF_ERROR_CTX(driver->Restart(),
+                                 "returning the shared node: restart the driver");
       // Best effort: the unprepare calls below report a driver still away.
       (void)PollFor(Clock::Real(), std::chrono::seconds(30), {}, "the driver registered again",
                     [&] { return env.kubelet->RegistrationCount(env.driver) > before; });
@@ -249,12 +262,14 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
   for (const auto& info : env.kubelet->Claims()) {
     auto r = env.kubelet->Unprepare(env.driver, {info.claim});
     if (!r.status.ok() && r.status.code() != Code::kFailedPrecondition)
-      errors += "\n  unprepare " + info.claim.namespace_name + "/" + info.claim.name + ": " + r.status.message();
+      errors += "\n  unprepare " + info.claim.namespace_name + "/" + info.claim.name + ": " +
+                r.status.message();
   }
   for (auto it = created.rbegin(); it != created.rend(); ++it) {
     const auto& [resource, ns, name] = *it;
     Status st = env.api->Delete(resource, ns, name);
-    if (!st.ok() && st.code() != Code::kNotFound) errors += "\n  delete " + resource + " " + ns + "/" + name + ": " + st.message();
+    if (!st.ok() && st.code() != Code::kNotFound)
+      errors += "\n  delete " + resource + " " + ns + "/" + name + ": " + st.message();
   }
   if (!errors.empty()) return InternalError("returning the shared node:" + errors);
   return OkStatus();
@@ -277,7 +292,8 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
   // node's slices were written before this case).
   bool emulated = !env.fake_root.empty() && !ctx.profile.node_profile.empty();
   if (emulated) {
-    if (Status s = fakenode::ClearFaults(env.fake_root); !s.ok()) return StepOutcome::FromStatus(s, "clear device faults");
+    if (Status s = fakenode::ClearFaults(env.fake_root); !s.ok())
+      return StepOutcome::FromStatus(s, "clear device faults");
   }
   int registrations = env.kubelet->RegistrationCount(env.driver);
   bool restarted = false;
@@ -285,12 +301,14 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
     if (d->Running()) (void)d->Resume();  // a previous case may have left it stopped (SIGSTOP)
     if (!d->Running()) {
       if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "restart the driver");
-      ctx.Record("process", "restart driver", "pid " + std::to_string(d->pid()), 0, "a previous case left it stopped");
+      ctx.Record("process", "restart driver", "pid " + std::to_string(d->pid()), 0,
+                 "a previous case left it stopped");
       restarted = true;
     }
   }
-  auto deadline = std::min(Clock::Real().Now() + ctx.profile.timeouts.registration + ctx.profile.timeouts.slices,
-                           ctx.case_deadline);
+  auto deadline = std::min(
+      Clock::Real().Now() + ctx.profile.timeouts.registration + ctx.profile.timeouts.slices,
+      ctx.case_deadline);
   // Wait until the node is as a fresh one would be: the driver registered
   // (again, after a restart), its pools complete, and no device still
   // Unhealthy from a fault an earlier case injected.
@@ -337,12 +355,13 @@ void CancelDriverCalls(CaseContext& ctx) {
 
 StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, SharedNodes& shared) {
   if (opts.allocator_seed) ctx.Property("allocator.seed", std::to_string(*opts.allocator_seed));
-  std::string key = !opts.attach_registry_dir.empty()                       ? "attach"
+  std::string key = !opts.attach_registry_dir.empty()                  ? "attach"
                     : ctx.suite.shared_environment || opts.shared_node ? "suite/" + ctx.suite.name
                                                                        : "";
   if (key.empty()) return SetUpFresh(ctx, opts);
   auto node = shared.Get(key);
-  auto lease = std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
+  auto lease =
+      std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
   ctx.Hold(lease);
   if (!node->failed.passed()) return node->failed;
   if (!node->ready) {
@@ -378,8 +397,9 @@ StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, Share
   }
   auto env = Env(ctx);
   env->shared = true;
-  ctx.cleanup.Add("return the shared node",
-                  [env, driver = DriverProcess::FromCase(ctx)] { return ReturnSharedNode(*env, driver); });
+  ctx.cleanup.Add("return the shared node", [env, driver = DriverProcess::FromCase(ctx)] {
+    return ReturnSharedNode(*env, driver);
+  });
   return ResetSharedNode(ctx, *env);
 }
 

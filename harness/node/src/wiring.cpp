@@ -1,5 +1,4 @@
 #include "drahil/node/node.hpp"
-
 #include "setup.hpp"
 #include "steps/steps.hpp"
 
@@ -23,6 +22,8 @@ void Install(StepRegistry& steps, EngineHooks& hooks, const IntegrationOptions& 
   steps.Register("inject", MakeDriverInjectStep(MakeNodeInjectStep()));
 }
 
-std::vector<std::string> Modules() { return {"apiserver", "kubelet", "allocator", "cdi", "sandbox", "fakenode"}; }
+std::vector<std::string> Modules() {
+  return {"apiserver", "kubelet", "allocator", "cdi", "sandbox", "fakenode"};
+}
 
 }  // namespace drahil::node

@@ -47,13 +47,17 @@ struct Fixture {
 
 TEST_CASE("drahil validate: ok files pass, errors name file:line:key and exit 2", "[runner][cli]") {
   Fixture f;
-  std::string good = f.Write("good.yaml", "spec: drahil.suite/v1\nname: g\ncases: [{id: a, title: t, steps: [wait: 1ms]}]\n");
+  std::string good =
+      f.Write("good.yaml",
+              "spec: drahil.suite/v1\nname: g\ncases: [{id: a, title: t, steps: [wait: 1ms]}]\n");
   std::string prof = f.Write("p.yaml", kProfile);
   auto ok = Drahil({"validate", good, prof});
   CHECK(ok.exit.exit_code == 0);
   CHECK(ok.output.find("suite g, 1 case(s)") != std::string::npos);
   CHECK(ok.output.find("driver profile idle") != std::string::npos);
-  std::string bad = f.Write("bad.yaml", "spec: drahil.suite/v1\nname: g\ncases:\n  - id: a\n    title: t\n    stepz: []\n");
+  std::string bad =
+      f.Write("bad.yaml",
+              "spec: drahil.suite/v1\nname: g\ncases:\n  - id: a\n    title: t\n    stepz: []\n");
   auto r = Drahil({"validate", bad});
   CHECK(r.exit.exit_code == 2);
   CHECK(r.output.find("bad.yaml:6:5: cases[0].stepz: unknown key") != std::string::npos);
@@ -75,21 +79,28 @@ TEST_CASE("drahil list: cases with tags, filtered", "[runner][cli]") {
 TEST_CASE("drahil run: reports written, exit code follows the verdicts", "[runner][cli]") {
   Fixture f;
   std::string prof = f.Write("p.yaml", kProfile);
-  std::string pass = f.Write("pass.yaml", "spec: drahil.suite/v1\nname: waits\ncases: [{id: w, title: t, steps: [wait: 10ms]}]\n");
-  auto r = Drahil({"run", "--driver", prof, "--suite", pass, "--out", f.dir.Join("out"), "--progress", "plain"});
+  std::string pass = f.Write(
+      "pass.yaml",
+      "spec: drahil.suite/v1\nname: waits\ncases: [{id: w, title: t, steps: [wait: 10ms]}]\n");
+  auto r = Drahil({"run", "--driver", prof, "--suite", pass, "--out", f.dir.Join("out"),
+                   "--progress", "plain"});
   CHECK(r.exit.exit_code == 0);
   CHECK(r.output.find("1 cases: 1 passed") != std::string::npos);
   CHECK(drahil::PathExists(f.dir.Join("out/junit.xml")));
   CHECK(drahil::PathExists(f.dir.Join("out/report.html")));
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  auto json = drahil::reports::ParseJsonReport(
+      drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
   REQUIRE_OK(json);
   CHECK(json->driver_name == "idle.example.com");
   CHECK(json->driver_version == "1.2");
 
   // A driver that never registers fails the case (with the node wiring), or
   // the step ends in Error MissingModule (without it): exit 1, never a pass.
-  std::string missing = f.Write("m.yaml", "spec: drahil.suite/v1\nname: m\ncases: [{id: p, title: t, steps: [{prepare: {claims: [a/b]}}]}]\n");
-  auto m = Drahil({"run", "--driver", prof, "--suite", missing, "--junit", f.dir.Join("m.xml"), "--progress", "none"});
+  std::string missing = f.Write("m.yaml",
+                                "spec: drahil.suite/v1\nname: m\ncases: [{id: p, title: t, steps: "
+                                "[{prepare: {claims: [a/b]}}]}]\n");
+  auto m = Drahil({"run", "--driver", prof, "--suite", missing, "--junit", f.dir.Join("m.xml"),
+                   "--progress", "none"});
   CHECK(m.exit.exit_code == 1);
   auto xml = drahil::ReadFile(f.dir.Join("m.xml"));
   REQUIRE_OK(xml);
@@ -102,7 +113,8 @@ TEST_CASE("drahil run: reports written, exit code follows the verdicts", "[runne
   CHECK(badprof.exit.exit_code == 2);
 }
 
-TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what finished", "[runner][cli][signal]") {
+TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what finished",
+          "[runner][cli][signal]") {
   Fixture f;
   std::string prof = f.Write("p.yaml", kProfile);
   std::string suite = f.Write("s.yaml",
@@ -111,8 +123,16 @@ TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what fini
                               "  - {id: slow, title: t, steps: [{wait: 60s, timeout: 90s}]}\n"
                               "  - {id: never, title: t, steps: [wait: 10ms]}\n");
   drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--out", f.dir.Join("out"),
-            "--progress", "plain"};
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--out",
+            f.dir.Join("out"),
+            "--progress",
+            "plain"};
   o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
   o.stdout_path = f.dir.Join("stdout");
@@ -141,24 +161,29 @@ TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what fini
   CHECK(xml->find("name=\"slow\"") == std::string::npos);
   CHECK(xml->find("name=\"never\"") == std::string::npos);
   CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
-  if (!drahil::testing::FindOnPath("xmllint").empty()) CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
+  if (!drahil::testing::FindOnPath("xmllint").empty())
+    CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+  auto json = drahil::reports::ParseJsonReport(
+      drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
   REQUIRE_OK(json);
   CHECK(json->partial);
   CHECK(json->interruption == "SIGTERM");
-  CHECK(drahil::ReadFile(f.dir.Join("out/report.html")).value_or("").find("Partial report") != std::string::npos);
+  CHECK(drahil::ReadFile(f.dir.Join("out/report.html")).value_or("").find("Partial report") !=
+        std::string::npos);
 }
 
 TEST_CASE("drahil doctor: reports each facility and exits 0", "[runner][cli]") {
   auto r = Drahil({"doctor"});
   CHECK(r.exit.exit_code == 0);
-  for (const char* what : {"user+mount namespaces", "NVML", "OpenCL", "CUDA", "FPGA functions", "drahil-refdriver"}) {
+  for (const char* what :
+       {"user+mount namespaces", "NVML", "OpenCL", "CUDA", "FPGA functions", "drahil-refdriver"}) {
     CHECK(r.output.find(what) != std::string::npos);
   }
 }
 
-TEST_CASE("drahil run --attach: a driver started by hand against drahil's node serves the cases in turn",
-          "[runner][cli][attach][slow]") {
+TEST_CASE(
+    "drahil run --attach: a driver started by hand against drahil's node serves the cases in turn",
+    "[runner][cli][attach][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   std::string fakenode = drahil::testing::Bin("drahil-fakenode");
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
@@ -169,49 +194,66 @@ TEST_CASE("drahil run --attach: a driver started by hand against drahil's node s
   Fixture f;
   for (const char* d : {"registry", "plugins", "cdi"}) REQUIRE_OK(drahil::MakeDirs(f.dir.Join(d)));
   auto made = drahil::RunCommand({fakenode, "create", "--profile",
-                                  drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml", "--root",
-                                  f.dir.Join("node"), "--node-name", "drahil-node"},
+                                  drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml",
+                                  "--root", f.dir.Join("node"), "--node-name", "drahil-node"},
                                  60s);
   REQUIRE_OK(made);
   REQUIRE(made->exit.success());
   // The profile only names the driver: with --attach drahil starts nothing.
-  std::string prof = f.Write("attach.yaml",
-                             "spec: drahil.driver/v1\nname: attached\ndriver: gpu.drahil.dev\nversion: \"0.1.0\"\n"
-                             "command: /bin/false\nprobe: {backend: emulated}\n"
-                             "timeouts: {registration: 60s, slices: 30s}\n");
+  std::string prof =
+      f.Write("attach.yaml",
+              "spec: drahil.driver/v1\nname: attached\ndriver: gpu.drahil.dev\nversion: \"0.1.0\"\n"
+              "command: /bin/false\nprobe: {backend: emulated}\n"
+              "timeouts: {registration: 60s, slices: 30s}\n");
   // Two cases that create the same objects: the second only passes if the
   // first gave the node back clean (claim deleted, unprepared).
-  std::string suite = f.Write("s.yaml",
-                              "spec: drahil.suite/v1\nname: attach\n"
-                              "fixtures:\n"
-                              "  - manifests:\n"
-                              "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
-                              "      - apiVersion: resource.k8s.io/v1\n"
-                              "        kind: DeviceClass\n"
-                              "        metadata: {name: gpu.drahil.dev}\n"
-                              "        spec: {selectors: [{cel: {expression: 'device.driver == \"gpu.drahil.dev\"'}}]}\n"
-                              "      - apiVersion: resource.k8s.io/v1\n"
-                              "        kind: ResourceClaim\n"
-                              "        metadata: {name: c, namespace: t}\n"
-                              "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
-                              "cases:\n"
-                              "  - id: first\n"
-                              "    title: t\n"
-                              "    steps:\n"
-                              "      - allocate: t/c\n"
-                              "      - prepare: {claims: [t/c]}\n"
-                              "      - expect: {claim-error: {claim: t/c, empty: true}, cdi-ids: {claim: t/c, count: 2}}\n"
-                              "  - id: second\n"
-                              "    title: t\n"
-                              "    steps:\n"
-                              "      - allocate: t/c\n"
-                              "      - prepare: {claims: [t/c], replay: 2}\n"
-                              "      - expect: {cdi-ids: {claim: t/c, count: 2}, calls: {NodePrepareResources: \"==2\"}}\n");
+  std::string suite = f.Write(
+      "s.yaml",
+      "spec: drahil.suite/v1\nname: attach\n"
+      "fixtures:\n"
+      "  - manifests:\n"
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: DeviceClass\n"
+      "        metadata: {name: gpu.drahil.dev}\n"
+      "        spec: {selectors: [{cel: {expression: 'device.driver == \"gpu.drahil.dev\"'}}]}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: ResourceClaim\n"
+      "        metadata: {name: c, namespace: t}\n"
+      "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: "
+      "gpu.drahil.dev}}]}}\n"
+      "cases:\n"
+      "  - id: first\n"
+      "    title: t\n"
+      "    steps:\n"
+      "      - allocate: t/c\n"
+      "      - prepare: {claims: [t/c]}\n"
+      "      - expect: {claim-error: {claim: t/c, empty: true}, cdi-ids: {claim: t/c, count: 2}}\n"
+      "  - id: second\n"
+      "    title: t\n"
+      "    steps:\n"
+      "      - allocate: t/c\n"
+      "      - prepare: {claims: [t/c], replay: 2}\n"
+      "      - expect: {cdi-ids: {claim: t/c, count: 2}, calls: {NodePrepareResources: "
+      "\"==2\"}}\n");
   std::string kubeconfig = f.dir.Join("driver.kubeconfig");
   drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite,
-            "--attach", f.dir.Join("registry"), "--cdi-dir", f.dir.Join("cdi"),
-            "--kubeconfig-out", kubeconfig, "--junit", f.dir.Join("junit.xml"), "--progress", "plain"};
+  o.argv = {drahil::testing::Bin("drahil"),
+            "run",
+            "--driver",
+            prof,
+            "--suite",
+            suite,
+            "--attach",
+            f.dir.Join("registry"),
+            "--cdi-dir",
+            f.dir.Join("cdi"),
+            "--kubeconfig-out",
+            kubeconfig,
+            "--junit",
+            f.dir.Join("junit.xml"),
+            "--progress",
+            "plain"};
   o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
   o.stdout_path = f.dir.Join("stdout");
@@ -224,10 +266,19 @@ TEST_CASE("drahil run --attach: a driver started by hand against drahil's node s
     std::this_thread::sleep_for(20ms);
   REQUIRE(drahil::PathExists(kubeconfig));
   drahil::ChildProcess::Options d;
-  d.argv = {refdriver, "--node-name", "drahil-node", "--kubeconfig", kubeconfig,
-            "--kubelet-registrar-directory-path", f.dir.Join("registry"),
-            "--kubelet-plugins-directory-path", f.dir.Join("plugins"),
-            "--cdi-root", f.dir.Join("cdi"), "--nvml-library", nvml};
+  d.argv = {refdriver,
+            "--node-name",
+            "drahil-node",
+            "--kubeconfig",
+            kubeconfig,
+            "--kubelet-registrar-directory-path",
+            f.dir.Join("registry"),
+            "--kubelet-plugins-directory-path",
+            f.dir.Join("plugins"),
+            "--cdi-root",
+            f.dir.Join("cdi"),
+            "--nvml-library",
+            nvml};
   d.env["DRAHIL_FAKE_ROOT"] = f.dir.Join("node");
   d.stdout_mode = drahil::ChildProcess::Stdio::kFile;
   d.stderr_mode = drahil::ChildProcess::Stdio::kFile;
@@ -249,18 +300,22 @@ TEST_CASE("drahil run --attach: a driver started by hand against drahil's node s
   CHECK(driver_alive);
 }
 
-TEST_CASE("drahil profile init: drafts a device model from a foreign-named driver's slices", "[runner][cli][profile]") {
+TEST_CASE("drahil profile init: drafts a device model from a foreign-named driver's slices",
+          "[runner][cli][profile]") {
   Fixture f;
   // The launch part of the reference driver under a foreign identity, with
   // its device model stripped: the draft must find it again from the slices.
-  auto base = drahil::ReadFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-foreign.yaml");
+  auto base =
+      drahil::ReadFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-foreign.yaml");
   REQUIRE_OK(base);
   std::string launch = base->substr(0, base->find("# The device model"));
   launch += "probe: {backend: emulated}\n";
   std::string prof = f.Write("launch.yaml", launch);
   std::string out = f.dir.Join("draft.yaml");
-  std::vector<std::string> args = {drahil::testing::Bin("drahil"), "profile", "init", "--driver", prof, "--out", out};
-  auto r = drahil::RunCommand(args, 120s, {{"DRAHIL_SUITES_DIR", drahil::testing::SourceDir() + "/suites"}});
+  std::vector<std::string> args = {
+      drahil::testing::Bin("drahil"), "profile", "init", "--driver", prof, "--out", out};
+  auto r = drahil::RunCommand(args, 120s,
+                              {{"DRAHIL_SUITES_DIR", drahil::testing::SourceDir() + "/suites"}});
   REQUIRE_OK(r);
   INFO(r->output);
   REQUIRE(r->exit.exit_code == 0);
@@ -269,15 +324,18 @@ TEST_CASE("drahil profile init: drafts a device model from a foreign-named drive
   INFO(*draft);
   // Kinds from the low-cardinality `kind` attribute, classes selecting by it.
   CHECK(draft->find("  gpu:\n    class:\n      name: gpu.accel.example.com\n      selector: "
-                    "'device.attributes[\"accel.example.com\"].kind == \"gpu\"'") != std::string::npos);
+                    "'device.attributes[\"accel.example.com\"].kind == \"gpu\"'") !=
+        std::string::npos);
   CHECK(draft->find("  mig:\n") != std::string::npos);
   CHECK(draft->find("    identity: serial\n") != std::string::npos);
   CHECK(draft->find("    parent: parent\n") != std::string::npos);
   CHECK(draft->find("    memory: memory\n") != std::string::npos);
-  CHECK(draft->find("small: 'device.attributes[\"accel.example.com\"].shape == \"1g.10gb\"'") != std::string::npos);
+  CHECK(draft->find("small: 'device.attributes[\"accel.example.com\"].shape == \"1g.10gb\"'") !=
+        std::string::npos);
   CHECK(draft->find("pattern: '^example\\.com/accel='") != std::string::npos);
   // The draft is a profile drahil accepts, and it binds the catalog's GPU cases.
-  auto v = Drahil({"validate", "--driver", out, drahil::testing::SourceDir() + "/suites/prepare.yaml"});
+  auto v =
+      Drahil({"validate", "--driver", out, drahil::testing::SourceDir() + "/suites/prepare.yaml"});
   INFO(v.output);
   CHECK(v.exit.exit_code == 0);
   CHECK(v.output.find("binds 20 of 20 case(s)") != std::string::npos);

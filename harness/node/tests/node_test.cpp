@@ -1,8 +1,9 @@
 // End-to-end: the engine with the node wiring, the reference driver on an
 // emulated laptop GPU (both built with these tests).
+#include "drahil/node/node.hpp"
+
 #include "drahil/core/file_util.hpp"
 #include "drahil/runner/engine.hpp"
-#include "drahil/node/node.hpp"
 #include "drahil/runner/integration.hpp"
 #include "drahil/testing/testing.hpp"
 
@@ -13,7 +14,8 @@ namespace {
 
 // RunOnNode(): the suite through the engine with the node side installed, as
 // `drahil run` does, with the binaries of this build.
-drahil::Result<drahil::reports::RunReport> RunOnNode(const Suite& suite, const DriverProfile& profile,
+drahil::Result<drahil::reports::RunReport> RunOnNode(const Suite& suite,
+                                                     const DriverProfile& profile,
                                                      const std::string& node_name = "drahil-node") {
   RunOptions o;
   o.profile = profile;
@@ -32,7 +34,8 @@ drahil::Result<drahil::reports::RunReport> RunOnNode(const Suite& suite, const D
 
 }  // namespace
 
-TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke suite", "[runner][node][slow]") {
+TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke suite",
+          "[runner][node][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   std::string nvml = drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1";
   REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
@@ -40,7 +43,8 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
 
   auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-smoke.yaml");
   REQUIRE_OK(suite);
-  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
 
@@ -54,7 +58,8 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
   }
   const auto& prep = report->suites[0].cases[0];
   int prepares = 0;
-  for (const auto& call : prep.calls) prepares += call.method.find("NodePrepareResources") != std::string::npos ? 1 : 0;
+  for (const auto& call : prep.calls)
+    prepares += call.method.find("NodePrepareResources") != std::string::npos ? 1 : 0;
   CHECK(prepares == 2);
   CHECK_FALSE(prep.measurements.empty());
 }
@@ -64,11 +69,15 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
 // of the pod's claims, allocator_stable.go allocateOne()), and the Node
 // carries the kubelet's well-known labels and the profile's node.labels for
 // slice node selectors (pools_stable.go NodeMatches()).
-TEST_CASE("Node wiring: upstream Allocate allocates a pod's claims together; NodeMatches sees the Node's labels",
-          "[runner][node][scheduler]") {
-  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-scheduler.yaml");
+TEST_CASE(
+    "Node wiring: upstream Allocate allocates a pod's claims together; NodeMatches sees the Node's "
+    "labels",
+    "[runner][node][scheduler]") {
+  auto suite =
+      LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-scheduler.yaml");
   REQUIRE_OK(suite);
-  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/gpu-8x-mig-server.yaml";
   profile->node_labels["example.com/rack"] = "r7";
@@ -98,7 +107,8 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
       "environment: shared\n"
       "fixtures:\n"
       "  - manifests:\n"
-      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"  // the profile brings the DeviceClass
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"  // the profile brings the
+                                                                          // DeviceClass
       "cases:\n"
       "  - id: kill-with-claim-prepared\n"
       "    title: t\n"
@@ -107,7 +117,8 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
       "          apiVersion: resource.k8s.io/v1\n"
       "          kind: ResourceClaim\n"
       "          metadata: {name: first, namespace: t}\n"
-      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
+      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: "
+      "gpu.drahil.dev}}]}}\n"
       "    steps:\n"
       "      - allocate: t/first\n"
       "      - prepare: {claims: [t/first]}\n"
@@ -119,14 +130,17 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
       "          apiVersion: resource.k8s.io/v1\n"
       "          kind: ResourceClaim\n"
       "          metadata: {name: second, namespace: t}\n"
-      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: gpu.drahil.dev}}]}}\n"
+      "          spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: "
+      "gpu.drahil.dev}}]}}\n"
       "    steps:\n"
       "      - allocate: t/second\n"
       "      - prepare: {claims: [t/second]}\n"
-      "      - expect: {claim-error: {claim: t/second, empty: true}, calls: {NodePrepareResources: \"==1\"}}\n",
+      "      - expect: {claim-error: {claim: t/second, empty: true}, calls: {NodePrepareResources: "
+      "\"==1\"}}\n",
       "shared.yaml");
   REQUIRE_OK(suite);
-  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
 
@@ -138,12 +152,14 @@ TEST_CASE("Node wiring: a shared node is given back clean, even after a case kil
     CHECK(c.verdict == Verdict::kPass);
   }
   bool reused = false;
-  for (const auto& call : report->suites[0].cases[1].calls) reused |= call.method == "reuse shared node";
+  for (const auto& call : report->suites[0].cases[1].calls)
+    reused |= call.method == "reuse shared node";
   CHECK(reused);
 }
 
-TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the checks it implements",
-          "[runner][node][probe][slow]") {
+TEST_CASE(
+    "Node wiring: the exec probe backend runs the vendor's probe for the checks it implements",
+    "[runner][node][probe][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
   auto suite = LoadSuiteString(
@@ -155,15 +171,18 @@ TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the c
       "      - apiVersion: resource.k8s.io/v1\n"
       "        kind: ResourceClaim\n"
       "        metadata: {name: c, namespace: t}\n"
-      "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: \"{class.gpu}\"}}]}}\n"
+      "        spec: {devices: {requests: [{name: gpu, exactly: {deviceClassName: "
+      "\"{class.gpu}\"}}]}}\n"
       "cases:\n"
       "  - id: enumerate\n"
       "    title: t\n"
       "    requires: {devices: [{kind: gpu, count: 1}]}\n"
       "    fixtures:\n"
       "      - manifest:\n"
-      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: {resourceClaims: [{name: g, "
-      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: [drahil-probe-gpu, "
+      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: "
+      "{resourceClaims: [{name: g, "
+      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: "
+      "[drahil-probe-gpu, "
       "--checks, enumerate, --expect-count, \"1\"], resources: {claims: [{name: g}]}}]}}\n"
       "    steps: [{run-pod: t/p}]\n"
       "  - id: memory\n"
@@ -171,13 +190,16 @@ TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the c
       "    requires: {devices: [{kind: gpu, count: 1}]}\n"
       "    fixtures:\n"
       "      - manifest:\n"
-      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: {resourceClaims: [{name: g, "
-      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: [drahil-probe-gpu, "
+      "          {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t}, spec: "
+      "{resourceClaims: [{name: g, "
+      "resourceClaimName: c}], containers: [{name: probe, image: drahil/probe-gpu, command: "
+      "[drahil-probe-gpu, "
       "--checks, memory-capacity], resources: {claims: [{name: g}]}}]}}\n"
       "    steps: [{run-pod: t/p}]\n",
       "exec.yaml");
   REQUIRE_OK(suite);
-  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
   profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
   // The "vendor's probe" is drahil's own here, named by path as a vendor would.
@@ -193,15 +215,18 @@ TEST_CASE("Node wiring: the exec probe backend runs the vendor's probe for the c
   INFO(en.message);
   CHECK(en.verdict == Verdict::kPass);
   bool ran = false;
-  for (const auto& call : en.calls) ran = ran || call.method.find("/drahil-probe-gpu") != std::string::npos;
+  for (const auto& call : en.calls)
+    ran = ran || call.method.find("/drahil-probe-gpu") != std::string::npos;
   CHECK(ran);
   const auto& mem = report->suites[0].cases[1];
   CHECK(mem.verdict == Verdict::kSkip);
   CHECK(mem.message.find("does not implement the memory-capacity check") != std::string::npos);
 }
 
-TEST_CASE("Node wiring: faults: nvml - an NVML driver finds the fake NVML on its own and sees injected faults",
-          "[runner][node][faults][slow]") {
+TEST_CASE(
+    "Node wiring: faults: nvml - an NVML driver finds the fake NVML on its own and sees injected "
+    "faults",
+    "[runner][node][faults][slow]") {
   std::string refdriver = drahil::testing::Bin("drahil-refdriver");
   REQUIRE(drahil::PathExists(refdriver));  // built with the tests (add_dependencies)
   auto suite = LoadSuiteString(
@@ -217,7 +242,8 @@ TEST_CASE("Node wiring: faults: nvml - an NVML driver finds the fake NVML on its
       "      - expect: {health: {device: \"{role.victim}\", state: Unhealthy, within: 5s}}\n",
       "nvml.yaml");
   REQUIRE_OK(suite);
-  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-emulated.yaml");
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
   REQUIRE_OK(profile);
   // The 8-GPU server (its GPUs report Xid events; the laptop profile's does
   // not).

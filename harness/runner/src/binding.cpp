@@ -120,7 +120,8 @@ Json RenderJson(const Json& v, const Binding& b, std::set<std::string>& missing)
   return v;
 }
 
-std::vector<Step> RenderSteps(const std::vector<Step>& steps, const Binding& b, std::set<std::string>& missing) {
+std::vector<Step> RenderSteps(const std::vector<Step>& steps, const Binding& b,
+                              std::set<std::string>& missing) {
   std::vector<Step> out = steps;
   for (auto& s : out) {
     s.params = RenderJson(s.params, b, missing);
@@ -158,12 +159,14 @@ Status CheckPlaceholder(const std::string& name, const Case& kase) {
   }
   if (ns == "attr") {
     if (parts.size() == 3 && (parts[2] == "identity" || parts[2] == "parent")) return OkStatus();
-    return InvalidArgumentError("placeholder {" + name + "} should read {attr.KIND.identity} or {attr.KIND.parent}");
+    return InvalidArgumentError("placeholder {" + name +
+                                "} should read {attr.KIND.identity} or {attr.KIND.parent}");
   }
   auto role_declared = [&](const std::string& role) -> Status {
     if (FindRole(kase, role)) return OkStatus();
-    return InvalidArgumentError("placeholder {" + name + "} names role \"" + role + "\", which case " + kase.id +
-                                " does not declare (requires.devices: [{role: " + role + ", kind: ...}])");
+    return InvalidArgumentError(
+        "placeholder {" + name + "} names role \"" + role + "\", which case " + kase.id +
+        " does not declare (requires.devices: [{role: " + role + ", kind: ...}])");
   };
   if (ns == "role") {
     DRAHIL_RETURN_IF_ERROR(want(2, "{role.ROLE}"));
@@ -177,17 +180,19 @@ Status CheckPlaceholder(const std::string& name, const Case& kase) {
       return role_declared(parts[2]);
     }
   }
-  return InvalidArgumentError("unknown placeholder {" + name +
-                              "} (known: {driver}, {class.KIND}, {cel.class.KIND}, {attr.KIND.identity|parent}, "
-                              "{memory.KIND}, {cel.shape.KIND.SHAPE}, {role.ROLE}, {cel.role.ROLE}, {config.NAME}, "
-                              "{taint.FAULT}, {cdi.pattern}, {device.capacity|attribute.NAME})");
+  return InvalidArgumentError(
+      "unknown placeholder {" + name +
+      "} (known: {driver}, {class.KIND}, {cel.class.KIND}, {attr.KIND.identity|parent}, "
+      "{memory.KIND}, {cel.shape.KIND.SHAPE}, {role.ROLE}, {cel.role.ROLE}, {config.NAME}, "
+      "{taint.FAULT}, {cdi.pattern}, {device.capacity|attribute.NAME})");
 }
 
 Status CheckSuitePlaceholders(const Suite& suite) {
   for (const auto& c : suite.cases) {
     for (const auto& use : CasePlaceholders(suite, c)) {
       Status s = CheckPlaceholder(use.name, c);
-      if (!s.ok()) return InvalidArgumentError(use.where.ToString() + ": case " + c.id + ": " + s.message());
+      if (!s.ok())
+        return InvalidArgumentError(use.where.ToString() + ": case " + c.id + ": " + s.message());
     }
   }
   return OkStatus();
@@ -206,12 +211,14 @@ std::string AttributeCel(const std::string& qualified) {
   return "device.attributes[\"" + domain + "\"][\"" + name + "\"]";
 }
 
-const Json* FindAttribute(const Json& attributes, const std::string& driver, const std::string& qualified) {
+const Json* FindAttribute(const Json& attributes, const std::string& driver,
+                          const std::string& qualified) {
   if (!attributes.is_object() || qualified.empty()) return nullptr;
   if (auto it = attributes.find(qualified); it != attributes.end()) return &*it;
   std::string prefix = driver + "/";
   if (qualified.rfind(prefix, 0) == 0) {
-    if (auto it = attributes.find(qualified.substr(prefix.size())); it != attributes.end()) return &*it;
+    if (auto it = attributes.find(qualified.substr(prefix.size())); it != attributes.end())
+      return &*it;
   }
   return nullptr;
 }
@@ -237,7 +244,8 @@ std::optional<std::string> CelLiteral(const Json& typed) {
 
 std::string DeviceClassSelector(const Json& device_class, const std::string& driver) {
   std::string all;
-  for (const auto& s : device_class.value("spec", Json::object()).value("selectors", Json::array())) {
+  for (const auto& s :
+       device_class.value("spec", Json::object()).value("selectors", Json::array())) {
     if (!s.contains("cel")) continue;
     all += (all.empty() ? "" : " && ") + ("(" + s["cel"].value("expression", "") + ")");
   }
@@ -245,8 +253,10 @@ std::string DeviceClassSelector(const Json& device_class, const std::string& dri
 }
 
 std::string ClassSelector(const DriverProfile& profile, const DeviceKindModel& kind) {
-  if (!kind.selector.empty()) return "device.driver == " + Json(profile.driver_name).dump() + " && (" + kind.selector + ")";
-  if (kind.class_manifest.is_object()) return DeviceClassSelector(kind.class_manifest, profile.driver_name);
+  if (!kind.selector.empty())
+    return "device.driver == " + Json(profile.driver_name).dump() + " && (" + kind.selector + ")";
+  if (kind.class_manifest.is_object())
+    return DeviceClassSelector(kind.class_manifest, profile.driver_name);
   return "";
 }
 
@@ -256,10 +266,13 @@ std::vector<Json> ClassManifests(const DriverProfile& profile) {
     if (k.class_manifest.is_object()) {
       out.push_back(k.class_manifest);
     } else if (!k.selector.empty()) {
-      out.push_back({{"apiVersion", "resource.k8s.io/v1"},
-                     {"kind", "DeviceClass"},
-                     {"metadata", {{"name", k.class_name}, {"labels", {{"drahil.dev/kind", kind}}}}},
-                     {"spec", {{"selectors", Json::array({{{"cel", {{"expression", ClassSelector(profile, k)}}}}})}}}});
+      out.push_back(
+          {{"apiVersion", "resource.k8s.io/v1"},
+           {"kind", "DeviceClass"},
+           {"metadata", {{"name", k.class_name}, {"labels", {{"drahil.dev/kind", kind}}}}},
+           {"spec",
+            {{"selectors",
+              Json::array({{{"cel", {{"expression", ClassSelector(profile, k)}}}}})}}}});
     }
   }
   return out;
@@ -274,7 +287,9 @@ std::string RegexEscape(const std::string& text) {
   return out;
 }
 
-std::string DefaultCdiPattern(const std::string& driver) { return "^k8s\\." + RegexEscape(driver) + "/"; }
+std::string DefaultCdiPattern(const std::string& driver) {
+  return "^k8s\\." + RegexEscape(driver) + "/";
+}
 
 Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
   if (!b.profile) return Unbound("a driver profile");
@@ -308,7 +323,9 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
     if (it == p.devices.taints.end()) return Unbound("taints." + parts[1]);
     return Json(it->second);
   }
-  if (ns == "cdi") return Json(p.devices.cdi_pattern.empty() ? DefaultCdiPattern(p.driver_name) : p.devices.cdi_pattern);
+  if (ns == "cdi")
+    return Json(p.devices.cdi_pattern.empty() ? DefaultCdiPattern(p.driver_name)
+                                              : p.devices.cdi_pattern);
   if (ns == "role" && parts.size() == 2) {
     auto it = b.roles.find(parts[1]);
     if (it == b.roles.end()) return Unbound("a device for role " + parts[1]);
@@ -323,7 +340,8 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
     }
     if (parts[1] == "shape" && parts.size() == 4) {
       const auto* k = Kind(p, parts[2]);
-      if (!k || !k->shapes.count(parts[3])) return Unbound("devices." + parts[2] + ".shapes." + parts[3]);
+      if (!k || !k->shapes.count(parts[3]))
+        return Unbound("devices." + parts[2] + ".shapes." + parts[3]);
       return Json(k->shapes.at(parts[3]));
     }
     if (parts[1] == "role") {
@@ -342,19 +360,23 @@ Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
       if (key.empty()) return Unbound("devices." + first_kind + ".identity");
       const Json* v = FindAttribute(d.attributes, p.driver_name, key);
       auto lit = v ? CelLiteral(*v) : std::nullopt;
-      if (!lit) return Unbound("devices." + first_kind + ".identity (device " + d.name + " publishes no usable " + key + ")");
+      if (!lit)
+        return Unbound("devices." + first_kind + ".identity (device " + d.name +
+                       " publishes no usable " + key + ")");
       return Json(AttributeCel(key) + " == " + *lit);
     }
   }
   return InvalidArgumentError("unknown placeholder {" + name + "}");
 }
 
-std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase, const DriverProfile& profile) {
+std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase,
+                                        const DriverProfile& profile) {
   std::set<std::string> keys;
   Binding unbound_roles{&profile, {}};
   for (const auto& use : CasePlaceholders(suite, kase)) {
     auto parts = Split(use.name, '.');
-    if (parts[0] == "role" || (parts[0] == "cel" && parts.size() > 1 && parts[1] == "role")) continue;
+    if (parts[0] == "role" || (parts[0] == "cel" && parts.size() > 1 && parts[1] == "role"))
+      continue;
     auto v = ResolvePlaceholder(use.name, unbound_roles);
     if (!v.ok()) keys.insert(v.status().message());
   }

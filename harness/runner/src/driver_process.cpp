@@ -7,22 +7,24 @@
 
 namespace drahil::runner {
 
-Result<std::vector<std::string>> DriverProcess::BuildArgv(const DriverProfile& p,
-                                                          const std::map<std::string, std::string>& values) {
+Result<std::vector<std::string>> DriverProcess::BuildArgv(
+    const DriverProfile& p, const std::map<std::string, std::string>& values) {
   std::vector<std::string> argv;
   auto cmd = ExpandPlaceholders(p.command, values);
   if (!cmd.ok()) return cmd.status().WithContext("driver profile " + p.name + ": command");
   argv.push_back(*cmd);
   for (size_t i = 0; i < p.args.size(); ++i) {
     auto a = ExpandPlaceholders(p.args[i], values);
-    if (!a.ok()) return a.status().WithContext("driver profile " + p.name + ": args[" + std::to_string(i) + "]");
+    if (!a.ok())
+      return a.status().WithContext("driver profile " + p.name + ": args[" + std::to_string(i) +
+                                    "]");
     argv.push_back(*a);
   }
   return argv;
 }
 
-Result<std::map<std::string, std::string>> DriverProcess::BuildEnv(const DriverProfile& p,
-                                                                   const std::map<std::string, std::string>& values) {
+Result<std::map<std::string, std::string>> DriverProcess::BuildEnv(
+    const DriverProfile& p, const std::map<std::string, std::string>& values) {
   std::map<std::string, std::string> env;
   for (const auto& [k, v] : p.env) {
     auto e = ExpandPlaceholders(v, values);
@@ -34,7 +36,8 @@ Result<std::map<std::string, std::string>> DriverProcess::BuildEnv(const DriverP
   // fake first, so device faults injected into the node reach it unchanged.
   if (p.devices.faults == "nvml" && !env.count("LD_LIBRARY_PATH") && values.count("lib_dir")) {
     std::string path = values.at("lib_dir") + "/fake-nvml";
-    if (const char* cur = std::getenv("LD_LIBRARY_PATH"); cur != nullptr && *cur != '\0') path += std::string(":") + cur;
+    if (const char* cur = std::getenv("LD_LIBRARY_PATH"); cur != nullptr && *cur != '\0')
+      path += std::string(":") + cur;
     env["LD_LIBRARY_PATH"] = path;
   }
   return env;
@@ -167,8 +170,10 @@ class DriverInjectStep final : public StepHandler {
     std::string what = step.params["driver"].get<std::string>();
     auto d = DriverProcess::FromCase(ctx);
     if (!d) {
-      return StepOutcome::Error("inject driver " + what + ": no driver process was started for this case "
-                                "(attach mode, or the case set-up started none)", "NoDriver");
+      return StepOutcome::Error("inject driver " + what +
+                                    ": no driver process was started for this case "
+                                    "(attach mode, or the case set-up started none)",
+                                "NoDriver");
     }
     auto t0 = Clock::Real().Now();
     Status s;

@@ -92,7 +92,8 @@ int CleanupTracker::Add(std::string what, Action action) {
 
 void CleanupTracker::Dismiss(int handle) {
   std::lock_guard<std::mutex> l(mu_);
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.id == handle; }),
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) { return e.id == handle; }),
                  entries_.end());
 }
 
@@ -138,8 +139,8 @@ Status CleanupTracker::RunAll() noexcept {
 
 // --- CaseContext --------------------------------------------------------------
 
-CaseContext::CaseContext(const Suite& s, const Case& k, const DriverProfile& p, const CancelToken& c,
-                         int a)
+CaseContext::CaseContext(const Suite& s, const Case& k, const DriverProfile& p,
+                         const CancelToken& c, int a)
     : suite(s), kase(k), profile(p), cancel(c), attempt(a) {
   started = Clock::Real().Now();
   case_deadline = started + (k.timeout ? *k.timeout : s.case_timeout);
@@ -227,10 +228,12 @@ constexpr const char* kInterrupted = "Interrupted";
 
 class MissingModuleStep final : public StepHandler {
  public:
-  MissingModuleStep(std::string kind, std::string module) : kind_(std::move(kind)), module_(std::move(module)) {}
+  MissingModuleStep(std::string kind, std::string module)
+      : kind_(std::move(kind)), module_(std::move(module)) {}
   StepOutcome Run(const Step& step, CaseContext&) override {
-    return StepOutcome::Error("step \"" + kind_ + "\" needs " + module_ + ", which this drahil build does not include",
-                              "MissingModule");
+    return StepOutcome::Error(
+        "step \"" + kind_ + "\" needs " + module_ + ", which this drahil build does not include",
+        "MissingModule");
   }
 
  private:
@@ -254,12 +257,14 @@ class WaitStep final : public StepHandler {
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     Duration d = ParamDuration(step.params, "for", Duration(0));
     if (d > ctx.Remaining()) {
-      return StepOutcome::Error("wait " + FormatDuration(d) + " is longer than the time left for this step (" +
-                                    FormatDuration(std::chrono::duration_cast<Duration>(ctx.Remaining())) +
-                                    "); raise the step's timeout",
-                                "SuiteError");
+      return StepOutcome::Error(
+          "wait " + FormatDuration(d) + " is longer than the time left for this step (" +
+              FormatDuration(std::chrono::duration_cast<Duration>(ctx.Remaining())) +
+              "); raise the step's timeout",
+          "SuiteError");
     }
-    if (!ctx.Sleep(d)) return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
+    if (!ctx.Sleep(d))
+      return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
     return StepOutcome::Pass();
   }
 };
@@ -271,7 +276,8 @@ class EventuallyStep final : public StepHandler {
   explicit EventuallyStep(const StepRegistry* reg) : reg_(reg) {}
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     Duration window = ParamDuration(step.params, "timeout", Duration(0));
-    Duration interval = ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
+    Duration interval =
+        ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
     auto start = Clock::Real().Now();
     auto end = std::min(start + window, ctx.step_deadline);
     auto saved = ctx.step_deadline;
@@ -289,8 +295,8 @@ class EventuallyStep final : public StepHandler {
         return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), kInterrupted);
       }
     }
-    return StepOutcome::Fail("did not pass within " + FormatDuration(window) + " (" + std::to_string(tries) +
-                                 " tries); last: " + last.message,
+    return StepOutcome::Fail("did not pass within " + FormatDuration(window) + " (" +
+                                 std::to_string(tries) + " tries); last: " + last.message,
                              last.type);
   }
 
@@ -304,13 +310,15 @@ class ConsistentlyStep final : public StepHandler {
   explicit ConsistentlyStep(const StepRegistry* reg) : reg_(reg) {}
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     Duration window = ParamDuration(step.params, "for", Duration(0));
-    Duration interval = ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
+    Duration interval =
+        ParamDuration(step.params.value("interval", nlohmann::json("500ms")), "", Duration(500));
     auto start = Clock::Real().Now();
     auto end = start + window;
     if (end > ctx.step_deadline) {
-      return StepOutcome::Error("consistently for " + FormatDuration(window) +
-                                    " does not fit in the step's time left; raise the step's timeout",
-                                "SuiteError");
+      return StepOutcome::Error(
+          "consistently for " + FormatDuration(window) +
+              " does not fit in the step's time left; raise the step's timeout",
+          "SuiteError");
     }
     auto saved = ctx.step_deadline;
     int checks = 0;
@@ -321,8 +329,8 @@ class ConsistentlyStep final : public StepHandler {
       if (!o.passed()) {
         double at = std::chrono::duration<double>(Clock::Real().Now() - start).count();
         if (o.verdict != Verdict::kFail) return o;
-        return StepOutcome::Fail("stopped holding after " + std::to_string(at).substr(0, 5) + "s (check " +
-                                     std::to_string(checks) + "): " + o.message,
+        return StepOutcome::Fail("stopped holding after " + std::to_string(at).substr(0, 5) +
+                                     "s (check " + std::to_string(checks) + "): " + o.message,
                                  o.type);
       }
       if (Clock::Real().Now() >= end) return StepOutcome::Pass();
@@ -343,11 +351,15 @@ StepRegistry StepRegistry::WithBuiltins() {
   StepRegistry r;
   r.RegisterMissing("apply", "the API server stand-in (harness/apiserver)");
   r.RegisterMissing("delete", "the API server stand-in (harness/apiserver)");
-  r.RegisterMissing("allocate", "the allocator (harness/allocator) and API server (harness/apiserver)");
-  r.RegisterMissing("run-pod", "the kubelet stand-in, sandbox and probes (harness/kubelet, harness/sandbox, probes/)");
+  r.RegisterMissing("allocate",
+                    "the allocator (harness/allocator) and API server (harness/apiserver)");
+  r.RegisterMissing(
+      "run-pod",
+      "the kubelet stand-in, sandbox and probes (harness/kubelet, harness/sandbox, probes/)");
   r.RegisterMissing("prepare", "the kubelet stand-in (harness/kubelet)");
   r.RegisterMissing("unprepare", "the kubelet stand-in (harness/kubelet)");
-  r.RegisterMissing("expect", "the node stand-ins (harness/kubelet, harness/apiserver, harness/cdi)");
+  r.RegisterMissing("expect",
+                    "the node stand-ins (harness/kubelet, harness/apiserver, harness/cdi)");
   r.RegisterMissing("inject", "fault injection (harness/faults)");
   // Process faults on the driver need only the runner itself.
   r.Register("inject", MakeDriverInjectStep(r.handlers_["inject"]));
@@ -373,10 +385,13 @@ StepHandler* StepRegistry::Find(const std::string& kind) const {
 StepOutcome StepRegistry::Run(const Step& step, CaseContext& ctx) const {
   // eventually/consistently are built in and always refer to this registry,
   // so a registry that was copied or moved still recurses into itself.
-  if (step.kind == "eventually" && !handlers_.count("eventually")) return EventuallyStep(this).Run(step, ctx);
-  if (step.kind == "consistently" && !handlers_.count("consistently")) return ConsistentlyStep(this).Run(step, ctx);
+  if (step.kind == "eventually" && !handlers_.count("eventually"))
+    return EventuallyStep(this).Run(step, ctx);
+  if (step.kind == "consistently" && !handlers_.count("consistently"))
+    return ConsistentlyStep(this).Run(step, ctx);
   StepHandler* h = Find(step.kind);
-  if (h == nullptr) return StepOutcome::Error("no handler for step kind \"" + step.kind + "\"", "MissingModule");
+  if (h == nullptr)
+    return StepOutcome::Error("no handler for step kind \"" + step.kind + "\"", "MissingModule");
   try {
     return h->Run(step, ctx);
   } catch (const std::exception& e) {
@@ -392,31 +407,38 @@ StepOutcome StepRegistry::RunSteps(const std::vector<Step>& steps, CaseContext& 
     const Step& step = steps[i];
     if (ctx.cancel.cancelled()) {
       ctx.step_deadline = outer;
-      return StepOutcome::Error("interrupted before step " + std::to_string(i + 1) + ": " + ctx.cancel.reason(),
-                                kInterrupted);
+      return StepOutcome::Error(
+          "interrupted before step " + std::to_string(i + 1) + ": " + ctx.cancel.reason(),
+          kInterrupted);
     }
     auto now = Clock::Real().Now();
     Duration limit = ctx.suite.step_timeout;
     // A retry window is the step's own time budget unless a timeout is set.
-    if (step.kind == "eventually") limit = ParamDuration(step.params, "timeout", limit) + Duration(1000);
-    if (step.kind == "consistently") limit = ParamDuration(step.params, "for", limit) + Duration(1000);
-    if (step.kind == "wait") limit = std::max(limit, ParamDuration(step.params, "for", limit) + Duration(1000));
+    if (step.kind == "eventually")
+      limit = ParamDuration(step.params, "timeout", limit) + Duration(1000);
+    if (step.kind == "consistently")
+      limit = ParamDuration(step.params, "for", limit) + Duration(1000);
+    if (step.kind == "wait")
+      limit = std::max(limit, ParamDuration(step.params, "for", limit) + Duration(1000));
     if (step.timeout) limit = *step.timeout;
     ctx.step_deadline = std::min(now + limit, outer);
     StepOutcome o = Run(step, ctx);
     auto end = Clock::Real().Now();
     double ms = std::chrono::duration<double, std::milli>(end - now).count();
     std::string label = step.kind + (step.name.empty() ? "" : " \"" + step.name + "\"");
-    ctx.Record("step", label, std::string(reports::VerdictName(o.verdict)), ms, step.where.ToString());
+    ctx.Record("step", label, std::string(reports::VerdictName(o.verdict)), ms,
+               step.where.ToString());
     // 50 ms of grace absorbs scheduling noise on a loaded CI machine.
     if (o.passed() && end > ctx.step_deadline + std::chrono::milliseconds(50)) {
-      o = StepOutcome::Fail("took " + std::to_string(static_cast<long long>(ms)) + " ms, past its deadline (" +
-                                FormatDuration(std::chrono::duration_cast<Duration>(ctx.step_deadline - now)) + ")",
-                            "StepTimeout");
+      o = StepOutcome::Fail(
+          "took " + std::to_string(static_cast<long long>(ms)) + " ms, past its deadline (" +
+              FormatDuration(std::chrono::duration_cast<Duration>(ctx.step_deadline - now)) + ")",
+          "StepTimeout");
     }
     ctx.step_deadline = outer;
     if (!o.passed()) {
-      o.message = "step " + std::to_string(i + 1) + " (" + label + ", " + step.where.ToString() + "): " + o.message;
+      o.message = "step " + std::to_string(i + 1) + " (" + label + ", " + step.where.ToString() +
+                  "): " + o.message;
       return o;
     }
   }
@@ -493,24 +515,25 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
   const auto& prof = options_.profile;
   bool claimed_all = true;
   for (const auto& c : req.capabilities) {
-    if (std::find(prof.capabilities.begin(), prof.capabilities.end(), c) == prof.capabilities.end()) {
+    if (std::find(prof.capabilities.begin(), prof.capabilities.end(), c) ==
+        prof.capabilities.end()) {
       claimed_all = false;
     }
   }
-  if (!req.probe_backends.empty() &&
-      std::find(req.probe_backends.begin(), req.probe_backends.end(), prof.probe.backend) ==
-          req.probe_backends.end()) {
+  if (!req.probe_backends.empty() && std::find(req.probe_backends.begin(), req.probe_backends.end(),
+                                               prof.probe.backend) == req.probe_backends.end()) {
     std::string list;
     for (const auto& b : req.probe_backends) list += (list.empty() ? "" : ", ") + b;
-    return StepOutcome::Skip("needs a probe backend among [" + list + "]; driver profile \"" + prof.name +
-                             "\" uses \"" + prof.probe.backend + "\"");
+    return StepOutcome::Skip("needs a probe backend among [" + list + "]; driver profile \"" +
+                             prof.name + "\" uses \"" + prof.probe.backend + "\"");
   }
   // A kind the profile's device model does not bind cannot be found in any
   // slice: the case skips before a node is started.
   for (const auto& d : req.devices) {
     if (d.name.empty() && !prof.devices.kinds.count(d.kind)) {
-      return StepOutcome::Skip("needs a device of kind \"" + d.kind + "\"; driver profile \"" + prof.name +
-                               "\" has no devices." + d.kind + " (its device model binds the catalog's kinds)");
+      return StepOutcome::Skip("needs a device of kind \"" + d.kind + "\"; driver profile \"" +
+                               prof.name + "\" has no devices." + d.kind +
+                               " (its device model binds the catalog's kinds)");
     }
   }
   if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
@@ -522,7 +545,9 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
     if (ctx == nullptr && !inventory_) return StepOutcome::Pass();
     if (!inventory_ && hooks_.discover) {
       auto r = hooks_.discover(*ctx);
-      if (!r.ok()) return StepOutcome::Error("capability discovery failed: " + r.status().ToString(), "Discovery");
+      if (!r.ok())
+        return StepOutcome::Error("capability discovery failed: " + r.status().ToString(),
+                                  "Discovery");
       inventory_ = *r;
     }
     inv = inventory_;
@@ -530,25 +555,30 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
   for (const auto& c : req.capabilities) {
     if (inv && inv->contradicted.count(c)) {
       return StepOutcome::Error("driver profile \"" + prof.name + "\" claims capability \"" + c +
-                                    "\" but the driver does not offer it: nothing in " + inv->contradicted.at(c),
+                                    "\" but the driver does not offer it: nothing in " +
+                                    inv->contradicted.at(c),
                                 "ProfileClaim");
     }
-    bool claimed = std::find(prof.capabilities.begin(), prof.capabilities.end(), c) != prof.capabilities.end();
+    bool claimed =
+        std::find(prof.capabilities.begin(), prof.capabilities.end(), c) != prof.capabilities.end();
     if (claimed || (inv && inv->capabilities.count(c))) continue;
-    return StepOutcome::Skip("driver does not offer capability \"" + c + "\" (not claimed by profile \"" +
-                             prof.name + "\"" + (inv ? " nor discovered" : "") + ")");
+    return StepOutcome::Skip("driver does not offer capability \"" + c +
+                             "\" (not claimed by profile \"" + prof.name + "\"" +
+                             (inv ? " nor discovered" : "") + ")");
   }
   if (!req.devices.empty() && !inv) {
-    return StepOutcome::Error("requires.devices needs capability discovery (driver registration and slices), "
-                              "which this drahil build cannot do yet",
-                              "MissingModule");
+    return StepOutcome::Error(
+        "requires.devices needs capability discovery (driver registration and slices), "
+        "which this drahil build cannot do yet",
+        "MissingModule");
   }
   std::map<std::string, int> roles_of_kind;
   for (const auto& d : req.devices) {
     if (!d.name.empty()) {
       if (!inv->device_names.count(d.name)) {
-        return StepOutcome::Skip("needs device \"" + d.name + "\"; the driver publishes no device of that name (" +
-                                 std::to_string(inv->device_names.size()) + " device(s) in its slices)");
+        return StepOutcome::Skip(
+            "needs device \"" + d.name + "\"; the driver publishes no device of that name (" +
+            std::to_string(inv->device_names.size()) + " device(s) in its slices)");
       }
       continue;
     }
@@ -556,8 +586,8 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
     int have = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
     if (have < want) {
       return StepOutcome::Skip("needs " + std::to_string(want) + " device(s) of kind \"" + d.kind +
-                               "\"" + (d.role.empty() ? "" : " (for its roles)") + "; the driver publishes " +
-                               std::to_string(have));
+                               "\"" + (d.role.empty() ? "" : " (for its roles)") +
+                               "; the driver publishes " + std::to_string(have));
     }
   }
   if (ctx && inv) {
@@ -581,7 +611,8 @@ StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContex
       if (!pick->tainted) break;
     }
     if (!pick) {
-      return StepOutcome::Skip("no free device of kind \"" + d.kind + "\" left for role \"" + d.role + "\"");
+      return StepOutcome::Skip("no free device of kind \"" + d.kind + "\" left for role \"" +
+                               d.role + "\"");
     }
     taken.insert(pick->name);
     ctx.roles[d.role] = *pick;
@@ -590,8 +621,8 @@ StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContex
   return StepOutcome::Pass();
 }
 
-CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelToken& cancel, int attempt,
-                           bool& interrupted) {
+CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelToken& cancel,
+                           int attempt, bool& interrupted) {
   CaseResult r;
   r.id = kase.id;
   r.title = kase.title;
@@ -626,9 +657,11 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     // Profile keys the case needs decide before a node is started; only the
     // role devices wait for discovery.
     std::string keys;
-    for (const auto& k : ProfileKeysNeeded(suite, kase, options_.profile)) keys += (keys.empty() ? "" : ", ") + k;
+    for (const auto& k : ProfileKeysNeeded(suite, kase, options_.profile))
+      keys += (keys.empty() ? "" : ", ") + k;
     if (!keys.empty())
-      return finish(StepOutcome::Skip("driver profile \"" + options_.profile.name + "\" does not bind " + keys));
+      return finish(StepOutcome::Skip("driver profile \"" + options_.profile.name +
+                                      "\" does not bind " + keys));
   }
 
   auto dir = TempDir::Create("drahil-case-", options_.work_dir);
@@ -640,14 +673,20 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
   {
     CaseContext ctx(suite, kase, options_.profile, cancel, attempt);
     auto dirs = PrepareCaseDirs(dir->path());
-    if (!dirs.ok()) return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
+    if (!dirs.ok())
+      return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
     ctx.dirs = *dirs;
     if (options_.keep_dirs) logs_dir = ctx.dirs["logs_dir"];
-    ctx.placeholders = {{"registry_dir", ctx.dirs["registry_dir"]}, {"plugins_dir", ctx.dirs["plugins_dir"]},
-                        {"cdi_dir", ctx.dirs["cdi_dir"]},           {"fake_root", ctx.dirs["node_root"]},
-                        {"state_dir", ctx.dirs["state_dir"]},       {"bin_dir", options_.bin_dir},
-                        {"lib_dir", options_.lib_dir.empty() ? options_.bin_dir + "/../lib" : options_.lib_dir},
-                        {"node_name", options_.node_name},          {"driver_name", options_.profile.driver_name}};
+    ctx.placeholders = {
+        {"registry_dir", ctx.dirs["registry_dir"]},
+        {"plugins_dir", ctx.dirs["plugins_dir"]},
+        {"cdi_dir", ctx.dirs["cdi_dir"]},
+        {"fake_root", ctx.dirs["node_root"]},
+        {"state_dir", ctx.dirs["state_dir"]},
+        {"bin_dir", options_.bin_dir},
+        {"lib_dir", options_.lib_dir.empty() ? options_.bin_dir + "/../lib" : options_.lib_dir},
+        {"node_name", options_.node_name},
+        {"driver_name", options_.profile.driver_name}};
     if (options_.keep_dirs) ctx.Property("case.dir", dir->path());
     try {
       // Cases that only wait need no node; skipping the set-up keeps them
@@ -660,7 +699,8 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
       if (outcome.passed() && !rendered.missing.empty()) {
         std::string keys;
         for (const auto& k : rendered.missing) keys += (keys.empty() ? "" : ", ") + k;
-        outcome = StepOutcome::Skip("driver profile \"" + options_.profile.name + "\" does not bind " + keys);
+        outcome = StepOutcome::Skip("driver profile \"" + options_.profile.name +
+                                    "\" does not bind " + keys);
       }
       const std::vector<Manifest>& fixtures = rendered.fixtures;
       if (outcome.passed() && !fixtures.empty()) {
@@ -690,7 +730,8 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
   return finish(outcome);
 }
 
-CaseResult Engine::RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel, bool& interrupted) {
+CaseResult Engine::RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel,
+                           bool& interrupted) {
   int n = std::max(1, options_.repeat);
   CaseResult first = RunOnce(suite, kase, cancel, 1, interrupted);
   if (n == 1 || interrupted || first.verdict == Verdict::kSkip) return first;
@@ -728,7 +769,8 @@ CaseResult Engine::RunCase(const Suite& suite, const Case& kase, const CancelTok
     out.message = "flaky: " + std::to_string(bad) + " of " + std::to_string(n) +
                   " attempts did not pass; first: " + first_bad->message;
   } else if (bad == n && n > 1) {
-    out.message = "all " + std::to_string(n) + " attempts did not pass; first: " + first_bad->message;
+    out.message =
+        "all " + std::to_string(n) + " attempts did not pass; first: " + first_bad->message;
   }
   return out;
 }

@@ -57,8 +57,8 @@ void ConsoleProgress::DrawLocked() {
   std::string run = running_.empty() ? "" : "  running: " + *running_.begin();
   if (running_.size() > 1) run += " +" + std::to_string(running_.size() - 1);
   if (run.size() > 60) run = run.substr(0, 57) + "...";
-  std::fprintf(out_, "\r\033[K[%d/%d] %d pass %d fail %d error %d skip  %.1fs%s", done_, total_, counts_.passed,
-               counts_.failures, counts_.errors, counts_.skipped, el, run.c_str());
+  std::fprintf(out_, "\r\033[K[%d/%d] %d pass %d fail %d error %d skip  %.1fs%s", done_, total_,
+               counts_.passed, counts_.failures, counts_.errors, counts_.skipped, el, run.c_str());
   std::fflush(out_);
 }
 
@@ -73,14 +73,15 @@ void ConsoleProgress::OnCaseFinished(const Suite& suite, const reports::CaseResu
   std::string reason = r.message.substr(0, r.message.find('\n'));
   if (live_) {
     if (r.verdict != Verdict::kPass) {
-      std::fprintf(out_, "\r\033[K%s %s/%s: %s\n", verdict.c_str(), suite.name.c_str(), r.id.c_str(),
-                   reason.c_str());
+      std::fprintf(out_, "\r\033[K%s %s/%s: %s\n", verdict.c_str(), suite.name.c_str(),
+                   r.id.c_str(), reason.c_str());
     }
     DrawLocked();
     return;
   }
-  std::fprintf(out_, "[%d/%d] %s %s/%s (%.2fs)%s%s\n", done_, total_, verdict.c_str(), suite.name.c_str(),
-               r.id.c_str(), r.duration_s, reason.empty() ? "" : ": ", reason.c_str());
+  std::fprintf(out_, "[%d/%d] %s %s/%s (%.2fs)%s%s\n", done_, total_, verdict.c_str(),
+               suite.name.c_str(), r.id.c_str(), r.duration_s, reason.empty() ? "" : ": ",
+               reason.c_str());
   std::fflush(out_);
 }
 

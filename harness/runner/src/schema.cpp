@@ -18,11 +18,16 @@ Schema Basic(Type t, std::string what) {
 
 const char* NodeKind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: return "nothing";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      return "nothing";
   }
   return "something else";
 }
@@ -38,10 +43,17 @@ std::string Quote(const std::string& s) {
 
 bool Fits(const Schema& s, const YAML::Node& n) {
   switch (s.type) {
-    case Type::kMap: case Type::kFreeMap: case Type::kStringMap: return n.IsMap();
-    case Type::kSeq: case Type::kSteps: return n.IsSequence();
-    case Type::kAlt: return false;
-    default: return n.IsScalar();
+    case Type::kMap:
+    case Type::kFreeMap:
+    case Type::kStringMap:
+      return n.IsMap();
+    case Type::kSeq:
+    case Type::kSteps:
+      return n.IsSequence();
+    case Type::kAlt:
+      return false;
+    default:
+      return n.IsScalar();
   }
 }
 
@@ -185,18 +197,26 @@ Status CheckRegex(const YAML::Node& n, const Where& w) {
 // CheckScalar(): the value of a scalar `n` against a scalar type.
 Status CheckScalar(const YAML::Node& n, const Schema& s, const Where& w) {
   switch (s.type) {
-    case Type::kName: return IsName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kName:
+      return IsName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
     case Type::kInt: {
       auto v = AsInt(n);
       return v && *v >= s.min_int ? OkStatus() : Mismatch(n, s, w);
     }
-    case Type::kNumber: return AsNum(n) ? OkStatus() : Mismatch(n, s, w);
-    case Type::kBool: return AsBool(n) ? OkStatus() : Mismatch(n, s, w);
-    case Type::kDuration: return CheckDuration(n, w);
-    case Type::kCode: return ParseCodeName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
-    case Type::kRegex: return CheckRegex(n, w);
-    case Type::kEnum: return IsOneOf(s.values, n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
-    default: return OkStatus();  // kString: any scalar
+    case Type::kNumber:
+      return AsNum(n) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kBool:
+      return AsBool(n) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kDuration:
+      return CheckDuration(n, w);
+    case Type::kCode:
+      return ParseCodeName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    case Type::kRegex:
+      return CheckRegex(n, w);
+    case Type::kEnum:
+      return IsOneOf(s.values, n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+    default:
+      return OkStatus();  // kString: any scalar
   }
 }
 
@@ -292,13 +312,18 @@ Status Check(const YAML::Node& n, const Schema& s, const Where& w) {
   }
   if (!Fits(s, n)) return ErrorAt(n, w, "expected " + s.what + ", got " + NodeKind(n));
   switch (s.type) {
-    case Type::kSeq: return CheckSeq(n, s, w);
+    case Type::kSeq:
+      return CheckSeq(n, s, w);
     case Type::kFreeMap:
-    case Type::kStringMap: return CheckFreeMap(n, s, w);
-    case Type::kMap: return CheckMap(n, s, w);
+    case Type::kStringMap:
+      return CheckFreeMap(n, s, w);
+    case Type::kMap:
+      return CheckMap(n, s, w);
     case Type::kSteps:
-    case Type::kAlt: return OkStatus();
-    default: return CheckScalar(n, s, w);
+    case Type::kAlt:
+      return OkStatus();
+    default:
+      return CheckScalar(n, s, w);
   }
 }
 

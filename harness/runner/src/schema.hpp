@@ -4,13 +4,13 @@
 #ifndef DRAHIL_RUNNER_SRC_SCHEMA_HPP_INCLUDED
 #define DRAHIL_RUNNER_SRC_SCHEMA_HPP_INCLUDED
 
+#include <yaml-cpp/yaml.h>
+
 #include <climits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "drahil/core/status.hpp"
 #include "drahil/runner/suite.hpp"
@@ -27,21 +27,34 @@ struct Field {
 };
 
 enum class Type {
-  kString, kInt, kNumber, kBool, kDuration, kEnum, kCode, kRegex, kName,
-  kMap, kSeq, kFreeMap, kStringMap, kAlt, kSteps,
+  kString,
+  kInt,
+  kNumber,
+  kBool,
+  kDuration,
+  kEnum,
+  kCode,
+  kRegex,
+  kName,
+  kMap,
+  kSeq,
+  kFreeMap,
+  kStringMap,
+  kAlt,
+  kSteps,
 };
 
 struct Schema {
   Type type = Type::kString;
-  std::string what;                 // human description used in messages
-  std::vector<Field> fields;        // kMap
+  std::string what;                                      // human description used in messages
+  std::vector<Field> fields;                             // kMap
   std::vector<std::vector<std::string>> exactly_one_of;  // kMap: groups of keys
-  bool at_least_one = false;        // kMap: some field must be present
-  SchemaPtr item;                   // kSeq
-  size_t min_items = 0;             // kSeq
-  std::vector<std::string> values;  // kEnum
-  long long min_int = LLONG_MIN;    // kInt
-  std::vector<SchemaPtr> alts;      // kAlt: first whose node kind fits (scalar/map/seq)
+  bool at_least_one = false;                             // kMap: some field must be present
+  SchemaPtr item;                                        // kSeq
+  size_t min_items = 0;                                  // kSeq
+  std::vector<std::string> values;                       // kEnum
+  long long min_int = LLONG_MIN;                         // kInt
+  std::vector<SchemaPtr> alts;  // kAlt: first whose node kind fits (scalar/map/seq)
 };
 
 SchemaPtr Str();
@@ -59,7 +72,7 @@ SchemaPtr Map(std::vector<Field> fields, std::vector<std::vector<std::string>> e
 SchemaPtr FreeMap();    // any mapping (manifests, attributes)
 SchemaPtr StringMap();  // string -> scalar
 SchemaPtr Alt(std::vector<SchemaPtr> alts);
-SchemaPtr Steps();      // a step list; checked by the step parser, not here
+SchemaPtr Steps();  // a step list; checked by the step parser, not here
 Field Req(std::string key, SchemaPtr s);
 Field Opt(std::string key, SchemaPtr s);
 

@@ -1,17 +1,17 @@
 // Loaders for drahil.suite/v1 and drahil.driver/v1. The formats are described
 // as schema data (below) so the docs, the checks and the error messages agree.
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <regex>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "drahil/core/file_util.hpp"
 #include "drahil/formats/yaml_json.hpp"
-#include "drahil/runner/suite.hpp"
 #include "drahil/runner/binding.hpp"
+#include "drahil/runner/suite.hpp"
 #include "schema.hpp"
 
 namespace drahil::runner {
@@ -41,9 +41,11 @@ Result<Duration> ParseDuration(std::string_view text) {
     pos += static_cast<size_t>(it->length());
   }
   if (pos != s.size() || pos == 0) {
-    return InvalidArgumentError("bad duration \"" + s + "\" (expected e.g. 500ms, 30s, 2m, 1h, 1m30s)");
+    return InvalidArgumentError("bad duration \"" + s +
+                                "\" (expected e.g. 500ms, 30s, 2m, 1h, 1m30s)");
   }
-  if (total_ms > 7 * 24 * 3600e3) return InvalidArgumentError("duration \"" + s + "\" is longer than a week");
+  if (total_ms > 7 * 24 * 3600e3)
+    return InvalidArgumentError("duration \"" + s + "\" is longer than a week");
   return Duration(static_cast<long long>(std::ceil(total_ms)));
 }
 
@@ -68,17 +70,16 @@ std::string Manifest::Ref() const {
 }
 
 const std::vector<std::string>& StepKinds() {
-  static const std::vector<std::string> kKinds = {
-      "apply", "delete", "allocate", "run-pod", "prepare", "unprepare", "expect",
-      "inject", "wait", "eventually", "consistently"};
+  static const std::vector<std::string> kKinds = {"apply",   "delete",     "allocate",    "run-pod",
+                                                  "prepare", "unprepare",  "expect",      "inject",
+                                                  "wait",    "eventually", "consistently"};
   return kKinds;
 }
 
 const std::vector<std::string>& ProfilePlaceholders() {
-  static const std::vector<std::string> kNames = {"kubeconfig", "node_name",  "registry_dir",
-                                                  "plugins_dir", "cdi_dir",   "fake_root",
-                                                  "bin_dir",     "lib_dir",   "state_dir",
-                                                  "driver_name"};
+  static const std::vector<std::string> kNames = {
+      "kubeconfig", "node_name", "registry_dir", "plugins_dir", "cdi_dir",
+      "fake_root",  "bin_dir",   "lib_dir",      "state_dir",   "driver_name"};
   return kNames;
 }
 
@@ -88,20 +89,36 @@ namespace {
 // free for vendors; anything else must be known so a typo cannot turn a case
 // into a silent skip.
 const std::vector<std::string>& KnownCapabilities() {
-  static const std::vector<std::string> kCaps = {
-      "dra-v1",           "dra-v1beta1",        "structured-parameters", "admin-access",
-      "prioritized-list", "extended-resources", "consumable-capacity",   "binding-conditions",
-      "health",           "partitionable-devices", "device-taints",      "shared-claims",
-      "time-slicing",     "mps",                "space-partitioning",    "mig",
-      "checkpoint",       "pod-resources",      "cdi",                   "device-status",
-      "rolling-update",   "seamless-upgrade"};
+  static const std::vector<std::string> kCaps = {"dra-v1",
+                                                 "dra-v1beta1",
+                                                 "structured-parameters",
+                                                 "admin-access",
+                                                 "prioritized-list",
+                                                 "extended-resources",
+                                                 "consumable-capacity",
+                                                 "binding-conditions",
+                                                 "health",
+                                                 "partitionable-devices",
+                                                 "device-taints",
+                                                 "shared-claims",
+                                                 "time-slicing",
+                                                 "mps",
+                                                 "space-partitioning",
+                                                 "mig",
+                                                 "checkpoint",
+                                                 "pod-resources",
+                                                 "cdi",
+                                                 "device-status",
+                                                 "rolling-update",
+                                                 "seamless-upgrade"};
   return kCaps;
 }
 
-const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga", "env", "exec", "none"};
-const std::vector<std::string> kManifestKinds = {"Namespace", "DeviceClass", "ResourceClaim",
-                                                 "ResourceClaimTemplate", "Pod", "DeviceTaintRule",
-                                                 "ResourceSlice", "ConfigMap"};
+const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga",
+                                                 "env",      "exec",   "none"};
+const std::vector<std::string> kManifestKinds = {
+    "Namespace", "DeviceClass",     "ResourceClaim", "ResourceClaimTemplate",
+    "Pod",       "DeviceTaintRule", "ResourceSlice", "ConfigMap"};
 
 SchemaPtr ValueCheck() {
   return Map({Req("name", Str()), Opt("equals", Num()), Opt("min", Num()), Opt("max", Num()),
@@ -111,14 +128,16 @@ SchemaPtr ValueCheck() {
 SchemaPtr StepSchema(const std::string& kind) {
   static const std::map<std::string, SchemaPtr> kSchemas = [] {
     std::map<std::string, SchemaPtr> m;
-    auto fixture_map = Map({Opt("path", Str()), Opt("manifest", FreeMap()), Opt("manifests", Seq(FreeMap(), 1)),
-                            Opt("expect-status", Int(100)), Opt("expect-reason", Str())},
-                           {{"path", "manifest", "manifests"}});
+    auto fixture_map =
+        Map({Opt("path", Str()), Opt("manifest", FreeMap()), Opt("manifests", Seq(FreeMap(), 1)),
+             Opt("expect-status", Int(100)), Opt("expect-reason", Str())},
+            {{"path", "manifest", "manifests"}});
     m["apply"] = Alt({Str(), fixture_map});
-    m["delete"] = Map({Req("kind", Enum(kManifestKinds)), Req("name", Str()), Opt("namespace", Str()),
-                       Opt("expect-status", Int(100))});
-    m["allocate"] = Alt({Str(), Map({Req("claim", Str()), Opt("expect", Enum({"allocated", "unsatisfiable"})),
-                                     Opt("devices", Int(0))})});
+    m["delete"] = Map({Req("kind", Enum(kManifestKinds)), Req("name", Str()),
+                       Opt("namespace", Str()), Opt("expect-status", Int(100))});
+    m["allocate"] =
+        Alt({Str(), Map({Req("claim", Str()), Opt("expect", Enum({"allocated", "unsatisfiable"})),
+                         Opt("devices", Int(0))})});
     m["run-pod"] = Alt({Str(), Map({Opt("pod", Str()), Opt("pods", Seq(Str(), 2)),
                                     Opt("expect-probe", Enum({"pass", "fail"})),
                                     Opt("expect-exit", Int(0)), Opt("keep-prepared", Bool()),
@@ -127,8 +146,9 @@ SchemaPtr StepSchema(const std::string& kind) {
                                     Opt("expect-schedule", Enum({"scheduled", "unschedulable"})),
                                     Opt("values", Seq(ValueCheck()))},
                                    {{"pod", "pods"}})});
-    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)), Opt("concurrent", Bool()),
-                    Opt("expect-code", Code()), Opt("api", Enum({"v1", "v1beta1"}))},
+    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
+                    Opt("concurrent", Bool()), Opt("expect-code", Code()),
+                    Opt("api", Enum({"v1", "v1beta1"}))},
                    {{"claims", "pod"}});
     m["prepare"] = raw;
     m["unprepare"] = raw;
@@ -136,29 +156,33 @@ SchemaPtr StepSchema(const std::string& kind) {
         {Opt("grpc-code", Code()),
          Opt("claim-error", Map({Req("claim", Str()), Opt("contains", Str()), Opt("empty", Bool()),
                                  Opt("message", Name())})),
-         Opt("cdi-ids", Map({Req("claim", Str()), Opt("count", Int(0)), Opt("matches", Seq(Regex())),
-                             Opt("prefix", Str()), Opt("cover", Bool())})),
+         Opt("cdi-ids",
+             Map({Req("claim", Str()), Opt("count", Int(0)), Opt("matches", Seq(Regex())),
+                  Opt("prefix", Str()), Opt("cover", Bool())})),
          Opt("slices", Map({Opt("driver", Str()), Opt("pool", Str()), Opt("count", Int(0)),
                             Opt("devices", Int(0)), Opt("min-devices", Int(0)),
                             Opt("device-attributes", FreeMap()), Opt("within", Dur())})),
          Opt("claim-status",
              Map({Req("claim", Str()), Opt("allocated", Bool()), Opt("devices", Int(0)),
                   Opt("reserved-for", Int(0)),
-                  Opt("condition", Map({Req("type", Str()), Req("status", Enum({"True", "False", "Unknown"}))})),
+                  Opt("condition",
+                      Map({Req("type", Str()), Req("status", Enum({"True", "False", "Unknown"}))})),
                   Opt("within", Dur())})),
-         Opt("probe", Map({Req("pod", Str()), Opt("container", Str()), Opt("verdict", Enum({"pass", "fail"})),
-                           Opt("values", Seq(ValueCheck()))})),
-         Opt("pod-resources", Map({Req("pod", Str()), Opt("container", Str()), Opt("devices", Int(0)),
-                                   Opt("present", Bool())})),
+         Opt("probe",
+             Map({Req("pod", Str()), Opt("container", Str()),
+                  Opt("verdict", Enum({"pass", "fail"})), Opt("values", Seq(ValueCheck()))})),
+         Opt("pod-resources", Map({Req("pod", Str()), Opt("container", Str()),
+                                   Opt("devices", Int(0)), Opt("present", Bool())})),
          Opt("resource-status", Map({Req("pod", Str()), Req("container", Str()), Opt("name", Str()),
                                      Req("health", Enum({"Healthy", "Unhealthy", "Unknown"})),
                                      Opt("count", Int(0)), Opt("within", Dur())})),
          Opt("driver-growth", Map({Opt("max-fds", Int(0)), Opt("max-rss-mib", Num())})),
-         Opt("health", Map({Req("device", Str()), Req("state", Enum({"Healthy", "Unhealthy", "Unknown"})),
-                            Opt("within", Dur())})),
+         Opt("health",
+             Map({Req("device", Str()), Req("state", Enum({"Healthy", "Unhealthy", "Unknown"})),
+                  Opt("within", Dur())})),
          Opt("taints", Map({Opt("device", Str()), Opt("key", Str()), Opt("count", Int(0)),
-                            Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})), Opt("absent", Bool()),
-                            Opt("within", Dur())})),
+                            Opt("effect", Enum({"NoSchedule", "NoExecute", "None"})),
+                            Opt("absent", Bool()), Opt("within", Dur())})),
          Opt("audit", Map({Opt("max-findings", Int(0)), Opt("forbid", Seq(Str())),
                            Opt("max-severity", Enum({"info", "warning", "high", "critical"}))})),
          Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
@@ -167,11 +191,11 @@ SchemaPtr StepSchema(const std::string& kind) {
         {}, /*at_least_one=*/true);
     m["inject"] = Map(
         {Opt("device-fault", Map({Req("device", Str()),
-                                  Req("fault", Enum({"xid", "lost", "ecc", "pcie-aer", "fpga-region-error", "clear"})),
+                                  Req("fault", Enum({"xid", "lost", "ecc", "pcie-aer",
+                                                     "fpga-region-error", "clear"})),
                                   Opt("xid", Int(0))})),
          Opt("driver", Enum({"kill", "terminate", "restart", "sigstop", "sigcont"})),
-         Opt("reboot", Bool()),
-         Opt("kubelet", Enum({"restart", "restart-no-replay"})),
+         Opt("reboot", Bool()), Opt("kubelet", Enum({"restart", "restart-no-replay"})),
          Opt("api-fault", Map({Req("type", Enum({"status", "latency", "drop-watch", "clear"})),
                                Opt("status", Int(100)), Opt("latency", Dur()), Opt("path", Regex()),
                                Opt("verb", Str()), Opt("times", Int(1)), Opt("for", Dur())}))},
@@ -202,16 +226,19 @@ Status CheckManifest(const nlohmann::json& o, const YAML::Node& n, const Where& 
   if (std::find(kManifestKinds.begin(), kManifestKinds.end(), kind) == kManifestKinds.end()) {
     std::string allowed;
     for (const auto& k : kManifestKinds) allowed += (allowed.empty() ? "" : ", ") + k;
-    return ErrorAt(n, w.Key("kind"), "kind \"" + kind + "\" is not supported (supported: " + allowed + ")");
+    return ErrorAt(n, w.Key("kind"),
+                   "kind \"" + kind + "\" is not supported (supported: " + allowed + ")");
   }
   std::string api = o["apiVersion"];
   bool core = kind == "Namespace" || kind == "Pod" || kind == "ConfigMap";
   if (core ? api != "v1" : api.rfind("resource.k8s.io/", 0) != 0) {
     return ErrorAt(n, w.Key("apiVersion"), "apiVersion \"" + api + "\" does not serve " + kind);
   }
-  if (!o.contains("metadata") || !o["metadata"].is_object()) return ErrorAt(n, w, "manifest has no metadata");
+  if (!o.contains("metadata") || !o["metadata"].is_object())
+    return ErrorAt(n, w, "manifest has no metadata");
   const auto& md = o["metadata"];
-  bool has_name = md.contains("name") && md["name"].is_string() && !md["name"].get<std::string>().empty();
+  bool has_name =
+      md.contains("name") && md["name"].is_string() && !md["name"].get<std::string>().empty();
   bool has_gen = md.contains("generateName") && md["generateName"].is_string();
   if (!has_name && !has_gen) return ErrorAt(n, w.Key("metadata"), "needs name or generateName");
   return OkStatus();
@@ -243,7 +270,8 @@ Result<std::vector<Manifest>> LoadManifestFile(const std::string& rel, const std
 }
 
 // Fixtures and apply steps: a path (string), or {path|manifest|manifests}.
-Result<std::vector<Manifest>> LoadManifests(const YAML::Node& n, const Where& w, const std::string& file) {
+Result<std::vector<Manifest>> LoadManifests(const YAML::Node& n, const Where& w,
+                                            const std::string& file) {
   std::vector<Manifest> out;
   auto add_inline = [&](const YAML::Node& m, const Where& mw) -> Status {
     DRAHIL_ASSIGN_OR_RETURN(nlohmann::json object, ToJson(m, file));
@@ -264,11 +292,13 @@ Result<std::vector<Manifest>> LoadManifests(const YAML::Node& n, const Where& w,
 }
 
 SchemaPtr FixtureSchema() {
-  return Alt({Str(), Map({Opt("path", Str()), Opt("manifest", FreeMap()), Opt("manifests", Seq(FreeMap(), 1))},
+  return Alt({Str(), Map({Opt("path", Str()), Opt("manifest", FreeMap()),
+                          Opt("manifests", Seq(FreeMap(), 1))},
                          {{"path", "manifest", "manifests"}})});
 }
 
-Result<std::vector<Manifest>> LoadFixtures(const YAML::Node& n, const Where& w, const std::string& file) {
+Result<std::vector<Manifest>> LoadFixtures(const YAML::Node& n, const Where& w,
+                                           const std::string& file) {
   std::vector<Manifest> out;
   if (!n) return out;
   for (size_t i = 0; i < n.size(); ++i) {
@@ -278,10 +308,12 @@ Result<std::vector<Manifest>> LoadFixtures(const YAML::Node& n, const Where& w, 
   return out;
 }
 
-Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items, int depth);
+Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items,
+                                     int depth);
 
 Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
-  if (!n.IsMap()) return ErrorAt(n, w, std::string("a step must be a mapping like {prepare: {...}}"));
+  if (!n.IsMap())
+    return ErrorAt(n, w, std::string("a step must be a mapping like {prepare: {...}}"));
   Step step;
   step.where = LocOf(n, w.file);
   std::set<std::string> seen;
@@ -299,7 +331,8 @@ Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
       step.name = it->second.Scalar();
     } else if (StepSchema(k) != nullptr) {
       if (!step.kind.empty()) {
-        return ErrorAt(it->first, w.Key(k), "a step has one kind; found \"" + step.kind + "\" and \"" + k + "\"");
+        return ErrorAt(it->first, w.Key(k),
+                       "a step has one kind; found \"" + step.kind + "\" and \"" + k + "\"");
       }
       step.kind = k;
       params = it->second;
@@ -307,7 +340,8 @@ Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
     } else {
       std::string kinds;
       for (const auto& s : StepKinds()) kinds += (kinds.empty() ? "" : ", ") + s;
-      return ErrorAt(it->first, w.Key(k), "unknown step kind (known: " + kinds + "; also timeout, name)");
+      return ErrorAt(it->first, w.Key(k),
+                     "unknown step kind (known: " + kinds + "; also timeout, name)");
     }
   }
   if (step.kind.empty()) return ErrorAt(n, w, "step has no kind");
@@ -318,10 +352,12 @@ Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
   }
   if (step.kind == "eventually" || step.kind == "consistently") {
     if (depth >= 4) return ErrorAt(n, pw, "eventually/consistently nested too deep");
-    DRAHIL_ASSIGN_OR_RETURN(step.children, ParseSteps(params["steps"], pw.Key("steps"), 1, depth + 1));
+    DRAHIL_ASSIGN_OR_RETURN(step.children,
+                            ParseSteps(params["steps"], pw.Key("steps"), 1, depth + 1));
     for (const auto& c : step.children) {
-      if (c.kind != "expect" && c.kind != "allocate" && c.kind != "prepare" && c.kind != "unprepare" &&
-          c.kind != "run-pod" && c.kind != "eventually" && c.kind != "consistently") {
+      if (c.kind != "expect" && c.kind != "allocate" && c.kind != "prepare" &&
+          c.kind != "unprepare" && c.kind != "run-pod" && c.kind != "eventually" &&
+          c.kind != "consistently") {
         return ErrorAt(params["steps"], pw.Key("steps"),
                        "\"" + c.kind + "\" cannot be retried; only checks and calls may be nested");
       }
@@ -330,7 +366,8 @@ Result<Step> ParseStep(const YAML::Node& n, const Where& w, int depth) {
   return step;
 }
 
-Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items, int depth) {
+Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t min_items,
+                                     int depth) {
   if (!n.IsSequence()) return ErrorAt(n, w, "expected a list of steps");
   if (n.size() < min_items) return ErrorAt(n, w, "needs at least one step");
   std::vector<Step> out;
@@ -349,8 +386,9 @@ Status CheckCapabilities(const YAML::Node& n, const Where& w) {
     if (c.rfind("x-", 0) == 0 || std::find(known.begin(), known.end(), c) != known.end()) continue;
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return ErrorAt(n[i], w.Index(i), "unknown capability \"" + c + "\" (known: " + list +
-                                         "; vendor-specific names start with x-)");
+    return ErrorAt(n[i], w.Index(i),
+                   "unknown capability \"" + c + "\" (known: " + list +
+                       "; vendor-specific names start with x-)");
   }
   return OkStatus();
 }
@@ -358,15 +396,16 @@ Status CheckCapabilities(const YAML::Node& n, const Where& w) {
 SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
     auto requires_ = Map({Opt("capabilities", Seq(Name())),
-                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
-                                                  Opt("name", Name())},
+                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)),
+                                                  Opt("role", Name()), Opt("name", Name())},
                                                  {{"kind", "name"}}))),
                           Opt("probe-backends", Seq(Enum(kProbeBackends)))});
-    auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())), Opt("feature", Name()),
-                     Opt("rationale", Str()), Opt("timeout", Dur()), Opt("requires", requires_),
-                     Opt("driver-start-delay", Dur()),
+    auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
+                     Opt("feature", Name()), Opt("rationale", Str()), Opt("timeout", Dur()),
+                     Opt("requires", requires_), Opt("driver-start-delay", Dur()),
                      Opt("fixtures", Seq(FixtureSchema())), Req("steps", Steps())});
-    return Map({Req("spec", Enum({std::string(kSuiteSpec)})), Req("name", Name()), Opt("description", Str()),
+    return Map({Req("spec", Enum({std::string(kSuiteSpec)})), Req("name", Name()),
+                Opt("description", Str()),
                 Opt("defaults", Map({Opt("case-timeout", Dur()), Opt("step-timeout", Dur())})),
                 Opt("environment", Enum({"per-case", "shared"})),
                 Opt("fixtures", Seq(FixtureSchema())), Req("cases", Seq(kase, 1))});
@@ -415,7 +454,8 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
     k.where = LocOf(c, file);
     k.id = c["id"].Scalar();
     if (auto [it, fresh] = ids.emplace(k.id, k.where); !fresh) {
-      return ErrorAt(c["id"], cw.Key("id"), "duplicate case id \"" + k.id + "\" (first at " + it->second.ToString() + ")");
+      return ErrorAt(c["id"], cw.Key("id"),
+                     "duplicate case id \"" + k.id + "\" (first at " + it->second.ToString() + ")");
     }
     k.title = c["title"].Scalar();
     if (c["rationale"]) k.rationale = c["rationale"].Scalar();
@@ -430,9 +470,11 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
       if (k.feature.empty()) k.feature = k.tags.empty() ? suite.name : k.tags.front();
     }
     if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
-    if (c["driver-start-delay"]) k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
+    if (c["driver-start-delay"])
+      k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
     if (auto r = c["requires"]) {
-      DRAHIL_RETURN_IF_ERROR(CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
+      DRAHIL_RETURN_IF_ERROR(
+          CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
       if (r["capabilities"])
         for (const auto& x : r["capabilities"]) k.requires_.capabilities.push_back(x.Scalar());
       if (r["devices"]) {
@@ -442,9 +484,11 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
           } else {
             std::string role = d["role"] ? d["role"].Scalar() : "";
             if (!role.empty() && d["count"] && d["count"].as<int>() != 1) {
-              return ErrorAt(d["count"], cw.Key("requires").Key("devices"), "a role is one device (no count)");
+              return ErrorAt(d["count"], cw.Key("requires").Key("devices"),
+                             "a role is one device (no count)");
             }
-            k.requires_.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
+            k.requires_.devices.push_back(
+                {d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
           }
         }
       }
@@ -487,12 +531,14 @@ Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths) {
       for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) return InternalError("walk " + p + ": " + ec.message());
         std::string name = it->path().filename().string();
-        if (it->is_directory() && (name == "drivers" || name == "manifests" || name == "testdata")) {
+        if (it->is_directory() &&
+            (name == "drivers" || name == "manifests" || name == "testdata")) {
           it.disable_recursion_pending();
           continue;
         }
         auto ext = it->path().extension();
-        if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) found.push_back(it->path().string());
+        if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+          found.push_back(it->path().string());
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -508,11 +554,13 @@ Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths) {
   for (const auto& f : files) {
     DRAHIL_ASSIGN_OR_RETURN(auto s, LoadSuiteFile(f));
     if (auto [it, fresh] = names.emplace(s.name, f); !fresh) {
-      return InvalidArgumentError(f + ": suite name \"" + s.name + "\" is also used by " + it->second);
+      return InvalidArgumentError(f + ": suite name \"" + s.name + "\" is also used by " +
+                                  it->second);
     }
     for (const auto& c : s.cases) {
       if (auto [it, fresh] = ids.emplace(c.id, c.where.ToString()); !fresh) {
-        return InvalidArgumentError(c.where.ToString() + ": case id \"" + c.id + "\" is also used at " + it->second);
+        return InvalidArgumentError(c.where.ToString() + ": case id \"" + c.id +
+                                    "\" is also used at " + it->second);
       }
     }
     out.push_back(std::move(s));
@@ -522,7 +570,8 @@ Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths) {
 
 // --- driver profiles ---------------------------------------------------
 
-Result<std::string> ExpandPlaceholders(std::string_view text, const std::map<std::string, std::string>& values) {
+Result<std::string> ExpandPlaceholders(std::string_view text,
+                                       const std::map<std::string, std::string>& values) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -534,18 +583,21 @@ Result<std::string> ExpandPlaceholders(std::string_view text, const std::map<std
       ++i;
     } else if (c == '{') {
       auto end = text.find('}', i);
-      if (end == std::string_view::npos) return InvalidArgumentError("unclosed \"{\" in \"" + std::string(text) + "\"");
+      if (end == std::string_view::npos)
+        return InvalidArgumentError("unclosed \"{\" in \"" + std::string(text) + "\"");
       std::string name(text.substr(i + 1, end - i - 1));
       auto it = values.find(name);
       if (it == values.end()) {
         std::string known;
-        for (const auto& p : ProfilePlaceholders()) known += (known.empty() ? "" : ", ") + ("{" + p + "}");
+        for (const auto& p : ProfilePlaceholders())
+          known += (known.empty() ? "" : ", ") + ("{" + p + "}");
         return InvalidArgumentError("unknown placeholder {" + name + "} (known: " + known + ")");
       }
       out += it->second;
       i = end;
     } else if (c == '}') {
-      return InvalidArgumentError("unmatched \"}\" in \"" + std::string(text) + "\" (write }} for a brace)");
+      return InvalidArgumentError("unmatched \"}\" in \"" + std::string(text) +
+                                  "\" (write }} for a brace)");
     } else {
       out += c;
     }
@@ -555,18 +607,20 @@ Result<std::string> ExpandPlaceholders(std::string_view text, const std::map<std
 
 namespace {
 // LoadDeviceModel(): the profile's devices/cdi/taints/configs/errors/faults.
-Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file, DriverProfile& p) {
+Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file,
+                       DriverProfile& p) {
   static const SchemaPtr kKind =
       Map({Opt("class", Map({Opt("name", Name()), Opt("selector", Str()), Opt("manifest", Str())})),
-           Opt("identity", Str()), Opt("parent", Str()), Opt("memory", Str()), Opt("shapes", StringMap()),
-           Opt("fault-target", Str())});
+           Opt("identity", Str()), Opt("parent", Str()), Opt("memory", Str()),
+           Opt("shapes", StringMap()), Opt("fault-target", Str())});
   DeviceModel& m = p.devices;
   if (auto d = root["devices"]) {
     for (auto it = d.begin(); it != d.end(); ++it) {
       std::string kind = it->first.Scalar();
       Where kw = w.Key("devices").Key(kind);
       static const std::regex kKindName("[a-z][a-z0-9-]*");
-      if (!std::regex_match(kind, kKindName)) return ErrorAt(it->first, kw, "a device kind is a lowercase name");
+      if (!std::regex_match(kind, kKindName))
+        return ErrorAt(it->first, kw, "a device kind is a lowercase name");
       DRAHIL_RETURN_IF_ERROR(Check(it->second, *kKind, kw));
       const YAML::Node& n = it->second;
       DeviceKindModel k;
@@ -575,55 +629,71 @@ Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string
         if (c["name"]) k.class_name = c["name"].Scalar();
         if (c["selector"]) k.selector = c["selector"].Scalar();
         if (c["manifest"]) {
-          if (c["selector"]) return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
+          if (c["selector"])
+            return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
           std::string rel = c["manifest"].Scalar();
-          std::string path = rel[0] == '/' ? rel
-                                           : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
+          std::string path =
+              rel[0] == '/'
+                  ? rel
+                  : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
           auto text = ReadFile(path, 1u << 20);
-          if (!text.ok()) return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
+          if (!text.ok())
+            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
           DRAHIL_ASSIGN_OR_RETURN(YAML::Node doc, ParseYaml(*text, path));
           DRAHIL_ASSIGN_OR_RETURN(k.class_manifest, ToJson(doc, path));
-          if (!k.class_manifest.is_object() || k.class_manifest.value("kind", "") != "DeviceClass") {
-            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), path + " is not a DeviceClass");
+          if (!k.class_manifest.is_object() ||
+              k.class_manifest.value("kind", "") != "DeviceClass") {
+            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"),
+                           path + " is not a DeviceClass");
           }
           k.class_name = k.class_manifest["metadata"].value("name", k.class_name);
         }
       } else {
-        return ErrorAt(n, kw, "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} or {name: CLASS}");
+        return ErrorAt(n, kw,
+                       "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} "
+                       "or {name: CLASS}");
       }
       if (n["identity"]) k.identity = QualifiedAttribute(p.driver_name, n["identity"].Scalar());
       if (n["parent"]) k.parent = QualifiedAttribute(p.driver_name, n["parent"].Scalar());
       if (n["memory"]) k.memory = n["memory"].Scalar();
       if (n["shapes"])
-        for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s) k.shapes[s->first.Scalar()] = s->second.Scalar();
-      k.fault_target = n["fault-target"] ? QualifiedAttribute(p.driver_name, n["fault-target"].Scalar()) : k.identity;
+        for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s)
+          k.shapes[s->first.Scalar()] = s->second.Scalar();
+      k.fault_target = n["fault-target"]
+                           ? QualifiedAttribute(p.driver_name, n["fault-target"].Scalar())
+                           : k.identity;
       m.kinds[kind] = std::move(k);
     }
   }
   if (root["cdi"] && root["cdi"]["pattern"]) m.cdi_pattern = root["cdi"]["pattern"].Scalar();
   if (auto t = root["taints"])
-    for (auto it = t.begin(); it != t.end(); ++it) m.taints[it->first.Scalar()] = it->second.Scalar();
+    for (auto it = t.begin(); it != t.end(); ++it)
+      m.taints[it->first.Scalar()] = it->second.Scalar();
   if (auto e = root["errors"])
-    for (auto it = e.begin(); it != e.end(); ++it) m.errors[it->first.Scalar()] = it->second.Scalar();
+    for (auto it = e.begin(); it != e.end(); ++it)
+      m.errors[it->first.Scalar()] = it->second.Scalar();
   if (auto c = root["configs"]) {
     for (auto it = c.begin(); it != c.end(); ++it) {
       DRAHIL_ASSIGN_OR_RETURN(nlohmann::json v, ToJson(it->second, file));
       if (!v.is_object() || !v.contains("parameters")) {
-        return ErrorAt(it->second, w.Key("configs").Key(it->first.Scalar()),
-                       "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
+        return ErrorAt(
+            it->second, w.Key("configs").Key(it->first.Scalar()),
+            "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
       }
       if (!v.contains("driver")) v["driver"] = p.driver_name;
       m.configs[it->first.Scalar()] = v;
     }
   }
-  m.faults = root["faults"] ? root["faults"].Scalar() : (p.node_profile.empty() ? "none" : "emulated");
+  m.faults =
+      root["faults"] ? root["faults"].Scalar() : (p.node_profile.empty() ? "none" : "emulated");
   if (auto fc = root["fault-commands"]) {
     for (const auto& a : fc["inject"]) m.fault_inject.push_back(a.Scalar());
     for (const auto& a : fc["clear"]) m.fault_clear.push_back(a.Scalar());
     if (fc["timeout"]) m.fault_timeout = *ParseDuration(fc["timeout"].Scalar());
   }
   if (m.faults == "exec" && m.fault_inject.empty()) {
-    return ErrorAt(root["faults"], w.Key("faults"), "faults: exec needs fault-commands: {inject: [...], clear: [...]}");
+    return ErrorAt(root["faults"], w.Key("faults"),
+                   "faults: exec needs fault-commands: {inject: [...], clear: [...]}");
   }
   return OkStatus();
 }
@@ -631,17 +701,20 @@ Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string
 Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
   static const SchemaPtr kSchema = Map(
       {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
-       Opt("version", Str()), Opt("description", Str()), Req("command", Str()), Opt("args", Seq(Str())),
-       Opt("env", StringMap()), Opt("node", Map({Opt("profile", Str()), Opt("labels", StringMap())})),
+       Opt("version", Str()), Opt("description", Str()), Req("command", Str()),
+       Opt("args", Seq(Str())), Opt("env", StringMap()),
+       Opt("node", Map({Opt("profile", Str()), Opt("labels", StringMap())})),
        Opt("capabilities", Seq(Name())),
        Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
                          Opt("env-value", Str()), Opt("command", Seq(Str(), 1)),
-                         Opt("checks", Seq(Enum({"enumerate", "memory-capacity", "memory-isolation", "bandwidth",
-                                                 "compute", "health"}))),
+                         Opt("checks", Seq(Enum({"enumerate", "memory-capacity", "memory-isolation",
+                                                 "bandwidth", "compute", "health"}))),
                          Opt("args", Seq(Str()))})),
-       Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})), Opt("taints", StringMap()),
-       Opt("configs", FreeMap()), Opt("errors", StringMap()), Opt("faults", Enum({"emulated", "nvml", "exec", "none"})),
-       Opt("fault-commands", Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
+       Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})),
+       Opt("taints", StringMap()), Opt("configs", FreeMap()), Opt("errors", StringMap()),
+       Opt("faults", Enum({"emulated", "nvml", "exec", "none"})),
+       Opt("fault-commands",
+           Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
   DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
@@ -682,10 +755,12 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     if (pr["checks"])
       for (const auto& a : pr["checks"]) p.probe.checks.push_back(a.Scalar());
     if (p.probe.backend == "exec" && (p.probe.command.empty() || p.probe.checks.empty())) {
-      return ErrorAt(pr, w.Key("probe"), "backend exec needs command (your probe) and checks (what it implements)");
+      return ErrorAt(pr, w.Key("probe"),
+                     "backend exec needs command (your probe) and checks (what it implements)");
     }
     if (p.probe.backend == "env" && p.probe.env_pattern.empty()) {
-      return ErrorAt(pr, w.Key("probe"), "backend env needs env-pattern (a regex on variable names)");
+      return ErrorAt(pr, w.Key("probe"),
+                     "backend env needs env-pattern (a regex on variable names)");
     }
   }
   DRAHIL_RETURN_IF_ERROR(LoadDeviceModel(root, w, file, p));
@@ -709,7 +784,8 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     DRAHIL_RETURN_IF_ERROR(check(p.args[i], root["args"][i], w.Key("args").Index(i)));
   if (root["env"])
     for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
-      DRAHIL_RETURN_IF_ERROR(check(it->second.Scalar(), it->second, w.Key("env").Key(it->first.Scalar())));
+      DRAHIL_RETURN_IF_ERROR(
+          check(it->second.Scalar(), it->second, w.Key("env").Key(it->first.Scalar())));
   return p;
 }
 

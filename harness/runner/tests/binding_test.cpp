@@ -89,8 +89,9 @@ DeviceRecord Device(std::string name, Json attributes) {
 
 }  // namespace
 
-TEST_CASE("Binding: a profile's device model loads with qualified attributes and default class names",
-          "[runner][binding]") {
+TEST_CASE(
+    "Binding: a profile's device model loads with qualified attributes and default class names",
+    "[runner][binding]") {
   auto p = LoadDriverProfileString(kOwn, "own.yaml");
   REQUIRE_OK(p);
   REQUIRE(p->devices.kinds.size() == 2);
@@ -101,11 +102,12 @@ TEST_CASE("Binding: a profile's device model loads with qualified attributes and
   CHECK(p->devices.kinds.at("mig").class_name == "mig.gpu.drahil.dev");  // <kind>.<driver>
   CHECK(p->devices.kinds.at("mig").parent == "gpu.drahil.dev/parentUUID");
   CHECK(p->devices.configs.at("mps")["driver"] == "gpu.drahil.dev");  // filled in
-  CHECK(p->devices.faults == "none");                                  // no emulated node
+  CHECK(p->devices.faults == "none");                                 // no emulated node
   auto classes = ClassManifests(*p);
   REQUIRE(classes.size() == 2);
   CHECK(classes[0]["spec"]["selectors"][0]["cel"]["expression"] ==
-        "device.driver == \"gpu.drahil.dev\" && (device.attributes[\"gpu.drahil.dev\"].type == \"gpu\")");
+        "device.driver == \"gpu.drahil.dev\" && (device.attributes[\"gpu.drahil.dev\"].type == "
+        "\"gpu\")");
 }
 
 TEST_CASE("Binding: a malformed device model is refused with file:line", "[runner][binding]") {
@@ -114,7 +116,8 @@ TEST_CASE("Binding: a malformed device model is refused with file:line", "[runne
   REQUIRE_FALSE(no_class.ok());
   CHECK(no_class.status().message().find("p.yaml:6:") != std::string::npos);
   CHECK(no_class.status().message().find("needs class") != std::string::npos);
-  auto typo = LoadDriverProfileString(head + "devices:\n  gpu: { class: { name: c }, identty: uuid }\n", "p.yaml");
+  auto typo = LoadDriverProfileString(
+      head + "devices:\n  gpu: { class: { name: c }, identty: uuid }\n", "p.yaml");
   REQUIRE_FALSE(typo.ok());
   CHECK(typo.status().message().find("identty") != std::string::npos);
   auto config = LoadDriverProfileString(head + "configs:\n  mps: { kind: X }\n", "p.yaml");
@@ -122,21 +125,28 @@ TEST_CASE("Binding: a malformed device model is refused with file:line", "[runne
   CHECK(config.status().message().find("parameters") != std::string::npos);
 }
 
-TEST_CASE("Binding: an unknown placeholder or an undeclared role fails the suite load with file:line",
-          "[runner][binding]") {
-  std::string head = "spec: drahil.suite/v1\nname: s\ncases:\n  - id: c\n    title: t\n    steps:\n";
-  auto unknown = LoadSuiteString(head + "      - expect: { health: { device: \"{gpu.name}\", state: Healthy } }\n", "s.yaml");
+TEST_CASE(
+    "Binding: an unknown placeholder or an undeclared role fails the suite load with file:line",
+    "[runner][binding]") {
+  std::string head =
+      "spec: drahil.suite/v1\nname: s\ncases:\n  - id: c\n    title: t\n    steps:\n";
+  auto unknown = LoadSuiteString(
+      head + "      - expect: { health: { device: \"{gpu.name}\", state: Healthy } }\n", "s.yaml");
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.status().message().find("s.yaml:7:") != std::string::npos);
   CHECK(unknown.status().message().find("unknown placeholder {gpu.name}") != std::string::npos);
-  auto role = LoadSuiteString(head + "      - expect: { health: { device: \"{role.victim}\", state: Healthy } }\n", "s.yaml");
+  auto role = LoadSuiteString(
+      head + "      - expect: { health: { device: \"{role.victim}\", state: Healthy } }\n",
+      "s.yaml");
   REQUIRE_FALSE(role.ok());
   CHECK(role.status().message().find("does not declare") != std::string::npos);
-  auto form = LoadSuiteString(head + "      - expect: { taints: { key: \"{attr.gpu.serial}\" } }\n", "s.yaml");
+  auto form = LoadSuiteString(head + "      - expect: { taints: { key: \"{attr.gpu.serial}\" } }\n",
+                              "s.yaml");
   REQUIRE_FALSE(form.ok());
   CHECK(form.status().message().find("{attr.KIND.identity}") != std::string::npos);
   // Run-time placeholders and CEL/JSON braces are not placeholders.
-  CHECK_OK(LoadSuiteString(head + "      - expect: { slices: { device-attributes: { a: '{\"b\": 1}' } } }\n", "s.yaml"));
+  CHECK_OK(LoadSuiteString(
+      head + "      - expect: { slices: { device-attributes: { a: '{\"b\": 1}' } } }\n", "s.yaml"));
 }
 
 TEST_CASE("Binding: one case renders for two drivers that share no names", "[runner][binding]") {
@@ -154,25 +164,30 @@ TEST_CASE("Binding: one case renders for two drivers that share no names", "[run
   REQUIRE(r.fixtures.size() == 1);
   const Json& ex = r.fixtures[0].object["spec"]["devices"]["requests"][0]["exactly"];
   CHECK(ex["deviceClassName"] == "gpu.drahil.dev");
-  CHECK(ex["selectors"][0]["cel"]["expression"] == "device.attributes[\"gpu.drahil.dev\"].uuid == \"GPU-6\"");
+  CHECK(ex["selectors"][0]["cel"]["expression"] ==
+        "device.attributes[\"gpu.drahil.dev\"].uuid == \"GPU-6\"");
   CHECK(ex["capacity"]["requests"]["memory"] == "4Gi");  // a placeholder as a map key
   // A whole-value placeholder takes the JSON object.
-  CHECK(r.fixtures[0].object["spec"]["devices"]["config"][0]["opaque"]["parameters"]["kind"] == "GpuConfig");
+  CHECK(r.fixtures[0].object["spec"]["devices"]["config"][0]["opaque"]["parameters"]["kind"] ==
+        "GpuConfig");
   CHECK(r.steps[0].params["device-fault"]["device"] == "gpu-6");
   CHECK(r.steps[1].params["taints"]["key"] == "gpu.drahil.dev/unhealthy");
 
-  Binding f{&*foreign, {{"victim", Device("accel-3", {{"vendor.example.com/serial", {{"int", 3}}}})}}};
+  Binding f{&*foreign,
+            {{"victim", Device("accel-3", {{"vendor.example.com/serial", {{"int", 3}}}})}}};
   RenderedCase rf = RenderCase(*suite, c, f);
   const Json& fx = rf.fixtures[0].object["spec"]["devices"]["requests"][0]["exactly"];
   CHECK(fx["deviceClassName"] == "accelerator.example.com");
-  CHECK(fx["selectors"][0]["cel"]["expression"] == "device.attributes[\"vendor.example.com\"].serial == 3");
+  CHECK(fx["selectors"][0]["cel"]["expression"] ==
+        "device.attributes[\"vendor.example.com\"].serial == 3");
   CHECK(fx["capacity"]["requests"]["hbm"] == "4Gi");
   CHECK(rf.steps[0].params["device-fault"]["device"] == "accel-3");
   // What the foreign profile does not bind is named by its profile key.
   CHECK(rf.missing == std::set<std::string>{"configs.mps", "taints.unhealthy"});
 }
 
-TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time placeholders stay", "[runner][binding]") {
+TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time placeholders stay",
+          "[runner][binding]") {
   auto suite = LoadSuiteString(kSuite, "s.yaml");
   REQUIRE_OK(suite);
   auto own = LoadDriverProfileString(kOwn, "own.yaml");
@@ -182,7 +197,8 @@ TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time plac
   const Case& c = suite->cases[1];
   RenderedCase r = RenderCase(*suite, c, Binding{&*own, {}});
   CHECK(r.missing.empty());
-  const Json& m = r.steps[0].manifests.empty() ? r.steps[0].params["manifest"] : r.steps[0].manifests[0].object;
+  const Json& m =
+      r.steps[0].manifests.empty() ? r.steps[0].params["manifest"] : r.steps[0].manifests[0].object;
   CHECK(m["spec"]["devices"]["requests"][0]["exactly"]["deviceClassName"] == "mig.gpu.drahil.dev");
   CHECK(m["spec"]["devices"]["constraints"][0]["matchAttribute"] == "gpu.drahil.dev/parentUUID");
   RenderedCase rf = RenderCase(*suite, c, Binding{&*foreign, {}});
@@ -194,7 +210,8 @@ TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time plac
   Json v = ResolvePlaceholder("memory.gpu", Binding{&*foreign, {}}).value_or(Json());
   CHECK(v == "hbm");
   Step s;
-  s.params = Json::array({"--expect-memory", "{device.capacity.{memory.gpu}}", "{device.attribute.uuid}"});
+  s.params =
+      Json::array({"--expect-memory", "{device.capacity.{memory.gpu}}", "{device.attribute.uuid}"});
   Case k = c;
   k.steps = {s};
   RenderedCase rs = RenderCase(*suite, k, Binding{&*foreign, {}});
@@ -202,14 +219,16 @@ TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time plac
   CHECK(rs.steps[0].params[2] == "{device.attribute.uuid}");
 }
 
-TEST_CASE("Binding: CEL literals and attribute lookups follow the attribute's type", "[runner][binding]") {
+TEST_CASE("Binding: CEL literals and attribute lookups follow the attribute's type",
+          "[runner][binding]") {
   CHECK(CelLiteral({{"string", "a\"b"}}) == "\"a\\\"b\"");
   CHECK(CelLiteral({{"int", 7}}) == "7");
   CHECK(CelLiteral({{"bool", true}}) == "true");
   CHECK(CelLiteral({{"version", "1.2.3"}}) == "semver(\"1.2.3\")");
   CHECK_FALSE(CelLiteral(Json::object()).has_value());
   CHECK(AttributeCel("d.example.com/uuid") == "device.attributes[\"d.example.com\"].uuid");
-  CHECK(AttributeCel("d.example.com/pci-bus") == "device.attributes[\"d.example.com\"][\"pci-bus\"]");
+  CHECK(AttributeCel("d.example.com/pci-bus") ==
+        "device.attributes[\"d.example.com\"][\"pci-bus\"]");
   Json attrs = {{"uuid", {{"string", "U"}}}, {"other.io/x", {{"int", 1}}}};
   REQUIRE(FindAttribute(attrs, "d.example.com", "d.example.com/uuid"));  // unqualified in the slice
   CHECK(FindAttribute(attrs, "d.example.com", "other.io/x"));

@@ -43,7 +43,8 @@ DriverProfile SleepProfile() {
 
 }  // namespace
 
-TEST_CASE("DriverProcess: starts from a profile with placeholders, logs, restarts, pauses", "[runner][driver]") {
+TEST_CASE("DriverProcess: starts from a profile with placeholders, logs, restarts, pauses",
+          "[runner][driver]") {
   auto dir = drahil::TempDir::Create("drahil-drv-");
   REQUIRE_OK(dir);
   DriverProcess::Options o;
@@ -92,10 +93,12 @@ TEST_CASE("DriverProcess: placeholders are expanded in args", "[runner][driver]"
   CHECK_FALSE(DriverProcess::Start({p, {{"node_name", "n"}}, ""}).ok());
 }
 
-TEST_CASE("Engine: inject driver kill/restart through the case's DriverProcess", "[runner][driver]") {
+TEST_CASE("Engine: inject driver kill/restart through the case's DriverProcess",
+          "[runner][driver]") {
   auto s = LoadSuiteString(
       "spec: drahil.suite/v1\nname: inj\ncases:\n"
-      "  - {id: restart, title: t, steps: [{inject: {driver: sigstop}}, {inject: {driver: sigcont}}, {inject: {driver: restart}}, {inject: {driver: kill}}]}\n"
+      "  - {id: restart, title: t, steps: [{inject: {driver: sigstop}}, {inject: {driver: "
+      "sigcont}}, {inject: {driver: restart}}, {inject: {driver: kill}}]}\n"
       "  - {id: device, title: t, steps: [{inject: {device-fault: {device: g, fault: xid}}}]}\n",
       "inj.yaml");
   REQUIRE_OK(s);
@@ -118,14 +121,16 @@ TEST_CASE("Engine: inject driver kill/restart through the case's DriverProcess",
   for (const auto& call : c.calls) starts += call.method == "start driver" ? 1 : 0;
   CHECK(starts == 1);
   bool saw_kill = false;
-  for (const auto& call : c.calls) saw_kill |= call.method == "driver kill" && call.code.find("signal 9") != std::string::npos;
+  for (const auto& call : c.calls)
+    saw_kill |= call.method == "driver kill" && call.code.find("signal 9") != std::string::npos;
   CHECK(saw_kill);
   const auto& dev = r->suites[0].cases[1];
   CHECK(dev.verdict == drahil::reports::Verdict::kError);
   CHECK(dev.message.find("harness/faults") != std::string::npos);
 }
 
-TEST_CASE("DriverProcess: faults: nvml puts the fake NVML first on the driver's library path", "[runner][driver]") {
+TEST_CASE("DriverProcess: faults: nvml puts the fake NVML first on the driver's library path",
+          "[runner][driver]") {
   drahil::runner::DriverProfile p;
   p.name = "nvml-driver";
   p.devices.faults = "nvml";
@@ -135,8 +140,10 @@ TEST_CASE("DriverProcess: faults: nvml puts the fake NVML first on the driver's 
   CHECK(env->at("LD_LIBRARY_PATH").rfind("/opt/drahil/lib/fake-nvml", 0) == 0);
   // A profile that sets the path itself keeps it; other fault modes add nothing.
   p.env["LD_LIBRARY_PATH"] = "/vendor/lib";
-  CHECK(drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->at("LD_LIBRARY_PATH") == "/vendor/lib");
+  CHECK(drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->at("LD_LIBRARY_PATH") ==
+        "/vendor/lib");
   p.env.clear();
   p.devices.faults = "emulated";
-  CHECK_FALSE(drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->count("LD_LIBRARY_PATH"));
+  CHECK_FALSE(
+      drahil::runner::DriverProcess::BuildEnv(p, {{"lib_dir", "/x"}})->count("LD_LIBRARY_PATH"));
 }

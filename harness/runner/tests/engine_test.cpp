@@ -44,11 +44,13 @@ class ScriptedExpect final : public StepHandler {
                                "GrpcCodeMismatch");
     }
     if (mode == "huge") return StepOutcome::Fail(std::string(100000, 'x'), "Scripted");
-    if (mode == "flaky") return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
+    if (mode == "flaky")
+      return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
     if (mode.rfind("pass-after-", 0) == 0) {
       int n = std::stoi(mode.substr(11));
       int& c = counts_[ctx.kase.id];
-      return ++c > n ? StepOutcome::Pass() : StepOutcome::Fail("not yet (" + std::to_string(c) + ")");
+      return ++c > n ? StepOutcome::Pass()
+                     : StepOutcome::Fail("not yet (" + std::to_string(c) + ")");
     }
     return StepOutcome::Error("unknown mode " + mode);
   }
@@ -59,13 +61,16 @@ class ScriptedExpect final : public StepHandler {
 };
 
 Suite MustLoad(const std::string& cases, const std::string& defaults = "") {
-  auto s = LoadSuiteString("spec: drahil.suite/v1\nname: eng\n" + defaults + "cases:\n" + cases, "eng.yaml");
+  auto s = LoadSuiteString("spec: drahil.suite/v1\nname: eng\n" + defaults + "cases:\n" + cases,
+                           "eng.yaml");
   if (!s.ok()) FAIL(s.status().ToString());
   return *s;
 }
 
-std::string CaseYaml(const std::string& id, const std::string& steps, const std::string& extra = "") {
-  return "  - {id: " + id + ", title: t, tags: [kep-1, " + id + "-tag]" + extra + ", steps: [" + steps + "]}\n";
+std::string CaseYaml(const std::string& id, const std::string& steps,
+                     const std::string& extra = "") {
+  return "  - {id: " + id + ", title: t, tags: [kep-1, " + id + "-tag]" + extra + ", steps: [" +
+         steps + "]}\n";
 }
 
 std::string Expect(const std::string& mode) { return "{expect: {calls: {mode: " + mode + "}}}"; }
@@ -84,8 +89,8 @@ RunOptions Options() {
   return o;
 }
 
-drahil::reports::RunReport RunSuite(const Suite& s, RunOptions o = Options(), EngineHooks hooks = {},
-                                    CancelToken* cancel = nullptr) {
+drahil::reports::RunReport RunSuite(const Suite& s, RunOptions o = Options(),
+                                    EngineHooks hooks = {}, CancelToken* cancel = nullptr) {
   StepRegistry reg = StepRegistry::WithBuiltins();
   reg.Register("expect", std::make_shared<ScriptedExpect>());
   Engine e(std::move(reg), std::move(hooks), std::move(o));
@@ -103,7 +108,8 @@ const drahil::reports::CaseResult& Only(const drahil::reports::RunReport& r) {
 
 }  // namespace
 
-TEST_CASE("Engine: a step whose module is missing ends the case with Error naming it", "[runner][engine]") {
+TEST_CASE("Engine: a step whose module is missing ends the case with Error naming it",
+          "[runner][engine]") {
   auto r = RunSuite(MustLoad(CaseYaml("a", "{prepare: {claims: [x]}}")));
   const auto& c = Only(r);
   CHECK(c.verdict == Verdict::kError);
@@ -111,14 +117,16 @@ TEST_CASE("Engine: a step whose module is missing ends the case with Error namin
   CHECK(c.message.find("harness/kubelet") != std::string::npos);
   CHECK(c.message.find("eng.yaml:4") != std::string::npos);  // where the step is
   // Fixtures need the API server too: never a silent pass.
-  auto f = RunSuite(MustLoad(CaseYaml("b", Expect("pass"),
-                                  ", fixtures: [{manifest: {apiVersion: v1, kind: Namespace, metadata: {name: ns}}}]")));
+  auto f = RunSuite(MustLoad(CaseYaml(
+      "b", Expect("pass"),
+      ", fixtures: [{manifest: {apiVersion: v1, kind: Namespace, metadata: {name: ns}}}]")));
   CHECK(Only(f).verdict == Verdict::kError);
   CHECK(Only(f).message.find("apply \"fixtures\"") != std::string::npos);
 }
 
 TEST_CASE("Engine: verdicts map from steps, and the call log is kept", "[runner][engine]") {
-  auto r = RunSuite(MustLoad(CaseYaml("p", Expect("pass") + ", " + Expect("measure")) + CaseYaml("f", Expect("fail") + ", " + Expect("pass")) +
+  auto r = RunSuite(MustLoad(CaseYaml("p", Expect("pass") + ", " + Expect("measure")) +
+                             CaseYaml("f", Expect("fail") + ", " + Expect("pass")) +
                              CaseYaml("e", Expect("error")) + CaseYaml("t", Expect("throw"))));
   REQUIRE(r.suites[0].cases.size() == 4);
   const auto& p = r.suites[0].cases[0];
@@ -146,24 +154,31 @@ TEST_CASE("Engine: per-step timeouts", "[runner][engine]") {
   CHECK(Only(wait).verdict == Verdict::kError);
   CHECK(Only(wait).message.find("raise the step's timeout") != std::string::npos);
   // The case timeout bounds every step.
-  auto whole = RunSuite(MustLoad(CaseYaml("c", "{wait: 100ms}, {expect: {calls: {mode: slow}}}", ", timeout: 300ms")));
+  auto whole = RunSuite(MustLoad(
+      CaseYaml("c", "{wait: 100ms}, {expect: {calls: {mode: slow}}}", ", timeout: 300ms")));
   CHECK(Only(whole).type == "StepTimeout");
   CHECK(Only(whole).duration_s < 2.0);
 }
 
-TEST_CASE("Engine: eventually retries failures, consistently holds for its window", "[runner][engine]") {
-  auto ev = RunSuite(MustLoad(CaseYaml("e", "{eventually: {timeout: 3s, interval: 20ms, steps: [" + Expect("pass-after-3") + "]}}")));
+TEST_CASE("Engine: eventually retries failures, consistently holds for its window",
+          "[runner][engine]") {
+  auto ev = RunSuite(MustLoad(CaseYaml("e", "{eventually: {timeout: 3s, interval: 20ms, steps: [" +
+                                                Expect("pass-after-3") + "]}}")));
   CHECK(Only(ev).verdict == Verdict::kPass);
-  auto never = RunSuite(MustLoad(CaseYaml("n", "{eventually: {timeout: 200ms, interval: 20ms, steps: [" + Expect("fail") + "]}}")));
+  auto never = RunSuite(MustLoad(CaseYaml(
+      "n", "{eventually: {timeout: 200ms, interval: 20ms, steps: [" + Expect("fail") + "]}}")));
   CHECK(Only(never).verdict == Verdict::kFail);
   CHECK(Only(never).message.find("did not pass within 200ms") != std::string::npos);
-  auto err = RunSuite(MustLoad(CaseYaml("x", "{eventually: {timeout: 5s, steps: [" + Expect("error") + "]}}")));
+  auto err = RunSuite(
+      MustLoad(CaseYaml("x", "{eventually: {timeout: 5s, steps: [" + Expect("error") + "]}}")));
   CHECK(Only(err).verdict == Verdict::kError);
   CHECK(Only(err).duration_s < 2.0);  // errors are not retried
-  auto cons = RunSuite(MustLoad(CaseYaml("c", "{consistently: {for: 300ms, interval: 50ms, steps: [" + Expect("pass") + "]}}")));
+  auto cons = RunSuite(MustLoad(CaseYaml(
+      "c", "{consistently: {for: 300ms, interval: 50ms, steps: [" + Expect("pass") + "]}}")));
   CHECK(Only(cons).verdict == Verdict::kPass);
   CHECK(Only(cons).duration_s >= 0.29);
-  auto breaks = RunSuite(MustLoad(CaseYaml("b", "{consistently: {for: 2s, interval: 10ms, steps: [" + Expect("flaky") + "]}}")));
+  auto breaks = RunSuite(MustLoad(CaseYaml(
+      "b", "{consistently: {for: 2s, interval: 10ms, steps: [" + Expect("flaky") + "]}}")));
   CHECK(Only(breaks).verdict == Verdict::kFail);
   CHECK(Only(breaks).message.find("stopped holding after") != std::string::npos);
 }
@@ -172,10 +187,12 @@ TEST_CASE("Engine: requires → Skip with the reason, discovery for devices", "[
   auto cap = RunSuite(MustLoad(CaseYaml("c", Expect("pass"), ", requires: {capabilities: [mig]}")));
   CHECK(Only(cap).verdict == Verdict::kSkip);
   CHECK(Only(cap).message.find("capability \"mig\"") != std::string::npos);
-  auto probe = RunSuite(MustLoad(CaseYaml("p", Expect("pass"), ", requires: {probe-backends: [cuda]}")));
+  auto probe =
+      RunSuite(MustLoad(CaseYaml("p", Expect("pass"), ", requires: {probe-backends: [cuda]}")));
   CHECK(Only(probe).verdict == Verdict::kSkip);
   CHECK(Only(probe).message.find("\"emulated\"") != std::string::npos);
-  auto nodisc = RunSuite(MustLoad(CaseYaml("d", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}")));
+  auto nodisc = RunSuite(
+      MustLoad(CaseYaml("d", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}")));
   CHECK(Only(nodisc).verdict == Verdict::kError);
 
   int calls = 0;
@@ -187,24 +204,27 @@ TEST_CASE("Engine: requires → Skip with the reason, discovery for devices", "[
     inv.capabilities.insert("mig");
     return inv;
   };
-  auto disc = RunSuite(MustLoad(CaseYaml("d2", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}") +
-                                CaseYaml("d4", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 4}]}") +
-                                CaseYaml("m", Expect("pass"), ", requires: {capabilities: [mig]}")),
-                       Options(), hooks);
+  auto disc = RunSuite(
+      MustLoad(CaseYaml("d2", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2}]}") +
+               CaseYaml("d4", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 4}]}") +
+               CaseYaml("m", Expect("pass"), ", requires: {capabilities: [mig]}")),
+      Options(), hooks);
   CHECK(disc.suites[0].cases[0].verdict == Verdict::kPass);
   CHECK(disc.suites[0].cases[1].verdict == Verdict::kSkip);
   CHECK(disc.suites[0].cases[1].message.find("publishes 2") != std::string::npos);
   CHECK(disc.suites[0].cases[2].verdict == Verdict::kPass);  // discovered, not claimed
-  CHECK(calls == 1);  // once per run
+  CHECK(calls == 1);                                         // once per run
 
   // A kind the profile's device model does not bind skips before any node.
-  auto unbound = RunSuite(MustLoad(CaseYaml("u", Expect("pass"), ", requires: {devices: [{kind: fpga, count: 1}]}")),
-                          Options(), hooks);
+  auto unbound = RunSuite(
+      MustLoad(CaseYaml("u", Expect("pass"), ", requires: {devices: [{kind: fpga, count: 1}]}")),
+      Options(), hooks);
   CHECK(Only(unbound).verdict == Verdict::kSkip);
   CHECK(Only(unbound).message.find("has no devices.fpga") != std::string::npos);
 }
 
-TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case properties", "[runner][engine]") {
+TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case properties",
+          "[runner][engine]") {
   EngineHooks hooks;
   hooks.discover = [&](CaseContext&) -> drahil::Result<Inventory> {
     Inventory inv;
@@ -221,23 +241,28 @@ TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case pr
     return inv;
   };
   // The expectation sees the rendered role names through its params.
-  auto two = RunSuite(MustLoad(CaseYaml("r", Expect("pass"),
-                                        ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}]}")),
-                      Options(), hooks);
+  auto two = RunSuite(
+      MustLoad(CaseYaml("r", Expect("pass"),
+                        ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}]}")),
+      Options(), hooks);
   REQUIRE(Only(two).verdict == Verdict::kPass);
   CHECK(Only(two).properties.size() >= 2);
-  std::map<std::string, std::string> props(Only(two).properties.begin(), Only(two).properties.end());
+  std::map<std::string, std::string> props(Only(two).properties.begin(),
+                                           Only(two).properties.end());
   CHECK(props["role.a"] == "accel-2");
   CHECK(props["role.b"] == "accel-1");
-  auto many = RunSuite(MustLoad(CaseYaml("m", Expect("pass"),
-                                         ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}, "
-                                         "{role: c, kind: gpu}, {role: d, kind: gpu}, {role: e, kind: gpu}]}")),
-                       Options(), hooks);
+  auto many = RunSuite(
+      MustLoad(CaseYaml("m", Expect("pass"),
+                        ", requires: {devices: [{role: a, kind: gpu}, {role: b, kind: gpu}, "
+                        "{role: c, kind: gpu}, {role: d, kind: gpu}, {role: e, kind: gpu}]}")),
+      Options(), hooks);
   CHECK(Only(many).verdict == Verdict::kSkip);
-  CHECK(Only(many).message.find("needs 5 device(s) of kind \"gpu\" (for its roles)") != std::string::npos);
+  CHECK(Only(many).message.find("needs 5 device(s) of kind \"gpu\" (for its roles)") !=
+        std::string::npos);
 }
 
-TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error", "[runner][engine]") {
+TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error",
+          "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");
   REQUIRE_OK(work);
   std::vector<std::string> order;
@@ -247,8 +272,14 @@ TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error"
     case_dir = ctx.dirs["root"];
     CHECK(drahil::PathExists(ctx.dirs["cdi_dir"]));
     CHECK(ctx.placeholders["registry_dir"] == ctx.dirs["registry_dir"]);
-    ctx.cleanup.Add("first", [&] { order.push_back("first"); return drahil::OkStatus(); });
-    ctx.cleanup.Add("second", [&] { order.push_back("second"); return drahil::OkStatus(); });
+    ctx.cleanup.Add("first", [&] {
+      order.push_back("first");
+      return drahil::OkStatus();
+    });
+    ctx.cleanup.Add("second", [&] {
+      order.push_back("second");
+      return drahil::OkStatus();
+    });
     if (ctx.kase.id == "bad-cleanup") {
       ctx.cleanup.Add("broken", [] { return drahil::InternalError("could not remove x"); });
     }
@@ -269,8 +300,14 @@ TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error"
 
   drahil::runner::CleanupTracker t;
   int n = 0;
-  int h = t.Add("dismissed", [&] { ++n; return drahil::OkStatus(); });
-  t.Add("kept", [&] { n += 10; return drahil::OkStatus(); });
+  int h = t.Add("dismissed", [&] {
+    ++n;
+    return drahil::OkStatus();
+  });
+  t.Add("kept", [&] {
+    n += 10;
+    return drahil::OkStatus();
+  });
   t.Dismiss(h);
   CHECK_OK(t.RunAll());
   CHECK_OK(t.RunAll());  // idempotent
@@ -279,7 +316,8 @@ TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error"
 
 TEST_CASE("Engine: --focus and --skip match ids, suite/id and tags", "[runner][engine]") {
   // Select() returns pointers into the suites, so they must outlive it.
-  std::vector<Suite> s = {MustLoad(CaseYaml("alpha", Expect("pass")) + CaseYaml("beta", Expect("pass")) +
+  std::vector<Suite> s = {MustLoad(CaseYaml("alpha", Expect("pass")) +
+                                   CaseYaml("beta", Expect("pass")) +
                                    CaseYaml("gamma", Expect("pass")))};
   RunOptions o = Options();
   o.focus = {"^(alpha|beta)$"};
@@ -316,7 +354,9 @@ TEST_CASE("Engine: --repeat reports flakes as failures with every attempt", "[ru
 TEST_CASE("Engine: --fail-fast stops scheduling after the first failure", "[runner][engine]") {
   RunOptions o = Options();
   o.fail_fast = true;
-  auto r = RunSuite(MustLoad(CaseYaml("a", Expect("pass")) + CaseYaml("b", Expect("fail")) + CaseYaml("c", Expect("pass"))), o);
+  auto r = RunSuite(MustLoad(CaseYaml("a", Expect("pass")) + CaseYaml("b", Expect("fail")) +
+                             CaseYaml("c", Expect("pass"))),
+                    o);
   REQUIRE(r.suites[0].cases.size() == 2);
   CHECK(r.partial);
   CHECK(r.interruption.find("--fail-fast after eng/b") != std::string::npos);
@@ -332,13 +372,15 @@ TEST_CASE("Engine: --parallel runs cases at the same time", "[runner][engine]") 
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   REQUIRE(r.suites[0].cases.size() == 4);
   for (const auto& c : r.suites[0].cases) CHECK(c.verdict == Verdict::kPass);
-  CHECK(s < 1.4);  // 4 x 400 ms in sequence would be 1.6 s
+  CHECK(s < 1.4);                          // 4 x 400 ms in sequence would be 1.6 s
   CHECK(r.suites[0].cases[0].id == "w0");  // report keeps suite order
 }
 
-TEST_CASE("Engine: cancellation keeps only finished cases and marks the report partial", "[runner][engine]") {
-  Suite s = MustLoad(CaseYaml("quick", Expect("pass")) + CaseYaml("long", "{wait: 20s, timeout: 30s}") +
-                     CaseYaml("never", Expect("pass")));
+TEST_CASE("Engine: cancellation keeps only finished cases and marks the report partial",
+          "[runner][engine]") {
+  Suite s =
+      MustLoad(CaseYaml("quick", Expect("pass")) + CaseYaml("long", "{wait: 20s, timeout: 30s}") +
+               CaseYaml("never", Expect("pass")));
   CancelToken cancel;
   std::thread t([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));

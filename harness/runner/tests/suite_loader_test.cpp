@@ -1,7 +1,6 @@
-#include "drahil/runner/suite.hpp"
-
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/temp_dir.hpp"
+#include "drahil/runner/suite.hpp"
 #include "drahil/testing/testing.hpp"
 
 using namespace drahil::runner;
@@ -54,7 +53,8 @@ TEST_CASE("SuiteLoader: loads every step kind with typed params and manifests", 
   CHECK(c.requires_.probe_backends.size() == 2);
   REQUIRE(c.fixtures.size() == 2);  // two documents from manifests/claim.yaml
   CHECK(c.fixtures[0].Ref() == "ResourceClaim drahil-test/one-gpu");
-  CHECK(c.fixtures[0].object["spec"]["devices"]["requests"][0]["exactly"]["count"] == 1);  // typed int
+  CHECK(c.fixtures[0].object["spec"]["devices"]["requests"][0]["exactly"]["count"] ==
+        1);  // typed int
   CHECK(c.fixtures[1].where.file.find("manifests/claim.yaml") != std::string::npos);
   CHECK(c.fixtures[1].where.line == 14);
   REQUIRE(c.steps.size() == 5);
@@ -80,32 +80,40 @@ TEST_CASE("SuiteLoader: loads every step kind with typed params and manifests", 
 
 TEST_CASE("SuiteLoader: errors name file, line and key", "[runner][suite]") {
   SECTION("unknown key in a case") {
-    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    colour: red\n    steps: [wait: 1s]\n");
+    std::string e = LoadError(std::string(kHead) +
+                              "  - id: a\n    title: t\n    colour: red\n    steps: [wait: 1s]\n");
     CHECK(e.find("t.yaml:6:5: cases[0].colour: unknown key") != std::string::npos);
     CHECK(e.find("allowed: id, title") != std::string::npos);
   }
   SECTION("unknown key inside step params") {
-    std::string e = LoadError(std::string(kHead) +
-                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replya: 2 }\n");
-    CHECK(e.find("t.yaml:7:33: cases[0].steps[0].prepare.replya: unknown key") != std::string::npos);
-  }
-  SECTION("wrong type") {
-    std::string e = LoadError(std::string(kHead) +
-                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: two }\n");
-    CHECK(e.find("t.yaml:7:41: cases[0].steps[0].prepare.replay: expected an integer >= 1, got \"two\"") !=
+    std::string e = LoadError(
+        std::string(kHead) +
+        "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replya: 2 }\n");
+    CHECK(e.find("t.yaml:7:33: cases[0].steps[0].prepare.replya: unknown key") !=
           std::string::npos);
   }
+  SECTION("wrong type") {
+    std::string e = LoadError(
+        std::string(kHead) +
+        "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: two }\n");
+    CHECK(e.find("t.yaml:7:41: cases[0].steps[0].prepare.replay: expected an integer >= 1, got "
+                 "\"two\"") != std::string::npos);
+  }
   SECTION("quoted numbers are strings") {
-    std::string e = LoadError(std::string(kHead) +
-                              "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: \"2\" }\n");
+    std::string e = LoadError(
+        std::string(kHead) +
+        "  - id: a\n    title: t\n    steps:\n      - prepare: { claims: [x], replay: \"2\" }\n");
     CHECK(e.find("replay: expected an integer") != std::string::npos);
   }
   SECTION("unknown step kind") {
-    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    steps:\n      - sleep: 1s\n");
+    std::string e =
+        LoadError(std::string(kHead) + "  - id: a\n    title: t\n    steps:\n      - sleep: 1s\n");
     CHECK(e.find("t.yaml:7:9: cases[0].steps[0].sleep: unknown step kind") != std::string::npos);
   }
   SECTION("two kinds in one step") {
-    std::string e = LoadError(std::string(kHead) + "  - id: a\n    title: t\n    steps:\n      - wait: 1s\n        allocate: x\n");
+    std::string e =
+        LoadError(std::string(kHead) +
+                  "  - id: a\n    title: t\n    steps:\n      - wait: 1s\n        allocate: x\n");
     CHECK(e.find("a step has one kind") != std::string::npos);
   }
   SECTION("missing required key") {
@@ -113,56 +121,81 @@ TEST_CASE("SuiteLoader: errors name file, line and key", "[runner][suite]") {
     CHECK(e.find("t.yaml:4:5: cases[0]: missing required key \"title\"") != std::string::npos);
   }
   SECTION("duplicate keys and ids") {
-    CHECK(LoadError(std::string(kHead) + "  - id: a\n    title: t\n    title: u\n    steps: [wait: 1s]\n")
+    CHECK(LoadError(std::string(kHead) +
+                    "  - id: a\n    title: t\n    title: u\n    steps: [wait: 1s]\n")
               .find("t.yaml:6:5: cases[0].title: duplicate key") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [wait: 1s]}\n  - {id: a, title: t, steps: [wait: 1s]}\n")
-              .find("duplicate case id \"a\" (first at t.yaml:4:5)") != std::string::npos);
+    CHECK(
+        LoadError(
+            std::string(kHead) +
+            "  - {id: a, title: t, steps: [wait: 1s]}\n  - {id: a, title: t, steps: [wait: 1s]}\n")
+            .find("duplicate case id \"a\" (first at t.yaml:4:5)") != std::string::npos);
   }
   SECTION("bad durations, codes, regexes and enums") {
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [wait: 10]}\n").find("bad duration \"10\"") !=
-          std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {grpc-code: NOPE}]}\n")
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [wait: 10]}\n")
+              .find("bad duration \"10\"") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, steps: [expect: {grpc-code: NOPE}]}\n")
               .find("expected a gRPC code name") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {cdi-ids: {claim: c, matches: ['(']}}]}\n")
-              .find("bad regular expression") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {driver: explode}]}\n")
+    CHECK(
+        LoadError(std::string(kHead) +
+                  "  - {id: a, title: t, steps: [expect: {cdi-ids: {claim: c, matches: ['(']}}]}\n")
+            .find("bad regular expression") != std::string::npos);
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, steps: [inject: {driver: explode}]}\n")
               .find("expected one of kill terminate restart sigstop sigcont") != std::string::npos);
   }
   SECTION("exactly one fault, at least one expectation") {
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {driver: kill, reboot: true}]}\n")
-              .find("needs exactly one of: device-fault, driver, reboot, kubelet, api-fault") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {}]}\n").find("needs at least one of") !=
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, steps: [inject: {driver: kill, reboot: true}]}\n")
+              .find("needs exactly one of: device-fault, driver, reboot, kubelet, api-fault") !=
           std::string::npos);
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [expect: {}]}\n")
+              .find("needs at least one of") != std::string::npos);
   }
   SECTION("unknown capability is rejected, x- names are free") {
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {capabilities: [partitionabel-devices]}, steps: [wait: 1s]}\n")
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {capabilities: "
+                                         "[partitionabel-devices]}, steps: [wait: 1s]}\n")
               .find("unknown capability \"partitionabel-devices\"") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {capabilities: [x-foo]}, steps: [wait: 1s]}\n") == "");
+    CHECK(LoadError(
+              std::string(kHead) +
+              "  - {id: a, title: t, requires: {capabilities: [x-foo]}, steps: [wait: 1s]}\n") ==
+          "");
   }
   SECTION("manifests are checked") {
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: Secret, metadata: {name: s}}}], steps: [wait: 1s]}\n")
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: Secret, "
+                    "metadata: {name: s}}}], steps: [wait: 1s]}\n")
               .find("kind \"Secret\" is not supported") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: DeviceClass, metadata: {name: s}}}], steps: [wait: 1s]}\n")
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, fixtures: [{manifest: {apiVersion: v1, kind: "
+                    "DeviceClass, metadata: {name: s}}}], steps: [wait: 1s]}\n")
               .find("apiVersion \"v1\" does not serve DeviceClass") != std::string::npos);
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, fixtures: [missing.yaml], steps: [wait: 1s]}\n")
+    CHECK(LoadError(std::string(kHead) +
+                    "  - {id: a, title: t, fixtures: [missing.yaml], steps: [wait: 1s]}\n")
               .find("cannot read manifest file") != std::string::npos);
   }
   SECTION("only checks and calls may be retried") {
-    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [eventually: {timeout: 1s, steps: [inject: {driver: kill}]}]}\n")
+    CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [eventually: {timeout: 1s, "
+                                         "steps: [inject: {driver: kill}]}]}\n")
               .find("\"inject\" cannot be retried") != std::string::npos);
   }
   SECTION("syntax errors and wrong spec") {
     CHECK(LoadError("spec: [\n").find("t.yaml:2:1") != std::string::npos);
-    CHECK(LoadError("spec: drahil.suite/v2\nname: s\ncases: []\n").find("t.yaml:1:7: spec: expected one of drahil.suite/v1") !=
-          std::string::npos);
+    CHECK(LoadError("spec: drahil.suite/v2\nname: s\ncases: []\n")
+              .find("t.yaml:1:7: spec: expected one of drahil.suite/v1") != std::string::npos);
     CHECK(LoadError("").find("expected exactly one YAML document") != std::string::npos);
   }
 }
 
 TEST_CASE("SuiteLoader: hostile inputs never crash", "[runner][suite]") {
-  for (const char* text : {"{", "- - - -", "spec: *a", "!!binary x", "cases: {a: 1}", "\xff\xfe", "---\n---\n",
-                           "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{wait: 1s}]}}]}}]}}]}}]}}]}]}]\n",
-                           "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, requires: {devices: [{kind: g, count: 99999999999999}]}, steps: [wait: 1s]}]\n"}) {
+  for (const char* text :
+       {"{", "- - - -", "spec: *a", "!!binary x", "cases: {a: 1}", "\xff\xfe", "---\n---\n",
+        "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, steps: [{eventually: {timeout: "
+        "1s, steps: [{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: "
+        "[{eventually: {timeout: 1s, steps: [{eventually: {timeout: 1s, steps: [{wait: "
+        "1s}]}}]}}]}}]}}]}}]}]}]\n",
+        "spec: drahil.suite/v1\nname: s\ncases: [{id: a, title: t, requires: {devices: [{kind: g, "
+        "count: 99999999999999}]}, steps: [wait: 1s]}]\n"}) {
     CHECK_FALSE(LoadError(text).empty());
   }
 }
@@ -214,14 +247,20 @@ TEST_CASE("LoadSuites: directories, sorting, and ids unique across suites", "[ru
   auto dir = drahil::TempDir::Create("drahil-suites-");
   REQUIRE_OK(dir);
   REQUIRE_OK(drahil::MakeDirs(dir->Join("drivers")));
-  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("b.yaml"), "spec: drahil.suite/v1\nname: b\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
-  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("a.yml"), "spec: drahil.suite/v1\nname: a\ncases: [{id: y, title: t, steps: [wait: 1s]}]\n"));
+  REQUIRE_OK(drahil::AtomicWriteFile(
+      dir->Join("b.yaml"),
+      "spec: drahil.suite/v1\nname: b\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
+  REQUIRE_OK(drahil::AtomicWriteFile(
+      dir->Join("a.yml"),
+      "spec: drahil.suite/v1\nname: a\ncases: [{id: y, title: t, steps: [wait: 1s]}]\n"));
   REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("drivers/p.yaml"), "not a suite"));
   auto suites = LoadSuites({dir->path()});
   REQUIRE_OK(suites);
   REQUIRE(suites->size() == 2);
   CHECK((*suites)[0].name == "a");
-  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("c.yaml"), "spec: drahil.suite/v1\nname: c\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
+  REQUIRE_OK(drahil::AtomicWriteFile(
+      dir->Join("c.yaml"),
+      "spec: drahil.suite/v1\nname: c\ncases: [{id: x, title: t, steps: [wait: 1s]}]\n"));
   auto dup = LoadSuites({dir->path()});
   REQUIRE_FALSE(dup.ok());
   CHECK(dup.status().message().find("case id \"x\" is also used at") != std::string::npos);
@@ -241,17 +280,20 @@ TEST_CASE("DriverProfile: loads, checks placeholders and the env backend", "[run
     auto r = LoadDriverProfileString(head + rest, "p.yaml");
     return r.ok() ? std::string() : r.status().message();
   };
-  CHECK(err("command: x\nargs: [\"--k={kubecfg}\"]\n").find("p.yaml:5:8: args[0]: unknown placeholder {kubecfg}") !=
+  CHECK(err("command: x\nargs: [\"--k={kubecfg}\"]\n")
+            .find("p.yaml:5:8: args[0]: unknown placeholder {kubecfg}") != std::string::npos);
+  CHECK(err("command: x\nprobe: {backend: env}\n").find("backend env needs env-pattern") !=
         std::string::npos);
-  CHECK(err("command: x\nprobe: {backend: env}\n").find("backend env needs env-pattern") != std::string::npos);
   CHECK(err("command: x\nprobe: {backend: env, env-pattern: \"^GPU_DEVICE_[0-9]+$\"}\n") == "");
   CHECK(err("command: x\ncapabilities: [magic]\n").find("unknown capability") != std::string::npos);
-  CHECK(err("command: x\nenv: {A: {b: c}}\n").find("env.A: expected a string") != std::string::npos);
+  CHECK(err("command: x\nenv: {A: {b: c}}\n").find("env.A: expected a string") !=
+        std::string::npos);
 }
 
 TEST_CASE("DriverProfile: node.labels are the Node's extra labels", "[runner][profile]") {
   const std::string head = "spec: drahil.driver/v1\nname: p\ndriver: d.example.com\ncommand: x\n";
-  auto p = LoadDriverProfileString(head + "node: {profile: laptop-1gpu, labels: {example.com/rack: r7}}\n", "p.yaml");
+  auto p = LoadDriverProfileString(
+      head + "node: {profile: laptop-1gpu, labels: {example.com/rack: r7}}\n", "p.yaml");
   REQUIRE_OK(p);
   CHECK(p->node_profile == "laptop-1gpu");
   CHECK(p->node_labels == std::map<std::string, std::string>{{"example.com/rack", "r7"}});
@@ -269,25 +311,27 @@ TEST_CASE("ExpandPlaceholders: values, escapes and errors", "[runner][profile]")
   CHECK_FALSE(ExpandPlaceholders("a}b", v).ok());
 }
 
-TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the node expectations", "[runner][suite]") {
-  const std::string text = std::string(kHead) +
-                           "  - id: a\n"
-                           "    title: t\n"
-                           "    requires: { devices: [{ name: gpu-5 }, { kind: gpu, count: 2 }] }\n"
-                           "    driver-start-delay: 2s\n"
-                           "    steps:\n"
-                           "      - run-pod: { pods: [ns/a, ns/b], keep-prepared: true }\n"
-                           "      - run-pod: { pod: ns/c, expect-binding: timeout, binding-timeout: 3s }\n"
-                           "      - run-pod: { pod: ns/d, expect-schedule: unschedulable }\n"
-                           "      - prepare: { pod: ns/a, api: v1beta1 }\n"
-                           "      - prepare: { claims: [] }\n"
-                           "      - inject: { kubelet: restart }\n"
-                           "      - inject: { api-fault: { type: status, status: 503, for: 2s } }\n"
-                           "      - expect:\n"
-                           "          pod-resources: { pod: ns/a, container: c, devices: 1 }\n"
-                           "          resource-status: { pod: ns/a, container: c, health: Unknown, within: 5s }\n"
-                           "          driver-growth: { max-fds: 4, max-rss-mib: 16.5 }\n"
-                           "          probe: { pod: ns/a, verdict: pass, values: [{ name: x, min: 1 }] }\n";
+TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the node expectations",
+          "[runner][suite]") {
+  const std::string text =
+      std::string(kHead) +
+      "  - id: a\n"
+      "    title: t\n"
+      "    requires: { devices: [{ name: gpu-5 }, { kind: gpu, count: 2 }] }\n"
+      "    driver-start-delay: 2s\n"
+      "    steps:\n"
+      "      - run-pod: { pods: [ns/a, ns/b], keep-prepared: true }\n"
+      "      - run-pod: { pod: ns/c, expect-binding: timeout, binding-timeout: 3s }\n"
+      "      - run-pod: { pod: ns/d, expect-schedule: unschedulable }\n"
+      "      - prepare: { pod: ns/a, api: v1beta1 }\n"
+      "      - prepare: { claims: [] }\n"
+      "      - inject: { kubelet: restart }\n"
+      "      - inject: { api-fault: { type: status, status: 503, for: 2s } }\n"
+      "      - expect:\n"
+      "          pod-resources: { pod: ns/a, container: c, devices: 1 }\n"
+      "          resource-status: { pod: ns/a, container: c, health: Unknown, within: 5s }\n"
+      "          driver-growth: { max-fds: 4, max-rss-mib: 16.5 }\n"
+      "          probe: { pod: ns/a, verdict: pass, values: [{ name: x, min: 1 }] }\n";
   auto s = LoadSuiteString(text, "t.yaml");
   REQUIRE_OK(s);
   const Case& c = s->cases.at(0);
@@ -306,20 +350,27 @@ TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the nod
   CHECK(c.steps[7].params["driver-growth"]["max-rss-mib"] == 16.5);
 
   // A device requirement names a kind or a device, not both; pod and pods exclude each other.
-  CHECK(LoadError(std::string(kHead) +
-                  "  - {id: a, title: t, requires: {devices: [{kind: gpu, name: gpu-0}]}, steps: [wait: 1s]}\n")
+  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {devices: [{kind: gpu, "
+                                       "name: gpu-0}]}, steps: [wait: 1s]}\n")
             .find("t.yaml:4") != std::string::npos);
-  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [run-pod: {pod: a, pods: [b, c]}]}\n")
+  CHECK(LoadError(std::string(kHead) +
+                  "  - {id: a, title: t, steps: [run-pod: {pod: a, pods: [b, c]}]}\n")
             .find("exactly one of: pod, pods") != std::string::npos);
-  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {kubelet: reboot}]}\n")
-            .find("kubelet") != std::string::npos);
-  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, driver-start-delay: soon, steps: [wait: 1s]}\n")
+  CHECK(
+      LoadError(std::string(kHead) + "  - {id: a, title: t, steps: [inject: {kubelet: reboot}]}\n")
+          .find("kubelet") != std::string::npos);
+  CHECK(LoadError(std::string(kHead) +
+                  "  - {id: a, title: t, driver-start-delay: soon, steps: [wait: 1s]}\n")
             .find("driver-start-delay") != std::string::npos);
 
-  auto shared = LoadSuiteString("spec: drahil.suite/v1\nname: s\nenvironment: shared\ncases: [{id: a, title: t, steps: [wait: 1s]}]\n", "t.yaml");
+  auto shared = LoadSuiteString(
+      "spec: drahil.suite/v1\nname: s\nenvironment: shared\ncases: [{id: a, title: t, steps: "
+      "[wait: 1s]}]\n",
+      "t.yaml");
   REQUIRE_OK(shared);
   CHECK(shared->shared_environment);
   CHECK_FALSE(s->shared_environment);
-  CHECK(LoadError("spec: drahil.suite/v1\nname: s\nenvironment: pooled\ncases: [{id: a, title: t, steps: [wait: 1s]}]\n")
+  CHECK(LoadError("spec: drahil.suite/v1\nname: s\nenvironment: pooled\ncases: [{id: a, title: t, "
+                  "steps: [wait: 1s]}]\n")
             .find("t.yaml:3") != std::string::npos);
 }

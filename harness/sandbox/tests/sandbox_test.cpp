@@ -78,11 +78,11 @@ std::vector<int> HostProcessesWith(const std::string& token) {
   return pids;
 }
 
-#define REQUIRE_SANDBOX()                                                          \
-  do {                                                                             \
-    Status avail_ = Sandbox::Available();                                          \
-    if (!avail_.ok()) DRAHIL_SKIP(avail_.message());                               \
-    DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", Sandbox::FindInit());               \
+#define REQUIRE_SANDBOX()                                             \
+  do {                                                                \
+    Status avail_ = Sandbox::Available();                             \
+    if (!avail_.ok()) DRAHIL_SKIP(avail_.message());                  \
+    DRAHIL_REQUIRE_BUILT("drahil-sandbox-init", Sandbox::FindInit()); \
   } while (0)
 
 TEST_CASE("Sandbox: only granted device nodes exist under /dev, the node root's dev is masked",

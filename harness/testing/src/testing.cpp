@@ -1,9 +1,9 @@
 #include "drahil/testing/testing.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <sstream>
-
-#include <unistd.h>
 
 namespace drahil::testing {
 namespace {

@@ -101,8 +101,9 @@ TEST_CASE("ClSession: built without OpenCL only where no OpenCL loader is presen
           "[probe_common][opencl]") {
   void* loader = ::dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
   if (loader != nullptr) ::dlclose(loader);
-  INFO("libOpenCL.so.1 loads, but probe_common was configured without OpenCL: install "
-       "opencl-headers and ocl-icd-opencl-dev (ci/install-deps.sh) and reconfigure");
+  INFO(
+      "libOpenCL.so.1 loads, but probe_common was configured without OpenCL: install "
+      "opencl-headers and ocl-icd-opencl-dev (ci/install-deps.sh) and reconfigure");
   CHECK(loader == nullptr);
 }
 #endif

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/child_process.hpp"
@@ -125,10 +124,10 @@ TEST_CASE("drahil-probe-fpga: host view of an emulated node enumerates both card
   auto f = MakeRoot(&why);
   if (!f) DRAHIL_SKIP(why);
   // $DRAHIL_FAKE_ROOT selects the emulated sysfs, as inside the sandbox.
-  auto r = Probe(With({"--checks", "enumerate,nodes,allocation,bitstream", "--dev-root",
-                       f->root + "/dev"},
-                      kSmall),
-                 {{"DRAHIL_FAKE_ROOT", f->root}});
+  auto r = Probe(
+      With({"--checks", "enumerate,nodes,allocation,bitstream", "--dev-root", f->root + "/dev"},
+           kSmall),
+      {{"DRAHIL_FAKE_ROOT", f->root}});
   INFO(r.output);
   CHECK(r.doc["schema"] == "drahil.probe/v1");
   CHECK(Check(r, "enumerate")["verdict"] == "pass");

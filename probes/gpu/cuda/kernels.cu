@@ -9,8 +9,8 @@
 extern "C" __global__ void drahil_copy_u4(uint4* __restrict__ dst, const uint4* __restrict__ src,
                                           unsigned long long n) {
   unsigned long long stride = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
-  for (unsigned long long i = static_cast<unsigned long long>(blockIdx.x) * blockDim.x +
-                              threadIdx.x;
+  for (unsigned long long i =
+           static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
        i < n; i += stride) {
     dst[i] = src[i];
   }
@@ -36,8 +36,8 @@ extern "C" __global__ void drahil_reduce_sum(const float* __restrict__ in, unsig
   __shared__ float scratch[256];
   float acc = 0.0f;
   unsigned long long stride = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
-  for (unsigned long long i = static_cast<unsigned long long>(blockIdx.x) * blockDim.x +
-                              threadIdx.x;
+  for (unsigned long long i =
+           static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
        i < n; i += stride) {
     acc += in[i];
   }

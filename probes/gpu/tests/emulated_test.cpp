@@ -3,9 +3,8 @@
 // by drahil-fakenode. Skipped when those fakes are not part of the build.
 #include <unistd.h>
 
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"

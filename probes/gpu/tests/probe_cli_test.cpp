@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "drahil/core/child_process.hpp"

@@ -6,9 +6,8 @@
 
 #include <unistd.h>
 
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"

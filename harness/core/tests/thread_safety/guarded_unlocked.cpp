@@ -6,8 +6,8 @@
 namespace {
 class Counter {
  public:
-  int Racy() { return value_; }        // error: reading value_ requires mu_
-  void AlsoRacy() { AddLocked(1); }    // error: calling AddLocked requires mu_
+  int Racy() { return value_; }      // error: reading value_ requires mu_
+  void AlsoRacy() { AddLocked(1); }  // error: calling AddLocked requires mu_
 
  private:
   void AddLocked(int n) DRAHIL_REQUIRES(mu_) { value_ += n; }

@@ -11,8 +11,14 @@ StepOutcome ExpectApiAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
     if (v.contains("user") && e.user != v["user"].get<std::string>()) continue;
     ++n;
   }
-  if (v.contains("min") && n < v["min"].get<int>()) return StepOutcome::Fail(std::to_string(n) + " matching API request(s), expected at least " + std::to_string(v["min"].get<int>()), "ApiAudit");
-  if (v.contains("max") && n > v["max"].get<int>()) return StepOutcome::Fail(std::to_string(n) + " matching API request(s), expected at most " + std::to_string(v["max"].get<int>()), "ApiAudit");
+  if (v.contains("min") && n < v["min"].get<int>())
+    return StepOutcome::Fail(std::to_string(n) + " matching API request(s), expected at least " +
+                                 std::to_string(v["min"].get<int>()),
+                             "ApiAudit");
+  if (v.contains("max") && n > v["max"].get<int>())
+    return StepOutcome::Fail(std::to_string(n) + " matching API request(s), expected at most " +
+                                 std::to_string(v["max"].get<int>()),
+                             "ApiAudit");
   return StepOutcome::Pass();
 }
 

@@ -1,8 +1,8 @@
 // expect: audit
-#include "expectations.hpp"
+#include "drahil/cdi/audit.hpp"
 
 #include "drahil/cdi/registry.hpp"
-#include "drahil/cdi/audit.hpp"
+#include "expectations.hpp"
 
 namespace drahil::node {
 
@@ -13,7 +13,8 @@ StepOutcome ExpectAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
     std::lock_guard<std::mutex> l(env.mu);
     ids = env.cdi_ids;
   }
-  if (ids.empty()) return StepOutcome::Error("expect audit: no claim was prepared yet", "SuiteError");
+  if (ids.empty())
+    return StepOutcome::Error("expect audit: no claim was prepared yet", "SuiteError");
   auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
   if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
   if (auto special = reg->SpecialFiles(); !special.empty())
@@ -22,7 +23,10 @@ StepOutcome ExpectAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
   std::vector<cdi::Finding> findings;
   for (const auto& [claim, list] : ids) {
     auto res = reg->Resolve(list);
-    if (!res.ok()) return StepOutcome::Fail("claim " + claim + ": CDI IDs do not resolve: " + res.status().message(), "CdiUnresolved");
+    if (!res.ok())
+      return StepOutcome::Fail(
+          "claim " + claim + ": CDI IDs do not resolve: " + res.status().message(),
+          "CdiUnresolved");
     cdi::AuditOptions ao;
     if (!env.fake_root.empty()) ao.device_roots.push_back(env.fake_root + "/dev");
     for (auto& f : cdi::AuditResolution(*res, ao)) findings.push_back(std::move(f));
@@ -35,18 +39,26 @@ StepOutcome ExpectAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
   }
   for (const auto& rule : v.value("forbid", Json::array()))
     for (const auto& f : findings)
-      if (f.rule == rule.get<std::string>()) return StepOutcome::Fail("CDI audit finding " + f.rule + ":" + text, "CdiAudit");
+      if (f.rule == rule.get<std::string>())
+        return StepOutcome::Fail("CDI audit finding " + f.rule + ":" + text, "CdiAudit");
   if (v.contains("max-findings") && counted > v["max-findings"].get<int>())
-    return StepOutcome::Fail(std::to_string(counted) + " CDI audit finding(s) above info, expected at most " +
-                             std::to_string(v["max-findings"].get<int>()) + ":" + text, "CdiAudit");
+    return StepOutcome::Fail(std::to_string(counted) +
+                                 " CDI audit finding(s) above info, expected at most " +
+                                 std::to_string(v["max-findings"].get<int>()) + ":" + text,
+                             "CdiAudit");
   if (v.contains("max-severity")) {
     auto worst = cdi::MaxSeverity(findings);
     std::string limit = v["max-severity"];
     if (worst && cdi::SeverityName(*worst) != limit) {
       static const std::vector<std::string> order = {"info", "warning", "high", "critical"};
-      auto rank = [&](std::string_view n) { return std::find(order.begin(), order.end(), n) - order.begin(); };
+      auto rank = [&](std::string_view n) {
+        return std::find(order.begin(), order.end(), n) - order.begin();
+      };
       if (rank(cdi::SeverityName(*worst)) > rank(limit))
-        return StepOutcome::Fail("CDI audit found severity " + std::string(cdi::SeverityName(*worst)) + " (limit " + limit + "):" + text, "CdiAudit");
+        return StepOutcome::Fail("CDI audit found severity " +
+                                     std::string(cdi::SeverityName(*worst)) + " (limit " + limit +
+                                     "):" + text,
+                                 "CdiAudit");
     }
   }
   return StepOutcome::Pass();

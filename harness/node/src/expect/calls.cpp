@@ -10,7 +10,8 @@ StepOutcome ExpectCalls(const Json& v, CaseContext& ctx, NodeEnv& env) {
     int n = 0;
     for (const auto& c : calls) n += c.method == it.key() ? 1 : 0;
     std::string why;
-    if (!CompareCount(it.value().get<std::string>(), n, why)) return StepOutcome::Fail(it.key() + " calls: " + why, "Calls");
+    if (!CompareCount(it.value().get<std::string>(), n, why))
+      return StepOutcome::Fail(it.key() + " calls: " + why, "Calls");
   }
   return StepOutcome::Pass();
 }

@@ -1,8 +1,7 @@
 // expect: cdi-ids
-#include "expectations.hpp"
-
-#include "drahil/cdi/registry.hpp"
 #include "drahil/cdi/audit.hpp"
+#include "drahil/cdi/registry.hpp"
+#include "expectations.hpp"
 
 namespace drahil::node {
 
@@ -16,13 +15,17 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
   if (v.contains("count") && ids.size() != v["count"].get<size_t>()) {
     std::string list;
     for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
-    return StepOutcome::Fail("claim " + ns + "/" + name + " got " + std::to_string(ids.size()) + " CDI device ID(s) [" + list +
-                             "], expected " + std::to_string(v["count"].get<size_t>()), "CdiIds");
+    return StepOutcome::Fail("claim " + ns + "/" + name + " got " + std::to_string(ids.size()) +
+                                 " CDI device ID(s) [" + list + "], expected " +
+                                 std::to_string(v["count"].get<size_t>()),
+                             "CdiIds");
   }
   for (const auto& pat : v.value("matches", Json::array())) {
     std::regex re(pat.get<std::string>());
     for (const auto& id : ids)
-      if (!std::regex_search(id, re)) return StepOutcome::Fail("CDI ID \"" + id + "\" does not match " + pat.get<std::string>(), "CdiIds");
+      if (!std::regex_search(id, re))
+        return StepOutcome::Fail("CDI ID \"" + id + "\" does not match " + pat.get<std::string>(),
+                                 "CdiIds");
   }
   // The vendor prefix is a convention (k8s.<driver>/...), not a contract:
   // a different one is worth a warning, never a verdict.
@@ -31,12 +34,14 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
     try {
       re = std::regex(v["prefix"].get<std::string>());
     } catch (const std::regex_error& e) {
-      return StepOutcome::Error("cdi-ids prefix " + v["prefix"].get<std::string>() + " is not a regex: " + e.what(),
-                                "SuiteError");
+      return StepOutcome::Error(
+          "cdi-ids prefix " + v["prefix"].get<std::string>() + " is not a regex: " + e.what(),
+          "SuiteError");
     }
     for (const auto& id : ids)
       if (!std::regex_search(id, re)) {
-        ctx.Note("warning: CDI ID \"" + id + "\" does not match the expected vendor pattern " + v["prefix"].get<std::string>());
+        ctx.Note("warning: CDI ID \"" + id + "\" does not match the expected vendor pattern " +
+                 v["prefix"].get<std::string>());
         ctx.Property("warning.cdi-vendor", id);
       }
   }
@@ -50,14 +55,18 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
       std::lock_guard<std::mutex> l(env.mu);
       covered = env.cdi_covered[ns + "/" + name];
     }
-    const Json& results = (*claim).value("status", Json::object()).value("allocation", Json::object())
-                              .value("devices", Json::object()).value("results", Json::array());
+    const Json& results = (*claim)
+                              .value("status", Json::object())
+                              .value("allocation", Json::object())
+                              .value("devices", Json::object())
+                              .value("results", Json::array());
     for (const auto& r : results) {
       if (r.value("driver", "") != env.driver || r.value("adminAccess", false)) continue;
       std::string dev = r.value("pool", "") + "/" + r.value("device", "");
       if (!covered.count(dev))
         return StepOutcome::Fail("device " + dev + " allocated to claim " + ns + "/" + name +
-                                     " got no CDI device ID from NodePrepareResources", "CdiIds");
+                                     " got no CDI device ID from NodePrepareResources",
+                                 "CdiIds");
     }
     if (ids.empty() && !results.empty())
       return StepOutcome::Fail("claim " + ns + "/" + name + " got no CDI device IDs", "CdiIds");
@@ -70,7 +79,10 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
                              "CdiSpecialFile");
   for (const auto& id : ids) {
     auto f = reg->Find(id);
-    if (!f.ok()) return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs["cdi_dir"] + ": " + f.status().message(), "CdiUnresolved");
+    if (!f.ok())
+      return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs["cdi_dir"] +
+                                   ": " + f.status().message(),
+                               "CdiUnresolved");
   }
   return StepOutcome::Pass();
 }

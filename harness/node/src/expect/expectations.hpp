@@ -18,7 +18,8 @@ const std::map<std::string, Expectation>& Expectations();
 template <typename F>
 StepOutcome Within(const Json& v, CaseContext& ctx, F check) {
   Duration within{0};
-  if (v.is_object() && v.contains("within")) within = *ParseDuration(v["within"].get<std::string>());
+  if (v.is_object() && v.contains("within"))
+    within = *ParseDuration(v["within"].get<std::string>());
   auto end = std::min(Clock::Real().Now() + within, ctx.step_deadline);
   StepOutcome o;
   Status polled = PollUntil(Clock::Real(), end, CancellablePoll(ctx, milliseconds(100)),
@@ -31,7 +32,6 @@ StepOutcome Within(const Json& v, CaseContext& ctx, F check) {
     o.message += " (still after " + FormatDuration(within) + ")";
   return o;
 }
-
 
 StepOutcome ExpectGrpcCode(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectClaimError(const Json& v, CaseContext& ctx, NodeEnv& env);

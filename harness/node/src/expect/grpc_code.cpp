@@ -11,9 +11,11 @@ StepOutcome ExpectGrpcCode(const Json& v, CaseContext& ctx, NodeEnv& env) {
     std::lock_guard<std::mutex> l(env.mu);
     if (env.last_call) have = std::string(CodeName(env.last_call->record.code));
   }
-  if (have.empty()) return StepOutcome::Error("expect grpc-code: no DRA call was made yet", "SuiteError");
+  if (have.empty())
+    return StepOutcome::Error("expect grpc-code: no DRA call was made yet", "SuiteError");
   return have == v.get<std::string>() ? StepOutcome::Pass()
-                                      : StepOutcome::Fail("last DRA call returned " + have + ", expected " + v.get<std::string>(),
+                                      : StepOutcome::Fail("last DRA call returned " + have +
+                                                              ", expected " + v.get<std::string>(),
                                                           "GrpcCodeMismatch");
 }
 

@@ -11,13 +11,17 @@ StepOutcome ExpectHealth(const Json& v, CaseContext& ctx, NodeEnv& env) {
       if (d.device_name != dev) continue;
       std::string have(kubelet::HealthName(d.effective));
       if (have == want) return StepOutcome::Pass();
-      return StepOutcome::Fail("device " + dev + " is " + have + ", expected " + want + (d.message.empty() ? "" : " (" + d.message + ")"), "Health");
+      return StepOutcome::Fail("device " + dev + " is " + have + ", expected " + want +
+                                   (d.message.empty() ? "" : " (" + d.message + ")"),
+                               "Health");
     }
     // No cached health (the stream ended and the kubelet dropped the
     // driver's entries, or the device was never reported): pod status
     // shows such a device as Unknown.
     if (want == "Unknown") return StepOutcome::Pass();
-    return StepOutcome::Fail("the driver reported no health for device " + dev + " (Unknown)" + (snap.stream_open ? "" : "; no health stream open"), "Health");
+    return StepOutcome::Fail("the driver reported no health for device " + dev + " (Unknown)" +
+                                 (snap.stream_open ? "" : "; no health stream open"),
+                             "Health");
   });
 }
 

@@ -14,14 +14,24 @@ StepOutcome ExpectSlices(const Json& v, CaseContext& ctx, NodeEnv& env) {
       slices = keep;
     }
     int devices = 0;
-    for (const auto& s : slices) devices += static_cast<int>(s["spec"].value("devices", Json::array()).size());
+    for (const auto& s : slices)
+      devices += static_cast<int>(s["spec"].value("devices", Json::array()).size());
     if (v.contains("count") && static_cast<int>(slices.size()) != v["count"].get<int>())
-      return StepOutcome::Fail(std::to_string(slices.size()) + " slice(s) for " + driver + ", expected " + std::to_string(v["count"].get<int>()), "Slices");
+      return StepOutcome::Fail(std::to_string(slices.size()) + " slice(s) for " + driver +
+                                   ", expected " + std::to_string(v["count"].get<int>()),
+                               "Slices");
     if (v.contains("devices") && devices != v["devices"].get<int>())
-      return StepOutcome::Fail(std::to_string(devices) + " device(s) in the slices, expected " + std::to_string(v["devices"].get<int>()), "Slices");
+      return StepOutcome::Fail(std::to_string(devices) + " device(s) in the slices, expected " +
+                                   std::to_string(v["devices"].get<int>()),
+                               "Slices");
     if (v.contains("min-devices") && devices < v["min-devices"].get<int>())
-      return StepOutcome::Fail(std::to_string(devices) + " device(s) in the slices, expected at least " + std::to_string(v["min-devices"].get<int>()), "Slices");
-    if (!PoolsComplete(slices)) return StepOutcome::Fail("the driver's pools are incomplete (resourceSliceCount/generation)", "Slices");
+      return StepOutcome::Fail(std::to_string(devices) +
+                                   " device(s) in the slices, expected at least " +
+                                   std::to_string(v["min-devices"].get<int>()),
+                               "Slices");
+    if (!PoolsComplete(slices))
+      return StepOutcome::Fail("the driver's pools are incomplete (resourceSliceCount/generation)",
+                               "Slices");
     return StepOutcome::Pass();
   });
 }

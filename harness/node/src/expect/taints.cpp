@@ -11,13 +11,16 @@ StepOutcome ExpectTaints(const Json& v, CaseContext& ctx, NodeEnv& env) {
         if (v.contains("device") && d.value("name", "") != v["device"].get<std::string>()) continue;
         for (const auto& t : d.value("taints", Json::array())) {
           if (v.contains("key") && t.value("key", "") != v["key"].get<std::string>()) continue;
-          if (v.contains("effect") && t.value("effect", "") != v["effect"].get<std::string>()) continue;
+          if (v.contains("effect") && t.value("effect", "") != v["effect"].get<std::string>())
+            continue;
           ++n;
         }
       }
     int want = v.value("count", 1);
     if (v.value("absent", false)) want = 0;
-    if (n != want) return StepOutcome::Fail(std::to_string(n) + " matching taint(s), expected " + std::to_string(want), "Taints");
+    if (n != want)
+      return StepOutcome::Fail(
+          std::to_string(n) + " matching taint(s), expected " + std::to_string(want), "Taints");
     return StepOutcome::Pass();
   });
 }

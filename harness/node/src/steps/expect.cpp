@@ -1,6 +1,5 @@
-#include "steps.hpp"
-
 #include "../expect/expectations.hpp"
+#include "steps.hpp"
 
 namespace drahil::node {
 namespace {
@@ -15,7 +14,8 @@ class ExpectStep final : public StepHandler {
     for (auto it = p.begin(); it != p.end(); ++it) {
       auto e = Expectations().find(it.key());
       if (e == Expectations().end())
-        return StepOutcome::Error("expect " + it.key() + " has no handler in this build", "MissingModule");
+        return StepOutcome::Error("expect " + it.key() + " has no handler in this build",
+                                  "MissingModule");
       StepOutcome o = e->second(it.value(), ctx, *env);
       if (!o.passed()) return o;
     }

@@ -1,8 +1,7 @@
-#include "steps.hpp"
-
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
+#include "steps.hpp"
 
 namespace drahil::node {
 namespace {
@@ -20,33 +19,41 @@ class NodeInjectStep final : public StepHandler {
   // a fault ({target}, {device}, {fault}, {xid}, {fault_spec} = "xid:48" or the
   // fault, and the profile placeholders such as {fake_root} filled in); exit 0
   // is done.
-  static StepOutcome ExecFault(CaseContext& ctx, const Json& f, const std::string& target, const std::string& kind,
-                               Clock::TimePoint t0) {
+  static StepOutcome ExecFault(CaseContext& ctx, const Json& f, const std::string& target,
+                               const std::string& kind, Clock::TimePoint t0) {
     const auto& dm = ctx.profile.devices;
     const std::vector<std::string>& tmpl = kind == "clear" ? dm.fault_clear : dm.fault_inject;
-    std::map<std::string, std::string> values = {{"target", target},
-                                                 {"device", f.value("device", "")},
-                                                 {"fault", kind},
-                                                 {"xid", std::to_string(f.value("xid", 79))},
-                                                 {"fault_spec", kind == "xid" ? "xid:" + std::to_string(f.value("xid", 79)) : kind}};
-    for (const auto& [k, v] : ctx.placeholders) values.emplace(k, v);  // {fake_root}, {bin_dir}, ...
+    std::map<std::string, std::string> values = {
+        {"target", target},
+        {"device", f.value("device", "")},
+        {"fault", kind},
+        {"xid", std::to_string(f.value("xid", 79))},
+        {"fault_spec", kind == "xid" ? "xid:" + std::to_string(f.value("xid", 79)) : kind}};
+    for (const auto& [k, v] : ctx.placeholders)
+      values.emplace(k, v);  // {fake_root}, {bin_dir}, ...
     std::vector<std::string> argv;
     for (const auto& a : tmpl) {
       auto e = ExpandPlaceholders(a, values);
-      if (!e.ok()) return StepOutcome::Error("profile fault-commands: " + e.status().message(), "ProfileError");
+      if (!e.ok())
+        return StepOutcome::Error("profile fault-commands: " + e.status().message(),
+                                  "ProfileError");
       argv.push_back(*e);
     }
-    auto timeout = std::min(std::chrono::duration_cast<milliseconds>(ctx.Remaining()), dm.fault_timeout);
+    auto timeout =
+        std::min(std::chrono::duration_cast<milliseconds>(ctx.Remaining()), dm.fault_timeout);
     auto r = RunCommand(argv, timeout);
     std::string what = (kind == "clear" ? "clear faults " : "device " + kind + " ") + target;
     if (!r.ok()) {
       ctx.Record("inject", what, r.status().ToString(), Ms(Clock::Real().Now() - t0));
-      return StepOutcome::Error("fault command " + argv[0] + ": " + r.status().message(), "FaultCommand");
+      return StepOutcome::Error("fault command " + argv[0] + ": " + r.status().message(),
+                                "FaultCommand");
     }
-    ctx.Record("inject", what, r->exit.Describe(), Ms(Clock::Real().Now() - t0), r->output.substr(0, 2000));
+    ctx.Record("inject", what, r->exit.Describe(), Ms(Clock::Real().Now() - t0),
+               r->output.substr(0, 2000));
     if (!r->exit.success())
-      return StepOutcome::Error("fault command " + argv[0] + " ended with " + r->exit.Describe() + ": " +
-                                    r->output.substr(0, 500), "FaultCommand");
+      return StepOutcome::Error("fault command " + argv[0] + " ended with " + r->exit.Describe() +
+                                    ": " + r->output.substr(0, 500),
+                                "FaultCommand");
     return StepOutcome::Pass();
   }
 
@@ -56,7 +63,8 @@ class NodeInjectStep final : public StepHandler {
     auto t0 = Clock::Real().Now();
     if (p.contains("device-fault")) {
       if (ctx.profile.devices.faults == "none") {
-        return StepOutcome::Skip("driver profile " + ctx.profile.name + " has no fault injector (faults: none)");
+        return StepOutcome::Skip("driver profile " + ctx.profile.name +
+                                 " has no fault injector (faults: none)");
       }
       const Json& f = p["device-fault"];
       std::string dev = f["device"], kind = f["fault"];
@@ -75,7 +83,9 @@ class NodeInjectStep final : public StepHandler {
             if (!target.empty()) break;
           }
           if (target.empty())
-            return StepOutcome::Skip("device " + dev + " publishes no fault-target attribute (profile devices.KIND.fault-target)");
+            return StepOutcome::Skip(
+                "device " + dev +
+                " publishes no fault-target attribute (profile devices.KIND.fault-target)");
           ctx.Note("fault on " + dev + " injected as " + target);
           dev = target;
           break;
@@ -84,17 +94,19 @@ class NodeInjectStep final : public StepHandler {
       if (ctx.profile.devices.faults == "exec") return ExecFault(ctx, f, dev, kind, t0);
       // emulated and nvml: the emulated node takes the fault.
       if (env->fake_root.empty() || ctx.profile.node_profile.empty()) {
-        return StepOutcome::Skip("device faults are injected into an emulated node; profile " + ctx.profile.name +
-                                 " drives real hardware");
+        return StepOutcome::Skip("device faults are injected into an emulated node; profile " +
+                                 ctx.profile.name + " drives real hardware");
       }
       if (kind == "clear") {
         Status s = fakenode::ClearFaults(env->fake_root, dev);
-        ctx.Record("inject", "clear faults " + dev, std::string(CodeName(s.code())), Ms(Clock::Real().Now() - t0));
+        ctx.Record("inject", "clear faults " + dev, std::string(CodeName(s.code())),
+                   Ms(Clock::Real().Now() - t0));
         return StepOutcome::FromStatus(s, "clear faults");
       }
       std::string spec = kind == "xid" ? "xid:" + std::to_string(f.value("xid", 79)) : kind;
       auto r = fakenode::InjectFault(env->fake_root, dev, spec);
-      ctx.Record("inject", "device " + dev + " " + spec, r.ok() ? "OK" : r.status().ToString(), Ms(Clock::Real().Now() - t0));
+      ctx.Record("inject", "device " + dev + " " + spec, r.ok() ? "OK" : r.status().ToString(),
+                 Ms(Clock::Real().Now() - t0));
       return StepOutcome::FromStatus(r.status(), "inject device fault");
     }
     if (p.contains("api-fault")) {
@@ -148,12 +160,16 @@ class NodeInjectStep final : public StepHandler {
       // prepared again (the driver must answer from its own state).
       auto r =
           env->kubelet->Restart(p["kubelet"] == "restart", RestartWait(ctx), StepCallOptions(ctx));
-      ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(), r.status.ok() ? "OK" : r.status.ToString(),
-                 Ms(Clock::Real().Now() - t0));
+      ctx.Record("inject", "kubelet " + p["kubelet"].get<std::string>(),
+                 r.status.ok() ? "OK" : r.status.ToString(), Ms(Clock::Real().Now() - t0));
       for (const auto& call : r.calls)
-        ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
-                   std::chrono::duration<double, std::milli>(call.record.latency).count(), call.status.ok() ? "" : call.status.message());
-      if (!r.status.ok()) return StepOutcome::Fail("after the kubelet restart its replay failed: " + r.status.message(), "KubeletRestart");
+        ctx.Record("grpc", call.record.api + "/" + call.record.method,
+                   std::string(CodeName(call.record.code)),
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(),
+                   call.status.ok() ? "" : call.status.message());
+      if (!r.status.ok())
+        return StepOutcome::Fail(
+            "after the kubelet restart its replay failed: " + r.status.message(), "KubeletRestart");
       return StepOutcome::Pass();
     }
     if (p.contains("reboot")) {
@@ -166,14 +182,19 @@ class NodeInjectStep final : public StepHandler {
       if (names.ok())
         for (const auto& n : *names) (void)RemoveAll(ctx.dirs["cdi_dir"] + "/" + n);
       if (d) {
-        if (Status s = d->Restart(); !s.ok()) return StepOutcome::FromStatus(s, "reboot: restart driver");
+        if (Status s = d->Restart(); !s.ok())
+          return StepOutcome::FromStatus(s, "reboot: restart driver");
       }
       auto r = env->kubelet->Restart(true, RestartWait(ctx), StepCallOptions(ctx));
-      ctx.Record("inject", "reboot", r.status.ok() ? "OK" : r.status.ToString(), Ms(Clock::Real().Now() - t0));
-      if (!r.status.ok()) return StepOutcome::Fail("after reboot the kubelet's replay failed: " + r.status.message(), "Reboot");
+      ctx.Record("inject", "reboot", r.status.ok() ? "OK" : r.status.ToString(),
+                 Ms(Clock::Real().Now() - t0));
+      if (!r.status.ok())
+        return StepOutcome::Fail("after reboot the kubelet's replay failed: " + r.status.message(),
+                                 "Reboot");
       return StepOutcome::Pass();
     }
-    return others_ ? others_->Run(step, ctx) : StepOutcome::Error("unsupported fault", "SuiteError");
+    return others_ ? others_->Run(step, ctx)
+                   : StepOutcome::Error("unsupported fault", "SuiteError");
   }
   std::shared_ptr<StepHandler> others_;
 };

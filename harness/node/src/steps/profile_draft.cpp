@@ -4,13 +4,12 @@
 // memory capacity, partition shapes, and the CDI ID pattern seen in one
 // prepare. Every guess is written as a comment-marked draft for the vendor
 // to review; nothing here decides a verdict.
-#include "steps.hpp"
-
 #include <fstream>
 
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/quantity.hpp"
+#include "steps.hpp"
 
 namespace drahil::node {
 namespace {
@@ -25,7 +24,8 @@ struct Dev {
 // Qualify(): attribute keys as "domain/name" (unqualified ones are the driver's).
 Json Qualify(const Json& attrs, const std::string& driver) {
   Json out = Json::object();
-  for (const auto& [k, v] : attrs.items()) out[k.find('/') == std::string::npos ? driver + "/" + k : k] = v;
+  for (const auto& [k, v] : attrs.items())
+    out[k.find('/') == std::string::npos ? driver + "/" + k : k] = v;
   return out;
 }
 
@@ -39,8 +39,10 @@ std::string Short(const std::string& qualified, const std::string& driver) {
 std::string KindName(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (std::isalnum(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else if (!out.empty() && out.back() != '-') out += '-';
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "k" + out;
@@ -185,8 +187,8 @@ std::string ShapesYaml(const std::vector<const Dev*>& members, const std::string
   static const char* kNames[] = {"small", "medium", "large", "xlarge"};
   std::string y = "    shapes:\n";
   for (size_t i = 0; i < by_memory.size() && i < 4; ++i)
-    y += std::string("      ") + kNames[i] + ": '" + AttributeCel(shape_attr) + " == " +
-         Json(by_memory[i].second).dump() + "'\n";
+    y += std::string("      ") + kNames[i] + ": '" + AttributeCel(shape_attr) +
+         " == " + Json(by_memory[i].second).dump() + "'\n";
   return y;
 }
 
@@ -265,7 +267,8 @@ class ProfileDraftStep final : public StepHandler {
       y += "# cdi.pattern: not drafted (" + pattern.status().message() + ")\n";
     }
     y += "# taints: {unhealthy: KEY}   the taint key the driver publishes on a faulted device\n"
-         "# configs: {time-slicing: {parameters: ...}, mps: ..., invalid: ...}   opaque configs for the sharing cases\n"
+         "# configs: {time-slicing: {parameters: ...}, mps: ..., invalid: ...}   opaque configs "
+         "for the sharing cases\n"
          "# faults: emulated | exec | none\n";
 
     std::string out = step.params.value("out", "");
@@ -283,8 +286,8 @@ class ProfileDraftStep final : public StepHandler {
     if (path.empty()) return "";
     auto text = ReadFile(path, 1u << 20);
     if (!text.ok()) return "";
-    static const std::set<std::string> kDrafted = {"devices", "cdi", "taints", "configs", "faults", "fault-commands",
-                                                   "errors"};
+    static const std::set<std::string> kDrafted = {
+        "devices", "cdi", "taints", "configs", "faults", "fault-commands", "errors"};
     std::string out;
     bool skipping = false;
     std::istringstream in(*text);
@@ -299,18 +302,28 @@ class ProfileDraftStep final : public StepHandler {
     return out;
   }
 
-  static Result<std::string> CdiPattern(CaseContext& ctx, NodeEnv& env, const std::string& selector) {
+  static Result<std::string> CdiPattern(CaseContext& ctx, NodeEnv& env,
+                                        const std::string& selector) {
     std::string cls = "drahil-profile-init";
     Json dc = {{"apiVersion", "resource.k8s.io/v1"},
                {"kind", "DeviceClass"},
                {"metadata", {{"name", cls}}},
-               {"spec", {{"selectors", Json::array({{{"cel", {{"expression", "device.driver == " + Json(env.driver).dump() +
-                                                                            " && (" + selector + ")"}}}}})}}}};
-    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "drahil-profile-init"}}}};
-    Json claim = {{"apiVersion", "resource.k8s.io/v1"},
-                  {"kind", "ResourceClaim"},
-                  {"metadata", {{"name", "probe"}, {"namespace", "drahil-profile-init"}}},
-                  {"spec", {{"devices", {{"requests", Json::array({{{"name", "d"}, {"exactly", {{"deviceClassName", cls}}}}})}}}}}};
+               {"spec",
+                {{"selectors",
+                  Json::array({{{"cel",
+                                 {{"expression", "device.driver == " + Json(env.driver).dump() +
+                                                     " && (" + selector + ")"}}}}})}}}};
+    Json ns = {{"apiVersion", "v1"},
+               {"kind", "Namespace"},
+               {"metadata", {{"name", "drahil-profile-init"}}}};
+    Json claim = {
+        {"apiVersion", "resource.k8s.io/v1"},
+        {"kind", "ResourceClaim"},
+        {"metadata", {{"name", "probe"}, {"namespace", "drahil-profile-init"}}},
+        {"spec",
+         {{"devices",
+           {{"requests",
+             Json::array({{{"name", "d"}, {"exactly", {{"deviceClassName", cls}}}}})}}}}}};
     (void)env.api->Create("namespaces", ns);
     (void)env.api->Create("deviceclasses", dc);
     DRAHIL_ASSIGN_OR_RETURN(Json made, env.api->Create("resourceclaims", claim));
@@ -324,7 +337,8 @@ class ProfileDraftStep final : public StepHandler {
     DRAHIL_RETURN_IF_ERROR(env.api->UpdateStatus("resourceclaims", made).status());
     kubelet::ClaimRef ref{"drahil-profile-init", made["metadata"].value("uid", ""), "probe"};
     auto r = env.kubelet->Prepare(env.driver, {ref}, StepCallOptions(ctx));
-    ctx.Record("grpc", "NodePrepareResources (profile init)", std::string(CodeName(r.record.code)), 0);
+    ctx.Record("grpc", "NodePrepareResources (profile init)", std::string(CodeName(r.record.code)),
+               0);
     std::string id;
     for (const auto& c : r.claims)
       for (const auto& d : c.devices)

@@ -12,20 +12,25 @@ class RawCallStep final : public StepHandler {
     if (step.params.contains("pod")) {
       auto [pns, pname] = SplitRef(step.params["pod"].get<std::string>());
       auto pc = PodClaims(ctx, *env, pns, pname);
-      if (!pc.ok()) return StepOutcome::Error("pod " + pns + "/" + pname + ": " + pc.status().message(), "SuiteError");
+      if (!pc.ok())
+        return StepOutcome::Error("pod " + pns + "/" + pname + ": " + pc.status().message(),
+                                  "SuiteError");
       for (const auto& [pod_claim, claim] : *pc) claims.emplace_back(pns, claim);
     } else {
       for (const auto& c : step.params["claims"]) claims.push_back(SplitRef(c.get<std::string>()));
     }
     kubelet::KubeletStandIn::CallOptions call = StepCallOptions(ctx);
     if (step.params.contains("api")) {
-      call.api = step.params["api"] == "v1beta1" ? std::string(kubelet::kDraV1beta1Service) : std::string(kubelet::kDraV1Service);
+      call.api = step.params["api"] == "v1beta1" ? std::string(kubelet::kDraV1beta1Service)
+                                                 : std::string(kubelet::kDraV1Service);
     }
     std::vector<kubelet::ClaimRef> refs;
     std::vector<std::string> names;
     for (const auto& [ns, name] : claims) {
       auto obj = env->api->Get("resourceclaims", ns, name);
-      if (!obj.ok()) return StepOutcome::Error("claim " + ns + "/" + name + ": " + obj.status().message(), "SuiteError");
+      if (!obj.ok())
+        return StepOutcome::Error("claim " + ns + "/" + name + ": " + obj.status().message(),
+                                  "SuiteError");
       refs.push_back({ns, (*obj)["metadata"].value("uid", ""), name});
       names.push_back(ns + "/" + name);
     }
@@ -47,7 +52,8 @@ class RawCallStep final : public StepHandler {
         results.resize(refs.size());
         {
           std::vector<std::jthread> workers;
-          for (size_t k = 0; k < refs.size(); ++k) workers.emplace_back([&, k] { results[k] = one({refs[k]}); });
+          for (size_t k = 0; k < refs.size(); ++k)
+            workers.emplace_back([&, k] { results[k] = one({refs[k]}); });
         }
       } else {
         results.push_back(one(refs));
@@ -56,10 +62,14 @@ class RawCallStep final : public StepHandler {
         const auto& rec = res.record;
         ctx.Record("grpc", rec.api + "/" + rec.method, std::string(CodeName(rec.code)),
                    std::chrono::duration<double, std::milli>(rec.latency).count(),
-                   rec.grpc_message.empty() ? (res.status.ok() ? "" : res.status.message()) : rec.grpc_message);
+                   rec.grpc_message.empty() ? (res.status.ok() ? "" : res.status.message())
+                                            : rec.grpc_message);
         if (prepare_) {
           ctx.Measure({std::string(reports::kPrepareLatency),
-                       std::chrono::duration<double, std::milli>(rec.latency).count(), "ms", "", {}});
+                       std::chrono::duration<double, std::milli>(rec.latency).count(),
+                       "ms",
+                       "",
+                       {}});
         }
       }
       // One result in claim order; the first failing call decides the code.
@@ -78,7 +88,8 @@ class RawCallStep final : public StepHandler {
       for (size_t k = 0; k < r.claims.size() && k < names.size(); ++k) {
         for (const auto& d : r.claims[k].devices) {
           for (const auto& id : d.cdi_device_ids) ids[names[k]].push_back(id);
-          if (!d.cdi_device_ids.empty()) covered[names[k]].insert(d.pool_name + "/" + d.device_name);
+          if (!d.cdi_device_ids.empty())
+            covered[names[k]].insert(d.pool_name + "/" + d.device_name);
         }
       }
       {
@@ -92,17 +103,21 @@ class RawCallStep final : public StepHandler {
       Code got = rec.code;
       if (got == Code::kOk && !r.status.ok()) got = r.status.code();
       if (got != want) {
-        return StepOutcome::Fail(std::string(prepare_ ? "NodePrepareResources" : "NodeUnprepareResources") +
-                                     (replay > 1 ? " (call " + std::to_string(i) + " of " + std::to_string(replay) + ")" : "") +
-                                     " returned " + std::string(CodeName(got)) + ", expected " +
-                                     std::string(CodeName(want)) + ": " + r.status.message(),
-                                 "GrpcCodeMismatch");
+        return StepOutcome::Fail(
+            std::string(prepare_ ? "NodePrepareResources" : "NodeUnprepareResources") +
+                (replay > 1 ? " (call " + std::to_string(i) + " of " + std::to_string(replay) + ")"
+                            : "") +
+                " returned " + std::string(CodeName(got)) + ", expected " +
+                std::string(CodeName(want)) + ": " + r.status.message(),
+            "GrpcCodeMismatch");
       }
       if (prepare_ && want == Code::kOk) {
-        if (i == 1) first_ids = ids;
+        if (i == 1)
+          first_ids = ids;
         else if (ids != first_ids) {
           return StepOutcome::Fail("replayed NodePrepareResources (call " + std::to_string(i) +
-                                       ") returned different CDI device IDs than the first call; prepare must be idempotent",
+                                       ") returned different CDI device IDs than the first call; "
+                                       "prepare must be idempotent",
                                    "NotIdempotent");
         }
       }
@@ -116,6 +131,8 @@ class RawCallStep final : public StepHandler {
 
 }  // namespace
 
-std::shared_ptr<StepHandler> MakeRawCallStep(bool prepare) { return std::make_shared<RawCallStep>(prepare); }
+std::shared_ptr<StepHandler> MakeRawCallStep(bool prepare) {
+  return std::make_shared<RawCallStep>(prepare);
+}
 
 }  // namespace drahil::node

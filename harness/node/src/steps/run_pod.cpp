@@ -1,8 +1,7 @@
-#include "steps.hpp"
-
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/cdi/registry.hpp"
 #include "drahil/sandbox/sandbox.hpp"
+#include "steps.hpp"
 
 namespace drahil::node {
 namespace {
@@ -29,7 +28,8 @@ class RunPodStep final : public StepHandler {
         if (!o.passed()) return o;
       return StepOutcome::Pass();
     }
-    std::string ref = step.params.is_string() ? step.params.get<std::string>() : step.params["pod"].get<std::string>();
+    std::string ref = step.params.is_string() ? step.params.get<std::string>()
+                                              : step.params["pod"].get<std::string>();
     return RunOne(step, ref, opts, ctx, env);
   }
 
@@ -42,30 +42,38 @@ class RunPodStep final : public StepHandler {
       env->probe_reports[ref].clear();
     }
     auto pc_names = PodClaims(ctx, *env, ns, name);
-    if (!pc_names.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pc_names.status().message(), "SuiteError");
+    if (!pc_names.ok())
+      return StepOutcome::Error("run-pod " + ref + ": " + pc_names.status().message(),
+                                "SuiteError");
     auto pod = env->api->Get("pods", ns, name);
-    if (!pod.ok()) return StepOutcome::Error("run-pod " + ref + ": " + pod.status().message(), "SuiteError");
+    if (!pod.ok())
+      return StepOutcome::Error("run-pod " + ref + ": " + pod.status().message(), "SuiteError");
 
     // Extended resources backed by DRA (KEP-5004): the scheduler makes the
     // pod's special claim and records it in pod.status.extendedResourceClaimStatus;
     // the kubelet maps each container's resource to a request of that claim.
-    std::map<std::string, std::vector<kubelet::ContainerClaim>> ext_claims;  // container → (claim, request)
+    std::map<std::string, std::vector<kubelet::ContainerClaim>>
+        ext_claims;  // container → (claim, request)
     {
       auto classes = env->api->List("deviceclasses").value_or(std::vector<Json>{});
       auto ext = allocator::BuildExtendedResourceClaim(*pod, classes);
-      if (!ext.ok()) return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
+      if (!ext.ok())
+        return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
       if (!ext->claim.is_null()) {
         std::string cname = ext->claim["metadata"]["name"];
         if (!env->api->Get("resourceclaims", ns, cname).ok()) {
           auto c = env->api->Create("resourceclaims", ext->claim);
-          if (!c.ok()) return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
+          if (!c.ok())
+            return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
           env->Created("resourceclaims", *c);
-          ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0, "extended resources of pod " + ref);
+          ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0,
+                     "extended resources of pod " + ref);
         }
         Json updated = *pod;
         updated["status"]["extendedResourceClaimStatus"] = ext->status;
         auto u = env->api->UpdateStatus("pods", updated);
-        if (!u.ok()) return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
+        if (!u.ok())
+          return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
         pod = u;
         pc_names->emplace_back(cname, cname);
         for (const auto& m : ext->status.value("requestMappings", Json::array()))
@@ -85,8 +93,11 @@ class RunPodStep final : public StepHandler {
     std::vector<std::string> pending;
     for (const auto& [pc_name, cname] : *pc_names) {
       auto claim = env->api->Get("resourceclaims", ns, cname);
-      if (!claim.ok()) return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(), "SuiteError");
-      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation")) pending.push_back(ns + "/" + cname);
+      if (!claim.ok())
+        return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(),
+                                  "SuiteError");
+      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation"))
+        pending.push_back(ns + "/" + cname);
     }
     if (!pending.empty()) {
       Step alloc;
@@ -95,8 +106,8 @@ class RunPodStep final : public StepHandler {
       alloc.where = step.where;
       StepOutcome o = allocate_->Run(alloc, ctx);
       if (!o.passed()) {
-        if (opts.value("expect-schedule", "scheduled") == "unschedulable" && o.verdict == Verdict::kFail &&
-            (o.type == "Unschedulable" || o.type == "Forbidden")) {
+        if (opts.value("expect-schedule", "scheduled") == "unschedulable" &&
+            o.verdict == Verdict::kFail && (o.type == "Unschedulable" || o.type == "Forbidden")) {
           ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
           return StepOutcome::Pass();
         }
@@ -106,7 +117,8 @@ class RunPodStep final : public StepHandler {
     for (const auto& [pc_name, cname] : *pc_names) {
       // The scheduler reserves the claim for the pod, then waits in PreBind
       // for the devices' binding conditions (KEP-5007).
-      if (Status s = Reserve(*env, ns, cname, *pod); !s.ok()) return StepOutcome::FromStatus(s, "reserve claim " + cname);
+      if (Status s = Reserve(*env, ns, cname, *pod); !s.ok())
+        return StepOutcome::FromStatus(s, "reserve claim " + cname);
       bool bound = false;
       StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
       if (!b.passed() || !bound) return b;
@@ -116,15 +128,18 @@ class RunPodStep final : public StepHandler {
       c.name = pc_name;
       c.claim = {ns, (*claim)["metadata"].value("uid", ""), cname};
       std::set<std::string> drivers;
-      for (const auto& r : (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
+      for (const auto& r :
+           (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
         drivers.insert(r.value("driver", ""));
       c.drivers.assign(drivers.begin(), drivers.end());
       kp.claims.push_back(c);
       claim_of[c.name] = ns + "/" + cname;
     }
     if (opts.value("expect-schedule", "scheduled") == "unschedulable") {
-      return StepOutcome::Fail("pod " + ref + " was scheduled (all its claims allocated); expected it to stay unschedulable",
-                               "Scheduled");
+      return StepOutcome::Fail(
+          "pod " + ref +
+              " was scheduled (all its claims allocated); expected it to stay unschedulable",
+          "Scheduled");
     }
     for (const auto& ct : spec.value("containers", Json::array())) {
       kubelet::Container c;
@@ -139,15 +154,22 @@ class RunPodStep final : public StepHandler {
     kubelet::PodResult prep = env->kubelet->PreparePod(kp, StepCallOptions(ctx));
     std::map<std::string, std::vector<kubelet::Device>> devices;  // ns/claim → devices
     for (const auto& call : prep.calls) {
-      ctx.Record("grpc", call.record.api + "/" + call.record.method, std::string(CodeName(call.record.code)),
-                 std::chrono::duration<double, std::milli>(call.record.latency).count(), call.status.ok() ? "" : call.status.message());
+      ctx.Record("grpc", call.record.api + "/" + call.record.method,
+                 std::string(CodeName(call.record.code)),
+                 std::chrono::duration<double, std::milli>(call.record.latency).count(),
+                 call.status.ok() ? "" : call.status.message());
       ctx.Measure({std::string(reports::kPrepareLatency),
-                   std::chrono::duration<double, std::milli>(call.record.latency).count(), "ms", "", {}});
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(),
+                   "ms",
+                   "",
+                   {}});
       for (const auto& cr : call.claims)
-        for (const auto& d : cr.devices) devices[cr.claim.namespace_name + "/" + cr.claim.name].push_back(d);
+        for (const auto& d : cr.devices)
+          devices[cr.claim.namespace_name + "/" + cr.claim.name].push_back(d);
     }
     if (!prep.status.ok()) {
-      return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(), "PrepareFailed");
+      return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(),
+                               "PrepareFailed");
     }
     // A claim another pod prepared already gets no call: its devices come
     // from the kubelet's claim-info cache, as the kubelet's do.
@@ -156,39 +178,46 @@ class RunPodStep final : public StepHandler {
       if (devices.count(key)) continue;
       for (const auto& info : env->kubelet->Claims()) {
         if (info.claim.uid != pc.claim.uid) continue;
-        for (const auto& [driver, list] : info.drivers) devices[key].insert(devices[key].end(), list.begin(), list.end());
+        for (const auto& [driver, list] : info.drivers)
+          devices[key].insert(devices[key].end(), list.begin(), list.end());
       }
     }
     if (!opts.value("keep-prepared", false)) {
-      ctx.cleanup.Add("unprepare pod " + ref, [env, uid = kp.uid] {  // CleanupTracker is thread-safe
-        auto r = env->kubelet->UnpreparePod(uid);
-        return r.status;
-      });
+      ctx.cleanup.Add("unprepare pod " + ref,
+                      [env, uid = kp.uid] {  // CleanupTracker is thread-safe
+                        auto r = env->kubelet->UnpreparePod(uid);
+                        return r.status;
+                      });
     }
     {
       std::lock_guard<std::mutex> l(env->mu);
       env->pod_uids[ref] = kp.uid;
       for (const auto& [key, list] : devices)
         for (const auto& d : list) {
-          env->cdi_ids[key].insert(env->cdi_ids[key].end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
-          if (!d.cdi_device_ids.empty()) env->cdi_covered[key].insert(d.pool_name + "/" + d.device_name);
+          env->cdi_ids[key].insert(env->cdi_ids[key].end(), d.cdi_device_ids.begin(),
+                                   d.cdi_device_ids.end());
+          if (!d.cdi_device_ids.empty())
+            env->cdi_covered[key].insert(d.pool_name + "/" + d.device_name);
         }
     }
 
     StepOutcome result = StepOutcome::Pass();
     for (const auto& ct : spec.value("containers", Json::array())) {
-      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts, ext_claims[ct.value("name", "")]);
+      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts,
+                                   ext_claims[ct.value("name", "")]);
       if (!o.passed()) {
         result = o;
         break;
       }
     }
-    ctx.Record("pod", ref, std::string(reports::VerdictName(result.verdict)), Ms(Clock::Real().Now() - t0));
+    ctx.Record("pod", ref, std::string(reports::VerdictName(result.verdict)),
+               Ms(Clock::Real().Now() - t0));
     return result;
   }
 
   // Reserve(): adds the pod to the claim's status.reservedFor (once).
-  static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name, const Json& pod) {
+  static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name,
+                        const Json& pod) {
     std::lock_guard<std::mutex> serial(env.alloc_mu);
     DRAHIL_ASSIGN_OR_RETURN(Json claim, env.api->Get("resourceclaims", ns, claim_name));
     Json& rf = claim["status"]["reservedFor"];
@@ -205,12 +234,13 @@ class RunPodStep final : public StepHandler {
   // failure condition or the timeout the claim is deallocated, as the
   // scheduler does before it retries; `expect-binding` says which ending the
   // case wants (then the step passes with bound = false and the pod stops).
-  static StepOutcome WaitForBinding(CaseContext& ctx, NodeEnv& env, const std::string& ns, const std::string& cname,
-                                    const Json& opts, bool& bound) {
+  static StepOutcome WaitForBinding(CaseContext& ctx, NodeEnv& env, const std::string& ns,
+                                    const std::string& cname, const Json& opts, bool& bound) {
     bound = false;
     std::string want = opts.value("expect-binding", "bound");
     auto timeout = opts.contains("binding-timeout")
-                       ? std::chrono::duration_cast<std::chrono::seconds>(*ParseDuration(opts["binding-timeout"].get<std::string>()))
+                       ? std::chrono::duration_cast<std::chrono::seconds>(
+                             *ParseDuration(opts["binding-timeout"].get<std::string>()))
                        : allocator::kDefaultBindingTimeout;
     auto t0 = Clock::Real().Now();
     std::optional<StepOutcome> ended;  // set by the check when the wait is over
@@ -278,7 +308,8 @@ class RunPodStep final : public StepHandler {
 
   // SliceDeviceValue(): a capacity (its quantity) or attribute (its value)
   // of a device as the driver's ResourceSlice publishes it.
-  static std::optional<std::string> SliceDeviceValue(NodeEnv& env, const kubelet::Device& dev, const std::string& what,
+  static std::optional<std::string> SliceDeviceValue(NodeEnv& env, const kubelet::Device& dev,
+                                                     const std::string& what,
                                                      const std::string& name) {
     for (const auto& s : DriverSlices(env, env.driver)) {
       if (s["spec"]["pool"].value("name", "") != dev.pool_name) continue;
@@ -289,8 +320,12 @@ class RunPodStep final : public StepHandler {
         auto it = map.find(name);
         if (it == map.end()) it = map.find(env.driver + "/" + name);
         if (it == map.end() || !it->is_object()) return std::nullopt;
-        if (what == "capacity") return it->contains("value") ? std::optional<std::string>((*it)["value"].get<std::string>()) : std::nullopt;
-        for (const auto& [k, v] : it->items()) return v.is_string() ? v.get<std::string>() : v.dump();
+        if (what == "capacity")
+          return it->contains("value")
+                     ? std::optional<std::string>((*it)["value"].get<std::string>())
+                     : std::nullopt;
+        for (const auto& [k, v] : it->items())
+          return v.is_string() ? v.get<std::string>() : v.dump();
         return std::nullopt;
       }
     }
@@ -299,12 +334,12 @@ class RunPodStep final : public StepHandler {
 
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
-                           std::map<std::string, std::vector<kubelet::Device>>& devices, const Json& opts,
-                           const std::vector<kubelet::ContainerClaim>& extended) {
+                           std::map<std::string, std::vector<kubelet::Device>>& devices,
+                           const Json& opts, const std::vector<kubelet::ContainerClaim>& extended) {
     std::string cname = ct.value("name", "");
     std::vector<std::string> ids;
-    std::optional<kubelet::Device> first_device;  // for {device.*} in the command
-    std::vector<kubelet::Device> served;          // every device the container uses
+    std::optional<kubelet::Device> first_device;            // for {device.*} in the command
+    std::vector<kubelet::Device> served;                    // every device the container uses
     std::vector<std::pair<std::string, std::string>> uses;  // (pod claim, request)
     for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
       uses.emplace_back(rc.value("name", ""), rc.value("request", ""));
@@ -315,7 +350,8 @@ class RunPodStep final : public StepHandler {
       std::string request = use_request;
       for (const auto& d : devices[it->second]) {
         bool serves = request.empty() || d.request_names.empty() ||
-                      std::find(d.request_names.begin(), d.request_names.end(), request) != d.request_names.end();
+                      std::find(d.request_names.begin(), d.request_names.end(), request) !=
+                          d.request_names.end();
         if (serves) {
           ids.insert(ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
           served.push_back(d);
@@ -330,11 +366,13 @@ class RunPodStep final : public StepHandler {
                                "CdiSpecialFile");
     auto res = reg->Resolve(ids);
     if (!res.ok()) {
-      return StepOutcome::Fail("container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),
-                               "CdiUnresolved");
+      return StepOutcome::Fail(
+          "container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),
+          "CdiUnresolved");
     }
     sandbox::SandboxSpec sb;
-    for (const auto& a : ct.value("command", Json::array())) sb.argv.push_back(a.get<std::string>());
+    for (const auto& a : ct.value("command", Json::array()))
+      sb.argv.push_back(a.get<std::string>());
     for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
     // {device.capacity.NAME} / {device.attribute.NAME}: what the driver's
     // slice says of the container's first device, so a probe can compare the
@@ -344,16 +382,20 @@ class RunPodStep final : public StepHandler {
       std::smatch m;
       while (std::regex_search(arg, m, kRef)) {
         if (!first_device)
-          return StepOutcome::Error("container " + cname + " uses " + m.str(0) + " but has no device", "SuiteError");
+          return StepOutcome::Error(
+              "container " + cname + " uses " + m.str(0) + " but has no device", "SuiteError");
         auto value = SliceDeviceValue(env, *first_device, m.str(1), m.str(2));
         if (!value)
-          return StepOutcome::Fail("the slice of device " + first_device->device_name + " has no " + m.str(1) + " \"" +
-                                       m.str(2) + "\" (container " + cname + " asks for " + m.str(0) + ")",
+          return StepOutcome::Fail("the slice of device " + first_device->device_name + " has no " +
+                                       m.str(1) + " \"" + m.str(2) + "\" (container " + cname +
+                                       " asks for " + m.str(0) + ")",
                                    "Slices");
         arg = m.prefix().str() + *value + m.suffix().str();
       }
     }
-    if (sb.argv.empty()) return StepOutcome::Error("container " + cname + " has no command (pods run their probe)", "SuiteError");
+    if (sb.argv.empty())
+      return StepOutcome::Error("container " + cname + " has no command (pods run their probe)",
+                                "SuiteError");
     // The env backend: the driver hands devices to containers as variables
     // only, so the probe the case names becomes a look at the container's
     // environment; it can enumerate, nothing more.
@@ -362,8 +404,9 @@ class RunPodStep final : public StepHandler {
       std::vector<std::string> checks = ProbeChecks(sb.argv);
       for (const auto& c : checks) {
         if (c != "enumerate")
-          return StepOutcome::Skip("probe backend env (driver profile " + ctx.profile.name + ") implements only the " +
-                                   "enumerate check; container " + cname + " needs " + c);
+          return StepOutcome::Skip("probe backend env (driver profile " + ctx.profile.name +
+                                   ") implements only the " + "enumerate check; container " +
+                                   cname + " needs " + c);
       }
       sb.argv = {"/usr/bin/env"};
     }
@@ -373,14 +416,17 @@ class RunPodStep final : public StepHandler {
       const auto& have = ctx.profile.probe.checks;
       for (const auto& c : ProbeChecks(sb.argv)) {
         if (std::find(have.begin(), have.end(), c) == have.end())
-          return StepOutcome::Skip("probe backend exec (driver profile " + ctx.profile.name + ") does not implement the " +
-                                   c + " check that container " + cname + " needs");
+          return StepOutcome::Skip("probe backend exec (driver profile " + ctx.profile.name +
+                                   ") does not implement the " + c + " check that container " +
+                                   cname + " needs");
       }
       std::vector<std::string> argv = ctx.profile.probe.command;
       argv.insert(argv.end(), sb.argv.begin() + 1, sb.argv.end());
       for (auto& a : argv) {
         auto e = ExpandPlaceholders(a, ctx.placeholders);
-        if (!e.ok()) return StepOutcome::Error("profile probe.command: " + e.status().message(), "ProfileError");
+        if (!e.ok())
+          return StepOutcome::Error("profile probe.command: " + e.status().message(),
+                                    "ProfileError");
         a = *e;
       }
       sb.argv = std::move(argv);
@@ -411,12 +457,15 @@ class RunPodStep final : public StepHandler {
     auto t0 = Clock::Real().Now();
     auto r = sandbox::Sandbox::Run(sb);
     if (!r.ok()) {
-      if (r.status().code() == Code::kUnavailable) return StepOutcome::Skip("sandbox unavailable: " + r.status().message());
+      if (r.status().code() == Code::kUnavailable)
+        return StepOutcome::Skip("sandbox unavailable: " + r.status().message());
       return StepOutcome::FromStatus(r.status(), "run container " + cname);
     }
-    ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(), Ms(Clock::Real().Now() - t0),
-               r->stderr_text.substr(0, 2000));
-    if (r->timed_out) return StepOutcome::Fail("container " + cname + " did not finish before the step deadline", "ProbeTimeout");
+    ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(),
+               Ms(Clock::Real().Now() - t0), r->stderr_text.substr(0, 2000));
+    if (r->timed_out)
+      return StepOutcome::Fail("container " + cname + " did not finish before the step deadline",
+                               "ProbeTimeout");
 
     if (env_probe) r->result_json = EnvProbeReport(ctx, env, r->stdout_text, served).dump();
     std::string verdict = r->exit.success() ? "pass" : "fail";
@@ -426,19 +475,29 @@ class RunPodStep final : public StepHandler {
         report = Json::parse(r->result_json);
         verdict = report.value("verdict", verdict);
       } catch (const std::exception&) {
-        return StepOutcome::Error("container " + cname + " wrote a result that is not JSON", "ProbeOutput");
+        return StepOutcome::Error("container " + cname + " wrote a result that is not JSON",
+                                  "ProbeOutput");
       }
       std::string device = cname;
-      if (report.contains("devices") && report["devices"].is_array() && !report["devices"].empty() &&
-          report["devices"][0].is_object()) {
+      if (report.contains("devices") && report["devices"].is_array() &&
+          !report["devices"].empty() && report["devices"][0].is_object()) {
         device = report["devices"][0].value("uuid", report["devices"][0].value("name", cname));
       }
       for (const auto& c : report.value("checks", Json::array())) {
         for (const auto& m : c.value("measurements", Json::array())) {
           std::string unit = m.value("unit", "");
           double v = m.value("value", 0.0);
-          ctx.Measure({"probe." + c.value("name", "") + "." + m.value("name", ""), v, unit, device, {{"container", cname}}});
-          if (unit == "GB/s") ctx.Measure({std::string(reports::kProbeBandwidth), v, unit, device, {{"check", c.value("name", "")}}});
+          ctx.Measure({"probe." + c.value("name", "") + "." + m.value("name", ""),
+                       v,
+                       unit,
+                       device,
+                       {{"container", cname}}});
+          if (unit == "GB/s")
+            ctx.Measure({std::string(reports::kProbeBandwidth),
+                         v,
+                         unit,
+                         device,
+                         {{"check", c.value("name", "")}}});
         }
       }
     }
@@ -448,17 +507,23 @@ class RunPodStep final : public StepHandler {
       std::lock_guard<std::mutex> l(env.mu);
       env.probe_reports[pod].emplace_back(cname, std::move(kept));
     }
-    if (opts.contains("expect-exit") && (r->exit.signaled || r->exit.exit_code != opts["expect-exit"].get<int>())) {
-      return StepOutcome::Fail("container " + cname + " ended with " + r->exit.Describe() + ", expected exit code " +
-                               std::to_string(opts["expect-exit"].get<int>()), "ExitCode");
+    if (opts.contains("expect-exit") &&
+        (r->exit.signaled || r->exit.exit_code != opts["expect-exit"].get<int>())) {
+      return StepOutcome::Fail("container " + cname + " ended with " + r->exit.Describe() +
+                                   ", expected exit code " +
+                                   std::to_string(opts["expect-exit"].get<int>()),
+                               "ExitCode");
     }
     std::string want = opts.value("expect-probe", "pass");
     if (verdict == "error" || verdict == "skip") {
-      return StepOutcome::Error("probe in container " + cname + " could not run (" + verdict + "): " + Findings(report, r->stderr_text), "ProbeError");
+      return StepOutcome::Error("probe in container " + cname + " could not run (" + verdict +
+                                    "): " + Findings(report, r->stderr_text),
+                                "ProbeError");
     }
     if (verdict != want) {
-      return StepOutcome::Fail("probe in container " + cname + " reported " + verdict + ", expected " + want + ": " +
-                               Findings(report, r->stderr_text), "ProbeVerdict");
+      return StepOutcome::Fail("probe in container " + cname + " reported " + verdict +
+                                   ", expected " + want + ": " + Findings(report, r->stderr_text),
+                               "ProbeVerdict");
     }
     for (const auto& check : opts.value("values", Json::array())) {
       StepOutcome o = CheckProbeValue(check, report);
@@ -517,36 +582,46 @@ class RunPodStep final : public StepHandler {
       }
       std::string attr = pc.env_value.substr(std::string("attribute:").size());
       auto v = SliceDeviceValue(env, d, "attribute", attr);
-      if (!v) findings.push_back("device " + d.device_name + " publishes no attribute " + attr);
-      else want.insert(*v);
+      if (!v)
+        findings.push_back("device " + d.device_name + " publishes no attribute " + attr);
+      else
+        want.insert(*v);
     }
     for (const auto& w : want)
-      if (!seen.count(w)) findings.push_back("allocated device " + w + " is not among the variables matching " + pc.env_pattern);
+      if (!seen.count(w))
+        findings.push_back("allocated device " + w + " is not among the variables matching " +
+                           pc.env_pattern);
     for (const auto& s : seen)
-      if (!want.count(s)) findings.push_back("variable names " + s + ", which is not allocated to this container");
+      if (!want.count(s))
+        findings.push_back("variable names " + s + ", which is not allocated to this container");
     if (findings.empty() && seen.size() != want.size())
-      findings.push_back(std::to_string(seen.size()) + " matching variable(s) for " + std::to_string(want.size()) + " device(s)");
+      findings.push_back(std::to_string(seen.size()) + " matching variable(s) for " +
+                         std::to_string(want.size()) + " device(s)");
     std::string verdict = findings.empty() ? "pass" : "fail";
     Json devices = Json::array();
     for (const auto& s : seen) devices.push_back({{"name", s}});
     std::string vlist;
     for (const auto& v : vars) vlist += (vlist.empty() ? "" : ", ") + v;
-    return {{"apiVersion", "drahil.probe/v1"},
-            {"verdict", verdict},
-            {"backend", "env"},
-            {"devices", devices},
-            {"checks", Json::array({{{"name", "enumerate"},
-                                     {"verdict", verdict},
-                                     {"summary", std::to_string(seen.size()) + " device variable(s): " + vlist},
-                                     {"findings", findings}}})}};
+    return {
+        {"apiVersion", "drahil.probe/v1"},
+        {"verdict", verdict},
+        {"backend", "env"},
+        {"devices", devices},
+        {"checks",
+         Json::array({{{"name", "enumerate"},
+                       {"verdict", verdict},
+                       {"summary", std::to_string(seen.size()) + " device variable(s): " + vlist},
+                       {"findings", findings}}})}};
   }
 
   static std::string Findings(const Json& report, const std::string& stderr_text) {
     std::string out;
     for (const auto& c : report.value("checks", Json::array())) {
       if (c.value("verdict", "pass") == "pass") continue;
-      out += "\n  " + c.value("name", "") + ": " + c.value("verdict", "") + " " + c.value("summary", "");
-      for (const auto& f : c.value("findings", Json::array())) out += "\n    " + f.get<std::string>();
+      out += "\n  " + c.value("name", "") + ": " + c.value("verdict", "") + " " +
+             c.value("summary", "");
+      for (const auto& f : c.value("findings", Json::array()))
+        out += "\n    " + f.get<std::string>();
     }
     if (out.empty()) out = stderr_text.substr(0, 2000);
     return out;

@@ -25,7 +25,7 @@ struct FeatureSummary {
   bool claimed = false;    // the profile claims that capability (or none maps to it)
   int passed = 0, failed = 0, errors = 0, skipped = 0;
   std::vector<std::string> skip_reasons;  // distinct, in case order
-  std::string status;      // "verified" | "failed" | "not testable here"
+  std::string status;                     // "verified" | "failed" | "not testable here"
 };
 
 // FeatureName()/FeatureCapability(): what a KEP tag stands for.

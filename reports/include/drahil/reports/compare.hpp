@@ -26,16 +26,17 @@ struct CompareOptions {
 };
 
 struct Comparison {
-  int matched = 0;          // cases present in both runs
-  int same = 0;             // ... with the same verdict
-  int allowed = 0;          // ... differing only by an allowed skip
+  int matched = 0;                       // cases present in both runs
+  int same = 0;                          // ... with the same verdict
+  int allowed = 0;                       // ... differing only by an allowed skip
   std::vector<std::string> differences;  // "suite/case: pass vs fail (message)"
   [[nodiscard]] bool ok() const { return differences.empty(); }
 };
 
 // CompareRuns(): every case of either run must be in the other with the same
 // verdict (or an allowed skip). A bad allowed_skip regex is a difference.
-Comparison CompareRuns(const RunReport& first, const RunReport& second, const CompareOptions& options = {});
+Comparison CompareRuns(const RunReport& first, const RunReport& second,
+                       const CompareOptions& options = {});
 
 }  // namespace drahil::reports
 

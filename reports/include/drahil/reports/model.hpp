@@ -42,7 +42,7 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 
 // Measurement: one number a case measured.
 struct Measurement {
-  std::string name;    // e.g. "prepare_latency", "probe_bandwidth"
+  std::string name;  // e.g. "prepare_latency", "probe_bandwidth"
   double value = 0;
   std::string unit;    // e.g. "ms", "GB/s"
   std::string device;  // device the value belongs to; empty when none
@@ -55,12 +55,12 @@ inline constexpr std::string_view kProbeBandwidth = "probe_bandwidth";  // unit 
 
 // CallRecord: one thing the case did or observed, in order.
 struct CallRecord {
-  double at_s = 0;         // seconds since the case started
-  std::string kind;        // "grpc", "http", "probe", "inject", "step", "note"
-  std::string method;      // "/k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin/NodePrepareResources"
-  std::string code;        // "OK", "UNAVAILABLE", "200", "exit 0"; empty when not applicable
+  double at_s = 0;     // seconds since the case started
+  std::string kind;    // "grpc", "http", "probe", "inject", "step", "note"
+  std::string method;  // "/k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin/NodePrepareResources"
+  std::string code;    // "OK", "UNAVAILABLE", "200", "exit 0"; empty when not applicable
   double duration_ms = 0;
-  std::string detail;      // short request/response summary
+  std::string detail;  // short request/response summary
 };
 
 // Attempt: one run of a case when --repeat runs it more than once.
@@ -71,7 +71,7 @@ struct Attempt {
 };
 
 struct CaseResult {
-  std::string id;       // unique within the suite; the JUnit testcase name
+  std::string id;  // unique within the suite; the JUnit testcase name
   std::string title;
   std::string feature;  // the JUnit classname (e.g. "kep-4815" or "partitioning")
   std::vector<std::string> tags;
@@ -82,7 +82,7 @@ struct CaseResult {
   Properties properties;
   std::vector<CallRecord> calls;
   std::vector<Measurement> measurements;
-  std::string output;   // free-form log lines (appended after the call log)
+  std::string output;             // free-form log lines (appended after the call log)
   std::vector<Attempt> attempts;  // filled only when the case ran more than once
   bool flaky = false;             // attempts disagreed
 };
@@ -101,7 +101,7 @@ struct RunReport {
   std::string driver_name;
   std::string driver_version;
   std::string node;
-  std::string hardware;  // "emulated: 8-gpu-mig" or "real: 2x NVIDIA H100"
+  std::string hardware;              // "emulated: 8-gpu-mig" or "real: 2x NVIDIA H100"
   std::vector<std::string> claimed;  // the capabilities the driver profile claims
   std::chrono::system_clock::time_point started{};
   double duration_s = 0;

@@ -81,21 +81,21 @@ typedef enum gpurtError {
 typedef uint64_t gpurtDevPtr;
 
 typedef struct gpurtDeviceInfo {
-  size_t struct_size;             /* in: sizeof(gpurtDeviceInfo) */
-  char uuid[96];                  /* "GPU-..." or "MIG-..." */
-  char name[96];                  /* "NVIDIA H100 80GB HBM3" or "... MIG 1g.10gb" */
-  char parent_uuid[96];           /* the GPU's UUID (equal to uuid for a full GPU) */
-  char pci_bus_id[32];            /* "00000000:18:00.0" */
-  unsigned long long total_mem;   /* bytes in the device or MIG slice */
-  unsigned long long mem_limit;   /* this process's cap: MPS limit, else total_mem */
-  unsigned int sm_count;          /* SMs of the device or slice */
-  unsigned int active_sm_count;   /* after CUDA_MPS_ACTIVE_THREAD_PERCENTAGE */
+  size_t struct_size;                    /* in: sizeof(gpurtDeviceInfo) */
+  char uuid[96];                         /* "GPU-..." or "MIG-..." */
+  char name[96];                         /* "NVIDIA H100 80GB HBM3" or "... MIG 1g.10gb" */
+  char parent_uuid[96];                  /* the GPU's UUID (equal to uuid for a full GPU) */
+  char pci_bus_id[32];                   /* "00000000:18:00.0" */
+  unsigned long long total_mem;          /* bytes in the device or MIG slice */
+  unsigned long long mem_limit;          /* this process's cap: MPS limit, else total_mem */
+  unsigned int sm_count;                 /* SMs of the device or slice */
+  unsigned int active_sm_count;          /* after CUDA_MPS_ACTIVE_THREAD_PERCENTAGE */
   unsigned int active_thread_percentage; /* 100 when unset */
-  unsigned int minor;             /* nvidia<minor> */
-  int is_mig;                     /* 1 for a MIG device */
-  unsigned int gpu_instance_id;   /* MIG only, else 0xFFFFFFFF */
-  unsigned int compute_instance_id; /* MIG only, else 0xFFFFFFFF */
-  int cc_major;                   /* compute capability */
+  unsigned int minor;                    /* nvidia<minor> */
+  int is_mig;                            /* 1 for a MIG device */
+  unsigned int gpu_instance_id;          /* MIG only, else 0xFFFFFFFF */
+  unsigned int compute_instance_id;      /* MIG only, else 0xFFFFFFFF */
+  int cc_major;                          /* compute capability */
   int cc_minor;
 } gpurtDeviceInfo;
 
@@ -110,16 +110,16 @@ typedef enum gpurtKernel {
 } gpurtKernel;
 
 typedef struct gpurtLaunchParams {
-  size_t struct_size;      /* in: sizeof(gpurtLaunchParams) */
+  size_t struct_size; /* in: sizeof(gpurtLaunchParams) */
   gpurtKernel kernel;
-  uint64_t n;              /* elements (floats) */
-  gpurtDevPtr a;           /* inputs: n floats each (b only where used) */
+  uint64_t n;    /* elements (floats) */
+  gpurtDevPtr a; /* inputs: n floats each (b only where used) */
   gpurtDevPtr b;
   gpurtDevPtr c;           /* output: n floats (1 for REDUCE_SUM) */
   float alpha;             /* FMA addend */
   unsigned int iterations; /* FMA inner repeats (0 means 1) */
   /* out: */
-  uint64_t elapsed_ns;     /* wall time of the OpenCL run, without copies */
+  uint64_t elapsed_ns;             /* wall time of the OpenCL run, without copies */
   unsigned int compute_units_used; /* OpenCL compute units the run used */
 } gpurtLaunchParams;
 
@@ -159,8 +159,7 @@ DRAHIL_GPURT_FN(gpurtError_t, gpurtMemcpyDtoH,
                 (int device, void* dst, gpurtDevPtr src, size_t bytes))
 DRAHIL_GPURT_FN(gpurtError_t, gpurtMemcpyDtoD,
                 (int device, gpurtDevPtr dst, gpurtDevPtr src, size_t bytes))
-DRAHIL_GPURT_FN(gpurtError_t, gpurtMemset,
-                (int device, gpurtDevPtr dst, int value, size_t bytes))
+DRAHIL_GPURT_FN(gpurtError_t, gpurtMemset, (int device, gpurtDevPtr dst, int value, size_t bytes))
 
 /* gpurtLaunch(): runs one kernel synchronously on OpenCL. */
 DRAHIL_GPURT_FN(gpurtError_t, gpurtLaunch, (int device, gpurtLaunchParams* params))

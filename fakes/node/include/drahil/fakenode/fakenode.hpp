@@ -6,8 +6,9 @@
 // Layout of a node root and the contract with the fake NVML and the emulated
 // runtime: docs/emulation.md.
 //
-//   DRAHIL_ASSIGN_OR_RETURN(auto profile, fakenode::LoadProfile("fakes/profiles/laptop-1gpu.yaml"));
-//   DRAHIL_ASSIGN_OR_RETURN(auto node, fakenode::CreateNode(profile, root, {.node_name = "n1"}));
+//   DRAHIL_ASSIGN_OR_RETURN(auto profile,
+//   fakenode::LoadProfile("fakes/profiles/laptop-1gpu.yaml")); DRAHIL_ASSIGN_OR_RETURN(auto node,
+//   fakenode::CreateNode(profile, root, {.node_name = "n1"}));
 //   DRAHIL_RETURN_IF_ERROR(fakenode::InjectFault(root, "gpu0", "xid:79"));
 //
 // Thread-safety: functions are safe to call concurrently on different roots.
@@ -30,12 +31,12 @@ namespace drahil::fakenode {
 // ---- profiles (fakes/profiles/*.yaml, schema drahil.fakenode/v1) ----
 
 struct MigProfile {
-  std::string name;          // "1g.10gb"
-  uint32_t id = 0;           // NVML GPU-instance profile id
+  std::string name;  // "1g.10gb"
+  uint32_t id = 0;   // NVML GPU-instance profile id
   uint64_t memory_bytes = 0;
   uint32_t sms = 0;
-  uint32_t placement_size = 1;         // in memory slices
-  std::vector<uint32_t> placements;    // allowed start slices
+  uint32_t placement_size = 1;       // in memory slices
+  std::vector<uint32_t> placements;  // allowed start slices
 };
 
 struct GpuModel {
@@ -79,7 +80,7 @@ struct FpgaSpec {
   std::string vendor;  // "xilinx" | "intel"
   std::string name;
   std::string shell;
-  std::string bdf;     // the first PF (Xilinx management PF / Intel PF with the FME)
+  std::string bdf;              // the first PF (Xilinx management PF / Intel PF with the FME)
   uint32_t device_id = 0;       // Xilinx management PF / Intel PF
   uint32_t user_device_id = 0;  // Xilinx user PF (function 1)
   uint32_t vf_device_id = 0;
@@ -130,8 +131,8 @@ struct DeviceRef {
   std::string uuid;  // GPU-/MIG-/FPGA- id ("" for VFs)
   std::string bdf;   // PCI function ("" for MIG)
   std::string name;
-  std::vector<std::string> nodes;  // device nodes a container needs, relative to the root
-  std::vector<std::string> faults; // active faults ("xid:79", ...)
+  std::vector<std::string> nodes;   // device nodes a container needs, relative to the root
+  std::vector<std::string> faults;  // active faults ("xid:79", ...)
 };
 Result<std::vector<DeviceRef>> ListDevices(const std::string& root);
 

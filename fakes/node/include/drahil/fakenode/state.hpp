@@ -24,9 +24,9 @@ namespace drahil::fakenode {
 inline constexpr uint32_t kNoInstance = 0xFFFFFFFFu;
 
 struct MigDevice {
-  uint32_t index = 0;  // position in the GPU's MIG device list
-  std::string uuid;    // "MIG-xxxxxxxx-xxxx-..."
-  std::string profile; // "1g.10gb"
+  uint32_t index = 0;   // position in the GPU's MIG device list
+  std::string uuid;     // "MIG-xxxxxxxx-xxxx-..."
+  std::string profile;  // "1g.10gb"
   uint32_t gi_id = 0;
   uint32_t ci_id = 0;
   uint32_t placement_start = 0;
@@ -35,7 +35,7 @@ struct MigDevice {
   uint64_t memory_bytes = 0;
   uint32_t sm_count = 0;
   uint32_t cap_minor = 0;
-  std::string cap_file;  // "dev/nvidia-caps/nvidia-cap3", relative to the root
+  std::string cap_file;    // "dev/nvidia-caps/nvidia-cap3", relative to the root
   uint64_t cap_inode = 0;  // identity of the cap file (0 = unchecked)
 };
 
@@ -82,13 +82,13 @@ struct PrRegion {
 
 struct Fpga {
   uint32_t index = 0;
-  std::string uuid;   // "FPGA-..." stable id
-  std::string vendor; // "xilinx" or "intel"
+  std::string uuid;    // "FPGA-..." stable id
+  std::string vendor;  // "xilinx" or "intel"
   uint32_t vendor_id = 0;
   std::string name;
-  std::string shell;  // shell / platform name
-  std::string mgmt_bdf;   // Xilinx management PF, or the Intel PF (FME)
-  std::string user_bdf;   // Xilinx user PF; "" for Intel
+  std::string shell;     // shell / platform name
+  std::string mgmt_bdf;  // Xilinx management PF, or the Intel PF (FME)
+  std::string user_bdf;  // Xilinx user PF; "" for Intel
   uint32_t mgmt_device_id = 0;
   uint32_t user_device_id = 0;
   int numa_node = -1;
@@ -110,7 +110,7 @@ struct NodeState {
 };
 
 // Paths inside a root.
-std::string StateDir(const std::string& root);            // <root>/state
+std::string StateDir(const std::string& root);  // <root>/state
 std::string GpuStatePath(const std::string& root, uint32_t minor);
 std::string FpgaStatePath(const std::string& root, uint32_t index);
 std::string FaultsPath(const std::string& root, const std::string& device_key);
@@ -135,9 +135,9 @@ Status WriteNodeState(const std::string& root, const NodeState& node);
 // ---- faults ----
 struct Fault {
   uint64_t id = 0;
-  std::string kind;   // "xid", "lost", "ecc", "pcie-aer", "fpga-region-error"
-  uint32_t xid = 0;   // kind == "xid"
-  uint64_t after = 0; // calls in a process before it takes effect there
+  std::string kind;    // "xid", "lost", "ecc", "pcie-aer", "fpga-region-error"
+  uint32_t xid = 0;    // kind == "xid"
+  uint64_t after = 0;  // calls in a process before it takes effect there
   uint32_t gi_id = kNoInstance;
   uint32_t ci_id = kNoInstance;
 };

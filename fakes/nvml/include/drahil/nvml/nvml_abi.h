@@ -118,11 +118,10 @@ typedef enum nvmlEccCounterType_enum {
 #define nvmlEventTypePowerSourceChange 0x0000000000000080LL
 #define nvmlEventMigConfigChange 0x0000000000000100LL
 #define nvmlEventTypeNone 0x0000000000000000LL
-#define nvmlEventTypeAll                                                          \
-  (nvmlEventTypeNone | nvmlEventTypeSingleBitEccError |                          \
-   nvmlEventTypeDoubleBitEccError | nvmlEventTypePState | nvmlEventTypeClock |   \
-   nvmlEventTypeXidCriticalError | nvmlEventTypePowerSourceChange |              \
-   nvmlEventMigConfigChange)
+#define nvmlEventTypeAll                                                                 \
+  (nvmlEventTypeNone | nvmlEventTypeSingleBitEccError | nvmlEventTypeDoubleBitEccError | \
+   nvmlEventTypePState | nvmlEventTypeClock | nvmlEventTypeXidCriticalError |            \
+   nvmlEventTypePowerSourceChange | nvmlEventMigConfigChange)
 
 /* ---- structs (layouts as in the real nvml.h) --------------------------- */
 typedef struct nvmlPciInfo_st {
@@ -130,9 +129,9 @@ typedef struct nvmlPciInfo_st {
   unsigned int domain;
   unsigned int bus;
   unsigned int device;
-  unsigned int pciDeviceId;    /* (device id << 16) | vendor id */
-  unsigned int pciSubSystemId; /* (subsystem device << 16) | subsystem vendor */
-  char busId[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];          /* "00000000:18:00.0" */
+  unsigned int pciDeviceId;                       /* (device id << 16) | vendor id */
+  unsigned int pciSubSystemId;                    /* (subsystem device << 16) | subsystem vendor */
+  char busId[NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE]; /* "00000000:18:00.0" */
 } nvmlPciInfo_t;
 
 typedef struct nvmlMemory_st {
@@ -155,7 +154,7 @@ typedef struct nvmlMemory_v2_st {
 typedef struct nvmlEventData_st {
   nvmlDevice_t device;
   unsigned long long eventType;
-  unsigned long long eventData; /* the Xid for nvmlEventTypeXidCriticalError */
+  unsigned long long eventData;   /* the Xid for nvmlEventTypeXidCriticalError */
   unsigned int gpuInstanceId;     /* 0xFFFFFFFF when not attributable */
   unsigned int computeInstanceId; /* 0xFFFFFFFF when not attributable */
 } nvmlEventData_t;
@@ -196,34 +195,42 @@ DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetHandleByPciBusId_v2,
                (const char* pciBusId, nvmlDevice_t* device))
 
 /* Identity. */
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetName, (nvmlDevice_t device, char* name, unsigned int length))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetUUID, (nvmlDevice_t device, char* uuid, unsigned int length))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetName,
+               (nvmlDevice_t device, char* name, unsigned int length))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetUUID,
+               (nvmlDevice_t device, char* uuid, unsigned int length))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetSerial,
                (nvmlDevice_t device, char* serial, unsigned int length))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetPciInfo_v3, (nvmlDevice_t device, nvmlPciInfo_t* pci))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMinorNumber, (nvmlDevice_t device, unsigned int* minorNumber))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMinorNumber,
+               (nvmlDevice_t device, unsigned int* minorNumber))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetIndex, (nvmlDevice_t device, unsigned int* index))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetArchitecture,
                (nvmlDevice_t device, nvmlDeviceArchitecture_t* arch))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetCudaComputeCapability,
                (nvmlDevice_t device, int* major, int* minor))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetNumGpuCores, (nvmlDevice_t device, unsigned int* numCores))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetNumGpuCores,
+               (nvmlDevice_t device, unsigned int* numCores))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetAttributes_v2,
                (nvmlDevice_t device, nvmlDeviceAttributes_t* attributes))
 
 /* Memory. For a MIG device these report the GPU instance's memory. */
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMemoryInfo, (nvmlDevice_t device, nvmlMemory_t* memory))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMemoryInfo_v2, (nvmlDevice_t device, nvmlMemory_v2_t* memory))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMemoryInfo_v2,
+               (nvmlDevice_t device, nvmlMemory_v2_t* memory))
 
 /* MIG. */
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMigMode,
                (nvmlDevice_t device, unsigned int* currentMode, unsigned int* pendingMode))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMaxMigDeviceCount, (nvmlDevice_t device, unsigned int* count))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMaxMigDeviceCount,
+               (nvmlDevice_t device, unsigned int* count))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetMigDeviceHandleByIndex,
                (nvmlDevice_t device, unsigned int index, nvmlDevice_t* migDevice))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceIsMigDeviceHandle, (nvmlDevice_t device, unsigned int* isMigDevice))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceIsMigDeviceHandle,
+               (nvmlDevice_t device, unsigned int* isMigDevice))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, unsigned int* id))
-DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int* id))
+DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetComputeInstanceId,
+               (nvmlDevice_t device, unsigned int* id))
 DRAHIL_NVML_FN(nvmlReturn_t, nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
                (nvmlDevice_t migDevice, nvmlDevice_t* device))
 

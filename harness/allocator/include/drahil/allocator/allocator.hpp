@@ -41,11 +41,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/allocator/cel.hpp"
 #include "drahil/core/status.hpp"
@@ -141,7 +140,8 @@ inline constexpr std::chrono::seconds kDefaultBindingTimeout{600};
 // kFailed when any result's bindingFailureConditions is True in
 // status.devices, kReady when every bindingConditions entry is True, kTimedOut
 // when still pending `timeout` after allocation.allocationTimestamp.
-BindingStatus EvaluateBindingConditions(const Json& claim, std::chrono::system_clock::time_point now,
+BindingStatus EvaluateBindingConditions(const Json& claim,
+                                        std::chrono::system_clock::time_point now,
                                         std::chrono::seconds timeout = kDefaultBindingTimeout);
 
 // Deallocate(): clears status.allocation, status.devices and
@@ -157,8 +157,10 @@ bool Unreserve(Json& claim, const std::string& pod_uid);
 
 // ---- extended resources (KEP-5004) ----------------------------------------
 
-inline constexpr const char* kImplicitExtendedResourcePrefix = "deviceclass.resource.kubernetes.io/";
-inline constexpr const char* kExtendedResourceClaimAnnotation = "resource.kubernetes.io/extended-resource-claim";
+inline constexpr const char* kImplicitExtendedResourcePrefix =
+    "deviceclass.resource.kubernetes.io/";
+inline constexpr const char* kExtendedResourceClaimAnnotation =
+    "resource.kubernetes.io/extended-resource-claim";
 
 // ExtendedResourceClasses(): resource name → DeviceClass name, with both the
 // explicit spec.extendedResourceName and the implicit
@@ -181,8 +183,8 @@ Result<ExtendedResourceClaim> BuildExtendedResourceClaim(const Json& pod,
 // ---- dry run (`drahil allocate`) -------------------------------------------
 
 struct DryRunResult {
-  std::vector<Json> claims;     // every claim, with status.allocation when allocated
-  std::vector<Json> pods;       // pods, with status.extendedResourceClaimStatus if any
+  std::vector<Json> claims;         // every claim, with status.allocation when allocated
+  std::vector<Json> pods;           // pods, with status.extendedResourceClaimStatus if any
   std::vector<std::string> report;  // one line per pod/claim: allocated or why not
   // Why a claim (key "ns/name") is not allocated; pods carry theirs in a
   // PodScheduled condition (status False, reason Unschedulable).

@@ -32,17 +32,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "drahil/core/status.hpp"
 
 namespace drahil::allocator::cel {
 
-inline constexpr int64_t kDefaultCostLimit = 1'000'000;  // CELSelectorExpressionMaxCost
+inline constexpr int64_t kDefaultCostLimit = 1'000'000;    // CELSelectorExpressionMaxCost
 inline constexpr size_t kMaxExpressionLength = 10 * 1024;  // CELSelectorExpressionMaxLength
 
 struct CompileOptions {

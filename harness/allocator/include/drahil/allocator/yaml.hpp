@@ -13,11 +13,10 @@
 #ifndef DRAHIL_ALLOCATOR_YAML_HPP_INCLUDED
 #define DRAHIL_ALLOCATOR_YAML_HPP_INCLUDED
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -25,7 +24,8 @@ namespace drahil::allocator {
 
 // ParseYamlDocuments(): every non-empty document; kind: List objects are
 // flattened into their items. Errors name source and line.
-Result<std::vector<nlohmann::json>> ParseYamlDocuments(std::string_view text, std::string_view source);
+Result<std::vector<nlohmann::json>> ParseYamlDocuments(std::string_view text,
+                                                       std::string_view source);
 // LoadYamlPath(): a file, or every *.yaml/*.yml/*.json file of a directory in
 // name order (not recursive).
 Result<std::vector<nlohmann::json>> LoadYamlPath(const std::string& path);

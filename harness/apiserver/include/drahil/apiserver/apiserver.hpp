@@ -28,10 +28,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
@@ -41,16 +40,16 @@ namespace drahil::apiserver {
 // AuditEntry: one HTTP request as the server answered it.
 struct AuditEntry {
   std::chrono::system_clock::time_point time;  // when the request arrived
-  std::string user;         // "drahil-admin", "system:node:<node>", "system:anonymous"
-  std::string verb;         // get list watch create update patch delete deletecollection;
-                            // for non-resource paths the lower-case HTTP method
-  std::string method;       // GET, POST, ...
-  std::string path;         // URL path, no query
-  std::string query;        // raw query string, "" if none
-  std::string resource;     // "resourceslices", "resourceclaims/status"; "" if none
-  std::string ns;           // namespace, "" if cluster-scoped or none
-  std::string name;         // object name, "" for collections
-  int code = 0;             // HTTP status sent (200 for a watch that started)
+  std::string user;      // "drahil-admin", "system:node:<node>", "system:anonymous"
+  std::string verb;      // get list watch create update patch delete deletecollection;
+                         // for non-resource paths the lower-case HTTP method
+  std::string method;    // GET, POST, ...
+  std::string path;      // URL path, no query
+  std::string query;     // raw query string, "" if none
+  std::string resource;  // "resourceslices", "resourceclaims/status"; "" if none
+  std::string ns;        // namespace, "" if cluster-scoped or none
+  std::string name;      // object name, "" for collections
+  int code = 0;          // HTTP status sent (200 for a watch that started)
   std::chrono::microseconds latency{0};  // until the response (watch: its start) was ready
   std::string user_agent;
 };
@@ -61,10 +60,10 @@ struct AuditEntry {
 struct FaultRule {
   std::string verb;
   std::string path_regex;
-  int code = 500;          // HTTP status to answer with; 0 = do not fail, only delay;
-                           // < 0 = close the connection without answering (a cut link)
+  int code = 500;  // HTTP status to answer with; 0 = do not fail, only delay;
+                   // < 0 = close the connection without answering (a cut link)
   std::string message = "injected fault";
-  int times = 1;           // how many matching requests; < 0 = until removed
+  int times = 1;                         // how many matching requests; < 0 = until removed
   std::chrono::milliseconds latency{0};  // added before answering (or failing)
 };
 

@@ -15,9 +15,8 @@
 #ifndef DRAHIL_CLI_COMMANDS_HPP_INCLUDED
 #define DRAHIL_CLI_COMMANDS_HPP_INCLUDED
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace drahil::cli {
 

@@ -17,11 +17,12 @@
 #ifndef DRAHIL_CORE_CHILD_PROCESS_HPP_INCLUDED
 #define DRAHIL_CORE_CHILD_PROCESS_HPP_INCLUDED
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "drahil/core/status.hpp"
@@ -64,9 +65,9 @@ class ChildProcess {
     Stdio stdin_mode = Stdio::kNull;
     Stdio stdout_mode = Stdio::kInherit;
     Stdio stderr_mode = Stdio::kInherit;
-    std::string stdout_path;  // with kFile
-    std::string stderr_path;  // with kFile; may equal stdout_path
-    bool append = false;      // kFile opens with O_APPEND instead of O_TRUNC
+    std::string stdout_path;        // with kFile
+    std::string stderr_path;        // with kFile; may equal stdout_path
+    bool append = false;            // kFile opens with O_APPEND instead of O_TRUNC
     bool stderr_to_stdout = false;  // stderr goes wherever stdout goes (2>&1)
     // Extra descriptors passed to the child: child_fd -> parent fd (dup2'd).
     std::map<int, int> extra_fds;
@@ -108,8 +109,9 @@ class ChildProcess {
   [[nodiscard]] const std::optional<ExitInfo>& exit_info() const { return exit_; }
 
  private:
-  friend Result<CommandOutput> RunCommand(const std::vector<std::string>&, std::chrono::milliseconds,
-                                                const std::map<std::string, std::string>&);
+  friend Result<CommandOutput> RunCommand(const std::vector<std::string>&,
+                                          std::chrono::milliseconds,
+                                          const std::map<std::string, std::string>&);
   ChildProcess() = default;
   bool TryReap(bool block);
   pid_t pid_ = -1;

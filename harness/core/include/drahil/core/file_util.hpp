@@ -4,9 +4,10 @@
 #ifndef DRAHIL_CORE_FILE_UTIL_HPP_INCLUDED
 #define DRAHIL_CORE_FILE_UTIL_HPP_INCLUDED
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 #include "drahil/core/status.hpp"

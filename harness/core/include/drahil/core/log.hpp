@@ -7,10 +7,10 @@
 #ifndef DRAHIL_CORE_LOG_HPP_INCLUDED
 #define DRAHIL_CORE_LOG_HPP_INCLUDED
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace drahil::log {
 

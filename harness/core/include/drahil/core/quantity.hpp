@@ -58,7 +58,9 @@ class Quantity {
   [[nodiscard]] Quantity Sub(const Quantity& o) const;
   [[nodiscard]] Quantity Neg() const;
   // Cmp(): -1, 0, 1.
-  [[nodiscard]] int Cmp(const Quantity& o) const { return nanos_ < o.nanos_ ? -1 : (nanos_ > o.nanos_ ? 1 : 0); }
+  [[nodiscard]] int Cmp(const Quantity& o) const {
+    return nanos_ < o.nanos_ ? -1 : (nanos_ > o.nanos_ ? 1 : 0);
+  }
 
   friend bool operator==(const Quantity& a, const Quantity& b) { return a.nanos_ == b.nanos_; }
   friend std::strong_ordering operator<=>(const Quantity& a, const Quantity& b) {

@@ -118,13 +118,13 @@ class [[nodiscard]] Result {
   // `return NotFoundError(...)` both work.
   Result(const T& value) : v_(value) {}
   Result(T&& value) : v_(std::move(value)) {}
-  template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, Status> &&
-                                        !std::is_same_v<std::decay_t<U>, Result<T>>>>
+  template <typename U, typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                                    !std::is_same_v<std::decay_t<U>, Status> &&
+                                                    !std::is_same_v<std::decay_t<U>, Result<T>>>>
   Result(U&& value) : v_(T(std::forward<U>(value))) {}
   Result(Status status) : v_(std::move(status)) {
-    if (std::get<Status>(v_).ok()) v_ = Status(Code::kInternal, "Result constructed from OK status");
+    if (std::get<Status>(v_).ok())
+      v_ = Status(Code::kInternal, "Result constructed from OK status");
   }
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(v_); }
@@ -132,9 +132,18 @@ class [[nodiscard]] Result {
   [[nodiscard]] Status status() const { return ok() ? Status() : std::get<Status>(v_); }
 
   // value(): precondition ok(); calling it on an error is a bug and aborts.
-  T& value() & { CheckOk(); return std::get<T>(v_); }
-  const T& value() const& { CheckOk(); return std::get<T>(v_); }
-  T&& value() && { CheckOk(); return std::get<T>(std::move(v_)); }
+  T& value() & {
+    CheckOk();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    CheckOk();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    CheckOk();
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -164,23 +173,25 @@ namespace internal {
 inline Status AsStatus(const Status& s) { return s; }
 inline Status AsStatus(Status&& s) { return std::move(s); }
 template <typename T>
-Status AsStatus(const Result<T>& r) { return r.status(); }
+Status AsStatus(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace internal
 
 }  // namespace drahil
 
 // DRAHIL_RETURN_IF_ERROR(expr): expr is a Status or Result<T>; returns its
 // status from the enclosing function when it is not OK.
-#define DRAHIL_RETURN_IF_ERROR(expr)                                    \
-  do {                                                                  \
+#define DRAHIL_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                    \
     ::drahil::Status drahil_status_ = ::drahil::internal::AsStatus(expr); \
-    if (!drahil_status_.ok()) return drahil_status_;                    \
+    if (!drahil_status_.ok()) return drahil_status_;                      \
   } while (0)
 
 // DRAHIL_RETURN_IF_ERROR_CTX(expr, context): as above, prefixing context.
-#define DRAHIL_RETURN_IF_ERROR_CTX(expr, context)                       \
-  do {                                                                  \
-    ::drahil::Status drahil_status_ = ::drahil::internal::AsStatus(expr); \
+#define DRAHIL_RETURN_IF_ERROR_CTX(expr, context)                                    \
+  do {                                                                               \
+    ::drahil::Status drahil_status_ = ::drahil::internal::AsStatus(expr);            \
     if (!drahil_status_.ok()) return std::move(drahil_status_).WithContext(context); \
   } while (0)
 

@@ -28,7 +28,8 @@ namespace drahil::node {
 
 // Install(): registers the node-side step handlers and the set-up and
 // discovery hooks.
-void Install(runner::StepRegistry& steps, runner::EngineHooks& hooks, const runner::IntegrationOptions& options);
+void Install(runner::StepRegistry& steps, runner::EngineHooks& hooks,
+             const runner::IntegrationOptions& options);
 
 // Modules(): the modules the node side wires together (for `drahil doctor`).
 std::vector<std::string> Modules();

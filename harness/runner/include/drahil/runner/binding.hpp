@@ -27,12 +27,11 @@
 #define DRAHIL_RUNNER_BINDING_HPP_INCLUDED
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 #include "drahil/runner/suite.hpp"
@@ -45,7 +44,8 @@ struct DeviceRecord {
   std::string name;
   std::string pool;
   std::set<std::string> kinds;
-  nlohmann::json attributes = nlohmann::json::object();  // as in the slice: name → {string|int|bool|version: v}
+  nlohmann::json attributes =
+      nlohmann::json::object();  // as in the slice: name → {string|int|bool|version: v}
   bool tainted = false;
 };
 
@@ -81,14 +81,15 @@ Result<nlohmann::json> ResolvePlaceholder(const std::string& name, const Binding
 struct RenderedCase {
   std::vector<Manifest> fixtures;  // the suite's, then the case's
   std::vector<Step> steps;
-  std::set<std::string> missing;   // profile keys that would bind the rest
+  std::set<std::string> missing;  // profile keys that would bind the rest
 };
 RenderedCase RenderCase(const Suite& suite, const Case& kase, const Binding& binding);
 
 // ProfileKeysNeeded(): the profile keys a case needs that `profile` does not
 // bind (its placeholders and device kinds); the devices of its roles are not
 // keys (discovery binds them). Empty: the profile binds the case.
-std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase, const DriverProfile& profile);
+std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase,
+                                        const DriverProfile& profile);
 
 // Attribute helpers. A profile names an attribute "name" (in the driver's
 // domain) or "domain/name"; these return the qualified form, the CEL that

@@ -39,10 +39,10 @@ class DriverProcess {
   };
 
   // BuildArgv()/BuildEnv(): the expanded command line and environment.
-  static Result<std::vector<std::string>> BuildArgv(const DriverProfile& p,
-                                                    const std::map<std::string, std::string>& values);
-  static Result<std::map<std::string, std::string>> BuildEnv(const DriverProfile& p,
-                                                             const std::map<std::string, std::string>& values);
+  static Result<std::vector<std::string>> BuildArgv(
+      const DriverProfile& p, const std::map<std::string, std::string>& values);
+  static Result<std::map<std::string, std::string>> BuildEnv(
+      const DriverProfile& p, const std::map<std::string, std::string>& values);
 
   // Start(): spawns the driver. Fails naming the command when it cannot run.
   static Result<std::shared_ptr<DriverProcess>> Start(Options options);

@@ -36,11 +36,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/clock.hpp"
 #include "drahil/core/status.hpp"
@@ -240,8 +239,8 @@ class StepRegistry {
 
 // Inventory: what capability discovery found (driver registration + slices).
 struct Inventory {
-  std::map<std::string, int> devices;  // abstract kind (profile device model) → count
-  std::set<std::string> device_names;  // every published device's name
+  std::map<std::string, int> devices;     // abstract kind (profile device model) → count
+  std::set<std::string> device_names;     // every published device's name
   std::vector<DeviceRecord> device_list;  // every published device, in slice order
   std::set<std::string> capabilities;
   std::set<std::string> probe_backends;  // usable on this machine
@@ -273,7 +272,7 @@ struct RunOptions {
   std::string bin_dir;     // for {bin_dir}
   std::string lib_dir;     // for {lib_dir}; "" = <bin_dir>/../lib
   std::string node_name = "drahil-node";
-  std::string hardware;    // for the report
+  std::string hardware;  // for the report
 };
 
 // ProgressSink: told about the run as it goes. Calls are serialised.

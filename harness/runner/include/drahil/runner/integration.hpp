@@ -30,8 +30,8 @@ struct IntegrationOptions {
   // --shared-node: every suite runs its cases on one node, as if it said
   // `environment: shared`.
   bool shared_node = false;
-  std::string bin_dir;              // where drahil-refdriver, drahil-probe-* live
-  std::string node_profiles_dir;    // fakes/profiles: emulated node profiles by name
+  std::string bin_dir;            // where drahil-refdriver, drahil-probe-* live
+  std::string node_profiles_dir;  // fakes/profiles: emulated node profiles by name
   // --seed: the allocator tries pools and slices in an order shuffled by it
   // (unset: a fixed order); recorded as the case property allocator.seed.
   std::optional<uint64_t> allocator_seed;

@@ -20,12 +20,11 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -172,23 +171,24 @@ struct DeviceKindModel {
   // creates it (`device.driver == DRIVER && (selector)`); with a manifest the
   // vendor's own class object is created; with neither it must already exist.
   std::string class_name;
-  std::string selector;              // CEL over `device`
-  nlohmann::json class_manifest;     // null unless given
-  std::string identity;              // qualified attribute naming one device ("domain/name")
-  std::string parent;                // qualified attribute partitions share with their parent
-  std::string memory;                // capacity name of the device memory
+  std::string selector;           // CEL over `device`
+  nlohmann::json class_manifest;  // null unless given
+  std::string identity;           // qualified attribute naming one device ("domain/name")
+  std::string parent;             // qualified attribute partitions share with their parent
+  std::string memory;             // capacity name of the device memory
   std::map<std::string, std::string> shapes;  // shape name → CEL selector
-  std::string fault_target;          // qualified attribute the fault injector takes (default identity)
+  std::string fault_target;  // qualified attribute the fault injector takes (default identity)
 };
 
 // DeviceModel: the driver-profile half of a binding: everything the catalog
 // needs to know about a driver to judge it by behaviour, never by names.
 struct DeviceModel {
   std::map<std::string, DeviceKindModel> kinds;
-  std::string cdi_pattern;                        // regex on CDI IDs; default ^k8s\.<driver>/
-  std::map<std::string, std::string> taints;      // fault ("unhealthy") → taint key
-  std::map<std::string, nlohmann::json> configs;  // name → opaque device config {driver, parameters}
-  std::map<std::string, std::string> errors;      // error name → text the driver's message contains
+  std::string cdi_pattern;                    // regex on CDI IDs; default ^k8s\.<driver>/
+  std::map<std::string, std::string> taints;  // fault ("unhealthy") → taint key
+  std::map<std::string, nlohmann::json>
+      configs;                                // name → opaque device config {driver, parameters}
+  std::map<std::string, std::string> errors;  // error name → text the driver's message contains
   // "emulated" (drahil's emulated node) | "nvml" (the same, and the driver
   // finds the fake libnvidia-ml.so.1 first on LD_LIBRARY_PATH) | "exec" |
   // "none".

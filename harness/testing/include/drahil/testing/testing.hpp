@@ -11,10 +11,9 @@
 #ifndef DRAHIL_TESTING_TESTING_HPP_INCLUDED
 #define DRAHIL_TESTING_TESTING_HPP_INCLUDED
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "drahil/core/status.hpp"
 
@@ -65,13 +64,13 @@ inline bool AbsentFromBuild(const std::string& target) {
     REQUIRE(::drahil::testing::FileExists(drahil_built_path_));                         \
   } while (0)
 
-#define DRAHIL_SKIP(reason)                                                   \
-  do {                                                                        \
-    std::string drahil_skip_reason_ = (reason);                               \
-    std::printf("DRAHIL-SKIP: %s\n", drahil_skip_reason_.c_str());           \
-    std::fflush(stdout);                                                      \
-    WARN("skipped: " << drahil_skip_reason_);                                 \
-    return;                                                                   \
+#define DRAHIL_SKIP(reason)                                        \
+  do {                                                             \
+    std::string drahil_skip_reason_ = (reason);                    \
+    std::printf("DRAHIL-SKIP: %s\n", drahil_skip_reason_.c_str()); \
+    std::fflush(stdout);                                           \
+    WARN("skipped: " << drahil_skip_reason_);                      \
+    return;                                                        \
   } while (0)
 
 // REQUIRE_OK(expr): expr is a Status or Result; fails with its message.

@@ -17,7 +17,7 @@ PACKAGES=(
   # OpenCL on PoCL (probe kernels on the CPU)
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   # tests, schema checks, benchmarks, fuzzing, sandbox
-  catch2 libxml2-utils libbenchmark-dev clang libclang-rt-14-dev libcap-dev
+  catch2 libxml2-utils libbenchmark-dev clang clang-format clang-tidy libclang-rt-14-dev libcap-dev
   util-linux procps hyperfine
   # interop peers: Debian's Python with gRPC and the Kubernetes client
   python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml

@@ -34,5 +34,4 @@ std::string FindOnPath(const std::string& name) {
 std::string DebianPython() {
   return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "";
 }
-bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 }  // namespace drahil::testing

@@ -77,12 +77,8 @@ struct FakeRoot {
 };
 std::unique_ptr<FakeRoot> MakeRoot(std::string* why) {
   std::string tool = drahil::testing::Bin("drahil-fakenode");
-  if (drahil::testing::AbsentFromBuild("drahil-fakenode")) {
-    *why = "drahil-fakenode is not part of this build (DRAHIL_MODULES)";
-    return nullptr;
-  }
-  INFO("drahil-fakenode should have built " << tool);
-  REQUIRE(drahil::testing::FileExists(tool));
+  *why = drahil::testing::RequireBuilt("drahil-fakenode", tool);
+  if (!why->empty()) return nullptr;
   auto dir = drahil::TempDir::Create("probe-fpga-");
   REQUIRE_OK(dir);
   std::string root = dir->Join("node");

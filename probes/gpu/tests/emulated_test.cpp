@@ -27,12 +27,8 @@ std::unique_ptr<Node> MakeNode(const std::string& profile, std::string* why) {
   const std::pair<const char*, std::string> needed[] = {
       {"drahil-fakenode", tool}, {"drahil_gpurt", gpurt}, {"drahil_fake_nvml", nvml}};
   for (const auto& [target, path] : needed) {
-    if (drahil::testing::AbsentFromBuild(target)) {
-      *why = std::string(target) + " is not part of this build (DRAHIL_MODULES)";
-      return nullptr;
-    }
-    INFO(target << " should have built " << path);
-    REQUIRE(drahil::testing::FileExists(path));
+    *why = drahil::testing::RequireBuilt(target, path);
+    if (!why->empty()) return nullptr;
   }
   auto dir = drahil::TempDir::Create("probe-gpu-emu-");
   REQUIRE_OK(dir);

@@ -30,12 +30,8 @@ std::unique_ptr<Node> MakeNode(std::string* why) {
       {"drahil_gpurt", drahil::testing::LibDir() + "/libdrahil-gpurt.so"},
       {"drahil_fake_nvml", drahil::testing::LibDir() + "/fake-nvml/libnvidia-ml.so.1"}};
   for (const auto& [target, path] : needed) {
-    if (drahil::testing::AbsentFromBuild(target)) {
-      *why = std::string(target) + " is not part of this build (DRAHIL_MODULES)";
-      return nullptr;
-    }
-    INFO(target << " should have built " << path);
-    REQUIRE(drahil::testing::FileExists(path));
+    *why = drahil::testing::RequireBuilt(target, path);
+    if (!why->empty()) return nullptr;
   }
   if (auto st = drahil::sandbox::Sandbox::Available(); !st.ok()) {
     *why = "sandbox unavailable: " + st.ToString();

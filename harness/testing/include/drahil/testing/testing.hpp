@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <string>
 
+#include "drahil/core/file_util.hpp"
 #include "drahil/core/status.hpp"
 
 namespace drahil::testing {
@@ -31,8 +32,6 @@ std::string Bin(const std::string& name);
 std::string FindOnPath(const std::string& name);
 // DebianPython(): "/usr/bin/python3" if it exists, else "".
 std::string DebianPython();
-// FileExists(path): the path names an existing file (any type).
-bool FileExists(const std::string& path);
 
 // AbsentFromBuild("drahil-fakenode"): true when the test binary declared the
 // target in drahil_add_test(NEEDS ...) and this build configuration left it
@@ -47,6 +46,17 @@ inline bool AbsentFromBuild(const std::string& target) {
 #endif
 }
 
+// RequireBuilt(target, path): for a case that runs `path`, an output of a
+// target its test declared in NEEDS. "" when the file is there; a missing
+// file fails the case (REQUIRE), unless this build configuration leaves the
+// target out: then the reason to skip.
+inline std::string RequireBuilt(const std::string& target, const std::string& path) {
+  if (AbsentFromBuild(target)) return target + " is not part of this build (DRAHIL_MODULES)";
+  INFO(target << " should have built " << path);
+  REQUIRE(::drahil::PathExists(path));
+  return "";
+}
+
 }  // namespace drahil::testing
 
 // DRAHIL_REQUIRE_BUILT("drahil-fakenode", path): the current TEST_CASE needs
@@ -54,14 +64,10 @@ inline bool AbsentFromBuild(const std::string& target) {
 // Skips, naming the build setting, when this configuration leaves the target
 // out; otherwise the file must exist (a missing output is a failure, never a
 // skip). Top level of a TEST_CASE body only, like DRAHIL_SKIP.
-#define DRAHIL_REQUIRE_BUILT(target, path)                                              \
-  do {                                                                                  \
-    if (::drahil::testing::AbsentFromBuild(target)) {                                   \
-      DRAHIL_SKIP(std::string(target) + " is not part of this build (DRAHIL_MODULES)"); \
-    }                                                                                   \
-    std::string drahil_built_path_ = (path);                                            \
-    INFO(target << " should have built " << drahil_built_path_);                        \
-    REQUIRE(::drahil::testing::FileExists(drahil_built_path_));                         \
+#define DRAHIL_REQUIRE_BUILT(target, path)                                          \
+  do {                                                                              \
+    std::string drahil_absent_ = ::drahil::testing::RequireBuilt((target), (path)); \
+    if (!drahil_absent_.empty()) DRAHIL_SKIP(drahil_absent_);                       \
   } while (0)
 
 #define DRAHIL_SKIP(reason)                                        \

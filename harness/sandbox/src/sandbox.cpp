@@ -71,6 +71,202 @@ bool ReadSome(Stream& s) {
   return true;
 }
 
+internal::InitConfig MakeInitConfig(const SandboxSpec& spec, const std::string& staging,
+                                    int64_t start) {
+  internal::InitConfig cfg;
+  cfg.argv = spec.argv;
+  cfg.env = MergeEnv(spec.env, spec.edits.env, spec.hostname);
+  cfg.edits = spec.edits;
+  cfg.fake_root = spec.fake_root;
+  cfg.mask_dirs = spec.mask_dirs;
+  cfg.extra_binds = spec.extra_binds;
+  cfg.cwd = spec.cwd.empty() ? "/" : spec.cwd;
+  cfg.hostname = spec.hostname;
+  cfg.private_run = spec.private_run;
+  cfg.user_namespace = UseUserNamespace(spec.user_namespace);
+  cfg.allow_hooks = spec.allow_hooks;
+  cfg.staging_dir = staging;
+  cfg.deadline_mono_ms = start + spec.timeout.count();
+  return cfg;
+}
+
+// HelperPipes: the helper's fds 0-4 (see protocol.hpp), both ends of each pipe.
+struct HelperPipes {
+  Pipe out, err, res, ev;
+  UniqueFd devnull;
+};
+
+Result<HelperPipes> MakeHelperPipes() {
+  HelperPipes p;
+  DRAHIL_ASSIGN_OR_RETURN(p.out, MakePipe());
+  DRAHIL_ASSIGN_OR_RETURN(p.err, MakePipe());
+  DRAHIL_ASSIGN_OR_RETURN(p.res, MakePipe());
+  DRAHIL_ASSIGN_OR_RETURN(p.ev, MakePipe());
+  p.devnull = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!p.devnull) return ErrnoError(errno, "open /dev/null");
+  return p;
+}
+
+// SpawnHelper(): forks and execs the helper with the pipes' write ends as fds
+// 1-4 and /dev/null as fd 0, then closes those ends here.
+Result<pid_t> SpawnHelper(const std::string& init, const std::string& config_path,
+                          HelperPipes& pipes) {
+  // Everything the child needs is prepared before fork(): between fork and
+  // exec it makes only async-signal-safe calls.
+  std::string arg0 = init, arg1 = config_path;
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  std::string env0 = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+  char* envp[] = {env0.data(), nullptr};
+  const std::array<int, 5> src = {pipes.devnull.get(), pipes.out.write.get(), pipes.err.write.get(),
+                                  pipes.res.write.get(), pipes.ev.write.get()};
+
+  pid_t helper = ::fork();
+  if (helper < 0) return ErrnoError(errno, "fork sandbox helper");
+  if (helper == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int tmp[5];
+    for (int i = 0; i < 5; ++i) tmp[i] = ::fcntl(src[static_cast<size_t>(i)], F_DUPFD, 10);
+    for (int i = 0; i < 5; ++i) ::dup2(tmp[i], i);
+    if (::syscall(SYS_close_range, 5u, ~0u, 0u) != 0) {
+      for (int fd = 5; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(argv[0], argv, envp);
+    ::_exit(127);
+  }
+  pipes.out.write.Reset();
+  pipes.err.write.Reset();
+  pipes.res.write.Reset();
+  pipes.ev.write.Reset();
+  pipes.devnull.Reset();
+  return helper;
+}
+
+constexpr size_t kStreams = 4;  // stdout, stderr, result, events
+
+// HelperEnd: how the helper process ended.
+struct HelperEnd {
+  bool killed = false;  // by the backstop deadline
+  int status = 0;       // its wait status
+};
+
+// PumpHelper(): reads the streams until the helper has been reaped and every
+// pipe is closed, or a second after it was reaped (a hook's daemon may keep a
+// pipe open). Kills the helper once hard_deadline passes.
+Result<HelperEnd> PumpHelper(pid_t helper, Stream (&streams)[kStreams], int64_t hard_deadline) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, helper, 0)));
+  HelperEnd end;
+  bool helper_done = false;
+  int64_t drain_until = 0;
+  for (;;) {
+    std::vector<pollfd> pfds;
+    std::vector<Stream*> owners;
+    for (auto& s : streams) {
+      if (s.open) {
+        pfds.push_back({s.fd.get(), POLLIN, 0});
+        owners.push_back(&s);
+      }
+    }
+    if (!helper_done && pidfd) pfds.push_back({pidfd.get(), POLLIN, 0});
+    if (helper_done && owners.empty()) break;
+    int64_t now = MonotonicMs();
+    if (helper_done && now >= drain_until) break;  // a hook's daemon kept a pipe open
+    int64_t wait_ms = helper_done ? drain_until - now : std::max<int64_t>(0, hard_deadline - now);
+    if (!pidfd && !helper_done) wait_ms = std::min<int64_t>(wait_ms, 20);
+    int n = ::poll(pfds.data(), pfds.size(), static_cast<int>(std::min<int64_t>(wait_ms, 1000)));
+    if (n < 0 && errno != EINTR) return ErrnoError(errno, "poll sandbox pipes");
+    for (size_t i = 0; i < owners.size(); ++i) {
+      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!ReadSome(*owners[i])) owners[i]->open = false;
+      }
+    }
+    if (!helper_done) {
+      pid_t r = ::waitpid(helper, &end.status, WNOHANG);
+      if (r == helper) {
+        helper_done = true;
+        drain_until = MonotonicMs() + 1000;
+      } else if (MonotonicMs() >= hard_deadline && !end.killed) {
+        ::kill(helper, SIGKILL);  // the init follows through PR_SET_PDEATHSIG
+        end.killed = true;
+      }
+    }
+  }
+  return end;
+}
+
+// EventSummary: what the helper's event lines said beyond the result's fields.
+struct EventSummary {
+  Status first_error;
+  bool got_exit = false;
+};
+
+void ApplyEvent(const nlohmann::json& j, SandboxResult& result, EventSummary& summary) {
+  std::string kind = j.value("ev", "");
+  if (kind == "log") {
+    result.log.push_back(j.value("msg", ""));
+  } else if (kind == "error" && summary.first_error.ok()) {
+    int code = j.value("code", static_cast<int>(Code::kInternal));
+    if (code <= 0 || code > 16) code = static_cast<int>(Code::kInternal);
+    summary.first_error =
+        Status(static_cast<Code>(code), "sandbox: " + j.value("msg", std::string("unknown error")));
+  } else if (kind == "timeout") {
+    result.timed_out = true;
+  } else if (kind == "exit") {
+    int st = j.value("status", 0);
+    summary.got_exit = true;
+    if (WIFSIGNALED(st)) {
+      result.exit.signaled = true;
+      result.exit.signal = WTERMSIG(st);
+    } else {
+      result.exit.exit_code = WEXITSTATUS(st);
+    }
+  }
+}
+
+// ApplyEvents(): applies each event line (one JSON object per line; others
+// are skipped) to the result.
+EventSummary ApplyEvents(const std::string& events, SandboxResult& result) {
+  EventSummary summary;
+  size_t pos = 0;
+  while (pos < events.size()) {
+    size_t nl = events.find('\n', pos);
+    if (nl == std::string::npos) nl = events.size();
+    std::string line = events.substr(pos, nl - pos);
+    pos = nl + 1;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    ApplyEvent(j, result, summary);
+  }
+  return summary;
+}
+
+// Conclude(): the reported error, the timeout, the command's exit, or an
+// error for a helper that ended without reporting the exit.
+Result<SandboxResult> Conclude(SandboxResult result, const EventSummary& summary,
+                               const HelperEnd& end, const std::string& init) {
+  if (!summary.first_error.ok()) {
+    std::string ctx;
+    if (!result.stderr_text.empty()) ctx = " (stderr: " + result.stderr_text.substr(0, 2000) + ")";
+    return Status(summary.first_error.code(), summary.first_error.message() + ctx);
+  }
+  if (result.timed_out || end.killed) {
+    result.timed_out = true;
+    result.exit.signaled = true;
+    result.exit.signal = SIGKILL;
+    result.exit.exit_code = -1;
+    return result;
+  }
+  if (!summary.got_exit) {
+    std::string how = WIFEXITED(end.status) ? "exit code " + std::to_string(WEXITSTATUS(end.status))
+                                            : "signal " + std::to_string(WTERMSIG(end.status));
+    return InternalError("sandbox helper " + init + " ended (" + how +
+                         ") without reporting the command's exit");
+  }
+  return result;
+}
+
 }  // namespace
 
 std::vector<std::string> MergeEnv(const std::map<std::string, std::string>& extra,
@@ -185,164 +381,31 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
   const std::string staging = work.Join("dev");
   if (::mkdir(staging.c_str(), 0700) != 0) return ErrnoError(errno, "mkdir " + staging);
 
-  internal::InitConfig cfg;
-  cfg.argv = spec.argv;
-  cfg.env = MergeEnv(spec.env, spec.edits.env, spec.hostname);
-  cfg.edits = spec.edits;
-  cfg.fake_root = spec.fake_root;
-  cfg.mask_dirs = spec.mask_dirs;
-  cfg.extra_binds = spec.extra_binds;
-  cfg.cwd = spec.cwd.empty() ? "/" : spec.cwd;
-  cfg.hostname = spec.hostname;
-  cfg.private_run = spec.private_run;
-  cfg.user_namespace = UseUserNamespace(spec.user_namespace);
-  cfg.allow_hooks = spec.allow_hooks;
-  cfg.staging_dir = staging;
-  cfg.deadline_mono_ms = start + spec.timeout.count();
   const std::string config_path = work.Join("config.json");
-  DRAHIL_RETURN_IF_ERROR(AtomicWriteFile(config_path, internal::EncodeConfig(cfg), 0600));
+  DRAHIL_RETURN_IF_ERROR(AtomicWriteFile(
+      config_path, internal::EncodeConfig(MakeInitConfig(spec, staging, start)), 0600));
 
-  DRAHIL_ASSIGN_OR_RETURN(Pipe out, MakePipe());
-  DRAHIL_ASSIGN_OR_RETURN(Pipe err, MakePipe());
-  DRAHIL_ASSIGN_OR_RETURN(Pipe res, MakePipe());
-  DRAHIL_ASSIGN_OR_RETURN(Pipe ev, MakePipe());
-  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devnull) return ErrnoError(errno, "open /dev/null");
-
-  // Everything the child needs is prepared before fork(): between fork and
-  // exec it makes only async-signal-safe calls.
-  std::string arg0 = init, arg1 = config_path;
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  std::string env0 = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {env0.data(), nullptr};
-  const std::array<int, 5> src = {devnull.get(), out.write.get(), err.write.get(), res.write.get(),
-                                  ev.write.get()};
-
-  pid_t helper = ::fork();
-  if (helper < 0) return ErrnoError(errno, "fork sandbox helper");
-  if (helper == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int tmp[5];
-    for (int i = 0; i < 5; ++i) tmp[i] = ::fcntl(src[static_cast<size_t>(i)], F_DUPFD, 10);
-    for (int i = 0; i < 5; ++i) ::dup2(tmp[i], i);
-    if (::syscall(SYS_close_range, 5u, ~0u, 0u) != 0) {
-      for (int fd = 5; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(argv[0], argv, envp);
-    ::_exit(127);
-  }
-  out.write.Reset();
-  err.write.Reset();
-  res.write.Reset();
-  ev.write.Reset();
-  devnull.Reset();
+  DRAHIL_ASSIGN_OR_RETURN(HelperPipes pipes, MakeHelperPipes());
+  DRAHIL_ASSIGN_OR_RETURN(pid_t helper, SpawnHelper(init, config_path, pipes));
 
   SandboxResult result;
   std::string events;
   bool truncated = false, ev_truncated = false;
-  Stream streams[4] = {
-      {std::move(out.read), &result.stdout_text, spec.max_output_bytes, &truncated},
-      {std::move(err.read), &result.stderr_text, spec.max_output_bytes, &truncated},
-      {std::move(res.read), &result.result_json, spec.max_output_bytes, &truncated},
-      {std::move(ev.read), &events, 4u << 20, &ev_truncated},
+  Stream streams[kStreams] = {
+      {std::move(pipes.out.read), &result.stdout_text, spec.max_output_bytes, &truncated},
+      {std::move(pipes.err.read), &result.stderr_text, spec.max_output_bytes, &truncated},
+      {std::move(pipes.res.read), &result.result_json, spec.max_output_bytes, &truncated},
+      {std::move(pipes.ev.read), &events, 4u << 20, &ev_truncated},
   };
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, helper, 0)));
   // The helper enforces the deadline itself; this is the backstop for a
   // helper that hangs.
   const int64_t hard_deadline = start + spec.timeout.count() + 15000;
-  bool helper_done = false, helper_killed = false;
-  int helper_status = 0;
-  int64_t drain_until = 0;
-  for (;;) {
-    std::vector<pollfd> pfds;
-    std::vector<Stream*> owners;
-    for (auto& s : streams) {
-      if (s.open) {
-        pfds.push_back({s.fd.get(), POLLIN, 0});
-        owners.push_back(&s);
-      }
-    }
-    if (!helper_done && pidfd) pfds.push_back({pidfd.get(), POLLIN, 0});
-    if (helper_done && owners.empty()) break;
-    int64_t now = MonotonicMs();
-    if (helper_done && now >= drain_until) break;  // a hook's daemon kept a pipe open
-    int64_t wait_ms = helper_done ? drain_until - now : std::max<int64_t>(0, hard_deadline - now);
-    if (!pidfd && !helper_done) wait_ms = std::min<int64_t>(wait_ms, 20);
-    int n = ::poll(pfds.data(), pfds.size(), static_cast<int>(std::min<int64_t>(wait_ms, 1000)));
-    if (n < 0 && errno != EINTR) return ErrnoError(errno, "poll sandbox pipes");
-    for (size_t i = 0; i < owners.size(); ++i) {
-      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!ReadSome(*owners[i])) owners[i]->open = false;
-      }
-    }
-    if (!helper_done) {
-      pid_t r = ::waitpid(helper, &helper_status, WNOHANG);
-      if (r == helper) {
-        helper_done = true;
-        drain_until = MonotonicMs() + 1000;
-      } else if (MonotonicMs() >= hard_deadline && !helper_killed) {
-        ::kill(helper, SIGKILL);  // the init follows through PR_SET_PDEATHSIG
-        helper_killed = true;
-      }
-    }
-  }
+  DRAHIL_ASSIGN_OR_RETURN(HelperEnd end, PumpHelper(helper, streams, hard_deadline));
   result.output_truncated = truncated;
   result.duration = std::chrono::milliseconds(MonotonicMs() - start);
 
-  Status first_error;
-  bool got_exit = false;
-  size_t pos = 0;
-  while (pos < events.size()) {
-    size_t nl = events.find('\n', pos);
-    if (nl == std::string::npos) nl = events.size();
-    std::string line = events.substr(pos, nl - pos);
-    pos = nl + 1;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
-    std::string kind = j.value("ev", "");
-    if (kind == "log") {
-      result.log.push_back(j.value("msg", ""));
-    } else if (kind == "error" && first_error.ok()) {
-      int code = j.value("code", static_cast<int>(Code::kInternal));
-      if (code <= 0 || code > 16) code = static_cast<int>(Code::kInternal);
-      first_error = Status(static_cast<Code>(code),
-                           "sandbox: " + j.value("msg", std::string("unknown error")));
-    } else if (kind == "timeout") {
-      result.timed_out = true;
-    } else if (kind == "exit") {
-      int st = j.value("status", 0);
-      got_exit = true;
-      if (WIFSIGNALED(st)) {
-        result.exit.signaled = true;
-        result.exit.signal = WTERMSIG(st);
-      } else {
-        result.exit.exit_code = WEXITSTATUS(st);
-      }
-    }
-  }
-  if (!first_error.ok()) {
-    std::string ctx;
-    if (!result.stderr_text.empty()) ctx = " (stderr: " + result.stderr_text.substr(0, 2000) + ")";
-    return Status(first_error.code(), first_error.message() + ctx);
-  }
-  if (result.timed_out || helper_killed) {
-    result.timed_out = true;
-    result.exit.signaled = true;
-    result.exit.signal = SIGKILL;
-    result.exit.exit_code = -1;
-    return result;
-  }
-  if (!got_exit) {
-    std::string how = WIFEXITED(helper_status)
-                          ? "exit code " + std::to_string(WEXITSTATUS(helper_status))
-                          : "signal " + std::to_string(WTERMSIG(helper_status));
-    return InternalError("sandbox helper " + init + " ended (" + how +
-                         ") without reporting the command's exit");
-  }
-  return result;
+  const EventSummary summary = ApplyEvents(events, result);
+  return Conclude(std::move(result), summary, end, init);
 }
 
 }  // namespace drahil::sandbox

@@ -595,62 +595,65 @@ Status ToStatus(const SpecFailure& f, std::string_view source) {
   return InvalidArgumentError(std::move(msg));
 }
 
+Json DeviceNodeToJson(const DeviceNode& d) {
+  Json n = {{"path", d.path}};
+  if (!d.host_path.empty()) n["hostPath"] = d.host_path;
+  if (!d.type.empty()) n["type"] = d.type;
+  if (d.major) n["major"] = *d.major;
+  if (d.minor) n["minor"] = *d.minor;
+  if (d.file_mode) n["fileMode"] = *d.file_mode;
+  if (!d.permissions.empty()) n["permissions"] = d.permissions;
+  if (d.uid) n["uid"] = *d.uid;
+  if (d.gid) n["gid"] = *d.gid;
+  return n;
+}
+
+Json HookToJson(const Hook& h) {
+  Json o = {{"hookName", h.hook_name}, {"path", h.path}};
+  if (!h.args.empty()) o["args"] = h.args;
+  if (!h.env.empty()) o["env"] = h.env;
+  if (h.timeout) o["timeout"] = *h.timeout;
+  return o;
+}
+
+Json MountToJson(const Mount& m) {
+  Json o = {{"hostPath", m.host_path}, {"containerPath", m.container_path}};
+  if (!m.options.empty()) o["options"] = m.options;
+  if (!m.type.empty()) o["type"] = m.type;
+  return o;
+}
+
+Json IntelRdtToJson(const IntelRdt& r) {
+  Json o = Json::object();
+  if (!r.clos_id.empty()) o["closID"] = r.clos_id;
+  if (!r.l3_cache_schema.empty()) o["l3CacheSchema"] = r.l3_cache_schema;
+  if (!r.mem_bw_schema.empty()) o["memBwSchema"] = r.mem_bw_schema;
+  if (r.has_schemata) o["schemata"] = r.schemata;
+  if (r.has_enable_monitoring) o["enableMonitoring"] = r.enable_monitoring;
+  return o;
+}
+
+Json NetDeviceToJson(const NetDevice& n) {
+  return {{"hostInterfaceName", n.host_interface_name}, {"name", n.name}};
+}
+
+template <typename T>
+Json ArrayToJson(const std::vector<T>& items, Json (*to_json)(const T&)) {
+  Json arr = Json::array();
+  for (const auto& item : items) arr.push_back(to_json(item));
+  return arr;
+}
+
+// EditsToJson(): the spec's form of the edits; empty fields are left out.
 Json EditsToJson(const ContainerEdits& e) {
   Json j = Json::object();
   if (!e.env.empty()) j["env"] = e.env;
-  if (!e.device_nodes.empty()) {
-    Json arr = Json::array();
-    for (const auto& d : e.device_nodes) {
-      Json n = {{"path", d.path}};
-      if (!d.host_path.empty()) n["hostPath"] = d.host_path;
-      if (!d.type.empty()) n["type"] = d.type;
-      if (d.major) n["major"] = *d.major;
-      if (d.minor) n["minor"] = *d.minor;
-      if (d.file_mode) n["fileMode"] = *d.file_mode;
-      if (!d.permissions.empty()) n["permissions"] = d.permissions;
-      if (d.uid) n["uid"] = *d.uid;
-      if (d.gid) n["gid"] = *d.gid;
-      arr.push_back(std::move(n));
-    }
-    j["deviceNodes"] = std::move(arr);
-  }
-  if (!e.hooks.empty()) {
-    Json arr = Json::array();
-    for (const auto& h : e.hooks) {
-      Json o = {{"hookName", h.hook_name}, {"path", h.path}};
-      if (!h.args.empty()) o["args"] = h.args;
-      if (!h.env.empty()) o["env"] = h.env;
-      if (h.timeout) o["timeout"] = *h.timeout;
-      arr.push_back(std::move(o));
-    }
-    j["hooks"] = std::move(arr);
-  }
-  if (!e.mounts.empty()) {
-    Json arr = Json::array();
-    for (const auto& m : e.mounts) {
-      Json o = {{"hostPath", m.host_path}, {"containerPath", m.container_path}};
-      if (!m.options.empty()) o["options"] = m.options;
-      if (!m.type.empty()) o["type"] = m.type;
-      arr.push_back(std::move(o));
-    }
-    j["mounts"] = std::move(arr);
-  }
-  if (e.intel_rdt) {
-    Json o = Json::object();
-    if (!e.intel_rdt->clos_id.empty()) o["closID"] = e.intel_rdt->clos_id;
-    if (!e.intel_rdt->l3_cache_schema.empty()) o["l3CacheSchema"] = e.intel_rdt->l3_cache_schema;
-    if (!e.intel_rdt->mem_bw_schema.empty()) o["memBwSchema"] = e.intel_rdt->mem_bw_schema;
-    if (e.intel_rdt->has_schemata) o["schemata"] = e.intel_rdt->schemata;
-    if (e.intel_rdt->has_enable_monitoring) o["enableMonitoring"] = e.intel_rdt->enable_monitoring;
-    j["intelRdt"] = std::move(o);
-  }
+  if (!e.device_nodes.empty()) j["deviceNodes"] = ArrayToJson(e.device_nodes, DeviceNodeToJson);
+  if (!e.hooks.empty()) j["hooks"] = ArrayToJson(e.hooks, HookToJson);
+  if (!e.mounts.empty()) j["mounts"] = ArrayToJson(e.mounts, MountToJson);
+  if (e.intel_rdt) j["intelRdt"] = IntelRdtToJson(*e.intel_rdt);
   if (!e.additional_gids.empty()) j["additionalGids"] = e.additional_gids;
-  if (!e.net_devices.empty()) {
-    Json arr = Json::array();
-    for (const auto& n : e.net_devices)
-      arr.push_back({{"hostInterfaceName", n.host_interface_name}, {"name", n.name}});
-    j["netDevices"] = std::move(arr);
-  }
+  if (!e.net_devices.empty()) j["netDevices"] = ArrayToJson(e.net_devices, NetDeviceToJson);
   return j;
 }
 

@@ -203,6 +203,118 @@ void Search::NoteFailure(size_t ri, const std::string& why) {
   }
 }
 
+// CountStatic(): how many of the node's devices pass StaticCheck for
+// (ri, ai), and in *first_static the rejection of the device that got
+// furthest. Stops at a selector error (error_).
+void Search::CountStatic(size_t ri, int ai, int64_t* eligible, std::string* first_static) {
+  int8_t best_stage = 0;
+  for (int d : node_devices_) {
+    const std::string& r = StaticCheck(ri, ai, d);
+    if (!error_.ok()) return;
+    if (r.empty()) {
+      ++*eligible;
+    } else if (elig_[ri][ai].stage[d] > best_stage) {
+      best_stage = elig_[ri][ai].stage[d];
+      *first_static = r;
+    }
+  }
+}
+
+// TryAll(): alternative ai of request ri in allocationMode All: every
+// statically eligible device, then the requests after it. On failure
+// appends the reason to *why.
+Search::AltOutcome Search::TryAll(size_t ri, int ai, const std::string& prefix, std::string* why,
+                                  bool* any_static) {
+  int64_t eligible = 0;
+  std::string first_static;
+  CountStatic(ri, ai, &eligible, &first_static);
+  if (!error_.ok()) return AltOutcome::kAbort;
+  if (!incomplete_pools_.empty()) {
+    *why += (why->empty() ? "" : "; ") + prefix + "asks for all devices, but " +
+            incomplete_pools_.front();
+    return AltOutcome::kFailed;
+  }
+  if (eligible == 0) {
+    *why += (why->empty() ? "" : "; ") + prefix +
+            "asks for all devices, but none match on node \"" + node_.name + "\"" +
+            (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+    return AltOutcome::kFailed;
+  }
+  *any_static = true;
+  std::vector<Pick> added;
+  std::string dyn = ApplyAll(ri, ai, &added);
+  if (dyn.empty()) {
+    for (auto& p : added) picks_.push_back(p);
+    if (SearchFrom(ri + 1)) return AltOutcome::kAllocated;
+    for (size_t k = 0; k < added.size(); ++k) picks_.pop_back();
+    if (hopeless_ || budget_exceeded_ || !error_.ok()) {
+      for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
+      return AltOutcome::kAbort;
+    }
+    dyn = "the requests after it cannot be satisfied with this choice";
+  }
+  for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
+  *why += (why->empty() ? "" : "; ") + prefix + "asks for all " + std::to_string(eligible) +
+          " matching device(s): " + dyn;
+  return AltOutcome::kFailed;
+}
+
+// ApplyAll(): applies every statically eligible device for (ri, ai) into
+// *added, in order; the first device's DynamicCheck rejection ends it and is
+// returned ("" when all were applied).
+std::string Search::ApplyAll(size_t ri, int ai, std::vector<Pick>* added) {
+  std::string dyn;
+  for (int d : node_devices_) {
+    if (!StaticCheck(ri, ai, d).empty()) continue;
+    ++steps_;
+    dyn = DynamicCheck(ri, ai, d);
+    if (!dyn.empty()) break;
+    Pick p;
+    p.request = static_cast<int>(ri);
+    p.alt = ai;
+    p.device = d;
+    Apply(p);
+    added->push_back(std::move(p));
+  }
+  return dyn;
+}
+
+// TryCount(): alternative ai of request ri in allocationMode ExactCount:
+// PickDevices(), and on failure the reason appended to *why.
+Search::AltOutcome Search::TryCount(size_t ri, int ai, const std::string& prefix, std::string* why,
+                                    bool* any_static) {
+  const Alt& alt = requests_[ri].alts[ai];
+  if (PickDevices(ri, ai, 0, alt.count)) return AltOutcome::kAllocated;
+  if (!error_.ok() || budget_exceeded_ || hopeless_) return AltOutcome::kAbort;
+  int64_t eligible = 0;
+  std::string first_static;
+  CountStatic(ri, ai, &eligible, &first_static);
+  if (!error_.ok()) return AltOutcome::kAbort;
+  if (scan_reason_.empty()) NameFirstBusy(ri, ai);
+  if (eligible < alt.count) {
+    *why += (why->empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
+            " device(s), " + std::to_string(eligible) + " of " +
+            std::to_string(node_devices_.size()) + " on node \"" + node_.name + "\" match" +
+            (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
+    return AltOutcome::kFailed;
+  }
+  *any_static = true;
+  *why += (why->empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
+          " device(s) and " + std::to_string(eligible) + " match, but they cannot be allocated" +
+          (scan_reason_.empty() ? "" : " (first rejection: " + scan_reason_ + ")");
+  return AltOutcome::kFailed;
+}
+
+// NameFirstBusy(): busy devices were skipped unexplained; scan_reason_
+// becomes the DynamicCheck rejection of the first one.
+void Search::NameFirstBusy(size_t ri, int ai) {
+  for (int d : node_devices_) {
+    if (!StaticCheck(ri, ai, d).empty()) continue;
+    scan_reason_ = DynamicCheck(ri, ai, d);
+    if (!scan_reason_.empty()) break;
+  }
+}
+
 bool Search::SearchFrom(size_t ri) {
   if (ri == requests_.size()) return true;
   const Request& req = requests_[ri];
@@ -217,88 +329,10 @@ bool Search::SearchFrom(size_t ri) {
     // earlier requests can help (see hopeless_). ExactCount requests scan
     // lazily and count only when the search fails, so CEL runs on as few
     // devices as kube-scheduler's allocator would evaluate.
-    int64_t eligible = 0;
-    std::string first_static;  // the rejection of the device that got furthest
-    auto count_static = [&]() {
-      int8_t best_stage = 0;
-      for (int d : node_devices_) {
-        const std::string& r = StaticCheck(ri, static_cast<int>(ai), d);
-        if (!error_.ok()) return;
-        if (r.empty()) {
-          ++eligible;
-        } else if (elig_[ri][ai].stage[d] > best_stage) {
-          best_stage = elig_[ri][ai].stage[d];
-          first_static = r;
-        }
-      }
-    };
-    if (alt.all) {
-      count_static();
-      if (!error_.ok()) return false;
-      if (!incomplete_pools_.empty()) {
-        why += (why.empty() ? "" : "; ") + prefix + "asks for all devices, but " +
-               incomplete_pools_.front();
-        continue;
-      }
-      if (eligible == 0) {
-        why += (why.empty() ? "" : "; ") + prefix +
-               "asks for all devices, but none match on node \"" + node_.name + "\"" +
-               (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
-        continue;
-      }
-      any_static = true;
-      std::vector<Pick> added;
-      std::string dyn;
-      for (int d : node_devices_) {
-        if (!StaticCheck(ri, static_cast<int>(ai), d).empty()) continue;
-        ++steps_;
-        dyn = DynamicCheck(ri, static_cast<int>(ai), d);
-        if (!dyn.empty()) break;
-        Pick p;
-        p.request = static_cast<int>(ri);
-        p.alt = static_cast<int>(ai);
-        p.device = d;
-        Apply(p);
-        added.push_back(std::move(p));
-      }
-      if (dyn.empty()) {
-        for (auto& p : added) picks_.push_back(p);
-        if (SearchFrom(ri + 1)) return true;
-        for (size_t k = 0; k < added.size(); ++k) picks_.pop_back();
-        if (hopeless_ || budget_exceeded_ || !error_.ok()) {
-          for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
-          return false;
-        }
-        dyn = "the requests after it cannot be satisfied with this choice";
-      }
-      for (auto it = added.rbegin(); it != added.rend(); ++it) Undo(*it);
-      why += (why.empty() ? "" : "; ") + prefix + "asks for all " + std::to_string(eligible) +
-             " matching device(s): " + dyn;
-      continue;
-    }
-    if (PickDevices(ri, static_cast<int>(ai), 0, alt.count)) return true;
-    if (!error_.ok() || budget_exceeded_ || hopeless_) return false;
-    count_static();
-    if (!error_.ok()) return false;
-    if (scan_reason_.empty()) {
-      // Busy devices were skipped unexplained; name the first one now.
-      for (int d : node_devices_) {
-        if (!StaticCheck(ri, static_cast<int>(ai), d).empty()) continue;
-        scan_reason_ = DynamicCheck(ri, static_cast<int>(ai), d);
-        if (!scan_reason_.empty()) break;
-      }
-    }
-    if (eligible < alt.count) {
-      why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
-             " device(s), " + std::to_string(eligible) + " of " +
-             std::to_string(node_devices_.size()) + " on node \"" + node_.name + "\" match" +
-             (first_static.empty() ? "" : " (closest match rejected: " + first_static + ")");
-      continue;
-    }
-    any_static = true;
-    why += (why.empty() ? "" : "; ") + prefix + "needs " + std::to_string(alt.count) +
-           " device(s) and " + std::to_string(eligible) + " match, but they cannot be allocated" +
-           (scan_reason_.empty() ? "" : " (first rejection: " + scan_reason_ + ")");
+    AltOutcome outcome = alt.all ? TryAll(ri, static_cast<int>(ai), prefix, &why, &any_static)
+                                 : TryCount(ri, static_cast<int>(ai), prefix, &why, &any_static);
+    if (outcome == AltOutcome::kAllocated) return true;
+    if (outcome == AltOutcome::kAbort) return false;
   }
   NoteFailure(ri, Describe(ri) + ": " + why);
   // With no statically eligible devices for any alternative, backtracking

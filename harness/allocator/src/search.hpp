@@ -91,7 +91,19 @@ class Search {
   Result<bool> OnNode(const DeviceInfo& d) const;
   Status GatherDevices();
 
+  // SearchFrom(): requests ri and after; true when all are allocated (picks_).
   bool SearchFrom(size_t ri);
+  // How one alternative of a request ended: allocated (with every request
+  // after it), failed (the next alternative may still do), or the search
+  // must stop (an error, the step budget, or no hope).
+  enum class AltOutcome { kAllocated, kFailed, kAbort };
+  AltOutcome TryAll(size_t ri, int ai, const std::string& prefix, std::string* why,
+                    bool* any_static);
+  std::string ApplyAll(size_t ri, int ai, std::vector<Pick>* added);
+  AltOutcome TryCount(size_t ri, int ai, const std::string& prefix, std::string* why,
+                      bool* any_static);
+  void CountStatic(size_t ri, int ai, int64_t* eligible, std::string* first_static);
+  void NameFirstBusy(size_t ri, int ai);
   bool PickDevices(size_t ri, int alt, size_t start, int64_t remaining);
   // StaticCheck(): "" when (alt, device) passes selectors, taints and capacity.
   const std::string& StaticCheck(size_t ri, int alt, int d);

@@ -88,6 +88,11 @@ class Search {
   Status BuildAlt(const ClaimState& cs, const std::string& req_name, const Json& spec,
                   bool allow_admin, Alt* alt);
   Status AddInUse(const Json& allocation);
+  Status AddAllocatedClaims(const std::vector<Json>& claims);
+  Status AddClaim(size_t ci, const Json& c);
+  Status AddPreallocated(ClaimState cs, const Json& alloc, const std::string& where);
+  Status AddRequest(size_t ci, const ClaimState& cs, const Json& r, const std::string& where);
+  Status CheckAllModePools() const;
   Result<bool> OnNode(const DeviceInfo& d) const;
   Status GatherDevices();
 

@@ -125,14 +125,34 @@ Status Search::AddInUse(const Json& allocation) {
   return OkStatus();
 }
 
-Status Search::Prepare(const std::vector<Json>& claims) {
-  size_t nd = impl_.devices.size();
-  exclusive_.assign(nd, 0);
-  shares_.assign(nd, 0);
-  counters_used_.resize(impl_.counter_sets.size());
-  for (size_t s = 0; s < counters_used_.size(); ++s)
-    counters_used_[s].assign(impl_.counter_sets[s].capacity.size(), 0);
+namespace {
 
+// ParseConstraint(): one entry of a claim's spec.devices.constraints.
+Result<Constraint> ParseConstraint(const Json& k, const std::string& where) {
+  Constraint con;
+  const Json& rs = Field(k, "requests");
+  if (rs.is_array()) {
+    for (const auto& n : rs) {
+      if (n.is_string()) con.requests.insert(n.get<std::string>());
+    }
+  }
+  if (!Str(k, "matchAttribute").empty()) {
+    con.match = true;
+    con.attribute = Str(k, "matchAttribute");
+  } else if (!Str(k, "distinctAttribute").empty()) {
+    con.match = false;
+    con.attribute = Str(k, "distinctAttribute");
+  } else {
+    return InvalidArgumentError(where + ": constraint needs matchAttribute or distinctAttribute");
+  }
+  return con;
+}
+
+}  // namespace
+
+// AddAllocatedClaims(): the devices of the inventory's allocated claims are
+// in use, except those of the claims being allocated now.
+Status Search::AddAllocatedClaims(const std::vector<Json>& claims) {
   std::set<std::pair<std::string, std::string>> given;
   for (const auto& c : claims) {
     const Json& md = Field(c, "metadata");
@@ -143,97 +163,95 @@ Status Search::Prepare(const std::vector<Json>& claims) {
     if (given.count({Str(md, "namespace"), Str(md, "name")})) continue;
     DRAHIL_RETURN_IF_ERROR(AddInUse(Field(Field(c, "status"), "allocation")));
   }
+  return OkStatus();
+}
 
-  for (size_t ci = 0; ci < claims.size(); ++ci) {
-    const Json& c = claims[ci];
-    ClaimState cs;
-    cs.claim = &c;
-    const Json& md = Field(c, "metadata");
-    cs.ns = Str(md, "namespace");
-    cs.name = Str(md, "name");
-    cs.uid = Str(md, "uid");
-    std::string where = "claim " + cs.ns + "/" + cs.name;
-    const Json& alloc = Field(Field(c, "status"), "allocation");
-    if (alloc.is_object()) {
-      const Json& ns = Field(alloc, "nodeSelector");
-      Result<bool> on_node = ns.is_object() ? MatchNodeSelector(ns, node_) : Result<bool>(true);
-      if (!on_node.ok()) return on_node.status().WithContext(where + ", allocation.nodeSelector");
-      if (!*on_node) {
-        return ResourceExhaustedError("unschedulable: " + where +
-                                      " is allocated with a node selector that node \"" +
-                                      node_.name + "\" does not match");
-      }
-      cs.preallocated = true;
-      DRAHIL_RETURN_IF_ERROR(AddInUse(alloc));
-      claims_.push_back(std::move(cs));
-      continue;
-    }
-    const Json& devices = Field(Field(c, "spec"), "devices");
-    const Json& reqs = Field(devices, "requests");
-    if (reqs.is_array()) {
-      for (const auto& r : reqs) {
-        Request req;
-        req.claim = static_cast<int>(ci);
-        req.name = Str(r, "name");
-        if (req.name.empty()) return InvalidArgumentError(where + ": request without a name");
-        const Json& exactly = Field(r, "exactly");
-        const Json& first = Field(r, "firstAvailable");
-        if (exactly.is_object() == first.is_array()) {
-          return InvalidArgumentError(where + ", request " + req.name +
-                                      ": exactly one of exactly or firstAvailable must be set");
-        }
-        if (exactly.is_object()) {
-          Alt alt;
-          alt.result_name = req.name;
-          DRAHIL_RETURN_IF_ERROR_CTX(BuildAlt(cs, req.name, exactly, true, &alt), where);
-          req.alts.push_back(std::move(alt));
-        } else {
-          if (first.empty() || first.size() > 8) {
-            return InvalidArgumentError(where + ", request " + req.name +
-                                        ": firstAvailable needs 1 to 8 subrequests");
-          }
-          for (const auto& sub : first) {
-            Alt alt;
-            alt.sub_name = Str(sub, "name");
-            alt.result_name = req.name + "/" + alt.sub_name;
-            DRAHIL_RETURN_IF_ERROR_CTX(BuildAlt(cs, req.name, sub, false, &alt), where);
-            req.alts.push_back(std::move(alt));
-          }
-        }
-        requests_.push_back(std::move(req));
-      }
-    }
-    const Json& constraints = Field(devices, "constraints");
-    if (constraints.is_array()) {
-      for (const auto& k : constraints) {
-        Constraint con;
-        const Json& rs = Field(k, "requests");
-        if (rs.is_array()) {
-          for (const auto& n : rs) {
-            if (n.is_string()) con.requests.insert(n.get<std::string>());
-          }
-        }
-        if (!Str(k, "matchAttribute").empty()) {
-          con.match = true;
-          con.attribute = Str(k, "matchAttribute");
-        } else if (!Str(k, "distinctAttribute").empty()) {
-          con.match = false;
-          con.attribute = Str(k, "distinctAttribute");
-        } else {
-          return InvalidArgumentError(where +
-                                      ": constraint needs matchAttribute or distinctAttribute");
-        }
-        cs.constraints.push_back(std::move(con));
-      }
-    }
-    claims_.push_back(std::move(cs));
+// AddPreallocated(): a claim that already has an allocation keeps it, if its
+// node selector admits this node.
+Status Search::AddPreallocated(ClaimState cs, const Json& alloc, const std::string& where) {
+  const Json& ns = Field(alloc, "nodeSelector");
+  Result<bool> on_node = ns.is_object() ? MatchNodeSelector(ns, node_) : Result<bool>(true);
+  if (!on_node.ok()) return on_node.status().WithContext(where + ", allocation.nodeSelector");
+  if (!*on_node) {
+    return ResourceExhaustedError("unschedulable: " + where +
+                                  " is allocated with a node selector that node \"" + node_.name +
+                                  "\" does not match");
   }
+  cs.preallocated = true;
+  DRAHIL_RETURN_IF_ERROR(AddInUse(alloc));
+  claims_.push_back(std::move(cs));
+  return OkStatus();
+}
 
-  DRAHIL_RETURN_IF_ERROR(GatherDevices());
-  // allocationMode All needs every device of every relevant pool: an
-  // incomplete or invalid one fails the whole call, also for a subrequest
-  // that has alternatives (validateDeviceRequest() in allocator_stable.go
-  // runs before the search).
+// AddRequest(): request r of claim ci, with its alternatives (exactly, or
+// the subrequests of firstAvailable).
+Status Search::AddRequest(size_t ci, const ClaimState& cs, const Json& r,
+                          const std::string& where) {
+  Request req;
+  req.claim = static_cast<int>(ci);
+  req.name = Str(r, "name");
+  if (req.name.empty()) return InvalidArgumentError(where + ": request without a name");
+  const Json& exactly = Field(r, "exactly");
+  const Json& first = Field(r, "firstAvailable");
+  if (exactly.is_object() == first.is_array()) {
+    return InvalidArgumentError(where + ", request " + req.name +
+                                ": exactly one of exactly or firstAvailable must be set");
+  }
+  if (exactly.is_object()) {
+    Alt alt;
+    alt.result_name = req.name;
+    DRAHIL_RETURN_IF_ERROR_CTX(BuildAlt(cs, req.name, exactly, true, &alt), where);
+    req.alts.push_back(std::move(alt));
+  } else {
+    if (first.empty() || first.size() > 8) {
+      return InvalidArgumentError(where + ", request " + req.name +
+                                  ": firstAvailable needs 1 to 8 subrequests");
+    }
+    for (const auto& sub : first) {
+      Alt alt;
+      alt.sub_name = Str(sub, "name");
+      alt.result_name = req.name + "/" + alt.sub_name;
+      DRAHIL_RETURN_IF_ERROR_CTX(BuildAlt(cs, req.name, sub, false, &alt), where);
+      req.alts.push_back(std::move(alt));
+    }
+  }
+  requests_.push_back(std::move(req));
+  return OkStatus();
+}
+
+// AddClaim(): claim ci to allocate: its requests and constraints, or its
+// existing allocation.
+Status Search::AddClaim(size_t ci, const Json& c) {
+  ClaimState cs;
+  cs.claim = &c;
+  const Json& md = Field(c, "metadata");
+  cs.ns = Str(md, "namespace");
+  cs.name = Str(md, "name");
+  cs.uid = Str(md, "uid");
+  std::string where = "claim " + cs.ns + "/" + cs.name;
+  const Json& alloc = Field(Field(c, "status"), "allocation");
+  if (alloc.is_object()) return AddPreallocated(std::move(cs), alloc, where);
+  const Json& devices = Field(Field(c, "spec"), "devices");
+  const Json& reqs = Field(devices, "requests");
+  if (reqs.is_array()) {
+    for (const auto& r : reqs) DRAHIL_RETURN_IF_ERROR(AddRequest(ci, cs, r, where));
+  }
+  const Json& constraints = Field(devices, "constraints");
+  if (constraints.is_array()) {
+    for (const auto& k : constraints) {
+      DRAHIL_ASSIGN_OR_RETURN(Constraint con, ParseConstraint(k, where));
+      cs.constraints.push_back(std::move(con));
+    }
+  }
+  claims_.push_back(std::move(cs));
+  return OkStatus();
+}
+
+// CheckAllModePools(): allocationMode All needs every device of every
+// relevant pool: an incomplete or invalid one fails the whole call, also for
+// a subrequest that has alternatives (validateDeviceRequest() in
+// allocator_stable.go runs before the search).
+Status Search::CheckAllModePools() const {
   std::vector<std::string> unusable = incomplete_pools_;
   unusable.insert(unusable.end(), invalid_pools_.begin(), invalid_pools_.end());
   for (size_t ri = 0; ri < requests_.size() && !unusable.empty(); ++ri) {
@@ -245,6 +263,22 @@ Status Search::Prepare(const std::vector<Json>& claims) {
                                     "\": asks for all devices, but " + unusable.front());
     }
   }
+  return OkStatus();
+}
+
+Status Search::Prepare(const std::vector<Json>& claims) {
+  size_t nd = impl_.devices.size();
+  exclusive_.assign(nd, 0);
+  shares_.assign(nd, 0);
+  counters_used_.resize(impl_.counter_sets.size());
+  for (size_t s = 0; s < counters_used_.size(); ++s)
+    counters_used_[s].assign(impl_.counter_sets[s].capacity.size(), 0);
+
+  DRAHIL_RETURN_IF_ERROR(AddAllocatedClaims(claims));
+  for (size_t ci = 0; ci < claims.size(); ++ci) DRAHIL_RETURN_IF_ERROR(AddClaim(ci, claims[ci]));
+
+  DRAHIL_RETURN_IF_ERROR(GatherDevices());
+  DRAHIL_RETURN_IF_ERROR(CheckAllModePools());
   elig_.resize(requests_.size());
   for (size_t ri = 0; ri < requests_.size(); ++ri) {
     elig_[ri].resize(requests_[ri].alts.size());

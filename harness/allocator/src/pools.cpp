@@ -94,31 +94,151 @@ void Allocator::Impl::Index() {
   }
 }
 
-Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int pool_index) {
-  const PoolInfo& pool = pools[pool_index];
-  std::map<std::string, int> sets;  // name → global index
+namespace {
+
+// ReadCounters(): the counters of one shared counter set.
+Status ReadCounters(const Json& counters, CounterSet* set) {
+  if (!counters.is_object()) return OkStatus();
+  for (const auto& [cname, c] : counters.items()) {
+    auto q = ParseQuantityJson(Field(c, "value"));
+    if (!q.ok()) return q.status().WithContext("counter set " + set->name + " counter " + cname);
+    set->names.push_back(cname);
+    set->capacity.push_back(q->nanos());
+    set->formats.push_back(q->format());
+  }
+  return OkStatus();
+}
+
+// IndexCounterSets(): the shared counter sets of a pool's slices, appended to
+// counter_sets; *sets maps their names to their indices there.
+Status IndexCounterSets(const std::vector<const Json*>& slices,
+                        std::vector<CounterSet>& counter_sets, std::map<std::string, int>* sets) {
   for (const Json* s : slices) {
     const Json& shared = Field(Field(*s, "spec"), "sharedCounters");
     if (!shared.is_array()) continue;
     for (const auto& cs : shared) {
       CounterSet set;
       set.name = Str(cs, "name");
-      if (sets.count(set.name)) return InvalidArgumentError("duplicate counter set " + set.name);
-      const Json& counters = Field(cs, "counters");
-      if (counters.is_object()) {
-        for (const auto& [cname, c] : counters.items()) {
-          auto q = ParseQuantityJson(Field(c, "value"));
-          if (!q.ok())
-            return q.status().WithContext("counter set " + set.name + " counter " + cname);
-          set.names.push_back(cname);
-          set.capacity.push_back(q->nanos());
-          set.formats.push_back(q->format());
-        }
-      }
+      if (sets->count(set.name)) return InvalidArgumentError("duplicate counter set " + set.name);
+      DRAHIL_RETURN_IF_ERROR(ReadCounters(Field(cs, "counters"), &set));
       counter_sets.push_back(std::move(set));
-      sets[counter_sets.back().name] = static_cast<int>(counter_sets.size()) - 1;
+      (*sets)[counter_sets.back().name] = static_cast<int>(counter_sets.size()) - 1;
     }
   }
+  return OkStatus();
+}
+
+// SetNodeSelection(): nodeName, nodeSelector or all nodes, from the slice
+// spec or, with perDeviceNodeSelection, from the device.
+void SetNodeSelection(const Json& where, DeviceInfo* info) {
+  if (!Str(where, "nodeName").empty()) {
+    info->node_kind = DeviceInfo::NodeKind::kNodeName;
+    info->node_name = Str(where, "nodeName");
+  } else if (Field(where, "nodeSelector").is_object()) {
+    info->node_kind = DeviceInfo::NodeKind::kSelector;
+    info->node_selector = Field(where, "nodeSelector");
+  } else {
+    info->node_kind = DeviceInfo::NodeKind::kAllNodes;
+  }
+}
+
+Status ReadCapacity(const Json& d, DeviceInfo* info) {
+  const Json& caps = Field(d, "capacity");
+  if (!caps.is_object()) return OkStatus();
+  for (const auto& [k, c] : caps.items()) {
+    auto q = ParseQuantityJson(Field(c, "value"));
+    if (!q.ok()) return q.status().WithContext("device " + info->name + " capacity " + k);
+    Capacity cap;
+    cap.key = k;
+    cap.fqn = Qualify(k, info->driver);
+    cap.value = q->nanos();
+    cap.format = q->format();
+    info->capacity.push_back(std::move(cap));
+  }
+  return OkStatus();
+}
+
+// ReadCounterAmounts(): what one consumesCounters entry of device `device`
+// takes from `set` (named set_name), as (counter index, amount).
+Status ReadCounterAmounts(const Json& counters, const CounterSet& set, const std::string& set_name,
+                          const std::string& device, std::vector<std::pair<int, Nanos>>* amounts) {
+  if (!counters.is_object()) return OkStatus();
+  for (const auto& [cname, cv] : counters.items()) {
+    auto pos = std::find(set.names.begin(), set.names.end(), cname);
+    if (pos == set.names.end()) {
+      return InvalidArgumentError("device " + device + " consumes unknown counter " + set_name +
+                                  "/" + cname);
+    }
+    auto q = ParseQuantityJson(Field(cv, "value"));
+    if (!q.ok()) return q.status().WithContext("device " + device + " counter " + cname);
+    amounts->emplace_back(static_cast<int>(pos - set.names.begin()), q->nanos());
+  }
+  return OkStatus();
+}
+
+Status ReadConsumedCounters(const Json& d, const std::map<std::string, int>& sets,
+                            const std::vector<CounterSet>& counter_sets, DeviceInfo* info) {
+  const Json& consumes = Field(d, "consumesCounters");
+  if (!consumes.is_array()) return OkStatus();
+  for (const auto& c : consumes) {
+    std::string set_name = Str(c, "counterSet");
+    auto it = sets.find(set_name);
+    if (it == sets.end()) {
+      return InvalidArgumentError("device " + info->name + " consumes unknown counter set " +
+                                  set_name);
+    }
+    std::vector<std::pair<int, Nanos>> amounts;
+    DRAHIL_RETURN_IF_ERROR(ReadCounterAmounts(Field(c, "counters"), counter_sets[it->second],
+                                              set_name, info->name, &amounts));
+    info->consumes.emplace_back(it->second, std::move(amounts));
+  }
+  return OkStatus();
+}
+
+// ReadDevice(): device d beyond its name and place: its JSON and CEL view,
+// node selection (from `where`), flags, capacity, attributes, counters and
+// taints.
+Status ReadDevice(const Json& d, const Json& where, const std::map<std::string, int>& sets,
+                  const std::vector<CounterSet>& counter_sets, DeviceInfo* info) {
+  info->json = d;
+  auto cd = cel::Device::FromJson(info->driver, d);
+  if (!cd.ok()) return cd.status();
+  info->cel = std::move(*cd);
+  SetNodeSelection(where, info);
+  info->multi = Bool(d, "allowMultipleAllocations");
+  info->binds_to_node = Bool(d, "bindsToNode");
+  DRAHIL_RETURN_IF_ERROR(ReadCapacity(d, info));
+  const Json& attrs = Field(d, "attributes");
+  if (attrs.is_object()) {
+    for (const auto& [k, a] : attrs.items()) info->attributes[Qualify(k, info->driver)] = a;
+  }
+  DRAHIL_RETURN_IF_ERROR(ReadConsumedCounters(d, sets, counter_sets, info));
+  const Json& taints = Field(d, "taints");
+  if (taints.is_array()) {
+    for (const auto& t : taints) info->taints.push_back(t);
+  }
+  return OkStatus();
+}
+
+// LinkCapacityPolicies(): capacity policies point into the stored JSON of
+// each device of the pool (set once the devices no longer move).
+void LinkCapacityPolicies(std::vector<DeviceInfo>& devices, int pool_index) {
+  for (auto& dev : devices) {
+    if (dev.pool_index != pool_index) continue;
+    const Json& caps = Field(dev.json, "capacity");
+    for (auto& cap : dev.capacity) {
+      const Json& pol = Field(Field(caps, cap.key.c_str()), "requestPolicy");
+      cap.policy = pol.is_object() ? &pol : nullptr;
+    }
+  }
+}
+
+}  // namespace
+
+Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int pool_index) {
+  const PoolInfo& pool = pools[pool_index];
+  std::map<std::string, int> sets;  // name → global index
+  DRAHIL_RETURN_IF_ERROR(IndexCounterSets(slices, counter_sets, &sets));
   std::set<std::string> names;
   for (size_t si = 0; si < slices.size(); ++si) {
     const Json* s = slices[si];
@@ -136,83 +256,11 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
       if (info.name.empty()) return InvalidArgumentError("device without a name");
       if (!names.insert(info.name).second)
         return InvalidArgumentError("duplicate device name " + info.name);
-      info.json = d;
-      auto cd = cel::Device::FromJson(info.driver, d);
-      if (!cd.ok()) return cd.status();
-      info.cel = std::move(*cd);
-      const Json& where = per_device ? d : spec;
-      if (!Str(where, "nodeName").empty()) {
-        info.node_kind = DeviceInfo::NodeKind::kNodeName;
-        info.node_name = Str(where, "nodeName");
-      } else if (Field(where, "nodeSelector").is_object()) {
-        info.node_kind = DeviceInfo::NodeKind::kSelector;
-        info.node_selector = Field(where, "nodeSelector");
-      } else {
-        info.node_kind = DeviceInfo::NodeKind::kAllNodes;
-      }
-      info.multi = Bool(d, "allowMultipleAllocations");
-      info.binds_to_node = Bool(d, "bindsToNode");
-      const Json& caps = Field(d, "capacity");
-      if (caps.is_object()) {
-        for (const auto& [k, c] : caps.items()) {
-          auto q = ParseQuantityJson(Field(c, "value"));
-          if (!q.ok()) return q.status().WithContext("device " + info.name + " capacity " + k);
-          Capacity cap;
-          cap.key = k;
-          cap.fqn = Qualify(k, info.driver);
-          cap.value = q->nanos();
-          cap.format = q->format();
-          info.capacity.push_back(std::move(cap));
-        }
-      }
-      const Json& attrs = Field(d, "attributes");
-      if (attrs.is_object()) {
-        for (const auto& [k, a] : attrs.items()) info.attributes[Qualify(k, info.driver)] = a;
-      }
-      const Json& consumes = Field(d, "consumesCounters");
-      if (consumes.is_array()) {
-        for (const auto& c : consumes) {
-          std::string set_name = Str(c, "counterSet");
-          auto it = sets.find(set_name);
-          if (it == sets.end()) {
-            return InvalidArgumentError("device " + info.name + " consumes unknown counter set " +
-                                        set_name);
-          }
-          const CounterSet& set = counter_sets[it->second];
-          std::vector<std::pair<int, Nanos>> amounts;
-          const Json& counters = Field(c, "counters");
-          if (counters.is_object()) {
-            for (const auto& [cname, cv] : counters.items()) {
-              auto pos = std::find(set.names.begin(), set.names.end(), cname);
-              if (pos == set.names.end()) {
-                return InvalidArgumentError("device " + info.name + " consumes unknown counter " +
-                                            set_name + "/" + cname);
-              }
-              auto q = ParseQuantityJson(Field(cv, "value"));
-              if (!q.ok())
-                return q.status().WithContext("device " + info.name + " counter " + cname);
-              amounts.emplace_back(static_cast<int>(pos - set.names.begin()), q->nanos());
-            }
-          }
-          info.consumes.emplace_back(it->second, std::move(amounts));
-        }
-      }
-      const Json& taints = Field(d, "taints");
-      if (taints.is_array()) {
-        for (const auto& t : taints) info.taints.push_back(t);
-      }
+      DRAHIL_RETURN_IF_ERROR(ReadDevice(d, per_device ? d : spec, sets, counter_sets, &info));
       devices.push_back(std::move(info));
     }
   }
-  // Capacity policies point into the stored JSON of each device.
-  for (auto& dev : devices) {
-    if (dev.pool_index != pool_index) continue;
-    const Json& caps = Field(dev.json, "capacity");
-    for (auto& cap : dev.capacity) {
-      const Json& pol = Field(Field(caps, cap.key.c_str()), "requestPolicy");
-      cap.policy = pol.is_object() ? &pol : nullptr;
-    }
-  }
+  LinkCapacityPolicies(devices, pool_index);
   return OkStatus();
 }
 

@@ -52,64 +52,77 @@ void AddRequirement(const Json& req, Json& to) {
   to.push_back(req);
 }
 
-}  // namespace
-
-Result<Json> Search::BuildAllocation(size_t claim_index) {
-  const ClaimState& cs = claims_[claim_index];
-  Json results = Json::array();
-  Json config = Json::array();
-  bool node_local = false;
-  // One term that collects the requirements of every device's node
-  // selector, without repeats (createNodeSelector() in allocator_stable.go).
-  Json term = {{"matchFields", Json::array()}, {"matchExpressions", Json::array()}};
-  bool binding = false;
-  size_t share_index = 0;
-  for (const Pick& p : picks_) {
-    const Request& req = requests_[p.request];
-    if (req.claim != static_cast<int>(claim_index)) continue;
-    const Alt& alt = req.alts[p.alt];
-    const DeviceInfo& dev = Dev(p.device);
-    Json r = {{"request", alt.result_name},
-              {"driver", dev.driver},
-              {"pool", dev.pool},
-              {"device", dev.name}};
-    if (alt.admin) r["adminAccess"] = true;
-    if (alt.tolerations.is_array() && !alt.tolerations.empty()) r["tolerations"] = alt.tolerations;
-    const Json& bc = Field(dev.json, "bindingConditions");
-    const Json& bfc = Field(dev.json, "bindingFailureConditions");
-    if (bc.is_array() && !bc.empty()) {
-      r["bindingConditions"] = bc;
-      binding = true;
-    }
-    if (bfc.is_array() && !bfc.empty()) r["bindingFailureConditions"] = bfc;
-    if (dev.multi) {
-      r["shareID"] =
-          ShareId(impl_.opts.share_id_seed, cs, alt.result_name, dev.Id(), share_index++);
-      Json cc = Json::object();
-      for (const auto& [ci, amt] : p.consumed)
-        cc[dev.capacity[ci].key] = FormatNanos(amt, dev.capacity[ci].format);
-      r["consumedCapacity"] = cc;
-    }
-    results.push_back(std::move(r));
-    if (dev.node_kind == DeviceInfo::NodeKind::kNodeName || dev.binds_to_node) node_local = true;
-    if (dev.node_kind == DeviceInfo::NodeKind::kSelector) {
-      const Json& terms = Field(dev.node_selector, "nodeSelectorTerms");
-      if (terms.size() > 1) {
-        return InvalidArgumentError("device " + dev.Id() + ": a node selector with " +
-                                    std::to_string(terms.size()) +
-                                    " terms cannot go into an allocation (one term at most)");
-      }
-      for (const auto& t : terms) {
-        for (const char* kind : {"matchFields", "matchExpressions"}) {
-          const Json& reqs = Field(t, kind);
-          for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i)
-            AddRequirement(reqs[i], term[kind]);
-        }
-      }
+// AddSelectorTerms(): the requirements of a device's node selector, added
+// to the allocation's one term.
+Status AddSelectorTerms(const DeviceInfo& dev, Json& term) {
+  const Json& terms = Field(dev.node_selector, "nodeSelectorTerms");
+  if (terms.size() > 1) {
+    return InvalidArgumentError("device " + dev.Id() + ": a node selector with " +
+                                std::to_string(terms.size()) +
+                                " terms cannot go into an allocation (one term at most)");
+  }
+  for (const auto& t : terms) {
+    for (const char* kind : {"matchFields", "matchExpressions"}) {
+      const Json& reqs = Field(t, kind);
+      for (size_t i = 0; reqs.is_array() && i < reqs.size(); ++i)
+        AddRequirement(reqs[i], term[kind]);
     }
   }
-  // Class configuration first (per request, in request order), then the
-  // claim's own, as the scheduler writes them.
+  return OkStatus();
+}
+
+// SetNodeSelector(): a node-local allocation selects this node by name;
+// otherwise the collected term, when it has requirements.
+void SetNodeSelector(bool node_local, const std::string& node_name, Json& term, Json& alloc) {
+  if (node_local) {
+    alloc["nodeSelector"] = {
+        {"nodeSelectorTerms",
+         Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
+                                                     {"operator", "In"},
+                                                     {"values", Json::array({node_name})}}})}}})}};
+  } else if (!term["matchFields"].empty() || !term["matchExpressions"].empty()) {
+    if (term["matchFields"].empty()) term.erase("matchFields");
+    if (term["matchExpressions"].empty()) term.erase("matchExpressions");
+    alloc["nodeSelector"] = {{"nodeSelectorTerms", Json::array({term})}};
+  }
+}
+
+}  // namespace
+
+// ResultEntry(): the devices.results entry of pick p; *binding becomes true
+// when the device has binding conditions.
+Json Search::ResultEntry(const Pick& p, const ClaimState& cs, size_t* share_index,
+                         bool* binding) const {
+  const Alt& alt = requests_[p.request].alts[p.alt];
+  const DeviceInfo& dev = Dev(p.device);
+  Json r = {{"request", alt.result_name},
+            {"driver", dev.driver},
+            {"pool", dev.pool},
+            {"device", dev.name}};
+  if (alt.admin) r["adminAccess"] = true;
+  if (alt.tolerations.is_array() && !alt.tolerations.empty()) r["tolerations"] = alt.tolerations;
+  const Json& bc = Field(dev.json, "bindingConditions");
+  const Json& bfc = Field(dev.json, "bindingFailureConditions");
+  if (bc.is_array() && !bc.empty()) {
+    r["bindingConditions"] = bc;
+    *binding = true;
+  }
+  if (bfc.is_array() && !bfc.empty()) r["bindingFailureConditions"] = bfc;
+  if (dev.multi) {
+    r["shareID"] =
+        ShareId(impl_.opts.share_id_seed, cs, alt.result_name, dev.Id(), (*share_index)++);
+    Json cc = Json::object();
+    for (const auto& [ci, amt] : p.consumed)
+      cc[dev.capacity[ci].key] = FormatNanos(amt, dev.capacity[ci].format);
+    r["consumedCapacity"] = cc;
+  }
+  return r;
+}
+
+// ClaimConfig(): class configuration first (per request, in request order),
+// then the claim's own, as the scheduler writes them.
+Json Search::ClaimConfig(size_t claim_index, const ClaimState& cs) const {
+  Json config = Json::array();
   for (size_t ri = 0; ri < requests_.size(); ++ri) {
     const Request& req = requests_[ri];
     if (req.claim != static_cast<int>(claim_index)) continue;
@@ -131,20 +144,32 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
       config.push_back(std::move(e));
     }
   }
+  return config;
+}
+
+Result<Json> Search::BuildAllocation(size_t claim_index) {
+  const ClaimState& cs = claims_[claim_index];
+  Json results = Json::array();
+  bool node_local = false;
+  // One term that collects the requirements of every device's node
+  // selector, without repeats (createNodeSelector() in allocator_stable.go).
+  Json term = {{"matchFields", Json::array()}, {"matchExpressions", Json::array()}};
+  bool binding = false;
+  size_t share_index = 0;
+  for (const Pick& p : picks_) {
+    const Request& req = requests_[p.request];
+    if (req.claim != static_cast<int>(claim_index)) continue;
+    const DeviceInfo& dev = Dev(p.device);
+    results.push_back(ResultEntry(p, cs, &share_index, &binding));
+    if (dev.node_kind == DeviceInfo::NodeKind::kNodeName || dev.binds_to_node) node_local = true;
+    if (dev.node_kind == DeviceInfo::NodeKind::kSelector)
+      DRAHIL_RETURN_IF_ERROR(AddSelectorTerms(dev, term));
+  }
+  Json config = ClaimConfig(claim_index, cs);
   Json devices = {{"results", results}};
   if (!config.empty()) devices["config"] = config;
   Json alloc = {{"devices", devices}};
-  if (node_local) {
-    alloc["nodeSelector"] = {
-        {"nodeSelectorTerms",
-         Json::array({{{"matchFields", Json::array({{{"key", "metadata.name"},
-                                                     {"operator", "In"},
-                                                     {"values", Json::array({node_.name})}}})}}})}};
-  } else if (!term["matchFields"].empty() || !term["matchExpressions"].empty()) {
-    if (term["matchFields"].empty()) term.erase("matchFields");
-    if (term["matchExpressions"].empty()) term.erase("matchExpressions");
-    alloc["nodeSelector"] = {{"nodeSelectorTerms", Json::array({term})}};
-  }
+  SetNodeSelector(node_local, node_.name, term, alloc);
   if (binding) {
     auto now = impl_.opts.now ? impl_.opts.now() : std::chrono::system_clock::now();
     alloc["allocationTimestamp"] = FormatRfc3339(now);

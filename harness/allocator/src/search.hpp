@@ -118,6 +118,8 @@ class Search {
   void NoteFailure(size_t ri, const std::string& why);
   std::string Describe(size_t ri) const;
   Result<Json> BuildAllocation(size_t claim_index);
+  Json ResultEntry(const Pick& p, const ClaimState& cs, size_t* share_index, bool* binding) const;
+  Json ClaimConfig(size_t claim_index, const ClaimState& cs) const;
 
   const Allocator::Impl& impl_;
   const NodeInfo& node_;

@@ -18,7 +18,14 @@ start=$SECONDS
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake --preset fuzz > /dev/null
-cmake --build --preset fuzz --target drahil_fuzzers -j "$(nproc)"
+# The configure step lists the targets (build-fuzz/fuzzers.tsv); build only
+# those selected.
+mapfile -t targets < <(cut -f1 build-fuzz/fuzzers.tsv | grep -E -- "$only" || true)
+if ((${#targets[@]} == 0)); then
+  echo "fuzz: no target matches '$only' (targets: $(cut -f1 build-fuzz/fuzzers.tsv | xargs))" >&2
+  exit 2
+fi
+cmake --build --preset fuzz --target "${targets[@]}" -j "$(nproc)"
 built=$((SECONDS - start))
 
 out=build-fuzz/fuzz-out
@@ -30,7 +37,7 @@ mkdir -p "$out"
 } > "$report"
 failed=0
 while IFS=$'\t' read -r name bin seeds opts; do
-  [[ -n $name && $name =~ $only ]] || continue
+  [[ -n $name && " ${targets[*]} " == *" $name "* ]] || continue
   dir=$out/$name
   rm -rf "$dir" && mkdir -p "$dir/corpus"
   # Seed files are copied under their content hash, so a run never writes

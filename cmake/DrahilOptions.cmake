@@ -14,6 +14,14 @@ if(DRAHIL_ASAN)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(DRAHIL_FUZZ)
+  # Coverage for libFuzzer in every translation unit (the targets link
+  # libFuzzer itself with -fsanitize=fuzzer, fuzz/CMakeLists.txt), with ASan
+  # and UBSan so a memory error or undefined behaviour is a finding.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 if(DRAHIL_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)

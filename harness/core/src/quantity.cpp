@@ -163,6 +163,9 @@ i128 BinaryNanos(i128 mant, int exp, int frac_digits) {
   int scale = 9 - frac_digits;
   i128 v = mant;
   if (MulCapped(&v, exp, 2)) return kCapNanos;
+  // v is at most the cap (< 10^28): below 10^-36 of it only a nonzero
+  // remainder is left, which rounds up to 1n (and 10^37 overflows Pow10).
+  if (scale < -36) return v == 0 ? 0 : 1;
   if (scale < 0) return DivRoundAway(v, Pow10(-scale));
   return MulCapped(&v, scale, 10) ? kCapNanos : v;
 }

@@ -50,6 +50,19 @@ TEST_CASE("Quantity: values above 2^63-1 are capped like the API server", "[core
   CHECK(Canon("16Ei") == "9223372036854775807");
 }
 
+// Found by fuzz_quantity: a binary suffix with more than 36 fractional
+// digits overflowed 10^digits (undefined behaviour) instead of rounding.
+TEST_CASE("Quantity: a binary quantity with very many fractional digits rounds, as Go does",
+          "[core][quantity]") {
+  auto zero = drahil::Quantity::Parse("00." + std::string(60, '0') + "Ei");
+  REQUIRE(zero.ok());
+  CHECK(zero->IsZero());
+  auto tiny = drahil::Quantity::Parse("0." + std::string(49, '0') + "1Ei");
+  REQUIRE(tiny.ok());
+  CHECK(tiny->nanos() == 1);  // rounded up to 1n, like resource.Quantity
+  CHECK(tiny->ToString() == "1n");
+}
+
 TEST_CASE("Quantity: arithmetic and comparison are exact", "[core][quantity]") {
   auto a = *Quantity::Parse("4Gi");
   auto b = *Quantity::Parse("8Gi");

@@ -63,6 +63,9 @@ struct NodeEnv {
     int64_t rss_kib = -1;
   };
   std::optional<Usage> baseline;
+  // The driver's highest pool generation when an `expect: pool-generation:
+  // {record: true}` ran (a later one checks it grew).
+  std::optional<int64_t> recorded_generation;
   // api-fault rules with `for:`: removed by fault_timer when their time is up.
   std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults;
   // Shared environments (attach mode, `environment: shared` suites): the

@@ -2,6 +2,9 @@
 // emulated laptop GPU (both built with these tests).
 #include "drahil/node/node.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "drahil/core/file_util.hpp"
 #include "drahil/runner/engine.hpp"
 #include "drahil/runner/integration.hpp"
@@ -261,4 +264,64 @@ TEST_CASE(
   const auto& c = report->suites[0].cases[0];
   INFO(c.message);
   CHECK(c.verdict == Verdict::kPass);
+}
+
+// The built-in node checks (registration, cdi-clean, refused raw calls, pool
+// generation, share IDs, counters) against the reference driver under a
+// foreign identity: each passes where the driver behaves and fails, naming
+// what it saw, where the case sets it up to fail.
+TEST_CASE("Node checks: each built-in check passes or fails by what the driver did",
+          "[runner][node][checks]") {
+  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-checks.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-foreign.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/gpu-8x-mig-server.yaml";
+
+  auto report = RunOnNode(*suite, *profile);
+  REQUIRE_OK(report);
+  std::map<std::string, std::pair<Verdict, std::string>> got;
+  for (const auto& c : report->suites.at(0).cases) got[c.id] = {c.verdict, c.message};
+  struct Want {
+    const char* id;
+    Verdict verdict;
+    const char* says;
+  };
+  const Want wants[] = {
+      {"registration-lacks-service", Verdict::kFail, "lacks accel.example.com.NoSuchService"},
+      {"registration-advertised", Verdict::kPass, ""},
+      {"cdi-left-behind", Verdict::kFail, "still names claim t/a"},
+      {"cdi-clean-after-unprepare", Verdict::kPass, ""},
+      {"stale-uid-refused", Verdict::kPass, ""},
+      {"current-uid-not-refused", Verdict::kFail, "accepted claim t/a"},
+      {"generation-unchanged", Verdict::kFail, "pool generation stayed"},
+      {"generation-without-record", Verdict::kError, "no generation was recorded"},
+      {"share-ids-without-shares", Verdict::kError, "has no allocation result with a shareID"},
+      {"counters-of-partitions", Verdict::kPass, ""},
+      {"counters-more-than-published", Verdict::kFail, "expected at least 100000"},
+  };
+  REQUIRE(got.size() == std::size(wants));
+  for (const auto& w : wants) {
+    INFO(w.id << ": " << got[w.id].second);
+    REQUIRE(got.count(w.id));
+    CHECK(got[w.id].first == w.verdict);
+    CHECK(got[w.id].second.find(w.says) != std::string::npos);
+  }
+
+  // A driver whose partitions consume half the memory they offer.
+  auto mutant = *profile;
+  mutant.args.push_back("--bug=wrong-counters");
+  auto counters = *suite;
+  counters.cases.erase(
+      std::remove_if(counters.cases.begin(), counters.cases.end(),
+                     [](const Case& c) { return c.id != "counters-of-partitions"; }),
+      counters.cases.end());
+  REQUIRE(counters.cases.size() == 1);
+  auto bad = RunOnNode(counters, mutant);
+  REQUIRE_OK(bad);
+  const auto& c = bad->suites.at(0).cases.at(0);
+  INFO(c.message);
+  CHECK(c.verdict == Verdict::kFail);
+  CHECK(c.message.find("of counter memory but offers") != std::string::npos);
 }

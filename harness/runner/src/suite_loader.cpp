@@ -146,10 +146,11 @@ SchemaPtr StepSchema(const std::string& kind) {
                                     Opt("expect-schedule", Enum({"scheduled", "unschedulable"})),
                                     Opt("values", Seq(ValueCheck()))},
                                    {{"pod", "pods"}})});
-    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
-                    Opt("concurrent", Bool()), Opt("expect-code", Code()),
-                    Opt("api", Enum({"v1", "v1beta1"}))},
-                   {{"claims", "pod"}});
+    auto raw =
+        Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
+             Opt("concurrent", Bool()), Opt("expect-code", Code()), Opt("expect-refused", Bool()),
+             Opt("uid", Enum({"stale"})), Opt("api", Enum({"v1", "v1beta1"}))},
+            {{"claims", "pod"}});
     m["prepare"] = raw;
     m["unprepare"] = raw;
     m["expect"] = Map(
@@ -187,7 +188,13 @@ SchemaPtr StepSchema(const std::string& kind) {
                            Opt("max-severity", Enum({"info", "warning", "high", "critical"}))})),
          Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
                                Opt("min", Int(0)), Opt("max", Int(0))})),
-         Opt("calls", StringMap())},
+         Opt("calls", StringMap()), Opt("registration", Map({Req("services", Seq(Str(), 1))})),
+         Opt("cdi-clean", Map({Req("claims", Seq(Str(), 1))})),
+         Opt("counters", Map({Opt("kind", Str()), Opt("min-devices", Int(0))})),
+         Opt("pool-generation", Map({Opt("record", Bool()), Opt("increased", Bool()),
+                                     Opt("contains", Str()), Opt("within", Dur())},
+                                    {{"record", "increased"}})),
+         Opt("share-ids", Map({Req("claim", Str())}))},
         {}, /*at_least_one=*/true);
     m["inject"] = Map(
         {Opt("device-fault", Map({Req("device", Str()),

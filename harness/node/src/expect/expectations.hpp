@@ -47,6 +47,11 @@ StepOutcome ExpectPodResources(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectResourceStatus(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectDriverGrowth(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectProbe(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectRegistration(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectCdiClean(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectCounters(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectPoolGeneration(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectShareIds(const Json& v, CaseContext& ctx, NodeEnv& env);
 
 }  // namespace drahil::node
 

@@ -18,6 +18,11 @@ const std::map<std::string, Expectation>& Expectations() {
       {"resource-status", ExpectResourceStatus},
       {"driver-growth", ExpectDriverGrowth},
       {"probe", ExpectProbe},
+      {"registration", ExpectRegistration},
+      {"cdi-clean", ExpectCdiClean},
+      {"counters", ExpectCounters},
+      {"pool-generation", ExpectPoolGeneration},
+      {"share-ids", ExpectShareIds},
   };
   return k;
 }

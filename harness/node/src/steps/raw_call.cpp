@@ -3,6 +3,38 @@
 namespace drahil::node {
 namespace {
 
+// StaleUid(): a UID of the same shape that is not the claim's.
+std::string StaleUid(const std::string& uid) {
+  std::string tail = uid.size() >= 12 ? uid.substr(uid.size() - 12) : uid;
+  std::string stale = "00000000-dead-beef-0000-" + tail;
+  return stale == uid ? "00000000-dead-beef-0000-000000000000" : stale;
+}
+
+// CheckRefused(): the call was refused as a whole (a gRPC error) or for
+// every claim (the driver's per-claim error). A claim the reply leaves out
+// is not a refusal: the kubelet reports it as skipped.
+StepOutcome CheckRefused(const kubelet::CallResult& r, const std::vector<std::string>& names,
+                         bool prepare) {
+  const char* method = prepare ? "NodePrepareResources" : "NodeUnprepareResources";
+  if (r.record.code != Code::kOk) return StepOutcome::Pass();
+  for (size_t k = 0; k < r.claims.size(); ++k) {
+    const auto& c = r.claims[k];
+    const std::string& ref = k < names.size() ? names[k] : c.claim.name;
+    if (c.status.ok())
+      return StepOutcome::Fail(std::string(method) + " accepted claim " + ref + " (UID " +
+                                   c.claim.uid + ", " + std::to_string(c.devices.size()) +
+                                   " device(s)); expected the driver to refuse it",
+                               "NotRefused");
+    // The kubelet's per-claim error (code Unknown) carries the driver's
+    // error; anything else is its own finding about the reply.
+    if (c.status.code() != Code::kUnknown)
+      return StepOutcome::Fail(
+          std::string(method) + " did not refuse claim " + ref + ": " + c.status.message(),
+          "NotRefused");
+  }
+  return StepOutcome::Pass();
+}
+
 class RawCallStep final : public StepHandler {
  public:
   explicit RawCallStep(bool prepare) : prepare_(prepare) {}
@@ -31,11 +63,18 @@ class RawCallStep final : public StepHandler {
       if (!obj.ok())
         return StepOutcome::Error("claim " + ns + "/" + name + ": " + obj.status().message(),
                                   "SuiteError");
-      refs.push_back({ns, (*obj)["metadata"].value("uid", ""), name});
+      std::string uid = (*obj)["metadata"].value("uid", "");
+      // uid: stale: the claim as it was before being deleted and re-created
+      // under the same name (another UID); a driver must refuse it.
+      if (step.params.value("uid", "") == "stale") uid = StaleUid(uid);
+      refs.push_back({ns, uid, name});
       names.push_back(ns + "/" + name);
     }
     int replay = step.params.value("replay", 1);
     Code want = *ParseCodeName(step.params.value("expect-code", "OK"));
+    const bool refused = step.params.value("expect-refused", false);
+    if (refused && step.params.contains("expect-code"))
+      return StepOutcome::Error("expect-refused and expect-code exclude each other", "SuiteError");
     std::map<std::string, std::vector<std::string>> first_ids;
     // concurrent: one call per claim, all at once (the kubelet's pod
     // workers call a driver concurrently).
@@ -99,6 +138,11 @@ class RawCallStep final : public StepHandler {
           env->cdi_ids = ids;
           env->cdi_covered = covered;
         }
+      }
+      if (refused) {
+        auto o = CheckRefused(r, names, prepare_);
+        if (!o.passed()) return o;
+        continue;
       }
       Code got = rec.code;
       if (got == Code::kOk && !r.status.ok()) got = r.status.code();

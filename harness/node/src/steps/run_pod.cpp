@@ -439,12 +439,6 @@ class RunPodStep final : public StepHandler {
     for (const auto& a : ctx.profile.probe.args) sb.argv.push_back(a);
     for (const auto& e : ct.value("env", Json::array()))
       if (e.contains("value")) sb.env[e.value("name", "")] = e["value"].get<std::string>();
-    // The catalog's check container looks at the case itself: where it is and
-    // which driver it is about (never a name of its own choosing).
-    if (ct.value("image", "") == "drahil/check") {
-      sb.env["DRAHIL_CASE_DIR"] = ctx.dirs["root"];
-      sb.env["DRAHIL_DRIVER_NAME"] = env.driver;
-    }
     if (!env.fake_root.empty() && !ctx.profile.node_profile.empty()) {
       std::string lib = ctx.placeholders["lib_dir"];
       sb.env["DRAHIL_FAKE_ROOT"] = env.fake_root;

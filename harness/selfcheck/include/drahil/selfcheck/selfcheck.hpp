@@ -68,7 +68,7 @@ struct Options {
   int parallel = 1;                      // cases at once within each run
   std::vector<std::string> focus, skip;  // as `drahil run --focus/--skip`
   bool first_catch = false;       // per bug, stop once one case failed (faster, shorter table)
-  std::string bin_dir;            // {bin_dir}: refdriver, probes, drahil-check
+  std::string bin_dir;            // {bin_dir}: refdriver, probes
   std::string lib_dir;            // {lib_dir}; "" = <bin_dir>/../lib
   std::string node_profiles_dir;  // fakes/profiles
   std::string work_dir;           // parent of case dirs; "" = $TMPDIR

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (the `fuzz` preset: clang, coverage, ASan and
+# UBSan in every translation unit) and runs each for SECONDS, starting from a
+# corpus seeded with the inputs its fuzz/<module>/CMakeLists.txt names (suites,
+# manifests, CDI specs, profiles from the tests). Prints one line per target:
+# executions, executions per second, coverage (edges) and features at the end,
+# corpus size and findings, and writes the same table to
+# build-fuzz/fuzz-report.md. A crash, leak, timeout or out-of-memory input is
+# kept under build-fuzz/fuzz-out/<target>/ and makes the script exit 1.
+#
+# Usage: ci/fuzz.sh [SECONDS] [TARGET-REGEX]   (default 20 s, every target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=${1:-20}
+only=${2:-.}
+start=$SECONDS
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+cmake --preset fuzz > /dev/null
+# The configure step lists the targets (build-fuzz/fuzzers.tsv); build only
+# those selected.
+mapfile -t targets < <(cut -f1 build-fuzz/fuzzers.tsv | grep -E -- "$only" || true)
+if ((${#targets[@]} == 0)); then
+  echo "fuzz: no target matches '$only' (targets: $(cut -f1 build-fuzz/fuzzers.tsv | xargs))" >&2
+  exit 2
+fi
+cmake --build --preset fuzz --target "${targets[@]}" -j "$(nproc)"
+built=$((SECONDS - start))
+
+out=build-fuzz/fuzz-out
+report=build-fuzz/fuzz-report.md
+mkdir -p "$out"
+{
+  echo "| target | seconds | execs | execs/s | cov | ft | corpus | findings |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+} > "$report"
+failed=0
+while IFS=$'\t' read -r name bin seeds opts; do
+  [[ -n $name && " ${targets[*]} " == *" $name "* ]] || continue
+  dir=$out/$name
+  rm -rf "$dir" && mkdir -p "$dir/corpus"
+  # Seed files are copied under their content hash, so a run never writes
+  # into the source tree and duplicates collapse.
+  IFS=: read -r -a paths <<< "$seeds"
+  for p in "${paths[@]}"; do
+    [[ -n $p && -e $p ]] || continue
+    while IFS= read -r -d '' f; do
+      cp "$f" "$dir/corpus/$(sha1sum "$f" | cut -c1-40)"
+    done < <(find "$p" -type f -print0)
+  done
+  # shellcheck disable=SC2086 # opts is a list of libFuzzer flags
+  set +e
+  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$dir/" $opts "$dir/corpus" > "$dir/log" 2>&1
+  rc=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/log" | tail -1)
+  last=$(grep -E '^#[0-9]+' "$dir/log" | tail -1 || true)
+  cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
+  ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
+  corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<< "$last")
+  mapfile -t found < <(find "$dir" -maxdepth 1 -type f \
+    \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
+  findings=none
+  if ((rc != 0 || ${#found[@]} > 0)); then
+    failed=1
+    findings="exit $rc: ${found[*]:-see $dir/log}"
+  fi
+  printf '%-22s %4ss %10s execs %8s/s cov %6s ft %6s corpus %5s  %s\n' "$name" "$secs" \
+    "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$findings"
+  echo "| $name | $secs | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $findings |" \
+    >> "$report"
+  if ((rc != 0)); then
+    grep -E 'ERROR|SUMMARY|==[0-9]+==' "$dir/log" | head -20 >&2 || true
+  fi
+done < build-fuzz/fuzzers.tsv
+echo "fuzz: build ${built} s, total $((SECONDS - start)) s; table in $report"
+exit "$failed"

@@ -46,12 +46,16 @@ fi
 # Sources of the product (tests are held to the format only).
 filter='/(harness/[^/]+/src|refdriver/src)/.*\.cpp$'
 echo "lint: clang-tidy (cognitive complexity, thread safety) over $(grep -cE "\"file\": \".*${filter%\$}" "$db" || true) files"
+# run-clang-tidy (clang 14) has no -warnings-as-errors: any warning or error
+# it prints about a file of the tree is a finding.
+rc=0
 run-clang-tidy -quiet -p "$dir" -j "$(nproc)" \
   -checks='-*,readability-function-cognitive-complexity,clang-diagnostic-thread-safety*' \
-  -extra-arg=-Wthread-safety -warnings-as-errors='*' \
-  "$filter" > "$dir/lint-tidy.log" 2>&1 || {
-  grep -E "(warning|error):" "$dir/lint-tidy.log" | sort -u >&2 || true
-  echo "lint: clang-tidy found the problems above (full log: $dir/lint-tidy.log)" >&2
+  -extra-arg=-Wthread-safety "$filter" > "$dir/lint-tidy.log" 2>&1 || rc=$?
+root=$PWD
+if ((rc != 0)) || grep -qE "^$root/.*: (warning|error):" "$dir/lint-tidy.log"; then
+  grep -E "^$root/.*: (warning|error):" "$dir/lint-tidy.log" | sort -u >&2 || true
+  echo "lint: clang-tidy found the problems above (exit $rc; full log: $dir/lint-tidy.log)" >&2
   exit 1
-}
+fi
 echo "lint: clean in $((SECONDS - start)) s"

@@ -28,7 +28,7 @@ std::shared_ptr<KubeletStandIn::Impl::Instance> KubeletStandIn::Impl::PickLocked
 
 std::shared_ptr<KubeletStandIn::Impl::Instance> KubeletStandIn::Impl::Pick(
     const std::string& driver) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return PickLocked(driver);
 }
 
@@ -49,7 +49,7 @@ CallResult KubeletStandIn::Impl::NotRegistered(const char* method, const std::st
 }
 
 std::chrono::milliseconds KubeletStandIn::Impl::Timeout(const CallOptions& call) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto t = call.timeout.value_or(call_timeout_);
   if (call.max_timeout) t = std::max(std::chrono::milliseconds(0), std::min(t, *call.max_timeout));
   return t;
@@ -79,7 +79,7 @@ CallResult KubeletStandIn::Impl::CallDriver(bool prepare, const std::string& dri
   CallResult r = prepare ? client->Prepare(claims, timeout, &tracker_)
                          : client->Unprepare(claims, timeout, &tracker_);
   log_->debug("{}", r.record.ToString());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   calls_.push_back(r.record);
   if (prepare && r.record.code == Code::kOk) {
     for (const auto& c : r.claims) {
@@ -93,7 +93,7 @@ CallResult KubeletStandIn::Impl::Prepare(const std::string& driver,
                                          const std::vector<ClaimRef>& claims,
                                          const CallOptions& call) {
   CallResult r = CallDriver(true, driver, claims, call);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (r.status.ok()) {
     for (const auto& c : claims) cache_.GetOrAdd(c).prepared = true;
     Status st = cache_.Save();
@@ -106,7 +106,7 @@ CallResult KubeletStandIn::Impl::Unprepare(const std::string& driver,
                                            const std::vector<ClaimRef>& claims,
                                            const CallOptions& call) {
   CallResult r = CallDriver(false, driver, claims, call);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (r.record.code == Code::kOk) {
     for (const auto& c : r.claims) {
       if (!c.status.ok()) continue;
@@ -128,7 +128,7 @@ PodResult KubeletStandIn::Impl::PreparePod(const Pod& pod, const CallOptions& ca
   PodResult out;
   std::map<std::string, std::vector<ClaimRef>> batches;  // driver -> claims
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     // Every driver must be registered before the cache changes, so a pod
     // whose driver never appears can still be removed cleanly.
     for (const auto& pc : pod.claims) {
@@ -160,7 +160,7 @@ PodResult KubeletStandIn::Impl::PreparePod(const Pod& pod, const CallOptions& ca
     out.calls.push_back(std::move(r));
   }
   if (out.status.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& pc : pod.claims) cache_.GetOrAdd(pc.claim).prepared = true;
     out.status = cache_.Save();
   }
@@ -177,7 +177,7 @@ PodResult KubeletStandIn::Impl::UnpreparePod(const std::string& pod_uid, const C
   std::map<std::string, std::vector<ClaimRef>> batches;
   std::vector<std::string> shared;  // claims other pods still use
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = cache_.pods().find(pod_uid);
     if (it == cache_.pods().end()) {
       out.status = NotFoundError("unprepare pod " + pod_uid + ": not prepared by this kubelet");
@@ -204,7 +204,7 @@ PodResult KubeletStandIn::Impl::UnpreparePod(const std::string& pod_uid, const C
     out.calls.push_back(std::move(r));
   }
   if (out.status.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& uid : shared) {
       if (ClaimInfo* info = cache_.Find(uid)) ClaimCache::RemovePod(*info, pod_uid);
     }
@@ -223,7 +223,7 @@ PodResult KubeletStandIn::Impl::UnpreparePod(const std::string& pod_uid, const C
 
 internal::PodResourcesView KubeletStandIn::Impl::PodResourcesSnapshot() const {
   internal::PodResourcesView v;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [uid, pod] : cache_.pods()) v.pods.push_back(pod);
   v.claims = cache_.claims_map();
   return v;

@@ -52,7 +52,7 @@ std::string Finding::ToString() const {
 }
 
 void KubeletStandIn::Impl::AddFinding(Finding f) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (auto& old : findings_) {
     if (old.socket == f.socket && old.kind == f.kind && old.message == f.message &&
         old.plugin == f.plugin) {
@@ -76,7 +76,10 @@ Status KubeletStandIn::Start(const std::string& registry_dir, const std::string&
   m.options_ = options;
   m.registry_dir_ = registry_dir;
   m.plugins_dir_ = plugins_dir;
-  m.call_timeout_ = options.call_timeout;
+  {
+    MutexLock lock(m.mu_);
+    m.call_timeout_ = options.call_timeout;
+  }
   DRAHIL_RETURN_IF_ERROR_CTX(MakeDirs(registry_dir, 0755), "create registry dir");
   if (!plugins_dir.empty()) {
     DRAHIL_RETURN_IF_ERROR_CTX(MakeDirs(plugins_dir, 0755), "create plugins dir");
@@ -87,7 +90,7 @@ Status KubeletStandIn::Start(const std::string& registry_dir, const std::string&
     checkpoint = options.state_dir + "/dra_manager_state";
   }
   {
-    std::lock_guard<std::mutex> lock(m.mu_);
+    MutexLock lock(m.mu_);
     m.cache_ = ClaimCache(checkpoint);
     DRAHIL_RETURN_IF_ERROR(m.cache_.Load());
   }
@@ -160,7 +163,7 @@ Result<Finding> KubeletStandIn::WaitForFinding(const std::string& kind, const st
 }
 
 std::vector<PluginState> KubeletStandIn::Plugins() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   std::vector<PluginState> out;
   for (const auto& [socket, inst] : impl_->actual_) {
     PluginState s = inst->state;
@@ -171,7 +174,7 @@ std::vector<PluginState> KubeletStandIn::Plugins() const {
 }
 
 int KubeletStandIn::RegistrationCount(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   auto it = impl_->registrations_.find(name);
   return it == impl_->registrations_.end() ? 0 : it->second;
 }
@@ -203,7 +206,7 @@ PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::millisecond
   m.StopLoops();
   std::vector<Pod> pods;
   {
-    std::lock_guard<std::mutex> lock(m.mu_);
+    MutexLock lock(m.mu_);
     out.status = m.cache_.Load();
     for (const auto& [uid, pod] : m.cache_.pods()) pods.push_back(pod);
   }
@@ -233,7 +236,7 @@ PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::millisecond
 }
 
 void KubeletStandIn::SetCallTimeout(std::chrono::milliseconds timeout) {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   impl_->call_timeout_ = timeout;
 }
 
@@ -269,7 +272,7 @@ Result<std::vector<ResourceStatus>> KubeletStandIn::AllocatedResourcesStatus(
   Pod pod;
   std::map<std::string, ClaimInfo> claims;
   {
-    std::lock_guard<std::mutex> lock(impl_->mu_);
+    MutexLock lock(impl_->mu_);
     auto it = impl_->cache_.pods().find(pod_uid);
     if (it == impl_->cache_.pods().end()) return NotFoundError("pod " + pod_uid + " not prepared");
     pod = it->second;
@@ -299,27 +302,27 @@ Result<std::vector<ResourceStatus>> KubeletStandIn::AllocatedResourcesStatus(
 }
 
 std::vector<Finding> KubeletStandIn::Findings() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   return impl_->findings_;
 }
 
 void KubeletStandIn::ClearFindings() {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   impl_->findings_.clear();
 }
 
 std::vector<CallRecord> KubeletStandIn::Calls() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   return impl_->calls_;
 }
 
 std::vector<ClaimInfo> KubeletStandIn::Claims() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   return impl_->cache_.Claims();
 }
 
 std::string KubeletStandIn::CheckpointPath() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   return impl_->cache_.path();
 }
 

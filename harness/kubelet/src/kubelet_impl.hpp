@@ -9,11 +9,12 @@
 //     claim-info cache updates (2.7, 2.8);
 //   - kubelet.cpp: findings, and the public API on top.
 //
-// Thread-safety: mu_ guards the registration, call and cache state. The
-// settings (options_, the directories) are written by Start() before any
-// thread runs; the loops' threads and servers (watcher_, podres_,
-// reconciler_, monitor_) are started and joined by Start(), Stop() and
-// Restart() without the lock, as before the split.
+// Thread-safety: mu_ guards the registration, monitor, call and cache state
+// (each member says so; clang's -Wthread-safety proves it). The settings
+// (options_, the directories) are written by Start() before any thread
+// runs; the loops' threads and servers (watcher_, podres_, reconciler_,
+// monitor_) are started and joined by Start(), Stop() and Restart() without
+// the lock. tracker_ has its own.
 #ifndef DRAHIL_KUBELET_SRC_KUBELET_IMPL_HPP_INCLUDED
 #define DRAHIL_KUBELET_SRC_KUBELET_IMPL_HPP_INCLUDED
 
@@ -21,11 +22,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,6 +33,7 @@
 #include "claim_cache.hpp"
 #include "dra_client.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/kubelet/kubelet.hpp"
 #include "drahil/proto/pluginregistration_v1.grpc.pb.h"
 #include "health_watcher.hpp"
@@ -60,29 +60,30 @@ class KubeletStandIn::Impl {
   std::string registry_dir_;
   std::string plugins_dir_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool running_ = false;
-  std::map<std::string, uint64_t> desired_;                  // socket -> creation stamp
-  std::map<std::string, std::shared_ptr<Instance>> actual_;  // socket -> instance
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool running_ DRAHIL_GUARDED_BY(mu_) = false;
+  // Desired state: socket -> creation stamp; actual state: socket -> instance.
+  std::map<std::string, uint64_t> desired_ DRAHIL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<Instance>> actual_ DRAHIL_GUARDED_BY(mu_);
   struct Retry {
     uint64_t stamp = 0;
     Clock::TimePoint next;
     std::chrono::milliseconds delay{0};
   };
-  std::map<std::string, Retry> retry_;
-  std::set<std::string> inflight_;
+  std::map<std::string, Retry> retry_ DRAHIL_GUARDED_BY(mu_);
+  std::set<std::string> inflight_ DRAHIL_GUARDED_BY(mu_);
   struct Op {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
-  std::vector<Op> ops_;
-  uint64_t next_stamp_ = 1;
-  std::vector<Finding> findings_;
-  std::vector<CallRecord> calls_;
-  std::map<std::string, int> registrations_;
-  internal::ClaimCache cache_{""};
-  std::chrono::milliseconds call_timeout_{45000};
+  std::vector<Op> ops_ DRAHIL_GUARDED_BY(mu_);
+  uint64_t next_stamp_ DRAHIL_GUARDED_BY(mu_) = 1;
+  std::vector<Finding> findings_ DRAHIL_GUARDED_BY(mu_);
+  std::vector<CallRecord> calls_ DRAHIL_GUARDED_BY(mu_);
+  std::map<std::string, int> registrations_ DRAHIL_GUARDED_BY(mu_);
+  internal::ClaimCache cache_ DRAHIL_GUARDED_BY(mu_){""};
+  std::chrono::milliseconds call_timeout_ DRAHIL_GUARDED_BY(mu_){45000};
   internal::CallTracker tracker_;  // DRA calls in flight (CancelCalls)
   std::unique_ptr<internal::PluginWatcher> watcher_;
   std::unique_ptr<internal::PodResourcesServer> podres_;
@@ -90,9 +91,10 @@ class KubeletStandIn::Impl {
   std::thread monitor_;
   // Monitor state: sockets the monitor took out of the desired state (their
   // file still exists) and consecutive failures of registered sockets.
-  std::set<std::string> evicted_;
-  std::map<std::string, int> monitor_failures_;
-  grpc::ClientContext* monitor_ctx_ = nullptr;  // probe in flight, for TryCancel()
+  std::set<std::string> evicted_ DRAHIL_GUARDED_BY(mu_);
+  std::map<std::string, int> monitor_failures_ DRAHIL_GUARDED_BY(mu_);
+  // The probe in flight, for TryCancel().
+  grpc::ClientContext* monitor_ctx_ DRAHIL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<spdlog::logger> log_ = log::Get("kubelet");
 
   // --- events and findings (kubelet.cpp) ---------------------------------------
@@ -100,53 +102,54 @@ class KubeletStandIn::Impl {
   void Emit(const Event& e) const {
     if (options_.on_event) options_.on_event(e);
   }
-  void AddFinding(Finding f);
+  void AddFinding(Finding f) DRAHIL_EXCLUDES(mu_);
 
   // --- loops (plugin_manager.cpp) ----------------------------------------------
 
-  Status StartLoops();
-  void StopLoops();
-  void OnSocketEvent(const std::string& path, bool created);
-  bool Running() const;
-  void ReconcileLoop();
+  Status StartLoops() DRAHIL_EXCLUDES(mu_);
+  void StopLoops() DRAHIL_EXCLUDES(mu_);
+  void OnSocketEvent(const std::string& path, bool created) DRAHIL_EXCLUDES(mu_);
+  bool Running() const DRAHIL_EXCLUDES(mu_);
+  void ReconcileLoop() DRAHIL_EXCLUDES(mu_);
   // Probe(): dial + GetInfo with the monitor's timeouts; "" = healthy, else why not.
-  std::string Probe(const std::string& socket);
-  void MonitorLoop();
+  std::string Probe(const std::string& socket) DRAHIL_EXCLUDES(mu_);
+  void MonitorLoop() DRAHIL_EXCLUDES(mu_);
 
   // --- registration (registration.cpp) -----------------------------------------
 
-  void RegisterOp(const std::string& socket, uint64_t stamp);
+  void RegisterOp(const std::string& socket, uint64_t stamp) DRAHIL_EXCLUDES(mu_);
   grpc::Status Notify(pluginregistration::Registration::Stub& stub, bool registered,
                       const std::string& error);
   // Reject(): tells the plugin and records the finding. The Go helper answers
   // a false status with an error, so the reply is not checked.
   void Reject(pluginregistration::Registration::Stub& stub, const std::string& socket,
-              const std::string& plugin, const std::string& kind, const std::string& text);
+              const std::string& plugin, const std::string& kind, const std::string& text)
+      DRAHIL_EXCLUDES(mu_);
   void Warn(const std::string& socket, const std::string& plugin, const std::string& kind,
-            const std::string& text);
+            const std::string& text) DRAHIL_EXCLUDES(mu_);
   // Register(): one attempt; false = retry later with backoff.
-  bool Register(const std::string& socket, uint64_t stamp);
+  bool Register(const std::string& socket, uint64_t stamp) DRAHIL_EXCLUDES(mu_);
 
   // --- instance selection and calls (calls.cpp) --------------------------------
 
-  // Latest registered instance that is connected, else the latest. Caller
-  // holds mu_.
-  std::shared_ptr<Instance> PickLocked(const std::string& driver) const;
-  std::shared_ptr<Instance> Pick(const std::string& driver) const;
+  // Latest registered instance that is connected, else the latest.
+  std::shared_ptr<Instance> PickLocked(const std::string& driver) const DRAHIL_REQUIRES(mu_);
+  std::shared_ptr<Instance> Pick(const std::string& driver) const DRAHIL_EXCLUDES(mu_);
   static CallResult NotRegistered(const char* method, const std::string& driver,
                                   const std::vector<ClaimRef>& claims);
-  std::chrono::milliseconds Timeout(const CallOptions& call) const;
+  std::chrono::milliseconds Timeout(const CallOptions& call) const DRAHIL_EXCLUDES(mu_);
   // CallDriver(): one call; records it and applies successful claims to the
   // cache. Does not touch "prepared" or pod references.
   CallResult CallDriver(bool prepare, const std::string& driver,
-                        const std::vector<ClaimRef>& claims, const CallOptions& call);
+                        const std::vector<ClaimRef>& claims, const CallOptions& call)
+      DRAHIL_EXCLUDES(mu_);
   CallResult Prepare(const std::string& driver, const std::vector<ClaimRef>& claims,
-                     const CallOptions& call);
+                     const CallOptions& call) DRAHIL_EXCLUDES(mu_);
   CallResult Unprepare(const std::string& driver, const std::vector<ClaimRef>& claims,
-                       const CallOptions& call);
-  PodResult PreparePod(const Pod& pod, const CallOptions& call);
-  PodResult UnpreparePod(const std::string& pod_uid, const CallOptions& call);
-  internal::PodResourcesView PodResourcesSnapshot() const;
+                       const CallOptions& call) DRAHIL_EXCLUDES(mu_);
+  PodResult PreparePod(const Pod& pod, const CallOptions& call) DRAHIL_EXCLUDES(mu_);
+  PodResult UnpreparePod(const std::string& pod_uid, const CallOptions& call) DRAHIL_EXCLUDES(mu_);
+  internal::PodResourcesView PodResourcesSnapshot() const DRAHIL_EXCLUDES(mu_);
 };
 
 }  // namespace drahil::kubelet

@@ -24,14 +24,14 @@ bool IsSocket(const std::string& path) {
 
 Status KubeletStandIn::Impl::StartLoops() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     running_ = true;
   }
   auto w = PluginWatcher::Start(registry_dir_, [this](const std::string& path, bool created) {
     OnSocketEvent(path, created);
   });
   if (!w.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     running_ = false;
     return w.status();
   }
@@ -43,7 +43,7 @@ Status KubeletStandIn::Impl::StartLoops() {
 
 void KubeletStandIn::Impl::StopLoops() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return;
     running_ = false;
     if (monitor_ctx_ != nullptr) monitor_ctx_->TryCancel();
@@ -55,13 +55,13 @@ void KubeletStandIn::Impl::StopLoops() {
   if (reconciler_.joinable()) reconciler_.join();
   std::vector<Op> ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ops.swap(ops_);
   }
   for (auto& op : ops) op.thread.join();
   std::map<std::string, std::shared_ptr<Instance>> actual;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     actual.swap(actual_);
     desired_.clear();
     retry_.clear();
@@ -75,7 +75,7 @@ void KubeletStandIn::Impl::StopLoops() {
 }
 
 void KubeletStandIn::Impl::OnSocketEvent(const std::string& path, bool created) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   evicted_.erase(path);
   monitor_failures_.erase(path);
   if (created) {
@@ -87,12 +87,12 @@ void KubeletStandIn::Impl::OnSocketEvent(const std::string& path, bool created) 
 }
 
 bool KubeletStandIn::Impl::Running() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return running_;
 }
 
 void KubeletStandIn::Impl::ReconcileLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (running_) {
     std::vector<std::shared_ptr<Instance>> gone;
     for (auto it = actual_.begin(); it != actual_.end();) {
@@ -126,7 +126,7 @@ void KubeletStandIn::Impl::ReconcileLoop() {
                         done});
     }
     if (!gone.empty()) {
-      lock.unlock();
+      lock.Unlock();
       for (auto& inst : gone) {
         if (inst->health) inst->health->Stop();
         log_->info("unregistered plugin {} ({})", inst->state.name,
@@ -135,10 +135,11 @@ void KubeletStandIn::Impl::ReconcileLoop() {
                    "unregistered " + inst->state.name + " at " + inst->state.registration_socket});
       }
       gone.clear();
-      lock.lock();
+      lock.Lock();
       continue;  // re-check running_ and state without waiting
     }
-    cv_.wait_for(lock, options_.reconcile_interval, [this] { return !running_; });
+    cv_.wait_for(lock, options_.reconcile_interval,
+                 [this]() DRAHIL_REQUIRES(mu_) { return !running_; });
   }
 }
 
@@ -154,14 +155,14 @@ std::string KubeletStandIn::Impl::Probe(const std::string& socket) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + options_.monitor_getinfo_timeout);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return "stopped";
     monitor_ctx_ = &ctx;
   }
   pluginregistration::PluginInfo info;
   grpc::Status st = stub->GetInfo(&ctx, pluginregistration::InfoRequest(), &info);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     monitor_ctx_ = nullptr;
   }
   return st.ok() ? std::string() : "GetInfo: " + GoStatusText(st);
@@ -171,8 +172,9 @@ void KubeletStandIn::Impl::MonitorLoop() {
   for (;;) {
     std::vector<std::string> registered, evicted;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, options_.monitor_interval, [this] { return !running_; });
+      MutexLock lock(mu_);
+      cv_.wait_for(lock, options_.monitor_interval,
+                   [this]() DRAHIL_REQUIRES(mu_) { return !running_; });
       if (!running_) return;
       for (const auto& [socket, inst] : actual_) registered.push_back(socket);
       evicted.assign(evicted_.begin(), evicted_.end());
@@ -183,7 +185,7 @@ void KubeletStandIn::Impl::MonitorLoop() {
       std::string plugin;
       bool evict = false;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         auto it = actual_.find(socket);
         if (it != actual_.end()) plugin = it->second->state.name;
         if (why.empty()) {
@@ -210,7 +212,7 @@ void KubeletStandIn::Impl::MonitorLoop() {
       std::string why = Probe(socket);
       if (!Running()) return;
       if (!why.empty()) continue;
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (evicted_.erase(socket) > 0) desired_[socket] = next_stamp_++;
     }
   }

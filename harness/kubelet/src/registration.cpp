@@ -26,7 +26,7 @@ constexpr std::chrono::milliseconds kMaxRetry{122000};
 
 void KubeletStandIn::Impl::RegisterOp(const std::string& socket, uint64_t stamp) {
   bool ok = Register(socket, stamp);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   inflight_.erase(socket);
   if (ok) {
     retry_.erase(socket);
@@ -173,7 +173,7 @@ bool KubeletStandIn::Impl::Register(const std::string& socket, uint64_t stamp) {
   }
   std::string duplicate;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [s, other] : actual_) {
       if (other->state.name == name && other->state.endpoint == endpoint) duplicate = s;
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 
+#include "admission.hpp"
 #include "apiserver_impl.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/formats/json_fields.hpp"

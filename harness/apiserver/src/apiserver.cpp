@@ -108,7 +108,7 @@ void ApiServer::Impl::StopAll() {
   });
   if (io_thread.joinable()) io_thread.join();
   {
-    std::lock_guard<std::mutex> lock(persist_mu);
+    MutexLock lock(persist_mu);
     stopping = true;
   }
   persist_cv.notify_all();
@@ -120,14 +120,14 @@ void ApiServer::Impl::StopAll() {
 }
 
 void ApiServer::Impl::Record(AuditEntry e) {
-  std::lock_guard<std::mutex> lock(audit_mu);
+  MutexLock lock(audit_mu);
   audit.push_back(std::move(e));
   while (audit.size() > options.audit_capacity) audit.pop_front();
 }
 
 ApiServer::Impl::FaultMatch ApiServer::Impl::MatchFault(const std::string& verb,
                                                         const std::string& path) {
-  std::lock_guard<std::mutex> lock(fault_mu);
+  MutexLock lock(fault_mu);
   for (auto& f : faults) {
     if (f.remaining == 0) continue;
     if (!f.rule.verb.empty() && f.rule.verb != verb) continue;
@@ -147,24 +147,25 @@ Status ApiServer::Impl::WriteData() {
 
 void ApiServer::Impl::MarkDirty() {
   {
-    std::lock_guard<std::mutex> lock(persist_mu);
+    MutexLock lock(persist_mu);
     dirty = true;
   }
   persist_cv.notify_all();
 }
 
 void ApiServer::Impl::PersistLoop() {
-  std::unique_lock<std::mutex> lock(persist_mu);
+  MutexLock lock(persist_mu);
   while (true) {
-    persist_cv.wait(lock, [this] { return dirty || stopping; });
+    persist_cv.wait(lock, [this]() DRAHIL_REQUIRES(persist_mu) { return dirty || stopping; });
     if (stopping) return;  // StopAll writes the final snapshot
     // Coalesce a burst of writes into one snapshot.
-    persist_cv.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping; });
+    persist_cv.wait_for(lock, std::chrono::milliseconds(50),
+                        [this]() DRAHIL_REQUIRES(persist_mu) { return stopping; });
     dirty = false;
-    lock.unlock();
+    lock.Unlock();
     Status s = WriteData();
     if (!s.ok()) log->error("{}", s.ToString());
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -402,17 +403,17 @@ Status ApiServer::Delete(const std::string& resource, const std::string& ns,
 uint64_t ApiServer::ResourceVersion() const { return impl_->store.ResourceVersion(); }
 
 std::vector<AuditEntry> ApiServer::AuditLog() const {
-  std::lock_guard<std::mutex> lock(impl_->audit_mu);
+  MutexLock lock(impl_->audit_mu);
   return {impl_->audit.begin(), impl_->audit.end()};
 }
 
 void ApiServer::ClearAuditLog() {
-  std::lock_guard<std::mutex> lock(impl_->audit_mu);
+  MutexLock lock(impl_->audit_mu);
   impl_->audit.clear();
 }
 
 FaultHandle ApiServer::InjectFault(FaultRule rule) {
-  std::lock_guard<std::mutex> lock(impl_->fault_mu);
+  MutexLock lock(impl_->fault_mu);
   Impl::Fault f;
   f.id = impl_->next_fault_id++;
   try {
@@ -431,14 +432,14 @@ FaultHandle ApiServer::InjectFault(FaultRule rule) {
 }
 
 void ApiServer::RemoveFault(uint64_t id) {
-  std::lock_guard<std::mutex> lock(impl_->fault_mu);
+  MutexLock lock(impl_->fault_mu);
   auto& v = impl_->faults;
   v.erase(std::remove_if(v.begin(), v.end(), [id](const Impl::Fault& f) { return f.id == id; }),
           v.end());
 }
 
 int ApiServer::FaultHits(uint64_t id) const {
-  std::lock_guard<std::mutex> lock(impl_->fault_mu);
+  MutexLock lock(impl_->fault_mu);
   auto it = impl_->fault_hits.find(id);
   return it == impl_->fault_hits.end() ? 0 : it->second;
 }

@@ -23,11 +23,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
@@ -37,6 +35,7 @@
 
 #include "drahil/apiserver/apiserver.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/core/mutex.hpp"
 #include "handler.hpp"
 #include "store.hpp"
 
@@ -73,13 +72,13 @@ class ApiServer::Impl {
   // Life cycle, audit log, faults and persistence (apiserver.cpp).
   Status Listen();
   void Run();
-  void StopAll();
+  void StopAll() DRAHIL_EXCLUDES(persist_mu);
   void ScheduleBookmarks();
-  void Record(AuditEntry e);
-  FaultMatch MatchFault(const std::string& verb, const std::string& path);
-  void PersistLoop();
+  void Record(AuditEntry e) DRAHIL_EXCLUDES(audit_mu);
+  FaultMatch MatchFault(const std::string& verb, const std::string& path) DRAHIL_EXCLUDES(fault_mu);
+  void PersistLoop() DRAHIL_EXCLUDES(persist_mu);
   Status WriteData();
-  void MarkDirty();
+  void MarkDirty() DRAHIL_EXCLUDES(persist_mu);
 
   Options options;
   internal::Store store;
@@ -88,8 +87,8 @@ class ApiServer::Impl {
   std::string host;
   uint16_t port = 0;
 
-  mutable std::mutex audit_mu;
-  std::deque<AuditEntry> audit;
+  mutable Mutex audit_mu;
+  std::deque<AuditEntry> audit DRAHIL_GUARDED_BY(audit_mu);
 
   struct Fault {
     uint64_t id;
@@ -98,15 +97,16 @@ class ApiServer::Impl {
     int hits = 0;
     int remaining = 0;
   };
-  mutable std::mutex fault_mu;
-  std::vector<Fault> faults;
-  std::map<uint64_t, int> fault_hits;  // kept after removal so Hits() still answers
-  uint64_t next_fault_id = 1;
+  mutable Mutex fault_mu;
+  std::vector<Fault> faults DRAHIL_GUARDED_BY(fault_mu);
+  // Kept after removal so Hits() still answers.
+  std::map<uint64_t, int> fault_hits DRAHIL_GUARDED_BY(fault_mu);
+  uint64_t next_fault_id DRAHIL_GUARDED_BY(fault_mu) = 1;
 
-  std::mutex persist_mu;
-  std::condition_variable persist_cv;
-  bool dirty = false;
-  bool stopping = false;
+  Mutex persist_mu;
+  CondVar persist_cv;
+  bool dirty DRAHIL_GUARDED_BY(persist_mu) = false;
+  bool stopping DRAHIL_GUARDED_BY(persist_mu) = false;
   std::thread persist_thread;
 
   // Sessions alive, touched only on the I/O thread.

@@ -92,7 +92,7 @@ std::string Handler::IssueNodeToken(const std::string& node, const std::string& 
   id.authenticated = true;
   id.node = node;
   id.driver = driver;
-  std::lock_guard<std::mutex> lock(tokens_mu_);
+  MutexLock lock(tokens_mu_);
   tokens_[token] = id;
   ++token_counter_;
   return token;
@@ -109,7 +109,7 @@ Classified Handler::Classify(const Request& req) const {
   const std::string kBearer = "Bearer ";
   if (req.authorization.rfind(kBearer, 0) == 0) {
     std::string token = req.authorization.substr(kBearer.size());
-    std::lock_guard<std::mutex> lock(tokens_mu_);
+    MutexLock lock(tokens_mu_);
     auto it = tokens_.find(token);
     if (it != tokens_.end()) c.identity = it->second;
   } else if (config_.allow_anonymous) {

@@ -10,13 +10,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "api_error.hpp"
+#include "drahil/core/mutex.hpp"
 #include "store.hpp"
 
 namespace drahil::apiserver::internal {
@@ -76,9 +76,10 @@ class Handler {
   Handler(Store& store, Config config);
 
   void SetServerAddress(std::string host_port) { server_address_ = std::move(host_port); }
-  std::string IssueNodeToken(const std::string& node, const std::string& driver);
+  std::string IssueNodeToken(const std::string& node, const std::string& driver)
+      DRAHIL_EXCLUDES(tokens_mu_);
 
-  Classified Classify(const Request& req) const;
+  Classified Classify(const Request& req) const DRAHIL_EXCLUDES(tokens_mu_);
   Response Serve(const Request& req, const Classified& c);
 
   // Shared with the C++ API: prepare + validate helpers.
@@ -102,9 +103,9 @@ class Handler {
   Store& store_;
   Config config_;
   std::string server_address_;
-  mutable std::mutex tokens_mu_;
-  std::map<std::string, Identity> tokens_;
-  uint64_t token_counter_ = 0;
+  mutable Mutex tokens_mu_;
+  std::map<std::string, Identity> tokens_ DRAHIL_GUARDED_BY(tokens_mu_);
+  uint64_t token_counter_ DRAHIL_GUARDED_BY(tokens_mu_) = 0;
 };
 
 }  // namespace drahil::apiserver::internal

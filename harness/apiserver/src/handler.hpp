@@ -10,13 +10,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "api_error.hpp"
+#include "drahil/core/mutex.hpp"
 #include "store.hpp"
 
 namespace drahil::apiserver::internal {
@@ -76,18 +76,21 @@ class Handler {
   Handler(Store& store, Config config);
 
   void SetServerAddress(std::string host_port) { server_address_ = std::move(host_port); }
-  std::string IssueNodeToken(const std::string& node, const std::string& driver);
+  std::string IssueNodeToken(const std::string& node, const std::string& driver)
+      DRAHIL_EXCLUDES(tokens_mu_);
 
-  Classified Classify(const Request& req) const;
+  Classified Classify(const Request& req) const DRAHIL_EXCLUDES(tokens_mu_);
   Response Serve(const Request& req, const Classified& c);
 
   // Shared with the C++ API: prepare + validate helpers.
   static Response ErrorResponse(const ApiError& err);
 
  private:
+  // Health, version, discovery and OpenAPI (discovery.cpp).
   Response ServeNonResource(const Request& req, const Route& route);
-  Response ServeResource(const Request& req, const Classified& c);
   Response OpenApiV3(const std::string& gv_path);
+  // The verbs on resources (verbs.cpp; ServeResource() dispatches).
+  Response ServeResource(const Request& req, const Classified& c);
   Response Get(const Request& req, const Classified& c);
   Response List(const Request& req, const Classified& c);
   Response Watch(const Request& req, const Classified& c);
@@ -100,27 +103,10 @@ class Handler {
   Store& store_;
   Config config_;
   std::string server_address_;
-  mutable std::mutex tokens_mu_;
-  std::map<std::string, Identity> tokens_;
-  uint64_t token_counter_ = 0;
+  mutable Mutex tokens_mu_;
+  std::map<std::string, Identity> tokens_ DRAHIL_GUARDED_BY(tokens_mu_);
+  uint64_t token_counter_ DRAHIL_GUARDED_BY(tokens_mu_) = 0;
 };
-
-// Helpers used by both Handler and the C++ API.
-// ExpectedBodyObject(): checks apiVersion/kind (filling them when missing).
-std::optional<ApiError> CheckTypeMeta(const ResourceInfo& info, nlohmann::json& obj);
-// FillTimeAdded(): server-set timeAdded on device taints (slices, taint rules):
-// `now` (RFC 3339) unless the taint has one or old holds the same taint with one.
-void FillTimeAdded(const ResourceInfo& info, nlohmann::json& obj, const nlohmann::json* old,
-                   const std::string& now);
-// AdminAccessCheck(): 1.34+ admission; appends a warning for the old label.
-std::optional<ApiError> AdminAccessCheck(const ResourceInfo& info, const nlohmann::json& obj,
-                                         const nlohmann::json* ns_obj,
-                                         std::vector<std::string>* warnings);
-
-// Desired(): what a write of `incoming` produces from `current` through the
-// main endpoint (sub "": status kept) or /status (sub "status": only status).
-nlohmann::json Desired(const ResourceInfo& info, const std::string& sub,
-                       const nlohmann::json& current, nlohmann::json incoming);
 
 }  // namespace drahil::apiserver::internal
 

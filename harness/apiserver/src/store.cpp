@@ -94,7 +94,7 @@ bool Filter::Matches(const json& obj) const {
 void Watcher::Push(std::string line) {
   std::function<void()> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) return;
     if (queue_.size() >= max_queue_) {
       // A watcher this far behind would hold unbounded memory; Kubernetes'
@@ -110,7 +110,7 @@ void Watcher::Push(std::string line) {
 }
 
 bool Watcher::Drain(std::vector<std::string>* out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (!queue_.empty()) {
     out->push_back(std::move(queue_.front()));
     queue_.pop_front();
@@ -121,7 +121,7 @@ bool Watcher::Drain(std::vector<std::string>* out) {
 void Watcher::Close(bool dropped) {
   std::function<void()> wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) return;
     closed_ = true;
     dropped_ = dropped;
@@ -131,12 +131,12 @@ void Watcher::Close(bool dropped) {
 }
 
 bool Watcher::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 void Watcher::SetWake(std::function<void()> wake) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   wake_ = std::move(wake);
 }
 
@@ -146,7 +146,7 @@ void Watcher::SetWake(std::function<void()> wake) {
 Store::Store(Options options) : options_(options), rng_(std::random_device{}()) {}
 
 uint64_t Store::ResourceVersion() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return rv_;
 }
 
@@ -173,7 +173,7 @@ std::string Store::RandomSuffix() {
 
 Expected<ObjPtr> Store::Get(const ResourceInfo& info, const std::string& ns,
                             const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto b = objects_.find(info.resource);
   if (b != objects_.end()) {
     auto it = b->second.find(Key(ns, name));
@@ -193,7 +193,7 @@ Expected<ListResult> Store::List(const ResourceInfo& info, const Filter& filter,
     }
     start = tok["start"].get<std::string>();
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ListResult out;
   out.resource_version = rv_;
   auto b = objects_.find(info.resource);
@@ -221,7 +221,7 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
   std::string generate = formats::StringOr(obj, "metadata.generateName");
   ObjPtr result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     const json* ns_obj = nullptr;
     if (info.namespaced) {
       auto& nsb = objects_["namespaces"];
@@ -273,7 +273,7 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
                                const std::string& name, const UpdateFn& fn) {
   ObjPtr result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Bucket& bucket = BucketFor(info);
     auto it = bucket.find(Key(ns, name));
     if (it == bucket.end()) return NotFound(info, name);
@@ -357,7 +357,7 @@ Expected<ObjPtr> Store::Delete(const ResourceInfo& info, const std::string& ns,
                                const Check& check) {
   ObjPtr result;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Bucket& bucket = BucketFor(info);
     std::string key = Key(ns, name);
     auto it = bucket.find(key);
@@ -399,7 +399,7 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
                                                       const Filter& filter, const Check& check) {
   std::vector<std::pair<std::string, std::string>> targets;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, obj] : BucketFor(info)) {
       if (!filter.Matches(*obj)) continue;
       // Authorization is all-or-nothing, checked before anything goes.
@@ -461,7 +461,7 @@ void Store::DispatchLocked(const Event& ev) {
 
 Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
   auto w = std::make_shared<Watcher>(req.info, req.filter, req.bookmarks, options_.max_watch_queue);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t from = req.resource_version.value_or(0);
   if (req.send_initial_events || from == 0) {
     auto b = objects_.find(req.info->resource);
@@ -493,7 +493,7 @@ Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
 }
 
 void Store::Unwatch(const std::shared_ptr<Watcher>& w) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (auto it = watchers_.begin(); it != watchers_.end(); ++it) {
     if (*it == w) {
       watchers_.erase(it);
@@ -503,7 +503,7 @@ void Store::Unwatch(const std::shared_ptr<Watcher>& w) {
 }
 
 void Store::Bookmark() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& w : watchers_) {
     if (w->bookmarks())
       w->Push(EventLine("BOOKMARK", BookmarkObject(*w->info(), rv_, false).dump()));
@@ -513,7 +513,7 @@ void Store::Bookmark() {
 int Store::DropWatches() {
   std::vector<std::shared_ptr<Watcher>> ws;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ws.swap(watchers_);
   }
   for (const auto& w : ws) w->Close(/*dropped=*/true);
@@ -521,12 +521,12 @@ int Store::DropWatches() {
 }
 
 int Store::WatchCount() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return static_cast<int>(watchers_.size());
 }
 
 json Store::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   json objs = json::array();
   for (const auto& r : Resources()) {
     auto b = objects_.find(r.resource);
@@ -541,7 +541,7 @@ Status Store::Restore(const json& snapshot) {
       !snapshot.contains("resourceVersion") || !snapshot["resourceVersion"].is_number_unsigned()) {
     return InvalidArgumentError("snapshot: expected {resourceVersion, objects[]}");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, Bucket> objects;
   size_t index = 0;
   for (const auto& obj : snapshot["objects"]) {
@@ -570,14 +570,14 @@ Status Store::Restore(const json& snapshot) {
 }
 
 void Store::SetOnWrite(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   on_write_ = std::move(fn);
 }
 
 void Store::NotifyWrite() {
   std::function<void()> fn;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     fn = on_write_;
   }
   if (fn) fn();

@@ -17,7 +17,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -26,6 +25,7 @@
 
 #include "api_error.hpp"
 #include "drahil/core/clock.hpp"
+#include "drahil/core/mutex.hpp"
 #include "resources.hpp"
 #include "selectors.hpp"
 
@@ -49,30 +49,30 @@ class Watcher {
 
   // Drain(): moves queued lines into *out; returns false once the watch is
   // over (closed and drained).
-  bool Drain(std::vector<std::string>* out);
+  bool Drain(std::vector<std::string>* out) DRAHIL_EXCLUDES(mu_);
   // Close(): ends the watch. dropped=true means the connection should be cut
   // without a clean end of stream (fault injection, overflow).
-  void Close(bool dropped);
-  [[nodiscard]] bool dropped() const;
+  void Close(bool dropped) DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] bool dropped() const DRAHIL_EXCLUDES(mu_);
   // SetWake(): called (from any thread, possibly under the store lock) after
   // new lines were queued or the watch closed. Must not block.
-  void SetWake(std::function<void()> wake);
+  void SetWake(std::function<void()> wake) DRAHIL_EXCLUDES(mu_);
 
   const ResourceInfo* info() const { return info_; }
   const Filter& filter() const { return filter_; }
   bool bookmarks() const { return bookmarks_; }
-  void Push(std::string line);
+  void Push(std::string line) DRAHIL_EXCLUDES(mu_);
 
  private:
   const ResourceInfo* info_;
   Filter filter_;
   bool bookmarks_;
   size_t max_queue_;
-  mutable std::mutex mu_;
-  std::deque<std::string> queue_;
-  bool closed_ = false;
-  bool dropped_ = false;
-  std::function<void()> wake_;
+  mutable Mutex mu_;
+  std::deque<std::string> queue_ DRAHIL_GUARDED_BY(mu_);
+  bool closed_ DRAHIL_GUARDED_BY(mu_) = false;
+  bool dropped_ DRAHIL_GUARDED_BY(mu_) = false;
+  std::function<void()> wake_ DRAHIL_GUARDED_BY(mu_);
 };
 
 struct WatchRequest {
@@ -102,14 +102,14 @@ class Store {
   // clock(): the time source of the timestamps the store writes.
   Clock& clock() const { return *options_.clock; }
 
-  uint64_t ResourceVersion() const;
+  uint64_t ResourceVersion() const DRAHIL_EXCLUDES(mu_);
 
   Expected<ObjPtr> Get(const ResourceInfo& info, const std::string& ns,
-                       const std::string& name) const;
+                       const std::string& name) const DRAHIL_EXCLUDES(mu_);
   // List(): sorted by namespace/name. limit 0 = all. The continue token
   // resumes after the last returned key, reading current data.
   Expected<ListResult> List(const ResourceInfo& info, const Filter& filter, int64_t limit,
-                            const std::string& continue_token) const;
+                            const std::string& continue_token) const DRAHIL_EXCLUDES(mu_);
 
   // Create(): fills uid, resourceVersion, creationTimestamp, generation and a
   // name from metadata.generateName. check runs under the lock (admission
@@ -117,7 +117,8 @@ class Store {
   // ns_obj is the object's Namespace (nullptr for cluster-scoped objects).
   using Check = std::function<std::optional<ApiError>(const nlohmann::json& obj,
                                                       const nlohmann::json* ns_obj)>;
-  Expected<ObjPtr> Create(const ResourceInfo& info, nlohmann::json obj, const Check& check = {});
+  Expected<ObjPtr> Create(const ResourceInfo& info, nlohmann::json obj, const Check& check = {})
+      DRAHIL_EXCLUDES(mu_);
 
   // Update(): fn maps the current object to the desired one (or an error).
   // The store then enforces optimistic concurrency (a non-empty
@@ -128,7 +129,7 @@ class Store {
   using UpdateFn = std::function<Expected<nlohmann::json>(const nlohmann::json& current,
                                                           const nlohmann::json* ns_obj)>;
   Expected<ObjPtr> Update(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                          const UpdateFn& fn);
+                          const UpdateFn& fn) DRAHIL_EXCLUDES(mu_);
 
   struct Preconditions {
     std::string uid;
@@ -137,28 +138,28 @@ class Store {
   // Delete(): with finalizers the object only gets deletionTimestamp. Deleting
   // a namespace deletes every object in it.
   Expected<ObjPtr> Delete(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                          const Preconditions& pre, const Check& check = {});
+                          const Preconditions& pre, const Check& check = {}) DRAHIL_EXCLUDES(mu_);
   Expected<std::vector<ObjPtr>> DeleteCollection(const ResourceInfo& info, const Filter& filter,
-                                                 const Check& check = {});
+                                                 const Check& check = {}) DRAHIL_EXCLUDES(mu_);
 
   // Watch(): registers a watcher primed with the initial events or history.
   // 410 Expired when resource_version is older than the kept history.
-  Expected<std::shared_ptr<Watcher>> Watch(const WatchRequest& req);
-  void Unwatch(const std::shared_ptr<Watcher>& w);
+  Expected<std::shared_ptr<Watcher>> Watch(const WatchRequest& req) DRAHIL_EXCLUDES(mu_);
+  void Unwatch(const std::shared_ptr<Watcher>& w) DRAHIL_EXCLUDES(mu_);
   // Bookmark(): queues a BOOKMARK at the current resourceVersion on every
   // watcher that asked for bookmarks.
-  void Bookmark();
+  void Bookmark() DRAHIL_EXCLUDES(mu_);
   // DropWatches(): cuts every open watch; returns how many.
-  int DropWatches();
-  int WatchCount() const;
+  int DropWatches() DRAHIL_EXCLUDES(mu_);
+  int WatchCount() const DRAHIL_EXCLUDES(mu_);
 
   // Snapshot()/Restore(): the persisted form {"resourceVersion":N,"objects":[...]}.
-  nlohmann::json Snapshot() const;
-  Status Restore(const nlohmann::json& snapshot);
+  nlohmann::json Snapshot() const DRAHIL_EXCLUDES(mu_);
+  Status Restore(const nlohmann::json& snapshot) DRAHIL_EXCLUDES(mu_);
   // SetOnWrite(): called after each committed write (outside the lock).
-  void SetOnWrite(std::function<void()> fn);
+  void SetOnWrite(std::function<void()> fn) DRAHIL_EXCLUDES(mu_);
   // EnsureNamespace(): creates it if missing (startup defaults).
-  void EnsureNamespace(const std::string& name);
+  void EnsureNamespace(const std::string& name) DRAHIL_EXCLUDES(mu_);
 
  private:
   struct Event {
@@ -172,24 +173,29 @@ class Store {
   using Bucket = std::map<std::string, ObjPtr>;  // "ns/name" -> object
 
   static std::string Key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
-  Bucket& BucketFor(const ResourceInfo& info) { return objects_[info.resource]; }
-  // Commit(): records an event, feeds watchers. Caller holds mu_.
-  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev);
-  void DispatchLocked(const Event& ev);
-  std::string NewUid();
-  std::string RandomSuffix();
-  ObjPtr DeleteLocked(const ResourceInfo& info, const std::string& key, ObjPtr current);
-  void NotifyWrite();
+  Bucket& BucketFor(const ResourceInfo& info) DRAHIL_REQUIRES(mu_) {
+    return objects_[info.resource];
+  }
+  // Commit(): records an event, feeds watchers.
+  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev)
+      DRAHIL_REQUIRES(mu_);
+  void DispatchLocked(const Event& ev) DRAHIL_REQUIRES(mu_);
+  std::string NewUid() DRAHIL_REQUIRES(mu_);
+  std::string RandomSuffix() DRAHIL_REQUIRES(mu_);
+  ObjPtr DeleteLocked(const ResourceInfo& info, const std::string& key, ObjPtr current)
+      DRAHIL_REQUIRES(mu_);
+  void NotifyWrite() DRAHIL_EXCLUDES(mu_);
 
   Options options_;
-  mutable std::mutex mu_;
-  uint64_t rv_ = 1;
-  uint64_t compacted_rv_ = 1;  // events at or below this are gone from history
-  std::map<std::string, Bucket> objects_;
-  std::deque<Event> history_;
-  std::vector<std::shared_ptr<Watcher>> watchers_;
-  std::mt19937_64 rng_;
-  std::function<void()> on_write_;
+  mutable Mutex mu_;
+  uint64_t rv_ DRAHIL_GUARDED_BY(mu_) = 1;
+  // Events at or below this are gone from history.
+  uint64_t compacted_rv_ DRAHIL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, Bucket> objects_ DRAHIL_GUARDED_BY(mu_);
+  std::deque<Event> history_ DRAHIL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Watcher>> watchers_ DRAHIL_GUARDED_BY(mu_);
+  std::mt19937_64 rng_ DRAHIL_GUARDED_BY(mu_);
+  std::function<void()> on_write_ DRAHIL_GUARDED_BY(mu_);
 };
 
 // Event line helpers shared with the HTTP layer.

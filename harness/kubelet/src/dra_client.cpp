@@ -137,19 +137,19 @@ std::string GoStatusText(const grpc::Status& status) {
 }
 
 bool CallTracker::Add(grpc::ClientContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (cancelled_) return false;
   calls_.insert(ctx);
   return true;
 }
 
 void CallTracker::Remove(grpc::ClientContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   calls_.erase(ctx);
 }
 
 void CallTracker::CancelAll(const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!cancelled_) reason_ = reason;
   cancelled_ = true;
   // TryCancel() does not block; holding the lock keeps ctx alive meanwhile.
@@ -157,13 +157,13 @@ void CallTracker::CancelAll(const std::string& reason) {
 }
 
 void CallTracker::Reset() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   cancelled_ = false;
   reason_.clear();
 }
 
 std::string CallTracker::reason() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return reason_;
 }
 

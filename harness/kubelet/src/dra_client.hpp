@@ -11,11 +11,11 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "drahil/core/mutex.hpp"
 #include "drahil/kubelet/types.hpp"
 
 namespace drahil::kubelet::internal {
@@ -35,17 +35,17 @@ std::string GoStatusText(const grpc::Status& status);
 class CallTracker {
  public:
   // Add(): false once cancelled (ctx is then not tracked; make no call).
-  bool Add(grpc::ClientContext* ctx);
-  void Remove(grpc::ClientContext* ctx);
-  void CancelAll(const std::string& reason);
-  void Reset();
-  [[nodiscard]] std::string reason() const;
+  bool Add(grpc::ClientContext* ctx) DRAHIL_EXCLUDES(mu_);
+  void Remove(grpc::ClientContext* ctx) DRAHIL_EXCLUDES(mu_);
+  void CancelAll(const std::string& reason) DRAHIL_EXCLUDES(mu_);
+  void Reset() DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] std::string reason() const DRAHIL_EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  bool cancelled_ = false;
-  std::string reason_;
-  std::set<grpc::ClientContext*> calls_;
+  mutable Mutex mu_;
+  bool cancelled_ DRAHIL_GUARDED_BY(mu_) = false;
+  std::string reason_ DRAHIL_GUARDED_BY(mu_);
+  std::set<grpc::ClientContext*> calls_ DRAHIL_GUARDED_BY(mu_);
 };
 
 class DraClient {

@@ -24,7 +24,7 @@ void HealthWatcher::Start() {
 
 void HealthWatcher::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
     if (ctx_ != nullptr) ctx_->TryCancel();
   }
@@ -34,7 +34,7 @@ void HealthWatcher::Stop() {
 
 HealthSnapshot HealthWatcher::Snapshot() const {
   auto now = config_.clock->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   HealthSnapshot s;
   s.driver = config_.driver;
   s.service = config_.service;
@@ -56,7 +56,7 @@ void HealthWatcher::Apply(const Resp& resp) {
   auto now = config_.clock->Now();
   auto wall = config_.clock->WallNow();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++messages_;
     for (const auto& dh : resp.devices()) {
       Entry e;
@@ -117,7 +117,7 @@ grpc::Status HealthWatcher::RunStream() {
   // has a deadline" true without ever firing in a test.
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(24));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopped");
     ctx_ = &ctx;
     stream_open_ = true;
@@ -129,7 +129,7 @@ grpc::Status HealthWatcher::RunStream() {
   while (reader->Read(&resp)) Apply(resp);
   grpc::Status st = reader->Finish();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ctx_ = nullptr;
     stream_open_ = false;
     // The kubelet drops a driver's cached health when its stream ends.
@@ -150,7 +150,7 @@ void HealthWatcher::Run() {
            : RunStream<v1alpha1::DRAResourceHealth, v1alpha1::NodeWatchResourcesRequest,
                        v1alpha1::NodeWatchResourcesResponse>();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stop_) return;
     }
     if (config_.on_event) {
@@ -158,8 +158,8 @@ void HealthWatcher::Run() {
                              st.ok() ? std::string("health stream ended (EOF)")
                                      : "health stream failed: " + GoStatusText(st)});
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, config_.restart_interval, [this] { return stop_; });
+    MutexLock lock(mu_);
+    cv_.wait_for(lock, config_.restart_interval, [this]() DRAHIL_REQUIRES(mu_) { return stop_; });
     if (stop_) return;
   }
 }

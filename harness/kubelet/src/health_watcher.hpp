@@ -12,16 +12,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/kubelet/types.hpp"
 
 namespace drahil::kubelet::internal {
@@ -49,32 +48,32 @@ class HealthWatcher {
 
   void Start();
   // Stop(): cancels the stream and joins the thread. Idempotent.
-  void Stop();
-  HealthSnapshot Snapshot() const;
+  void Stop() DRAHIL_EXCLUDES(mu_);
+  HealthSnapshot Snapshot() const DRAHIL_EXCLUDES(mu_);
 
  private:
   struct Entry {
     DeviceHealth health;
     Clock::TimePoint received;
   };
-  void Run();
+  void Run() DRAHIL_EXCLUDES(mu_);
   template <typename Stub, typename Req, typename Resp>
-  grpc::Status RunStream();
+  grpc::Status RunStream() DRAHIL_EXCLUDES(mu_);
   template <typename Resp>
-  void Apply(const Resp& resp);
+  void Apply(const Resp& resp) DRAHIL_EXCLUDES(mu_);
 
   Config config_;
   std::shared_ptr<grpc::Channel> channel_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  grpc::ClientContext* ctx_ = nullptr;  // the open stream, for TryCancel()
-  bool stream_open_ = false;
-  int stream_starts_ = 0;
-  int messages_ = 0;
-  Status last_end_;
-  std::map<std::pair<std::string, std::string>, Entry> devices_;
-  std::thread thread_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stop_ DRAHIL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* ctx_ DRAHIL_GUARDED_BY(mu_) = nullptr;  // the open stream, for TryCancel()
+  bool stream_open_ DRAHIL_GUARDED_BY(mu_) = false;
+  int stream_starts_ DRAHIL_GUARDED_BY(mu_) = 0;
+  int messages_ DRAHIL_GUARDED_BY(mu_) = 0;
+  Status last_end_ DRAHIL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, Entry> devices_ DRAHIL_GUARDED_BY(mu_);
+  std::thread thread_;  // started by Start(), joined by Stop()
 };
 
 }  // namespace drahil::kubelet::internal

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <mutex>
 
 #include "claim_cache.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/proto/podresources_v1.grpc.pb.h"
 
 namespace drahil::kubelet::internal {
@@ -86,8 +86,8 @@ class Service final : public ::v1::PodResourcesLister::Service {
 struct PodResourcesServer::State {
   std::string socket;
   std::unique_ptr<Service> service;
-  std::unique_ptr<grpc::Server> server;
-  std::mutex mu;
+  Mutex mu;
+  std::unique_ptr<grpc::Server> server DRAHIL_GUARDED_BY(mu);  // null once stopped
 };
 
 Result<std::unique_ptr<PodResourcesServer>> PodResourcesServer::Start(const std::string& socket,
@@ -100,9 +100,13 @@ Result<std::unique_ptr<PodResourcesServer>> PodResourcesServer::Start(const std:
   int port = 0;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(state->service.get());
-  state->server = builder.BuildAndStart();
-  if (state->server == nullptr) {
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
     return UnavailableError("PodResources: cannot listen on unix socket " + socket);
+  }
+  {
+    MutexLock lock(state->mu);
+    state->server = std::move(server);
   }
   return std::unique_ptr<PodResourcesServer>(new PodResourcesServer(std::move(state)));
 }
@@ -112,7 +116,7 @@ PodResourcesServer::PodResourcesServer(std::unique_ptr<State> state) : state_(st
 PodResourcesServer::~PodResourcesServer() { Stop(); }
 
 void PodResourcesServer::Stop() {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   if (state_->server == nullptr) return;
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   state_->server->Wait();

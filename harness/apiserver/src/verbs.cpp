@@ -1,0 +1,392 @@
+// Handler: the verbs on resources (get, list, watch, create, update, patch,
+// delete, deletecollection), with the node restriction on writes.
+#include <algorithm>
+
+#include "admission.hpp"
+#include "drahil/formats/json_fields.hpp"
+#include "handler.hpp"
+#include "handler_util.hpp"
+#include "validation.hpp"
+
+namespace drahil::apiserver::internal {
+
+using nlohmann::json;
+
+namespace {
+
+bool MediaIsJson(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  t.erase(std::remove_if(t.begin(), t.end(), ::isspace), t.end());
+  std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  return t.empty() || t == "application/json";
+}
+
+json& Meta(json& obj) {
+  json& m = obj["metadata"];
+  if (!m.is_object()) m = json::object();
+  return m;
+}
+
+Expected<json> ParseObjectBody(const Request& req, const ResourceInfo& info) {
+  if (!MediaIsJson(req.content_type)) return UnsupportedMediaType(req.content_type);
+  json obj = json::parse(req.body, nullptr, false);
+  if (obj.is_discarded()) {
+    return BadRequest("couldn't get version/kind; json parse error: invalid JSON in request body");
+  }
+  if (!obj.is_object()) {
+    return BadRequest("couldn't get version/kind; json parse error: body is not a JSON object");
+  }
+  if (auto err = CheckTypeMeta(info, obj)) return *err;
+  if (obj.contains("metadata") && !obj["metadata"].is_object()) {
+    return BadRequest("metadata: must be an object");
+  }
+  return obj;
+}
+
+std::string ListKind(const ResourceInfo& info) { return info.kind + "List"; }
+
+json ListJson(const ResourceInfo& info, const std::vector<ObjPtr>& items, uint64_t rv,
+              const std::string& cont, int64_t remaining) {
+  json list = {{"kind", ListKind(info)},
+               {"apiVersion", info.GroupVersion()},
+               {"metadata", {{"resourceVersion", std::to_string(rv)}}}};
+  if (!cont.empty()) {
+    list["metadata"]["continue"] = cont;
+    list["metadata"]["remainingItemCount"] = remaining;
+  }
+  json arr = json::array();
+  for (const auto& o : items) arr.push_back(*o);
+  list["items"] = std::move(arr);
+  return list;
+}
+
+// StripSmpDirectives(): removes strategic-merge-patch directives so the rest
+// can be applied as a JSON merge patch (see docs/apiserver.md).
+void StripSmpDirectives(json& patch) {
+  if (!patch.is_object()) return;
+  for (auto it = patch.begin(); it != patch.end();) {
+    if (!it.key().empty() && it.key()[0] == '$') {
+      it = patch.erase(it);
+      continue;
+    }
+    if (it.key().rfind("$setElementOrder/", 0) == 0 ||
+        it.key().rfind("$deleteFromPrimitiveList/", 0) == 0 ||
+        it.key().rfind("$retainKeys", 0) == 0) {
+      it = patch.erase(it);
+      continue;
+    }
+    StripSmpDirectives(it.value());
+    ++it;
+  }
+}
+
+std::string ScopeText(const Route& r) {
+  return r.ns.empty() ? "at the cluster scope" : "in the namespace \"" + r.ns + "\"";
+}
+
+// AuthorizeWrite(): the node restriction for node-bound tokens.
+std::optional<ApiError> AuthorizeWrite(const Identity& id, const Route& route, const json& obj) {
+  if (id.admin) return std::nullopt;
+  const ResourceInfo& info = *route.info;
+  std::string what = info.GroupResource() + (route.name.empty() ? "" : " \"" + route.name + "\"");
+  std::string head = what + " is forbidden: User \"" + id.user + "\" cannot " + route.verb +
+                     " resource \"" + info.resource +
+                     (route.subresource.empty() ? "" : "/" + route.subresource) +
+                     "\" in API group \"" + info.group + "\" " + ScopeText(route);
+  if (id.node.empty()) return Forbidden(head);
+  if (info.resource == "resourceslices") {
+    const json spec = obj.value("spec", json::object());
+    std::string node = spec.is_object() ? spec.value("nodeName", "") : "";
+    std::string driver = spec.is_object() ? spec.value("driver", "") : "";
+    if (node != id.node) {
+      return Forbidden(head + ": this user may only write ResourceSlices with spec.nodeName \"" +
+                       id.node + "\" (got \"" + node + "\")");
+    }
+    if (!id.driver.empty() && driver != id.driver) {
+      return Forbidden(head + ": this user may only write ResourceSlices with spec.driver \"" +
+                       id.driver + "\" (got \"" + driver + "\")");
+    }
+    return std::nullopt;
+  }
+  if (info.resource == "resourceclaims" && route.subresource == "status") return std::nullopt;
+  if (info.resource == "events") return std::nullopt;
+  return Forbidden(head +
+                   ": node-bound tokens may write only their node's ResourceSlices, "
+                   "ResourceClaim status and Events");
+}
+
+Expected<Filter> ParseFilter(const Request& req, const Route& route) {
+  Filter f;
+  f.ns = route.ns;
+  std::string err;
+  auto labels = LabelSelector::Parse(Param(req, "labelSelector"), &err);
+  if (!labels) return BadRequest(err);
+  f.labels = std::move(*labels);
+  auto fields = FieldSelector::Parse(Param(req, "fieldSelector"), *route.info, &err);
+  if (!fields) return BadRequest(err);
+  f.fields = std::move(*fields);
+  return f;
+}
+
+}  // namespace
+
+Response Handler::Get(const Request& req, const Classified& c) {
+  auto r = store_.Get(*c.route.info, c.route.ns, c.route.name);
+  if (!r.ok()) return ErrorResponse(r.error());
+  return JsonResponse(200, *r.value());
+}
+
+Response Handler::List(const Request& req, const Classified& c) {
+  auto filter = ParseFilter(req, c.route);
+  if (!filter.ok()) return ErrorResponse(filter.error());
+  int64_t limit = 0;
+  std::string lim = Param(req, "limit");
+  if (!lim.empty()) {
+    try {
+      limit = std::stoll(lim);
+    } catch (...) {
+      return ErrorResponse(BadRequest("limit: invalid value " + lim));
+    }
+  }
+  auto r = store_.List(*c.route.info, filter.value(), limit, Param(req, "continue"));
+  if (!r.ok()) return ErrorResponse(r.error());
+  const auto& lr = r.value();
+  return JsonResponse(
+      200, ListJson(*c.route.info, lr.items, lr.resource_version, lr.continue_token, lr.remaining));
+}
+
+Response Handler::Watch(const Request& req, const Classified& c) {
+  auto filter = ParseFilter(req, c.route);
+  if (!filter.ok()) return ErrorResponse(filter.error());
+  WatchRequest w;
+  w.info = c.route.info;
+  w.filter = std::move(filter.value());
+  w.bookmarks = ParamTrue(req, "allowWatchBookmarks");
+  std::string rv = Param(req, "resourceVersion");
+  if (!rv.empty()) {
+    if (rv.find_first_not_of("0123456789") != std::string::npos || rv.size() > 19) {
+      return ErrorResponse(BadRequest("invalid resource version: " + rv));
+    }
+    w.resource_version = std::stoull(rv);
+  }
+  std::string sie = Param(req, "sendInitialEvents");
+  std::string rvm = Param(req, "resourceVersionMatch");
+  std::vector<FieldCause> causes;
+  if (!sie.empty()) {
+    w.send_initial_events = ParseBool(sie);
+    if (rvm != "NotOlderThan") {
+      causes.push_back({"FieldValueForbidden", "resourceVersionMatch",
+                        "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
+                        "NotOlderThan"});
+    }
+    if (!w.bookmarks) {
+      causes.push_back({"FieldValueForbidden", "allowWatchBookmarks",
+                        "Forbidden: sendInitialEvents requires allowWatchBookmarks=true"});
+    }
+    if (!w.send_initial_events && !w.resource_version) {
+      // sendInitialEvents=false with no resourceVersion means "from now".
+      w.resource_version = store_.ResourceVersion();
+    }
+  } else if (!rvm.empty()) {
+    causes.push_back({"FieldValueForbidden", "resourceVersionMatch",
+                      "Forbidden: resourceVersionMatch is forbidden for watch unless "
+                      "sendInitialEvents is provided"});
+  }
+  if (!causes.empty()) {
+    ApiError err = Invalid(*c.route.info, "", causes);
+    err.message =
+        "ListOptions.meta.k8s.io \"\" is invalid: " + causes[0].field + ": " + causes[0].message;
+    return ErrorResponse(err);
+  }
+  auto watcher = store_.Watch(w);
+  if (!watcher.ok()) return ErrorResponse(watcher.error());
+  Response r;
+  r.watcher = watcher.value();
+  r.watch_timeout = config_.default_watch_timeout;
+  std::string ts = Param(req, "timeoutSeconds");
+  if (!ts.empty()) {
+    try {
+      long long t = std::stoll(ts);
+      if (t > 0) r.watch_timeout = std::chrono::seconds(t);
+    } catch (...) {
+      store_.Unwatch(r.watcher);
+      return ErrorResponse(BadRequest("timeoutSeconds: invalid value " + ts));
+    }
+  }
+  return r;
+}
+
+Response Handler::Create(const Request& req, const Classified& c) {
+  const ResourceInfo& info = *c.route.info;
+  auto parsed = ParseObjectBody(req, info);
+  if (!parsed.ok()) return ErrorResponse(parsed.error());
+  json obj = std::move(parsed.value());
+  json& m = Meta(obj);
+  if (info.namespaced) {
+    std::string ns = m.value("namespace", "");
+    if (ns.empty()) {
+      m["namespace"] = c.route.ns;
+    } else if (ns != c.route.ns) {
+      return ErrorResponse(BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the request"));
+    }
+  } else {
+    m.erase("namespace");
+  }
+  for (const char* f : {"uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation"}) {
+    m.erase(f);
+  }
+  // Status is written through /status only; a new object starts without one
+  // (pods start Pending, as the pod strategy sets).
+  if (info.resource == "resourceclaims") obj.erase("status");
+  if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
+  FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
+  auto causes = ValidateCreate(info, obj);
+  if (!causes.empty()) return ErrorResponse(Invalid(info, m.value("name", ""), causes));
+  std::vector<std::string> warnings;
+  Route route = c.route;
+  auto created = store_.Create(info, std::move(obj),
+                               [&](const json& o, const json* ns_obj) -> std::optional<ApiError> {
+                                 if (auto e = AuthorizeWrite(c.identity, route, o)) return e;
+                                 return AdminAccessCheck(info, o, ns_obj, &warnings);
+                               });
+  if (!created.ok()) return ErrorResponse(created.error());
+  Response r = JsonResponse(201, *created.value());
+  for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
+  return r;
+}
+
+Response Handler::Update(const Request& req, const Classified& c) {
+  const ResourceInfo& info = *c.route.info;
+  auto parsed = ParseObjectBody(req, info);
+  if (!parsed.ok()) return ErrorResponse(parsed.error());
+  json obj = std::move(parsed.value());
+  json& m = Meta(obj);
+  std::string name = m.value("name", "");
+  if (name != c.route.name) {
+    return ErrorResponse(BadRequest("the name of the object (" + name +
+                                    ") does not match the name on the URL (" + c.route.name + ")"));
+  }
+  if (info.namespaced && m.value("namespace", "") != "" && m["namespace"] != c.route.ns) {
+    return ErrorResponse(BadRequest(
+        "the namespace of the provided object does not match the namespace sent on the request"));
+  }
+  std::vector<std::string> warnings;
+  auto updated = store_.Update(info, c.route.ns, c.route.name,
+                               [&](const json& current, const json* ns_obj) -> Expected<json> {
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, current))
+                                   return *e;
+                                 json d = Desired(info, c.route.subresource, current, obj);
+                                 FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+                                 auto causes = c.route.subresource == "status"
+                                                   ? ValidateStatusUpdate(info, d, current)
+                                                   : ValidateUpdate(info, d, current);
+                                 if (!causes.empty()) return Invalid(info, c.route.name, causes);
+                                 if (c.route.subresource.empty()) {
+                                   if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
+                                     return *e;
+                                 }
+                                 return d;
+                               });
+  if (!updated.ok()) return ErrorResponse(updated.error());
+  Response r = JsonResponse(200, *updated.value());
+  for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
+  return r;
+}
+
+Response Handler::Patch(const Request& req, const Classified& c) {
+  const ResourceInfo& info = *c.route.info;
+  std::string type = MediaType(req.content_type);
+  enum { kMerge, kJsonPatch } kind;
+  if (type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json") {
+    kind = kMerge;
+  } else if (type == "application/json-patch+json") {
+    kind = kJsonPatch;
+  } else {
+    return ErrorResponse(UnsupportedMediaType(req.content_type));
+  }
+  json patch = json::parse(req.body, nullptr, false);
+  if (patch.is_discarded()) return ErrorResponse(BadRequest("invalid JSON in patch body"));
+  if (kind == kJsonPatch && !patch.is_array()) {
+    return ErrorResponse(BadRequest("json patch must be an array of operations"));
+  }
+  if (kind == kMerge && !patch.is_object()) {
+    return ErrorResponse(BadRequest("merge patch must be a JSON object"));
+  }
+  if (type == "application/strategic-merge-patch+json") StripSmpDirectives(patch);
+  std::vector<std::string> warnings;
+  auto updated = store_.Update(
+      info, c.route.ns, c.route.name,
+      [&](const json& current, const json* ns_obj) -> Expected<json> {
+        if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
+        json patched;
+        if (kind == kMerge) {
+          patched = current;
+          patched.merge_patch(patch);
+        } else {
+          try {
+            patched = current.patch(patch);
+          } catch (const json::exception& e) {
+            return WithCode(422, std::string("the server rejected our request due to an error "
+                                             "in our request: ") +
+                                     e.what());
+          }
+        }
+        if (!patched.is_object()) return BadRequest("patch did not produce an object");
+        if (auto e = CheckTypeMeta(info, patched)) return *e;
+        if (formats::StringOr(patched, "metadata.name") != c.route.name) {
+          return BadRequest("the name of the object may not be changed by a patch");
+        }
+        json d = Desired(info, c.route.subresource, current, patched);
+        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current)
+                                                      : ValidateUpdate(info, d, current);
+        if (!causes.empty()) return Invalid(info, c.route.name, causes);
+        if (c.route.subresource.empty()) {
+          if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
+        }
+        return d;
+      });
+  if (!updated.ok()) return ErrorResponse(updated.error());
+  Response r = JsonResponse(200, *updated.value());
+  for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
+  return r;
+}
+
+Response Handler::Delete(const Request& req, const Classified& c) {
+  Store::Preconditions pre;
+  if (!req.body.empty()) {
+    json opts = json::parse(req.body, nullptr, false);
+    if (opts.is_discarded() || !opts.is_object()) {
+      return ErrorResponse(BadRequest("invalid DeleteOptions in request body"));
+    }
+    if (opts.contains("preconditions") && opts["preconditions"].is_object()) {
+      const json& p = opts["preconditions"];
+      if (p.contains("uid") && p["uid"].is_string()) pre.uid = p["uid"];
+      if (p.contains("resourceVersion") && p["resourceVersion"].is_string()) {
+        pre.resource_version = p["resourceVersion"];
+      }
+    }
+  }
+  auto deleted = store_.Delete(
+      *c.route.info, c.route.ns, c.route.name, pre,
+      [&](const json& o, const json*) { return AuthorizeWrite(c.identity, c.route, o); });
+  if (!deleted.ok()) return ErrorResponse(deleted.error());
+  return JsonResponse(200, *deleted.value());
+}
+
+Response Handler::DeleteCollection(const Request& req, const Classified& c) {
+  auto filter = ParseFilter(req, c.route);
+  if (!filter.ok()) return ErrorResponse(filter.error());
+  auto deleted = store_.DeleteCollection(
+      *c.route.info, filter.value(),
+      [&](const json& o, const json*) { return AuthorizeWrite(c.identity, c.route, o); });
+  if (!deleted.ok()) return ErrorResponse(deleted.error());
+  return JsonResponse(200,
+                      ListJson(*c.route.info, deleted.value(), store_.ResourceVersion(), "", 0));
+}
+
+}  // namespace drahil::apiserver::internal

@@ -57,6 +57,7 @@ int RunKubelet(const KubeletArgs& a) {
       case Kind::kRegistered:
       case Kind::kUnregistered:
       case Kind::kRejected:
+      case Kind::kSlicesWiped:
         break;  // the stand-in logs these itself
       case Kind::kHealthStream:
         log->warn("{}: {}", e.plugin, e.message);

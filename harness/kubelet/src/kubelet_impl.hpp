@@ -93,6 +93,10 @@ class KubeletStandIn::Impl {
   // file still exists) and consecutive failures of registered sockets.
   std::set<std::string> evicted_ DRAHIL_GUARDED_BY(mu_);
   std::map<std::string, int> monitor_failures_ DRAHIL_GUARDED_BY(mu_);
+  // ResourceSlice wiping: driver ("" = all) -> when its slices go, and the
+  // thread that deletes them (WipeLoop()).
+  std::map<std::string, Clock::TimePoint> pending_wipes_ DRAHIL_GUARDED_BY(mu_);
+  std::thread wiper_;
   // The probe in flight, for TryCancel().
   grpc::ClientContext* monitor_ctx_ DRAHIL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<spdlog::logger> log_ = log::Get("kubelet");
@@ -114,6 +118,11 @@ class KubeletStandIn::Impl {
   // Probe(): dial + GetInfo with the monitor's timeouts; "" = healthy, else why not.
   std::string Probe(const std::string& socket) DRAHIL_EXCLUDES(mu_);
   void MonitorLoop() DRAHIL_EXCLUDES(mu_);
+  // SyncWipeLocked(): after the driver's plugins changed: cancels a pending
+  // wipe when one is registered, else schedules one wipe_delay from now
+  // (an earlier schedule stands).
+  void SyncWipeLocked(const std::string& driver) DRAHIL_REQUIRES(mu_);
+  void WipeLoop() DRAHIL_EXCLUDES(mu_);
 
   // --- registration (registration.cpp) -----------------------------------------
 

@@ -4,6 +4,8 @@
 // answering until it answers again.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "kubelet_impl.hpp"
 
 namespace drahil::kubelet {
@@ -36,6 +38,15 @@ Status KubeletStandIn::Impl::StartLoops() {
     return w.status();
   }
   watcher_ = std::move(w).value();
+  if (options_.wipe_slices) {
+    // At start no driver is registered yet, so none is usable: the node
+    // advertises nothing until its drivers come back.
+    {
+      MutexLock lock(mu_);
+      pending_wipes_[""] = options_.clock->Now();
+    }
+    wiper_ = std::thread([this] { WipeLoop(); });
+  }
   reconciler_ = std::thread([this] { ReconcileLoop(); });
   if (options_.monitor_interval.count() > 0) monitor_ = std::thread([this] { MonitorLoop(); });
   return OkStatus();
@@ -50,6 +61,7 @@ void KubeletStandIn::Impl::StopLoops() {
   }
   cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
+  if (wiper_.joinable()) wiper_.join();
   if (watcher_) watcher_->Stop();
   watcher_.reset();
   if (reconciler_.joinable()) reconciler_.join();
@@ -68,6 +80,7 @@ void KubeletStandIn::Impl::StopLoops() {
     inflight_.clear();
     evicted_.clear();
     monitor_failures_.clear();
+    pending_wipes_.clear();
   }
   for (auto& [socket, inst] : actual) {
     if (inst->health) inst->health->Stop();
@@ -104,6 +117,7 @@ void KubeletStandIn::Impl::ReconcileLoop() {
         ++it;
       }
     }
+    for (const auto& inst : gone) SyncWipeLocked(inst->state.name);
     for (auto it = ops_.begin(); it != ops_.end();) {
       if (it->done->load()) {
         it->thread.join();
@@ -140,6 +154,60 @@ void KubeletStandIn::Impl::ReconcileLoop() {
     }
     cv_.wait_for(lock, options_.reconcile_interval,
                  [this]() DRAHIL_REQUIRES(mu_) { return !running_; });
+  }
+}
+
+void KubeletStandIn::Impl::SyncWipeLocked(const std::string& driver) {
+  if (!options_.wipe_slices) return;
+  // The kubelet asks whether a plugin of the driver is connected; the
+  // stand-in counts registered ones (an unreachable plugin leaves through
+  // the connection monitor), so the delay starts a little later.
+  for (const auto& [socket, inst] : actual_) {
+    if (inst->state.name == driver) {
+      pending_wipes_.erase(driver);
+      return;
+    }
+  }
+  pending_wipes_.emplace(driver, options_.clock->Now() + options_.wipe_delay);
+}
+
+void KubeletStandIn::Impl::WipeLoop() {
+  std::map<std::string, std::chrono::milliseconds> backoff;  // per driver, after failures
+  MutexLock lock(mu_);
+  while (running_) {
+    const auto now = options_.clock->Now();
+    auto due = std::find_if(pending_wipes_.begin(), pending_wipes_.end(),
+                            [&](const auto& p) { return p.second <= now; });
+    if (due == pending_wipes_.end()) {
+      cv_.wait_for(lock, options_.reconcile_interval,
+                   [this]() DRAHIL_REQUIRES(mu_) { return !running_; });
+      continue;
+    }
+    const std::string driver = due->first;
+    pending_wipes_.erase(due);
+    lock.Unlock();
+    Status st = options_.wipe_slices(driver);
+    std::string what = driver.empty() ? std::string("every driver") : driver;
+    if (st.ok()) {
+      log_->info("deleted the node's ResourceSlices of {}", what);
+      Emit(Event{Event::Kind::kSlicesWiped, driver, "deleted the ResourceSlices of " + what});
+    } else {
+      log_->warn("deleting the node's ResourceSlices of {}: {} (retrying)", what, st.message());
+    }
+    lock.Lock();
+    if (st.ok()) {
+      backoff.erase(driver);
+      continue;
+    }
+    auto& d = backoff[driver];
+    d = d.count() == 0 ? std::chrono::milliseconds(1000)
+                       : std::min<std::chrono::milliseconds>(d * 2, std::chrono::minutes(5));
+    // A retry stands only while the driver is still gone (a registration
+    // cancels it, as it cancels the kubelet's pending wipe).
+    bool registered = std::any_of(actual_.begin(), actual_.end(), [&](const auto& p) {
+      return !driver.empty() && p.second->state.name == driver;
+    });
+    if (!registered) pending_wipes_.emplace(driver, options_.clock->Now() + d);
   }
 }
 

@@ -184,6 +184,7 @@ bool KubeletStandIn::Impl::Register(const std::string& socket, uint64_t stamp) {
       }
       actual_[socket] = inst;
       ++registrations_[name];
+      SyncWipeLocked(name);
       // Started with the lock held so Stop()/unregister (which take the
       // instance out under the lock first) never race with Start().
       if (inst->health) inst->health->Start();

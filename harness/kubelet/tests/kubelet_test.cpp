@@ -13,6 +13,7 @@
 
 #include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/core/poll.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/proto/podresources_v1.grpc.pb.h"
@@ -255,6 +256,83 @@ TEST_CASE("KubeletStandIn: re-registers a re-created socket, unregisters a remov
   REQUIRE(plugin->WaitForNotification(5s, 2));
   CHECK(plugin->Notifications()[1].registered);
   REQUIRE_OK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status);
+}
+
+// The kubelet deletes the node's ResourceSlices when it starts (no driver
+// is usable yet) and 30 s after a driver's last plugin went away, unless one
+// registers again first (dra_plugin_manager.go: wipeResourceSlices, sync).
+TEST_CASE("KubeletStandIn: wipes slices at start and 30 s after a driver's last plugin left",
+          "[kubelet][grpc][wipe]") {
+  Env env;
+  env.opts.clock = &env.clock;
+  env.opts.reconcile_interval = 5ms;
+  env.opts.monitor_interval = 0ms;
+  Mutex mu;
+  std::vector<std::string> wiped;  // driver per wipe ("" = every driver)
+  int failures_left = 0;
+  env.opts.wipe_slices = [&](const std::string& driver) {
+    MutexLock l(mu);
+    if (failures_left > 0) {
+      --failures_left;
+      return UnavailableError("API server unreachable");
+    }
+    wiped.push_back(driver);
+    return OkStatus();
+  };
+  auto wipes = [&] {
+    MutexLock l(mu);
+    return wiped;
+  };
+  auto await_wipes = [&](size_t n) {
+    return PollFor(Clock::Real(), 10s, {}, std::to_string(n) + " wipes",
+                   [&] { return wipes().size() >= n; });
+  };
+  REQUIRE_OK(env.Start());
+  REQUIRE_OK(await_wipes(1));
+  CHECK(wipes() == std::vector<std::string>{""});
+
+  auto plugin = env.MakePlugin();
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  plugin->Stop();
+  REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 5s));
+  env.clock.Advance(29s);
+  std::this_thread::sleep_for(100ms);
+  CHECK(wipes().size() == 1);  // not before the delay
+  env.clock.Advance(1s);
+  REQUIRE_OK(await_wipes(2));
+  CHECK(wipes().back() == "test.drahil.io");
+
+  // Back within the delay: nothing is wiped.
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  plugin->Stop();
+  REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 5s));
+  env.clock.Advance(20s);
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  env.clock.Advance(60s);
+  std::this_thread::sleep_for(100ms);
+  CHECK(wipes().size() == 2);
+
+  // A failed wipe is retried after 1 s, then 2 s.
+  {
+    MutexLock l(mu);
+    failures_left = 2;
+  }
+  plugin->Stop();
+  REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 5s));
+  env.clock.Advance(30s);  // first attempt fails
+  std::this_thread::sleep_for(100ms);
+  env.clock.Advance(1s);  // second attempt fails
+  std::this_thread::sleep_for(100ms);
+  CHECK(wipes().size() == 2);
+  env.clock.Advance(1999ms);
+  std::this_thread::sleep_for(100ms);
+  CHECK(wipes().size() == 2);
+  env.clock.Advance(1ms);
+  REQUIRE_OK(await_wipes(3));
+  CHECK(wipes().back() == "test.drahil.io");
 }
 
 TEST_CASE("KubeletStandIn: the connection monitor unregisters a hung plugin until it answers",

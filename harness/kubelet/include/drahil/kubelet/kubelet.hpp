@@ -75,6 +75,14 @@ class KubeletStandIn {
     HealthMode health_mode = HealthMode::kIfAdvertised;
     // Largest reply accepted from a plugin; larger is RESOURCE_EXHAUSTED.
     size_t max_receive_bytes = 16u << 20;
+    // Deletes the node's ResourceSlices of one driver ("" = of every driver),
+    // as the kubelet does (pkg/kubelet/cm/dra/plugin/dra_plugin_manager.go,
+    // wipeResourceSlices): once at start, and wipe_delay after a driver's
+    // last registered plugin is gone unless one registers again meanwhile.
+    // A failure is retried with backoff (1 s doubling to 5 min). Empty = the
+    // stand-in never wipes (no API server to talk to).
+    std::function<Status(const std::string& driver)> wipe_slices;
+    std::chrono::milliseconds wipe_delay{30000};
     // Called from internal threads (no lock held) on registration and health
     // changes; must not call back into Stop().
     std::function<void(const Event&)> on_event;

@@ -184,7 +184,7 @@ struct PodResult {
 
 // Event: what the stand-in reports to Options::on_event (the CLI logs them).
 struct Event {
-  enum class Kind { kRegistered, kRejected, kUnregistered, kHealth, kHealthStream };
+  enum class Kind { kRegistered, kRejected, kUnregistered, kHealth, kHealthStream, kSlicesWiped };
   Kind kind;
   std::string plugin;
   std::string message;

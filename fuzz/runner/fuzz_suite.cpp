@@ -15,8 +15,7 @@ template <typename R>
 void CheckNamesFile(const R& r, const char* what) {
   if (r.ok()) return;
   if (r.status().message().find("fuzz.yaml") != std::string::npos) return;
-  std::fprintf(stderr, "%s error does not name the file: %s\n", what,
-               r.status().message().c_str());
+  std::fprintf(stderr, "%s error does not name the file: %s\n", what, r.status().message().c_str());
   std::abort();
 }
 

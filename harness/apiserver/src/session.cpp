@@ -4,6 +4,7 @@
 // applies injected faults, asks the Handler and writes the answer or streams
 // a watch.
 #include "apiserver_impl.hpp"
+#include "http_request.hpp"
 
 namespace drahil::apiserver {
 
@@ -17,28 +18,7 @@ using internal::Request;
 using internal::Response;
 using internal::Watcher;
 
-namespace {
-
-std::string PercentDecode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // Sessions. One object per connection; Stream is beast::tcp_stream (plain
 // HTTP) or beast::ssl_stream<beast::tcp_stream> (HTTPS), decided per
@@ -138,34 +118,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     wall_start_ = impl_.options.clock->WallNow();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
-    req_ = Request{};
-    req_.method = std::string(msg.method_string());
-    std::string_view target(msg.target().data(), msg.target().size());
-    size_t q = target.find('?');
-    req_.path = PercentDecode(target.substr(0, q), false);
-    if (q != std::string_view::npos) {
-      req_.query = std::string(target.substr(q + 1));
-      std::string_view rest = req_.query;
-      while (!rest.empty()) {
-        size_t amp = rest.find('&');
-        std::string_view kv = rest.substr(0, amp);
-        size_t eq = kv.find('=');
-        std::string k = PercentDecode(kv.substr(0, eq), true);
-        std::string v = eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1), true);
-        if (!k.empty()) req_.params[k] = v;
-        if (amp == std::string_view::npos) break;
-        rest.remove_prefix(amp + 1);
-      }
-    }
-    auto header = [&](http::field f) {
-      auto it = msg.find(f);
-      return it == msg.end() ? std::string() : std::string(it->value());
-    };
-    req_.content_type = header(http::field::content_type);
-    req_.accept = header(http::field::accept);
-    req_.authorization = header(http::field::authorization);
-    req_.user_agent = header(http::field::user_agent);
-    req_.body = std::move(msg.body());
+    req_ = internal::FromHttp(std::move(msg));
     cls_ = impl_.handler.Classify(req_);
     auto fault = impl_.MatchFault(cls_.route.verb, req_.path);
     if (fault.latency.count() > 0) {

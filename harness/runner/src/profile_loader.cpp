@@ -63,84 +63,92 @@ Result<std::string> ExpandPlaceholders(std::string_view text,
 }
 
 namespace {
-// LoadDeviceModel(): the profile's devices/cdi/taints/configs/errors/faults.
-Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file,
-                       DriverProfile& p) {
+// LoadClassManifest(): class: {manifest: FILE}: the vendor's own DeviceClass,
+// read relative to the profile.
+Status LoadClassManifest(const YAML::Node& c, const Where& kw, const std::string& file,
+                         DeviceKindModel& k) {
+  if (c["selector"]) return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
+  std::string rel = c["manifest"].Scalar();
+  std::string path =
+      rel[0] == '/' ? rel
+                    : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
+  auto text = ReadFile(path, 1u << 20);
+  if (!text.ok())
+    return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
+  DRAHIL_ASSIGN_OR_RETURN(YAML::Node doc, ParseYaml(*text, path));
+  DRAHIL_ASSIGN_OR_RETURN(k.class_manifest, ToJson(doc, path));
+  if (!k.class_manifest.is_object() || k.class_manifest.value("kind", "") != "DeviceClass") {
+    return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), path + " is not a DeviceClass");
+  }
+  k.class_name = k.class_manifest["metadata"].value("name", k.class_name);
+  return OkStatus();
+}
+
+// LoadDeviceKind(): one entry of devices: (its class, identity, parent,
+// memory, shapes and fault target).
+Status LoadDeviceKind(const YAML::Node& n, const Where& kw, const std::string& file,
+                      const std::string& driver, DeviceKindModel& k) {
+  auto c = n["class"];
+  if (!c) {
+    return ErrorAt(n, kw,
+                   "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} "
+                   "or {name: CLASS}");
+  }
+  if (c["name"]) k.class_name = c["name"].Scalar();
+  if (c["selector"]) k.selector = c["selector"].Scalar();
+  if (c["manifest"]) DRAHIL_RETURN_IF_ERROR(LoadClassManifest(c, kw, file, k));
+  if (n["identity"]) k.identity = QualifiedAttribute(driver, n["identity"].Scalar());
+  if (n["parent"]) k.parent = QualifiedAttribute(driver, n["parent"].Scalar());
+  if (n["memory"]) k.memory = n["memory"].Scalar();
+  if (n["shapes"])
+    for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s)
+      k.shapes[s->first.Scalar()] = s->second.Scalar();
+  k.fault_target =
+      n["fault-target"] ? QualifiedAttribute(driver, n["fault-target"].Scalar()) : k.identity;
+  return OkStatus();
+}
+
+// LoadDeviceKinds(): the profile's devices, by kind name.
+Status LoadDeviceKinds(const YAML::Node& d, const Where& w, const std::string& file,
+                       const DriverProfile& p, DeviceModel& m) {
   static const SchemaPtr kKind =
       Map({Opt("class", Map({Opt("name", Name()), Opt("selector", Str()), Opt("manifest", Str())})),
            Opt("identity", Str()), Opt("parent", Str()), Opt("memory", Str()),
            Opt("shapes", StringMap()), Opt("fault-target", Str())});
-  DeviceModel& m = p.devices;
-  if (auto d = root["devices"]) {
-    for (auto it = d.begin(); it != d.end(); ++it) {
-      std::string kind = it->first.Scalar();
-      Where kw = w.Key("devices").Key(kind);
-      static const std::regex kKindName("[a-z][a-z0-9-]*");
-      if (!std::regex_match(kind, kKindName))
-        return ErrorAt(it->first, kw, "a device kind is a lowercase name");
-      DRAHIL_RETURN_IF_ERROR(Check(it->second, *kKind, kw));
-      const YAML::Node& n = it->second;
-      DeviceKindModel k;
-      k.class_name = kind + "." + p.driver_name;
-      if (auto c = n["class"]) {
-        if (c["name"]) k.class_name = c["name"].Scalar();
-        if (c["selector"]) k.selector = c["selector"].Scalar();
-        if (c["manifest"]) {
-          if (c["selector"])
-            return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
-          std::string rel = c["manifest"].Scalar();
-          std::string path =
-              rel[0] == '/'
-                  ? rel
-                  : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
-          auto text = ReadFile(path, 1u << 20);
-          if (!text.ok())
-            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
-          DRAHIL_ASSIGN_OR_RETURN(YAML::Node doc, ParseYaml(*text, path));
-          DRAHIL_ASSIGN_OR_RETURN(k.class_manifest, ToJson(doc, path));
-          if (!k.class_manifest.is_object() ||
-              k.class_manifest.value("kind", "") != "DeviceClass") {
-            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"),
-                           path + " is not a DeviceClass");
-          }
-          k.class_name = k.class_manifest["metadata"].value("name", k.class_name);
-        }
-      } else {
-        return ErrorAt(n, kw,
-                       "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} "
-                       "or {name: CLASS}");
-      }
-      if (n["identity"]) k.identity = QualifiedAttribute(p.driver_name, n["identity"].Scalar());
-      if (n["parent"]) k.parent = QualifiedAttribute(p.driver_name, n["parent"].Scalar());
-      if (n["memory"]) k.memory = n["memory"].Scalar();
-      if (n["shapes"])
-        for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s)
-          k.shapes[s->first.Scalar()] = s->second.Scalar();
-      k.fault_target = n["fault-target"]
-                           ? QualifiedAttribute(p.driver_name, n["fault-target"].Scalar())
-                           : k.identity;
-      m.kinds[kind] = std::move(k);
-    }
+  for (auto it = d.begin(); it != d.end(); ++it) {
+    std::string kind = it->first.Scalar();
+    Where kw = w.Key("devices").Key(kind);
+    static const std::regex kKindName("[a-z][a-z0-9-]*");
+    if (!std::regex_match(kind, kKindName))
+      return ErrorAt(it->first, kw, "a device kind is a lowercase name");
+    DRAHIL_RETURN_IF_ERROR(Check(it->second, *kKind, kw));
+    DeviceKindModel k;
+    k.class_name = kind + "." + p.driver_name;
+    DRAHIL_RETURN_IF_ERROR(LoadDeviceKind(it->second, kw, file, p.driver_name, k));
+    m.kinds[kind] = std::move(k);
   }
-  if (root["cdi"] && root["cdi"]["pattern"]) m.cdi_pattern = root["cdi"]["pattern"].Scalar();
-  if (auto t = root["taints"])
-    for (auto it = t.begin(); it != t.end(); ++it)
-      m.taints[it->first.Scalar()] = it->second.Scalar();
-  if (auto e = root["errors"])
-    for (auto it = e.begin(); it != e.end(); ++it)
-      m.errors[it->first.Scalar()] = it->second.Scalar();
-  if (auto c = root["configs"]) {
-    for (auto it = c.begin(); it != c.end(); ++it) {
-      DRAHIL_ASSIGN_OR_RETURN(nlohmann::json v, ToJson(it->second, file));
-      if (!v.is_object() || !v.contains("parameters")) {
-        return ErrorAt(
-            it->second, w.Key("configs").Key(it->first.Scalar()),
-            "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
-      }
-      if (!v.contains("driver")) v["driver"] = p.driver_name;
-      m.configs[it->first.Scalar()] = v;
+  return OkStatus();
+}
+
+// LoadConfigs(): configs: name → an opaque device config (the driver's by
+// default).
+Status LoadConfigs(const YAML::Node& c, const Where& w, const std::string& file,
+                   const std::string& driver, DeviceModel& m) {
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    DRAHIL_ASSIGN_OR_RETURN(nlohmann::json v, ToJson(it->second, file));
+    if (!v.is_object() || !v.contains("parameters")) {
+      return ErrorAt(
+          it->second, w.Key("configs").Key(it->first.Scalar()),
+          "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
     }
+    if (!v.contains("driver")) v["driver"] = driver;
+    m.configs[it->first.Scalar()] = v;
   }
+  return OkStatus();
+}
+
+// LoadFaults(): how faults are injected (faults, fault-commands).
+Status LoadFaults(const YAML::Node& root, const Where& w, const DriverProfile& p, DeviceModel& m) {
   m.faults =
       root["faults"] ? root["faults"].Scalar() : (p.node_profile.empty() ? "none" : "emulated");
   if (auto fc = root["fault-commands"]) {
@@ -153,6 +161,22 @@ Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string
                    "faults: exec needs fault-commands: {inject: [...], clear: [...]}");
   }
   return OkStatus();
+}
+
+// LoadDeviceModel(): the profile's devices/cdi/taints/configs/errors/faults.
+Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file,
+                       DriverProfile& p) {
+  DeviceModel& m = p.devices;
+  if (auto d = root["devices"]) DRAHIL_RETURN_IF_ERROR(LoadDeviceKinds(d, w, file, p, m));
+  if (root["cdi"] && root["cdi"]["pattern"]) m.cdi_pattern = root["cdi"]["pattern"].Scalar();
+  if (auto t = root["taints"])
+    for (auto it = t.begin(); it != t.end(); ++it)
+      m.taints[it->first.Scalar()] = it->second.Scalar();
+  if (auto e = root["errors"])
+    for (auto it = e.begin(); it != e.end(); ++it)
+      m.errors[it->first.Scalar()] = it->second.Scalar();
+  if (auto c = root["configs"]) DRAHIL_RETURN_IF_ERROR(LoadConfigs(c, w, file, p.driver_name, m));
+  return LoadFaults(root, w, p, m);
 }
 
 Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {

@@ -358,14 +358,70 @@ SchemaPtr SuiteSchema() {
   return kSchema;
 }
 
-}  // namespace
+// CaseFeature(): the case's JUnit classname: its own feature, else its first
+// kep-* tag, else its first tag, else the suite's name.
+std::string CaseFeature(const YAML::Node& c, const std::vector<std::string>& tags,
+                        const std::string& suite_name) {
+  if (c["feature"]) return c["feature"].Scalar();
+  std::string feature;
+  for (const auto& t : tags)
+    if (feature.empty() && t.rfind("kep-", 0) == 0) feature = t;
+  if (feature.empty()) feature = tags.empty() ? suite_name : tags.front();
+  return feature;
+}
 
-namespace {
-Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& file) {
-  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
-  Where w{file, ""};
-  DRAHIL_RETURN_IF_ERROR(Check(root, *SuiteSchema(), w));
-  Suite suite;
+// LoadDeviceRequirement(): one entry of requires.devices: a device by name,
+// or `count` devices of a kind, or one device of a kind for a role.
+Status LoadDeviceRequirement(const YAML::Node& d, const Where& dw, Requires& out) {
+  if (d["name"]) {
+    out.devices.push_back({"", 1, "", d["name"].Scalar()});
+    return OkStatus();
+  }
+  std::string role = d["role"] ? d["role"].Scalar() : "";
+  if (!role.empty() && d["count"] && d["count"].as<int>() != 1)
+    return ErrorAt(d["count"], dw, "a role is one device (no count)");
+  out.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
+  return OkStatus();
+}
+
+// LoadRequires(): a case's requires: capabilities, devices, probe backends.
+Status LoadRequires(const YAML::Node& r, const Where& rw, Requires& out) {
+  DRAHIL_RETURN_IF_ERROR(CheckCapabilities(r["capabilities"], rw.Key("capabilities")));
+  if (r["capabilities"])
+    for (const auto& x : r["capabilities"]) out.capabilities.push_back(x.Scalar());
+  if (r["devices"]) {
+    for (const auto& d : r["devices"])
+      DRAHIL_RETURN_IF_ERROR(LoadDeviceRequirement(d, rw.Key("devices"), out));
+  }
+  if (r["probe-backends"])
+    for (const auto& x : r["probe-backends"]) out.probe_backends.push_back(x.Scalar());
+  return OkStatus();
+}
+
+// LoadCaseBody(): everything of a case after its id, which the caller has
+// checked is unique in the suite.
+Status LoadCaseBody(const YAML::Node& c, const Where& cw, const std::string& file,
+                    const std::string& suite_name, Case& k) {
+  k.title = c["title"].Scalar();
+  if (c["rationale"]) k.rationale = c["rationale"].Scalar();
+  if (c["tags"]) {
+    for (const auto& t : c["tags"]) k.tags.push_back(t.Scalar());
+  }
+  k.feature = CaseFeature(c, k.tags, suite_name);
+  if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
+  if (c["driver-start-delay"])
+    k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
+  if (auto r = c["requires"])
+    DRAHIL_RETURN_IF_ERROR(LoadRequires(r, cw.Key("requires"), k.requires_));
+  DRAHIL_ASSIGN_OR_RETURN(k.fixtures, LoadFixtures(c["fixtures"], cw.Key("fixtures"), file));
+  DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
+  return OkStatus();
+}
+
+// LoadSuiteHeader(): the suite's name, description, environment, defaults
+// and fixtures (everything but its cases).
+Status LoadSuiteHeader(const YAML::Node& root, const Where& w, const std::string& file,
+                       Suite& suite) {
   suite.file = file;
   suite.name = root["name"].Scalar();
   if (root["description"]) suite.description = root["description"].Scalar();
@@ -375,6 +431,15 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
     if (d["step-timeout"]) suite.step_timeout = *ParseDuration(d["step-timeout"].Scalar());
   }
   DRAHIL_ASSIGN_OR_RETURN(suite.fixtures, LoadFixtures(root["fixtures"], w.Key("fixtures"), file));
+  return OkStatus();
+}
+
+Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& file) {
+  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
+  Where w{file, ""};
+  DRAHIL_RETURN_IF_ERROR(Check(root, *SuiteSchema(), w));
+  Suite suite;
+  DRAHIL_RETURN_IF_ERROR(LoadSuiteHeader(root, w, file, suite));
   std::map<std::string, Location> ids;
   auto cases = root["cases"];
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -387,46 +452,7 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
       return ErrorAt(c["id"], cw.Key("id"),
                      "duplicate case id \"" + k.id + "\" (first at " + it->second.ToString() + ")");
     }
-    k.title = c["title"].Scalar();
-    if (c["rationale"]) k.rationale = c["rationale"].Scalar();
-    if (c["tags"]) {
-      for (const auto& t : c["tags"]) k.tags.push_back(t.Scalar());
-    }
-    if (c["feature"]) {
-      k.feature = c["feature"].Scalar();
-    } else {
-      for (const auto& t : k.tags)
-        if (k.feature.empty() && t.rfind("kep-", 0) == 0) k.feature = t;
-      if (k.feature.empty()) k.feature = k.tags.empty() ? suite.name : k.tags.front();
-    }
-    if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
-    if (c["driver-start-delay"])
-      k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
-    if (auto r = c["requires"]) {
-      DRAHIL_RETURN_IF_ERROR(
-          CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
-      if (r["capabilities"])
-        for (const auto& x : r["capabilities"]) k.requires_.capabilities.push_back(x.Scalar());
-      if (r["devices"]) {
-        for (const auto& d : r["devices"]) {
-          if (d["name"]) {
-            k.requires_.devices.push_back({"", 1, "", d["name"].Scalar()});
-          } else {
-            std::string role = d["role"] ? d["role"].Scalar() : "";
-            if (!role.empty() && d["count"] && d["count"].as<int>() != 1) {
-              return ErrorAt(d["count"], cw.Key("requires").Key("devices"),
-                             "a role is one device (no count)");
-            }
-            k.requires_.devices.push_back(
-                {d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
-          }
-        }
-      }
-      if (r["probe-backends"])
-        for (const auto& x : r["probe-backends"]) k.requires_.probe_backends.push_back(x.Scalar());
-    }
-    DRAHIL_ASSIGN_OR_RETURN(k.fixtures, LoadFixtures(c["fixtures"], cw.Key("fixtures"), file));
-    DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
+    DRAHIL_RETURN_IF_ERROR(LoadCaseBody(c, cw, file, suite.name, k));
     suite.cases.push_back(std::move(k));
   }
   DRAHIL_RETURN_IF_ERROR(CheckSuitePlaceholders(suite));

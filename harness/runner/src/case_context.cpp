@@ -16,7 +16,7 @@ StepOutcome StepOutcome::FromStatus(const Status& s, const std::string& what) {
 void CancelToken::Cancel(const std::string& reason) {
   std::map<int, std::function<void(const std::string&)>> hooks;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     if (cancelled_.load()) return;
     reason_ = reason;
     cancelled_.store(true);
@@ -29,7 +29,7 @@ void CancelToken::Cancel(const std::string& reason) {
 int CancelToken::OnCancel(std::function<void(const std::string&)> f) const {
   std::string reason;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     if (!cancelled_.load()) {
       int handle = next_handle_++;
       on_cancel_.emplace(handle, std::move(f));
@@ -42,17 +42,17 @@ int CancelToken::OnCancel(std::function<void(const std::string&)> f) const {
 }
 
 void CancelToken::RemoveOnCancel(int handle) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   on_cancel_.erase(handle);
 }
 
 std::string CancelToken::reason() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return reason_;
 }
 
 bool CancelToken::WaitUntil(Clock::TimePoint t) const {
-  std::unique_lock<std::mutex> l(mu_);
+  MutexLock l(mu_);
   // Clock::TimePoint is steady_clock-based, so wait_until is monotonic.
   cv_.wait_until(l, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t),
                  [&] { return cancelled_.load(); });
@@ -78,14 +78,14 @@ std::string CapMessage(std::string text, size_t max_bytes, const std::string& fu
 CleanupTracker::~CleanupTracker() { (void)RunAll(); }
 
 int CleanupTracker::Add(std::string what, Action action) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   int id = next_id_++;
   entries_.push_back({id, std::move(what), std::move(action)});
   return id;
 }
 
 void CleanupTracker::Dismiss(int handle) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                 [&](const Entry& e) { return e.id == handle; }),
                  entries_.end());
@@ -94,14 +94,14 @@ void CleanupTracker::Dismiss(int handle) {
 void CleanupTracker::MoveInto(CleanupTracker& other) {
   std::vector<Entry> moved;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     moved.swap(entries_);
   }
   for (auto& e : moved) other.Add(std::move(e.what), std::move(e.action));
 }
 
 size_t CleanupTracker::pending() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return entries_.size();
 }
 
@@ -110,7 +110,7 @@ Status CleanupTracker::RunAll() noexcept {
   for (;;) {
     Entry e;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       if (entries_.empty()) break;
       e = std::move(entries_.back());
       entries_.pop_back();
@@ -159,7 +159,7 @@ double CaseContext::ElapsedSeconds() const {
 
 void CaseContext::Record(std::string kind, std::string method, std::string code, double duration_ms,
                          std::string detail) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   calls_.push_back({ElapsedSeconds(), std::move(kind), std::move(method), std::move(code),
                     duration_ms, CapMessage(std::move(detail), kMaxMessageBytes)});
 }
@@ -167,50 +167,50 @@ void CaseContext::Record(std::string kind, std::string method, std::string code,
 void CaseContext::Note(std::string text) { Record("note", "", "", 0, std::move(text)); }
 
 void CaseContext::Measure(reports::Measurement m) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   measurements_.push_back(std::move(m));
 }
 
 void CaseContext::SetNode(std::shared_ptr<node::NodeEnv> node) {
-  std::lock_guard<std::mutex> l(slots_mu_);
+  MutexLock l(slots_mu_);
   node_ = std::move(node);
 }
 
 std::shared_ptr<node::NodeEnv> CaseContext::Node() const {
-  std::lock_guard<std::mutex> l(slots_mu_);
+  MutexLock l(slots_mu_);
   return node_;
 }
 
 void CaseContext::SetDriver(std::shared_ptr<DriverProcess> driver) {
-  std::lock_guard<std::mutex> l(slots_mu_);
+  MutexLock l(slots_mu_);
   driver_ = std::move(driver);
 }
 
 std::shared_ptr<DriverProcess> CaseContext::Driver() const {
-  std::lock_guard<std::mutex> l(slots_mu_);
+  MutexLock l(slots_mu_);
   return driver_;
 }
 
 void CaseContext::Hold(std::shared_ptr<void> resource) {
-  std::lock_guard<std::mutex> l(slots_mu_);
+  MutexLock l(slots_mu_);
   held_.push_back(std::move(resource));
 }
 
 void CaseContext::Property(std::string name, std::string value) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   properties_.emplace_back(std::move(name), std::move(value));
 }
 
 std::vector<reports::CallRecord> CaseContext::Calls() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return calls_;
 }
 std::vector<reports::Measurement> CaseContext::Measurements() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return measurements_;
 }
 reports::Properties CaseContext::Properties() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return properties_;
 }
 

@@ -106,7 +106,7 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
   if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
   std::optional<Inventory> inv;
   {
-    std::lock_guard<std::mutex> l(inventory_mu_);
+    MutexLock l(inventory_mu_);
     // Before set-up (ctx == nullptr) only a cached inventory can decide; that
     // lets later cases skip without starting a node.
     if (ctx == nullptr && !inventory_) return StepOutcome::Pass();
@@ -354,7 +354,7 @@ Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelT
   report.started = Clock::Real().WallNow();
   auto t0 = Clock::Real().Now();
 
-  std::mutex mu;  // guards results, progress and stop_reason
+  Mutex mu;  // guards results, started_at, progress and stop_reason
   std::vector<std::optional<CaseResult>> results(selected.size());
   std::vector<std::chrono::system_clock::time_point> started_at(selected.size());
   std::atomic<size_t> next{0};
@@ -370,13 +370,13 @@ Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelT
       const Suite& s = *selected[i].suite;
       const Case& c = *selected[i].kase;
       {
-        std::lock_guard<std::mutex> l(mu);
+        MutexLock l(mu);
         started_at[i] = Clock::Real().WallNow();
         if (progress) progress->OnCaseStarted(s, c, 1);
       }
       bool interrupted = false;
       CaseResult r = RunCase(s, c, cancel, interrupted);
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(mu);
       if (interrupted) continue;  // unfinished cases stay out of the report
       if (progress) progress->OnCaseFinished(s, r);
       if (options_.fail_fast && (r.verdict == Verdict::kFail || r.verdict == Verdict::kError) &&

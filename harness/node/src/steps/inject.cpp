@@ -153,12 +153,12 @@ class NodeInjectStep final : public StepHandler {
 
   // StartFaultTimer(): once per node, a thread that lifts the timed faults
   // whose time is up.
-  static void StartFaultTimer(NodeEnv& env) {
+  static void StartFaultTimer(NodeEnv& env) DRAHIL_REQUIRES(env.mu) {
     if (env.fault_timer.joinable()) return;
     env.fault_timer = std::jthread([raw = &env](std::stop_token stop) {
       // Every 20 ms lift the faults whose time is up, until stopped.
       (void)PollUntil(Clock::Real(), Clock::TimePoint::max(), {}, "the fault timer to stop", [&] {
-        std::lock_guard<std::mutex> lk(raw->mu);
+        MutexLock lk(raw->mu);
         auto now = Clock::Real().Now();
         std::erase_if(raw->timed_faults, [&](const auto& e) { return e.first <= now; });
         return stop.stop_requested();
@@ -171,7 +171,7 @@ class NodeInjectStep final : public StepHandler {
   static StepOutcome ApiFault(CaseContext& ctx, NodeEnv& env, const Json& f) {
     std::string type = f["type"];
     if (type == "clear") {
-      std::lock_guard<std::mutex> l(env.mu);
+      MutexLock l(env.mu);
       env.api_faults.clear();
       env.timed_faults.clear();
     } else if (type == "drop-watch") {
@@ -180,7 +180,7 @@ class NodeInjectStep final : public StepHandler {
       return StepOutcome::Pass();
     } else {
       apiserver::FaultRule rule = ApiRule(f, type);
-      std::lock_guard<std::mutex> l(env.mu);
+      MutexLock l(env.mu);
       if (f.contains("for")) {
         // Lifted by the timer once its time is up (an outage of that length).
         auto until = Clock::Real().Now() + *ParseDuration(f["for"].get<std::string>());

@@ -154,7 +154,7 @@ class RawCallStep final : public StepHandler {
         if (!d.cdi_device_ids.empty()) covered[names[k]].insert(d.pool_name + "/" + d.device_name);
       }
     }
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     env.last_call = r;
     if (prepare_) {
       env.cdi_ids = ids;

@@ -43,7 +43,7 @@ class RunPodStep final : public StepHandler {
                      const std::shared_ptr<NodeEnv>& env) {
     auto [ns, name] = SplitRef(ref);
     {
-      std::lock_guard<std::mutex> l(env->mu);
+      MutexLock l(env->mu);
       env->probe_reports[ref].clear();
     }
     auto pc_names = PodClaims(ctx, *env, ns, name);
@@ -252,7 +252,7 @@ class RunPodStep final : public StepHandler {
   // ends) and its claims' CDI IDs, for the expectations.
   static void RememberPod(NodeEnv& env, const std::string& ref, const std::string& uid,
                           const ClaimDevices& devices) {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     env.pod_uids[ref] = uid;
     for (const auto& [key, list] : devices)
       for (const auto& d : list) {
@@ -266,7 +266,7 @@ class RunPodStep final : public StepHandler {
   // Reserve(): adds the pod to the claim's status.reservedFor (once).
   static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name,
                         const Json& pod) {
-    std::lock_guard<std::mutex> serial(env.alloc_mu);
+    MutexLock serial(env.alloc_mu);
     DRAHIL_ASSIGN_OR_RETURN(Json claim, env.api->Get("resourceclaims", ns, claim_name));
     Json& rf = claim["status"]["reservedFor"];
     if (!rf.is_array()) rf = Json::array();
@@ -322,7 +322,7 @@ class RunPodStep final : public StepHandler {
             std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
             Json claim = *c;
             {
-              std::lock_guard<std::mutex> serial(env.alloc_mu);
+              MutexLock serial(env.alloc_mu);
               allocator::Deallocate(claim);
               auto u = env.api->UpdateStatus("resourceclaims", claim);
               if (!u.ok()) {
@@ -433,7 +433,7 @@ class RunPodStep final : public StepHandler {
     {
       Json kept = report;
       kept["verdict"] = verdict;
-      std::lock_guard<std::mutex> l(env.mu);
+      MutexLock l(env.mu);
       env.probe_reports[pod].emplace_back(cname, std::move(kept));
     }
     return CheckContainer(opts, cname, *r, verdict, report);

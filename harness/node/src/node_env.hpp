@@ -8,7 +8,6 @@
 #include <cmath>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -23,6 +22,7 @@
 #include "drahil/apiserver/apiserver.hpp"
 #include "drahil/core/clock.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/core/poll.hpp"
 #include "drahil/kubelet/kubelet.hpp"
 #include "drahil/runner/binding.hpp"
@@ -44,18 +44,23 @@ struct NodeEnv {
   std::string driver;
   std::string node;
   std::string fake_root;
-  std::mutex mu;
-  std::vector<apiserver::FaultHandle> api_faults;
-  std::optional<kubelet::CallResult> last_call;
-  std::map<std::string, std::vector<std::string>>
-      cdi_ids;  // claim ns/name → IDs from the last prepare
-  std::map<std::string, std::set<std::string>>
-      cdi_covered;                  // claim ns/name → devices that got a CDI ID
+  // mu guards what the steps of a case record for its expectations (and a
+  // shared node's next case clears); steps may run on several threads
+  // (concurrent pods, the fault timer).
+  Mutex mu;
+  std::vector<apiserver::FaultHandle> api_faults DRAHIL_GUARDED_BY(mu);
+  std::optional<kubelet::CallResult> last_call DRAHIL_GUARDED_BY(mu);
+  std::map<std::string, std::vector<std::string>> cdi_ids
+      DRAHIL_GUARDED_BY(mu);  // claim ns/name → IDs from the last prepare
+  std::map<std::string, std::set<std::string>> cdi_covered
+      DRAHIL_GUARDED_BY(mu);        // claim ns/name → devices that got a CDI ID
   std::string podresources_socket;  // the kubelet stand-in's PodResources socket ("" = not served)
-  std::map<std::string, std::string> pod_uids;  // ns/name → uid of pods run so far
+  std::map<std::string, std::string> pod_uids
+      DRAHIL_GUARDED_BY(mu);  // ns/name → uid of pods run so far
   // ns/pod → the probe reports of its containers (verdict and checks), from
   // the last run-pod of that pod.
-  std::map<std::string, std::vector<std::pair<std::string, Json>>> probe_reports;
+  std::map<std::string, std::vector<std::pair<std::string, Json>>> probe_reports
+      DRAHIL_GUARDED_BY(mu);
   // The driver's open fds and RSS once its slices were published (stress cases
   // compare against it).
   struct Usage {
@@ -67,23 +72,30 @@ struct NodeEnv {
   // {record: true}` ran (a later one checks it grew).
   std::optional<int64_t> recorded_generation;
   // api-fault rules with `for:`: removed by fault_timer when their time is up.
-  std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults;
+  std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults
+      DRAHIL_GUARDED_BY(mu);
   // Shared environments (attach mode, `environment: shared` suites): the
   // objects the current case created, deleted again when it ends.
   bool shared = false;
   size_t calls_before = 0;  // kubelet calls made before this case (expect: calls counts the rest)
-  std::vector<std::tuple<std::string, std::string, std::string>> created;  // (resource, ns, name)
-  void Created(const std::string& resource, const Json& obj) {
+  std::vector<std::tuple<std::string, std::string, std::string>> created
+      DRAHIL_GUARDED_BY(mu);  // (resource, ns, name)
+  void Created(const std::string& resource, const Json& obj) DRAHIL_EXCLUDES(mu) {
     if (!shared) return;
-    std::lock_guard<std::mutex> l(mu);
+    MutexLock l(mu);
     const Json& md = obj.value("metadata", Json::object());
     created.emplace_back(resource, md.value("namespace", ""), md.value("name", ""));
   }
-  std::mutex alloc_mu;  // one allocation at a time (concurrent pods)
+  // One allocation at a time (concurrent pods): held around each
+  // read-modify-write of a claim's status, which lives in the API server, so
+  // it guards no member.
+  Mutex alloc_mu;
   // The allocator's pool order (allocator::Options::order_seed; unset =
   // fixed), from `drahil run --seed`.
   std::optional<uint64_t> order_seed;
-  std::jthread fault_timer;  // last member: stopped and joined before the handles go
+  // Started (once) by an api-fault with `for:`. Last member: stopped and
+  // joined before the handles go.
+  std::jthread fault_timer DRAHIL_GUARDED_BY(mu);
 };
 
 // CancellablePoll(): PollUntil() options that wait `interval` between checks

@@ -208,23 +208,26 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
 // back clean: its pods and claims unprepared, the objects it created deleted,
 // faults cleared, the driver running and registered again.
 struct SharedNode {
-  std::mutex busy;
-  bool ready = false;
-  StepOutcome failed = StepOutcome::Pass();  // a failed first set-up fails every case
-  std::optional<TempDir> root;
-  std::map<std::string, std::string> dirs;
-  std::map<std::string, std::string> placeholders;
-  std::shared_ptr<NodeEnv> env;
-  std::shared_ptr<DriverProcess> driver;
-  CleanupTracker teardown;  // what the first set-up started
+  // Held by the case whose turn it is, from its set-up until its context
+  // goes (a lease in CaseContext::Hold()).
+  Mutex busy;
+  bool ready DRAHIL_GUARDED_BY(busy) = false;
+  // A failed first set-up fails every case.
+  StepOutcome failed DRAHIL_GUARDED_BY(busy) = StepOutcome::Pass();
+  std::optional<TempDir> root DRAHIL_GUARDED_BY(busy);
+  std::map<std::string, std::string> dirs DRAHIL_GUARDED_BY(busy);
+  std::map<std::string, std::string> placeholders DRAHIL_GUARDED_BY(busy);
+  std::shared_ptr<NodeEnv> env DRAHIL_GUARDED_BY(busy);
+  std::shared_ptr<DriverProcess> driver DRAHIL_GUARDED_BY(busy);
+  CleanupTracker teardown;  // what the first set-up started (thread-safe itself)
   ~SharedNode() { (void)teardown.RunAll(); }
 };
 
 struct SharedNodes {
-  std::mutex mu;
-  std::map<std::string, std::shared_ptr<SharedNode>> by_key;
-  std::shared_ptr<SharedNode> Get(const std::string& key) {
-    std::lock_guard<std::mutex> l(mu);
+  Mutex mu;
+  std::map<std::string, std::shared_ptr<SharedNode>> by_key DRAHIL_GUARDED_BY(mu);
+  std::shared_ptr<SharedNode> Get(const std::string& key) DRAHIL_EXCLUDES(mu) {
+    MutexLock l(mu);
     auto& n = by_key[key];
     if (!n) n = std::make_shared<SharedNode>();
     return n;
@@ -252,7 +255,7 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
   std::vector<std::string> pods;
   std::vector<std::tuple<std::string, std::string, std::string>> created;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     for (const auto& [ref, uid] : env.pod_uids) pods.push_back(uid);
     created.swap(env.created);
   }
@@ -279,7 +282,7 @@ Status ReturnSharedNode(NodeEnv& env, const std::shared_ptr<DriverProcess>& driv
 StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
   auto t0 = Clock::Real().Now();
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     env.api_faults.clear();
     env.timed_faults.clear();
     env.last_call.reset();
@@ -361,8 +364,11 @@ StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, Share
   if (key.empty()) return SetUpFresh(ctx, opts);
   auto node = shared.Get(key);
   auto lease =
-      std::make_shared<std::unique_lock<std::mutex>>(node->busy);  // until the case's context goes
+      std::make_shared<std::unique_lock<Mutex>>(node->busy);  // until the case's context goes
   ctx.Hold(lease);
+  // The lease holds busy past this function, where the analysis cannot
+  // follow it (a lock owned by the case's context).
+  node->busy.AssertHeld();
   if (!node->failed.passed()) return node->failed;
   if (!node->ready) {
     // First case: the node lives in its own directory, not the case's.

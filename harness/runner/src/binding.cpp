@@ -291,80 +291,127 @@ std::string DefaultCdiPattern(const std::string& driver) {
   return "^k8s\\." + RegexEscape(driver) + "/";
 }
 
+namespace {
+
+// Resolving one placeholder: a function per first segment, each answering
+// for the forms it knows; nullopt is a form it does not know (an unknown
+// placeholder).
+using Parts = std::vector<std::string>;
+using Resolved = std::optional<Result<Json>>;
+
+Resolved ResolveDriver(const Parts&, const Binding& b) { return Json(b.profile->driver_name); }
+
+Resolved ResolveClass(const Parts& parts, const Binding& b) {
+  if (parts.size() != 2) return std::nullopt;
+  const auto* k = Kind(*b.profile, parts[1]);
+  if (!k) return Unbound("devices." + parts[1] + ".class");
+  return Json(k->class_name);
+}
+
+Resolved ResolveMemory(const Parts& parts, const Binding& b) {
+  if (parts.size() != 2) return std::nullopt;
+  const auto* k = Kind(*b.profile, parts[1]);
+  if (!k || k->memory.empty()) return Unbound("devices." + parts[1] + ".memory");
+  return Json(k->memory);
+}
+
+Resolved ResolveAttr(const Parts& parts, const Binding& b) {
+  if (parts.size() != 3) return std::nullopt;
+  const auto* k = Kind(*b.profile, parts[1]);
+  const std::string& a = !k ? std::string() : parts[2] == "identity" ? k->identity : k->parent;
+  if (a.empty()) return Unbound("devices." + parts[1] + "." + parts[2]);
+  return Json(a);
+}
+
+Resolved ResolveConfig(const Parts& parts, const Binding& b) {
+  if (parts.size() != 2) return std::nullopt;
+  const auto& configs = b.profile->devices.configs;
+  auto it = configs.find(parts[1]);
+  if (it == configs.end()) return Unbound("configs." + parts[1]);
+  return it->second;
+}
+
+Resolved ResolveTaint(const Parts& parts, const Binding& b) {
+  if (parts.size() != 2) return std::nullopt;
+  const auto& taints = b.profile->devices.taints;
+  auto it = taints.find(parts[1]);
+  if (it == taints.end()) return Unbound("taints." + parts[1]);
+  return Json(it->second);
+}
+
+Resolved ResolveCdi(const Parts&, const Binding& b) {
+  const DriverProfile& p = *b.profile;
+  return Json(p.devices.cdi_pattern.empty() ? DefaultCdiPattern(p.driver_name)
+                                            : p.devices.cdi_pattern);
+}
+
+Resolved ResolveRole(const Parts& parts, const Binding& b) {
+  if (parts.size() != 2) return std::nullopt;
+  auto it = b.roles.find(parts[1]);
+  if (it == b.roles.end()) return Unbound("a device for role " + parts[1]);
+  return Json(it->second.name);
+}
+
+// ResolveCelRole(): {cel.role.ROLE}: a CEL test that pins the role's device
+// by the identity attribute of its kind.
+Result<Json> ResolveCelRole(const std::string& role, const Binding& b) {
+  const DriverProfile& p = *b.profile;
+  auto it = b.roles.find(role);
+  if (it == b.roles.end()) return Unbound("a device for role " + role);
+  const DeviceRecord& d = it->second;
+  std::string key;
+  for (const auto& kind : d.kinds) {
+    const auto* k = Kind(p, kind);
+    if (k && !k->identity.empty()) {
+      key = k->identity;
+      break;
+    }
+  }
+  std::string first_kind = d.kinds.empty() ? "KIND" : *d.kinds.begin();
+  if (key.empty()) return Unbound("devices." + first_kind + ".identity");
+  const Json* v = FindAttribute(d.attributes, p.driver_name, key);
+  auto lit = v ? CelLiteral(*v) : std::nullopt;
+  if (!lit)
+    return Unbound("devices." + first_kind + ".identity (device " + d.name +
+                   " publishes no usable " + key + ")");
+  return Json(AttributeCel(key) + " == " + *lit);
+}
+
+Resolved ResolveCel(const Parts& parts, const Binding& b) {
+  if (parts.size() < 3) return std::nullopt;
+  const DriverProfile& p = *b.profile;
+  if (parts[1] == "class") {
+    const auto* k = Kind(p, parts[2]);
+    std::string sel = k ? ClassSelector(p, *k) : "";
+    if (sel.empty()) return Unbound("devices." + parts[2] + ".class.selector");
+    return Json(sel);
+  }
+  if (parts[1] == "shape" && parts.size() == 4) {
+    const auto* k = Kind(p, parts[2]);
+    if (!k || !k->shapes.count(parts[3]))
+      return Unbound("devices." + parts[2] + ".shapes." + parts[3]);
+    return Json(k->shapes.at(parts[3]));
+  }
+  if (parts[1] == "role") return ResolveCelRole(parts[2], b);
+  return std::nullopt;
+}
+
+using Resolver = Resolved (*)(const Parts&, const Binding&);
+const std::map<std::string, Resolver>& Resolvers() {
+  static const std::map<std::string, Resolver> kResolvers = {
+      {"driver", ResolveDriver}, {"class", ResolveClass},   {"memory", ResolveMemory},
+      {"attr", ResolveAttr},     {"config", ResolveConfig}, {"taint", ResolveTaint},
+      {"cdi", ResolveCdi},       {"role", ResolveRole},     {"cel", ResolveCel}};
+  return kResolvers;
+}
+
+}  // namespace
+
 Result<Json> ResolvePlaceholder(const std::string& name, const Binding& b) {
   if (!b.profile) return Unbound("a driver profile");
-  const DriverProfile& p = *b.profile;
   auto parts = Split(name, '.');
-  const std::string& ns = parts[0];
-  if (ns == "driver") return Json(p.driver_name);
-  if (ns == "class" && parts.size() == 2) {
-    const auto* k = Kind(p, parts[1]);
-    if (!k) return Unbound("devices." + parts[1] + ".class");
-    return Json(k->class_name);
-  }
-  if (ns == "memory" && parts.size() == 2) {
-    const auto* k = Kind(p, parts[1]);
-    if (!k || k->memory.empty()) return Unbound("devices." + parts[1] + ".memory");
-    return Json(k->memory);
-  }
-  if (ns == "attr" && parts.size() == 3) {
-    const auto* k = Kind(p, parts[1]);
-    const std::string& a = !k ? std::string() : parts[2] == "identity" ? k->identity : k->parent;
-    if (a.empty()) return Unbound("devices." + parts[1] + "." + parts[2]);
-    return Json(a);
-  }
-  if (ns == "config" && parts.size() == 2) {
-    auto it = p.devices.configs.find(parts[1]);
-    if (it == p.devices.configs.end()) return Unbound("configs." + parts[1]);
-    return it->second;
-  }
-  if (ns == "taint" && parts.size() == 2) {
-    auto it = p.devices.taints.find(parts[1]);
-    if (it == p.devices.taints.end()) return Unbound("taints." + parts[1]);
-    return Json(it->second);
-  }
-  if (ns == "cdi")
-    return Json(p.devices.cdi_pattern.empty() ? DefaultCdiPattern(p.driver_name)
-                                              : p.devices.cdi_pattern);
-  if (ns == "role" && parts.size() == 2) {
-    auto it = b.roles.find(parts[1]);
-    if (it == b.roles.end()) return Unbound("a device for role " + parts[1]);
-    return Json(it->second.name);
-  }
-  if (ns == "cel" && parts.size() >= 3) {
-    if (parts[1] == "class") {
-      const auto* k = Kind(p, parts[2]);
-      std::string sel = k ? ClassSelector(p, *k) : "";
-      if (sel.empty()) return Unbound("devices." + parts[2] + ".class.selector");
-      return Json(sel);
-    }
-    if (parts[1] == "shape" && parts.size() == 4) {
-      const auto* k = Kind(p, parts[2]);
-      if (!k || !k->shapes.count(parts[3]))
-        return Unbound("devices." + parts[2] + ".shapes." + parts[3]);
-      return Json(k->shapes.at(parts[3]));
-    }
-    if (parts[1] == "role") {
-      auto it = b.roles.find(parts[2]);
-      if (it == b.roles.end()) return Unbound("a device for role " + parts[2]);
-      const DeviceRecord& d = it->second;
-      std::string key;
-      for (const auto& kind : d.kinds) {
-        const auto* k = Kind(p, kind);
-        if (k && !k->identity.empty()) {
-          key = k->identity;
-          break;
-        }
-      }
-      std::string first_kind = d.kinds.empty() ? "KIND" : *d.kinds.begin();
-      if (key.empty()) return Unbound("devices." + first_kind + ".identity");
-      const Json* v = FindAttribute(d.attributes, p.driver_name, key);
-      auto lit = v ? CelLiteral(*v) : std::nullopt;
-      if (!lit)
-        return Unbound("devices." + first_kind + ".identity (device " + d.name +
-                       " publishes no usable " + key + ")");
-      return Json(AttributeCel(key) + " == " + *lit);
-    }
+  if (auto it = Resolvers().find(parts[0]); it != Resolvers().end()) {
+    if (Resolved r = it->second(parts, b)) return *std::move(r);
   }
   return InvalidArgumentError("unknown placeholder {" + name + "}");
 }

@@ -48,7 +48,7 @@ Result<std::shared_ptr<DriverProcess>> DriverProcess::Start(Options options) {
   DRAHIL_ASSIGN_OR_RETURN(d->argv_, BuildArgv(options.profile, options.placeholders));
   DRAHIL_ASSIGN_OR_RETURN(d->env_, BuildEnv(options.profile, options.placeholders));
   d->options_ = std::move(options);
-  std::lock_guard<std::mutex> l(d->mu_);
+  MutexLock l(d->mu_);
   DRAHIL_RETURN_IF_ERROR(d->SpawnLocked());
   return d;
 }
@@ -95,7 +95,7 @@ std::shared_ptr<DriverProcess> DriverProcess::FromCase(const CaseContext& ctx) {
 DriverProcess::~DriverProcess() { Terminate(); }
 
 ExitInfo DriverProcess::Terminate() noexcept {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (!child_) return {};
   // A stopped process cannot act on SIGTERM; continue it first.
   if (paused_) (void)child_->Signal(SIGCONT);
@@ -106,7 +106,7 @@ ExitInfo DriverProcess::Terminate() noexcept {
 }
 
 ExitInfo DriverProcess::Kill() noexcept {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (!child_) return {};
   ExitInfo e = child_->Kill();
   child_.reset();
@@ -116,12 +116,12 @@ ExitInfo DriverProcess::Kill() noexcept {
 
 Status DriverProcess::Restart() {
   Terminate();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return SpawnLocked();
 }
 
 Status DriverProcess::Pause() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (!child_ || !child_->Running()) return FailedPreconditionError("driver is not running");
   DRAHIL_RETURN_IF_ERROR(child_->Signal(SIGSTOP));
   paused_ = true;
@@ -129,7 +129,7 @@ Status DriverProcess::Pause() {
 }
 
 Status DriverProcess::Resume() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (!child_ || !child_->Running()) return FailedPreconditionError("driver is not running");
   DRAHIL_RETURN_IF_ERROR(child_->Signal(SIGCONT));
   paused_ = false;
@@ -137,23 +137,23 @@ Status DriverProcess::Resume() {
 }
 
 bool DriverProcess::Running() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return child_ && child_->Running();
 }
 
 std::optional<ExitInfo> DriverProcess::Exited() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (!child_ || child_->Running()) return std::nullopt;
   return child_->exit_info();
 }
 
 pid_t DriverProcess::pid() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return child_ ? child_->pid() : -1;
 }
 
 int DriverProcess::starts() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return starts_;
 }
 

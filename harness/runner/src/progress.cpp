@@ -19,7 +19,7 @@ std::unique_ptr<ConsoleProgress> ConsoleProgress::ForStream(std::FILE* out) {
 
 void ConsoleProgress::StopTicker() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     ended_ = true;
   }
   cv_.notify_all();
@@ -27,7 +27,7 @@ void ConsoleProgress::StopTicker() {
 }
 
 void ConsoleProgress::OnStart(int total_cases) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   total_ = total_cases;
   t0_ = Clock::Real().Now();
   if (!live_) {
@@ -38,7 +38,7 @@ void ConsoleProgress::OnStart(int total_cases) {
   DrawLocked();
   // The elapsed time keeps moving while a long case runs.
   ticker_ = std::thread([this] {
-    std::unique_lock<std::mutex> lk(mu_);
+    MutexLock lk(mu_);
     while (!ended_) {
       cv_.wait_for(lk, std::chrono::seconds(1));
       if (!ended_) DrawLocked();
@@ -47,7 +47,7 @@ void ConsoleProgress::OnStart(int total_cases) {
 }
 
 void ConsoleProgress::OnCaseStarted(const Suite& suite, const Case& kase, int attempt) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   running_.insert(kase.id);
   if (live_) DrawLocked();
 }
@@ -63,7 +63,7 @@ void ConsoleProgress::DrawLocked() {
 }
 
 void ConsoleProgress::OnCaseFinished(const Suite& suite, const reports::CaseResult& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   ++done_;
   counts_.Add(r);
   auto it = running_.find(r.id);
@@ -87,7 +87,7 @@ void ConsoleProgress::OnCaseFinished(const Suite& suite, const reports::CaseResu
 
 void ConsoleProgress::OnEnd(const reports::RunReport& report) {
   StopTicker();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (live_) std::fprintf(out_, "\r\033[K");
   std::fflush(out_);
 }

@@ -1,5 +1,5 @@
-// Loaders for drahil.suite/v1 and drahil.driver/v1. The formats are described
-// as schema data (below) so the docs, the checks and the error messages agree.
+// The loader for drahil.suite/v1. The format is described as schema data
+// (below) so the docs, the checks and the error messages agree.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,11 +12,16 @@
 #include "drahil/formats/yaml_json.hpp"
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/suite.hpp"
+#include "loader_common.hpp"
 #include "schema.hpp"
 
 namespace drahil::runner {
 
 using namespace schema;  // NOLINT: the schema DSL reads better unqualified here
+using loader::CheckCapabilities;
+using loader::ParseYaml;
+using loader::ProbeBackends;
+using loader::ToJson;
 
 std::string Location::ToString() const {
   std::string s = file.empty() ? "<input>" : file;
@@ -76,46 +81,8 @@ const std::vector<std::string>& StepKinds() {
   return kKinds;
 }
 
-const std::vector<std::string>& ProfilePlaceholders() {
-  static const std::vector<std::string> kNames = {
-      "kubeconfig", "node_name", "registry_dir", "plugins_dir", "cdi_dir",
-      "fake_root",  "bin_dir",   "lib_dir",      "state_dir",   "driver_name"};
-  return kNames;
-}
-
 namespace {
 
-// Capabilities a driver can claim and a case can require. "x-" names are
-// free for vendors; anything else must be known so a typo cannot turn a case
-// into a silent skip.
-const std::vector<std::string>& KnownCapabilities() {
-  static const std::vector<std::string> kCaps = {"dra-v1",
-                                                 "dra-v1beta1",
-                                                 "structured-parameters",
-                                                 "admin-access",
-                                                 "prioritized-list",
-                                                 "extended-resources",
-                                                 "consumable-capacity",
-                                                 "binding-conditions",
-                                                 "health",
-                                                 "partitionable-devices",
-                                                 "device-taints",
-                                                 "shared-claims",
-                                                 "time-slicing",
-                                                 "mps",
-                                                 "space-partitioning",
-                                                 "mig",
-                                                 "checkpoint",
-                                                 "pod-resources",
-                                                 "cdi",
-                                                 "device-status",
-                                                 "rolling-update",
-                                                 "seamless-upgrade"};
-  return kCaps;
-}
-
-const std::vector<std::string> kProbeBackends = {"emulated", "opencl", "cuda", "fpga",
-                                                 "env",      "exec",   "none"};
 const std::vector<std::string> kManifestKinds = {
     "Namespace", "DeviceClass",     "ResourceClaim", "ResourceClaimTemplate",
     "Pod",       "DeviceTaintRule", "ResourceSlice", "ConfigMap"};
@@ -214,13 +181,6 @@ SchemaPtr StepSchema(const std::string& kind) {
   }();
   auto it = kSchemas.find(kind);
   return it == kSchemas.end() ? nullptr : it->second;
-}
-
-// ToJson(): part of a document that ParseYaml() or LoadManifestFile() has
-// checked against the converter's limits, as JSON (typing policy:
-// drahil/formats/yaml_json.hpp).
-Result<nlohmann::json> ToJson(const YAML::Node& n, const std::string& file) {
-  return formats::YamlConverter(file).Convert(n);
 }
 
 Status CheckManifest(const nlohmann::json& o, const YAML::Node& n, const Where& w) {
@@ -385,28 +345,13 @@ Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t
   return out;
 }
 
-Status CheckCapabilities(const YAML::Node& n, const Where& w) {
-  if (!n) return OkStatus();
-  for (size_t i = 0; i < n.size(); ++i) {
-    std::string c = n[i].Scalar();
-    const auto& known = KnownCapabilities();
-    if (c.rfind("x-", 0) == 0 || std::find(known.begin(), known.end(), c) != known.end()) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return ErrorAt(n[i], w.Index(i),
-                   "unknown capability \"" + c + "\" (known: " + list +
-                       "; vendor-specific names start with x-)");
-  }
-  return OkStatus();
-}
-
 SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
     auto requires_ = Map({Opt("capabilities", Seq(Name())),
                           Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)),
                                                   Opt("role", Name()), Opt("name", Name())},
                                                  {{"kind", "name"}}))),
-                          Opt("probe-backends", Seq(Enum(kProbeBackends)))});
+                          Opt("probe-backends", Seq(Enum(ProbeBackends())))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
                      Opt("feature", Name()), Opt("rationale", Str()), Opt("timeout", Dur()),
                      Opt("requires", requires_), Opt("driver-start-delay", Dur()),
@@ -420,29 +365,70 @@ SchemaPtr SuiteSchema() {
   return kSchema;
 }
 
-// ParseYaml(): the one document of a suite, profile or class manifest, within
-// the converter's limits (an alias bomb fails here, naming the file).
-Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
-  DRAHIL_ASSIGN_OR_RETURN(std::vector<YAML::Node> docs, formats::ParseYamlStream(text, file));
-  std::vector<YAML::Node> real;
-  for (auto& d : docs)
-    if (!d.IsNull()) real.push_back(d);
-  if (real.size() != 1) {
-    return InvalidArgumentError(file + ": expected exactly one YAML document, found " +
-                                std::to_string(real.size()));
-  }
-  DRAHIL_RETURN_IF_ERROR(formats::CheckYamlLimits(real, file));
-  return real[0];
+// CaseFeature(): the case's JUnit classname: its own feature, else its first
+// kep-* tag, else its first tag, else the suite's name.
+std::string CaseFeature(const YAML::Node& c, const std::vector<std::string>& tags,
+                        const std::string& suite_name) {
+  if (c["feature"]) return c["feature"].Scalar();
+  std::string feature;
+  for (const auto& t : tags)
+    if (feature.empty() && t.rfind("kep-", 0) == 0) feature = t;
+  if (feature.empty()) feature = tags.empty() ? suite_name : tags.front();
+  return feature;
 }
 
-}  // namespace
+// LoadDeviceRequirement(): one entry of requires.devices: a device by name,
+// or `count` devices of a kind, or one device of a kind for a role.
+Status LoadDeviceRequirement(const YAML::Node& d, const Where& dw, Requires& out) {
+  if (d["name"]) {
+    out.devices.push_back({"", 1, "", d["name"].Scalar()});
+    return OkStatus();
+  }
+  std::string role = d["role"] ? d["role"].Scalar() : "";
+  if (!role.empty() && d["count"] && d["count"].as<int>() != 1)
+    return ErrorAt(d["count"], dw, "a role is one device (no count)");
+  out.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
+  return OkStatus();
+}
 
-namespace {
-Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& file) {
-  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
-  Where w{file, ""};
-  DRAHIL_RETURN_IF_ERROR(Check(root, *SuiteSchema(), w));
-  Suite suite;
+// LoadRequires(): a case's requires: capabilities, devices, probe backends.
+Status LoadRequires(const YAML::Node& r, const Where& rw, Requires& out) {
+  DRAHIL_RETURN_IF_ERROR(CheckCapabilities(r["capabilities"], rw.Key("capabilities")));
+  if (r["capabilities"])
+    for (const auto& x : r["capabilities"]) out.capabilities.push_back(x.Scalar());
+  if (r["devices"]) {
+    for (const auto& d : r["devices"])
+      DRAHIL_RETURN_IF_ERROR(LoadDeviceRequirement(d, rw.Key("devices"), out));
+  }
+  if (r["probe-backends"])
+    for (const auto& x : r["probe-backends"]) out.probe_backends.push_back(x.Scalar());
+  return OkStatus();
+}
+
+// LoadCaseBody(): everything of a case after its id, which the caller has
+// checked is unique in the suite.
+Status LoadCaseBody(const YAML::Node& c, const Where& cw, const std::string& file,
+                    const std::string& suite_name, Case& k) {
+  k.title = c["title"].Scalar();
+  if (c["rationale"]) k.rationale = c["rationale"].Scalar();
+  if (c["tags"]) {
+    for (const auto& t : c["tags"]) k.tags.push_back(t.Scalar());
+  }
+  k.feature = CaseFeature(c, k.tags, suite_name);
+  if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
+  if (c["driver-start-delay"])
+    k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
+  if (auto r = c["requires"])
+    DRAHIL_RETURN_IF_ERROR(LoadRequires(r, cw.Key("requires"), k.requires_));
+  DRAHIL_ASSIGN_OR_RETURN(k.fixtures, LoadFixtures(c["fixtures"], cw.Key("fixtures"), file));
+  DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
+  return OkStatus();
+}
+
+// LoadSuiteHeader(): the suite's name, description, environment, defaults
+// and fixtures (everything but its cases).
+Status LoadSuiteHeader(const YAML::Node& root, const Where& w, const std::string& file,
+                       Suite& suite) {
   suite.file = file;
   suite.name = root["name"].Scalar();
   if (root["description"]) suite.description = root["description"].Scalar();
@@ -452,6 +438,15 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
     if (d["step-timeout"]) suite.step_timeout = *ParseDuration(d["step-timeout"].Scalar());
   }
   DRAHIL_ASSIGN_OR_RETURN(suite.fixtures, LoadFixtures(root["fixtures"], w.Key("fixtures"), file));
+  return OkStatus();
+}
+
+Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& file) {
+  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
+  Where w{file, ""};
+  DRAHIL_RETURN_IF_ERROR(Check(root, *SuiteSchema(), w));
+  Suite suite;
+  DRAHIL_RETURN_IF_ERROR(LoadSuiteHeader(root, w, file, suite));
   std::map<std::string, Location> ids;
   auto cases = root["cases"];
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -464,46 +459,7 @@ Result<Suite> LoadSuiteStringImpl(const std::string& text, const std::string& fi
       return ErrorAt(c["id"], cw.Key("id"),
                      "duplicate case id \"" + k.id + "\" (first at " + it->second.ToString() + ")");
     }
-    k.title = c["title"].Scalar();
-    if (c["rationale"]) k.rationale = c["rationale"].Scalar();
-    if (c["tags"]) {
-      for (const auto& t : c["tags"]) k.tags.push_back(t.Scalar());
-    }
-    if (c["feature"]) {
-      k.feature = c["feature"].Scalar();
-    } else {
-      for (const auto& t : k.tags)
-        if (k.feature.empty() && t.rfind("kep-", 0) == 0) k.feature = t;
-      if (k.feature.empty()) k.feature = k.tags.empty() ? suite.name : k.tags.front();
-    }
-    if (c["timeout"]) k.timeout = *ParseDuration(c["timeout"].Scalar());
-    if (c["driver-start-delay"])
-      k.driver_start_delay = *ParseDuration(c["driver-start-delay"].Scalar());
-    if (auto r = c["requires"]) {
-      DRAHIL_RETURN_IF_ERROR(
-          CheckCapabilities(r["capabilities"], cw.Key("requires").Key("capabilities")));
-      if (r["capabilities"])
-        for (const auto& x : r["capabilities"]) k.requires_.capabilities.push_back(x.Scalar());
-      if (r["devices"]) {
-        for (const auto& d : r["devices"]) {
-          if (d["name"]) {
-            k.requires_.devices.push_back({"", 1, "", d["name"].Scalar()});
-          } else {
-            std::string role = d["role"] ? d["role"].Scalar() : "";
-            if (!role.empty() && d["count"] && d["count"].as<int>() != 1) {
-              return ErrorAt(d["count"], cw.Key("requires").Key("devices"),
-                             "a role is one device (no count)");
-            }
-            k.requires_.devices.push_back(
-                {d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
-          }
-        }
-      }
-      if (r["probe-backends"])
-        for (const auto& x : r["probe-backends"]) k.requires_.probe_backends.push_back(x.Scalar());
-    }
-    DRAHIL_ASSIGN_OR_RETURN(k.fixtures, LoadFixtures(c["fixtures"], cw.Key("fixtures"), file));
-    DRAHIL_ASSIGN_OR_RETURN(k.steps, ParseSteps(c["steps"], cw.Key("steps"), 1, 0));
+    DRAHIL_RETURN_IF_ERROR(LoadCaseBody(c, cw, file, suite.name, k));
     suite.cases.push_back(std::move(k));
   }
   DRAHIL_RETURN_IF_ERROR(CheckSuitePlaceholders(suite));
@@ -573,242 +529,6 @@ Result<std::vector<Suite>> LoadSuites(const std::vector<std::string>& paths) {
     out.push_back(std::move(s));
   }
   return out;
-}
-
-// --- driver profiles ---------------------------------------------------
-
-Result<std::string> ExpandPlaceholders(std::string_view text,
-                                       const std::map<std::string, std::string>& values) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-      out += '{';
-      ++i;
-    } else if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
-      out += '}';
-      ++i;
-    } else if (c == '{') {
-      auto end = text.find('}', i);
-      if (end == std::string_view::npos)
-        return InvalidArgumentError("unclosed \"{\" in \"" + std::string(text) + "\"");
-      std::string name(text.substr(i + 1, end - i - 1));
-      auto it = values.find(name);
-      if (it == values.end()) {
-        std::string known;
-        for (const auto& p : ProfilePlaceholders())
-          known += (known.empty() ? "" : ", ") + ("{" + p + "}");
-        return InvalidArgumentError("unknown placeholder {" + name + "} (known: " + known + ")");
-      }
-      out += it->second;
-      i = end;
-    } else if (c == '}') {
-      return InvalidArgumentError("unmatched \"}\" in \"" + std::string(text) +
-                                  "\" (write }} for a brace)");
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-namespace {
-// LoadDeviceModel(): the profile's devices/cdi/taints/configs/errors/faults.
-Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string& file,
-                       DriverProfile& p) {
-  static const SchemaPtr kKind =
-      Map({Opt("class", Map({Opt("name", Name()), Opt("selector", Str()), Opt("manifest", Str())})),
-           Opt("identity", Str()), Opt("parent", Str()), Opt("memory", Str()),
-           Opt("shapes", StringMap()), Opt("fault-target", Str())});
-  DeviceModel& m = p.devices;
-  if (auto d = root["devices"]) {
-    for (auto it = d.begin(); it != d.end(); ++it) {
-      std::string kind = it->first.Scalar();
-      Where kw = w.Key("devices").Key(kind);
-      static const std::regex kKindName("[a-z][a-z0-9-]*");
-      if (!std::regex_match(kind, kKindName))
-        return ErrorAt(it->first, kw, "a device kind is a lowercase name");
-      DRAHIL_RETURN_IF_ERROR(Check(it->second, *kKind, kw));
-      const YAML::Node& n = it->second;
-      DeviceKindModel k;
-      k.class_name = kind + "." + p.driver_name;
-      if (auto c = n["class"]) {
-        if (c["name"]) k.class_name = c["name"].Scalar();
-        if (c["selector"]) k.selector = c["selector"].Scalar();
-        if (c["manifest"]) {
-          if (c["selector"])
-            return ErrorAt(c, kw.Key("class"), "give selector or manifest, not both");
-          std::string rel = c["manifest"].Scalar();
-          std::string path =
-              rel[0] == '/'
-                  ? rel
-                  : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
-          auto text = ReadFile(path, 1u << 20);
-          if (!text.ok())
-            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"), text.status().message());
-          DRAHIL_ASSIGN_OR_RETURN(YAML::Node doc, ParseYaml(*text, path));
-          DRAHIL_ASSIGN_OR_RETURN(k.class_manifest, ToJson(doc, path));
-          if (!k.class_manifest.is_object() ||
-              k.class_manifest.value("kind", "") != "DeviceClass") {
-            return ErrorAt(c["manifest"], kw.Key("class").Key("manifest"),
-                           path + " is not a DeviceClass");
-          }
-          k.class_name = k.class_manifest["metadata"].value("name", k.class_name);
-        }
-      } else {
-        return ErrorAt(n, kw,
-                       "needs class: {selector: CEL} (drahil creates the class), {manifest: FILE} "
-                       "or {name: CLASS}");
-      }
-      if (n["identity"]) k.identity = QualifiedAttribute(p.driver_name, n["identity"].Scalar());
-      if (n["parent"]) k.parent = QualifiedAttribute(p.driver_name, n["parent"].Scalar());
-      if (n["memory"]) k.memory = n["memory"].Scalar();
-      if (n["shapes"])
-        for (auto s = n["shapes"].begin(); s != n["shapes"].end(); ++s)
-          k.shapes[s->first.Scalar()] = s->second.Scalar();
-      k.fault_target = n["fault-target"]
-                           ? QualifiedAttribute(p.driver_name, n["fault-target"].Scalar())
-                           : k.identity;
-      m.kinds[kind] = std::move(k);
-    }
-  }
-  if (root["cdi"] && root["cdi"]["pattern"]) m.cdi_pattern = root["cdi"]["pattern"].Scalar();
-  if (auto t = root["taints"])
-    for (auto it = t.begin(); it != t.end(); ++it)
-      m.taints[it->first.Scalar()] = it->second.Scalar();
-  if (auto e = root["errors"])
-    for (auto it = e.begin(); it != e.end(); ++it)
-      m.errors[it->first.Scalar()] = it->second.Scalar();
-  if (auto c = root["configs"]) {
-    for (auto it = c.begin(); it != c.end(); ++it) {
-      DRAHIL_ASSIGN_OR_RETURN(nlohmann::json v, ToJson(it->second, file));
-      if (!v.is_object() || !v.contains("parameters")) {
-        return ErrorAt(
-            it->second, w.Key("configs").Key(it->first.Scalar()),
-            "an opaque device config: {driver: NAME (default: the driver), parameters: {...}}");
-      }
-      if (!v.contains("driver")) v["driver"] = p.driver_name;
-      m.configs[it->first.Scalar()] = v;
-    }
-  }
-  m.faults =
-      root["faults"] ? root["faults"].Scalar() : (p.node_profile.empty() ? "none" : "emulated");
-  if (auto fc = root["fault-commands"]) {
-    for (const auto& a : fc["inject"]) m.fault_inject.push_back(a.Scalar());
-    for (const auto& a : fc["clear"]) m.fault_clear.push_back(a.Scalar());
-    if (fc["timeout"]) m.fault_timeout = *ParseDuration(fc["timeout"].Scalar());
-  }
-  if (m.faults == "exec" && m.fault_inject.empty()) {
-    return ErrorAt(root["faults"], w.Key("faults"),
-                   "faults: exec needs fault-commands: {inject: [...], clear: [...]}");
-  }
-  return OkStatus();
-}
-
-Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
-  static const SchemaPtr kSchema = Map(
-      {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
-       Opt("version", Str()), Opt("description", Str()), Req("command", Str()),
-       Opt("args", Seq(Str())), Opt("env", StringMap()),
-       Opt("node", Map({Opt("profile", Str()), Opt("labels", StringMap())})),
-       Opt("capabilities", Seq(Name())),
-       Opt("probe", Map({Req("backend", Enum(kProbeBackends)), Opt("env-pattern", Regex()),
-                         Opt("env-value", Str()), Opt("command", Seq(Str(), 1)),
-                         Opt("checks", Seq(Enum({"enumerate", "memory-capacity", "memory-isolation",
-                                                 "bandwidth", "compute", "health"}))),
-                         Opt("args", Seq(Str()))})),
-       Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})),
-       Opt("taints", StringMap()), Opt("configs", FreeMap()), Opt("errors", StringMap()),
-       Opt("faults", Enum({"emulated", "nvml", "exec", "none"})),
-       Opt("fault-commands",
-           Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
-       Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
-                            Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
-  DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
-  Where w{file, ""};
-  DRAHIL_RETURN_IF_ERROR(Check(root, *kSchema, w));
-  DRAHIL_RETURN_IF_ERROR(CheckCapabilities(root["capabilities"], w.Key("capabilities")));
-  DriverProfile p;
-  p.file = file;
-  p.name = root["name"].Scalar();
-  p.driver_name = root["driver"].Scalar();
-  if (root["version"]) p.version = root["version"].Scalar();
-  if (root["description"]) p.description = root["description"].Scalar();
-  p.command = root["command"].Scalar();
-  if (root["args"])
-    for (const auto& a : root["args"]) p.args.push_back(a.Scalar());
-  if (root["env"])
-    for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
-      p.env[it->first.Scalar()] = it->second.Scalar();
-  if (root["node"] && root["node"]["profile"]) p.node_profile = root["node"]["profile"].Scalar();
-  if (root["node"] && root["node"]["labels"]) {
-    for (auto it = root["node"]["labels"].begin(); it != root["node"]["labels"].end(); ++it)
-      p.node_labels[it->first.Scalar()] = it->second.Scalar();
-  }
-  if (root["capabilities"])
-    for (const auto& c : root["capabilities"]) p.capabilities.push_back(c.Scalar());
-  if (auto pr = root["probe"]) {
-    p.probe.backend = pr["backend"].Scalar();
-    if (pr["env-pattern"]) p.probe.env_pattern = pr["env-pattern"].Scalar();
-    if (pr["args"])
-      for (const auto& a : pr["args"]) p.probe.args.push_back(a.Scalar());
-    if (pr["env-value"]) p.probe.env_value = pr["env-value"].Scalar();
-    if (p.probe.env_value != "name" && p.probe.env_value.rfind("attribute:", 0) != 0) {
-      return ErrorAt(pr["env-value"], w.Key("probe").Key("env-value"),
-                     "expected \"name\" or \"attribute:NAME\", got \"" + p.probe.env_value + "\"");
-    }
-    if (pr["command"])
-      for (const auto& a : pr["command"]) p.probe.command.push_back(a.Scalar());
-    if (pr["checks"])
-      for (const auto& a : pr["checks"]) p.probe.checks.push_back(a.Scalar());
-    if (p.probe.backend == "exec" && (p.probe.command.empty() || p.probe.checks.empty())) {
-      return ErrorAt(pr, w.Key("probe"),
-                     "backend exec needs command (your probe) and checks (what it implements)");
-    }
-    if (p.probe.backend == "env" && p.probe.env_pattern.empty()) {
-      return ErrorAt(pr, w.Key("probe"),
-                     "backend env needs env-pattern (a regex on variable names)");
-    }
-  }
-  DRAHIL_RETURN_IF_ERROR(LoadDeviceModel(root, w, file, p));
-  if (auto t = root["timeouts"]) {
-    if (t["registration"]) p.timeouts.registration = *ParseDuration(t["registration"].Scalar());
-    if (t["slices"]) p.timeouts.slices = *ParseDuration(t["slices"].Scalar());
-    if (t["prepare"]) p.timeouts.prepare = *ParseDuration(t["prepare"].Scalar());
-    if (t["unprepare"]) p.timeouts.unprepare = *ParseDuration(t["unprepare"].Scalar());
-    if (t["shutdown"]) p.timeouts.shutdown = *ParseDuration(t["shutdown"].Scalar());
-  }
-  // Placeholders are checked now, so a typo fails `drahil validate`, not a run.
-  std::map<std::string, std::string> dummy;
-  for (const auto& n : ProfilePlaceholders()) dummy[n] = "x";
-  auto check = [&](const std::string& s, const YAML::Node& at, const Where& aw) -> Status {
-    auto r = ExpandPlaceholders(s, dummy);
-    if (!r.ok()) return ErrorAt(at, aw, r.status().message());
-    return OkStatus();
-  };
-  DRAHIL_RETURN_IF_ERROR(check(p.command, root["command"], w.Key("command")));
-  for (size_t i = 0; i < p.args.size(); ++i)
-    DRAHIL_RETURN_IF_ERROR(check(p.args[i], root["args"][i], w.Key("args").Index(i)));
-  if (root["env"])
-    for (auto it = root["env"].begin(); it != root["env"].end(); ++it)
-      DRAHIL_RETURN_IF_ERROR(
-          check(it->second.Scalar(), it->second, w.Key("env").Key(it->first.Scalar())));
-  return p;
-}
-
-}  // namespace
-
-Result<DriverProfile> LoadDriverProfileString(const std::string& text, const std::string& file) {
-  try {
-    return LoadDriverProfileImpl(text, file);
-  } catch (const std::exception& e) {
-    return InvalidArgumentError(file + ": " + e.what());
-  }
-}
-
-Result<DriverProfile> LoadDriverProfileFile(const std::string& path) {
-  DRAHIL_ASSIGN_OR_RETURN(auto text, ReadFile(path, 1u << 20));
-  return LoadDriverProfileString(text, path);
 }
 
 }  // namespace drahil::runner

@@ -10,7 +10,7 @@ StepOutcome ExpectAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
   // Audit what the last prepare handed out, as the container would get it.
   std::map<std::string, std::vector<std::string>> ids;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     ids = env.cdi_ids;
   }
   if (ids.empty())

@@ -9,7 +9,7 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
   auto [ns, name] = SplitRef(v["claim"].get<std::string>());
   std::vector<std::string> ids;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     ids = env.cdi_ids[ns + "/" + name];
   }
   if (v.contains("count") && ids.size() != v["count"].get<size_t>()) {
@@ -52,7 +52,7 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
     if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "claim " + ns + "/" + name);
     std::set<std::string> covered;
     {
-      std::lock_guard<std::mutex> l(env.mu);
+      MutexLock l(env.mu);
       covered = env.cdi_covered[ns + "/" + name];
     }
     const Json& results = (*claim)

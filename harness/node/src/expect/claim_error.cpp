@@ -6,7 +6,7 @@ namespace drahil::node {
 StepOutcome ExpectClaimError(const Json& v, CaseContext& ctx, NodeEnv& env) {
   std::optional<kubelet::CallResult> last;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     last = env.last_call;
   }
   if (!last)

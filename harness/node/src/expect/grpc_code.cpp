@@ -8,7 +8,7 @@ namespace drahil::node {
 StepOutcome ExpectGrpcCode(const Json& v, CaseContext& ctx, NodeEnv& env) {
   std::string have;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     if (env.last_call) have = std::string(CodeName(env.last_call->record.code));
   }
   if (have.empty())

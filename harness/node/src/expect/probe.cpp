@@ -7,7 +7,7 @@ StepOutcome ExpectProbe(const Json& v, CaseContext& ctx, NodeEnv& env) {
   std::string pod = v["pod"];
   std::vector<std::pair<std::string, Json>> reports;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     if (auto it = env.probe_reports.find(pod); it != env.probe_reports.end()) reports = it->second;
   }
   if (reports.empty())

@@ -8,7 +8,7 @@ StepOutcome ExpectResourceStatus(const Json& v, CaseContext& ctx, NodeEnv& env) 
     std::string pod = v["pod"], container = v["container"], want = v["health"];
     std::string uid;
     {
-      std::lock_guard<std::mutex> l(env.mu);
+      MutexLock l(env.mu);
       if (auto it = env.pod_uids.find(pod); it != env.pod_uids.end()) uid = it->second;
     }
     if (uid.empty())

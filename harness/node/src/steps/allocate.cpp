@@ -26,7 +26,7 @@ class AllocateStep final : public StepHandler {
     std::string expect =
         step.params.is_object() ? step.params.value("expect", "allocated") : "allocated";
     std::string what = refs.size() == 1 ? "claim " + refs[0] : "claims " + Join(refs);
-    std::lock_guard<std::mutex> serial(env->alloc_mu);
+    MutexLock serial(env->alloc_mu);
     // Fresh, under the lock: a pod sharing a claim may have allocated it.
     std::vector<Json> claims;
     bool pending = false;

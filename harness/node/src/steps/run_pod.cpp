@@ -34,11 +34,16 @@ class RunPodStep final : public StepHandler {
   }
 
  private:
+  using ExtendedClaims =
+      std::map<std::string, std::vector<kubelet::ContainerClaim>>;  // container → (claim, request)
+  using ClaimDevices = std::map<std::string, std::vector<kubelet::Device>>;  // ns/claim → devices
+  using PodClaimNames = std::vector<std::pair<std::string, std::string>>;    // (pod claim, claim)
+
   StepOutcome RunOne(const Step& step, const std::string& ref, const Json& opts, CaseContext& ctx,
                      const std::shared_ptr<NodeEnv>& env) {
     auto [ns, name] = SplitRef(ref);
     {
-      std::lock_guard<std::mutex> l(env->mu);
+      MutexLock l(env->mu);
       env->probe_reports[ref].clear();
     }
     auto pc_names = PodClaims(ctx, *env, ns, name);
@@ -48,38 +53,10 @@ class RunPodStep final : public StepHandler {
     auto pod = env->api->Get("pods", ns, name);
     if (!pod.ok())
       return StepOutcome::Error("run-pod " + ref + ": " + pod.status().message(), "SuiteError");
-
-    // Extended resources backed by DRA (KEP-5004): the scheduler makes the
-    // pod's special claim and records it in pod.status.extendedResourceClaimStatus;
-    // the kubelet maps each container's resource to a request of that claim.
-    std::map<std::string, std::vector<kubelet::ContainerClaim>>
-        ext_claims;  // container → (claim, request)
-    {
-      auto classes = env->api->List("deviceclasses").value_or(std::vector<Json>{});
-      auto ext = allocator::BuildExtendedResourceClaim(*pod, classes);
-      if (!ext.ok())
-        return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
-      if (!ext->claim.is_null()) {
-        std::string cname = ext->claim["metadata"]["name"];
-        if (!env->api->Get("resourceclaims", ns, cname).ok()) {
-          auto c = env->api->Create("resourceclaims", ext->claim);
-          if (!c.ok())
-            return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
-          env->Created("resourceclaims", *c);
-          ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0,
-                     "extended resources of pod " + ref);
-        }
-        Json updated = *pod;
-        updated["status"]["extendedResourceClaimStatus"] = ext->status;
-        auto u = env->api->UpdateStatus("pods", updated);
-        if (!u.ok())
-          return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
-        pod = u;
-        pc_names->emplace_back(cname, cname);
-        for (const auto& m : ext->status.value("requestMappings", Json::array()))
-          ext_claims[m.value("containerName", "")].push_back({cname, m.value("requestName", "")});
-      }
-    }
+    ExtendedClaims ext_claims;
+    if (StepOutcome o = ExtendedResourceClaim(ctx, *env, ref, ns, *pod, *pc_names, ext_claims);
+        !o.passed())
+      return o;
     const Json& spec = (*pod)["spec"];
 
     kubelet::Pod kp;
@@ -87,101 +64,26 @@ class RunPodStep final : public StepHandler {
     kp.name = name;
     kp.uid = (*pod)["metadata"].value("uid", "");
     std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
-    // The scheduler allocates all of a pod's pending claims in one search
-    // (dynamicresources Filter → structured Allocator.Allocate with every
-    // claim of the pod), never one claim after the other.
-    std::vector<std::string> pending;
-    for (const auto& [pc_name, cname] : *pc_names) {
-      auto claim = env->api->Get("resourceclaims", ns, cname);
-      if (!claim.ok())
-        return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(),
-                                  "SuiteError");
-      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation"))
-        pending.push_back(ns + "/" + cname);
-    }
-    if (!pending.empty()) {
-      Step alloc;
-      alloc.kind = "allocate";
-      alloc.params = {{"claims", pending}};
-      alloc.where = step.where;
-      StepOutcome o = allocate_->Run(alloc, ctx);
-      if (!o.passed()) {
-        if (opts.value("expect-schedule", "scheduled") == "unschedulable" &&
-            o.verdict == Verdict::kFail && (o.type == "Unschedulable" || o.type == "Forbidden")) {
-          ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
-          return StepOutcome::Pass();
-        }
-        return o;
-      }
-    }
-    for (const auto& [pc_name, cname] : *pc_names) {
-      // The scheduler reserves the claim for the pod, then waits in PreBind
-      // for the devices' binding conditions (KEP-5007).
-      if (Status s = Reserve(*env, ns, cname, *pod); !s.ok())
-        return StepOutcome::FromStatus(s, "reserve claim " + cname);
-      bool bound = false;
-      StepOutcome b = WaitForBinding(ctx, *env, ns, cname, opts, bound);
-      if (!b.passed() || !bound) return b;
-      auto claim = env->api->Get("resourceclaims", ns, cname);
-      if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
-      kubelet::PodClaim c;
-      c.name = pc_name;
-      c.claim = {ns, (*claim)["metadata"].value("uid", ""), cname};
-      std::set<std::string> drivers;
-      for (const auto& r :
-           (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
-        drivers.insert(r.value("driver", ""));
-      c.drivers.assign(drivers.begin(), drivers.end());
-      kp.claims.push_back(c);
-      claim_of[c.name] = ns + "/" + cname;
-    }
+    if (auto ended = AllocatePending(step, ctx, *env, ref, ns, *pc_names, opts)) return *ended;
+    if (auto ended = ReserveAndBind(ctx, *env, ns, *pod, *pc_names, opts, kp, claim_of))
+      return *ended;
     if (opts.value("expect-schedule", "scheduled") == "unschedulable") {
       return StepOutcome::Fail(
           "pod " + ref +
               " was scheduled (all its claims allocated); expected it to stay unschedulable",
           "Scheduled");
     }
-    for (const auto& ct : spec.value("containers", Json::array())) {
-      kubelet::Container c;
-      c.name = ct.value("name", "");
-      for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
-        c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
-      for (const auto& e : ext_claims[c.name]) c.claims.push_back(e);
-      kp.containers.push_back(c);
-    }
+    for (const auto& ct : spec.value("containers", Json::array()))
+      kp.containers.push_back(PodContainer(ct, ext_claims));
 
     auto t0 = Clock::Real().Now();
     kubelet::PodResult prep = env->kubelet->PreparePod(kp, StepCallOptions(ctx));
-    std::map<std::string, std::vector<kubelet::Device>> devices;  // ns/claim → devices
-    for (const auto& call : prep.calls) {
-      ctx.Record("grpc", call.record.api + "/" + call.record.method,
-                 std::string(CodeName(call.record.code)),
-                 std::chrono::duration<double, std::milli>(call.record.latency).count(),
-                 call.status.ok() ? "" : call.status.message());
-      ctx.Measure({std::string(reports::kPrepareLatency),
-                   std::chrono::duration<double, std::milli>(call.record.latency).count(),
-                   "ms",
-                   "",
-                   {}});
-      for (const auto& cr : call.claims)
-        for (const auto& d : cr.devices)
-          devices[cr.claim.namespace_name + "/" + cr.claim.name].push_back(d);
-    }
+    ClaimDevices devices = PreparedDevices(ctx, prep);
     if (!prep.status.ok()) {
       return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(),
                                "PrepareFailed");
     }
-    // A claim another pod prepared already gets no call: its devices come
-    // from the kubelet's claim-info cache, as the kubelet's do.
-    for (const auto& pc : kp.claims) {
-      std::string key = pc.claim.namespace_name + "/" + pc.claim.name;
-      if (devices.count(key)) continue;
-      for (const auto& info : env->kubelet->Claims()) {
-        if (info.claim.uid != pc.claim.uid) continue;
-        for (const auto& [driver, list] : info.drivers)
-          devices[key].insert(devices[key].end(), list.begin(), list.end());
-      }
-    }
+    AddCachedDevices(*env, kp, devices);
     if (!opts.value("keep-prepared", false)) {
       ctx.cleanup.Add("unprepare pod " + ref,
                       [env, uid = kp.uid] {  // CleanupTracker is thread-safe
@@ -189,17 +91,7 @@ class RunPodStep final : public StepHandler {
                         return r.status;
                       });
     }
-    {
-      std::lock_guard<std::mutex> l(env->mu);
-      env->pod_uids[ref] = kp.uid;
-      for (const auto& [key, list] : devices)
-        for (const auto& d : list) {
-          env->cdi_ids[key].insert(env->cdi_ids[key].end(), d.cdi_device_ids.begin(),
-                                   d.cdi_device_ids.end());
-          if (!d.cdi_device_ids.empty())
-            env->cdi_covered[key].insert(d.pool_name + "/" + d.device_name);
-        }
-    }
+    RememberPod(*env, ref, kp.uid, devices);
 
     StepOutcome result = StepOutcome::Pass();
     for (const auto& ct : spec.value("containers", Json::array())) {
@@ -215,10 +107,166 @@ class RunPodStep final : public StepHandler {
     return result;
   }
 
+  // ExtendedResourceClaim(): extended resources backed by DRA (KEP-5004): the
+  // scheduler makes the pod's special claim and records it in
+  // pod.status.extendedResourceClaimStatus; the kubelet maps each container's
+  // resource to a request of that claim. The claim joins pc_names, the
+  // mapping ext_claims.
+  static StepOutcome ExtendedResourceClaim(CaseContext& ctx, NodeEnv& env, const std::string& ref,
+                                           const std::string& ns, Json& pod,
+                                           PodClaimNames& pc_names, ExtendedClaims& ext_claims) {
+    auto classes = env.api->List("deviceclasses").value_or(std::vector<Json>{});
+    auto ext = allocator::BuildExtendedResourceClaim(pod, classes);
+    if (!ext.ok())
+      return StepOutcome::Error("run-pod " + ref + ": " + ext.status().message(), "SuiteError");
+    if (ext->claim.is_null()) return StepOutcome::Pass();
+    std::string cname = ext->claim["metadata"]["name"];
+    if (!env.api->Get("resourceclaims", ns, cname).ok()) {
+      auto c = env.api->Create("resourceclaims", ext->claim);
+      if (!c.ok())
+        return StepOutcome::FromStatus(c.status(), "create extended-resource claim " + cname);
+      env.Created("resourceclaims", *c);
+      ctx.Record("api", "create ResourceClaim " + ns + "/" + cname, "OK", 0,
+                 "extended resources of pod " + ref);
+    }
+    Json updated = pod;
+    updated["status"]["extendedResourceClaimStatus"] = ext->status;
+    auto u = env.api->UpdateStatus("pods", updated);
+    if (!u.ok())
+      return StepOutcome::FromStatus(u.status(), "pod status extendedResourceClaimStatus");
+    pod = *u;
+    pc_names.emplace_back(cname, cname);
+    for (const auto& m : ext->status.value("requestMappings", Json::array()))
+      ext_claims[m.value("containerName", "")].push_back({cname, m.value("requestName", "")});
+    return StepOutcome::Pass();
+  }
+
+  // AllocatePending(): the scheduler allocates all of a pod's pending claims
+  // in one search (dynamicresources Filter → structured Allocator.Allocate
+  // with every claim of the pod), never one claim after the other. Set when
+  // the pod's run ends here (an error, or unschedulable as expected).
+  std::optional<StepOutcome> AllocatePending(const Step& step, CaseContext& ctx, NodeEnv& env,
+                                             const std::string& ref, const std::string& ns,
+                                             const PodClaimNames& pc_names, const Json& opts) {
+    std::vector<std::string> pending;
+    for (const auto& [pc_name, cname] : pc_names) {
+      auto claim = env.api->Get("resourceclaims", ns, cname);
+      if (!claim.ok())
+        return StepOutcome::Error("pod claim " + cname + ": " + claim.status().message(),
+                                  "SuiteError");
+      if (!(*claim).contains("status") || !(*claim)["status"].contains("allocation"))
+        pending.push_back(ns + "/" + cname);
+    }
+    if (pending.empty()) return std::nullopt;
+    Step alloc;
+    alloc.kind = "allocate";
+    alloc.params = {{"claims", pending}};
+    alloc.where = step.where;
+    StepOutcome o = allocate_->Run(alloc, ctx);
+    if (o.passed()) return std::nullopt;
+    if (opts.value("expect-schedule", "scheduled") == "unschedulable" &&
+        o.verdict == Verdict::kFail && (o.type == "Unschedulable" || o.type == "Forbidden")) {
+      ctx.Note("pod " + ref + " is unschedulable, as expected: " + o.message);
+      return StepOutcome::Pass();
+    }
+    return o;
+  }
+
+  // ReserveAndBind(): per claim, the scheduler reserves it for the pod, then
+  // waits in PreBind for the devices' binding conditions (KEP-5007); the
+  // claim joins the kubelet's pod. Set when the pod's run ends here.
+  static std::optional<StepOutcome> ReserveAndBind(CaseContext& ctx, NodeEnv& env,
+                                                   const std::string& ns, const Json& pod,
+                                                   const PodClaimNames& pc_names, const Json& opts,
+                                                   kubelet::Pod& kp,
+                                                   std::map<std::string, std::string>& claim_of) {
+    for (const auto& [pc_name, cname] : pc_names) {
+      if (Status s = Reserve(env, ns, cname, pod); !s.ok())
+        return StepOutcome::FromStatus(s, "reserve claim " + cname);
+      bool bound = false;
+      StepOutcome b = WaitForBinding(ctx, env, ns, cname, opts, bound);
+      if (!b.passed() || !bound) return b;
+      auto claim = env.api->Get("resourceclaims", ns, cname);
+      if (!claim.ok()) return StepOutcome::FromStatus(claim.status(), "reload claim");
+      kubelet::PodClaim c;
+      c.name = pc_name;
+      c.claim = {ns, (*claim)["metadata"].value("uid", ""), cname};
+      std::set<std::string> drivers;
+      for (const auto& r :
+           (*claim)["status"]["allocation"]["devices"].value("results", Json::array()))
+        drivers.insert(r.value("driver", ""));
+      c.drivers.assign(drivers.begin(), drivers.end());
+      kp.claims.push_back(c);
+      claim_of[c.name] = ns + "/" + cname;
+    }
+    return std::nullopt;
+  }
+
+  // PodContainer(): a container of the pod spec as the kubelet sees it: its
+  // claims, and the requests of the extended-resource claim it maps to.
+  static kubelet::Container PodContainer(const Json& ct, ExtendedClaims& ext_claims) {
+    kubelet::Container c;
+    c.name = ct.value("name", "");
+    for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
+      c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
+    for (const auto& e : ext_claims[c.name]) c.claims.push_back(e);
+    return c;
+  }
+
+  // PreparedDevices(): the pod's prepare calls into the case's log and
+  // measurements; the devices they returned, by claim.
+  static ClaimDevices PreparedDevices(CaseContext& ctx, const kubelet::PodResult& prep) {
+    ClaimDevices devices;
+    for (const auto& call : prep.calls) {
+      ctx.Record("grpc", call.record.api + "/" + call.record.method,
+                 std::string(CodeName(call.record.code)),
+                 std::chrono::duration<double, std::milli>(call.record.latency).count(),
+                 call.status.ok() ? "" : call.status.message());
+      ctx.Measure({std::string(reports::kPrepareLatency),
+                   std::chrono::duration<double, std::milli>(call.record.latency).count(),
+                   "ms",
+                   "",
+                   {}});
+      for (const auto& cr : call.claims)
+        for (const auto& d : cr.devices)
+          devices[cr.claim.namespace_name + "/" + cr.claim.name].push_back(d);
+    }
+    return devices;
+  }
+
+  // AddCachedDevices(): a claim another pod prepared already gets no call:
+  // its devices come from the kubelet's claim-info cache, as the kubelet's do.
+  static void AddCachedDevices(NodeEnv& env, const kubelet::Pod& kp, ClaimDevices& devices) {
+    for (const auto& pc : kp.claims) {
+      std::string key = pc.claim.namespace_name + "/" + pc.claim.name;
+      if (devices.count(key)) continue;
+      for (const auto& info : env.kubelet->Claims()) {
+        if (info.claim.uid != pc.claim.uid) continue;
+        for (const auto& [driver, list] : info.drivers)
+          devices[key].insert(devices[key].end(), list.begin(), list.end());
+      }
+    }
+  }
+
+  // RememberPod(): the pod's UID (a shared node unprepares it when the case
+  // ends) and its claims' CDI IDs, for the expectations.
+  static void RememberPod(NodeEnv& env, const std::string& ref, const std::string& uid,
+                          const ClaimDevices& devices) {
+    MutexLock l(env.mu);
+    env.pod_uids[ref] = uid;
+    for (const auto& [key, list] : devices)
+      for (const auto& d : list) {
+        env.cdi_ids[key].insert(env.cdi_ids[key].end(), d.cdi_device_ids.begin(),
+                                d.cdi_device_ids.end());
+        if (!d.cdi_device_ids.empty())
+          env.cdi_covered[key].insert(d.pool_name + "/" + d.device_name);
+      }
+  }
+
   // Reserve(): adds the pod to the claim's status.reservedFor (once).
   static Status Reserve(NodeEnv& env, const std::string& ns, const std::string& claim_name,
                         const Json& pod) {
-    std::lock_guard<std::mutex> serial(env.alloc_mu);
+    MutexLock serial(env.alloc_mu);
     DRAHIL_ASSIGN_OR_RETURN(Json claim, env.api->Get("resourceclaims", ns, claim_name));
     Json& rf = claim["status"]["reservedFor"];
     if (!rf.is_array()) rf = Json::array();
@@ -274,7 +322,7 @@ class RunPodStep final : public StepHandler {
             std::string got = bs.state == allocator::BindingState::kFailed ? "failed" : "timeout";
             Json claim = *c;
             {
-              std::lock_guard<std::mutex> serial(env.alloc_mu);
+              MutexLock serial(env.alloc_mu);
               allocator::Deallocate(claim);
               auto u = env.api->UpdateStatus("resourceclaims", claim);
               if (!u.ok()) {
@@ -334,12 +382,77 @@ class RunPodStep final : public StepHandler {
 
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
-                           std::map<std::string, std::vector<kubelet::Device>>& devices,
-                           const Json& opts, const std::vector<kubelet::ContainerClaim>& extended) {
+                           ClaimDevices& devices, const Json& opts,
+                           const std::vector<kubelet::ContainerClaim>& extended) {
     std::string cname = ct.value("name", "");
-    std::vector<std::string> ids;
-    std::optional<kubelet::Device> first_device;            // for {device.*} in the command
-    std::vector<kubelet::Device> served;                    // every device the container uses
+    ContainerDevices mine = DevicesOf(ct, claim_of, devices, extended);
+    sandbox::SandboxSpec sb;
+    if (StepOutcome o = ResolveCdi(ctx, cname, mine.ids, sb.edits); !o.passed()) return o;
+    for (const auto& a : ct.value("command", Json::array()))
+      sb.argv.push_back(a.get<std::string>());
+    for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
+    if (StepOutcome o = ExpandDeviceRefs(env, cname, mine.first, sb.argv); !o.passed()) return o;
+    if (sb.argv.empty())
+      return StepOutcome::Error("container " + cname + " has no command (pods run their probe)",
+                                "SuiteError");
+    bool env_probe = ctx.profile.probe.backend == "env" && IsProbe(ct, sb.argv);
+    if (env_probe) {
+      if (StepOutcome o = UseEnvBackend(ctx, cname, sb.argv); !o.passed()) return o;
+    }
+    if (ctx.profile.probe.backend == "exec" && IsProbe(ct, sb.argv)) {
+      if (StepOutcome o = UseExecBackend(ctx, cname, sb.argv); !o.passed()) return o;
+    }
+    CompleteSandbox(ctx, env, ct, sb);
+    sb.timeout = std::chrono::duration_cast<milliseconds>(ctx.Remaining());
+    auto t0 = Clock::Real().Now();
+    auto r = sandbox::Sandbox::Run(sb);
+    if (!r.ok()) {
+      if (r.status().code() == Code::kUnavailable)
+        return StepOutcome::Skip("sandbox unavailable: " + r.status().message());
+      return StepOutcome::FromStatus(r.status(), "run container " + cname);
+    }
+    ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(),
+               Ms(Clock::Real().Now() - t0), r->stderr_text.substr(0, 2000));
+    if (r->timed_out)
+      return StepOutcome::Fail("container " + cname + " did not finish before the step deadline",
+                               "ProbeTimeout");
+
+    if (env_probe) r->result_json = EnvProbeReport(ctx, env, r->stdout_text, mine.served).dump();
+    std::string verdict = r->exit.success() ? "pass" : "fail";
+    Json report = Json::object();
+    if (!r->result_json.empty()) {
+      try {
+        report = Json::parse(r->result_json);
+        verdict = report.value("verdict", verdict);
+      } catch (const std::exception&) {
+        return StepOutcome::Error("container " + cname + " wrote a result that is not JSON",
+                                  "ProbeOutput");
+      }
+      MeasureProbe(ctx, cname, report);
+    }
+    {
+      Json kept = report;
+      kept["verdict"] = verdict;
+      MutexLock l(env.mu);
+      env.probe_reports[pod].emplace_back(cname, std::move(kept));
+    }
+    return CheckContainer(opts, cname, *r, verdict, report);
+  }
+
+  // ContainerDevices: the devices of its pod a container uses.
+  struct ContainerDevices {
+    std::vector<std::string> ids;          // their CDI IDs
+    std::optional<kubelet::Device> first;  // for {device.*} in the command
+    std::vector<kubelet::Device> served;   // every device the container uses
+  };
+
+  // DevicesOf(): the devices serving the container's claims (and requests,
+  // when it names one) and its extended resources.
+  static ContainerDevices DevicesOf(const Json& ct,
+                                    const std::map<std::string, std::string>& claim_of,
+                                    ClaimDevices& devices,
+                                    const std::vector<kubelet::ContainerClaim>& extended) {
+    ContainerDevices out;
     std::vector<std::pair<std::string, std::string>> uses;  // (pod claim, request)
     for (const auto& rc : ct.value("resources", Json::object()).value("claims", Json::array()))
       uses.emplace_back(rc.value("name", ""), rc.value("request", ""));
@@ -353,12 +466,19 @@ class RunPodStep final : public StepHandler {
                       std::find(d.request_names.begin(), d.request_names.end(), request) !=
                           d.request_names.end();
         if (serves) {
-          ids.insert(ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
-          served.push_back(d);
-          if (!first_device) first_device = d;
+          out.ids.insert(out.ids.end(), d.cdi_device_ids.begin(), d.cdi_device_ids.end());
+          out.served.push_back(d);
+          if (!out.first) out.first = d;
         }
       }
     }
+    return out;
+  }
+
+  // ResolveCdi(): the container's CDI IDs against the spec files in the
+  // case's CDI dir, as a runtime would.
+  static StepOutcome ResolveCdi(CaseContext& ctx, const std::string& cname,
+                                const std::vector<std::string>& ids, cdi::ContainerEdits& edits) {
     auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
     if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
     if (auto special = reg->SpecialFiles(); !special.empty())
@@ -370,14 +490,17 @@ class RunPodStep final : public StepHandler {
           "container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),
           "CdiUnresolved");
     }
-    sandbox::SandboxSpec sb;
-    for (const auto& a : ct.value("command", Json::array()))
-      sb.argv.push_back(a.get<std::string>());
-    for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
-    // {device.capacity.NAME} / {device.attribute.NAME}: what the driver's
-    // slice says of the container's first device, so a probe can compare the
-    // hardware with the published inventory on any node.
-    for (auto& arg : sb.argv) {
+    edits = res->edits;
+    return StepOutcome::Pass();
+  }
+
+  // ExpandDeviceRefs(): {device.capacity.NAME} / {device.attribute.NAME}:
+  // what the driver's slice says of the container's first device, so a probe
+  // can compare the hardware with the published inventory on any node.
+  static StepOutcome ExpandDeviceRefs(NodeEnv& env, const std::string& cname,
+                                      const std::optional<kubelet::Device>& first_device,
+                                      std::vector<std::string>& argv) {
+    for (auto& arg : argv) {
       static const std::regex kRef(R"(\{device\.(capacity|attribute)\.([A-Za-z0-9_./-]+)\})");
       std::smatch m;
       while (std::regex_search(arg, m, kRef)) {
@@ -393,44 +516,53 @@ class RunPodStep final : public StepHandler {
         arg = m.prefix().str() + *value + m.suffix().str();
       }
     }
-    if (sb.argv.empty())
-      return StepOutcome::Error("container " + cname + " has no command (pods run their probe)",
-                                "SuiteError");
-    // The env backend: the driver hands devices to containers as variables
-    // only, so the probe the case names becomes a look at the container's
-    // environment; it can enumerate, nothing more.
-    bool env_probe = ctx.profile.probe.backend == "env" && IsProbe(ct, sb.argv);
-    if (env_probe) {
-      std::vector<std::string> checks = ProbeChecks(sb.argv);
-      for (const auto& c : checks) {
-        if (c != "enumerate")
-          return StepOutcome::Skip("probe backend env (driver profile " + ctx.profile.name +
-                                   ") implements only the " + "enumerate check; container " +
-                                   cname + " needs " + c);
-      }
-      sb.argv = {"/usr/bin/env"};
+    return StepOutcome::Pass();
+  }
+
+  // UseEnvBackend(): the env backend: the driver hands devices to containers
+  // as variables only, so the probe the case names becomes a look at the
+  // container's environment; it can enumerate, nothing more.
+  static StepOutcome UseEnvBackend(const CaseContext& ctx, const std::string& cname,
+                                   std::vector<std::string>& argv) {
+    std::vector<std::string> checks = ProbeChecks(argv);
+    for (const auto& c : checks) {
+      if (c != "enumerate")
+        return StepOutcome::Skip("probe backend env (driver profile " + ctx.profile.name +
+                                 ") implements only the " + "enumerate check; container " + cname +
+                                 " needs " + c);
     }
-    // The exec backend: the vendor's own probe in place of drahil's, with the
-    // same arguments, for the checks it says it implements.
-    if (ctx.profile.probe.backend == "exec" && IsProbe(ct, sb.argv)) {
-      const auto& have = ctx.profile.probe.checks;
-      for (const auto& c : ProbeChecks(sb.argv)) {
-        if (std::find(have.begin(), have.end(), c) == have.end())
-          return StepOutcome::Skip("probe backend exec (driver profile " + ctx.profile.name +
-                                   ") does not implement the " + c + " check that container " +
-                                   cname + " needs");
-      }
-      std::vector<std::string> argv = ctx.profile.probe.command;
-      argv.insert(argv.end(), sb.argv.begin() + 1, sb.argv.end());
-      for (auto& a : argv) {
-        auto e = ExpandPlaceholders(a, ctx.placeholders);
-        if (!e.ok())
-          return StepOutcome::Error("profile probe.command: " + e.status().message(),
-                                    "ProfileError");
-        a = *e;
-      }
-      sb.argv = std::move(argv);
+    argv = {"/usr/bin/env"};
+    return StepOutcome::Pass();
+  }
+
+  // UseExecBackend(): the exec backend: the vendor's own probe in place of
+  // drahil's, with the same arguments, for the checks it says it implements.
+  static StepOutcome UseExecBackend(CaseContext& ctx, const std::string& cname,
+                                    std::vector<std::string>& argv) {
+    const auto& have = ctx.profile.probe.checks;
+    for (const auto& c : ProbeChecks(argv)) {
+      if (std::find(have.begin(), have.end(), c) == have.end())
+        return StepOutcome::Skip("probe backend exec (driver profile " + ctx.profile.name +
+                                 ") does not implement the " + c + " check that container " +
+                                 cname + " needs");
     }
+    std::vector<std::string> vendor = ctx.profile.probe.command;
+    vendor.insert(vendor.end(), argv.begin() + 1, argv.end());
+    for (auto& a : vendor) {
+      auto e = ExpandPlaceholders(a, ctx.placeholders);
+      if (!e.ok())
+        return StepOutcome::Error("profile probe.command: " + e.status().message(), "ProfileError");
+      a = *e;
+    }
+    argv = std::move(vendor);
+    return StepOutcome::Pass();
+  }
+
+  // CompleteSandbox(): the probe's path, the profile's probe arguments, and
+  // the container's environment (plus what the check container and an
+  // emulated node need).
+  static void CompleteSandbox(CaseContext& ctx, const NodeEnv& env, const Json& ct,
+                              sandbox::SandboxSpec& sb) {
     // A probe named without a path is the one built next to drahil.
     if (sb.argv[0].find('/') == std::string::npos && ctx.placeholders.count("bin_dir")) {
       std::string local = ctx.placeholders["bin_dir"] + "/" + sb.argv[0];
@@ -446,64 +578,44 @@ class RunPodStep final : public StepHandler {
       sb.env["DRAHIL_GPURT_LIBRARY"] = lib + "/libdrahil-gpurt.so";
       sb.fake_root = env.fake_root;
     }
-    sb.edits = res->edits;
-    sb.timeout = std::chrono::duration_cast<milliseconds>(ctx.Remaining());
-    auto t0 = Clock::Real().Now();
-    auto r = sandbox::Sandbox::Run(sb);
-    if (!r.ok()) {
-      if (r.status().code() == Code::kUnavailable)
-        return StepOutcome::Skip("sandbox unavailable: " + r.status().message());
-      return StepOutcome::FromStatus(r.status(), "run container " + cname);
-    }
-    ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(),
-               Ms(Clock::Real().Now() - t0), r->stderr_text.substr(0, 2000));
-    if (r->timed_out)
-      return StepOutcome::Fail("container " + cname + " did not finish before the step deadline",
-                               "ProbeTimeout");
+  }
 
-    if (env_probe) r->result_json = EnvProbeReport(ctx, env, r->stdout_text, served).dump();
-    std::string verdict = r->exit.success() ? "pass" : "fail";
-    Json report = Json::object();
-    if (!r->result_json.empty()) {
-      try {
-        report = Json::parse(r->result_json);
-        verdict = report.value("verdict", verdict);
-      } catch (const std::exception&) {
-        return StepOutcome::Error("container " + cname + " wrote a result that is not JSON",
-                                  "ProbeOutput");
-      }
-      std::string device = cname;
-      if (report.contains("devices") && report["devices"].is_array() &&
-          !report["devices"].empty() && report["devices"][0].is_object()) {
-        device = report["devices"][0].value("uuid", report["devices"][0].value("name", cname));
-      }
-      for (const auto& c : report.value("checks", Json::array())) {
-        for (const auto& m : c.value("measurements", Json::array())) {
-          std::string unit = m.value("unit", "");
-          double v = m.value("value", 0.0);
-          ctx.Measure({"probe." + c.value("name", "") + "." + m.value("name", ""),
+  // MeasureProbe(): the measurements of the probe's checks, per device (its
+  // first device's UUID or name); bandwidths also as the report's
+  // probe-bandwidth measurement.
+  static void MeasureProbe(CaseContext& ctx, const std::string& cname, const Json& report) {
+    std::string device = cname;
+    if (report.contains("devices") && report["devices"].is_array() && !report["devices"].empty() &&
+        report["devices"][0].is_object()) {
+      device = report["devices"][0].value("uuid", report["devices"][0].value("name", cname));
+    }
+    for (const auto& c : report.value("checks", Json::array())) {
+      for (const auto& m : c.value("measurements", Json::array())) {
+        std::string unit = m.value("unit", "");
+        double v = m.value("value", 0.0);
+        ctx.Measure({"probe." + c.value("name", "") + "." + m.value("name", ""),
+                     v,
+                     unit,
+                     device,
+                     {{"container", cname}}});
+        if (unit == "GB/s")
+          ctx.Measure({std::string(reports::kProbeBandwidth),
                        v,
                        unit,
                        device,
-                       {{"container", cname}}});
-          if (unit == "GB/s")
-            ctx.Measure({std::string(reports::kProbeBandwidth),
-                         v,
-                         unit,
-                         device,
-                         {{"check", c.value("name", "")}}});
-        }
+                       {{"check", c.value("name", "")}}});
       }
     }
-    {
-      Json kept = report;
-      kept["verdict"] = verdict;
-      std::lock_guard<std::mutex> l(env.mu);
-      env.probe_reports[pod].emplace_back(cname, std::move(kept));
-    }
+  }
+
+  // CheckContainer(): the container's ending against the step: expect-exit,
+  // the probe's verdict against expect-probe, and the values it must report.
+  static StepOutcome CheckContainer(const Json& opts, const std::string& cname,
+                                    const sandbox::SandboxResult& r, const std::string& verdict,
+                                    const Json& report) {
     if (opts.contains("expect-exit") &&
-        (r->exit.signaled || r->exit.exit_code != opts["expect-exit"].get<int>())) {
-      return StepOutcome::Fail("container " + cname + " ended with " + r->exit.Describe() +
+        (r.exit.signaled || r.exit.exit_code != opts["expect-exit"].get<int>())) {
+      return StepOutcome::Fail("container " + cname + " ended with " + r.exit.Describe() +
                                    ", expected exit code " +
                                    std::to_string(opts["expect-exit"].get<int>()),
                                "ExitCode");
@@ -511,12 +623,12 @@ class RunPodStep final : public StepHandler {
     std::string want = opts.value("expect-probe", "pass");
     if (verdict == "error" || verdict == "skip") {
       return StepOutcome::Error("probe in container " + cname + " could not run (" + verdict +
-                                    "): " + Findings(report, r->stderr_text),
+                                    "): " + Findings(report, r.stderr_text),
                                 "ProbeError");
     }
     if (verdict != want) {
       return StepOutcome::Fail("probe in container " + cname + " reported " + verdict +
-                                   ", expected " + want + ": " + Findings(report, r->stderr_text),
+                                   ", expected " + want + ": " + Findings(report, r.stderr_text),
                                "ProbeVerdict");
     }
     for (const auto& check : opts.value("values", Json::array())) {

@@ -17,12 +17,12 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "drahil/core/child_process.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/runner/suite.hpp"
 
@@ -57,33 +57,35 @@ class DriverProcess {
   DriverProcess& operator=(const DriverProcess&) = delete;
 
   // Terminate(): SIGTERM, then SIGKILL after the profile's shutdown timeout.
-  ExitInfo Terminate() noexcept;
+  ExitInfo Terminate() noexcept DRAHIL_EXCLUDES(mu_);
   // Kill(): SIGKILL now (a crash, as the kubelet would see it).
-  ExitInfo Kill() noexcept;
+  ExitInfo Kill() noexcept DRAHIL_EXCLUDES(mu_);
   // Restart(): Terminate() (if running) and start again with the same argv.
-  Status Restart();
+  Status Restart() DRAHIL_EXCLUDES(mu_);
   // Pause()/Resume(): SIGSTOP/SIGCONT; a paused driver keeps its sockets but
   // answers nothing, which is how a hung driver looks to the kubelet.
-  Status Pause();
-  Status Resume();
-  bool Running();
+  Status Pause() DRAHIL_EXCLUDES(mu_);
+  Status Resume() DRAHIL_EXCLUDES(mu_);
+  bool Running() DRAHIL_EXCLUDES(mu_);
   // Exited(): how the driver ended when it exited by itself (not through
   // Terminate()/Kill()); nullopt while it runs.
-  std::optional<ExitInfo> Exited();
-  pid_t pid();
-  int starts() const;  // 1 after Start(), +1 per Restart()
+  std::optional<ExitInfo> Exited() DRAHIL_EXCLUDES(mu_);
+  pid_t pid() DRAHIL_EXCLUDES(mu_);
+  int starts() const DRAHIL_EXCLUDES(mu_);  // 1 after Start(), +1 per Restart()
   const std::vector<std::string>& argv() const { return argv_; }
 
  private:
   DriverProcess() = default;
-  Status SpawnLocked();
-  mutable std::mutex mu_;
+  Status SpawnLocked() DRAHIL_REQUIRES(mu_);
+  mutable Mutex mu_;
+  // Set by Start() before the object is shared; read-only after.
   Options options_;
   std::vector<std::string> argv_;
   std::map<std::string, std::string> env_;
-  std::optional<ChildProcess> child_;
-  int starts_ = 0;
-  bool paused_ = false;
+  // The running process and what was done to it.
+  std::optional<ChildProcess> child_ DRAHIL_GUARDED_BY(mu_);
+  int starts_ DRAHIL_GUARDED_BY(mu_) = 0;
+  bool paused_ DRAHIL_GUARDED_BY(mu_) = false;
 };
 
 class StepHandler;

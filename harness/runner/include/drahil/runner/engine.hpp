@@ -31,17 +31,16 @@
 #define DRAHIL_RUNNER_ENGINE_HPP_INCLUDED
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/reports/model.hpp"
 #include "drahil/runner/binding.hpp"
@@ -86,24 +85,24 @@ struct StepOutcome {
 // Thread-safe.
 class CancelToken {
  public:
-  void Cancel(const std::string& reason);
+  void Cancel(const std::string& reason) DRAHIL_EXCLUDES(mu_);
   [[nodiscard]] bool cancelled() const { return cancelled_.load(); }
-  [[nodiscard]] std::string reason() const;
+  [[nodiscard]] std::string reason() const DRAHIL_EXCLUDES(mu_);
   // WaitUntil(): blocks until t or cancellation; true if t was reached uncancelled.
-  bool WaitUntil(Clock::TimePoint t) const;
+  bool WaitUntil(Clock::TimePoint t) const DRAHIL_EXCLUDES(mu_);
   // OnCancel(): f(reason) runs once, on the cancelling thread, when Cancel()
   // is called (at once when it already was), e.g. to cut short a gRPC call.
   // f must not block. Returns a handle for RemoveOnCancel().
-  int OnCancel(std::function<void(const std::string&)> f) const;
-  void RemoveOnCancel(int handle) const;
+  int OnCancel(std::function<void(const std::string&)> f) const DRAHIL_EXCLUDES(mu_);
+  void RemoveOnCancel(int handle) const DRAHIL_EXCLUDES(mu_);
 
  private:
-  std::atomic<bool> cancelled_{false};
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  std::string reason_;
-  mutable std::map<int, std::function<void(const std::string&)>> on_cancel_;
-  mutable int next_handle_ = 1;
+  std::atomic<bool> cancelled_{false};  // set once, under mu_; read without it
+  mutable Mutex mu_;
+  mutable CondVar cv_;
+  std::string reason_ DRAHIL_GUARDED_BY(mu_);
+  mutable std::map<int, std::function<void(const std::string&)>> on_cancel_ DRAHIL_GUARDED_BY(mu_);
+  mutable int next_handle_ DRAHIL_GUARDED_BY(mu_) = 1;
 };
 
 // CleanupTracker: undo actions for everything a case created, run in reverse
@@ -119,15 +118,16 @@ class CleanupTracker {
   ~CleanupTracker();
 
   // Add(): returns a handle for Dismiss() (when the thing was removed normally).
-  int Add(std::string what, Action action);
-  void Dismiss(int handle);
+  int Add(std::string what, Action action) DRAHIL_EXCLUDES(mu_);
+  void Dismiss(int handle) DRAHIL_EXCLUDES(mu_);
   // MoveInto(): hands every pending action to other (which then runs them
   // after its own earlier ones); this tracker is left empty.
-  void MoveInto(CleanupTracker& other);
+  void MoveInto(CleanupTracker& other) DRAHIL_EXCLUDES(mu_);
   // RunAll(): runs pending actions LIFO; exceptions from an action become errors.
   // The error lists each action that failed ("cleanup: stop driver: ...").
-  Status RunAll() noexcept;
-  [[nodiscard]] size_t pending() const;
+  // The lock is not held while an action runs (an action may Add or Dismiss).
+  Status RunAll() noexcept DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] size_t pending() const DRAHIL_EXCLUDES(mu_);
 
  private:
   struct Entry {
@@ -135,9 +135,9 @@ class CleanupTracker {
     std::string what;
     Action action;
   };
-  mutable std::mutex mu_;
-  std::vector<Entry> entries_;
-  int next_id_ = 1;
+  mutable Mutex mu_;
+  std::vector<Entry> entries_ DRAHIL_GUARDED_BY(mu_);
+  int next_id_ DRAHIL_GUARDED_BY(mu_) = 1;
 };
 
 // CaseContext: everything a step handler may use while one case runs.
@@ -163,12 +163,12 @@ class CaseContext {
   // The case's node side and driver process, typed. Each pointer is behind
   // the context's own lock (slots_mu_); the objects guard their own state.
   // Set by the set-up hook (a shared node hands the same ones to each case).
-  void SetNode(std::shared_ptr<node::NodeEnv> node);
-  [[nodiscard]] std::shared_ptr<node::NodeEnv> Node() const;
-  void SetDriver(std::shared_ptr<DriverProcess> driver);
-  [[nodiscard]] std::shared_ptr<DriverProcess> Driver() const;
+  void SetNode(std::shared_ptr<node::NodeEnv> node) DRAHIL_EXCLUDES(slots_mu_);
+  [[nodiscard]] std::shared_ptr<node::NodeEnv> Node() const DRAHIL_EXCLUDES(slots_mu_);
+  void SetDriver(std::shared_ptr<DriverProcess> driver) DRAHIL_EXCLUDES(slots_mu_);
+  [[nodiscard]] std::shared_ptr<DriverProcess> Driver() const DRAHIL_EXCLUDES(slots_mu_);
   // Hold(): keeps a resource (e.g. a shared node's lease) until the context goes.
-  void Hold(std::shared_ptr<void> resource);
+  void Hold(std::shared_ptr<void> resource) DRAHIL_EXCLUDES(slots_mu_);
   // roles: the devices bound to the case's roles (requires.devices[].role),
   // distinct, chosen from discovery before the fixtures are rendered.
   std::map<std::string, DeviceRecord> roles;
@@ -188,23 +188,23 @@ class CaseContext {
 
   // Call log and measurements (thread-safe: handlers may log from helpers).
   void Record(std::string kind, std::string method, std::string code, double duration_ms,
-              std::string detail = "");
-  void Note(std::string text);
-  void Measure(reports::Measurement m);
-  void Property(std::string name, std::string value);
-  [[nodiscard]] std::vector<reports::CallRecord> Calls() const;
-  [[nodiscard]] std::vector<reports::Measurement> Measurements() const;
-  [[nodiscard]] reports::Properties Properties() const;
+              std::string detail = "") DRAHIL_EXCLUDES(mu_);
+  void Note(std::string text) DRAHIL_EXCLUDES(mu_);
+  void Measure(reports::Measurement m) DRAHIL_EXCLUDES(mu_);
+  void Property(std::string name, std::string value) DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] std::vector<reports::CallRecord> Calls() const DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] std::vector<reports::Measurement> Measurements() const DRAHIL_EXCLUDES(mu_);
+  [[nodiscard]] reports::Properties Properties() const DRAHIL_EXCLUDES(mu_);
 
  private:
-  mutable std::mutex slots_mu_;
-  std::shared_ptr<node::NodeEnv> node_;
-  std::shared_ptr<DriverProcess> driver_;
-  std::vector<std::shared_ptr<void>> held_;
-  mutable std::mutex mu_;
-  std::vector<reports::CallRecord> calls_;
-  std::vector<reports::Measurement> measurements_;
-  reports::Properties properties_;
+  mutable Mutex slots_mu_;
+  std::shared_ptr<node::NodeEnv> node_ DRAHIL_GUARDED_BY(slots_mu_);
+  std::shared_ptr<DriverProcess> driver_ DRAHIL_GUARDED_BY(slots_mu_);
+  std::vector<std::shared_ptr<void>> held_ DRAHIL_GUARDED_BY(slots_mu_);
+  mutable Mutex mu_;
+  std::vector<reports::CallRecord> calls_ DRAHIL_GUARDED_BY(mu_);
+  std::vector<reports::Measurement> measurements_ DRAHIL_GUARDED_BY(mu_);
+  reports::Properties properties_ DRAHIL_GUARDED_BY(mu_);
 };
 
 // StepHandler: one implementation per step kind.
@@ -310,15 +310,17 @@ class Engine {
                               int attempt, bool& interrupted);
   reports::CaseResult RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel,
                               bool& interrupted);
-  StepOutcome CheckRequires(const Case& kase, CaseContext* ctx);
+  StepOutcome CheckRequires(const Case& kase, CaseContext* ctx) DRAHIL_EXCLUDES(inventory_mu_);
   // BindRoles(): one distinct device per role from the inventory.
   StepOutcome BindRoles(const Case& kase, const Inventory& inv, CaseContext& ctx) const;
 
   StepRegistry steps_;
   EngineHooks hooks_;
   RunOptions options_;
-  std::mutex inventory_mu_;
-  std::optional<Inventory> inventory_;
+  // Discovery runs once per run, under inventory_mu_: cases that need it
+  // wait for the first one's result.
+  Mutex inventory_mu_;
+  std::optional<Inventory> inventory_ DRAHIL_GUARDED_BY(inventory_mu_);
 };
 
 // NeedsSetUp(): whether a case touches the node (fixtures, device

@@ -12,15 +12,14 @@
 #ifndef DRAHIL_RUNNER_PROGRESS_HPP_INCLUDED
 #define DRAHIL_RUNNER_PROGRESS_HPP_INCLUDED
 
-#include <condition_variable>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/mutex.hpp"
 #include "drahil/runner/engine.hpp"
 
 namespace drahil::runner {
@@ -33,25 +32,29 @@ class ConsoleProgress final : public ProgressSink {
   // ForStream(): live when out is a terminal and TERM is not "dumb".
   static std::unique_ptr<ConsoleProgress> ForStream(std::FILE* out);
 
-  void OnStart(int total_cases) override;
-  void OnCaseStarted(const Suite& suite, const Case& kase, int attempt) override;
-  void OnCaseFinished(const Suite& suite, const reports::CaseResult& result) override;
-  void OnEnd(const reports::RunReport& report) override;
+  void OnStart(int total_cases) override DRAHIL_EXCLUDES(mu_);
+  void OnCaseStarted(const Suite& suite, const Case& kase, int attempt) override
+      DRAHIL_EXCLUDES(mu_);
+  void OnCaseFinished(const Suite& suite, const reports::CaseResult& result) override
+      DRAHIL_EXCLUDES(mu_);
+  void OnEnd(const reports::RunReport& report) override DRAHIL_EXCLUDES(mu_);
 
  private:
-  void DrawLocked();
-  void StopTicker();
-  std::FILE* out_;
+  void DrawLocked() DRAHIL_REQUIRES(mu_);
+  void StopTicker() DRAHIL_EXCLUDES(mu_);
+  std::FILE* out_;  // written only with mu_ held
   bool live_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
+  // Started by OnStart() and joined by StopTicker() without mu_ (the ticker
+  // takes it); the engine's serialised calls keep the two apart.
   std::thread ticker_;
-  bool ended_ = false;
-  int total_ = 0;
-  int done_ = 0;
-  reports::Counts counts_;
-  std::multiset<std::string> running_;
-  Clock::TimePoint t0_;
+  bool ended_ DRAHIL_GUARDED_BY(mu_) = false;
+  int total_ DRAHIL_GUARDED_BY(mu_) = 0;
+  int done_ DRAHIL_GUARDED_BY(mu_) = 0;
+  reports::Counts counts_ DRAHIL_GUARDED_BY(mu_);
+  std::multiset<std::string> running_ DRAHIL_GUARDED_BY(mu_);
+  Clock::TimePoint t0_ DRAHIL_GUARDED_BY(mu_);
 };
 
 }  // namespace drahil::runner

@@ -70,7 +70,7 @@ struct NodeEnv {
   std::optional<Usage> baseline;
   // The driver's highest pool generation when an `expect: pool-generation:
   // {record: true}` ran (a later one checks it grew).
-  std::optional<int64_t> recorded_generation;
+  std::optional<int64_t> recorded_generation DRAHIL_GUARDED_BY(mu);
   // api-fault rules with `for:`: removed by fault_timer when their time is up.
   std::vector<std::pair<Clock::TimePoint, apiserver::FaultHandle>> timed_faults
       DRAHIL_GUARDED_BY(mu);

@@ -22,13 +22,13 @@ int64_t MaxGeneration(const std::vector<Json>& slices) {
 StepOutcome ExpectPoolGeneration(const Json& v, CaseContext& ctx, NodeEnv& env) {
   if (v.value("record", false)) {
     int64_t g = MaxGeneration(DriverSlices(env, env.driver));
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     env.recorded_generation = g;
     return StepOutcome::Pass();
   }
   std::optional<int64_t> before;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     before = env.recorded_generation;
   }
   if (!before)

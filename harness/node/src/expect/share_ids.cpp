@@ -27,7 +27,7 @@ StepOutcome ExpectShareIds(const Json& v, CaseContext& /*ctx*/, NodeEnv& env) {
                               "SuiteError");
   std::optional<kubelet::CallResult> last;
   {
-    std::lock_guard<std::mutex> l(env.mu);
+    MutexLock l(env.mu);
     last = env.last_call;
   }
   if (!last || last->record.method != "NodePrepareResources")

@@ -40,10 +40,18 @@ Status KubeletStandIn::Impl::StartLoops() {
   watcher_ = std::move(w).value();
   if (options_.wipe_slices) {
     // At start no driver is registered yet, so none is usable: the node
-    // advertises nothing until its drivers come back.
-    {
+    // advertises nothing until its drivers come back. The kubelet wipes in
+    // the background, in practice before any plugin registers; the stand-in
+    // wipes before it watches for plugins, so a case sees the wipe done when
+    // Start() or Restart() returns. A failure is retried by the loop.
+    Status st = options_.wipe_slices("");
+    if (st.ok()) {
+      log_->info("deleted the node's ResourceSlices of every driver");
+      Emit(Event{Event::Kind::kSlicesWiped, "", "deleted the ResourceSlices of every driver"});
+    } else {
+      log_->warn("deleting the node's ResourceSlices: {} (retrying)", st.message());
       MutexLock lock(mu_);
-      pending_wipes_[""] = options_.clock->Now();
+      pending_wipes_[""] = options_.clock->Now() + std::chrono::seconds(1);
     }
     wiper_ = std::thread([this] { WipeLoop(); });
   }

@@ -117,6 +117,20 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     ko.podresources_socket = pr_socket;
     env->podresources_socket = pr_socket;
   }
+  // The kubelet deletes its node's ResourceSlices at start and 30 s after a
+  // driver's last plugin left (DeleteCollection with a spec.nodeName[,
+  // spec.driver] field selector); the stand-in does it through the store.
+  ko.wipe_slices = [api = env->api.get(), node = env->node](const std::string& driver) {
+    std::string selector = "spec.nodeName=" + node;
+    if (!driver.empty()) selector += ",spec.driver=" + driver;
+    auto slices = api->List("resourceslices", "", "", selector);
+    if (!slices.ok()) return slices.status();
+    for (const auto& s : *slices) {
+      Status st = api->Delete("resourceslices", "", s["metadata"].value("name", ""));
+      if (!st.ok() && st.code() != Code::kNotFound) return st;
+    }
+    return OkStatus();
+  };
   std::string registry =
       opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
   if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {

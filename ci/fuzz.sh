@@ -9,11 +9,23 @@
 # kept under build-fuzz/fuzz-out/<target>/ and makes the script exit 1.
 #
 # Usage: ci/fuzz.sh [SECONDS] [TARGET-REGEX]   (default 20 s, every target)
+#        ci/fuzz.sh --runs N [TARGET-REGEX]   N inputs each, libFuzzer seed 1:
+#                                             the same inputs every time (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-secs=${1:-20}
-only=${2:-.}
+limit=()
+if [[ ${1:-} == --runs ]]; then
+  runs=${2:?--runs needs a number}
+  shift 2
+  limit=(-runs="$runs" -seed=1)
+  secs="$runs runs"
+else
+  secs=${1:-20}
+  shift || true
+  limit=(-max_total_time="$secs")
+fi
+only=${1:-.}
 start=$SECONDS
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
@@ -32,7 +44,7 @@ out=build-fuzz/fuzz-out
 report=build-fuzz/fuzz-report.md
 mkdir -p "$out"
 {
-  echo "| target | seconds | execs | execs/s | cov | ft | corpus | findings |"
+  echo "| target | limit | execs | execs/s | cov | ft | corpus | findings |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 } > "$report"
 failed=0
@@ -51,7 +63,7 @@ while IFS=$'\t' read -r name bin seeds opts; do
   done
   # shellcheck disable=SC2086 # opts is a list of libFuzzer flags
   set +e
-  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/" $opts "$dir/corpus" > "$dir/log" 2>&1
   rc=$?
   set -e
@@ -68,7 +80,7 @@ while IFS=$'\t' read -r name bin seeds opts; do
     failed=1
     findings="exit $rc: ${found[*]:-see $dir/log}"
   fi
-  printf '%-22s %4ss %10s execs %8s/s cov %6s ft %6s corpus %5s  %s\n' "$name" "$secs" \
+  printf '%-22s %9s %10s execs %8s/s cov %6s ft %6s corpus %5s  %s\n' "$name" "$secs" \
     "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$findings"
   echo "| $name | $secs | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $findings |" \
     >> "$report"

@@ -25,6 +25,23 @@ void BindingController::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+// ConditionSet(): the claim's status already has a True condition for the
+// device (its binding is decided).
+bool ConditionSet(const Json& statuses, const std::string& driver, const std::string& dev) {
+  for (const auto& s : statuses) {
+    if (s.value("driver", "") != driver || s.value("device", "") != dev ||
+        !s.contains("conditions"))
+      continue;
+    for (const auto& c : s["conditions"])
+      if (c.value("status", "") == "True") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void BindingController::Pass() {
   auto list = api_->ListAll("resourceclaims", "");
   if (!list.ok()) return;
@@ -39,13 +56,7 @@ void BindingController::Pass() {
           r.value("bindingConditions", Json::array()).empty())
         continue;
       std::string dev = r.value("device", "");
-      bool done = false;
-      for (const auto& s : statuses)
-        if (s.value("driver", "") == opts_.driver_name && s.value("device", "") == dev &&
-            s.contains("conditions"))
-          for (const auto& c : s["conditions"])
-            if (c.value("status", "") == "True") done = true;
-      if (done) continue;
+      if (ConditionSet(statuses, opts_.driver_name, dev)) continue;
       std::string key = uid + "/" + dev;
       auto now = clock_.Now();
       auto [it, inserted] = first_seen_.emplace(key, now);

@@ -19,9 +19,9 @@ class BindingController {
  public:
   // clock: when programming counts as done and the conditions' times; must
   // outlive the controller.
-  BindingController(const Options& opts, const Inventory& inv, kube::RestClient* api,
-                    HealthMonitor* health, Clock& clock = Clock::Real())
-      : opts_(opts), inv_(inv), api_(api), health_(health), clock_(clock) {}
+  BindingController(const Options& opts, kube::RestClient* api, HealthMonitor* health,
+                    Clock& clock = Clock::Real())
+      : opts_(opts), api_(api), health_(health), clock_(clock) {}
   ~BindingController() { Stop(); }
   void Start();
   void Stop();
@@ -29,7 +29,6 @@ class BindingController {
  private:
   void Pass();
   const Options& opts_;
-  const Inventory& inv_;
   kube::RestClient* api_;
   HealthMonitor* health_;
   Clock& clock_;

@@ -257,8 +257,9 @@ Status DiscoverGpus(Nvml& nvml, const Options& opts, Inventory& inv) {
 
 namespace {
 // libpci requires its error callback not to return; nothing can be recovered
-// inside libpci, so the driver exits with the message.
-void PciFatal(char* msg, ...) {
+// inside libpci, so the driver exits with the message. The GNU attribute (not
+// [[noreturn]]) is part of the function type, which the callback type needs.
+__attribute__((noreturn)) void PciFatal(char* msg, ...) {
   va_list ap;
   va_start(ap, msg);
   char buf[512];

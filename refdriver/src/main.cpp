@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   });
   std::unique_ptr<BindingController> binding;
   if (opts.binding_conditions) {
-    binding = std::make_unique<BindingController>(opts, inv, api->get(), &health);
+    binding = std::make_unique<BindingController>(opts, api->get(), &health);
     binding->Start();
   }
 

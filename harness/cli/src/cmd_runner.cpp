@@ -200,10 +200,10 @@ std::vector<runner::Suite> DraftSuite(const RunArgs& a, const DriverProfile& pro
   return {s};
 }
 
-int DoRun(CliContext& ctx, RunArgs a, bool demo) {
-  // The progress lines are the output of a run; the stand-ins' lifecycle
-  // lines (registrations, health changes) only with -v.
-  if (ctx.verbosity == 0) drahil::log::Init(-1);
+// PrepareOutputs(): report paths from --out, absolute directories for the
+// driver's placeholders, the work dir made, and the report paths checked
+// writable; an exit code when one of them fails.
+std::optional<int> PrepareOutputs(CliContext& ctx, RunArgs& a) {
   while (a.out.size() > 1 && a.out.back() == '/') a.out.pop_back();
   if (!a.out.empty()) {
     if (a.junit.empty()) a.junit = a.out + "/junit.xml";
@@ -234,6 +234,19 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     std::fprintf(stderr, "drahil: cannot write the reports: %s\n", s.message().c_str());
     return kExitUsage;
   }
+
+  return std::nullopt;
+}
+
+int DoRun(CliContext& ctx, RunArgs a, bool demo) {
+  // The progress lines are the output of a run; the stand-ins' lifecycle
+  // lines (registrations, health changes) only with -v.
+  if (ctx.verbosity == 0) drahil::log::Init(-1);
+  if (auto rc = PrepareOutputs(ctx, a)) return *rc;
+  reports::WriteOptions w;
+  w.junit = a.junit;
+  w.json = a.json;
+  w.html = a.html;
 
   DriverProfile profile;
   if (!a.driver.empty()) {

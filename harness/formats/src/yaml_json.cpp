@@ -1,5 +1,8 @@
 #include "drahil/formats/yaml_json.hpp"
 
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 namespace drahil::formats {
@@ -284,9 +288,51 @@ Result<Json> YamlConverter::Convert(const YAML::Node& node) {
   return out;
 }
 
+namespace {
+
+// DocumentStarts: an event sink that only remembers where each document
+// starts. yaml-cpp 0.7 returns the same document forever when one begins
+// with a flow entry (a file that is just ","): its LoadAll() never returns.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// StuckDocument(): the line and column where the parser stops making
+// progress, if it does (a pass over the events only, before LoadAll()).
+std::optional<YamlError> StuckDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  int previous = -1;
+  while (parser.HandleNextDocument(starts)) {
+    if (starts.last.pos == previous)
+      return YamlError{starts.last.line + 1, starts.last.column + 1,
+                       "unexpected ',' where a document should start"};
+    previous = starts.last.pos;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::vector<YAML::Node>> ParseYamlStream(std::string_view text, std::string_view source) {
   try {
-    return YAML::LoadAll(std::string(text));
+    std::string copy(text);
+    if (auto stuck = StuckDocument(copy)) return ErrorStatus(std::string(source), *stuck);
+    return YAML::LoadAll(copy);
   } catch (const YAML::Exception& e) {
     YamlError err{e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.line >= 0 ? e.mark.column + 1 : 0,
                   e.msg};

@@ -141,6 +141,22 @@ merged:
   CHECK(bad_int.status().message() == "int.yaml:1:4: cannot decode !!int `twelve`");
 }
 
+// Found by fuzz_suite: yaml-cpp 0.7's LoadAll() never returns when a document
+// starts with a flow entry; a one-byte suite file hung `drahil validate`.
+TEST_CASE("YamlToJson: a document that starts with ',' is an error, not a hang",
+          "[formats][yaml]") {
+  for (const char* text : {",", ",#x\n", "a: 1\n---\n, b\n", "# c\n\n  ,\n"}) {
+    INFO(text);
+    auto r = ParseYamlStream(text, "stray.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().rfind("stray.yaml:", 0) == 0);
+    CHECK(r.status().message().find("unexpected ','") != std::string::npos);
+  }
+  auto fine = YamlDocumentsToJson("a: [1, 2]\n---\n- x\n", "fine.yaml");
+  REQUIRE_OK(fine);
+  CHECK(fine->size() == 2);
+}
+
 TEST_CASE("YamlToJson: syntax errors name the file, line and column", "[formats][yaml]") {
   auto r = ParseYamlStream("a: b\nc: [unclosed\n", "bad.yaml");
   REQUIRE_FALSE(r.ok());

@@ -40,6 +40,24 @@ Json NodeObject(const std::string& name, const DriverProfile& profile) {
       {"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}, {"labels", labels}}}};
 }
 
+// SliceWiper(): how the kubelet stand-in deletes the node's ResourceSlices
+// (of one driver, "" = all): as the kubelet's DeleteCollection with a
+// spec.nodeName[,spec.driver] field selector, through the store.
+std::function<Status(const std::string&)> SliceWiper(apiserver::ApiServer& api,
+                                                     const std::string& node) {
+  return [&api, node](const std::string& driver) {
+    std::string selector = "spec.nodeName=" + node;
+    if (!driver.empty()) selector += ",spec.driver=" + driver;
+    auto slices = api.List("resourceslices", "", "", selector);
+    if (!slices.ok()) return slices.status();
+    for (const auto& s : *slices) {
+      Status st = api.Delete("resourceslices", "", s["metadata"].value("name", ""));
+      if (!st.ok() && st.code() != Code::kNotFound) return st;
+    }
+    return OkStatus();
+  };
+}
+
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
@@ -120,17 +138,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   // The kubelet deletes its node's ResourceSlices at start and 30 s after a
   // driver's last plugin left (DeleteCollection with a spec.nodeName[,
   // spec.driver] field selector); the stand-in does it through the store.
-  ko.wipe_slices = [api = env->api.get(), node = env->node](const std::string& driver) {
-    std::string selector = "spec.nodeName=" + node;
-    if (!driver.empty()) selector += ",spec.driver=" + driver;
-    auto slices = api->List("resourceslices", "", "", selector);
-    if (!slices.ok()) return slices.status();
-    for (const auto& s : *slices) {
-      Status st = api->Delete("resourceslices", "", s["metadata"].value("name", ""));
-      if (!st.ok() && st.code() != Code::kNotFound) return st;
-    }
-    return OkStatus();
-  };
+  ko.wipe_slices = SliceWiper(*env->api, env->node);
+
   std::string registry =
       opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
   if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {

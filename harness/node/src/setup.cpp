@@ -62,7 +62,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
   env->node = ctx.placeholders["node_name"];
-  env->fake_root = ctx.dirs["node_root"];
+  env->fake_root = ctx.dirs.node_root;
   ctx.SetNode(env);
   auto t0 = Clock::Real().Now();
 
@@ -101,7 +101,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
                "driver profile");
   }
-  std::string kubeconfig = ctx.dirs["state_dir"] + "/kubeconfig";
+  std::string kubeconfig = ctx.dirs.state_dir + "/kubeconfig";
   std::string token = env->api->IssueNodeToken(env->node, env->driver);
   if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok())
     return StepOutcome::FromStatus(s, "kubeconfig");
@@ -125,7 +125,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   // 3. The kubelet stand-in.
   env->kubelet = std::make_unique<kubelet::KubeletStandIn>();
   kubelet::KubeletStandIn::Options ko;
-  ko.state_dir = ctx.dirs["state_dir"] + "/kubelet";
+  ko.state_dir = ctx.dirs.state_dir + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
   if (Status s = MakeDirs(ko.state_dir); !s.ok())
     return StepOutcome::FromStatus(s, "kubelet state dir");
@@ -141,8 +141,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   ko.wipe_slices = SliceWiper(*env->api, env->node);
 
   std::string registry =
-      opts.attach_registry_dir.empty() ? ctx.dirs["registry_dir"] : opts.attach_registry_dir;
-  if (Status s = env->kubelet->Start(registry, ctx.dirs["plugins_dir"], ko); !s.ok()) {
+      opts.attach_registry_dir.empty() ? ctx.dirs.registry_dir : opts.attach_registry_dir;
+  if (Status s = env->kubelet->Start(registry, ctx.dirs.plugins_dir, ko); !s.ok()) {
     return StepOutcome::FromStatus(s, "start kubelet stand-in");
   }
   ctx.cleanup.Add("stop kubelet stand-in", [env] {
@@ -238,7 +238,7 @@ struct SharedNode {
   // A failed first set-up fails every case.
   StepOutcome failed DRAHIL_GUARDED_BY(busy) = StepOutcome::Pass();
   std::optional<TempDir> root DRAHIL_GUARDED_BY(busy);
-  std::map<std::string, std::string> dirs DRAHIL_GUARDED_BY(busy);
+  CaseDirs dirs DRAHIL_GUARDED_BY(busy);
   std::map<std::string, std::string> placeholders DRAHIL_GUARDED_BY(busy);
   std::shared_ptr<NodeEnv> env DRAHIL_GUARDED_BY(busy);
   std::shared_ptr<DriverProcess> driver DRAHIL_GUARDED_BY(busy);
@@ -361,7 +361,7 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
   }
   env.calls_before = env.kubelet->Calls().size();
   if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());
-  ctx.Record("node", "reuse shared node", "OK", Ms(Clock::Real().Now() - t0), ctx.dirs["root"]);
+  ctx.Record("node", "reuse shared node", "OK", Ms(Clock::Real().Now() - t0), ctx.dirs.root);
   return StepOutcome::Pass();
 }
 
@@ -400,13 +400,9 @@ StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, Share
     node->root.emplace(std::move(*root));
     auto dirs = PrepareCaseDirs(node->root->path());
     if (!dirs.ok()) return StepOutcome::FromStatus(dirs.status(), "shared node directories");
-    if (!opts.attach_cdi_dir.empty()) (*dirs)["cdi_dir"] = opts.attach_cdi_dir;
-    for (const auto& [k, v] : *dirs) ctx.dirs[k] = v;
-    ctx.placeholders["registry_dir"] = ctx.dirs["registry_dir"];
-    ctx.placeholders["plugins_dir"] = ctx.dirs["plugins_dir"];
-    ctx.placeholders["cdi_dir"] = ctx.dirs["cdi_dir"];
-    ctx.placeholders["fake_root"] = ctx.dirs["node_root"];
-    ctx.placeholders["state_dir"] = ctx.dirs["state_dir"];
+    if (!opts.attach_cdi_dir.empty()) dirs->cdi_dir = opts.attach_cdi_dir;
+    ctx.dirs = *dirs;
+    for (auto& [k, v] : ctx.dirs.Placeholders()) ctx.placeholders[k] = v;
     StepOutcome o = SetUpFresh(ctx, opts);
     ctx.cleanup.MoveInto(node->teardown);  // API server, kubelet and driver stay up
     node->dirs = ctx.dirs;

@@ -76,7 +76,7 @@ Result<std::shared_ptr<DriverProcess>> DriverProcess::StartForCase(CaseContext& 
   Options o;
   o.profile = ctx.profile;
   o.placeholders = ctx.placeholders;
-  if (ctx.dirs.count("logs_dir")) o.log_path = ctx.dirs.at("logs_dir") + "/driver.log";
+  if (!ctx.dirs.logs_dir.empty()) o.log_path = ctx.dirs.logs_dir + "/driver.log";
   DRAHIL_ASSIGN_OR_RETURN(auto d, Start(std::move(o)));
   ctx.SetDriver(d);
   ctx.Record("process", "start driver", "pid " + std::to_string(d->pid()), 0, d->argv().front());

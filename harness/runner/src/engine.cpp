@@ -32,18 +32,26 @@ bool NeedsSetUp(const Suite& suite, const Case& kase) {
          StepsNeedSetUp(kase.steps);
 }
 
-Result<std::map<std::string, std::string>> PrepareCaseDirs(const std::string& root) {
-  std::map<std::string, std::string> d = {
-      {"root", root},
-      // The node root starts empty: an emulated node is built into it.
-      {"node_root", root + "/node"},
-      {"registry_dir", root + "/kubelet/plugins_registry"},
-      {"plugins_dir", root + "/kubelet/plugins"},
-      {"cdi_dir", root + "/cdi"},
-      {"state_dir", root + "/state"},
-      {"logs_dir", root + "/logs"},
-  };
-  for (const auto& [k, v] : d) DRAHIL_RETURN_IF_ERROR_CTX(MakeDirs(v, 0755), "case dir " + k);
+std::map<std::string, std::string> CaseDirs::Placeholders() const {
+  return {{"registry_dir", registry_dir},
+          {"plugins_dir", plugins_dir},
+          {"cdi_dir", cdi_dir},
+          {"fake_root", node_root},
+          {"state_dir", state_dir}};
+}
+
+Result<CaseDirs> PrepareCaseDirs(const std::string& root) {
+  CaseDirs d;
+  d.root = root;
+  d.node_root = root + "/node";  // an emulated node is built into it
+  d.registry_dir = root + "/kubelet/plugins_registry";
+  d.plugins_dir = root + "/kubelet/plugins";
+  d.cdi_dir = root + "/cdi";
+  d.state_dir = root + "/state";
+  d.logs_dir = root + "/logs";
+  for (const auto* dir : {&d.root, &d.node_root, &d.registry_dir, &d.plugins_dir, &d.cdi_dir,
+                          &d.state_dir, &d.logs_dir})
+    DRAHIL_RETURN_IF_ERROR_CTX(MakeDirs(*dir, 0755), "case directory " + *dir);
   return d;
 }
 
@@ -243,17 +251,13 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     if (!dirs.ok())
       return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
     ctx.dirs = *dirs;
-    if (options_.keep_dirs) logs_dir = ctx.dirs["logs_dir"];
-    ctx.placeholders = {
-        {"registry_dir", ctx.dirs["registry_dir"]},
-        {"plugins_dir", ctx.dirs["plugins_dir"]},
-        {"cdi_dir", ctx.dirs["cdi_dir"]},
-        {"fake_root", ctx.dirs["node_root"]},
-        {"state_dir", ctx.dirs["state_dir"]},
-        {"bin_dir", options_.bin_dir},
-        {"lib_dir", options_.lib_dir.empty() ? options_.bin_dir + "/../lib" : options_.lib_dir},
-        {"node_name", options_.node_name},
-        {"driver_name", options_.profile.driver_name}};
+    if (options_.keep_dirs) logs_dir = ctx.dirs.logs_dir;
+    ctx.placeholders = ctx.dirs.Placeholders();
+    ctx.placeholders.insert(
+        {{"bin_dir", options_.bin_dir},
+         {"lib_dir", options_.lib_dir.empty() ? options_.bin_dir + "/../lib" : options_.lib_dir},
+         {"node_name", options_.node_name},
+         {"driver_name", options_.profile.driver_name}});
     if (options_.keep_dirs) ctx.Property("case.dir", dir->path());
     try {
       // Cases that only wait need no node; skipping the set-up keeps them

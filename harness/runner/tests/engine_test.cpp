@@ -261,6 +261,31 @@ TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case pr
         std::string::npos);
 }
 
+TEST_CASE("PrepareCaseDirs: every directory exists under the root; placeholders name them",
+          "[runner][engine]") {
+  auto work = drahil::TempDir::Create("drahil-eng-");
+  REQUIRE_OK(work);
+  auto d = drahil::runner::PrepareCaseDirs(work->path() + "/case");
+  REQUIRE_OK(d);
+  for (const auto* dir : {&d->root, &d->node_root, &d->registry_dir, &d->plugins_dir, &d->cdi_dir,
+                          &d->state_dir, &d->logs_dir}) {
+    INFO(*dir);
+    CHECK(drahil::PathExists(*dir));
+    CHECK(dir->rfind(work->path() + "/case", 0) == 0);
+  }
+  CHECK(d->registry_dir != d->plugins_dir);
+  auto p = d->Placeholders();
+  CHECK(p == std::map<std::string, std::string>{{"cdi_dir", d->cdi_dir},
+                                                {"fake_root", d->node_root},
+                                                {"plugins_dir", d->plugins_dir},
+                                                {"registry_dir", d->registry_dir},
+                                                {"state_dir", d->state_dir}});
+  // A root that cannot be made is an error naming the directory.
+  auto bad = drahil::runner::PrepareCaseDirs("/proc/self/no-such/case");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("/proc/self/no-such/case") != std::string::npos);
+}
+
 TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error",
           "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");
@@ -269,9 +294,9 @@ TEST_CASE("Engine: cleanup always runs, in reverse, and its failure is an Error"
   std::string case_dir;
   EngineHooks hooks;
   hooks.set_up_case = [&](CaseContext& ctx) {
-    case_dir = ctx.dirs["root"];
-    CHECK(drahil::PathExists(ctx.dirs["cdi_dir"]));
-    CHECK(ctx.placeholders["registry_dir"] == ctx.dirs["registry_dir"]);
+    case_dir = ctx.dirs.root;
+    CHECK(drahil::PathExists(ctx.dirs.cdi_dir));
+    CHECK(ctx.placeholders["registry_dir"] == ctx.dirs.registry_dir);
     ctx.cleanup.Add("first", [&] {
       order.push_back("first");
       return drahil::OkStatus();

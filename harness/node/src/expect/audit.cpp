@@ -15,7 +15,7 @@ StepOutcome ExpectAudit(const Json& v, CaseContext& ctx, NodeEnv& env) {
   }
   if (ids.empty())
     return StepOutcome::Error("expect audit: no claim was prepared yet", "SuiteError");
-  auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
+  auto reg = cdi::Registry::Load({ctx.dirs.cdi_dir});
   if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
   if (auto special = reg->SpecialFiles(); !special.empty())
     return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),

@@ -19,7 +19,7 @@ StepOutcome ExpectCdiClean(const Json& v, CaseContext& ctx, NodeEnv& env) {
           "SuiteError");
     claims.emplace_back(ns + "/" + name, (*obj)["metadata"].value("uid", ""));
   }
-  const std::string dir = ctx.dirs["cdi_dir"];
+  const std::string dir = ctx.dirs.cdi_dir;
   std::vector<std::string> findings;
   auto names = ListDir(dir);
   if (!names.ok() && names.status().code() != Code::kNotFound)

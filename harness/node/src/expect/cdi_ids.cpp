@@ -72,7 +72,7 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
       return StepOutcome::Fail("claim " + ns + "/" + name + " got no CDI device IDs", "CdiIds");
   }
   // Every ID must resolve in the CDI dir, as the container runtime requires.
-  auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
+  auto reg = cdi::Registry::Load({ctx.dirs.cdi_dir});
   if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
   if (auto special = reg->SpecialFiles(); !special.empty())
     return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),
@@ -80,7 +80,7 @@ StepOutcome ExpectCdiIds(const Json& v, CaseContext& ctx, NodeEnv& env) {
   for (const auto& id : ids) {
     auto f = reg->Find(id);
     if (!f.ok())
-      return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs["cdi_dir"] +
+      return StepOutcome::Fail("CDI ID \"" + id + "\" does not resolve in " + ctx.dirs.cdi_dir +
                                    ": " + f.status().message(),
                                "CdiUnresolved");
   }

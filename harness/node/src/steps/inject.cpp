@@ -219,9 +219,9 @@ class NodeInjectStep final : public StepHandler {
   static StepOutcome Reboot(CaseContext& ctx, NodeEnv& env, Clock::TimePoint t0) {
     auto d = DriverProcess::FromCase(ctx);
     if (d) d->Terminate();
-    auto names = ListDir(ctx.dirs["cdi_dir"]);
+    auto names = ListDir(ctx.dirs.cdi_dir);
     if (names.ok())
-      for (const auto& n : *names) (void)RemoveAll(ctx.dirs["cdi_dir"] + "/" + n);
+      for (const auto& n : *names) (void)RemoveAll(ctx.dirs.cdi_dir + "/" + n);
     if (d) {
       if (Status s = d->Restart(); !s.ok())
         return StepOutcome::FromStatus(s, "reboot: restart driver");

@@ -479,7 +479,7 @@ class RunPodStep final : public StepHandler {
   // case's CDI dir, as a runtime would.
   static StepOutcome ResolveCdi(CaseContext& ctx, const std::string& cname,
                                 const std::vector<std::string>& ids, cdi::ContainerEdits& edits) {
-    auto reg = cdi::Registry::Load({ctx.dirs["cdi_dir"]});
+    auto reg = cdi::Registry::Load({ctx.dirs.cdi_dir});
     if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
     if (auto special = reg->SpecialFiles(); !special.empty())
       return StepOutcome::Fail("the CDI dir is unusable: " + special.front().status.message(),

@@ -46,7 +46,7 @@ class DriverProcess {
 
   // Start(): spawns the driver. Fails naming the command when it cannot run.
   static Result<std::shared_ptr<DriverProcess>> Start(Options options);
-  // StartForCase(): Start() with ctx's placeholders, log in ctx.dirs["logs_dir"],
+  // StartForCase(): Start() with ctx's placeholders, log in ctx.dirs.logs_dir,
   // stored as ctx.Driver(), terminated by ctx.cleanup.
   static Result<std::shared_ptr<DriverProcess>> StartForCase(CaseContext& ctx);
   // FromCase(): the driver StartForCase() stored, or nullptr.

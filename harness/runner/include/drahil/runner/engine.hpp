@@ -140,6 +140,21 @@ class CleanupTracker {
   int next_id_ DRAHIL_GUARDED_BY(mu_) = 1;
 };
 
+// CaseDirs: where one case's node lives on disk (PrepareCaseDirs() lays it out
+// under root). Set once before the case's steps run; read-only after.
+struct CaseDirs {
+  std::string root;          // the case directory ("" = none made yet)
+  std::string node_root;     // the emulated node's root; starts empty
+  std::string registry_dir;  // the kubelet's plugin registration directory
+  std::string plugins_dir;   // where drivers put their DRA service sockets
+  std::string cdi_dir;       // the CDI spec directory drivers write to
+  std::string state_dir;     // kubelet state, kubeconfig
+  std::string logs_dir;      // driver log and the full text of long messages
+  // Placeholders(): the driver-profile placeholders the directories fill in
+  // ({registry_dir}, {plugins_dir}, {cdi_dir}, {fake_root}, {state_dir}).
+  [[nodiscard]] std::map<std::string, std::string> Placeholders() const;
+};
+
 // CaseContext: everything a step handler may use while one case runs.
 class CaseContext {
  public:
@@ -152,9 +167,8 @@ class CaseContext {
   const CancelToken& cancel;
   const int attempt;  // 1-based (--repeat)
 
-  // Directories, fresh per case: "root" (the case dir), "node_root" (fake
-  // root), "registry_dir", "plugins_dir", "cdi_dir", "state_dir", "logs_dir".
-  std::map<std::string, std::string> dirs;
+  // Directories, fresh per case (a shared node's outlive it).
+  CaseDirs dirs;
   // Placeholders(): the values for a driver profile's {placeholders}.
   // Integration hooks add "kubeconfig" and "node_name" when they start the
   // API server; "bin_dir" is the directory of the running drahil.
@@ -328,8 +342,8 @@ class Engine {
 bool NeedsSetUp(const Suite& suite, const Case& kase);
 
 // PrepareCaseDirs(): creates the per-case directory layout under root and
-// returns the map CaseContext::dirs holds.
-Result<std::map<std::string, std::string>> PrepareCaseDirs(const std::string& root);
+// returns what CaseContext::dirs holds.
+Result<CaseDirs> PrepareCaseDirs(const std::string& root);
 
 }  // namespace drahil::runner
 

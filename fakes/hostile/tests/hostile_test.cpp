@@ -79,13 +79,6 @@ Run Drahil(const std::vector<std::string>& args, std::chrono::milliseconds timeo
   return {*r, std::chrono::duration<double>(Clock::now() - t0).count()};
 }
 
-std::string XmlLint(const std::string& file) {
-  std::string xsd = drahil::testing::SourceDir() + "/reports/schema/junit-ant-strict.xsd";
-  auto out = drahil::RunCommand({"xmllint", "--noout", "--schema", xsd, file}, 30s);
-  if (!out.ok()) return out.status().ToString();
-  return out->exit.success() ? "" : out->output;
-}
-
 const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r,
                                             const std::string& id) {
   for (const auto& s : r.suites)
@@ -137,24 +130,12 @@ TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the
   std::string suite =
       f.Suite("{case-timeout: 5m, step-timeout: 3m}",
               std::string("  - {id: quick, title: t, steps: [wait: 10ms]}\n") + kPrepareCase);
-  drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"),
-            "run",
-            "--driver",
-            prof,
-            "--suite",
-            suite,
-            "--out",
-            f.dir.Join("out"),
-            "--progress",
-            "plain"};
-  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
-  o.stdout_path = f.dir.Join("output");
-  o.stderr_to_stdout = true;
-  auto child = drahil::ChildProcess::Spawn(o);
+  auto child = drahil::testing::SpawnLogged(
+      {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--out",
+       f.dir.Join("out"), "--progress", "plain"},
+      f.dir.Join("output"));
   REQUIRE_OK(child);
-  auto deadline = Clock::now() + 60s;
-  while (!drahil::PathExists(marker) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  drahil::testing::WaitFor(60s, [&] { return drahil::PathExists(marker); });
   INFO(drahil::ReadFile(f.dir.Join("output")).value_or(""));
   REQUIRE(drahil::PathExists(marker));
   pid_t driver = std::stoi(drahil::ReadFile(marker).value_or("0"));
@@ -175,19 +156,14 @@ TEST_CASE("hostile: SIGTERM during a hung prepare exits 143 at once, leaving the
   CHECK(xml->find("name=\"hung\"") == std::string::npos);
   CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
   if (!drahil::testing::FindOnPath("xmllint").empty())
-    CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+    CHECK(drahil::testing::JUnitSchemaErrors(f.dir.Join("out/junit.xml")) == "");
   auto json = drahil::reports::ParseJsonReport(
       drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
   REQUIRE_OK(json);
   CHECK(json->partial);
   CHECK(FindCase(*json, "hung") == nullptr);
   // No process left behind: the driver is gone (reaped by drahil).
-  bool gone = false;
-  for (int i = 0; i < 50 && !gone; ++i) {
-    gone = ::kill(driver, 0) != 0 && errno == ESRCH;
-    if (!gone) std::this_thread::sleep_for(20ms);
-  }
-  CHECK(gone);
+  CHECK(drahil::testing::WaitFor(1s, [&] { return ::kill(driver, 0) != 0 && errno == ESRCH; }));
 }
 
 TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blocks drahil",

@@ -27,13 +27,6 @@ const char* kProfile =
     "spec: drahil.driver/v1\nname: idle\ndriver: idle.example.com\nversion: \"1.2\"\n"
     "command: /bin/true\nprobe: {backend: emulated}\ntimeouts: {registration: 2s}\n";
 
-std::string XmlLint(const std::string& file) {
-  std::string xsd = drahil::testing::SourceDir() + "/reports/schema/junit-ant-strict.xsd";
-  auto out = drahil::RunCommand({"xmllint", "--noout", "--schema", xsd, file}, 30s);
-  if (!out.ok()) return out.status().ToString();
-  return out->exit.success() ? "" : out->output;
-}
-
 struct Fixture {
   drahil::TempDir dir = std::move(drahil::TempDir::Create("drahil-cli-").value());
   std::string Write(const std::string& name, const std::string& text) {
@@ -105,7 +98,8 @@ TEST_CASE("drahil run: reports written, exit code follows the verdicts", "[runne
   auto xml = drahil::ReadFile(f.dir.Join("m.xml"));
   REQUIRE_OK(xml);
   CHECK(xml->find("exited before it registered (exit code 0") != std::string::npos);
-  if (!drahil::testing::FindOnPath("xmllint").empty()) CHECK(XmlLint(f.dir.Join("m.xml")) == "");
+  if (!drahil::testing::FindOnPath("xmllint").empty())
+    CHECK(drahil::testing::JUnitSchemaErrors(f.dir.Join("m.xml")) == "");
 
   auto usage = Drahil({"run", "--suite", pass});
   CHECK(usage.exit.exit_code == 2);
@@ -122,31 +116,13 @@ TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what fini
                               "  - {id: quick, title: t, steps: [wait: 10ms]}\n"
                               "  - {id: slow, title: t, steps: [{wait: 60s, timeout: 90s}]}\n"
                               "  - {id: never, title: t, steps: [wait: 10ms]}\n");
-  drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"),
-            "run",
-            "--driver",
-            prof,
-            "--suite",
-            suite,
-            "--out",
-            f.dir.Join("out"),
-            "--progress",
-            "plain"};
-  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
-  o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
-  o.stdout_path = f.dir.Join("stdout");
-  o.stderr_path = f.dir.Join("stderr");
-  auto child = drahil::ChildProcess::Spawn(o);
+  auto child = drahil::testing::SpawnLogged(
+      {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--out",
+       f.dir.Join("out"), "--progress", "plain"},
+      f.dir.Join("stdout"), f.dir.Join("stderr"));
   REQUIRE_OK(child);
   // Wait (bounded) until the first case has finished, i.e. the slow one runs.
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  std::string err;
-  while (std::chrono::steady_clock::now() < deadline) {
-    err = drahil::ReadFile(f.dir.Join("stderr")).value_or("");
-    if (err.find("PASS sig/quick") != std::string::npos) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  std::string err = drahil::testing::WaitForText(f.dir.Join("stderr"), "PASS sig/quick", 20s);
   REQUIRE(err.find("PASS sig/quick") != std::string::npos);
   std::this_thread::sleep_for(100ms);
   // Signal drahil itself (not its group: the test plays the user's kill).
@@ -162,7 +138,7 @@ TEST_CASE("drahil run: SIGTERM mid-run leaves valid partial reports of what fini
   CHECK(xml->find("name=\"never\"") == std::string::npos);
   CHECK(xml->find("name=\"partial\" value=\"SIGTERM\"") != std::string::npos);
   if (!drahil::testing::FindOnPath("xmllint").empty())
-    CHECK(XmlLint(f.dir.Join("out/junit.xml")) == "");
+    CHECK(drahil::testing::JUnitSchemaErrors(f.dir.Join("out/junit.xml")) == "");
   auto json = drahil::reports::ParseJsonReport(
       drahil::ReadFile(f.dir.Join("out/report.json")).value_or(""));
   REQUIRE_OK(json);
@@ -237,34 +213,14 @@ TEST_CASE(
       "      - expect: {cdi-ids: {claim: t/c, count: 2}, calls: {NodePrepareResources: "
       "\"==2\"}}\n");
   std::string kubeconfig = f.dir.Join("driver.kubeconfig");
-  drahil::ChildProcess::Options o;
-  o.argv = {drahil::testing::Bin("drahil"),
-            "run",
-            "--driver",
-            prof,
-            "--suite",
-            suite,
-            "--attach",
-            f.dir.Join("registry"),
-            "--cdi-dir",
-            f.dir.Join("cdi"),
-            "--kubeconfig-out",
-            kubeconfig,
-            "--junit",
-            f.dir.Join("junit.xml"),
-            "--progress",
-            "plain"};
-  o.stdout_mode = drahil::ChildProcess::Stdio::kFile;
-  o.stderr_mode = drahil::ChildProcess::Stdio::kFile;
-  o.stdout_path = f.dir.Join("stdout");
-  o.stderr_path = f.dir.Join("stderr");
-  auto run = drahil::ChildProcess::Spawn(o);
+  auto run = drahil::testing::SpawnLogged(
+      {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite, "--attach",
+       f.dir.Join("registry"), "--cdi-dir", f.dir.Join("cdi"), "--kubeconfig-out", kubeconfig,
+       "--junit", f.dir.Join("junit.xml"), "--progress", "plain"},
+      f.dir.Join("stdout"), f.dir.Join("stderr"));
   REQUIRE_OK(run);
   // The user's part: wait for the kubeconfig, then start the driver with it.
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!drahil::PathExists(kubeconfig) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  REQUIRE(drahil::PathExists(kubeconfig));
+  REQUIRE(drahil::testing::WaitFor(30s, [&] { return drahil::PathExists(kubeconfig); }));
   drahil::ChildProcess::Options d;
   d.argv = {refdriver,
             "--node-name",

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 namespace drahil::testing {
 namespace {
@@ -33,5 +34,46 @@ std::string FindOnPath(const std::string& name) {
 
 std::string DebianPython() {
   return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "";
+}
+
+Result<ChildProcess> SpawnLogged(std::vector<std::string> argv, const std::string& out_path,
+                                 const std::string& err_path) {
+  ChildProcess::Options o;
+  o.argv = std::move(argv);
+  o.stdout_mode = ChildProcess::Stdio::kFile;
+  o.stdout_path = out_path;
+  if (err_path.empty()) {
+    o.stderr_to_stdout = true;
+  } else {
+    o.stderr_mode = ChildProcess::Stdio::kFile;
+    o.stderr_path = err_path;
+  }
+  return ChildProcess::Spawn(o);
+}
+
+std::string JUnitSchemaErrors(const std::string& path) {
+  std::string xsd = SourceDir() + "/reports/schema/junit-ant-strict.xsd";
+  auto out = RunCommand({"xmllint", "--noout", "--schema", xsd, path}, std::chrono::seconds(30));
+  if (!out.ok()) return out.status().ToString();
+  return out->exit.success() ? "" : out->output;
+}
+
+bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::string WaitForText(const std::string& path, const std::string& text,
+                        std::chrono::milliseconds timeout) {
+  std::string last;
+  WaitFor(timeout, [&] {
+    last = ReadFile(path).value_or("");
+    return last.find(text) != std::string::npos;
+  });
+  return last;
 }
 }  // namespace drahil::testing

@@ -12,9 +12,13 @@
 #define DRAHIL_TESTING_TESTING_HPP_INCLUDED
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/status.hpp"
 
@@ -32,6 +36,22 @@ std::string Bin(const std::string& name);
 std::string FindOnPath(const std::string& name);
 // DebianPython(): "/usr/bin/python3" if it exists, else "".
 std::string DebianPython();
+// SpawnLogged(): starts argv (argv[0] a path) with its stdout written to
+// out_path and its stderr to err_path, or into out_path too when err_path is
+// "". Tests read the files while the child runs.
+Result<ChildProcess> SpawnLogged(std::vector<std::string> argv, const std::string& out_path,
+                                 const std::string& err_path = "");
+// JUnitSchemaErrors(): what xmllint says is wrong with the JUnit file at
+// path against reports/schema/junit-ant-strict.xsd; "" when it is valid.
+// Callers check FindOnPath("xmllint") first.
+std::string JUnitSchemaErrors(const std::string& path);
+// WaitFor(): checks pred every 20 ms (real time) until it holds or timeout
+// has passed; whether it held. For a test waiting on another process.
+bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& pred);
+// WaitForText(): WaitFor() until the file at path contains text; returns the
+// file's last contents read ("" if it never existed).
+std::string WaitForText(const std::string& path, const std::string& text,
+                        std::chrono::milliseconds timeout);
 
 // AbsentFromBuild("drahil-fakenode"): true when the test binary declared the
 // target in drahil_add_test(NEEDS ...) and this build configuration left it

@@ -8,6 +8,8 @@
 //   cdi-fifo          a FIFO named hostile-fifo.json (and .yaml) sits in the
 //                     CDI dir next to a valid spec
 //   exit=N            exits with code N before it registers
+//   fail-prepare=N    the first N NodePrepareResources calls fail with
+//                     UNAVAILABLE (a driver still warming up), later ones work
 //   relative-paths-ok accept relative directories (by default the driver
 //                     refuses them, as drivers built on kubeletplugin do)
 //
@@ -57,6 +59,7 @@ struct Options {
   bool relative_ok = false;
   long many_cdi_ids = 0;
   int exit_code = -1;
+  int fail_prepare = 0;
 
   std::string DraSocket() const { return plugins_dir + "/" + driver_name + "/dra.sock"; }
   std::string RegSocket() const { return registry_dir + "/" + driver_name + "-reg.sock"; }
@@ -92,6 +95,8 @@ class DraService final : public dra::DRAPlugin::Service {
       }
       return grpc::Status(grpc::StatusCode::CANCELLED, "hostile driver: gave up");
     }
+    if (failed_.fetch_add(1) < o_.fail_prepare)
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "hostile driver: not ready yet");
     for (const auto& c : req->claims()) {
       auto& entry = (*resp->mutable_claims())[c.uid()];
       auto* d = entry.add_devices();
@@ -117,6 +122,7 @@ class DraService final : public dra::DRAPlugin::Service {
 
  private:
   const Options& o_;
+  std::atomic<int> failed_{0};  // NodePrepareResources calls so far
 };
 
 class RegistrationService final : public pluginregistration::Registration::Service {
@@ -196,7 +202,8 @@ int main(int argc, char** argv) {
   app.add_option("--cdi-dir", o.cdi_dir);
   app.add_option("--prepare-marker", o.prepare_marker);
   app.add_option("--mode", o.modes,
-                 "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | relative-paths-ok");
+                 "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | fail-prepare=N | "
+                 "relative-paths-ok");
   CLI11_PARSE(app, argc, argv);
   for (const auto& m : o.modes) {
     if (m == "hang-prepare") {
@@ -207,6 +214,8 @@ int main(int argc, char** argv) {
       o.relative_ok = true;
     } else if (m.rfind("many-cdi-ids=", 0) == 0) {
       o.many_cdi_ids = std::stol(m.substr(13));
+    } else if (m.rfind("fail-prepare=", 0) == 0) {
+      o.fail_prepare = std::stoi(m.substr(13));
     } else if (m.rfind("exit=", 0) == 0) {
       o.exit_code = std::stoi(m.substr(5));
     } else {

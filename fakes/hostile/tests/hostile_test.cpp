@@ -239,6 +239,74 @@ TEST_CASE(
   CHECK(full->find("hostile.example.com/dev=flood-99999") != std::string::npos);
 }
 
+// A pod whose claim the hostile driver prepares; its container checks the
+// driver's CDI edit reached it.
+const char* kPodCase =
+    "  - id: warmup\n    title: t\n    steps:\n"
+    "      - apply:\n          manifest:\n"
+    "            {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t},\n"
+    "             spec: {resourceClaims: [{name: d, resourceClaimName: c}],\n"
+    "                    containers: [{name: x, image: busybox, command: [/bin/sh, -c,\n"
+    "                      'test \"$HOSTILE_DEV\" = 0'], resources: {claims: [{name: d}]}}]}}\n"
+    "      - run-pod: {pod: t/p, expect-exit: 0}\n";
+
+// The kubelet's pod worker requeues a pod whose sync failed after its
+// backoff (pkg/kubelet/pod_workers.go completeWork, backOffPeriod): a driver
+// that is not ready on the first NodePrepareResources still gets its pod.
+TEST_CASE("hostile: a prepare that fails once is retried after the pod-sync backoff, the pod runs",
+          "[hostile][podsync]") {
+  Fixture f;
+  std::string prof = f.Profile({"fail-prepare=1"}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPodCase);
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--pod-sync-backoff", "1s", "--progress", "plain"},
+                  90s);
+  INFO(r.out.output);
+  CHECK(r.out.exit.exit_code == 0);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "warmup");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kPass);
+  int backoffs = 0, prepares = 0;
+  for (const auto& call : c->calls) {
+    if (call.code == "Backoff") {
+      ++backoffs;
+      CHECK(call.detail.find("attempt 1 failed") != std::string::npos);
+      CHECK(call.detail.find("not ready yet") != std::string::npos);
+    }
+    if (call.method.find("NodePrepareResources") != std::string::npos) ++prepares;
+  }
+  CHECK(backoffs == 1);
+  CHECK(prepares == 2);
+}
+
+TEST_CASE("hostile: a prepare that keeps failing fails the pod after the retries, counting them",
+          "[hostile][podsync]") {
+  Fixture f;
+  std::string prof = f.Profile({"fail-prepare=100"}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPodCase);
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--pod-sync-backoff", "1s", "--progress", "plain"},
+                  90s);
+  INFO(r.out.output);
+  CHECK(r.out.exit.exit_code == 1);
+  CHECK(r.seconds < 20);  // two retries of ~1-1.5 s, not the step's 30 s
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "warmup");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kFail);
+  CHECK(c->message.find("not ready yet") != std::string::npos);
+  CHECK(c->message.find("(3 pod syncs, the kubelet's backoff between)") != std::string::npos);
+  // A bad value is a usage error naming the flag.
+  auto bad = Drahil({"run", "--driver", prof, "--suite", suite, "--pod-sync-backoff", "soon"}, 30s);
+  CHECK(bad.out.exit.exit_code == 2);
+  CHECK(bad.out.output.find("--pod-sync-backoff") != std::string::npos);
+}
+
 TEST_CASE("hostile: a relative --work-dir reaches the driver as an absolute path",
           "[hostile][workdir]") {
   Fixture f;

@@ -411,7 +411,7 @@ TEST_CASE("Allocator: shares of one device get distinct shareIDs and rounded con
   CHECK(big.status().message().find("exceeds the policy maximum 8G") != std::string::npos);
 }
 
-TEST_CASE("Allocator: taints need tolerations; effect None is informational",
+TEST_CASE("Allocator: taints need tolerations, effect None is informational",
           "[allocator][taints]") {
   World w({"taints.yaml"});
   alloc::Allocator a(w.inv);

@@ -129,7 +129,8 @@ struct RunArgs {
   std::string work_dir;
   std::string node_name = "drahil-node";
   std::string progress = "auto";
-  std::string seed;  // --seed: "" = fixed allocator order, "random", or a number
+  std::string seed;              // --seed: "" = fixed allocator order, "random", or a number
+  std::string pod_sync_backoff;  // "" = the kubelet's 10 s
   // profile init: instead of suites, one case that drafts a device model
   // from the driver's slices into this file ("-" = stdout).
   std::string draft_out;
@@ -177,6 +178,9 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
       "(the same number, the same order) or \"random\"; the seed is printed and recorded "
       "per case (default: a fixed order)");
+  c->add_option("--pod-sync-backoff", a.pod_sync_backoff,
+                "How long the kubelet stand-in waits before it tries a pod whose prepare failed "
+                "again (default 10s, as the kubelet; at most 2 retries, within the step's time)");
   c->add_option("--progress", a.progress, "auto | live | plain | none")
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
 }
@@ -308,6 +312,14 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     std::fprintf(stderr,
                  "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
                  static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  }
+  if (!a.pod_sync_backoff.empty()) {
+    auto d = runner::ParseDuration(a.pod_sync_backoff);
+    if (!d.ok()) {
+      std::fprintf(stderr, "drahil: --pod-sync-backoff: %s\n", d.status().message().c_str());
+      return kExitUsage;
+    }
+    integ.pod_sync_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
   if (!a.attach.empty()) {
     integ.attach_cdi_dir = a.cdi_dir.empty() ? "/var/run/cdi" : a.cdi_dir;

@@ -181,7 +181,7 @@ TEST_CASE("Interop: watch-list then live events from drahil apiserver", "[kube][
   CHECK_OK(result);
 }
 
-TEST_CASE("Interop: retries ride out injected 503s; node tokens are restricted",
+TEST_CASE("Interop: retries ride out injected 503s, node tokens are restricted",
           "[kube][interop]") {
   Fixture admin;
   drahil::apiserver::FaultRule rule;

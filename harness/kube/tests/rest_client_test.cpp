@@ -274,7 +274,7 @@ TEST_CASE("RestClient: errors carry the HTTP code and the server's Status messag
   CHECK(server.RequestCount() == 4);
 }
 
-TEST_CASE("RestClient: 429 and 5xx are retried with backoff; the retry budget is bounded",
+TEST_CASE("RestClient: 429 and 5xx are retried with backoff, the retry budget is bounded",
           "[kube][rest]") {
   std::atomic<int> calls{0};
   TestServer server([&](const TestRequest&) {
@@ -432,7 +432,7 @@ TEST_CASE("RestClient: UpdateWithRetry re-reads after a 409 conflict", "[kube][r
   CHECK(aborted.status().code() == Code::kFailedPrecondition);
 }
 
-TEST_CASE("RestClient: a silent server times out; a closed port is unavailable", "[kube][rest]") {
+TEST_CASE("RestClient: a silent server times out, a closed port is unavailable", "[kube][rest]") {
   TestServer server([](const TestRequest&) {
     TestResponse r;
     r.hang = true;

@@ -235,6 +235,22 @@ PodResult KubeletStandIn::Restart(bool replay_prepares, std::chrono::millisecond
   return out;
 }
 
+std::chrono::milliseconds KubeletStandIn::PodSyncBackoff(const std::string& pod_uid,
+                                                         int attempt) const {
+  // wait.Jitter(backOffPeriod, 0.5): backOffPeriod + rand[0,1) * 0.5 * backOffPeriod.
+  // FNV-1a of "uid/attempt" stands in for rand, so the same run waits the same.
+  uint64_t h = 1469598103934665603ull;
+  for (char c : pod_uid + "/" + std::to_string(attempt)) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  double j = static_cast<double>(h % 1000000) / 1000000.0;
+  auto base = impl_->options_.pod_sync_backoff;
+  return base + std::chrono::milliseconds(static_cast<int64_t>(base.count() * j / 2));
+}
+
+int KubeletStandIn::PodSyncRetries() const { return impl_->options_.pod_sync_retries; }
+
 void KubeletStandIn::SetCallTimeout(std::chrono::milliseconds timeout) {
   MutexLock lock(impl_->mu_);
   impl_->call_timeout_ = timeout;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -539,7 +540,7 @@ TEST_CASE("KubeletStandIn: a hanging plugin fails with DEADLINE_EXCEEDED in time
   CHECK(u.record.latency < 3s);
 }
 
-TEST_CASE("KubeletStandIn: max_timeout caps the call deadline; CancelCalls cuts calls short",
+TEST_CASE("KubeletStandIn: max_timeout caps the call deadline, CancelCalls cuts calls short",
           "[kubelet][grpc]") {
   Env env;
   REQUIRE_OK(env.Start());
@@ -582,14 +583,21 @@ TEST_CASE("KubeletStandIn: max_timeout caps the call deadline; CancelCalls cuts 
   CHECK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status.ok());
 }
 
-TEST_CASE("KubeletStandIn: a reply over 16 MiB is an error naming the call", "[kubelet][grpc]") {
+// grpc-go's default client receive limit (4 MiB), which the kubelet's DRA
+// client keeps (pkg/kubelet/cm/dra/plugin: no MaxCallRecvMsgSize option).
+TEST_CASE("KubeletStandIn: a reply over 4 MiB is an error naming the call, 3 MiB is accepted",
+          "[kubelet][grpc]") {
   Env env;
   REQUIRE_OK(env.Start());
   auto plugin = env.MakePlugin();
   REQUIRE_OK(plugin->Start());
   REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  // Generous deadline: moving MiBs is slow under ThreadSanitizer.
+  env.kubelet.SetCallTimeout(120s);
+  plugin->SetMode(TestPlugin::Mode::kLarge);
+  REQUIRE_OK(env.kubelet.Prepare("test.drahil.io", {Claim("u0")}).status);
+  REQUIRE_OK(env.kubelet.Unprepare("test.drahil.io", {Claim("u0")}).status);
   plugin->SetMode(TestPlugin::Mode::kHuge);
-  // Generous deadline: moving 17 MiB is slow under ThreadSanitizer.
   env.kubelet.SetCallTimeout(120s);
   CallResult r = env.kubelet.Prepare("test.drahil.io", {Claim("u1")});
   CHECK(r.status.code() == Code::kResourceExhausted);
@@ -880,6 +888,30 @@ TEST_CASE("KubeletStandIn: Restart replays prepares from the checkpoint", "[kube
   Status st = corrupt.Start(env.registry, env.plugins, env.opts);
   CHECK(st.code() == Code::kDataLoss);
   CHECK(Contains(st.message(), env.kubelet.CheckpointPath()));
+}
+
+
+// pkg/kubelet/pod_workers.go completeWork: a failed sync is requeued after
+// wait.Jitter(backOffPeriod, 0.5); backOffPeriod is 10 s (pkg/kubelet/kubelet.go).
+TEST_CASE("KubeletStandIn: the pod-sync backoff is 10 s jittered up to +50%, reproducibly",
+          "[kubelet][podsync]") {
+  KubeletStandIn k;
+  CHECK(k.PodSyncRetries() == 2);
+  std::set<int64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    std::string uid = "pod-" + std::to_string(i);
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      auto d = k.PodSyncBackoff(uid, attempt);
+      CHECK(d >= 10s);
+      CHECK(d < 15s);
+      CHECK(d == k.PodSyncBackoff(uid, attempt));
+      seen.insert(d.count());
+    }
+  }
+  // Spread over the window, not one value.
+  CHECK(seen.size() > 50);
+  CHECK(*seen.begin() < 11000);
+  CHECK(*seen.rbegin() > 14000);
 }
 
 }  // namespace drahil::kubelet

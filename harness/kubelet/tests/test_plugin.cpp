@@ -140,10 +140,11 @@ class DraService final : public Svc {
       d->set_pool_name("pool-a");
       d->set_device_name("dev-" + c.uid());
       d->add_cdi_device_ids("drahil.io/test=" + c.uid());
-      if (mode == TestPlugin::Mode::kHuge) {
-        // 17 × 1 MiB CDI IDs: over the stand-in's 16 MiB limit.
+      if (mode == TestPlugin::Mode::kHuge || mode == TestPlugin::Mode::kLarge) {
+        // 5 or 3 × 1 MiB CDI IDs: over or under the kubelet's 4 MiB limit.
         std::string big(1u << 20, 'x');
-        for (int k = 0; k < 17; ++k) d->add_cdi_device_ids(big);
+        for (int k = 0; k < (mode == TestPlugin::Mode::kHuge ? 5 : 3); ++k)
+          d->add_cdi_device_ids(big);
       }
     }
     if (mode == TestPlugin::Mode::kUnknownUid) (*resp->mutable_claims())["stray-uid"];

@@ -58,7 +58,8 @@ class TestPlugin {
     kUnknownUid,    // add an entry for "stray-uid"
     kGrpcError,     // UNAVAILABLE "driver busy"
     kHang,          // block until the call is cancelled
-    kHuge,          // a reply over 16 MiB
+    kHuge,          // a reply over 4 MiB (5 MiB of CDI IDs)
+    kLarge,         // a reply just under 4 MiB (3 MiB of CDI IDs)
   };
 
   TestPlugin(std::string registry_dir, std::string plugins_dir, TestPluginConfig config);

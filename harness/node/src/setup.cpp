@@ -127,6 +127,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   kubelet::KubeletStandIn::Options ko;
   ko.state_dir = ctx.dirs.state_dir + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
+  if (opts.pod_sync_backoff) ko.pod_sync_backoff = *opts.pod_sync_backoff;
   if (Status s = MakeDirs(ko.state_dir); !s.ok())
     return StepOutcome::FromStatus(s, "kubelet state dir");
   // PodResources is served on a unix socket, whose path must fit sun_path.

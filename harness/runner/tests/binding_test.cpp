@@ -186,7 +186,7 @@ TEST_CASE("Binding: one case renders for two drivers that share no names", "[run
   CHECK(rf.missing == std::set<std::string>{"configs.mps", "taints.unhealthy"});
 }
 
-TEST_CASE("Binding: unbound kinds and shapes name the profile key; run-time placeholders stay",
+TEST_CASE("Binding: unbound kinds and shapes name the profile key, run-time placeholders stay",
           "[runner][binding]") {
   auto suite = LoadSuiteString(kSuite, "s.yaml");
   REQUIRE_OK(suite);

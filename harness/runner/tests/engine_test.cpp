@@ -261,7 +261,7 @@ TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case pr
         std::string::npos);
 }
 
-TEST_CASE("PrepareCaseDirs: every directory exists under the root; placeholders name them",
+TEST_CASE("PrepareCaseDirs: every directory exists under the root, placeholders name them",
           "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");
   REQUIRE_OK(work);
@@ -451,7 +451,7 @@ TEST_CASE("Engine: a case whose step the cancellation cut short is left out, not
   CHECK(seen == "kept:SIGINT,late:SIGINT");
 }
 
-TEST_CASE("Engine: long failure messages are capped; a kept case dir has the full text",
+TEST_CASE("Engine: long failure messages are capped, a kept case dir has the full text",
           "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");
   REQUIRE_OK(work);

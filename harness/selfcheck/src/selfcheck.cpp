@@ -67,6 +67,9 @@ Result<reports::RunReport> RunOne(const Options& o, const std::vector<runner::Su
   runner::IntegrationOptions integ;
   integ.bin_dir = o.bin_dir;
   integ.node_profiles_dir = o.node_profiles_dir;
+  // The planted bugs fail for good, not transiently: a short pod-sync
+  // backoff keeps a mutant's failing run-pod from waiting 10 s per retry.
+  integ.pod_sync_backoff = std::chrono::seconds(1);
   runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
   runner::EngineHooks hooks;
   node::Install(steps, hooks, integ);

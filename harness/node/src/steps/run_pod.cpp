@@ -77,9 +77,11 @@ class RunPodStep final : public StepHandler {
       kp.containers.push_back(PodContainer(ct, ext_claims));
 
     auto t0 = Clock::Real().Now();
-    kubelet::PodResult prep = env->kubelet->PreparePod(kp, StepCallOptions(ctx));
+    kubelet::PodResult prep = SyncPod(ctx, *env, ref, kp);
     ClaimDevices devices = PreparedDevices(ctx, prep);
     if (!prep.status.ok()) {
+      if (ctx.cancel.cancelled())
+        return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
       return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(),
                                "PrepareFailed");
     }
@@ -211,6 +213,36 @@ class RunPodStep final : public StepHandler {
       c.claims.push_back({rc.value("name", ""), rc.value("request", "")});
     for (const auto& e : ext_claims[c.name]) c.claims.push_back(e);
     return c;
+  }
+
+  // SyncPod(): the kubelet's pod sync as far as DRA goes: PreparePod(), and
+  // after a failure the pod worker's retry once its backoff has passed
+  // (KubeletStandIn::PodSyncBackoff()), as long as the step's time left
+  // holds the wait plus a second for the call, at most PodSyncRetries()
+  // times. A driver whose first prepare fails transiently therefore passes,
+  // as the pod would start in a cluster. The calls of failed attempts go to
+  // the case's log; the result is the last attempt's, its message counting
+  // the attempts.
+  static kubelet::PodResult SyncPod(CaseContext& ctx, NodeEnv& env, const std::string& ref,
+                                    const kubelet::Pod& kp) {
+    kubelet::PodResult prep = env.kubelet->PreparePod(kp, StepCallOptions(ctx));
+    int attempt = 1;
+    for (; !prep.status.ok() && attempt <= env.kubelet->PodSyncRetries(); ++attempt) {
+      auto wait = env.kubelet->PodSyncBackoff(kp.uid, attempt);
+      if (ctx.Remaining() < wait + std::chrono::seconds(1)) break;
+      (void)PreparedDevices(ctx, prep);
+      ctx.Record("pod", "sync " + ref, "Backoff", 0,
+                 "attempt " + std::to_string(attempt) + " failed (" + prep.status.message() +
+                     "); the kubelet syncs the pod again in " + FormatDuration(wait));
+      if (!ctx.Sleep(wait)) break;
+      prep = env.kubelet->PreparePod(kp, StepCallOptions(ctx));
+    }
+    if (!prep.status.ok() && attempt > 1) {
+      prep.status =
+          Status(prep.status.code(), prep.status.message() + " (" + std::to_string(attempt) +
+                                         " pod syncs, the kubelet's backoff between)");
+    }
+    return prep;
   }
 
   // PreparedDevices(): the pod's prepare calls into the case's log and

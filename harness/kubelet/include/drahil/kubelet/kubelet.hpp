@@ -74,7 +74,17 @@ class KubeletStandIn {
     std::chrono::seconds health_default_timeout{30};
     HealthMode health_mode = HealthMode::kIfAdvertised;
     // Largest reply accepted from a plugin; larger is RESOURCE_EXHAUSTED.
-    size_t max_receive_bytes = 16u << 20;
+    // 4 MiB: the kubelet's DRA client (pkg/kubelet/cm/dra/plugin) sets no
+    // limit of its own, so grpc-go's default client receive size applies.
+    size_t max_receive_bytes = 4u << 20;
+    // A pod whose sync failed (e.g. its NodePrepareResources) is synced again
+    // after the pod worker's backoff (pkg/kubelet/pod_workers.go completeWork:
+    // backOffPeriod, 10 s in pkg/kubelet/kubelet.go, jittered by up to +50%).
+    // PodSyncBackoff() gives the wait; callers that drive pods (the runner's
+    // run-pod) retry at most pod_sync_retries times, where the kubelet never
+    // stops (docs/kubelet.md).
+    std::chrono::milliseconds pod_sync_backoff{10000};
+    int pod_sync_retries = 2;
     // Deletes the node's ResourceSlices of one driver ("" = of every driver),
     // as the kubelet does (pkg/kubelet/cm/dra/plugin/dra_plugin_manager.go,
     // wipeResourceSlices): once at start, and wipe_delay after a driver's
@@ -159,6 +169,14 @@ class KubeletStandIn {
   // replayed calls use call (its max_timeout counts from the restart).
   PodResult Restart(bool replay_prepares, std::chrono::milliseconds timeout,
                     const CallOptions& call = {});
+
+  // PodSyncBackoff(): the wait before the kubelet syncs a pod again after
+  // its attempt-th failed sync (1-based): Options::pod_sync_backoff times
+  // 1 + j/2, j in [0, 1) derived from the pod UID and attempt, so a run is
+  // reproducible. PodSyncRetries(): Options::pod_sync_retries.
+  [[nodiscard]] std::chrono::milliseconds PodSyncBackoff(const std::string& pod_uid,
+                                                         int attempt) const;
+  [[nodiscard]] int PodSyncRetries() const;
 
   // Fault hook: replaces Options::call_timeout for later calls.
   void SetCallTimeout(std::chrono::milliseconds timeout);

@@ -10,6 +10,7 @@
 #ifndef DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 #define DRAHIL_RUNNER_INTEGRATION_HPP_INCLUDED
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ struct IntegrationOptions {
   // --seed: the allocator tries pools and slices in an order shuffled by it
   // (unset: a fixed order); recorded as the case property allocator.seed.
   std::optional<uint64_t> allocator_seed;
+  // --pod-sync-backoff: the kubelet stand-in's wait before it syncs a pod
+  // whose prepare failed again (kubelet::KubeletStandIn::Options, 10 s as
+  // the kubelet); unset = the kubelet's.
+  std::optional<std::chrono::milliseconds> pod_sync_backoff;
 };
 
 // InstallIntegration(): the fallback without harness/node (see above).

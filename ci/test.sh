@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, checks formatting, builds with the `ci` preset and
-# runs every test, then a reduced build (ci/reduced-build.sh: a subset of the
-# modules, in build-reduced), clang-tidy (ci/lint.sh) and every fuzz target
+# runs every test (with the npm tools of ci/install-npm-tools.sh), then a
+# reduced build (ci/reduced-build.sh: a subset of the modules, in
+# build-reduced), clang-tidy (ci/lint.sh) and every fuzz target
 # (ci/fuzz.sh, the fuzz preset). Exits non-zero on any failure. Usage: ci/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,17 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 jobs=$(nproc)
+# The npm tools the CI-template tests run (build-tools/node_modules), fetched
+# while the build compiles. Never fails: without npm or the registry those
+# tests skip with the reason.
+npm_log=$(mktemp)
+bash ci/install-npm-tools.sh >"$npm_log" 2>&1 &
+npm_pid=$!
 cmake --preset ci
 cmake --build --preset ci -j "$jobs"
+wait "$npm_pid" || true
+cat "$npm_log"
+rm -f "$npm_log"
 ctest --preset ci -j "$jobs" --timeout 600 "$@"
 
 bash ci/reduced-build.sh

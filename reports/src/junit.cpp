@@ -136,6 +136,9 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
     Attr(ts, "hostname", suite.hostname.empty() ? host : suite.hostname);
     Attr(ts, "id", id++);
     Attr(ts, "package", suite.name);
+    // The suite's YAML: junit-10 (Jenkins xUnit, which validates its input)
+    // allows `file` on <testsuite> only, so it is not repeated on each case.
+    if (!suite.file.empty()) Attr(ts, "file", suite.file);
 
     auto props = ts.append_child("properties");
     AddProperty(props, "driver.name", run.driver_name);
@@ -165,10 +168,11 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
         auto e = tc.append_child(elem);
         std::string message = c.message.empty() ? std::string(VerdictName(c.verdict)) : c.message;
         Attr(e, "message", FirstLine(message));
-        if (c.verdict != Verdict::kSkip) {
+        if (c.verdict != Verdict::kSkip)
           Attr(e, "type", c.type.empty() ? DefaultType(c.verdict) : c.type);
-          e.text().set(TruncateUtf8(SanitizeXmlText(message), opts.max_case_output_bytes).c_str());
-        }
+        // The full text as the body, for skips too: GitLab shows the body
+        // (not the message attribute) as the case's details.
+        e.text().set(TruncateUtf8(SanitizeXmlText(message), opts.max_case_output_bytes).c_str());
       }
       std::string log = FormatCallLog(c);
       if (!log.empty()) {

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <pugixml.hpp>
 #include <regex>
+#include <set>
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
@@ -101,6 +102,37 @@ TEST_CASE("JUnit: suite counts equal the children, verdicts map to elements", "[
   CHECK(std::string(pass.child("system-out").text().get()).find("NodePrepareResources -> OK") !=
         std::string::npos);
   CHECK(std::string(pass.attribute("time").value()) == "1.234");  // at most three decimals
+}
+
+// What CI servers read (docs/ci-templates.md): GitLab shows a case's
+// failure/error/skipped body as its details and keys cases by (classname,
+// name); Jenkins needs classname and shows <system-out> and <properties>;
+// Jenkins xUnit validates against junit-10, which takes `file` on
+// <testsuite> only.
+TEST_CASE("JUnit: what GitLab and Jenkins read is there", "[reports][junit][ci]") {
+  std::string xml = RenderJUnit(testing::SampleReport());
+  pugi::xml_document doc;
+  REQUIRE(doc.load_string(xml.c_str()));
+  auto first = doc.child("testsuites").child("testsuite");
+  CHECK(std::string(first.attribute("file").value()) == "suites/prepare.yaml");
+  CHECK(first.child("properties").find_child_by_attribute("property", "name", "node"));
+  std::set<std::string> keys;
+  for (auto ts : doc.child("testsuites").children("testsuite")) {
+    for (auto tc : ts.children("testcase")) {
+      CHECK(!tc.attribute("file"));  // junit-10 refuses it there
+      std::string classname = tc.attribute("classname").value();
+      CHECK(!classname.empty());
+      CHECK(keys.insert(classname + "/" + tc.attribute("name").value()).second);
+      for (const char* outcome : {"failure", "error", "skipped"}) {
+        auto e = tc.child(outcome);
+        if (!e) continue;
+        INFO(tc.attribute("name").value() << " " << outcome);
+        CHECK(!std::string(e.text().get()).empty());
+      }
+    }
+  }
+  auto pass = first.find_child_by_attribute("testcase", "name", "prepare-single-gpu");
+  CHECK(!std::string(pass.child("system-out").text().get()).empty());
 }
 
 TEST_CASE("JUnit: hostile driver output is escaped and still well-formed",

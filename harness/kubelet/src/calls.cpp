@@ -141,6 +141,20 @@ PodResult KubeletStandIn::Impl::PreparePod(const Pod& pod, const CallOptions& ca
         }
       }
     }
+    // The kubelet's claim cache is keyed by namespace/name; a cached claim
+    // of the same name with another UID (its pod force-deleted, the claim
+    // recreated) fails the pod until it is unprepared (pkg/kubelet/cm/dra/
+    // manager.go prepareResources).
+    for (const auto& pc : pod.claims) {
+      const ClaimInfo* old = cache_.FindByName(pc.claim.namespace_name, pc.claim.name);
+      if (old != nullptr && old->claim.uid != pc.claim.uid) {
+        out.status =
+            FailedPreconditionError("prepare pod " + pod.namespace_name + "/" + pod.name +
+                                    ": old ResourceClaim with same name " + pc.claim.name +
+                                    " and different UID " + old->claim.uid + " still exists");
+        return out;
+      }
+    }
     cache_.pods()[pod.uid] = pod;
     for (const auto& pc : pod.claims) {
       ClaimInfo& info = cache_.GetOrAdd(pc.claim);

@@ -168,6 +168,12 @@ ClaimInfo* ClaimCache::Find(const std::string& uid) {
   return it == claims_.end() ? nullptr : &it->second;
 }
 
+ClaimInfo* ClaimCache::FindByName(const std::string& namespace_name, const std::string& name) {
+  for (auto& [uid, info] : claims_)
+    if (info.claim.namespace_name == namespace_name && info.claim.name == name) return &info;
+  return nullptr;
+}
+
 ClaimInfo& ClaimCache::GetOrAdd(const ClaimRef& ref) {
   auto [it, added] = claims_.try_emplace(ref.uid);
   if (added) it->second.claim = ref;

@@ -32,6 +32,9 @@ class ClaimCache {
   void Clear();
 
   ClaimInfo* Find(const std::string& uid);
+  // FindByName(): the entry for namespace/name whatever its UID (the
+  // kubelet's cache is keyed by namespace/name: claiminfo.go); nullptr if none.
+  ClaimInfo* FindByName(const std::string& namespace_name, const std::string& name);
   ClaimInfo& GetOrAdd(const ClaimRef& ref);
   void Remove(const std::string& uid);
   // SetDevices(): devices one driver returned for a claim (replaces earlier ones).

@@ -772,6 +772,19 @@ TEST_CASE(
   REQUIRE_OK(r2.status);
   CHECK(r2.calls.empty());
   CHECK(a->Calls().size() == 1);
+  // The cache is keyed by namespace/name (pkg/kubelet/cm/dra/claiminfo.go): c1
+  // recreated with a new UID while the old one is cached fails the pod, naming
+  // the old UID, and nothing is called (manager.go prepareResources).
+  Pod recreated = pod2;
+  recreated.name = "pod3";
+  recreated.uid = "pod-uid-3";
+  recreated.claims = {{"gpu", Claim("u1-new", "c1"), {"a.drahil.io"}}};
+  PodResult r3 = env.kubelet.PreparePod(recreated);
+  CHECK(r3.status.code() == Code::kFailedPrecondition);
+  CHECK(Contains(r3.status.message(),
+                 "old ResourceClaim with same name c1 and different UID u1 still exists"));
+  CHECK(r3.calls.empty());
+  CHECK(a->Calls().size() == 1);
 
   a->PushHealth({{"pool-a", "dev-u1", 1, 0, ""}, {"pool-a", "dev-u2", 2, 0, ""}});
   REQUIRE_OK(env.kubelet.WaitForHealth(
@@ -889,7 +902,6 @@ TEST_CASE("KubeletStandIn: Restart replays prepares from the checkpoint", "[kube
   CHECK(st.code() == Code::kDataLoss);
   CHECK(Contains(st.message(), env.kubelet.CheckpointPath()));
 }
-
 
 // pkg/kubelet/pod_workers.go completeWork: a failed sync is requeued after
 // wait.Jitter(backOffPeriod, 0.5); backOffPeriod is 10 s (pkg/kubelet/kubelet.go).

@@ -97,16 +97,22 @@ set(CPACK_PACKAGE_VENDOR "drahil")
 set(CPACK_PACKAGE_CONTACT "drahil maintainers <drahil@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "hardware-in-the-loop test and validation for Kubernetes DRA drivers")
-set(_drahil_cuda_note "without the CUDA probe backend (built without nvcc)")
+# The CUDA backend is part of drahil-probe-gpu itself (its kernels embedded,
+# libcuda.so.1 opened at run time, nothing CUDA linked), so there is no
+# separate CUDA package: a build with nvcc gives a probe with the backend.
+set(_drahil_cuda_note "without the CUDA probe backend (built without nvcc).")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libxml2-utils")
 if(DRAHIL_WITH_CUDA)
-  set(_drahil_cuda_note "with the CUDA probe backend (kernels for ${CMAKE_CUDA_ARCHITECTURES}; \
-libcuda.so.1 is opened at run time)")
+  set(_drahil_cuda_note "with the CUDA probe backend (kernels for CUDA architectures
+${CMAKE_CUDA_ARCHITECTURES}; the NVIDIA driver's libcuda.so.1 is opened at run time).")
+  set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libxml2-utils, libcuda1")
 endif()
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "\
 drahil stands in for the kubelet, API server and scheduler of one node, runs a
 YAML catalog of cases against a DRA driver described by a driver profile, and
 writes JUnit XML, JSON and HTML reports. `drahil demo` runs the catalog against
-the bundled reference driver on an emulated node. Built ${_drahil_cuda_note}.")
+the bundled reference driver on an emulated node.
+Built ${_drahil_cuda_note}")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # drahil_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -114,7 +120,6 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # ocl-icd, ...); an OpenCL ICD is loaded at run time, so it is named here.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "pocl-opencl-icd | opencl-icd")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libxml2-utils")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_SET_DESTDIR OFF)

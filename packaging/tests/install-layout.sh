@@ -43,7 +43,8 @@ diff <(cd "$src/fakes/profiles" && find . -type f | sort) \
   <(cd "$prefix/share/drahil/fakes/profiles" && find . -type f | sort) ||
   bad "share/drahil/fakes/profiles differs"
 if [[ -d $build/man ]]; then  # drahil-man was built (ci/package.sh builds it)
-  [[ -f $prefix/share/man/man1/drahil.1.gz ]] || bad "share/man/man1/drahil.1.gz is not installed"
+  zcat "$prefix/share/man/man1/drahil-run.1.gz" 2>/dev/null | grep >/dev/null '^\\fB\\-\\-driver' ||
+    bad "share/man/man1/drahil-run.1.gz is missing or has no --driver"
 fi
 [[ $fail -eq 0 ]] || exit 1
 
@@ -60,6 +61,16 @@ out=$("$drahil" --version)
 "$drahil" validate --driver reference-gpu-emulated "$prefix/share/drahil/suites/prepare.yaml" \
   >"$tmp/validate-driver.log" 2>&1 ||
   { cat "$tmp/validate-driver.log"; bad "drahil validate --driver reference-gpu-emulated failed"; }
+# Bash completion of the installed drahil: subcommands, options, profile names.
+completion() {  # completion WORD... : what the completion offers for the last word
+  PATH=$prefix/bin:$PATH bash -c 'source "$1"; shift; COMP_WORDS=("$@");
+    COMP_CWORD=$(($# - 1)); _drahil; echo "${COMPREPLY[*]}"' _ \
+    "$prefix/share/bash-completion/completions/drahil" "$@"
+}
+[[ $(completion drahil de) == demo ]] || bad "completion of 'drahil de' is not demo"
+[[ $(completion drahil run --dri) == --driver ]] || bad "completion of 'drahil run --dri'"
+[[ $(completion drahil run --driver reference-gpu-em) == reference-gpu-emulated ]] ||
+  bad "completion of 'drahil run --driver reference-gpu-em'"
 "$drahil" list >"$tmp/list.log" 2>&1 || true
 grep -q '^prepare/prepare-one-gpu ' "$tmp/list.log" || bad "drahil list does not list the installed catalog"
 "$drahil" doctor >"$tmp/doctor.log" 2>&1 || true

@@ -80,9 +80,16 @@ function(_drahil_install_targets)
         list(APPEND _programs ${_t})
       endif()
     endforeach()
+    set(_libraries "")
+    if(TARGET drahil_gpurt)
+      list(APPEND _libraries ${DRAHIL_INSTALL_LIB}/libdrahil-gpurt.so)
+    endif()
+    if(TARGET drahil_fake_nvml)
+      list(APPEND _libraries ${DRAHIL_INSTALL_LIB}/fake-nvml/libnvidia-ml.so.1)
+    endif()
     add_test(NAME packaging_install_layout
       COMMAND bash ${CMAKE_SOURCE_DIR}/packaging/tests/install-layout.sh ${CMAKE_BINARY_DIR}
-              ${PROJECT_VERSION} "${_programs}")
+              ${PROJECT_VERSION} "${_programs}" "${_libraries}")
     set_tests_properties(packaging_install_layout PROPERTIES TIMEOUT 300 LABELS packaging
       SKIP_REGULAR_EXPRESSION "DRAHIL-SKIP:")
   endif()

@@ -21,6 +21,8 @@ PACKAGES=(
   util-linux procps hyperfine
   # gitlab-ci-local (the GitLab template's test) copies the checkout with rsync
   git rsync
+  # the Debian package (ci/package.sh): man pages from --help, dpkg-shlibdeps
+  help2man dpkg-dev
   # interop peers: Debian's Python with gRPC and the Kubernetes client
   python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml
 )

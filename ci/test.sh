@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, checks formatting, builds with the `ci` preset and
-# runs every test (with the npm tools of ci/install-npm-tools.sh), then a
-# reduced build (ci/reduced-build.sh: a subset of the modules, in
-# build-reduced), clang-tidy (ci/lint.sh) and every fuzz target
+# runs every test (with the npm tools of ci/install-npm-tools.sh), then (as
+# root) the Debian package test (ci/package-test.sh), a reduced build
+# (ci/reduced-build.sh: a subset of the modules, in build-reduced), clang-tidy
+# (ci/lint.sh) and every fuzz target
 # (ci/fuzz.sh, the fuzz preset). Exits non-zero on any failure. Usage: ci/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,16 @@ wait "$npm_pid" || true
 cat "$npm_log"
 rm -f "$npm_log"
 ctest --preset ci -j "$jobs" --timeout 600 "$@"
+
+# The Debian package from build-ci: installed system-wide, `drahil demo` (a
+# focused set of cases) from /usr/bin, removed again with every file checked
+# gone (ci/package-test.sh, docs/packaging.md). Root only; DRAHIL_PACKAGE_TEST=0
+# leaves it out.
+if [[ $(id -u) -eq 0 && ${DRAHIL_PACKAGE_TEST:-1} != 0 ]]; then
+  bash ci/package-test.sh build-ci
+else
+  echo "ci: package test left out (needs root, DRAHIL_PACKAGE_TEST=${DRAHIL_PACKAGE_TEST:-1})"
+fi
 
 bash ci/reduced-build.sh
 # clang-tidy over the ci build's sources: cognitive complexity and clang's

@@ -46,28 +46,11 @@ namespace fs = std::filesystem;
 using runner::DriverProfile;
 using runner::Suite;
 
-std::string ExeDir(const CliContext& ctx) {
-  std::string p = SiblingBinary(ctx, "x");
-  return p.substr(0, p.size() - 2);
-}
-
-// DefaultSuitesDir(): $DRAHIL_SUITES_DIR, the installed share dir, the source
-// tree next to a build dir (build/bin/../../suites), or ./suites.
-std::string DefaultSuitesDir(const CliContext& ctx) {
-  if (const char* e = std::getenv("DRAHIL_SUITES_DIR"); e != nullptr && *e != '\0') return e;
-  std::string exe = ExeDir(ctx);
-  for (const std::string& c : {exe + "/../share/drahil/suites", exe + "/../../suites"}) {
-    std::error_code ec;
-    if (fs::is_directory(c, ec)) return fs::weakly_canonical(c, ec).string();
-  }
-  return "suites";
-}
-
 // ResolveProfile(): a path, or a name looked up in <suites>/drivers/<name>.yaml.
 std::string ResolveProfile(const CliContext& ctx, const std::string& arg) {
   if (arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml"))
     return arg;
-  return DefaultSuitesDir(ctx) + "/drivers/" + arg + ".yaml";
+  return SuitesDir(ctx) + "/drivers/" + arg + ".yaml";
 }
 
 // SignalWatcher: SIGINT/SIGTERM cancel the run instead of killing drahil, so
@@ -214,7 +197,7 @@ std::optional<int> PrepareOutputs(CliContext& ctx, RunArgs& a) {
     if (a.json.empty()) a.json = a.out + "/report.json";
     if (a.html.empty()) a.html = a.out + "/report.html";
   }
-  if (a.suites.empty()) a.suites.push_back(DefaultSuitesDir(ctx));
+  if (a.suites.empty()) a.suites.push_back(SuitesDir(ctx));
   // Directories the driver gets as placeholders must not depend on the
   // driver's working directory: resolve them against drahil's.
   for (std::string* dir : {&a.work_dir, &a.attach, &a.cdi_dir}) {
@@ -286,6 +269,7 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   opts.work_dir = a.work_dir;
   opts.node_name = a.node_name;
   opts.bin_dir = ExeDir(ctx);
+  opts.lib_dir = LibDir(ctx);
   opts.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
 
   runner::IntegrationOptions integ;
@@ -326,11 +310,7 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     opts.parallel = 1;  // one driver, one node: the cases take turns
   }
   integ.bin_dir = opts.bin_dir;
-  if (const char* e = std::getenv("DRAHIL_NODE_PROFILES_DIR"); e != nullptr && *e != '\0') {
-    integ.node_profiles_dir = e;
-  } else {
-    integ.node_profiles_dir = DefaultSuitesDir(ctx) + "/../fakes/profiles";
-  }
+  integ.node_profiles_dir = NodeProfilesDir(SuitesDir(ctx));
   runner::StepRegistry steps = runner::StepRegistry::WithBuiltins();
   runner::EngineHooks hooks;
 #ifdef DRAHIL_CLI_HAVE_NODE
@@ -491,7 +471,7 @@ int DoCompare(const std::vector<std::string>& files, const std::string& allow) {
 
 int DoList(CliContext& ctx, std::vector<std::string> paths, const std::vector<std::string>& focus,
            const std::vector<std::string>& skip) {
-  if (paths.empty()) paths.push_back(DefaultSuitesDir(ctx));
+  if (paths.empty()) paths.push_back(SuitesDir(ctx));
   auto suites = runner::LoadSuites(paths);
   if (!suites.ok()) {
     std::fprintf(stderr, "drahil: %s\n", suites.status().message().c_str());
@@ -674,7 +654,7 @@ int DoDoctor(CliContext& ctx) {
 #endif
   Line(wired.empty() ? "--" : "ok", "runner wiring",
        wired.empty() ? "no node modules built in" : wired);
-  std::string suites = DefaultSuitesDir(ctx);
+  std::string suites = SuitesDir(ctx);
   std::error_code ec;
   Line(fs::is_directory(suites, ec) ? "ok" : "--", "suite catalog", suites);
   return kExitOk;

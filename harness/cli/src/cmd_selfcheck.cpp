@@ -26,23 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ExeDir(const CliContext& ctx) {
-  std::string p = SiblingBinary(ctx, "x");
-  return p.substr(0, p.size() - 2);
-}
-
-// SuitesDir(): as `drahil run`: $DRAHIL_SUITES_DIR, the installed share dir,
-// the source tree next to the build dir, ./suites.
-std::string SuitesDir(const CliContext& ctx) {
-  if (const char* e = std::getenv("DRAHIL_SUITES_DIR"); e != nullptr && *e != '\0') return e;
-  std::string exe = ExeDir(ctx);
-  for (const std::string& c : {exe + "/../share/drahil/suites", exe + "/../../suites"}) {
-    std::error_code ec;
-    if (fs::is_directory(c, ec)) return fs::weakly_canonical(c, ec).string();
-  }
-  return "suites";
-}
-
 // DefaultProfiles(): every reference-driver profile of <suites>/drivers that
 // runs on an emulated node (real-hardware profiles need the hardware).
 std::vector<std::string> DefaultProfiles(const std::string& suites_dir) {
@@ -150,12 +133,9 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   o.first_catch = a.first_catch;
   o.work_dir = a.work_dir;
   o.bin_dir = ExeDir(ctx);
+  o.lib_dir = LibDir(ctx);
   o.refdriver = SiblingBinary(ctx, "drahil-refdriver");
-  if (const char* e = std::getenv("DRAHIL_NODE_PROFILES_DIR"); e != nullptr && *e != '\0') {
-    o.node_profiles_dir = e;
-  } else {
-    o.node_profiles_dir = suites_dir + "/../fakes/profiles";
-  }
+  o.node_profiles_dir = NodeProfilesDir(suites_dir);
   for (const auto& p : o.profiles) {
     std::fprintf(stderr, "selfcheck: profile %s%s\n", p.path.c_str(),
                  p.focus.empty() ? "" : (" @" + p.focus).c_str());

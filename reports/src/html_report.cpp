@@ -133,7 +133,8 @@ details.case>summary{cursor:pointer}details.case[open]{padding-bottom:.6em}
 .badge{display:inline-block;min-width:3.2em;text-align:center;border-radius:3px;padding:0 .3em;margin-right:.4em;font-size:.85em}
 .feat,.dur{color:#555;font-size:.85em;margin-left:.6em}.why{color:#333;font-size:.9em;margin-left:.6em}
 table.calls{font-size:.82em;width:100%}table.calls td{padding:.1em .4em}
-.tl{display:block;position:relative;height:.8em;min-width:12em;background:#f0f0f0}
+table.calls td:nth-child(1),table.calls td:nth-child(5){white-space:nowrap}
+.tl{display:block;position:relative;height:.8em;min-width:16em;background:#f0f0f0}
 .tl i{position:absolute;top:0;bottom:0;background:#4a7fc1;min-width:2px}
 .k-grpc i{background:#2f6db5}.k-probe i{background:#7a45b0}.k-inject i{background:#c0392b}.k-api i{background:#3a9a5b}
 .bad{color:#b00020;font-weight:600}
@@ -159,6 +160,7 @@ constexpr const char* kScript = R"(//<![CDATA[
       if (ok) shown++;
     });
     count.textContent = shown + ' of ' + cases.length + ' cases shown';
+    if (shown === 1) cases.forEach(function (c) { if (!c.hidden) c.open = true; });
   }
   function show(v, f) {
     verdict.value = v;
@@ -208,7 +210,7 @@ std::string Text(double x, double y, const std::string& s, const std::string& ex
 // BarChartSvg(): a vertical bar chart; values are drawn to scale from zero.
 std::string BarChartSvg(const std::string& id, const std::string& title, const std::string& y_unit,
                         const std::vector<Bar>& bars) {
-  const int w = 520, h = 220, left = 50, bottom = 62, top = 24;
+  const int w = 520, h = 230, left = 50, bottom = 62, top = 34;
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + Esc(id) +
                   "\" class=\"chart\" width=\"" + std::to_string(w) + "\" height=\"" +
                   std::to_string(h) + "\" viewBox=\"0 0 " + std::to_string(w) + " " +
@@ -233,6 +235,8 @@ std::string BarChartSvg(const std::string& id, const std::string& title, const s
          "\"><title>" +
          Esc(bars[i].tip.empty() ? bars[i].label + ": " + Num(bars[i].value) : bars[i].tip) +
          "</title></rect>";
+    if (bars[i].value > 0)  // the value above its bar: a bar of 1 among 300 stays visible
+      s += Text(x + bw / 2, y - 3, Num(bars[i].value, "%.4g"), " text-anchor=\"middle\"");
     // Labels are rotated so long device names stay readable.
     double lx = x + bw / 2;
     double ly = top + plot_h + 12;
@@ -345,25 +349,29 @@ std::map<std::string, DeviceFigures> CollectProbeFigures(const RunReport& run) {
 }
 
 std::string FormatValue(double v, const std::string& unit) {
-  if (unit == "bytes" && v >= 1024 * 1024) return Num(v / (1024.0 * 1024 * 1024), "%.3g GiB");
+  constexpr double kMiB = 1024.0 * 1024, kGiB = kMiB * 1024;
+  if (unit == "bytes" && v >= kGiB) return Num(v / kGiB, "%.3g GiB");
+  if (unit == "bytes" && v >= kMiB) return Num(v / kMiB, "%.3g MiB");
   if (unit == "fraction") return Num(v * 100, "%.3g %%");
-  return Num(v, "%.4g") + (unit.empty() ? "" : " " + unit);
+  return Num(v, "%.6g") + (unit.empty() ? "" : " " + unit);
 }
 
 std::string DeviceTable(const std::string& device, const DeviceFigures& d) {
   std::string h = "<div class=\"device\"><h3>" + Esc(device) + "</h3>";
   if (d.peak_gbps > 0)
     h += "<p class=\"stats\">memory bandwidth peak (spec sheet): " + Num(d.peak_gbps) + " GB/s</p>";
+  bool peak = d.peak_gbps > 0;
   h += "<table class=\"probe-figures\"><tr><th>check.measurement</th><th>runs</th><th>min</th>"
-       "<th>max</th><th>of peak</th></tr>";
+       "<th>max</th>" +
+       std::string(peak ? "<th>of peak</th>" : "") + "</tr>";
   for (const auto& [k, f] : d.figures) {
     std::string of_peak;
     // A device-local copy moves every byte twice (read + write).
-    if (f.unit == "GB/s" && d.peak_gbps > 0 && k != "bandwidth.peak")
+    if (f.unit == "GB/s" && k != "bandwidth.peak" && peak)
       of_peak = Num(200 * f.max / d.peak_gbps, "%.3g %%");
     h += "<tr><td>" + Esc(k) + "</td><td>" + std::to_string(f.n) + "</td><td>" +
-         Esc(FormatValue(f.min, f.unit)) + "</td><td>" + Esc(FormatValue(f.max, f.unit)) +
-         "</td><td>" + of_peak + "</td></tr>";
+         Esc(FormatValue(f.min, f.unit)) + "</td><td>" + Esc(FormatValue(f.max, f.unit)) + "</td>" +
+         (peak ? "<td>" + of_peak + "</td>" : "") + "</tr>";
   }
   return h + "</table></div>\n";
 }
@@ -429,7 +437,7 @@ std::string CertificationSection(const RunReport& run) {
   std::string h =
       "<h2 id=\"certification\">Certification</h2>\n<table id=\"feature-matrix\"><tr>"
       "<th>feature</th><th>claimed</th><th>status</th><th>cases</th><th>pass</th><th>fail</th>"
-      "<th>error</th><th>skip</th><th>not testable because</th></tr>\n";
+      "<th>error</th><th>skip</th><th>skipped because</th></tr>\n";
   auto cell = [](int n, const char* cls) {
     return std::string("<td class=\"") + (n > 0 ? cls : "zero") + "\">" + std::to_string(n) +
            "</td>";

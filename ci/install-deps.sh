@@ -19,6 +19,8 @@ PACKAGES=(
   # tests, schema checks, benchmarks, fuzzing, sandbox
   catch2 libxml2-utils libbenchmark-dev clang clang-format clang-tidy libclang-rt-14-dev libcap-dev
   util-linux procps hyperfine
+  # the HTML report in a headless browser (reports_browser_tests)
+  chromium
   # interop peers: Debian's Python with gRPC and the Kubernetes client
   python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml
 )

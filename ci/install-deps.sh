@@ -23,6 +23,8 @@ PACKAGES=(
   git rsync
   # the Debian package (ci/package.sh): man pages from --help, dpkg-shlibdeps
   help2man dpkg-dev
+  # the HTML report in a headless browser (reports_browser_tests)
+  chromium
   # interop peers: Debian's Python with gRPC and the Kubernetes client
   python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml
 )

@@ -53,7 +53,8 @@ json CaseToJson(const CaseResult& c) {
             {"duration_s", c.duration_s},
             {"properties", PropsToJson(c.properties)},
             {"flaky", c.flaky},
-            {"output", c.output}};
+            {"output", c.output},
+            {"driver_log", c.driver_log}};
   json calls = json::array();
   for (const auto& k : c.calls) {
     calls.push_back({{"at_s", k.at_s},
@@ -102,6 +103,7 @@ CaseResult CaseFromJson(const json& j) {
   c.properties = PropsFromJson(j.value("properties", json::array()));
   c.flaky = j.value("flaky", false);
   c.output = j.value("output", "");
+  c.driver_log = j.value("driver_log", "");
   for (const auto& k : j.value("calls", json::array())) {
     c.calls.push_back({k.value("at_s", 0.0), k.value("kind", ""), k.value("method", ""),
                        k.value("code", ""), k.value("duration_ms", 0.0), k.value("detail", "")});

@@ -1,6 +1,7 @@
 #include "drahil/runner/engine.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -24,6 +25,25 @@ bool StepsNeedSetUp(const std::vector<Step>& steps) {
     }
   }
   return false;
+}
+
+// ReadFileTail(): the last max_bytes of path, with a note of what was left
+// out before them; "" when the file is absent or empty.
+std::string ReadFileTail(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  auto size = static_cast<size_t>(std::max<std::streamoff>(0, in.tellg()));
+  size_t skip = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(skip));
+  std::string tail(size - skip, '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  tail.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+  if (skip == 0) return tail;
+  // Start at a line: the first one is cut.
+  size_t nl = tail.find('\n');
+  if (nl != std::string::npos && nl + 1 < tail.size()) tail.erase(0, nl + 1);
+  return "[" + std::to_string(size - tail.size()) + " earlier bytes of driver.log not kept]\n" +
+         tail;
 }
 }  // namespace
 
@@ -287,6 +307,14 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
       outcome = StepOutcome::Error(std::string("internal error: ") + e.what());
     }
     cleanup_status = ctx.cleanup.RunAll();
+    // The end of the driver's log (the driver has stopped by now), bounded;
+    // more of it when the case went wrong.
+    if (!ctx.dirs.logs_dir.empty()) {
+      r.driver_log = ReadFileTail(ctx.dirs.logs_dir + "/driver.log",
+                                  outcome.passed() || outcome.verdict == Verdict::kSkip
+                                      ? reports::kDriverLogTailBytes
+                                      : reports::kDriverLogTailBytesFailed);
+    }
     r.calls = ctx.Calls();
     r.measurements = ctx.Measurements();
     r.properties = ctx.Properties();

@@ -44,6 +44,16 @@ class ScriptedExpect final : public StepHandler {
                                "GrpcCodeMismatch");
     }
     if (mode == "huge") return StepOutcome::Fail(std::string(100000, 'x'), "Scripted");
+    if (mode.rfind("driver-log-", 0) == 0) {
+      // A driver that logged N lines ("driver-log-N-pass" or "-fail").
+      std::string text;
+      int lines = std::stoi(mode.substr(11));
+      for (int i = 1; i <= lines; ++i) text += "I driver line " + std::to_string(i) + "\n";
+      if (!drahil::AtomicWriteFile(ctx.dirs.logs_dir + "/driver.log", text).ok())
+        return StepOutcome::Error("cannot write driver.log");
+      return mode.find("fail") != std::string::npos ? StepOutcome::Fail("scripted failure")
+                                                    : StepOutcome::Pass();
+    }
     if (mode == "flaky")
       return (++flaky_ % 2 == 0) ? StepOutcome::Fail("sometimes") : StepOutcome::Pass();
     if (mode.rfind("pass-after-", 0) == 0) {
@@ -474,4 +484,27 @@ TEST_CASE("Engine: long failure messages are capped, a kept case dir has the ful
   // UTF-8 sequences are never split.
   CHECK(CapMessage("ab\xc3\xa9z", 3) == "ab\u2026 (3 more bytes)");
   CHECK(CapMessage("short", 10) == "short");
+}
+
+TEST_CASE("Engine: a case keeps the end of its driver log, more of it when it failed",
+          "[runner][engine]") {
+  auto r = RunSuite(MustLoad(CaseYaml("small", Expect("driver-log-3-pass")) +
+                             CaseYaml("big", Expect("driver-log-5000-pass")) +
+                             CaseYaml("bigfail", Expect("driver-log-5000-fail")) +
+                             CaseYaml("none", Expect("pass"))));
+  REQUIRE(r.suites[0].cases.size() == 4);
+  const auto& small = r.suites[0].cases[0];
+  CHECK(small.driver_log == "I driver line 1\nI driver line 2\nI driver line 3\n");
+  const auto& big = r.suites[0].cases[1];
+  CHECK(big.driver_log.size() <= drahil::reports::kDriverLogTailBytes + 100);
+  CHECK(big.driver_log.size() > drahil::reports::kDriverLogTailBytes / 2);
+  CHECK(big.driver_log.rfind("[", 0) == 0);  // says what was left out
+  CHECK(big.driver_log.find("earlier bytes of driver.log not kept]\nI driver line ") !=
+        std::string::npos);  // starts at a whole line
+  CHECK(big.driver_log.size() - big.driver_log.rfind("I driver line 5000\n") == 19);
+  const auto& bigfail = r.suites[0].cases[2];
+  CHECK(bigfail.verdict == Verdict::kFail);
+  CHECK(bigfail.driver_log.size() > drahil::reports::kDriverLogTailBytes * 4);
+  CHECK(bigfail.driver_log.size() <= drahil::reports::kDriverLogTailBytesFailed + 100);
+  CHECK(r.suites[0].cases[3].driver_log.empty());
 }

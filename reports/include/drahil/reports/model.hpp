@@ -20,6 +20,7 @@
 #define DRAHIL_REPORTS_MODEL_HPP_INCLUDED
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,11 @@ struct Measurement {
 inline constexpr std::string_view kPrepareLatency = "prepare_latency";  // unit ms
 inline constexpr std::string_view kProbeBandwidth = "probe_bandwidth";  // unit GB/s
 
+// How much of a case's driver log the runner keeps (the end of it): more for
+// a case that failed or errored, whose log the vendor has to read.
+inline constexpr size_t kDriverLogTailBytes = 2 * 1024;
+inline constexpr size_t kDriverLogTailBytesFailed = 16 * 1024;
+
 // CallRecord: one thing the case did or observed, in order.
 struct CallRecord {
   double at_s = 0;     // seconds since the case started
@@ -82,7 +88,11 @@ struct CaseResult {
   Properties properties;
   std::vector<CallRecord> calls;
   std::vector<Measurement> measurements;
-  std::string output;             // free-form log lines (appended after the call log)
+  std::string output;  // free-form log lines (appended after the call log)
+  // driver_log: the end of the driver's log for this case (logs/driver.log of
+  // the case's node), bounded by the runner (kDriverLogTailBytes); empty when
+  // the case started no driver. Shown by the HTML and kept in the JSON.
+  std::string driver_log;
   std::vector<Attempt> attempts;  // filled only when the case ran more than once
   bool flaky = false;             // attempts disagreed
 };

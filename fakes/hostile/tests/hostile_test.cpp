@@ -208,7 +208,7 @@ TEST_CASE("hostile: a FIFO named *.json in the CDI dir fails the case, never blo
 }
 
 TEST_CASE(
-    "hostile: 100k CDI IDs make a capped failure message; the kept case dir has the full text",
+    "hostile: 100k CDI IDs make a capped failure message, the kept case dir has the full text",
     "[hostile][message]") {
   Fixture f;
   std::string prof = f.Profile({"many-cdi-ids=100000"}, "{registration: 20s, slices: 20s}");

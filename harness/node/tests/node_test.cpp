@@ -73,7 +73,7 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
 // carries the kubelet's well-known labels and the profile's node.labels for
 // slice node selectors (pools_stable.go NodeMatches()).
 TEST_CASE(
-    "Node wiring: upstream Allocate allocates a pod's claims together; NodeMatches sees the Node's "
+    "Node wiring: upstream Allocate allocates a pod's claims together, NodeMatches sees the Node's "
     "labels",
     "[runner][node][scheduler]") {
   auto suite =

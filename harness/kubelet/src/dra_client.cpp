@@ -237,7 +237,37 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
   return result;
 }
 
+template <typename Resp, typename Fill>
+CallResult CheckBytes(const char* method, const std::vector<ClaimRef>& claims,
+                      const std::string& bytes, Fill fill) {
+  CallResult result;
+  for (const auto& c : claims) result.claims.push_back(ClaimResult{c, OkStatus(), {}});
+  Resp resp;
+  if (!resp.ParseFromString(bytes)) {
+    result.status = Status(Code::kInternal, std::string(method) + ": the reply does not parse");
+    return result;
+  }
+  result.status = CheckReply(method, claims, resp.claims(), result.claims, fill);
+  return result;
+}
+
 }  // namespace
+
+CallResult CheckSerializedReply(const std::string& api, bool prepare,
+                                const std::vector<ClaimRef>& claims, const std::string& bytes) {
+  auto devices = [](const auto& r, ClaimResult& out) {
+    for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
+  };
+  auto nothing = [](const auto&, ClaimResult&) {};
+  bool beta = api == kDraV1beta1Service;
+  if (prepare && beta)
+    return CheckBytes<dra1b::NodePrepareResourcesResponse>(kPrepare, claims, bytes, devices);
+  if (prepare)
+    return CheckBytes<dra1::NodePrepareResourcesResponse>(kPrepare, claims, bytes, devices);
+  if (beta)
+    return CheckBytes<dra1b::NodeUnprepareResourcesResponse>(kUnprepare, claims, bytes, nothing);
+  return CheckBytes<dra1::NodeUnprepareResourcesResponse>(kUnprepare, claims, bytes, nothing);
+}
 
 CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
                               std::chrono::milliseconds deadline, CallTracker* tracker) const {

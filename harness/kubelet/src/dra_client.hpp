@@ -48,6 +48,15 @@ class CallTracker {
   std::set<grpc::ClientContext*> calls_ DRAHIL_GUARDED_BY(mu_);
 };
 
+// CheckSerializedReply(): the kubelet's checks of one reply given as the
+// wire bytes of the service's response message (api: kDraV1Service or
+// kDraV1beta1Service; prepare or unprepare): bytes that do not parse are a
+// kInternal error naming the method; otherwise the verdict and per-claim
+// results DraClient returns for such a reply. For the fuzz target and tests:
+// a driver's reply is untrusted input.
+CallResult CheckSerializedReply(const std::string& api, bool prepare,
+                                const std::vector<ClaimRef>& claims, const std::string& bytes);
+
 class DraClient {
  public:
   // api: kDraV1Service or kDraV1beta1Service. Connects at once (not lazily).

@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto r = drahil::kubelet::internal::CheckSerializedReply(
-      beta ? drahil::kubelet::kDraV1beta1Service : drahil::kubelet::kDraV1Service, prepare,
-      claims, bytes);
+      beta ? drahil::kubelet::kDraV1beta1Service : drahil::kubelet::kDraV1Service, prepare, claims,
+      bytes);
   if (r.claims.size() != claims.size()) std::abort();
   if (r.status.ok()) {
     for (const auto& c : r.claims)

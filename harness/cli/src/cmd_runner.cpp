@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -104,7 +105,7 @@ struct RunArgs {
   bool shared_node = false;
   std::vector<std::string> suites;
   std::string junit, json, html, out;
-  int parallel = 1;
+  int parallel = 0;  // 0 = auto (AutoParallel())
   std::vector<std::string> focus, skip;
   int repeat = 1;
   bool fail_fast = false;
@@ -118,6 +119,18 @@ struct RunArgs {
   // from the driver's slices into this file ("-" = stdout).
   std::string draft_out;
 };
+
+// AutoParallel(): --parallel's default. Each case has a node of its own, so
+// on an emulated node cases run side by side, one per CPU (at most 8: each
+// starts an API server, a kubelet stand-in and a driver). Real hardware is
+// one set of devices all cases share, and an attached driver is one node:
+// there cases take turns. (With --shared-node each suite's cases take turns
+// on the suite's node; suites still run side by side.)
+int AutoParallel(const DriverProfile& profile, const RunArgs& a) {
+  if (profile.node_profile.empty() || !a.attach.empty()) return 1;
+  unsigned n = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(n, 1u, 8u));
+}
 
 void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   if (with_driver) {
@@ -142,7 +155,10 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   c->add_option("--json", a.json, "Write the JSON report here");
   c->add_option("--html", a.html, "Write the HTML report here");
   c->add_option("--out", a.out, "Directory for junit.xml, report.json and report.html");
-  c->add_option("--parallel,-j", a.parallel, "Cases run at once")->check(CLI::Range(1, 64));
+  c->add_option("--parallel,-j", a.parallel,
+                "Cases run at once (default: the CPU count, up to 8, on an emulated node; 1 on "
+                "real hardware or with --attach)")
+      ->check(CLI::Range(1, 64));
   c->add_option("--focus", a.focus,
                 "Only cases whose id, suite/id or a tag matches (regex, repeatable)");
   c->add_option("--skip", a.skip,
@@ -260,7 +276,13 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
 
   runner::RunOptions opts;
   opts.profile = profile;
-  opts.parallel = a.parallel;
+  opts.parallel = a.parallel > 0 ? a.parallel : AutoParallel(profile, a);
+  if (a.parallel == 0 && opts.parallel > 1 && a.progress != "none") {
+    std::fprintf(stderr,
+                 "drahil: %d cases at a time, each on a node of its own (--parallel 1: one "
+                 "after another)\n",
+                 opts.parallel);
+  }
   opts.focus = a.focus;
   opts.skip = a.skip;
   opts.repeat = a.repeat;
@@ -707,7 +729,8 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
                                   "`slow` cases) → junit.xml, report.json, report.html");
   demo->add_option("--out", demo_args.out, "Report directory")->capture_default_str();
   demo->add_option("--driver", demo_profile, "Driver profile to demo")->capture_default_str();
-  demo->add_option("--parallel,-j", demo_args.parallel, "Cases run at once")
+  demo->add_option("--parallel,-j", demo_args.parallel,
+                   "Cases run at once (default: the CPU count, up to 8)")
       ->check(CLI::Range(1, 64));
   demo->add_option("--focus", demo_args.focus, "Only matching cases (regex)");
   demo->add_option("--progress", demo_args.progress, "auto | live | plain | none");

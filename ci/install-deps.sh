@@ -9,9 +9,9 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache make
   # gRPC and protobuf (kubelet stand-in, reference driver)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  # HTTP (API server, REST client), formats, CLI, logging
+  # HTTP (API server, REST client), formats, CLI, logging, bundles (zlib, OpenSSL SHA-256)
   libboost-dev libboost-system-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
-  libpugixml-dev libcli11-dev libspdlog-dev libfmt-dev
+  libpugixml-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   # PCI (FPGA discovery and emulated sysfs), tools used by tests
   libpci-dev pciutils
   # OpenCL on PoCL (probe kernels on the CPU)

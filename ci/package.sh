@@ -39,7 +39,7 @@ mkdir -p "$out"
 rm -f "$deb"
 # CPack installs into its own staging dir (CMAKE_SKIP_INSTALL_ALL_DEPENDENCY:
 # nothing more is built), strips, runs dpkg-shlibdeps and writes the package.
-(cd "$build" && cpack -G DEB -B "$out" --config CPackConfig.cmake >"$out/cpack.log" 2>&1) || {
+(cd "$build" && cpack -G DEB -B "$out" -D CPACK_OUTPUT_FILE_PREFIX="$out" --config CPackConfig.cmake >"$out/cpack.log" 2>&1) || {
   cat "$out/cpack.log" >&2
   echo "package: cpack failed" >&2
   exit 1

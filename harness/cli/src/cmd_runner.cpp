@@ -27,6 +27,7 @@
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/reports/bundle.hpp"
 #include "drahil/reports/certification.hpp"
 #include "drahil/reports/compare.hpp"
 #include "drahil/reports/writers.hpp"
@@ -105,7 +106,8 @@ struct RunArgs {
   bool shared_node = false;
   std::vector<std::string> suites;
   std::string junit, json, html, out;
-  int parallel = 0;  // 0 = auto (AutoParallel())
+  std::string bundle;  // --bundle: the certification bundle (.tar.gz)
+  int parallel = 0;    // 0 = auto (AutoParallel())
   std::vector<std::string> focus, skip;
   int repeat = 1;
   bool fail_fast = false;
@@ -155,6 +157,10 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   c->add_option("--json", a.json, "Write the JSON report here");
   c->add_option("--html", a.html, "Write the HTML report here");
   c->add_option("--out", a.out, "Directory for junit.xml, report.json and report.html");
+  c->add_option("--bundle", a.bundle,
+                "Also write a certification bundle here (.tar.gz: the reports, the driver "
+                "profile, versions, the hardware inventory, kept logs, MANIFEST.sha256); "
+                "check it with `drahil verify-bundle`");
   c->add_option("--parallel,-j", a.parallel,
                 "Cases run at once (default: the CPU count, up to 8, on an emulated node; 1 on "
                 "real hardware or with --attach)")
@@ -237,8 +243,79 @@ std::optional<int> PrepareOutputs(CliContext& ctx, RunArgs& a) {
     std::fprintf(stderr, "drahil: cannot write the reports: %s\n", s.message().c_str());
     return kExitUsage;
   }
+  reports::WriteOptions b;
+  b.junit = a.bundle;
+  if (Status s = reports::CheckReportPaths(b); !s.ok()) {
+    std::fprintf(stderr, "drahil: --bundle: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
 
   return std::nullopt;
+}
+
+// InventoryJson(): the bundle's inventory.json: what the profile claims and
+// what discovery found (when a case needed it).
+std::string InventoryJson(const DriverProfile& profile, const RunArgs& a,
+                          const std::optional<runner::Inventory>& inv) {
+  nlohmann::json j = {
+      {"hardware", profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile},
+      {"node_name", a.node_name},
+      {"claimed_capabilities", profile.capabilities},
+      {"discovered", inv.has_value()}};
+  if (inv) {
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& d : inv->device_list)
+      devices.push_back({{"name", d.name},
+                         {"pool", d.pool},
+                         {"kinds", d.kinds},
+                         {"attributes", d.attributes},
+                         {"tainted", d.tainted}});
+    j["device_counts"] = inv->devices;
+    j["devices"] = devices;
+    j["capabilities"] = inv->capabilities;
+    j["probe_backends"] = inv->probe_backends;
+    j["contradicted"] = inv->contradicted;
+  }
+  return j.dump(2) + "\n";
+}
+
+// KeptLogs(): the files under each kept case directory's logs/, as bundle
+// members logs/<suite>/<case>/<file>.
+std::vector<std::pair<std::string, std::string>> KeptLogs(const reports::RunReport& report) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  for (const auto& suite : report.suites) {
+    for (const auto& c : suite.cases) {
+      for (const auto& [name, dir] : c.properties) {
+        if (name != "case.dir") continue;
+        std::error_code ec;
+        fs::path logs = fs::path(dir) / "logs";
+        for (auto it = fs::recursive_directory_iterator(logs, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+          if (!it->is_regular_file(ec)) continue;
+          std::string member = "logs/" + suite.name + "/" + c.id + "/" +
+                               fs::relative(it->path(), logs, ec).generic_string();
+          if (seen.insert(member).second) out.emplace_back(member, it->path().string());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Status WriteRunBundle(const RunArgs& a, const DriverProfile& profile,
+                      const reports::RunReport& report,
+                      const std::optional<runner::Inventory>& inv) {
+  reports::BundleInputs in;
+  in.report = report;
+  in.profile_path = profile.file;
+  in.versions["drahil"] = DrahilVersion();
+  if (*DrahilGitCommit() != '\0') in.versions["drahil_commit"] = DrahilGitCommit();
+  in.versions["driver"] = report.driver_name.empty() ? profile.driver_name : report.driver_name;
+  in.versions["driver_version"] = report.driver_version;
+  in.inventory_json = InventoryJson(profile, a, inv);
+  in.files = KeptLogs(report);
+  return reports::WriteBundle(a.bundle, in);
 }
 
 int DoRun(CliContext& ctx, RunArgs a, bool demo) {
@@ -349,10 +426,12 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   runner::CancelToken cancel;
   int sig = 0;
   Result<reports::RunReport> report = InternalError("not run");
+  std::optional<runner::Inventory> inventory;
   {
     SignalWatcher watcher(cancel);
     runner::Engine engine(std::move(steps), std::move(hooks), opts);
     report = engine.Run(*suites, cancel, progress.get());
+    inventory = engine.DiscoveredInventory();
     sig = watcher.signal();
   }
   if (!report.ok()) {
@@ -360,6 +439,7 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     return report.status().code() == Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
   Status ws = reports::WriteReports(*report, w);
+  Status bs = a.bundle.empty() ? OkStatus() : WriteRunBundle(a, profile, *report, inventory);
   if (a.progress != "none")
     std::printf("%s", reports::CertificationText(reports::Certify(*report)).c_str());
   if (!a.draft_out.empty()) {
@@ -378,12 +458,14 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
        {std::pair{"JUnit", a.junit}, {"JSON", a.json}, {"HTML", a.html}}) {
     if (!path.empty() && ws.ok()) std::printf("  %-5s %s\n", label, path.c_str());
   }
+  if (!a.bundle.empty() && bs.ok()) std::printf("  %-5s %s\n", "Bundle", a.bundle.c_str());
   if (demo && reports::CountRun(*report).tests == 0) {
     std::printf("  (the catalog selected no cases)\n");
   }
   std::fflush(stdout);
-  if (!ws.ok()) {
-    std::fprintf(stderr, "drahil: %s\n", ws.message().c_str());
+  if (!ws.ok() || !bs.ok()) {
+    for (const Status* s : {&ws, &bs})
+      if (!s->ok()) std::fprintf(stderr, "drahil: %s\n", s->message().c_str());
     return kExitInternal;
   }
   if (sig != 0) return 128 + sig;

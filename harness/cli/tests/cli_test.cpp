@@ -77,6 +77,7 @@ TEST_CASE("drahil CLI: --help lists a module's subcommands if and only if the mo
       {"AddFakenodeCommands", {"fakenode"}},
       {"AddKubeletCommands", {"kubelet"}},
       {"AddRunnerCommands", {"validate", "compare", "list", "run", "demo", "profile", "doctor"}},
+      {"AddReportsCommands", {"verify-bundle"}},
       {"AddSelfcheckCommands", {"selfcheck"}},
   };
   auto r = Drahil({"--help"});

@@ -6,6 +6,7 @@
 
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/strings.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/reports/writers.hpp"
 #include "drahil/runner/integration.hpp"
@@ -295,4 +296,115 @@ TEST_CASE("drahil profile init: drafts a device model from a foreign-named drive
   INFO(v.output);
   CHECK(v.exit.exit_code == 0);
   CHECK(v.output.find("binds 20 of 20 case(s)") != std::string::npos);
+}
+
+namespace {
+drahil::CommandOutput Sh(const std::string& script) {
+  auto r = drahil::RunCommand({"/bin/sh", "-c", script}, 60s);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+}  // namespace
+
+TEST_CASE(
+    "drahil run --bundle: system tar lists it, sha256sum -c accepts it, verify-bundle "
+    "passes and names a flipped member",
+    "[runner][cli][bundle]") {
+  for (const char* tool : {"tar", "sha256sum", "gzip"}) {
+    if (drahil::testing::FindOnPath(tool).empty())
+      DRAHIL_SKIP(std::string("needs ") + tool + " on PATH");
+  }
+  Fixture f;
+  std::string prof = f.Write("p.yaml", kProfile);
+  // Two waits (no driver needed) and a case whose driver exits before it
+  // registers, so that the kept case directory has a driver log.
+  std::string suite = f.Write("s.yaml",
+                              "spec: drahil.suite/v1\nname: bun\ncases:\n"
+                              "  - {id: w1, title: t, steps: [wait: 1ms]}\n"
+                              "  - {id: w2, title: t, steps: [wait: 1ms]}\n"
+                              "  - {id: p, title: t, steps: [{prepare: {claims: [a/b]}}]}\n");
+  std::string bundle = f.dir.Join("out/cert.tar.gz");
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--bundle", bundle, "--keep",
+                   "--work-dir", f.dir.Join("work"), "--progress", "plain"});
+  INFO(r.output);
+  CHECK(r.exit.exit_code == 1);  // the prepare case fails
+  CHECK(r.output.find("Bundle " + bundle) != std::string::npos);
+
+  auto list = Sh("tar -tzf '" + bundle + "'");
+  INFO(list.output);
+  REQUIRE(list.exit.exit_code == 0);
+  CHECK(list.output ==
+        "bundle.json\njunit.xml\nreport.json\nreport.html\nprofile/p.yaml\ninventory.json\n"
+        "logs/bun/p/driver.log\nMANIFEST.sha256\n");
+  std::string x = f.dir.Join("x");
+  auto sums = Sh("mkdir '" + x + "' && tar -xzf '" + bundle + "' -C '" + x + "' && cd '" + x +
+                 "' && sha256sum -c MANIFEST.sha256");
+  INFO(sums.output);
+  CHECK(sums.exit.exit_code == 0);
+  CHECK(sums.output.find("report.html: OK") != std::string::npos);
+
+  auto ok = Drahil({"verify-bundle", bundle});
+  INFO(ok.output);
+  CHECK(ok.exit.exit_code == 0);
+  CHECK(ok.output.find("driver: idle.example.com 1.2") != std::string::npos);
+  CHECK(ok.output.find("cases: 3 (2 passed, 1 failed") != std::string::npos);
+  CHECK(ok.output.find("drahil_commit") != std::string::npos);
+  CHECK(ok.output.find("certification:") != std::string::npos);
+
+  // One byte of one member changed, the archive re-packed by the system tar
+  // (ustar, the members in their order): verify-bundle names the member.
+  std::string html = x + "/report.html";
+  auto text = drahil::ReadFile(html);
+  REQUIRE_OK(text);
+  std::string changed = *text;
+  changed[changed.size() / 2] ^= 0x20;
+  REQUIRE_OK(drahil::AtomicWriteFile(html, changed));
+  std::string bad = f.dir.Join("bad.tar.gz");
+  std::string members;
+  for (const auto& m : drahil::Split(list.output, '\n'))
+    if (!m.empty()) members += " '" + m + "'";
+  auto repack = Sh("tar --format=ustar -czf '" + bad + "' -C '" + x + "'" + members);
+  INFO(repack.output);
+  REQUIRE(repack.exit.exit_code == 0);
+  auto tampered = Drahil({"verify-bundle", bad});
+  INFO(tampered.output);
+  CHECK(tampered.exit.exit_code == 1);
+  CHECK(tampered.output.find("INVALID " + bad + ": report.html: sha256") != std::string::npos);
+
+  CHECK(Drahil({"verify-bundle", f.dir.Join("nope.tar.gz")}).exit.exit_code == 2);
+  CHECK(Drahil({"verify-bundle"}).exit.exit_code == 2);
+}
+
+TEST_CASE("drahil run --progress auto: a live bar on a terminal, plain lines in a pipe",
+          "[runner][cli][progress]") {
+  if (drahil::testing::FindOnPath("script").empty())
+    DRAHIL_SKIP("needs script (util-linux) on PATH to give drahil a terminal");
+  Fixture f;
+  std::string prof = f.Write("p.yaml", kProfile);
+  std::string suite = f.Write("s.yaml",
+                              "spec: drahil.suite/v1\nname: bar\ncases:\n"
+                              "  - {id: w1, title: t, steps: [wait: 50ms]}\n"
+                              "  - {id: w2, title: t, steps: [wait: 50ms]}\n");
+  std::string run = drahil::testing::Bin("drahil") + " run --driver '" + prof + "' --suite '" +
+                    suite + "' --junit '" + f.dir.Join("j.xml") + "'";
+  // script(1) runs drahil on a pseudo-terminal; stdin stays /dev/null.
+  auto tty = Sh("TERM=xterm COLUMNS=100 script -qec \"" + run + "\" /dev/null </dev/null");
+  INFO(tty.output);
+  CHECK(tty.exit.exit_code == 0);
+  CHECK(tty.output.find("\r\033[K[") != std::string::npos);
+  CHECK(tty.output.find("] 2/2  2 pass 0 fail 0 error 0 skip") != std::string::npos);
+  CHECK(tty.output.find(" ETA ") != std::string::npos);
+  CHECK(tty.output.find("PASS bar/w1") == std::string::npos);
+
+  auto pipe = Sh("TERM=xterm " + run + " 2>&1 | cat");
+  INFO(pipe.output);
+  CHECK(pipe.exit.exit_code == 0);
+  CHECK(pipe.output.find("\033[K") == std::string::npos);
+  CHECK(pipe.output.find("[1/2] PASS bar/w1") != std::string::npos);
+
+  auto dumb = Sh("TERM=dumb script -qec \"" + run + "\" /dev/null </dev/null");
+  INFO(dumb.output);
+  CHECK(dumb.output.find("\033[K") == std::string::npos);
+  CHECK(dumb.output.find("PASS bar/w1") != std::string::npos);
 }

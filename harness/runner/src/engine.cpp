@@ -192,6 +192,11 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
   return StepOutcome::Pass();
 }
 
+std::optional<Inventory> Engine::DiscoveredInventory() const {
+  MutexLock l(inventory_mu_);
+  return inventory_;
+}
+
 StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContext& ctx) const {
   // Roles take devices from the end of the published order, so that claims
   // the case allocates without a pin (the allocator walks from the start)

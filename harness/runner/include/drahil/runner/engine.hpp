@@ -319,6 +319,10 @@ class Engine {
   Result<reports::RunReport> Run(const std::vector<Suite>& suites, CancelToken& cancel,
                                  ProgressSink* progress = nullptr);
 
+  // DiscoveredInventory(): what capability discovery found during Run();
+  // nullopt when no case needed discovery.
+  [[nodiscard]] std::optional<Inventory> DiscoveredInventory() const DRAHIL_EXCLUDES(inventory_mu_);
+
  private:
   reports::CaseResult RunOnce(const Suite& suite, const Case& kase, const CancelToken& cancel,
                               int attempt, bool& interrupted);
@@ -333,7 +337,7 @@ class Engine {
   RunOptions options_;
   // Discovery runs once per run, under inventory_mu_: cases that need it
   // wait for the first one's result.
-  Mutex inventory_mu_;
+  mutable Mutex inventory_mu_;
   std::optional<Inventory> inventory_ DRAHIL_GUARDED_BY(inventory_mu_);
 };
 

@@ -1,9 +1,11 @@
 // File: progress.hpp
 //
 // ConsoleProgress: the runner's progress output.
-//  - live (a terminal): one status line redrawn in place, "[7/12] 5 pass 1 fail
-//    0 error 1 skip  12.4s  running: prepare-single-gpu", refreshed each second;
-//    failures are printed above it as they happen.
+//  - live (a terminal): one status line redrawn in place (\r, ANSI erase),
+//    "[#######.............] 7/12  5 pass 1 fail 0 error 1 skip  12.4s  ETA 8.1s
+//    running: prepare-single-gpu +1", fitted to the terminal's width and
+//    refreshed each second (RenderProgressBar()); a Fail or Error is printed
+//    as a line of its own above it as it happens.
 //  - plain (a pipe or file, CI logs): one line per finished case,
 //    "[7/12] FAIL prepare-basics/prepare-single-gpu (1.24s): reason".
 //
@@ -17,12 +19,37 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "drahil/core/clock.hpp"
 #include "drahil/core/mutex.hpp"
 #include "drahil/runner/engine.hpp"
 
 namespace drahil::runner {
+
+// ProgressState: what the live line shows.
+struct ProgressState {
+  int done = 0, total = 0;
+  reports::Counts counts;
+  std::vector<std::string> running;  // ids of the cases now running
+  double elapsed_s = 0;
+  double finished_case_s = 0;  // the finished cases' durations, summed
+  int concurrency = 1;         // the most cases seen running at once
+};
+
+// RenderProgressBar(): the live line for s, at most width - 1 columns (the
+// last column would wrap on some terminals). The ETA is the finished cases'
+// mean duration times the cases left, divided by the concurrency; "ETA --"
+// before a case finished. On a narrow terminal the running cases go first,
+// then the bar shrinks and goes.
+std::string RenderProgressBar(const ProgressState& s, int width);
+
+// FormatSeconds(): "8.1s", "3m05s", "1h02m".
+std::string FormatSeconds(double s);
+
+// TerminalWidth(): the columns of the terminal on fd (TIOCGWINSZ), else
+// $COLUMNS, else 80.
+int TerminalWidth(int fd);
 
 class ConsoleProgress final : public ProgressSink {
  public:
@@ -54,6 +81,8 @@ class ConsoleProgress final : public ProgressSink {
   int done_ DRAHIL_GUARDED_BY(mu_) = 0;
   reports::Counts counts_ DRAHIL_GUARDED_BY(mu_);
   std::multiset<std::string> running_ DRAHIL_GUARDED_BY(mu_);
+  double finished_case_s_ DRAHIL_GUARDED_BY(mu_) = 0;
+  int concurrency_ DRAHIL_GUARDED_BY(mu_) = 1;
   Clock::TimePoint t0_ DRAHIL_GUARDED_BY(mu_);
 };
 

@@ -19,9 +19,20 @@ StepOutcome ExpectHealth(const Json& v, CaseContext& ctx, NodeEnv& env) {
     // driver's entries, or the device was never reported): pod status
     // shows such a device as Unknown.
     if (want == "Unknown") return StepOutcome::Pass();
-    return StepOutcome::Fail("the driver reported no health for device " + dev + " (Unknown)" +
-                                 (snap.stream_open ? "" : "; no health stream open"),
-                             "Health");
+    std::string stream =
+        snap.stream_open ? ""
+        : snap.service.empty()
+            ? "; the kubelet watches no health service of this driver instance"
+            : "; no " + snap.service + " stream open (" + std::to_string(snap.stream_starts) +
+                  " opened so far" +
+                  (snap.stream_starts > 0
+                       ? ", the last ended: " + (snap.last_stream_end.ok()
+                                                     ? std::string("EOF")
+                                                     : snap.last_stream_end.message())
+                       : std::string()) +
+                  ")";
+    return StepOutcome::Fail(
+        "the driver reported no health for device " + dev + " (Unknown)" + stream, "Health");
   });
 }
 

@@ -621,6 +621,9 @@ std::string RenderHtml(const RunReport& run, const RenderOptions& opts) {
   }
   h += "<table id=\"run\"><tr><th>node</th><td>" + Esc(run.node) +
        "</td></tr><tr><th>hardware</th><td>" + Esc(run.hardware) +
+       "</td></tr><tr><th>Kubernetes</th><td>" +
+       Esc(run.kubernetes_version.empty() ? "-" : run.kubernetes_version) +
+       Esc(run.feature_gates.empty() ? "" : " (feature gates: " + run.feature_gates + ")") +
        "</td></tr><tr><th>started</th><td>" + Esc(FormatJUnitTimestamp(run.started)) +
        "Z</td></tr><tr><th>duration</th><td>" + Num(run.duration_s, "%.1f") +
        " s</td></tr></table>\n";

@@ -124,21 +124,23 @@ CaseResult CaseFromJson(const json& j) {
 
 std::string RenderJson(const RunReport& run) {
   Counts counts = CountRun(run);
-  json j = {{"schema", kSchema},
-            {"driver", {{"name", run.driver_name}, {"version", run.driver_version}}},
-            {"node", run.node},
-            {"hardware", run.hardware},
-            {"started", Iso(run.started)},
-            {"duration_s", run.duration_s},
-            {"partial", run.partial},
-            {"interruption", run.interruption},
-            {"summary",
-             {{"tests", counts.tests},
-              {"passed", counts.passed},
-              {"failures", counts.failures},
-              {"errors", counts.errors},
-              {"skipped", counts.skipped},
-              {"flaky", counts.flaky}}}};
+  json j = {
+      {"schema", kSchema},
+      {"driver", {{"name", run.driver_name}, {"version", run.driver_version}}},
+      {"node", run.node},
+      {"hardware", run.hardware},
+      {"kubernetes", {{"version", run.kubernetes_version}, {"featureGates", run.feature_gates}}},
+      {"started", Iso(run.started)},
+      {"duration_s", run.duration_s},
+      {"partial", run.partial},
+      {"interruption", run.interruption},
+      {"summary",
+       {{"tests", counts.tests},
+        {"passed", counts.passed},
+        {"failures", counts.failures},
+        {"errors", counts.errors},
+        {"skipped", counts.skipped},
+        {"flaky", counts.flaky}}}};
   json suites = json::array();
   for (const auto& s : run.suites) {
     json cases = json::array();
@@ -183,6 +185,10 @@ Result<RunReport> ParseJsonReport(const std::string& text) {
     r.driver_version = j.at("driver").value("version", "");
     r.node = j.value("node", "");
     r.hardware = j.value("hardware", "");
+    if (j.contains("kubernetes") && j["kubernetes"].is_object()) {
+      r.kubernetes_version = j["kubernetes"].value("version", "");
+      r.feature_gates = j["kubernetes"].value("featureGates", "");
+    }
     if (auto t = ParseIso(j.value("started", ""))) r.started = *t;
     r.duration_s = j.value("duration_s", 0.0);
     r.partial = j.value("partial", false);

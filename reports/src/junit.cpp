@@ -145,6 +145,10 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
     AddProperty(props, "driver.version", run.driver_version);
     AddProperty(props, "node", run.node);
     AddProperty(props, "hardware", run.hardware);
+    if (!run.kubernetes_version.empty())
+      AddProperty(props, "kubernetes.version", run.kubernetes_version);
+    if (!run.feature_gates.empty())
+      AddProperty(props, "kubernetes.featureGates", run.feature_gates);
     if (!suite.file.empty()) AddProperty(props, "suite.file", suite.file);
     if (run.partial)
       AddProperty(props, "partial", run.interruption.empty() ? "interrupted" : run.interruption);

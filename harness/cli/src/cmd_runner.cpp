@@ -115,8 +115,10 @@ struct RunArgs {
   std::string work_dir;
   std::string node_name = "drahil-node";
   std::string progress = "auto";
-  std::string seed;              // --seed: "" = fixed allocator order, "random", or a number
-  std::string pod_sync_backoff;  // "" = the kubelet's 10 s
+  std::string seed;                // --seed: "" = fixed allocator order, "random", or a number
+  std::string pod_sync_backoff;    // "" = the kubelet's 10 s
+  std::string kubernetes_version;  // "" = the profile's, else the newest
+  std::string feature_gates;       // --feature-gates overrides
   // profile init: instead of suites, one case that drafts a device model
   // from the driver's slices into this file ("-" = stdout).
   std::string draft_out;
@@ -186,6 +188,13 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
   c->add_option("--pod-sync-backoff", a.pod_sync_backoff,
                 "How long the kubelet stand-in waits before it tries a pod whose prepare failed "
                 "again (default 10s, as the kubelet; at most 2 retries, within the step's time)");
+  c->add_option("--kubernetes-version", a.kubernetes_version,
+                "The Kubernetes release the API server, scheduler and kubelet stand-ins behave "
+                "as: 1.34, 1.35 or 1.36, with its feature-gate defaults (default: the driver "
+                "profile's kubernetes.version, else 1.36)");
+  c->add_option("--feature-gates", a.feature_gates,
+                "Feature gates set away from the version's defaults, as Kubernetes takes them: "
+                "A=true,B=false (after the profile's kubernetes.feature-gates)");
   c->add_option("--progress", a.progress, "auto | live | plain | none")
       ->check(CLI::IsMember({"auto", "live", "plain", "none"}));
 }
@@ -370,12 +379,24 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   opts.bin_dir = ExeDir(ctx);
   opts.lib_dir = LibDir(ctx);
   opts.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
+  auto gates = runner::GatesForRun(profile, a.kubernetes_version, a.feature_gates);
+  if (!gates.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", gates.status().message().c_str());
+    return kExitUsage;
+  }
+  opts.gates = *gates;
 
   runner::IntegrationOptions integ;
   integ.attach_registry_dir = a.attach;
   integ.api_listen = a.api_listen;
   integ.kubeconfig_out = a.kubeconfig_out;
   integ.shared_node = a.shared_node;
+  integ.gates = opts.gates;
+  if (a.progress != "none") {
+    std::string overrides = opts.gates.Overrides();
+    std::fprintf(stderr, "drahil: Kubernetes %s%s\n", opts.gates.version().ToString().c_str(),
+                 overrides.empty() ? "" : (" with feature gates " + overrides).c_str());
+  }
   if (!a.seed.empty()) {
     uint64_t seed = 0;
     if (a.seed == "random") {

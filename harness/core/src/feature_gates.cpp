@@ -32,25 +32,45 @@ const std::vector<GateHistory>& History() {
       {features::kDynamicResourceAllocation, {{34, S::kGA, true, false}, {35, S::kGA, true, true}}},
       {features::kDRAAdminAccess, {{34, S::kBeta, true, false}, {36, S::kGA, true, true}}},
       {features::kDRAPrioritizedList, {{34, S::kBeta, true, false}, {36, S::kGA, true, false}}},
-      {features::kDRAConsumableCapacity, {{34, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
+      {features::kDRAConsumableCapacity,
+       {{34, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       {features::kDRADeviceBindingConditions,
        {{34, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       {features::kDRAResourceClaimDeviceStatus, {{33, S::kBeta, true, false}}},
       {features::kDRADeviceTaints, {{33, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       // Split off DRADeviceTaints in 1.35; beta in 1.36 but off by default,
       // as its API (resource.k8s.io/v1beta2 DeviceTaintRule) is.
-      {features::kDRADeviceTaintRules, {{35, S::kAlpha, false, false}, {36, S::kBeta, false, false}}},
-      {features::kDRAExtendedResource, {{34, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
+      {features::kDRADeviceTaintRules,
+       {{35, S::kAlpha, false, false}, {36, S::kBeta, false, false}}},
+      {features::kDRAExtendedResource,
+       {{34, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       {features::kDRAPartitionableDevices,
        {{33, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       {features::kDRASchedulerFilterTimeout, {{34, S::kBeta, true, false}}},
-      {features::kResourceHealthStatus, {{31, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
+      {features::kResourceHealthStatus,
+       {{31, S::kAlpha, false, false}, {36, S::kBeta, true, false}}},
       {features::kKubeletPodResourcesDynamicResources,
        {{34, S::kBeta, true, false}, {36, S::kGA, true, false}}},
       {features::kKubeletPodResourcesGet, {{34, S::kBeta, true, false}, {36, S::kGA, true, false}}},
       {features::kDRAListTypeAttributes, {{36, S::kAlpha, false, false}}},
   };
   return h;
+}
+
+// Gates split off another one: before from_minor the feature was part of
+// parent (DeviceTaintRules came with DRADeviceTaints in 1.33 and 1.34).
+struct SplitGate {
+  const char* name;
+  int from_minor;
+  const char* parent;
+};
+const SplitGate* FindSplit(std::string_view name, int minor) {
+  static const SplitGate kSplit[] = {
+      {features::kDRADeviceTaintRules, 35, features::kDRADeviceTaints}};
+  for (const auto& s : kSplit) {
+    if (name == s.name && minor < s.from_minor) return &s;
+  }
+  return nullptr;
 }
 
 const GateHistory* FindHistory(std::string_view name) {
@@ -137,6 +157,8 @@ FeatureGates FeatureGates::Newest() {
   return std::move(*g);
 }
 
+bool FeatureGates::Exists(std::string_view name) { return FindHistory(name) != nullptr; }
+
 Status FeatureGates::Set(std::string_view name, bool enabled) {
   auto it = gates_.find(name);
   if (it == gates_.end()) {
@@ -179,6 +201,7 @@ Status FeatureGates::SetFromString(std::string_view overrides) {
 }
 
 bool FeatureGates::Enabled(std::string_view name) const {
+  if (const SplitGate* s = FindSplit(name, version_.minor)) return Enabled(s->parent);
   auto it = gates_.find(name);
   return it != gates_.end() && it->second.value;
 }
@@ -188,6 +211,10 @@ bool FeatureGates::Known(std::string_view name) const { return gates_.count(name
 std::string FeatureGates::Describe(std::string_view name) const {
   auto it = gates_.find(name);
   std::string v = "Kubernetes " + version_.ToString();
+  if (const SplitGate* s = FindSplit(name, version_.minor)) {
+    std::string parent = Describe(s->parent);
+    return std::string(name) + " (part of " + parent + ")";
+  }
   if (it == gates_.end()) return std::string(name) + " (not in " + v + ")";
   const Gate& g = it->second;
   std::string why;
@@ -197,6 +224,15 @@ std::string FeatureGates::Describe(std::string_view name) const {
     why = std::string("turned ") + (g.value ? "on" : "off") + " by --feature-gates";
   }
   return std::string(name) + " (" + FeatureStageName(g.stage) + " in " + v + ", " + why + ")";
+}
+
+std::string FeatureGates::HowToEnable(std::string_view name) const {
+  if (const SplitGate* s = FindSplit(name, version_.minor)) return HowToEnable(s->parent);
+  if (Known(name)) return "turn it on with --feature-gates " + std::string(name) + "=true";
+  const GateHistory* h = FindHistory(name);
+  if (h == nullptr || h->specs.empty()) return "drahil does not know this gate";
+  int from = h->specs.front().from_minor;
+  return "it comes in Kubernetes 1." + std::to_string(from) + " (--kubernetes-version)";
 }
 
 std::vector<std::string> FeatureGates::Names() const {

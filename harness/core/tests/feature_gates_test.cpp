@@ -31,18 +31,17 @@ TEST_CASE("FeatureGates: each version has its release's defaults", "[core][featu
   REQUIRE(g34.ok());
   REQUIRE(g35.ok());
   REQUIRE(g36.ok());
-  for (const char* alpha :
-       {features::kDRADeviceTaints, features::kDRAPartitionableDevices,
-        features::kDRAConsumableCapacity, features::kDRADeviceBindingConditions,
-        features::kDRAExtendedResource, features::kResourceHealthStatus}) {
+  for (const char* alpha : {features::kDRADeviceTaints, features::kDRAPartitionableDevices,
+                            features::kDRAConsumableCapacity, features::kDRADeviceBindingConditions,
+                            features::kDRAExtendedResource, features::kResourceHealthStatus}) {
     INFO(alpha);
     CHECK_FALSE(g34->Enabled(alpha));
     CHECK_FALSE(g35->Enabled(alpha));
     CHECK(g36->Enabled(alpha));
   }
-  for (const char* beta : {features::kDRAAdminAccess, features::kDRAPrioritizedList,
-                           features::kDRAResourceClaimDeviceStatus,
-                           features::kDynamicResourceAllocation}) {
+  for (const char* beta :
+       {features::kDRAAdminAccess, features::kDRAPrioritizedList,
+        features::kDRAResourceClaimDeviceStatus, features::kDynamicResourceAllocation}) {
     INFO(beta);
     CHECK(g34->Enabled(beta));
     CHECK(g36->Enabled(beta));
@@ -68,8 +67,17 @@ TEST_CASE("FeatureGates: --feature-gates overrides, with upstream's errors",
         "DRADeviceTaints (alpha in Kubernetes 1.34, turned on by --feature-gates)");
   CHECK(g->Describe(features::kDRAPartitionableDevices) ==
         "DRAPartitionableDevices (alpha in Kubernetes 1.34, off by default)");
+  // DeviceTaintRules were part of DRADeviceTaints until 1.35 split them off.
+  CHECK(g->Enabled(features::kDRADeviceTaintRules));
   CHECK(g->Describe(features::kDRADeviceTaintRules) ==
-        "DRADeviceTaintRules (not in Kubernetes 1.34)");
+        "DRADeviceTaintRules (part of DRADeviceTaints (alpha in Kubernetes 1.34, turned on by "
+        "--feature-gates))");
+  CHECK(g->HowToEnable(features::kDRAPartitionableDevices) ==
+        "turn it on with --feature-gates DRAPartitionableDevices=true");
+  CHECK(g->HowToEnable(features::kDRAListTypeAttributes) ==
+        "it comes in Kubernetes 1.36 (--kubernetes-version)");
+  CHECK(g->Describe(features::kDRAListTypeAttributes) ==
+        "DRAListTypeAttributes (not in Kubernetes 1.34)");
 
   auto unknown = FeatureGates::For(KubeVersion{36}, "DRANoSuchThing=true");
   REQUIRE_FALSE(unknown.ok());

@@ -140,7 +140,10 @@ bool KubeletStandIn::Impl::Register(const std::string& socket, uint64_t stamp) {
   auto has = [&](const char* s) {
     return std::find(versions.begin(), versions.end(), s) != versions.end();
   };
-  if (has(kHealthV1Service)) {
+  if (options_.health_mode == HealthMode::kOff) {
+    // ResourceHealthStatus off: the kubelet's DRA manager starts no health
+    // stream (pkg/kubelet/cm/dra/manager.go, gated on the feature).
+  } else if (has(kHealthV1Service)) {
     health_service = kHealthV1Service;
   } else if (has(kHealthV1alpha1Service) || options_.health_mode == HealthMode::kAlways) {
     health_service = kHealthV1alpha1Service;

@@ -93,6 +93,9 @@ struct NodeEnv {
   // The allocator's pool order (allocator::Options::order_seed; unset =
   // fixed), from `drahil run --seed`.
   std::optional<uint64_t> order_seed;
+  // The run's Kubernetes version and feature gates (IntegrationOptions::gates):
+  // what the allocator and kubelet stand-in do, and what the API server keeps.
+  FeatureGates gates = FeatureGates::Newest();
   // Started (once) by an api-fault with `for:`. Last member: stopped and
   // joined before the handles go.
   std::jthread fault_timer DRAHIL_GUARDED_BY(mu);

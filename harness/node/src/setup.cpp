@@ -90,6 +90,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     return OkStatus();
   });
   env->order_seed = opts.allocator_seed;
+  env->gates = opts.gates;
   if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok())
     return StepOutcome::FromStatus(n.status(), "create Node");
   // The DeviceClasses of the profile's device model, as a cluster admin
@@ -128,6 +129,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   ko.state_dir = ctx.dirs.state_dir + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
   if (opts.pod_sync_backoff) ko.pod_sync_backoff = *opts.pod_sync_backoff;
+  if (!opts.gates.Enabled(features::kResourceHealthStatus))
+    ko.health_mode = kubelet::KubeletStandIn::HealthMode::kOff;
   if (Status s = MakeDirs(ko.state_dir); !s.ok())
     return StepOutcome::FromStatus(s, "kubelet state dir");
   // PodResources is served on a unix socket, whose path must fit sun_path.

@@ -47,6 +47,29 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes) {
 }
 }  // namespace
 
+Result<FeatureGates> GatesForRun(const DriverProfile& profile, const std::string& version_flag,
+                                 const std::string& gates_flag) {
+  KubeVersion version = KubeVersion::Newest();
+  if (!version_flag.empty()) {
+    auto v = KubeVersion::Parse(version_flag);
+    if (!v.ok()) return InvalidArgumentError("--kubernetes-version: " + v.status().message());
+    version = *v;
+  } else if (!profile.kubernetes_version.empty()) {
+    auto v = KubeVersion::Parse(profile.kubernetes_version);
+    if (!v.ok())
+      return InvalidArgumentError(profile.file + ": kubernetes.version: " + v.status().message());
+    version = *v;
+  }
+  auto gates = FeatureGates::For(version, profile.feature_gates);
+  if (!gates.ok()) {
+    return InvalidArgumentError(profile.file +
+                                ": kubernetes.feature-gates: " + gates.status().message());
+  }
+  if (Status s = gates->SetFromString(gates_flag); !s.ok())
+    return InvalidArgumentError("--feature-gates: " + s.message());
+  return gates;
+}
+
 bool NeedsSetUp(const Suite& suite, const Case& kase) {
   return !suite.fixtures.empty() || !kase.fixtures.empty() || !kase.requires_.devices.empty() ||
          StepsNeedSetUp(kase.steps);
@@ -121,6 +144,13 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
     for (const auto& b : req.probe_backends) list += (list.empty() ? "" : ", ") + b;
     return StepOutcome::Skip("needs a probe backend among [" + list + "]; driver profile \"" +
                              prof.name + "\" uses \"" + prof.probe.backend + "\"");
+  }
+  // A feature gate that is off in the run's Kubernetes version: the feature
+  // is not there in such a cluster, whatever the driver does.
+  for (const auto& g : req.feature_gates) {
+    if (options_.gates.Enabled(g)) continue;
+    return StepOutcome::Skip("needs feature gate " + options_.gates.Describe(g) + "; " +
+                             options_.gates.HowToEnable(g));
   }
   // A kind the profile's device model does not bind cannot be found in any
   // slice: the case skips before a node is started.
@@ -311,6 +341,11 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     } catch (const std::exception& e) {
       outcome = StepOutcome::Error(std::string("internal error: ") + e.what());
     }
+    if (hooks_.explain_failure &&
+        (outcome.verdict == Verdict::kFail || outcome.verdict == Verdict::kError)) {
+      std::string why = hooks_.explain_failure(ctx);
+      if (!why.empty()) outcome.message += "\n" + why;
+    }
     cleanup_status = ctx.cleanup.RunAll();
     // The end of the driver's log (the driver has stopped by now), bounded;
     // more of it when the case went wrong.
@@ -388,6 +423,8 @@ Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelT
   report.node = options_.node_name;
   report.hardware = options_.hardware;
   report.claimed = options_.profile.capabilities;
+  report.kubernetes_version = options_.gates.version().ToString();
+  report.feature_gates = options_.gates.Overrides();
   report.started = Clock::Real().WallNow();
   auto t0 = Clock::Real().Now();
 

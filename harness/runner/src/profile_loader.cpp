@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/suite.hpp"
@@ -179,11 +180,40 @@ Status LoadDeviceModel(const YAML::Node& root, const Where& w, const std::string
   return LoadFaults(root, w, p, m);
 }
 
+// LoadKubernetes(): the Kubernetes release the vendor ships against and its
+// gate overrides, checked now so that a typo fails `drahil validate`.
+Status LoadKubernetes(const YAML::Node& k, const Where& w, DriverProfile& p) {
+  KubeVersion version = KubeVersion::Newest();
+  if (auto v = k["version"]) {
+    auto parsed = KubeVersion::Parse(v.Scalar());
+    if (!parsed.ok()) return ErrorAt(v, w.Key("version"), parsed.status().message());
+    version = *parsed;
+    p.kubernetes_version = version.ToString();
+  }
+  if (auto g = k["feature-gates"]) {
+    std::string overrides;
+    for (auto it = g.begin(); it != g.end(); ++it) {
+      std::string item = it->first.Scalar() + "=" + it->second.Scalar();
+      if (auto gates = FeatureGates::For(version, item); !gates.ok())
+        return ErrorAt(it->second, w.Key("feature-gates").Key(it->first.Scalar()),
+                       gates.status().message());
+      overrides += (overrides.empty() ? "" : ",") + item;
+    }
+    p.feature_gates = overrides;
+  }
+  return OkStatus();
+}
+
 Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
   static const SchemaPtr kSchema = Map(
-      {Req("spec", Enum({std::string(kDriverSpec)})), Req("name", Name()), Req("driver", Name()),
-       Opt("version", Str()), Opt("description", Str()), Req("command", Str()),
-       Opt("args", Seq(Str())), Opt("env", StringMap()),
+      {Req("spec", Enum({std::string(kDriverSpec)})),
+       Req("name", Name()),
+       Req("driver", Name()),
+       Opt("version", Str()),
+       Opt("description", Str()),
+       Req("command", Str()),
+       Opt("args", Seq(Str())),
+       Opt("env", StringMap()),
        Opt("node", Map({Opt("profile", Str()), Opt("labels", StringMap())})),
        Opt("capabilities", Seq(Name())),
        Opt("probe", Map({Req("backend", Enum(ProbeBackends())), Opt("env-pattern", Regex()),
@@ -191,11 +221,15 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
                          Opt("checks", Seq(Enum({"enumerate", "memory-capacity", "memory-isolation",
                                                  "bandwidth", "compute", "health"}))),
                          Opt("args", Seq(Str()))})),
-       Opt("devices", FreeMap()), Opt("cdi", Map({Opt("pattern", Regex())})),
-       Opt("taints", StringMap()), Opt("configs", FreeMap()), Opt("errors", StringMap()),
+       Opt("devices", FreeMap()),
+       Opt("cdi", Map({Opt("pattern", Regex())})),
+       Opt("taints", StringMap()),
+       Opt("configs", FreeMap()),
+       Opt("errors", StringMap()),
        Opt("faults", Enum({"emulated", "nvml", "exec", "none"})),
        Opt("fault-commands",
            Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
+       Opt("kubernetes", Map({Opt("version", Str()), Opt("feature-gates", StringMap())})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
   DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
@@ -245,6 +279,8 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
     }
   }
   DRAHIL_RETURN_IF_ERROR(LoadDeviceModel(root, w, file, p));
+  if (auto k = root["kubernetes"])
+    DRAHIL_RETURN_IF_ERROR(LoadKubernetes(k, w.Key("kubernetes"), p));
   if (auto t = root["timeouts"]) {
     if (t["registration"]) p.timeouts.registration = *ParseDuration(t["registration"].Scalar());
     if (t["slices"]) p.timeouts.slices = *ParseDuration(t["slices"].Scalar());

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/formats/yaml_json.hpp"
 #include "drahil/runner/binding.hpp"
@@ -347,11 +348,12 @@ Result<std::vector<Step>> ParseSteps(const YAML::Node& n, const Where& w, size_t
 
 SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
-    auto requires_ = Map({Opt("capabilities", Seq(Name())),
-                          Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)),
-                                                  Opt("role", Name()), Opt("name", Name())},
-                                                 {{"kind", "name"}}))),
-                          Opt("probe-backends", Seq(Enum(ProbeBackends())))});
+    auto requires_ =
+        Map({Opt("capabilities", Seq(Name())),
+             Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
+                                     Opt("name", Name())},
+                                    {{"kind", "name"}}))),
+             Opt("probe-backends", Seq(Enum(ProbeBackends()))), Opt("feature-gates", Seq(Name()))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
                      Opt("feature", Name()), Opt("rationale", Str()), Opt("timeout", Dur()),
                      Opt("requires", requires_), Opt("driver-start-delay", Dur()),
@@ -402,6 +404,17 @@ Status LoadRequires(const YAML::Node& r, const Where& rw, Requires& out) {
   }
   if (r["probe-backends"])
     for (const auto& x : r["probe-backends"]) out.probe_backends.push_back(x.Scalar());
+  if (auto g = r["feature-gates"]) {
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (!FeatureGates::Exists(g[i].Scalar())) {
+        return ErrorAt(g[i], rw.Key("feature-gates").Index(i),
+                       "unknown feature gate \"" + g[i].Scalar() +
+                           "\" (drahil knows the DRA gates of Kubernetes 1.34 to 1.36; "
+                           "docs/kubernetes-versions.md)");
+      }
+      out.feature_gates.push_back(g[i].Scalar());
+    }
+  }
   return OkStatus();
 }
 

@@ -113,6 +113,11 @@ struct RunReport {
   std::string node;
   std::string hardware;              // "emulated: 8-gpu-mig" or "real: 2x NVIDIA H100"
   std::vector<std::string> claimed;  // the capabilities the driver profile claims
+  // The Kubernetes version the stand-ins behaved as ("1.36"; "" in reports
+  // from before versions) and the feature gates set away from its defaults
+  // ("A=true,B=false"; "" = none).
+  std::string kubernetes_version;
+  std::string feature_gates;
   std::chrono::system_clock::time_point started{};
   double duration_s = 0;
   // partial: the run was interrupted (SIGINT/SIGTERM, --fail-fast) and this

@@ -79,13 +79,17 @@ class FeatureGates {
   static Result<FeatureGates> For(KubeVersion version, std::string_view overrides = "");
   // Newest(): the newest version's defaults.
   static FeatureGates Newest();
+  // Exists(): whether any supported version has a gate of this name.
+  static bool Exists(std::string_view name);
 
   // Set(): one override; errors as For().
   Status Set(std::string_view name, bool enabled);
   // SetFromString(): a --feature-gates value.
   Status SetFromString(std::string_view overrides);
 
-  // Enabled(): whether the gate is on. A gate the version does not know is off.
+  // Enabled(): whether the gate is on. A gate the version does not know is
+  // off, except one that was split off another later: before the split it is
+  // on with its parent (DRADeviceTaintRules follows DRADeviceTaints on 1.34).
   [[nodiscard]] bool Enabled(std::string_view name) const;
   // Known(): whether this version has the gate.
   [[nodiscard]] bool Known(std::string_view name) const;
@@ -95,6 +99,10 @@ class FeatureGates {
   // "... (beta in Kubernetes 1.36, turned off by --feature-gates)",
   // "DRAListTypeAttributes (not in Kubernetes 1.35)".
   [[nodiscard]] std::string Describe(std::string_view name) const;
+  // HowToEnable(): what turns the gate on in this run, for skip reasons:
+  // "turn it on with --feature-gates DRADeviceTaints=true", or "it comes in
+  // Kubernetes 1.36 (--kubernetes-version)".
+  [[nodiscard]] std::string HowToEnable(std::string_view name) const;
   // Names(): every gate this version has, sorted.
   [[nodiscard]] std::vector<std::string> Names() const;
   // Overrides(): the gates set away from their default, "A=true,B=false"

@@ -46,6 +46,9 @@ class KubeletStandIn {
     // Watch v1alpha1 for every plugin, advertised or not (kubelets 1.34–1.36
     // with the ResourceHealthStatus gate on).
     kAlways,
+    // Watch nothing: the ResourceHealthStatus gate is off (the default of
+    // 1.34 and 1.35), so pods never get allocatedResourcesStatus.
+    kOff,
   };
 
   struct Options {

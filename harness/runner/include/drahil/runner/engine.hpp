@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/mutex.hpp"
 #include "drahil/core/status.hpp"
 #include "drahil/reports/model.hpp"
@@ -272,6 +273,11 @@ struct EngineHooks {
   // needs it) when a case requires devices or capabilities the profile does
   // not claim. Unset: such cases end with Error naming what is missing.
   std::function<Result<Inventory>(CaseContext&)> discover;
+  // explain_failure: called when a case failed or erred, before its
+  // cleanup; a non-empty answer is appended to the case's message (the
+  // node side names the fields the API server dropped because a feature
+  // gate was off). Unset: nothing is added.
+  std::function<std::string(CaseContext&)> explain_failure;
 };
 
 struct RunOptions {
@@ -287,6 +293,9 @@ struct RunOptions {
   std::string lib_dir;     // for {lib_dir}; "" = <bin_dir>/../lib
   std::string node_name = "drahil-node";
   std::string hardware;  // for the report
+  // The Kubernetes version the stand-ins behave as and its feature gates:
+  // cases whose requires.feature-gates are off Skip; recorded in the report.
+  FeatureGates gates = FeatureGates::Newest();
 };
 
 // ProgressSink: told about the run as it goes. Calls are serialised.
@@ -340,6 +349,13 @@ class Engine {
   mutable Mutex inventory_mu_;
   std::optional<Inventory> inventory_ DRAHIL_GUARDED_BY(inventory_mu_);
 };
+
+// GatesForRun(): the run's Kubernetes version and feature gates: version is
+// --kubernetes-version, else the profile's kubernetes.version, else the
+// newest; the profile's kubernetes.feature-gates apply first, then
+// --feature-gates (which win). Errors name the flag or the profile.
+Result<FeatureGates> GatesForRun(const DriverProfile& profile, const std::string& version_flag,
+                                 const std::string& gates_flag);
 
 // NeedsSetUp(): whether a case touches the node (fixtures, device
 // requirements, or any step but wait); the engine calls set_up_case only then.

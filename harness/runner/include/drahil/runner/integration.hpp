@@ -40,6 +40,9 @@ struct IntegrationOptions {
   // whose prepare failed again (kubelet::KubeletStandIn::Options, 10 s as
   // the kubelet); unset = the kubelet's.
   std::optional<std::chrono::milliseconds> pod_sync_backoff;
+  // The Kubernetes version the API server, scheduler and kubelet stand-ins
+  // behave as, with its feature gates (RunOptions::gates, the same value).
+  FeatureGates gates = FeatureGates::Newest();
 };
 
 // InstallIntegration(): the fallback without harness/node (see above).

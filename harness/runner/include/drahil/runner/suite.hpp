@@ -89,8 +89,13 @@ struct Requires {
   std::vector<std::string> capabilities;    // driver capabilities (profile or discovered)
   std::vector<DeviceRequirement> devices;   // from the driver's slices (discovery)
   std::vector<std::string> probe_backends;  // the profile's probe backend must be one of these
+  // Kubernetes feature gates (drahil/core/feature_gates.hpp) the case needs
+  // on: off in the run's Kubernetes version (--kubernetes-version,
+  // --feature-gates) makes the case Skip, naming the gate.
+  std::vector<std::string> feature_gates;
   [[nodiscard]] bool empty() const {
-    return capabilities.empty() && devices.empty() && probe_backends.empty();
+    return capabilities.empty() && devices.empty() && probe_backends.empty() &&
+           feature_gates.empty();
   }
 };
 
@@ -216,6 +221,11 @@ struct DriverProfile {
   ProbeConfig probe;
   DriverTimeouts timeouts;
   DeviceModel devices;  // empty kinds: cases that need a device kind Skip with the reason
+  // kubernetes.version / kubernetes.feature-gates: the Kubernetes release
+  // the vendor ships against ("" = drahil's newest) and gate overrides
+  // ("A=true,B=false"). --kubernetes-version and --feature-gates win.
+  std::string kubernetes_version;
+  std::string feature_gates;
   std::string file;
 };
 

@@ -375,10 +375,14 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
   const FeatureGates& gates = impl_->options.gates;
   auto drops = Drops(*info, gates, obj, nullptr, internal::WriteScope::kAll, *impl_->options.clock);
   auto causes = internal::ValidateCreate(*info, obj, gates.version());
-  if (!causes.empty()) return internal::Invalid(*info, m.value("name", ""), causes).ToStatus();
+  if (!causes.empty()) {
+    for (auto& d : drops) impl_->RecordDrop(std::move(d));  // maybe why it is refused
+    return internal::Invalid(*info, m.value("name", ""), causes).ToStatus();
+  }
   auto r = impl_->store.Create(*info, std::move(obj));
-  if (!r.ok()) return r.error().ToStatus();
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
   for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 
@@ -404,8 +408,9 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
         }
         return d;
       });
-  if (!r.ok()) return r.error().ToStatus();
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
   for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 
@@ -428,8 +433,9 @@ Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
         }
         return d;
       });
-  if (!r.ok()) return r.error().ToStatus();
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
   for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 

@@ -238,8 +238,7 @@ void DropClaimSpec(const FeatureGates& g, json* spec, const json* old_spec,
               f::kDRADeviceTaints);
       auto subs = Items(requests[i], "firstAvailable");
       for (size_t j = 0; j < subs.size(); ++j) {
-        d.Erase(subs[j], "tolerations", At(At(rp, i) + ".firstAvailable", j),
-                f::kDRADeviceTaints);
+        d.Erase(subs[j], "tolerations", At(At(rp, i) + ".firstAvailable", j), f::kDRADeviceTaints);
       }
     }
   }
@@ -285,9 +284,7 @@ bool ClaimAdminAccessInUse(const json* old) {
   return false;
 }
 // isDRAResourceClaimDeviceStatusInUse
-bool DeviceStatusInUse(const json* old) {
-  return NonEmpty(Field(Field(old, "status"), "devices"));
-}
+bool DeviceStatusInUse(const json* old) { return NonEmpty(Field(Field(old, "status"), "devices")); }
 // draConsumableCapacityFeatureInUse (claim)
 bool ClaimConsumableInUse(const json* old) {
   if (old == nullptr) return false;
@@ -352,8 +349,7 @@ void DropClaimStatus(const FeatureGates& g, json& obj, const json* old, Dropper&
   }
   // dropDeallocatedStatusDevices: status.devices entries of devices the old
   // allocation had and the new one has not go (not a gate drop: unrecorded).
-  if (old == nullptr ||
-      (!g.Enabled(f::kDRAResourceClaimDeviceStatus) && !DeviceStatusInUse(old)))
+  if (old == nullptr || (!g.Enabled(f::kDRAResourceClaimDeviceStatus) && !DeviceStatusInUse(old)))
     return;
   std::set<DeviceId> gone;
   for (const json* r : Results(old)) gone.insert(IdOf(*r));
@@ -382,8 +378,8 @@ void DropDeviceClass(const FeatureGates& g, json& obj, const json* old, Dropper&
 
 }  // namespace
 
-std::vector<Drop> DropDisabledFields(const ResourceInfo& info, const FeatureGates& gates,
-                                     json& obj, const json* old, WriteScope scope) {
+std::vector<Drop> DropDisabledFields(const ResourceInfo& info, const FeatureGates& gates, json& obj,
+                                     const json* old, WriteScope scope) {
   std::vector<Drop> drops;
   if (info.group != kResourceGroup || !obj.is_object()) return drops;
   Dropper d(drops);
@@ -396,7 +392,8 @@ std::vector<Drop> DropDisabledFields(const ResourceInfo& info, const FeatureGate
     DropClaimSpec(gates, Field(Field(&obj, "spec"), "spec"), Field(Spec(old), "spec"), "spec.spec",
                   d);
   } else if (r == "resourceclaims") {
-    if (scope != WriteScope::kStatus) DropClaimSpec(gates, Field(&obj, "spec"), Spec(old), "spec", d);
+    if (scope != WriteScope::kStatus)
+      DropClaimSpec(gates, Field(&obj, "spec"), Spec(old), "spec", d);
     if (scope != WriteScope::kMain) DropClaimStatus(gates, obj, old, d);
   }
   return drops;

@@ -246,7 +246,12 @@ Response Handler::Create(const Request& req, const Classified& c) {
   std::vector<DroppedField> drops;
   PrepareWrite(info, "", obj, nullptr, &drops, c);
   auto causes = ValidateCreate(info, obj, config_.gates.version());
-  if (!causes.empty()) return ErrorResponse(Invalid(info, m.value("name", ""), causes));
+  if (!causes.empty()) {
+    // Recorded also when refused: a drop can be why (a request left without
+    // firstAvailable, an attribute without its list value).
+    Report(std::move(drops));
+    return ErrorResponse(Invalid(info, m.value("name", ""), causes));
+  }
   std::vector<std::string> warnings;
   Route route = c.route;
   auto created = store_.Create(info, std::move(obj),
@@ -298,7 +303,10 @@ Response Handler::Update(const Request& req, const Classified& c) {
                                  }
                                  return d;
                                });
-  if (!updated.ok()) return ErrorResponse(updated.error());
+  if (!updated.ok()) {
+    if (updated.error().code == 422) Report(std::move(drops));
+    return ErrorResponse(updated.error());
+  }
   Report(std::move(drops));
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
@@ -363,7 +371,10 @@ Response Handler::Patch(const Request& req, const Classified& c) {
         }
         return d;
       });
-  if (!updated.ok()) return ErrorResponse(updated.error());
+  if (!updated.ok()) {
+    if (updated.error().code == 422) Report(std::move(drops));
+    return ErrorResponse(updated.error());
+  }
   Report(std::move(drops));
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());

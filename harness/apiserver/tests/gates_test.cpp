@@ -21,8 +21,7 @@ namespace {
 const char kDriver[] = "accel.example.com";
 const std::string kSlices = "/apis/resource.k8s.io/v1/resourceslices";
 const std::string kClaims = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
-const std::string kTemplates =
-    "/apis/resource.k8s.io/v1/namespaces/default/resourceclaimtemplates";
+const std::string kTemplates = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaimtemplates";
 const std::string kClasses = "/apis/resource.k8s.io/v1/deviceclasses";
 const std::string kRules = "/apis/resource.k8s.io/v1/devicetaintrules";
 
@@ -45,7 +44,8 @@ std::unique_ptr<ApiServer> Start(const FeatureGates& gates, const std::string& d
 
 json TaintedSlice(const std::string& name) {
   json s = Slice(name, "node-1", kDriver, 2);
-  s["spec"]["devices"][0]["taints"] = {{{"key", "accel.example.com/hot"}, {"effect", "NoSchedule"}}};
+  s["spec"]["devices"][0]["taints"] = {
+      {{"key", "accel.example.com/hot"}, {"effect", "NoSchedule"}}};
   return s;
 }
 
@@ -110,7 +110,8 @@ TEST_CASE("Gates: taints already in use in the old slice are kept on update",
   auto cur = off->Get("resourceslices", "", "s1");
   REQUIRE_OK(cur);
   json upd = *cur;
-  upd["spec"]["devices"][1]["taints"] = {{{"key", "accel.example.com/cold"}, {"effect", "NoExecute"}}};
+  upd["spec"]["devices"][1]["taints"] = {
+      {{"key", "accel.example.com/cold"}, {"effect", "NoExecute"}}};
   auto r = Http(*off, "PUT", kSlices + "/s1", upd.dump());
   INFO(r.body);
   REQUIRE(r.status == 200);
@@ -160,8 +161,8 @@ TEST_CASE("Gates: binding conditions need both gates", "[apiserver][gates]") {
     CHECK(Dropped(*server, "spec.devices[0].bindsToNode", "DRADeviceBindingConditions"));
   }
   {
-    auto server = Start(
-        Gates("1.35", "DRADeviceBindingConditions=true,DRAResourceClaimDeviceStatus=false"));
+    auto server =
+        Start(Gates("1.35", "DRADeviceBindingConditions=true,DRAResourceClaimDeviceStatus=false"));
     REQUIRE(Http(*server, "POST", kSlices, s.dump()).status == 201);
     CHECK(Dropped(*server, "spec.devices[0].bindingFailureConditions",
                   "DRAResourceClaimDeviceStatus"));
@@ -188,8 +189,8 @@ TEST_CASE("Gates: consumable-capacity slice fields are dropped when DRAConsumabl
   REQUIRE(r.status == 201);
   CHECK(r.Json()["spec"]["devices"][0]["capacity"]["memory"] == json{{"value", "8Gi"}});
   CHECK(Dropped(*server, "spec.devices[0].allowMultipleAllocations", "DRAConsumableCapacity"));
-  CHECK(Dropped(*server, "spec.devices[0].capacity[memory].requestPolicy",
-                "DRAConsumableCapacity"));
+  CHECK(
+      Dropped(*server, "spec.devices[0].capacity[memory].requestPolicy", "DRAConsumableCapacity"));
 }
 
 // resourceslice/strategy.go dropDisableDRAListTypeAttributesFields: the
@@ -203,6 +204,7 @@ TEST_CASE("Gates: list-typed attributes are dropped before 1.36's gate, leaving 
   INFO(r.body);
   CHECK(r.status == 422);
   CHECK(r.body.find("exactly one value must be specified") != std::string::npos);
+  CHECK(Dropped(*server, "spec.devices[0].attributes[modes].strings", "DRAListTypeAttributes"));
 }
 
 // resourceclaimspec/strategy.go dropDisabledDRADeviceTaintsFields,
@@ -229,8 +231,13 @@ TEST_CASE("Gates: claim tolerations, firstAvailable and adminAccess follow their
                  {{"requests",
                    {{{"name", "r"},
                      {"firstAvailable", {{{"name", "a"}, {"deviceClassName", "accel"}}}}}}}}}}}}}};
+  // Without firstAvailable the request has no device: refused as upstream's
+  // validation refuses it, and the drop is recorded all the same.
   auto rt = Http(*server, "POST", kTemplates, t.dump());
   INFO(rt.body);
+  CHECK(rt.status == 422);
+  CHECK(rt.body.find("exactly one of `exactly` or `firstAvailable` is required") !=
+        std::string::npos);
   CHECK(Dropped(*server, "spec.spec.devices.requests[0].firstAvailable", "DRAPrioritizedList"));
 }
 
@@ -246,19 +253,21 @@ TEST_CASE("Gates: claim capacity requests are dropped when DRAConsumableCapacity
 
 // resourceclaim/strategy.go dropDisabledStatusFields (status strategy
 // PrepareForUpdate): consumable-capacity and device-status fields.
-TEST_CASE("Gates: claim status fields follow DRAConsumableCapacity and "
-          "DRAResourceClaimDeviceStatus",
-          "[apiserver][gates]") {
+TEST_CASE(
+    "Gates: claim status fields follow DRAConsumableCapacity and "
+    "DRAResourceClaimDeviceStatus",
+    "[apiserver][gates]") {
   auto server = Start(Gates("1.35", "DRAResourceClaimDeviceStatus=false"));
-  auto made = server->Create("resourceclaims", ClaimWith({}));
+  auto made = server->Create("resourceclaims", ClaimWith(json::object()));
   REQUIRE_OK(made);
   json c = *made;
-  c["status"]["allocation"]["devices"]["results"] = {{{"request", "r"},
-                                                      {"driver", kDriver},
-                                                      {"pool", "node-1"},
-                                                      {"device", "gpu-0"},
-                                                      {"shareID", "11111111-1111-1111-1111-111111111111"},
-                                                      {"consumedCapacity", {{"memory", "1Gi"}}}}};
+  c["status"]["allocation"]["devices"]["results"] = {
+      {{"request", "r"},
+       {"driver", kDriver},
+       {"pool", "node-1"},
+       {"device", "gpu-0"},
+       {"shareID", "11111111-1111-1111-1111-111111111111"},
+       {"consumedCapacity", {{"memory", "1Gi"}}}}};
   c["status"]["devices"] = {{{"driver", kDriver}, {"pool", "node-1"}, {"device", "gpu-0"}}};
   auto r = Http(*server, "PUT", kClaims + "/c1/status", c.dump());
   INFO(r.body);

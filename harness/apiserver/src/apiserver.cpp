@@ -11,6 +11,7 @@
 #include "apiserver_impl.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/formats/json_fields.hpp"
+#include "strategy.hpp"
 #include "tls.hpp"
 #include "validation.hpp"
 
@@ -117,6 +118,14 @@ void ApiServer::Impl::StopAll() {
     Status s = WriteData();
     if (!s.ok()) log->error("final snapshot: {}", s.ToString());
   }
+}
+
+void ApiServer::Impl::RecordDrop(DroppedField d) {
+  log->info("dropped {} of {} {}{}{}: {} is off", d.field, d.resource, d.ns,
+            d.ns.empty() ? "" : "/", d.name, d.gate);
+  MutexLock lock(dropped_mu);
+  dropped.push_back(std::move(d));
+  while (dropped.size() > options.dropped_capacity) dropped.pop_front();
 }
 
 void ApiServer::Impl::Record(AuditEntry e) {
@@ -236,8 +245,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(Options options) {
     DRAHIL_RETURN_IF_ERROR(impl->WriteData());
   }
   impl->Run();
-  impl->log->debug("API server listening on http://{}:{} (validation: {})", impl->host, impl->port,
-                   internal::ValidatorName());
+  impl->log->debug(
+      "API server listening on http://{}:{} (Kubernetes {}, validation: {}, "
+      "feature gates: {})",
+      impl->host, impl->port, impl->options.gates.version().ToString(), internal::ValidatorName(),
+      impl->options.gates.ToString());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
@@ -293,17 +305,34 @@ Status ApiServer::WriteKubeconfig(const std::string& path, const std::string& to
 
 namespace {
 
-Result<const ResourceInfo*> Lookup(const std::string& resource) {
+Result<const ResourceInfo*> Lookup(const std::string& resource, const FeatureGates& gates) {
   const ResourceInfo* info = internal::LookupResource(resource);
   if (info == nullptr) return InvalidArgumentError("apiserver: unknown resource " + resource);
+  if (!internal::Served(*info, gates)) {
+    return NotFoundError("apiserver: " + info->GroupResource() +
+                         " is not served: " + gates.Describe(internal::TaintRuleGate(gates)));
+  }
   return info;
+}
+
+// Drops(): the strategy's field dropping for the C++ API (user "in-process").
+std::vector<DroppedField> Drops(const ResourceInfo& info, const FeatureGates& gates, json& obj,
+                                const json* old, internal::WriteScope scope, Clock& clock) {
+  std::vector<DroppedField> out;
+  auto now = clock.WallNow();
+  for (auto& d : internal::DropDisabledFields(info, gates, obj, old, scope)) {
+    out.push_back({now, info.resource, formats::StringOr(obj, "metadata.namespace"),
+                   formats::StringOr(obj, "metadata.name"), std::move(d.field), std::move(d.gate),
+                   "in-process"});
+  }
+  return out;
 }
 
 }  // namespace
 
 Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
                             const std::string& name) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   auto r = impl_->store.Get(*info, info->namespaced ? ns : "", name);
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
@@ -312,7 +341,7 @@ Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
 Result<std::vector<json>> ApiServer::List(const std::string& resource, const std::string& ns,
                                           const std::string& label_selector,
                                           const std::string& field_selector) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   internal::Filter f;
   f.ns = info->namespaced ? ns : "";
   std::string err;
@@ -330,7 +359,7 @@ Result<std::vector<json>> ApiServer::List(const std::string& resource, const std
 }
 
 Result<json> ApiServer::Create(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: create: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
@@ -343,58 +372,76 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
   }
   for (const char* f : {"uid", "resourceVersion", "creationTimestamp", "generation"}) m.erase(f);
   internal::FillTimeAdded(*info, obj, nullptr, internal::NowRfc3339(*impl_->options.clock));
-  auto causes = internal::ValidateCreate(*info, obj);
-  if (!causes.empty()) return internal::Invalid(*info, m.value("name", ""), causes).ToStatus();
+  const FeatureGates& gates = impl_->options.gates;
+  auto drops = Drops(*info, gates, obj, nullptr, internal::WriteScope::kAll, *impl_->options.clock);
+  auto causes = internal::ValidateCreate(*info, obj, gates.version());
+  if (!causes.empty()) {
+    for (auto& d : drops) impl_->RecordDrop(std::move(d));  // maybe why it is refused
+    return internal::Invalid(*info, m.value("name", ""), causes).ToStatus();
+  }
   auto r = impl_->store.Create(*info, std::move(obj));
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
+  for (auto& d : drops) impl_->RecordDrop(std::move(d));
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 
 Result<json> ApiServer::Update(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: update: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
   std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
   const std::string now = internal::NowRfc3339(*impl_->options.clock);
-  auto r = impl_->store.Update(*info, ns, formats::StringOr(obj, "metadata.name"),
-                               [&](const json& current, const json*) -> internal::Expected<json> {
-                                 json d = obj;
-                                 internal::FillTimeAdded(*info, d, &current, now);
-                                 auto causes = internal::ValidateUpdate(*info, d, current);
-                                 if (!causes.empty()) {
-                                   return internal::Invalid(
-                                       *info, formats::StringOr(obj, "metadata.name"), causes);
-                                 }
-                                 return d;
-                               });
+  const FeatureGates& gates = impl_->options.gates;
+  std::vector<DroppedField> drops;
+  auto r = impl_->store.Update(
+      *info, ns, formats::StringOr(obj, "metadata.name"),
+      [&](const json& current, const json*) -> internal::Expected<json> {
+        json d = obj;
+        internal::FillTimeAdded(*info, d, &current, now);
+        drops = Drops(*info, gates, d, &current, internal::WriteScope::kAll, *impl_->options.clock);
+        auto causes = internal::ValidateUpdate(*info, d, current, gates.version());
+        if (!causes.empty()) {
+          return internal::Invalid(*info, formats::StringOr(obj, "metadata.name"), causes);
+        }
+        return d;
+      });
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
+  for (auto& d : drops) impl_->RecordDrop(std::move(d));
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 
 Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   if (!obj.is_object()) return InvalidArgumentError("apiserver: update status: not an object");
   std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
-  auto r = impl_->store.Update(*info, ns, formats::StringOr(obj, "metadata.name"),
-                               [&](const json& current, const json*) -> internal::Expected<json> {
-                                 json d = internal::Desired(*info, "status", current, obj);
-                                 auto causes = internal::ValidateStatusUpdate(*info, d, current);
-                                 if (!causes.empty()) {
-                                   return internal::Invalid(
-                                       *info, formats::StringOr(obj, "metadata.name"), causes);
-                                 }
-                                 return d;
-                               });
+  const FeatureGates& gates = impl_->options.gates;
+  std::vector<DroppedField> drops;
+  auto r = impl_->store.Update(
+      *info, ns, formats::StringOr(obj, "metadata.name"),
+      [&](const json& current, const json*) -> internal::Expected<json> {
+        json d = internal::Desired(*info, "status", current, obj);
+        drops =
+            Drops(*info, gates, d, &current, internal::WriteScope::kStatus, *impl_->options.clock);
+        auto causes = internal::ValidateStatusUpdate(*info, d, current, gates.version());
+        if (!causes.empty()) {
+          return internal::Invalid(*info, formats::StringOr(obj, "metadata.name"), causes);
+        }
+        return d;
+      });
+  if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
+  for (auto& d : drops) impl_->RecordDrop(std::move(d));
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
 
 Status ApiServer::Delete(const std::string& resource, const std::string& ns,
                          const std::string& name) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
   auto r = impl_->store.Delete(*info, info->namespaced ? ns : "", name, {});
   if (!r.ok()) return r.error().ToStatus();
   return OkStatus();
@@ -406,6 +453,13 @@ std::vector<AuditEntry> ApiServer::AuditLog() const {
   MutexLock lock(impl_->audit_mu);
   return {impl_->audit.begin(), impl_->audit.end()};
 }
+
+std::vector<DroppedField> ApiServer::DroppedFields() const {
+  MutexLock lock(impl_->dropped_mu);
+  return {impl_->dropped.begin(), impl_->dropped.end()};
+}
+
+const FeatureGates& ApiServer::gates() const { return impl_->options.gates; }
 
 void ApiServer::ClearAuditLog() {
   MutexLock lock(impl_->audit_mu);

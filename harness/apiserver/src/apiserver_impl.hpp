@@ -62,8 +62,11 @@ class ApiServer::Impl {
         store(internal::Store::Options{options.watch_history, options.max_watch_queue,
                                        options.clock}),
         handler(store,
-                internal::Handler::Config{options.git_version, options.admin_token,
-                                          options.allow_anonymous, options.default_watch_timeout}),
+                internal::Handler::Config{
+                    options.git_version.empty() ? options.gates.version().GitVersion() + "-drahil"
+                                                : options.git_version,
+                    options.admin_token, options.allow_anonymous, options.default_watch_timeout,
+                    options.gates, [this](DroppedField d) { RecordDrop(std::move(d)); }}),
         acceptor(ioc),
         bookmark_timer(ioc) {}
 
@@ -75,6 +78,7 @@ class ApiServer::Impl {
   void StopAll() DRAHIL_EXCLUDES(persist_mu);
   void ScheduleBookmarks();
   void Record(AuditEntry e) DRAHIL_EXCLUDES(audit_mu);
+  void RecordDrop(DroppedField d) DRAHIL_EXCLUDES(dropped_mu);
   FaultMatch MatchFault(const std::string& verb, const std::string& path) DRAHIL_EXCLUDES(fault_mu);
   void PersistLoop() DRAHIL_EXCLUDES(persist_mu);
   Status WriteData();
@@ -89,6 +93,9 @@ class ApiServer::Impl {
 
   mutable Mutex audit_mu;
   std::deque<AuditEntry> audit DRAHIL_GUARDED_BY(audit_mu);
+
+  mutable Mutex dropped_mu;
+  std::deque<DroppedField> dropped DRAHIL_GUARDED_BY(dropped_mu);
 
   struct Fault {
     uint64_t id;

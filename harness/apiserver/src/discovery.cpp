@@ -3,6 +3,7 @@
 #include "drahil/core/strings.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
+#include "strategy.hpp"
 
 namespace drahil::apiserver::internal {
 
@@ -10,10 +11,11 @@ using nlohmann::json;
 
 namespace {
 
-json ResourceListJson(const std::string& group_version, const std::string& group) {
+json ResourceListJson(const std::string& group_version, const std::string& group,
+                      const FeatureGates& gates) {
   json resources = json::array();
   for (const auto& r : Resources()) {
-    if (r.group != group) continue;
+    if (r.group != group || !Served(r, gates)) continue;
     json e = {{"name", r.resource},
               {"singularName", r.singular},
               {"namespaced", r.namespaced},
@@ -85,7 +87,7 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
                           {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address_}}}}});
   }
   if (segs.size() == 2 && segs[0] == "api" && segs[1] == "v1") {
-    return JsonResponse(200, ResourceListJson("v1", ""));
+    return JsonResponse(200, ResourceListJson("v1", "", config_.gates));
   }
   if (segs.size() == 1 && segs[0] == "apis") {
     json g = ResourceGroupJson();
@@ -97,8 +99,8 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
     return JsonResponse(200, ResourceGroupJson());
   }
   if (segs.size() == 3 && segs[0] == "apis" && segs[1] == kResourceGroup && segs[2] == "v1") {
-    return JsonResponse(
-        200, ResourceListJson(std::string(kResourceGroup) + "/v1", std::string(kResourceGroup)));
+    return JsonResponse(200, ResourceListJson(std::string(kResourceGroup) + "/v1",
+                                              std::string(kResourceGroup), config_.gates));
   }
   if (segs.size() >= 2 && segs[0] == "openapi" && segs[1] == "v3") {
     std::string gv_path;
@@ -133,7 +135,7 @@ Response Handler::OpenApiV3(const std::string& gv_path) {
   json paths = json::object();
   json schemas = json::object();
   for (const auto& r : Resources()) {
-    if (r.group != group) continue;
+    if (r.group != group || !Served(r, config_.gates)) continue;
     json gvk = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
     std::string schema_name =
         "io.k8s.api." + (r.group.empty() ? std::string("core") : "resource") + ".v1." + r.kind;

@@ -9,6 +9,7 @@
 
 #include "drahil/core/strings.hpp"
 #include "handler_util.hpp"
+#include "strategy.hpp"
 
 namespace drahil::apiserver::internal {
 
@@ -157,6 +158,12 @@ Classified Handler::Classify(const Request& req) const {
       r.error = NoSuchPath();
       return c;
     }
+  }
+  // A resource the gates do not serve is absent, as in kube-apiserver
+  // (DeviceTaintRule without its gate).
+  if (!Served(*info, config_.gates)) {
+    r.error = NoSuchPath();
+    return c;
   }
   r.info = info;
   if (rest.size() >= 2) r.name = rest[1];

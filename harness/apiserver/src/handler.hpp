@@ -8,6 +8,7 @@
 #define DRAHIL_APISERVER_HANDLER_HPP_INCLUDED
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "api_error.hpp"
+#include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/mutex.hpp"
 #include "store.hpp"
 
@@ -72,6 +75,9 @@ class Handler {
     std::string admin_token;
     bool allow_anonymous = false;
     std::chrono::seconds default_watch_timeout{1800};
+    FeatureGates gates = FeatureGates::Newest();
+    // Called for every field dropped from an accepted write.
+    std::function<void(DroppedField)> on_drop;
   };
   Handler(Store& store, Config config);
 
@@ -99,6 +105,12 @@ class Handler {
   Response Patch(const Request& req, const Classified& c);
   Response Delete(const Request& req, const Classified& c);
   Response DeleteCollection(const Request& req, const Classified& c);
+  // PrepareWrite(): the strategy's dropDisabledFields on d (old: the stored
+  // object, nullptr on create); the drops go to *drops.
+  void PrepareWrite(const ResourceInfo& info, const std::string& sub, nlohmann::json& d,
+                    const nlohmann::json* old, std::vector<DroppedField>* drops,
+                    const Classified& c) const;
+  void Report(std::vector<DroppedField> drops) const;
 
   Store& store_;
   Config config_;

@@ -17,20 +17,21 @@ std::vector<FieldCause> Convert(const std::vector<kube::FieldError>& errors) {
 
 }  // namespace
 
-const char* ValidatorName() { return "drahil::kube (Kubernetes 1.36 rules)"; }
+const char* ValidatorName() { return "drahil::kube (the chosen Kubernetes version's rules)"; }
 
-std::vector<FieldCause> ValidateCreate(const ResourceInfo&, const nlohmann::json& obj) {
-  return Convert(kube::Validate(obj));
+std::vector<FieldCause> ValidateCreate(const ResourceInfo&, const nlohmann::json& obj,
+                                       KubeVersion version) {
+  return Convert(kube::Validate(obj, version));
 }
 
 std::vector<FieldCause> ValidateUpdate(const ResourceInfo&, const nlohmann::json& obj,
-                                       const nlohmann::json& old) {
-  return Convert(kube::ValidateUpdate(old, obj));
+                                       const nlohmann::json& old, KubeVersion version) {
+  return Convert(kube::ValidateUpdate(old, obj, version));
 }
 
 std::vector<FieldCause> ValidateStatusUpdate(const ResourceInfo&, const nlohmann::json& obj,
-                                             const nlohmann::json& old) {
-  return Convert(kube::ValidateStatusUpdate(old, obj));
+                                             const nlohmann::json& old, KubeVersion version) {
+  return Convert(kube::ValidateStatusUpdate(old, obj, version));
 }
 
 }  // namespace drahil::apiserver::internal

@@ -10,18 +10,21 @@
 #include <vector>
 
 #include "api_error.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "resources.hpp"
 
 namespace drahil::apiserver::internal {
 
+// version: whose rules apply (kube::Validate's version differences).
 // ValidateCreate(): causes for a new object (empty = valid).
-std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const nlohmann::json& obj);
+std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const nlohmann::json& obj,
+                                       KubeVersion version);
 // ValidateUpdate(): causes for obj replacing old through the main endpoint.
 std::vector<FieldCause> ValidateUpdate(const ResourceInfo& info, const nlohmann::json& obj,
-                                       const nlohmann::json& old);
+                                       const nlohmann::json& old, KubeVersion version);
 // ValidateStatusUpdate(): causes for obj replacing old through /status.
 std::vector<FieldCause> ValidateStatusUpdate(const ResourceInfo& info, const nlohmann::json& obj,
-                                             const nlohmann::json& old);
+                                             const nlohmann::json& old, KubeVersion version);
 // ValidatorName(): which rules are in force, for the startup log line.
 const char* ValidatorName();
 

@@ -6,6 +6,7 @@
 #include "drahil/formats/json_fields.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
+#include "strategy.hpp"
 #include "validation.hpp"
 
 namespace drahil::apiserver::internal {
@@ -242,8 +243,15 @@ Response Handler::Create(const Request& req, const Classified& c) {
   if (info.resource == "resourceclaims") obj.erase("status");
   if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
   FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
-  auto causes = ValidateCreate(info, obj);
-  if (!causes.empty()) return ErrorResponse(Invalid(info, m.value("name", ""), causes));
+  std::vector<DroppedField> drops;
+  PrepareWrite(info, "", obj, nullptr, &drops, c);
+  auto causes = ValidateCreate(info, obj, config_.gates.version());
+  if (!causes.empty()) {
+    // Recorded also when refused: a drop can be why (a request left without
+    // firstAvailable, an attribute without its list value).
+    Report(std::move(drops));
+    return ErrorResponse(Invalid(info, m.value("name", ""), causes));
+  }
   std::vector<std::string> warnings;
   Route route = c.route;
   auto created = store_.Create(info, std::move(obj),
@@ -252,6 +260,7 @@ Response Handler::Create(const Request& req, const Classified& c) {
                                  return AdminAccessCheck(info, o, ns_obj, &warnings);
                                });
   if (!created.ok()) return ErrorResponse(created.error());
+  Report(std::move(drops));
   Response r = JsonResponse(201, *created.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
   return r;
@@ -273,16 +282,20 @@ Response Handler::Update(const Request& req, const Classified& c) {
         "the namespace of the provided object does not match the namespace sent on the request"));
   }
   std::vector<std::string> warnings;
+  std::vector<DroppedField> drops;
   auto updated = store_.Update(info, c.route.ns, c.route.name,
                                [&](const json& current, const json* ns_obj) -> Expected<json> {
                                  if (auto e = AuthorizeWrite(c.identity, c.route, current))
                                    return *e;
                                  json d = Desired(info, c.route.subresource, current, obj);
                                  FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+                                 drops.clear();
+                                 PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
                                  if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+                                 auto v = config_.gates.version();
                                  auto causes = c.route.subresource == "status"
-                                                   ? ValidateStatusUpdate(info, d, current)
-                                                   : ValidateUpdate(info, d, current);
+                                                   ? ValidateStatusUpdate(info, d, current, v)
+                                                   : ValidateUpdate(info, d, current, v);
                                  if (!causes.empty()) return Invalid(info, c.route.name, causes);
                                  if (c.route.subresource.empty()) {
                                    if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
@@ -290,7 +303,11 @@ Response Handler::Update(const Request& req, const Classified& c) {
                                  }
                                  return d;
                                });
-  if (!updated.ok()) return ErrorResponse(updated.error());
+  if (!updated.ok()) {
+    if (updated.error().code == 422) Report(std::move(drops));
+    return ErrorResponse(updated.error());
+  }
+  Report(std::move(drops));
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
   return r;
@@ -317,6 +334,7 @@ Response Handler::Patch(const Request& req, const Classified& c) {
   }
   if (type == "application/strategic-merge-patch+json") StripSmpDirectives(patch);
   std::vector<std::string> warnings;
+  std::vector<DroppedField> drops;
   auto updated = store_.Update(
       info, c.route.ns, c.route.name,
       [&](const json& current, const json* ns_obj) -> Expected<json> {
@@ -341,16 +359,23 @@ Response Handler::Patch(const Request& req, const Classified& c) {
         }
         json d = Desired(info, c.route.subresource, current, patched);
         FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        drops.clear();
+        PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
         if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
-        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current)
-                                                      : ValidateUpdate(info, d, current);
+        auto v = config_.gates.version();
+        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
+                                                      : ValidateUpdate(info, d, current, v);
         if (!causes.empty()) return Invalid(info, c.route.name, causes);
         if (c.route.subresource.empty()) {
           if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
         }
         return d;
       });
-  if (!updated.ok()) return ErrorResponse(updated.error());
+  if (!updated.ok()) {
+    if (updated.error().code == 422) Report(std::move(drops));
+    return ErrorResponse(updated.error());
+  }
+  Report(std::move(drops));
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
   return r;
@@ -387,6 +412,23 @@ Response Handler::DeleteCollection(const Request& req, const Classified& c) {
   if (!deleted.ok()) return ErrorResponse(deleted.error());
   return JsonResponse(200,
                       ListJson(*c.route.info, deleted.value(), store_.ResourceVersion(), "", 0));
+}
+
+void Handler::PrepareWrite(const ResourceInfo& info, const std::string& sub, json& d,
+                           const json* old, std::vector<DroppedField>* drops,
+                           const Classified& c) const {
+  WriteScope scope = sub == "status" ? WriteScope::kStatus : WriteScope::kMain;
+  auto now = store_.clock().WallNow();
+  for (auto& drop : DropDisabledFields(info, config_.gates, d, old, scope)) {
+    drops->push_back({now, info.resource, formats::StringOr(d, "metadata.namespace"),
+                      formats::StringOr(d, "metadata.name"), std::move(drop.field),
+                      std::move(drop.gate), c.identity.user});
+  }
+}
+
+void Handler::Report(std::vector<DroppedField> drops) const {
+  if (!config_.on_drop) return;
+  for (auto& d : drops) config_.on_drop(std::move(d));
 }
 
 }  // namespace drahil::apiserver::internal

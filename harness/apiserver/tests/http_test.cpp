@@ -253,6 +253,10 @@ TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apise
   clock.Advance(std::chrono::hours(1));
   ApiServer::Options opts;
   opts.clock = &clock;
+  // DeviceTaintRule is served only with its gate (off by default in 1.36).
+  auto gates = drahil::FeatureGates::For(drahil::KubeVersion::Newest(), "DRADeviceTaintRules=true");
+  REQUIRE_OK(gates);
+  opts.gates = *gates;
   auto server = StartServer(opts);
   json s = Slice("tainted", "node-1");
   s["spec"]["devices"][0]["taints"] = {

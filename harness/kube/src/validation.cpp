@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "drahil/core/quantity.hpp"
@@ -370,7 +371,9 @@ std::string JsonTypeName(const Object& v) {
 // treats the field as absent, so validation continues.
 class Walker {
  public:
-  explicit Walker(Errs& errs) : errs_(errs) {}
+  explicit Walker(Errs& errs, int minor = KubeVersion::kNewestMinor) : errs_(errs), minor_(minor) {}
+  // minor(): the Kubernetes minor version whose rules apply (34..36).
+  [[nodiscard]] int minor() const { return minor_; }
 
   // Field(): nullptr when absent or null.
   static const Object* Field(const Object* parent, std::string_view key) {
@@ -430,6 +433,7 @@ class Walker {
 
  private:
   Errs& errs_;
+  int minor_;
 };
 
 void AddNameErrors(Walker& w, const std::string& path, const std::string& value,
@@ -740,6 +744,18 @@ void ValidateOpaque(Walker& w, const Object* cfg, const std::string& path) {
   }
 }
 
+// The taint effects of the version: "None" came in 1.35 (upstream
+// pkg/apis/resource/validation, validDeviceTaintEffects and
+// validDeviceTolerationEffects); 1.34 knows NoSchedule and NoExecute only.
+std::vector<std::string> TaintEffects(const Walker& w) {
+  if (w.minor() < 35) return {"NoExecute", "NoSchedule"};
+  return {"NoExecute", "NoSchedule", "None"};
+}
+bool ValidTaintEffect(const Walker& w, const std::string& effect) {
+  auto all = TaintEffects(w);
+  return std::find(all.begin(), all.end(), effect) != all.end();
+}
+
 void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
   if (!t.is_object()) {
     w.Add(TypeInvalid(p, JsonTypeName(t), "must be an object"));
@@ -758,9 +774,8 @@ void ValidateToleration(Walker& w, const Object& t, const std::string& p) {
     w.Add(NotSupported(Child(p, "operator"), op, {"Equal", "Exists"}));
   }
   auto effect = w.Str(&t, "effect", Child(p, "effect"));
-  if (effect && !effect->empty() && *effect != "NoSchedule" && *effect != "NoExecute" &&
-      *effect != "None") {
-    w.Add(NotSupported(Child(p, "effect"), *effect, {"NoExecute", "NoSchedule", "None"}));
+  if (effect && !effect->empty() && !ValidTaintEffect(w, *effect)) {
+    w.Add(NotSupported(Child(p, "effect"), *effect, TaintEffects(w)));
   }
   w.Int(&t, "tolerationSeconds", Child(p, "tolerationSeconds"));
 }
@@ -781,8 +796,8 @@ void ValidateTaint(Walker& w, const Object& t, const std::string& p) {
   auto effect = w.Str(&t, "effect", Child(p, "effect"));
   if (!effect || effect->empty()) {
     w.Add(Required(Child(p, "effect")));
-  } else if (*effect != "NoSchedule" && *effect != "NoExecute" && *effect != "None") {
-    w.Add(NotSupported(Child(p, "effect"), *effect, {"NoExecute", "NoSchedule", "None"}));
+  } else if (!ValidTaintEffect(w, *effect)) {
+    w.Add(NotSupported(Child(p, "effect"), *effect, TaintEffects(w)));
   }
   w.Str(&t, "timeAdded", Child(p, "timeAdded"));
 }
@@ -1248,9 +1263,53 @@ void ValidateSliceSpec(Walker& w, const Object& obj) {
                  ValidateCounterMap(w, w.Obj(&cs, "counters", Child(p, "counters")),
                                     Child(p, "counters"), true);
                });
-  // Since 1.35 a slice carries either devices or shared counters.
-  if (Walker::Field(spec, "sharedCounters") != nullptr && devices != nullptr) {
-    w.Add(Invalid(sp, "", "only one of `sharedCounters` or `devices` is allowed"));
+  if (w.minor() >= 35) {
+    // Since 1.35 a slice carries either devices or shared counters
+    // (upstream validateResourceSliceSpec).
+    if (Walker::Field(spec, "sharedCounters") != nullptr && devices != nullptr) {
+      w.Add(Invalid(sp, "", "only one of `sharedCounters` or `devices` is allowed"));
+    }
+  } else if (devices != nullptr) {
+    // 1.34: the counter sets live in the slice of the devices that consume
+    // them, and every consumption must name one of them and its counters
+    // (upstream 1.34 validateDevice; validation_resourceslice_test.go cases
+    // wrong-sharedcounterref-consumes-counter, wrong-counterref-consumes-counter,
+    // missing-counterset-consumes-counter).
+    std::map<std::string, std::set<std::string>> sets;
+    if (const Object* sc = Walker::Field(spec, "sharedCounters"); sc && sc->is_array()) {
+      for (const auto& cs : *sc) {
+        const Object* n = Walker::Field(&cs, "name");
+        if (n == nullptr || !n->is_string()) continue;
+        auto& names = sets[n->get<std::string>()];
+        if (const Object* c = Walker::Field(&cs, "counters"); c && c->is_object()) {
+          for (auto& [k, v] : c->items()) names.insert(k);
+        }
+      }
+    }
+    for (size_t i = 0; i < devices->size(); ++i) {
+      const Object* cc = Walker::Field(&(*devices)[i], "consumesCounters");
+      if (cc == nullptr || !cc->is_array()) continue;
+      for (size_t j = 0; j < cc->size(); ++j) {
+        const Object& c = (*cc)[j];
+        std::string cp = Index(Child(Index(dp, i), "consumesCounters"), j);
+        const Object* set = Walker::Field(&c, "counterSet");
+        std::string name = set && set->is_string() ? set->get<std::string>() : "";
+        auto it = sets.find(name);
+        if (it == sets.end()) {
+          w.Add(Invalid(Child(cp, "counterSet"), name,
+                        "must reference a counterSet defined in the ResourceSlice sharedCounters"));
+          continue;
+        }
+        const Object* counters = Walker::Field(&c, "counters");
+        if (counters == nullptr || !counters->is_object()) continue;
+        for (auto& [k, v] : counters->items()) {
+          if (it->second.count(k) == 0) {
+            w.Add(Invalid(Child(cp, "counters"), k,
+                          "must reference a counter defined in the ResourceSlice sharedCounters"));
+          }
+        }
+      }
+    }
   }
 }
 
@@ -1775,9 +1834,9 @@ void ValidatePodSpec(Walker& w, const Object& obj) {
     AddNameErrors(w, Child(sp, "nodeName"), *node, IsDns1123Subdomain(*node));
 }
 
-std::vector<FieldError> ValidateImpl(const Object& obj) {
+std::vector<FieldError> ValidateImpl(const Object& obj, int minor) {
   Errs errs;
-  Walker w(errs);
+  Walker w(errs, minor);
   if (!obj.is_object()) {
     errs.push_back(TypeInvalid("", JsonTypeName(obj), "an API object must be a JSON object"));
     return errs;
@@ -1839,10 +1898,13 @@ void Immutable(Errs& errs, const Object& old_obj, const Object& new_obj,
 
 }  // namespace
 
-std::vector<FieldError> Validate(const Object& obj) { return ValidateImpl(obj); }
+std::vector<FieldError> Validate(const Object& obj, KubeVersion version) {
+  return ValidateImpl(obj, version.minor);
+}
 
-std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj) {
-  Errs errs = ValidateImpl(new_obj);
+std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj,
+                                       KubeVersion version) {
+  Errs errs = ValidateImpl(new_obj, version.minor);
   Immutable(errs, old_obj, new_obj, "kind");
   Immutable(errs, old_obj, new_obj, "metadata.name");
   Immutable(errs, old_obj, new_obj, "metadata.namespace");
@@ -1862,13 +1924,14 @@ std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_
   return errs;
 }
 
-std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object& new_obj) {
+std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object& new_obj,
+                                             KubeVersion version) {
   Errs errs;
   Immutable(errs, old_obj, new_obj, "kind");
   Immutable(errs, old_obj, new_obj, "metadata.name");
   Immutable(errs, old_obj, new_obj, "metadata.namespace");
   if (Kind(new_obj) == "ResourceClaim") {
-    Walker w(errs);
+    Walker w(errs, version.minor);
     // The allocation may be added or removed, never changed in place.
     const Object* a = Walker::Field(Walker::Field(&old_obj, "status"), "allocation");
     const Object* b = Walker::Field(Walker::Field(&new_obj, "status"), "allocation");

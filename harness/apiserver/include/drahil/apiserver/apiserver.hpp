@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "drahil/core/clock.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/status.hpp"
 
 namespace drahil::apiserver {
@@ -52,6 +53,19 @@ struct AuditEntry {
   int code = 0;          // HTTP status sent (200 for a watch that started)
   std::chrono::microseconds latency{0};  // until the response (watch: its start) was ready
   std::string user_agent;
+};
+
+// DroppedField: a field the server removed from a written object because its
+// feature gate is off (kube-apiserver's registry strategies,
+// dropDisabledFields), so a vendor learns which gate cost them the field.
+struct DroppedField {
+  std::chrono::system_clock::time_point time;
+  std::string resource;  // "resourceslices"
+  std::string ns;        // "" for cluster-scoped objects
+  std::string name;
+  std::string field;  // "spec.devices[2].taints"
+  std::string gate;   // "DRADeviceTaints"
+  std::string user;   // as in the audit log; "in-process" for the C++ API
 };
 
 // FaultRule: makes matching requests fail or slow down (runner fault
@@ -125,8 +139,15 @@ class ApiServer {
     size_t max_watch_queue = 10000;
     // Audit entries kept (oldest dropped first).
     size_t audit_capacity = 100000;
-    // /version's gitVersion. kubectl only prints it.
-    std::string git_version = "v1.34.0-drahil";
+    // The Kubernetes version and feature gates the server behaves as: which
+    // fields it drops (the registry strategies), which version's validation
+    // rules apply, whether DeviceTaintRule is served. See docs/apiserver.md.
+    FeatureGates gates = FeatureGates::Newest();
+    // /version's gitVersion; empty: gates.version().GitVersion() + "-drahil"
+    // ("v1.36.0-drahil"). kubectl only prints it.
+    std::string git_version;
+    // DroppedFields() entries kept (oldest dropped first).
+    size_t dropped_capacity = 10000;
     // Namespaces created at start when missing.
     std::vector<std::string> default_namespaces = {"default", "kube-system"};
     // Source of creationTimestamp, deletionTimestamp, taint timeAdded and the
@@ -155,6 +176,8 @@ class ApiServer {
   // "" without tls.
   [[nodiscard]] const std::string& ca_pem() const;
   [[nodiscard]] const std::string& admin_token() const;
+  // gates(): the version and feature gates in force (Options::gates).
+  [[nodiscard]] const FeatureGates& gates() const;
 
   // --- Identity -----------------------------------------------------------
   // IssueNodeToken(): a bearer token for user "system:node:<node>". Such a
@@ -170,7 +193,10 @@ class ApiServer {
   // --- Direct store access (no HTTP, no admission, no node restriction) ----
   // resource: plural ("resourceslices"), "plural.group" or Kind. ns is ignored
   // for cluster-scoped resources. Errors: kNotFound, kAlreadyExists, kAborted
-  // (resourceVersion conflict), kInvalidArgument.
+  // (resourceVersion conflict), kInvalidArgument. A resource the gates do not
+  // serve (DeviceTaintRule without its gate) is kNotFound naming the gate.
+  // Writes pass the same feature-gate field dropping (DroppedFields()) and
+  // the version's validation as REST writes.
   Result<nlohmann::json> Get(const std::string& resource, const std::string& ns,
                              const std::string& name) const;
   // List(): objects sorted by namespace/name. Selectors as in the REST API.
@@ -194,6 +220,9 @@ class ApiServer {
   // --- Observation and fault injection --------------------------------------
   [[nodiscard]] std::vector<AuditEntry> AuditLog() const;
   void ClearAuditLog();
+  // DroppedFields(): the fields removed from accepted writes because their
+  // gate is off, oldest first (at most dropped_capacity).
+  [[nodiscard]] std::vector<DroppedField> DroppedFields() const;
   FaultHandle InjectFault(FaultRule rule);
   // DropWatches(): cuts every open watch connection; returns how many.
   int DropWatches();

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/kube/object.hpp"
 
 namespace drahil::kube {
@@ -77,24 +78,32 @@ std::vector<StatusCause> ToStatusCauses(const std::vector<FieldError>& errors);
 // "[e1, e2]" (apimachinery's aggregate format), duplicates dropped.
 std::string ErrorsToString(const std::vector<FieldError>& errors);
 
+// version: the Kubernetes release whose rules apply (default the newest).
+// The differences: taint and toleration effect "None" only from 1.35; on
+// 1.34 a ResourceSlice may carry sharedCounters beside devices and each
+// consumesCounters entry must name a counter set (and counters) of the same
+// slice, from 1.35 a slice has one or the other.
+//
 // Validate(): the create-time rules for obj's kind (looked up from apiVersion
 // and kind; an unknown kind yields one error on "kind"). Checks metadata
 // (name or generateName, namespace presence per scope, labels, annotations)
 // and the spec of the resource.k8s.io/v1 kinds; core kinds get metadata
 // checks plus the few spec fields DRA uses.
-std::vector<FieldError> Validate(const Object& obj);
+std::vector<FieldError> Validate(const Object& obj, KubeVersion version = KubeVersion::Newest());
 
 // ValidateUpdate(): Validate(new_obj) plus immutability: metadata.name,
 // metadata.namespace, metadata.uid, kind; ResourceSlice spec.driver,
 // spec.pool.name, spec.nodeName; ResourceClaim spec; ResourceClaimTemplate
 // spec; Pod spec.resourceClaims.
-std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj);
+std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj,
+                                       KubeVersion version = KubeVersion::Newest());
 
 // ValidateStatusUpdate(): for PUT .../status (ResourceClaim, Pod): the
 // status limits (allocation results ≤32, config ≤64, reservedFor ≤256,
 // devices conditions/data/networkData) and that the allocation is not
 // changed while set (it may only be added or removed).
-std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object& new_obj);
+std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object& new_obj,
+                                             KubeVersion version = KubeVersion::Newest());
 
 // ---- name rules (return the detail messages; empty vector = valid) ---------
 std::vector<std::string> IsDns1123Subdomain(std::string_view value);

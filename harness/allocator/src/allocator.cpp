@@ -16,6 +16,42 @@ using internal::DeviceInfo;
 using internal::Field;
 using internal::Str;
 
+// FeaturesFrom(): AllocatorFeatures() in
+// pkg/scheduler/framework/plugins/dynamicresources/dynamicresources.go
+// (1.34 filled the same fields inline in PreFilter, with DeviceBinding and
+// DeviceStatus separate; the allocator only uses them together).
+Features FeaturesFrom(const FeatureGates& gates) {
+  Features f;
+  f.admin_access = gates.Enabled(features::kDRAAdminAccess);
+  f.consumable_capacity = gates.Enabled(features::kDRAConsumableCapacity);
+  f.device_binding_and_status = gates.Enabled(features::kDRADeviceBindingConditions) &&
+                                gates.Enabled(features::kDRAResourceClaimDeviceStatus);
+  f.device_taints = gates.Enabled(features::kDRADeviceTaints);
+  f.partitionable_devices = gates.Enabled(features::kDRAPartitionableDevices);
+  f.prioritized_list = gates.Enabled(features::kDRAPrioritizedList);
+  // DRADeviceTaintRules split off DRADeviceTaints in 1.35; before that the
+  // taints gate covered the rules too.
+  f.device_taint_rules = f.device_taints && (!gates.Known(features::kDRADeviceTaintRules) ||
+                                             gates.Enabled(features::kDRADeviceTaintRules));
+  f.version = gates.version();
+  return f;
+}
+
+std::string Features::ToString() const {
+  std::string off;
+  auto add = [&](bool on, const char* name) {
+    if (!on) off += (off.empty() ? "" : ", ") + std::string(name);
+  };
+  add(admin_access, "AdminAccess");
+  add(consumable_capacity, "ConsumableCapacity");
+  add(device_binding_and_status, "DeviceBindingAndStatus");
+  add(device_taints, "DeviceTaints");
+  add(device_taint_rules, "DeviceTaintRules");
+  add(partitionable_devices, "PartitionableDevices");
+  add(prioritized_list, "PrioritizedList");
+  return "Kubernetes " + version.ToString() + (off.empty() ? ", all features on" : ", off: " + off);
+}
+
 Allocator::Allocator(Inventory inventory, Options options)
     : impl_(std::make_unique<Impl>(std::move(inventory), std::move(options))) {
   impl_->Index();

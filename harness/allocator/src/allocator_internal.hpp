@@ -70,8 +70,10 @@ struct DeviceInfo {
   enum class NodeKind { kNodeName, kAllNodes, kSelector } node_kind = NodeKind::kAllNodes;
   std::string node_name;
   Json node_selector;
-  bool multi = false;
+  bool multi = false;  // allowMultipleAllocations, and ConsumableCapacity on
   bool binds_to_node = false;
+  bool consumes_counters = false;       // has consumesCounters (read or not)
+  bool has_binding_conditions = false;  // bindingConditions not empty
   std::vector<Capacity> capacity;
   // consumes: (global counter set index, [(counter index, amount)]).
   std::vector<std::pair<int, std::vector<std::pair<int, Nanos>>>> consumes;
@@ -87,7 +89,19 @@ struct PoolInfo {
   std::string problem;
   bool invalid = false;             // unusable as a whole (problem says why)
   std::vector<const Json*> slices;  // its slices at that generation (in Inventory::slices)
+  // Per slice: ignored under Options::features (IgnoredSlice()), its
+  // devices not indexed and the slice not counted for relevance.
+  std::vector<char> ignored;
 };
+
+// IgnoredSlice(): why the allocator, under these features, does not use the
+// devices of a slice spec ("" = it does). PartitionableDevices off: slices
+// with perDeviceNodeSelection or sharedCounters (GatherPools() in
+// structured/internal/*/pools_*.go skips them; 1.34 skipped only
+// perDeviceNodeSelection). PartitionableDevices on, 1.35+: the devices of a
+// slice that also has sharedCounters (buildPool() files such a slice as a
+// counter-set slice only; 1.34's layout, which 1.35's API refuses).
+std::string IgnoredSlice(const Json& spec, const Features& f);
 
 struct ClassInfo {
   std::string name;

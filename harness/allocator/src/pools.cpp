@@ -78,8 +78,12 @@ void Allocator::Impl::Index() {
     }
   }
   for (size_t i = 0; i < devices.size(); ++i) device_index[devices[i].Id()] = static_cast<int>(i);
-  // DeviceTaintRules add taints to the devices they select.
-  for (const auto& rule : inv.taint_rules) {
+  // DeviceTaintRules add taints to the devices they select, when the gates
+  // let the scheduler's slice tracker apply them (ListWithDeviceTaintRules()
+  // returns the slices unchanged otherwise).
+  const Features& f = opts.features;
+  for (const auto& rule :
+       (f.device_taints && f.device_taint_rules) ? inv.taint_rules : std::vector<Json>{}) {
     const Json& spec = Field(rule, "spec");
     const Json& sel = Field(spec, "deviceSelector");
     const Json& taint = Field(spec, "taint");
@@ -177,9 +181,15 @@ Status ReadCounterAmounts(const Json& counters, const CounterSet& set, const std
 }
 
 Status ReadConsumedCounters(const Json& d, const std::map<std::string, int>& sets,
-                            const std::vector<CounterSet>& counter_sets, DeviceInfo* info) {
+                            const std::vector<CounterSet>& counter_sets, bool partitionable,
+                            DeviceInfo* info) {
   const Json& consumes = Field(d, "consumesCounters");
   if (!consumes.is_array()) return OkStatus();
+  info->consumes_counters = !consumes.empty();
+  // PartitionableDevices off: counters are neither read nor validated
+  // (buildPool() stops before validateDeviceCounterConsumption()); the
+  // device is not allocatable (allocateDevice()).
+  if (!partitionable) return OkStatus();
   for (const auto& c : consumes) {
     std::string set_name = Str(c, "counterSet");
     auto it = sets.find(set_name);
@@ -199,20 +209,26 @@ Status ReadConsumedCounters(const Json& d, const std::map<std::string, int>& set
 // node selection (from `where`), flags, capacity, attributes, counters and
 // taints.
 Status ReadDevice(const Json& d, const Json& where, const std::map<std::string, int>& sets,
-                  const std::vector<CounterSet>& counter_sets, DeviceInfo* info) {
+                  const std::vector<CounterSet>& counter_sets, const Features& f,
+                  DeviceInfo* info) {
   info->json = d;
   auto cd = cel::Device::FromJson(info->driver, d);
   if (!cd.ok()) return cd.status();
   info->cel = std::move(*cd);
   SetNodeSelection(where, info);
-  info->multi = Bool(d, "allowMultipleAllocations");
+  // ConsumableCapacity off: allowMultipleAllocations is ignored, the device
+  // is allocated exclusively (allocateDevice() in allocator_incubating.go).
+  info->multi = f.consumable_capacity && Bool(d, "allowMultipleAllocations");
   info->binds_to_node = Bool(d, "bindsToNode");
+  const Json& bc = Field(d, "bindingConditions");
+  info->has_binding_conditions = bc.is_array() && !bc.empty();
   DRAHIL_RETURN_IF_ERROR(ReadCapacity(d, info));
   const Json& attrs = Field(d, "attributes");
   if (attrs.is_object()) {
     for (const auto& [k, a] : attrs.items()) info->attributes[Qualify(k, info->driver)] = a;
   }
-  DRAHIL_RETURN_IF_ERROR(ReadConsumedCounters(d, sets, counter_sets, info));
+  DRAHIL_RETURN_IF_ERROR(
+      ReadConsumedCounters(d, sets, counter_sets, f.partitionable_devices, info));
   const Json& taints = Field(d, "taints");
   if (taints.is_array()) {
     for (const auto& t : taints) info->taints.push_back(t);
@@ -235,12 +251,50 @@ void LinkCapacityPolicies(std::vector<DeviceInfo>& devices, int pool_index) {
 
 }  // namespace
 
+namespace internal {
+
+std::string IgnoredSlice(const Json& spec, const Features& f) {
+  const Json& shared = Field(spec, "sharedCounters");
+  bool has_counters = shared.is_array() && !shared.empty();
+  bool per_device = spec.is_object() && spec.contains("perDeviceNodeSelection") &&
+                    !spec["perDeviceNodeSelection"].is_null();
+  bool v134 = f.version.minor <= 34;
+  if (!f.partitionable_devices) {
+    if (per_device) return "it uses perDeviceNodeSelection and DRAPartitionableDevices is off";
+    if (has_counters && !v134) return "it has sharedCounters and DRAPartitionableDevices is off";
+    return "";
+  }
+  const Json& devs = Field(spec, "devices");
+  if (has_counters && !v134 && devs.is_array() && !devs.empty()) {
+    return "it has sharedCounters beside its devices (the Kubernetes 1.34 layout); from 1.35 "
+           "such a slice only contributes counter sets";
+  }
+  return "";
+}
+
+}  // namespace internal
+
 Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int pool_index) {
-  const PoolInfo& pool = pools[pool_index];
+  PoolInfo& pool = pools[pool_index];
+  const Features& f = opts.features;
   std::map<std::string, int> sets;  // name → global index
-  DRAHIL_RETURN_IF_ERROR(IndexCounterSets(slices, counter_sets, &sets));
+  pool.ignored.assign(slices.size(), 0);
+  std::vector<const Json*> counter_slices;
+  for (size_t si = 0; si < slices.size(); ++si) {
+    std::string why = internal::IgnoredSlice(Field(*slices[si], "spec"), f);
+    if (!why.empty()) {
+      pool.ignored[si] = 1;
+      warnings.push_back("ResourceSlice " + Str(Field(*slices[si], "metadata"), "name") +
+                         ": devices not used: " + why);
+    }
+    // Counter sets come from every slice that has them, also one whose
+    // devices are ignored (1.35+), unless partitionable devices are off.
+    if (f.partitionable_devices) counter_slices.push_back(slices[si]);
+  }
+  DRAHIL_RETURN_IF_ERROR(IndexCounterSets(counter_slices, counter_sets, &sets));
   std::set<std::string> names;
   for (size_t si = 0; si < slices.size(); ++si) {
+    if (pool.ignored[si]) continue;
     const Json* s = slices[si];
     const Json& spec = Field(*s, "spec");
     const Json& devs = Field(spec, "devices");
@@ -256,7 +310,7 @@ Status Allocator::Impl::IndexPool(const std::vector<const Json*>& slices, int po
       if (info.name.empty()) return InvalidArgumentError("device without a name");
       if (!names.insert(info.name).second)
         return InvalidArgumentError("duplicate device name " + info.name);
-      DRAHIL_RETURN_IF_ERROR(ReadDevice(d, per_device ? d : spec, sets, counter_sets, &info));
+      DRAHIL_RETURN_IF_ERROR(ReadDevice(d, per_device ? d : spec, sets, counter_sets, f, &info));
       devices.push_back(std::move(info));
     }
   }

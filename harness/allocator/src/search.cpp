@@ -24,6 +24,14 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
     return e.reason[d];
   };
   if (!alt.cls) return no("device class \"" + alt.class_name + "\" not found");
+  const Features& f = impl_.opts.features;
+  // DeviceBindingAndStatus off: devices with binding conditions are not
+  // selectable (isSelectable() in allocator_stable.go/allocator_incubating.go).
+  if (!f.device_binding_and_status && dev.has_binding_conditions) {
+    return no(
+        "has bindingConditions, and DRADeviceBindingConditions with "
+        "DRAResourceClaimDeviceStatus is off");
+  }
   stage = 2;
   for (const auto& [who, prog] : alt.selectors) {
     auto r = impl_.EvaluateSelector(*prog, d);
@@ -39,7 +47,12 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
     if (!*r) return no(who + " `" + prog->expression() + "` is false");
   }
   stage = 3;
-  if (const Json* t = UntoleratedTaint(dev.taints, alt.tolerations)) {
+  // PartitionableDevices off: a device that consumes counters is not
+  // allocatable (allocateDevice() in allocator_stable.go).
+  if (!f.partitionable_devices && dev.consumes_counters)
+    return no("consumes counters, and DRAPartitionableDevices is off");
+  // DeviceTaints off: taints are not checked (allocateDevice()).
+  if (const Json* t = f.device_taints ? UntoleratedTaint(dev.taints, alt.tolerations) : nullptr) {
     return no("taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") +
               " is not tolerated");
   }

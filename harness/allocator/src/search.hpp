@@ -92,6 +92,8 @@ class Search {
   Status AddClaim(size_t ci, const Json& c);
   Status AddPreallocated(ClaimState cs, const Json& alloc, const std::string& where);
   Status AddRequest(size_t ci, const ClaimState& cs, const Json& r, const std::string& where);
+  Status CheckFeatures(const ClaimState& cs, const std::string& req_name, const Json& exactly,
+                       const Json& first) const;
   Status CheckAllModePools() const;
   Result<bool> OnNode(const DeviceInfo& d) const;
   Status GatherDevices();

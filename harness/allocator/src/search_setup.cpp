@@ -99,7 +99,10 @@ Status Search::AddInUse(const Json& allocation) {
     int d = it->second;
     const DeviceInfo& dev = Dev(d);
     bool charge_counters = true;
-    if (dev.multi || r.contains("shareID") || r.contains("consumedCapacity")) {
+    // ConsumableCapacity off: every allocated device counts as taken
+    // (the plugin lists allocated devices only, without shares).
+    if (dev.multi || (impl_.opts.features.consumable_capacity &&
+                      (r.contains("shareID") || r.contains("consumedCapacity")))) {
       charge_counters = shares_[d] == 0;
       ++shares_[d];
       const Json& cc = Field(r, "consumedCapacity");
@@ -183,6 +186,47 @@ Status Search::AddPreallocated(ClaimState cs, const Json& alloc, const std::stri
   return OkStatus();
 }
 
+// CheckFeatures(): a request that needs a feature Options::features has
+// off is refused with upstream's message (Allocate() in allocator_stable.go
+// and allocator_incubating.go, before any device is looked at; the
+// scheduler plugin's PreFilter refuses firstAvailable the same way).
+Status Search::CheckFeatures(const ClaimState& cs, const std::string& req_name, const Json& exactly,
+                             const Json& first) const {
+  const Features& f = impl_.opts.features;
+  std::string claim = "claim " + cs.ns + "/" + cs.name;
+  if (!f.prioritized_list && first.is_array() && !first.empty()) {
+    return FailedPreconditionError(claim + ", request " + req_name +
+                                   ": has subrequests, but the DRAPrioritizedList feature is "
+                                   "disabled");
+  }
+  if (!f.consumable_capacity) {
+    auto has_capacity = [](const Json& spec) {
+      return spec.is_object() && spec.contains("capacity") && !spec["capacity"].is_null();
+    };
+    if (has_capacity(exactly)) {
+      return FailedPreconditionError(claim + ", request " + req_name +
+                                     ": has capacity requests, but the DRAConsumableCapacity "
+                                     "feature is disabled");
+    }
+    for (size_t i = 0; first.is_array() && i < first.size(); ++i) {
+      if (has_capacity(first[i])) {
+        return FailedPreconditionError(claim + ", subrequest " + Str(first[i], "name") +
+                                       ": has capacity requests, but the "
+                                       "DRAConsumableCapacity feature is disabled");
+      }
+    }
+  }
+  // AdminAccess off: a request that sets adminAccess at all (true or false)
+  // is refused (validateDeviceRequest() in allocator_stable.go and
+  // allocator_incubating.go). Subrequests cannot set it.
+  if (!f.admin_access && exactly.is_object() && exactly.contains("adminAccess") &&
+      !exactly["adminAccess"].is_null()) {
+    return FailedPreconditionError(claim + ", request " + req_name +
+                                   ": admin access is requested, but the feature is disabled");
+  }
+  return OkStatus();
+}
+
 // AddRequest(): request r of claim ci, with its alternatives (exactly, or
 // the subrequests of firstAvailable).
 Status Search::AddRequest(size_t ci, const ClaimState& cs, const Json& r,
@@ -193,6 +237,7 @@ Status Search::AddRequest(size_t ci, const ClaimState& cs, const Json& r,
   if (req.name.empty()) return InvalidArgumentError(where + ": request without a name");
   const Json& exactly = Field(r, "exactly");
   const Json& first = Field(r, "firstAvailable");
+  DRAHIL_RETURN_IF_ERROR(CheckFeatures(cs, req.name, exactly, first));
   if (exactly.is_object() == first.is_array()) {
     return InvalidArgumentError(where + ", request " + req.name +
                                 ": exactly one of exactly or firstAvailable must be set");
@@ -318,14 +363,23 @@ Status Search::GatherDevices() {
              OrderKey(*seed, impl_.pools[b].driver + "/" + impl_.pools[b].name);
     });
   }
+  const Features& f = impl_.opts.features;
   for (int pi : pool_order) {
     const PoolInfo& pool = impl_.pools[pi];
     bool relevant = false;
-    for (const Json* slice : pool.slices) {
+    for (size_t si = 0; si < pool.slices.size(); ++si) {
+      const Json* slice = pool.slices[si];
       const Json& spec = Field(*slice, "spec");
       std::string name = Str(Field(*slice, "metadata"), "name");
-      if (Field(spec, "sharedCounters").is_array() && !Field(spec, "sharedCounters").empty()) {
+      bool counters =
+          Field(spec, "sharedCounters").is_array() && !Field(spec, "sharedCounters").empty();
+      // 1.35+ (PartitionableDevices on): a slice with shared counters makes
+      // its pool relevant whatever its node selection. 1.34 had no such rule:
+      // such a slice also carried devices and counted by its node selection.
+      if (counters && f.partitionable_devices && f.version.minor > 34) {
         relevant = true;
+      } else if (!pool.ignored.empty() && pool.ignored[si]) {
+        continue;  // IgnoredSlice(): not gathered at all
       } else if (Bool(spec, "perDeviceNodeSelection")) {
         const Json& devs = Field(spec, "devices");
         for (size_t i = 0; devs.is_array() && i < devs.size(); ++i) {

@@ -29,7 +29,12 @@
 //                       (no allocation exists, or the step budget ran out);
 //   kInvalidArgument    a malformed claim/class, or a CEL compile/runtime
 //                       error, which aborts the allocation as in Kubernetes;
-//   kPermissionDenied   adminAccess in a namespace without the label.
+//   kPermissionDenied   adminAccess in a namespace without the label;
+//   kFailedPrecondition a claim uses a feature Options::features has off
+//                       (firstAvailable, adminAccess, capacity requests),
+//                       with upstream's message, e.g. "claim ns/name, request
+//                       r: has subrequests, but the DRAPrioritizedList
+//                       feature is disabled".
 //
 // Thread-safety: Allocate() is const and may run concurrently; the
 // constructor does all the parsing.
@@ -47,6 +52,7 @@
 #include <vector>
 
 #include "drahil/allocator/cel.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/status.hpp"
 
 namespace drahil::allocator {
@@ -71,7 +77,56 @@ struct NodeInfo {
   static NodeInfo FromJson(const Json& node);
 };
 
+// Features: the feature gates that change what the allocator does, after
+// `Features` in k8s.io/dynamic-resource-allocation/structured
+// (internal/types.go; 1.34 had DeviceBinding and DeviceStatus where 1.35+
+// has DeviceBindingAndStatus). A feature that is off behaves as upstream's
+// allocator does with it off (docs/allocator.md, "Kubernetes versions and
+// feature gates"):
+//   admin_access               adminAccess in a request is refused (kFailedPrecondition)
+//   consumable_capacity        capacity requests are refused; allowMultipleAllocations
+//                              is ignored (devices are exclusive, no shareID)
+//   device_binding_and_status  devices with bindingConditions are not selectable
+//   device_taints              taints are ignored (and DeviceTaintRules not applied)
+//   partitionable_devices      devices that consume counters are not selectable;
+//                              slices with perDeviceNodeSelection (and, 1.35+, with
+//                              sharedCounters) are ignored
+//   prioritized_list           firstAvailable is refused (kFailedPrecondition)
+// Two members are drahil's: device_taint_rules (upstream applies rules in
+// the slice tracker, outside the allocator) and version (which release's
+// pool layout rules apply: 1.34 lets a slice carry sharedCounters beside
+// its devices, 1.35+ does not).
+struct Features {
+  bool admin_access = true;               // AdminAccess (DRAAdminAccess)
+  bool consumable_capacity = true;        // ConsumableCapacity (DRAConsumableCapacity)
+  bool device_binding_and_status = true;  // DeviceBindingAndStatus
+  bool device_taints = true;              // DeviceTaints (DRADeviceTaints)
+  bool partitionable_devices = true;      // PartitionableDevices (DRAPartitionableDevices)
+  bool prioritized_list = true;           // PrioritizedList (DRAPrioritizedList)
+  bool device_taint_rules = true;         // DeviceTaintRules applied (drahil)
+  KubeVersion version = KubeVersion::Newest();
+
+  // All(): every feature on, newest version (upstream's FeaturesAll).
+  static Features All() { return Features{}; }
+  // ToString(): the features that are off and the version, for messages:
+  // "Kubernetes 1.35, all features on" or "Kubernetes 1.34, off: DeviceTaints".
+  [[nodiscard]] std::string ToString() const;
+};
+
+// FeaturesFrom(): the Features kube-scheduler's DRA plugin hands the
+// allocator for these gates (AllocatorFeatures() in
+// pkg/scheduler/framework/plugins/dynamicresources/dynamicresources.go):
+// DeviceBindingAndStatus needs both DRADeviceBindingConditions and
+// DRAResourceClaimDeviceStatus; DeviceTaintRules need DRADeviceTaints and,
+// where the version has it, DRADeviceTaintRules.
+Features FeaturesFrom(const FeatureGates& gates);
+
 struct Options {
+  // The gates' effect on allocation: all on by default. A run sets
+  // FeaturesFrom(its gates); FeaturesFrom(FeatureGates::Newest()) differs
+  // from All() only in device_taint_rules (DRADeviceTaintRules is off by
+  // default in 1.36).
+  Features features = Features::All();
   // Device trials before the search gives up (kube-scheduler bounds the same
   // search by time, DRASchedulerFilterTimeout).
   int64_t max_steps = 1'000'000;

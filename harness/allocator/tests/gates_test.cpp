@@ -24,9 +24,9 @@ Json Class() {
           {"kind", "DeviceClass"},
           {"metadata", {{"name", "accel"}}},
           {"spec",
-           {{"selectors", Json::array({{{"cel", {{"expression", "device.driver == \"" +
-                                                                     std::string(kDriver) +
-                                                                     "\""}}}}})}}}};
+           {{"selectors", Json::array({{{"cel",
+                                         {{"expression", "device.driver == \"" +
+                                                             std::string(kDriver) + "\""}}}}})}}}};
 }
 
 Json Device(const std::string& name, Json extra = Json::object()) {
@@ -59,22 +59,23 @@ Json Slice(const std::string& name, Json devices, Json spec = Json::object(), in
 Json Claim(const std::string& name, Json exactly = Json::object()) {
   Json e = {{"deviceClassName", "accel"}, {"count", 1}};
   for (const auto& [k, v] : exactly.items()) e[k] = v;
-  return {{"apiVersion", "resource.k8s.io/v1"},
-          {"kind", "ResourceClaim"},
-          {"metadata", {{"name", name}, {"namespace", "team"}, {"uid", "uid-" + name}}},
-          {"spec", {{"devices", {{"requests", Json::array({{{"name", "acc"}, {"exactly", e}}})}}}}}};
+  return {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "ResourceClaim"},
+      {"metadata", {{"name", name}, {"namespace", "team"}, {"uid", "uid-" + name}}},
+      {"spec", {{"devices", {{"requests", Json::array({{{"name", "acc"}, {"exactly", e}}})}}}}}};
 }
 
 Json FirstAvailableClaim(const std::string& name, Json sub = Json::object()) {
   Json s = {{"name", "one"}, {"deviceClassName", "accel"}, {"count", 1}};
   for (const auto& [k, v] : sub.items()) s[k] = v;
-  return {{"apiVersion", "resource.k8s.io/v1"},
-          {"kind", "ResourceClaim"},
-          {"metadata", {{"name", name}, {"namespace", "team"}, {"uid", "uid-" + name}}},
-          {"spec",
-           {{"devices",
-             {{"requests",
-               Json::array({{{"name", "acc"}, {"firstAvailable", Json::array({s})}}})}}}}}};
+  return {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "ResourceClaim"},
+      {"metadata", {{"name", name}, {"namespace", "team"}, {"uid", "uid-" + name}}},
+      {"spec",
+       {{"devices",
+         {{"requests", Json::array({{{"name", "acc"}, {"firstAvailable", Json::array({s})}}})}}}}}};
 }
 
 alloc::Features Off(bool alloc::Features::*member) {
@@ -95,8 +96,8 @@ alloc::Allocator Make(std::vector<Json> slices, alloc::Features f,
   inv.slices = std::move(slices);
   inv.device_classes = {Class()};
   inv.taint_rules = std::move(taint_rules);
-  inv.namespaces = {{{"metadata",
-                      {{"name", "team"}, {"labels", {{alloc::kAdminAccessLabel, "true"}}}}}}};
+  inv.namespaces = {
+      {{"metadata", {{"name", "team"}, {"labels", {{alloc::kAdminAccessLabel, "true"}}}}}}};
   alloc::Options o;
   o.features = f;
   return alloc::Allocator(std::move(inv), o);
@@ -195,8 +196,8 @@ TEST_CASE("Upstream validateDeviceRequest: adminAccess with DRAAdminAccess off i
           "claim team/c, request acc: admin access is requested, but the feature is disabled");
   }
   CHECK_OK(off.Allocate({Claim("c")}, kNode));
-  auto on = Make(slices, alloc::Features::All()).Allocate({Claim("c", {{"adminAccess", true}})},
-                                                          kNode);
+  auto on =
+      Make(slices, alloc::Features::All()).Allocate({Claim("c", {{"adminAccess", true}})}, kNode);
   REQUIRE_OK(on);
   CHECK((*on)[0]["devices"]["results"][0]["adminAccess"] == true);
 }
@@ -205,11 +206,12 @@ TEST_CASE("Upstream validateDeviceRequest: adminAccess with DRAAdminAccess off i
 // ConsumableCapacity is off are refused, for a request and for a subrequest;
 // allocateDevice(): allowMultipleAllocations only counts with the feature
 // on, so with it off the device is taken whole, without shareID.
-TEST_CASE("Upstream allocateDevice: DRAConsumableCapacity off refuses capacity requests and "
-          "ignores allowMultipleAllocations",
-          "[allocator][gates]") {
-  Json shared = Device("acc-0", {{"allowMultipleAllocations", true},
-                                 {"capacity", {{"mem", {{"value", "8Gi"}}}}}});
+TEST_CASE(
+    "Upstream allocateDevice: DRAConsumableCapacity off refuses capacity requests and "
+    "ignores allowMultipleAllocations",
+    "[allocator][gates]") {
+  Json shared = Device(
+      "acc-0", {{"allowMultipleAllocations", true}, {"capacity", {{"mem", {{"value", "8Gi"}}}}}});
   std::vector<Json> slices = {Slice("s", Json::array({shared}))};
   auto off = Make(slices, Off(&alloc::Features::consumable_capacity));
   Json cap = {{"requests", {{"mem", "2Gi"}}}};
@@ -233,8 +235,9 @@ TEST_CASE("Upstream allocateDevice: DRAConsumableCapacity off refuses capacity r
   REQUIRE_OK(one);
   CHECK_FALSE((*one)[0]["devices"]["results"][0].contains("shareID"));
   // On: both claims share it.
-  auto on = Make(slices, alloc::Features::All())
-                .Allocate({Claim("a", {{"capacity", cap}}), Claim("b", {{"capacity", cap}})}, kNode);
+  auto on =
+      Make(slices, alloc::Features::All())
+          .Allocate({Claim("a", {{"capacity", cap}}), Claim("b", {{"capacity", cap}})}, kNode);
   REQUIRE_OK(on);
   CHECK((*on)[1]["devices"]["results"][0].contains("shareID"));
 }
@@ -270,8 +273,8 @@ TEST_CASE("Upstream isSelectable: devices with binding conditions need DeviceBin
   Json bound = Device("acc-0", {{"bindingConditions", Json::array({"attached"})},
                                 {"bindingFailureConditions", Json::array({"failed"})}});
   std::vector<Json> slices = {Slice("s", Json::array({bound, Device("acc-1")}))};
-  auto off = Make(slices, Off(&alloc::Features::device_binding_and_status))
-                 .Allocate({Claim("c")}, kNode);
+  auto off =
+      Make(slices, Off(&alloc::Features::device_binding_and_status)).Allocate({Claim("c")}, kNode);
   REQUIRE_OK(off);
   CHECK(Devices((*off)[0]) == std::vector<std::string>{"acc-1"});
   CHECK_FALSE((*off)[0].contains("allocationTimestamp"));
@@ -293,8 +296,7 @@ TEST_CASE("Upstream GatherPools: DRAPartitionableDevices off skips partitionable
             Json::array({Device("acc-0-half", {{"consumesCounters", Counters("acc", "4Gi")}}),
                          Device("acc-1")}),
             Json::object(), 3),
-      Slice("per-device",
-            Json::array({Device("acc-2", {{"nodeName", "node-1"}})}),
+      Slice("per-device", Json::array({Device("acc-2", {{"nodeName", "node-1"}})}),
             {{"nodeName", nullptr}, {"perDeviceNodeSelection", true}}, 3)};
   auto off = Make(slices, Off(&alloc::Features::partitionable_devices));
   auto one = off.Allocate({Claim("c")}, kNode);
@@ -313,8 +315,8 @@ TEST_CASE("Upstream GatherPools: DRAPartitionableDevices off skips partitionable
   std::vector<Json> dangling = {
       Slice("s", Json::array({Device("acc-0", {{"consumesCounters", Counters("nope", "1")}}),
                               Device("acc-1")}))};
-  CHECK_OK(Make(dangling, Off(&alloc::Features::partitionable_devices))
-               .Allocate({Claim("c")}, kNode));
+  CHECK_OK(
+      Make(dangling, Off(&alloc::Features::partitionable_devices)).Allocate({Claim("c")}, kNode));
   CHECK_FALSE(Make(dangling, alloc::Features::All()).Allocate({Claim("c")}, kNode).ok());
 }
 
@@ -325,10 +327,11 @@ TEST_CASE("Upstream GatherPools: DRAPartitionableDevices off skips partitionable
 // used after an upgrade (the release note asks to delete such slices).
 TEST_CASE("Upstream buildPool: the 1.34 layout (sharedCounters beside devices) counts in 1.34 only",
           "[allocator][gates]") {
-  Json v134 = Slice("mixed",
-                    Json::array({Device("acc-0-full", {{"consumesCounters", Counters("acc", "8Gi")}}),
-                                 Device("acc-0-half", {{"consumesCounters", Counters("acc", "4Gi")}})}),
-                    {{"sharedCounters", SharedCounters("acc", "8Gi")}});
+  Json v134 =
+      Slice("mixed",
+            Json::array({Device("acc-0-full", {{"consumesCounters", Counters("acc", "8Gi")}}),
+                         Device("acc-0-half", {{"consumesCounters", Counters("acc", "4Gi")}})}),
+            {{"sharedCounters", SharedCounters("acc", "8Gi")}});
   auto old = Make({v134}, Version(34));
   auto one = old.Allocate({Claim("c")}, kNode);
   REQUIRE_OK(one);

@@ -353,7 +353,7 @@ SchemaPtr SuiteSchema() {
              Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
                                      Opt("name", Name())},
                                     {{"kind", "name"}}))),
-             Opt("probe-backends", Seq(Enum(ProbeBackends()))), Opt("feature-gates", Seq(Name()))});
+             Opt("probe-backends", Seq(Enum(ProbeBackends()))), Opt("feature-gates", Seq(Str()))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
                      Opt("feature", Name()), Opt("rationale", Str()), Opt("timeout", Dur()),
                      Opt("requires", requires_), Opt("driver-start-delay", Dur()),

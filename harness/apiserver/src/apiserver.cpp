@@ -381,7 +381,10 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
   }
   auto r = impl_->store.Create(*info, std::move(obj));
   if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
-  for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  for (auto& d : drops) {
+    if (d.name.empty() && r.ok()) d.name = (*r.value())["metadata"].value("name", "");
+    impl_->RecordDrop(std::move(d));
+  }
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
@@ -409,7 +412,10 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
         return d;
       });
   if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
-  for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  for (auto& d : drops) {
+    if (d.name.empty() && r.ok()) d.name = (*r.value())["metadata"].value("name", "");
+    impl_->RecordDrop(std::move(d));
+  }
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }
@@ -434,7 +440,10 @@ Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
         return d;
       });
   if (!r.ok() && r.error().code != 422) return r.error().ToStatus();
-  for (auto& d : drops) impl_->RecordDrop(std::move(d));
+  for (auto& d : drops) {
+    if (d.name.empty() && r.ok()) d.name = (*r.value())["metadata"].value("name", "");
+    impl_->RecordDrop(std::move(d));
+  }
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
 }

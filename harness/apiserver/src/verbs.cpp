@@ -260,6 +260,10 @@ Response Handler::Create(const Request& req, const Classified& c) {
                                  return AdminAccessCheck(info, o, ns_obj, &warnings);
                                });
   if (!created.ok()) return ErrorResponse(created.error());
+  // The name a generateName create got, for the record.
+  for (auto& d : drops) {
+    if (d.name.empty()) d.name = (*created.value())["metadata"].value("name", "");
+  }
   Report(std::move(drops));
   Response r = JsonResponse(201, *created.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());

@@ -82,6 +82,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   // 2. The API server, with the Node object and a node-restricted kubeconfig.
   apiserver::ApiServer::Options ao;
   if (!opts.api_listen.empty()) ao.listen = opts.api_listen;
+  ao.gates = opts.gates;
   auto api = apiserver::ApiServer::Start(ao);
   if (!api.ok()) return StepOutcome::FromStatus(api.status(), "start API server");
   env->api = std::move(*api);
@@ -441,5 +442,35 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
 }
 
 std::shared_ptr<SharedNodes> MakeSharedNodes() { return std::make_shared<SharedNodes>(); }
+
+std::string ExplainDroppedFields(CaseContext& ctx) {
+  auto env = Env(ctx);
+  if (!env || !env->api) return "";
+  auto dropped = env->api->DroppedFields();
+  if (dropped.empty()) return "";
+  // One line per object and gate, at most kMaxLines of them.
+  constexpr size_t kMaxLines = 8;
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> by_object_gate;
+  for (const auto& d : dropped) {
+    std::string object = d.resource + " " + (d.ns.empty() ? "" : d.ns + "/") + d.name;
+    auto& fields = by_object_gate[{object, d.gate}];
+    if (std::find(fields.begin(), fields.end(), d.field) == fields.end()) fields.push_back(d.field);
+  }
+  std::string out = "note: the API server (Kubernetes " + env->gates.version().ToString() +
+                    ") dropped fields from objects written in this case, as kube-apiserver does "
+                    "when their feature gate is off:";
+  size_t n = 0;
+  for (const auto& [key, fields] : by_object_gate) {
+    if (n++ == kMaxLines) {
+      out += "\n  ... and " + std::to_string(by_object_gate.size() - kMaxLines) + " more";
+      break;
+    }
+    std::string list;
+    for (size_t i = 0; i < fields.size() && i < 3; ++i) list += (i ? ", " : "") + fields[i];
+    if (fields.size() > 3) list += ", ... (" + std::to_string(fields.size()) + " fields)";
+    out += "\n  " + key.first + ": " + list + " — gate " + env->gates.Describe(key.second);
+  }
+  return out;
+}
 
 }  // namespace drahil::node

@@ -19,6 +19,11 @@ StepOutcome SetUpNode(CaseContext& ctx, const IntegrationOptions& opts, SharedNo
 // Discover(): the engine's discover hook: the driver's registration and
 // slices, device kinds by the profile's class selectors.
 Result<Inventory> Discover(CaseContext& ctx);
+// ExplainDroppedFields(): the engine's explain_failure hook: the fields the
+// API server dropped from written objects because their feature gate is off
+// in the run's Kubernetes version (ApiServer::DroppedFields()), each with the
+// gate; "" when none were.
+std::string ExplainDroppedFields(CaseContext& ctx);
 
 }  // namespace drahil::node
 

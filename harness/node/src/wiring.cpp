@@ -8,6 +8,7 @@ void Install(StepRegistry& steps, EngineHooks& hooks, const IntegrationOptions& 
   auto shared = MakeSharedNodes();
   hooks.set_up_case = [opts, shared](CaseContext& ctx) { return SetUpNode(ctx, opts, *shared); };
   hooks.discover = [](CaseContext& ctx) { return Discover(ctx); };
+  hooks.explain_failure = [](CaseContext& ctx) { return ExplainDroppedFields(ctx); };
   steps.Register("apply", MakeApplyStep());
   steps.Register("delete", MakeDeleteStep());
   auto allocate = MakeAllocateStep();

@@ -58,6 +58,9 @@ class AllocateStep final : public StepHandler {
     }
     allocator::Options opts;
     opts.order_seed = env->order_seed;
+    // What kube-scheduler's DRA plugin hands its allocator for the run's
+    // version and gates (pkg/scheduler/framework/plugins/dynamicresources).
+    opts.features = allocator::FeaturesFrom(env->gates);
     allocator::Allocator alloc(std::move(inv), opts);
     auto t0 = Clock::Real().Now();
     // Claims already allocated go in as they are: their devices count as in
@@ -67,11 +70,18 @@ class AllocateStep final : public StepHandler {
                Ms(Clock::Real().Now() - t0), r.ok() ? "" : r.status().message());
     if (!r.ok()) {
       // Exhausted: no devices fit. PermissionDenied: the claim may not have
-      // them (admin access outside a labelled namespace). Either way the
-      // scheduler leaves the pod unschedulable.
+      // them (admin access outside a labelled namespace). FailedPrecondition:
+      // the claim uses a feature whose gate is off. Each way the scheduler
+      // leaves the pod unschedulable.
       bool refused = r.status().code() == Code::kResourceExhausted ||
-                     r.status().code() == Code::kPermissionDenied;
+                     r.status().code() == Code::kPermissionDenied ||
+                     r.status().code() == Code::kFailedPrecondition;
       if (expect == "unsatisfiable" && refused) return StepOutcome::Pass();
+      if (r.status().code() == Code::kFailedPrecondition) {
+        return StepOutcome::Fail(what + " cannot be allocated on Kubernetes " +
+                                     env->gates.version().ToString() + ": " + r.status().message(),
+                                 "FeatureGate");
+      }
       if (r.status().code() == Code::kPermissionDenied) {
         return StepOutcome::Fail(what + " may not be allocated: " + r.status().message(),
                                  "Forbidden");

@@ -80,6 +80,8 @@ completion() {  # completion WORD... : what the completion offers for the last w
 [[ $(completion drahil run --dri) == --driver ]] || bad "completion of 'drahil run --dri'"
 [[ $(completion drahil run --driver reference-gpu-em) == reference-gpu-emulated ]] ||
   bad "completion of 'drahil run --driver reference-gpu-em'"
+[[ $(completion drahil run --kubernetes-version 1.3) == "1.34 1.35 1.36" ]] ||
+  bad "completion of 'drahil run --kubernetes-version 1.3'"
 "$drahil" list >"$tmp/list.log" 2>&1 || true
 grep -q '^prepare/prepare-one-gpu ' "$tmp/list.log" || bad "drahil list does not list the installed catalog"
 "$drahil" doctor >"$tmp/doctor.log" 2>&1 || true

@@ -379,11 +379,13 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
   opts.bin_dir = ExeDir(ctx);
   opts.lib_dir = LibDir(ctx);
   opts.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
-  auto gates = runner::GatesForRun(profile, a.kubernetes_version, a.feature_gates);
+  std::vector<std::string> gate_notes;
+  auto gates = runner::GatesForRun(profile, a.kubernetes_version, a.feature_gates, &gate_notes);
   if (!gates.ok()) {
     std::fprintf(stderr, "drahil: %s\n", gates.status().message().c_str());
     return kExitUsage;
   }
+  for (const auto& n : gate_notes) std::fprintf(stderr, "drahil: note: %s\n", n.c_str());
   opts.gates = *gates;
 
   runner::IntegrationOptions integ;

@@ -408,3 +408,52 @@ TEST_CASE("drahil run --progress auto: a live bar on a terminal, plain lines in 
   CHECK(dumb.output.find("\033[K") == std::string::npos);
   CHECK(dumb.output.find("PASS bar/w1") != std::string::npos);
 }
+
+// A driver that depends on a feature alpha in Kubernetes 1.34: the reference
+// driver under a foreign identity taints a lost GPU and relies on the taint
+// to keep claims off it. On a default 1.34 cluster kube-apiserver drops the
+// taints from its slices (dropDisabledFields, pkg/registry/resource/
+// resourceslice/strategy.go) and the scheduler allocates the lost GPU: the
+// case fails, and says which gate. On 1.36 (DRADeviceTaints beta, on) it
+// passes. The same profile runs both: its 1.36-only gate is left out on 1.34.
+TEST_CASE(
+    "drahil run --kubernetes-version: a driver relying on an alpha 1.34 gate fails on 1.34 "
+    "naming the gate and passes on 1.36",
+    "[runner][cli][versions][slow]") {
+  Fixture f;
+  std::string prof = drahil::testing::SourceDir() + "/suites/drivers/reference-gpu-foreign.yaml";
+  std::string suite = drahil::testing::SourceDir() + "/harness/node/tests/node-versions.yaml";
+  auto run = [&](const std::string& version) {
+    auto r = drahil::RunCommand(
+        {drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite,
+         "--kubernetes-version", version, "--out", f.dir.Join(version), "--progress", "plain"},
+        120s);
+    REQUIRE_OK(r);
+    INFO(r->output);
+    return *r;
+  };
+  auto old = run("1.34");
+  CHECK(old.exit.exit_code == 1);
+  CHECK(old.output.find("DRADeviceTaintRules does not exist in Kubernetes 1.34; left out") !=
+        std::string::npos);
+  auto xml = drahil::ReadFile(f.dir.Join("1.34/junit.xml"));
+  REQUIRE_OK(xml);
+  INFO(*xml);
+  CHECK(xml->find("claim t/three was allocated but should not be") != std::string::npos);
+  CHECK(xml->find("taints — gate DRADeviceTaints (alpha in Kubernetes 1.34, off by default)") !=
+        std::string::npos);
+  CHECK(xml->find("name=\"kubernetes.version\" value=\"1.34\"") != std::string::npos);
+
+  auto now = run("1.36");
+  CHECK(now.exit.exit_code == 0);
+  CHECK(now.output.find("1 passed") != std::string::npos);
+  // The gate named by --feature-gates brings 1.34 to the same verdict.
+  auto on =
+      drahil::RunCommand({drahil::testing::Bin("drahil"), "run", "--driver", prof, "--suite", suite,
+                          "--kubernetes-version", "1.34", "--feature-gates", "DRADeviceTaints=true",
+                          "--out", f.dir.Join("on"), "--progress", "plain"},
+                         120s);
+  REQUIRE_OK(on);
+  INFO(on->output);
+  CHECK(on->exit.exit_code == 0);
+}

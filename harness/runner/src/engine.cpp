@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/strings.hpp"
 #include "drahil/core/temp_dir.hpp"
 #include "engine_internal.hpp"
 
@@ -48,7 +49,7 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes) {
 }  // namespace
 
 Result<FeatureGates> GatesForRun(const DriverProfile& profile, const std::string& version_flag,
-                                 const std::string& gates_flag) {
+                                 const std::string& gates_flag, std::vector<std::string>* notes) {
   KubeVersion version = KubeVersion::Newest();
   if (!version_flag.empty()) {
     auto v = KubeVersion::Parse(version_flag);
@@ -60,10 +61,28 @@ Result<FeatureGates> GatesForRun(const DriverProfile& profile, const std::string
       return InvalidArgumentError(profile.file + ": kubernetes.version: " + v.status().message());
     version = *v;
   }
-  auto gates = FeatureGates::For(version, profile.feature_gates);
-  if (!gates.ok()) {
-    return InvalidArgumentError(profile.file +
-                                ": kubernetes.feature-gates: " + gates.status().message());
+  // The profile's gates were written for its own version. When
+  // --kubernetes-version picks another one (a CI matrix over versions), a
+  // profile gate that version does not have is left out with a note, as a
+  // cluster admin would drop it from that version's flags; a gate given by
+  // --feature-gates must exist.
+  bool version_from_flag = !version_flag.empty();
+  auto gates = FeatureGates::For(version);
+  if (!gates.ok()) return gates.status();
+  for (const auto& item : Split(profile.feature_gates, ',')) {
+    std::string entry = Trim(item);
+    if (entry.empty()) continue;
+    std::string name = Trim(std::string_view(entry).substr(0, entry.find('=')));
+    if (version_from_flag && !gates->Known(name)) {
+      if (notes) {
+        notes->push_back(profile.file + ": kubernetes.feature-gates: " + name +
+                         " does not exist in Kubernetes " + version.ToString() +
+                         "; left out for this run");
+      }
+      continue;
+    }
+    if (Status s = gates->SetFromString(entry); !s.ok())
+      return InvalidArgumentError(profile.file + ": kubernetes.feature-gates: " + s.message());
   }
   if (Status s = gates->SetFromString(gates_flag); !s.ok())
     return InvalidArgumentError("--feature-gates: " + s.message());

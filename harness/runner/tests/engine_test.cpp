@@ -508,3 +508,90 @@ TEST_CASE("Engine: a case keeps the end of its driver log, more of it when it fa
   CHECK(bigfail.driver_log.size() <= drahil::reports::kDriverLogTailBytesFailed + 100);
   CHECK(r.suites[0].cases[3].driver_log.empty());
 }
+
+TEST_CASE("Engine: requires.feature-gates → Skip naming the gate and how to turn it on",
+          "[runner][engine][feature-gates]") {
+  std::string kase =
+      CaseYaml("t", Expect("pass"), ", requires: {feature-gates: [DRADeviceTaints]}");
+  RunOptions o134 = Options();
+  o134.gates = drahil::FeatureGates::For(drahil::KubeVersion::Parse("1.34").value()).value();
+  auto off = RunSuite(MustLoad(kase), o134);
+  CHECK(Only(off).verdict == Verdict::kSkip);
+  CHECK(Only(off).message ==
+        "needs feature gate DRADeviceTaints (alpha in Kubernetes 1.34, off by default); turn it "
+        "on with --feature-gates DRADeviceTaints=true");
+  CHECK(off.kubernetes_version == "1.34");
+  // On 1.36 the gate is beta and on: the case runs.
+  auto on = RunSuite(MustLoad(kase));
+  CHECK(Only(on).verdict == Verdict::kPass);
+  // An unknown gate is the suite's error, at load time, naming where.
+  auto bad = LoadSuiteString(
+      "spec: drahil.suite/v1\nname: eng\ncases:\n" +
+          CaseYaml("x", Expect("pass"), ", requires: {feature-gates: [DRANoSuchGate]}"),
+      "eng.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("eng.yaml:4") != std::string::npos);
+  CHECK(bad.status().message().find("unknown feature gate \"DRANoSuchGate\"") != std::string::npos);
+}
+
+TEST_CASE("Engine: a failed case gets the explain_failure hook's note, a passed one not",
+          "[runner][engine][feature-gates]") {
+  EngineHooks hooks;
+  hooks.explain_failure = [](CaseContext&) { return std::string("note: gate X was off"); };
+  auto r = RunSuite(MustLoad(CaseYaml("f", Expect("fail")) + CaseYaml("p", Expect("pass"))),
+                    Options(), hooks);
+  CHECK(r.suites[0].cases[0].verdict == Verdict::kFail);
+  CHECK(r.suites[0].cases[0].message.find("scripted failure") != std::string::npos);
+  CHECK(r.suites[0].cases[0].message.find("note: gate X was off") != std::string::npos);
+  CHECK(r.suites[0].cases[1].verdict == Verdict::kPass);
+  CHECK(r.suites[0].cases[1].message.find("gate X") == std::string::npos);
+}
+
+TEST_CASE("GatesForRun: flag over profile over newest, profile gates for another version noted",
+          "[runner][feature-gates]") {
+  auto profile = LoadDriverProfileString(
+      "spec: drahil.driver/v1\nname: p\ndriver: accel.example.com\ncommand: /bin/true\n"
+      "kubernetes: {version: \"1.36\", feature-gates: {DRADeviceTaintRules: true}}\n",
+      "p.yaml");
+  REQUIRE_OK(profile);
+  // The profile's version and gates.
+  auto own = GatesForRun(*profile, "", "");
+  REQUIRE_OK(own);
+  CHECK(own->version().ToString() == "1.36");
+  CHECK(own->Enabled("DRADeviceTaintRules"));
+  // --feature-gates wins over the profile.
+  auto flag = GatesForRun(*profile, "", "DRADeviceTaintRules=false");
+  REQUIRE_OK(flag);
+  CHECK_FALSE(flag->Enabled("DRADeviceTaintRules"));
+  // --kubernetes-version 1.34: the 1.36 profile's gate that 1.34 lacks is
+  // left out, with a note; 1.34's defaults apply.
+  std::vector<std::string> notes;
+  auto old = GatesForRun(*profile, "1.34", "", &notes);
+  REQUIRE_OK(old);
+  CHECK(old->version().ToString() == "1.34");
+  CHECK_FALSE(old->Enabled("DRADeviceTaints"));
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "p.yaml: kubernetes.feature-gates: DRADeviceTaintRules does not exist in "
+        "Kubernetes 1.34; left out for this run");
+  // A gate named on the command line must exist in the version.
+  auto missing = GatesForRun(*profile, "1.34", "DRADeviceTaintRules=true");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().rfind("--feature-gates: ", 0) == 0);
+  auto badv = GatesForRun(*profile, "1.29", "");
+  REQUIRE_FALSE(badv.ok());
+  CHECK(badv.status().message().rfind("--kubernetes-version: ", 0) == 0);
+  // The profile's own version decides when no flag is given: a gate it does
+  // not have is the profile's error.
+  auto wrong = LoadDriverProfileString(
+      "spec: drahil.driver/v1\nname: p\ndriver: accel.example.com\ncommand: /bin/true\n"
+      "kubernetes: {version: \"1.34\", feature-gates: {DRADeviceTaintRules: true}}\n",
+      "w.yaml");
+  if (wrong.ok()) {
+    auto g = GatesForRun(*wrong, "", "");
+    REQUIRE_FALSE(g.ok());
+    CHECK(g.status().message().find("w.yaml: kubernetes.feature-gates: ") != std::string::npos);
+  } else {
+    CHECK(wrong.status().message().find("w.yaml") != std::string::npos);
+  }
+}

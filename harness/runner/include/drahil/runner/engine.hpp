@@ -353,9 +353,12 @@ class Engine {
 // GatesForRun(): the run's Kubernetes version and feature gates: version is
 // --kubernetes-version, else the profile's kubernetes.version, else the
 // newest; the profile's kubernetes.feature-gates apply first, then
-// --feature-gates (which win). Errors name the flag or the profile.
+// --feature-gates (which win). When --kubernetes-version chose the version,
+// a profile gate that version does not have is left out and a line saying
+// so goes to *notes (when given). Errors name the flag or the profile.
 Result<FeatureGates> GatesForRun(const DriverProfile& profile, const std::string& version_flag,
-                                 const std::string& gates_flag);
+                                 const std::string& gates_flag,
+                                 std::vector<std::string>* notes = nullptr);
 
 // NeedsSetUp(): whether a case touches the node (fixtures, device
 // requirements, or any step but wait); the engine calls set_up_case only then.

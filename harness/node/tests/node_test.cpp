@@ -71,10 +71,13 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
 // search (dynamicresources Filter → structured Allocator.Allocate() with all
 // of the pod's claims, allocator_stable.go allocateOne()), and the Node
 // carries the kubelet's well-known labels and the profile's node.labels for
-// slice node selectors (pools_stable.go NodeMatches()).
+// slice node selectors (pools_stable.go NodeMatches()). The pod object is
+// bound (DefaultBinder), marked unschedulable (schedule_one.go FitError) or
+// Running, then Succeeded/Failed (pkg/kubelet/kubelet_pods.go getPhase()),
+// or left Pending with a FailedPrepareDynamicResources event.
 TEST_CASE(
     "Node wiring: upstream Allocate allocates a pod's claims together, NodeMatches sees the Node's "
-    "labels",
+    "labels, pods are bound and get the phase the kubelet's getPhase gives",
     "[runner][node][scheduler]") {
   auto suite =
       LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-scheduler.yaml");
@@ -87,7 +90,7 @@ TEST_CASE(
 
   auto report = RunOnNode(*suite, *profile);
   REQUIRE_OK(report);
-  REQUIRE(report->suites.at(0).cases.size() == 3);
+  REQUIRE(report->suites.at(0).cases.size() == 7);
   for (const auto& c : report->suites[0].cases) {
     INFO(c.id << ": " << c.message);
     CHECK(c.verdict == Verdict::kPass);

@@ -112,6 +112,7 @@ SchemaPtr StepSchema(const std::string& kind) {
                                     Opt("expect-binding", Enum({"bound", "failed", "timeout"})),
                                     Opt("binding-timeout", Dur()),
                                     Opt("expect-schedule", Enum({"scheduled", "unschedulable"})),
+                                    Opt("expect-start", Enum({"started", "failed"})),
                                     Opt("values", Seq(ValueCheck()))},
                                    {{"pod", "pods"}})});
     auto raw =
@@ -156,13 +157,21 @@ SchemaPtr StepSchema(const std::string& kind) {
                            Opt("max-severity", Enum({"info", "warning", "high", "critical"}))})),
          Opt("api-audit", Map({Opt("verb", Str()), Opt("resource", Str()), Opt("user", Str()),
                                Opt("min", Int(0)), Opt("max", Int(0))})),
-         Opt("calls", StringMap()), Opt("registration", Map({Req("services", Seq(Str(), 1))})),
+         Opt("calls", StringMap()),
+         Opt("registration", Map({Req("services", Seq(Str(), 1))})),
          Opt("cdi-clean", Map({Req("claims", Seq(Str(), 1))})),
          Opt("counters", Map({Opt("kind", Str()), Opt("min-devices", Int(0))})),
          Opt("pool-generation", Map({Opt("record", Bool()), Opt("increased", Bool()),
                                      Opt("contains", Str()), Opt("within", Dur())},
                                     {{"record", "increased"}})),
-         Opt("share-ids", Map({Req("claim", Str())}))},
+         Opt("share-ids", Map({Req("claim", Str())})),
+         Opt("pod-status",
+             Map({Req("pod", Str()), Opt("bound", Bool()),
+                  Opt("phase", Enum({"Pending", "Running", "Succeeded", "Failed", "Unknown"})),
+                  Opt("condition",
+                      Map({Req("type", Str()), Req("status", Enum({"True", "False", "Unknown"})),
+                           Opt("reason", Str())})),
+                  Opt("event", Str()), Opt("within", Dur())}))},
         {}, /*at_least_one=*/true);
     m["inject"] = Map(
         {Opt("device-fault", Map({Req("device", Str()),

@@ -52,6 +52,7 @@ StepOutcome ExpectCdiClean(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectCounters(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectPoolGeneration(const Json& v, CaseContext& ctx, NodeEnv& env);
 StepOutcome ExpectShareIds(const Json& v, CaseContext& ctx, NodeEnv& env);
+StepOutcome ExpectPodStatus(const Json& v, CaseContext& ctx, NodeEnv& env);
 
 }  // namespace drahil::node
 

@@ -23,6 +23,7 @@ const std::map<std::string, Expectation>& Expectations() {
       {"counters", ExpectCounters},
       {"pool-generation", ExpectPoolGeneration},
       {"share-ids", ExpectShareIds},
+      {"pod-status", ExpectPodStatus},
   };
   return k;
 }

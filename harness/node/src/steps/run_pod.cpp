@@ -64,7 +64,12 @@ class RunPodStep final : public StepHandler {
     kp.name = name;
     kp.uid = (*pod)["metadata"].value("uid", "");
     std::map<std::string, std::string> claim_of;  // pod claim name → ns/claim
-    if (auto ended = AllocatePending(step, ctx, *env, ref, ns, *pc_names, opts)) return *ended;
+    if (auto ended = AllocatePending(step, ctx, *env, ref, ns, *pc_names, opts)) {
+      if (ended->verdict == Verdict::kPass || ended->type == "Unschedulable" ||
+          ended->type == "Forbidden" || ended->type == "FeatureGate")
+        MarkUnschedulable(*env, ns, name);
+      return *ended;
+    }
     if (auto ended = ReserveAndBind(ctx, *env, ns, *pod, *pc_names, opts, kp, claim_of))
       return *ended;
     if (opts.value("expect-schedule", "scheduled") == "unschedulable") {
@@ -75,15 +80,31 @@ class RunPodStep final : public StepHandler {
     }
     for (const auto& ct : spec.value("containers", Json::array()))
       kp.containers.push_back(PodContainer(ct, ext_claims));
+    BindPod(ctx, *env, ns, name);
 
     auto t0 = Clock::Real().Now();
     kubelet::PodResult prep = SyncPod(ctx, *env, ref, kp);
     ClaimDevices devices = PreparedDevices(ctx, prep);
+    bool want_failed = opts.value("expect-start", "started") == "failed";
     if (!prep.status.ok()) {
       if (ctx.cancel.cancelled())
         return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+      MarkPrepareFailed(*env, ns, name, prep.status.message());
+      if (want_failed) {
+        ctx.Note("pod " + ref + " did not start, as expected: " + prep.status.message());
+        return StepOutcome::Pass();
+      }
       return StepOutcome::Fail("preparing pod " + ref + " failed: " + prep.status.message(),
                                "PrepareFailed");
+    }
+    if (want_failed) {
+      // Prepared: the cleanup below still unprepares it.
+      ctx.cleanup.Add("unprepare pod " + ref,
+                      [env, uid = kp.uid] { return env->kubelet->UnpreparePod(uid).status; });
+      return StepOutcome::Fail("pod " + ref +
+                                   " started (its resources were prepared); expected the driver "
+                                   "to refuse them",
+                               "Started");
     }
     AddCachedDevices(*env, kp, devices);
     if (!opts.value("keep-prepared", false)) {
@@ -94,19 +115,169 @@ class RunPodStep final : public StepHandler {
                       });
     }
     RememberPod(*env, ref, kp.uid, devices);
+    MarkRunning(*env, ns, name);
 
     StepOutcome result = StepOutcome::Pass();
+    Json terminated = Json::object();  // container name → its terminated state
     for (const auto& ct : spec.value("containers", Json::array())) {
       StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts,
-                                   ext_claims[ct.value("name", "")]);
+                                   ext_claims[ct.value("name", "")], &terminated);
       if (!o.passed()) {
         result = o;
         break;
       }
     }
+    if (!ctx.cancel.cancelled()) MarkFinished(*env, ns, name, terminated);
     ctx.Record("pod", ref, std::string(reports::VerdictName(result.verdict)),
                Ms(Clock::Real().Now() - t0));
     return result;
+  }
+
+  // Pod lifecycle as the API shows it to a driver that watches pods: the
+  // scheduler binds the pod to the node (pods/binding sets spec.nodeName) or
+  // marks it unschedulable; the kubelet's status manager writes the phase and
+  // container states (pkg/kubelet/status, pkg/kubelet/kubelet_pods.go
+  // getPhase()). Best effort: a pod object the case deleted meanwhile is left
+  // alone, and the verdict never depends on these writes.
+  template <typename Fn>
+  static void EditPod(NodeEnv& env, const std::string& ns, const std::string& name, bool spec,
+                      Fn&& edit) {
+    for (int attempt = 0; attempt < 3; ++attempt) {  // a conflict: read again
+      auto pod = env.api->Get("pods", ns, name);
+      if (!pod.ok()) return;
+      edit(*pod);
+      auto r = spec ? env.api->Update("pods", *pod) : env.api->UpdateStatus("pods", *pod);
+      if (r.ok() || r.status().code() != Code::kAborted) return;
+    }
+  }
+  static void SetCondition(Json& pod, const std::string& type, const std::string& status,
+                           const std::string& reason = "", const std::string& message = "") {
+    Json c = {{"type", type},
+              {"status", status},
+              {"lastProbeTime", nullptr},
+              {"lastTransitionTime", FormatRfc3339(std::chrono::system_clock::now())}};
+    if (!reason.empty()) c["reason"] = reason;
+    if (!message.empty()) c["message"] = message;
+    Json& conds = pod["status"]["conditions"];
+    if (!conds.is_array()) conds = Json::array();
+    for (auto& old : conds) {
+      if (old.value("type", "") != type) continue;
+      if (old.value("status", "") == status) c["lastTransitionTime"] = old["lastTransitionTime"];
+      old = c;
+      return;
+    }
+    conds.push_back(c);
+  }
+  static Json ContainerStatuses(const Json& pod, const std::function<Json(const Json&)>& state) {
+    Json out = Json::array();
+    for (const auto& ct : pod["spec"].value("containers", Json::array())) {
+      Json st = state(ct);
+      bool running = st.contains("running");
+      out.push_back({{"name", ct.value("name", "")},
+                     {"image", ct.value("image", "")},
+                     {"imageID", ""},
+                     {"ready", running},
+                     {"started", running},
+                     {"restartCount", 0},
+                     {"state", st}});
+    }
+    return out;
+  }
+  // BindPod(): the scheduler's Bind (DefaultBinder → pods/binding) sets
+  // spec.nodeName; PodScheduled turns True.
+  static void BindPod(CaseContext& ctx, NodeEnv& env, const std::string& ns,
+                      const std::string& name) {
+    EditPod(env, ns, name, true, [&](Json& pod) { pod["spec"]["nodeName"] = env.node; });
+    EditPod(env, ns, name, false, [&](Json& pod) { SetCondition(pod, "PodScheduled", "True"); });
+    ctx.Record("scheduler", "bind pod " + ns + "/" + name, "OK", 0, "node " + env.node);
+  }
+  // MarkUnschedulable(): the scheduler's FitError on a one-node cluster when
+  // the DRA plugin's Filter refuses it (dynamicresources: "cannot allocate
+  // all claims"; schedule_one.go: the preemption part).
+  static void MarkUnschedulable(NodeEnv& env, const std::string& ns, const std::string& name) {
+    EditPod(env, ns, name, false, [](Json& pod) {
+      SetCondition(pod, "PodScheduled", "False", "Unschedulable",
+                   "0/1 nodes are available: 1 cannot allocate all claims. preemption: 0/1 "
+                   "nodes are available: 1 Preemption is not helpful for scheduling.");
+    });
+  }
+  // MarkPrepareFailed(): the kubelet leaves the pod Pending, its containers
+  // waiting in ContainerCreating, and records a FailedPrepareDynamicResources
+  // event (pkg/kubelet/kubelet.go SyncPod → PrepareDynamicResources).
+  static void MarkPrepareFailed(NodeEnv& env, const std::string& ns, const std::string& name,
+                                const std::string& message) {
+    Json involved;
+    EditPod(env, ns, name, false, [&](Json& pod) {
+      pod["status"]["phase"] = "Pending";
+      pod["status"]["containerStatuses"] = ContainerStatuses(pod, [](const Json&) {
+        return Json{{"waiting", {{"reason", "ContainerCreating"}}}};
+      });
+      involved = {{"kind", "Pod"},
+                  {"apiVersion", "v1"},
+                  {"namespace", ns},
+                  {"name", name},
+                  {"uid", pod["metadata"].value("uid", "")}};
+    });
+    if (involved.is_null()) return;
+    auto t = std::chrono::system_clock::now();
+    std::string now = FormatRfc3339(t);
+    // The recorder names an event "<object>.<UnixNano in hex>"
+    // (client-go tools/record/event.go makeEvent()).
+    char nano[24];
+    std::snprintf(
+        nano, sizeof nano, "%llx",
+        static_cast<unsigned long long>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count()));
+    auto made =
+        env.api->Create("events", {{"apiVersion", "v1"},
+                                   {"kind", "Event"},
+                                   {"metadata", {{"name", name + "." + nano}, {"namespace", ns}}},
+                                   {"involvedObject", involved},
+                                   {"reason", "FailedPrepareDynamicResources"},
+                                   {"message", "Failed to prepare dynamic resources: " + message},
+                                   {"type", "Warning"},
+                                   {"source", {{"component", "kubelet"}, {"host", env.node}}},
+                                   {"reportingComponent", "kubelet"},
+                                   {"reportingInstance", env.node},
+                                   {"firstTimestamp", now},
+                                   {"lastTimestamp", now},
+                                   {"count", 1}});
+    (void)made;  // best effort, as the kubelet's event recorder
+  }
+  // MarkRunning(): resources prepared, containers started: Running, Ready.
+  static void MarkRunning(NodeEnv& env, const std::string& ns, const std::string& name) {
+    std::string now = FormatRfc3339(std::chrono::system_clock::now());
+    EditPod(env, ns, name, false, [&](Json& pod) {
+      pod["status"]["phase"] = "Running";
+      pod["status"]["startTime"] = now;
+      for (const char* c : {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"})
+        SetCondition(pod, c, "True");
+      pod["status"]["containerStatuses"] = ContainerStatuses(pod, [&](const Json&) {
+        return Json{{"running", {{"startedAt", now}}}};
+      });
+    });
+  }
+  // MarkFinished(): every container has run once (probe pods run to
+  // completion): Succeeded when all exited 0, else Failed, as getPhase()
+  // decides for restartPolicy Never/OnFailure; a container that never ran
+  // (an earlier one failed the step) counts as failed.
+  static void MarkFinished(NodeEnv& env, const std::string& ns, const std::string& name,
+                           const Json& terminated) {
+    EditPod(env, ns, name, false, [&](Json& pod) {
+      bool ok = true;
+      pod["status"]["containerStatuses"] = ContainerStatuses(pod, [&](const Json& ct) {
+        auto it = terminated.find(ct.value("name", ""));
+        if (it == terminated.end()) {
+          ok = false;
+          return Json{{"terminated", {{"exitCode", 137}, {"reason", "ContainerStatusUnknown"}}}};
+        }
+        if ((*it)["exitCode"] != 0) ok = false;
+        return Json{{"terminated", *it}};
+      });
+      pod["status"]["phase"] = ok ? "Succeeded" : "Failed";
+      for (const char* c : {"Ready", "ContainersReady"})
+        SetCondition(pod, c, "False", "PodCompleted");
+    });
   }
 
   // ExtendedResourceClaim(): extended resources backed by DRA (KEP-5004): the
@@ -415,7 +586,7 @@ class RunPodStep final : public StepHandler {
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
                            ClaimDevices& devices, const Json& opts,
-                           const std::vector<kubelet::ContainerClaim>& extended) {
+                           const std::vector<kubelet::ContainerClaim>& extended, Json* terminated) {
     std::string cname = ct.value("name", "");
     ContainerDevices mine = DevicesOf(ct, claim_of, devices, extended);
     sandbox::SandboxSpec sb;
@@ -445,6 +616,14 @@ class RunPodStep final : public StepHandler {
     }
     ctx.Record("probe", pod + "/" + cname + ": " + sb.argv[0], r->exit.Describe(),
                Ms(Clock::Real().Now() - t0), r->stderr_text.substr(0, 2000));
+    // As the container runtime reports a finished container: exit code 128+N
+    // for a signal, reason Completed or Error.
+    int code = r->exit.signaled ? 128 + r->exit.signal : r->exit.exit_code;
+    (*terminated)[cname] = {{"exitCode", code},
+                            {"reason", code == 0 ? "Completed" : "Error"},
+                            {"startedAt", FormatRfc3339(std::chrono::system_clock::now())},
+                            {"finishedAt", FormatRfc3339(std::chrono::system_clock::now())}};
+    if (r->exit.signaled) (*terminated)[cname]["signal"] = r->exit.signal;
     if (r->timed_out)
       return StepOutcome::Fail("container " + cname + " did not finish before the step deadline",
                                "ProbeTimeout");

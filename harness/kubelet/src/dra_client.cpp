@@ -121,6 +121,14 @@ std::shared_ptr<grpc::Channel> MakeUnixChannel(const std::string& path, size_t m
   // A private subchannel pool: a re-created plugin socket must not reuse a
   // connection another channel (an older registration) still holds.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // A socket file appears at bind(), a moment before the plugin listens: a
+  // dial in between is refused, and gRPC's default first reconnect backoff
+  // (1 s) would then sit on every registration. Reconnect within 20 ms, at
+  // most every second after repeated failures; what the plugin sees is the
+  // same (a connection, once it listens).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return grpc::CreateCustomChannel("unix:" + path, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -63,6 +63,9 @@ class KubeletStandIn::Impl {
   mutable Mutex mu_;
   CondVar cv_;
   bool running_ DRAHIL_GUARDED_BY(mu_) = false;
+  // Set by a socket event: the reconciler runs at once instead of at its
+  // next reconcile_interval tick.
+  bool kick_ DRAHIL_GUARDED_BY(mu_) = false;
   // Desired state: socket -> creation stamp; actual state: socket -> instance.
   std::map<std::string, uint64_t> desired_ DRAHIL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Instance>> actual_ DRAHIL_GUARDED_BY(mu_);

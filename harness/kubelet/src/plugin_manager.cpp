@@ -105,6 +105,9 @@ void KubeletStandIn::Impl::OnSocketEvent(const std::string& path, bool created) 
     desired_.erase(path);
     retry_.erase(path);
   }
+  // The reconciler acts on the change now rather than at its next tick.
+  kick_ = true;
+  cv_.notify_all();
 }
 
 bool KubeletStandIn::Impl::Running() const {
@@ -115,6 +118,7 @@ bool KubeletStandIn::Impl::Running() const {
 void KubeletStandIn::Impl::ReconcileLoop() {
   MutexLock lock(mu_);
   while (running_) {
+    kick_ = false;
     std::vector<std::shared_ptr<Instance>> gone;
     for (auto it = actual_.begin(); it != actual_.end();) {
       auto d = desired_.find(it->first);
@@ -161,7 +165,7 @@ void KubeletStandIn::Impl::ReconcileLoop() {
       continue;  // re-check running_ and state without waiting
     }
     cv_.wait_for(lock, options_.reconcile_interval,
-                 [this]() DRAHIL_REQUIRES(mu_) { return !running_; });
+                 [this]() DRAHIL_REQUIRES(mu_) { return !running_ || kick_; });
   }
 }
 

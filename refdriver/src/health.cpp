@@ -88,8 +88,16 @@ uint64_t HealthMonitor::version() const {
 
 uint64_t HealthMonitor::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return version_ != seen || stop_; });
+  cv_.wait_for(lock, timeout, [&] { return version_ != seen || stop_ || woken_; });
   return version_;
+}
+
+void HealthMonitor::WakeWaiters() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
 }
 
 void HealthMonitor::Loop() {
@@ -99,7 +107,7 @@ void HealthMonitor::Loop() {
     // so Stop() is prompt.
     if (events_ != nullptr) {
       nvmlEventData_t ev{};
-      nvmlReturn_t r = nvml_->nvmlEventSetWait_v2(events_, &ev, 200);
+      nvmlReturn_t r = nvml_->nvmlEventSetWait_v2(events_, &ev, 50);
       if (r == NVML_SUCCESS) {
         for (auto& w : gpus_) {
           if (w.handle != ev.device) continue;
@@ -117,7 +125,7 @@ void HealthMonitor::Loop() {
         continue;
       }
     } else {
-      clock_.SleepFor(std::chrono::milliseconds(200));
+      clock_.SleepFor(std::chrono::milliseconds(50));
     }
     if (clock_.Now() >= next_check) {
       CheckOnce();

@@ -28,7 +28,9 @@ class HealthMonitor {
   void Stop();
   std::map<std::string, DeviceHealthState> Snapshot() const;
   // WaitForChange(): blocks until the version differs from `seen` or timeout.
+  // It also returns when WakeWaiters() was called (shutting down).
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  void WakeWaiters();
   uint64_t version() const;
   // EverUnhealthy(): true once any device was reported unhealthy.
   bool EverUnhealthy() const { return ever_unhealthy_; }
@@ -68,6 +70,7 @@ class HealthMonitor {
   std::map<std::string, DeviceHealthState> state_;
   uint64_t version_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> woken_{false};
   std::atomic<bool> ever_unhealthy_{false};
   std::function<void()> on_change_;
   std::thread thread_;

@@ -195,9 +195,10 @@ struct Servers::Impl {
   Health health;
   Registration reg;
   std::atomic<bool> stopping{false};
+  HealthMonitor* monitor;
   std::unique_ptr<grpc::Server> dra, registration;
   Impl(const Options& o, DriverState* s, HealthMonitor* h)
-      : opts(o), v1(s), v1beta1(s), health(o, h, &stopping), reg(o) {}
+      : opts(o), v1(s), v1beta1(s), health(o, h, &stopping), reg(o), monitor(h) {}
 };
 
 Servers::Servers(const Options& opts, DriverState* state, HealthMonitor* health)
@@ -221,6 +222,9 @@ Status Servers::StartRegistration() {
 void Servers::Shutdown() {
   if (!impl_) return;
   impl_->stopping = true;
+  // Health streams wait for a change between heartbeats: wake them so they
+  // see `stopping` now, not at the next heartbeat.
+  if (impl_->monitor != nullptr) impl_->monitor->WakeWaiters();
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (impl_->registration) {
     impl_->registration->Shutdown(deadline);

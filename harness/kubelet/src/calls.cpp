@@ -78,7 +78,7 @@ CallResult KubeletStandIn::Impl::CallDriver(bool prepare, const std::string& dri
   }
   CallResult r = prepare ? client->Prepare(claims, timeout, &tracker_)
                          : client->Unprepare(claims, timeout, &tracker_);
-  log_->debug("{}", r.record.ToString());
+  if (log_->should_log(spdlog::level::debug)) log_->debug("{}", r.record.ToString());
   MutexLock lock(mu_);
   calls_.push_back(r.record);
   if (prepare && r.record.code == Code::kOk) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "admission.hpp"
+#include "authorization.hpp"
 #include "drahil/formats/json_fields.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
@@ -79,41 +80,6 @@ void StripSmpDirectives(json& patch) {
     StripSmpDirectives(it.value());
     ++it;
   }
-}
-
-std::string ScopeText(const Route& r) {
-  return r.ns.empty() ? "at the cluster scope" : "in the namespace \"" + r.ns + "\"";
-}
-
-// AuthorizeWrite(): the node restriction for node-bound tokens.
-std::optional<ApiError> AuthorizeWrite(const Identity& id, const Route& route, const json& obj) {
-  if (id.admin) return std::nullopt;
-  const ResourceInfo& info = *route.info;
-  std::string what = info.GroupResource() + (route.name.empty() ? "" : " \"" + route.name + "\"");
-  std::string head = what + " is forbidden: User \"" + id.user + "\" cannot " + route.verb +
-                     " resource \"" + info.resource +
-                     (route.subresource.empty() ? "" : "/" + route.subresource) +
-                     "\" in API group \"" + info.group + "\" " + ScopeText(route);
-  if (id.node.empty()) return Forbidden(head);
-  if (info.resource == "resourceslices") {
-    const json spec = obj.value("spec", json::object());
-    std::string node = spec.is_object() ? spec.value("nodeName", "") : "";
-    std::string driver = spec.is_object() ? spec.value("driver", "") : "";
-    if (node != id.node) {
-      return Forbidden(head + ": this user may only write ResourceSlices with spec.nodeName \"" +
-                       id.node + "\" (got \"" + node + "\")");
-    }
-    if (!id.driver.empty() && driver != id.driver) {
-      return Forbidden(head + ": this user may only write ResourceSlices with spec.driver \"" +
-                       id.driver + "\" (got \"" + driver + "\")");
-    }
-    return std::nullopt;
-  }
-  if (info.resource == "resourceclaims" && route.subresource == "status") return std::nullopt;
-  if (info.resource == "events") return std::nullopt;
-  return Forbidden(head +
-                   ": node-bound tokens may write only their node's ResourceSlices, "
-                   "ResourceClaim status and Events");
 }
 
 Expected<Filter> ParseFilter(const Request& req, const Route& route) {
@@ -243,6 +209,9 @@ Response Handler::Create(const Request& req, const Classified& c) {
   if (info.resource == "resourceclaims") obj.erase("status");
   if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
   FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
+  if (auto e = PrepareForCreate(info, obj, true, NowRfc3339(store_.clock()))) {
+    return ErrorResponse(*e);
+  }
   std::vector<DroppedField> drops;
   PrepareWrite(info, "", obj, nullptr, &drops, c);
   auto causes = ValidateCreate(info, obj, config_.gates.version());
@@ -293,9 +262,15 @@ Response Handler::Update(const Request& req, const Classified& c) {
                                    return *e;
                                  json d = Desired(info, c.route.subresource, current, obj);
                                  FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+                                 if (c.route.subresource.empty()) {
+                                   if (auto e = PrepareForUpdate(info, d, current,
+                                                                 NowRfc3339(store_.clock())))
+                                     return *e;
+                                 }
                                  drops.clear();
                                  PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-                                 if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, d, &current))
+                                   return *e;
                                  auto v = config_.gates.version();
                                  auto causes = c.route.subresource == "status"
                                                    ? ValidateStatusUpdate(info, d, current, v)
@@ -363,9 +338,12 @@ Response Handler::Patch(const Request& req, const Classified& c) {
         }
         json d = Desired(info, c.route.subresource, current, patched);
         FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        if (c.route.subresource.empty()) {
+          if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
+        }
         drops.clear();
         PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-        if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+        if (auto e = AuthorizeWrite(c.identity, c.route, d, &current)) return *e;
         auto v = config_.gates.version();
         auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
                                                       : ValidateUpdate(info, d, current, v);

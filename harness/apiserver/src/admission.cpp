@@ -46,7 +46,8 @@ std::string Base64(const std::string& in) {
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     for (int s = 18; s >= 0; s -= 6) out.push_back(kB64Std[(n >> s) & 0x3F]);
   }
   if (i + 1 == in.size()) {
@@ -55,7 +56,8 @@ std::string Base64(const std::string& in) {
     out.push_back(kB64Std[(n >> 12) & 0x3F]);
     out += "==";
   } else if (i + 2 == in.size()) {
-    uint32_t n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    uint32_t n =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out.push_back(kB64Std[(n >> 18) & 0x3F]);
     out.push_back(kB64Std[(n >> 12) & 0x3F]);
     out.push_back(kB64Std[(n >> 6) & 0x3F]);
@@ -118,7 +120,10 @@ void SetCrdStatus(json& obj, const json* old, const std::string& now) {
   if (!status.is_object()) status = json::object();
   status["acceptedNames"] = names;
   auto cond = [&](const std::string& type, const std::string& reason, const std::string& msg) {
-    json c = {{"type", type}, {"status", "True"}, {"reason", reason}, {"message", msg},
+    json c = {{"type", type},
+              {"status", "True"},
+              {"reason", reason},
+              {"message", msg},
               {"lastTransitionTime", now}};
     if (status.contains("conditions") && status["conditions"].is_array()) {
       for (const auto& o : status["conditions"]) {
@@ -127,9 +132,9 @@ void SetCrdStatus(json& obj, const json* old, const std::string& now) {
     }
     return c;
   };
-  status["conditions"] = json::array({cond("NamesAccepted", "NoConflicts", "no conflicts found"),
-                                      cond("Established", "InitialNamesAccepted",
-                                           "the initial names have been accepted")});
+  status["conditions"] = json::array(
+      {cond("NamesAccepted", "NoConflicts", "no conflicts found"),
+       cond("Established", "InitialNamesAccepted", "the initial names have been accepted")});
   json stored = status.value("storedVersions", json::array());
   if (!stored.is_array()) stored = json::array();
   if (spec.contains("versions") && spec["versions"].is_array()) {
@@ -153,14 +158,17 @@ std::optional<ApiError> PrepareSecret(const ResourceInfo& info, json& obj) {
       if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = json::object();
       for (const auto& [k, v] : sd.items()) {
         if (!v.is_string()) {
-          return BadRequest("Secret in version \"v1\" cannot be handled as a Secret: "
-                            "stringData." + k + ": expected a string");
+          return BadRequest(
+              "Secret in version \"v1\" cannot be handled as a Secret: "
+              "stringData." +
+              k + ": expected a string");
         }
         obj["data"][k] = Base64(v.get<std::string>());
       }
     }
   }
-  if (!obj.contains("type") || !obj["type"].is_string() || obj["type"] == "") obj["type"] = "Opaque";
+  if (!obj.contains("type") || !obj["type"].is_string() || obj["type"] == "")
+    obj["type"] = "Opaque";
   return std::nullopt;
 }
 

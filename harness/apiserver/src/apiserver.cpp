@@ -333,7 +333,8 @@ std::vector<DroppedField> Drops(const ResourceInfo& info, const FeatureGates& ga
 
 Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
                             const std::string& name) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   auto r = impl_->store.Get(*info, info->namespaced ? ns : "", name);
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
@@ -342,7 +343,8 @@ Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
 Result<std::vector<json>> ApiServer::List(const std::string& resource, const std::string& ns,
                                           const std::string& label_selector,
                                           const std::string& field_selector) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   internal::Filter f;
   f.ns = info->namespaced ? ns : "";
   std::string err;
@@ -360,7 +362,8 @@ Result<std::vector<json>> ApiServer::List(const std::string& resource, const std
 }
 
 Result<json> ApiServer::Create(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: create: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
@@ -395,7 +398,8 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
 }
 
 Result<json> ApiServer::Update(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: update: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
@@ -427,7 +431,8 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
 }
 
 Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object()) return InvalidArgumentError("apiserver: update status: not an object");
   std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
@@ -456,7 +461,8 @@ Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
 
 Status ApiServer::Delete(const std::string& resource, const std::string& ns,
                          const std::string& name) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates, impl_->store.registry()));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   auto r = impl_->store.Delete(*info, info->namespaced ? ns : "", name, {});
   if (!r.ok()) return r.error().ToStatus();
   return OkStatus();

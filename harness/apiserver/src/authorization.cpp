@@ -27,27 +27,26 @@ std::string LabelNamespace(const std::string& label) {
 }
 
 bool InDomain(const std::string& ns, const std::string& domain) {
-  return ns == domain || (ns.size() > domain.size() &&
-                          ns.compare(ns.size() - domain.size() - 1, std::string::npos,
-                                     "." + domain) == 0);
+  return ns == domain ||
+         (ns.size() > domain.size() &&
+          ns.compare(ns.size() - domain.size() - 1, std::string::npos, "." + domain) == 0);
 }
 
 // plugin/pkg/admission/noderestriction: a node may not set
 // node-restriction.kubernetes.io labels, nor kubernetes.io/k8s.io labels
 // other than the kubelet's (k8s.io/kubelet/pkg/apis IsKubeletLabel).
 bool IsForbiddenNodeLabel(const std::string& label) {
-  static const std::set<std::string> kKubeletLabels = {
-      "kubernetes.io/hostname",
-      "topology.kubernetes.io/zone",
-      "topology.kubernetes.io/region",
-      "failure-domain.beta.kubernetes.io/zone",
-      "failure-domain.beta.kubernetes.io/region",
-      "beta.kubernetes.io/instance-type",
-      "node.kubernetes.io/instance-type",
-      "kubernetes.io/os",
-      "kubernetes.io/arch",
-      "beta.kubernetes.io/os",
-      "beta.kubernetes.io/arch"};
+  static const std::set<std::string> kKubeletLabels = {"kubernetes.io/hostname",
+                                                       "topology.kubernetes.io/zone",
+                                                       "topology.kubernetes.io/region",
+                                                       "failure-domain.beta.kubernetes.io/zone",
+                                                       "failure-domain.beta.kubernetes.io/region",
+                                                       "beta.kubernetes.io/instance-type",
+                                                       "node.kubernetes.io/instance-type",
+                                                       "kubernetes.io/os",
+                                                       "kubernetes.io/arch",
+                                                       "beta.kubernetes.io/os",
+                                                       "beta.kubernetes.io/arch"};
   std::string ns = LabelNamespace(label);
   if (InDomain(ns, "node-restriction.kubernetes.io")) return true;
   bool kube = InDomain(ns, "kubernetes.io") || InDomain(ns, "k8s.io");
@@ -74,9 +73,9 @@ json TaintsOf(const json& obj) {
 std::optional<ApiError> NodeWrite(const Identity& id, const Route& route, const json& obj,
                                   const json* old) {
   if (route.name != id.node) {
-    return ForbiddenError(id, route, route.name,
-                          "node \"" + id.node + "\" is not allowed to modify node \"" +
-                              route.name + "\"");
+    return ForbiddenError(
+        id, route, route.name,
+        "node \"" + id.node + "\" is not allowed to modify node \"" + route.name + "\"");
   }
   if (old == nullptr) return std::nullopt;
   json a = LabelsOf(*old), b = LabelsOf(obj);
@@ -98,8 +97,8 @@ std::optional<ApiError> NodeWrite(const Identity& id, const Route& route, const 
   }
   if (TaintsOf(*old) != TaintsOf(obj)) {
     ApiError e = ForbiddenError(id, route, route.name, "");
-    e.message = route.info->GroupResource() + " \"" + route.name +
-                "\" is forbidden: node \"" + id.node + "\" is not allowed to modify taints";
+    e.message = route.info->GroupResource() + " \"" + route.name + "\" is forbidden: node \"" +
+                id.node + "\" is not allowed to modify taints";
     return e;
   }
   return std::nullopt;

@@ -52,8 +52,9 @@ std::map<std::string, std::vector<std::string>> GroupVersions(
     if (std::find(v.begin(), v.end(), r->version) == v.end()) v.push_back(r->version);
   }
   for (auto& [g, v] : out) {
-    std::sort(v.begin(), v.end(),
-              [](const std::string& a, const std::string& b) { return CompareKubeVersions(a, b) < 0; });
+    std::sort(v.begin(), v.end(), [](const std::string& a, const std::string& b) {
+      return CompareKubeVersions(a, b) < 0;
+    });
   }
   return out;
 }

@@ -106,8 +106,8 @@ std::vector<ResourceInfo> BuildResources() {
     ev.sets_generation = false;
     ev.fields = Labels({"reason", "regarding.kind", "regarding.namespace", "regarding.name",
                         "regarding.uid", "regarding.apiVersion", "regarding.resourceVersion",
-                        "regarding.fieldPath", "reportingController", "type",
-                        "metadata.namespace", "metadata.name"});
+                        "regarding.fieldPath", "reportingController", "type", "metadata.namespace",
+                        "metadata.name"});
     ev.fields.push_back({"source", "deprecatedSource.component", ""});
     ev.field_error = FieldLabelError::kNotSupported;
   }
@@ -287,9 +287,9 @@ const ResourceInfo* Registry::Lookup(std::string_view name) const {
   for (const auto& [crd, infos] : active_) {
     for (const ResourceInfo* r : infos) {
       // The preferred (highest-priority) version of a CRD answers.
-      if (Matches(*r, name) && (best == nullptr || (best->storage == r->storage &&
-                                                    CompareKubeVersions(r->version, best->version) <
-                                                        0))) {
+      if (Matches(*r, name) &&
+          (best == nullptr ||
+           (best->storage == r->storage && CompareKubeVersions(r->version, best->version) < 0))) {
         best = r;
       }
     }

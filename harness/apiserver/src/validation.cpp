@@ -52,9 +52,10 @@ void CheckConfigKeys(const json& m, const std::string& field, std::vector<FieldE
           "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
           "'[-._a-zA-Z0-9]+')"));
     } else if (k == "." || k == ".." || k.rfind("..", 0) == 0) {
-      errs.push_back(kube::Invalid(f, k, k.rfind("..", 0) == 0 && k.size() > 2
-                                             ? "must not start with '..'"
-                                             : "must not be '.' or '..'"));
+      errs.push_back(kube::Invalid(f, k,
+                                   k.rfind("..", 0) == 0 && k.size() > 2
+                                       ? "must not start with '..'"
+                                       : "must not be '.' or '..'"));
     }
   }
 }
@@ -94,7 +95,8 @@ void ValidateConfigMap(const json& obj, std::vector<FieldError>& errs) {
     for (const auto& [k, v] : data.items()) {
       if (v.is_string()) total += v.get<std::string>().size();
       if (bin.is_object() && bin.contains(k)) {
-        errs.push_back(kube::Invalid("data[" + k + "]", k, "duplicate of key present in binaryData"));
+        errs.push_back(
+            kube::Invalid("data[" + k + "]", k, "duplicate of key present in binaryData"));
       }
     }
   }
@@ -124,8 +126,7 @@ void ValidateSecret(const json& obj, std::vector<FieldError>& errs) {
   if (type == "kubernetes.io/service-account-token") {
     const json ann = obj.value("metadata", json::object()).value("annotations", json::object());
     if (!ann.is_object() || !ann.contains("kubernetes.io/service-account.name")) {
-      errs.push_back(
-          kube::Required("metadata.annotations[kubernetes.io/service-account.name]"));
+      errs.push_back(kube::Required("metadata.annotations[kubernetes.io/service-account.name]"));
     }
   } else if (type == "kubernetes.io/dockercfg") {
     need(".dockercfg");
@@ -163,7 +164,9 @@ void ValidateLease(const json& obj, std::vector<FieldError>& errs) {
 // pkg/apis/core/validation ValidateEventCreate for events.k8s.io/v1 (the
 // fields the new API requires).
 void ValidateEventsV1(const json& obj, std::vector<FieldError>& errs) {
-  auto str = [&](const char* k) { return obj.value(k, json()).is_string() ? obj.value(k, "") : ""; };
+  auto str = [&](const char* k) {
+    return obj.value(k, json()).is_string() ? obj.value(k, "") : "";
+  };
   if (str("eventTime").empty()) errs.push_back(kube::Required("eventTime"));
   std::string rc = str("reportingController");
   if (rc.empty()) {
@@ -188,8 +191,8 @@ void ValidateEventsV1(const json& obj, std::vector<FieldError>& errs) {
   if (obj.contains("series") && obj["series"].is_object()) {
     const json& s = obj["series"];
     if (!(s.contains("count") && s["count"].is_number() && s["count"].get<double>() >= 2)) {
-      errs.push_back(kube::Invalid("series.count", s.value("count", json()),
-                                   "should be at least 2"));
+      errs.push_back(
+          kube::Invalid("series.count", s.value("count", json()), "should be at least 2"));
     }
     if (!s.contains("lastObservedTime")) errs.push_back(kube::Required("series.lastObservedTime"));
   }
@@ -209,7 +212,8 @@ void ValidateCrd(const json& obj, std::vector<FieldError>& errs) {
   std::string kind = names.is_object() ? names.value("kind", "") : "";
   std::string name = obj.value("metadata", json::object()).value("name", "");
   if (name != plural + "." + group) {
-    errs.push_back(kube::Invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"));
+    errs.push_back(
+        kube::Invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"));
   }
   if (group.empty()) {
     errs.push_back(kube::Required("spec.group"));
@@ -224,7 +228,8 @@ void ValidateCrd(const json& obj, std::vector<FieldError>& errs) {
   }
   const json versions = spec.value("versions", json::array());
   if (!versions.is_array() || versions.empty()) {
-    errs.push_back(kube::Invalid("spec.versions", versions, "must have exactly one version marked as storage version"));
+    errs.push_back(kube::Invalid("spec.versions", versions,
+                                 "must have exactly one version marked as storage version"));
     return;
   }
   int storage = 0;

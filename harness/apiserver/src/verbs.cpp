@@ -256,32 +256,27 @@ Response Handler::Update(const Request& req, const Classified& c) {
   }
   std::vector<std::string> warnings;
   std::vector<DroppedField> drops;
-  auto updated = store_.Update(info, c.route.ns, c.route.name,
-                               [&](const json& current, const json* ns_obj) -> Expected<json> {
-                                 if (auto e = AuthorizeWrite(c.identity, c.route, current))
-                                   return *e;
-                                 json d = Desired(info, c.route.subresource, current, obj);
-                                 FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
-                                 if (c.route.subresource.empty()) {
-                                   if (auto e = PrepareForUpdate(info, d, current,
-                                                                 NowRfc3339(store_.clock())))
-                                     return *e;
-                                 }
-                                 drops.clear();
-                                 PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-                                 if (auto e = AuthorizeWrite(c.identity, c.route, d, &current))
-                                   return *e;
-                                 auto v = config_.gates.version();
-                                 auto causes = c.route.subresource == "status"
-                                                   ? ValidateStatusUpdate(info, d, current, v)
-                                                   : ValidateUpdate(info, d, current, v);
-                                 if (!causes.empty()) return Invalid(info, c.route.name, causes);
-                                 if (c.route.subresource.empty()) {
-                                   if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
-                                     return *e;
-                                 }
-                                 return d;
-                               });
+  auto updated = store_.Update(
+      info, c.route.ns, c.route.name,
+      [&](const json& current, const json* ns_obj) -> Expected<json> {
+        if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
+        json d = Desired(info, c.route.subresource, current, obj);
+        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        if (c.route.subresource.empty()) {
+          if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
+        }
+        drops.clear();
+        PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
+        if (auto e = AuthorizeWrite(c.identity, c.route, d, &current)) return *e;
+        auto v = config_.gates.version();
+        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
+                                                      : ValidateUpdate(info, d, current, v);
+        if (!causes.empty()) return Invalid(info, c.route.name, causes);
+        if (c.route.subresource.empty()) {
+          if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
+        }
+        return d;
+      });
   if (!updated.ok()) {
     if (updated.error().code == 422) Report(std::move(drops));
     return ErrorResponse(updated.error());

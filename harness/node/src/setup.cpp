@@ -120,11 +120,11 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   // The profile's CRDs, as the vendor's chart installs them with the driver.
   for (const auto& path : ctx.profile.api.crds) {
     auto objs = kube::LoadManifests(path);
-    if (!objs.ok()) return StepOutcome::FromStatus(objs.status(), "load CRDs of the driver profile");
+    if (!objs.ok())
+      return StepOutcome::FromStatus(objs.status(), "load CRDs of the driver profile");
     for (const auto& o : *objs) {
       auto made = env->api->Create("customresourcedefinitions", o.object);
-      if (!made.ok())
-        return StepOutcome::FromStatus(made.status(), "create CRD from " + o.Where());
+      if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create CRD from " + o.Where());
       ctx.Record("api", "create CustomResourceDefinition " + o.object["metadata"].value("name", ""),
                  "OK", 0, "driver profile");
     }

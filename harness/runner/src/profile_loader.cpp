@@ -278,9 +278,9 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
        Opt("kubernetes", Map({Opt("version", Str()), Opt("feature-gates", StringMap())})),
        Opt("apiserver",
            Map({Opt("user", Str()),
-                Opt("rules", Seq(Map({Req("apiGroups", Seq(Str())),
-                                      Req("resources", Seq(Str(), 1)), Req("verbs", Seq(Str(), 1)),
-                                      Opt("resourceNames", Seq(Str()))}))),
+                Opt("rules",
+                    Seq(Map({Req("apiGroups", Seq(Str())), Req("resources", Seq(Str(), 1)),
+                             Req("verbs", Seq(Str(), 1)), Opt("resourceNames", Seq(Str()))}))),
                 Opt("crds", Seq(Str()))})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});

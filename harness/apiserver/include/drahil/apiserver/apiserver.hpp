@@ -3,8 +3,11 @@
 // ApiServer: an embedded Kubernetes API server for node-mode tests. It speaks
 // the REST dialect client-go, kubectl and the Python client use (JSON over
 // HTTP/1.1 on loopback, bearer tokens) for resource.k8s.io/v1 (ResourceSlice,
-// DeviceClass, DeviceTaintRule, ResourceClaim(+/status), ResourceClaimTemplate)
-// and core/v1 Namespace, Node, Pod(+/status), Event.
+// DeviceClass, DeviceTaintRule, ResourceClaim(+/status), ResourceClaimTemplate),
+// core/v1 Namespace, Node(+/status), Pod(+/status), Event, ConfigMap, Secret,
+// coordination.k8s.io/v1 Lease, events.k8s.io/v1 Event,
+// apiextensions.k8s.io/v1 CustomResourceDefinition and the resources of the
+// CRDs created in it.
 //
 //   drahil::apiserver::ApiServer::Options opts;          // 127.0.0.1:0, in memory
 //   DRAHIL_ASSIGN_OR_RETURN(auto server, ApiServer::Start(opts));
@@ -90,9 +93,10 @@ struct FaultRule {
 // fieldSelector metadata.name=X counts as naming X). A subresource is
 // "resource/sub" ("nodes/status"; "*/status" matches any resource's).
 struct PolicyRule {
-  std::vector<std::string> api_groups;      // "" = core
-  std::vector<std::string> resources;       // plural, "plural/sub", "*"
-  std::vector<std::string> verbs;           // get list watch create update patch delete deletecollection, "*"
+  std::vector<std::string> api_groups;  // "" = core
+  std::vector<std::string> resources;   // plural, "plural/sub", "*"
+  std::vector<std::string>
+      verbs;  // get list watch create update patch delete deletecollection, "*"
   std::vector<std::string> resource_names;  // empty = any name
 };
 

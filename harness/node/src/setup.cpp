@@ -71,6 +71,29 @@ std::optional<apiserver::AccessPolicy> DriverPolicy(const runner::DriverProfile&
   return policy;
 }
 
+// InstallProfileObjects(): what a cluster admin installs with the driver:
+// the DeviceClasses of the profile's device model and the profile's CRDs.
+StepOutcome InstallProfileObjects(CaseContext& ctx, apiserver::ApiServer& api) {
+  for (const auto& c : ClassManifests(ctx.profile)) {
+    auto made = api.Create("deviceclasses", c);
+    if (!made.ok())
+      return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
+    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
+               "driver profile");
+  }
+  for (const auto& path : ctx.profile.api.crds) {
+    auto objs = kube::LoadManifests(path);
+    if (!objs.ok()) return StepOutcome::FromStatus(objs.status(), "CRDs of the driver profile");
+    for (const auto& o : *objs) {
+      auto made = api.Create("customresourcedefinitions", o.object);
+      if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create CRD from " + o.Where());
+      ctx.Record("api", "create CustomResourceDefinition " + o.object["metadata"].value("name", ""),
+                 "OK", 0, "driver profile");
+    }
+  }
+  return StepOutcome::Pass();
+}
+
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
@@ -108,27 +131,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   env->gates = opts.gates;
   if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok())
     return StepOutcome::FromStatus(n.status(), "create Node");
-  // The DeviceClasses of the profile's device model, as a cluster admin
-  // would install them with the driver.
-  for (const auto& c : ClassManifests(ctx.profile)) {
-    auto made = env->api->Create("deviceclasses", c);
-    if (!made.ok())
-      return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
-    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
-               "driver profile");
-  }
-  // The profile's CRDs, as the vendor's chart installs them with the driver.
-  for (const auto& path : ctx.profile.api.crds) {
-    auto objs = kube::LoadManifests(path);
-    if (!objs.ok())
-      return StepOutcome::FromStatus(objs.status(), "load CRDs of the driver profile");
-    for (const auto& o : *objs) {
-      auto made = env->api->Create("customresourcedefinitions", o.object);
-      if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create CRD from " + o.Where());
-      ctx.Record("api", "create CustomResourceDefinition " + o.object["metadata"].value("name", ""),
-                 "OK", 0, "driver profile");
-    }
-  }
+  if (StepOutcome o = InstallProfileObjects(ctx, *env->api); !o.passed()) return o;
   std::string kubeconfig = ctx.dirs.state_dir + "/kubeconfig";
   std::string token = env->api->IssueNodeToken(env->node, env->driver);
   if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok())

@@ -7,6 +7,7 @@
 #include "drahil/formats/json_fields.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
+#include "protobuf.hpp"
 #include "strategy.hpp"
 #include "validation.hpp"
 
@@ -30,8 +31,18 @@ json& Meta(json& obj) {
 }
 
 Expected<json> ParseObjectBody(const Request& req, const ResourceInfo& info) {
-  if (!MediaIsJson(req.content_type)) return UnsupportedMediaType(req.content_type);
-  json obj = json::parse(req.body, nullptr, false);
+  json obj;
+  if (MediaType(req.content_type) == kProtobufMediaType) {
+    // kubectl's typed generators (create configmap|secret|namespace).
+    std::string err;
+    auto decoded = DecodeProtobufObject(req.body, &err);
+    if (!decoded) return UnsupportedMediaType(req.content_type + " (" + err + ")");
+    obj = std::move(*decoded);
+  } else if (!MediaIsJson(req.content_type)) {
+    return UnsupportedMediaType(req.content_type);
+  } else {
+    obj = json::parse(req.body, nullptr, false);
+  }
   if (obj.is_discarded()) {
     return BadRequest("couldn't get version/kind; json parse error: invalid JSON in request body");
   }

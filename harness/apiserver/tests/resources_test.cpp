@@ -110,6 +110,23 @@ TEST_CASE("ApiServer resources: Leases CRUD, watch and ValidateLeaseSpec",
   CHECK(rl["resources"][0]["namespaced"] == true);
 }
 
+// A protobuf body that is not a supported envelope stays 415, naming why.
+TEST_CASE("ApiServer resources: protobuf bodies other than ConfigMap, Secret, Namespace are 415",
+          "[apiserver][resources]") {
+  auto server = StartServer();
+  const std::string pb = "application/vnd.kubernetes.protobuf";
+  auto garbage = Http(*server, "POST", "/api/v1/namespaces/default/configmaps", "nope", pb);
+  CHECK(garbage.status == 415);
+  CHECK(garbage.Json()["message"].get<std::string>().find("without the k8s envelope") !=
+        std::string::npos);
+  // "k8s\0" + Unknown{typeMeta{apiVersion "v1", kind "Pod"}}.
+  std::string pod("k8s\0\x0a\x09\x0a\x02v1\x12\x03Pod", 15);
+  auto other = Http(*server, "POST", "/api/v1/namespaces/default/pods", pod, pb);
+  CHECK(other.status == 415);
+  CHECK(other.Json()["message"].get<std::string>().find("v1 Pod are not supported") !=
+        std::string::npos);
+}
+
 // pkg/apis/core/validation ValidateConfigMap (config keys) and the update
 // rule for immutable ConfigMaps.
 TEST_CASE("ApiServer resources: ConfigMaps CRUD, watch, keys and immutability",
@@ -594,6 +611,22 @@ TEST_CASE("ApiServer clients: kubectl gets leases and configmaps and lists a CRD
   INFO(cms.output);
   REQUIRE(cms.exit.success());
   CHECK(cms.output == "v");
+  // kubectl's typed generators send protobuf bodies (k8s.io/api/core/v1
+  // generated.proto inside the runtime.Unknown envelope).
+  auto create_cm = run({"create", "configmap", "made", "--from-literal=a=b"});
+  INFO(create_cm.output);
+  REQUIRE(create_cm.exit.success());
+  CHECK(server.Get("configmaps", "default", "made")->at("data") == json{{"a", "b"}});
+  auto create_secret = run({"create", "secret", "generic", "pw", "--from-literal=pw=hunter2"});
+  INFO(create_secret.output);
+  REQUIRE(create_secret.exit.success());
+  auto secret = server.Get("secrets", "default", "pw");
+  REQUIRE_OK(secret);
+  CHECK((*secret)["data"]["pw"] == "aHVudGVyMg==");
+  CHECK((*secret)["type"] == "Opaque");
+  auto create_ns = run({"create", "namespace", "gpu-system"});
+  INFO(create_ns.output);
+  CHECK(create_ns.exit.success());
   REQUIRE_OK(server.Create("customresourcedefinitions", Crd("Namespaced", false)));
   REQUIRE_OK(server.Create("gpuconfigs", {{"apiVersion", "gpu.example.com/v1"},
                                           {"kind", "GpuConfig"},

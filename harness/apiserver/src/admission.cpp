@@ -3,6 +3,10 @@
 // what a write through the main endpoint or /status produces.
 #include "admission.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
 #include "drahil/formats/json_fields.hpp"
 
 namespace drahil::apiserver::internal {
@@ -35,7 +39,166 @@ void WalkTaints(json& taints, const json* old_taints, const std::string& now) {
   }
 }
 
+const char kB64Std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64(const std::string& in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kB64Std[(n >> s) & 0x3F]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    out.push_back(kB64Std[(n >> 18) & 0x3F]);
+    out.push_back(kB64Std[(n >> 12) & 0x3F]);
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t n =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out.push_back(kB64Std[(n >> 18) & 0x3F]);
+    out.push_back(kB64Std[(n >> 12) & 0x3F]);
+    out.push_back(kB64Std[(n >> 6) & 0x3F]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+// BadBase64At(): Go's base64.StdEncoding (how encoding/json decodes
+// []byte): the offset of the first illegal byte, or -1 when valid.
+long BadBase64At(const std::string& s) {
+  size_t n = s.size();
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[i];
+    bool alpha = std::strchr(kB64Std, c) != nullptr && c != '\0';
+    if (alpha) continue;
+    if (c == '=' && i % 4 >= 2) {
+      // Padding: the rest must be padding that completes the quantum.
+      if (i % 4 == 2 && (i + 1 >= n || s[i + 1] != '=')) return static_cast<long>(i);
+      size_t end = i % 4 == 2 ? i + 2 : i + 1;
+      if (end != n) return static_cast<long>(end);
+      return -1;
+    }
+    return static_cast<long>(i);
+  }
+  if (n % 4 != 0) return static_cast<long>(n / 4 * 4);
+  return -1;
+}
+
+std::optional<ApiError> CheckBase64Map(const ResourceInfo& info, const json& obj,
+                                       const char* field) {
+  if (!obj.contains(field) || !obj[field].is_object()) return std::nullopt;
+  for (const auto& [k, v] : obj[field].items()) {
+    long at = v.is_string() ? BadBase64At(v.get<std::string>()) : 0;
+    if (at >= 0) {
+      return BadRequest(info.kind + " in version \"" + info.version + "\" cannot be handled as a " +
+                        info.kind + ": illegal base64 data at input byte " + std::to_string(at));
+    }
+  }
+  return std::nullopt;
+}
+
+// CrdStatus(): the status the apiextensions naming and establishing
+// controllers give a CRD whose names are free.
+void SetCrdStatus(json& obj, const json* old, const std::string& now) {
+  json& spec = obj["spec"];
+  if (!spec.is_object()) return;
+  json& names = spec["names"];
+  if (!names.is_object()) return;
+  // SetDefaults_CustomResourceDefinitionSpec.
+  std::string kind = names.value("kind", "");
+  if (names.value("singular", "").empty() && !kind.empty()) {
+    std::string s = kind;
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    names["singular"] = s;
+  }
+  if (names.value("listKind", "").empty() && !kind.empty()) names["listKind"] = kind + "List";
+  if (!spec.contains("conversion")) spec["conversion"] = {{"strategy", "None"}};
+  json status = old != nullptr ? old->value("status", json::object()) : json::object();
+  if (!status.is_object()) status = json::object();
+  status["acceptedNames"] = names;
+  auto cond = [&](const std::string& type, const std::string& reason, const std::string& msg) {
+    json c = {{"type", type},
+              {"status", "True"},
+              {"reason", reason},
+              {"message", msg},
+              {"lastTransitionTime", now}};
+    if (status.contains("conditions") && status["conditions"].is_array()) {
+      for (const auto& o : status["conditions"]) {
+        if (o.value("type", "") == type && o.value("status", "") == "True") return o;
+      }
+    }
+    return c;
+  };
+  status["conditions"] = json::array(
+      {cond("NamesAccepted", "NoConflicts", "no conflicts found"),
+       cond("Established", "InitialNamesAccepted", "the initial names have been accepted")});
+  json stored = status.value("storedVersions", json::array());
+  if (!stored.is_array()) stored = json::array();
+  if (spec.contains("versions") && spec["versions"].is_array()) {
+    for (const auto& v : spec["versions"]) {
+      if (v.is_object() && v.value("storage", false) && v.contains("name") &&
+          std::find(stored.begin(), stored.end(), v["name"]) == stored.end()) {
+        stored.push_back(v["name"]);
+      }
+    }
+  }
+  status["storedVersions"] = stored;
+  obj["status"] = status;
+}
+
+std::optional<ApiError> PrepareSecret(const ResourceInfo& info, json& obj) {
+  if (auto e = CheckBase64Map(info, obj, "data")) return e;
+  if (obj.contains("stringData")) {
+    const json sd = obj["stringData"];
+    obj.erase("stringData");
+    if (sd.is_object()) {
+      if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = json::object();
+      for (const auto& [k, v] : sd.items()) {
+        if (!v.is_string()) {
+          return BadRequest(
+              "Secret in version \"v1\" cannot be handled as a Secret: "
+              "stringData." +
+              k + ": expected a string");
+        }
+        obj["data"][k] = Base64(v.get<std::string>());
+      }
+    }
+  }
+  if (!obj.contains("type") || !obj["type"].is_string() || obj["type"] == "")
+    obj["type"] = "Opaque";
+  return std::nullopt;
+}
+
+bool IsCore(const ResourceInfo& info, const char* resource) {
+  return info.group.empty() && info.resource == resource;
+}
+
 }  // namespace
+
+std::optional<ApiError> PrepareForCreate(const ResourceInfo& info, json& obj, bool rest,
+                                         const std::string& now) {
+  if (IsCore(info, "secrets")) return PrepareSecret(info, obj);
+  if (IsCore(info, "configmaps")) return CheckBase64Map(info, obj, "binaryData");
+  if (info.group == kCrdGroup && info.resource == "customresourcedefinitions") {
+    SetCrdStatus(obj, nullptr, now);
+  } else if (!info.crd.empty() && info.has_status && rest) {
+    obj.erase("status");
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> PrepareForUpdate(const ResourceInfo& info, json& obj, const json& old,
+                                         const std::string& now) {
+  if (IsCore(info, "secrets")) return PrepareSecret(info, obj);
+  if (IsCore(info, "configmaps")) return CheckBase64Map(info, obj, "binaryData");
+  if (info.group == kCrdGroup && info.resource == "customresourcedefinitions") {
+    SetCrdStatus(obj, &old, now);
+  }
+  return std::nullopt;
+}
 
 std::optional<ApiError> CheckTypeMeta(const ResourceInfo& info, json& obj) {
   std::string gv = info.GroupVersion();

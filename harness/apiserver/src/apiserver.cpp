@@ -305,8 +305,9 @@ Status ApiServer::WriteKubeconfig(const std::string& path, const std::string& to
 
 namespace {
 
-Result<const ResourceInfo*> Lookup(const std::string& resource, const FeatureGates& gates) {
-  const ResourceInfo* info = internal::LookupResource(resource);
+Result<const ResourceInfo*> Lookup(const std::string& resource, const FeatureGates& gates,
+                                   const internal::Registry& registry) {
+  const ResourceInfo* info = registry.Lookup(resource);
   if (info == nullptr) return InvalidArgumentError("apiserver: unknown resource " + resource);
   if (!internal::Served(*info, gates)) {
     return NotFoundError("apiserver: " + info->GroupResource() +
@@ -332,7 +333,8 @@ std::vector<DroppedField> Drops(const ResourceInfo& info, const FeatureGates& ga
 
 Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
                             const std::string& name) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   auto r = impl_->store.Get(*info, info->namespaced ? ns : "", name);
   if (!r.ok()) return r.error().ToStatus();
   return *r.value();
@@ -341,7 +343,8 @@ Result<json> ApiServer::Get(const std::string& resource, const std::string& ns,
 Result<std::vector<json>> ApiServer::List(const std::string& resource, const std::string& ns,
                                           const std::string& label_selector,
                                           const std::string& field_selector) const {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   internal::Filter f;
   f.ns = info->namespaced ? ns : "";
   std::string err;
@@ -359,7 +362,8 @@ Result<std::vector<json>> ApiServer::List(const std::string& resource, const std
 }
 
 Result<json> ApiServer::Create(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: create: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
@@ -372,6 +376,10 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
   }
   for (const char* f : {"uid", "resourceVersion", "creationTimestamp", "generation"}) m.erase(f);
   internal::FillTimeAdded(*info, obj, nullptr, internal::NowRfc3339(*impl_->options.clock));
+  if (auto e = internal::PrepareForCreate(*info, obj, false,
+                                          internal::NowRfc3339(*impl_->options.clock))) {
+    return e->ToStatus();
+  }
   const FeatureGates& gates = impl_->options.gates;
   auto drops = Drops(*info, gates, obj, nullptr, internal::WriteScope::kAll, *impl_->options.clock);
   auto causes = internal::ValidateCreate(*info, obj, gates.version());
@@ -390,7 +398,8 @@ Result<json> ApiServer::Create(const std::string& resource, json obj) {
 }
 
 Result<json> ApiServer::Update(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object())
     return InvalidArgumentError("apiserver: update: object is not a JSON object");
   if (auto err = internal::CheckTypeMeta(*info, obj)) return err->ToStatus();
@@ -404,6 +413,7 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
       [&](const json& current, const json*) -> internal::Expected<json> {
         json d = obj;
         internal::FillTimeAdded(*info, d, &current, now);
+        if (auto e = internal::PrepareForUpdate(*info, d, current, now)) return *e;
         drops = Drops(*info, gates, d, &current, internal::WriteScope::kAll, *impl_->options.clock);
         auto causes = internal::ValidateUpdate(*info, d, current, gates.version());
         if (!causes.empty()) {
@@ -421,7 +431,8 @@ Result<json> ApiServer::Update(const std::string& resource, json obj) {
 }
 
 Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   if (!obj.is_object()) return InvalidArgumentError("apiserver: update status: not an object");
   std::string ns = info->namespaced ? formats::StringOr(obj, "metadata.namespace") : "";
   if (info->namespaced && ns.empty()) ns = "default";
@@ -450,7 +461,8 @@ Result<json> ApiServer::UpdateStatus(const std::string& resource, json obj) {
 
 Status ApiServer::Delete(const std::string& resource, const std::string& ns,
                          const std::string& name) {
-  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info, Lookup(resource, impl_->options.gates));
+  DRAHIL_ASSIGN_OR_RETURN(const ResourceInfo* info,
+                          Lookup(resource, impl_->options.gates, impl_->store.registry()));
   auto r = impl_->store.Delete(*info, info->namespaced ? ns : "", name, {});
   if (!r.ok()) return r.error().ToStatus();
   return OkStatus();

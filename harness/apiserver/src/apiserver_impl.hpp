@@ -66,7 +66,8 @@ class ApiServer::Impl {
                     options.git_version.empty() ? options.gates.version().GitVersion() + "-drahil"
                                                 : options.git_version,
                     options.admin_token, options.allow_anonymous, options.default_watch_timeout,
-                    options.gates, [this](DroppedField d) { RecordDrop(std::move(d)); }}),
+                    options.gates, [this](DroppedField d) { RecordDrop(std::move(d)); },
+                    options.driver_policy}),
         acceptor(ioc),
         bookmark_timer(ioc) {}
 

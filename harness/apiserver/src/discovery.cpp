@@ -1,5 +1,8 @@
 // Handler: the non-resource paths: health, version, API discovery and the
 // OpenAPI v3 documents kubectl reads.
+#include <algorithm>
+#include <map>
+
 #include "drahil/core/strings.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
@@ -11,40 +14,76 @@ using nlohmann::json;
 
 namespace {
 
-json ResourceListJson(const std::string& group_version, const std::string& group,
-                      const FeatureGates& gates) {
+json ResourceListJson(const std::vector<const ResourceInfo*>& all, const std::string& group,
+                      const std::string& version, const FeatureGates& gates) {
   json resources = json::array();
-  for (const auto& r : Resources()) {
-    if (r.group != group || !Served(r, gates)) continue;
-    json e = {{"name", r.resource},
-              {"singularName", r.singular},
-              {"namespaced", r.namespaced},
-              {"kind", r.kind},
-              {"verbs", r.verbs}};
-    if (!r.short_names.empty()) e["shortNames"] = r.short_names;
+  for (const ResourceInfo* r : all) {
+    if (r->group != group || r->version != version || !Served(*r, gates)) continue;
+    json e = {{"name", r->resource},
+              {"singularName", r->singular},
+              {"namespaced", r->namespaced},
+              {"kind", r->kind},
+              {"verbs", r->verbs}};
+    if (!r->short_names.empty()) e["shortNames"] = r->short_names;
+    if (!r->categories.empty()) e["categories"] = r->categories;
     resources.push_back(e);
-    if (r.has_status) {
-      resources.push_back({{"name", r.resource + "/status"},
+    if (r->has_status) {
+      resources.push_back({{"name", r->resource + "/status"},
                            {"singularName", ""},
-                           {"namespaced", r.namespaced},
-                           {"kind", r.kind},
+                           {"namespaced", r->namespaced},
+                           {"kind", r->kind},
                            {"verbs", {"get", "patch", "update"}}});
     }
   }
   return {{"kind", "APIResourceList"},
           {"apiVersion", "v1"},
-          {"groupVersion", group_version},
+          {"groupVersion", group.empty() ? version : group + "/" + version},
           {"resources", resources}};
 }
 
-json ResourceGroupJson() {
-  std::string gv = std::string(kResourceGroup) + "/v1";
-  json version = {{"groupVersion", gv}, {"version", "v1"}};
+// GroupVersions(): the served versions of each non-core group, in
+// Kubernetes' version priority (the first is the preferred one).
+std::map<std::string, std::vector<std::string>> GroupVersions(
+    const std::vector<const ResourceInfo*>& all, const FeatureGates& gates) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const ResourceInfo* r : all) {
+    if (r->group.empty() || !Served(*r, gates)) continue;
+    auto& v = out[r->group];
+    if (std::find(v.begin(), v.end(), r->version) == v.end()) v.push_back(r->version);
+  }
+  for (auto& [g, v] : out) {
+    std::sort(v.begin(), v.end(), [](const std::string& a, const std::string& b) {
+      return CompareKubeVersions(a, b) < 0;
+    });
+  }
+  return out;
+}
+
+json GroupJson(const std::string& group, const std::vector<std::string>& versions) {
+  json vs = json::array();
+  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
   return {{"kind", "APIGroup"},
           {"apiVersion", "v1"},
-          {"name", std::string(kResourceGroup)},
-          {"versions", json::array({version})},
-          {"preferredVersion", version}};
+          {"name", group},
+          {"versions", vs},
+          {"preferredVersion", vs.empty() ? json::object() : vs[0]}};
+}
+
+// SchemaName(): the OpenAPI definition name of a kind, as kube-apiserver
+// names them ("io.k8s.api.core.v1.ConfigMap"; a CRD's group reversed:
+// "com.example.gpu.v1.GpuConfig").
+std::string SchemaName(const ResourceInfo& r) {
+  if (!r.crd.empty()) {
+    auto parts = Split(r.group, '.', {.skip_empty = true});
+    std::string rev;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) rev += *it + ".";
+    return rev + r.version + "." + r.kind;
+  }
+  if (r.group == kCrdGroup) {
+    return "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions." + r.version + "." + r.kind;
+  }
+  std::string short_group = r.group.empty() ? "core" : r.group.substr(0, r.group.find('.'));
+  return "io.k8s.api." + short_group + "." + r.version + "." + r.kind;
 }
 
 }  // namespace
@@ -86,21 +125,29 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
                          {"serverAddressByClientCIDRs",
                           {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address_}}}}});
   }
+  auto all = store_.registry().All();
   if (segs.size() == 2 && segs[0] == "api" && segs[1] == "v1") {
-    return JsonResponse(200, ResourceListJson("v1", "", config_.gates));
+    return JsonResponse(200, ResourceListJson(all, "", "v1", config_.gates));
   }
+  auto groups = GroupVersions(all, config_.gates);
   if (segs.size() == 1 && segs[0] == "apis") {
-    json g = ResourceGroupJson();
-    g.erase("kind");
-    g.erase("apiVersion");
-    return JsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", {g}}});
+    json list = json::array();
+    for (const auto& [g, versions] : groups) {
+      json gj = GroupJson(g, versions);
+      gj.erase("kind");
+      gj.erase("apiVersion");
+      list.push_back(gj);
+    }
+    return JsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
   }
-  if (segs.size() == 2 && segs[0] == "apis" && segs[1] == kResourceGroup) {
-    return JsonResponse(200, ResourceGroupJson());
+  if (segs.size() == 2 && segs[0] == "apis" && groups.count(segs[1]) != 0) {
+    return JsonResponse(200, GroupJson(segs[1], groups[segs[1]]));
   }
-  if (segs.size() == 3 && segs[0] == "apis" && segs[1] == kResourceGroup && segs[2] == "v1") {
-    return JsonResponse(200, ResourceListJson(std::string(kResourceGroup) + "/v1",
-                                              std::string(kResourceGroup), config_.gates));
+  if (segs.size() == 3 && segs[0] == "apis" && groups.count(segs[1]) != 0) {
+    const auto& vs = groups[segs[1]];
+    if (std::find(vs.begin(), vs.end(), segs[2]) != vs.end()) {
+      return JsonResponse(200, ResourceListJson(all, segs[1], segs[2], config_.gates));
+    }
   }
   if (segs.size() >= 2 && segs[0] == "openapi" && segs[1] == "v3") {
     std::string gv_path;
@@ -116,29 +163,29 @@ Response Handler::ServeNonResource(const Request& req, const Route& route) {
 // instead of downloading OpenAPI v2 for client-side checks. Schemas are
 // open objects: the server's own validation is drahil::kube's.
 Response Handler::OpenApiV3(const std::string& gv_path) {
+  auto all = store_.registry().All();
+  auto gv_path_of = [](const ResourceInfo& r) {
+    return r.group.empty() ? "api/" + r.version : "apis/" + r.group + "/" + r.version;
+  };
   if (gv_path.empty()) {
     json paths = json::object();
-    paths["api/v1"] = {{"serverRelativeURL", "/openapi/v3/api/v1?hash=drahil"}};
-    paths[std::string("apis/") + std::string(kResourceGroup) + "/v1"] = {
-        {"serverRelativeURL",
-         std::string("/openapi/v3/apis/") + std::string(kResourceGroup) + "/v1?hash=drahil"}};
+    for (const ResourceInfo* r : all) {
+      if (!Served(*r, config_.gates)) continue;
+      std::string p = gv_path_of(*r);
+      paths[p] = {{"serverRelativeURL", "/openapi/v3/" + p + "?hash=drahil"}};
+    }
     return JsonResponse(200, {{"paths", paths}});
   }
-  std::string group;
-  if (gv_path == "api/v1") {
-    group = "";
-  } else if (gv_path == std::string("apis/") + std::string(kResourceGroup) + "/v1") {
-    group = std::string(kResourceGroup);
-  } else {
-    return ErrorResponse(NoSuchPath());
-  }
+  bool known = false;
+  for (const ResourceInfo* r : all) known = known || gv_path_of(*r) == gv_path;
+  if (!known) return ErrorResponse(NoSuchPath());
   json paths = json::object();
   json schemas = json::object();
-  for (const auto& r : Resources()) {
-    if (r.group != group || !Served(r, config_.gates)) continue;
+  for (const ResourceInfo* rp : all) {
+    const ResourceInfo& r = *rp;
+    if (gv_path_of(r) != gv_path || !Served(r, config_.gates)) continue;
     json gvk = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
-    std::string schema_name =
-        "io.k8s.api." + (r.group.empty() ? std::string("core") : "resource") + ".v1." + r.kind;
+    std::string schema_name = SchemaName(r);
     schemas[schema_name] = {{"type", "object"},
                             {"x-kubernetes-group-version-kind", json::array({gvk})},
                             {"x-kubernetes-preserve-unknown-fields", true}};

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 
+#include "authorization.hpp"
 #include "drahil/core/strings.hpp"
 #include "handler_util.hpp"
 #include "strategy.hpp"
@@ -93,6 +94,10 @@ std::string Handler::IssueNodeToken(const std::string& node, const std::string& 
   id.authenticated = true;
   id.node = node;
   id.driver = driver;
+  if (config_.driver_policy) {
+    id.policy = std::make_shared<const AccessPolicy>(*config_.driver_policy);
+    if (!id.policy->user.empty()) id.user = id.policy->user;
+  }
   MutexLock lock(tokens_mu_);
   tokens_[token] = id;
   ++token_counter_;
@@ -136,16 +141,15 @@ Classified Handler::Classify(const Request& req) const {
     return c;  // non-resource path
   }
   if (rest.empty()) return c;  // discovery document
-  bool known_gv =
-      (group.empty() && version == "v1") || (group == kResourceGroup && version == "v1");
-  if (!known_gv) {
+  const Registry& registry = store_.registry();
+  if (!registry.ServesGroupVersion(group, version)) {
     r.error = NoSuchPath();
     return c;
   }
   // Namespaced form: namespaces/{ns}/{resource}[/{name}[/{sub}]].
   const ResourceInfo* info = nullptr;
   if (rest[0] == "namespaces" && rest.size() >= 3) {
-    const ResourceInfo* inner = FindResource(group, version, rest[2]);
+    const ResourceInfo* inner = registry.Find(group, version, rest[2]);
     if (inner != nullptr && inner->namespaced) {
       info = inner;
       r.ns = rest[1];
@@ -153,7 +157,7 @@ Classified Handler::Classify(const Request& req) const {
     }
   }
   if (info == nullptr) {
-    info = FindResource(group, version, rest[0]);
+    info = registry.Find(group, version, rest[0]);
     if (info == nullptr) {
       r.error = NoSuchPath();
       return c;
@@ -225,6 +229,16 @@ Response Handler::ServeResource(const Request& req, const Classified& c) {
   if (!Param(req, "dryRun").empty() && v != "get" && v != "list" && v != "watch") {
     return ErrorResponse(BadRequest("dryRun is not supported by drahil's API server"));
   }
+  // RBAC for a driver policy, before anything is read or written
+  // (kube-apiserver's WithAuthorization filter). A list or watch pinned to
+  // one name by its field selector is authorized for that name.
+  std::string authz_name = c.route.name;
+  if (authz_name.empty() && (v == "list" || v == "watch")) {
+    std::string err;
+    auto fs = FieldSelector::Parse(Param(req, "fieldSelector"), *c.route.info, &err);
+    if (fs) authz_name = fs->ExactName().value_or("");
+  }
+  if (auto e = AuthorizeRequest(c.identity, c.route, authz_name)) return ErrorResponse(*e);
   if (v == "get") return Get(req, c);
   if (v == "list") return List(req, c);
   if (v == "watch") return Watch(req, c);

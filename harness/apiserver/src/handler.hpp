@@ -51,6 +51,8 @@ struct Identity {
   bool admin = false;
   std::string node;    // node-bound tokens
   std::string driver;  // optional driver binding
+  // The driver policy's rules (RBAC) instead of the default node rule set.
+  std::shared_ptr<const AccessPolicy> policy;
 };
 
 // Route: what a URL path addresses.
@@ -78,6 +80,8 @@ class Handler {
     FeatureGates gates = FeatureGates::Newest();
     // Called for every field dropped from an accepted write.
     std::function<void(DroppedField)> on_drop;
+    // Options::driver_policy: the rights of IssueNodeToken's tokens.
+    std::optional<AccessPolicy> driver_policy;
   };
   Handler(Store& store, Config config);
 

@@ -22,15 +22,32 @@ std::optional<FieldSelector> FieldSelector::Parse(std::string_view text, const R
     *error = r.status().message();
     return std::nullopt;
   }
+  FieldSelector s;
   for (const auto& req : r->requirements()) {
-    if (!info.SupportsField(req.field)) {
-      *error = "field label not supported: " + req.field;
+    const FieldLabel* f = info.FindField(req.field);
+    if (f == nullptr) {
+      *error = info.UnsupportedFieldMessage(req.field);
       return std::nullopt;
     }
+    s.reqs_.push_back({req.field, f->path, f->absent, req.equals, req.value});
   }
-  FieldSelector s;
-  s.sel_ = std::move(*r);
   return s;
+}
+
+bool FieldSelector::Matches(const nlohmann::json& obj) const {
+  for (const auto& r : reqs_) {
+    std::string v = kube::FieldValue(obj, r.path);
+    if (v.empty()) v = r.absent;
+    if ((v == r.value) != r.equals) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> FieldSelector::ExactName() const {
+  for (const auto& r : reqs_) {
+    if (r.label == "metadata.name" && r.equals) return r.value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace drahil::apiserver::internal

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "drahil/kube/object.hpp"
 
@@ -32,16 +33,27 @@ class LabelSelector {
 
 class FieldSelector {
  public:
-  // Parse(): fails for fields the resource does not support, with Kubernetes'
-  // message "field label not supported: f".
+  // Parse(): fails for labels the resource does not support, with the text
+  // of the resource's upstream field label conversion func
+  // (ResourceInfo::UnsupportedFieldMessage). Labels are mapped to where
+  // their value is stored (an alias such as pods' spec.host, events'
+  // source → source.component).
   static std::optional<FieldSelector> Parse(std::string_view text, const ResourceInfo& info,
                                             std::string* error);
-  [[nodiscard]] bool Matches(const nlohmann::json& obj) const {
-    return sel_.Empty() || sel_.Matches(obj);
-  }
+  [[nodiscard]] bool Matches(const nlohmann::json& obj) const;
+  // ExactName(): the name a "metadata.name=X" requirement pins (as
+  // kube-apiserver's RequestInfo takes it for list/watch authorization).
+  [[nodiscard]] std::optional<std::string> ExactName() const;
 
  private:
-  kube::FieldSelector sel_;
+  struct Req {
+    std::string label;
+    std::string path;
+    std::string absent;
+    bool equals = true;
+    std::string value;
+  };
+  std::vector<Req> reqs_;
 };
 
 }  // namespace drahil::apiserver::internal

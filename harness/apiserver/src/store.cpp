@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "drahil/core/clock.hpp"
 #include "drahil/formats/json_fields.hpp"
@@ -174,7 +175,7 @@ std::string Store::RandomSuffix() {
 Expected<ObjPtr> Store::Get(const ResourceInfo& info, const std::string& ns,
                             const std::string& name) const {
   MutexLock lock(mu_);
-  auto b = objects_.find(info.resource);
+  auto b = objects_.find(info.storage);
   if (b != objects_.end()) {
     auto it = b->second.find(Key(ns, name));
     if (it != b->second.end()) return it->second;
@@ -196,7 +197,7 @@ Expected<ListResult> Store::List(const ResourceInfo& info, const Filter& filter,
   MutexLock lock(mu_);
   ListResult out;
   out.resource_version = rv_;
-  auto b = objects_.find(info.resource);
+  auto b = objects_.find(info.storage);
   if (b == objects_.end()) return out;
   auto it = start.empty() ? b->second.begin() : b->second.upper_bound(start);
   std::string last;
@@ -264,6 +265,7 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     result = std::make_shared<const json>(std::move(obj));
     bucket[Key(ns, name)] = result;
     CommitLocked(info, "ADDED", result, nullptr);
+    CrdWrittenLocked(info, *result);
   }
   NotifyWrite();
   return result;
@@ -322,7 +324,11 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
     result = std::make_shared<const json>(std::move(desired));
     it->second = result;
     CommitLocked(info, "MODIFIED", result, current);
-    if (finish_delete) DeleteLocked(info, Key(ns, name), result);
+    if (finish_delete) {
+      DeleteLocked(info, Key(ns, name), result);
+    } else {
+      CrdWrittenLocked(info, *result);
+    }
   }
   NotifyWrite();
   return result;
@@ -333,16 +339,29 @@ ObjPtr Store::DeleteLocked(const ResourceInfo& info, const std::string& key, Obj
     // A namespace takes its contents with it (Kubernetes' namespace
     // controller does this asynchronously; here it is immediate).
     std::string ns = formats::StringOr(*current, "metadata.name");
-    for (const auto& r : Resources()) {
-      if (!r.namespaced) continue;
-      Bucket& b = BucketFor(r);
+    std::set<std::string> done;
+    for (const ResourceInfo* r : registry_.All()) {
+      if (!r->namespaced || !done.insert(r->storage).second) continue;
+      Bucket& b = BucketFor(*r);
       std::string prefix = ns + "/";
       for (auto it = b.lower_bound(prefix); it != b.end() && it->first.rfind(prefix, 0) == 0;) {
         auto next = std::next(it);
-        DeleteLocked(r, it->first, it->second);
+        DeleteLocked(*r, it->first, it->second);
         it = next;
       }
     }
+  }
+  if (info.storage == kCrdStorage) {
+    // A CRD takes its objects with it (apiextensions' customresourcecleanup
+    // finalizer; here at once), then its resources are no longer served.
+    std::string crd = formats::StringOr(*current, "metadata.name");
+    auto infos = registry_.ForCrd(crd);
+    if (!infos.empty()) {
+      Bucket& b = BucketFor(*infos.front());
+      while (!b.empty()) DeleteLocked(*infos.front(), b.begin()->first, b.begin()->second);
+      objects_.erase(infos.front()->storage);
+    }
+    registry_.RemoveCrd(crd);
   }
   json gone = *current;
   gone["metadata"]["resourceVersion"] = std::to_string(++rv_);
@@ -437,7 +456,7 @@ void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjP
 void Store::DispatchLocked(const Event& ev) {
   std::shared_ptr<const std::string> text = ev.obj_json;
   for (const auto& w : watchers_) {
-    if (w->info() != ev.info) continue;
+    if (w->info() != ev.info && w->info()->storage != ev.info->storage) continue;
     bool now = w->filter().Matches(*ev.obj);
     bool before = ev.prev && w->filter().Matches(*ev.prev);
     std::string type;
@@ -464,7 +483,7 @@ Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
   MutexLock lock(mu_);
   uint64_t from = req.resource_version.value_or(0);
   if (req.send_initial_events || from == 0) {
-    auto b = objects_.find(req.info->resource);
+    auto b = objects_.find(req.info->storage);
     if (b != objects_.end()) {
       for (const auto& [key, obj] : b->second) {
         if (req.filter.Matches(*obj)) w->Push(EventLine("ADDED", obj->dump()));
@@ -484,7 +503,7 @@ Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
     saved.swap(watchers_);
     watchers_.push_back(w);
     for (const auto& ev : history_) {
-      if (ev.rv > from && ev.info == req.info) DispatchLocked(ev);
+      if (ev.rv > from && ev.info->storage == req.info->storage) DispatchLocked(ev);
     }
     watchers_.swap(saved);
   }
@@ -528,10 +547,14 @@ int Store::WatchCount() const {
 json Store::Snapshot() const {
   MutexLock lock(mu_);
   json objs = json::array();
-  for (const auto& r : Resources()) {
-    auto b = objects_.find(r.resource);
-    if (b == objects_.end()) continue;
-    for (const auto& [key, obj] : b->second) objs.push_back(*obj);
+  // CRDs first, so a restore serves their resources before their objects.
+  auto crds = objects_.find(std::string(kCrdStorage));
+  if (crds != objects_.end()) {
+    for (const auto& [key, obj] : crds->second) objs.push_back(*obj);
+  }
+  for (const auto& [storage, bucket] : objects_) {
+    if (storage == kCrdStorage) continue;
+    for (const auto& [key, obj] : bucket) objs.push_back(*obj);
   }
   return {{"kind", "DrahilApiServerSnapshot"}, {"resourceVersion", rv_}, {"objects", objs}};
 }
@@ -548,9 +571,9 @@ Status Store::Restore(const json& snapshot) {
     std::string where = "snapshot objects[" + std::to_string(index++) + "]";
     if (!obj.is_object()) return InvalidArgumentError(where + ": not an object");
     const ResourceInfo* info = nullptr;
-    for (const auto& r : Resources()) {
-      if (r.kind == obj.value("kind", "") && r.GroupVersion() == obj.value("apiVersion", "")) {
-        info = &r;
+    for (const ResourceInfo* r : registry_.All()) {
+      if (r->kind == obj.value("kind", "") && r->GroupVersion() == obj.value("apiVersion", "")) {
+        info = r;
       }
     }
     if (info == nullptr) {
@@ -559,14 +582,20 @@ Status Store::Restore(const json& snapshot) {
     }
     std::string name = formats::StringOr(obj, "metadata.name");
     if (name.empty()) return InvalidArgumentError(where + ": metadata.name missing");
-    objects[info->resource][Key(formats::StringOr(obj, "metadata.namespace"), name)] =
+    objects[info->storage][Key(formats::StringOr(obj, "metadata.namespace"), name)] =
         std::make_shared<const json>(obj);
+    if (info->storage == kCrdStorage) registry_.SetCrd(obj);
   }
   objects_ = std::move(objects);
   rv_ = snapshot["resourceVersion"].get<uint64_t>();
   compacted_rv_ = rv_;
   history_.clear();
   return OkStatus();
+}
+
+void Store::CrdWrittenLocked(const ResourceInfo& info, const json& obj) {
+  if (info.storage != kCrdStorage) return;
+  registry_.SetCrd(obj);
 }
 
 void Store::SetOnWrite(std::function<void()> fn) {

@@ -101,6 +101,11 @@ class Store {
 
   // clock(): the time source of the timestamps the store writes.
   Clock& clock() const { return *options_.clock; }
+  // registry(): the served resources, the CRDs' among them. A committed
+  // CustomResourceDefinition write updates it; deleting a CRD deletes its
+  // objects (the customresourcecleanup finalizer's work, done at once).
+  Registry& registry() { return registry_; }
+  const Registry& registry() const { return registry_; }
 
   uint64_t ResourceVersion() const DRAHIL_EXCLUDES(mu_);
 
@@ -174,8 +179,10 @@ class Store {
 
   static std::string Key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
   Bucket& BucketFor(const ResourceInfo& info) DRAHIL_REQUIRES(mu_) {
-    return objects_[info.resource];
+    return objects_[info.storage];
   }
+  // CrdWrittenLocked(): keeps the registry in step with a CRD write.
+  void CrdWrittenLocked(const ResourceInfo& info, const nlohmann::json& obj) DRAHIL_REQUIRES(mu_);
   // Commit(): records an event, feeds watchers.
   void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev)
       DRAHIL_REQUIRES(mu_);
@@ -187,6 +194,7 @@ class Store {
   void NotifyWrite() DRAHIL_EXCLUDES(mu_);
 
   Options options_;
+  Registry registry_;
   mutable Mutex mu_;
   uint64_t rv_ DRAHIL_GUARDED_BY(mu_) = 1;
   // Events at or below this are gone from history.

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "admission.hpp"
+#include "authorization.hpp"
 #include "drahil/formats/json_fields.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
+#include "protobuf.hpp"
 #include "strategy.hpp"
 #include "validation.hpp"
 
@@ -29,8 +31,18 @@ json& Meta(json& obj) {
 }
 
 Expected<json> ParseObjectBody(const Request& req, const ResourceInfo& info) {
-  if (!MediaIsJson(req.content_type)) return UnsupportedMediaType(req.content_type);
-  json obj = json::parse(req.body, nullptr, false);
+  json obj;
+  if (MediaType(req.content_type) == kProtobufMediaType) {
+    // kubectl's typed generators (create configmap|secret|namespace).
+    std::string err;
+    auto decoded = DecodeProtobufObject(req.body, &err);
+    if (!decoded) return UnsupportedMediaType(req.content_type + " (" + err + ")");
+    obj = std::move(*decoded);
+  } else if (!MediaIsJson(req.content_type)) {
+    return UnsupportedMediaType(req.content_type);
+  } else {
+    obj = json::parse(req.body, nullptr, false);
+  }
   if (obj.is_discarded()) {
     return BadRequest("couldn't get version/kind; json parse error: invalid JSON in request body");
   }
@@ -79,41 +91,6 @@ void StripSmpDirectives(json& patch) {
     StripSmpDirectives(it.value());
     ++it;
   }
-}
-
-std::string ScopeText(const Route& r) {
-  return r.ns.empty() ? "at the cluster scope" : "in the namespace \"" + r.ns + "\"";
-}
-
-// AuthorizeWrite(): the node restriction for node-bound tokens.
-std::optional<ApiError> AuthorizeWrite(const Identity& id, const Route& route, const json& obj) {
-  if (id.admin) return std::nullopt;
-  const ResourceInfo& info = *route.info;
-  std::string what = info.GroupResource() + (route.name.empty() ? "" : " \"" + route.name + "\"");
-  std::string head = what + " is forbidden: User \"" + id.user + "\" cannot " + route.verb +
-                     " resource \"" + info.resource +
-                     (route.subresource.empty() ? "" : "/" + route.subresource) +
-                     "\" in API group \"" + info.group + "\" " + ScopeText(route);
-  if (id.node.empty()) return Forbidden(head);
-  if (info.resource == "resourceslices") {
-    const json spec = obj.value("spec", json::object());
-    std::string node = spec.is_object() ? spec.value("nodeName", "") : "";
-    std::string driver = spec.is_object() ? spec.value("driver", "") : "";
-    if (node != id.node) {
-      return Forbidden(head + ": this user may only write ResourceSlices with spec.nodeName \"" +
-                       id.node + "\" (got \"" + node + "\")");
-    }
-    if (!id.driver.empty() && driver != id.driver) {
-      return Forbidden(head + ": this user may only write ResourceSlices with spec.driver \"" +
-                       id.driver + "\" (got \"" + driver + "\")");
-    }
-    return std::nullopt;
-  }
-  if (info.resource == "resourceclaims" && route.subresource == "status") return std::nullopt;
-  if (info.resource == "events") return std::nullopt;
-  return Forbidden(head +
-                   ": node-bound tokens may write only their node's ResourceSlices, "
-                   "ResourceClaim status and Events");
 }
 
 Expected<Filter> ParseFilter(const Request& req, const Route& route) {
@@ -243,6 +220,9 @@ Response Handler::Create(const Request& req, const Classified& c) {
   if (info.resource == "resourceclaims") obj.erase("status");
   if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
   FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
+  if (auto e = PrepareForCreate(info, obj, true, NowRfc3339(store_.clock()))) {
+    return ErrorResponse(*e);
+  }
   std::vector<DroppedField> drops;
   PrepareWrite(info, "", obj, nullptr, &drops, c);
   auto causes = ValidateCreate(info, obj, config_.gates.version());
@@ -287,26 +267,27 @@ Response Handler::Update(const Request& req, const Classified& c) {
   }
   std::vector<std::string> warnings;
   std::vector<DroppedField> drops;
-  auto updated = store_.Update(info, c.route.ns, c.route.name,
-                               [&](const json& current, const json* ns_obj) -> Expected<json> {
-                                 if (auto e = AuthorizeWrite(c.identity, c.route, current))
-                                   return *e;
-                                 json d = Desired(info, c.route.subresource, current, obj);
-                                 FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
-                                 drops.clear();
-                                 PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-                                 if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
-                                 auto v = config_.gates.version();
-                                 auto causes = c.route.subresource == "status"
-                                                   ? ValidateStatusUpdate(info, d, current, v)
-                                                   : ValidateUpdate(info, d, current, v);
-                                 if (!causes.empty()) return Invalid(info, c.route.name, causes);
-                                 if (c.route.subresource.empty()) {
-                                   if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
-                                     return *e;
-                                 }
-                                 return d;
-                               });
+  auto updated = store_.Update(
+      info, c.route.ns, c.route.name,
+      [&](const json& current, const json* ns_obj) -> Expected<json> {
+        if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
+        json d = Desired(info, c.route.subresource, current, obj);
+        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        if (c.route.subresource.empty()) {
+          if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
+        }
+        drops.clear();
+        PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
+        if (auto e = AuthorizeWrite(c.identity, c.route, d, &current)) return *e;
+        auto v = config_.gates.version();
+        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
+                                                      : ValidateUpdate(info, d, current, v);
+        if (!causes.empty()) return Invalid(info, c.route.name, causes);
+        if (c.route.subresource.empty()) {
+          if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
+        }
+        return d;
+      });
   if (!updated.ok()) {
     if (updated.error().code == 422) Report(std::move(drops));
     return ErrorResponse(updated.error());
@@ -363,9 +344,12 @@ Response Handler::Patch(const Request& req, const Classified& c) {
         }
         json d = Desired(info, c.route.subresource, current, patched);
         FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+        if (c.route.subresource.empty()) {
+          if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
+        }
         drops.clear();
         PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-        if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+        if (auto e = AuthorizeWrite(c.identity, c.route, d, &current)) return *e;
         auto v = config_.gates.version();
         auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
                                                       : ValidateUpdate(info, d, current, v);

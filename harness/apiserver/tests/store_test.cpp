@@ -156,7 +156,9 @@ TEST_CASE("ApiServer: list with label and field selectors", "[apiserver]") {
   CHECK((*b)[0]["metadata"]["name"] == "s3");
   auto bad = server->List("resourceslices", "", "", "spec.bogus=1");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message().find("field label not supported: spec.bogus") != std::string::npos);
+  // pkg/apis/resource/v1/conversion.go addConversionFuncs: the kind-qualified text.
+  CHECK(bad.status().message().find("field label not supported for resource.k8s.io/v1, "
+                                    "Kind=ResourceSlice: spec.bogus") != std::string::npos);
 }
 
 TEST_CASE("ApiServer: --data snapshot survives a restart", "[apiserver]") {

@@ -4,6 +4,7 @@
 
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
+#include "drahil/kube/manifest.hpp"
 
 namespace drahil::node {
 namespace {
@@ -58,6 +59,41 @@ std::function<Status(const std::string&)> SliceWiper(apiserver::ApiServer& api,
   };
 }
 
+// DriverPolicy(): the profile's apiserver.rules as the API server's driver
+// policy; none (the default node rule set) when the profile gives no rules.
+std::optional<apiserver::AccessPolicy> DriverPolicy(const runner::DriverProfile& profile) {
+  if (!profile.api.has_rules) return std::nullopt;
+  apiserver::AccessPolicy policy;
+  policy.user = profile.api.user;
+  for (const auto& r : profile.api.rules) {
+    policy.rules.push_back({r.api_groups, r.resources, r.verbs, r.resource_names});
+  }
+  return policy;
+}
+
+// InstallProfileObjects(): what a cluster admin installs with the driver:
+// the DeviceClasses of the profile's device model and the profile's CRDs.
+StepOutcome InstallProfileObjects(CaseContext& ctx, apiserver::ApiServer& api) {
+  for (const auto& c : ClassManifests(ctx.profile)) {
+    auto made = api.Create("deviceclasses", c);
+    if (!made.ok())
+      return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
+    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
+               "driver profile");
+  }
+  for (const auto& path : ctx.profile.api.crds) {
+    auto objs = kube::LoadManifests(path);
+    if (!objs.ok()) return StepOutcome::FromStatus(objs.status(), "CRDs of the driver profile");
+    for (const auto& o : *objs) {
+      auto made = api.Create("customresourcedefinitions", o.object);
+      if (!made.ok()) return StepOutcome::FromStatus(made.status(), "create CRD from " + o.Where());
+      ctx.Record("api", "create CustomResourceDefinition " + o.object["metadata"].value("name", ""),
+                 "OK", 0, "driver profile");
+    }
+  }
+  return StepOutcome::Pass();
+}
+
 StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   auto env = std::make_shared<NodeEnv>();
   env->driver = ctx.profile.driver_name;
@@ -83,6 +119,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   apiserver::ApiServer::Options ao;
   if (!opts.api_listen.empty()) ao.listen = opts.api_listen;
   ao.gates = opts.gates;
+  ao.driver_policy = DriverPolicy(ctx.profile);
   auto api = apiserver::ApiServer::Start(ao);
   if (!api.ok()) return StepOutcome::FromStatus(api.status(), "start API server");
   env->api = std::move(*api);
@@ -94,15 +131,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   env->gates = opts.gates;
   if (auto n = env->api->Create("nodes", NodeObject(env->node, ctx.profile)); !n.ok())
     return StepOutcome::FromStatus(n.status(), "create Node");
-  // The DeviceClasses of the profile's device model, as a cluster admin
-  // would install them with the driver.
-  for (const auto& c : ClassManifests(ctx.profile)) {
-    auto made = env->api->Create("deviceclasses", c);
-    if (!made.ok())
-      return StepOutcome::FromStatus(made.status(), "create DeviceClass from the driver profile");
-    ctx.Record("api", "create DeviceClass " + c["metadata"].value("name", ""), "OK", 0,
-               "driver profile");
-  }
+  if (StepOutcome o = InstallProfileObjects(ctx, *env->api); !o.passed()) return o;
   std::string kubeconfig = ctx.dirs.state_dir + "/kubeconfig";
   std::string token = env->api->IssueNodeToken(env->node, env->driver);
   if (Status s = env->api->WriteKubeconfig(kubeconfig, token); !s.ok())

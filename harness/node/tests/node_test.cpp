@@ -6,6 +6,7 @@
 #include <map>
 
 #include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/runner/engine.hpp"
 #include "drahil/runner/integration.hpp"
 #include "drahil/testing/testing.hpp"
@@ -65,6 +66,61 @@ TEST_CASE("Node wiring: reference driver on an emulated GPU passes the smoke sui
     prepares += call.method.find("NodePrepareResources") != std::string::npos ? 1 : 0;
   CHECK(prepares == 2);
   CHECK_FALSE(prep.measurements.empty());
+}
+
+// The profile's apiserver section reaches the API server: the driver runs
+// under its rules (what a Helm chart's ClusterRole grants, RBAC semantics)
+// as the profile's user, and its CRDs are installed before it starts.
+TEST_CASE("Node wiring: the profile's API rules and CRDs govern the driver's credentials",
+          "[runner][node][policy]") {
+  auto dir = drahil::TempDir::Create("node-policy-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("crd.yaml"), R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gpuconfigs.gpu.drahil.dev}
+spec:
+  group: gpu.drahil.dev
+  scope: Namespaced
+  names: {plural: gpuconfigs, kind: GpuConfig}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+)"));
+  auto suite = LoadSuiteFile(drahil::testing::SourceDir() + "/harness/node/tests/node-smoke.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
+  profile->api.has_rules = true;
+  profile->api.user = "system:serviceaccount:dra:gpu-driver";
+  profile->api.rules = {
+      {{"resource.k8s.io"},
+       {"resourceslices"},
+       {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+       {}},
+      {{"resource.k8s.io"}, {"resourceclaims", "deviceclasses"}, {"get", "list", "watch"}, {}},
+      {{"resource.k8s.io"}, {"resourceclaims/status"}, {"update", "patch"}, {}},
+      {{""}, {"nodes"}, {"get", "list", "watch"}, {}},
+      {{"", "events.k8s.io"}, {"events"}, {"create", "update", "patch"}, {}},
+      {{"gpu.drahil.dev"}, {"gpuconfigs"}, {"get", "list", "watch"}, {}},
+  };
+  profile->api.crds = {dir->Join("crd.yaml")};
+  auto report = RunOnNode(*suite, *profile, "policy-node");
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.size() == 1);
+  REQUIRE_FALSE(report->suites[0].cases.empty());
+  bool crd_made = false;
+  for (const auto& c : report->suites[0].cases) {
+    INFO(c.id << ": " << c.message);
+    CHECK(c.verdict == Verdict::kPass);
+    for (const auto& call : c.calls)
+      crd_made =
+          crd_made || call.method == "create CustomResourceDefinition gpuconfigs.gpu.drahil.dev";
+  }
+  CHECK(crd_made);
 }
 
 // Scheduler fidelity on a node: run-pod allocates a pod's claims in one

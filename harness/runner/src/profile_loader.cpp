@@ -3,6 +3,7 @@
 // and the error messages agree.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
@@ -204,6 +205,51 @@ Status LoadKubernetes(const YAML::Node& k, const Where& w, DriverProfile& p) {
   return OkStatus();
 }
 
+// LoadApiAccess(): apiserver: {user, rules, crds}: the driver's rights
+// (ClusterRole rules) and the CRDs installed with it.
+Status LoadApiAccess(const YAML::Node& a, const Where& w, const std::string& file,
+                     DriverProfile& p) {
+  static const std::vector<std::string> kVerbs = {
+      "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*"};
+  if (a["user"]) p.api.user = a["user"].Scalar();
+  if (auto rules = a["rules"]) {
+    p.api.has_rules = true;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const YAML::Node r = rules[i];
+      Where rw = w.Key("rules").Index(i);
+      ApiRule rule;
+      for (const auto& g : r["apiGroups"]) rule.api_groups.push_back(g.Scalar());
+      for (const auto& x : r["resources"]) rule.resources.push_back(x.Scalar());
+      for (const auto& v : r["verbs"]) {
+        if (std::find(kVerbs.begin(), kVerbs.end(), v.Scalar()) == kVerbs.end()) {
+          return ErrorAt(v, rw.Key("verbs"),
+                         "unknown verb \"" + v.Scalar() +
+                             "\" (get, list, watch, create, update, patch, delete, "
+                             "deletecollection or *)");
+        }
+        rule.verbs.push_back(v.Scalar());
+      }
+      if (r["resourceNames"])
+        for (const auto& n : r["resourceNames"]) rule.resource_names.push_back(n.Scalar());
+      p.api.rules.push_back(std::move(rule));
+    }
+  }
+  if (auto crds = a["crds"]) {
+    for (size_t i = 0; i < crds.size(); ++i) {
+      std::string rel = crds[i].Scalar();
+      std::string path =
+          rel[0] == '/'
+              ? rel
+              : (std::filesystem::path(file).parent_path() / rel).lexically_normal().string();
+      if (!std::filesystem::exists(path)) {
+        return ErrorAt(crds[i], w.Key("crds").Index(i), "no such file or directory: " + path);
+      }
+      p.api.crds.push_back(path);
+    }
+  }
+  return OkStatus();
+}
+
 Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::string& file) {
   static const SchemaPtr kSchema = Map(
       {Req("spec", Enum({std::string(kDriverSpec)})),
@@ -230,6 +276,12 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
        Opt("fault-commands",
            Map({Req("inject", Seq(Str(), 1)), Req("clear", Seq(Str(), 1)), Opt("timeout", Dur())})),
        Opt("kubernetes", Map({Opt("version", Str()), Opt("feature-gates", StringMap())})),
+       Opt("apiserver",
+           Map({Opt("user", Str()),
+                Opt("rules",
+                    Seq(Map({Req("apiGroups", Seq(Str())), Req("resources", Seq(Str(), 1)),
+                             Req("verbs", Seq(Str(), 1)), Opt("resourceNames", Seq(Str()))}))),
+                Opt("crds", Seq(Str()))})),
        Opt("timeouts", Map({Opt("registration", Dur()), Opt("slices", Dur()), Opt("prepare", Dur()),
                             Opt("unprepare", Dur()), Opt("shutdown", Dur())}))});
   DRAHIL_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, file));
@@ -281,6 +333,8 @@ Result<DriverProfile> LoadDriverProfileImpl(const std::string& text, const std::
   DRAHIL_RETURN_IF_ERROR(LoadDeviceModel(root, w, file, p));
   if (auto k = root["kubernetes"])
     DRAHIL_RETURN_IF_ERROR(LoadKubernetes(k, w.Key("kubernetes"), p));
+  if (auto a = root["apiserver"])
+    DRAHIL_RETURN_IF_ERROR(LoadApiAccess(a, w.Key("apiserver"), file, p));
   if (auto t = root["timeouts"]) {
     if (t["registration"]) p.timeouts.registration = *ParseDuration(t["registration"].Scalar());
     if (t["slices"]) p.timeouts.slices = *ParseDuration(t["slices"].Scalar());

@@ -302,6 +302,49 @@ TEST_CASE("DriverProfile: node.labels are the Node's extra labels", "[runner][pr
   CHECK(bad.status().message().find("node.labels.a") != std::string::npos);
 }
 
+TEST_CASE("DriverProfile: apiserver.rules, user and crds are the driver's API rights",
+          "[runner][profile]") {
+  auto dir = drahil::TempDir::Create("profile-api-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("crd.yaml"), "kind: CustomResourceDefinition\n"));
+  const std::string head = "spec: drahil.driver/v1\nname: p\ndriver: d.example.com\ncommand: x\n";
+  auto p = LoadDriverProfileString(head +
+                                       "apiserver:\n"
+                                       "  user: system:serviceaccount:gpu:driver\n"
+                                       "  rules:\n"
+                                       "  - apiGroups: [\"\"]\n"
+                                       "    resources: [configmaps]\n"
+                                       "    verbs: [get, list, watch]\n"
+                                       "    resourceNames: [gpu-config]\n"
+                                       "  - apiGroups: [coordination.k8s.io]\n"
+                                       "    resources: [leases]\n"
+                                       "    verbs: [\"*\"]\n"
+                                       "  crds: [crd.yaml]\n",
+                                   dir->Join("p.yaml"));
+  REQUIRE_OK(p);
+  CHECK(p->api.has_rules);
+  CHECK(p->api.user == "system:serviceaccount:gpu:driver");
+  REQUIRE(p->api.rules.size() == 2);
+  CHECK(p->api.rules[0].api_groups == std::vector<std::string>{""});
+  CHECK(p->api.rules[0].resource_names == std::vector<std::string>{"gpu-config"});
+  CHECK(p->api.rules[1].verbs == std::vector<std::string>{"*"});
+  REQUIRE(p->api.crds.size() == 1);
+  CHECK(p->api.crds[0] == dir->Join("crd.yaml"));
+  // Without the section the default node rule set applies.
+  auto plain = LoadDriverProfileString(head, "p.yaml");
+  REQUIRE_OK(plain);
+  CHECK_FALSE(plain->api.has_rules);
+  auto bad = LoadDriverProfileString(
+      head + "apiserver: {rules: [{apiGroups: [\"\"], resources: [pods], verbs: [read]}]}\n",
+      "p.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("unknown verb \"read\"") != std::string::npos);
+  auto missing =
+      LoadDriverProfileString(head + "apiserver: {crds: [nope.yaml]}\n", dir->Join("p.yaml"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("no such file or directory") != std::string::npos);
+}
+
 TEST_CASE("ExpandPlaceholders: values, escapes and errors", "[runner][profile]") {
   std::map<std::string, std::string> v = {{"node_name", "n1"}, {"cdi_dir", "/c"}};
   CHECK(*ExpandPlaceholders("--node={node_name} {cdi_dir}/x", v) == "--node=n1 /c/x");

@@ -3,8 +3,11 @@
 // ApiServer: an embedded Kubernetes API server for node-mode tests. It speaks
 // the REST dialect client-go, kubectl and the Python client use (JSON over
 // HTTP/1.1 on loopback, bearer tokens) for resource.k8s.io/v1 (ResourceSlice,
-// DeviceClass, DeviceTaintRule, ResourceClaim(+/status), ResourceClaimTemplate)
-// and core/v1 Namespace, Node, Pod(+/status), Event.
+// DeviceClass, DeviceTaintRule, ResourceClaim(+/status), ResourceClaimTemplate),
+// core/v1 Namespace, Node(+/status), Pod(+/status), Event, ConfigMap, Secret,
+// coordination.k8s.io/v1 Lease, events.k8s.io/v1 Event,
+// apiextensions.k8s.io/v1 CustomResourceDefinition and the resources of the
+// CRDs created in it.
 //
 //   drahil::apiserver::ApiServer::Options opts;          // 127.0.0.1:0, in memory
 //   DRAHIL_ASSIGN_OR_RETURN(auto server, ApiServer::Start(opts));
@@ -29,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +83,31 @@ struct FaultRule {
   std::string message = "injected fault";
   int times = 1;                         // how many matching requests; < 0 = until removed
   std::chrono::milliseconds latency{0};  // added before answering (or failing)
+};
+
+// PolicyRule: one rule of a ClusterRole (rbac.authorization.k8s.io/v1
+// PolicyRule), matched as upstream RBAC matches it: a request is allowed when
+// some rule lists its verb, API group and resource (or "*"), and, when the
+// rule has resource_names, the request names one of them (create and an
+// unnamed list/watch never match such a rule; a list/watch with
+// fieldSelector metadata.name=X counts as naming X). A subresource is
+// "resource/sub" ("nodes/status"; "*/status" matches any resource's).
+struct PolicyRule {
+  std::vector<std::string> api_groups;  // "" = core
+  std::vector<std::string> resources;   // plural, "plural/sub", "*"
+  std::vector<std::string>
+      verbs;  // get list watch create update patch delete deletecollection, "*"
+  std::vector<std::string> resource_names;  // empty = any name
+};
+
+// AccessPolicy: what a driver's credentials may do: the rules of the
+// ClusterRole (and Roles, flattened) a vendor's Helm chart binds to its
+// service account. Denials are 403 Forbidden with kube-apiserver's message.
+struct AccessPolicy {
+  // The user the token authenticates as ("system:serviceaccount:NS:SA");
+  // "" = "system:node:<node>".
+  std::string user;
+  std::vector<PolicyRule> rules;
 };
 
 class ApiServer;
@@ -148,6 +177,10 @@ class ApiServer {
     std::string git_version;
     // DroppedFields() entries kept (oldest dropped first).
     size_t dropped_capacity = 10000;
+    // The driver's rights: when set, tokens from IssueNodeToken get these
+    // rules (RBAC semantics) instead of the default node rule set; the node
+    // restriction on ResourceSlices (spec.nodeName, spec.driver) still holds.
+    std::optional<AccessPolicy> driver_policy;
     // Namespaces created at start when missing.
     std::vector<std::string> default_namespaces = {"default", "kube-system"};
     // Source of creationTimestamp, deletionTimestamp, taint timeAdded and the
@@ -183,7 +216,10 @@ class ApiServer {
   // IssueNodeToken(): a bearer token for user "system:node:<node>". Such a
   // user may read everything, but may write only ResourceSlices whose
   // spec.nodeName is node (and spec.driver is driver, when driver is set),
-  // ResourceClaim status and Events. Calling again returns a new token.
+  // ResourceClaim status, Events (core and events.k8s.io) and its own Node
+  // (labels and status, as NodeRestriction allows). With
+  // Options::driver_policy the policy's user and rules apply instead, plus
+  // the ResourceSlice restriction. Calling again returns a new token.
   std::string IssueNodeToken(const std::string& node, const std::string& driver = "");
   // WriteKubeconfig(): a kubeconfig (context "drahil", namespace default) with
   // server url(), certificate-authority-data (tls) and the token

@@ -204,6 +204,29 @@ struct DeviceModel {
   Duration fault_timeout{std::chrono::seconds(30)};
 };
 
+// ApiRule: one rule of the apiserver.rules list, a ClusterRole rule
+// (rbac.authorization.k8s.io/v1 PolicyRule).
+struct ApiRule {
+  std::vector<std::string> api_groups;  // "" = core, "*"
+  std::vector<std::string> resources;   // "configmaps", "nodes/status", "*"
+  std::vector<std::string> verbs;       // "get", ..., "*"
+  std::vector<std::string> resource_names;
+};
+
+// ApiAccess: the profile's apiserver section: what the driver's
+// credentials may do (what the vendor's Helm chart grants its service
+// account) and the CustomResourceDefinitions installed with the driver.
+struct ApiAccess {
+  // rules given: they replace the default node rule set (RBAC semantics;
+  // the node restriction on ResourceSlices stays).
+  bool has_rules = false;
+  std::string user;  // "" = system:node:<node>
+  std::vector<ApiRule> rules;
+  // Manifest files or directories (absolute) of the CRDs to install before
+  // the driver starts.
+  std::vector<std::string> crds;
+};
+
 struct DriverProfile {
   std::string name;         // profile name
   std::string driver_name;  // the DRA driver name, e.g. "gpu.drahil.dev"
@@ -226,6 +249,7 @@ struct DriverProfile {
   // ("A=true,B=false"). --kubernetes-version and --feature-gates win.
   std::string kubernetes_version;
   std::string feature_gates;
+  ApiAccess api;  // apiserver: {user, rules, crds}
   std::string file;
 };
 

@@ -107,7 +107,8 @@ class Schema {
   const Rule* ListRule(const std::string& path, bool deduced) const {
     if (deduced) return nullptr;
     const Rule* r = Find(path);
-    if (r == nullptr || (r->kind != RuleKind::kListMap && r->kind != RuleKind::kSet)) return nullptr;
+    if (r == nullptr || (r->kind != RuleKind::kListMap && r->kind != RuleKind::kSet))
+      return nullptr;
     return r;
   }
 
@@ -182,7 +183,7 @@ bool Stripped(const FieldPath& p) {
   if (p.size() == 1) return p[0] == "f:apiVersion" || p[0] == "f:kind" || p[0] == "f:metadata";
   if (p.size() == 2 && p[0] == "f:metadata") {
     static const std::set<std::string> kMeta = {
-        "f:name",      "f:namespace",  "f:creationTimestamp", "f:selfLink",       "f:uid",
+        "f:name",        "f:namespace",  "f:creationTimestamp", "f:selfLink",       "f:uid",
         "f:clusterName", "f:generation", "f:managedFields",     "f:resourceVersion"};
     return kMeta.count(p[1]) > 0;
   }
@@ -318,9 +319,9 @@ json Merge(const Schema& s, const json& l, const json& r, const std::string& spa
     json out = l;
     for (auto it = r.begin(); it != r.end(); ++it) {
       auto li = l.find(it.key());
-      out[it.key()] = li == l.end() ? it.value()
-                                    : Merge(s, *li, it.value(), ChildPath(spath, it.key(), free),
-                                            ded);
+      out[it.key()] = li == l.end()
+                          ? it.value()
+                          : Merge(s, *li, it.value(), ChildPath(spath, it.key(), free), ded);
     }
     return out;
   }
@@ -482,8 +483,7 @@ std::string Describe(const Manager& m) {
   return s;
 }
 
-ApiError ConflictError(const ResourceInfo& info, const std::string& name,
-                       const std::vector<std::pair<const Manager*, FieldSet>>& conflicts) {
+ApiError ConflictError(const std::vector<std::pair<const Manager*, FieldSet>>& conflicts) {
   json causes = json::array();
   size_t total = 0;
   std::string first;
@@ -504,8 +504,8 @@ ApiError ConflictError(const ResourceInfo& info, const std::string& name,
   e.reason = "Conflict";
   e.message = total == 1 ? "Apply failed with 1 conflict: " + first
                          : "Apply failed with " + std::to_string(total) + " conflicts: " + detail;
-  e.details = {{"name", name}, {"kind", info.resource}, {"causes", causes}};
-  if (!info.group.empty()) e.details["group"] = info.group;
+  // errors.NewApplyConflict: the details carry only the causes.
+  e.details = {{"causes", causes}};
   return e;
 }
 
@@ -586,8 +586,7 @@ std::string ManagerFromUserAgent(const std::string& user_agent) {
 }
 
 Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const json& config,
-                               const ApplyRequest& req,
-                               const std::function<json(json)>& reset) {
+                               const ApplyRequest& req, const std::function<json(json)>& reset) {
   Schema s(info);
   std::vector<Manager> managers = DecodeManagers(ManagedFieldsOf(live));
   Manager self{req.manager, "Apply", info.GroupVersion(), "", req.subresource, {}};
@@ -637,10 +636,7 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
       return std::tie(a.first->manager, a.first->operation) <
              std::tie(b.first->manager, b.first->operation);
     });
-    std::string name = config.contains("metadata") && config["metadata"].is_object()
-                           ? config["metadata"].value("name", "")
-                           : "";
-    return ConflictError(info, name, conflicts);
+    return ConflictError(conflicts);
   }
   for (auto& m : managers) {
     m.set = Difference(Difference(m.set, changed), cmp.removed);

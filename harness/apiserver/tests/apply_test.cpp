@@ -89,8 +89,7 @@ TEST_CASE("Upstream applyPatcher: apply creates a missing object and records an 
   CHECK(e["time"].is_string());
   CHECK_FALSE(e.contains("subresource"));
   // ResourceSlice spec.devices is +listType=atomic upstream: owned whole.
-  CHECK(e["fieldsV1"] ==
-        json::parse(R"({"f:metadata":{"f:labels":{"f:tier":{},"f:zone":{}}},
+  CHECK(e["fieldsV1"] == json::parse(R"({"f:metadata":{"f:labels":{"f:tier":{},"f:zone":{}}},
                         "f:spec":{"f:devices":{},"f:driver":{},"f:nodeName":{},
                                   "f:pool":{"f:generation":{},"f:name":{},
                                             "f:resourceSliceCount":{}}}})"));
@@ -127,9 +126,10 @@ TEST_CASE("Upstream applyPatcher: fieldManager is required and force only goes w
   CHECK(ApplyAs(*server, kSlices + "/x", "m", "a: [").status == 400);
 }
 
-TEST_CASE("Upstream structured-merge-diff: fields a manager stops applying are removed unless "
-          "another manager owns them",
-          "[apiserver][apply]") {
+TEST_CASE(
+    "Upstream structured-merge-diff: fields a manager stops applying are removed unless "
+    "another manager owns them",
+    "[apiserver][apply]") {
   auto server = StartServer();
   std::string path = kSlices + "/node-1-gpu";
   REQUIRE(ApplyAs(*server, path, "driver-a", kSliceYaml).status == 201);
@@ -153,9 +153,9 @@ TEST_CASE("Upstream structured-merge-diff: fields a manager stops applying are r
   CHECK(labels["extra"] == "x");
   CHECK_FALSE(Owns(Entry(pruned.Json(), "driver-a", "Apply"), {"f:metadata"}));
   // A field only set by an Update operation is not pruned by an applier.
-  auto upd = Http(*server, "PATCH", path + "?fieldManager=editor",
-                  R"({"metadata":{"annotations":{"note":"kept"}}})",
-                  "application/merge-patch+json");
+  auto upd =
+      Http(*server, "PATCH", path + "?fieldManager=editor",
+           R"({"metadata":{"annotations":{"note":"kept"}}})", "application/merge-patch+json");
   REQUIRE(upd.status == 200);
   CHECK(Owns(Entry(upd.Json(), "editor", "Update"), {"f:metadata", "f:annotations", "f:note"}));
   auto re = ApplyAs(*server, path, "driver-a", without_labels);
@@ -163,9 +163,10 @@ TEST_CASE("Upstream structured-merge-diff: fields a manager stops applying are r
   CHECK(re.Json()["metadata"]["annotations"]["note"] == "kept");
 }
 
-TEST_CASE("Upstream structured-merge-diff: list-map items merge by key (claim status.devices, "
-          "keyed by driver, device, pool and shareID) through /status",
-          "[apiserver][apply]") {
+TEST_CASE(
+    "Upstream structured-merge-diff: list-map items merge by key (claim status.devices, "
+    "keyed by driver, device, pool and shareID) through /status",
+    "[apiserver][apply]") {
   auto server = StartServer();
   REQUIRE_OK(server->Create("resourceclaims", Claim("default", "c1")));
   auto claim = server->Get("resourceclaims", "default", "c1");
@@ -205,8 +206,8 @@ TEST_CASE("Upstream structured-merge-diff: list-map items merge by key (claim st
   CHECK((*e)["subresource"] == "status");
   std::string key = R"(k:{"device":"gpu-1","driver":"gpu.example.com","pool":"node-1"})";
   CHECK(Owns(e, {"f:status", "f:devices", key, "."}));
-  CHECK(Owns(e, {"f:status", "f:devices", key, "f:conditions", R"(k:{"type":"Ready"})",
-                 "f:status"}));
+  CHECK(
+      Owns(e, {"f:status", "f:devices", key, "f:conditions", R"(k:{"type":"Ready"})", "f:status"}));
   // Conditions merge by type inside the item.
   auto more = ApplyAs(*server, status_path, "plugin-1b", status_for("gpu-1", "Healthy"));
   REQUIRE(more.status == 200);
@@ -231,9 +232,10 @@ TEST_CASE("Upstream structured-merge-diff: list-map items merge by key (claim st
   CHECK(ApplyAs(*server, kClaims + "/missing/status", "m", missing).status == 404);
 }
 
-TEST_CASE("Upstream structured-merge-diff: a conflicting apply is 409 naming each field and "
-          "manager, force takes the fields over",
-          "[apiserver][apply]") {
+TEST_CASE(
+    "Upstream structured-merge-diff: a conflicting apply is 409 naming each field and "
+    "manager, force takes the fields over",
+    "[apiserver][apply]") {
   auto server = StartServer();
   std::string path = kSlices + "/node-1-gpu";
   REQUIRE(ApplyAs(*server, path, "driver-a", kSliceYaml).status == 201);
@@ -284,9 +286,10 @@ TEST_CASE("Upstream structured-merge-diff: a conflicting apply is 409 naming eac
   CHECK(back.Json()["details"]["causes"][0]["field"] == ".spec.pool.generation");
 }
 
-TEST_CASE("Upstream fieldmanager: Update operations record their manager, the user agent's name "
-          "by default, and managedFields stay well-formed",
-          "[apiserver][apply]") {
+TEST_CASE(
+    "Upstream fieldmanager: Update operations record their manager, the user agent's name "
+    "by default, and managedFields stay well-formed",
+    "[apiserver][apply]") {
   auto server = StartServer();
   auto created = Http(*server, "POST", kSlices + "?fieldManager=creator",
                       Slice("s1", "node-1").dump(), "application/json");

@@ -589,6 +589,7 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
                                const ApplyRequest& req, const std::function<json(json)>& reset) {
   Schema s(info);
   std::vector<Manager> managers = DecodeManagers(ManagedFieldsOf(live));
+  bool untracked = managers.empty();
   Manager self{req.manager, "Apply", info.GroupVersion(), "", req.subresource, {}};
   FieldSet last;
   auto self_it = std::find_if(managers.begin(), managers.end(),
@@ -598,14 +599,27 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
     self.time = self_it->time;
     managers.erase(self_it);
   }
-  // The applied set, less the fields the strategy resets (GetResetFields:
-  // status on the main endpoint, everything but status on /status).
-  FieldSet applied;
-  for (const auto& p : ToFieldSet(info, config)) {
-    bool is_status = p[0] == "f:status";
-    if (info.has_status && (req.subresource == "status" ? !is_status : is_status)) continue;
-    applied.insert(p);
+  // The fields the strategy resets do not count (GetResetFields: status on
+  // the main endpoint, everything but status on /status).
+  auto tracked = [&](const FieldSet& set) {
+    FieldSet out;
+    for (const auto& p : set) {
+      bool is_status = p[0] == "f:status";
+      if (info.has_status && (req.subresource == "status" ? !is_status : is_status)) continue;
+      out.insert(out.end(), p);
+    }
+    return out;
+  };
+  // skipNonAppliedManager.Apply: an existing object without managedFields
+  // first gets its fields assigned to "before-first-apply".
+  if (untracked) {
+    FieldSet existing = tracked(ToFieldSet(info, live));
+    if (!existing.empty()) {
+      managers.push_back({"before-first-apply", "Update", info.GroupVersion(), req.now,
+                          req.subresource, existing});
+    }
   }
+  FieldSet applied = tracked(ToFieldSet(info, config));
 
   // Merge, then prune what this manager applied before and no longer does,
   // unless another manager owns it (Updater.Apply → prune).
@@ -665,6 +679,12 @@ void TrackUpdate(const ResourceInfo& info, const json* live, json& updated,
     std::vector<Manager> from_request;
     if (req.subresource.empty()) from_request = DecodeManagers(request_managed_fields);
     managers = from_request.empty() ? DecodeManagers(ManagedFieldsOf(base)) : from_request;
+  }
+  // skipNonAppliedManager.Update: an existing object without managedFields
+  // stays untracked (creates are tracked: DefaultTrackOnCreateProbability 1).
+  if (live != nullptr && managers.empty()) {
+    SetManagedFields(updated, managers);
+    return;
   }
   Comparison cmp = Compare(s, base, updated);
   FieldSet changed = Union(cmp.modified, cmp.added);

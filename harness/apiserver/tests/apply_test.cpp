@@ -336,3 +336,53 @@ TEST_CASE(
         "conflict with \"before-first-apply\" using resource.k8s.io/v1");
   CHECK(first.Json()["details"]["causes"][0]["field"] == ".metadata.labels.c");
 }
+
+TEST_CASE(
+    "Upstream structured-merge-diff: sets union per manager (finalizers), list-maps by "
+    "their keys (ownerReferences by uid, pod containers by name), atomic lists replace",
+    "[apiserver][apply]") {
+  auto server = StartServer();
+  std::string path = "/apis/resource.k8s.io/v1/deviceclasses/c1";
+  auto head = [](const std::string& meta) {
+    return "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: c1\n" + meta;
+  };
+  REQUIRE(ApplyAs(*server, path, "a",
+                  head("  finalizers: [example.com/a]\n  ownerReferences:\n  - {apiVersion: v1, "
+                       "kind: Node, name: n1, uid: u1}\n"))
+              .status == 201);
+  auto b = ApplyAs(*server, path, "b",
+                   head("  finalizers: [example.com/b]\n  ownerReferences:\n  - {apiVersion: v1, "
+                        "kind: Node, name: n2, uid: u2}\n"));
+  INFO(b.body);
+  REQUIRE(b.status == 200);
+  CHECK(b.Json()["metadata"]["finalizers"] == json({"example.com/a", "example.com/b"}));
+  CHECK(b.Json()["metadata"]["ownerReferences"].size() == 2);
+  json bj = b.Json();
+  CHECK(Owns(Entry(bj, "b", "Apply"), {"f:metadata", "f:finalizers", "v:\"example.com/b\""}));
+  CHECK(Owns(Entry(bj, "b", "Apply"), {"f:metadata", "f:ownerReferences", "k:{\"uid\":\"u2\"}"}));
+  auto a = ApplyAs(*server, path, "a", head(""));
+  REQUIRE(a.status == 200);
+  CHECK(a.Json()["metadata"]["finalizers"] == json({"example.com/b"}));
+  REQUIRE(a.Json()["metadata"]["ownerReferences"].size() == 1);
+  CHECK(a.Json()["metadata"]["ownerReferences"][0]["uid"] == "u2");
+
+  // Pods (generic core kind): containers merge by name, a container's args
+  // (atomic) are replaced.
+  std::string pods = "/api/v1/namespaces/default/pods/p1";
+  auto pod = [](const std::string& container, const std::string& arg) {
+    return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p1\nspec:\n  containers:\n  - name: " +
+           container + "\n    image: busybox\n    args: [" + arg + "]\n";
+  };
+  REQUIRE(ApplyAs(*server, pods, "main", pod("app", "x")).status == 201);
+  auto side = ApplyAs(*server, pods, "sidecar", pod("side", "y"));
+  INFO(side.body);
+  REQUIRE(side.status == 200);
+  json containers = side.Json()["spec"]["containers"];
+  REQUIRE(containers.size() == 2);
+  CHECK(containers[0]["name"] == "app");
+  CHECK(containers[1]["name"] == "side");
+  auto re = ApplyAs(*server, pods, "main", pod("app", "z"));
+  REQUIRE(re.status == 200);
+  CHECK(re.Json()["spec"]["containers"][0]["args"] == json({"z"}));
+  CHECK(re.Json()["spec"]["containers"].size() == 2);
+}

@@ -509,6 +509,20 @@ ApiError ConflictError(const std::vector<std::pair<const Manager*, FieldSet>>& c
   return e;
 }
 
+const char kKubectl[] = "kubectl";
+const char kLastApplied[] = "kubectl.kubernetes.io/last-applied-configuration";
+
+// LastApplied(): the client-side apply annotation of obj, nullptr if none.
+const json* LastApplied(const json& obj) {
+  const json* ann = obj.is_object() && obj.contains("metadata") && obj["metadata"].is_object() &&
+                            obj["metadata"].contains("annotations")
+                        ? &obj["metadata"]["annotations"]
+                        : nullptr;
+  if (ann == nullptr || !ann->is_object() || !ann->contains(kLastApplied)) return nullptr;
+  const json& v = (*ann)[kLastApplied];
+  return v.is_string() && !v.get<std::string>().empty() ? &v : nullptr;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -516,6 +530,18 @@ ApiError ConflictError(const std::vector<std::pair<const Manager*, FieldSet>>& c
 FieldSet ToFieldSet(const ResourceInfo& info, const json& obj) {
   return KeysOf(Nodes(Schema(info), obj));
 }
+
+namespace {
+// LastAppliedSet(): the fields of the last-applied configuration
+// (allowedConflictsFromLastApplied); empty when there is none.
+FieldSet LastAppliedSet(const ResourceInfo& info, const json& live) {
+  const json* v = LastApplied(live);
+  if (v == nullptr) return {};
+  json obj = json::parse(v->get<std::string>(), nullptr, false);
+  if (!obj.is_object()) return {};
+  return ToFieldSet(info, obj);
+}
+}  // namespace
 
 json EncodeFieldsV1(const FieldSet& set) {
   json root = json::object();
@@ -645,6 +671,15 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
     FieldSet c = Intersection(m.set, changed);
     if (!c.empty()) conflicts.emplace_back(&m, std::move(c));
   }
+  if (!conflicts.empty() && !req.force && req.manager == kKubectl) {
+    // lastAppliedManager.Apply: kubectl's server-side apply may take over
+    // the fields of its client-side last-applied configuration.
+    FieldSet allowed = LastAppliedSet(info, live);
+    for (auto& c : conflicts) c.second = Difference(c.second, allowed);
+    conflicts.erase(std::remove_if(conflicts.begin(), conflicts.end(),
+                                   [](const auto& c) { return c.second.empty(); }),
+                    conflicts.end());
+  }
   if (!conflicts.empty() && !req.force) {
     std::sort(conflicts.begin(), conflicts.end(), [](const auto& a, const auto& b) {
       return std::tie(a.first->manager, a.first->operation) <
@@ -656,12 +691,21 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
     m.set = Difference(Difference(m.set, changed), cmp.removed);
   }
   self.set = applied;
-  // managedFieldsUpdater.Apply: the time moves when the object changed.
-  if (!cmp.added.empty() || !cmp.removed.empty() || !cmp.modified.empty() || self.time.empty()) {
-    self.time = req.now;
-  }
+  // managedFieldsUpdater.Apply: the time moves when the object changed (a
+  // new co-owner of unchanged fields gets none).
+  if (!cmp.added.empty() || !cmp.removed.empty() || !cmp.modified.empty()) self.time = req.now;
   managers.push_back(std::move(self));
   SetManagedFields(merged, managers);
+  // lastAppliedUpdater.Apply: kubectl's apply keeps an existing
+  // client-side last-applied annotation in step with what it applied.
+  if (req.manager == kKubectl && req.subresource.empty() && LastApplied(live) != nullptr) {
+    json last = config;
+    if (last.contains("metadata") && last["metadata"].contains("annotations") &&
+        last["metadata"]["annotations"].is_object()) {
+      last["metadata"]["annotations"].erase(kLastApplied);
+    }
+    merged["metadata"]["annotations"][kLastApplied] = last.dump() + "\n";
+  }
   return merged;
 }
 

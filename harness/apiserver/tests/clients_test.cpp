@@ -293,6 +293,37 @@ void KubectlServerSideApply(const Kubectl& k, int minor, const std::string& dir,
     }
   }
   CHECK(other_owns_devices);
+
+  // An object kubectl created with client-side apply: --server-side takes
+  // over kubectl-client-side-apply's fields (kubectl's csaupgrade JSON patch
+  // of managedFields) instead of conflicting.
+  std::string csa = "csa-" + std::to_string(minor);
+  std::string csa_file = dir + "/" + csa + ".yaml";
+  auto csa_slice = [&](const std::string& model) {
+    std::string y = slice(model, 1);
+    for (size_t at = y.find(name); at != std::string::npos; at = y.find(name, at + 1)) {
+      y.replace(at, name.size(), csa);
+    }
+    return y;
+  };
+  REQUIRE_OK(drahil::AtomicWriteFile(csa_file, csa_slice("C1")));
+  std::vector<std::string> csa_args = {"apply", "-f", csa_file};
+  csa_args.insert(csa_args.end(), extra.begin(), extra.end());
+  auto client_side = k.Run(csa_args);
+  INFO("kubectl 1." << minor << ": " << client_side.output);
+  REQUIRE(client_side.exit.success());
+  REQUIRE_OK(drahil::AtomicWriteFile(csa_file, csa_slice("C2")));
+  csa_args.insert(csa_args.begin() + 1, "--server-side");
+  auto upgraded = k.Run(csa_args);
+  INFO("kubectl 1." << minor << ": " << upgraded.output);
+  CHECK(upgraded.exit.success());
+  auto csa_obj = server.Get("resourceslices", "", csa);
+  REQUIRE_OK(csa_obj);
+  CHECK((*csa_obj)["spec"]["devices"][0]["attributes"]["model"]["string"] == "C2");
+  // The client-side annotation follows what kubectl applied (lastAppliedUpdater).
+  std::string last = (*csa_obj)["metadata"]["annotations"].value(
+      "kubectl.kubernetes.io/last-applied-configuration", "");
+  CHECK(last.find("C2") != std::string::npos);
 }
 
 }  // namespace

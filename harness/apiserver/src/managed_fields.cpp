@@ -352,7 +352,13 @@ void RemoveNulls(json& v) {
 // Locate(): the index of a path element in an array.
 std::optional<size_t> LocateItem(const json& arr, const std::string& pe) {
   if (pe.rfind("i:", 0) == 0) {
-    size_t n = std::stoul(pe.substr(2));
+    // From managedFields a client may have written: parse defensively.
+    std::string digits = pe.substr(2);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    size_t n = std::stoul(digits);
     return n < arr.size() ? std::optional<size_t>(n) : std::nullopt;
   }
   json want = json::parse(pe.substr(2), nullptr, false);
@@ -424,12 +430,16 @@ std::vector<Manager> DecodeManagers(const json& mf) {
   if (!mf.is_array()) return out;
   for (const auto& e : mf) {
     if (!e.is_object()) continue;
+    auto str = [&](const char* key) {
+      auto it = e.find(key);
+      return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     Manager m;
-    m.manager = e.value("manager", "");
-    m.operation = e.value("operation", "");
-    m.api_version = e.value("apiVersion", "");
-    if (e.contains("time") && e["time"].is_string()) m.time = e["time"];
-    m.subresource = e.value("subresource", "");
+    m.manager = str("manager");
+    m.operation = str("operation");
+    m.api_version = str("apiVersion");
+    m.time = str("time");
+    m.subresource = str("subresource");
     if (e.contains("fieldsV1")) m.set = DecodeFieldsV1(e["fieldsV1"]);
     out.push_back(std::move(m));
   }

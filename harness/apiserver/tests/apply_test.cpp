@@ -335,6 +335,15 @@ TEST_CASE(
   CHECK(first.Json()["details"]["causes"][0]["message"] ==
         "conflict with \"before-first-apply\" using resource.k8s.io/v1");
   CHECK(first.Json()["details"]["causes"][0]["field"] == ".metadata.labels.c");
+  // Malformed managedFields from a client do not hurt the server.
+  json bad = *server->Get("resourceslices", "", "s1");
+  bad["metadata"]["managedFields"] = json::parse(
+      R"([{"manager":5,"operation":"Apply","fieldsV1":{"f:spec":{"i:x":{},"k:{":{}}}}])");
+  auto b = Http(*server, "PUT", kSlices + "/s1?fieldManager=x", bad.dump());
+  CHECK(b.status < 500);
+  auto ab = ApplyAs(*server, kSlices + "/s1", "",
+                    "apiVersion: resource.k8s.io/v1\nkind: ResourceSlice\n");
+  CHECK(ab.status == 422);
 }
 
 TEST_CASE(

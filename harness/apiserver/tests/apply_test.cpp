@@ -6,6 +6,7 @@
 #include <set>
 
 #include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/testing/testing.hpp"
 #include "test_client.hpp"
 
@@ -394,4 +395,57 @@ TEST_CASE(
   REQUIRE(re.status == 200);
   CHECK(re.Json()["spec"]["containers"][0]["args"] == json({"z"}));
   CHECK(re.Json()["spec"]["containers"].size() == 2);
+}
+
+TEST_CASE(
+    "Upstream applyPatcher: an apply goes through admission like any write (node "
+    "restriction, field dropping by gates, validation)",
+    "[apiserver][apply]") {
+  auto server = StartServer();
+  std::string tok = server->IssueNodeToken("node-1", "gpu.example.com");
+  auto as_node = [&](const std::string& path, const std::string& body) {
+    return Http(server->port(), "PATCH", path + "?fieldManager=driver", body, tok, kApply);
+  };
+  // The node's own slice: created on apply.
+  auto own = as_node(kSlices + "/node-1-gpu", kSliceYaml);
+  INFO(own.body);
+  CHECK(own.status == 201);
+  // Another node's slice: 403, created or not.
+  std::string other = kSliceYaml;
+  other.replace(other.find("nodeName: node-1"), 16, "nodeName: node-2");
+  other.replace(other.find("name: node-1-gpu"), 16, "name: node-2-gpu");
+  CHECK(as_node(kSlices + "/node-2-gpu", other).status == 403);
+  // Validation: a device without a name is refused with 422.
+  std::string invalid = kSliceYaml;
+  invalid.replace(invalid.find("- name: gpu-0"), 13, "- attributes: {}");
+  invalid.replace(invalid.find("    attributes:\n      model: {string: X1}\n"),
+                  std::string("    attributes:\n      model: {string: X1}\n").size(), "");
+  auto bad = ApplyAs(*server, kSlices + "/node-1-gpu", "driver", invalid);
+  INFO(bad.body);
+  CHECK(bad.status == 422);
+}
+
+TEST_CASE(
+    "Upstream applyPatcher: the strategy drops a disabled gate's fields from an applied "
+    "object and the drop is recorded",
+    "[apiserver][apply][gates]") {
+  auto version = drahil::KubeVersion::Parse("1.34");
+  REQUIRE_OK(version);
+  auto gates = drahil::FeatureGates::For(*version, "DRADeviceTaints=false");
+  REQUIRE_OK(gates);
+  ApiServer::Options o;
+  o.gates = *gates;
+  auto s = ApiServer::Start(std::move(o));
+  REQUIRE_OK(s);
+  std::string tainted = kSliceYaml;
+  tainted += "    taints:\n    - {key: broken, effect: NoSchedule}\n";
+  auto r = ApplyAs(**s, kSlices + "/node-1-gpu", "driver-a", tainted);
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  CHECK_FALSE(r.Json()["spec"]["devices"][0].contains("taints"));
+  bool recorded = false;
+  for (const auto& d : (*s)->DroppedFields()) {
+    if (d.field == "spec.devices[0].taints" && d.gate == "DRADeviceTaints") recorded = true;
+  }
+  CHECK(recorded);
 }

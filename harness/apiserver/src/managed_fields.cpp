@@ -283,31 +283,55 @@ json MergeList(const Schema& s, const Rule& rule, const json& l, const json& r,
     if (li == lindex.end() || rule.kind == RuleKind::kSet) return ri;
     return Merge(s, l[li->second], ri, spath + "[]", false);
   };
-  // Items keep the live order; new applied items come where the applied
-  // order puts them relative to the shared ones (visitListItems).
+  // The order of typed/merge.go visitListItems: live items stay in place;
+  // an item both sides have is emitted when the applied order reaches it
+  // (the shared items follow the applied order), new applied items come
+  // where the applied order puts them.
+  std::vector<std::string> shared;
+  for (const auto& k : rk) {
+    if (lindex.count(k) > 0) shared.push_back(k);
+  }
+  size_t next_shared = 0;
+  auto advance_shared = [&](const std::string& key) {
+    if (next_shared < shared.size() && shared[next_shared] == key) ++next_shared;
+  };
+  auto emit = [&](const std::string& key, const json& item) {
+    if (emitted.insert(key).second) out.push_back(item);
+  };
   size_t i = 0, j = 0;
   while (i < lk.size() || j < rk.size()) {
-    if (i < lk.size() && j < rk.size() && lk[i] == rk[j]) {
-      if (emitted.insert(lk[i]).second) out.push_back(merged_item(lk[i]));
-      ++i;
-      ++j;
-      continue;
+    if (i < lk.size() && j < rk.size()) {
+      if (lk[i] == rk[j]) {
+        emit(lk[i], merged_item(lk[i]));
+        advance_shared(lk[i]);
+        ++i;
+        ++j;
+        continue;
+      }
+      // A shared item whose turn has not come yet.
+      if (rindex.count(lk[i]) > 0 && next_shared < shared.size() && shared[next_shared] != lk[i]) {
+        ++i;
+        continue;
+      }
     }
-    if (i < lk.size() && rindex.count(lk[i]) == 0) {
-      if (emitted.insert(lk[i]).second) out.push_back(l[i]);
-      ++i;
-      continue;
-    }
-    if (i < lk.size() && emitted.count(lk[i]) > 0) {
-      ++i;
-      continue;
+    if (i < lk.size()) {
+      if (rindex.count(lk[i]) == 0) {
+        emit(lk[i], l[i]);
+        ++i;
+        continue;
+      }
+      if (emitted.count(lk[i]) > 0) {
+        ++i;
+        continue;
+      }
     }
     if (j < rk.size()) {
-      if (emitted.insert(rk[j]).second) out.push_back(merged_item(rk[j]));
+      emit(rk[j], merged_item(rk[j]));
+      advance_shared(rk[j]);
       ++j;
       continue;
     }
-    ++i;
+    ++i;  // a shared item left over (not reachable with distinct keys)
   }
   return out;
 }

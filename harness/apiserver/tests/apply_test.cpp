@@ -36,6 +36,7 @@ HttpResult ApplyAs(const ApiServer& s, const std::string& path, const std::strin
 }
 
 const json* Entry(const json& obj, const std::string& manager, const std::string& operation) {
+  if (!obj.contains("metadata") || !obj["metadata"].contains("managedFields")) return nullptr;
   for (const auto& e : obj["metadata"]["managedFields"]) {
     if (e["manager"] == manager && e["operation"] == operation) return &e;
   }
@@ -383,18 +384,40 @@ TEST_CASE(
     return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p1\nspec:\n  containers:\n  - name: " +
            container + "\n    image: busybox\n    args: [" + arg + "]\n";
   };
-  REQUIRE(ApplyAs(*server, pods, "main", pod("app", "x")).status == 201);
-  auto side = ApplyAs(*server, pods, "sidecar", pod("side", "y"));
+  REQUIRE(ApplyAs(*server, pods, "main", pod("app", "ax")).status == 201);
+  auto side = ApplyAs(*server, pods, "sidecar", pod("side", "ay"));
   INFO(side.body);
   REQUIRE(side.status == 200);
   json containers = side.Json()["spec"]["containers"];
   REQUIRE(containers.size() == 2);
   CHECK(containers[0]["name"] == "app");
   CHECK(containers[1]["name"] == "side");
-  auto re = ApplyAs(*server, pods, "main", pod("app", "z"));
+  auto re = ApplyAs(*server, pods, "main", pod("app", "az"));
   REQUIRE(re.status == 200);
-  CHECK(re.Json()["spec"]["containers"][0]["args"] == json({"z"}));
+  CHECK(re.Json()["spec"]["containers"][0]["args"] == json({"az"}));
   CHECK(re.Json()["spec"]["containers"].size() == 2);
+
+  // The order of a merged list (visitListItems): live items stay in place,
+  // shared items follow the applied order: [u1 u2 u3] + [u3 u1] = [u2 u3 u1].
+  auto refs = [](std::vector<std::string> uids) {
+    std::string y =
+        "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: "
+        "c2\n  ownerReferences:\n";
+    for (const auto& u : uids) {
+      y += "  - {apiVersion: v1, kind: Node, name: node-n, uid: " + u + "}\n";
+    }
+    return y;
+  };
+  std::string c2 = "/apis/resource.k8s.io/v1/deviceclasses/c2";
+  auto one = ApplyAs(*server, c2, "one", refs({"u1", "u2", "u3"}));
+  INFO(one.body);
+  REQUIRE(one.status == 201);
+  auto two = ApplyAs(*server, c2, "two", refs({"u3", "u1"}));
+  REQUIRE(two.status == 200);
+  std::vector<std::string> order;
+  json two_obj = two.Json();
+  for (const auto& r : two_obj["metadata"]["ownerReferences"]) order.push_back(r["uid"]);
+  CHECK(order == std::vector<std::string>{"u2", "u3", "u1"});
 }
 
 TEST_CASE(

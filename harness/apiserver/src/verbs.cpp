@@ -375,26 +375,29 @@ Response Handler::Update(const Request& req, const Classified& c) {
   }
   std::vector<std::string> warnings;
   std::vector<DroppedField> drops;
-  auto updated = store_.Update(
-      info, c.route.ns, c.route.name,
-      [&](const json& current, const json* ns_obj) -> Expected<json> {
-        if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
-        json d = Desired(info, c.route.subresource, current, obj);
-        TrackUpdate(info, &current, d, RequestManagedFields(obj),
-                    {UpdateManager(req), c.route.subresource, false, NowRfc3339(store_.clock())});
-        FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
-        drops.clear();
-        PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
-        if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
-        auto v = config_.gates.version();
-        auto causes = c.route.subresource == "status" ? ValidateStatusUpdate(info, d, current, v)
-                                                      : ValidateUpdate(info, d, current, v);
-        if (!causes.empty()) return Invalid(info, c.route.name, causes);
-        if (c.route.subresource.empty()) {
-          if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
-        }
-        return d;
-      });
+  const json& request_mf = RequestManagedFields(obj);
+  ApplyRequest track{UpdateManager(req), c.route.subresource, false, NowRfc3339(store_.clock())};
+  auto updated = store_.Update(info, c.route.ns, c.route.name,
+                               [&](const json& current, const json* ns_obj) -> Expected<json> {
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, current))
+                                   return *e;
+                                 json d = Desired(info, c.route.subresource, current, obj);
+                                 TrackUpdate(info, &current, d, request_mf, track);
+                                 FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+                                 drops.clear();
+                                 PrepareWrite(info, c.route.subresource, d, &current, &drops, c);
+                                 if (auto e = AuthorizeWrite(c.identity, c.route, d)) return *e;
+                                 auto v = config_.gates.version();
+                                 auto causes = c.route.subresource == "status"
+                                                   ? ValidateStatusUpdate(info, d, current, v)
+                                                   : ValidateUpdate(info, d, current, v);
+                                 if (!causes.empty()) return Invalid(info, c.route.name, causes);
+                                 if (c.route.subresource.empty()) {
+                                   if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings))
+                                     return *e;
+                                 }
+                                 return d;
+                               });
   if (!updated.ok()) {
     if (updated.error().code == 422) Report(std::move(drops));
     return ErrorResponse(updated.error());

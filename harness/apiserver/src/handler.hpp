@@ -107,6 +107,12 @@ class Handler {
   Response Create(const Request& req, const Classified& c);
   Response Update(const Request& req, const Classified& c);
   Response Patch(const Request& req, const Classified& c);
+  // Server-side apply (application/apply-patch+yaml), verbs.cpp.
+  Response Apply(const Request& req, const Classified& c);
+  // CreateObject(): the create of obj (parsed) as Create does it; track, when
+  // set, records field ownership once the object is normalized.
+  Response CreateObject(nlohmann::json obj, const Classified& c,
+                        const std::function<void(nlohmann::json&)>& track);
   Response Delete(const Request& req, const Classified& c);
   Response DeleteCollection(const Request& req, const Classified& c);
   // PrepareWrite(): the strategy's dropDisabledFields on d (old: the stored

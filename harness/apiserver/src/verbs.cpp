@@ -5,8 +5,10 @@
 #include "admission.hpp"
 #include "authorization.hpp"
 #include "drahil/formats/json_fields.hpp"
+#include "drahil/formats/yaml_json.hpp"
 #include "handler.hpp"
 #include "handler_util.hpp"
+#include "managed_fields.hpp"
 #include "protobuf.hpp"
 #include "strategy.hpp"
 #include "validation.hpp"
@@ -106,6 +108,83 @@ Expected<Filter> ParseFilter(const Request& req, const Route& route) {
   return f;
 }
 
+// UpdateManager(): the manager an Update operation records: fieldManager, or
+// the user agent's name (handlers/rest.go prefixFromUserAgent).
+std::string UpdateManager(const Request& req) {
+  std::string m = Param(req, "fieldManager");
+  return m.empty() ? ManagerFromUserAgent(req.user_agent) : m;
+}
+
+const json& RequestManagedFields(const json& obj) {
+  static const json kNull;
+  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return kNull;
+  auto it = obj["metadata"].find("managedFields");
+  return it == obj["metadata"].end() ? kNull : *it;
+}
+
+// PatchOptionsInvalid(): ValidatePatchOptions' 422
+// ("PatchOptions.meta.k8s.io \"\" is invalid: …").
+ApiError PatchOptionsInvalid(const std::string& type, const std::string& field,
+                             const std::string& message) {
+  ApiError e;
+  e.code = 422;
+  e.reason = "Invalid";
+  e.message = "PatchOptions.meta.k8s.io \"\" is invalid: " + field + ": " + message;
+  e.details = {
+      {"name", ""},
+      {"group", "meta.k8s.io"},
+      {"kind", "PatchOptions"},
+      {"causes", json::array({{{"reason", type}, {"message", message}, {"field", field}}})}};
+  return e;
+}
+
+// ParseApplyConfig(): the body of an apply patch, YAML or JSON, with the
+// checks of fieldmanager's Apply (version, kind, no managedFields) and of the
+// handler (name and namespace as on the URL).
+Expected<json> ParseApplyConfig(const Request& req, const Route& route) {
+  const ResourceInfo& info = *route.info;
+  auto docs = formats::YamlDocumentsToJson(req.body, "");
+  if (!docs.ok()) return BadRequest("error decoding YAML: " + docs.status().message());
+  if (docs->size() != 1 || !(*docs)[0].is_object()) {
+    return BadRequest("error decoding YAML: the apply patch must be one object");
+  }
+  json config = std::move((*docs)[0]);
+  std::string gv = info.GroupVersion();
+  if (!config.contains("apiVersion") || config["apiVersion"] != gv) {
+    std::string got = config.contains("apiVersion") && config["apiVersion"].is_string()
+                          ? config["apiVersion"].get<std::string>()
+                          : "";
+    return BadRequest("Incorrect version specified in apply patch. Specified patch version: " +
+                      got + ", expected: " + gv);
+  }
+  if (!config.contains("kind") || !config["kind"].is_string() || config["kind"] == "") {
+    return BadRequest("Object 'Kind' is missing in apply patch");
+  }
+  if (config["kind"] != info.kind) {
+    return BadRequest("the kind in the data (" + config["kind"].get<std::string>() +
+                      ") does not match the expected kind (" + info.kind + ")");
+  }
+  json& m = Meta(config);
+  if (m.contains("managedFields") && !m["managedFields"].is_null()) {
+    return BadRequest("metadata.managedFields must be nil");
+  }
+  std::string name = m.value("name", "");
+  if (name.empty()) {
+    m["name"] = route.name;
+  } else if (name != route.name) {
+    return BadRequest("the name of the object (" + name + ") does not match the name on the URL (" +
+                      route.name + ")");
+  }
+  if (info.namespaced) {
+    std::string ns = m.value("namespace", "");
+    if (!ns.empty() && ns != route.ns) {
+      return BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the request");
+    }
+  }
+  return config;
+}
+
 }  // namespace
 
 Response Handler::Get(const Request& req, const Classified& c) {
@@ -198,7 +277,15 @@ Response Handler::Create(const Request& req, const Classified& c) {
   const ResourceInfo& info = *c.route.info;
   auto parsed = ParseObjectBody(req, info);
   if (!parsed.ok()) return ErrorResponse(parsed.error());
-  json obj = std::move(parsed.value());
+  json request_mf = RequestManagedFields(parsed.value());
+  ApplyRequest track{UpdateManager(req), "", false, NowRfc3339(store_.clock())};
+  return CreateObject(std::move(parsed.value()), c,
+                      [&](json& obj) { TrackUpdate(info, nullptr, obj, request_mf, track); });
+}
+
+Response Handler::CreateObject(json obj, const Classified& c,
+                               const std::function<void(json&)>& track) {
+  const ResourceInfo& info = *c.route.info;
   json& m = Meta(obj);
   if (info.namespaced) {
     std::string ns = m.value("namespace", "");
@@ -219,6 +306,7 @@ Response Handler::Create(const Request& req, const Classified& c) {
   // (pods start Pending, as the pod strategy sets).
   if (info.resource == "resourceclaims") obj.erase("status");
   if (info.resource == "pods") obj["status"] = {{"phase", "Pending"}};
+  if (track) track(obj);
   FillTimeAdded(info, obj, nullptr, NowRfc3339(store_.clock()));
   if (auto e = PrepareForCreate(info, obj, true, NowRfc3339(store_.clock()))) {
     return ErrorResponse(*e);
@@ -267,11 +355,14 @@ Response Handler::Update(const Request& req, const Classified& c) {
   }
   std::vector<std::string> warnings;
   std::vector<DroppedField> drops;
+  const json& request_mf = RequestManagedFields(obj);
+  ApplyRequest track{UpdateManager(req), c.route.subresource, false, NowRfc3339(store_.clock())};
   auto updated = store_.Update(
       info, c.route.ns, c.route.name,
       [&](const json& current, const json* ns_obj) -> Expected<json> {
         if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
         json d = Desired(info, c.route.subresource, current, obj);
+        TrackUpdate(info, &current, d, request_mf, track);
         FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
         if (c.route.subresource.empty()) {
           if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
@@ -301,6 +392,11 @@ Response Handler::Update(const Request& req, const Classified& c) {
 Response Handler::Patch(const Request& req, const Classified& c) {
   const ResourceInfo& info = *c.route.info;
   std::string type = MediaType(req.content_type);
+  if (type == "application/apply-patch+yaml") return Apply(req, c);
+  if (!Param(req, "force").empty()) {
+    return ErrorResponse(PatchOptionsInvalid(
+        "FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch"));
+  }
   enum { kMerge, kJsonPatch } kind;
   if (type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json") {
     kind = kMerge;
@@ -343,6 +439,8 @@ Response Handler::Patch(const Request& req, const Classified& c) {
           return BadRequest("the name of the object may not be changed by a patch");
         }
         json d = Desired(info, c.route.subresource, current, patched);
+        TrackUpdate(info, &current, d, RequestManagedFields(patched),
+                    {UpdateManager(req), c.route.subresource, false, NowRfc3339(store_.clock())});
         FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
         if (c.route.subresource.empty()) {
           if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
@@ -367,6 +465,79 @@ Response Handler::Patch(const Request& req, const Classified& c) {
   Response r = JsonResponse(200, *updated.value());
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
   return r;
+}
+
+// Apply(): server-side apply (application/apply-patch+yaml), as
+// handlers/patch.go's applyPatcher: the fieldmanager merges the applied
+// configuration into the live object, then the write goes through the same
+// strategy, admission and validation as any patch. A missing object is
+// created (the patch handler's forceAllowCreate); a /status apply needs the
+// object (status stores do not create).
+Response Handler::Apply(const Request& req, const Classified& c) {
+  const ResourceInfo& info = *c.route.info;
+  const std::string& sub = c.route.subresource;
+  std::string manager = Param(req, "fieldManager");
+  if (manager.empty()) {
+    return ErrorResponse(PatchOptionsInvalid("FieldValueRequired", "fieldManager",
+                                             "Required value: is required for apply patch"));
+  }
+  auto parsed = ParseApplyConfig(req, c.route);
+  if (!parsed.ok()) return ErrorResponse(parsed.error());
+  const json& config = parsed.value();
+  ApplyRequest ar{manager, sub, ParamTrue(req, "force"), NowRfc3339(store_.clock())};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::string> warnings;
+    std::vector<DroppedField> drops;
+    auto updated = store_.Update(
+        info, c.route.ns, c.route.name,
+        [&](const json& current, const json* ns_obj) -> Expected<json> {
+          if (auto e = AuthorizeWrite(c.identity, c.route, current)) return *e;
+          auto applied = ServerSideApply(info, current, config, ar, [&](json merged) {
+            return Desired(info, sub, current, std::move(merged));
+          });
+          if (!applied.ok()) return applied.error();
+          json d = std::move(applied.value());
+          if (auto e = CheckTypeMeta(info, d)) return *e;
+          FillTimeAdded(info, d, &current, NowRfc3339(store_.clock()));
+          if (sub.empty()) {
+            if (auto e = PrepareForUpdate(info, d, current, NowRfc3339(store_.clock()))) return *e;
+          }
+          drops.clear();
+          PrepareWrite(info, sub, d, &current, &drops, c);
+          if (auto e = AuthorizeWrite(c.identity, c.route, d, &current)) return *e;
+          auto v = config_.gates.version();
+          auto causes = sub == "status" ? ValidateStatusUpdate(info, d, current, v)
+                                        : ValidateUpdate(info, d, current, v);
+          if (!causes.empty()) return Invalid(info, c.route.name, causes);
+          if (sub.empty()) {
+            if (auto e = AdminAccessCheck(info, d, ns_obj, &warnings)) return *e;
+          }
+          return d;
+        });
+    if (updated.ok()) {
+      Report(std::move(drops));
+      Response r = JsonResponse(200, *updated.value());
+      for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + json(w).dump());
+      return r;
+    }
+    if (updated.error().code == 422) Report(std::move(drops));
+    if (updated.error().code != 404 || !sub.empty()) return ErrorResponse(updated.error());
+    // Create on apply: the configuration applied to an empty object.
+    json empty = {{"apiVersion", info.GroupVersion()}, {"kind", info.kind}};
+    auto applied = ServerSideApply(info, empty, config, ar, [&](json merged) {
+      if (info.has_status) merged.erase("status");
+      return merged;
+    });
+    if (!applied.ok()) return ErrorResponse(applied.error());
+    Response r = CreateObject(std::move(applied.value()), c, {});
+    // Lost a race with another create: apply to what it created.
+    if (r.status == 409 &&
+        json::parse(r.body, nullptr, false).value("reason", "") == "AlreadyExists") {
+      continue;
+    }
+    return r;
+  }
+  return ErrorResponse(Conflict(info, c.route.name, "the object changed while applying"));
 }
 
 Response Handler::Delete(const Request& req, const Classified& c) {

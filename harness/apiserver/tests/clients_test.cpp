@@ -205,3 +205,196 @@ TEST_CASE("ApiServer clients: Python kubernetes client against `drahil apiserver
   REQUIRE_OK(snap);
   CHECK(snap->find("py-other") != std::string::npos);
 }
+
+namespace {
+
+// KubectlServerSideApply(): kubectl apply --server-side against the server:
+// create, re-apply a change, a conflict for another manager without
+// --force-conflicts and success with it; --v=8 shows the apply PATCH and no
+// fallback (415, a retry as client-side apply).
+void KubectlServerSideApply(const Kubectl& k, int minor, const std::string& dir,
+                            ApiServer& server) {
+  std::string name = "ssa-" + std::to_string(minor);
+  auto slice = [&](const std::string& model, int generation) {
+    return "apiVersion: resource.k8s.io/v1\nkind: ResourceSlice\nmetadata:\n  name: " + name +
+           "\nspec:\n  driver: gpu.example.com\n  nodeName: node-1\n  pool:\n    name: " + name +
+           "\n    generation: " + std::to_string(generation) +
+           "\n    resourceSliceCount: 1\n  devices:\n  - name: gpu-0\n    attributes:\n      "
+           "model:\n        string: " +
+           model + "\n";
+  };
+  std::string file = dir + "/" + name + ".yaml";
+  std::vector<std::string> extra;
+  // kubectl < 1.29 validates on the client against OpenAPI v2 (not served).
+  if (minor < 29) extra.push_back("--validate=false");
+  auto apply = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"apply", "--server-side", "-f", file};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return k.Run(argv);
+  };
+
+  REQUIRE_OK(drahil::AtomicWriteFile(file, slice("M1", 1)));
+  server.ClearAuditLog();
+  auto first = apply({"--v=8"});
+  INFO("kubectl 1." << minor << ": " << first.output);
+  REQUIRE(first.exit.success());
+  CHECK(first.output.find("serverside-applied") != std::string::npos);
+  CHECK(first.output.find("application/apply-patch+yaml") != std::string::npos);
+  CHECK(first.output.find("fieldManager=kubectl") != std::string::npos);
+  // No request of the apply failed, so nothing fell back; kubectl <= 1.28
+  // also asks for OpenAPI v2 and its old swagger path (404 here, see
+  // docs/apiserver.md) and goes on.
+  size_t patches = 0;
+  for (const auto& e : server.AuditLog()) {
+    if (e.user_agent.find("kubectl") == std::string::npos) continue;
+    if (e.method == "PATCH" && e.name == name) {
+      ++patches;
+      CHECK(e.query.find("fieldManager=kubectl") != std::string::npos);
+    }
+    if (e.code >= 400) CHECK((e.path == "/openapi/v2" || e.path == "/swagger-2.0.0.pb-v1"));
+  }
+  CHECK(patches == 1);
+  CHECK(first.output.find("Unsupported Media Type") == std::string::npos);
+  CHECK(first.output.find("kubectl.kubernetes.io/last-applied-configuration") == std::string::npos);
+  auto created = server.Get("resourceslices", "", name);
+  REQUIRE_OK(created);
+  REQUIRE((*created)["metadata"]["managedFields"].size() == 1);
+  CHECK((*created)["metadata"]["managedFields"][0]["manager"] == "kubectl");
+  CHECK((*created)["metadata"]["managedFields"][0]["operation"] == "Apply");
+
+  // Re-applying a changed file updates the object.
+  REQUIRE_OK(drahil::AtomicWriteFile(file, slice("M2", 2)));
+  auto second = apply({});
+  INFO("kubectl 1." << minor << ": " << second.output);
+  REQUIRE(second.exit.success());
+  auto changed = server.Get("resourceslices", "", name);
+  REQUIRE_OK(changed);
+  CHECK((*changed)["spec"]["devices"][0]["attributes"]["model"]["string"] == "M2");
+
+  // Another manager changing the devices conflicts with kubectl's apply.
+  REQUIRE_OK(drahil::AtomicWriteFile(file, slice("M3", 2)));
+  auto conflict = apply({"--field-manager", "other-tool"});
+  INFO("kubectl 1." << minor << ": " << conflict.output);
+  CHECK_FALSE(conflict.exit.success());
+  CHECK(conflict.output.find("conflict with \"kubectl\"") != std::string::npos);
+  CHECK(conflict.output.find(".spec.devices") != std::string::npos);
+  auto forced = apply({"--field-manager", "other-tool", "--force-conflicts", "--v=8"});
+  INFO("kubectl 1." << minor << ": " << forced.output);
+  CHECK(forced.exit.success());
+  CHECK(forced.output.find("force=true") != std::string::npos);
+  auto after = server.Get("resourceslices", "", name);
+  REQUIRE_OK(after);
+  CHECK((*after)["spec"]["devices"][0]["attributes"]["model"]["string"] == "M3");
+  bool other_owns_devices = false;
+  for (const auto& e : (*after)["metadata"]["managedFields"]) {
+    if (e["manager"] == "other-tool" && e["fieldsV1"]["f:spec"].contains("f:devices")) {
+      other_owns_devices = true;
+    }
+  }
+  CHECK(other_owns_devices);
+
+  // An object kubectl created with client-side apply: --server-side takes
+  // over kubectl-client-side-apply's fields (kubectl's csaupgrade JSON patch
+  // of managedFields) instead of conflicting.
+  std::string csa = "csa-" + std::to_string(minor);
+  std::string csa_file = dir + "/" + csa + ".yaml";
+  auto csa_slice = [&](const std::string& model) {
+    std::string y = slice(model, 1);
+    for (size_t at = y.find(name); at != std::string::npos; at = y.find(name, at + 1)) {
+      y.replace(at, name.size(), csa);
+    }
+    return y;
+  };
+  REQUIRE_OK(drahil::AtomicWriteFile(csa_file, csa_slice("C1")));
+  std::vector<std::string> csa_args = {"apply", "-f", csa_file};
+  csa_args.insert(csa_args.end(), extra.begin(), extra.end());
+  auto client_side = k.Run(csa_args);
+  INFO("kubectl 1." << minor << ": " << client_side.output);
+  REQUIRE(client_side.exit.success());
+  REQUIRE_OK(drahil::AtomicWriteFile(csa_file, csa_slice("C2")));
+  csa_args.insert(csa_args.begin() + 1, "--server-side");
+  auto upgraded = k.Run(csa_args);
+  INFO("kubectl 1." << minor << ": " << upgraded.output);
+  CHECK(upgraded.exit.success());
+  auto csa_obj = server.Get("resourceslices", "", csa);
+  REQUIRE_OK(csa_obj);
+  CHECK((*csa_obj)["spec"]["devices"][0]["attributes"]["model"]["string"] == "C2");
+  // The client-side annotation follows what kubectl applied (lastAppliedUpdater).
+  std::string last = (*csa_obj)["metadata"]["annotations"].value(
+      "kubectl.kubernetes.io/last-applied-configuration", "");
+  CHECK(last.find("C2") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "ApiServer clients: kubectl apply --server-side (1.32 and older releases) creates, "
+    "re-applies, conflicts and forces as against kube-apiserver",
+    "[apiserver][clients][kubectl][apply]") {
+  std::string kubectl = drahil::testing::FindOnPath("kubectl");
+  if (kubectl.empty()) DRAHIL_SKIP("kubectl is not on PATH");
+  auto dir = drahil::TempDir::Create("apiserver-kubectl-ssa-");
+  REQUIRE_OK(dir);
+  auto s = ApiServer::Start({});
+  REQUIRE_OK(s);
+  REQUIRE_OK((*s)->WriteKubeconfig(dir->Join("kubeconfig")));
+  Kubectl k{kubectl, dir->Join("kubeconfig"), dir->Join("cache")};
+  auto version = k.Run({"version", "--client", "-o", "json"});
+  REQUIRE(version.exit.success());
+  int minor = std::stoi(json::parse(version.output)["clientVersion"]["minor"].get<std::string>());
+  KubectlServerSideApply(k, minor, dir->path(), **s);
+
+  char real[PATH_MAX];
+  if (realpath(kubectl.c_str(), real) == nullptr) return;
+  std::string dir_of = std::string(real).substr(0, std::string(real).rfind('/'));
+  int older = 0;
+  for (int m = 27; m <= 40; ++m) {
+    std::string p = dir_of + "/kubectl.1." + std::to_string(m);
+    if (m == minor || access(p.c_str(), X_OK) != 0) continue;
+    Kubectl old{p, dir->Join("kubeconfig"), dir->Join("cache-" + std::to_string(m))};
+    KubectlServerSideApply(old, m, dir->path(), **s);
+    ++older;
+  }
+  if (older == 0) WARN("no kubectl.1.NN next to " << real << ": only kubectl 1." << minor);
+}
+
+TEST_CASE("ApiServer clients: the Python client's server-side apply of a claim status",
+          "[apiserver][clients][python][apply]") {
+  std::string python = drahil::testing::DebianPython();
+  if (python.empty()) DRAHIL_SKIP("Debian's /usr/bin/python3 is absent");
+  auto probe = drahil::RunCommand({python, "-c", "import kubernetes.dynamic"}, 30s);
+  if (!probe.ok() || !probe->exit.success()) {
+    DRAHIL_SKIP("python3-kubernetes is not installed for /usr/bin/python3");
+  }
+  auto dir = drahil::TempDir::Create("apiserver-python-ssa-");
+  REQUIRE_OK(dir);
+  auto s = ApiServer::Start({});
+  REQUIRE_OK(s);
+  ApiServer& server = **s;
+  REQUIRE_OK(server.WriteKubeconfig(dir->Join("kubeconfig")));
+  REQUIRE_OK(server.Create("resourceclaims", drahil::apiserver::testing::Claim("default", "c1")));
+  auto claim = server.Get("resourceclaims", "default", "c1");
+  REQUIRE_OK(claim);
+  json c = *claim;
+  c["status"]["allocation"] = {{"devices",
+                                {{"results",
+                                  {{{"request", "gpu"},
+                                    {"driver", "gpu.example.com"},
+                                    {"pool", "node-1"},
+                                    {"device", "gpu-0"}}}}}}};
+  REQUIRE_OK(server.UpdateStatus("resourceclaims", c));
+  std::string script =
+      drahil::testing::SourceDir() + "/harness/apiserver/tests/scripts/python_apply.py";
+  auto run = drahil::RunCommand({python, script, dir->Join("kubeconfig"), "default", "c1"}, 90s);
+  REQUIRE_OK(run);
+  INFO(run->output);
+  CHECK(run->exit.success());
+  for (const char* step : {"ok: apply without fieldManager -> 422", "ok: status apply",
+                           "ok: conflict -> 409", "ok: forced apply"}) {
+    CHECK(run->output.find(step) != std::string::npos);
+  }
+  auto after = server.Get("resourceclaims", "default", "c1");
+  REQUIRE_OK(after);
+  CHECK((*after)["status"]["devices"][0]["conditions"][0]["status"] == "False");
+}

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -124,6 +125,15 @@ bool ValueEquals(const Value& a, const Value& b) {
       return a.quantity().Cmp(b.quantity()) == 0;
     case K::kSemver:
       return a.semver().Compare(b.semver()) == 0;
+    case K::kIp:
+      return a.ip().v6 == b.ip().v6 && std::memcmp(a.ip().b, b.ip().b, 16) == 0;
+    case K::kCidr:
+      return a.cidr().bits == b.cidr().bits && a.cidr().addr.v6 == b.cidr().addr.v6 &&
+             std::memcmp(a.cidr().addr.b, b.cidr().addr.b, 16) == 0;
+    case K::kUrl:
+      return a.url().scheme == b.url().scheme && a.url().host == b.url().host &&
+             a.url().path == b.url().path && a.url().raw_query == b.url().raw_query &&
+             a.url().opaque == b.url().opaque;
     case K::kOptional: {
       const Value* x = a.optional_value();
       const Value* y = b.optional_value();
@@ -368,6 +378,10 @@ Value ToString(const Value& a) {
     case K::kBytes:
       if (!ValidUtf8(a.str())) return Value::Error("string(): invalid UTF-8 in bytes");
       return Value::String(a.str());
+    case K::kIp:
+      return Value::String(IpToString(a.ip()));
+    case K::kCidr:
+      return Value::String(CidrToString(a.cidr()));
     default:
       return NoOverload("string", a);
   }

@@ -54,6 +54,21 @@ Value QuantityUnary(const Node& n, const Value& a);                   // asAppro
 Value SemverPart(const Node& n, const Value& a);                      // major, minor, patch
 Value OptionalAccess(const Node& n, const Value& a, const Value& b);  // orValue, ...
 
+// ---- the extension libraries (cel_library.cpp)
+
+// LibraryCall(): a function of ext.Strings/Lists/Sets or the Kubernetes
+// list, regex, IP, CIDR and URL libraries; args[0] is the receiver of a
+// method. LibraryCost(): the units the evaluator charges for it first.
+Value LibraryCall(const Node& n, const Value* args, size_t nargs);
+int64_t LibraryCost(const Node& n, const Value* args, size_t nargs);
+// SortList(): `list` stably ordered by `keys` (sort(), sortBy()); an error
+// when the keys are not of one orderable kind. SortCost(): n·log n units.
+Value SortList(const ValueList& list, const ValueList& keys);
+int64_t SortCost(size_t n);
+// IpToString(), CidrToString(): netip's canonical forms.
+std::string IpToString(const IpAddr& a);
+std::string CidrToString(const CidrValue& c);
+
 }  // namespace drahil::allocator::cel::internal
 
 #endif  // DRAHIL_ALLOCATOR_CEL_FUNCTIONS_HPP_INCLUDED

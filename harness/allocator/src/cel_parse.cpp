@@ -466,7 +466,8 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
       for (const auto& a : n->args) stack.emplace_back(a.get(), h + 1);
     }
   }
-  DRAHIL_RETURN_IF_ERROR(AnalyzeProgram(prog.get()));
+  DRAHIL_RETURN_IF_ERROR(AnalyzeProgram(prog.get(), options));
+  prog->max_cost = EstimateMaxCost(*prog);
   return std::shared_ptr<const ProgramData>(std::move(prog));
 }
 

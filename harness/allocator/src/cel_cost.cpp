@@ -20,8 +20,8 @@ namespace {
 
 constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
 // resource.k8s.io limits the sizeEstimator uses.
-constexpr uint64_t kMaxAttributes = 32;  // ResourceSliceMaxAttributesAndCapacitiesPerDevice
-constexpr uint64_t kMaxValueLength = 64;  // DeviceAttributeMaxValueLength
+constexpr uint64_t kMaxAttributes = 32;    // ResourceSliceMaxAttributesAndCapacitiesPerDevice
+constexpr uint64_t kMaxValueLength = 64;   // DeviceAttributeMaxValueLength
 constexpr uint64_t kMaxDriverLength = 63;  // DriverNameMaxLength
 
 uint64_t Add(uint64_t a, uint64_t b) { return a > kUnknown - b ? kUnknown : a + b; }
@@ -60,8 +60,8 @@ struct Est {
 ShapePtr DeviceShape() {
   // driver, attributes (domain → id → value) and capacity.
   static const ShapePtr kShape = [] {
-    ShapePtr attrs = MakeShape(kMaxAttributes,
-                               MakeShape(kMaxAttributes, MakeShape(kMaxValueLength)));
+    ShapePtr attrs =
+        MakeShape(kMaxAttributes, MakeShape(kMaxAttributes, MakeShape(kMaxValueLength)));
     return MakeShape(4, attrs);
   }();
   return kShape;
@@ -241,9 +241,8 @@ class Estimator {
       case Fn::kSum:
       case Fn::kMin:
       case Fn::kMax:
-        return {Add(cost, size(0)), n.fn == Fn::kSlice || n.fn == Fn::kReverse
-                                        ? args[0].shape
-                                        : ElemOf(args[0].shape)};
+        return {Add(cost, size(0)),
+                n.fn == Fn::kSlice || n.fn == Fn::kReverse ? args[0].shape : ElemOf(args[0].shape)};
       case Fn::kFlatten:
         return {Add(cost, size(0)), Unknown()};
       case Fn::kDyn:

@@ -226,9 +226,10 @@ Value FormatArg(char verb, int precision, const Value& v) {
   switch (verb) {
     case 's': {
       if (v.kind == K::kList || v.kind == K::kMap) {
-        return Err("string clause can only be used on strings, bools, bytes, ints, doubles, "
-                   "maps, lists, types, durations, and timestamps, was given " +
-                   std::string(KindName(v.kind)));
+        return Err(
+            "string clause can only be used on strings, bools, bytes, ints, doubles, "
+            "maps, lists, types, durations, and timestamps, was given " +
+            std::string(KindName(v.kind)));
       }
       if (v.kind == K::kNull) return Value::String("null");
       return ToString(v);
@@ -291,9 +292,7 @@ Value FormatArg(char verb, int precision, const Value& v) {
     default:
       break;
   }
-  const char* what = verb == 'o'   ? "octal"
-                     : verb == 'b' ? "binary"
-                                   : "hex";
+  const char* what = verb == 'o' ? "octal" : verb == 'b' ? "binary" : "hex";
   std::string kinds = verb == 'b'   ? "integers and bools"
                       : verb == 'o' ? "integers"
                                     : "integers, byte buffers, and strings";
@@ -317,13 +316,15 @@ Value Format(const std::string& f, const ValueList& args) {
     int precision = -1;
     if (f[i] == '.') {
       precision = 0;
-      while (++i < f.size() && f[i] >= '0' && f[i] <= '9') precision = precision * 10 + (f[i] - '0');
+      while (++i < f.size() && f[i] >= '0' && f[i] <= '9')
+        precision = precision * 10 + (f[i] - '0');
       if (i >= f.size()) return Err("unexpected end of format string");
     }
     char verb = f[i];
     if (std::strchr("sdfexXob", verb) == nullptr) {
-      return Err(std::string("could not parse formatting clause: unrecognized formatting clause \"") +
-                 verb + "\"");
+      return Err(
+          std::string("could not parse formatting clause: unrecognized formatting clause \"") +
+          verb + "\"");
     }
     if (next >= args.size()) return Err("index " + std::to_string(next) + " out of range");
     Value v = FormatArg(verb, precision, args[next++]);

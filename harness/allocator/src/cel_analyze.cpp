@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "cel_functions.hpp"
 #include "cel_internal.hpp"
 #include "cel_lex.hpp"
 
@@ -60,6 +61,10 @@ std::string TypeName(const TypePtr& t) {
       return "net.CIDR";
     case TypeKind::kUrl:
       return "kubernetes.URL";
+    case TypeKind::kTimestamp:
+      return "google.protobuf.Timestamp";
+    case TypeKind::kDuration:
+      return "google.protobuf.Duration";
   }
   return "?";
 }
@@ -223,6 +228,29 @@ const FnSpec kFunctions[] = {
     {"getPort", true, 0, Fn::kGetPort},
     {"getEscapedPath", true, 0, Fn::kGetEscapedPath},
     {"getQuery", true, 0, Fn::kGetQuery},
+    // Timestamps and durations (CEL standard library).
+    {"timestamp", false, 1, Fn::kTimestamp},
+    {"duration", false, 1, Fn::kDuration},
+    {"getFullYear", true, -1, Fn::kTimeGetter},
+    {"getMonth", true, -1, Fn::kTimeGetter},
+    {"getDate", true, -1, Fn::kTimeGetter},
+    {"getDayOfMonth", true, -1, Fn::kTimeGetter},
+    {"getDayOfYear", true, -1, Fn::kTimeGetter},
+    {"getDayOfWeek", true, -1, Fn::kTimeGetter},
+    {"getHours", true, -1, Fn::kTimeGetter},
+    {"getMinutes", true, -1, Fn::kTimeGetter},
+    {"getSeconds", true, -1, Fn::kTimeGetter},
+    {"getMilliseconds", true, -1, Fn::kTimeGetter},
+    {"getFullYear", true, 0, Fn::kTimeGetter},
+    {"getMonth", true, 0, Fn::kTimeGetter},
+    {"getDate", true, 0, Fn::kTimeGetter},
+    {"getDayOfMonth", true, 0, Fn::kTimeGetter},
+    {"getDayOfYear", true, 0, Fn::kTimeGetter},
+    {"getDayOfWeek", true, 0, Fn::kTimeGetter},
+    {"getHours", true, 0, Fn::kTimeGetter},
+    {"getMinutes", true, 0, Fn::kTimeGetter},
+    {"getSeconds", true, 0, Fn::kTimeGetter},
+    {"getMilliseconds", true, 0, Fn::kTimeGetter},
 };
 
 class Analyzer {
@@ -419,6 +447,7 @@ class Analyzer {
                             ", " + TypeName(b) + ")'");
     };
     bool dyn = IsDyn(a) || IsDyn(b);
+    if (!dyn && (IsTime(a->kind) || IsTime(b->kind))) return TimeBinary(n, a, b, no_overload);
     switch (n.op) {
       case Op::kAdd:
         if (dyn) return IsDyn(a) ? b : a;
@@ -468,6 +497,43 @@ class Analyzer {
         return no_overload();
     }
     return no_overload();
+  }
+
+  static bool IsTime(TypeKind k) { return k == TypeKind::kTimestamp || k == TypeKind::kDuration; }
+
+  // TimeBinary(): operators on timestamps and durations: ts - ts and
+  // d ± d are durations, ts ± d and d + ts timestamps; both orderable.
+  template <typename F>
+  Result<TypePtr> TimeBinary(const Node& n, const TypePtr& a, const TypePtr& b, F no_overload) {
+    using K = TypeKind;
+    switch (n.op) {
+      case Op::kAdd:
+        if (a->kind == K::kDuration && b->kind == K::kDuration) return a;
+        if (a->kind == K::kTimestamp && b->kind == K::kDuration) return a;
+        if (a->kind == K::kDuration && b->kind == K::kTimestamp) return b;
+        return no_overload();
+      case Op::kSub:
+        if (a->kind == K::kTimestamp && b->kind == K::kTimestamp) return T(K::kDuration);
+        if (b->kind == K::kDuration && IsTime(a->kind)) return a;
+        return no_overload();
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
+      case Op::kEq:
+      case Op::kNe:
+        if (a->kind == b->kind) return T(K::kBool);
+        if ((n.op == Op::kEq || n.op == Op::kNe) &&
+            (a->kind == K::kNull || b->kind == K::kNull)) {
+          return T(K::kBool);
+        }
+        return no_overload();
+      case Op::kIn:
+        if (b->kind == K::kList || b->kind == K::kMap) return T(K::kBool);
+        return no_overload();
+      default:
+        return no_overload();
+    }
   }
 
   // IsComprehensionMacro(): the method names cel-go expands as
@@ -636,7 +702,8 @@ class Analyzer {
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
         return T(K::kString);
       case Fn::kToInt:
-        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
+        DRAHIL_RETURN_IF_ERROR(
+            Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString, K::kTimestamp}));
         return T(K::kInt);
       case Fn::kToUint:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
@@ -647,7 +714,8 @@ class Analyzer {
       case Fn::kToString:
         DRAHIL_RETURN_IF_ERROR(Want(
             n, at, 0,
-            {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool, K::kIp, K::kCidr}));
+            {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool, K::kIp, K::kCidr,
+             K::kTimestamp, K::kDuration}));
         return T(K::kString);
       case Fn::kToBytes:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBytes}));
@@ -885,10 +953,37 @@ class Analyzer {
       case Fn::kGetQuery:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kUrl}));
         return T(K::kMap, T(K::kString), T(K::kList, T(K::kString)));
+      case Fn::kTimestamp:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kInt, K::kTimestamp}));
+        DRAHIL_RETURN_IF_ERROR(CheckTimeLiteral(n));
+        return T(K::kTimestamp);
+      case Fn::kDuration:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kDuration}));
+        DRAHIL_RETURN_IF_ERROR(CheckTimeLiteral(n));
+        return T(K::kDuration);
+      case Fn::kTimeGetter:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kTimestamp, K::kDuration}));
+        if (at.size() == 2) {
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kTimestamp}));
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        }
+        return T(K::kInt);
       default:
         break;
     }
     return Err(n.pos, "internal: unresolved function");
+  }
+
+  // CheckTimeLiteral(): timestamp() and duration() of a string literal must
+  // parse (cel.ValidateTimestampLiterals, cel.ValidateDurationLiterals;
+  // base.go from 1.29).
+  Status CheckTimeLiteral(const Node& n) const {
+    if (!IsStringLiteral(*n.args[0])) return OkStatus();
+    const std::string& text = n.args[0]->literal.str();
+    Value v = n.fn == Fn::kTimestamp ? ParseTimestamp(text) : ParseDuration(text);
+    if (!v.is_error()) return OkStatus();
+    return Err(n.args[0]->pos, std::string(n.fn == Fn::kTimestamp ? "timestamp" : "duration") +
+                                   " validation failed. reason: " + v.str());
   }
 
   // WantOrderedElems(): sort(), isSorted(), min() and max() need elements

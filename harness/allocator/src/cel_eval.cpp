@@ -49,6 +49,10 @@ const char* KindName(Value::Kind k) {
       return "net.CIDR";
     case Value::Kind::kUrl:
       return "kubernetes.URL";
+    case Value::Kind::kTimestamp:
+      return "google.protobuf.Timestamp";
+    case Value::Kind::kDuration:
+      return "google.protobuf.Duration";
     case Value::Kind::kError:
       return "error";
   }
@@ -348,6 +352,10 @@ class Evaluator {
   // Arithmetic(): + - * / % of two values of one kind; + also concatenates
   // strings, bytes and lists.
   Value Arithmetic(Op op, const Value& a, const Value& b) {
+    if (a.kind == K::kTimestamp || a.kind == K::kDuration || b.kind == K::kTimestamp ||
+        b.kind == K::kDuration) {
+      return TimeArith(op, a, b);
+    }
     if (a.kind != b.kind) return NoOverload("arithmetic", a, b);
     switch (a.kind) {
       case K::kInt:
@@ -536,6 +544,17 @@ class Evaluator {
         return Value::OptionalOf(a);
       case Fn::kOptionalNone:
         return Value::OptionalNone();
+      case Fn::kTimestamp:
+        if (a.kind == K::kTimestamp) return a;
+        if (a.kind == K::kInt) return MakeTimestamp(a.i, 0);
+        if (a.kind == K::kString) return ParseTimestamp(a.str());
+        return NoOverload("timestamp", a);
+      case Fn::kDuration:
+        if (a.kind == K::kDuration) return a;
+        if (a.kind == K::kString) return ParseDuration(a.str());
+        return NoOverload("duration", a);
+      case Fn::kTimeGetter:
+        return TimeGetter(n, a, nargs == 2 ? &b : nullptr);
       default:
         if (!Charge(LibraryCost(n, args, nargs))) return Aborted();
         return LibraryCall(n, args, nargs);

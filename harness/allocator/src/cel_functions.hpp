@@ -69,6 +69,19 @@ int64_t SortCost(size_t n);
 std::string IpToString(const IpAddr& a);
 std::string CidrToString(const CidrValue& c);
 
+// ---- timestamps and durations (cel_time.cpp)
+
+Value MakeTimestamp(int64_t seconds, int32_t nanos);  // "timestamp overflow" out of range
+Value ParseTimestamp(const std::string& s);           // RFC 3339
+Value ParseDuration(const std::string& s);            // Go's time.ParseDuration
+std::string TimestampToString(const TimestampValue& t);
+std::string DurationToString(int64_t nanos);
+// TimeGetter(): getFullYear() ... getMilliseconds() of a timestamp (in time
+// zone *tz when given) or a duration.
+Value TimeGetter(const Node& n, const Value& a, const Value* tz);
+Value TimeArith(Op op, const Value& a, const Value& b);  // + and - of time values
+int TimeCompare(const Value& a, const Value& b);         // two timestamps or two durations
+
 }  // namespace drahil::allocator::cel::internal
 
 #endif  // DRAHIL_ALLOCATOR_CEL_FUNCTIONS_HPP_INCLUDED

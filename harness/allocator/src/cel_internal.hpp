@@ -40,6 +40,11 @@ struct CidrValue {
   IpAddr addr;
   int bits = 0;
 };
+// TimestampValue: seconds since the Unix epoch (years 1..9999) and nanos.
+struct TimestampValue {
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+};
 // UrlValue: the parts of a URL as Go's url.URL keeps them.
 struct UrlValue {
   std::string scheme, host, path, raw_path, raw_query, opaque;
@@ -63,6 +68,8 @@ struct Value {
     kIp,    // Kubernetes IP library (library/ip.go): net.IP
     kCidr,  // Kubernetes CIDR library (library/cidr.go): net.CIDR
     kUrl,   // Kubernetes URL library (library/urls.go): kubernetes.URL
+    kTimestamp,  // google.protobuf.Timestamp
+    kDuration,   // google.protobuf.Duration: nanoseconds in `i`
     kError,
   };
   Kind kind = Kind::kNull;
@@ -122,6 +129,13 @@ struct Value {
   static Value OptionalOf(Value v) {
     return Shared(Kind::kOptional, std::make_shared<const Value>(std::move(v)));
   }
+  static Value Duration(int64_t nanos) {
+    Value x;
+    x.kind = Kind::kDuration;
+    x.i = nanos;
+    return x;
+  }
+  static Value Timestamp(TimestampValue t);
   static Value Ip(IpAddr a);
   static Value Cidr(CidrValue c);
   static Value Url(UrlValue u);
@@ -139,6 +153,9 @@ struct Value {
     return *static_cast<const drahil::Quantity*>(p.get());
   }
   const drahil::SemVer& semver() const { return *static_cast<const drahil::SemVer*>(p.get()); }
+  const TimestampValue& timestamp() const {
+    return *static_cast<const TimestampValue*>(p.get());
+  }
   const IpAddr& ip() const { return *static_cast<const IpAddr*>(p.get()); }
   const CidrValue& cidr() const { return *static_cast<const CidrValue*>(p.get()); }
   const UrlValue& url() const { return *static_cast<const UrlValue*>(p.get()); }
@@ -164,6 +181,9 @@ struct ValueMap {
 
 inline Value Value::Map(ValueMap m) {
   return Shared(Kind::kMap, std::make_shared<const ValueMap>(std::move(m)));
+}
+inline Value Value::Timestamp(TimestampValue t) {
+  return Shared(Kind::kTimestamp, std::make_shared<const TimestampValue>(t));
 }
 inline Value Value::Ip(IpAddr a) { return Shared(Kind::kIp, std::make_shared<const IpAddr>(a)); }
 inline Value Value::Cidr(CidrValue c) {
@@ -195,6 +215,8 @@ enum class TypeKind : uint8_t {
   kIp,
   kCidr,
   kUrl,
+  kTimestamp,
+  kDuration,
 };
 struct Type {
   TypeKind kind = TypeKind::kDyn;
@@ -295,6 +317,10 @@ enum class Fn : uint8_t {
   kGetPort,
   kGetEscapedPath,
   kGetQuery,
+  // timestamps and durations (the CEL standard library)
+  kTimestamp,
+  kDuration,
+  kTimeGetter,  // getFullYear, getMonth, ..., getMilliseconds: by name
 };
 
 enum class Op : uint8_t {

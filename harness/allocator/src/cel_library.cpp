@@ -317,7 +317,7 @@ Value Format(const std::string& f, const ValueList& args) {
     if (f[i] == '.') {
       precision = 0;
       while (++i < f.size() && f[i] >= '0' && f[i] <= '9')
-        precision = precision * 10 + (f[i] - '0');
+        precision = std::min(precision * 10 + (f[i] - '0'), 1000);
       if (i >= f.size()) return Err("unexpected end of format string");
     }
     char verb = f[i];
@@ -853,6 +853,16 @@ int64_t LibraryCost(const Node& n, const Value* args, size_t nargs) {
     }
   }
   switch (n.fn) {
+    case Fn::kReplace:
+      // Charged by the largest result too: an empty pattern inserts the
+      // replacement around every code point.
+      if (args[0].kind == K::kString && args[1].kind == K::kString &&
+          args[2].kind == K::kString) {
+        size_t matches = args[1].str().empty() ? args[0].str().size() + 1
+                                               : args[0].str().size() / args[1].str().size();
+        return units + static_cast<int64_t>(matches * args[2].str().size() / 10);
+      }
+      return units;
     case Fn::kSort:
       return units + SortCost(args[0].list().size());
     case Fn::kDistinct:

@@ -197,9 +197,6 @@ TEST_CASE("Cel: compile errors name the position and the construct", "[allocator
   CHECK(CompileError("99999999999999999999 > 1").message().find("out of range") !=
         std::string::npos);
   // Unsupported constructs are refused by name.
-  CHECK(CompileError("timestamp('2024-01-01T00:00:00Z') > timestamp('2023-01-01T00:00:00Z')")
-            .message()
-            .find("unsupported function 'timestamp'") != std::string::npos);
   CHECK(CompileError("google.protobuf.Int64Value{value: 1} == 1")
             .message()
             .find("message construction") != std::string::npos);
@@ -541,4 +538,59 @@ TEST_CASE("Cel: upstream validation detail for compile errors", "[allocator][cel
   REQUIRE_FALSE(t.ok());
   CHECK(cel::ValidationDetail("device.driver", t.status()) ==
         "must evaluate to bool or the unknown type, not string");
+}
+
+// cel-go common/types/timestamp.go and duration.go, the standard library's
+// getters (checker/decls, interpreter functions); base.go sets
+// cel.DefaultUTCTimeZone(true) and validates literals (1.29).
+TEST_CASE("Cel: upstream timestamps and durations", "[allocator][cel][cel-lib]") {
+  CHECK(True("timestamp('2024-01-01T00:00:00Z') > timestamp('2023-01-01T00:00:00Z')"));
+  CHECK(True("timestamp('2024-03-01T10:00:00+02:00') == timestamp('2024-03-01T08:00:00Z')"));
+  CHECK(True("timestamp('2024-01-01T00:00:00Z') - timestamp('2023-12-31T23:00:00Z') == duration('1h')"));
+  CHECK(True("timestamp('2024-01-01T00:00:00Z') + duration('90m') == timestamp('2024-01-01T01:30:00Z')"));
+  CHECK(True("duration('1h30m') + duration('30m') == duration('2h') && duration('-1.5s') < duration('0')"));
+  CHECK(True("duration('1h30m').getMinutes() == 90 && duration('1500ms').getMilliseconds() == 1500"));
+  CHECK(True("int(timestamp('1970-01-01T00:01:00Z')) == 60 && timestamp(60) == timestamp('1970-01-01T00:01:00Z')"));
+  CHECK(True("string(timestamp('2024-02-29T12:30:45.5Z')) == '2024-02-29T12:30:45.5Z'"));
+  CHECK(True("string(duration('1m30s')) == '90s' && string(duration('1.5s')) == '1.5s'"));
+  const std::string t = "timestamp('2024-02-29T23:30:45.123Z')";
+  CHECK(True(t + ".getFullYear() == 2024 && " + t + ".getMonth() == 1 && " + t +
+             ".getDate() == 29 && " + t + ".getDayOfMonth() == 28"));
+  CHECK(True(t + ".getDayOfYear() == 59 && " + t + ".getDayOfWeek() == 4 && " + t +
+             ".getHours() == 23 && " + t + ".getMinutes() == 30"));
+  CHECK(True(t + ".getSeconds() == 45 && " + t + ".getMilliseconds() == 123"));
+  CHECK(True(t + ".getHours('+02:00') == 1 && " + t + ".getDate('+02:00') == 1 && " + t +
+             ".getHours('UTC') == 23"));
+  // Literals are validated at compile time; runtime strings at run time.
+  CHECK(CompileError("timestamp('2024-13-01T00:00:00Z') > timestamp(0)")
+            .message()
+            .find("timestamp validation failed") != std::string::npos);
+  CHECK(CompileError("duration('1x') > duration('0')").message().find("duration validation failed") !=
+        std::string::npos);
+  CHECK(RuntimeMessage("timestamp(device.driver) > timestamp(0)") ==
+        "CEL runtime error: type conversion error from 'string' to 'google.protobuf.Timestamp'");
+  CHECK(RuntimeMessage("timestamp('9999-12-31T23:59:59Z') + duration('1s') > timestamp(0)") ==
+        "CEL runtime error: timestamp overflow");
+  CHECK(RuntimeMessage(t + ".getHours('Mars/Olympus') == 1") ==
+        "CEL runtime error: unknown time zone Mars/Olympus");
+  CHECK(CompileError("timestamp(0) + timestamp(0) > timestamp(0)")
+            .message()
+            .find("no matching overload") != std::string::npos);
+  CHECK(CompileError("duration('1s') < timestamp(0)").message().find("no matching overload") !=
+        std::string::npos);
+}
+
+// cel-go charges string work by size (interpreter/runtimecost.go); a
+// replace() that would build a huge string is stopped by the limit, not by
+// memory.
+TEST_CASE("Cel: upstream runtime cost limit covers library functions", "[allocator][cel][cel-lib]") {
+  std::string big = "'" + std::string(5000, 'x') + "'";
+  auto p = cel::Compile(big + ".replace('', " + big + ").size() > 0");
+  REQUIRE_OK(p);
+  auto r = (*p)->Evaluate(GpuDevice());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kResourceExhausted);
+  auto range = cel::Compile("lists.range(2000000).size() > 0");
+  REQUIRE_OK(range);
+  CHECK((*range)->Evaluate(GpuDevice()).status().code() == Code::kResourceExhausted);
 }

@@ -278,15 +278,16 @@ class Analyzer {
       case NodeKind::kCall:
         return AnalyzeCall(n);
       case NodeKind::kList: {
-        TypePtr elem;
+        TypePtr elem, first;
         for (auto& a : n.args) {
           DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*a));
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*a, &first, t));
           elem = elem ? Join(elem, t) : t;
         }
         return T(TypeKind::kList, elem ? elem : T(TypeKind::kDyn));
       }
       case NodeKind::kMap: {
-        TypePtr k, v;
+        TypePtr k, v, first_k, first_v;
         for (size_t i = 0; i < n.args.size(); i += 2) {
           DRAHIL_ASSIGN_OR_RETURN(TypePtr kt, Analyze(*n.args[i]));
           DRAHIL_ASSIGN_OR_RETURN(TypePtr vt, Analyze(*n.args[i + 1]));
@@ -294,6 +295,8 @@ class Analyzer {
                 kt->kind == TypeKind::kUint || kt->kind == TypeKind::kBool)) {
             return Err(n.args[i]->pos, "unsupported map key type '" + TypeName(kt) + "'");
           }
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*n.args[i], &first_k, kt));
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*n.args[i + 1], &first_v, vt));
           k = k ? Join(k, kt) : kt;
           v = v ? Join(v, vt) : vt;
         }
@@ -343,6 +346,28 @@ class Analyzer {
  private:
   Status Err(int pos, const std::string& what) const {
     return InvalidArgumentError(Where(text_, pos) + ": " + what);
+  }
+
+  // Assignable(): may a value of type `b` stand where `a` is expected, dyn
+  // matching anything?
+  static bool Assignable(const TypePtr& a, const TypePtr& b) {
+    if (!a || !b || IsDyn(a) || IsDyn(b)) return true;
+    if (a->kind != b->kind) return false;
+    return Assignable(a->a, b->a) && Assignable(a->b, b->b);
+  }
+
+  // Homogeneous(): cel.HomogeneousAggregateLiterals (base.go, every
+  // release): the elements (keys, values) of a list or map literal share one
+  // type; `first` is the first element's type that is not dyn.
+  Status Homogeneous(const Node& elem, TypePtr* first, const TypePtr& t) const {
+    if (IsDyn(t)) return OkStatus();
+    if (!*first) {
+      *first = t;
+      return OkStatus();
+    }
+    if (Assignable(*first, t)) return OkStatus();
+    return Err(elem.pos,
+               "expected type '" + TypeName(*first) + "' but found '" + TypeName(t) + "'");
   }
 
   int NewSlot(const std::string& name, TypePtr t) {

@@ -548,8 +548,7 @@ class Analyzer {
       case Op::kEq:
       case Op::kNe:
         if (a->kind == b->kind) return T(K::kBool);
-        if ((n.op == Op::kEq || n.op == Op::kNe) &&
-            (a->kind == K::kNull || b->kind == K::kNull)) {
+        if ((n.op == Op::kEq || n.op == Op::kNe) && (a->kind == K::kNull || b->kind == K::kNull)) {
           return T(K::kBool);
         }
         return no_overload();
@@ -737,10 +736,9 @@ class Analyzer {
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
         return T(K::kDouble);
       case Fn::kToString:
-        DRAHIL_RETURN_IF_ERROR(Want(
-            n, at, 0,
-            {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool, K::kIp, K::kCidr,
-             K::kTimestamp, K::kDuration}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0,
+                                    {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool,
+                                     K::kIp, K::kCidr, K::kTimestamp, K::kDuration}));
         return T(K::kString);
       case Fn::kToBytes:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBytes}));

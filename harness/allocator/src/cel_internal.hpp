@@ -65,9 +65,9 @@ struct Value {
     kQuantity,
     kSemver,
     kOptional,
-    kIp,    // Kubernetes IP library (library/ip.go): net.IP
-    kCidr,  // Kubernetes CIDR library (library/cidr.go): net.CIDR
-    kUrl,   // Kubernetes URL library (library/urls.go): kubernetes.URL
+    kIp,         // Kubernetes IP library (library/ip.go): net.IP
+    kCidr,       // Kubernetes CIDR library (library/cidr.go): net.CIDR
+    kUrl,        // Kubernetes URL library (library/urls.go): kubernetes.URL
     kTimestamp,  // google.protobuf.Timestamp
     kDuration,   // google.protobuf.Duration: nanoseconds in `i`
     kError,
@@ -153,9 +153,7 @@ struct Value {
     return *static_cast<const drahil::Quantity*>(p.get());
   }
   const drahil::SemVer& semver() const { return *static_cast<const drahil::SemVer*>(p.get()); }
-  const TimestampValue& timestamp() const {
-    return *static_cast<const TimestampValue*>(p.get());
-  }
+  const TimestampValue& timestamp() const { return *static_cast<const TimestampValue*>(p.get()); }
   const IpAddr& ip() const { return *static_cast<const IpAddr*>(p.get()); }
   const CidrValue& cidr() const { return *static_cast<const CidrValue*>(p.get()); }
   const UrlValue& url() const { return *static_cast<const UrlValue*>(p.get()); }

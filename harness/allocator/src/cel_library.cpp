@@ -856,8 +856,7 @@ int64_t LibraryCost(const Node& n, const Value* args, size_t nargs) {
     case Fn::kReplace:
       // Charged by the largest result too: an empty pattern inserts the
       // replacement around every code point.
-      if (args[0].kind == K::kString && args[1].kind == K::kString &&
-          args[2].kind == K::kString) {
+      if (args[0].kind == K::kString && args[1].kind == K::kString && args[2].kind == K::kString) {
         size_t matches = args[1].str().empty() ? args[0].str().size() + 1
                                                : args[0].str().size() / args[1].str().size();
         return units + static_cast<int64_t>(matches * args[2].str().size() / 10);

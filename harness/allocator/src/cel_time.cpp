@@ -287,10 +287,10 @@ Value TimeArith(Op op, const Value& a, const Value& b) {
   } else if (a.kind == K::kDuration && b.kind == K::kTimestamp && op == Op::kAdd) {
     return plus(b.timestamp(), a.i);
   } else if (a.kind == K::kTimestamp && b.kind == K::kTimestamp && op == Op::kSub) {
-    __int128 x = static_cast<__int128>(a.timestamp().seconds) * kNanosPerSecond +
-                 a.timestamp().nanos;
-    __int128 y = static_cast<__int128>(b.timestamp().seconds) * kNanosPerSecond +
-                 b.timestamp().nanos;
+    __int128 x =
+        static_cast<__int128>(a.timestamp().seconds) * kNanosPerSecond + a.timestamp().nanos;
+    __int128 y =
+        static_cast<__int128>(b.timestamp().seconds) * kNanosPerSecond + b.timestamp().nanos;
     return dur(x - y);
   }
   return NoOverload("arithmetic", a, b);

@@ -139,8 +139,9 @@ line''' .contains("line"))"));
   // cel.HomogeneousAggregateLiterals (base.go): literal elements share a type.
   CHECK(CompileError("[1, 'a'] == []").message().find("expected type 'int' but found 'string'") !=
         std::string::npos);
-  CHECK(CompileError("{'a': 1, 'b': 2.0} == {}").message().find(
-            "expected type 'int' but found 'double'") != std::string::npos);
+  CHECK(CompileError("{'a': 1, 'b': 2.0} == {}")
+            .message()
+            .find("expected type 'int' but found 'double'") != std::string::npos);
   CHECK(True(R"(int("42") == 42 && uint(3) == 3u && double("1.5") == 1.5 && string(12) == "12")"));
   CHECK(True("dyn(1) == 1.0"));
   CHECK(
@@ -318,7 +319,9 @@ TEST_CASE("Cel: upstream ext.Strings version 2 functions", "[allocator][cel][cel
   CHECK(True("'tacocat'.substring(4) == 'cat' && 'tacocat'.substring(0, 4) == 'taco'"));
   CHECK(True("['a', 'b'].join() == 'ab' && ['a', 'b'].join('-') == 'a-b'"));
   CHECK(True(R"(strings.quote('a"b') == '"a\\"b"')"));
-  CHECK(True("'%s has %d GPUs at %.2f'.format([dyn('node'), dyn(3), dyn(1.5)]) == 'node has 3 GPUs at 1.50'"));
+  CHECK(
+      True("'%s has %d GPUs at %.2f'.format([dyn('node'), dyn(3), dyn(1.5)]) == 'node has 3 GPUs "
+           "at 1.50'"));
   CHECK(True("'%x'.format([255]) == 'ff' && '%%'.format([]) == '%'"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].model.split("-")[0] == "A100")"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].uuid.substring(0, 4) == "GPU-")"));
@@ -551,11 +554,18 @@ TEST_CASE("Cel: upstream validation detail for compile errors", "[allocator][cel
 TEST_CASE("Cel: upstream timestamps and durations", "[allocator][cel][cel-lib]") {
   CHECK(True("timestamp('2024-01-01T00:00:00Z') > timestamp('2023-01-01T00:00:00Z')"));
   CHECK(True("timestamp('2024-03-01T10:00:00+02:00') == timestamp('2024-03-01T08:00:00Z')"));
-  CHECK(True("timestamp('2024-01-01T00:00:00Z') - timestamp('2023-12-31T23:00:00Z') == duration('1h')"));
-  CHECK(True("timestamp('2024-01-01T00:00:00Z') + duration('90m') == timestamp('2024-01-01T01:30:00Z')"));
-  CHECK(True("duration('1h30m') + duration('30m') == duration('2h') && duration('-1.5s') < duration('0')"));
-  CHECK(True("duration('1h30m').getMinutes() == 90 && duration('1500ms').getMilliseconds() == 1500"));
-  CHECK(True("int(timestamp('1970-01-01T00:01:00Z')) == 60 && timestamp(60) == timestamp('1970-01-01T00:01:00Z')"));
+  CHECK(True(
+      "timestamp('2024-01-01T00:00:00Z') - timestamp('2023-12-31T23:00:00Z') == duration('1h')"));
+  CHECK(True(
+      "timestamp('2024-01-01T00:00:00Z') + duration('90m') == timestamp('2024-01-01T01:30:00Z')"));
+  CHECK(
+      True("duration('1h30m') + duration('30m') == duration('2h') && duration('-1.5s') < "
+           "duration('0')"));
+  CHECK(
+      True("duration('1h30m').getMinutes() == 90 && duration('1500ms').getMilliseconds() == 1500"));
+  CHECK(
+      True("int(timestamp('1970-01-01T00:01:00Z')) == 60 && timestamp(60) == "
+           "timestamp('1970-01-01T00:01:00Z')"));
   CHECK(True("string(timestamp('2024-02-29T12:30:45.5Z')) == '2024-02-29T12:30:45.5Z'"));
   CHECK(True("string(duration('1m30s')) == '90s' && string(duration('1.5s')) == '1.5s'"));
   const std::string t = "timestamp('2024-02-29T23:30:45.123Z')";
@@ -570,8 +580,9 @@ TEST_CASE("Cel: upstream timestamps and durations", "[allocator][cel][cel-lib]")
   CHECK(CompileError("timestamp('2024-13-01T00:00:00Z') > timestamp(0)")
             .message()
             .find("timestamp validation failed") != std::string::npos);
-  CHECK(CompileError("duration('1x') > duration('0')").message().find("duration validation failed") !=
-        std::string::npos);
+  CHECK(
+      CompileError("duration('1x') > duration('0')").message().find("duration validation failed") !=
+      std::string::npos);
   CHECK(RuntimeMessage("timestamp(device.driver) > timestamp(0)") ==
         "CEL runtime error: type conversion error from 'string' to 'google.protobuf.Timestamp'");
   CHECK(RuntimeMessage("timestamp('9999-12-31T23:59:59Z') + duration('1s') > timestamp(0)") ==
@@ -588,7 +599,8 @@ TEST_CASE("Cel: upstream timestamps and durations", "[allocator][cel][cel-lib]")
 // cel-go charges string work by size (interpreter/runtimecost.go); a
 // replace() that would build a huge string is stopped by the limit, not by
 // memory.
-TEST_CASE("Cel: upstream runtime cost limit covers library functions", "[allocator][cel][cel-lib]") {
+TEST_CASE("Cel: upstream runtime cost limit covers library functions",
+          "[allocator][cel][cel-lib]") {
   std::string big = "'" + std::string(5000, 'x') + "'";
   auto p = cel::Compile(big + ".replace('', " + big + ").size() > 0");
   REQUIRE_OK(p);

@@ -70,9 +70,11 @@ int64_t RuneIndex(const std::vector<size_t>& r, size_t b) {
 Value IndexOf(const std::string& s, const std::string& sub, int64_t offset, bool has_offset) {
   auto r = Runes(s);
   int64_t len = static_cast<int64_t>(r.size()) - 1;
-  if (has_offset && (offset < 0 || offset > len)) return Err(OutOfRange(offset));
+  // cel-go indexOfOffset(): an empty substring returns the offset as given;
+  // otherwise the offset must be a code point of the string.
   if (!has_offset) offset = 0;
   if (sub.empty()) return Value::Int(offset);
+  if (has_offset && (offset < 0 || offset >= len)) return Err(OutOfRange(offset));
   size_t pos = s.find(sub, r[offset]);
   if (pos == std::string::npos) return Value::Int(-1);
   return Value::Int(RuneIndex(r, pos));
@@ -86,8 +88,8 @@ Value LastIndexOf(const std::string& s, const std::string& sub, int64_t offset, 
     size_t pos = s.rfind(sub);
     return Value::Int(pos == std::string::npos ? -1 : RuneIndex(r, pos));
   }
+  if (sub.empty()) return Value::Int(offset);  // before the range check, as cel-go
   if (offset < 0 || offset >= len) return Err(OutOfRange(offset));
-  if (sub.empty()) return Value::Int(offset);
   size_t pos = s.rfind(sub, r[offset]);
   return Value::Int(pos == std::string::npos ? -1 : RuneIndex(r, pos));
 }
@@ -152,13 +154,14 @@ Value Split(const std::string& s, const std::string& sep, int64_t n) {
 Value Substring(const std::string& s, int64_t start, int64_t end, bool has_end) {
   auto r = Runes(s);
   int64_t len = static_cast<int64_t>(r.size()) - 1;
-  if (start < 0 || start > len) return Err(OutOfRange(start));
-  if (!has_end) return Value::String(s.substr(r[start]));
-  if (end < 0 || end > len) return Err(OutOfRange(end));
-  if (start > end) {
+  // cel-go substrRange() checks the order first, then each index.
+  if (has_end && start > end) {
     return Err("invalid substring range. start: " + std::to_string(start) +
                ", end: " + std::to_string(end));
   }
+  if (start < 0 || start > len) return Err(OutOfRange(start));
+  if (!has_end) return Value::String(s.substr(r[start]));
+  if (end < 0 || end > len) return Err(OutOfRange(end));
   return Value::String(s.substr(r[start], r[end] - r[start]));
 }
 

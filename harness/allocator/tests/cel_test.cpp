@@ -331,6 +331,10 @@ TEST_CASE("Cel: upstream ext.Strings version 2 functions", "[allocator][cel][cel
         "CEL runtime error: index out of range: 30");
   CHECK(RuntimeMessage("'tacocat'.substring(4, 3) == ''") ==
         "CEL runtime error: invalid substring range. start: 4, end: 3");
+  CHECK(RuntimeMessage("'tacocat'.substring(9, 8) == ''") ==
+        "CEL runtime error: invalid substring range. start: 9, end: 8");
+  CHECK(RuntimeMessage("'abc'.indexOf('c', 3) == 2") == "CEL runtime error: index out of range: 3");
+  CHECK(True("'abc'.indexOf('', 7) == 7 && 'abc'.lastIndexOf('', 9) == 9"));
   CHECK(RuntimeMessage("'tacocat'.substring(-1) == ''") ==
         "CEL runtime error: index out of range: -1");
   CHECK(RuntimeMessage("'%d'.format(['x']) == ''")

@@ -417,7 +417,10 @@ class Evaluator {
       if (c_.aborted) return Aborted();
       if (std::optional<Value> done = Step(n, item, std::move(v), &fold)) return *std::move(done);
     }
-    if (n.macro == Macro::kSortBy) return SortByKeys(range.list(), fold.out);
+    if (n.macro == Macro::kSortBy) {
+      if (range.kind != K::kList) return NoOverload("sortBy", range);
+      return SortByKeys(range.list(), fold.out);
+    }
     return FoldResult(n.macro, std::move(fold));
   }
 

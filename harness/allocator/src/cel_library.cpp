@@ -866,6 +866,7 @@ int64_t LibraryCost(const Node& n, const Value* args, size_t nargs) {
       }
       return units;
     case Fn::kSort:
+      if (args[0].kind != K::kList) return units;
       return units + SortCost(args[0].list().size());
     case Fn::kDistinct:
     case Fn::kSetsContains:

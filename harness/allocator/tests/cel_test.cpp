@@ -615,3 +615,60 @@ TEST_CASE("Cel: upstream runtime cost limit covers library functions",
   REQUIRE_OK(range);
   CHECK((*range)->Evaluate(GpuDevice()).status().code() == Code::kResourceExhausted);
 }
+
+// Functions reached through dyn() with a receiver or argument of another kind
+// give cel-go's "no such overload" (or the function's own error) at run
+// time, never undefined behaviour.
+TEST_CASE("Cel: upstream dynamic dispatch of library functions on wrong kinds",
+          "[allocator][cel][cel-lib]") {
+  const std::vector<std::string> receivers = {"dyn('abc')",        "dyn(1)",   "dyn([1, 2])",
+                                              "dyn({'a': 1})",     "dyn(1.5)", "dyn(ip('1.2.3.4'))",
+                                              "dyn(timestamp(0))", "dyn(null)"};
+  const std::vector<std::string> calls = {"charAt(0)",
+                                          "indexOf('a')",
+                                          "indexOf('a', 0)",
+                                          "lastIndexOf('a')",
+                                          "replace('a', 'b')",
+                                          "split(',')",
+                                          "substring(0)",
+                                          "join()",
+                                          "format([])",
+                                          "slice(0, 1)",
+                                          "flatten()",
+                                          "distinct()",
+                                          "reverse()",
+                                          "sort()",
+                                          "isSorted()",
+                                          "sum()",
+                                          "min()",
+                                          "max()",
+                                          "find('a')",
+                                          "findAll('a')",
+                                          "family()",
+                                          "isLoopback()",
+                                          "containsIP('1.2.3.4')",
+                                          "prefixLength()",
+                                          "masked()",
+                                          "ip()",
+                                          "getScheme()",
+                                          "getQuery()",
+                                          "getHours()",
+                                          "getFullYear('UTC')",
+                                          "sortBy(x, x)",
+                                          "all(i, v, true)",
+                                          "transformList(i, v, v)",
+                                          "transformMap(k, v, v)"};
+  for (const auto& r : receivers) {
+    for (const auto& c : calls) {
+      std::string expr = r + "." + c + " == " + r;
+      INFO(expr);
+      auto p = cel::Compile(expr);
+      if (!p.ok()) continue;
+      auto v = (*p)->Evaluate(GpuDevice());
+      if (!v.ok()) CHECK(v.status().code() == Code::kInvalidArgument);
+    }
+  }
+  CHECK(RuntimeMessage("dyn('abc').sort() == []").find("no such overload") != std::string::npos);
+  CHECK(RuntimeMessage("dyn({'a': 1}).sortBy(x, x) == []").find("no such overload") !=
+        std::string::npos);
+}

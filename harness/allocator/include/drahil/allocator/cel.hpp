@@ -19,9 +19,10 @@
 //     past CompileOptions::cost_limit (1,000,000 as in Kubernetes);
 //   - the libraries of Kubernetes' base environment (strings, lists, sets,
 //     regex, IP, CIDR, URL, quantity, semver, optionals, two-variable
-//     comprehensions) per CompileOptions::version and ::environment;
-//     anything outside it (timestamps, message literals, unknown functions)
-//     is a compile error naming the construct, never a wrong answer.
+//     comprehensions, timestamps and durations) per CompileOptions::version
+//     and ::environment; anything outside it (message literals, unknown
+//     functions) is a compile error naming the construct, never a wrong
+//     answer.
 // Errors: compile errors are kInvalidArgument "<line>:<col>: <what>";
 // runtime errors are kInvalidArgument "CEL runtime error: <what>"; the cost
 // limit is kResourceExhausted "CEL runtime error: operation cancelled: actual

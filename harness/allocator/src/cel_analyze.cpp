@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "cel_functions.hpp"
 #include "cel_internal.hpp"
 #include "cel_lex.hpp"
 
@@ -54,6 +55,16 @@ std::string TypeName(const TypePtr& t) {
       return "optional_type(" + TypeName(t->a) + ")";
     case TypeKind::kDevice:
       return "kubernetes.DRADevice";
+    case TypeKind::kIp:
+      return "net.IP";
+    case TypeKind::kCidr:
+      return "net.CIDR";
+    case TypeKind::kUrl:
+      return "kubernetes.URL";
+    case TypeKind::kTimestamp:
+      return "google.protobuf.Timestamp";
+    case TypeKind::kDuration:
+      return "google.protobuf.Duration";
   }
   return "?";
 }
@@ -105,7 +116,20 @@ struct FnSpec {
   bool method;
   int nargs;  // excluding the receiver; -1 = 1 or 2
   Fn fn;
+  // The Kubernetes minor release whose base environment (apiserver
+  // pkg/cel/environment/base.go) introduced the library; 0 for those every
+  // release has (the standard library, and those base.go files under 1.0 or
+  // dynamic-resource-allocation/cel/compile.go adds at 1.31: semver,
+  // cel.bind).
+  int since = 0;
 };
+
+// Introduced versions from base.go.
+constexpr int kStringsV2 = 29;  // ext.Strings(ext.StringsVersion(2))
+constexpr int kSets = 29;       // ext.Sets()
+constexpr int kIpCidr = 30;     // library.IP, library.CIDR
+constexpr int kTwoVar = 32;     // ext.TwoVarComprehensions()
+constexpr int kExtLists = 34;   // ext.Lists(ext.ListsVersion(3))
 
 const FnSpec kFunctions[] = {
     {"size", false, 1, Fn::kSize},
@@ -144,11 +168,100 @@ const FnSpec kFunctions[] = {
     {"orValue", true, 1, Fn::kOrValue},
     {"hasValue", true, 0, Fn::kHasValue},
     {"value", true, 0, Fn::kValue},
+    // cel-go ext.Strings, version 2 (lowerAscii, upperAscii and trim above
+    // are part of it too; before 1.29 Kubernetes had version 0).
+    {"charAt", true, 1, Fn::kCharAt, kStringsV2},
+    {"indexOf", true, -1, Fn::kIndexOf, kStringsV2},
+    {"lastIndexOf", true, -1, Fn::kLastIndexOf, kStringsV2},
+    {"replace", true, 2, Fn::kReplace, kStringsV2},
+    {"replace", true, 3, Fn::kReplace, kStringsV2},
+    {"split", true, -1, Fn::kSplit, kStringsV2},
+    {"substring", true, -1, Fn::kSubstring, kStringsV2},
+    {"join", true, 0, Fn::kJoin, kStringsV2},
+    {"join", true, 1, Fn::kJoin, kStringsV2},
+    {"strings.quote", false, 1, Fn::kQuote, kStringsV2},
+    {"format", true, 1, Fn::kFormat, kStringsV2},
+    // cel-go ext.Lists, version 3 (sortBy is a macro).
+    {"slice", true, 2, Fn::kSlice, kExtLists},
+    {"flatten", true, 0, Fn::kFlatten, kExtLists},
+    {"flatten", true, 1, Fn::kFlatten, kExtLists},
+    {"distinct", true, 0, Fn::kDistinct, kExtLists},
+    {"reverse", true, 0, Fn::kReverse, kExtLists},
+    {"sort", true, 0, Fn::kSort, kExtLists},
+    {"lists.range", false, 1, Fn::kRange, kExtLists},
+    // Kubernetes list library (library/lists.go), in every release.
+    {"isSorted", true, 0, Fn::kIsSorted},
+    {"sum", true, 0, Fn::kSum},
+    {"min", true, 0, Fn::kMin},
+    {"max", true, 0, Fn::kMax},
+    // cel-go ext.Sets.
+    {"sets.contains", false, 2, Fn::kSetsContains, kSets},
+    {"sets.equivalent", false, 2, Fn::kSetsEquivalent, kSets},
+    {"sets.intersects", false, 2, Fn::kSetsIntersects, kSets},
+    // Kubernetes regex library (library/regex.go), in every release.
+    {"find", true, 1, Fn::kFind},
+    {"findAll", true, 1, Fn::kFindAll},
+    {"findAll", true, 2, Fn::kFindAll},
+    // Kubernetes IP and CIDR libraries (library/ip.go, library/cidr.go).
+    {"ip", false, 1, Fn::kIp, kIpCidr},
+    {"isIP", false, 1, Fn::kIsIp, kIpCidr},
+    {"ip.isCanonical", false, 1, Fn::kIpIsCanonical, kIpCidr},
+    {"family", true, 0, Fn::kFamily, kIpCidr},
+    {"isUnspecified", true, 0, Fn::kIsUnspecified, kIpCidr},
+    {"isLoopback", true, 0, Fn::kIsLoopback, kIpCidr},
+    {"isLinkLocalMulticast", true, 0, Fn::kIsLinkLocalMulticast, kIpCidr},
+    {"isLinkLocalUnicast", true, 0, Fn::kIsLinkLocalUnicast, kIpCidr},
+    {"isGlobalUnicast", true, 0, Fn::kIsGlobalUnicast, kIpCidr},
+    {"cidr", false, 1, Fn::kCidr, kIpCidr},
+    {"isCIDR", false, 1, Fn::kIsCidr, kIpCidr},
+    {"containsIP", true, 1, Fn::kContainsIp, kIpCidr},
+    {"containsCIDR", true, 1, Fn::kContainsCidr, kIpCidr},
+    {"prefixLength", true, 0, Fn::kPrefixLength, kIpCidr},
+    {"masked", true, 0, Fn::kMasked, kIpCidr},
+    {"ip", true, 0, Fn::kCidrIp, kIpCidr},
+    // Kubernetes URL library (library/urls.go), in every release.
+    {"url", false, 1, Fn::kUrl},
+    {"isURL", false, 1, Fn::kIsUrl},
+    {"getScheme", true, 0, Fn::kGetScheme},
+    {"getHost", true, 0, Fn::kGetHost},
+    {"getHostname", true, 0, Fn::kGetHostname},
+    {"getPort", true, 0, Fn::kGetPort},
+    {"getEscapedPath", true, 0, Fn::kGetEscapedPath},
+    {"getQuery", true, 0, Fn::kGetQuery},
+    // Timestamps and durations (CEL standard library).
+    {"timestamp", false, 1, Fn::kTimestamp},
+    {"duration", false, 1, Fn::kDuration},
+    {"getFullYear", true, -1, Fn::kTimeGetter},
+    {"getMonth", true, -1, Fn::kTimeGetter},
+    {"getDate", true, -1, Fn::kTimeGetter},
+    {"getDayOfMonth", true, -1, Fn::kTimeGetter},
+    {"getDayOfYear", true, -1, Fn::kTimeGetter},
+    {"getDayOfWeek", true, -1, Fn::kTimeGetter},
+    {"getHours", true, -1, Fn::kTimeGetter},
+    {"getMinutes", true, -1, Fn::kTimeGetter},
+    {"getSeconds", true, -1, Fn::kTimeGetter},
+    {"getMilliseconds", true, -1, Fn::kTimeGetter},
+    {"getFullYear", true, 0, Fn::kTimeGetter},
+    {"getMonth", true, 0, Fn::kTimeGetter},
+    {"getDate", true, 0, Fn::kTimeGetter},
+    {"getDayOfMonth", true, 0, Fn::kTimeGetter},
+    {"getDayOfYear", true, 0, Fn::kTimeGetter},
+    {"getDayOfWeek", true, 0, Fn::kTimeGetter},
+    {"getHours", true, 0, Fn::kTimeGetter},
+    {"getMinutes", true, 0, Fn::kTimeGetter},
+    {"getSeconds", true, 0, Fn::kTimeGetter},
+    {"getMilliseconds", true, 0, Fn::kTimeGetter},
 };
 
 class Analyzer {
  public:
-  Analyzer(std::string_view text, ProgramData* prog) : text_(text), prog_(prog) {}
+  Analyzer(std::string_view text, ProgramData* prog, const CompileOptions& options)
+      : text_(text), prog_(prog) {
+    // The newest library a selector may use: the release itself for stored
+    // expressions, its minimum compatibility version (one minor below,
+    // environment.DefaultCompatibilityVersion()) for new ones.
+    max_since_ = options.version.minor - (options.environment == Environment::kNew ? 1 : 0);
+  }
 
   Result<TypePtr> Analyze(Node& n) {
     switch (n.kind) {
@@ -165,15 +278,16 @@ class Analyzer {
       case NodeKind::kCall:
         return AnalyzeCall(n);
       case NodeKind::kList: {
-        TypePtr elem;
+        TypePtr elem, first;
         for (auto& a : n.args) {
           DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*a));
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*a, &first, t));
           elem = elem ? Join(elem, t) : t;
         }
         return T(TypeKind::kList, elem ? elem : T(TypeKind::kDyn));
       }
       case NodeKind::kMap: {
-        TypePtr k, v;
+        TypePtr k, v, first_k, first_v;
         for (size_t i = 0; i < n.args.size(); i += 2) {
           DRAHIL_ASSIGN_OR_RETURN(TypePtr kt, Analyze(*n.args[i]));
           DRAHIL_ASSIGN_OR_RETURN(TypePtr vt, Analyze(*n.args[i + 1]));
@@ -181,6 +295,8 @@ class Analyzer {
                 kt->kind == TypeKind::kUint || kt->kind == TypeKind::kBool)) {
             return Err(n.args[i]->pos, "unsupported map key type '" + TypeName(kt) + "'");
           }
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*n.args[i], &first_k, kt));
+          DRAHIL_RETURN_IF_ERROR(Homogeneous(*n.args[i + 1], &first_v, vt));
           k = k ? Join(k, kt) : kt;
           v = v ? Join(v, vt) : vt;
         }
@@ -232,6 +348,28 @@ class Analyzer {
     return InvalidArgumentError(Where(text_, pos) + ": " + what);
   }
 
+  // Assignable(): may a value of type `b` stand where `a` is expected, dyn
+  // matching anything?
+  static bool Assignable(const TypePtr& a, const TypePtr& b) {
+    if (!a || !b || IsDyn(a) || IsDyn(b)) return true;
+    if (a->kind != b->kind) return false;
+    return Assignable(a->a, b->a) && Assignable(a->b, b->b);
+  }
+
+  // Homogeneous(): cel.HomogeneousAggregateLiterals (base.go, every
+  // release): the elements (keys, values) of a list or map literal share one
+  // type; `first` is the first element's type that is not dyn.
+  Status Homogeneous(const Node& elem, TypePtr* first, const TypePtr& t) const {
+    if (IsDyn(t)) return OkStatus();
+    if (!*first) {
+      *first = t;
+      return OkStatus();
+    }
+    if (Assignable(*first, t)) return OkStatus();
+    return Err(elem.pos,
+               "expected type '" + TypeName(*first) + "' but found '" + TypeName(t) + "'");
+  }
+
   int NewSlot(const std::string& name, TypePtr t) {
     int slot = prog_->slots++;
     scopes_.push_back({name, slot});
@@ -251,7 +389,7 @@ class Analyzer {
       n.slot = 0;
       return T(TypeKind::kDevice);
     }
-    return Err(n.pos, "undeclared reference to '" + n.name + "'");
+    return Undeclared(n, n.name);
   }
 
   static TypePtr AttributesType() {
@@ -334,6 +472,7 @@ class Analyzer {
                             ", " + TypeName(b) + ")'");
     };
     bool dyn = IsDyn(a) || IsDyn(b);
+    if (!dyn && (IsTime(a->kind) || IsTime(b->kind))) return TimeBinary(n, a, b, no_overload);
     switch (n.op) {
       case Op::kAdd:
         if (dyn) return IsDyn(a) ? b : a;
@@ -385,10 +524,49 @@ class Analyzer {
     return no_overload();
   }
 
-  // IsComprehensionMacro(): the method names cel-go expands as comprehensions.
+  static bool IsTime(TypeKind k) { return k == TypeKind::kTimestamp || k == TypeKind::kDuration; }
+
+  // TimeBinary(): operators on timestamps and durations: ts - ts and
+  // d ± d are durations, ts ± d and d + ts timestamps; both orderable.
+  template <typename F>
+  Result<TypePtr> TimeBinary(const Node& n, const TypePtr& a, const TypePtr& b, F no_overload) {
+    using K = TypeKind;
+    switch (n.op) {
+      case Op::kAdd:
+        if (a->kind == K::kDuration && b->kind == K::kDuration) return a;
+        if (a->kind == K::kTimestamp && b->kind == K::kDuration) return a;
+        if (a->kind == K::kDuration && b->kind == K::kTimestamp) return b;
+        return no_overload();
+      case Op::kSub:
+        if (a->kind == K::kTimestamp && b->kind == K::kTimestamp) return T(K::kDuration);
+        if (b->kind == K::kDuration && IsTime(a->kind)) return a;
+        return no_overload();
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
+      case Op::kEq:
+      case Op::kNe:
+        if (a->kind == b->kind) return T(K::kBool);
+        if ((n.op == Op::kEq || n.op == Op::kNe) && (a->kind == K::kNull || b->kind == K::kNull)) {
+          return T(K::kBool);
+        }
+        return no_overload();
+      case Op::kIn:
+        if (b->kind == K::kList || b->kind == K::kMap) return T(K::kBool);
+        return no_overload();
+      default:
+        return no_overload();
+    }
+  }
+
+  // IsComprehensionMacro(): the method names cel-go expands as
+  // comprehensions (standard macros, ext.TwoVarComprehensions, ext.Lists'
+  // sortBy).
   static bool IsComprehensionMacro(const std::string& name) {
     return name == "all" || name == "exists" || name == "exists_one" || name == "map" ||
-           name == "filter";
+           name == "filter" || name == "existsOne" || name == "transformList" ||
+           name == "transformMap" || name == "sortBy";
   }
 
   // IsNamespaceCall(): a method call on an undeclared name, which names a
@@ -406,7 +584,13 @@ class Analyzer {
       const std::string& ns = n.args[0]->name;
       if (ns == "cel" && n.name == "bind") return AnalyzeBind(n);
       if (ns == "optional" && (n.name == "of" || n.name == "none")) return AnalyzeOptional(n);
-      if (ns != "device") {
+      if (ns == "sets" || ns == "lists" || ns == "strings" || ns == "ip") {
+        // A qualified function name (sets.contains, lists.range,
+        // strings.quote, ip.isCanonical): a global call.
+        n.name = ns + "." + n.name;
+        n.args.erase(n.args.begin());
+        n.method = false;
+      } else if (ns != "device") {
         return Err(n.pos, "unsupported function '" + ns + "." + n.name + "'");
       }
     }
@@ -441,11 +625,17 @@ class Analyzer {
   Result<const FnSpec*> ResolveFunction(const Node& n) const {
     int nargs = static_cast<int>(n.args.size()) - (n.method ? 1 : 0);
     bool name_known = false;
+    bool unavailable = false;
     for (const FnSpec& s : kFunctions) {
       if (n.name != s.name || s.method != n.method) continue;
+      if (!Available(s.since)) {
+        unavailable = true;
+        continue;
+      }
       name_known = true;
       if (s.nargs == nargs || (s.nargs == -1 && (nargs == 1 || nargs == 2))) return &s;
     }
+    if (unavailable && !name_known) return Undeclared(n, n.name);
     std::string what = n.method ? "method" : "function";
     if (name_known) return Err(n.pos, "wrong number of arguments to " + what + " '" + n.name + "'");
     return Err(n.pos, "unsupported " + what + " '" + n.name + "'");
@@ -536,7 +726,8 @@ class Analyzer {
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
         return T(K::kString);
       case Fn::kToInt:
-        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
+        DRAHIL_RETURN_IF_ERROR(
+            Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString, K::kTimestamp}));
         return T(K::kInt);
       case Fn::kToUint:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
@@ -545,8 +736,9 @@ class Analyzer {
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString}));
         return T(K::kDouble);
       case Fn::kToString:
-        DRAHIL_RETURN_IF_ERROR(
-            Want(n, at, 0, {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0,
+                                    {K::kInt, K::kUint, K::kDouble, K::kString, K::kBytes, K::kBool,
+                                     K::kIp, K::kCidr, K::kTimestamp, K::kDuration}));
         return T(K::kString);
       case Fn::kToBytes:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kBytes}));
@@ -604,8 +796,228 @@ class Analyzer {
       case Fn::kOptionalOf:
       case Fn::kOptionalNone:
         break;
+      default:
+        return LibraryCallType(n, at);
     }
     return Err(n.pos, "internal: unresolved function");
+  }
+
+  static TypePtr ElemType(const TypePtr& list) {
+    return list->kind == TypeKind::kList && list->a ? list->a : T(TypeKind::kDyn);
+  }
+
+  // PrecompileFind(): find()/findAll() of a literal pattern: compiled once,
+  // and refused now when invalid (cel.ValidateRegexLiterals, base.go 1.29).
+  Status PrecompileFind(Node& n) const {
+    if (!IsStringLiteral(*n.args[1])) return OkStatus();
+    auto re = CompileRegex(n.args[1]->literal.str());
+    if (!re.ok()) return Err(n.args[1]->pos, re.status().message());
+    n.regex = *re;
+    return OkStatus();
+  }
+
+  // LibraryCallType(): the extension libraries of the base environment.
+  Result<TypePtr> LibraryCallType(Node& n, const std::vector<TypePtr>& at) {
+    using K = TypeKind;
+    switch (n.fn) {
+      case Fn::kCharAt:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kInt}));
+        return T(K::kString);
+      case Fn::kIndexOf:
+      case Fn::kLastIndexOf:
+        // string.indexOf(string[, int]) (ext.Strings) or
+        // list.indexOf(elem) (Kubernetes list library).
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kList}));
+        if (at[0]->kind == K::kString) {
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+          if (at.size() == 3) DRAHIL_RETURN_IF_ERROR(Want(n, at, 2, {K::kInt}));
+        } else if (at.size() == 3) {
+          return Err(n.pos, "found no matching overload for '" + n.name + "' applied to '" +
+                                TypeName(at[0]) + ".(" + TypeName(at[1]) + ", " + TypeName(at[2]) +
+                                ")'");
+        }
+        return T(K::kInt);
+      case Fn::kReplace:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 2, {K::kString}));
+        if (at.size() == 4) DRAHIL_RETURN_IF_ERROR(Want(n, at, 3, {K::kInt}));
+        return T(K::kString);
+      case Fn::kSplit:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        if (at.size() == 3) DRAHIL_RETURN_IF_ERROR(Want(n, at, 2, {K::kInt}));
+        return T(K::kList, T(K::kString));
+      case Fn::kSubstring:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        for (size_t i = 1; i < at.size(); ++i) DRAHIL_RETURN_IF_ERROR(Want(n, at, i, {K::kInt}));
+        return T(K::kString);
+      case Fn::kJoin:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        if (!IsDyn(at[0]) && !IsDyn(ElemType(at[0])) && ElemType(at[0])->kind != K::kString) {
+          return Want(n, at, 0, {});
+        }
+        if (at.size() == 2) DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        return T(K::kString);
+      case Fn::kQuote:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kString);
+      case Fn::kFormat:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kList}));
+        return T(K::kString);
+      case Fn::kSlice:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kInt}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 2, {K::kInt}));
+        return at[0];
+      case Fn::kFlatten: {
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        if (at.size() == 2) {
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kInt}));
+          return T(K::kList, T(K::kDyn));
+        }
+        TypePtr e = ElemType(at[0]);
+        return e->kind == K::kList ? e : T(K::kList, T(K::kDyn));
+      }
+      case Fn::kDistinct:
+      case Fn::kReverse:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        return at[0];
+      case Fn::kSort:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        DRAHIL_RETURN_IF_ERROR(WantOrderedElems(n, at));
+        return at[0];
+      case Fn::kRange:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kInt}));
+        return T(K::kList, T(K::kInt));
+      case Fn::kIsSorted:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        DRAHIL_RETURN_IF_ERROR(WantOrderedElems(n, at));
+        return T(K::kBool);
+      case Fn::kSum: {
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        TypePtr e = ElemType(at[0]);
+        if (!IsDyn(e) && !IsNumeric(e->kind)) return Want(n, at, 0, {});
+        return e;
+      }
+      case Fn::kMin:
+      case Fn::kMax:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        DRAHIL_RETURN_IF_ERROR(WantOrderedElems(n, at));
+        return ElemType(at[0]);
+      case Fn::kSetsContains:
+      case Fn::kSetsEquivalent:
+      case Fn::kSetsIntersects:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kList}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kList}));
+        return T(K::kBool);
+      case Fn::kFind:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(PrecompileFind(n));
+        return T(K::kString);
+      case Fn::kFindAll:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        if (at.size() == 3) DRAHIL_RETURN_IF_ERROR(Want(n, at, 2, {K::kInt}));
+        DRAHIL_RETURN_IF_ERROR(PrecompileFind(n));
+        return T(K::kList, T(K::kString));
+      case Fn::kIp:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kIp);
+      case Fn::kCidr:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kCidr);
+      case Fn::kUrl:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kUrl);
+      case Fn::kIsIp:
+      case Fn::kIsCidr:
+      case Fn::kIsUrl:
+      case Fn::kIpIsCanonical:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kBool);
+      case Fn::kFamily:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kIp}));
+        return T(K::kInt);
+      case Fn::kIsUnspecified:
+      case Fn::kIsLoopback:
+      case Fn::kIsLinkLocalMulticast:
+      case Fn::kIsLinkLocalUnicast:
+      case Fn::kIsGlobalUnicast:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kIp}));
+        return T(K::kBool);
+      case Fn::kContainsIp:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kCidr}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kIp, K::kString}));
+        return T(K::kBool);
+      case Fn::kContainsCidr:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kCidr}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kCidr, K::kString}));
+        return T(K::kBool);
+      case Fn::kPrefixLength:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kCidr}));
+        return T(K::kInt);
+      case Fn::kMasked:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kCidr}));
+        return T(K::kCidr);
+      case Fn::kCidrIp:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kCidr}));
+        return T(K::kIp);
+      case Fn::kGetScheme:
+      case Fn::kGetHost:
+      case Fn::kGetHostname:
+      case Fn::kGetPort:
+      case Fn::kGetEscapedPath:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kUrl}));
+        return T(K::kString);
+      case Fn::kGetQuery:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kUrl}));
+        return T(K::kMap, T(K::kString), T(K::kList, T(K::kString)));
+      case Fn::kTimestamp:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kInt, K::kTimestamp}));
+        DRAHIL_RETURN_IF_ERROR(CheckTimeLiteral(n));
+        return T(K::kTimestamp);
+      case Fn::kDuration:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kDuration}));
+        DRAHIL_RETURN_IF_ERROR(CheckTimeLiteral(n));
+        return T(K::kDuration);
+      case Fn::kTimeGetter:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kTimestamp, K::kDuration}));
+        if (at.size() == 2) {
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kTimestamp}));
+          DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        }
+        return T(K::kInt);
+      default:
+        break;
+    }
+    return Err(n.pos, "internal: unresolved function");
+  }
+
+  // CheckTimeLiteral(): timestamp() and duration() of a string literal must
+  // parse (cel.ValidateTimestampLiterals, cel.ValidateDurationLiterals;
+  // base.go from 1.29).
+  Status CheckTimeLiteral(const Node& n) const {
+    if (!IsStringLiteral(*n.args[0])) return OkStatus();
+    const std::string& text = n.args[0]->literal.str();
+    Value v = n.fn == Fn::kTimestamp ? ParseTimestamp(text) : ParseDuration(text);
+    if (!v.is_error()) return OkStatus();
+    return Err(n.args[0]->pos, std::string(n.fn == Fn::kTimestamp ? "timestamp" : "duration") +
+                                   " validation failed. reason: " + v.str());
+  }
+
+  // WantOrderedElems(): sort(), isSorted(), min() and max() need elements
+  // with an ordering.
+  Status WantOrderedElems(const Node& n, const std::vector<TypePtr>& at) const {
+    TypePtr e = ElemType(at[0]);
+    if (IsDyn(at[0]) || IsDyn(e) || IsNumeric(e->kind) || e->kind == TypeKind::kString ||
+        e->kind == TypeKind::kBytes || e->kind == TypeKind::kBool) {
+      return OkStatus();
+    }
+    return Want(n, at, 0, {});
   }
 
   bool InScope(const std::string& name) const {
@@ -641,56 +1053,96 @@ class Analyzer {
     return T(TypeKind::kBool);
   }
 
+  // IterVar(): argument `i` of macro `n` must be a simple, new name.
+  Result<std::string> IterVar(const Node& n, size_t i) const {
+    const Node& v = *n.args[i];
+    if (v.kind != NodeKind::kVar || v.slot != -1) {
+      return Err(v.pos, "argument " + std::to_string(i) + " of macro '" + n.name +
+                            "' must be a simple name");
+    }
+    if (v.name == "device") return Err(v.pos, "iteration variable may not shadow 'device'");
+    return v.name;
+  }
+
   Result<TypePtr> AnalyzeComprehension(Node& n) {
     size_t nargs = n.args.size() - 1;
-    if (nargs == 3 && n.name != "map") {
-      return Err(n.pos,
-                 "unsupported construct: two-variable comprehension '" + n.name + "(k, v, ...)'");
+    const std::string& m = n.name;
+    bool single = (nargs == 2 && (m == "all" || m == "exists" || m == "exists_one" || m == "map" ||
+                                  m == "filter" || m == "sortBy")) ||
+                  (nargs == 3 && m == "map");
+    bool two = (nargs == 3 && (m == "all" || m == "exists" || m == "existsOne" ||
+                               m == "transformList" || m == "transformMap")) ||
+               (nargs == 4 && (m == "transformList" || m == "transformMap"));
+    if (!single && !two) return Err(n.pos, "wrong number of arguments to macro '" + m + "'");
+    // ext.Lists (sortBy) and ext.TwoVarComprehensions arrived in later
+    // releases than the standard macros.
+    if ((m == "sortBy" && !Available(kExtLists)) || (two && !Available(kTwoVar))) {
+      return Undeclared(n, m);
     }
-    if (nargs != 2 && !(nargs == 3 && n.name == "map")) {
-      return Err(n.pos, "wrong number of arguments to macro '" + n.name + "'");
+    DRAHIL_ASSIGN_OR_RETURN(std::string var, IterVar(n, 1));
+    std::string var2;
+    if (two) {
+      DRAHIL_ASSIGN_OR_RETURN(var2, IterVar(n, 2));
+      if (var2 == var) {
+        return Err(n.args[2]->pos, "duplicate variable name: " + var);
+      }
     }
-    if (n.args[1]->kind != NodeKind::kVar || n.args[1]->slot != -1) {
-      return Err(n.args[1]->pos, "argument 1 of macro '" + n.name + "' must be a simple name");
-    }
-    std::string var = n.args[1]->name;
-    if (var == "device") return Err(n.args[1]->pos, "iteration variable may not shadow 'device'");
     DRAHIL_ASSIGN_OR_RETURN(TypePtr range, Analyze(*n.args[0]));
-    TypePtr elem;
+    TypePtr elem, value;
     if (range->kind == TypeKind::kList) {
+      elem = two ? T(TypeKind::kInt) : range->a;
+      value = range->a;
+    } else if (range->kind == TypeKind::kMap && m != "sortBy") {
       elem = range->a;
-    } else if (range->kind == TypeKind::kMap) {
-      elem = range->a;
+      value = range->b;
     } else if (IsDyn(range)) {
       elem = T(TypeKind::kDyn);
+      value = T(TypeKind::kDyn);
     } else {
-      return Err(n.args[0]->pos,
-                 "macro '" + n.name + "' needs a list or map, got '" + TypeName(range) + "'");
+      return Err(n.args[0]->pos, "macro '" + m + "' needs a list" +
+                                     (m == "sortBy" ? "" : " or map") + ", got '" +
+                                     TypeName(range) + "'");
     }
-    if (n.name == "all")
+    if (m == "all")
       n.macro = Macro::kAll;
-    else if (n.name == "exists")
+    else if (m == "exists")
       n.macro = Macro::kExists;
-    else if (n.name == "exists_one")
+    else if (m == "exists_one" || m == "existsOne")
       n.macro = Macro::kExistsOne;
-    else if (n.name == "filter")
+    else if (m == "filter")
       n.macro = Macro::kFilter;
+    else if (m == "sortBy")
+      n.macro = Macro::kSortBy;
+    else if (m == "transformList")
+      n.macro = nargs == 4 ? Macro::kTransformListFilter : Macro::kTransformList;
+    else if (m == "transformMap")
+      n.macro = nargs == 4 ? Macro::kTransformMapFilter : Macro::kTransformMap;
     else
       n.macro = nargs == 3 ? Macro::kMapFilter : Macro::kMap;
     n.kind = NodeKind::kComprehension;
     n.slot = NewSlot(var, elem);
-    n.args.erase(n.args.begin() + 1);  // drop the variable name node
+    if (two) n.slot2 = NewSlot(var2, value);
+    // Drop the variable name nodes: args become range, then the
+    // predicate/filter and transform.
+    n.args.erase(n.args.begin() + 1, n.args.begin() + (two ? 3 : 2));
     TypePtr result;
+    bool has_filter = n.macro == Macro::kMapFilter || n.macro == Macro::kTransformListFilter ||
+                      n.macro == Macro::kTransformMapFilter;
+    bool transforms = n.macro == Macro::kMap || n.macro == Macro::kMapFilter ||
+                      n.macro == Macro::kTransformList || n.macro == Macro::kTransformMap ||
+                      n.macro == Macro::kTransformListFilter ||
+                      n.macro == Macro::kTransformMapFilter || n.macro == Macro::kSortBy;
     for (size_t i = 1; i < n.args.size(); ++i) {
       DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*n.args[i]));
-      bool is_pred = n.macro != Macro::kMap && !(n.macro == Macro::kMapFilter && i == 2);
+      bool is_pred = !transforms || (has_filter && i == 1);
       if (is_pred && !Accepts(TypeKind::kBool, t)) {
         return Err(n.args[i]->pos,
-                   "predicate of macro '" + n.name + "' must be bool, got '" + TypeName(t) + "'");
+                   "predicate of macro '" + m + "' must be bool, got '" + TypeName(t) + "'");
       }
       result = t;
     }
     scopes_.pop_back();
+    if (two) scopes_.pop_back();
     switch (n.macro) {
       case Macro::kAll:
       case Macro::kExists:
@@ -698,9 +1150,16 @@ class Analyzer {
         return T(TypeKind::kBool);
       case Macro::kMap:
       case Macro::kMapFilter:
+      case Macro::kTransformList:
+      case Macro::kTransformListFilter:
         return T(TypeKind::kList, result);
+      case Macro::kTransformMap:
+      case Macro::kTransformMapFilter:
+        return T(TypeKind::kMap, elem, result);
       case Macro::kFilter:
         return T(TypeKind::kList, elem);
+      case Macro::kSortBy:
+        return range;
     }
     return T(TypeKind::kDyn);
   }
@@ -724,18 +1183,28 @@ class Analyzer {
     return t;
   }
 
+  // Available(): is a library introduced in release 1.`since` in this
+  // environment?
+  bool Available(int since) const { return since <= max_since_; }
+  // Undeclared(): cel-go's checker message for a name the environment lacks.
+  Status Undeclared(const Node& n, const std::string& name) const {
+    return Err(n.pos, "undeclared reference to '" + name + "' (in container '')");
+  }
+
   std::string_view text_;
   ProgramData* prog_;
+  int max_since_ = 0;
   std::vector<std::pair<std::string, int>> scopes_;
   std::vector<TypePtr> slot_types_{T(TypeKind::kDevice)};
 };
 }  // namespace
 
-Status AnalyzeProgram(ProgramData* prog) {
-  Analyzer analyzer(prog->expression, prog);
+Status AnalyzeProgram(ProgramData* prog, const CompileOptions& options) {
+  Analyzer analyzer(prog->expression, prog, options);
   DRAHIL_ASSIGN_OR_RETURN(TypePtr t, analyzer.Analyze(*prog->root));
   if (t->kind != TypeKind::kBool && t->kind != TypeKind::kDyn) {
-    return InvalidArgumentError("1:1: must evaluate to bool, not " + TypeName(t));
+    // dynamic-resource-allocation/cel CompileCELExpression()'s text.
+    return InvalidArgumentError("must evaluate to bool or the unknown type, not " + TypeName(t));
   }
   return OkStatus();
 }

@@ -5,6 +5,7 @@
 // aborts the whole evaluation.
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -42,6 +43,16 @@ const char* KindName(Value::Kind k) {
       return "kubernetes.Semver";
     case Value::Kind::kOptional:
       return "optional_type";
+    case Value::Kind::kIp:
+      return "net.IP";
+    case Value::Kind::kCidr:
+      return "net.CIDR";
+    case Value::Kind::kUrl:
+      return "kubernetes.URL";
+    case Value::Kind::kTimestamp:
+      return "google.protobuf.Timestamp";
+    case Value::Kind::kDuration:
+      return "google.protobuf.Duration";
     case Value::Kind::kError:
       return "error";
   }
@@ -98,7 +109,8 @@ struct Fold {
   Value first_error;  // all/exists: the first non-bool result, absorbed
   bool have_error = false;
   int64_t count = 0;  // exists_one: true results
-  ValueList out;      // map/filter
+  ValueList out;      // map/filter/transformList; sortBy: the keys
+  ValueMap out_map;   // transformMap
 };
 
 // StepQuantifier(): all (decisive false) and exists (decisive true): a
@@ -132,6 +144,9 @@ Value FoldResult(Macro macro, Fold f) {
       return Value::Bool(macro == Macro::kAll);
     case Macro::kExistsOne:
       return Value::Bool(f.count == 1);
+    case Macro::kTransformMap:
+    case Macro::kTransformMapFilter:
+      return Value::Map(std::move(f.out_map));
     default:
       return Value::List(std::move(f.out));
   }
@@ -337,6 +352,10 @@ class Evaluator {
   // Arithmetic(): + - * / % of two values of one kind; + also concatenates
   // strings, bytes and lists.
   Value Arithmetic(Op op, const Value& a, const Value& b) {
+    if (a.kind == K::kTimestamp || a.kind == K::kDuration || b.kind == K::kTimestamp ||
+        b.kind == K::kDuration) {
+      return TimeArith(op, a, b);
+    }
     if (a.kind != b.kind) return NoOverload("arithmetic", a, b);
     switch (a.kind) {
       case K::kInt:
@@ -375,19 +394,32 @@ class Evaluator {
     if (range.kind != K::kList && range.kind != K::kMap) {
       return Value::Error(std::string("cannot iterate over ") + KindName(range.kind));
     }
-    // A list ranges over its elements, a map over its keys.
+    // A list ranges over its elements (two variables: index and element), a
+    // map over its keys (two variables: key and value).
     ValueList keys;
-    if (range.kind == K::kMap) {
-      for (const auto& e : range.map().entries) keys.push_back(e.first);
+    const ValueMap* map = range.kind == K::kMap ? &range.map() : nullptr;
+    if (map && n.slot2 < 0) {
+      for (const auto& e : map->entries) keys.push_back(e.first);
     }
-    const ValueList& items = range.kind == K::kList ? range.list() : keys;
+    size_t count = map ? map->entries.size() : range.list().size();
     Fold fold;
-    for (const Value& item : items) {
+    for (size_t i = 0; i < count; ++i) {
       if (!Charge(1)) return Aborted();
+      Value item;
+      if (n.slot2 >= 0) {
+        item = map ? map->entries[i].first : Value::Int(static_cast<int64_t>(i));
+        c_.slots[n.slot2] = map ? map->entries[i].second : range.list()[i];
+      } else {
+        item = map ? keys[i] : range.list()[i];
+      }
       c_.slots[n.slot] = item;
       Value v = Eval(*n.args[1]);
       if (c_.aborted) return Aborted();
       if (std::optional<Value> done = Step(n, item, std::move(v), &fold)) return *std::move(done);
+    }
+    if (n.macro == Macro::kSortBy) {
+      if (range.kind != K::kList) return NoOverload("sortBy", range);
+      return SortByKeys(range.list(), fold.out);
     }
     return FoldResult(n.macro, std::move(fold));
   }
@@ -400,15 +432,23 @@ class Evaluator {
       case Macro::kExists:
         return StepQuantifier(n.macro == Macro::kExists, std::move(v), f);
       case Macro::kExistsOne:
-        if (auto bad = CheckPredicate("exists_one", v)) return bad;
+        if (auto bad = CheckPredicate(n.name.c_str(), v)) return bad;
         if (v.b) ++f->count;
         return std::nullopt;
       case Macro::kMap:
+      case Macro::kTransformList:
+      case Macro::kSortBy:
         if (v.is_error()) return v;
         f->out.push_back(std::move(v));
         return std::nullopt;
+      case Macro::kTransformMap:
+        if (v.is_error()) return v;
+        f->out_map.entries.emplace_back(item, std::move(v));
+        return std::nullopt;
       case Macro::kMapFilter:
-        return StepMapFilter(n, v, f);
+      case Macro::kTransformListFilter:
+      case Macro::kTransformMapFilter:
+        return StepMapFilter(n, item, v, f);
       case Macro::kFilter:
         if (auto bad = CheckPredicate("filter", v)) return bad;
         if (v.b) f->out.push_back(item);
@@ -417,22 +457,33 @@ class Evaluator {
     return std::nullopt;
   }
 
+  // SortByKeys(): ext.Lists sortBy(): the elements ordered by their keys
+  // (stable; the keys must be of one orderable kind).
+  Value SortByKeys(const ValueList& list, const ValueList& keys) {
+    if (!Charge(SortCost(list.size()))) return Aborted();
+    return SortList(list, keys);
+  }
+
   // StepMapFilter(): map(x, predicate, transform): the transform of each
   // element the predicate `v` keeps.
-  std::optional<Value> StepMapFilter(const Node& n, const Value& v, Fold* f) {
-    if (auto bad = CheckPredicate("map", v)) return bad;
+  std::optional<Value> StepMapFilter(const Node& n, const Value& item, const Value& v, Fold* f) {
+    if (auto bad = CheckPredicate(n.name.c_str(), v)) return bad;
     if (!v.b) return std::nullopt;
     Value t = Eval(*n.args[2]);
     if (t.is_error()) return t;
-    f->out.push_back(std::move(t));
+    if (n.macro == Macro::kTransformMapFilter) {
+      f->out_map.entries.emplace_back(item, std::move(t));
+    } else {
+      f->out.push_back(std::move(t));
+    }
     return std::nullopt;
   }
 
   Value Call(const Node& n) {
     if (n.fn == Fn::kOptionalNone) return Value::OptionalNone();
-    Value args[3];
+    Value args[4];
     size_t nargs = n.args.size();
-    for (size_t i = 0; i < nargs && i < 3; ++i) {
+    for (size_t i = 0; i < nargs && i < 4; ++i) {
       args[i] = Eval(*n.args[i]);
       if (args[i].is_error()) return args[i];
     }
@@ -496,8 +547,21 @@ class Evaluator {
         return Value::OptionalOf(a);
       case Fn::kOptionalNone:
         return Value::OptionalNone();
+      case Fn::kTimestamp:
+        if (a.kind == K::kTimestamp) return a;
+        if (a.kind == K::kInt) return MakeTimestamp(a.i, 0);
+        if (a.kind == K::kString) return ParseTimestamp(a.str());
+        return NoOverload("timestamp", a);
+      case Fn::kDuration:
+        if (a.kind == K::kDuration) return a;
+        if (a.kind == K::kString) return ParseDuration(a.str());
+        return NoOverload("duration", a);
+      case Fn::kTimeGetter:
+        return TimeGetter(n, a, nargs == 2 ? &b : nullptr);
+      default:
+        if (!Charge(LibraryCost(n, args, nargs))) return Aborted();
+        return LibraryCall(n, args, nargs);
     }
-    return Value::Error("internal: unknown function " + n.name);
   }
 
   // StringTest(): contains(), startsWith() and endsWith(), charged by the
@@ -656,8 +720,10 @@ Result<bool> Program::Evaluate(const Device& device, int64_t* cost) const {
   Value v = ev.Eval(*data_->root);
   if (cost) *cost = ctx.cost;
   if (ctx.aborted) {
-    return ResourceExhaustedError("CEL evaluation cost exceeds the limit of " +
-                                  std::to_string(ctx.limit) + " units");
+    // cel-go's text when a program's cel.CostLimit() is passed; the limit
+    // is CompileOptions::cost_limit (CELSelectorExpressionMaxCost).
+    return ResourceExhaustedError(
+        "CEL runtime error: operation cancelled: actual cost limit exceeded");
   }
   if (v.is_error()) return InvalidArgumentError("CEL runtime error: " + v.str());
   if (v.kind != Value::Kind::kBool) {
@@ -668,6 +734,36 @@ Result<bool> Program::Evaluate(const Device& device, int64_t* cost) const {
 }
 
 const std::string& Program::expression() const { return data_->expression; }
+
+uint64_t Program::max_cost() const { return data_->max_cost; }
+
+std::string ValidationDetail(std::string_view expression, const Status& compile_error) {
+  const std::string& msg = compile_error.message();
+  if (msg.rfind("must evaluate to", 0) == 0) return msg;
+  // "L:C: what" → cel-go's Issues.String(): "ERROR: <input>:L:C: what",
+  // then the source line and a caret under the column.
+  size_t c1 = msg.find(':');
+  size_t c2 = c1 == std::string::npos ? c1 : msg.find(':', c1 + 1);
+  int line = 0, col = 0;
+  if (c2 == std::string::npos || msg.compare(c2, 2, ": ") != 0 ||
+      std::sscanf(msg.c_str(), "%d:%d:", &line, &col) != 2 || line < 1 || col < 1) {
+    return "compilation failed: ERROR: <input>:1:1: " + msg;
+  }
+  std::string out = "compilation failed: ERROR: <input>:" + msg;
+  // The source line.
+  size_t start = 0;
+  for (int l = 1; l < line && start != std::string_view::npos; ++l) {
+    start = expression.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos) return out;
+  size_t end = expression.find('\n', start);
+  std::string_view text =
+      expression.substr(start, end == std::string_view::npos ? end : end - start);
+  out +=
+      "\n | " + std::string(text) + "\n | " + std::string(static_cast<size_t>(col - 1), '.') + "^";
+  return out;
+}
 
 Result<std::shared_ptr<const Program>> Compile(std::string_view expression,
                                                const CompileOptions& options) {

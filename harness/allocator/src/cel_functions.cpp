@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -124,6 +125,18 @@ bool ValueEquals(const Value& a, const Value& b) {
       return a.quantity().Cmp(b.quantity()) == 0;
     case K::kSemver:
       return a.semver().Compare(b.semver()) == 0;
+    case K::kTimestamp:
+    case K::kDuration:
+      return TimeCompare(a, b) == 0;
+    case K::kIp:
+      return a.ip().v6 == b.ip().v6 && std::memcmp(a.ip().b, b.ip().b, 16) == 0;
+    case K::kCidr:
+      return a.cidr().bits == b.cidr().bits && a.cidr().addr.v6 == b.cidr().addr.v6 &&
+             std::memcmp(a.cidr().addr.b, b.cidr().addr.b, 16) == 0;
+    case K::kUrl:
+      return a.url().scheme == b.url().scheme && a.url().host == b.url().host &&
+             a.url().path == b.url().path && a.url().raw_query == b.url().raw_query &&
+             a.url().opaque == b.url().opaque;
     case K::kOptional: {
       const Value* x = a.optional_value();
       const Value* y = b.optional_value();
@@ -147,6 +160,8 @@ Value Compare(Op op, const Value& a, const Value& b) {
     r = c < 0 ? -1 : (c > 0 ? 1 : 0);
   } else if (a.kind == K::kBool && b.kind == K::kBool) {
     r = static_cast<int>(a.b) - static_cast<int>(b.b);
+  } else if (a.kind == b.kind && (a.kind == K::kTimestamp || a.kind == K::kDuration)) {
+    r = TimeCompare(a, b);
   } else {
     return NoOverload("_<_", a, b);
   }
@@ -286,6 +301,8 @@ Value ToInt(const Value& a) {
   switch (a.kind) {
     case K::kInt:
       return a;
+    case K::kTimestamp:
+      return Value::Int(a.timestamp().seconds);
     case K::kUint:
       if (a.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return Value::Error("int() range error");
@@ -368,6 +385,14 @@ Value ToString(const Value& a) {
     case K::kBytes:
       if (!ValidUtf8(a.str())) return Value::Error("string(): invalid UTF-8 in bytes");
       return Value::String(a.str());
+    case K::kTimestamp:
+      return Value::String(TimestampToString(a.timestamp()));
+    case K::kDuration:
+      return Value::String(DurationToString(a.i));
+    case K::kIp:
+      return Value::String(IpToString(a.ip()));
+    case K::kCidr:
+      return Value::String(CidrToString(a.cidr()));
     default:
       return NoOverload("string", a);
   }

@@ -54,6 +54,34 @@ Value QuantityUnary(const Node& n, const Value& a);                   // asAppro
 Value SemverPart(const Node& n, const Value& a);                      // major, minor, patch
 Value OptionalAccess(const Node& n, const Value& a, const Value& b);  // orValue, ...
 
+// ---- the extension libraries (cel_library.cpp)
+
+// LibraryCall(): a function of ext.Strings/Lists/Sets or the Kubernetes
+// list, regex, IP, CIDR and URL libraries; args[0] is the receiver of a
+// method. LibraryCost(): the units the evaluator charges for it first.
+Value LibraryCall(const Node& n, const Value* args, size_t nargs);
+int64_t LibraryCost(const Node& n, const Value* args, size_t nargs);
+// SortList(): `list` stably ordered by `keys` (sort(), sortBy()); an error
+// when the keys are not of one orderable kind. SortCost(): n·log n units.
+Value SortList(const ValueList& list, const ValueList& keys);
+int64_t SortCost(size_t n);
+// IpToString(), CidrToString(): netip's canonical forms.
+std::string IpToString(const IpAddr& a);
+std::string CidrToString(const CidrValue& c);
+
+// ---- timestamps and durations (cel_time.cpp)
+
+Value MakeTimestamp(int64_t seconds, int32_t nanos);  // "timestamp overflow" out of range
+Value ParseTimestamp(const std::string& s);           // RFC 3339
+Value ParseDuration(const std::string& s);            // Go's time.ParseDuration
+std::string TimestampToString(const TimestampValue& t);
+std::string DurationToString(int64_t nanos);
+// TimeGetter(): getFullYear() ... getMilliseconds() of a timestamp (in time
+// zone *tz when given) or a duration.
+Value TimeGetter(const Node& n, const Value& a, const Value* tz);
+Value TimeArith(Op op, const Value& a, const Value& b);  // + and - of time values
+int TimeCompare(const Value& a, const Value& b);         // two timestamps or two durations
+
 }  // namespace drahil::allocator::cel::internal
 
 #endif  // DRAHIL_ALLOCATOR_CEL_FUNCTIONS_HPP_INCLUDED

@@ -26,6 +26,31 @@ struct Value;
 using ValueList = std::vector<Value>;
 struct ValueMap;
 
+// IpAddr: an IPv4 (the first 4 bytes) or IPv6 address, as Go's netip.Addr
+// without zones (the Kubernetes IP library refuses zones and IPv4-mapped
+// IPv6 addresses).
+struct IpAddr {
+  bool v6 = false;
+  uint8_t b[16] = {};
+  int size() const { return v6 ? 16 : 4; }
+};
+// CidrValue: a prefix as Go's netip.Prefix: the address as written (host
+// bits kept) and the prefix length.
+struct CidrValue {
+  IpAddr addr;
+  int bits = 0;
+};
+// TimestampValue: seconds since the Unix epoch (years 1..9999) and nanos.
+struct TimestampValue {
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+};
+// UrlValue: the parts of a URL as Go's url.URL keeps them.
+struct UrlValue {
+  std::string scheme, host, path, raw_path, raw_query, opaque;
+  bool has_user = false;
+};
+
 struct Value {
   enum class Kind : uint8_t {
     kNull,
@@ -40,6 +65,11 @@ struct Value {
     kQuantity,
     kSemver,
     kOptional,
+    kIp,         // Kubernetes IP library (library/ip.go): net.IP
+    kCidr,       // Kubernetes CIDR library (library/cidr.go): net.CIDR
+    kUrl,        // Kubernetes URL library (library/urls.go): kubernetes.URL
+    kTimestamp,  // google.protobuf.Timestamp
+    kDuration,   // google.protobuf.Duration: nanoseconds in `i`
     kError,
   };
   Kind kind = Kind::kNull;
@@ -99,6 +129,16 @@ struct Value {
   static Value OptionalOf(Value v) {
     return Shared(Kind::kOptional, std::make_shared<const Value>(std::move(v)));
   }
+  static Value Duration(int64_t nanos) {
+    Value x;
+    x.kind = Kind::kDuration;
+    x.i = nanos;
+    return x;
+  }
+  static Value Timestamp(TimestampValue t);
+  static Value Ip(IpAddr a);
+  static Value Cidr(CidrValue c);
+  static Value Url(UrlValue u);
   static Value OptionalNone() {
     Value x;
     x.kind = Kind::kOptional;
@@ -113,6 +153,10 @@ struct Value {
     return *static_cast<const drahil::Quantity*>(p.get());
   }
   const drahil::SemVer& semver() const { return *static_cast<const drahil::SemVer*>(p.get()); }
+  const TimestampValue& timestamp() const { return *static_cast<const TimestampValue*>(p.get()); }
+  const IpAddr& ip() const { return *static_cast<const IpAddr*>(p.get()); }
+  const CidrValue& cidr() const { return *static_cast<const CidrValue*>(p.get()); }
+  const UrlValue& url() const { return *static_cast<const UrlValue*>(p.get()); }
   // optional_value(): nullptr for none().
   const Value* optional_value() const { return static_cast<const Value*>(p.get()); }
 
@@ -136,6 +180,16 @@ struct ValueMap {
 inline Value Value::Map(ValueMap m) {
   return Shared(Kind::kMap, std::make_shared<const ValueMap>(std::move(m)));
 }
+inline Value Value::Timestamp(TimestampValue t) {
+  return Shared(Kind::kTimestamp, std::make_shared<const TimestampValue>(t));
+}
+inline Value Value::Ip(IpAddr a) { return Shared(Kind::kIp, std::make_shared<const IpAddr>(a)); }
+inline Value Value::Cidr(CidrValue c) {
+  return Shared(Kind::kCidr, std::make_shared<const CidrValue>(c));
+}
+inline Value Value::Url(UrlValue u) {
+  return Shared(Kind::kUrl, std::make_shared<const UrlValue>(std::move(u)));
+}
 inline const ValueMap& Value::map() const { return *static_cast<const ValueMap*>(p.get()); }
 
 const char* KindName(Value::Kind k);
@@ -156,6 +210,11 @@ enum class TypeKind : uint8_t {
   kSemver,
   kOptional,
   kDevice,
+  kIp,
+  kCidr,
+  kUrl,
+  kTimestamp,
+  kDuration,
 };
 struct Type {
   TypeKind kind = TypeKind::kDyn;
@@ -201,6 +260,65 @@ enum class Fn : uint8_t {
   kValue,
   kOptionalOf,
   kOptionalNone,
+  // cel-go ext.Strings (version 2)
+  kCharAt,
+  kIndexOf,  // also the Kubernetes list library's list.indexOf()
+  kLastIndexOf,
+  kReplace,
+  kSplit,
+  kSubstring,
+  kJoin,
+  kQuote,
+  kFormat,
+  // cel-go ext.Lists (version 3)
+  kSlice,
+  kFlatten,
+  kDistinct,
+  kReverse,
+  kSort,
+  kRange,
+  // Kubernetes list library (library/lists.go)
+  kIsSorted,
+  kSum,
+  kMin,
+  kMax,
+  // cel-go ext.Sets
+  kSetsContains,
+  kSetsEquivalent,
+  kSetsIntersects,
+  // Kubernetes regex library (library/regex.go)
+  kFind,
+  kFindAll,
+  // Kubernetes IP and CIDR libraries (library/ip.go, library/cidr.go)
+  kIp,
+  kIsIp,
+  kIpIsCanonical,
+  kFamily,
+  kIsUnspecified,
+  kIsLoopback,
+  kIsLinkLocalMulticast,
+  kIsLinkLocalUnicast,
+  kIsGlobalUnicast,
+  kCidr,
+  kIsCidr,
+  kContainsIp,
+  kContainsCidr,
+  kPrefixLength,
+  kMasked,
+  kCidrIp,
+  // Kubernetes URL library (library/urls.go)
+  kUrl,
+  kIsUrl,
+  kGetScheme,
+  kGetHost,
+  kGetHostname,
+  kGetPort,
+  kGetEscapedPath,
+  kGetQuery,
+  // timestamps and durations (the CEL standard library)
+  kTimestamp,
+  kDuration,
+  kTimeGetter,  // getFullYear, getMonth, ..., getMilliseconds: by name
 };
 
 enum class Op : uint8_t {
@@ -239,7 +357,21 @@ enum class NodeKind : uint8_t {
   kBind,           // cel.bind: slot = args[0]; body args[1]
 };
 
-enum class Macro : uint8_t { kAll, kExists, kExistsOne, kMap, kMapFilter, kFilter };
+// The two-variable forms (cel-go ext.TwoVarComprehensions) bind Node::slot to
+// the index or key and Node::slot2 to the value; sortBy is cel-go ext.Lists'.
+enum class Macro : uint8_t {
+  kAll,
+  kExists,
+  kExistsOne,
+  kMap,
+  kMapFilter,
+  kFilter,
+  kTransformList,
+  kTransformListFilter,
+  kTransformMap,
+  kTransformMapFilter,
+  kSortBy,
+};
 
 struct Node {
   NodeKind kind = NodeKind::kLiteral;
@@ -247,6 +379,7 @@ struct Node {
   Fn fn = Fn::kSize;
   Macro macro = Macro::kAll;
   int slot = 0;
+  int slot2 = -1;       // kComprehension: the value variable of a two-variable form
   bool method = false;  // kCall: receiver-style call (args[0] is the receiver)
   int pos = 0;          // byte offset in the expression, for messages
   std::string name;
@@ -260,6 +393,7 @@ struct ProgramData {
   std::unique_ptr<Node> root;
   int slots = 1;
   int64_t cost_limit = kDefaultCostLimit;
+  uint64_t max_cost = 0;  // the static worst-case estimate (cel_cost.cpp)
 };
 
 struct DeviceData {
@@ -279,7 +413,11 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
 // functions and checks types of prog->root in place (cel_analyze.cpp);
 // InvalidArgument with the position for an ill-typed expression or one
 // that is neither bool nor dyn.
-Status AnalyzeProgram(ProgramData* prog);
+Status AnalyzeProgram(ProgramData* prog, const CompileOptions& options);
+
+// EstimateMaxCost(): the worst-case cost of an analysed program
+// (cel_cost.cpp), saturating at UINT64_MAX.
+uint64_t EstimateMaxCost(const ProgramData& prog);
 
 // Helpers shared by parser (constant folding of literals) and evaluator.
 bool ValueEquals(const Value& a, const Value& b);

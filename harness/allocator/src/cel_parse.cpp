@@ -293,10 +293,12 @@ class Parser {
         if (tok_.kind != Tok::kIdent)
           return Err(tok_.pos, "expected field name after '.', found " + Describe(tok_));
         std::string name = tok_.text;
-        int name_pos = tok_.pos;
         DRAHIL_RETURN_IF_ERROR(Advance());
+        // Positions as cel-go's parser records them (VisitMemberCall: the
+        // '(' token; VisitSelect: the '.' token), so messages name the same
+        // column.
         if (!opt && Is("(")) {
-          auto n = MakeNode(NodeKind::kCall, name_pos);
+          auto n = MakeNode(NodeKind::kCall, tok_.pos);
           n->name = name;
           n->method = true;
           n->args.push_back(std::move(*out));
@@ -304,7 +306,7 @@ class Parser {
           *out = std::move(n);
           continue;
         }
-        auto n = MakeNode(opt ? NodeKind::kOptSelect : NodeKind::kSelect, name_pos);
+        auto n = MakeNode(opt ? NodeKind::kOptSelect : NodeKind::kSelect, pos);
         n->name = name;
         n->args.push_back(std::move(*out));
         *out = std::move(n);
@@ -377,7 +379,7 @@ class Parser {
           return OkStatus();
         }
         if (Is("(")) {
-          auto n = MakeNode(NodeKind::kCall, pos);
+          auto n = MakeNode(NodeKind::kCall, tok_.pos);  // cel-go: the '(' token
           n->name = name;
           DRAHIL_RETURN_IF_ERROR(ParseArgs(&n->args, ")"));
           *out = std::move(n);
@@ -466,7 +468,8 @@ Result<std::shared_ptr<const ProgramData>> CompileProgram(std::string_view expre
       for (const auto& a : n->args) stack.emplace_back(a.get(), h + 1);
     }
   }
-  DRAHIL_RETURN_IF_ERROR(AnalyzeProgram(prog.get()));
+  DRAHIL_RETURN_IF_ERROR(AnalyzeProgram(prog.get(), options));
+  prog->max_cost = EstimateMaxCost(*prog);
   return std::shared_ptr<const ProgramData>(std::move(prog));
 }
 

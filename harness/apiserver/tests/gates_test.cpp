@@ -380,3 +380,71 @@ TEST_CASE("Gates: /version follows the version unless git_version is given", "[a
   REQUIRE_OK(s);
   CHECK(Http(**s, "GET", "/version").Json()["gitVersion"] == "v9.9.9");
 }
+
+namespace {
+
+json ClassWithSelector(const std::string& expr) {
+  return {{"apiVersion", "resource.k8s.io/v1"},
+          {"kind", "DeviceClass"},
+          {"metadata", {{"name", "accel"}}},
+          {"spec", {{"selectors", {{{"cel", {{"expression", expr}}}}}}}}};
+}
+
+}  // namespace
+
+// pkg/apis/resource/validation validateCELSelector(): a selector that does not
+// compile is FieldValueInvalid with "compilation failed: ..." (cel-go's
+// issues), one whose estimated cost exceeds CELSelectorExpressionMaxCost is
+// FieldValueForbidden "too complex, exceeds cost limit".
+TEST_CASE("Admission: upstream validateCELSelector refuses selectors that fail to compile",
+          "[apiserver][cel]") {
+  auto server = Start(Gates("1.36"));
+  auto bad = Http(*server, "POST", kClasses, ClassWithSelector("device.driver == 1 +").dump());
+  INFO(bad.body);
+  REQUIRE(bad.status == 422);
+  json causes = bad.Json()["details"]["causes"];
+  REQUIRE(causes.size() == 1);
+  CHECK(causes[0]["field"] == "spec.selectors[0].cel.expression");
+  CHECK(causes[0]["reason"] == "FieldValueInvalid");
+  CHECK(causes[0]["message"].get<std::string>().find("compilation failed: ERROR: <input>:1:") !=
+        std::string::npos);
+
+  std::string heavy = "lists.range(2000).all(i, lists.range(2000).all(j, i != j))";
+  auto costly = Http(*server, "POST", kClasses, ClassWithSelector(heavy).dump());
+  INFO(costly.body);
+  REQUIRE(costly.status == 422);
+  causes = costly.Json()["details"]["causes"];
+  REQUIRE(causes.size() == 1);
+  CHECK(causes[0]["reason"] == "FieldValueForbidden");
+  CHECK(causes[0]["message"] == "Forbidden: too complex, exceeds cost limit");
+
+  json claim = ClaimWith(
+      {{"selectors", {{{"cel", {{"expression", "device.attributes['x'].n.charAt('a') == ''"}}}}}}});
+  auto rc = Http(*server, "POST", kClaims, claim.dump());
+  INFO(rc.body);
+  REQUIRE(rc.status == 422);
+  CHECK(rc.Json()["details"]["causes"][0]["field"] ==
+        "spec.devices.requests[0].exactly.selectors[0].cel.expression");
+
+  // The base environment's libraries are accepted.
+  auto good = Http(*server, "POST", kClasses,
+                   ClassWithSelector("device.attributes['accel.example.com'].exists(k, v, "
+                                     "k.lowerAscii().indexOf('gpu') >= 0) && "
+                                     "'10.0.0.1'.split('.').size() == 4")
+                       .dump());
+  INFO(good.body);
+  CHECK(good.status == 201);
+}
+
+// base.go: ext.Lists arrived in 1.34, so a 1.34 API server (compatibility
+// version 1.33) refuses sort() in a new selector; 1.35 accepts it.
+TEST_CASE("Admission: upstream NewExpressions environment per version", "[apiserver][cel]") {
+  const std::string expr = "[2, 1].sort() == [1, 2]";
+  auto s34 = Start(Gates("1.34"));
+  auto r34 = Http(*s34, "POST", kClasses, ClassWithSelector(expr).dump());
+  INFO(r34.body);
+  REQUIRE(r34.status == 422);
+  CHECK(r34.body.find("undeclared reference to 'sort'") != std::string::npos);
+  auto s35 = Start(Gates("1.35"));
+  CHECK(Http(*s35, "POST", kClasses, ClassWithSelector(expr).dump()).status == 201);
+}

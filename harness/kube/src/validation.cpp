@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include "drahil/allocator/cel.hpp"
 #include "drahil/core/quantity.hpp"
 #include "drahil/core/semver.hpp"
 
@@ -374,6 +375,11 @@ class Walker {
   explicit Walker(Errs& errs, int minor = KubeVersion::kNewestMinor) : errs_(errs), minor_(minor) {}
   // minor(): the Kubernetes minor version whose rules apply (34..36).
   [[nodiscard]] int minor() const { return minor_; }
+  // stored_selectors(): the object's CEL selectors are those already stored
+  // (an update that leaves them as they were), so they compile in the
+  // StoredExpressions environment rather than NewExpressions.
+  [[nodiscard]] bool stored_selectors() const { return stored_selectors_; }
+  void set_stored_selectors(bool stored) { stored_selectors_ = stored; }
 
   // Field(): nullptr when absent or null.
   static const Object* Field(const Object* parent, std::string_view key) {
@@ -434,6 +440,7 @@ class Walker {
  private:
   Errs& errs_;
   int minor_;
+  bool stored_selectors_ = false;
 };
 
 void AddNameErrors(Walker& w, const std::string& path, const std::string& value,
@@ -705,6 +712,24 @@ void ValidateNodeSelector(Walker& w, const Object* sel, const std::string& path)
   }
 }
 
+// ValidateCelExpression(): upstream validateCELSelector()
+// (pkg/apis/resource/validation): the expression must compile in the
+// release's NewExpressions environment (StoredExpressions when an update
+// keeps the selectors), and its estimated worst-case cost must not exceed
+// CELSelectorExpressionMaxCost.
+void ValidateCelExpression(Walker& w, const std::string& expr, const std::string& path) {
+  namespace cel = allocator::cel;
+  cel::CompileOptions options;
+  options.version = KubeVersion{w.minor()};
+  options.environment = w.stored_selectors() ? cel::Environment::kStored : cel::Environment::kNew;
+  auto prog = cel::Compile(expr, options);
+  if (!prog.ok()) {
+    w.Add(Invalid(path, expr, cel::ValidationDetail(expr, prog.status())));
+  } else if ((*prog)->max_cost() > static_cast<uint64_t>(cel::kDefaultCostLimit)) {
+    w.Add(Forbidden(path, "too complex, exceeds cost limit"));
+  }
+}
+
 void ValidateCelSelectors(Walker& w, const Object* parent, const std::string& path) {
   ValidateList(w, parent, "selectors", path, kMaxSelectors,
                [&](const Object& sel, const std::string& p, size_t) {
@@ -718,7 +743,9 @@ void ValidateCelSelectors(Walker& w, const Object* parent, const std::string& pa
                  if (!expr || expr->find_first_not_of(" \t\r\n") == std::string::npos) {
                    w.Add(Required(ep));
                  } else if (expr->size() > kMaxCelLength) {
-                   w.Add(TooLong(ep, kMaxCelLength));
+                   w.Add(TooLong(ep, kMaxCelLength));  // not compiled, as upstream
+                 } else {
+                   ValidateCelExpression(w, *expr, ep);
                  }
                });
 }
@@ -1834,9 +1861,10 @@ void ValidatePodSpec(Walker& w, const Object& obj) {
     AddNameErrors(w, Child(sp, "nodeName"), *node, IsDns1123Subdomain(*node));
 }
 
-std::vector<FieldError> ValidateImpl(const Object& obj, int minor) {
+std::vector<FieldError> ValidateImpl(const Object& obj, int minor, bool stored_selectors = false) {
   Errs errs;
   Walker w(errs, minor);
+  w.set_stored_selectors(stored_selectors);
   if (!obj.is_object()) {
     errs.push_back(TypeInvalid("", JsonTypeName(obj), "an API object must be a JSON object"));
     return errs;
@@ -1876,24 +1904,37 @@ std::vector<FieldError> ValidateImpl(const Object& obj, int minor) {
   return errs;
 }
 
+// At(): the value at a dotted path (null when absent).
+Object At(const Object& o, const std::string& dotted) {
+  const Object* cur = &o;
+  size_t start = 0;
+  while (true) {
+    size_t dot = dotted.find('.', start);
+    std::string part =
+        dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object() || !cur->contains(part)) return Object();
+    cur = &(*cur)[part];
+    if (dot == std::string::npos) return *cur;
+    start = dot + 1;
+  }
+}
+
 void Immutable(Errs& errs, const Object& old_obj, const Object& new_obj,
                const std::string& dotted) {
-  // Walk both objects along the dotted path; absent on both sides is equal.
-  auto at = [&](const Object& o) -> Object {
-    const Object* cur = &o;
-    size_t start = 0;
-    while (true) {
-      size_t dot = dotted.find('.', start);
-      std::string part =
-          dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      if (!cur->is_object() || !cur->contains(part)) return Object();
-      cur = &(*cur)[part];
-      if (dot == std::string::npos) return *cur;
-      start = dot + 1;
-    }
-  };
-  Object a = at(old_obj), b = at(new_obj);
+  // Absent on both sides is equal.
+  Object a = At(old_obj, dotted), b = At(new_obj, dotted);
   if (a != b) errs.push_back(Invalid(dotted, b, "field is immutable"));
+}
+
+// SelectorsStored(): does an update keep the object's CEL selectors as they
+// are? Upstream then compiles them as stored expressions (validation.go:
+// DeviceClass compares spec.selectors; a claim's spec is immutable).
+bool SelectorsStored(const Object& old_obj, const Object& new_obj) {
+  std::string kind = Kind(new_obj);
+  std::string path = kind == "DeviceClass"       ? "spec.selectors"
+                     : kind == "DeviceTaintRule" ? "spec.deviceSelector.selectors"
+                                                 : "spec";
+  return At(old_obj, path) == At(new_obj, path);
 }
 
 }  // namespace
@@ -1904,7 +1945,7 @@ std::vector<FieldError> Validate(const Object& obj, KubeVersion version) {
 
 std::vector<FieldError> ValidateUpdate(const Object& old_obj, const Object& new_obj,
                                        KubeVersion version) {
-  Errs errs = ValidateImpl(new_obj, version.minor);
+  Errs errs = ValidateImpl(new_obj, version.minor, SelectorsStored(old_obj, new_obj));
   Immutable(errs, old_obj, new_obj, "kind");
   Immutable(errs, old_obj, new_obj, "metadata.name");
   Immutable(errs, old_obj, new_obj, "metadata.namespace");

@@ -946,3 +946,65 @@ TEST_CASE("Validation: name rules", "[kube][validation]") {
   CHECK(IsCIdentifier("_x1").empty());
   CHECK_FALSE(IsCIdentifier("1x").empty());
 }
+
+// pkg/apis/resource/validation validateCELSelector(): the expression must
+// compile (dynamic-resource-allocation/cel CompileCELExpression(), "compilation
+// failed: " + cel-go's issues) and its estimated cost must stay within
+// CELSelectorExpressionMaxCost; too long expressions are not compiled.
+TEST_CASE("Validation: upstream validateCELSelector compiles selectors and checks their cost",
+          "[kube][validation][cel]") {
+  Object c = Class();
+  c["spec"]["selectors"][0]["cel"]["expression"] = "device.drivr == 'x'";
+  ExpectOnly(c,
+             "spec.selectors[0].cel.expression: Invalid value: \"device.drivr == 'x'\": "
+             "compilation failed: ERROR: <input>:1:7: undefined field 'drivr' of "
+             "kubernetes.DRADevice\n | device.drivr == 'x'\n | ......^");
+  c["spec"]["selectors"][0]["cel"]["expression"] = "device.driver";
+  ExpectOnly(c,
+             "spec.selectors[0].cel.expression: Invalid value: \"device.driver\": must evaluate "
+             "to bool or the unknown type, not string");
+  c["spec"]["selectors"][0]["cel"]["expression"] =
+      "lists.range(2000).all(i, lists.range(2000).all(j, i != j))";
+  ExpectOnly(c, "spec.selectors[0].cel.expression: Forbidden: too complex, exceeds cost limit");
+  // Too long: only the length is reported.
+  c["spec"]["selectors"][0]["cel"]["expression"] = std::string(10 * 1024 + 1, '(');
+  ExpectOnly(c, "spec.selectors[0].cel.expression: Too long: may not be more than 10240 bytes");
+  // Claims' request and subrequest selectors, and templates, are compiled too.
+  Object claim = Claim();
+  claim["spec"]["devices"]["requests"][0]["exactly"]["selectors"] = {
+      {{"cel", {{"expression", "device.attributes['x'].model.charAt('a') == ''"}}}}};
+  auto msgs = Messages(Validate(claim));
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0].rfind("spec.devices.requests[0].exactly.selectors[0].cel.expression: Invalid "
+                      "value: ",
+                      0) == 0);
+  CHECK(msgs[0].find("compilation failed: ERROR: <input>:1:") != std::string::npos);
+  // Libraries of the base environment are accepted.
+  c = Class();
+  c["spec"]["selectors"][0]["cel"]["expression"] =
+      "device.attributes['gpu.example.com'].exists(k, v, k.indexOf('x') >= 0) && "
+      "sets.contains(['a'], ['a']) && cidr('10.0.0.0/8').containsIP('10.1.2.3')";
+  ExpectValid(c);
+}
+
+// validateDeviceClassSpec(): selectors exactly as stored compile in the
+// StoredExpressions environment; new or changed ones in NewExpressions,
+// whose base environment is the release's DefaultCompatibilityVersion()
+// (one minor below): ext.Lists (base.go 1.34) is new-expression-ready in 1.35.
+TEST_CASE("Validation: upstream NewExpressions environment lags the release by one minor",
+          "[kube][validation][cel]") {
+  using drahil::KubeVersion;
+  Object c = Class();
+  c["spec"]["selectors"][0]["cel"]["expression"] = "[2, 1].sort() == [1, 2]";
+  auto on134 = Messages(Validate(c, KubeVersion{34}));
+  REQUIRE(on134.size() == 1);
+  CHECK(on134[0].find("undeclared reference to 'sort' (in container '')") != std::string::npos);
+  CHECK(Messages(Validate(c, KubeVersion{35})).empty());
+  // An update that keeps the stored selectors compiles them as stored.
+  Object updated = c;
+  updated["metadata"]["labels"] = {{"a", "b"}};
+  CHECK(Messages(drahil::kube::ValidateUpdate(c, updated, KubeVersion{34})).empty());
+  // Changing them makes them new again.
+  updated["spec"]["selectors"].push_back({{"cel", {{"expression", "true"}}}});
+  CHECK(Messages(drahil::kube::ValidateUpdate(c, updated, KubeVersion{34})).size() == 1);
+}

@@ -17,12 +17,16 @@
 //     decides the result, as CEL's commutative logic does;
 //   - every evaluation is charged cost units and stops with kResourceExhausted
 //     past CompileOptions::cost_limit (1,000,000 as in Kubernetes);
-//   - anything outside the subset (timestamps, message literals, unknown
-//     functions, two-variable comprehensions, ...) is a compile error naming
-//     the construct, never a wrong answer.
+//   - the libraries of Kubernetes' base environment (strings, lists, sets,
+//     regex, IP, CIDR, URL, quantity, semver, optionals, two-variable
+//     comprehensions, timestamps and durations) per CompileOptions::version
+//     and ::environment; anything outside it (message literals, unknown
+//     functions) is a compile error naming the construct, never a wrong
+//     answer.
 // Errors: compile errors are kInvalidArgument "<line>:<col>: <what>";
 // runtime errors are kInvalidArgument "CEL runtime error: <what>"; the cost
-// limit is kResourceExhausted.
+// limit is kResourceExhausted "CEL runtime error: operation cancelled: actual
+// cost limit exceeded" (cel-go's text).
 //
 // Thread-safety: Program and Device are immutable after construction and may
 // be shared across threads. CompileCache is internally synchronised.
@@ -37,6 +41,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "drahil/core/feature_gates.hpp"
 #include "drahil/core/status.hpp"
 
 namespace drahil::allocator::cel {
@@ -44,8 +49,20 @@ namespace drahil::allocator::cel {
 inline constexpr int64_t kDefaultCostLimit = 1'000'000;    // CELSelectorExpressionMaxCost
 inline constexpr size_t kMaxExpressionLength = 10 * 1024;  // CELSelectorExpressionMaxLength
 
+// Environment: which of Kubernetes' CEL environments a selector is compiled
+// in (apiserver/pkg/cel/environment: StoredExpressions, NewExpressions).
+// kStored has every library of the release and is what kube-scheduler
+// evaluates with; kNew is what the API server accepts in a new or changed
+// selector: only libraries introduced up to the release's minimum
+// compatibility version (one minor below it, DefaultCompatibilityVersion()).
+enum class Environment { kStored, kNew };
+
 struct CompileOptions {
+  // The runtime cost limit (resource.k8s.io CELSelectorExpressionMaxCost).
   int64_t cost_limit = kDefaultCostLimit;
+  Environment environment = Environment::kStored;
+  // The Kubernetes release whose base environment (base.go) applies.
+  KubeVersion version = KubeVersion::Newest();
   // Nesting depth of the parse tree; deeper expressions are refused so that a
   // hostile expression cannot exhaust the stack.
   int max_depth = 96;
@@ -79,6 +96,10 @@ class Program {
   // cost, when given, receives the cost units charged.
   Result<bool> Evaluate(const Device& device, int64_t* cost = nullptr) const;
   const std::string& expression() const;
+  // max_cost(): the static worst-case cost estimate, in the same units as
+  // the runtime limit; the API server refuses a selector whose estimate
+  // exceeds kDefaultCostLimit ("too complex, exceeds cost limit").
+  uint64_t max_cost() const;
 
  private:
   std::shared_ptr<const internal::ProgramData> data_;
@@ -87,6 +108,13 @@ class Program {
 // Compile(): parse and type-check. The expression must yield a bool.
 Result<std::shared_ptr<const Program>> Compile(std::string_view expression,
                                                const CompileOptions& options = {});
+
+// ValidationDetail(): the message kube-apiserver's validateCELSelector
+// (pkg/apis/resource/validation) gives for a selector Compile() refused:
+// "compilation failed: ERROR: <input>:L:C: what" with the source line and a
+// caret as cel-go's Issues.String() prints them, or "must evaluate to bool
+// or the unknown type, not T" for a non-bool expression.
+std::string ValidationDetail(std::string_view expression, const Status& compile_error);
 
 // CompileCache: Compile() memoised by expression text (errors are cached too,
 // so a bad selector is reported the same way every time).

@@ -378,6 +378,7 @@ Status DriverState::Start() {
     checkpoint_ = j;
     spdlog::info("checkpoint: {} prepared claims restored", j["preparedClaims"].size());
   }
+  RemoveStaleTempFiles();
   // The common spec: node-wide env every container of this driver gets.
   std::set<DeviceType> classes;
   for (const auto& d : inv_.devices)
@@ -397,6 +398,20 @@ Status DriverState::Start() {
     DRAHIL_RETURN_IF_ERROR_CTX(AtomicWriteFile(p, spec.dump(2) + "\n"), "write common CDI spec");
   }
   return OkStatus();
+}
+
+void DriverState::RemoveStaleTempFiles() {
+  // AtomicWriteFile() writes ".<name>.tmp-XXXXXX" beside the spec and renames
+  // it; a previous instance killed in between left it. No runtime loads it,
+  // but each crash would leak one into the (tmpfs) CDI dir.
+  auto names = ListDir(opts_.cdi_root);
+  if (!names.ok()) return;
+  const std::string mine = "." + CdiVendor(opts_) + "-";
+  for (const auto& n : *names) {
+    if (n.rfind(mine, 0) != 0 || n.find(".tmp-") == std::string::npos) continue;
+    if (::unlink((opts_.cdi_root + "/" + n).c_str()) == 0)
+      spdlog::info("removed {} (left by an instance that died while writing it)", n);
+  }
 }
 
 Status DriverState::WriteCheckpoint() {

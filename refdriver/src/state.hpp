@@ -43,6 +43,8 @@ class DriverState {
 
  private:
   Result<ClaimResult> PrepareOne(const ClaimRef& ref, const Json& claim);
+  // RemoveStaleTempFiles(): the temporary spec files a killed instance left.
+  void RemoveStaleTempFiles();
   Status WriteCheckpoint();
   std::string SpecPath(const std::string& uid, DeviceType t) const;
 

@@ -27,6 +27,7 @@
 #include "drahil/core/child_process.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/core/log.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/reports/bundle.hpp"
 #include "drahil/reports/certification.hpp"
 #include "drahil/reports/compare.hpp"
@@ -184,7 +185,8 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       "--seed", a.seed,
       "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
       "(the same number, the same order) or \"random\"; the seed is printed and recorded "
-      "per case (default: a fixed order)");
+      "per case (default: a fixed order). It also draws the delays of `inject: {driver: kill, "
+      "after: {max: D}}` (default seed 0)");
   c->add_option("--pod-sync-backoff", a.pod_sync_backoff,
                 "How long the kubelet stand-in waits before it tries a pod whose prepare failed "
                 "again (default 10s, as the kubelet; at most 2 retries, within the step's time)");
@@ -221,6 +223,27 @@ std::vector<runner::Suite> DraftSuite(const RunArgs& a, const DriverProfile& pro
 // PrepareOutputs(): report paths from --out, absolute directories for the
 // driver's placeholders, the work dir made, and the report paths checked
 // writable; an exit code when one of them fails.
+// RemoveAbandoned(): what runs killed before their clean-up left in the
+// work dir and $TMPDIR (case and shared-node directories marked with their
+// owner, the processes still running from them, their mounts).
+void RemoveAbandoned(const std::string& work_dir, bool say) {
+  const char* t = std::getenv("TMPDIR");
+  std::string tmp = (t != nullptr && *t != '\0') ? t : "/tmp";
+  std::vector<std::string> bases = {tmp};
+  if (!work_dir.empty() && work_dir != tmp) bases.push_back(work_dir);
+  for (const auto& base : bases) {
+    for (const auto& d :
+         RemoveAbandonedTempDirs(base, {"drahil-case-", "drahil-shared-", "drahil-sandbox-"})) {
+      if (!say) continue;
+      std::fprintf(stderr,
+                   "drahil: removed %s, left by run %ld (gone): %d process(es) killed, %d "
+                   "mount(s) detached%s\n",
+                   d.path.c_str(), d.owner_pid, d.processes_killed, d.mounts_detached,
+                   d.removed.ok() ? "" : ("; " + d.removed.message()).c_str());
+    }
+  }
+}
+
 std::optional<int> PrepareOutputs(CliContext& ctx, RunArgs& a) {
   while (a.out.size() > 1 && a.out.back() == '/') a.out.pop_back();
   if (!a.out.empty()) {
@@ -242,6 +265,7 @@ std::optional<int> PrepareOutputs(CliContext& ctx, RunArgs& a) {
       return kExitUsage;
     }
   }
+  RemoveAbandoned(a.work_dir, a.progress != "none");
   // The reports are the point of a run: a path that cannot be written is
   // found now, not after every case ran.
   reports::WriteOptions w;
@@ -415,6 +439,7 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
       }
     }
     integ.allocator_seed = seed;
+    opts.seed = seed;
     std::fprintf(stderr,
                  "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
                  static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));

@@ -431,6 +431,7 @@ StepOutcome SetUpNodeFor(CaseContext& ctx, const IntegrationOptions& opts, Share
     // First case: the node lives in its own directory, not the case's.
     auto root = TempDir::Create("drahil-shared-");
     if (!root.ok()) return StepOutcome::FromStatus(root.status(), "shared node directory");
+    (void)root->MarkOwned();  // left to the next run if this one is killed
     node->root.emplace(std::move(*root));
     auto dirs = PrepareCaseDirs(node->root->path());
     if (!dirs.ok()) return StepOutcome::FromStatus(dirs.status(), "shared node directories");

@@ -92,9 +92,61 @@ std::shared_ptr<DriverProcess> DriverProcess::FromCase(const CaseContext& ctx) {
   return ctx.Driver();
 }
 
-DriverProcess::~DriverProcess() { Terminate(); }
+DriverProcess::~DriverProcess() {
+  DropPendingKill();
+  (void)AwaitPendingKill();
+  TerminateNow();
+}
+
+void DriverProcess::KillAfter(std::chrono::milliseconds delay) {
+  MutexLock j(join_mu_);
+  if (killer_.joinable()) killer_.join();  // the pending one lands first
+  {
+    MutexLock l(kill_mu_);
+    kill_dropped_ = false;
+    kill_result_.reset();
+  }
+  killer_ = std::thread([this, delay] {
+    auto t0 = std::chrono::steady_clock::now();
+    {
+      MutexLock l(kill_mu_);
+      if (kill_cv_.wait_for(l, delay, [this]() DRAHIL_REQUIRES(kill_mu_) { return kill_dropped_; }))
+        return;
+    }
+    bool was_running = Running();
+    ExitInfo e = KillNow();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    MutexLock l(kill_mu_);
+    kill_result_ = (was_running ? e.Describe() : std::string("not running")) + " after " +
+                   std::to_string(ms) + " ms";
+  });
+}
+
+std::optional<std::string> DriverProcess::AwaitPendingKill() {
+  MutexLock j(join_mu_);
+  if (!killer_.joinable()) return std::nullopt;
+  killer_.join();
+  MutexLock l(kill_mu_);
+  std::optional<std::string> r = std::move(kill_result_);
+  kill_result_.reset();
+  if (!r) r = "dropped";
+  return r;
+}
+
+void DriverProcess::DropPendingKill() {
+  MutexLock l(kill_mu_);
+  kill_dropped_ = true;
+  kill_cv_.notify_all();
+}
 
 ExitInfo DriverProcess::Terminate() noexcept {
+  (void)AwaitPendingKill();
+  return TerminateNow();
+}
+
+ExitInfo DriverProcess::TerminateNow() noexcept {
   MutexLock l(mu_);
   if (!child_) return {};
   // A stopped process cannot act on SIGTERM; continue it first.
@@ -106,6 +158,11 @@ ExitInfo DriverProcess::Terminate() noexcept {
 }
 
 ExitInfo DriverProcess::Kill() noexcept {
+  (void)AwaitPendingKill();
+  return KillNow();
+}
+
+ExitInfo DriverProcess::KillNow() noexcept {
   MutexLock l(mu_);
   if (!child_) return {};
   ExitInfo e = child_->Kill();
@@ -121,6 +178,7 @@ Status DriverProcess::Restart() {
 }
 
 Status DriverProcess::Pause() {
+  (void)AwaitPendingKill();
   MutexLock l(mu_);
   if (!child_ || !child_->Running()) return FailedPreconditionError("driver is not running");
   DRAHIL_RETURN_IF_ERROR(child_->Signal(SIGSTOP));
@@ -129,6 +187,7 @@ Status DriverProcess::Pause() {
 }
 
 Status DriverProcess::Resume() {
+  (void)AwaitPendingKill();
   MutexLock l(mu_);
   if (!child_ || !child_->Running()) return FailedPreconditionError("driver is not running");
   DRAHIL_RETURN_IF_ERROR(child_->Signal(SIGCONT));
@@ -164,6 +223,8 @@ class DriverInjectStep final : public StepHandler {
   explicit DriverInjectStep(std::shared_ptr<StepHandler> others) : others_(std::move(others)) {}
   StepOutcome Run(const Step& step, CaseContext& ctx) override {
     if (!step.params.contains("driver")) {
+      if (step.params.contains("after"))
+        return StepOutcome::Error("inject: `after` goes with `driver: kill` only", "SuiteError");
       if (others_) return others_->Run(step, ctx);
       return StepOutcome::Error("no handler for this fault kind", "MissingModule");
     }
@@ -175,9 +236,22 @@ class DriverInjectStep final : public StepHandler {
                                     "(attach mode, or the case set-up started none)",
                                 "NoDriver");
     }
+    // A delayed kill of an earlier step lands before this one acts.
+    if (auto landed = d->AwaitPendingKill())
+      ctx.Record("inject", "driver kill (delayed)", *landed, 0);
     auto t0 = Clock::Real().Now();
     Status s;
     std::string code;
+    if (step.params.contains("after")) {
+      if (what != "kill")
+        return StepOutcome::Error("inject: `after` goes with `driver: kill` only", "SuiteError");
+      auto delay = DelayOf(step, ctx);
+      if (!delay.ok()) return StepOutcome::Error(delay.status().message(), "SuiteError");
+      d->KillAfter(*delay);
+      ctx.Record("inject", "driver kill after " + std::to_string(delay->count()) + " ms",
+                 "scheduled", 0, "seed " + std::to_string(ctx.seed));
+      return StepOutcome::Pass();
+    }
     if (what == "kill") {
       code = d->Kill().Describe();
     } else if (what == "terminate") {
@@ -200,10 +274,45 @@ class DriverInjectStep final : public StepHandler {
   }
 
  private:
+  // DelayOf(): `after: D` is D; `after: {max: D[, min: E]}` is drawn
+  // uniformly from [E, D] (E default 0) by DrawDelay().
+  static Result<std::chrono::milliseconds> DelayOf(const Step& step, const CaseContext& ctx) {
+    const auto& a = step.params["after"];
+    auto ms = [](const std::string& text) -> Result<std::chrono::milliseconds> {
+      DRAHIL_ASSIGN_OR_RETURN(auto d, ParseDuration(text));
+      return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    };
+    if (a.is_string()) return ms(a.get<std::string>());
+    DRAHIL_ASSIGN_OR_RETURN(auto hi, ms(a.value("max", "0s")));
+    DRAHIL_ASSIGN_OR_RETURN(auto lo, ms(a.value("min", "0s")));
+    if (lo > hi) return InvalidArgumentError("inject: after.min is above after.max");
+    return DrawDelay(ctx, step.where.line, lo, hi);
+  }
+
   std::shared_ptr<StepHandler> others_;
 };
 
 }  // namespace
+
+std::chrono::milliseconds DrawDelay(const CaseContext& ctx, int salt, std::chrono::milliseconds lo,
+                                    std::chrono::milliseconds hi) {
+  // FNV-1a over the suite, case, attempt and salt, mixed with the seed
+  // (splitmix64's finaliser): the same inputs give the same delay on every
+  // machine, unlike std::uniform_int_distribution, whose algorithm is the
+  // library's.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const std::string& text) {
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(ctx.suite.name);
+  mix("/" + ctx.kase.id + "#" + std::to_string(ctx.attempt) + "@" + std::to_string(salt));
+  uint64_t z = h ^ (ctx.seed + 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  auto span = static_cast<uint64_t>((hi - lo).count()) + 1;
+  return lo + std::chrono::milliseconds(static_cast<int64_t>(z % span));
+}
 
 std::shared_ptr<StepHandler> MakeDriverInjectStep(std::shared_ptr<StepHandler> others) {
   return std::make_shared<DriverInjectStep>(std::move(others));

@@ -316,11 +316,15 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
   auto dir = TempDir::Create("drahil-case-", options_.work_dir);
   if (!dir.ok()) return finish(StepOutcome::FromStatus(dir.status(), "create case directory"));
   if (options_.keep_dirs) dir->Keep();
+  // Marked as this run's: a run killed before it removes the directory
+  // leaves it to the next one (RemoveAbandonedTempDirs()).
+  (void)dir->MarkOwned();
 
   StepOutcome outcome;
   Status cleanup_status;
   {
     CaseContext ctx(suite, kase, options_.profile, cancel, attempt);
+    ctx.seed = options_.seed;
     auto dirs = PrepareCaseDirs(dir->path());
     if (!dirs.ok())
       return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));

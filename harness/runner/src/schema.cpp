@@ -106,7 +106,13 @@ SchemaPtr Int(long long min) {
 SchemaPtr Num() { return Make(Basic(Type::kNumber, "a number")); }
 SchemaPtr Bool() { return Make(Basic(Type::kBool, "true or false")); }
 SchemaPtr Dur() { return Make(Basic(Type::kDuration, "a duration like 500ms, 30s, 2m")); }
-SchemaPtr Code() { return Make(Basic(Type::kCode, "a gRPC code name like OK or UNAVAILABLE")); }
+SchemaPtr Code(std::vector<std::string> also) {
+  std::string what = "a gRPC code name like OK or UNAVAILABLE";
+  for (const auto& v : also) what += " or " + v;
+  Schema s = Basic(Type::kCode, what);
+  s.values = std::move(also);
+  return Make(std::move(s));
+}
 SchemaPtr Regex() { return Make(Basic(Type::kRegex, "a regular expression")); }
 SchemaPtr Enum(std::vector<std::string> values) {
   std::string what = "one of";
@@ -210,7 +216,8 @@ Status CheckScalar(const YAML::Node& n, const Schema& s, const Where& w) {
     case Type::kDuration:
       return CheckDuration(n, w);
     case Type::kCode:
-      return ParseCodeName(n.Scalar()) ? OkStatus() : Mismatch(n, s, w);
+      return ParseCodeName(n.Scalar()) || IsOneOf(s.values, n.Scalar()) ? OkStatus()
+                                                                        : Mismatch(n, s, w);
     case Type::kRegex:
       return CheckRegex(n, w);
     case Type::kEnum:

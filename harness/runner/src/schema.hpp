@@ -63,8 +63,8 @@ SchemaPtr Int(long long min = LLONG_MIN);
 SchemaPtr Num();
 SchemaPtr Bool();
 SchemaPtr Dur();
-SchemaPtr Code();   // a gRPC code name
-SchemaPtr Regex();  // a valid ECMAScript regex
+SchemaPtr Code(std::vector<std::string> also = {});  // a gRPC code name, or one of `also`
+SchemaPtr Regex();                                   // a valid ECMAScript regex
 SchemaPtr Enum(std::vector<std::string> values);
 SchemaPtr Seq(SchemaPtr item, size_t min_items = 0);
 SchemaPtr Map(std::vector<Field> fields, std::vector<std::vector<std::string>> exactly_one_of = {},

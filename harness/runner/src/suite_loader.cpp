@@ -115,11 +115,11 @@ SchemaPtr StepSchema(const std::string& kind) {
                                     Opt("expect-start", Enum({"started", "failed"})),
                                     Opt("values", Seq(ValueCheck()))},
                                    {{"pod", "pods"}})});
-    auto raw =
-        Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
-             Opt("concurrent", Bool()), Opt("expect-code", Code()), Opt("expect-refused", Bool()),
-             Opt("uid", Enum({"stale"})), Opt("api", Enum({"v1", "v1beta1"}))},
-            {{"claims", "pod"}});
+    auto raw = Map({Opt("claims", Seq(Str(), 0)), Opt("pod", Str()), Opt("replay", Int(1)),
+                    Opt("concurrent", Bool()), Opt("expect-code", Code({"any"})),
+                    Opt("expect-refused", Bool()), Opt("uid", Enum({"stale"})),
+                    Opt("api", Enum({"v1", "v1beta1"}))},
+                   {{"claims", "pod"}});
     m["prepare"] = raw;
     m["unprepare"] = raw;
     m["expect"] = Map(
@@ -179,6 +179,7 @@ SchemaPtr StepSchema(const std::string& kind) {
                                                      "fpga-region-error", "clear"})),
                                   Opt("xid", Int(0))})),
          Opt("driver", Enum({"kill", "terminate", "restart", "sigstop", "sigcont"})),
+         Opt("after", Alt({Dur(), Map({Req("max", Dur()), Opt("min", Dur())})})),
          Opt("reboot", Bool()), Opt("kubelet", Enum({"restart", "restart-no-replay"})),
          Opt("api-fault", Map({Req("type", Enum({"status", "latency", "drop-watch", "clear"})),
                                Opt("status", Int(100)), Opt("latency", Dur()), Opt("path", Regex()),

@@ -167,6 +167,9 @@ class CaseContext {
   const DriverProfile& profile;
   const CancelToken& cancel;
   const int attempt;  // 1-based (--repeat)
+  // The run's seed (RunOptions::seed). DrawDelay() mixes it with the suite,
+  // case, attempt and a step's place, so every draw is reproducible.
+  uint64_t seed = 0;
 
   // Directories, fresh per case (a shared node's outlive it).
   CaseDirs dirs;
@@ -296,6 +299,9 @@ struct RunOptions {
   // The Kubernetes version the stand-ins behave as and its feature gates:
   // cases whose requires.feature-gates are off Skip; recorded in the report.
   FeatureGates gates = FeatureGates::Newest();
+  // --seed: the run's seed (0 without one), as CaseContext::seed: what a
+  // case draws at random (a chaos kill's delay) comes from it.
+  uint64_t seed = 0;
 };
 
 // ProgressSink: told about the run as it goes. Calls are serialised.

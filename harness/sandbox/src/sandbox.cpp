@@ -75,7 +75,11 @@ internal::InitConfig MakeInitConfig(const SandboxSpec& spec, const std::string& 
                                     const std::string& staging_tmp, int64_t start) {
   internal::InitConfig cfg;
   cfg.argv = spec.argv;
-  cfg.env = MergeEnv(spec.env, spec.edits.env, spec.hostname);
+  std::map<std::string, std::string> env = spec.env;
+  // Under a read-only root $HOME (/root) is not writable: caches (an OpenCL
+  // runtime's compiled kernels, for one) go to the private /tmp instead.
+  if (spec.read_only_root) env.emplace("XDG_CACHE_HOME", "/tmp/.cache");
+  cfg.env = MergeEnv(env, spec.edits.env, spec.hostname);
   cfg.edits = spec.edits;
   cfg.fake_root = spec.fake_root;
   cfg.mask_dirs = spec.mask_dirs;

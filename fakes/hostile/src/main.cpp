@@ -12,6 +12,15 @@
 //                     UNAVAILABLE (a driver still warming up), later ones work
 //   relative-paths-ok accept relative directories (by default the driver
 //                     refuses them, as drivers built on kubeletplugin do)
+// CDI specs a runtime must never apply (drahil refuses them before the
+// sandbox starts); the device keeps its HOSTILE_DEV=0 env:
+//   cdi-mount-root    bind-mounts the host's / read-write at /run/host
+//   cdi-mount-etc     bind-mounts the host's /etc read-write at /run/host-etc
+//   cdi-hook-sh=PATH  a createContainer hook running /bin/sh that writes PATH
+//   cdi-dev-mem       grants /dev/mem (char 1:1)
+//   cdi-dotdot-path   a device node at /dev/../run/hostile-node
+//   cdi-dotdot-name   NodePrepareResources returns the CDI ID ...=../dev-0
+//   cdi-symlink       the spec file is a symlink to <cdi-dir>/../hostile-outside/
 //
 // --prepare-marker=PATH: each NodePrepareResources call appends the driver's
 // pid to PATH when it arrives (tests wait for it before they act).
@@ -57,6 +66,8 @@ struct Options {
   bool hang_prepare = false;
   bool cdi_fifo = false;
   bool relative_ok = false;
+  std::string cdi_edit;  // one of the cdi-* modes above (without its value)
+  std::string hook_path;
   long many_cdi_ids = 0;
   int exit_code = -1;
   int fail_prepare = 0;
@@ -106,6 +117,8 @@ class DraService final : public dra::DRAPlugin::Service {
         for (long i = 0; i < o_.many_cdi_ids; ++i) {
           d->add_cdi_device_ids(std::string(kCdiKind) + "=flood-" + std::to_string(i));
         }
+      } else if (o_.cdi_edit == "cdi-dotdot-name") {
+        d->add_cdi_device_ids(std::string(kCdiKind) + "=../dev-0");
       } else {
         d->add_cdi_device_ids(std::string(kCdiKind) + "=dev-0");
       }
@@ -169,15 +182,48 @@ drahil::Status PublishSlice(const Options& o) {
   return api->CreateObject(slice).status();
 }
 
+// HostileEdits(): dev-0's containerEdits for the cdi-* mode.
+Json HostileEdits(const Options& o) {
+  Json e = {{"env", Json::array({"HOSTILE_DEV=0"})}};
+  const std::string& m = o.cdi_edit;
+  if (m == "cdi-mount-root") {
+    e["mounts"] = Json::array(
+        {{{"hostPath", "/"}, {"containerPath", "/run/host"}, {"options", {"rbind", "rw"}}}});
+  } else if (m == "cdi-mount-etc") {
+    e["mounts"] = Json::array(
+        {{{"hostPath", "/etc"}, {"containerPath", "/run/host-etc"}, {"options", {"rbind", "rw"}}}});
+  } else if (m == "cdi-hook-sh") {
+    e["hooks"] = Json::array({{{"hookName", "createContainer"},
+                               {"path", "/bin/sh"},
+                               {"args", {"sh", "-c", "echo hooked > " + o.hook_path}}}});
+  } else if (m == "cdi-dev-mem") {
+    e["deviceNodes"] =
+        Json::array({{{"path", "/dev/mem"}, {"type", "c"}, {"major", 1}, {"minor", 1}}});
+  } else if (m == "cdi-dotdot-path") {
+    e["deviceNodes"] =
+        Json::array({{{"path", "/dev/../run/hostile-node"}, {"hostPath", "/dev/null"}}});
+  }
+  return e;
+}
+
 drahil::Status WriteCdi(const Options& o) {
   if (o.cdi_dir.empty()) return drahil::OkStatus();
   DRAHIL_RETURN_IF_ERROR(drahil::MakeDirs(o.cdi_dir));
   Json spec = {
-      {"cdiVersion", "0.3.0"},
+      {"cdiVersion", "0.5.0"},
       {"kind", kCdiKind},
-      {"devices", Json::array({{{"name", "dev-0"},
-                                {"containerEdits", {{"env", Json::array({"HOSTILE_DEV=0"})}}}}})}};
-  DRAHIL_RETURN_IF_ERROR(drahil::AtomicWriteFile(o.cdi_dir + "/hostile-dev.json", spec.dump(2)));
+      {"devices", Json::array({{{"name", "dev-0"}, {"containerEdits", HostileEdits(o)}}})}};
+  if (o.cdi_edit == "cdi-symlink") {
+    std::string outside = o.cdi_dir + "/../hostile-outside";
+    DRAHIL_RETURN_IF_ERROR(drahil::MakeDirs(outside));
+    DRAHIL_RETURN_IF_ERROR(drahil::AtomicWriteFile(outside + "/hostile-dev.json", spec.dump(2)));
+    std::string link = o.cdi_dir + "/hostile-dev.json";
+    ::unlink(link.c_str());
+    if (::symlink((outside + "/hostile-dev.json").c_str(), link.c_str()) != 0)
+      return drahil::InternalError("symlink " + link + ": " + std::strerror(errno));
+  } else {
+    DRAHIL_RETURN_IF_ERROR(drahil::AtomicWriteFile(o.cdi_dir + "/hostile-dev.json", spec.dump(2)));
+  }
   if (o.cdi_fifo) {
     for (const char* name : {"/hostile-fifo.json", "/hostile-fifo.yaml"}) {
       std::string p = o.cdi_dir + name;
@@ -203,7 +249,8 @@ int main(int argc, char** argv) {
   app.add_option("--prepare-marker", o.prepare_marker);
   app.add_option("--mode", o.modes,
                  "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | fail-prepare=N | "
-                 "relative-paths-ok");
+                 "relative-paths-ok | cdi-mount-root | cdi-mount-etc | cdi-hook-sh=PATH | "
+                 "cdi-dev-mem | cdi-dotdot-path | cdi-dotdot-name | cdi-symlink");
   CLI11_PARSE(app, argc, argv);
   for (const auto& m : o.modes) {
     if (m == "hang-prepare") {
@@ -212,6 +259,12 @@ int main(int argc, char** argv) {
       o.cdi_fifo = true;
     } else if (m == "relative-paths-ok") {
       o.relative_ok = true;
+    } else if (m == "cdi-mount-root" || m == "cdi-mount-etc" || m == "cdi-dev-mem" ||
+               m == "cdi-dotdot-path" || m == "cdi-dotdot-name" || m == "cdi-symlink") {
+      o.cdi_edit = m;
+    } else if (m.rfind("cdi-hook-sh=", 0) == 0) {
+      o.cdi_edit = "cdi-hook-sh";
+      o.hook_path = m.substr(12);
     } else if (m.rfind("many-cdi-ids=", 0) == 0) {
       o.many_cdi_ids = std::stol(m.substr(13));
     } else if (m.rfind("fail-prepare=", 0) == 0) {

@@ -2,7 +2,10 @@
 // purpose: drahil itself must stay bounded, interruptible and honest.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <regex>
@@ -381,4 +384,128 @@ TEST_CASE("hostile: an unwritable report path fails before the first case, namin
   INFO(dir.out.output);
   CHECK(dir.out.exit.exit_code == 2);
   CHECK(dir.out.output.find(f.dir.Join("adir") + " is a directory") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// CDI edits a runtime must never apply: drahil audits what each container
+// gets and refuses a critical finding before the sandbox starts.
+
+namespace {
+
+// ProcessesWith(): host pids whose command line mentions `text`.
+std::vector<int> ProcessesWith(const std::string& text) {
+  std::vector<int> pids;
+  auto names = drahil::ListDir("/proc");
+  if (!names.ok()) return pids;
+  for (const auto& n : *names) {
+    if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0]))) continue;
+    auto cmd = drahil::ReadFile("/proc/" + n + "/cmdline", 1 << 16);
+    if (!cmd.ok()) continue;
+    std::replace(cmd->begin(), cmd->end(), '\0', ' ');
+    if (cmd->find(text) != std::string::npos) pids.push_back(std::stoi(n));
+  }
+  return pids;
+}
+
+struct Refusal {
+  std::string mode;
+  std::string rule;                 // the audit rule the message must name
+  std::string type = "CdiRefused";  // the case's failure type
+};
+
+// ExpectRefused(): a pod on the hostile driver's spec in `r.mode`: the case
+// fails naming the finding, the pod's command never runs (nothing it would
+// write through the grant reaches the host), the next case runs, and no
+// process of the run is left.
+void ExpectRefused(const Refusal& want) {
+  Fixture f;
+  const std::string token = "drahil-hostile-" + std::to_string(::getpid()) + "-" +
+                            f.dir.path().substr(f.dir.path().rfind('/') + 1);
+  const std::vector<std::string> host_markers = {"/etc/" + token, "/var/tmp/" + token,
+                                                 "/var/tmp/" + token + "-hook"};
+  std::string mode = want.mode == "cdi-hook-sh" ? "cdi-hook-sh=" + host_markers[2] : want.mode;
+  std::string prof = f.Profile({mode}, "{registration: 20s, slices: 20s}");
+  std::string script;
+  for (const char* p :
+       {"/run/host/etc/", "/run/host/var/tmp/", "/run/host-etc/", "/var/tmp/", "/etc/"})
+    script += "echo pwned > " + std::string(p) + token + " 2>/dev/null; ";
+  script += "true";
+  std::string suite =
+      f.Suite("{case-timeout: 60s, step-timeout: 30s}",
+              "  - id: refused\n    title: t\n    steps:\n      - allocate: t/c\n"
+              "      - apply:\n          manifest:\n"
+              "            {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t},\n"
+              "             spec: {resourceClaims: [{name: d, resourceClaimName: c}],\n"
+              "                    containers: [{name: x, image: busybox, command: [/bin/sh, -c,\n"
+              "                      '" +
+                  script +
+                  "'], resources: {claims: [{name: d}]}}]}}\n"
+                  "      - run-pod: {pod: t/p, expect-exit: 0}\n"
+                  "  - {id: after, title: t, steps: [wait: 10ms]}\n");
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto r = Drahil({"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                   "--work-dir", f.dir.Join("work"), "--progress", "plain"},
+                  90s);
+  INFO(r.out.output);
+  std::vector<std::string> leaked;
+  for (const auto& m : host_markers)
+    if (drahil::PathExists(m)) leaked.push_back(m);
+  for (const auto& m : leaked) ::unlink(m.c_str());
+  CHECK(leaked.empty());
+  CHECK(r.out.exit.exit_code == 1);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "refused");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kFail);
+  CHECK(c->type == want.type);
+  CHECK(c->message.find(want.rule) != std::string::npos);
+  if (want.type == "CdiRefused") {
+    CHECK(c->message.find("critical [" + want.rule + "]") != std::string::npos);
+    CHECK(c->message.find("hostile-dev.json") != std::string::npos);  // the spec file
+    if (want.rule != "spec-symlink")  // the field; a link is about the whole file ($)
+      CHECK(c->message.find("$.devices[0]") != std::string::npos);
+  }
+  for (const auto& call : c->calls) {
+    INFO(call.kind << " " << call.method);
+    CHECK(call.method.find("t/p/x: /bin/sh") == std::string::npos);  // the pod never ran
+  }
+  const auto* after = FindCase(*json, "after");
+  REQUIRE(after != nullptr);
+  CHECK(after->verdict == drahil::reports::Verdict::kPass);
+  CHECK(drahil::testing::WaitFor(5s, [&] { return ProcessesWith(f.dir.path()).empty(); }));
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a CDI mount of the host's / read-write is refused, the run goes on",
+          "[hostile][sandbox]") {
+  ExpectRefused({"cdi-mount-root", "sensitive-host-path"});
+}
+
+TEST_CASE("hostile: a CDI mount of the host's /etc read-write is refused", "[hostile][sandbox]") {
+  ExpectRefused({"cdi-mount-etc", "sensitive-host-path"});
+}
+
+TEST_CASE("hostile: a CDI hook running /bin/sh is refused", "[hostile][sandbox]") {
+  ExpectRefused({"cdi-hook-sh", "hook"});
+}
+
+TEST_CASE("hostile: /dev/mem as a CDI device node is refused", "[hostile][sandbox]") {
+  ExpectRefused({"cdi-dev-mem", "raw-host-device"});
+}
+
+TEST_CASE("hostile: '..' in a CDI device node path is refused", "[hostile][sandbox]") {
+  ExpectRefused({"cdi-dotdot-path", "path-traversal"});
+}
+
+TEST_CASE("hostile: '..' in a CDI device name fails the case, never reaching the sandbox",
+          "[hostile][sandbox]") {
+  ExpectRefused({"cdi-dotdot-name", "../dev-0", "CdiUnresolved"});
+}
+
+TEST_CASE("hostile: a CDI spec file behind a symlink out of the CDI dir is refused",
+          "[hostile][sandbox]") {
+  ExpectRefused({"cdi-symlink", "spec-symlink"});
 }

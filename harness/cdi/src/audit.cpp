@@ -1,5 +1,7 @@
 #include "drahil/cdi/audit.hpp"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -166,7 +168,7 @@ void AuditNodePaths(const DeviceNode& d, const std::string& node, const std::str
                     const Ctx& c) {
   const std::string host = d.HostPath();
   if (HasDotDot(d.path) || HasDotDot(host) || host.empty() || host[0] != '/') {
-    c.Add(Severity::kHigh, "path-traversal", sub, node + " uses '..' or a relative path",
+    c.Add(Severity::kCritical, "path-traversal", sub, node + " uses '..' or a relative path",
           "a path that escapes its directory can point the runtime at any host file; use clean "
           "absolute paths");
   }
@@ -263,7 +265,7 @@ void AuditMount(const Mount& m, const std::string& sub, const Ctx& c) {
   bool bind = m.type.empty() || m.type == "none" || m.type == "bind" || HasOption(m, "bind") ||
               HasOption(m, "rbind");
   if (HasDotDot(m.container_path) || (bind && (HasDotDot(m.host_path) || m.host_path[0] != '/'))) {
-    c.Add(Severity::kHigh, "path-traversal", sub, what + " uses '..' or a relative path",
+    c.Add(Severity::kCritical, "path-traversal", sub, what + " uses '..' or a relative path",
           "a path that escapes its directory can point the runtime at any host file");
   }
   if (!bind) {
@@ -363,6 +365,32 @@ void AuditEdits(const ContainerEdits& e, const Ctx& c) {
   AuditGroups(e, c);
 }
 
+// RealPath(): the path with every symlink resolved, or "" when it does not
+// resolve.
+std::string RealPath(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) == nullptr) return "";
+  return buf;
+}
+
+// AuditSpecFile(): a spec file that is a symlink pointing out of its spec
+// dir: the runtime follows it, so the edits come from a file the dir's owner
+// does not control (or a host file the driver wants read as a spec).
+void AuditSpecFile(const Spec& spec, const Ctx& c) {
+  if (!c.opts.stat_host || spec.path.empty()) return;
+  struct stat st {};
+  if (::lstat(spec.path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
+  auto slash = spec.path.rfind('/');
+  std::string dir = RealPath(slash == std::string::npos ? "." : spec.path.substr(0, slash));
+  std::string target = RealPath(spec.path);
+  if (!dir.empty() && !target.empty() && Under(target, dir)) return;
+  c.Add(Severity::kCritical, "spec-symlink", "",
+        "spec file " + spec.path + " is a symlink to " + (target.empty() ? "?" : target) +
+            ", outside its CDI dir " + (dir.empty() ? "?" : dir),
+        "the runtime follows the link, so the device's edits come from a file outside the spec "
+        "dir that anyone able to write there controls; write the spec into the CDI dir itself");
+}
+
 }  // namespace
 
 std::string_view SeverityName(Severity s) {
@@ -390,6 +418,7 @@ std::string Finding::ToString() const {
 
 std::vector<Finding> AuditSpec(const Spec& spec, const AuditOptions& options) {
   std::vector<Finding> out;
+  AuditSpecFile(spec, Ctx{options, out, spec.kind, spec.path, "$"});
   Ctx spec_ctx{options, out, spec.kind + " (spec-level edits)", spec.path, "$.containerEdits"};
   AuditEdits(spec.edits, spec_ctx);
   for (size_t i = 0; i < spec.devices.size(); ++i) {
@@ -440,6 +469,7 @@ std::vector<Finding> AuditResolution(const Resolution& res, const AuditOptions& 
     };
     if (specs_seen.insert(&spec).second) {
       std::string who = spec.kind + " (spec-level edits)";
+      AuditSpecFile(spec, Ctx{options, out, spec.kind, spec.path, "$"});
       AuditEdits(spec.edits, Ctx{options, out, who, spec.path, "$.containerEdits"});
       visit_nodes(spec.edits, who, "$.containerEdits", false);
     }

@@ -1,7 +1,11 @@
 #include "drahil/cdi/audit.hpp"
 
+#include <unistd.h>
+
 #include <set>
 
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
 #include "fixtures.hpp"
 
@@ -129,6 +133,43 @@ TEST_CASE("CdiAudit: device roots accept emulated nodes, a mount of the root is 
   REQUIRE(Rules(findings).count("device-dir-mount") == 1);
   CHECK(*MaxSeverity(findings) == Severity::kCritical);
   CHECK(findings[0].ToString().find("critical [device-dir-mount] v.com/gpu=g0") == 0);
+}
+
+TEST_CASE("CdiAudit: a spec file behind a symlink out of its dir and '..' paths are critical",
+          "[cdi]") {
+  auto dir = TempDir::Create("cdi-audit-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(MakeDirs(dir->Join("cdi")));
+  REQUIRE_OK(MakeDirs(dir->Join("outside")));
+  const std::string text =
+      R"({"cdiVersion":"0.5.0","kind":"x.com/d","devices":[{"name":"a","containerEdits":)"
+      R"({"deviceNodes":[{"path":"/dev/../run/x","hostPath":"/dev/null"}]}}]})";
+  REQUIRE_OK(AtomicWriteFile(dir->Join("outside/real.json"), text));
+  REQUIRE(::symlink(dir->Join("outside/real.json").c_str(), dir->Join("cdi/x.json").c_str()) == 0);
+  REQUIRE_OK(AtomicWriteFile(dir->Join("cdi/inside-target.json.txt"), text));
+  REQUIRE(::symlink("inside-target.json.txt", dir->Join("cdi/y.json").c_str()) == 0);
+  auto out = LoadSpecFile(dir->Join("cdi/x.json"));
+  REQUIRE_OK(out);
+  auto findings = AuditSpec(*out, AuditOptions{});
+  bool link = false, traversal = false;
+  for (const auto& f : findings) {
+    INFO(f.ToString());
+    if (f.rule == "spec-symlink") {
+      link = true;
+      CHECK(f.severity == Severity::kCritical);
+      CHECK(f.what.find("outside/real.json") != std::string::npos);
+    }
+    if (f.rule == "path-traversal") {
+      traversal = true;
+      CHECK(f.severity == Severity::kCritical);
+    }
+  }
+  CHECK(link);
+  CHECK(traversal);
+  // A link that stays inside the dir is fine.
+  auto in = LoadSpecFile(dir->Join("cdi/y.json"));
+  REQUIRE_OK(in);
+  CHECK(Rules(AuditSpec(*in, AuditOptions{})).count("spec-symlink") == 0);
 }
 
 }  // namespace

@@ -274,6 +274,8 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
     std::string fake_root = FakeRootFromEnv();
     double timeout_s = 60;
     bool allow_hooks = false;
+    bool host_network = false;
+    bool writable_root = false;
     std::vector<std::string> env;
     std::vector<std::string> binds;
     std::string result_file;
@@ -288,6 +290,11 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
   sub->add_option("--timeout", o->timeout_s,
                   "Wall-clock limit in seconds; everything is killed at the limit");
   sub->add_flag("--allow-hooks", o->allow_hooks, "Run the CDI hooks (skipped by default)");
+  sub->add_flag("--host-network", o->host_network,
+                "Share the host's network (default: a network namespace with only loopback)");
+  sub->add_flag(
+      "--writable-root", o->writable_root,
+      "Leave the host's root writable and /tmp shared (default: read-only, private /tmp)");
   sub->add_option("--env", o->env, "NAME=VALUE for the command (the CDI env still wins)");
   sub->add_option("--bind", o->binds, "HOST[:CONTAINER] read-only bind (repeatable)");
   sub->add_option("--result", o->result_file,
@@ -299,6 +306,8 @@ void AddSandbox(CLI::App& app, CliContext& ctx) {
     spec.fake_root = o->fake_root;
     spec.timeout = std::chrono::milliseconds(static_cast<int64_t>(o->timeout_s * 1000));
     spec.allow_hooks = o->allow_hooks;
+    spec.host_network = o->host_network;
+    spec.read_only_root = !o->writable_root;
     for (const auto& e : o->env) {
       auto eq = e.find('=');
       if (eq == std::string::npos || eq == 0) {

@@ -2,6 +2,8 @@
 // emulated laptop GPU (both built with these tests).
 #include "drahil/node/node.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 
@@ -383,4 +385,68 @@ TEST_CASE("Node checks: each built-in check passes or fails by what the driver d
   INFO(c.message);
   CHECK(c.verdict == Verdict::kFail);
   CHECK(c.message.find("of counter memory but offers") != std::string::npos);
+}
+
+// run-pod audits each container's CDI edits before the sandbox starts: a
+// critical finding (here the driver bind-mounts the host's /etc read-write)
+// fails the case naming it, and nothing is applied.
+TEST_CASE("Node wiring: run-pod refuses a critical CDI edit before the sandbox starts",
+          "[runner][node][sandbox]") {
+  DRAHIL_REQUIRE_BUILT("drahil-hostile-driver", drahil::testing::Bin("drahil-hostile-driver"));
+  auto dir = drahil::TempDir::Create("node-refuse-");
+  REQUIRE_OK(dir);
+  const std::string marker = "/etc/drahil-node-refuse-" + std::to_string(::getpid());
+  auto profile = LoadDriverProfileString(
+      "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\nversion: \"0.1\"\n"
+      "command: " +
+          drahil::testing::Bin("drahil-hostile-driver") +
+          "\nargs:\n  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
+          "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
+          "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n  - --mode=cdi-mount-etc\n"
+          "probe: {backend: emulated}\ntimeouts: {registration: 20s, slices: 20s}\n",
+      "hostile.yaml");
+  REQUIRE_OK(profile);
+  auto suite = LoadSuiteString(
+      "spec: drahil.suite/v1\nname: refuse\ndefaults: {case-timeout: 60s, step-timeout: 30s}\n"
+      "fixtures:\n"
+      "  - manifests:\n"
+      "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: DeviceClass\n"
+      "        metadata: {name: hostile.example.com}\n"
+      "        spec: {selectors: [{cel: {expression: 'device.driver == "
+      "\"hostile.example.com\"'}}]}\n"
+      "      - apiVersion: resource.k8s.io/v1\n"
+      "        kind: ResourceClaim\n"
+      "        metadata: {name: c, namespace: t}\n"
+      "        spec: {devices: {requests: [{name: r, exactly: {deviceClassName: "
+      "hostile.example.com}}]}}\n"
+      "cases:\n"
+      "  - id: etc\n    title: t\n    steps:\n      - allocate: t/c\n"
+      "      - apply:\n          manifest:\n"
+      "            {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: t},\n"
+      "             spec: {resourceClaims: [{name: d, resourceClaimName: c}],\n"
+      "                    containers: [{name: x, image: busybox, command: [/bin/sh, -c,\n"
+      "                      'echo pwned > /run/host-etc/" +
+          marker.substr(5) +
+          "'], resources: {claims: [{name: d}]}}]}}\n"
+          "      - run-pod: t/p\n",
+      "refuse.yaml");
+  REQUIRE_OK(suite);
+  auto report = RunOnNode(*suite, *profile);
+  bool leaked = drahil::PathExists(marker);
+  if (leaked) ::unlink(marker.c_str());
+  CHECK_FALSE(leaked);
+  REQUIRE_OK(report);
+  REQUIRE(report->suites.size() == 1);
+  REQUIRE(report->suites[0].cases.size() == 1);
+  const auto& c = report->suites[0].cases[0];
+  INFO(c.message);
+  CHECK(c.verdict == Verdict::kFail);
+  CHECK(c.type == "CdiRefused");
+  CHECK(c.message.find("critical [sensitive-host-path]") != std::string::npos);
+  CHECK(c.message.find("hostile-dev.json $.devices[0].containerEdits.mounts[0].hostPath") !=
+        std::string::npos);
+  CHECK(c.message.find("mount /etc -> /run/host-etc") != std::string::npos);
+  for (const auto& call : c.calls) CHECK(call.kind != "probe");  // the sandbox never started
 }

@@ -35,6 +35,8 @@ std::string RecvMsg(int sock);
 // new mount namespace: private /dev with the CDI device nodes, private /run,
 // the CDI mounts and extra binds, the masks, and /proc.
 Status SetupMounts(const InitConfig& c);
+// LoopbackUp() (init_mounts.cpp): brings up `lo` in the new network namespace.
+Status LoopbackUp();
 
 // Processes and hooks (init_hooks.cpp).
 int PidfdOpen(pid_t pid);

@@ -4,7 +4,7 @@
 // multi-threaded test process could deadlock on a lock held by another thread.
 //
 // Stage 1 (this process, host PID namespace): optional user namespace, then
-// clone() the init with new PID, mount, IPC and UTS namespaces; runs the
+// clone() the init with new PID, mount, IPC, UTS (and network) namespaces; runs the
 // runtime-namespace hooks (prestart, createRuntime, poststart, poststop);
 // enforces the wall-clock deadline by killing the init, which makes the kernel
 // kill every process in the PID namespace.
@@ -166,11 +166,15 @@ int Stage1(const InitConfig& c) {
   }
   // clone() rather than unshare(CLONE_NEWPID): only the init enters the new
   // PID namespace, so hooks this process forks later stay in the host's.
-  long r = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
-                     nullptr, nullptr, nullptr, nullptr);
+  // Without host_network the container gets its own network namespace
+  // (only loopback), as a pod without spec.hostNetwork does.
+  unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (!c.host_network) flags |= CLONE_NEWNET;
+  long r = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (r < 0) {
-    EmitError(
-        Errno(Code::kUnavailable, "clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS)"));
+    EmitError(Errno(Code::kUnavailable,
+                    std::string("clone(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWIPC|CLONE_NEWUTS") +
+                        (c.host_network ? ")" : "|CLONE_NEWNET) (host_network=false)")));
     return 1;
   }
   if (r == 0) {

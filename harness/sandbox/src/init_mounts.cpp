@@ -2,15 +2,22 @@
 // private /dev and /run, and the masks, set up by the init in its new mount
 // namespace.
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,9 +86,10 @@ Status EnsureTarget(const std::string& path, bool dir, const std::vector<Private
   struct stat st {};
   if (::lstat(real.c_str(), &st) == 0) return OkStatus();
   if (root == nullptr) {
-    return FailedPreconditionError("mount point " + path +
-                                   " does not exist; the sandbox shares the host filesystem and "
-                                   "creates mount points only under /dev and /run");
+    return FailedPreconditionError(
+        "mount point " + path +
+        " does not exist; the sandbox shares the host filesystem and "
+        "creates mount points only under /dev, /run and (with a read-only root) /tmp");
   }
   std::string cur = root->real;
   std::string rest = path.substr(root->container.size());
@@ -122,14 +130,36 @@ unsigned long LockedFlags(const std::string& path) {
   return f;
 }
 
+// The flags of each bind source as the host mounted it, taken before the
+// host root is made read-only (a bind of a source on the read-only root
+// would otherwise look read-only). The init is single-threaded.
+std::map<std::string, unsigned long>& SourceFlags() {
+  static std::map<std::string, unsigned long> flags;
+  return flags;
+}
+
+void RememberSourceFlags(const InitConfig& c) {
+  auto& m = SourceFlags();
+  for (const auto& n : c.edits.device_nodes) m[n.HostPath()] = LockedFlags(n.HostPath());
+  for (const auto& mt : c.edits.mounts) m[mt.host_path] = LockedFlags(mt.host_path);
+  for (const auto& b : c.extra_binds) m[b.host_path] = LockedFlags(b.host_path);
+  if (!c.fake_root.empty()) m[c.fake_root] = LockedFlags(c.fake_root);
+}
+
+// BindMount(): binds src onto target; a remount applies extra_flags (a
+// read-only grant) plus what the source's mount already enforces. A bind
+// that asks for nothing is remounted too when the host root was made
+// read-only, so a writable grant stays writable.
 Status BindMount(const std::string& src, const std::string& target, bool recursive,
                  unsigned long extra_flags) {
   if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0), nullptr) !=
       0) {
     return Errno(Code::kFailedPrecondition, "bind " + src + " -> " + target);
   }
-  if (extra_flags != 0) {
-    unsigned long flags = MS_REMOUNT | MS_BIND | extra_flags | LockedFlags(target);
+  auto known = SourceFlags().find(src);
+  unsigned long source_flags = known != SourceFlags().end() ? known->second : LockedFlags(target);
+  if (extra_flags != 0 || known != SourceFlags().end()) {
+    unsigned long flags = MS_REMOUNT | MS_BIND | extra_flags | source_flags;
     if (::mount(nullptr, target.c_str(), nullptr, flags, nullptr) != 0) {
       return Errno(Code::kFailedPrecondition, "remount " + target);
     }
@@ -302,6 +332,48 @@ Status MaskDir(const std::string& dir) {
   return OkStatus();
 }
 
+// MakeRootReadOnly(): every mount of the host's tree, read-only in this
+// mount namespace (mount_setattr(AT_RECURSIVE), Linux 5.12; before that one
+// read-only bind remount per mount in /proc/self/mountinfo). Mounts made
+// afterwards (/dev, /run, /tmp, grants, /proc) keep their own flags.
+Status MakeRootReadOnly() {
+#ifdef SYS_mount_setattr
+  const long nr = SYS_mount_setattr;
+#else
+  const long nr = 442;
+#endif
+  struct {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+  } attr{0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+  if (::syscall(nr, AT_FDCWD, "/", 0x8000 /* AT_RECURSIVE */, &attr, sizeof(attr)) == 0) {
+    Log("host root read-only (recursive)");
+    return OkStatus();
+  }
+  if (errno != ENOSYS) return Errno(Code::kUnavailable, "make the host root read-only");
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  int count = 0;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    if (!(f >> id >> parent >> dev >> root >> point)) continue;
+    std::string path;  // mountinfo escapes space, tab, newline and backslash as \ooo
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        path += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        path += point[i];
+      }
+    }
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | LockedFlags(path);
+    if (::mount(nullptr, path.c_str(), nullptr, flags, nullptr) == 0) ++count;
+  }
+  if (count == 0) return Errno(Code::kUnavailable, "make the host root read-only");
+  Log("host root read-only (" + std::to_string(count) + " mounts)");
+  return OkStatus();
+}
+
 Status SetupDev(const InitConfig& c) {
   const std::string& s = c.staging_dir;
   if (::mount("tmpfs", s.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") != 0) {
@@ -352,6 +424,23 @@ Status SetupDev(const InitConfig& c) {
 
 }  // namespace
 
+Status LoopbackUp() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno(Code::kUnavailable, "socket for the loopback interface");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  Status s = OkStatus();
+  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    s = Errno(Code::kUnavailable, "SIOCGIFFLAGS lo");
+  } else {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) s = Errno(Code::kUnavailable, "bring up lo");
+  }
+  ::close(fd);
+  if (s.ok()) Log("network namespace: loopback only");
+  return s;
+}
+
 Status SetupMounts(const InitConfig& c) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return Errno(Code::kUnavailable, "make mounts private");
@@ -359,6 +448,8 @@ Status SetupMounts(const InitConfig& c) {
   if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0) {
     return Errno(Code::kUnavailable, "sethostname");
   }
+  RememberSourceFlags(c);
+  if (c.read_only_root) DRAHIL_RETURN_IF_ERROR(MakeRootReadOnly());
   DRAHIL_RETURN_IF_ERROR(SetupDev(c));
   std::vector<PrivateRoot> roots = {{"/dev", "/dev"}};
   if (c.private_run) {
@@ -378,6 +469,27 @@ Status SetupMounts(const InitConfig& c) {
     }
     Log("private /run");
   }
+  // A read-only root needs a writable /tmp: a private tmpfs, built on the
+  // staging dir while the host's /tmp still resolves the grants' sources,
+  // and moved into place once every grant is in.
+  bool private_tmp = c.read_only_root && !c.staging_tmp_dir.empty();
+  if (private_tmp) {
+    if (::mount("tmpfs", c.staging_tmp_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                "mode=1777,size=65536k") != 0) {
+      return Errno(Code::kInternal, "mount private /tmp");
+    }
+    roots.push_back({"/tmp", c.staging_tmp_dir});
+    // The emulated node's root stays visible at its path (read-only: the
+    // probes and the fake libraries only read it; its device nodes are
+    // granted, writable, as CDI device nodes).
+    std::string fake = c.fake_root.empty() ? "" : Clean(c.fake_root);
+    if (!fake.empty() && Under(fake, "/tmp") && fake != "/tmp") {
+      std::string real;
+      DRAHIL_RETURN_IF_ERROR(EnsureTarget(fake, true, roots, &real));
+      DRAHIL_RETURN_IF_ERROR(BindMount(c.fake_root, real, true, MS_RDONLY));
+      Log("node root " + fake + " bound read-only into the private /tmp");
+    }
+  }
   for (const auto& n : c.edits.device_nodes) {
     if (Under(Clean(n.path), "/dev") && Clean(n.path) != "/dev") continue;
     DRAHIL_RETURN_IF_ERROR(ApplyDeviceNode(n, roots, c.user_namespace));
@@ -394,6 +506,11 @@ Status SetupMounts(const InitConfig& c) {
         b.read_only ? std::vector<std::string>{"rbind", "ro"} : std::vector<std::string>{"rbind"},
         ""};
     DRAHIL_RETURN_IF_ERROR(ApplyMount(m, roots));
+  }
+  if (private_tmp) {
+    if (::mount(c.staging_tmp_dir.c_str(), "/tmp", nullptr, MS_MOVE, nullptr) != 0)
+      return Errno(Code::kInternal, "move the private /tmp into place");
+    Log("private /tmp");
   }
   // Masks come last: every grant above resolved its host path in the unmasked
   // view, as the runtime would, so a driver that mounts the whole node dev dir

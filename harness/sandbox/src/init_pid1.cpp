@@ -68,6 +68,12 @@ int InitMain(const InitConfig& c, int sock) {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
+  if (!c.host_network) {
+    if (Status s = LoopbackUp(); !s.ok()) {
+      EmitError(s);
+      return 1;
+    }
+  }
   if (Status s = SetupMounts(c); !s.ok()) {
     EmitError(s);
     return 1;

@@ -58,6 +58,9 @@ std::string EncodeConfig(const InitConfig& c) {
   j["cwd"] = c.cwd;
   j["hostname"] = c.hostname;
   j["privateRun"] = c.private_run;
+  j["readOnlyRoot"] = c.read_only_root;
+  j["hostNetwork"] = c.host_network;
+  j["stagingTmp"] = c.staging_tmp_dir;
   j["userns"] = c.user_namespace;
   j["allowHooks"] = c.allow_hooks;
   j["staging"] = c.staging_dir;
@@ -108,6 +111,9 @@ Result<InitConfig> DecodeConfig(const std::string& text) {
     c.cwd = j.at("cwd").get<std::string>();
     c.hostname = j.at("hostname").get<std::string>();
     c.private_run = j.at("privateRun").get<bool>();
+    c.read_only_root = j.at("readOnlyRoot").get<bool>();
+    c.host_network = j.at("hostNetwork").get<bool>();
+    c.staging_tmp_dir = j.at("stagingTmp").get<std::string>();
     c.user_namespace = j.at("userns").get<bool>();
     c.allow_hooks = j.at("allowHooks").get<bool>();
     c.staging_dir = j.at("staging").get<std::string>();

@@ -34,9 +34,12 @@ struct InitConfig {
   std::string cwd = "/";
   std::string hostname;
   bool private_run = true;
+  bool read_only_root = true;
+  bool host_network = false;
   bool user_namespace = false;
   bool allow_hooks = false;
   std::string staging_dir;       // an empty dir the helper mounts the new /dev on first
+  std::string staging_tmp_dir;   // the same for the private /tmp (read_only_root)
   int64_t deadline_mono_ms = 0;  // CLOCK_MONOTONIC, absolute
 };
 

@@ -72,10 +72,14 @@ bool ReadSome(Stream& s) {
 }
 
 internal::InitConfig MakeInitConfig(const SandboxSpec& spec, const std::string& staging,
-                                    int64_t start) {
+                                    const std::string& staging_tmp, int64_t start) {
   internal::InitConfig cfg;
   cfg.argv = spec.argv;
-  cfg.env = MergeEnv(spec.env, spec.edits.env, spec.hostname);
+  std::map<std::string, std::string> env = spec.env;
+  // Under a read-only root $HOME (/root) is not writable: caches (an OpenCL
+  // runtime's compiled kernels, for one) go to the private /tmp instead.
+  if (spec.read_only_root) env.emplace("XDG_CACHE_HOME", "/tmp/.cache");
+  cfg.env = MergeEnv(env, spec.edits.env, spec.hostname);
   cfg.edits = spec.edits;
   cfg.fake_root = spec.fake_root;
   cfg.mask_dirs = spec.mask_dirs;
@@ -83,6 +87,9 @@ internal::InitConfig MakeInitConfig(const SandboxSpec& spec, const std::string& 
   cfg.cwd = spec.cwd.empty() ? "/" : spec.cwd;
   cfg.hostname = spec.hostname;
   cfg.private_run = spec.private_run;
+  cfg.read_only_root = spec.read_only_root;
+  cfg.host_network = spec.host_network;
+  cfg.staging_tmp_dir = staging_tmp;
   cfg.user_namespace = UseUserNamespace(spec.user_namespace);
   cfg.allow_hooks = spec.allow_hooks;
   cfg.staging_dir = staging;
@@ -327,7 +334,8 @@ Status Sandbox::Available(UserNamespace user_namespace) {
     int report[2] = {0, 0};
     if (userns && ::unshare(CLONE_NEWUSER) != 0) {
       report[0] = 1;
-    } else if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+    } else if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) !=
+               0) {
       report[0] = 2;
     } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
       report[0] = 3;
@@ -352,9 +360,10 @@ Status Sandbox::Available(UserNamespace user_namespace) {
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return OkStatus();
-  static const char* kSteps[] = {"namespace check died", "unshare(CLONE_NEWUSER)",
-                                 "unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS)",
-                                 "make mounts private", "mount tmpfs in a new mount namespace"};
+  static const char* kSteps[] = {
+      "namespace check died", "unshare(CLONE_NEWUSER)",
+      "unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWNET)",
+      "make mounts private", "mount tmpfs in a new mount namespace"};
   int step =
       n == static_cast<ssize_t>(sizeof(report)) && report[0] >= 1 && report[0] <= 4 ? report[0] : 0;
   std::string why = kSteps[step];
@@ -380,10 +389,13 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
   DRAHIL_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("drahil-sandbox-"));
   const std::string staging = work.Join("dev");
   if (::mkdir(staging.c_str(), 0700) != 0) return ErrnoError(errno, "mkdir " + staging);
+  const std::string staging_tmp = work.Join("tmp");
+  if (::mkdir(staging_tmp.c_str(), 0700) != 0) return ErrnoError(errno, "mkdir " + staging_tmp);
 
   const std::string config_path = work.Join("config.json");
   DRAHIL_RETURN_IF_ERROR(AtomicWriteFile(
-      config_path, internal::EncodeConfig(MakeInitConfig(spec, staging, start)), 0600));
+      config_path, internal::EncodeConfig(MakeInitConfig(spec, staging, staging_tmp, start)),
+      0600));
 
   DRAHIL_ASSIGN_OR_RETURN(HelperPipes pipes, MakeHelperPipes());
   DRAHIL_ASSIGN_OR_RETURN(pid_t helper, SpawnHelper(init, config_path, pipes));

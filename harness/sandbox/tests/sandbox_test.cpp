@@ -267,6 +267,7 @@ TEST_CASE("Sandbox: nothing survives the timeout, not even a detached grandchild
           " -lt 2 ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done; echo running=" + count +
           "; " + sleeper + " 1000",
       milliseconds(2000));
+  spec.extra_binds = {{tmp->path(), "", true}};  // the private /tmp hides the host's
   auto r = Sandbox::Run(spec);
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
@@ -286,8 +287,9 @@ TEST_CASE("Sandbox: background processes die with the command", "[sandbox]") {
   const std::string token = Token();
   const std::string sleeper = tmp->Join(token);
   REQUIRE_OK(AtomicWriteFile(sleeper, *ReadFile("/bin/sleep"), 0755));
-  auto r =
-      Sandbox::Run(Shell("setsid " + sleeper + " 1000 >/dev/null 2>&1 & echo bg", seconds(20)));
+  SandboxSpec spec = Shell("setsid " + sleeper + " 1000 >/dev/null 2>&1 & echo bg", seconds(20));
+  spec.extra_binds = {{tmp->path(), "", true}};
+  auto r = Sandbox::Run(spec);
   REQUIRE_OK(r);
   CHECK(r->stdout_text == "bg\n");
   CHECK(r->exit.success());
@@ -310,6 +312,8 @@ TEST_CASE("Sandbox: hooks run only when allowed", "[sandbox]") {
                               {}});
   spec.edits.hooks.push_back(
       {"poststop", "/bin/sh", {"sh", "-c", "touch " + tmp->Join("poststop")}, {}, {}});
+  // The createContainer hook writes inside the container's view.
+  spec.extra_binds = {{tmp->path(), "", false}};
   auto denied = Sandbox::Run(spec);
   REQUIRE_OK(denied);
   CHECK(std::count_if(denied->log.begin(), denied->log.end(),
@@ -377,6 +381,64 @@ TEST_CASE("Sandbox: edits that cannot be applied are errors naming the path", "[
   auto nexec = Sandbox::Run(bad);
   CHECK(nexec.status().code() == Code::kNotFound);
   CHECK(nexec.status().message().find("/nonexistent/probe") != std::string::npos);
+}
+
+TEST_CASE("Sandbox: the host root is read-only, /tmp private, writable grants stay writable",
+          "[sandbox]") {
+  REQUIRE_SANDBOX();
+  auto host = TempDir::Create("sbx-rw-", "/var/tmp");
+  REQUIRE_OK(host);
+  auto lib = TempDir::Create("sbx-rwlib-");
+  REQUIRE_OK(lib);
+  const std::string victim = host->Join("written-from-the-sandbox");
+  SandboxSpec spec =
+      Shell("echo x > " + victim +
+            " && echo WROTE_HOST; echo t > /tmp/t && cat /tmp/t; ls -A /tmp | wc -l; echo y > "
+            "/run/grant/file && echo WROTE_GRANT; echo z > /dev/shm/z && echo WROTE_SHM; true");
+  spec.edits.mounts.push_back({lib->path(), "/run/grant", {"rbind", "rw"}, ""});
+  auto r = Sandbox::Run(spec);
+  REQUIRE_OK(r);
+  INFO(r->stdout_text << r->stderr_text);
+  auto lines = Lines(r->stdout_text);
+  CHECK(lines.count("WROTE_HOST") == 0);
+  CHECK(r->stderr_text.find("Read-only file system") != std::string::npos);
+  CHECK_FALSE(PathExists(victim));
+  CHECK(lines.count("t") == 1);            // /tmp is a writable private tmpfs...
+  CHECK(lines.count("1") == 1);            // ...holding only what the command wrote
+  CHECK(lines.count("WROTE_GRANT") == 1);  // a CDI mount keeps its rw option
+  CHECK(*ReadFile(lib->Join("file")) == "y\n");
+  CHECK(lines.count("WROTE_SHM") == 1);
+
+  // read_only_root = false: the old view, the host's root writable.
+  spec.read_only_root = false;
+  spec.edits.mounts.clear();
+  auto w = Sandbox::Run(spec);
+  REQUIRE_OK(w);
+  INFO(w->stdout_text << w->stderr_text);
+  CHECK(Lines(w->stdout_text).count("WROTE_HOST") == 1);
+  CHECK(PathExists(victim));
+}
+
+TEST_CASE("Sandbox: a new network namespace with only loopback, unless host_network", "[sandbox]") {
+  REQUIRE_SANDBOX();
+  const char* script =
+      "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; echo lines=$(grep -c . /proc/net/dev)";
+  auto r = Sandbox::Run(Shell(script));
+  REQUIRE_OK(r);
+  INFO(r->stdout_text << r->stderr_text);
+  auto lines = Lines(r->stdout_text);
+  CHECK(lines.count("lo") == 1);
+  CHECK(lines.count("lines=3") == 1);  // two header lines and lo, nothing else
+  // lo was brought up (SIOCSIFFLAGS succeeded).
+  CHECK(std::count(r->log.begin(), r->log.end(), "network namespace: loopback only") == 1);
+  auto host_ifaces = ReadFile("/proc/net/dev");
+  REQUIRE_OK(host_ifaces);
+  SandboxSpec h = Shell("grep -c . /proc/net/dev");
+  h.host_network = true;
+  auto hr = Sandbox::Run(h);
+  REQUIRE_OK(hr);
+  std::string host_count = std::to_string(Lines(*host_ifaces).size());
+  CHECK(hr->stdout_text == host_count + "\n");
 }
 
 TEST_CASE("Sandbox: a user namespace gives the same isolation", "[sandbox]") {

@@ -1,4 +1,5 @@
 #include "drahil/allocator/allocator.hpp"
+#include "drahil/cdi/audit.hpp"
 #include "drahil/cdi/registry.hpp"
 #include "drahil/sandbox/sandbox.hpp"
 #include "steps.hpp"
@@ -120,8 +121,11 @@ class RunPodStep final : public StepHandler {
     StepOutcome result = StepOutcome::Pass();
     Json terminated = Json::object();  // container name → its terminated state
     for (const auto& ct : spec.value("containers", Json::array())) {
-      StepOutcome o = RunContainer(ctx, *env, ref, ct, claim_of, devices, opts,
-                                   ext_claims[ct.value("name", "")], &terminated);
+      StepOutcome o = RunContainer(
+          ctx, *env, ref, ct, claim_of, devices, opts, ext_claims[ct.value("name", "")],
+          spec.contains("hostNetwork") && spec["hostNetwork"].is_boolean() &&
+              spec["hostNetwork"].get<bool>(),
+          &terminated);
       if (!o.passed()) {
         result = o;
         break;
@@ -586,11 +590,12 @@ class RunPodStep final : public StepHandler {
   StepOutcome RunContainer(CaseContext& ctx, NodeEnv& env, const std::string& pod, const Json& ct,
                            const std::map<std::string, std::string>& claim_of,
                            ClaimDevices& devices, const Json& opts,
-                           const std::vector<kubelet::ContainerClaim>& extended, Json* terminated) {
+                           const std::vector<kubelet::ContainerClaim>& extended, bool host_network,
+                           Json* terminated) {
     std::string cname = ct.value("name", "");
     ContainerDevices mine = DevicesOf(ct, claim_of, devices, extended);
     sandbox::SandboxSpec sb;
-    if (StepOutcome o = ResolveCdi(ctx, cname, mine.ids, sb.edits); !o.passed()) return o;
+    if (StepOutcome o = ResolveCdi(ctx, env, cname, mine.ids, sb.edits); !o.passed()) return o;
     for (const auto& a : ct.value("command", Json::array()))
       sb.argv.push_back(a.get<std::string>());
     for (const auto& a : ct.value("args", Json::array())) sb.argv.push_back(a.get<std::string>());
@@ -606,6 +611,9 @@ class RunPodStep final : public StepHandler {
       if (StepOutcome o = UseExecBackend(ctx, cname, sb.argv); !o.passed()) return o;
     }
     CompleteSandbox(ctx, env, ct, sb);
+    // The pod's spec.hostNetwork, as Kubernetes spells it: the container
+    // shares the node's network; otherwise it gets its own, loopback only.
+    sb.host_network = host_network;
     sb.timeout = std::chrono::duration_cast<milliseconds>(ctx.Remaining());
     auto t0 = Clock::Real().Now();
     auto r = sandbox::Sandbox::Run(sb);
@@ -687,8 +695,11 @@ class RunPodStep final : public StepHandler {
   }
 
   // ResolveCdi(): the container's CDI IDs against the spec files in the
-  // case's CDI dir, as a runtime would.
-  static StepOutcome ResolveCdi(CaseContext& ctx, const std::string& cname,
+  // case's CDI dir, as a runtime would; then the CDI audit over exactly
+  // what the container gets (its devices and their specs' edits). A
+  // critical finding refuses the edits: the case fails naming it and the
+  // sandbox never starts.
+  static StepOutcome ResolveCdi(CaseContext& ctx, const NodeEnv& env, const std::string& cname,
                                 const std::vector<std::string>& ids, cdi::ContainerEdits& edits) {
     auto reg = cdi::Registry::Load({ctx.dirs.cdi_dir});
     if (!reg.ok()) return StepOutcome::FromStatus(reg.status(), "load CDI specs");
@@ -701,8 +712,32 @@ class RunPodStep final : public StepHandler {
           "container " + cname + ": the driver's CDI IDs do not resolve: " + res.status().message(),
           "CdiUnresolved");
     }
+    if (StepOutcome o = RefuseCritical(ctx, env, cname, *res); !o.passed()) return o;
     edits = res->edits;
     return StepOutcome::Pass();
+  }
+
+  // RefuseCritical(): the audit's critical findings (cdi::AuditResolution(),
+  // the same rules as `drahil cdi audit`) fail the container before anything
+  // is applied: a mount of / or /etc, a raw host device, a shell hook, a '..'
+  // path, a spec file linked out of the CDI dir... The allocation checks are
+  // left to the probes (they are what the isolation cases test).
+  static StepOutcome RefuseCritical(CaseContext& ctx, const NodeEnv& env, const std::string& cname,
+                                    const cdi::Resolution& res) {
+    cdi::AuditOptions opts;
+    if (!env.fake_root.empty()) opts.device_roots = {env.fake_root + "/dev"};
+    std::vector<std::string> critical;
+    for (const auto& f : cdi::AuditResolution(res, opts)) {
+      if (f.severity != cdi::Severity::kCritical) continue;
+      critical.push_back(f.ToString());
+      ctx.Record("cdi", "audit " + f.rule, "Refused", 0, f.ToString());
+    }
+    if (critical.empty()) return StepOutcome::Pass();
+    std::string msg = "container " + cname + ": the driver's CDI edits are refused, the sandbox " +
+                      "was not started (" + std::to_string(critical.size()) +
+                      " critical audit finding(s)):";
+    for (const auto& c : critical) msg += "\n  " + c;
+    return StepOutcome::Fail(msg, "CdiRefused");
   }
 
   // ExpandDeviceRefs(): {device.capacity.NAME} / {device.attribute.NAME}:

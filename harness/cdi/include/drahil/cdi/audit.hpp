@@ -15,7 +15,8 @@
 //                         /var/lib/kubelet, /var/lib/containerd, a runtime socket, ...
 //   raw-host-device       a node for host memory/disks (/dev/mem, /dev/sd*, block devices)
 //   device-dir-mount      a mount exposing a whole device dir (host /dev or a device root)
-//   path-traversal        a path with ".." components or not absolute
+//   path-traversal        a path with ".." components or not absolute (critical)
+//   spec-symlink          a spec file that is a symlink pointing out of its spec dir
 //   world-writable        a node whose fileMode (or host file) is writable by others
 //   mknod-permission      cgroup permissions include 'm' (also the default ""): rw suffices
 //   hook                  every hook, with its stage, path and args
@@ -59,7 +60,8 @@ struct AuditOptions {
   // Host dirs that hold device nodes besides /dev (e.g. "$DRAHIL_FAKE_ROOT/dev"
   // on an emulated node, whose nodes are plain files).
   std::vector<std::string> device_roots;
-  // Stat host paths to learn modes the spec leaves out (world-writable check).
+  // Stat host paths to learn modes the spec leaves out (world-writable
+  // check) and lstat spec files (spec-symlink).
   bool stat_host = true;
   // Allocation facts for AuditResolution(): the number of devices the claim was
   // allocated, and optionally the exact host paths of their nodes.

@@ -13,11 +13,13 @@
 //   // r.exit, r.stdout_text, r.stderr_text, r.result_json, r.timed_out
 //
 // What the command gets (see docs/sandbox.md):
-//   - new mount, PID, IPC and UTS namespaces; a user namespace when not root
+//   - new mount, PID, IPC, UTS and network namespaces (the network one has only
+//     loopback; host_network keeps the host's); a user namespace when not root
 //     (or when user_namespace == kAlways). PID 1 is the sandbox init, which
 //     reaps orphans and forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2;
 //   - the host's root filesystem (like a container whose image is the host),
-//     with a private tmpfs /dev holding only null, zero, full, random, urandom,
+//     read-only unless read_only_root is false, a private tmpfs /tmp, with a
+//     private tmpfs /dev holding only null, zero, full, random, urandom,
 //     tty, shm, pts and the CDI device nodes, bind-mounted from their host paths
 //     (an emulated node's regular files work the same way); a private /run;
 //     <fake_root>/dev masked by an empty tmpfs; a fresh /proc;
@@ -76,6 +78,14 @@ struct SandboxSpec {
   std::string cwd = "/";
   std::string hostname = "drahil-sandbox";
   bool private_run = true;  // a private tmpfs on /run (hides host sockets and CDI dirs)
+  // The host's root filesystem, remounted read-only (recursively) inside the
+  // private mount namespace; /tmp becomes a private tmpfs. CDI mounts and
+  // extra_binds keep their own rw/ro options; fake_root stays visible
+  // (read-only) at its path.
+  bool read_only_root = true;
+  // false: a new network namespace with only loopback (up). true: the
+  // host's network (pod spec.hostNetwork).
+  bool host_network = false;
   UserNamespace user_namespace = UserNamespace::kAuto;
   size_t max_output_bytes = 16u << 20;  // per stream; the rest is discarded
   // The helper binary; default: drahil-sandbox-init next to the running

@@ -89,6 +89,15 @@ bool Filter::Matches(const json& obj) const {
   return labels.MatchesObject(obj) && fields.Matches(obj);
 }
 
+namespace {
+
+// TooLargeForStorage(): what kube-apiserver answers when etcd refuses a
+// write over --max-request-bytes: the etcd error passed through as a 500
+// (kubernetes/kubernetes#112152, still open).
+ApiError TooLargeForStorage() { return WithCode(500, "etcdserver: request is too large"); }
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Watcher
 
@@ -262,9 +271,14 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     m.erase("deletionTimestamp");
     m.erase("deletionGracePeriodSeconds");
     m["resourceVersion"] = std::to_string(++rv_);
+    auto text = std::make_shared<const std::string>(obj.dump());
+    if (text->size() > options_.max_object_bytes) {
+      --rv_;  // nothing was written
+      return TooLargeForStorage();
+    }
     result = std::make_shared<const json>(std::move(obj));
     bucket[Key(ns, name)] = result;
-    CommitLocked(info, "ADDED", result, nullptr);
+    CommitLocked(info, "ADDED", result, nullptr, std::move(text));
     CrdWrittenLocked(info, *result);
   }
   NotifyWrite();
@@ -320,10 +334,15 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
       m["generation"] = cm.value("generation", int64_t{0}) + 1;
     }
     m["resourceVersion"] = std::to_string(++rv_);
+    auto text = std::make_shared<const std::string>(desired.dump());
+    if (text->size() > options_.max_object_bytes) {
+      --rv_;  // nothing was written
+      return TooLargeForStorage();
+    }
     bool finish_delete = m.contains("deletionTimestamp") && !HasFinalizers(desired);
     result = std::make_shared<const json>(std::move(desired));
     it->second = result;
-    CommitLocked(info, "MODIFIED", result, current);
+    CommitLocked(info, "MODIFIED", result, current, std::move(text));
     if (finish_delete) {
       DeleteLocked(info, Key(ns, name), result);
     } else {
@@ -437,15 +456,16 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
   return deleted;
 }
 
-void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj,
-                         ObjPtr prev) {
+void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev,
+                         std::shared_ptr<const std::string> text) {
   Event ev{std::stoull(formats::StringOr(*obj, "metadata.resourceVersion")),
            &info,
            type,
            std::move(obj),
            std::move(prev),
-           nullptr};
+           std::move(text)};
   DispatchLocked(ev);
+  ev.obj_json.reset();  // the history keeps the object, not its text too
   history_.push_back(std::move(ev));
   while (history_.size() > options_.history) {
     compacted_rv_ = history_.front().rv;

@@ -96,6 +96,9 @@ class Store {
     size_t history = 10000;          // watch events kept for resuming
     size_t max_watch_queue = 10000;  // a watcher this far behind is cut off
     Clock* clock = &Clock::Real();   // creation and deletion timestamps
+    // An object whose JSON is larger is refused as etcd refuses a request
+    // over its --max-request-bytes (default 1.5 MiB).
+    size_t max_object_bytes = 1536u << 10;
   };
   explicit Store(Options options);
 
@@ -184,8 +187,9 @@ class Store {
   // CrdWrittenLocked(): keeps the registry in step with a CRD write.
   void CrdWrittenLocked(const ResourceInfo& info, const nlohmann::json& obj) DRAHIL_REQUIRES(mu_);
   // Commit(): records an event, feeds watchers.
-  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev)
-      DRAHIL_REQUIRES(mu_);
+  // text: obj's JSON when already at hand (not kept in the history).
+  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev,
+                    std::shared_ptr<const std::string> text = nullptr) DRAHIL_REQUIRES(mu_);
   void DispatchLocked(const Event& ev) DRAHIL_REQUIRES(mu_);
   std::string NewUid() DRAHIL_REQUIRES(mu_);
   std::string RandomSuffix() DRAHIL_REQUIRES(mu_);

@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -106,17 +107,31 @@ void Watcher::Push(std::string line) {
   {
     MutexLock lock(mu_);
     if (closed_) return;
-    if (queue_.size() >= max_queue_) {
-      // A watcher this far behind would hold unbounded memory; Kubernetes'
-      // watch cache also terminates watchers that cannot keep up.
+    // A watcher this far behind would hold unbounded memory; Kubernetes'
+    // watch cache also terminates watchers that cannot keep up. One event
+    // larger than max_bytes still goes to a watcher with nothing pending.
+    if (queue_.size() >= max_queue_ ||
+        (pending_bytes_ > 0 && pending_bytes_ + line.size() > max_bytes_)) {
       closed_ = true;
       dropped_ = true;
+      queue_.clear();  // nothing more is written: give the memory back now
     } else {
+      pending_bytes_ += line.size();
       queue_.push_back(std::move(line));
     }
     wake = wake_;
   }
   if (wake) wake();
+}
+
+void Watcher::Written(size_t bytes) {
+  MutexLock lock(mu_);
+  pending_bytes_ -= std::min(bytes, pending_bytes_);
+}
+
+size_t Watcher::PendingBytes() const {
+  MutexLock lock(mu_);
+  return pending_bytes_;
 }
 
 bool Watcher::Drain(std::vector<std::string>* out) {
@@ -499,7 +514,8 @@ void Store::DispatchLocked(const Event& ev) {
 }
 
 Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
-  auto w = std::make_shared<Watcher>(req.info, req.filter, req.bookmarks, options_.max_watch_queue);
+  auto w = std::make_shared<Watcher>(req.info, req.filter, req.bookmarks, options_.max_watch_queue,
+                                     options_.max_watch_queue_bytes);
   MutexLock lock(mu_);
   uint64_t from = req.resource_version.value_or(0);
   if (req.send_initial_events || from == 0) {

@@ -34,8 +34,9 @@ HttpResult As(const ApiServer& s, const std::string& token, const std::string& m
 }
 
 json SingleNode(const std::string& node) {
-  return {{"nodeSelectorTerms",
-           {{{"matchFields", {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {node}}}}}}}}};
+  return {
+      {"nodeSelectorTerms",
+       {{{"matchFields", {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {node}}}}}}}}};
 }
 
 // A claim allocated (by the admin, as the scheduler stand-in does) to
@@ -91,8 +92,8 @@ TEST_CASE("ApiServer security: a node token may not change status.allocation or 
                                        "resource=\\\"resourceclaims/binding\\\""));
     // Deallocating is a change too.
     json patch = {{"status", {{"allocation", nullptr}}}};
-    auto p = As(*server, tok, "PATCH", kClaims + "/c1/status", patch,
-                "application/merge-patch+json");
+    auto p =
+        As(*server, tok, "PATCH", kClaims + "/c1/status", patch, "application/merge-patch+json");
     CHECK(p.status == 422);
     CHECK_THAT(p.body, Catch::Contains("verb=\\\"patch\\\""));
   }

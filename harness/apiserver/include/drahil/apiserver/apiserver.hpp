@@ -166,6 +166,14 @@ class ApiServer {
     // A watcher this many events behind (a client that stopped reading) is
     // cut off, bounding memory per slow client, as Kubernetes' watch cache does.
     size_t max_watch_queue = 10000;
+    // ... or with this many bytes of event data queued and not yet written to
+    // its socket. 16 MiB: ten objects at etcd's 1.5 MiB request limit fit, so
+    // a reading client is not cut by a burst of large objects, and each
+    // stalled client costs at most this much.
+    size_t max_watch_queue_bytes = 16u << 20;
+    // A watch connection whose socket write makes no progress for this long
+    // (the client stopped reading and the TCP buffers are full) is closed.
+    std::chrono::milliseconds watch_write_timeout{10000};
     // Audit entries kept (oldest dropped first).
     size_t audit_capacity = 100000;
     // The Kubernetes version and feature gates the server behaves as: which

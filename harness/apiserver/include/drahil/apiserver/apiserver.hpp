@@ -224,8 +224,11 @@ class ApiServer {
   // IssueNodeToken(): a bearer token for user "system:node:<node>". Such a
   // user may read everything, but may write only ResourceSlices whose
   // spec.nodeName is node (and spec.driver is driver, when driver is set),
-  // ResourceClaim status, Events (core and events.k8s.io) and its own Node
-  // (labels and status, as NodeRestriction allows). With
+  // ResourceClaim status (its driver's status.devices entries on claims
+  // allocated to its node; never status.allocation or status.reservedFor:
+  // 422, as Kubernetes 1.36's resourceclaims/binding and /driver checks),
+  // Events (core and events.k8s.io) and its own Node (labels and status, as
+  // NodeRestriction allows). With
   // Options::driver_policy the policy's user and rules apply instead, plus
   // the ResourceSlice restriction. Calling again returns a new token.
   std::string IssueNodeToken(const std::string& node, const std::string& driver = "");

@@ -59,8 +59,10 @@ class ApiServer::Impl {
 
   explicit Impl(Options o)
       : options(std::move(o)),
-        store(internal::Store::Options{options.watch_history, options.max_watch_queue,
-                                       options.clock}),
+        store(internal::Store::Options{.history = options.watch_history,
+                                       .max_watch_queue = options.max_watch_queue,
+                                       .clock = options.clock,
+                                       .max_watch_queue_bytes = options.max_watch_queue_bytes}),
         handler(store,
                 internal::Handler::Config{
                     options.git_version.empty() ? options.gates.version().GitVersion() + "-drahil"

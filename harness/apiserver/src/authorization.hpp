@@ -45,7 +45,13 @@ std::optional<ApiError> AuthorizeRequest(const Identity& id, const Route& route,
 // result of an update): the node authorizer's rule that a node writes only
 // ResourceSlices of its node (and driver, when bound); without a policy, the
 // default node rule set (ResourceClaim status, Events, its own Node under
-// NodeRestriction's label and taint rules).
+// NodeRestriction's label and taint rules). A ResourceClaim status write
+// (old given) also passes pkg/registry/resource/authz.go's checks on the
+// synthetic subresources resourceclaims/binding (status.allocation,
+// status.reservedFor) and resourceclaims/driver (each changed driver's
+// status.devices entries): 422 Invalid with FieldValueForbidden causes, as
+// upstream's status strategy answers. The default node rule set holds
+// associated-node update/patch on its driver and nothing on binding.
 std::optional<ApiError> AuthorizeWrite(const Identity& id, const Route& route,
                                        const nlohmann::json& obj,
                                        const nlohmann::json* old = nullptr);

@@ -97,6 +97,7 @@ std::string Handler::IssueNodeToken(const std::string& node, const std::string& 
   if (config_.driver_policy) {
     id.policy = std::make_shared<const AccessPolicy>(*config_.driver_policy);
     if (!id.policy->user.empty()) id.user = id.policy->user;
+    id.granular_claim_status = config_.gates.version().minor >= 36;
   }
   MutexLock lock(tokens_mu_);
   tokens_[token] = id;

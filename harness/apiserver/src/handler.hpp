@@ -53,6 +53,10 @@ struct Identity {
   std::string driver;  // optional driver binding
   // The driver policy's rules (RBAC) instead of the default node rule set.
   std::shared_ptr<const AccessPolicy> policy;
+  // Kubernetes 1.36+ (DRAResourceClaimGranularStatusAuthorization, beta and
+  // on): a policy's ResourceClaim status writes also need the synthetic
+  // resourceclaims/binding and resourceclaims/driver permissions.
+  bool granular_claim_status = true;
 };
 
 // Route: what a URL path addresses.

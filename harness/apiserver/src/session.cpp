@@ -246,7 +246,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watch_res_->chunked(true);
     watch_sr_.emplace(*watch_res_);
     Lowest().expires_never();
+    // A read that completes only when the client goes away. Started before
+    // any write deadline is set, so it has none.
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) self->watcher_->Close(/*dropped=*/true);
+                            });
     writing_ = true;
+    WriteDeadline();
     http::async_write_header(stream_, *watch_sr_,
                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
                                self->writing_ = false;
@@ -264,11 +271,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watch_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->watcher_->Close(/*dropped=*/false);
     });
-    // A read that completes only when the client goes away.
-    stream_.async_read_some(asio::buffer(scratch_),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) self->watcher_->Close(/*dropped=*/true);
-                            });
+  }
+
+  // WriteDeadline(): the next write must make progress within
+  // watch_write_timeout, else the stream closes the socket (the write then
+  // fails with beast::error::timeout). The client-gone read is pending, so
+  // only the write timer changes.
+  void WriteDeadline() { Lowest().expires_after(impl_.options.watch_write_timeout); }
+
+  void OnWatchWriteError(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      impl_.log->info("closing watch {}: no write progress within {} ms ({} bytes pending)",
+                      req_.path, impl_.options.watch_write_timeout.count(),
+                      watcher_->PendingBytes());
+    }
+    Done();
+  }
+
+  // WriteChunk(): writes chunk_ from chunk_off_, one write_some at a time so
+  // that each bit of progress renews the deadline.
+  void WriteChunk() {
+    WriteDeadline();
+    stream_.async_write_some(asio::buffer(chunk_.data() + chunk_off_, chunk_.size() - chunk_off_),
+                             [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                               if (ec) return self->OnWatchWriteError(ec);
+                               self->chunk_off_ += n;
+                               if (self->chunk_off_ < self->chunk_.size())
+                                 return self->WriteChunk();
+                               self->writing_ = false;
+                               self->watcher_->Written(self->chunk_payload_);
+                               // Keep no big buffer around between bursts.
+                               if (self->chunk_.capacity() > (1u << 20))
+                                 std::string().swap(self->chunk_);
+                               self->Pump();
+                             });
   }
 
   void Pump() {
@@ -283,15 +319,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::vector<std::string> lines;
     bool alive = watcher_->Drain(&lines);
     if (!lines.empty()) {
+      // One HTTP/1.1 chunk: size in hex, CRLF, data, CRLF.
+      chunk_payload_ = 0;
+      for (const auto& l : lines) chunk_payload_ += l.size();
+      char size[24];
+      int len = std::snprintf(size, sizeof size, "%zx\r\n", chunk_payload_);
       chunk_.clear();
-      for (auto& l : lines) chunk_ += l;
+      chunk_.reserve(chunk_payload_ + static_cast<size_t>(len) + 2);
+      chunk_.append(size, static_cast<size_t>(len));
+      for (auto& l : lines) {
+        chunk_ += l;
+        std::string().swap(l);
+      }
+      chunk_ += "\r\n";
+      chunk_off_ = 0;
       writing_ = true;
-      asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
-                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                          self->writing_ = false;
-                          if (ec) return self->Done();
-                          self->Pump();
-                        });
+      WriteChunk();
       return;
     }
     if (alive) return;
@@ -299,6 +342,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watch_timer_.cancel();
     if (watcher_->dropped()) return Done();
     writing_ = true;
+    WriteDeadline();
     asio::async_write(
         stream_, http::make_chunk_last(),
         [self = this->shared_from_this()](beast::error_code, size_t) { self->Done(); });
@@ -321,7 +365,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::shared_ptr<Watcher> watcher_;
   std::optional<http::response<http::empty_body>> watch_res_;
   std::optional<http::response_serializer<http::empty_body>> watch_sr_;
-  std::string chunk_;
+  std::string chunk_;         // the chunk being written (framing included)
+  size_t chunk_off_ = 0;      // how much of it is written
+  size_t chunk_payload_ = 0;  // its event bytes (Watcher::Written)
   bool writing_ = false;
   bool finished_ = false;
 };

@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -89,6 +90,15 @@ bool Filter::Matches(const json& obj) const {
   return labels.MatchesObject(obj) && fields.Matches(obj);
 }
 
+namespace {
+
+// TooLargeForStorage(): what kube-apiserver answers when etcd refuses a
+// write over --max-request-bytes: the etcd error passed through as a 500
+// (kubernetes/kubernetes#112152, still open).
+ApiError TooLargeForStorage() { return WithCode(500, "etcdserver: request is too large"); }
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Watcher
 
@@ -97,17 +107,31 @@ void Watcher::Push(std::string line) {
   {
     MutexLock lock(mu_);
     if (closed_) return;
-    if (queue_.size() >= max_queue_) {
-      // A watcher this far behind would hold unbounded memory; Kubernetes'
-      // watch cache also terminates watchers that cannot keep up.
+    // A watcher this far behind would hold unbounded memory; Kubernetes'
+    // watch cache also terminates watchers that cannot keep up. One event
+    // larger than max_bytes still goes to a watcher with nothing pending.
+    if (queue_.size() >= max_queue_ ||
+        (pending_bytes_ > 0 && pending_bytes_ + line.size() > max_bytes_)) {
       closed_ = true;
       dropped_ = true;
+      queue_.clear();  // nothing more is written: give the memory back now
     } else {
+      pending_bytes_ += line.size();
       queue_.push_back(std::move(line));
     }
     wake = wake_;
   }
   if (wake) wake();
+}
+
+void Watcher::Written(size_t bytes) {
+  MutexLock lock(mu_);
+  pending_bytes_ -= std::min(bytes, pending_bytes_);
+}
+
+size_t Watcher::PendingBytes() const {
+  MutexLock lock(mu_);
+  return pending_bytes_;
 }
 
 bool Watcher::Drain(std::vector<std::string>* out) {
@@ -262,9 +286,14 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     m.erase("deletionTimestamp");
     m.erase("deletionGracePeriodSeconds");
     m["resourceVersion"] = std::to_string(++rv_);
+    auto text = std::make_shared<const std::string>(obj.dump());
+    if (text->size() > options_.max_object_bytes) {
+      --rv_;  // nothing was written
+      return TooLargeForStorage();
+    }
     result = std::make_shared<const json>(std::move(obj));
     bucket[Key(ns, name)] = result;
-    CommitLocked(info, "ADDED", result, nullptr);
+    CommitLocked(info, "ADDED", result, nullptr, std::move(text));
     CrdWrittenLocked(info, *result);
   }
   NotifyWrite();
@@ -320,10 +349,15 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
       m["generation"] = cm.value("generation", int64_t{0}) + 1;
     }
     m["resourceVersion"] = std::to_string(++rv_);
+    auto text = std::make_shared<const std::string>(desired.dump());
+    if (text->size() > options_.max_object_bytes) {
+      --rv_;  // nothing was written
+      return TooLargeForStorage();
+    }
     bool finish_delete = m.contains("deletionTimestamp") && !HasFinalizers(desired);
     result = std::make_shared<const json>(std::move(desired));
     it->second = result;
-    CommitLocked(info, "MODIFIED", result, current);
+    CommitLocked(info, "MODIFIED", result, current, std::move(text));
     if (finish_delete) {
       DeleteLocked(info, Key(ns, name), result);
     } else {
@@ -437,15 +471,16 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
   return deleted;
 }
 
-void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj,
-                         ObjPtr prev) {
+void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev,
+                         std::shared_ptr<const std::string> text) {
   Event ev{std::stoull(formats::StringOr(*obj, "metadata.resourceVersion")),
            &info,
            type,
            std::move(obj),
            std::move(prev),
-           nullptr};
+           std::move(text)};
   DispatchLocked(ev);
+  ev.obj_json.reset();  // the history keeps the object, not its text too
   history_.push_back(std::move(ev));
   while (history_.size() > options_.history) {
     compacted_rv_ = history_.front().rv;
@@ -479,7 +514,8 @@ void Store::DispatchLocked(const Event& ev) {
 }
 
 Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
-  auto w = std::make_shared<Watcher>(req.info, req.filter, req.bookmarks, options_.max_watch_queue);
+  auto w = std::make_shared<Watcher>(req.info, req.filter, req.bookmarks, options_.max_watch_queue,
+                                     options_.max_watch_queue_bytes);
   MutexLock lock(mu_);
   uint64_t from = req.resource_version.value_or(0);
   if (req.send_initial_events || from == 0) {

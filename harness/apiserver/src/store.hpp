@@ -42,14 +42,30 @@ struct Filter {
 
 // Watcher: one open watch. The store pushes pre-serialized event lines
 // ("{\"type\":...,\"object\":...}\n"); the HTTP session drains them.
+// A watcher more than max_queue events, or max_bytes of event data queued
+// or drained but not yet written, behind is cut off (the bound on what a
+// client that stopped reading costs; cf. cacheWatcher.add in
+// staging/src/k8s.io/apiserver/pkg/storage/cacher/cache_watcher.go, which
+// terminates a watcher whose bounded channel stays full).
 class Watcher {
  public:
-  Watcher(const ResourceInfo* info, Filter filter, bool bookmarks, size_t max_queue)
-      : info_(info), filter_(std::move(filter)), bookmarks_(bookmarks), max_queue_(max_queue) {}
+  Watcher(const ResourceInfo* info, Filter filter, bool bookmarks, size_t max_queue,
+          size_t max_bytes = SIZE_MAX)
+      : info_(info),
+        filter_(std::move(filter)),
+        bookmarks_(bookmarks),
+        max_queue_(max_queue),
+        max_bytes_(max_bytes) {}
 
   // Drain(): moves queued lines into *out; returns false once the watch is
   // over (closed and drained).
+  // The drained bytes count against max_bytes until Written() says they
+  // left.
   bool Drain(std::vector<std::string>* out) DRAHIL_EXCLUDES(mu_);
+  // Written(): bytes of drained lines the connection has written.
+  void Written(size_t bytes) DRAHIL_EXCLUDES(mu_);
+  // PendingBytes(): queued plus drained-but-unwritten bytes.
+  [[nodiscard]] size_t PendingBytes() const DRAHIL_EXCLUDES(mu_);
   // Close(): ends the watch. dropped=true means the connection should be cut
   // without a clean end of stream (fault injection, overflow).
   void Close(bool dropped) DRAHIL_EXCLUDES(mu_);
@@ -68,8 +84,10 @@ class Watcher {
   Filter filter_;
   bool bookmarks_;
   size_t max_queue_;
+  size_t max_bytes_;
   mutable Mutex mu_;
   std::deque<std::string> queue_ DRAHIL_GUARDED_BY(mu_);
+  size_t pending_bytes_ DRAHIL_GUARDED_BY(mu_) = 0;
   bool closed_ DRAHIL_GUARDED_BY(mu_) = false;
   bool dropped_ DRAHIL_GUARDED_BY(mu_) = false;
   std::function<void()> wake_ DRAHIL_GUARDED_BY(mu_);
@@ -96,6 +114,11 @@ class Store {
     size_t history = 10000;          // watch events kept for resuming
     size_t max_watch_queue = 10000;  // a watcher this far behind is cut off
     Clock* clock = &Clock::Real();   // creation and deletion timestamps
+    // A watcher with this many bytes of event data not yet written is cut off.
+    size_t max_watch_queue_bytes = 16u << 20;
+    // An object whose JSON is larger is refused as etcd refuses a request
+    // over its --max-request-bytes (default 1.5 MiB).
+    size_t max_object_bytes = 1536u << 10;
   };
   explicit Store(Options options);
 
@@ -184,8 +207,9 @@ class Store {
   // CrdWrittenLocked(): keeps the registry in step with a CRD write.
   void CrdWrittenLocked(const ResourceInfo& info, const nlohmann::json& obj) DRAHIL_REQUIRES(mu_);
   // Commit(): records an event, feeds watchers.
-  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev)
-      DRAHIL_REQUIRES(mu_);
+  // text: obj's JSON when already at hand (not kept in the history).
+  void CommitLocked(const ResourceInfo& info, const std::string& type, ObjPtr obj, ObjPtr prev,
+                    std::shared_ptr<const std::string> text = nullptr) DRAHIL_REQUIRES(mu_);
   void DispatchLocked(const Event& ev) DRAHIL_REQUIRES(mu_);
   std::string NewUid() DRAHIL_REQUIRES(mu_);
   std::string RandomSuffix() DRAHIL_REQUIRES(mu_);

@@ -198,6 +198,45 @@ void ValidateEventsV1(const json& obj, std::vector<FieldError>& errs) {
   }
 }
 
+// ValidateCoreEvent(): pkg/apis/core/validation/events.go legacyValidateEvent
+// for a core/v1 Event that sets eventTime (the new-style fields, with
+// ReportingInstanceLengthLimit, ActionLengthLimit, ReasonLengthLimit and
+// NoteLengthLimit). Upstream checks no lengths on an Event without eventTime;
+// its size is then bounded only by the store (max_object_bytes, as etcd).
+// The namespace agreement rule of events without eventTime is not modelled.
+void ValidateCoreEvent(const json& obj, std::vector<FieldError>& errs) {
+  auto str = [&](const char* k) {
+    return obj.value(k, json()).is_string() ? obj.value(k, "") : "";
+  };
+  if (str("eventTime").empty()) return;
+  const json involved = obj.value("involvedObject", json::object());
+  std::string ns = obj.value("metadata", json::object()).value("namespace", "");
+  if ((!involved.is_object() || involved.value("namespace", "").empty()) && ns != "default" &&
+      ns != "kube-system") {
+    errs.push_back(kube::Invalid("involvedObject.namespace", "", "does not match event.namespace"));
+  }
+  // The JSON field reportingComponent is the internal ReportingController.
+  std::string rc = str("reportingComponent");
+  if (rc.empty()) errs.push_back(kube::Required("reportingController"));
+  for (const auto& m : kube::IsQualifiedName(rc))
+    errs.push_back(kube::Invalid("reportingController", rc, m));
+  for (const char* f : {"reportingInstance", "action", "reason"}) {
+    std::string v = str(f);
+    if (v.empty()) {
+      errs.push_back(kube::Required(f));
+    } else if (v.size() > 128) {
+      errs.push_back(kube::Invalid(f, "", "can have at most 128 characters"));
+    }
+  }
+  if (str("message").size() > 1024) {
+    errs.push_back(kube::Invalid("message", "", "can have at most 1024 characters"));
+  }
+}
+
+bool IsCoreEvent(const ResourceInfo& info) {
+  return info.group.empty() && info.resource == "events";
+}
+
 // apiextensions validation ValidateCustomResourceDefinition: the parts that
 // decide what is served (names, group, scope, versions).
 void ValidateCrd(const json& obj, std::vector<FieldError>& errs) {
@@ -297,13 +336,17 @@ const char* ValidatorName() { return "drahil::kube (the chosen Kubernetes versio
 std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const json& obj,
                                        KubeVersion version) {
   if (!KnownToKube(obj)) return Convert(ValidateExtra(info, obj));
-  return Convert(kube::Validate(obj, version));
+  auto errs = kube::Validate(obj, version);
+  if (IsCoreEvent(info)) ValidateCoreEvent(obj, errs);
+  return Convert(errs);
 }
 
 std::vector<FieldCause> ValidateUpdate(const ResourceInfo& info, const json& obj, const json& old,
                                        KubeVersion version) {
   if (!KnownToKube(obj)) return Convert(ValidateExtraUpdate(info, obj, old));
-  return Convert(kube::ValidateUpdate(old, obj, version));
+  auto errs = kube::ValidateUpdate(old, obj, version);
+  if (IsCoreEvent(info)) ValidateCoreEvent(obj, errs);
+  return Convert(errs);
 }
 
 std::vector<FieldCause> ValidateStatusUpdate(const ResourceInfo& info, const json& obj,

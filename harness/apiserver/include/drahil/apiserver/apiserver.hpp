@@ -166,6 +166,14 @@ class ApiServer {
     // A watcher this many events behind (a client that stopped reading) is
     // cut off, bounding memory per slow client, as Kubernetes' watch cache does.
     size_t max_watch_queue = 10000;
+    // ... or with this many bytes of event data queued and not yet written to
+    // its socket. 16 MiB: ten objects at etcd's 1.5 MiB request limit fit, so
+    // a reading client is not cut by a burst of large objects, and each
+    // stalled client costs at most this much.
+    size_t max_watch_queue_bytes = 16u << 20;
+    // A watch connection whose socket write makes no progress for this long
+    // (the client stopped reading and the TCP buffers are full) is closed.
+    std::chrono::milliseconds watch_write_timeout{10000};
     // Audit entries kept (oldest dropped first).
     size_t audit_capacity = 100000;
     // The Kubernetes version and feature gates the server behaves as: which
@@ -216,8 +224,11 @@ class ApiServer {
   // IssueNodeToken(): a bearer token for user "system:node:<node>". Such a
   // user may read everything, but may write only ResourceSlices whose
   // spec.nodeName is node (and spec.driver is driver, when driver is set),
-  // ResourceClaim status, Events (core and events.k8s.io) and its own Node
-  // (labels and status, as NodeRestriction allows). With
+  // ResourceClaim status (its driver's status.devices entries on claims
+  // allocated to its node; never status.allocation or status.reservedFor:
+  // 422, as Kubernetes 1.36's resourceclaims/binding and /driver checks),
+  // Events (core and events.k8s.io) and its own Node (labels and status, as
+  // NodeRestriction allows). With
   // Options::driver_policy the policy's user and rules apply instead, plus
   // the ResourceSlice restriction. Calling again returns a new token.
   std::string IssueNodeToken(const std::string& node, const std::string& driver = "");

@@ -5,6 +5,7 @@
 // a watch.
 #include "apiserver_impl.hpp"
 #include "http_request.hpp"
+#include "protobuf.hpp"
 
 namespace drahil::apiserver {
 
@@ -241,7 +242,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watcher_ = r.watcher;
     watch_res_.emplace(http::status::ok, parser_->get().version());
     SetCommonHeaders(*watch_res_);
-    watch_res_->set(http::field::content_type, "application/json");
+    watch_res_->set(http::field::content_type, r.content_type);
+    watch_protobuf_ = r.protobuf_watch;
     watch_res_->keep_alive(false);  // the connection ends with the watch
     watch_res_->chunked(true);
     watch_sr_.emplace(*watch_res_);
@@ -284,7 +286,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     bool alive = watcher_->Drain(&lines);
     if (!lines.empty()) {
       chunk_.clear();
-      for (auto& l : lines) chunk_ += l;
+      for (auto& l : lines) chunk_ += watch_protobuf_ ? internal::ProtobufWatchFrame(l) : l;
       writing_ = true;
       asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
                         [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -324,6 +326,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string chunk_;
   bool writing_ = false;
   bool finished_ = false;
+  bool watch_protobuf_ = false;
 };
 
 using PlainSession = Session<beast::tcp_stream>;

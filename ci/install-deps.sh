@@ -26,7 +26,7 @@ PACKAGES=(
   # the HTML report in a headless browser (reports_browser_tests)
   chromium
   # interop peers: Debian's Python with gRPC and the Kubernetes client
-  python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml
+  python3 python3-grpcio python3-kubernetes python3-protobuf python3-jsonschema python3-yaml
 )
 
 missing=()

@@ -37,27 +37,19 @@ const Message kOwnerReference{"OwnerReference",
                               {Str(1, "kind"), Str(3, "name"), Str(4, "uid"), Str(5, "apiVersion"),
                                Bool(6, "controller", kKeep), Bool(7, "blockOwnerDeletion", kKeep)}};
 
-const Message kManagedFieldsEntry{"ManagedFieldsEntry",
-                                  {Str(1, "manager"), Str(2, "operation"), Str(3, "apiVersion"),
-                                   Time(4, "time"), Str(6, "fieldsType"), Raw(7, "fieldsV1"),
-                                   Str(8, "subresource")}};
+const Message kManagedFieldsEntry{
+    "ManagedFieldsEntry",
+    {Str(1, "manager"), Str(2, "operation"), Str(3, "apiVersion"), Time(4, "time"),
+     Str(6, "fieldsType"), Raw(7, "fieldsV1"), Str(8, "subresource")}};
 
-const Message kObjectMeta{"ObjectMeta",
-                          {Str(1, "name"),
-                           Str(2, "generateName"),
-                           Str(3, "namespace"),
-                           Str(4, "selfLink"),
-                           Str(5, "uid"),
-                           Str(6, "resourceVersion"),
-                           I64(7, "generation"),
-                           Time(8, "creationTimestamp"),
-                           Time(9, "deletionTimestamp"),
-                           I64(10, "deletionGracePeriodSeconds", kKeep),
-                           MapStr(11, "labels"),
-                           MapStr(12, "annotations"),
-                           MsgList(13, "ownerReferences", kOwnerReference),
-                           StrList(14, "finalizers"),
-                           MsgList(17, "managedFields", kManagedFieldsEntry)}};
+const Message kObjectMeta{
+    "ObjectMeta",
+    {Str(1, "name"), Str(2, "generateName"), Str(3, "namespace"), Str(4, "selfLink"), Str(5, "uid"),
+     Str(6, "resourceVersion"), I64(7, "generation"), Time(8, "creationTimestamp"),
+     Time(9, "deletionTimestamp"), I64(10, "deletionGracePeriodSeconds", kKeep),
+     MapStr(11, "labels"), MapStr(12, "annotations"),
+     MsgList(13, "ownerReferences", kOwnerReference), StrList(14, "finalizers"),
+     MsgList(17, "managedFields", kManagedFieldsEntry)}};
 
 const Message kListMeta{"ListMeta",
                         {Str(1, "selfLink"), Str(2, "resourceVersion"), Str(3, "continue"),
@@ -69,10 +61,10 @@ const Message kCondition{"Condition",
 
 const Message kStatusCause{"StatusCause", {Str(1, "reason"), Str(2, "message"), Str(3, "field")}};
 
-const Message kStatusDetails{"StatusDetails",
-                             {Str(1, "name"), Str(2, "group"), Str(3, "kind"),
-                              MsgList(4, "causes", kStatusCause), I32(5, "retryAfterSeconds"),
-                              Str(6, "uid")}};
+const Message kStatusDetails{
+    "StatusDetails",
+    {Str(1, "name"), Str(2, "group"), Str(3, "kind"), MsgList(4, "causes", kStatusCause),
+     I32(5, "retryAfterSeconds"), Str(6, "uid")}};
 
 const Message kStatus{"Status",
                       {Msg(1, "metadata", kListMeta), Str(2, "status"), Str(3, "message"),
@@ -121,39 +113,35 @@ const Message kDeviceCounterConsumption{"DeviceCounterConsumption",
 
 const Message kCounterSet{"CounterSet", {Str(1, "name"), MapMsg(2, "counters", kCounter)}};
 
-const Message kDeviceTaint{"DeviceTaint",
-                           {Str(1, "key"), Str(2, "value"), Str(3, "effect"), Time(4, "timeAdded")}};
+const Message kDeviceTaint{
+    "DeviceTaint", {Str(1, "key"), Str(2, "value"), Str(3, "effect"), Time(4, "timeAdded")}};
 
-const Message kDevice{"Device",
-                      {Str(1, "name"),
-                       MapMsg(2, "attributes", kDeviceAttribute),
-                       MapMsg(3, "capacity", kDeviceCapacity),
-                       MsgList(4, "consumesCounters", kDeviceCounterConsumption),
-                       Str(5, "nodeName"),
-                       Msg(6, "nodeSelector", kNodeSelector),
-                       Bool(7, "allNodes", kKeep),
-                       MsgList(8, "taints", kDeviceTaint),
-                       Bool(9, "bindsToNode", kKeep),
-                       StrList(10, "bindingConditions"),
-                       StrList(11, "bindingFailureConditions"),
-                       Bool(12, "allowMultipleAllocations", kKeep)}};
+const Message kDevice{
+    "Device",
+    {Str(1, "name"), MapMsg(2, "attributes", kDeviceAttribute),
+     MapMsg(3, "capacity", kDeviceCapacity),
+     MsgList(4, "consumesCounters", kDeviceCounterConsumption), Str(5, "nodeName"),
+     Msg(6, "nodeSelector", kNodeSelector), Bool(7, "allNodes", kKeep),
+     MsgList(8, "taints", kDeviceTaint), Bool(9, "bindsToNode", kKeep),
+     StrList(10, "bindingConditions"), StrList(11, "bindingFailureConditions"),
+     Bool(12, "allowMultipleAllocations", kKeep)}};
 
-const Message kResourcePool{"ResourcePool",
-                            {Str(1, "name"), I64(2, "generation", kKeep),
-                             I64(3, "resourceSliceCount", kKeep)}};
+const Message kResourcePool{
+    "ResourcePool",
+    {Str(1, "name"), I64(2, "generation", kKeep), I64(3, "resourceSliceCount", kKeep)}};
 
-const Message kResourceSliceSpec{"ResourceSliceSpec",
-                                 {Str(1, "driver"), Msg(2, "pool", kResourcePool),
-                                  Str(3, "nodeName"), Msg(4, "nodeSelector", kNodeSelector),
-                                  Bool(5, "allNodes", kKeep), MsgList(6, "devices", kDevice),
-                                  Bool(7, "perDeviceNodeSelection", kKeep),
-                                  MsgList(8, "sharedCounters", kCounterSet)}};
+const Message kResourceSliceSpec{
+    "ResourceSliceSpec",
+    {Str(1, "driver"), Msg(2, "pool", kResourcePool), Str(3, "nodeName"),
+     Msg(4, "nodeSelector", kNodeSelector), Bool(5, "allNodes", kKeep),
+     MsgList(6, "devices", kDevice), Bool(7, "perDeviceNodeSelection", kKeep),
+     MsgList(8, "sharedCounters", kCounterSet)}};
 
 const Message kResourceSlice{"ResourceSlice",
                              {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceSliceSpec)}};
 
-const Message kResourceSliceList{"ResourceSliceList",
-                                 {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceSlice)}};
+const Message kResourceSliceList{
+    "ResourceSliceList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceSlice)}};
 
 // --- resource.k8s.io/v1: ResourceClaim, its template, DeviceClass -------------
 
@@ -196,10 +184,10 @@ const Message kDeviceConfiguration{"DeviceConfiguration",
 const Message kDeviceClaimConfiguration{"DeviceClaimConfiguration",
                                         {StrList(1, "requests"), Inline(2, kDeviceConfiguration)}};
 
-const Message kDeviceClaim{"DeviceClaim",
-                           {MsgList(1, "requests", kDeviceRequest),
-                            MsgList(2, "constraints", kDeviceConstraint),
-                            MsgList(3, "config", kDeviceClaimConfiguration)}};
+const Message kDeviceClaim{
+    "DeviceClaim",
+    {MsgList(1, "requests", kDeviceRequest), MsgList(2, "constraints", kDeviceConstraint),
+     MsgList(3, "config", kDeviceClaimConfiguration)}};
 
 const Message kResourceClaimSpec{"ResourceClaimSpec", {Msg(1, "devices", kDeviceClaim)}};
 
@@ -214,15 +202,14 @@ const Message kDeviceAllocationConfiguration{
     "DeviceAllocationConfiguration",
     {Str(1, "source"), StrList(2, "requests"), Inline(3, kDeviceConfiguration)}};
 
-const Message kDeviceAllocationResult{
-    "DeviceAllocationResult",
-    {MsgList(1, "results", kDeviceRequestAllocationResult),
-     MsgList(2, "config", kDeviceAllocationConfiguration)}};
+const Message kDeviceAllocationResult{"DeviceAllocationResult",
+                                      {MsgList(1, "results", kDeviceRequestAllocationResult),
+                                       MsgList(2, "config", kDeviceAllocationConfiguration)}};
 
-const Message kAllocationResult{"AllocationResult",
-                                {Msg(1, "devices", kDeviceAllocationResult),
-                                 Msg(3, "nodeSelector", kNodeSelector),
-                                 Time(5, "allocationTimestamp")}};
+const Message kAllocationResult{
+    "AllocationResult",
+    {Msg(1, "devices", kDeviceAllocationResult), Msg(3, "nodeSelector", kNodeSelector),
+     Time(5, "allocationTimestamp")}};
 
 const Message kResourceClaimConsumerReference{
     "ResourceClaimConsumerReference",
@@ -236,18 +223,17 @@ const Message kAllocatedDeviceStatus{
     {Str(1, "driver"), Str(2, "pool"), Str(3, "device"), MsgList(4, "conditions", kCondition),
      Raw(5, "data"), Msg(6, "networkData", kNetworkDeviceData), Str(7, "shareID")}};
 
-const Message kResourceClaimStatus{
-    "ResourceClaimStatus",
-    {Msg(1, "allocation", kAllocationResult),
-     MsgList(2, "reservedFor", kResourceClaimConsumerReference),
-     MsgList(4, "devices", kAllocatedDeviceStatus)}};
+const Message kResourceClaimStatus{"ResourceClaimStatus",
+                                   {Msg(1, "allocation", kAllocationResult),
+                                    MsgList(2, "reservedFor", kResourceClaimConsumerReference),
+                                    MsgList(4, "devices", kAllocatedDeviceStatus)}};
 
 const Message kResourceClaim{"ResourceClaim",
                              {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceClaimSpec),
                               Msg(3, "status", kResourceClaimStatus)}};
 
-const Message kResourceClaimList{"ResourceClaimList",
-                                 {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceClaim)}};
+const Message kResourceClaimList{
+    "ResourceClaimList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceClaim)}};
 
 const Message kResourceClaimTemplateSpec{
     "ResourceClaimTemplateSpec",
@@ -264,10 +250,10 @@ const Message kResourceClaimTemplateList{
 const Message kDeviceClassConfiguration{"DeviceClassConfiguration",
                                         {Inline(1, kDeviceConfiguration)}};
 
-const Message kDeviceClassSpec{"DeviceClassSpec",
-                               {MsgList(1, "selectors", kDeviceSelector),
-                                MsgList(2, "config", kDeviceClassConfiguration),
-                                Str(4, "extendedResourceName")}};
+const Message kDeviceClassSpec{
+    "DeviceClassSpec",
+    {MsgList(1, "selectors", kDeviceSelector), MsgList(2, "config", kDeviceClassConfiguration),
+     Str(4, "extendedResourceName")}};
 
 const Message kDeviceClass{"DeviceClass",
                            {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kDeviceClassSpec)}};

@@ -2,54 +2,57 @@
 // every resource.k8s.io/v1 kind with every field set, malformed bytes, the
 // watch framing, output negotiation, and the HTTP paths (create, get, list,
 // update /status, watch, errors, 406) against an in-process server.
-#include <utility>
+#include "protobuf.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <utility>
 
 #include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/child_process.hpp"
+#include "drahil/core/file_util.hpp"
+#include "drahil/core/temp_dir.hpp"
 #include "drahil/testing/testing.hpp"
-#include "protobuf.hpp"
 #include "test_client.hpp"
 
 using drahil::apiserver::ApiServer;
 using namespace drahil::apiserver::internal;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 namespace {
 
 const char* kPb = "application/vnd.kubernetes.protobuf";
 
 json FullMeta(bool namespaced) {
-  json m = {
-      {"name", "obj-1"},
-      {"generateName", "obj-"},
-      {"selfLink", "/x"},
-      {"uid", "0b5e5c9e-0000-4000-8000-000000000001"},
-      {"resourceVersion", "42"},
-      {"generation", 3},
-      {"creationTimestamp", "2025-01-02T03:04:05Z"},
-      {"deletionTimestamp", "2025-01-02T03:05:05Z"},
-      {"deletionGracePeriodSeconds", 0},
-      {"labels", {{"app", "gpu"}, {"tier", "x"}}},
-      {"annotations", {{"note", "hello"}}},
-      {"ownerReferences",
-       {{{"apiVersion", "v1"},
-         {"kind", "Node"},
-         {"name", "node-1"},
-         {"uid", "u-1"},
-         {"controller", true},
-         {"blockOwnerDeletion", false}}}},
-      {"finalizers", {"a.example.com/f", "b"}},
-      {"managedFields",
-       {{{"manager", "kubectl"},
-         {"operation", "Update"},
-         {"apiVersion", "resource.k8s.io/v1"},
-         {"time", "2025-01-02T03:04:05Z"},
-         {"fieldsType", "FieldsV1"},
-         {"fieldsV1", {{"f:spec", {{"f:driver", json::object()}}}}},
-         {"subresource", "status"}}}}};
+  json m = {{"name", "obj-1"},
+            {"generateName", "obj-"},
+            {"selfLink", "/x"},
+            {"uid", "0b5e5c9e-0000-4000-8000-000000000001"},
+            {"resourceVersion", "42"},
+            {"generation", 3},
+            {"creationTimestamp", "2025-01-02T03:04:05Z"},
+            {"deletionTimestamp", "2025-01-02T03:05:05Z"},
+            {"deletionGracePeriodSeconds", 0},
+            {"labels", {{"app", "gpu"}, {"tier", "x"}}},
+            {"annotations", {{"note", "hello"}}},
+            {"ownerReferences",
+             {{{"apiVersion", "v1"},
+               {"kind", "Node"},
+               {"name", "node-1"},
+               {"uid", "u-1"},
+               {"controller", true},
+               {"blockOwnerDeletion", false}}}},
+            {"finalizers", {"a.example.com/f", "b"}},
+            {"managedFields",
+             {{{"manager", "kubectl"},
+               {"operation", "Update"},
+               {"apiVersion", "resource.k8s.io/v1"},
+               {"time", "2025-01-02T03:04:05Z"},
+               {"fieldsType", "FieldsV1"},
+               {"fieldsV1", {{"f:spec", {{"f:driver", json::object()}}}}},
+               {"subresource", "status"}}}}};
   if (namespaced) m["namespace"] = "default";
   return m;
 }
@@ -119,36 +122,36 @@ json Tolerations() {
 json ClaimSpec() {
   json selectors = {{{"cel", {{"expression", "device.driver == \"gpu.example.com\""}}}}};
   json capacity = {{"requests", {{"memory", "1Gi"}}}};
-  return {
-      {"devices",
-       {{"requests",
-         {{{"name", "gpu"},
-           {"exactly",
-            {{"deviceClassName", "gpu.example.com"},
-             {"selectors", selectors},
-             {"allocationMode", "ExactCount"},
-             {"count", 2},
-             {"adminAccess", false},
-             {"tolerations", Tolerations()},
-             {"capacity", capacity}}}},
-          {{"name", "any"},
-           {"firstAvailable",
-            {{{"name", "big"},
-              {"deviceClassName", "gpu.example.com"},
-              {"selectors", selectors},
-              {"allocationMode", "All"},
-              {"count", 1},
-              {"tolerations", Tolerations()},
-              {"capacity", capacity}}}}}}},
-        {"constraints",
-         {{{"requests", {"gpu"}},
-           {"matchAttribute", "gpu.example.com/model"},
-           {"distinctAttribute", "gpu.example.com/index"}}}},
-        {"config",
-         {{{"requests", {"gpu"}},
-           {"opaque",
-            {{"driver", "gpu.example.com"},
-             {"parameters", {{"kind", "GpuConfig"}, {"sharing", {{"strategy", "TimeSlicing"}}}}}}}}}}}}};
+  return {{"devices",
+           {{"requests",
+             {{{"name", "gpu"},
+               {"exactly",
+                {{"deviceClassName", "gpu.example.com"},
+                 {"selectors", selectors},
+                 {"allocationMode", "ExactCount"},
+                 {"count", 2},
+                 {"adminAccess", false},
+                 {"tolerations", Tolerations()},
+                 {"capacity", capacity}}}},
+              {{"name", "any"},
+               {"firstAvailable",
+                {{{"name", "big"},
+                  {"deviceClassName", "gpu.example.com"},
+                  {"selectors", selectors},
+                  {"allocationMode", "All"},
+                  {"count", 1},
+                  {"tolerations", Tolerations()},
+                  {"capacity", capacity}}}}}}},
+            {"constraints",
+             {{{"requests", {"gpu"}},
+               {"matchAttribute", "gpu.example.com/model"},
+               {"distinctAttribute", "gpu.example.com/index"}}}},
+            {"config",
+             {{{"requests", {"gpu"}},
+               {"opaque",
+                {{"driver", "gpu.example.com"},
+                 {"parameters",
+                  {{"kind", "GpuConfig"}, {"sharing", {{"strategy", "TimeSlicing"}}}}}}}}}}}}};
 }
 
 json FullClaim() {
@@ -201,14 +204,14 @@ json FullClaim() {
 }
 
 json FullClass() {
-  return {{"apiVersion", "resource.k8s.io/v1"},
-          {"kind", "DeviceClass"},
-          {"metadata", FullMeta(false)},
-          {"spec",
-           {{"selectors", {{{"cel", {{"expression", "true"}}}}}},
-            {"config",
-             {{{"opaque", {{"driver", "gpu.example.com"}, {"parameters", {{"x", "y"}}}}}}}},
-            {"extendedResourceName", "example.com/gpu"}}}};
+  return {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "DeviceClass"},
+      {"metadata", FullMeta(false)},
+      {"spec",
+       {{"selectors", {{{"cel", {{"expression", "true"}}}}}},
+        {"config", {{{"opaque", {{"driver", "gpu.example.com"}, {"parameters", {{"x", "y"}}}}}}}},
+        {"extendedResourceName", "example.com/gpu"}}}};
 }
 
 json FullTemplate() {
@@ -220,11 +223,11 @@ json FullTemplate() {
 }
 
 json ListOf(const std::string& kind, const json& item) {
-  return {{"apiVersion", "resource.k8s.io/v1"},
-          {"kind", kind + "List"},
-          {"metadata",
-           {{"resourceVersion", "77"}, {"continue", "token"}, {"remainingItemCount", 0}}},
-          {"items", {item, item}}};
+  return {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", kind + "List"},
+      {"metadata", {{"resourceVersion", "77"}, {"continue", "token"}, {"remainingItemCount", 0}}},
+      {"items", {item, item}}};
 }
 
 json RoundTrip(const json& obj) {
@@ -280,20 +283,21 @@ TEST_CASE("protobuf: every resource.k8s.io/v1 kind round-trips with every field 
     json list = ListOf(obj["kind"], obj);
     CHECK(RoundTrip(list) == list);
   }
-  json status = {{"apiVersion", "v1"},
-                 {"kind", "Status"},
-                 {"metadata", {{"resourceVersion", "1"}}},
-                 {"status", "Failure"},
-                 {"message", "resourceslices \"x\" not found"},
-                 {"reason", "NotFound"},
-                 {"details",
-                  {{"name", "x"},
-                   {"group", "resource.k8s.io"},
-                   {"kind", "resourceslices"},
-                   {"uid", "u"},
-                   {"retryAfterSeconds", 3},
-                   {"causes", {{{"reason", "FieldValueInvalid"}, {"message", "m"}, {"field", "f"}}}}}},
-                 {"code", 404}};
+  json status = {
+      {"apiVersion", "v1"},
+      {"kind", "Status"},
+      {"metadata", {{"resourceVersion", "1"}}},
+      {"status", "Failure"},
+      {"message", "resourceslices \"x\" not found"},
+      {"reason", "NotFound"},
+      {"details",
+       {{"name", "x"},
+        {"group", "resource.k8s.io"},
+        {"kind", "resourceslices"},
+        {"uid", "u"},
+        {"retryAfterSeconds", 3},
+        {"causes", {{{"reason", "FieldValueInvalid"}, {"message", "m"}, {"field", "f"}}}}}},
+      {"code", 404}};
   CHECK(RoundTrip(status) == status);
 }
 
@@ -304,8 +308,11 @@ TEST_CASE("protobuf: Go zero values decode as Go's JSON encoder leaves them",
   std::string meta = std::string("\x0a\x01s", 3) + std::string("\x12\x00", 2) +
                      std::string("\x42\x0b\x08\x80\x92\xb8\xc3\x98\xfe\xff\xff\xff\x01", 13);
   std::string pool = std::string("\x0a\x01p\x10\x00\x18\x01", 7);
-  std::string spec = std::string("\x0a\x01" "d", 3) + "\x12" + static_cast<char>(pool.size()) +
-                     pool + std::string("\x1a\x00", 2);
+  std::string spec = std::string(
+                         "\x0a\x01"
+                         "d",
+                         3) +
+                     "\x12" + static_cast<char>(pool.size()) + pool + std::string("\x1a\x00", 2);
   std::string raw = "\x0a" + std::string(1, static_cast<char>(meta.size())) + meta + "\x12" +
                     std::string(1, static_cast<char>(spec.size())) + spec;
   std::string err;
@@ -372,12 +379,14 @@ TEST_CASE("protobuf: malformed bytes give an error naming the message and field"
     std::string cfg = "\x0a" + len(devcfg.size()) + devcfg;
     std::string spec = "\x12" + len(cfg.size()) + cfg;
     std::string body = "\x12" + len(spec.size()) + spec;
-    std::string tm = std::string("\x0a\x12resource.k8s.io/v1\x12\x0b" "DeviceClass", 33);
-    std::string env = std::string("k8s\0", 4) + "\x0a" + len(tm.size()) + tm + "\x12" +
-                      len(body.size()) + body;
+    std::string tm = std::string(
+        "\x0a\x12resource.k8s.io/v1\x12\x0b"
+        "DeviceClass",
+        33);
+    std::string env =
+        std::string("k8s\0", 4) + "\x0a" + len(tm.size()) + tm + "\x12" + len(body.size()) + body;
     e = DecodeError(env);
-    CHECK(e.find("field 2 (parameters) of message OpaqueDeviceConfiguration") !=
-          std::string::npos);
+    CHECK(e.find("field 2 (parameters) of message OpaqueDeviceConfiguration") != std::string::npos);
     CHECK(e.find("nested too deeply") != std::string::npos);
   }
   // No envelope; a kind without a message here.
@@ -408,8 +417,14 @@ TEST_CASE("protobuf: encoding refuses what has no field, names it", "[apiserver]
 TEST_CASE("protobuf: DeleteOptions bodies decode", "[apiserver][protobuf]") {
   // DeleteOptions{gracePeriodSeconds 0, preconditions{uid "u", resourceVersion "9"},
   // propagationPolicy "Background"}.
-  std::string raw = std::string("\x08\x00\x12\x06\x0a\x01u\x12\x01" "9", 10) +
-                    std::string("\x22\x0a" "Background", 12);
+  std::string raw = std::string(
+                        "\x08\x00\x12\x06\x0a\x01u\x12\x01"
+                        "9",
+                        10) +
+                    std::string(
+                        "\x22\x0a"
+                        "Background",
+                        12);
   std::string err;
   auto obj = DecodeProtobufObject(Env("DeleteOptions", raw, "meta.k8s.io/v1"), &err);
   INFO(err);
@@ -452,12 +467,10 @@ TEST_CASE("protobuf: output negotiation", "[apiserver][protobuf]") {
   CHECK(NegotiateOutput("application/vnd.kubernetes.protobuf, application/json", false) ==
         O::kJson);
   CHECK(NegotiateOutput("application/vnd.kubernetes.protobuf", false) == O::kNone);
-  CHECK(NegotiateOutput("application/json, application/vnd.kubernetes.protobuf", true) ==
-        O::kJson);
+  CHECK(NegotiateOutput("application/json, application/vnd.kubernetes.protobuf", true) == O::kJson);
   CHECK(NegotiateOutput("application/json;q=0.5, application/vnd.kubernetes.protobuf", true) ==
         O::kProtobuf);
-  CHECK(NegotiateOutput("application/vnd.kubernetes.protobuf;stream=watch", true) ==
-        O::kProtobuf);
+  CHECK(NegotiateOutput("application/vnd.kubernetes.protobuf;stream=watch", true) == O::kProtobuf);
   CHECK(NegotiateOutput("application/vnd.kubernetes.protobuf;as=Table;g=meta.k8s.io;v=v1, "
                         "application/json",
                         true) == O::kJson);
@@ -497,7 +510,8 @@ PbResult Call(const ApiServer& s, const std::string& method, const std::string& 
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(stream, buf, res);
-  return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body()};
+  return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
+          res.body()};
 }
 
 json Decoded(const PbResult& r) {
@@ -584,20 +598,19 @@ TEST_CASE("protobuf: a client that speaks protobuf creates, gets, lists and upda
 
   // A claim's status written in protobuf through /status.
   const std::string claims = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
-  json claim = {{"apiVersion", "resource.k8s.io/v1"},
-                {"kind", "ResourceClaim"},
-                {"metadata", {{"name", "c1"}, {"namespace", "default"}}},
-                {"spec",
-                 {{"devices",
-                   {{"requests",
-                     {{{"name", "gpu"}, {"exactly", {{"deviceClassName", "gpu.example.com"}}}}}}}}}}};
+  json claim = {
+      {"apiVersion", "resource.k8s.io/v1"},
+      {"kind", "ResourceClaim"},
+      {"metadata", {{"name", "c1"}, {"namespace", "default"}}},
+      {"spec",
+       {{"devices",
+         {{"requests",
+           {{{"name", "gpu"}, {"exactly", {{"deviceClassName", "gpu.example.com"}}}}}}}}}}};
   auto cc = Call(server, "POST", claims, *EncodeProtobufObject(claim, &err), accept);
   REQUIRE(cc.status == 201);
   json stored = Decoded(cc);
-  json result = {{"request", "gpu"},
-                 {"driver", "gpu.example.com"},
-                 {"pool", "node-1"},
-                 {"device", "gpu-0"}};
+  json result = {
+      {"request", "gpu"}, {"driver", "gpu.example.com"}, {"pool", "node-1"}, {"device", "gpu-0"}};
   json status = json::object();
   status["allocation"]["devices"]["results"] = json::array({result});
   status["reservedFor"] = json::array({{{"resource", "pods"}, {"name", "p"}, {"uid", "u1"}}});
@@ -664,4 +677,42 @@ TEST_CASE("protobuf: a watch in protobuf framing", "[apiserver][protobuf][http]"
   CHECK((*ev)["type"] == "ADDED");
   CHECK((*ev)["object"]["metadata"]["name"] == "w-1");
   CHECK((*ev)["object"]["spec"] == SmallSlice("w-1")["spec"]);
+}
+
+// An independent client: Debian's python3-protobuf with message classes
+// protoc compiles from scripts/k8s_resource_v1.proto, over HTTPS with the
+// admin token, every gate on so every field stays.
+TEST_CASE("apiserver: a protobuf client round-trips a ResourceSlice",
+          "[apiserver][protobuf][clients][python]") {
+  std::string python = drahil::testing::DebianPython();
+  if (python.empty()) DRAHIL_SKIP("Debian's /usr/bin/python3 is absent");
+  auto probe = drahil::RunCommand({python, "-c", "import google.protobuf"}, 30s);
+  if (!probe.ok() || !probe->exit.success()) {
+    DRAHIL_SKIP("python3-protobuf is not installed for /usr/bin/python3");
+  }
+  if (drahil::testing::FindOnPath("protoc").empty()) {
+    DRAHIL_SKIP("protoc is not on PATH (protobuf-compiler)");
+  }
+  ApiServer::Options opts;
+  for (const auto& gate : opts.gates.Names()) (void)opts.gates.Set(gate, true);
+  auto s = ApiServer::Start(opts);
+  REQUIRE_OK(s);
+  ApiServer& server = **s;
+  auto dir = drahil::TempDir::Create("apiserver-protobuf-");
+  REQUIRE_OK(dir);
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->Join("ca.pem"), server.ca_pem()));
+  std::string script =
+      drahil::testing::SourceDir() + "/harness/apiserver/tests/scripts/python_protobuf.py";
+  auto run = drahil::RunCommand(
+      {python, script, server.url(), dir->Join("ca.pem"), server.admin_token(), dir->path()}, 90s);
+  REQUIRE_OK(run);
+  INFO(run->output);
+  if (run->output.rfind("SKIP: ", 0) == 0) DRAHIL_SKIP(run->output.substr(6));
+  CHECK(run->exit.success());
+  for (const char* step :
+       {"ok: create ResourceSlice in protobuf", "ok: get ResourceSlice in protobuf, every field",
+        "ok: list ResourceSlices in protobuf", "ok: watch MODIFIED in protobuf framing",
+        "ok: update ResourceClaim status in protobuf", "ok: 404 as a protobuf Status"}) {
+    CHECK(run->output.find(step) != std::string::npos);
+  }
 }

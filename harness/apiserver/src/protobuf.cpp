@@ -922,6 +922,8 @@ std::vector<Range> ParseAccept(const std::string& accept) {
         } catch (...) {
           r.q = 0;
         }
+        if (!(r.q > 0)) r.q = 0;  // NaN too: the sort needs a strict weak order
+        if (r.q > 1) r.q = 1;
       } else if (key == "as" || key == "g" || key == "v") {
         r.plain = false;
       } else if (key == "stream" && val != "watch") {

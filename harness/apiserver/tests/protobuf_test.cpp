@@ -475,6 +475,9 @@ TEST_CASE("protobuf: output negotiation", "[apiserver][protobuf]") {
                         "application/json",
                         true) == O::kJson);
   CHECK(NegotiateOutput("application/yaml", true) == O::kNone);
+  CHECK(NegotiateOutput("application/json;q=nan, application/vnd.kubernetes.protobuf", true) ==
+        O::kProtobuf);
+  CHECK(NegotiateOutput("application/json;q=0", true) == O::kNone);
   CHECK(AcceptsJsonOutput("application/vnd.kubernetes.protobuf, */*"));
   CHECK_FALSE(AcceptsJsonOutput("application/vnd.kubernetes.protobuf"));
 }

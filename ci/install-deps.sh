@@ -25,8 +25,8 @@ PACKAGES=(
   help2man dpkg-dev
   # the HTML report in a headless browser (reports_browser_tests)
   chromium
-  # interop peers: Debian's Python with gRPC and the Kubernetes client
-  python3 python3-grpcio python3-kubernetes python3-jsonschema python3-yaml
+  # interop peers: Debian's Python with gRPC, protobuf and the Kubernetes client
+  python3 python3-grpcio python3-kubernetes python3-protobuf python3-jsonschema python3-yaml
 )
 
 missing=()

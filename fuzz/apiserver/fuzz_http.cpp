@@ -1,8 +1,8 @@
 // Fuzzes the API server's request path below the socket: Beast's parser
 // with the session's limits, the conversion to a Request, classification
 // (authentication, routing) and the handler's verbs on a fresh store. No input
-// may crash, hang or leak; every answer is a valid HTTP status, and an error
-// answer is a Kubernetes Status object.
+// may crash, hang or leak; every answer is a valid HTTP status, an error
+// answer is a Kubernetes Status object, and a protobuf answer decodes again.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -14,6 +14,7 @@
 
 #include "handler.hpp"
 #include "http_request.hpp"
+#include "protobuf.hpp"
 #include "store.hpp"
 
 namespace http = boost::beast::http;
@@ -43,6 +44,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto body = nlohmann::json::parse(res.body, nullptr, false);
     if (body.is_discarded() || body.value("kind", "") != "Status") {
       std::fprintf(stderr, "error %d is not a Status: %.200s\n", res.status, res.body.c_str());
+      std::abort();
+    }
+  }
+  if (!res.watcher && res.content_type == drahil::apiserver::internal::kProtobufMediaType) {
+    // A protobuf answer decodes again; an error one is a Status.
+    std::string err;
+    auto obj = drahil::apiserver::internal::DecodeProtobufObject(res.body, &err);
+    if (!obj || (res.status >= 400 && obj->value("kind", "") != "Status")) {
+      std::fprintf(stderr, "protobuf answer %d does not decode: %s\n", res.status, err.c_str());
       std::abort();
     }
   }

@@ -10,6 +10,7 @@
 #include "authorization.hpp"
 #include "drahil/core/strings.hpp"
 #include "handler_util.hpp"
+#include "protobuf.hpp"
 #include "strategy.hpp"
 
 namespace drahil::apiserver::internal {
@@ -52,23 +53,33 @@ bool ParamTrue(const Request& req, const std::string& key) { return ParseBool(Pa
 
 namespace {
 
-// AcceptsJson(): plain JSON is acceptable for this Accept header. Ranges
-// asking for another shape of JSON ("as=Table", "as=APIGroupDiscoveryList")
-// do not count; clients list plain JSON after them as the fallback.
-bool AcceptsJson(const std::string& accept) {
-  if (accept.empty()) return true;
-  size_t start = 0;
-  while (start <= accept.size()) {
-    size_t comma = accept.find(',', start);
-    std::string range =
-        accept.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    std::string type = MediaType(range);
-    if (type == "*/*" || type == "application/*") return true;
-    if (type == "application/json" && range.find("as=") == std::string::npos) return true;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+// ToProtobuf(): the answer in protobuf for a client that prefers it
+// (negotiation.NegotiateOutputMediaType chose it): watches switch to the
+// protobuf stream framing, JSON bodies (objects, lists, Status errors) are
+// encoded. A body that cannot be encoded stays JSON where JSON is acceptable,
+// else becomes a 500 Status in protobuf.
+Response ToProtobuf(const Request& req, Response r) {
+  if (r.watcher) {
+    r.content_type = kProtobufWatchMediaType;
+    r.protobuf_watch = true;
+    return r;
   }
-  return false;
+  if (r.content_type != "application/json") return r;
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded()) return r;
+  std::string err;
+  auto bytes = EncodeProtobufObject(body, &err);
+  if (!bytes) {
+    if (AcceptsJsonOutput(req.accept)) return r;
+    bytes = EncodeProtobufObject(
+        Internal("unable to encode the answer as protobuf: " + err).ToStatusJson(), &err);
+    r.status = 500;
+    r.headers.clear();
+    if (!bytes) return r;
+  }
+  r.body = std::move(*bytes);
+  r.content_type = kProtobufMediaType;
+  return r;
 }
 
 }  // namespace
@@ -203,24 +214,32 @@ Classified Handler::Classify(const Request& req) const {
 }
 
 Response Handler::Serve(const Request& req, const Classified& c) {
+  // Output negotiation: protobuf for the kinds protobuf.cpp encodes, JSON
+  // for everything (protobuf.hpp).
+  const ResourceInfo* info = c.route.info;
+  bool protobuf_ok = info != nullptr && ProtobufEncodable(info->GroupVersion(), info->kind);
+  OutputMedia media = NegotiateOutput(req.accept, protobuf_ok);
+  auto answer = [&](Response r) {
+    return media == OutputMedia::kProtobuf ? ToProtobuf(req, std::move(r)) : r;
+  };
   bool public_path = req.path == "/version" || req.path == "/healthz" || req.path == "/livez" ||
                      req.path == "/readyz" || req.path.rfind("/openapi", 0) == 0;
-  if (!c.identity.authenticated && !public_path) return ErrorResponse(Unauthorized());
+  if (!c.identity.authenticated && !public_path) return answer(ErrorResponse(Unauthorized()));
   if (c.route.error) return ErrorResponse(*c.route.error);
   // OpenAPI v2 is not served whatever the Accept header asks for (kubectl
   // asks for protobuf); v3 is served in JSON (see OpenApiV3).
   if (req.path.rfind("/openapi/v2", 0) == 0) return ErrorResponse(NoSuchPath());
-  if (!AcceptsJson(req.accept)) {
+  if (media == OutputMedia::kNone) {
     return ErrorResponse(
-        NotAcceptable("only the following media types are accepted: "
-                      "application/json"));
+        NotAcceptable(std::string("only the following media types are accepted: application/json") +
+                      (protobuf_ok ? std::string(", ") + kProtobufMediaType : std::string())));
   }
-  if (c.route.info == nullptr) return ServeNonResource(req, c.route);
+  if (info == nullptr) return ServeNonResource(req, c.route);
   try {
-    return ServeResource(req, c);
+    return answer(ServeResource(req, c));
   } catch (const std::exception& e) {
     // A bug must not take the server down; report it to the client instead.
-    return ErrorResponse(Internal(e.what()));
+    return answer(ErrorResponse(Internal(e.what())));
   }
 }
 

@@ -42,6 +42,7 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<Watcher> watcher;  // set: stream this watch instead of body
+  bool protobuf_watch = false;       // the watch's events go out in protobuf framing
   std::chrono::seconds watch_timeout{0};
 };
 

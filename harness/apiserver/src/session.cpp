@@ -5,6 +5,7 @@
 // a watch.
 #include "apiserver_impl.hpp"
 #include "http_request.hpp"
+#include "protobuf.hpp"
 
 namespace drahil::apiserver {
 
@@ -241,7 +242,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     watcher_ = r.watcher;
     watch_res_.emplace(http::status::ok, parser_->get().version());
     SetCommonHeaders(*watch_res_);
-    watch_res_->set(http::field::content_type, "application/json");
+    watch_res_->set(http::field::content_type, r.content_type);
+    watch_protobuf_ = r.protobuf_watch;
     watch_res_->keep_alive(false);  // the connection ends with the watch
     watch_res_->chunked(true);
     watch_sr_.emplace(*watch_res_);
@@ -319,13 +321,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::vector<std::string> lines;
     bool alive = watcher_->Drain(&lines);
     if (!lines.empty()) {
-      // One HTTP/1.1 chunk: size in hex, CRLF, data, CRLF.
+      // One HTTP/1.1 chunk: size in hex, CRLF, data, CRLF. The watcher's
+      // byte account is of the event lines it queued; a protobuf watch
+      // writes each as a length-prefixed frame instead.
       chunk_payload_ = 0;
       for (const auto& l : lines) chunk_payload_ += l.size();
+      if (watch_protobuf_)
+        for (auto& l : lines) l = internal::ProtobufWatchFrame(l);
+      size_t body = 0;
+      for (const auto& l : lines) body += l.size();
       char size[24];
-      int len = std::snprintf(size, sizeof size, "%zx\r\n", chunk_payload_);
+      int len = std::snprintf(size, sizeof size, "%zx\r\n", body);
       chunk_.clear();
-      chunk_.reserve(chunk_payload_ + static_cast<size_t>(len) + 2);
+      chunk_.reserve(body + static_cast<size_t>(len) + 2);
       chunk_.append(size, static_cast<size_t>(len));
       for (auto& l : lines) {
         chunk_ += l;
@@ -370,6 +378,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   size_t chunk_payload_ = 0;  // its event bytes (Watcher::Written)
   bool writing_ = false;
   bool finished_ = false;
+  bool watch_protobuf_ = false;
 };
 
 using PlainSession = Session<beast::tcp_stream>;

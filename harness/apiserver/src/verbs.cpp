@@ -35,10 +35,13 @@ json& Meta(json& obj) {
 Expected<json> ParseObjectBody(const Request& req, const ResourceInfo& info) {
   json obj;
   if (MediaType(req.content_type) == kProtobufMediaType) {
-    // kubectl's typed generators (create configmap|secret|namespace).
+    // Typed clients: kubectl's generators (create configmap|secret|namespace),
+    // client-go with ContentType protobuf (resource.k8s.io/v1).
     std::string err;
-    auto decoded = DecodeProtobufObject(req.body, &err);
-    if (!decoded) return UnsupportedMediaType(req.content_type + " (" + err + ")");
+    bool unsupported = false;
+    auto decoded = DecodeProtobufObject(req.body, &err, &unsupported);
+    if (!decoded && unsupported) return UnsupportedMediaType(req.content_type + " (" + err + ")");
+    if (!decoded) return BadRequest("error decoding protobuf body: " + err);
     obj = std::move(*decoded);
   } else if (!MediaIsJson(req.content_type)) {
     return UnsupportedMediaType(req.content_type);
@@ -543,7 +546,16 @@ Response Handler::Apply(const Request& req, const Classified& c) {
 Response Handler::Delete(const Request& req, const Classified& c) {
   Store::Preconditions pre;
   if (!req.body.empty()) {
-    json opts = json::parse(req.body, nullptr, false);
+    json opts;
+    if (MediaType(req.content_type) == kProtobufMediaType) {
+      // client-go sends DeleteOptions in its content type.
+      std::string err;
+      auto decoded = DecodeProtobufObject(req.body, &err);
+      if (!decoded) return ErrorResponse(BadRequest("invalid DeleteOptions: " + err));
+      opts = std::move(*decoded);
+    } else {
+      opts = json::parse(req.body, nullptr, false);
+    }
     if (opts.is_discarded() || !opts.is_object()) {
       return ErrorResponse(BadRequest("invalid DeleteOptions in request body"));
     }

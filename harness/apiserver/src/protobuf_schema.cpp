@@ -1,0 +1,285 @@
+// The protobuf schema table (protobuf_schema.hpp). Field numbers are those of
+// upstream's generated.proto files: k8s.io/api resource/v1 and core/v1
+// (NodeSelector), k8s.io/apimachinery pkg/apis/meta/v1 (ObjectMeta, ListMeta,
+// OwnerReference, ManagedFieldsEntry, Condition, Status, DeleteOptions),
+// pkg/runtime (RawExtension) and pkg/api/resource (Quantity).
+// Messages are listed leaves first.
+#include "protobuf_schema.hpp"
+
+namespace drahil::apiserver::internal::pb {
+
+namespace {
+
+Field Str(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kString, nullptr, f}; }
+Field StrList(uint32_t n, const char* j) { return {n, j, Type::kString, nullptr, kRepeated}; }
+Field I64(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kInt64, nullptr, f}; }
+Field I32(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kInt32, nullptr, f}; }
+Field Bool(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kBool, nullptr, f}; }
+Field Msg(uint32_t n, const char* j, const Message& m, uint8_t f = 0) {
+  return {n, j, Type::kMessage, &m, f};
+}
+Field MsgList(uint32_t n, const char* j, const Message& m) {
+  return {n, j, Type::kMessage, &m, kRepeated};
+}
+Field Inline(uint32_t n, const Message& m) { return {n, "", Type::kMessage, &m, kInline}; }
+Field Time(uint32_t n, const char* j) { return {n, j, Type::kTime}; }
+Field Qty(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kQuantity, nullptr, f}; }
+Field Raw(uint32_t n, const char* j) { return {n, j, Type::kRaw}; }
+Field MapStr(uint32_t n, const char* j) { return {n, j, Type::kMapString}; }
+Field MapQty(uint32_t n, const char* j) { return {n, j, Type::kMapQuantity}; }
+Field MapMsg(uint32_t n, const char* j, const Message& m) { return {n, j, Type::kMapMessage, &m}; }
+
+constexpr uint8_t kKeep = kKeepZero;
+
+// --- meta/v1 -----------------------------------------------------------------
+
+const Message kOwnerReference{"OwnerReference",
+                              {Str(1, "kind"), Str(3, "name"), Str(4, "uid"), Str(5, "apiVersion"),
+                               Bool(6, "controller", kKeep), Bool(7, "blockOwnerDeletion", kKeep)}};
+
+const Message kManagedFieldsEntry{
+    "ManagedFieldsEntry",
+    {Str(1, "manager"), Str(2, "operation"), Str(3, "apiVersion"), Time(4, "time"),
+     Str(6, "fieldsType"), Raw(7, "fieldsV1"), Str(8, "subresource")}};
+
+const Message kObjectMeta{
+    "ObjectMeta",
+    {Str(1, "name"), Str(2, "generateName"), Str(3, "namespace"), Str(4, "selfLink"), Str(5, "uid"),
+     Str(6, "resourceVersion"), I64(7, "generation"), Time(8, "creationTimestamp"),
+     Time(9, "deletionTimestamp"), I64(10, "deletionGracePeriodSeconds", kKeep),
+     MapStr(11, "labels"), MapStr(12, "annotations"),
+     MsgList(13, "ownerReferences", kOwnerReference), StrList(14, "finalizers"),
+     MsgList(17, "managedFields", kManagedFieldsEntry)}};
+
+const Message kListMeta{"ListMeta",
+                        {Str(1, "selfLink"), Str(2, "resourceVersion"), Str(3, "continue"),
+                         I64(4, "remainingItemCount", kKeep)}};
+
+const Message kCondition{"Condition",
+                         {Str(1, "type"), Str(2, "status"), I64(3, "observedGeneration"),
+                          Time(4, "lastTransitionTime"), Str(5, "reason"), Str(6, "message")}};
+
+const Message kStatusCause{"StatusCause", {Str(1, "reason"), Str(2, "message"), Str(3, "field")}};
+
+const Message kStatusDetails{
+    "StatusDetails",
+    {Str(1, "name"), Str(2, "group"), Str(3, "kind"), MsgList(4, "causes", kStatusCause),
+     I32(5, "retryAfterSeconds"), Str(6, "uid")}};
+
+const Message kStatus{"Status",
+                      {Msg(1, "metadata", kListMeta), Str(2, "status"), Str(3, "message"),
+                       Str(4, "reason"), Msg(5, "details", kStatusDetails), I32(6, "code")}};
+
+const Message kPreconditions{"Preconditions", {Str(1, "uid"), Str(2, "resourceVersion")}};
+
+const Message kDeleteOptions{
+    "DeleteOptions",
+    {I64(1, "gracePeriodSeconds", kKeep), Msg(2, "preconditions", kPreconditions),
+     Bool(3, "orphanDependents", kKeep), Str(4, "propagationPolicy", kKeep), StrList(5, "dryRun"),
+     Bool(6, "ignoreStoreReadErrorWithClusterBreakingPotential", kKeep)}};
+
+// --- core/v1 -----------------------------------------------------------------
+
+const Message kNodeSelectorRequirement{"NodeSelectorRequirement",
+                                       {Str(1, "key"), Str(2, "operator"), StrList(3, "values")}};
+
+const Message kNodeSelectorTerm{"NodeSelectorTerm",
+                                {MsgList(1, "matchExpressions", kNodeSelectorRequirement),
+                                 MsgList(2, "matchFields", kNodeSelectorRequirement)}};
+
+const Message kNodeSelector{"NodeSelector", {MsgList(1, "nodeSelectorTerms", kNodeSelectorTerm)}};
+
+// --- resource.k8s.io/v1: ResourceSlice ----------------------------------------
+
+const Message kDeviceAttribute{"DeviceAttribute",
+                               {I64(2, "int", kKeep), Bool(3, "bool", kKeep),
+                                Str(4, "string", kKeep), Str(5, "version", kKeep)}};
+
+const Message kCapacityRequestPolicyRange{"CapacityRequestPolicyRange",
+                                          {Qty(1, "min"), Qty(2, "max"), Qty(3, "step")}};
+
+const Message kCapacityRequestPolicy{
+    "CapacityRequestPolicy",
+    {Qty(1, "default"), Field{3, "validValues", Type::kQuantity, nullptr, kRepeated},
+     Msg(4, "validRange", kCapacityRequestPolicyRange)}};
+
+const Message kDeviceCapacity{"DeviceCapacity",
+                              {Qty(1, "value"), Msg(2, "requestPolicy", kCapacityRequestPolicy)}};
+
+const Message kCounter{"Counter", {Qty(1, "value")}};
+
+const Message kDeviceCounterConsumption{"DeviceCounterConsumption",
+                                        {Str(1, "counterSet"), MapMsg(2, "counters", kCounter)}};
+
+const Message kCounterSet{"CounterSet", {Str(1, "name"), MapMsg(2, "counters", kCounter)}};
+
+const Message kDeviceTaint{
+    "DeviceTaint", {Str(1, "key"), Str(2, "value"), Str(3, "effect"), Time(4, "timeAdded")}};
+
+const Message kDevice{
+    "Device",
+    {Str(1, "name"), MapMsg(2, "attributes", kDeviceAttribute),
+     MapMsg(3, "capacity", kDeviceCapacity),
+     MsgList(4, "consumesCounters", kDeviceCounterConsumption), Str(5, "nodeName"),
+     Msg(6, "nodeSelector", kNodeSelector), Bool(7, "allNodes", kKeep),
+     MsgList(8, "taints", kDeviceTaint), Bool(9, "bindsToNode", kKeep),
+     StrList(10, "bindingConditions"), StrList(11, "bindingFailureConditions"),
+     Bool(12, "allowMultipleAllocations", kKeep)}};
+
+const Message kResourcePool{
+    "ResourcePool",
+    {Str(1, "name"), I64(2, "generation", kKeep), I64(3, "resourceSliceCount", kKeep)}};
+
+const Message kResourceSliceSpec{
+    "ResourceSliceSpec",
+    {Str(1, "driver"), Msg(2, "pool", kResourcePool), Str(3, "nodeName"),
+     Msg(4, "nodeSelector", kNodeSelector), Bool(5, "allNodes", kKeep),
+     MsgList(6, "devices", kDevice), Bool(7, "perDeviceNodeSelection", kKeep),
+     MsgList(8, "sharedCounters", kCounterSet)}};
+
+const Message kResourceSlice{"ResourceSlice",
+                             {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceSliceSpec)}};
+
+const Message kResourceSliceList{
+    "ResourceSliceList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceSlice)}};
+
+// --- resource.k8s.io/v1: ResourceClaim, its template, DeviceClass -------------
+
+const Message kCELDeviceSelector{"CELDeviceSelector", {Str(1, "expression")}};
+
+const Message kDeviceSelector{"DeviceSelector", {Msg(1, "cel", kCELDeviceSelector)}};
+
+const Message kDeviceToleration{"DeviceToleration",
+                                {Str(1, "key"), Str(2, "operator"), Str(3, "value"),
+                                 Str(4, "effect"), I64(5, "tolerationSeconds", kKeep)}};
+
+const Message kCapacityRequirements{"CapacityRequirements", {MapQty(1, "requests")}};
+
+const Message kExactDeviceRequest{
+    "ExactDeviceRequest",
+    {Str(1, "deviceClassName"), MsgList(2, "selectors", kDeviceSelector), Str(3, "allocationMode"),
+     I64(4, "count"), Bool(5, "adminAccess", kKeep), MsgList(6, "tolerations", kDeviceToleration),
+     Msg(7, "capacity", kCapacityRequirements)}};
+
+const Message kDeviceSubRequest{
+    "DeviceSubRequest",
+    {Str(1, "name"), Str(2, "deviceClassName"), MsgList(3, "selectors", kDeviceSelector),
+     Str(4, "allocationMode"), I64(5, "count"), MsgList(6, "tolerations", kDeviceToleration),
+     Msg(7, "capacity", kCapacityRequirements)}};
+
+const Message kDeviceRequest{"DeviceRequest",
+                             {Str(1, "name"), Msg(2, "exactly", kExactDeviceRequest),
+                              MsgList(3, "firstAvailable", kDeviceSubRequest)}};
+
+const Message kDeviceConstraint{
+    "DeviceConstraint",
+    {StrList(1, "requests"), Str(2, "matchAttribute"), Str(3, "distinctAttribute")}};
+
+const Message kOpaqueDeviceConfiguration{"OpaqueDeviceConfiguration",
+                                         {Str(1, "driver"), Raw(2, "parameters")}};
+
+const Message kDeviceConfiguration{"DeviceConfiguration",
+                                   {Msg(1, "opaque", kOpaqueDeviceConfiguration)}};
+
+const Message kDeviceClaimConfiguration{"DeviceClaimConfiguration",
+                                        {StrList(1, "requests"), Inline(2, kDeviceConfiguration)}};
+
+const Message kDeviceClaim{
+    "DeviceClaim",
+    {MsgList(1, "requests", kDeviceRequest), MsgList(2, "constraints", kDeviceConstraint),
+     MsgList(3, "config", kDeviceClaimConfiguration)}};
+
+const Message kResourceClaimSpec{"ResourceClaimSpec", {Msg(1, "devices", kDeviceClaim)}};
+
+const Message kDeviceRequestAllocationResult{
+    "DeviceRequestAllocationResult",
+    {Str(1, "request"), Str(2, "driver"), Str(3, "pool"), Str(4, "device"),
+     Bool(5, "adminAccess", kKeep), MsgList(6, "tolerations", kDeviceToleration),
+     StrList(7, "bindingConditions"), StrList(8, "bindingFailureConditions"), Str(9, "shareID"),
+     MapQty(10, "consumedCapacity")}};
+
+const Message kDeviceAllocationConfiguration{
+    "DeviceAllocationConfiguration",
+    {Str(1, "source"), StrList(2, "requests"), Inline(3, kDeviceConfiguration)}};
+
+const Message kDeviceAllocationResult{"DeviceAllocationResult",
+                                      {MsgList(1, "results", kDeviceRequestAllocationResult),
+                                       MsgList(2, "config", kDeviceAllocationConfiguration)}};
+
+const Message kAllocationResult{
+    "AllocationResult",
+    {Msg(1, "devices", kDeviceAllocationResult), Msg(3, "nodeSelector", kNodeSelector),
+     Time(5, "allocationTimestamp")}};
+
+const Message kResourceClaimConsumerReference{
+    "ResourceClaimConsumerReference",
+    {Str(1, "apiGroup"), Str(3, "resource"), Str(4, "name"), Str(5, "uid")}};
+
+const Message kNetworkDeviceData{
+    "NetworkDeviceData", {Str(1, "interfaceName"), StrList(2, "ips"), Str(3, "hardwareAddress")}};
+
+const Message kAllocatedDeviceStatus{
+    "AllocatedDeviceStatus",
+    {Str(1, "driver"), Str(2, "pool"), Str(3, "device"), MsgList(4, "conditions", kCondition),
+     Raw(5, "data"), Msg(6, "networkData", kNetworkDeviceData), Str(7, "shareID")}};
+
+const Message kResourceClaimStatus{"ResourceClaimStatus",
+                                   {Msg(1, "allocation", kAllocationResult),
+                                    MsgList(2, "reservedFor", kResourceClaimConsumerReference),
+                                    MsgList(4, "devices", kAllocatedDeviceStatus)}};
+
+const Message kResourceClaim{"ResourceClaim",
+                             {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceClaimSpec),
+                              Msg(3, "status", kResourceClaimStatus)}};
+
+const Message kResourceClaimList{
+    "ResourceClaimList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceClaim)}};
+
+const Message kResourceClaimTemplateSpec{
+    "ResourceClaimTemplateSpec",
+    {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceClaimSpec)}};
+
+const Message kResourceClaimTemplate{
+    "ResourceClaimTemplate",
+    {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kResourceClaimTemplateSpec)}};
+
+const Message kResourceClaimTemplateList{
+    "ResourceClaimTemplateList",
+    {Msg(1, "metadata", kListMeta), MsgList(2, "items", kResourceClaimTemplate)}};
+
+const Message kDeviceClassConfiguration{"DeviceClassConfiguration",
+                                        {Inline(1, kDeviceConfiguration)}};
+
+const Message kDeviceClassSpec{
+    "DeviceClassSpec",
+    {MsgList(1, "selectors", kDeviceSelector), MsgList(2, "config", kDeviceClassConfiguration),
+     Str(4, "extendedResourceName")}};
+
+const Message kDeviceClass{"DeviceClass",
+                           {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kDeviceClassSpec)}};
+
+const Message kDeviceClassList{"DeviceClassList",
+                               {Msg(1, "metadata", kListMeta), MsgList(2, "items", kDeviceClass)}};
+
+}  // namespace
+
+const std::vector<Kind>& Kinds() {
+  static const std::vector<Kind> kKinds = {
+      {"resource.k8s.io/v1", "ResourceSlice", &kResourceSlice},
+      {"resource.k8s.io/v1", "ResourceSliceList", &kResourceSliceList, "ResourceSlice"},
+      {"resource.k8s.io/v1", "ResourceClaim", &kResourceClaim},
+      {"resource.k8s.io/v1", "ResourceClaimList", &kResourceClaimList, "ResourceClaim"},
+      {"resource.k8s.io/v1", "ResourceClaimTemplate", &kResourceClaimTemplate},
+      {"resource.k8s.io/v1", "ResourceClaimTemplateList", &kResourceClaimTemplateList,
+       "ResourceClaimTemplate"},
+      {"resource.k8s.io/v1", "DeviceClass", &kDeviceClass},
+      {"resource.k8s.io/v1", "DeviceClassList", &kDeviceClassList, "DeviceClass"},
+      {"v1", "Status", &kStatus},
+      // DeleteOptions is registered in every group version; client-go's
+      // envelope names the resource's or meta.k8s.io/v1.
+      {"", "DeleteOptions", &kDeleteOptions, nullptr, false},
+  };
+  return kKinds;
+}
+
+}  // namespace drahil::apiserver::internal::pb

@@ -146,7 +146,17 @@ Result<Json> Bed::AllocatedClaim(const std::string& name, const std::vector<Json
   if (!requests.is_null()) claim["spec"]["devices"]["requests"] = requests;
   DRAHIL_ASSIGN_OR_RETURN(auto created, api_->Create("resourceclaims", claim));
   if (results.empty()) return created;
-  created["status"]["allocation"] = {{"devices", {{"results", results}, {"config", config}}}};
+  // Node-local devices: the scheduler's allocation selects this node by
+  // name, which is also what lets the driver's node identity write the
+  // claim's status.devices (the API server's granular status authorization).
+  created["status"]["allocation"] = {
+      {"devices", {{"results", results}, {"config", config}}},
+      {"nodeSelector",
+       {{"nodeSelectorTerms",
+         Json::array(
+             {{{"matchFields", Json::array({{{"key", "metadata.name"},
+                                             {"operator", "In"},
+                                             {"values", Json::array({opts_.node})}}})}}})}}}};
   return api_->UpdateStatus("resourceclaims", created);
 }
 

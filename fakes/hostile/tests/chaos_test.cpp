@@ -53,16 +53,17 @@ std::vector<std::string> Entries(const std::string& dir) {
 std::string HostileProfile(drahil::TempDir& d, const std::string& marker) {
   std::string p = d.Join("hostile.yaml");
   REQUIRE_OK(drahil::AtomicWriteFile(
-      p, "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\nversion: \"0.1\"\n"
-         "command: " +
-             drahil::testing::Bin("drahil-hostile-driver") +
-             "\nargs:\n  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
-             "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
-             "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n"
-             "  - --mode=hang-prepare\n  - --prepare-marker=" +
-             marker +
-             "\nprobe: {backend: emulated}\n"
-             "timeouts: {registration: 20s, slices: 20s, prepare: 120s}\n"));
+      p,
+      "spec: drahil.driver/v1\nname: hostile\ndriver: hostile.example.com\nversion: \"0.1\"\n"
+      "command: " +
+          drahil::testing::Bin("drahil-hostile-driver") +
+          "\nargs:\n  - --driver-name={driver_name}\n  - --node-name={node_name}\n"
+          "  - --kubeconfig={kubeconfig}\n  - --registry-dir={registry_dir}\n"
+          "  - --plugins-dir={plugins_dir}\n  - --cdi-dir={cdi_dir}\n"
+          "  - --mode=hang-prepare\n  - --prepare-marker=" +
+          marker +
+          "\nprobe: {backend: emulated}\n"
+          "timeouts: {registration: 20s, slices: 20s, prepare: 120s}\n"));
   return p;
 }
 
@@ -75,7 +76,8 @@ std::string HungSuite(drahil::TempDir& d) {
       "      - {apiVersion: v1, kind: Namespace, metadata: {name: t}}\n"
       "      - apiVersion: resource.k8s.io/v1\n        kind: DeviceClass\n"
       "        metadata: {name: hostile.example.com}\n"
-      "        spec: {selectors: [{cel: {expression: 'device.driver == \"hostile.example.com\"'}}]}\n"
+      "        spec: {selectors: [{cel: {expression: 'device.driver == "
+      "\"hostile.example.com\"'}}]}\n"
       "      - apiVersion: resource.k8s.io/v1\n        kind: ResourceClaim\n"
       "        metadata: {name: c, namespace: t}\n"
       "        spec: {devices: {requests: [{name: r, exactly: {deviceClassName: "
@@ -100,10 +102,10 @@ TEST_CASE(
   std::string marker = d->Join("prepare.marker");
   std::string profile = HostileProfile(*d, marker);
   std::string suite = HungSuite(*d);
-  auto run = drahil::testing::SpawnLogged(
-      {drahil::testing::Bin("drahil"), "run", "--driver", profile, "--suite", suite, "--work-dir",
-       work, "--progress", "plain"},
-      d->Join("first.log"));
+  auto run =
+      drahil::testing::SpawnLogged({drahil::testing::Bin("drahil"), "run", "--driver", profile,
+                                    "--suite", suite, "--work-dir", work, "--progress", "plain"},
+                                   d->Join("first.log"));
   REQUIRE_OK(run);
   // Killed while the driver's prepare is in flight: the case dir holds its
   // sockets, kubeconfig and CDI dir, and the driver runs.
@@ -131,10 +133,10 @@ TEST_CASE(
   REQUIRE(drahil::testing::WaitFor(5s, [&] { return !ProcessesNaming(case_dir).empty(); }));
 
   // The next run, in the same work dir.
-  auto second = drahil::RunCommand({drahil::testing::Bin("drahil"), "run", "--driver", profile,
-                                    "--suite", suite, "--focus", "quick", "--work-dir", work,
-                                    "--progress", "plain"},
-                                   60s);
+  auto second =
+      drahil::RunCommand({drahil::testing::Bin("drahil"), "run", "--driver", profile, "--suite",
+                          suite, "--focus", "quick", "--work-dir", work, "--progress", "plain"},
+                         60s);
   REQUIRE_OK(second);
   INFO(second->output);
   CHECK(second->exit.exit_code == 0);

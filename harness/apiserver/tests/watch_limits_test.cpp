@@ -122,8 +122,8 @@ TEST_CASE(
   }
   WaitForWatches(*server, 4);
 
-  constexpr int kUpdates = 112;            // 112 x 900 kB ~ 100 MB
-  constexpr size_t kBlob = 900 * 1000;     // under ConfigMap's 1 MiB
+  constexpr int kUpdates = 112;         // 112 x 900 kB ~ 100 MB
+  constexpr size_t kBlob = 900 * 1000;  // under ConfigMap's 1 MiB
   std::atomic<int> received{0};
   auto reader = std::async(std::launch::async, [&] {
     WatchStream ws(server->port(), target, server->admin_token());

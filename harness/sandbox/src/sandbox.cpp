@@ -387,6 +387,7 @@ Result<SandboxResult> Sandbox::Run(const SandboxSpec& spec) {
         "(build the drahil-sandbox-init target)");
   }
   DRAHIL_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("drahil-sandbox-"));
+  (void)work.MarkOwned();  // a run killed mid-container leaves it to the next run
   const std::string staging = work.Join("dev");
   if (::mkdir(staging.c_str(), 0700) != 0) return ErrnoError(errno, "mkdir " + staging);
   const std::string staging_tmp = work.Join("tmp");

@@ -3,8 +3,9 @@
 # runs every test (with the npm tools of ci/install-npm-tools.sh), then (as
 # root) the Debian package test (ci/package-test.sh), a reduced build
 # (ci/reduced-build.sh: a subset of the modules, in build-reduced), clang-tidy
-# (ci/lint.sh) and every fuzz target
-# (ci/fuzz.sh, the fuzz preset). Exits non-zero on any failure. Usage: ci/test.sh [extra ctest args]
+# (ci/lint.sh), every fuzz target (ci/fuzz.sh, the fuzz preset) and the
+# sanitizer jobs (ci/sanitizers.sh ci: ASan+UBSan, then TSan on the threaded
+# parts; DRAHIL_SANITIZERS=0 leaves them out). Exits non-zero on any failure. Usage: ci/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,3 +49,11 @@ bash ci/lint.sh build-ci
 # Every libFuzzer target from its seed corpus, a fixed number of runs each
 # with a fixed seed, so a CI run is reproducible (docs/fuzzing.md).
 bash ci/fuzz.sh --runs "${DRAHIL_FUZZ_RUNS:-3000}"
+# ASan+UBSan over every test but the whole-catalog, selfcheck, package and
+# browser runs, then TSan over the kubelet stand-in, API server, kube client
+# and runner tests (ci/sanitizers.sh, DEVELOPERS.md).
+if [[ ${DRAHIL_SANITIZERS:-1} != 0 ]]; then
+  bash ci/sanitizers.sh ci
+else
+  echo "ci: sanitizer jobs left out (DRAHIL_SANITIZERS=0)"
+fi

@@ -728,7 +728,9 @@ void DoctorNvml() {
   } else {
     Line("!!", "NVML", "library present but nvmlInit failed (driver not loaded?)");
   }
-  ::dlclose(h);
+  // Left loaded, as every user of these libraries does: they keep
+  // process-wide state (threads, ICD and driver registries) that unloading
+  // would cut from under them.
 }
 
 void DoctorCuda() {
@@ -746,7 +748,6 @@ void DoctorCuda() {
     } else {
       Line("!!", "CUDA driver", "libcuda present but cuInit failed");
     }
-    ::dlclose(h);
   }
   std::error_code ec;
   Line(fs::exists("/usr/local/cuda/bin/nvcc", ec) ? "ok" : "--", "CUDA toolkit (nvcc)",
@@ -780,7 +781,9 @@ void DoctorOpenCl() {
     }
     Line("ok", "OpenCL platforms", names);
   }
-  ::dlclose(h);
+  // Left loaded, as every user of these libraries does: they keep
+  // process-wide state (threads, ICD and driver registries) that unloading
+  // would cut from under them.
 }
 
 int DoDoctor(CliContext& ctx) {

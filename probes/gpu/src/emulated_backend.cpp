@@ -36,7 +36,9 @@ struct Api {
 
   ~Api() {
     if (initialised) shutdown();
-    if (lib != nullptr) dlclose(lib);
+    // Kept loaded once initialised, as the NVML view does (nvml.cpp): the
+    // runtime's process-wide state outlives its shutdown.
+    if (lib != nullptr && !initialised) dlclose(lib);
   }
 
   Status Check(gpurtError_t e, const std::string& call) const {

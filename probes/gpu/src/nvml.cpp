@@ -87,7 +87,11 @@ NvmlView::NvmlView(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 NvmlView::~NvmlView() {
   if (impl_ && impl_->initialised && impl_->shutdown != nullptr) impl_->shutdown();
-  if (impl_ && impl_->lib != nullptr) dlclose(impl_->lib);
+  // The library stays loaded once it was initialised: NVML keeps process-wide
+  // state (threads, singletons usable from atexit handlers) that unloading
+  // would cut from under it; LeakSanitizer also reports what only the
+  // unmapped library still pointed to as leaked.
+  if (impl_ && impl_->lib != nullptr && !impl_->initialised) dlclose(impl_->lib);
 }
 
 Result<std::unique_ptr<NvmlView>> NvmlView::Load(const std::string& library) {

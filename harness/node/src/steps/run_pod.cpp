@@ -1,3 +1,5 @@
+#include <filesystem>
+
 #include "drahil/allocator/allocator.hpp"
 #include "drahil/cdi/audit.hpp"
 #include "drahil/cdi/registry.hpp"
@@ -813,6 +815,17 @@ class RunPodStep final : public StepHandler {
     if (sb.argv[0].find('/') == std::string::npos && ctx.placeholders.count("bin_dir")) {
       std::string local = ctx.placeholders["bin_dir"] + "/" + sb.argv[0];
       if (PathExists(local)) sb.argv[0] = local;
+    }
+    // drahil's own probes and libraries stay reachable when drahil lives
+    // under /tmp (a build or an install prefix there), which the sandbox's
+    // private /tmp would hide: bound back read-only at their paths.
+    for (const char* key : {"bin_dir", "lib_dir"}) {
+      auto it = ctx.placeholders.find(key);
+      if (it == ctx.placeholders.end()) continue;
+      std::error_code ec;
+      std::string dir = std::filesystem::weakly_canonical(it->second, ec).string();
+      if (ec || dir.rfind("/tmp/", 0) != 0 || !PathExists(dir)) continue;
+      sb.extra_binds.push_back({dir, "", true});
     }
     for (const auto& a : ctx.profile.probe.args) sb.argv.push_back(a);
     for (const auto& e : ct.value("env", Json::array()))

@@ -10,6 +10,7 @@
 
 using drahil::apiserver::AccessPolicy;
 using drahil::apiserver::ApiServer;
+using drahil::apiserver::testing::As;
 using drahil::apiserver::testing::Http;
 using drahil::apiserver::testing::HttpResult;
 using drahil::apiserver::testing::Slice;
@@ -24,12 +25,6 @@ std::unique_ptr<ApiServer> StartServer(ApiServer::Options opts = {}) {
   auto s = ApiServer::Start(std::move(opts));
   REQUIRE_OK(s);
   return std::move(*s);
-}
-
-HttpResult As(const ApiServer& s, const std::string& token, const std::string& method,
-              const std::string& target, const json& body = nullptr,
-              const std::string& content_type = "application/json") {
-  return Http(s.port(), method, target, body.is_null() ? "" : body.dump(), token, content_type);
 }
 
 json Crd(const std::string& scope, bool status) {

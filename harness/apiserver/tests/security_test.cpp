@@ -11,6 +11,7 @@
 
 using drahil::apiserver::AccessPolicy;
 using drahil::apiserver::ApiServer;
+using drahil::apiserver::testing::As;
 using drahil::apiserver::testing::Claim;
 using drahil::apiserver::testing::Http;
 using drahil::apiserver::testing::HttpResult;
@@ -25,12 +26,6 @@ std::unique_ptr<ApiServer> StartServer(ApiServer::Options opts = {}) {
   auto s = ApiServer::Start(std::move(opts));
   REQUIRE_OK(s);
   return std::move(*s);
-}
-
-HttpResult As(const ApiServer& s, const std::string& token, const std::string& method,
-              const std::string& target, const json& body = nullptr,
-              const std::string& content_type = "application/json") {
-  return Http(s.port(), method, target, body.is_null() ? "" : body.dump(), token, content_type);
 }
 
 json SingleNode(const std::string& node) {

@@ -64,6 +64,14 @@ inline HttpResult Http(const ApiServer& s, const std::string& method, const std:
   return Http(s.port(), method, target, body, s.admin_token(), content_type);
 }
 
+// As(): a request with the given bearer token (a node's, a policy's) and a
+// JSON body (none when null).
+inline HttpResult As(const ApiServer& s, const std::string& token, const std::string& method,
+                     const std::string& target, const json& body = nullptr,
+                     const std::string& content_type = "application/json") {
+  return Http(s.port(), method, target, body.is_null() ? "" : body.dump(), token, content_type);
+}
+
 // WatchStream: a GET ?watch=true whose chunked body is read incrementally.
 class WatchStream {
  public:

@@ -12,6 +12,22 @@
 //                     UNAVAILABLE (a driver still warming up), later ones work
 //   relative-paths-ok accept relative directories (by default the driver
 //                     refuses them, as drivers built on kubeletplugin do)
+//   huge-reply=MB     NodePrepareResources answers with a reply of MB MiB
+//   unasked-claims=N  NodePrepareResources also answers for N claim UIDs
+//                     that were never asked about
+//   crash-prepare     the driver dies of SIGSEGV inside NodePrepareResources
+//   bad-registration=type|endpoint|versions
+//                     GetInfo names a CSIPlugin, an endpoint where nothing
+//                     listens, or only versions no kubelet speaks
+//   health-flood      offers v1.DRAResourceHealth and streams health updates
+//                     as fast as it can: every message 100 devices never
+//                     seen before, each with a 2 kB message
+//   slice-devices=N   publishes one slice with N devices (upstream: at most
+//                     128), keeps serving when the API server refuses it
+//   slice-invalid     publishes a slice whose device name is not a DNS label
+//   api-flood=N       N threads LIST every ResourceSlice in a loop, and three
+//                     helper processes hold up to 1,000 idle connections
+//                     each to the API server
 // CDI specs a runtime must never apply (drahil refuses them before the
 // sandbox starts); the device keeps its HOSTILE_DEV=0 env:
 //   cdi-mount-root    bind-mounts the host's / read-write at /run/host
@@ -24,19 +40,27 @@
 //
 // --prepare-marker=PATH: each NodePrepareResources call appends the driver's
 // pid to PATH when it arrives (tests wait for it before they act).
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -44,12 +68,14 @@
 
 #include "drahil/core/file_util.hpp"
 #include "drahil/kube/rest_client.hpp"
+#include "drahil/proto/dra_health_v1.grpc.pb.h"
 #include "drahil/proto/dra_v1.grpc.pb.h"
 #include "drahil/proto/pluginregistration_v1.grpc.pb.h"
 
 namespace {
 
 namespace dra = k8s::io::kubelet::pkg::apis::dra::v1;
+namespace health = v1;
 using Json = nlohmann::json;
 
 constexpr char kCdiKind[] = "hostile.example.com/dev";
@@ -66,6 +92,14 @@ struct Options {
   bool hang_prepare = false;
   bool cdi_fifo = false;
   bool relative_ok = false;
+  bool crash_prepare = false;
+  bool health_flood = false;
+  bool slice_invalid = false;
+  std::string bad_registration;  // type | endpoint | versions
+  long huge_reply_mib = 0;
+  long unasked_claims = 0;
+  long slice_devices = 1;
+  int api_flood = 0;
   std::string cdi_edit;  // one of the cdi-* modes above (without its value)
   std::string hook_path;
   long many_cdi_ids = 0;
@@ -108,12 +142,31 @@ class DraService final : public dra::DRAPlugin::Service {
     }
     if (failed_.fetch_add(1) < o_.fail_prepare)
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "hostile driver: not ready yet");
+    if (o_.crash_prepare) {
+      // Dies mid-call, as a segfault would; no core file is left.
+      Log("crashing inside NodePrepareResources (--mode crash-prepare)");
+      rlimit none{0, 0};
+      ::setrlimit(RLIMIT_CORE, &none);
+      ::signal(SIGSEGV, SIG_DFL);
+      ::raise(SIGSEGV);
+    }
+    for (long i = 0; i < o_.unasked_claims; ++i) {
+      auto& entry = (*resp->mutable_claims())["unasked-" + std::to_string(i)];
+      auto* d = entry.add_devices();
+      d->set_pool_name(o_.node_name);
+      d->set_device_name("dev-0");
+      d->add_cdi_device_ids(std::string(kCdiKind) + "=dev-0");
+    }
     for (const auto& c : req->claims()) {
       auto& entry = (*resp->mutable_claims())[c.uid()];
       auto* d = entry.add_devices();
       d->set_pool_name(o_.node_name);
       d->set_device_name("dev-0");
-      if (o_.many_cdi_ids > 0) {
+      if (o_.huge_reply_mib > 0) {
+        // One CDI ID of the whole size: the reply is MB MiB on the wire.
+        d->add_cdi_device_ids(std::string(kCdiKind) + "=" +
+                              std::string(static_cast<size_t>(o_.huge_reply_mib) << 20, 'x'));
+      } else if (o_.many_cdi_ids > 0) {
         for (long i = 0; i < o_.many_cdi_ids; ++i) {
           d->add_cdi_device_ids(std::string(kCdiKind) + "=flood-" + std::to_string(i));
         }
@@ -138,15 +191,51 @@ class DraService final : public dra::DRAPlugin::Service {
   std::atomic<int> failed_{0};  // NodePrepareResources calls so far
 };
 
+// HealthService (health-flood): every stream gets health updates as fast as
+// the kubelet reads them, each message about 100 devices it never heard of.
+class HealthService final : public health::DRAResourceHealth::Service {
+ public:
+  explicit HealthService(const Options& o) : o_(o) {}
+  grpc::Status NodeWatchResources(
+      grpc::ServerContext* ctx, const health::NodeWatchResourcesRequest*,
+      grpc::ServerWriter<health::NodeWatchResourcesResponse>* writer) override {
+    const std::string message(2048, 'h');
+    for (long n = 0; !ctx->IsCancelled() && !g_stopping.load(); ++n) {
+      health::NodeWatchResourcesResponse r;
+      for (int i = 0; i < 100; ++i) {
+        auto* dh = r.add_devices();
+        dh->mutable_device()->set_pool_name(o_.node_name);
+        dh->mutable_device()->set_device_name("flood-" + std::to_string(n * 100 + i));
+        dh->set_health(health::HealthStatus::UNHEALTHY);
+        dh->set_last_updated_time(::time(nullptr));
+        dh->set_message(message);
+      }
+      if (!writer->Write(r)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const Options& o_;
+};
+
 class RegistrationService final : public pluginregistration::Registration::Service {
  public:
   explicit RegistrationService(const Options& o) : o_(o) {}
   grpc::Status GetInfo(grpc::ServerContext*, const pluginregistration::InfoRequest*,
                        pluginregistration::PluginInfo* info) override {
-    info->set_type("DRAPlugin");
+    const std::string& bad = o_.bad_registration;
+    info->set_type(bad == "type" ? "CSIPlugin" : "DRAPlugin");
     info->set_name(o_.driver_name);
-    info->set_endpoint(o_.DraSocket());
-    info->add_supported_versions("v1.DRAPlugin");
+    info->set_endpoint(bad == "endpoint" ? o_.plugins_dir + "/nothing-listens-here.sock"
+                                         : o_.DraSocket());
+    if (bad == "versions") {
+      info->add_supported_versions("v0.DRAPlugin");
+      info->add_supported_versions("v2.DRAPlugin");
+    } else {
+      info->add_supported_versions("v1.DRAPlugin");
+    }
+    if (o_.health_flood) info->add_supported_versions("v1.DRAResourceHealth");
     return grpc::Status::OK;
   }
   grpc::Status NotifyRegistrationStatus(grpc::ServerContext*,
@@ -160,11 +249,12 @@ class RegistrationService final : public pluginregistration::Registration::Servi
   const Options& o_;
 };
 
-std::unique_ptr<grpc::Server> Listen(const std::string& path, grpc::Service* service) {
+std::unique_ptr<grpc::Server> Listen(const std::string& path,
+                                     std::initializer_list<grpc::Service*> services) {
   ::unlink(path.c_str());
   grpc::ServerBuilder b;
   b.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
-  b.RegisterService(service);
+  for (auto* s : services) b.RegisterService(s);
   return b.BuildAndStart();
 }
 
@@ -179,8 +269,82 @@ drahil::Status PublishSlice(const Options& o) {
                   {"nodeName", o.node_name},
                   {"pool", {{"name", o.node_name}, {"generation", 1}, {"resourceSliceCount", 1}}},
                   {"devices", Json::array({{{"name", "dev-0"}}})}}}};
+  Json& devices = slice["spec"]["devices"];
+  for (long i = 1; i < o.slice_devices; ++i)
+    devices.push_back({{"name", "dev-" + std::to_string(i)}});
+  if (o.slice_invalid) devices.push_back({{"name", "Not_A_DNS_Label!"}});
   return api->CreateObject(slice).status();
 }
+
+// ApiFlood (api-flood=N): N threads LIST every ResourceSlice as fast as the
+// server answers, and three helper processes (each with a table of open
+// files of its own, as a driver's several containers or processes would
+// have) open up to 1,000 connections each and leave them idle. Runs until
+// the driver stops; the helpers die with it.
+class ApiFlood {
+ public:
+  explicit ApiFlood(const Options& o) {
+    auto kc = drahil::kube::KubeConfig::Load(o.kubeconfig);
+    if (!kc.ok()) {
+      Log("api-flood: " + kc.status().ToString());
+      return;
+    }
+    // server: "http(s)://127.0.0.1:PORT"
+    auto colon = kc->server.rfind(':');
+    int port = colon == std::string::npos ? 0 : std::atoi(kc->server.c_str() + colon + 1);
+    for (int h = 0; h < 3 && port > 0; ++h) {
+      pid_t pid = ::fork();
+      if (pid == 0) HoldIdle(port);  // never returns
+      if (pid > 0) helpers_.push_back(pid);
+    }
+    for (int i = 0; i < o.api_flood; ++i) {
+      threads_.emplace_back([this, kc = *kc] {
+        auto api = drahil::kube::RestClient::Create(kc);
+        if (!api.ok()) return;
+        while (!g_stopping.load()) {
+          (void)(*api)->List("resourceslices", "");
+          ++requests_;
+        }
+      });
+    }
+  }
+  ~ApiFlood() {
+    for (auto& t : threads_) t.join();
+    for (pid_t pid : helpers_) {
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+    Log("api-flood: " + std::to_string(requests_.load()) + " LIST requests, " +
+        std::to_string(helpers_.size()) + " helper(s) holding idle connections");
+  }
+
+ private:
+  // HoldIdle(): in a forked helper: connections to 127.0.0.1:port, as many
+  // as its open-file limit allows (at most 1,000), held until the driver
+  // goes. Only system calls after the fork.
+  [[noreturn]] static void HoldIdle(int port) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    rlimit nofile{};
+    long most = 1000;
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+      most = std::min<long>(most, static_cast<long>(nofile.rlim_cur) - 16);
+    for (long i = 0; i < most; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) ::close(fd);
+    }
+    for (;;) ::pause();
+  }
+
+  std::vector<std::thread> threads_;
+  std::vector<pid_t> helpers_;
+  std::atomic<long> requests_{0};
+};
 
 // HostileEdits(): dev-0's containerEdits for the cdi-* mode.
 Json HostileEdits(const Options& o) {
@@ -250,7 +414,10 @@ int main(int argc, char** argv) {
   app.add_option("--mode", o.modes,
                  "hang-prepare | many-cdi-ids=N | cdi-fifo | exit=N | fail-prepare=N | "
                  "relative-paths-ok | cdi-mount-root | cdi-mount-etc | cdi-hook-sh=PATH | "
-                 "cdi-dev-mem | cdi-dotdot-path | cdi-dotdot-name | cdi-symlink");
+                 "cdi-dev-mem | cdi-dotdot-path | cdi-dotdot-name | cdi-symlink | "
+                 "huge-reply=MB | unasked-claims=N | crash-prepare | "
+                 "bad-registration=type|endpoint|versions | health-flood | slice-devices=N | "
+                 "slice-invalid | api-flood=N");
   CLI11_PARSE(app, argc, argv);
   for (const auto& m : o.modes) {
     if (m == "hang-prepare") {
@@ -259,6 +426,22 @@ int main(int argc, char** argv) {
       o.cdi_fifo = true;
     } else if (m == "relative-paths-ok") {
       o.relative_ok = true;
+    } else if (m == "crash-prepare") {
+      o.crash_prepare = true;
+    } else if (m == "health-flood") {
+      o.health_flood = true;
+    } else if (m == "slice-invalid") {
+      o.slice_invalid = true;
+    } else if (m.rfind("bad-registration=", 0) == 0) {
+      o.bad_registration = m.substr(17);
+    } else if (m.rfind("huge-reply=", 0) == 0) {
+      o.huge_reply_mib = std::stol(m.substr(11));
+    } else if (m.rfind("unasked-claims=", 0) == 0) {
+      o.unasked_claims = std::stol(m.substr(15));
+    } else if (m.rfind("slice-devices=", 0) == 0) {
+      o.slice_devices = std::stol(m.substr(14));
+    } else if (m.rfind("api-flood=", 0) == 0) {
+      o.api_flood = std::stoi(m.substr(10));
     } else if (m == "cdi-mount-root" || m == "cdi-mount-etc" || m == "cdi-dev-mem" ||
                m == "cdi-dotdot-path" || m == "cdi-dotdot-name" || m == "cdi-symlink") {
       o.cdi_edit = m;
@@ -300,21 +483,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (auto s = PublishSlice(o); !s.ok()) {
+    // Keeps serving, as a driver whose slice controller retries would.
     Log("ResourceSlice: " + s.ToString());
-    return 1;
   }
+  std::optional<ApiFlood> flood;
+  if (o.api_flood > 0) flood.emplace(o);
   DraService dra_service(o);
+  HealthService health_service(o);
   RegistrationService reg_service(o);
   if (auto s = drahil::MakeDirs(o.plugins_dir + "/" + o.driver_name); !s.ok()) {
     Log(s.ToString());
     return 1;
   }
-  auto dra_server = Listen(o.DraSocket(), &dra_service);
+  auto dra_server = o.health_flood ? Listen(o.DraSocket(), {&dra_service, &health_service})
+                                   : Listen(o.DraSocket(), {&dra_service});
   if (!dra_server) {
     Log("cannot listen on " + o.DraSocket());
     return 1;
   }
-  auto reg_server = Listen(o.RegSocket(), &reg_service);
+  auto reg_server = Listen(o.RegSocket(), {&reg_service});
   if (!reg_server) {
     Log("cannot listen on " + o.RegSocket());
     return 1;

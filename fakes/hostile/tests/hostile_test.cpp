@@ -509,3 +509,248 @@ TEST_CASE("hostile: a CDI spec file behind a symlink out of the CDI dir is refus
           "[hostile][sandbox]") {
   ExpectRefused({"cdi-symlink", "spec-symlink"});
 }
+
+// ---------------------------------------------------------------------------
+// Drivers that answer too much, too often, or not as the protocol says: each
+// case gets its verdict within its deadline, the next case runs, drahil's
+// memory stays bounded, and no process of the run is left.
+
+namespace {
+
+// drahil's peak memory bound in these tests. Under ASan freed memory waits in
+// its quarantine (256 MB by default) before it is reused, so the bound
+// allows for it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kPeakRssBoundKb = (400 + 256) * 1024;
+#else
+constexpr long kPeakRssBoundKb = 400 * 1024;
+#endif
+
+struct Watched {
+  drahil::ExitInfo exit;
+  long peak_rss_kb = 0;  // drahil's VmHWM, sampled every 20 ms until it exited
+  double seconds = 0;
+  std::string output;
+};
+
+long PeakRssKb(pid_t pid) {
+  auto status = drahil::ReadFile("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+  if (!status.ok()) return 0;
+  auto at = status->find("VmHWM:");
+  return at == std::string::npos ? 0 : std::atol(status->c_str() + at + 6);
+}
+
+// DrahilWatched(): `drahil ARGS`, its peak memory watched from outside;
+// with nofile > 0 under that open-file limit (soft and hard, so drahil and
+// the driver it starts cannot raise it).
+Watched DrahilWatched(Fixture& f, const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout, int nofile = 0) {
+  std::vector<std::string> argv = {drahil::testing::Bin("drahil")};
+  if (nofile > 0) {
+    argv.insert(argv.begin(), {"/bin/sh", "-c",
+                               "ulimit -n " + std::to_string(nofile) + " && exec \"$0\" \"$@\""});
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto t0 = Clock::now();
+  auto child = drahil::testing::SpawnLogged(argv, f.dir.Join("watched.log"));
+  REQUIRE_OK(child);
+  Watched w;
+  for (;;) {
+    w.peak_rss_kb = std::max(w.peak_rss_kb, PeakRssKb(child->pid()));
+    auto e = child->Wait(20ms);
+    if (e.ok()) {
+      w.exit = *e;
+      break;
+    }
+    if (Clock::now() - t0 > timeout) {
+      w.exit = child->Kill();
+      FAIL("drahil still running after " << timeout.count() << " ms");
+    }
+  }
+  w.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  w.output = drahil::ReadFile(f.dir.Join("watched.log")).value_or("");
+  return w;
+}
+
+// The hostile case, then one that must still run.
+const char* kAfterCase = "  - {id: after, title: t, steps: [wait: 10ms]}\n";
+
+struct Verdict {
+  Watched run;
+  drahil::reports::CaseResult hostile;
+  drahil::reports::Verdict after = drahil::reports::Verdict::kError;
+};
+
+// RunHostile(): the hostile driver in `modes` through `cases` (whose first
+// case has id "h") and kAfterCase; what drahil said about both.
+Verdict RunHostile(Fixture& f, const std::vector<std::string>& modes, const std::string& cases,
+                   const std::string& timeouts = "{registration: 20s, slices: 20s}",
+                   int nofile = 0) {
+  std::string prof = f.Profile(modes, timeouts);
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", cases + kAfterCase);
+  Verdict v;
+  v.run = DrahilWatched(f,
+                        {"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
+                         "--work-dir", f.dir.Join("work"), "--progress", "plain"},
+                        120s, nofile);
+  INFO(v.run.output);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* h = FindCase(*json, "h");
+  REQUIRE(h != nullptr);
+  v.hostile = *h;
+  const auto* after = FindCase(*json, "after");
+  REQUIRE(after != nullptr);
+  v.after = after->verdict;
+  // Nothing of the run is left: the driver and its threads are gone.
+  CHECK(drahil::testing::WaitFor(5s, [&] { return ProcessesWith(f.dir.path()).empty(); }));
+  return v;
+}
+
+const char* kPrepareOnly =
+    "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n      - prepare: {claims: "
+    "[t/c]}\n";
+
+}  // namespace
+
+TEST_CASE("hostile: a 50 MB NodePrepareResources reply fails the case at the 4 MiB limit",
+          "[hostile][reply]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"huge-reply=50"}, kPrepareOnly);
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.run.exit.exit_code == 1);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
+  CHECK(v.hostile.message.find("RESOURCE_EXHAUSTED") != std::string::npos);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+  // The reply is refused from its length prefix, never held whole.
+  INFO("peak RSS " << v.run.peak_rss_kb << " kB");
+  CHECK(v.run.peak_rss_kb < kPeakRssBoundKb);
+}
+
+TEST_CASE("hostile: results for claims never asked about fail the prepare, naming the UID",
+          "[hostile][reply]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"unasked-claims=3"}, kPrepareOnly);
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.message.find("returned result for unknown claim UID unasked-") !=
+        std::string::npos);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+}
+
+TEST_CASE(
+    "hostile: a driver that crashes inside NodePrepareResources fails the case, no process "
+    "is left",
+    "[hostile][crash]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"crash-prepare"}, kPrepareOnly);
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
+  CHECK(v.hostile.message.find("UNAVAILABLE") != std::string::npos);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+  CHECK(v.run.seconds < 40);
+}
+
+TEST_CASE("hostile: a bogus registration fails the case naming what the kubelet refused",
+          "[hostile][registration]") {
+  struct Want {
+    std::string mode, text;
+  };
+  for (const auto& w : {Want{"type", "CSIPlugin"}, Want{"versions", "v0.DRAPlugin v2.DRAPlugin"}}) {
+    DYNAMIC_SECTION(w.mode) {
+      Fixture f;
+      REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+      auto v = RunHostile(f, {"bad-registration=" + w.mode},
+                          "  - {id: h, title: t, steps: [wait: 10ms]}\n",
+                          "{registration: 4s, slices: 20s}");
+      INFO(v.run.output << "\n" << v.hostile.message);
+      CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+      CHECK(v.hostile.type == "Registration");
+      CHECK(v.hostile.message.find(w.text) != std::string::npos);
+      CHECK(v.after == drahil::reports::Verdict::kFail);  // the same driver, refused again
+      CHECK(v.run.seconds < 30);
+    }
+  }
+}
+
+// The kubelet accepts an endpoint nothing listens on (its gRPC connection is
+// made lazily), warns, and the driver's calls fail there.
+TEST_CASE("hostile: a registered endpoint where nothing listens fails the prepare, naming it",
+          "[hostile][registration]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"bad-registration=endpoint"}, kPrepareOnly);
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
+  CHECK(v.hostile.message.find("nothing-listens-here.sock") != std::string::npos);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+  CHECK(v.run.seconds < 40);
+}
+
+TEST_CASE("hostile: a health stream flood of ever new devices keeps drahil's memory bounded",
+          "[hostile][health]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"health-flood"},
+                      "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n"
+                      "      - prepare: {claims: [t/c]}\n      - wait: 4s\n");
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kPass);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+  INFO("peak RSS " << v.run.peak_rss_kb << " kB");
+  CHECK(v.run.peak_rss_kb < kPeakRssBoundKb);
+}
+
+TEST_CASE("hostile: a slice of 10,000 devices fails the case with the API server's 422 reason",
+          "[hostile][slices]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"slice-devices=10000"}, "  - {id: h, title: t, steps: [wait: 10ms]}\n",
+                      "{registration: 20s, slices: 3s}");
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.type == "Slices");
+  CHECK(v.hostile.message.find("the API server refused its ResourceSlice writes:") !=
+        std::string::npos);
+  CHECK(v.hostile.message.find("422 create resourceslices") != std::string::npos);
+  CHECK(v.hostile.message.find("spec.devices: Too many") != std::string::npos);
+  CHECK(v.after == drahil::reports::Verdict::kFail);
+}
+
+TEST_CASE("hostile: an invalid slice fails the case naming the field the API server refused",
+          "[hostile][slices]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"slice-invalid"}, "  - {id: h, title: t, steps: [wait: 10ms]}\n",
+                      "{registration: 20s, slices: 3s}");
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CHECK(v.hostile.message.find("422 create resourceslices") != std::string::npos);
+  CHECK(v.hostile.message.find("spec.devices[1].name") != std::string::npos);
+}
+
+// 8 threads LISTing and as many idle connections as the driver may open,
+// under an open-file limit of 1024 for drahil and the driver alike: the
+// connection cap keeps drahil's own sockets and files available (without
+// it the kubelet stand-in could not reach the driver: UNAVAILABLE).
+TEST_CASE("hostile: a driver flooding the API server neither stops the case nor grows drahil",
+          "[hostile][apiflood]") {
+  Fixture f;
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
+  auto v = RunHostile(f, {"api-flood=8"},
+                      "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n"
+                      "      - prepare: {claims: [t/c]}\n      - wait: 3s\n"
+                      "      - unprepare: {claims: [t/c]}\n",
+                      "{registration: 20s, slices: 20s}", 1024);
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kPass);
+  CHECK(v.after == drahil::reports::Verdict::kPass);
+  INFO("peak RSS " << v.run.peak_rss_kb << " kB");
+  CHECK(v.run.peak_rss_kb < kPeakRssBoundKb);
+}

@@ -4,6 +4,8 @@
 // in-process object API; the connections are in session.cpp.
 #include "drahil/apiserver/apiserver.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <random>
 
@@ -71,6 +73,12 @@ Status ApiServer::Impl::Listen() {
 }
 
 void ApiServer::Impl::Run() {
+  connection_cap = options.max_connections;
+  if (connection_cap <= 0) {
+    rlimit nofile{};
+    rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
+    connection_cap = static_cast<int>(std::clamp<rlim_t>(soft / 2, 16, 4096));
+  }
   DoAccept();
   ScheduleBookmarks();
   io_thread = std::thread([this] {

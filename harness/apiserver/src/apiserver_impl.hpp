@@ -47,6 +47,8 @@ class SessionBase {
   virtual ~SessionBase() = default;
   // Close(): ends the connection now (server stop).
   virtual void Close() = 0;
+  // The connection's place in ApiServer::Impl::connections.
+  std::shared_ptr<void> slot;
 };
 
 class ApiServer::Impl {
@@ -119,14 +121,31 @@ class ApiServer::Impl {
   bool stopping DRAHIL_GUARDED_BY(persist_mu) = false;
   std::thread persist_thread;
 
+  // Open connections (detectors and sessions), the cap on them
+  // (Options::max_connections resolved at start) and how many were closed at
+  // accept for it; touched only on the I/O thread. Declared before the
+  // sessions, which count down here when they go.
+  int connections = 0;
+  int connection_cap = 0;
+  uint64_t connections_refused = 0;
   // Sessions alive, touched only on the I/O thread.
   std::set<std::shared_ptr<SessionBase>> sessions;
+  // ConnectionSlot: one open connection in `connections` from its accept
+  // until the last of its detector and session is gone.
+  struct ConnectionSlot {
+    explicit ConnectionSlot(Impl& i) : impl(i) { ++impl.connections; }
+    ~ConnectionSlot() { --impl.connections; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    Impl& impl;
+  };
   std::optional<boost::asio::ssl::context> tls_ctx;  // set when options.tls
   std::string ca_pem;
 
   boost::asio::io_context ioc{1};
   boost::asio::ip::tcp::acceptor acceptor;
   boost::asio::steady_timer bookmark_timer;
+  boost::asio::steady_timer accept_retry_timer{ioc};
   std::thread io_thread;
   std::atomic<bool> stopped{false};
 

@@ -24,6 +24,8 @@ Response JsonResponse(int status, const json& body) {
   Response r;
   r.status = status;
   r.body = body.dump();
+  if (status >= 400 && body.is_object() && body.value("kind", "") == "Status")
+    r.error = body.value("message", "");
   return r;
 }
 

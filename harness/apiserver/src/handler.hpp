@@ -41,6 +41,7 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string error;                 // an error answer's Status message (for the audit log)
   std::shared_ptr<Watcher> watcher;  // set: stream this watch instead of body
   bool protobuf_watch = false;       // the watch's events go out in protobuf framing
   std::chrono::seconds watch_timeout{0};

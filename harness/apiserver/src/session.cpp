@@ -167,6 +167,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     e.latency =
         std::chrono::duration_cast<std::chrono::microseconds>(impl_.options.clock->Now() - start_);
     e.user_agent = req_.user_agent;
+    e.message = resp.error;
     impl_.log->trace("{} {} {} -> {} ({} us) user={}", req_.method, req_.path, req_.query,
                      resp.status, e.latency.count(), e.user);
     impl_.Record(std::move(e));
@@ -388,11 +389,15 @@ using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
 // from plain HTTP, then hands the socket to the right session.
 class Detector : public std::enable_shared_from_this<Detector> {
  public:
-  Detector(ApiServer::Impl& impl, tcp::socket socket) : impl_(impl), stream_(std::move(socket)) {}
+  Detector(ApiServer::Impl& impl, tcp::socket socket)
+      : impl_(impl),
+        slot_(std::make_shared<ApiServer::Impl::ConnectionSlot>(impl)),
+        stream_(std::move(socket)) {}
   void Run();
 
  private:
   ApiServer::Impl& impl_;
+  std::shared_ptr<void> slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
 };
@@ -401,7 +406,22 @@ void ApiServer::Impl::DoAccept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      log->warn("accept: {}", ec.message());
+      // Out of file descriptors (EMFILE, ENFILE) or memory: accepting again
+      // at once would spin; the pending connection waits in the backlog.
+      log->warn("accept: {}; retrying in 100 ms", ec.message());
+      accept_retry_timer.expires_after(std::chrono::milliseconds(100));
+      accept_retry_timer.async_wait([this](beast::error_code tec) {
+        if (!tec) DoAccept();
+      });
+      return;
+    }
+    if (connections >= connection_cap) {
+      if (connections_refused++ % 1000 == 0) {
+        log->warn("{} connections open (the cap); closing new ones ({} so far)", connections,
+                  connections_refused);
+      }
+      beast::error_code ignored;
+      s.close(ignored);
     } else {
       beast::error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
@@ -420,11 +440,13 @@ void Detector::Run() {
         if (is_tls && impl.tls_ctx) {
           auto s = std::make_shared<TlsSession>(impl, std::move(self->stream_), *impl.tls_ctx,
                                                 std::move(self->buffer_));
+          s->slot = std::move(self->slot_);
           impl.sessions.insert(s);
           s->Start();
         } else {
           auto s = std::make_shared<PlainSession>(impl, std::move(self->stream_),
                                                   std::move(self->buffer_));
+          s->slot = std::move(self->slot_);
           impl.sessions.insert(s);
           s->Start();
         }

@@ -352,3 +352,41 @@ TEST_CASE("ApiServer HTTP: bad input gets a clean 4xx and the server keeps servi
   CHECK(Http(*server, "POST", kSlices, Slice("after", "node-1").dump()).status == 201);
   CHECK(Http(*server, "GET", kSlices + "/after").status == 200);
 }
+
+// A client holding many idle connections (a driver flooding the server) is
+// cut at the connection cap: new connections close at accept, and the server
+// serves again once connections go.
+TEST_CASE("ApiServer HTTP: connections past the cap close at accept, the server keeps serving",
+          "[apiserver][http][robustness]") {
+  namespace asio = boost::asio;
+  ApiServer::Options opts;
+  opts.max_connections = 8;
+  auto server = StartServer(opts);
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<asio::ip::tcp::socket>(ioc));
+    idle.back()->connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  }
+  // The ninth is accepted and closed at once: EOF, no answer.
+  asio::ip::tcp::socket extra(ioc);
+  extra.connect({asio::ip::make_address("127.0.0.1"), server->port()});
+  timeval tv{5, 0};
+  setsockopt(extra.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string get = "GET /api/v1/nodes HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(extra, asio::buffer(get), ec);
+  char buf[64];
+  size_t n = extra.read_some(asio::buffer(buf), ec);
+  CHECK(n == 0);
+  CHECK((ec == asio::error::eof || ec == asio::error::connection_reset));
+  // Two idle ones go; the server counts them out and serves again.
+  idle.resize(6);
+  CHECK(drahil::testing::WaitFor(std::chrono::seconds(5), [&] {
+    try {
+      return Http(*server, "GET", "/api/v1/nodes").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+}

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "drahil/cli/commands.hpp"
+#include "drahil/core/child_process.hpp"
 #include "drahil/core/log.hpp"
 
 namespace drahil::cli {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   using namespace drahil::cli;
   CliContext ctx;
   ctx.argv0 = argc > 0 ? argv[0] : "drahil";
+  drahil::RaiseOpenFileLimit();
 
   CLI::App app{
       "drahil: hardware-in-the-loop test and validation for Kubernetes DRA drivers.\n"

@@ -4,12 +4,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -176,6 +179,12 @@ Status OpenChildStdio(const SpawnOptions& o, UniqueFd& stdout_pipe, UniqueFd& st
   return OkStatus();
 }
 
+// The soft RLIMIT_NOFILE before RaiseOpenFileLimit() raised it; restored in
+// children. rlim_t(-1) (RLIM_INFINITY) is a real value, so "not raised" is
+// its own flag.
+std::atomic<bool> g_nofile_raised{false};
+rlimit g_nofile_original{};
+
 // What the forked child needs, all prepared before fork(): after fork in a
 // threaded parent only async-signal-safe calls are allowed.
 struct ExecPlan {
@@ -230,6 +239,7 @@ void RedirectFds(const ExecPlan& x) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
   RedirectFds(x);
+  if (g_nofile_raised.load()) ::setrlimit(RLIMIT_NOFILE, &g_nofile_original);
   if (x.cwd && ::chdir(x.cwd) != 0) ExitWithErrno(x.status_fd);
   ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
   ExitWithErrno(x.status_fd);
@@ -461,6 +471,17 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
   }
   out.exit = *exit;
   return out;
+}
+
+void RaiseOpenFileLimit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) != 0 || now.rlim_cur >= now.rlim_max) return;
+    g_nofile_original = now;
+    now.rlim_cur = now.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &now) == 0) g_nofile_raised.store(true);
+  });
 }
 
 }  // namespace drahil

@@ -97,7 +97,19 @@ void HealthWatcher::Apply(const Resp& resp) {
       }
       e.health.received_at = wall;
       e.health.effective = e.health.reported;
-      devices_[{e.health.pool_name, e.health.device_name}] = std::move(e);
+      std::pair<std::string, std::string> key{e.health.pool_name, e.health.device_name};
+      if (devices_.size() >= kMaxDevices && devices_.count(key) == 0) {
+        if (!over_devices_) {
+          over_devices_ = true;
+          findings.push_back(
+              Finding{Finding::Severity::kWarning, "", config_.driver, "health-too-many-devices",
+                      "the health stream reported more than " + std::to_string(kMaxDevices) +
+                          " distinct devices; reports about further devices are dropped",
+                      1});
+        }
+        continue;
+      }
+      devices_[std::move(key)] = std::move(e);
     }
   }
   for (auto& f : findings) {

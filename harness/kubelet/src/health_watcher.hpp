@@ -73,6 +73,10 @@ class HealthWatcher {
   int messages_ DRAHIL_GUARDED_BY(mu_) = 0;
   Status last_end_ DRAHIL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, Entry> devices_ DRAHIL_GUARDED_BY(mu_);
+  // At most this many devices are kept per stream; a report about one more
+  // (a flood of devices never published) is dropped with one finding.
+  static constexpr size_t kMaxDevices = 16384;
+  bool over_devices_ DRAHIL_GUARDED_BY(mu_) = false;
   std::thread thread_;  // started by Start(), joined by Stop()
 };
 

@@ -53,12 +53,31 @@ std::string Finding::ToString() const {
 
 void KubeletStandIn::Impl::AddFinding(Finding f) {
   MutexLock lock(mu_);
+  // A driver that keeps producing new findings (a health stream flood of
+  // devices never seen before) must not grow the stand-in without bound:
+  // an identical finding only counts; past kMaxFindingsPerKind distinct
+  // messages of one kind (per socket and plugin) the rest count on the first
+  // of them; past kMaxFindings in all, a new one is counted as dropped.
+  Finding* first_of_kind = nullptr;
+  size_t same_kind = 0;
   for (auto& old : findings_) {
-    if (old.socket == f.socket && old.kind == f.kind && old.message == f.message &&
-        old.plugin == f.plugin) {
+    if (old.socket != f.socket || old.kind != f.kind || old.plugin != f.plugin) continue;
+    if (old.message == f.message) {
       ++old.count;
       return;
     }
+    if (first_of_kind == nullptr) first_of_kind = &old;
+    ++same_kind;
+  }
+  if (same_kind >= kMaxFindingsPerKind) {
+    ++first_of_kind->count;
+    if (first_of_kind->message.find(kMoreLikeThis) == std::string::npos)
+      first_of_kind->message += kMoreLikeThis;
+    return;
+  }
+  if (findings_.size() >= kMaxFindings) {
+    if (++dropped_findings_ == 1) log_->warn("finding: more than {} kept; dropping", kMaxFindings);
+    return;
   }
   log_->warn("finding: {}", f.ToString());
   findings_.push_back(std::move(f));
@@ -325,6 +344,7 @@ std::vector<Finding> KubeletStandIn::Findings() const {
 void KubeletStandIn::ClearFindings() {
   MutexLock lock(impl_->mu_);
   impl_->findings_.clear();
+  impl_->dropped_findings_ = 0;
 }
 
 std::vector<CallRecord> KubeletStandIn::Calls() const {

@@ -83,6 +83,11 @@ class KubeletStandIn::Impl {
   std::vector<Op> ops_ DRAHIL_GUARDED_BY(mu_);
   uint64_t next_stamp_ DRAHIL_GUARDED_BY(mu_) = 1;
   std::vector<Finding> findings_ DRAHIL_GUARDED_BY(mu_);
+  // AddFinding()'s bound on distinct findings, and what came past it.
+  static constexpr size_t kMaxFindingsPerKind = 32;
+  static constexpr size_t kMaxFindings = 1024;
+  static constexpr const char* kMoreLikeThis = " (and others of this kind, counted here)";
+  int64_t dropped_findings_ DRAHIL_GUARDED_BY(mu_) = 0;
   std::vector<CallRecord> calls_ DRAHIL_GUARDED_BY(mu_);
   std::map<std::string, int> registrations_ DRAHIL_GUARDED_BY(mu_);
   internal::ClaimCache cache_ DRAHIL_GUARDED_BY(mu_){""};

@@ -689,6 +689,42 @@ TEST_CASE("KubeletStandIn: health stream updates, staleness, drop and reconnect"
   CHECK(reopened->last_stream_end.ok());
 }
 
+// A driver may report any number of devices it never published, each with
+// an overlong message: the stand-in keeps a bounded number of devices and of
+// findings, and says so.
+TEST_CASE("KubeletStandIn: a health flood of new devices is bounded in devices and findings",
+          "[kubelet][grpc][health]") {
+  Env env;
+  REQUIRE_OK(env.Start());
+  TestPluginConfig c;
+  c.versions = {"v1.DRAPlugin", "v1.DRAResourceHealth"};
+  c.serve_health_v1 = true;
+  auto plugin = env.MakePlugin(c);
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  const std::string long_msg(1100, 'm');
+  REQUIRE(drahil::testing::WaitFor(5s, [&] { return plugin->OpenHealthStreams() == 1; }));
+  int sent = 0;
+  Result<HealthSnapshot> s = DeadlineExceededError("not sent");
+  for (int batch = 1; batch <= 10; ++batch) {
+    std::vector<HealthReport> reports;
+    for (int i = 0; i < 2000; ++i, ++sent)
+      reports.push_back({"pool-a", "flood-" + std::to_string(sent), 2, 0, long_msg});
+    plugin->PushHealth(std::move(reports));
+    s = env.kubelet.WaitForHealth(
+        "test.drahil.io", [&](const HealthSnapshot& h) { return h.messages >= batch; }, 10s);
+    REQUIRE_OK(s);
+  }
+  CHECK(s->devices.size() == 16384);
+  REQUIRE_OK(env.kubelet.WaitForFinding("health-too-many-devices", "", 1s));
+  auto findings = env.kubelet.Findings();
+  CHECK(findings.size() <= 40);
+  int too_long = 0;
+  for (const auto& f : findings)
+    if (f.kind == "health-message-too-long") too_long += f.count;
+  CHECK(too_long == 20000);  // every overlong message is counted, kept apart or not
+}
+
 TEST_CASE("KubeletStandIn: health service choice", "[kubelet][grpc][health]") {
   Env env;
   TestPluginConfig c;

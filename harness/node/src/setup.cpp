@@ -2,6 +2,8 @@
 // stand-in and the driver; and shared nodes that several cases use in turn.
 #include "setup.hpp"
 
+#include <algorithm>
+
 #include "drahil/core/temp_dir.hpp"
 #include "drahil/fakenode/fakenode.hpp"
 #include "drahil/kube/manifest.hpp"
@@ -57,6 +59,43 @@ std::function<Status(const std::string&)> SliceWiper(apiserver::ApiServer& api,
     }
     return OkStatus();
   };
+}
+
+// RefusedSliceWrites(): the ResourceSlice writes the API server refused since
+// `since` (by anyone but drahil itself), as lines for a failure message: the
+// code, verb, object and the server's message, at most three distinct ones,
+// each with how often it came. A driver whose slices are invalid or
+// forbidden sees exactly these answers; they say why no pool appeared.
+std::string RefusedSliceWrites(const apiserver::ApiServer& api,
+                               std::chrono::system_clock::time_point since) {
+  struct Seen {
+    std::string line;
+    int count = 0;
+  };
+  std::vector<Seen> seen;
+  int more = 0;
+  for (const auto& e : api.AuditLog()) {
+    if (e.time < since || e.code < 400 || e.user == "drahil-admin") continue;
+    if (e.resource.rfind("resourceslices", 0) != 0) continue;
+    if (e.verb == "get" || e.verb == "list" || e.verb == "watch") continue;
+    std::string msg = e.message.size() > 400 ? e.message.substr(0, 400) + "…" : e.message;
+    std::string line = std::to_string(e.code) + " " + e.verb + " " + e.resource +
+                       (e.name.empty() ? "" : "/" + e.name) + ": " + msg;
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const Seen& x) { return x.line == line; });
+    if (it != seen.end()) {
+      ++it->count;
+    } else if (seen.size() < 3) {
+      seen.push_back({line, 1});
+    } else {
+      ++more;
+    }
+  }
+  if (seen.empty()) return "";
+  std::string out = "; the API server refused its ResourceSlice writes:";
+  for (const auto& x : seen)
+    out += "\n  " + x.line + (x.count > 1 ? " (" + std::to_string(x.count) + " times)" : "");
+  if (more > 0) out += "\n  and " + std::to_string(more) + " other refusal(s)";
+  return out;
 }
 
 // DriverPolicy(): the profile's apiserver.rules as the API server's driver
@@ -184,6 +223,7 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
     return OkStatus();
   });
 
+  auto wall_driver_start = std::chrono::system_clock::now();
   // 4. The driver (not in attach mode), then registration and slices. A case
   // may start it late: the kubelet is up first and must pick up the socket
   // when it appears.
@@ -247,7 +287,8 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   if (!pools.ok()) {
     return StepOutcome::Fail("driver \"" + env->driver +
                                  "\" published no complete ResourceSlice pool within " +
-                                 FormatDuration(ctx.profile.timeouts.slices),
+                                 FormatDuration(ctx.profile.timeouts.slices) +
+                                 RefusedSliceWrites(*env->api, wall_driver_start),
                              "Slices");
   }
   ctx.Record("slices", env->driver, "OK", Ms(Clock::Real().Now() - t2),

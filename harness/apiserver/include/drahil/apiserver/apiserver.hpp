@@ -57,6 +57,7 @@ struct AuditEntry {
   int code = 0;          // HTTP status sent (200 for a watch that started)
   std::chrono::microseconds latency{0};  // until the response (watch: its start) was ready
   std::string user_agent;
+  std::string message;  // an error answer's Status message ("" for 2xx)
 };
 
 // DroppedField: a field the server removed from a written object because its
@@ -174,6 +175,14 @@ class ApiServer {
     // A watch connection whose socket write makes no progress for this long
     // (the client stopped reading and the TCP buffers are full) is closed.
     std::chrono::milliseconds watch_write_timeout{10000};
+    // Connections open at once, idle ones included. The server shares its
+    // process's open-file limit with the rest of drahil (the kubelet
+    // stand-in's sockets, reports, the emulated node): a client that opens
+    // more is closed at accept, so a driver flooding the server with
+    // connections cannot starve drahil of file descriptors. 0 = half the
+    // process's soft RLIMIT_NOFILE when the server starts, at most 4096.
+    // (kube-apiserver has no such cap: it runs alone, with a large limit.)
+    int max_connections = 0;
     // Audit entries kept (oldest dropped first).
     size_t audit_capacity = 100000;
     // The Kubernetes version and feature gates the server behaves as: which

@@ -127,6 +127,14 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout,
                                  const std::map<std::string, std::string>& env = {});
 
+// RaiseOpenFileLimit(): the process's soft RLIMIT_NOFILE raised to its hard
+// limit (as the Go runtime does for every Go program, kube-apiserver and the
+// kubelet included): drahil holds the API server's connections, the kubelet
+// stand-in's sockets and its files in one process. Children started by
+// ChildProcess get the original soft limit back, as Go's os/exec gives it
+// back. Call once, early in main(); later calls do nothing.
+void RaiseOpenFileLimit();
+
 }  // namespace drahil
 
 #endif  // DRAHIL_CORE_CHILD_PROCESS_HPP_INCLUDED

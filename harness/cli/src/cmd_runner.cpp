@@ -35,6 +35,10 @@
 #include "drahil/runner/binding.hpp"
 #include "drahil/runner/engine.hpp"
 #include "drahil/runner/integration.hpp"
+#if __has_include("drahil/kube/validation.hpp")
+#include "drahil/kube/validation.hpp"
+#define DRAHIL_CLI_HAVE_KUBE 1
+#endif
 #if __has_include("drahil/node/node.hpp")
 #include "drahil/node/node.hpp"
 #define DRAHIL_CLI_HAVE_NODE 1
@@ -536,6 +540,46 @@ void BindingSummary(const runner::Suite& suite, const runner::DriverProfile& pro
   std::printf("\n");
 }
 
+// CheckManifests(): the suite's manifests (runner::ManifestsForCheck) under
+// the create-time rules of the API server drahil runs (drahil::kube::
+// Validate for the profile's Kubernetes version: names, CEL that must compile
+// within its cost, quantities, list limits). One FAIL line per error, naming
+// file:line, the case and the object; the count of errors.
+int CheckManifests(const runner::Suite& suite, const runner::DriverProfile& profile, int* checked,
+                   int* unbound) {
+#ifdef DRAHIL_CLI_HAVE_KUBE
+  auto gates = runner::GatesForRun(profile, "", "");
+  KubeVersion version = gates.ok() ? gates->version() : KubeVersion::Newest();
+  std::set<std::string> seen;
+  int errors = 0;
+  for (const auto& r : runner::ManifestsForCheck(suite, profile)) {
+    if (!r.bound) {
+      ++*unbound;
+      continue;
+    }
+    auto found = kube::Validate(r.manifest.object, version);
+    // Kinds drahil::kube has no rules for (a CRD's objects) are the server's
+    // to judge; they are not counted as checked.
+    if (found.size() == 1 && found[0].field == "kind") continue;
+    ++*checked;
+    for (const auto& e : found) {
+      std::string line =
+          r.manifest.where.ToString() + ": " + r.manifest.Ref() + ": " + e.ToString();
+      if (!seen.insert(line).second) continue;
+      std::printf("FAIL %s (case %s)\n", line.c_str(), r.case_id.c_str());
+      ++errors;
+    }
+  }
+  return errors;
+#else
+  (void)suite;
+  (void)profile;
+  (void)checked;
+  (void)unbound;
+  return 0;
+#endif
+}
+
 int DoValidate(const std::vector<std::string>& paths, const std::string& driver, CliContext& ctx) {
   int bad = 0;
   std::optional<runner::DriverProfile> prof;
@@ -546,6 +590,13 @@ int DoValidate(const std::vector<std::string>& paths, const std::string& driver,
       return kExitUsage;
     }
     prof = *p;
+  }
+  // Manifests are rendered for --driver, else for the demo's profile (when
+  // it is installed): placeholders need a profile to become objects.
+  std::optional<runner::DriverProfile> render_prof = prof;
+  if (!render_prof) {
+    auto p = runner::LoadDriverProfileFile(ResolveProfile(ctx, "reference-gpu-emulated"));
+    if (p.ok()) render_prof = *p;
   }
   for (const auto& p : paths) {
     std::error_code ec;
@@ -583,8 +634,23 @@ int DoValidate(const std::vector<std::string>& paths, const std::string& driver,
       }
       auto s = runner::LoadSuiteString(*text, f);
       if (s.ok()) {
-        std::printf("ok   %s (suite %s, %zu case(s))\n", f.c_str(), s->name.c_str(),
-                    s->cases.size());
+        int checked = 0, unbound = 0;
+        int errors = render_prof ? CheckManifests(*s, *render_prof, &checked, &unbound) : 0;
+        if (errors > 0) {
+          std::printf("FAIL %s (suite %s): %d manifest error(s)\n", f.c_str(), s->name.c_str(),
+                      errors);
+          ++bad;
+          continue;
+        }
+        std::string manifests =
+            render_prof
+                ? ", " + std::to_string(checked) + " manifest(s) checked for " + render_prof->name +
+                      (unbound > 0 ? ", " + std::to_string(unbound) +
+                                         " left unchecked: placeholders it does not bind"
+                                   : "")
+                : "";
+        std::printf("ok   %s (suite %s, %zu case(s)%s)\n", f.c_str(), s->name.c_str(),
+                    s->cases.size(), manifests.c_str());
         if (prof) BindingSummary(*s, *prof);
       } else {
         std::printf("FAIL %s\n", s.status().message().c_str());

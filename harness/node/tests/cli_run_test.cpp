@@ -457,3 +457,58 @@ TEST_CASE(
   INFO(on->output);
   CHECK(on->exit.exit_code == 0);
 }
+
+// The manifests a suite sends are checked as the API server checks them,
+// after the placeholders are rendered for the profile (a foreign one here):
+// CEL that does not compile and malformed quantities fail validate, naming
+// file:line, the object and the field; a manifest an apply step expects
+// refused is not checked.
+TEST_CASE("drahil validate: suite manifests get the API server's rules after rendering",
+          "[runner][cli]") {
+  Fixture f;
+  std::string prof =
+      f.Write("foreign.yaml",
+              "spec: drahil.driver/v1\nname: foreign\ndriver: accel.example.com\nversion: \"1\"\n"
+              "command: /bin/true\nprobe: {backend: emulated}\n"
+              "devices:\n  gpu:\n    class:\n      name: accelerator.example.com\n"
+              "      selector: 'device.attributes[\"accel.example.com\"].kind == \"gpu\"'\n"
+              "    identity: serial\n    memory: hbm\n");
+  const std::string claim_head =
+      "      - apply:\n          manifest:\n"
+      "            apiVersion: resource.k8s.io/v1\n            kind: ResourceClaim\n";
+  std::string good =
+      f.Write("good.yaml",
+              "spec: drahil.suite/v1\nname: g\ncases:\n  - id: a\n    title: t\n"
+              "    requires: {devices: [{role: victim, kind: gpu}]}\n    steps:\n" +
+                  claim_head +
+                  "            metadata: {name: c, namespace: t}\n"
+                  "            spec: {devices: {requests: [{name: r, exactly: {deviceClassName: "
+                  "'{class.gpu}', selectors: [{cel: {expression: '{cel.role.victim}'}}], capacity: "
+                  "{requests: {'{memory.gpu}': 8Gi}}}}]}}\n" +
+                  claim_head +
+                  "            metadata: {name: refused, namespace: t}\n"
+                  "            spec: {devices: {requests: [{name: r, exactly: {deviceClassName: x, "
+                  "selectors: [{cel: {expression: 'device.'}}]}}]}}\n"
+                  "          expect-status: 422\n");
+  auto ok = Drahil({"validate", "--driver", prof, good});
+  INFO(ok.output);
+  CHECK(ok.exit.exit_code == 0);
+  CHECK(ok.output.find("1 manifest(s) checked for foreign") != std::string::npos);
+
+  std::string bad = f.Write(
+      "bad.yaml",
+      "spec: drahil.suite/v1\nname: b\ncases:\n  - id: a\n    title: t\n    steps:\n" + claim_head +
+          "            metadata: {name: c, namespace: t}\n"
+          "            spec: {devices: {requests: [{name: r, exactly: {deviceClassName: "
+          "'{class.gpu}', selectors: [{cel: {expression: 'device.attributes[\"{driver}\"].x +'}}], "
+          "capacity: {requests: {'{memory.gpu}': 1.5.5Gi}}}}]}}\n");
+  auto r = Drahil({"validate", "--driver", prof, bad});
+  INFO(r.output);
+  CHECK(r.exit.exit_code == 2);
+  CHECK(r.output.find("bad.yaml:9:13: ResourceClaim t/c: spec.devices.requests[0].exactly."
+                      "selectors[0].cel.expression: Invalid value: \"device.attributes["
+                      "\\\"accel.example.com\\\"].x +\": compilation failed") != std::string::npos);
+  CHECK(r.output.find("spec.devices.requests[0].exactly.capacity.requests[hbm]: Invalid value: "
+                      "\"1.5.5Gi\"") != std::string::npos);
+  CHECK(r.output.find("(suite b): 2 manifest error(s)") != std::string::npos);
+}

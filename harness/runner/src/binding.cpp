@@ -1,5 +1,6 @@
 #include "drahil/runner/binding.hpp"
 
+#include <functional>
 #include <regex>
 
 #include "drahil/core/strings.hpp"
@@ -442,6 +443,46 @@ RenderedCase RenderCase(const Suite& suite, const Case& kase, const Binding& bin
     }
   }
   out.steps = RenderSteps(kase.steps, binding, out.missing);
+  return out;
+}
+
+std::vector<RenderedManifest> ManifestsForCheck(const Suite& suite, const DriverProfile& profile) {
+  std::vector<RenderedManifest> out;
+  for (const auto& c : suite.cases) {
+    Binding b;
+    b.profile = &profile;
+    for (const auto& d : c.requires_.devices) {
+      if (d.role.empty()) continue;
+      DeviceRecord rec;
+      rec.name = "validate-" + d.role;
+      rec.pool = "validate";
+      rec.kinds.insert(d.kind);
+      if (const auto* k = Kind(profile, d.kind); k && !k->identity.empty())
+        rec.attributes[k->identity] = {{"string", rec.name}};
+      b.roles[d.role] = std::move(rec);
+    }
+    auto add = [&](const Manifest& m) {
+      std::set<std::string> missing;
+      RenderedManifest r;
+      r.manifest = m;
+      r.manifest.object = RenderJson(m.object, b, missing);
+      r.case_id = c.id;
+      r.bound = missing.empty();
+      out.push_back(std::move(r));
+    };
+    for (const auto* list : {&suite.fixtures, &c.fixtures})
+      for (const auto& m : *list) add(m);
+    std::function<void(const std::vector<Step>&)> walk = [&](const std::vector<Step>& steps) {
+      for (const auto& s : steps) {
+        bool refused =
+            s.kind == "apply" && s.params.is_object() && s.params.value("expect-status", 0) >= 400;
+        if (!refused)
+          for (const auto& m : s.manifests) add(m);
+        walk(s.children);
+      }
+    };
+    walk(c.steps);
+  }
   return out;
 }
 

@@ -85,6 +85,21 @@ struct RenderedCase {
 };
 RenderedCase RenderCase(const Suite& suite, const Case& kase, const Binding& binding);
 
+// RenderedManifest: one manifest a case sends to the API server, rendered
+// for a profile.
+struct RenderedManifest {
+  Manifest manifest;
+  std::string case_id;
+  bool bound = true;  // false: a placeholder stayed (the profile does not bind it)
+};
+// ManifestsForCheck(): what `drahil validate` checks with the API server's
+// create-time rules: every fixture and every manifest an apply step sends
+// (not those the step expects refused, `expect-status` ≥ 400), rendered
+// against `profile` with a stand-in device for each role of the case (named
+// "validate-ROLE", its kind's identity attribute set to that name). A
+// suite's own fixtures come once per case.
+std::vector<RenderedManifest> ManifestsForCheck(const Suite& suite, const DriverProfile& profile);
+
 // ProfileKeysNeeded(): the profile keys a case needs that `profile` does not
 // bind (its placeholders and device kinds); the devices of its roles are not
 // keys (discovery binds them). Empty: the profile binds the case.

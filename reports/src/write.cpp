@@ -20,7 +20,9 @@ Status WriteOne(const std::string& path, const std::string& data) {
 }
 
 // CheckOne(): what WriteOne() needs, tried without writing the report: the
-// parent made, a temporary file created (and removed) next to path.
+// parent made, a temporary file created next to path, 64 KiB written to it
+// (a full disk shows here, before any case ran, not after all of them) and
+// removed.
 Status CheckOne(const std::string& path) {
   std::filesystem::path p(path);
   std::string parent = p.parent_path().string();
@@ -35,8 +37,24 @@ Status CheckOne(const std::string& path) {
   buf.push_back('\0');
   int fd = ::mkostemp(buf.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "report " + path + ": cannot create a file in " + parent);
+  static const std::vector<char> kZeros(64 * 1024, '\0');
+  size_t done = 0;
+  int err = 0;
+  while (done < kZeros.size()) {
+    ssize_t n = ::write(fd, kZeros.data() + done, kZeros.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
   ::close(fd);
   ::unlink(buf.data());
+  if (err != 0) {
+    return ErrnoError(err, "report " + path + ": a 64 KiB test write in " +
+                               (parent.empty() ? std::string(".") : parent) + " failed");
+  }
   return OkStatus();
 }
 

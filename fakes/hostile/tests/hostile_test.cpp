@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -753,4 +754,102 @@ TEST_CASE("hostile: a driver flooding the API server neither stops the case nor 
   CHECK(v.after == drahil::reports::Verdict::kPass);
   INFO("peak RSS " << v.run.peak_rss_kb << " kB");
   CHECK(v.run.peak_rss_kb < kPeakRssBoundKb);
+}
+
+// ---------------------------------------------------------------------------
+// A full disk: for the reports it is found before the first case; for the
+// work dir, cases end in Error (drahil's environment failed, not the driver),
+// naming the file and ENOSPC, and the reports elsewhere are complete.
+
+namespace {
+
+// InSmallTmpfs(): `script` run by sh in a mount namespace of its own where
+// $T is a tmpfs of `size` (its other positional parameters: none). Needs
+// unshare(1) and the right to mount (root); nullopt when either is missing.
+std::optional<drahil::CommandOutput> InSmallTmpfs(Fixture& f, const std::string& size,
+                                                  const std::string& script) {
+  if (drahil::testing::FindOnPath("unshare").empty()) return std::nullopt;
+  std::string t = f.dir.Join("tmpfs");
+  REQUIRE_OK(drahil::MakeDirs(t));
+  auto probe = drahil::RunCommand({"unshare", "-m", "sh", "-c", "mount -t tmpfs tmpfs " + t}, 10s);
+  if (!probe.ok() || !probe->exit.success()) return std::nullopt;
+  auto r = drahil::RunCommand(
+      {"unshare", "-m", "sh", "-c",
+       "T=" + t + "; mount -t tmpfs -o size=" + size + " tmpfs \"$T\" || exit 99; " + script},
+      120s);
+  REQUIRE_OK(r);
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a full disk under --out fails before the first case, naming the path",
+          "[hostile][disk]") {
+  Fixture f;
+  std::string prof = f.Profile({}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
+                              "  - {id: w, title: t, steps: [wait: 3s]}\n");
+  auto r = InSmallTmpfs(f, "64k",
+                        "dd if=/dev/zero of=\"$T/fill\" bs=4k 2>/dev/null; exec " +
+                            drahil::testing::Bin("drahil") + " run --driver " + prof + " --suite " +
+                            suite + " --out \"$T/out\" --progress plain");
+  if (!r) DRAHIL_SKIP("needs unshare(1) and the right to mount a tmpfs (root)");
+  INFO(r->output);
+  CHECK(r->exit.exit_code == 2);
+  CHECK(r->output.find("/tmpfs/out/junit.xml: a 64 KiB test write in") != std::string::npos);
+  CHECK(r->output.find("No space left on device") != std::string::npos);
+  CHECK(r->output.find("PASS") == std::string::npos);  // no case ran
+}
+
+TEST_CASE("hostile: a full work dir ends cases in Error naming ENOSPC, the reports are whole",
+          "[hostile][disk]") {
+  Fixture f;
+  std::string prof = f.Profile({}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", kPrepareOnly);
+  auto r = InSmallTmpfs(f, "64k",
+                        "dd if=/dev/zero of=\"$T/fill\" bs=4k 2>/dev/null; exec " +
+                            drahil::testing::Bin("drahil") + " run --driver " + prof + " --suite " +
+                            suite + " --work-dir \"$T\" --json " + f.dir.Join("r.json") +
+                            " --progress plain");
+  if (!r) DRAHIL_SKIP("needs unshare(1) and the right to mount a tmpfs (root)");
+  INFO(r->output);
+  CHECK(r->exit.exit_code == 1);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "h");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kError);
+  CHECK(c->message.find("No space left on device") != std::string::npos);
+}
+
+// The disk fills after the driver registered: the driver's prepare succeeds,
+// the kubelet stand-in's checkpoint write fails. That is drahil's Error, not
+// the driver's Fail.
+TEST_CASE("hostile: a disk that fills before the prepare ends the case in Error Checkpoint",
+          "[hostile][disk]") {
+  Fixture f;
+  std::string prof = f.Profile({}, "{registration: 20s, slices: 20s}");
+  std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}",
+                              "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n"
+                              "      - wait: 2s\n      - prepare: {claims: [t/c]}\n");
+  auto r =
+      InSmallTmpfs(f, "8m",
+                   drahil::testing::Bin("drahil") + " run --driver " + prof + " --suite " + suite +
+                       " --work-dir \"$T\" --json " + f.dir.Join("r.json") +
+                       " --progress plain & pid=$!; "
+                       "i=0; until ls \"$T\"/*/kubelet/plugins_registry/*.sock >/dev/null 2>&1; do "
+                       "i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; "
+                       "dd if=/dev/zero of=\"$T/fill\" bs=64k 2>/dev/null; wait $pid");
+  if (!r) DRAHIL_SKIP("needs unshare(1) and the right to mount a tmpfs (root)");
+  INFO(r->output);
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, "h");
+  REQUIRE(c != nullptr);
+  INFO(c->message);
+  CHECK(c->verdict == drahil::reports::Verdict::kError);
+  CHECK(c->type == "Checkpoint");
+  CHECK(c->message.find("write checkpoint") != std::string::npos);
+  CHECK(c->message.find("No space left on device") != std::string::npos);
 }

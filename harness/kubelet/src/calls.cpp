@@ -97,7 +97,10 @@ CallResult KubeletStandIn::Impl::Prepare(const std::string& driver,
   if (r.status.ok()) {
     for (const auto& c : claims) cache_.GetOrAdd(c).prepared = true;
     Status st = cache_.Save();
-    if (!st.ok()) r.status = st;
+    if (!st.ok()) {
+      r.status = st;
+      r.checkpoint_failed = true;
+    }
   }
   return r;
 }
@@ -119,7 +122,10 @@ CallResult KubeletStandIn::Impl::Unprepare(const std::string& driver,
       }
     }
     Status st = cache_.Save();
-    if (r.status.ok() && !st.ok()) r.status = st;
+    if (r.status.ok() && !st.ok()) {
+      r.status = st;
+      r.checkpoint_failed = true;
+    }
   }
   return r;
 }
@@ -164,7 +170,8 @@ PodResult KubeletStandIn::Impl::PreparePod(const Pod& pod, const CallOptions& ca
     }
     Status st = cache_.Save();
     if (!st.ok()) {
-      out.status = st;
+      out.status = std::move(st).WithContext("prepare pod " + pod.namespace_name + "/" + pod.name);
+      out.checkpoint_failed = true;
       return out;
     }
   }
@@ -177,6 +184,7 @@ PodResult KubeletStandIn::Impl::PreparePod(const Pod& pod, const CallOptions& ca
     MutexLock lock(mu_);
     for (const auto& pc : pod.claims) cache_.GetOrAdd(pc.claim).prepared = true;
     out.status = cache_.Save();
+    out.checkpoint_failed = !out.status.ok();
   }
   if (!out.status.ok()) {
     out.status =
@@ -227,6 +235,7 @@ PodResult KubeletStandIn::Impl::UnpreparePod(const std::string& pod_uid, const C
     }
     cache_.pods().erase(pod_uid);
     out.status = cache_.Save();
+    out.checkpoint_failed = !out.status.ok();
   }
   if (!out.status.ok()) {
     out.status =

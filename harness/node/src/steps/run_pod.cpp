@@ -92,6 +92,9 @@ class RunPodStep final : public StepHandler {
     if (!prep.status.ok()) {
       if (ctx.cancel.cancelled())
         return StepOutcome::Error("interrupted: " + ctx.cancel.reason(), "Interrupted");
+      // The stand-in's own checkpoint write failed (a full disk): drahil's
+      // environment, not the driver.
+      if (prep.checkpoint_failed) return StepOutcome::Error(prep.status.message(), "Checkpoint");
       MarkPrepareFailed(*env, ns, name, prep.status.message());
       if (want_failed) {
         ctx.Note("pod " + ref + " did not start, as expected: " + prep.status.message());
@@ -404,7 +407,8 @@ class RunPodStep final : public StepHandler {
                                     const kubelet::Pod& kp) {
     kubelet::PodResult prep = env.kubelet->PreparePod(kp, StepCallOptions(ctx));
     int attempt = 1;
-    for (; !prep.status.ok() && attempt <= env.kubelet->PodSyncRetries(); ++attempt) {
+    for (; !prep.status.ok() && !prep.checkpoint_failed && attempt <= env.kubelet->PodSyncRetries();
+         ++attempt) {
       auto wait = env.kubelet->PodSyncBackoff(kp.uid, attempt);
       if (ctx.Remaining() < wait + std::chrono::seconds(1)) break;
       (void)PreparedDevices(ctx, prep);

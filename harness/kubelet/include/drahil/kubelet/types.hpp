@@ -79,6 +79,9 @@ struct CallResult {
   Status status;
   std::vector<ClaimResult> claims;  // in request order
   CallRecord record;
+  // The status is the stand-in's own checkpoint write failing (a full disk,
+  // drahil's environment), not anything the driver did.
+  bool checkpoint_failed = false;
 };
 
 // Finding: a deviation seen while registering or watching a plugin, kept for
@@ -180,6 +183,7 @@ struct ResourceStatus {
 struct PodResult {
   Status status;  // first failure, else OK
   std::vector<CallResult> calls;
+  bool checkpoint_failed = false;  // as CallResult::checkpoint_failed
 };
 
 // Event: what the stand-in reports to Options::on_event (the CLI logs them).

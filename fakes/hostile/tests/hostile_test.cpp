@@ -91,6 +91,16 @@ const drahil::reports::CaseResult* FindCase(const drahil::reports::RunReport& r,
   return nullptr;
 }
 
+// ReportedCase(): case `id` of the JSON report at `path` (the test fails when
+// the report or the case is missing).
+drahil::reports::CaseResult ReportedCase(const std::string& path, const std::string& id) {
+  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(path).value_or(""));
+  REQUIRE_OK(json);
+  const auto* c = FindCase(*json, id);
+  REQUIRE(c != nullptr);
+  return *c;
+}
+
 const char* kPrepareCase =
     "  - id: hung\n    title: t\n    steps:\n      - allocate: t/c\n      - prepare: {claims: "
     "[t/c]}\n";
@@ -591,23 +601,25 @@ Verdict RunHostile(Fixture& f, const std::vector<std::string>& modes, const std:
                    int nofile = 0) {
   std::string prof = f.Profile(modes, timeouts);
   std::string suite = f.Suite("{case-timeout: 60s, step-timeout: 30s}", cases + kAfterCase);
+  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   Verdict v;
   v.run = DrahilWatched(f,
                         {"run", "--driver", prof, "--suite", suite, "--json", f.dir.Join("r.json"),
                          "--work-dir", f.dir.Join("work"), "--progress", "plain"},
                         120s, nofile);
   INFO(v.run.output);
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
-  REQUIRE_OK(json);
-  const auto* h = FindCase(*json, "h");
-  REQUIRE(h != nullptr);
-  v.hostile = *h;
-  const auto* after = FindCase(*json, "after");
-  REQUIRE(after != nullptr);
-  v.after = after->verdict;
+  v.hostile = ReportedCase(f.dir.Join("r.json"), "h");
+  v.after = ReportedCase(f.dir.Join("r.json"), "after").verdict;
   // Nothing of the run is left: the driver and its threads are gone.
   CHECK(drahil::testing::WaitFor(5s, [&] { return ProcessesWith(f.dir.path()).empty(); }));
   return v;
+}
+
+// CheckFailsNaming(): the hostile case failed, its message naming every text.
+void CheckFailsNaming(const Verdict& v, const std::vector<std::string>& texts) {
+  INFO(v.run.output << "\n" << v.hostile.message);
+  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  for (const auto& t : texts) CHECK(v.hostile.message.find(t) != std::string::npos);
 }
 
 const char* kPrepareOnly =
@@ -619,13 +631,9 @@ const char* kPrepareOnly =
 TEST_CASE("hostile: a 50 MB NodePrepareResources reply fails the case at the 4 MiB limit",
           "[hostile][reply]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"huge-reply=50"}, kPrepareOnly);
-  INFO(v.run.output << "\n" << v.hostile.message);
   CHECK(v.run.exit.exit_code == 1);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
-  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
-  CHECK(v.hostile.message.find("RESOURCE_EXHAUSTED") != std::string::npos);
+  CheckFailsNaming(v, {"NodePrepareResources", "RESOURCE_EXHAUSTED"});
   CHECK(v.after == drahil::reports::Verdict::kPass);
   // The reply is refused from its length prefix, never held whole.
   INFO("peak RSS " << v.run.peak_rss_kb << " kB");
@@ -635,12 +643,8 @@ TEST_CASE("hostile: a 50 MB NodePrepareResources reply fails the case at the 4 M
 TEST_CASE("hostile: results for claims never asked about fail the prepare, naming the UID",
           "[hostile][reply]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"unasked-claims=3"}, kPrepareOnly);
-  INFO(v.run.output << "\n" << v.hostile.message);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
-  CHECK(v.hostile.message.find("returned result for unknown claim UID unasked-") !=
-        std::string::npos);
+  CheckFailsNaming(v, {"returned result for unknown claim UID unasked-"});
   CHECK(v.after == drahil::reports::Verdict::kPass);
 }
 
@@ -649,12 +653,8 @@ TEST_CASE(
     "is left",
     "[hostile][crash]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"crash-prepare"}, kPrepareOnly);
-  INFO(v.run.output << "\n" << v.hostile.message);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
-  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
-  CHECK(v.hostile.message.find("UNAVAILABLE") != std::string::npos);
+  CheckFailsNaming(v, {"NodePrepareResources", "UNAVAILABLE"});
   CHECK(v.after == drahil::reports::Verdict::kPass);
   CHECK(v.run.seconds < 40);
 }
@@ -667,14 +667,11 @@ TEST_CASE("hostile: a bogus registration fails the case naming what the kubelet 
   for (const auto& w : {Want{"type", "CSIPlugin"}, Want{"versions", "v0.DRAPlugin v2.DRAPlugin"}}) {
     DYNAMIC_SECTION(w.mode) {
       Fixture f;
-      REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
       auto v = RunHostile(f, {"bad-registration=" + w.mode},
                           "  - {id: h, title: t, steps: [wait: 10ms]}\n",
                           "{registration: 4s, slices: 20s}");
-      INFO(v.run.output << "\n" << v.hostile.message);
-      CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+      CheckFailsNaming(v, {w.text});
       CHECK(v.hostile.type == "Registration");
-      CHECK(v.hostile.message.find(w.text) != std::string::npos);
       CHECK(v.after == drahil::reports::Verdict::kFail);  // the same driver, refused again
       CHECK(v.run.seconds < 30);
     }
@@ -686,12 +683,8 @@ TEST_CASE("hostile: a bogus registration fails the case naming what the kubelet 
 TEST_CASE("hostile: a registered endpoint where nothing listens fails the prepare, naming it",
           "[hostile][registration]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"bad-registration=endpoint"}, kPrepareOnly);
-  INFO(v.run.output << "\n" << v.hostile.message);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
-  CHECK(v.hostile.message.find("NodePrepareResources") != std::string::npos);
-  CHECK(v.hostile.message.find("nothing-listens-here.sock") != std::string::npos);
+  CheckFailsNaming(v, {"NodePrepareResources", "nothing-listens-here.sock"});
   CHECK(v.after == drahil::reports::Verdict::kPass);
   CHECK(v.run.seconds < 40);
 }
@@ -699,7 +692,6 @@ TEST_CASE("hostile: a registered endpoint where nothing listens fails the prepar
 TEST_CASE("hostile: a health stream flood of ever new devices keeps drahil's memory bounded",
           "[hostile][health]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"health-flood"},
                       "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n"
                       "      - prepare: {claims: [t/c]}\n      - wait: 4s\n");
@@ -713,29 +705,20 @@ TEST_CASE("hostile: a health stream flood of ever new devices keeps drahil's mem
 TEST_CASE("hostile: a slice of 10,000 devices fails the case with the API server's 422 reason",
           "[hostile][slices]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"slice-devices=10000"}, "  - {id: h, title: t, steps: [wait: 10ms]}\n",
                       "{registration: 20s, slices: 3s}");
-  INFO(v.run.output << "\n" << v.hostile.message);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
+  CheckFailsNaming(v, {"the API server refused its ResourceSlice writes:",
+                       "422 create resourceslices", "spec.devices: Too many"});
   CHECK(v.hostile.type == "Slices");
-  CHECK(v.hostile.message.find("the API server refused its ResourceSlice writes:") !=
-        std::string::npos);
-  CHECK(v.hostile.message.find("422 create resourceslices") != std::string::npos);
-  CHECK(v.hostile.message.find("spec.devices: Too many") != std::string::npos);
   CHECK(v.after == drahil::reports::Verdict::kFail);
 }
 
 TEST_CASE("hostile: an invalid slice fails the case naming the field the API server refused",
           "[hostile][slices]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"slice-invalid"}, "  - {id: h, title: t, steps: [wait: 10ms]}\n",
                       "{registration: 20s, slices: 3s}");
-  INFO(v.run.output << "\n" << v.hostile.message);
-  CHECK(v.hostile.verdict == drahil::reports::Verdict::kFail);
-  CHECK(v.hostile.message.find("422 create resourceslices") != std::string::npos);
-  CHECK(v.hostile.message.find("spec.devices[1].name") != std::string::npos);
+  CheckFailsNaming(v, {"422 create resourceslices", "spec.devices[1].name"});
 }
 
 // 8 threads LISTing and as many idle connections as the driver may open,
@@ -745,7 +728,6 @@ TEST_CASE("hostile: an invalid slice fails the case naming the field the API ser
 TEST_CASE("hostile: a driver flooding the API server neither stops the case nor grows drahil",
           "[hostile][apiflood]") {
   Fixture f;
-  REQUIRE_OK(drahil::MakeDirs(f.dir.Join("work")));
   auto v = RunHostile(f, {"api-flood=8"},
                       "  - id: h\n    title: t\n    steps:\n      - allocate: t/c\n"
                       "      - prepare: {claims: [t/c]}\n      - wait: 3s\n"
@@ -816,13 +798,10 @@ TEST_CASE("hostile: a full work dir ends cases in Error naming ENOSPC, the repor
   if (!r) DRAHIL_SKIP("needs unshare(1) and the right to mount a tmpfs (root)");
   INFO(r->output);
   CHECK(r->exit.exit_code == 1);
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
-  REQUIRE_OK(json);
-  const auto* c = FindCase(*json, "h");
-  REQUIRE(c != nullptr);
-  INFO(c->message);
-  CHECK(c->verdict == drahil::reports::Verdict::kError);
-  CHECK(c->message.find("No space left on device") != std::string::npos);
+  auto c = ReportedCase(f.dir.Join("r.json"), "h");
+  INFO(c.message);
+  CHECK(c.verdict == drahil::reports::Verdict::kError);
+  CHECK(c.message.find("No space left on device") != std::string::npos);
 }
 
 // The disk fills after the driver registered: the driver's prepare succeeds,
@@ -845,13 +824,10 @@ TEST_CASE("hostile: a disk that fills before the prepare ends the case in Error 
                        "dd if=/dev/zero of=\"$T/fill\" bs=64k 2>/dev/null; wait $pid");
   if (!r) DRAHIL_SKIP("needs unshare(1) and the right to mount a tmpfs (root)");
   INFO(r->output);
-  auto json = drahil::reports::ParseJsonReport(drahil::ReadFile(f.dir.Join("r.json")).value_or(""));
-  REQUIRE_OK(json);
-  const auto* c = FindCase(*json, "h");
-  REQUIRE(c != nullptr);
-  INFO(c->message);
-  CHECK(c->verdict == drahil::reports::Verdict::kError);
-  CHECK(c->type == "Checkpoint");
-  CHECK(c->message.find("write checkpoint") != std::string::npos);
-  CHECK(c->message.find("No space left on device") != std::string::npos);
+  auto c = ReportedCase(f.dir.Join("r.json"), "h");
+  INFO(c.message);
+  CHECK(c.verdict == drahil::reports::Verdict::kError);
+  CHECK(c.type == "Checkpoint");
+  CHECK(c.message.find("write checkpoint") != std::string::npos);
+  CHECK(c.message.find("No space left on device") != std::string::npos);
 }

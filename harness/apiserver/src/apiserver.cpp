@@ -158,6 +158,7 @@ ApiServer::Impl::FaultMatch ApiServer::Impl::MatchFault(const std::string& verb,
 }
 
 Status ApiServer::Impl::WriteData() {
+  MutexLock lock(persist_write_mu);
   std::string text = store.Snapshot().dump();
   return AtomicWriteFile(options.data_file, text, 0600).WithContext("write apiserver data");
 }

@@ -86,7 +86,10 @@ class ApiServer::Impl {
   void RecordDrop(DroppedField d) DRAHIL_EXCLUDES(dropped_mu);
   FaultMatch MatchFault(const std::string& verb, const std::string& path) DRAHIL_EXCLUDES(fault_mu);
   void PersistLoop() DRAHIL_EXCLUDES(persist_mu);
-  Status WriteData();
+  // WriteData(): the store's snapshot to options.data_file, now. Writers take
+  // turns (persist_write_mu), each snapshotting under the lock, so a newer
+  // snapshot is never overwritten by an older one.
+  Status WriteData() DRAHIL_EXCLUDES(persist_write_mu);
   void MarkDirty() DRAHIL_EXCLUDES(persist_mu);
 
   Options options;
@@ -115,6 +118,7 @@ class ApiServer::Impl {
   std::map<uint64_t, int> fault_hits DRAHIL_GUARDED_BY(fault_mu);
   uint64_t next_fault_id DRAHIL_GUARDED_BY(fault_mu) = 1;
 
+  Mutex persist_write_mu;
   Mutex persist_mu;
   CondVar persist_cv;
   bool dirty DRAHIL_GUARDED_BY(persist_mu) = false;

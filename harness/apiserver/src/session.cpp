@@ -19,7 +19,14 @@ using internal::Request;
 using internal::Response;
 using internal::Watcher;
 
-namespace {}  // namespace
+namespace {
+
+bool IsWriteVerb(const std::string& verb) {
+  return verb == "create" || verb == "update" || verb == "patch" || verb == "delete" ||
+         verb == "deletecollection";
+}
+
+}  // namespace
 
 // Sessions. One object per connection; Stream is beast::tcp_stream (plain
 // HTTP) or beast::ssl_stream<beast::tcp_stream> (HTTPS), decided per
@@ -150,6 +157,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Response resp = fault.code != 0
                         ? Handler::ErrorResponse(internal::WithCode(fault.code, fault.message))
                         : impl_.handler.Serve(req_, cls_);
+    // With a data file a write is on disk before it is acknowledged, as
+    // etcd's is: a server killed right after a 2xx loses nothing.
+    if (!impl_.options.data_file.empty() && resp.status >= 200 && resp.status < 300 &&
+        IsWriteVerb(cls_.route.verb)) {
+      if (Status s = impl_.WriteData(); !s.ok()) impl_.log->error("{}", s.ToString());
+    }
     AuditEntry e;
     e.time = wall_start_;
     e.user = cls_.identity.user;

@@ -5,6 +5,8 @@
 
 #include <climits>
 #include <cstdlib>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "drahil/apiserver/apiserver.hpp"
@@ -397,4 +399,78 @@ TEST_CASE("ApiServer clients: the Python client's server-side apply of a claim s
   auto after = server.Get("resourceclaims", "default", "c1");
   REQUIRE_OK(after);
   CHECK((*after)["status"]["devices"][0]["conditions"][0]["status"] == "False");
+}
+
+namespace {
+
+// StartCliServer(): `drahil apiserver --data DIR/store.json --token T` on a
+// free port, logging to DIR/LOG; its port (0 when it did not come up).
+uint16_t StartCliServer(const std::string& dir, const std::string& log,
+                        std::optional<drahil::ChildProcess>* out) {
+  drahil::ChildProcess::Options opts;
+  opts.argv = {drahil::testing::Bin("drahil"),
+               "apiserver",
+               "--listen",
+               "127.0.0.1:0",
+               "--token",
+               "chaos-admin",
+               "--data",
+               dir + "/store.json"};
+  opts.stdout_mode = drahil::ChildProcess::Stdio::kFile;
+  opts.stdout_path = dir + "/" + log;
+  opts.stderr_mode = drahil::ChildProcess::Stdio::kFile;
+  opts.stderr_path = dir + "/" + log;
+  opts.append = true;
+  auto server = drahil::ChildProcess::Spawn(opts);
+  REQUIRE_OK(server);
+  out->emplace(std::move(*server));
+  const std::string marker = "listening on https://127.0.0.1:";
+  std::string text =
+      drahil::testing::WaitForText(dir + "/" + log, marker, std::chrono::seconds(20));
+  auto at = text.rfind(marker);
+  return at == std::string::npos
+             ? 0
+             : static_cast<uint16_t>(std::atoi(text.c_str() + at + marker.size()));
+}
+
+}  // namespace
+
+// Chaos: the standalone server with --data killed with SIGKILL right after
+// its last answer. Every write it acknowledged is there after the restart,
+// as etcd's acknowledged writes are.
+TEST_CASE("drahil apiserver --data: acknowledged writes survive a SIGKILL", "[apiserver][chaos]") {
+  auto dir = drahil::TempDir::Create("apiserver-kill-");
+  REQUIRE_OK(dir);
+  std::optional<drahil::ChildProcess> server;
+  uint16_t port = StartCliServer(dir->path(), "first.log", &server);
+  INFO(drahil::ReadFile(dir->Join("first.log")).value_or(""));
+  REQUIRE(port != 0);
+  const std::string cms = "/api/v1/namespaces/default/configmaps";
+  for (int i = 0; i < 40; ++i) {
+    json cm = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", "cm-" + std::to_string(i)}}},
+               {"data", {{"i", std::to_string(i)}}}};
+    REQUIRE(drahil::apiserver::testing::Http(port, "POST", cms, cm.dump(), "chaos-admin").status ==
+            201);
+  }
+  REQUIRE(
+      drahil::apiserver::testing::Http(port, "DELETE", cms + "/cm-0", "", "chaos-admin").status ==
+      200);
+  server->Kill();  // SIGKILL at once: no chance to write at exit
+  auto stored = drahil::ReadFile(dir->Join("store.json"));
+  REQUIRE_OK(stored);
+  CHECK(stored->find("\"cm-39\"") != std::string::npos);
+
+  port = StartCliServer(dir->path(), "second.log", &server);
+  REQUIRE(port != 0);
+  auto list = drahil::apiserver::testing::Http(port, "GET", cms, "", "chaos-admin");
+  REQUIRE(list.status == 200);
+  std::set<std::string> names;
+  json body = list.Json();
+  for (const auto& item : body["items"]) names.insert(item["metadata"]["name"].get<std::string>());
+  CHECK(names.size() == 39);
+  CHECK(names.count("cm-0") == 0);
+  CHECK(names.count("cm-39") == 1);
+  server->Terminate(10s);
 }

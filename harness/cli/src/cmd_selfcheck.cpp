@@ -45,7 +45,11 @@ std::vector<std::string> DefaultProfiles(const std::string& suites_dir) {
 struct Args {
   std::vector<std::string> suites, drivers, bugs, focus, skip;
   std::string junit, json;
-  std::string plan;  // a plan file instead of <suites>/drivers/selfcheck.plan
+  std::string plan;       // a plan file instead of <suites>/drivers/selfcheck.plan
+  std::string map;        // a catch map instead of <suites>/drivers/selfcheck.map
+  std::string write_map;  // write the catch map found to this file
+  bool full = false;      // every bug runs every case (a map in use is checked)
+  bool no_map = false;
   int parallel = 1;
   bool first_catch = false;
   bool slow = false;
@@ -136,6 +140,29 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   o.lib_dir = LibDir(ctx);
   o.refdriver = SiblingBinary(ctx, "drahil-refdriver");
   o.node_profiles_dir = NodeProfilesDir(suites_dir);
+  // The catch map: given, or <suites>/drivers/selfcheck.map when present.
+  std::string map_file = a.map;
+  if (!map_file.empty() && map_file.find('/') == std::string::npos && !PathExists(map_file))
+    map_file = suites_dir + "/drivers/" + map_file;
+  if (map_file.empty() && !a.no_map && PathExists(suites_dir + "/drivers/selfcheck.map"))
+    map_file = suites_dir + "/drivers/selfcheck.map";
+  if (!map_file.empty() && !a.no_map) {
+    auto text = ReadFile(map_file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "drahil selfcheck: --map: %s\n", text.status().message().c_str());
+      return kExitUsage;
+    }
+    auto map = selfcheck::ParseCatchMap(*text, map_file);
+    if (!map.ok()) {
+      std::fprintf(stderr, "drahil selfcheck: %s\n", map.status().message().c_str());
+      return kExitUsage;
+    }
+    o.catch_map = std::move(*map);
+    o.map_mode = a.full ? selfcheck::MapMode::kVerify : selfcheck::MapMode::kRestrict;
+    std::fprintf(stderr, "selfcheck: catch map %s (%zu bugs), %s\n", map_file.c_str(),
+                 o.catch_map->size(),
+                 a.full ? "checked by a full run" : "each bug runs its mapped cases");
+  }
   for (const auto& p : o.profiles) {
     std::fprintf(stderr, "selfcheck: profile %s%s\n", p.path.c_str(),
                  p.focus.empty() ? "" : (" @" + p.focus).c_str());
@@ -158,6 +185,19 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   }
   std::printf("%s", selfcheck::FormatTable(*r).c_str());
   std::fflush(stdout);
+  if (!a.write_map.empty()) {
+    if (!a.full || a.first_catch || r->interrupted) {
+      std::fprintf(stderr,
+                   "drahil selfcheck: --write-map: not written: the map is written from a "
+                   "complete --full run without --first-catch\n");
+      return kExitUsage;
+    }
+    if (Status s = AtomicWriteFile(a.write_map, selfcheck::WriteCatchMap(*r)); !s.ok()) {
+      std::fprintf(stderr, "drahil selfcheck: --write-map: %s\n", s.message().c_str());
+      return kExitInternal;
+    }
+    std::fprintf(stderr, "selfcheck: catch map written to %s\n", a.write_map.c_str());
+  }
   if (!a.junit.empty() || !a.json.empty()) {
     reports::WriteOptions w;
     w.junit = a.junit;
@@ -203,6 +243,17 @@ void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
   c->add_flag("--slow", args->slow, "Also run cases tagged slow (soak variants)");
   c->add_flag("--first-catch", args->first_catch,
               "Per bug, stop at the first failing case (faster; the table lists fewer cases)");
+  c->add_option("--map", args->map,
+                "Catch map (\"<bug> <suite/id>...\" lines), a path or a name in <suites>/drivers "
+                "(default: <suites>/drivers/selfcheck.map when present): each bug runs only the "
+                "cases that caught it before, and every case when they no longer do");
+  c->add_flag("--no-map", args->no_map, "Use no catch map: every bug runs every case");
+  c->add_flag("--full", args->full,
+              "Every bug runs every case; a catch map in use is checked (a mapped case that "
+              "passes with its bug planted fails the selfcheck)");
+  c->add_option("--write-map", args->write_map,
+                "After a --full run, write the cases that caught each bug (the quickest 3) to "
+                "this file");
   c->add_option("--junit", args->junit, "Write JUnit XML (clean cases + one case per bug)");
   c->add_option("--json", args->json, "Write the JSON report");
   c->add_option("--work-dir", args->work_dir,

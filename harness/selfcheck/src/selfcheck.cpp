@@ -154,7 +154,34 @@ int Outcome::caught() const {
 double Outcome::Score() const { return bugs.empty() ? 100.0 : 100.0 * caught() / planted(); }
 
 bool Outcome::Passed() const {
-  return !interrupted && clean_failures.empty() && caught() == planted();
+  return !interrupted && clean_failures.empty() && caught() == planted() && map_errors.empty();
+}
+
+Result<CatchMap> ParseCatchMap(const std::string& text, const std::string& source) {
+  CatchMap out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::string bug, id;
+    if (!(words >> bug)) continue;
+    auto where = [&] { return source + ":" + std::to_string(n) + ": bug " + bug + ": "; };
+    if (out.count(bug)) return InvalidArgumentError(where() + "named twice");
+    std::vector<std::string> cases;
+    while (words >> id) {
+      auto slash = id.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == id.size() ||
+          id.find('/', slash + 1) != std::string::npos)
+        return InvalidArgumentError(where() + "case \"" + id + "\" is not suite/id");
+      cases.push_back(id);
+    }
+    if (cases.empty()) return InvalidArgumentError(where() + "names no case");
+    out[bug] = std::move(cases);
+  }
+  return out;
 }
 
 std::vector<Failure> Failures(const reports::RunReport& report, const std::string& profile) {
@@ -162,7 +189,7 @@ std::vector<Failure> Failures(const reports::RunReport& report, const std::strin
   for (const auto& s : report.suites)
     for (const auto& c : s.cases)
       if (c.verdict == Verdict::kFail || c.verdict == Verdict::kError)
-        out.push_back({profile, s.name + "/" + c.id, c.verdict, c.message});
+        out.push_back({profile, s.name + "/" + c.id, c.verdict, c.message, c.duration_s});
   return out;
 }
 
@@ -265,24 +292,112 @@ Status RunClean(const Options& o, const Plans& plans, runner::CancelToken& cance
   return OkStatus();
 }
 
-// RunMutant(): every profile with `bug` planted, until the bug is caught
-// (with --first-catch) or the run is cancelled.
-Result<BugResult> RunMutant(const Options& o, const Plans& plans, const Bug& bug,
-                            runner::CancelToken& cancel) {
-  BugResult br;
-  br.bug = bug;
-  auto tb = SteadyClock::now();
+// KeepCases(): the suites cut to the cases whose "suite/id" is in `ids`.
+std::vector<runner::Suite> KeepCases(const std::vector<runner::Suite>& suites,
+                                     const std::set<std::string>& ids, size_t* kept) {
+  std::vector<runner::Suite> out;
+  for (const auto& s : suites) {
+    runner::Suite cut = s;
+    cut.cases.clear();
+    for (const auto& c : s.cases)
+      if (ids.count(s.name + "/" + c.id)) cut.cases.push_back(c);
+    *kept += cut.cases.size();
+    if (!cut.cases.empty()) out.push_back(std::move(cut));
+  }
+  return out;
+}
+
+// RunProfiles(): the bug planted in every profile, each with its own cut of
+// the suites (an empty cut is not run), until the bug is caught (with
+// --first-catch) or the run is cancelled.
+Status RunProfiles(const Options& o, const Plans& plans,
+                   const std::vector<std::vector<runner::Suite>>& cuts, const Bug& bug,
+                   runner::CancelToken& cancel, BugResult* br) {
   for (size_t i = 0; i < plans.profiles.size(); ++i) {
     const auto& p = plans.profiles[i];
     if (cancel.cancelled()) break;
-    auto r = RunOne(o, plans.selected[i], MutantProfile(p, bug.name), o.first_catch, cancel);
+    if (cuts[i].empty()) continue;
+    auto r = RunOne(o, cuts[i], MutantProfile(p, bug.name), o.first_catch, cancel);
     if (!r.ok())
       return r.status().WithContext("selfcheck: run of " + p.name + " with bug " + bug.name);
-    for (auto& f : Failures(*r, p.name)) br.failures.push_back(std::move(f));
-    if (o.first_catch && br.caught()) break;
+    for (const auto& s : r->suites) {
+      for (const auto& c : s.cases) {
+        if (c.verdict != Verdict::kSkip) ++br->cases_run;
+        if (c.verdict == Verdict::kPass) br->passed.push_back(s.name + "/" + c.id);
+      }
+    }
+    for (auto& f : Failures(*r, p.name)) br->failures.push_back(std::move(f));
+    if (o.first_catch && br->caught()) break;
   }
+  return OkStatus();
+}
+
+// RunMutant(): the bug planted in every profile. With a catch map in
+// kRestrict mode that names the bug, only its mapped cases run first; when
+// none of them ran or none caught the bug, every selected case runs, so the
+// verdict is the one a full run gives.
+Result<BugResult> RunMutant(const Options& o, const Plans& plans, const Bug& bug,
+                            runner::CancelToken& cancel,
+                            const std::function<void(const std::string&)>& say) {
+  BugResult br;
+  br.bug = bug;
+  auto tb = SteadyClock::now();
+  const std::vector<std::string>* mapped = nullptr;
+  if (o.catch_map && o.map_mode == MapMode::kRestrict) {
+    auto it = o.catch_map->find(bug.name);
+    if (it != o.catch_map->end()) mapped = &it->second;
+  }
+  if (mapped != nullptr) {
+    std::set<std::string> ids(mapped->begin(), mapped->end());
+    std::vector<std::vector<runner::Suite>> cuts;
+    size_t kept = 0;
+    for (const auto& sel : plans.selected) cuts.push_back(KeepCases(sel, ids, &kept));
+    if (kept > 0) {
+      br.restricted = true;
+      DRAHIL_RETURN_IF_ERROR(RunProfiles(o, plans, cuts, bug, cancel, &br));
+      if ((br.caught() || cancel.cancelled()) && br.cases_run > 0) {
+        br.duration_s = Since(tb);
+        return br;
+      }
+      say("bug " + bug.name + ": " +
+          (br.cases_run == 0 ? "no mapped case ran" : "the mapped cases did not catch it") +
+          "; running every case");
+    }
+    br.restricted = false;
+  }
+  br.cases_run = 0;
+  br.failures.clear();
+  // `passed` keeps what the mapped cases showed, for the map check.
+  DRAHIL_RETURN_IF_ERROR(RunProfiles(o, plans, plans.selected, bug, cancel, &br));
   br.duration_s = Since(tb);
   return br;
+}
+
+// CheckMap(): compares a bug's result with its catch-map entry.
+void CheckMap(const Options& o, const BugResult& br, Outcome* out) {
+  if (!o.catch_map) return;
+  auto it = o.catch_map->find(br.bug.name);
+  std::set<std::string> failed;
+  for (const auto& f : br.failures) failed.insert(f.case_id);
+  if (it == o.catch_map->end()) {
+    if (br.caught())
+      out->map_notes.push_back("bug " + br.bug.name +
+                               " is not in the catch map; every case ran for it");
+    return;
+  }
+  // With --first-catch a full run stops early, so a mapped case may not
+  // have run: only a case that passed counts against the map.
+  std::set<std::string> passed(br.passed.begin(), br.passed.end());
+  for (const auto& id : it->second) {
+    if (!passed.count(id) || failed.count(id)) continue;
+    std::string msg = "bug " + br.bug.name + ": mapped case " + id +
+                      " passed with the bug planted (the map is stale: rewrite it with "
+                      "--full --write-map)";
+    if (o.map_mode == MapMode::kVerify)
+      out->map_errors.push_back(msg);
+    else
+      out->map_notes.push_back(msg);
+  }
 }
 
 }  // namespace
@@ -305,11 +420,13 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
 
   for (const auto& bug : bugs) {
     if (cancel.cancelled()) break;
-    DRAHIL_ASSIGN_OR_RETURN(BugResult br, RunMutant(o, plans, bug, cancel));
+    DRAHIL_ASSIGN_OR_RETURN(BugResult br, RunMutant(o, plans, bug, cancel, say));
     say("bug " + bug.name + ": " +
         (br.caught() ? "caught by " + std::to_string(br.failures.size()) + " case(s)"
                      : "NOT caught") +
-        " (" + Fixed(br.duration_s, 1) + "s)");
+        " of " + std::to_string(br.cases_run) + (br.restricted ? " mapped" : "") + " (" +
+        Fixed(br.duration_s, 1) + "s)");
+    CheckMap(o, br, &out);
     out.bugs.push_back(std::move(br));
   }
   out.interrupted = out.interrupted || cancel.cancelled();
@@ -346,11 +463,56 @@ std::string FormatTable(const Outcome& o) {
     }
     s << list << "\n";
   }
+  if (!o.map_errors.empty() || !o.map_notes.empty()) s << "\nCatch map:\n";
+  for (const auto& e : o.map_errors) s << "  ERROR " << e << "\n";
+  for (const auto& n : o.map_notes) s << "  note: " << n << "\n";
+  int restricted = 0, cases = 0;
+  for (const auto& b : o.bugs) {
+    restricted += b.restricted ? 1 : 0;
+    cases += b.cases_run;
+  }
+  if (restricted > 0) {
+    s << "\n"
+      << restricted << " of " << o.bugs.size() << " bugs ran only the cases of the catch map ("
+      << cases << " mutant cases in all)\n";
+  }
   s << "\nMutation score: " << o.caught() << "/" << o.planted() << " (" << Fixed(o.Score(), 1)
     << "%)";
   if (o.interrupted) s << " - interrupted, incomplete";
   s << "\nSelfcheck " << (o.Passed() ? "PASSED" : "FAILED") << " in " << Fixed(o.duration_s, 1)
     << "s\n";
+  return s.str();
+}
+
+std::string WriteCatchMap(const Outcome& o, size_t per_bug) {
+  std::set<std::string> profiles;
+  for (const auto& run : o.clean) profiles.insert(run.profile);
+  std::string list;
+  for (const auto& p : profiles) list += (list.empty() ? "" : ", ") + p;
+  std::ostringstream s;
+  s << "# drahil selfcheck catch map: <bug> <suite/case-id>...\n"
+    << "# The cases that caught each planted bug, the quickest first, at most " << per_bug
+    << " per bug.\n"
+    << "# Written by `drahil selfcheck --full --write-map` (profiles: " << list << ").\n"
+    << "# A selfcheck with this map runs each bug's cases only; `--full` checks it.\n";
+  std::vector<const BugResult*> bugs;
+  for (const auto& b : o.bugs)
+    if (b.caught()) bugs.push_back(&b);
+  std::sort(bugs.begin(), bugs.end(),
+            [](const BugResult* a, const BugResult* b) { return a->bug.name < b->bug.name; });
+  for (const BugResult* b : bugs) {
+    std::map<std::string, double> quickest;  // case -> shortest failing run
+    for (const auto& f : b->failures) {
+      auto [it, fresh] = quickest.emplace(f.case_id, f.duration_s);
+      if (!fresh) it->second = std::min(it->second, f.duration_s);
+    }
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [id, d] : quickest) order.emplace_back(d, id);
+    std::sort(order.begin(), order.end());
+    s << b->bug.name;
+    for (size_t i = 0; i < order.size() && i < per_bug; ++i) s << " " << order[i].second;
+    s << "\n";
+  }
   return s.str();
 }
 
@@ -389,6 +551,17 @@ reports::RunReport ToReport(const Outcome& o) {
       c.message = "no case of the catalog failed with planted bug " + b.bug.name + " (" +
                   b.bug.description + ")";
     }
+    m.cases.push_back(std::move(c));
+  }
+  if (!o.map_errors.empty()) {
+    reports::CaseResult c;
+    c.id = "catch-map";
+    c.title = "The catch map's cases still catch their bugs";
+    c.feature = "mutation";
+    c.tags = {"selfcheck"};
+    c.verdict = Verdict::kFail;
+    c.type = "StaleCatchMap";
+    for (const auto& e : o.map_errors) c.message += (c.message.empty() ? "" : "\n") + e;
     m.cases.push_back(std::move(c));
   }
   r.suites.push_back(std::move(m));

@@ -115,6 +115,105 @@ TEST_CASE("selfcheck: score 50% from real runs - one bug caught, one not", "[sel
   CHECK(report.suites.back().cases[1].type == "BugNotCaught");
 }
 
+TEST_CASE("selfcheck: catch maps parse, and errors name the file and line", "[selfcheck]") {
+  auto m =
+      sc::ParseCatchMap("# header\nbug-a s/one s/two # why\n\nbug-b  t/three\n", "selfcheck.map");
+  REQUIRE_OK(m);
+  REQUIRE(m->size() == 2);
+  CHECK(m->at("bug-a") == std::vector<std::string>{"s/one", "s/two"});
+  CHECK(m->at("bug-b") == std::vector<std::string>{"t/three"});
+  auto bad = [](const std::string& text, const std::string& want) {
+    auto r = sc::ParseCatchMap(text, "m.map");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == drahil::Code::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::Contains(want));
+  };
+  bad("bug-a\n", "m.map:1: bug bug-a: names no case");
+  bad("# c\nbug-a one\n", "m.map:2: bug bug-a: case \"one\" is not suite/id");
+  bad("bug-a s/\n", "is not suite/id");
+  bad("bug-a s/x/y\n", "is not suite/id");
+  bad("bug-a s/x\nbug-a s/y\n", "m.map:2: bug bug-a: named twice");
+}
+
+TEST_CASE("selfcheck: the written catch map keeps the quickest catching cases per bug",
+          "[selfcheck]") {
+  Outcome o;
+  o.clean.push_back({"ref-gpu", "", {}});
+  sc::BugResult a;
+  a.bug = {"bug-a", "a"};
+  a.failures = {{"ref-gpu", "s/slow", drahil::reports::Verdict::kFail, "", 9.0},
+                {"ref-gpu", "s/quick", drahil::reports::Verdict::kFail, "", 1.0},
+                {"ref-fpga", "s/slow", drahil::reports::Verdict::kError, "", 2.0},
+                {"ref-gpu", "s/mid", drahil::reports::Verdict::kFail, "", 3.0},
+                {"ref-gpu", "s/slowest", drahil::reports::Verdict::kFail, "", 20.0}};
+  sc::BugResult missed;
+  missed.bug = {"bug-0-missed", "never caught"};
+  o.bugs = {a, missed};
+  std::string text = sc::WriteCatchMap(o, 3);
+  CHECK_THAT(text, Catch::Contains("profiles: ref-gpu"));
+  CHECK_THAT(text, Catch::Contains("\nbug-a s/quick s/slow s/mid\n"));
+  CHECK_THAT(text, !Catch::Contains("bug-0-missed"));
+  auto back = sc::ParseCatchMap(text, "written");
+  REQUIRE_OK(back);
+  CHECK(back->size() == 1);
+}
+
+TEST_CASE("selfcheck: with a catch map a bug runs its mapped cases, and a stale map falls back",
+          "[selfcheck][slow]") {
+  DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
+  drahil::runner::CancelToken cancel;
+  auto o = SmallOptions({"non-idempotent-prepare"});
+
+  // The mapped case catches the bug: only it runs.
+  o.catch_map = sc::CatchMap{{"non-idempotent-prepare", {"small/small-prepare-replay"}}};
+  auto r = sc::Run(o, cancel);
+  REQUIRE_OK(r);
+  INFO(sc::FormatTable(*r));
+  REQUIRE(r->bugs.size() == 1);
+  CHECK(r->bugs[0].restricted);
+  CHECK(r->bugs[0].cases_run == 1);
+  CHECK(r->bugs[0].caught());
+  CHECK(r->Passed());
+  CHECK(r->map_notes.empty());
+  CHECK_THAT(sc::FormatTable(*r),
+             Catch::Contains("1 of 1 bugs ran only the cases of the catch map"));
+
+  // A stale entry: the mapped case passes with the bug planted, so every
+  // case runs and the verdict is the full run's; the stale entry is a note.
+  o.catch_map = sc::CatchMap{{"non-idempotent-prepare", {"small/small-slices"}}};
+  r = sc::Run(o, cancel);
+  REQUIRE_OK(r);
+  INFO(sc::FormatTable(*r));
+  CHECK_FALSE(r->bugs[0].restricted);
+  CHECK(r->bugs[0].cases_run == 2);
+  REQUIRE(r->bugs[0].caught());
+  CHECK(r->bugs[0].failures[0].case_id == "small/small-prepare-replay");
+  CHECK(r->Passed());
+  REQUIRE(r->map_notes.size() == 1);
+  CHECK_THAT(r->map_notes[0], Catch::Contains("small/small-slices passed with the bug planted"));
+
+  // The same map checked by a full run: the stale entry fails the selfcheck.
+  o.map_mode = sc::MapMode::kVerify;
+  r = sc::Run(o, cancel);
+  REQUIRE_OK(r);
+  INFO(sc::FormatTable(*r));
+  CHECK_FALSE(r->bugs[0].restricted);
+  CHECK(r->bugs[0].caught());
+  REQUIRE(r->map_errors.size() == 1);
+  CHECK_FALSE(r->Passed());
+  auto report = sc::ToReport(*r);
+  CHECK(report.suites.back().cases.back().type == "StaleCatchMap");
+
+  // A map whose cases are not in the suites: every case runs.
+  o.map_mode = sc::MapMode::kRestrict;
+  o.catch_map = sc::CatchMap{{"non-idempotent-prepare", {"catalog/elsewhere"}}};
+  r = sc::Run(o, cancel);
+  REQUIRE_OK(r);
+  CHECK_FALSE(r->bugs[0].restricted);
+  CHECK(r->bugs[0].cases_run == 2);
+  CHECK(r->Passed());
+}
+
 TEST_CASE("selfcheck: bad input is an error, not a score", "[selfcheck]") {
   DRAHIL_REQUIRE_BUILT("drahil-refdriver", t::Bin("drahil-refdriver"));
   drahil::runner::CancelToken cancel;

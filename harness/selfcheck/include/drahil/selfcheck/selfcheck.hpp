@@ -18,6 +18,14 @@
 //   std::puts(selfcheck::FormatTable(*r).c_str());
 //   exit(r->Passed() ? 0 : 1);
 //
+// A catch map (suites/drivers/selfcheck.map, written by a full run with
+// WriteCatchMap()) names, per bug, the cases that caught it. With a map in
+// kRestrict mode each bug runs only its mapped cases, so a selfcheck costs
+// the clean runs plus a few cases per bug; a bug the map does not name, or
+// whose mapped cases are all outside the selection, runs every selected case.
+// In kVerify mode (a full run) every bug runs every case and a mapped case
+// that ran and did not catch its bug fails the selfcheck: the map is stale.
+//
 // The runs go through the runner library (drahil::runner) in this process:
 // the same engine, step handlers and integration as `drahil run`.
 //
@@ -29,6 +37,8 @@
 #define DRAHIL_SELFCHECK_SELFCHECK_HPP_INCLUDED
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +70,19 @@ struct ProfilePlan {
 Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text,
                                            const std::string& profiles_dir);
 
+// CatchMap: bug name -> the cases ("suite/id") that caught it.
+using CatchMap = std::map<std::string, std::vector<std::string>>;
+
+// ParseCatchMap(): "<bug> <suite/id>..." lines; '#' starts a comment. Errors
+// (kInvalidArgument) name `source` and the line: a bug without cases, a
+// case that is not "suite/id", a bug named twice.
+Result<CatchMap> ParseCatchMap(const std::string& text, const std::string& source);
+
+enum class MapMode {
+  kRestrict,  // each bug runs only its mapped cases (when any is selected)
+  kVerify,    // every bug runs every case; stale map entries fail the selfcheck
+};
+
 struct Options {
   std::vector<std::string> suites;       // suite files or directories
   std::vector<ProfilePlan> profiles;     // reference-driver profiles, run in order
@@ -67,11 +90,13 @@ struct Options {
   std::string refdriver;                 // drahil-refdriver, for ListBugs()
   int parallel = 1;                      // cases at once within each run
   std::vector<std::string> focus, skip;  // as `drahil run --focus/--skip`
-  bool first_catch = false;       // per bug, stop once one case failed (faster, shorter table)
-  std::string bin_dir;            // {bin_dir}: refdriver, probes
-  std::string lib_dir;            // {lib_dir}; "" = <bin_dir>/../lib
-  std::string node_profiles_dir;  // fakes/profiles
-  std::string work_dir;           // parent of case dirs; "" = $TMPDIR
+  bool first_catch = false;           // per bug, stop once one case failed (faster, shorter table)
+  std::string bin_dir;                // {bin_dir}: refdriver, probes
+  std::string lib_dir;                // {lib_dir}; "" = <bin_dir>/../lib
+  std::string node_profiles_dir;      // fakes/profiles
+  std::string work_dir;               // parent of case dirs; "" = $TMPDIR
+  std::optional<CatchMap> catch_map;  // none: every bug runs every selected case
+  MapMode map_mode = MapMode::kRestrict;
 };
 
 // Failure: one case that did not pass in a run.
@@ -80,6 +105,7 @@ struct Failure {
   std::string case_id;  // "suite/id"
   reports::Verdict verdict = reports::Verdict::kFail;
   std::string message;
+  double duration_s = 0;
 };
 
 struct ProfileRun {
@@ -90,7 +116,10 @@ struct ProfileRun {
 
 struct BugResult {
   Bug bug;
-  std::vector<Failure> failures;  // empty = not caught
+  std::vector<Failure> failures;    // empty = not caught
+  std::vector<std::string> passed;  // cases ("suite/id") that passed with the bug planted
+  bool restricted = false;          // ran only the cases the catch map names
+  int cases_run = 0;                // cases that ran (any verdict but skip), all profiles
   double duration_s = 0;
   [[nodiscard]] bool caught() const { return !failures.empty(); }
 };
@@ -103,12 +132,18 @@ struct Outcome {
   double clean_duration_s = 0;
   double duration_s = 0;
   bool interrupted = false;
+  // Catch-map findings: a mapped case that ran with its bug planted, passed
+  // and failed on no profile. Errors in kVerify mode (they fail Passed()),
+  // notes in kRestrict mode; bugs a full run caught that the map lacks are
+  // notes in both.
+  std::vector<std::string> map_errors, map_notes;
 
   [[nodiscard]] int caught() const;
   [[nodiscard]] int planted() const { return static_cast<int>(bugs.size()); }
   // Score(): caught / planted in percent (100 when nothing was planted).
   [[nodiscard]] double Score() const;
-  // Passed(): clean runs without failures, every planted bug caught, not interrupted.
+  // Passed(): clean runs without failures, every planted bug caught, no
+  // map error, not interrupted.
   [[nodiscard]] bool Passed() const;
 };
 
@@ -128,6 +163,11 @@ Result<Outcome> Run(const Options& options, runner::CancelToken& cancel,
 
 // FormatTable(): the human summary: clean result, bug → failing cases, score.
 std::string FormatTable(const Outcome& outcome);
+
+// WriteCatchMap(): the catch map text from an outcome: for each caught bug,
+// up to per_bug of the cases that caught it, the quickest first, under a
+// header saying how it was made.
+std::string WriteCatchMap(const Outcome& outcome, size_t per_bug = 3);
 
 // ToReport(): a RunReport for the JUnit/JSON writers: the clean runs' cases
 // plus a "mutation" suite with one case per bug (pass = caught).

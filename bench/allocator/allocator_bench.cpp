@@ -2,11 +2,14 @@
 //   (a) 64 whole GPUs,
 //   (b) 8 GPUs x 19 partitions behind shared counters (tests/testdata/mig.yaml),
 //   (c) 1,000 devices filtered by CEL selectors,
-// each with a share of the devices already in use (the benchmark argument).
+// each with a share of the devices already in use (the benchmark argument);
+// and (d) scaling: a pod's claims (1 to 256) against 64 to 4,096 devices
+// (plot with bench/allocator/plot_scaling.py).
 // The Allocator is built once per benchmark, as the scheduler keeps its
 // inventory between pods; each iteration allocates one claim.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -152,6 +155,56 @@ void BM_CelSelected(benchmark::State& state) {
   FillAndRun(state, a, claim, static_cast<int>(state.range(0)) / 4, claim);
 }
 BENCHMARK(BM_CelSelected)->Arg(0)->Arg(48)->Arg(96)->ArgName("in_use");
+
+// (d) Scaling: a pod of `claims` claims, each asking for one device that a
+// CEL selector picks out of half the node's `devices` (slices of 128, the
+// API's limit per slice), allocated together as the scheduler allocates a
+// pod's claims. Nothing is in use: the curve is the cost of the search
+// itself as the node and the pod grow.
+void BM_Scaling(benchmark::State& state) {
+  const int devices = static_cast<int>(state.range(0));
+  const int claims = static_cast<int>(state.range(1));
+  constexpr int kPerSlice = 128;
+  const int slices = (devices + kPerSlice - 1) / kPerSlice;
+  alloc::Inventory inv;
+  inv.device_classes = {Class("acc.example.com", "acc.example.com")};
+  for (int s = 0; s < slices; ++s) {
+    Json devs = Json::array();
+    for (int i = s * kPerSlice; i < std::min(devices, (s + 1) * kPerSlice); ++i) {
+      devs.push_back({{"name", "acc-" + std::to_string(i)},
+                      {"attributes",
+                       {{"model", {{"string", "X7"}}},
+                        {"index", {{"int", i}}},
+                        {"example.com/numa", {{"int", i % 4}}}}},
+                      {"capacity", {{"memory", {{"value", "24Gi"}}}}}});
+    }
+    inv.slices.push_back(Slice("acc-" + std::to_string(s), "acc.example.com", slices, devs));
+  }
+  alloc::Allocator a(inv);
+  std::vector<Json> pod;
+  for (int c = 0; c < claims; ++c) {
+    pod.push_back(Claim("c-" + std::to_string(c), "acc.example.com", 1,
+                        {R"(device.attributes["example.com"].numa <= 1)"}));
+  }
+  for (auto _ : state) {
+    auto r = a.Allocate(pod, kNode);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["devices"] = devices;
+  state.counters["claims"] = claims;
+  state.SetItemsProcessed(state.iterations());  // pods per second
+}
+// Each claim count up to a quarter of the devices (half of them match).
+void ScalingArgs(benchmark::internal::Benchmark* b) {
+  for (int devices : {64, 256, 1024, 4096})
+    for (int claims : {1, 16, 64, 256})
+      if (claims * 4 <= devices) b->Args({devices, claims});
+}
+BENCHMARK(BM_Scaling)->Apply(ScalingArgs)->ArgNames({"devices", "claims"});
 
 // The CEL evaluator alone: one typical selector against one device.
 void BM_CelEvaluate(benchmark::State& state) {

@@ -166,9 +166,13 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
       DRAHIL_RETURN_IF_ERROR(AddSelectorTerms(dev, term));
   }
   Json config = ClaimConfig(claim_index, cs);
-  Json devices = {{"results", results}};
-  if (!config.empty()) devices["config"] = config;
-  Json alloc = {{"devices", devices}};
+  // Moved, not copied in initializer lists: a pod's claims are built one
+  // after the other and each result array is copied twice otherwise.
+  Json devices = Json::object();
+  devices["results"] = std::move(results);
+  if (!config.empty()) devices["config"] = std::move(config);
+  Json alloc = Json::object();
+  alloc["devices"] = std::move(devices);
   SetNodeSelector(node_local, node_.name, term, alloc);
   if (binding) {
     auto now = impl_.opts.now ? impl_.opts.now() : std::chrono::system_clock::now();

@@ -13,24 +13,37 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   Eligibility& e = elig_[ri][ai];
   static const std::string kPass;
   if (e.state[d] == Eligibility::kYes) return kPass;
-  if (e.state[d] == Eligibility::kNo) return e.reason[d];
+  if (e.state[d] == Eligibility::kNo) {
+    auto it = e.reason.find(d);
+    if (it != e.reason.end()) return it->second;
+    e.state[d] = Eligibility::kUnknown;  // rejected without the text: evaluate again to explain
+  }
+  return StaticEval(ri, ai, d, /*explain=*/true) ? kPass : e.reason[d];
+}
+
+// StaticEval(): evaluates (alt, device) into elig_ once; the rejection's text
+// is built only when `explain` (most rejections are never shown, and
+// building them cost more than the checks in large pods).
+bool Search::StaticEval(size_t ri, int ai, int d, bool explain) {
+  Eligibility& e = elig_[ri][ai];
   const Alt& alt = requests_[ri].alts[ai];
   const DeviceInfo& dev = Dev(d);
   int8_t stage = 1;
-  auto no = [&](std::string why) -> const std::string& {
+  auto no = [&](const auto& why) {
     e.state[d] = Eligibility::kNo;
     e.stage[d] = stage;
-    e.reason[d] = "device " + dev.Id() + ": " + std::move(why);
-    return e.reason[d];
+    if (explain) e.reason[d] = "device " + dev.Id() + ": " + why();
+    return false;
   };
-  if (!alt.cls) return no("device class \"" + alt.class_name + "\" not found");
+  if (!alt.cls) return no([&] { return "device class \"" + alt.class_name + "\" not found"; });
   const Features& f = impl_.opts.features;
   // DeviceBindingAndStatus off: devices with binding conditions are not
   // selectable (isSelectable() in allocator_stable.go/allocator_incubating.go).
   if (!f.device_binding_and_status && dev.has_binding_conditions) {
-    return no(
-        "has bindingConditions, and DRADeviceBindingConditions with "
-        "DRAResourceClaimDeviceStatus is off");
+    return no([&] {
+      return "has bindingConditions, and DRADeviceBindingConditions with "
+             "DRAResourceClaimDeviceStatus is off";
+    });
   }
   stage = 2;
   for (const auto& [who, prog] : alt.selectors) {
@@ -42,19 +55,21 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
                                         alt.result_name + "\", device " + dev.Id() + ", " + who +
                                         " `" + prog->expression() + "`");
       }
-      return no("selector error");
+      return no([&] { return "selector error"; });
     }
-    if (!*r) return no(who + " `" + prog->expression() + "` is false");
+    if (!*r) return no([&] { return who + " `" + prog->expression() + "` is false"; });
   }
   stage = 3;
   // PartitionableDevices off: a device that consumes counters is not
   // allocatable (allocateDevice() in allocator_stable.go).
   if (!f.partitionable_devices && dev.consumes_counters)
-    return no("consumes counters, and DRAPartitionableDevices is off");
+    return no([&] { return "consumes counters, and DRAPartitionableDevices is off"; });
   // DeviceTaints off: taints are not checked (allocateDevice()).
   if (const Json* t = f.device_taints ? UntoleratedTaint(dev.taints, alt.tolerations) : nullptr) {
-    return no("taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") +
-              " is not tolerated");
+    return no([&] {
+      return "taint " + Str(*t, "key") + "=" + Str(*t, "value") + ":" + Str(*t, "effect") +
+             " is not tolerated";
+    });
   }
   stage = 4;
   // Capacity requests must name capacities the device has.
@@ -68,7 +83,7 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
         found = true;
       }
     }
-    if (!found) return no("has no capacity " + key);
+    if (!found) return no([&] { return "has no capacity " + key; });
   }
   stage = 5;
   if (dev.multi) {
@@ -76,11 +91,13 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
     for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
       std::string why;
       auto v = ApplyPolicy(dev.capacity[ci], requested[ci], &why);
-      if (!v) return no(why);
+      if (!v) return no([&] { return why; });
       if (*v > dev.capacity[ci].value) {
-        return no("capacity " + dev.capacity[ci].key + " is " +
-                  FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
-                  ", less than the " + FormatNanos(*v, dev.capacity[ci].format) + " requested");
+        return no([&] {
+          return "capacity " + dev.capacity[ci].key + " is " +
+                 FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) + ", less than the " +
+                 FormatNanos(*v, dev.capacity[ci].format) + " requested";
+        });
       }
       consumed.emplace_back(static_cast<int>(ci), *v);
     }
@@ -88,15 +105,16 @@ const std::string& Search::StaticCheck(size_t ri, int ai, int d) {
   } else {
     for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {
       if (requested[ci] && *requested[ci] > dev.capacity[ci].value) {
-        return no("capacity " + dev.capacity[ci].key + " is " +
-                  FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) +
-                  ", less than the " + FormatNanos(*requested[ci], dev.capacity[ci].format) +
-                  " requested");
+        return no([&] {
+          return "capacity " + dev.capacity[ci].key + " is " +
+                 FormatNanos(dev.capacity[ci].value, dev.capacity[ci].format) + ", less than the " +
+                 FormatNanos(*requested[ci], dev.capacity[ci].format) + " requested";
+        });
       }
     }
   }
   e.state[d] = Eligibility::kYes;
-  return kPass;
+  return true;
 }
 
 std::string Search::DynamicCheck(size_t ri, int ai, int d) {
@@ -278,7 +296,7 @@ Search::AltOutcome Search::TryAll(size_t ri, int ai, const std::string& prefix, 
 std::string Search::ApplyAll(size_t ri, int ai, std::vector<Pick>* added) {
   std::string dyn;
   for (int d : node_devices_) {
-    if (!StaticCheck(ri, ai, d).empty()) continue;
+    if (!StaticOk(ri, ai, d)) continue;
     ++steps_;
     dyn = DynamicCheck(ri, ai, d);
     if (!dyn.empty()) break;
@@ -322,7 +340,7 @@ Search::AltOutcome Search::TryCount(size_t ri, int ai, const std::string& prefix
 // becomes the DynamicCheck rejection of the first one.
 void Search::NameFirstBusy(size_t ri, int ai) {
   for (int d : node_devices_) {
-    if (!StaticCheck(ri, ai, d).empty()) continue;
+    if (!StaticOk(ri, ai, d)) continue;
     scan_reason_ = DynamicCheck(ri, ai, d);
     if (!scan_reason_.empty()) break;
   }
@@ -365,7 +383,7 @@ bool Search::PickDevices(size_t ri, int ai, size_t start, int64_t remaining) {
         elig_[ri][ai].state[d] == Eligibility::kUnknown) {
       continue;
     }
-    if (!StaticCheck(ri, ai, d).empty()) {
+    if (!StaticOk(ri, ai, d)) {
       if (!error_.ok()) return false;
       continue;
     }

@@ -114,6 +114,13 @@ class Search {
   bool PickDevices(size_t ri, int alt, size_t start, int64_t remaining);
   // StaticCheck(): "" when (alt, device) passes selectors, taints and capacity.
   const std::string& StaticCheck(size_t ri, int alt, int d);
+  // StaticOk(): the same verdict without the rejection's text.
+  bool StaticOk(size_t ri, int alt, int d) {
+    int8_t s = elig_[ri][alt].state[d];
+    if (s != Eligibility::kUnknown) return s == Eligibility::kYes;
+    return StaticEval(ri, alt, d, /*explain=*/false);
+  }
+  bool StaticEval(size_t ri, int alt, int d, bool explain);
   std::string DynamicCheck(size_t ri, int alt, int d);
   void Apply(Pick& p);
   void Undo(const Pick& p);

@@ -81,6 +81,8 @@ CallResult KubeletStandIn::Impl::CallDriver(bool prepare, const std::string& dri
   if (log_->should_log(spdlog::level::debug)) log_->debug("{}", r.record.ToString());
   MutexLock lock(mu_);
   calls_.push_back(r.record);
+  ++call_counts_[r.record.method];
+  while (calls_.size() > std::max<size_t>(1, options_.max_call_records)) calls_.pop_front();
   if (prepare && r.record.code == Code::kOk) {
     for (const auto& c : r.claims) {
       if (c.status.ok()) ClaimCache::SetDevices(cache_.GetOrAdd(c.claim), driver, c.devices);

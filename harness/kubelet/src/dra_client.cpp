@@ -260,7 +260,9 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
     result.status = Status(rec.code, std::move(text));
     for (auto& c : result.claims) c.status = result.status;
   } else {
-    rec.response = ResponseText(resp);
+    auto bytes = std::make_shared<std::string>();
+    resp.SerializeToString(bytes.get());
+    rec.response_bytes = std::move(bytes);
     result.status = CheckReply(method, claims, resp.claims(), result.claims, fill);
   }
   rec.verdict = result.status;
@@ -345,3 +347,21 @@ CallResult DraClient::Unprepare(const std::vector<ClaimRef>& claims,
 }
 
 }  // namespace drahil::kubelet::internal
+
+namespace drahil::kubelet {
+
+std::string CallRecord::ResponseText() const {
+  if (!response_bytes || response_bytes->empty()) return "";
+  bool beta = api == kDraV1beta1Service;
+  bool prepare = method == internal::kPrepare;
+  auto text = [&](auto resp) {
+    if (!resp.ParseFromString(*response_bytes)) return std::string("(a reply that does not parse)");
+    return internal::ResponseText(resp);
+  };
+  if (prepare && beta) return text(internal::dra1b::NodePrepareResourcesResponse());
+  if (prepare) return text(internal::dra1::NodePrepareResourcesResponse());
+  if (beta) return text(internal::dra1b::NodeUnprepareResourcesResponse());
+  return text(internal::dra1::NodeUnprepareResourcesResponse());
+}
+
+}  // namespace drahil::kubelet

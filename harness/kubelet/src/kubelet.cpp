@@ -37,7 +37,7 @@ std::string CallRecord::ToString() const {
   os << "] code=" << CodeName(code) << " latency=" << latency.count() / 1000.0
      << "ms deadline=" << deadline.count() << "ms verdict=" << verdict.ToString();
   if (!grpc_message.empty()) os << " grpc_message=\"" << grpc_message << "\"";
-  if (!response.empty()) os << " response={" << response << "}";
+  if (response_bytes && !response_bytes->empty()) os << " response={" << ResponseText() << "}";
   return os.str();
 }
 
@@ -349,7 +349,12 @@ void KubeletStandIn::ClearFindings() {
 
 std::vector<CallRecord> KubeletStandIn::Calls() const {
   MutexLock lock(impl_->mu_);
-  return impl_->calls_;
+  return {impl_->calls_.begin(), impl_->calls_.end()};
+}
+
+std::map<std::string, uint64_t> KubeletStandIn::CallCounts() const {
+  MutexLock lock(impl_->mu_);
+  return impl_->call_counts_;
 }
 
 std::vector<ClaimInfo> KubeletStandIn::Claims() const {

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -88,7 +89,8 @@ class KubeletStandIn::Impl {
   static constexpr size_t kMaxFindings = 1024;
   static constexpr const char* kMoreLikeThis = " (and others of this kind, counted here)";
   int64_t dropped_findings_ DRAHIL_GUARDED_BY(mu_) = 0;
-  std::vector<CallRecord> calls_ DRAHIL_GUARDED_BY(mu_);
+  std::deque<CallRecord> calls_ DRAHIL_GUARDED_BY(mu_);  // the last max_call_records
+  std::map<std::string, uint64_t> call_counts_ DRAHIL_GUARDED_BY(mu_);
   std::map<std::string, int> registrations_ DRAHIL_GUARDED_BY(mu_);
   internal::ClaimCache cache_ DRAHIL_GUARDED_BY(mu_){""};
   std::chrono::milliseconds call_timeout_ DRAHIL_GUARDED_BY(mu_){45000};

@@ -441,7 +441,7 @@ TEST_CASE("KubeletStandIn: prepares and unprepares one and N claims", "[kubelet]
   CHECK(one.record.claim_uids == std::vector<std::string>{"u1"});
   CHECK(one.record.deadline == 10s);
   CHECK(one.record.latency.count() > 0);
-  CHECK(Contains(one.record.response, "drahil.io/test=u1"));
+  CHECK(Contains(one.record.ResponseText(), "drahil.io/test=u1"));
   REQUIRE(one.claims[0].devices.size() == 1);
   CHECK(one.claims[0].devices[0].pool_name == "pool-a");
   CHECK(one.claims[0].devices[0].request_names == std::vector<std::string>{"req-0"});
@@ -464,6 +464,33 @@ TEST_CASE("KubeletStandIn: prepares and unprepares one and N claims", "[kubelet]
   CHECK(env.kubelet.Claims().empty());
   CHECK(env.kubelet.Calls().size() == 3);
   CHECK(Contains(env.kubelet.Calls()[0].ToString(), "NodePrepareResources driver=test.drahil.io"));
+  CHECK(Contains(env.kubelet.Calls()[0].ToString(), "response={claims { key: \"u1\""));
+  CHECK(env.kubelet.CallCounts() == std::map<std::string, uint64_t>{{"NodePrepareResources", 2},
+                                                                    {"NodeUnprepareResources", 1}});
+}
+
+TEST_CASE("KubeletStandIn: keeps the last max_call_records calls and counts them all",
+          "[kubelet][grpc]") {
+  Env env;
+  env.opts.max_call_records = 3;
+  REQUIRE_OK(env.Start());
+  auto plugin = env.MakePlugin();
+  REQUIRE_OK(plugin->Start());
+  REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  for (int i = 0; i < 5; ++i) {
+    std::string uid = "u" + std::to_string(i);
+    REQUIRE_OK(env.kubelet.Prepare("test.drahil.io", {Claim(uid)}).status);
+  }
+  REQUIRE_OK(env.kubelet.Unprepare("test.drahil.io", {Claim("u0")}).status);
+  auto calls = env.kubelet.Calls();
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0].claim_uids == std::vector<std::string>{"u3"});
+  CHECK(calls[2].method == "NodeUnprepareResources");
+  // The reply is kept as bytes and shown as text on demand.
+  CHECK(calls[1].ResponseText().rfind("claims { key: \"u4\" value { devices { ", 0) == 0);
+  CHECK(calls[2].ResponseText() == "claims { key: \"u0\" value { } }");
+  CHECK(env.kubelet.CallCounts() == std::map<std::string, uint64_t>{{"NodePrepareResources", 5},
+                                                                    {"NodeUnprepareResources", 1}});
 }
 
 TEST_CASE("KubeletStandIn: applies the kubelet's response checks", "[kubelet][grpc]") {

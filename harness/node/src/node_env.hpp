@@ -77,7 +77,8 @@ struct NodeEnv {
   // Shared environments (attach mode, `environment: shared` suites): the
   // objects the current case created, deleted again when it ends.
   bool shared = false;
-  size_t calls_before = 0;  // kubelet calls made before this case (expect: calls counts the rest)
+  // Kubelet calls per method made before this case (expect: calls counts the rest).
+  std::map<std::string, uint64_t> calls_before;
   std::vector<std::tuple<std::string, std::string, std::string>> created
       DRAHIL_GUARDED_BY(mu);  // (resource, ns, name)
   void Created(const std::string& resource, const Json& obj) DRAHIL_EXCLUDES(mu) {

@@ -434,7 +434,7 @@ StepOutcome ResetSharedNode(CaseContext& ctx, NodeEnv& env) {
             FormatDuration(ctx.profile.timeouts.registration + ctx.profile.timeouts.slices),
         "SharedNode");
   }
-  env.calls_before = env.kubelet->Calls().size();
+  env.calls_before = env.kubelet->CallCounts();
   if (auto d = DriverProcess::FromCase(ctx)) env.baseline = DriverUsage(d->pid());
   ctx.Record("node", "reuse shared node", "OK", Ms(Clock::Real().Now() - t0), ctx.dirs.root);
   return StepOutcome::Pass();

@@ -25,7 +25,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +90,9 @@ class KubeletStandIn {
     // stops (docs/kubelet.md).
     std::chrono::milliseconds pod_sync_backoff{10000};
     int pod_sync_retries = 2;
+    // Calls() keeps the last max_call_records DRA calls; CallCounts() counts
+    // them all. Bounds a long soak's memory (each record holds the reply).
+    size_t max_call_records = 10000;
     // Deletes the node's ResourceSlices of one driver ("" = of every driver),
     // as the kubelet does (pkg/kubelet/cm/dra/plugin/dra_plugin_manager.go,
     // wipeResourceSlices): once at start, and wipe_delay after a driver's
@@ -202,7 +207,11 @@ class KubeletStandIn {
 
   std::vector<Finding> Findings() const;
   void ClearFindings();
+  // Calls(): the DRA calls made, oldest first; only the last
+  // Options::max_call_records are kept.
   std::vector<CallRecord> Calls() const;
+  // CallCounts(): every DRA call made since Start(), per method.
+  std::map<std::string, uint64_t> CallCounts() const;
   std::vector<ClaimInfo> Claims() const;
   // CheckpointPath(): "<state_dir>/dra_manager_state", or "" without a state dir.
   std::string CheckpointPath() const;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,8 +67,16 @@ struct CallRecord {
   std::chrono::milliseconds deadline{0};
   std::chrono::microseconds latency{0};
   std::chrono::system_clock::time_point started;
-  std::string response;  // text form of the reply, cut at 64 KiB
-  Status verdict;        // the kubelet's verdict after its response checks
+  // The reply as received (its protobuf wire bytes; null for a failed RPC).
+  // Kept as bytes, shared by the record's copies (the call history and the
+  // caller's result) and formatted only when shown: formatting every reply
+  // as text cost a large prepare more than the kubelet's own work.
+  std::shared_ptr<const std::string> response_bytes;
+  Status verdict;  // the kubelet's verdict after its response checks
+  // ResponseText(): the reply in protobuf text format, one line (map entries
+  // by key, as ShortDebugString() prints them), cut a little past 8 KiB; ""
+  // without a reply.
+  [[nodiscard]] std::string ResponseText() const;
   // ToString(): one line: "NodePrepareResources driver=... claims=[...] code=OK 12ms ...".
   [[nodiscard]] std::string ToString() const;
 };

@@ -130,15 +130,18 @@ struct RunArgs {
 };
 
 // AutoParallel(): --parallel's default. Each case has a node of its own, so
-// on an emulated node cases run side by side, one per CPU (at most 8: each
-// starts an API server, a kubelet stand-in and a driver). Real hardware is
+// on an emulated node cases run side by side, two per CPU (at most 8: each
+// starts an API server, a kubelet stand-in and a driver): a case spends most
+// of its time waiting on its driver, its node's processes and its waits (the
+// catalog on 2 CPUs used 15 s of CPU in 37 s at one case per CPU; at two per
+// CPU it took 20 s, same verdicts; BENCHMARKS.md). Real hardware is
 // one set of devices all cases share, and an attached driver is one node:
 // there cases take turns. (With --shared-node each suite's cases take turns
 // on the suite's node; suites still run side by side.)
 int AutoParallel(const DriverProfile& profile, const RunArgs& a) {
   if (profile.node_profile.empty() || !a.attach.empty()) return 1;
   unsigned n = std::thread::hardware_concurrency();
-  return static_cast<int>(std::clamp(n, 1u, 8u));
+  return static_cast<int>(std::clamp(2 * n, 1u, 8u));
 }
 
 void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {

@@ -46,7 +46,11 @@ bool Search::StaticEval(size_t ri, int ai, int d, bool explain) {
     });
   }
   stage = 2;
-  for (const auto& [who, prog] : alt.selectors) {
+  for (const auto& selector : alt.selectors) {
+    // Named, not bound: the rejection's text captures them (clang 14 does
+    // not capture structured bindings).
+    const std::string& who = selector.first;
+    const auto& prog = selector.second;
     auto r = impl_.EvaluateSelector(*prog, d);
     if (!r.ok()) {
       if (error_.ok()) {
@@ -74,7 +78,9 @@ bool Search::StaticEval(size_t ri, int ai, int d, bool explain) {
   stage = 4;
   // Capacity requests must name capacities the device has.
   std::vector<std::optional<Nanos>> requested(dev.capacity.size());
-  for (const auto& [key, amount] : alt.capacity_requests) {
+  for (const auto& request : alt.capacity_requests) {
+    const std::string& key = request.first;
+    const auto& amount = request.second;
     std::string fqn = Qualify(key, dev.driver);
     bool found = false;
     for (size_t ci = 0; ci < dev.capacity.size(); ++ci) {

@@ -140,6 +140,12 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   o.lib_dir = LibDir(ctx);
   o.refdriver = SiblingBinary(ctx, "drahil-refdriver");
   o.node_profiles_dir = NodeProfilesDir(suites_dir);
+  if (!a.write_map.empty() && (!a.full || a.first_catch)) {
+    std::fprintf(stderr,
+                 "drahil selfcheck: --write-map: the map is written from a complete --full run "
+                 "without --first-catch\n");
+    return kExitUsage;
+  }
   // The catch map: given, or <suites>/drivers/selfcheck.map when present.
   std::string map_file = a.map;
   if (!map_file.empty() && map_file.find('/') == std::string::npos && !PathExists(map_file))
@@ -186,7 +192,7 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   std::printf("%s", selfcheck::FormatTable(*r).c_str());
   std::fflush(stdout);
   if (!a.write_map.empty()) {
-    if (!a.full || a.first_catch || r->interrupted) {
+    if (r->interrupted) {
       std::fprintf(stderr,
                    "drahil selfcheck: --write-map: not written: the map is written from a "
                    "complete --full run without --first-catch\n");

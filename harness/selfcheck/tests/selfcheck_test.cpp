@@ -263,6 +263,41 @@ TEST_CASE("selfcheck: drahil selfcheck exits 1 below 100% and 0 at 100%", "[self
                                   std::chrono::seconds(30));
   REQUIRE_OK(usage);
   CHECK(usage->exit.exit_code == 2);
+
+  // A catch map that does not parse, or is missing, is a usage error naming it.
+  REQUIRE_OK(drahil::AtomicWriteFile(dir->path() + "/bad.map", "non-idempotent-prepare\n"));
+  auto bad_map = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(),
+                                     "--driver", GpuProfile(), "--map", dir->path() + "/bad.map"},
+                                    std::chrono::seconds(30));
+  REQUIRE_OK(bad_map);
+  CHECK(bad_map->exit.exit_code == 2);
+  CHECK_THAT(bad_map->output,
+             Catch::Contains("bad.map:1: bug non-idempotent-prepare: names no case"));
+  auto no_map = drahil::RunCommand({t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(),
+                                    "--driver", GpuProfile(), "--map", dir->path() + "/none.map"},
+                                   std::chrono::seconds(30));
+  REQUIRE_OK(no_map);
+  CHECK(no_map->exit.exit_code == 2);
+  CHECK_THAT(no_map->output, Catch::Contains("none.map"));
+  // --write-map needs a complete --full run.
+  auto partial = drahil::RunCommand(
+      {t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(), "--bugs",
+       "non-idempotent-prepare", "--write-map", dir->path() + "/out.map"},
+      std::chrono::seconds(120));
+  REQUIRE_OK(partial);
+  CHECK(partial->exit.exit_code == 2);
+  CHECK_THAT(partial->output, Catch::Contains("complete --full run"));
+  CHECK_FALSE(drahil::PathExists(dir->path() + "/out.map"));
+  auto written = drahil::RunCommand(
+      {t::Bin("drahil"), "selfcheck", "--suite", SmallSuite(), "--driver", GpuProfile(), "--bugs",
+       "non-idempotent-prepare", "--full", "--write-map", dir->path() + "/out.map"},
+      std::chrono::seconds(120));
+  REQUIRE_OK(written);
+  INFO(written->output);
+  CHECK(written->exit.exit_code == 0);
+  auto map = drahil::ReadFile(dir->path() + "/out.map");
+  REQUIRE_OK(map);
+  CHECK_THAT(*map, Catch::Contains("\nnon-idempotent-prepare small/small-prepare-replay\n"));
 }
 
 TEST_CASE("selfcheck: every catalog case is documented in docs/catalog.md",

@@ -213,15 +213,19 @@ TEST_CASE("Sandbox: the command has no capabilities and no_new_privs", "[sandbox
 TEST_CASE("Sandbox: PID 1 is the sandbox init and the command runs in a fresh PID namespace",
           "[sandbox]") {
   REQUIRE_SANDBOX();
-  // The orphan is reparented to PID 1, which must reap it: poll until no zombie is left.
+  // The orphan is reparented to PID 1, which must reap it: poll until its
+  // /proc entry is gone (it may not even have exited when the poll starts,
+  // so "no zombie now" is not enough), then no zombie may be left.
   auto r = Sandbox::Run(
-      Shell("(/bin/true &); i=0; while grep -qs ' Z ' /proc/[0-9]*/stat && [ $i -lt 200 ]; do "
-            "sleep 0.01; "
-            "i=$((i+1)); done; grep -ls ' Z ' /proc/[0-9]*/stat | wc -l | sed 's/^/zombies=/'; "
+      Shell("(/bin/true & echo $! >/tmp/orphan); p=$(cat /tmp/orphan); i=0; "
+            "while [ -e /proc/$p ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; "
+            "[ -e /proc/$p ] || echo reaped; "
+            "grep -ls ' Z ' /proc/[0-9]*/stat | wc -l | sed 's/^/zombies=/'; "
             "echo self=$$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'"));
   REQUIRE_OK(r);
   INFO(r->stdout_text << r->stderr_text);
   auto lines = Lines(r->stdout_text);
+  CHECK(lines.count("reaped") == 1);
   CHECK(lines.count("zombies=0") == 1);
   CHECK(lines.count("self=2") == 1);
   CHECK(lines.count("drahil-sandbox-") == 1);  // comm is cut at 15 characters

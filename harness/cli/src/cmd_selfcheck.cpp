@@ -193,9 +193,7 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   std::fflush(stdout);
   if (!a.write_map.empty()) {
     if (r->interrupted) {
-      std::fprintf(stderr,
-                   "drahil selfcheck: --write-map: not written: the map is written from a "
-                   "complete --full run without --first-catch\n");
+      std::fprintf(stderr, "drahil selfcheck: --write-map: not written: the run was interrupted\n");
       return kExitUsage;
     }
     if (Status s = AtomicWriteFile(a.write_map, selfcheck::WriteCatchMap(*r)); !s.ok()) {

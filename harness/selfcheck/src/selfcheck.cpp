@@ -38,6 +38,24 @@ std::string OneLine(const std::string& s, size_t n) {
   return line;
 }
 
+// WordLines(): the words of each line of a plan or catch-map text, with
+// the line's number; '#' starts a comment, lines without words are left out.
+std::vector<std::pair<int, std::vector<std::string>>> WordLines(const std::string& text) {
+  std::vector<std::pair<int, std::vector<std::string>>> out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string word; words >> word;) w.push_back(std::move(word));
+    if (!w.empty()) out.emplace_back(n, std::move(w));
+  }
+  return out;
+}
+
 // Selected(): whether a case matches a plan's focus the way --focus matches
 // (id, suite/id or any tag).
 bool Selected(const std::regex& re, const runner::Suite& s, const runner::Case& c) {
@@ -118,17 +136,10 @@ Result<std::vector<Bug>> ListBugs(const std::string& refdriver) {
 Result<std::vector<ProfilePlan>> ParsePlan(const std::string& text,
                                            const std::string& profiles_dir) {
   std::vector<ProfilePlan> out;
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    std::istringstream words(line);
-    std::string name, focus, extra;
-    if (!(words >> name)) continue;
-    words >> focus;
-    if (words >> extra)
+  for (const auto& [n, words] : WordLines(text)) {
+    const std::string& name = words[0];
+    std::string focus = words.size() > 1 ? words[1] : "";
+    if (words.size() > 2)
       return InvalidArgumentError("plan line " + std::to_string(n) +
                                   ": expected \"<profile> [focus-regex]\"");
     if (!focus.empty()) {
@@ -159,26 +170,18 @@ bool Outcome::Passed() const {
 
 Result<CatchMap> ParseCatchMap(const std::string& text, const std::string& source) {
   CatchMap out;
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    std::istringstream words(line);
-    std::string bug, id;
-    if (!(words >> bug)) continue;
-    auto where = [&] { return source + ":" + std::to_string(n) + ": bug " + bug + ": "; };
-    if (out.count(bug)) return InvalidArgumentError(where() + "named twice");
-    std::vector<std::string> cases;
-    while (words >> id) {
+  for (const auto& [n, words] : WordLines(text)) {
+    const std::string& bug = words[0];
+    std::string where = source + ":" + std::to_string(n) + ": bug " + bug + ": ";
+    if (out.count(bug)) return InvalidArgumentError(where + "named twice");
+    std::vector<std::string> cases(words.begin() + 1, words.end());
+    for (const auto& id : cases) {
       auto slash = id.find('/');
       if (slash == std::string::npos || slash == 0 || slash + 1 == id.size() ||
           id.find('/', slash + 1) != std::string::npos)
-        return InvalidArgumentError(where() + "case \"" + id + "\" is not suite/id");
-      cases.push_back(id);
+        return InvalidArgumentError(where + "case \"" + id + "\" is not suite/id");
     }
-    if (cases.empty()) return InvalidArgumentError(where() + "names no case");
+    if (cases.empty()) return InvalidArgumentError(where + "names no case");
     out[bug] = std::move(cases);
   }
   return out;
@@ -294,14 +297,13 @@ Status RunClean(const Options& o, const Plans& plans, runner::CancelToken& cance
 
 // KeepCases(): the suites cut to the cases whose "suite/id" is in `ids`.
 std::vector<runner::Suite> KeepCases(const std::vector<runner::Suite>& suites,
-                                     const std::set<std::string>& ids, size_t* kept) {
+                                     const std::set<std::string>& ids) {
   std::vector<runner::Suite> out;
   for (const auto& s : suites) {
     runner::Suite cut = s;
     cut.cases.clear();
     for (const auto& c : s.cases)
       if (ids.count(s.name + "/" + c.id)) cut.cases.push_back(c);
-    *kept += cut.cases.size();
     if (!cut.cases.empty()) out.push_back(std::move(cut));
   }
   return out;
@@ -350,9 +352,8 @@ Result<BugResult> RunMutant(const Options& o, const Plans& plans, const Bug& bug
   if (mapped != nullptr) {
     std::set<std::string> ids(mapped->begin(), mapped->end());
     std::vector<std::vector<runner::Suite>> cuts;
-    size_t kept = 0;
-    for (const auto& sel : plans.selected) cuts.push_back(KeepCases(sel, ids, &kept));
-    if (kept > 0) {
+    for (const auto& sel : plans.selected) cuts.push_back(KeepCases(sel, ids));
+    if (std::any_of(cuts.begin(), cuts.end(), [](const auto& c) { return !c.empty(); })) {
       br.restricted = true;
       DRAHIL_RETURN_IF_ERROR(RunProfiles(o, plans, cuts, bug, cancel, &br));
       if ((br.caught() || cancel.cancelled()) && br.cases_run > 0) {

@@ -63,7 +63,11 @@ struct Options {
   std::map<std::string, std::string> attribute_map;  // published attribute -> new name
   std::string cdi_vendor;                            // default k8s.<driver>
   PerKind cdi_class{"gpu", "fpga"};
-  std::string taint_key;              // default <driver>/unhealthy
+  std::string taint_key;  // default <driver>/unhealthy
+  // --devices-per-slice: at most this many devices per slice, below the
+  // API's limits (0 = up to the limits). Many small slices make the
+  // scheduler's slice order matter.
+  int devices_per_slice = 0;
   std::string exposure = "nodes";     // nodes | env
   PerKind env_prefix{"GPU", "FPGA"};  // env exposure: <prefix>_DEVICE_<n>=<device>
 

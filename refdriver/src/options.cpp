@@ -222,6 +222,10 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
        "CDI_CLASS");
   Flag(app, "--taint-key", o.taint_key,
        "Key of the taint on unhealthy devices (default <driver-name>/unhealthy)", "TAINT_KEY");
+  Flag(app, "--devices-per-slice", o.devices_per_slice,
+       "At most N devices per ResourceSlice (default: 64 with counters or taints, else 128)",
+       "DEVICES_PER_SLICE")
+      ->check(CLI::Range(0, 128));
   Flag(app, "--exposure", o.exposure,
        "nodes: CDI hands device nodes; env: only <env-prefix>_DEVICE_<n>=<device> variables",
        "EXPOSURE")

@@ -149,6 +149,8 @@ std::vector<Json> BuildSlices(const Options& opts, const Inventory& inv,
   // Planted bug: the 64-device limit for slices with counters or taints is
   // ignored.
   size_t per_slice = (limited && !opts.Bug("slice-too-big")) ? 64 : 128;
+  if (opts.devices_per_slice > 0)
+    per_slice = std::min(per_slice, static_cast<size_t>(opts.devices_per_slice));
 
   std::vector<Json> specs;
   // Since 1.35 a slice carries either devices or sharedCounters, not both.

@@ -624,6 +624,10 @@ std::string RenderHtml(const RunReport& run, const RenderOptions& opts) {
        "</td></tr><tr><th>Kubernetes</th><td>" +
        Esc(run.kubernetes_version.empty() ? "-" : run.kubernetes_version) +
        Esc(run.feature_gates.empty() ? "" : " (feature gates: " + run.feature_gates + ")") +
+       "</td></tr><tr><th>seed</th><td>" +
+       (run.seed
+            ? std::to_string(*run.seed) + " (rerun with --seed " + std::to_string(*run.seed) + ")"
+            : std::string("none (fixed pool order)")) +
        "</td></tr><tr><th>started</th><td>" + Esc(FormatJUnitTimestamp(run.started)) +
        "Z</td></tr><tr><th>duration</th><td>" + Num(run.duration_s, "%.1f") +
        " s</td></tr></table>\n";

@@ -1,5 +1,7 @@
 // JSON report: everything in the model, including every measurement and call,
 // so other tools can re-render or compare runs. Schema id "drahil.report/v1".
+#include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -130,6 +132,9 @@ std::string RenderJson(const RunReport& run) {
       {"node", run.node},
       {"hardware", run.hardware},
       {"kubernetes", {{"version", run.kubernetes_version}, {"featureGates", run.feature_gates}}},
+      // A string: a 64-bit seed does not survive a JSON reader that holds
+      // numbers as doubles.
+      {"seed", run.seed ? json(std::to_string(*run.seed)) : json(nullptr)},
       {"started", Iso(run.started)},
       {"duration_s", run.duration_s},
       {"partial", run.partial},
@@ -188,6 +193,15 @@ Result<RunReport> ParseJsonReport(const std::string& text) {
     if (j.contains("kubernetes") && j["kubernetes"].is_object()) {
       r.kubernetes_version = j["kubernetes"].value("version", "");
       r.feature_gates = j["kubernetes"].value("featureGates", "");
+    }
+    if (j.contains("seed") && j["seed"].is_string()) {
+      const std::string& text = j["seed"].get_ref<const std::string&>();
+      char* end = nullptr;
+      errno = 0;
+      uint64_t v = std::strtoull(text.c_str(), &end, 10);
+      if (text.empty() || text[0] == '-' || errno != 0 || *end != '\0')
+        return InvalidArgumentError("report: seed is not a number: \"" + text + "\"");
+      r.seed = v;
     }
     if (auto t = ParseIso(j.value("started", ""))) r.started = *t;
     r.duration_s = j.value("duration_s", 0.0);

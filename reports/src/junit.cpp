@@ -149,6 +149,7 @@ std::string RenderJUnit(const RunReport& run, const RenderOptions& opts) {
       AddProperty(props, "kubernetes.version", run.kubernetes_version);
     if (!run.feature_gates.empty())
       AddProperty(props, "kubernetes.featureGates", run.feature_gates);
+    if (run.seed) AddProperty(props, "seed", std::to_string(*run.seed));
     if (!suite.file.empty()) AddProperty(props, "suite.file", suite.file);
     if (run.partial)
       AddProperty(props, "partial", run.interruption.empty() ? "interrupted" : run.interruption);

@@ -40,6 +40,34 @@ TEST_CASE("JSON report: round-trips every measurement, call and attempt", "[repo
   CHECK_FALSE(ParseJsonReport("not json").ok());
 }
 
+TEST_CASE("Reports: the run's seed is in every format, exact past 2^53", "[reports][seed]") {
+  RunReport r = testing::SampleReport();
+  r.seed = 18446744073709551557ull;  // a double would read it as ...1616
+  auto back = ParseJsonReport(RenderJson(r));
+  REQUIRE_OK(back);
+  REQUIRE(back->seed.has_value());
+  CHECK(*back->seed == 18446744073709551557ull);
+  CHECK(RenderJson(r).find("\"seed\": \"18446744073709551557\"") != std::string::npos);
+  CHECK(RenderJUnit(r).find("<property name=\"seed\" value=\"18446744073709551557\"") !=
+        std::string::npos);
+  CHECK(RenderHtml(r).find("--seed 18446744073709551557") != std::string::npos);
+  // No seed: the pool order was fixed; the JSON says null and reads back unset.
+  r.seed.reset();
+  back = ParseJsonReport(RenderJson(r));
+  REQUIRE_OK(back);
+  CHECK_FALSE(back->seed.has_value());
+  CHECK(RenderJUnit(r).find("name=\"seed\"") == std::string::npos);
+  CHECK(RenderHtml(r).find("none (fixed pool order)") != std::string::npos);
+  // A seed that is not a decimal number is refused, by name.
+  std::string text = RenderJson(r);
+  auto at = text.find("\"seed\": null");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 12, "\"seed\": \"-3\"");
+  auto bad = ParseJsonReport(text);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("seed") != std::string::npos);
+}
+
 TEST_CASE("WriteReports: writes all three atomically and creates directories", "[reports]") {
   auto dir = drahil::TempDir::Create("drahil-reports-");
   REQUIRE_OK(dir);

@@ -75,6 +75,11 @@ struct Eligibility {
 
 // OrderKey(): where a pool or slice named `name` goes in the order of seed.
 uint64_t OrderKey(uint64_t seed, const std::string& name);
+// SliceOrderKey(): a slice's place under seed, from what it holds (its first
+// device's name, else its first counter set's, else its own name): slice
+// names are mostly generated (generateName), so a key from them would give
+// every node, and every restart of the driver, another order for one seed.
+uint64_t SliceOrderKey(uint64_t seed, const Json& slice);
 
 class Search {
  public:

@@ -1,6 +1,7 @@
 // Search set-up: the claims' requests and constraints, the devices in use
 // and the devices on the node.
 #include <algorithm>
+#include <tuple>
 
 #include "quantity_util.hpp"
 #include "search.hpp"
@@ -412,8 +413,7 @@ Status Search::GatherDevices() {
     for (size_t si = 0; si < slice_order.size(); ++si) slice_order[si] = static_cast<int>(si);
     if (seed) {
       std::stable_sort(slice_order.begin(), slice_order.end(), [&](int a, int b) {
-        return OrderKey(*seed, Str(Field(*pool.slices[a], "metadata"), "name")) <
-               OrderKey(*seed, Str(Field(*pool.slices[b], "metadata"), "name"));
+        return SliceOrderKey(*seed, *pool.slices[a]) < SliceOrderKey(*seed, *pool.slices[b]);
       });
     }
     for (int si : slice_order) {
@@ -425,6 +425,15 @@ Status Search::GatherDevices() {
     }
   }
   return OkStatus();
+}
+
+uint64_t SliceOrderKey(uint64_t seed, const Json& slice) {
+  const Json& spec = Field(slice, "spec");
+  for (const char* list : {"devices", "sharedCounters"}) {
+    const Json& items = Field(spec, list);
+    if (items.is_array() && !items.empty()) return OrderKey(seed, Str(items[0], "name"));
+  }
+  return OrderKey(seed, Str(Field(slice, "metadata"), "name"));
 }
 
 // OrderKey(): a pseudo-random position for name under seed (FNV-1a, then
@@ -442,3 +451,43 @@ uint64_t OrderKey(uint64_t seed, const std::string& name) {
 }
 
 }  // namespace drahil::allocator::internal
+
+namespace drahil::allocator {
+
+std::vector<size_t> SearchOrder(const std::vector<Json>& slices,
+                                const std::optional<uint64_t>& order_seed) {
+  using internal::Field;
+  using internal::OrderKey;
+  using internal::Str;
+  struct Key {
+    uint64_t pool_key = 0;  // the seed's position for the pool (0 without one)
+    std::string driver, pool;
+    uint64_t slice_key = 0;  // the seed's position for the slice in its pool
+    size_t index = 0;        // as listed
+  };
+  std::vector<Key> keys(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    const Json& spec = Field(slices[i], "spec");
+    Key& k = keys[i];
+    k.driver = Str(spec, "driver");
+    k.pool = Str(Field(spec, "pool"), "name");
+    k.index = i;
+    if (order_seed) {
+      // As GatherDevices(): pools in (driver, pool) order, stably shuffled by
+      // OrderKey over "driver/pool"; slices as listed, stably shuffled by
+      // SliceOrderKey.
+      k.pool_key = OrderKey(*order_seed, k.driver + "/" + k.pool);
+      k.slice_key = internal::SliceOrderKey(*order_seed, slices[i]);
+    }
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.pool_key, a.driver, a.pool, a.slice_key, a.index) <
+           std::tie(b.pool_key, b.driver, b.pool, b.slice_key, b.index);
+  });
+  std::vector<size_t> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) out.push_back(k.index);
+  return out;
+}
+
+}  // namespace drahil::allocator

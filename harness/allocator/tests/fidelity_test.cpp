@@ -2,6 +2,8 @@
 // structured allocator (k8s.io/dynamic-resource-allocation/structured,
 // Kubernetes 1.34-1.36), named after it, with the upstream file and function
 // in a comment. docs/allocator.md has the fidelity table.
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -292,4 +294,49 @@ TEST_CASE("Upstream GatherPools order: order_seed shuffles pools reproducibly",
     seen.insert(d);
   }
   CHECK(seen.size() > 2);
+}
+
+// SearchOrder() is what the runner binds device roles by (from its end), so
+// it must be the order the search walks under every seed: an unpinned claim
+// for all devices but one gets the first ones and leaves out the last.
+TEST_CASE("SearchOrder: the allocator's walk, with and without a seed",
+          "[allocator][fidelity][order]") {
+  std::vector<Json> slices;
+  std::vector<std::string> device_of;  // slice index → its device
+  // Three pools of three slices each (resourceSliceCount 3), listed with the
+  // pools interleaved, so neither the listing nor the names give the order.
+  for (int s = 0; s < 3; ++s) {
+    for (const char* pool : {"pool-b", "pool-a", "pool-c"}) {
+      std::string dev = std::string(pool) + "-dev-" + std::to_string(s);
+      slices.push_back(Slice(std::string(pool) + "-slice-" + std::to_string(2 - s), pool, {dev},
+                             {{"nodeName", "node-1"}}, 1, 3));
+      device_of.push_back(dev);
+    }
+  }
+  std::set<std::string> lasts;
+  for (std::optional<uint64_t> seed :
+       {std::optional<uint64_t>(), std::optional<uint64_t>(1), std::optional<uint64_t>(7),
+        std::optional<uint64_t>(42), std::optional<uint64_t>(1234567890123ull)}) {
+    INFO("seed " << (seed ? std::to_string(*seed) : "none"));
+    std::vector<size_t> order = alloc::SearchOrder(slices, seed);
+    REQUIRE(order.size() == slices.size());
+    CHECK(std::set<size_t>(order.begin(), order.end()).size() == slices.size());
+    alloc::Options o;
+    o.order_seed = seed;
+    alloc::Allocator a(Inventory(slices), o);
+    auto first = a.Allocate({Claim("one")}, kNode);
+    REQUIRE_OK(first);
+    CHECK(Devices((*first)[0]) == std::vector<std::string>{device_of[order.front()]});
+    auto most = a.Allocate({Claim("most", "", static_cast<int64_t>(slices.size()) - 1)}, kNode);
+    REQUIRE_OK(most);
+    std::vector<std::string> got = Devices((*most)[0]);
+    CHECK(std::find(got.begin(), got.end(), device_of[order.back()]) == got.end());
+    lasts.insert(device_of[order.back()]);
+    if (!seed) {
+      // Pools by name, slices as listed.
+      CHECK(device_of[order.front()] == "pool-a-dev-0");
+      CHECK(device_of[order.back()] == "pool-c-dev-2");
+    }
+  }
+  CHECK(lasts.size() > 1);  // the seeds move the end of the order
 }

@@ -12,14 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -120,7 +118,7 @@ struct RunArgs {
   std::string work_dir;
   std::string node_name = "drahil-node";
   std::string progress = "auto";
-  std::string seed;                // --seed: "" = fixed allocator order, "random", or a number
+  std::string seed = "random";     // --seed: "random", a number, or "none" (fixed order)
   std::string pod_sync_backoff;    // "" = the kubelet's 10 s
   std::string kubernetes_version;  // "" = the profile's, else the newest
   std::string feature_gates;       // --feature-gates overrides
@@ -189,11 +187,13 @@ void AddRunFlags(CLI::App* c, RunArgs& a, bool with_driver) {
       "Where case directories are created (default $TMPDIR; a relative path is made absolute)");
   c->add_option("--node-name", a.node_name, "Node name given to the driver");
   c->add_option(
-      "--seed", a.seed,
-      "Shuffle the order in which the scheduler stand-in tries pools and slices: a number "
-      "(the same number, the same order) or \"random\"; the seed is printed and recorded "
-      "per case (default: a fixed order). It also draws the delays of `inject: {driver: kill, "
-      "after: {max: D}}` (default seed 0)");
+       "--seed", a.seed,
+       "The order in which the scheduler stand-in tries pools and slices, as kube-scheduler's "
+       "differs from run to run: \"random\" (a new seed each run), a number (the same "
+       "number, the same order) or \"none\" (pools by name); the seed is printed and "
+       "recorded in the reports. It also draws the delays of `inject: {driver: kill, after: "
+       "{max: D}}` (seed 0 with \"none\")")
+      ->capture_default_str();
   c->add_option("--pod-sync-backoff", a.pod_sync_backoff,
                 "How long the kubelet stand-in waits before it tries a pod whose prepare failed "
                 "again (default 10s, as the kubelet; at most 2 retries, within the step's time)");
@@ -430,26 +430,16 @@ int DoRun(CliContext& ctx, RunArgs a, bool demo) {
     std::fprintf(stderr, "drahil: Kubernetes %s%s\n", opts.gates.version().ToString().c_str(),
                  overrides.empty() ? "" : (" with feature gates " + overrides).c_str());
   }
-  if (!a.seed.empty()) {
-    uint64_t seed = 0;
-    if (a.seed == "random") {
-      seed = std::random_device{}();
-      seed = (seed << 32) ^ std::random_device{}();
-    } else {
-      char* end = nullptr;
-      errno = 0;
-      seed = std::strtoull(a.seed.c_str(), &end, 10);
-      if (errno != 0 || end == a.seed.c_str() || *end != '\0' || a.seed[0] == '-') {
-        std::fprintf(stderr, "drahil: --seed: expected a number or \"random\", got \"%s\"\n",
-                     a.seed.c_str());
-        return kExitUsage;
-      }
-    }
-    integ.allocator_seed = seed;
-    opts.seed = seed;
-    std::fprintf(stderr,
-                 "drahil: allocator order seed %llu (rerun with --seed %llu to repeat it)\n",
-                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  auto seed = runner::ParseSeed(a.seed);
+  if (!seed.ok()) {
+    std::fprintf(stderr, "drahil: %s\n", seed.status().message().c_str());
+    return kExitUsage;
+  }
+  integ.allocator_seed = *seed;
+  opts.seed = *seed;
+  if (a.progress != "none" && *seed) {
+    std::fprintf(stderr, "drahil: seed %llu (rerun with --seed %llu to repeat its pool order)\n",
+                 static_cast<unsigned long long>(**seed), static_cast<unsigned long long>(**seed));
   }
   if (!a.pod_sync_backoff.empty()) {
     auto d = runner::ParseDuration(a.pod_sync_backoff);
@@ -936,6 +926,9 @@ void AddRunnerCommands(CLI::App& app, CliContext& ctx) {
       ->check(CLI::Range(1, 64));
   demo->add_option("--focus", demo_args.focus, "Only matching cases (regex)");
   demo->add_option("--progress", demo_args.progress, "auto | live | plain | none");
+  demo->add_option("--seed", demo_args.seed,
+                   "Pool order: \"random\", a number (repeat a run's order) or \"none\"")
+      ->capture_default_str();
   demo->callback([&ctx] {
     RunArgs a = demo_args;
     a.driver = demo_profile;

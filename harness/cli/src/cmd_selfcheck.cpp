@@ -18,6 +18,7 @@
 #include "drahil/cli/commands.hpp"
 #include "drahil/core/file_util.hpp"
 #include "drahil/reports/writers.hpp"
+#include "drahil/runner/integration.hpp"
 #include "drahil/runner/suite.hpp"
 #include "drahil/selfcheck/selfcheck.hpp"
 
@@ -54,6 +55,7 @@ struct Args {
   bool first_catch = false;
   bool slow = false;
   std::string work_dir;
+  std::string seed = "random";
 };
 
 // SigintCancel: SIGINT/SIGTERM cancel the runs (cleanup still happens); taken
@@ -136,6 +138,16 @@ int DoSelfcheck(CliContext& ctx, const Args& a) {
   o.parallel = a.parallel;
   o.first_catch = a.first_catch;
   o.work_dir = a.work_dir;
+  auto seed = runner::ParseSeed(a.seed);
+  if (!seed.ok()) {
+    std::fprintf(stderr, "drahil selfcheck: %s\n", seed.status().message().c_str());
+    return kExitUsage;
+  }
+  o.seed = *seed;
+  if (*seed) {
+    std::fprintf(stderr, "selfcheck: seed %llu (rerun with --seed %llu to repeat its pool order)\n",
+                 static_cast<unsigned long long>(**seed), static_cast<unsigned long long>(**seed));
+  }
   o.bin_dir = ExeDir(ctx);
   o.lib_dir = LibDir(ctx);
   o.refdriver = SiblingBinary(ctx, "drahil-refdriver");
@@ -258,6 +270,10 @@ void AddSelfcheckCommands(CLI::App& app, CliContext& ctx) {
   c->add_option("--write-map", args->write_map,
                 "After a --full run, write the cases that caught each bug (the quickest 3) to "
                 "this file");
+  c->add_option("--seed", args->seed,
+                "Pool order of the runs: \"random\" (a new seed each selfcheck), a number (repeat "
+                "one) or \"none\" (pools by name)")
+      ->capture_default_str();
   c->add_option("--junit", args->junit, "Write JUnit XML (clean cases + one case per bug)");
   c->add_option("--json", args->json, "Write the JSON report");
   c->add_option("--work-dir", args->work_dir,

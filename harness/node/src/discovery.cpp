@@ -1,3 +1,4 @@
+#include "drahil/allocator/allocator.hpp"
 #include "drahil/allocator/cel.hpp"
 #include "setup.hpp"
 
@@ -32,7 +33,11 @@ Result<Inventory> Discover(CaseContext& ctx) {
     kinds.emplace_back(kind, *prog);
   }
   Inventory inv;
-  for (const auto& s : DriverSlices(*env, env->driver)) {
+  // Devices are listed in the order the scheduler stand-in tries them (the
+  // run's seed shuffles pools and slices): roles bind from the end of it.
+  std::vector<Json> slices = DriverSlices(*env, env->driver);
+  for (size_t at : allocator::SearchOrder(slices, env->order_seed)) {
+    const Json& s = slices[at];
     const auto& spec = s["spec"];
     if (spec.contains("sharedCounters")) inv.capabilities.insert("partitionable-devices");
     for (const auto& d : spec.value("devices", Json::array())) {

@@ -102,6 +102,33 @@ TEST_CASE("drahil run: reports written, exit code follows the verdicts", "[runne
   if (!drahil::testing::FindOnPath("xmllint").empty())
     CHECK(drahil::testing::JUnitSchemaErrors(f.dir.Join("m.xml")) == "");
 
+  // The seed: random unless given, printed, and recorded in every report;
+  // "none" keeps the fixed order and records none; anything else is refused.
+  REQUIRE(json->seed.has_value());
+  CHECK(r.output.find("drahil: seed " + std::to_string(*json->seed) + " (rerun with --seed") !=
+        std::string::npos);
+  auto seeded = Drahil({"run", "--driver", prof, "--suite", pass, "--out", f.dir.Join("seeded"),
+                        "--seed", "18446744073709551557", "--progress", "plain"});
+  CHECK(seeded.exit.exit_code == 0);
+  auto seeded_xml = drahil::ReadFile(f.dir.Join("seeded/junit.xml"));
+  REQUIRE_OK(seeded_xml);
+  CHECK(seeded_xml->find("<property name=\"seed\" value=\"18446744073709551557\"") !=
+        std::string::npos);
+  auto fixed = Drahil({"run", "--driver", prof, "--suite", pass, "--out", f.dir.Join("fixed"),
+                       "--seed", "none", "--progress", "plain"});
+  CHECK(fixed.exit.exit_code == 0);
+  CHECK(fixed.output.find("drahil: seed") == std::string::npos);
+  auto fixed_json = drahil::reports::ParseJsonReport(
+      drahil::ReadFile(f.dir.Join("fixed/report.json")).value_or(""));
+  REQUIRE_OK(fixed_json);
+  CHECK_FALSE(fixed_json->seed.has_value());
+  for (const char* bad : {"-1", "0x10", "12a", " 5", "99999999999999999999"}) {
+    auto refused = Drahil({"run", "--driver", prof, "--suite", pass, "--seed", bad});
+    INFO(bad << ": " << refused.output);
+    CHECK(refused.exit.exit_code == 2);
+    CHECK(refused.output.find("--seed: expected a number") != std::string::npos);
+  }
+
   auto usage = Drahil({"run", "--suite", pass});
   CHECK(usage.exit.exit_code == 2);
   auto badprof = Drahil({"run", "--driver", f.dir.Join("nope.yaml"), "--suite", pass});

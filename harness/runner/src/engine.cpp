@@ -324,7 +324,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
   Status cleanup_status;
   {
     CaseContext ctx(suite, kase, options_.profile, cancel, attempt);
-    ctx.seed = options_.seed;
+    ctx.seed = options_.seed.value_or(0);
     auto dirs = PrepareCaseDirs(dir->path());
     if (!dirs.ok())
       return finish(StepOutcome::FromStatus(dirs.status(), "create case directories"));
@@ -448,6 +448,7 @@ Result<reports::RunReport> Engine::Run(const std::vector<Suite>& suites, CancelT
   report.claimed = options_.profile.capabilities;
   report.kubernetes_version = options_.gates.version().ToString();
   report.feature_gates = options_.gates.Overrides();
+  report.seed = options_.seed;
   report.started = Clock::Real().WallNow();
   auto t0 = Clock::Real().Now();
 

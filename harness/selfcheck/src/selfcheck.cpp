@@ -82,7 +82,9 @@ Result<reports::RunReport> RunOne(const Options& o, const std::vector<runner::Su
   ro.bin_dir = o.bin_dir;
   ro.lib_dir = o.lib_dir;
   ro.hardware = profile.node_profile.empty() ? "real" : "emulated: " + profile.node_profile;
+  ro.seed = o.seed;
   runner::IntegrationOptions integ;
+  integ.allocator_seed = o.seed;
   integ.bin_dir = o.bin_dir;
   integ.node_profiles_dir = o.node_profiles_dir;
   // The planted bugs fail for good, not transiently: a short pod-sync
@@ -415,6 +417,7 @@ Result<Outcome> Run(const Options& o, runner::CancelToken& cancel,
   DRAHIL_ASSIGN_OR_RETURN(std::vector<Bug> bugs, SelectBugs(o));
 
   Outcome out;
+  out.seed = o.seed;
   auto t0 = SteadyClock::now();
   DRAHIL_RETURN_IF_ERROR(RunClean(o, plans, cancel, say, &out));
   out.clean_duration_s = Since(t0);
@@ -439,7 +442,8 @@ std::string FormatTable(const Outcome& o) {
   std::ostringstream s;
   s << "Clean runs (reference driver, no bug): " << o.clean_passed << " passed, " << o.clean_skipped
     << " skipped, " << o.clean_failures.size() << " failed/errored in "
-    << Fixed(o.clean_duration_s, 1) << "s\n";
+    << Fixed(o.clean_duration_s, 1) << "s"
+    << (o.seed ? " (seed " + std::to_string(*o.seed) + ")" : std::string()) << "\n";
   for (const auto& f : o.clean_failures) {
     s << "  " << reports::VerdictName(f.verdict) << " [" << f.profile << "] " << f.case_id << ": "
       << OneLine(f.message, 160) << "\n";
@@ -523,6 +527,7 @@ reports::RunReport ToReport(const Outcome& o) {
   r.hardware = "emulated";
   r.duration_s = o.duration_s;
   r.partial = o.interrupted;
+  r.seed = o.seed;
   for (const auto& run : o.clean) {
     if (r.started == std::chrono::system_clock::time_point{}) r.started = run.report.started;
     for (auto s : run.report.suites) {

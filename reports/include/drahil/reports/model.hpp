@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,6 +119,9 @@ struct RunReport {
   // ("A=true,B=false"; "" = none).
   std::string kubernetes_version;
   std::string feature_gates;
+  // The run's seed (--seed): the order in which the scheduler stand-in tries
+  // pools and slices, and chaos delays; unset = a fixed order.
+  std::optional<uint64_t> seed;
   std::chrono::system_clock::time_point started{};
   double duration_s = 0;
   // partial: the run was interrupted (SIGINT/SIGTERM, --fail-fast) and this

@@ -199,6 +199,16 @@ BindingStatus EvaluateBindingConditions(const Json& claim,
                                         std::chrono::system_clock::time_point now,
                                         std::chrono::seconds timeout = kDefaultBindingTimeout);
 
+// SearchOrder(): the indexes of `slices` in the order the allocator walks
+// their devices under order_seed (Options::order_seed): pools by driver and
+// pool name, slices as listed; with a seed, pools and then the slices of each
+// pool shuffled by it. A device's position in the walk is its slice's here,
+// then its index in the slice. What binds devices for a test ahead of the
+// allocator (the runner's device roles) takes them from the end of this
+// order, clear of what an unpinned claim gets first.
+std::vector<size_t> SearchOrder(const std::vector<Json>& slices,
+                                const std::optional<uint64_t>& order_seed);
+
 // Deallocate(): clears status.allocation, status.devices and
 // status.reservedFor, as the scheduler does after a binding failure.
 void Deallocate(Json& claim);

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -299,9 +300,11 @@ struct RunOptions {
   // The Kubernetes version the stand-ins behave as and its feature gates:
   // cases whose requires.feature-gates are off Skip; recorded in the report.
   FeatureGates gates = FeatureGates::Newest();
-  // --seed: the run's seed (0 without one), as CaseContext::seed: what a
-  // case draws at random (a chaos kill's delay) comes from it.
-  uint64_t seed = 0;
+  // --seed: the run's seed, as CaseContext::seed (0 when unset): what a case
+  // draws at random (a chaos kill's delay) comes from it; the node side
+  // shuffles the scheduler stand-in's pool order with the same value
+  // (IntegrationOptions::allocator_seed). Recorded in the report.
+  std::optional<uint64_t> seed;
 };
 
 // ProgressSink: told about the run as it goes. Calls are serialised.

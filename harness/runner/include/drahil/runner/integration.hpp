@@ -34,7 +34,9 @@ struct IntegrationOptions {
   std::string bin_dir;            // where drahil-refdriver, drahil-probe-* live
   std::string node_profiles_dir;  // fakes/profiles: emulated node profiles by name
   // --seed: the allocator tries pools and slices in an order shuffled by it
-  // (unset: a fixed order); recorded as the case property allocator.seed.
+  // (unset: a fixed order, by name); recorded as the case property
+  // allocator.seed. Discovery lists devices in the same order, so roles
+  // bind from its end whatever the seed.
   std::optional<uint64_t> allocator_seed;
   // --pod-sync-backoff: the kubelet stand-in's wait before it syncs a pod
   // whose prepare failed again (kubelet::KubeletStandIn::Options, 10 s as
@@ -44,6 +46,13 @@ struct IntegrationOptions {
   // behave as, with its feature gates (RunOptions::gates, the same value).
   FeatureGates gates = FeatureGates::Newest();
 };
+
+// ParseSeed(): a --seed value. "random" (and "", the default) draws a fresh
+// seed, so every run tries pools in another order, as kube-scheduler does
+// (its pool order is a Go map's); a decimal number repeats a run's order;
+// "none" keeps the fixed order by name (unset). Anything else is an
+// InvalidArgument naming the flag.
+Result<std::optional<uint64_t>> ParseSeed(const std::string& text);
 
 // InstallIntegration(): the fallback without harness/node (see above).
 void InstallIntegration(StepRegistry& steps, EngineHooks& hooks, const IntegrationOptions& options);

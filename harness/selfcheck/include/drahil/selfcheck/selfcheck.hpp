@@ -97,6 +97,9 @@ struct Options {
   std::string work_dir;               // parent of case dirs; "" = $TMPDIR
   std::optional<CatchMap> catch_map;  // none: every bug runs every selected case
   MapMode map_mode = MapMode::kRestrict;
+  // The pool order of every run (runner::ParseSeed(): `drahil selfcheck
+  // --seed`, a new one per selfcheck by default); unset = by name.
+  std::optional<uint64_t> seed;
 };
 
 // Failure: one case that did not pass in a run.
@@ -131,6 +134,7 @@ struct Outcome {
   std::vector<BugResult> bugs;
   double clean_duration_s = 0;
   double duration_s = 0;
+  std::optional<uint64_t> seed;  // Options::seed
   bool interrupted = false;
   // Catch-map findings: a mapped case that ran with its bug planted, passed
   // and failed on no profile. Errors in kVerify mode (they fail Passed()),

@@ -566,7 +566,7 @@ class Analyzer {
   static bool IsComprehensionMacro(const std::string& name) {
     return name == "all" || name == "exists" || name == "exists_one" || name == "map" ||
            name == "filter" || name == "existsOne" || name == "transformList" ||
-           name == "transformMap" || name == "sortBy";
+           name == "transformMap" || name == "transformMapEntry" || name == "sortBy";
   }
 
   // IsNamespaceCall(): a method call on an undeclared name, which names a
@@ -1070,9 +1070,10 @@ class Analyzer {
     bool single = (nargs == 2 && (m == "all" || m == "exists" || m == "exists_one" || m == "map" ||
                                   m == "filter" || m == "sortBy")) ||
                   (nargs == 3 && m == "map");
-    bool two = (nargs == 3 && (m == "all" || m == "exists" || m == "existsOne" ||
-                               m == "transformList" || m == "transformMap")) ||
-               (nargs == 4 && (m == "transformList" || m == "transformMap"));
+    bool two =
+        (nargs == 3 && (m == "all" || m == "exists" || m == "existsOne" || m == "transformList" ||
+                        m == "transformMap" || m == "transformMapEntry")) ||
+        (nargs == 4 && (m == "transformList" || m == "transformMap" || m == "transformMapEntry"));
     if (!single && !two) return Err(n.pos, "wrong number of arguments to macro '" + m + "'");
     // ext.Lists (sortBy) and ext.TwoVarComprehensions arrived in later
     // releases than the standard macros.
@@ -1117,6 +1118,8 @@ class Analyzer {
       n.macro = nargs == 4 ? Macro::kTransformListFilter : Macro::kTransformList;
     else if (m == "transformMap")
       n.macro = nargs == 4 ? Macro::kTransformMapFilter : Macro::kTransformMap;
+    else if (m == "transformMapEntry")
+      n.macro = nargs == 4 ? Macro::kTransformMapEntryFilter : Macro::kTransformMapEntry;
     else
       n.macro = nargs == 3 ? Macro::kMapFilter : Macro::kMap;
     n.kind = NodeKind::kComprehension;
@@ -1127,17 +1130,27 @@ class Analyzer {
     n.args.erase(n.args.begin() + 1, n.args.begin() + (two ? 3 : 2));
     TypePtr result;
     bool has_filter = n.macro == Macro::kMapFilter || n.macro == Macro::kTransformListFilter ||
-                      n.macro == Macro::kTransformMapFilter;
+                      n.macro == Macro::kTransformMapFilter ||
+                      n.macro == Macro::kTransformMapEntryFilter;
+    bool entries =
+        n.macro == Macro::kTransformMapEntry || n.macro == Macro::kTransformMapEntryFilter;
     bool transforms = n.macro == Macro::kMap || n.macro == Macro::kMapFilter ||
                       n.macro == Macro::kTransformList || n.macro == Macro::kTransformMap ||
                       n.macro == Macro::kTransformListFilter ||
-                      n.macro == Macro::kTransformMapFilter || n.macro == Macro::kSortBy;
+                      n.macro == Macro::kTransformMapFilter || n.macro == Macro::kSortBy || entries;
     for (size_t i = 1; i < n.args.size(); ++i) {
       DRAHIL_ASSIGN_OR_RETURN(TypePtr t, Analyze(*n.args[i]));
       bool is_pred = !transforms || (has_filter && i == 1);
       if (is_pred && !Accepts(TypeKind::kBool, t)) {
         return Err(n.args[i]->pos,
                    "predicate of macro '" + m + "' must be bool, got '" + TypeName(t) + "'");
+      }
+      // transformMapEntry inserts the transform's entries (cel-go's
+      // cel.@mapInsert(map, map) overload): the transform must be a map.
+      if (entries && !is_pred && t->kind != TypeKind::kMap && !IsDyn(t)) {
+        return Err(n.args[i]->pos,
+                   "found no matching overload for 'cel.@mapInsert' applied to '(map(dyn, dyn), " +
+                       TypeName(t) + ")'");
       }
       result = t;
     }
@@ -1156,6 +1169,10 @@ class Analyzer {
       case Macro::kTransformMap:
       case Macro::kTransformMapFilter:
         return T(TypeKind::kMap, elem, result);
+      case Macro::kTransformMapEntry:
+      case Macro::kTransformMapEntryFilter:
+        if (result->kind == TypeKind::kMap) return result;
+        return T(TypeKind::kMap, T(TypeKind::kDyn), T(TypeKind::kDyn));
       case Macro::kFilter:
         return T(TypeKind::kList, elem);
       case Macro::kSortBy:

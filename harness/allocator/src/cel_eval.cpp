@@ -146,6 +146,8 @@ Value FoldResult(Macro macro, Fold f) {
       return Value::Bool(f.count == 1);
     case Macro::kTransformMap:
     case Macro::kTransformMapFilter:
+    case Macro::kTransformMapEntry:
+    case Macro::kTransformMapEntryFilter:
       return Value::Map(std::move(f.out_map));
     default:
       return Value::List(std::move(f.out));
@@ -445,14 +447,36 @@ class Evaluator {
         if (v.is_error()) return v;
         f->out_map.entries.emplace_back(item, std::move(v));
         return std::nullopt;
+      case Macro::kTransformMapEntry:
+        return InsertEntries(v, f);
       case Macro::kMapFilter:
       case Macro::kTransformListFilter:
       case Macro::kTransformMapFilter:
+      case Macro::kTransformMapEntryFilter:
         return StepMapFilter(n, item, v, f);
       case Macro::kFilter:
         if (auto bad = CheckPredicate("filter", v)) return bad;
         if (v.b) f->out.push_back(item);
         return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // InsertEntries(): transformMapEntry: the transform's entries go into the
+  // result; a key already there is cel-go's mutable map insert error
+  // ("insert failed: key K already exists", K printed as Go's %v does).
+  std::optional<Value> InsertEntries(const Value& v, Fold* f) {
+    if (v.is_error()) return v;
+    if (v.kind != K::kMap) return NoOverload("cel.@mapInsert", v);
+    for (const auto& [key, value] : v.map().entries) {
+      // The duplicate check walks the result: charged by its size, so a
+      // long comprehension cannot make it quadratic for free.
+      if (!Charge(1 + static_cast<int64_t>(f->out_map.entries.size() / 10))) return Aborted();
+      if (MapFind(f->out_map, key) != nullptr) {
+        return Value::Error("insert failed: key " +
+                            (key.kind == K::kString ? key.str() : Show(key)) + " already exists");
+      }
+      f->out_map.entries.emplace_back(key, value);
     }
     return std::nullopt;
   }
@@ -473,6 +497,8 @@ class Evaluator {
     if (t.is_error()) return t;
     if (n.macro == Macro::kTransformMapFilter) {
       f->out_map.entries.emplace_back(item, std::move(t));
+    } else if (n.macro == Macro::kTransformMapEntryFilter) {
+      return InsertEntries(t, f);
     } else {
       f->out.push_back(std::move(t));
     }

@@ -370,6 +370,8 @@ enum class Macro : uint8_t {
   kTransformListFilter,
   kTransformMap,
   kTransformMapFilter,
+  kTransformMapEntry,  // the transform is a map whose entries are added
+  kTransformMapEntryFilter,
   kSortBy,
 };
 

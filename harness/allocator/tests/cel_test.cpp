@@ -472,6 +472,24 @@ TEST_CASE("Cel: upstream two-variable comprehensions", "[allocator][cel][cel-lib
   CHECK(True("{'a': 1}.transformMap(k, v, v + 1) == {'a': 2}"));
   CHECK(True("{'a': 1, 'b': 2}.transformMap(k, v, v > 1, k) == {'b': 'b'}"));
   CHECK(True(R"(device.attributes["gpu.nvidia.com"].exists(k, v, k == "index" && v == 0))"));
+  // transformMapEntry: the transform is a map whose entries are added; a key
+  // that is already there is an error (cel.@mapInsert).
+  CHECK(True("{'greeting': 'hello'}.transformMapEntry(k, v, {v: k}) == {'hello': 'greeting'}"));
+  CHECK(True("[1, 2, 3].transformMapEntry(i, v, {v: i}) == {1: 0, 2: 1, 3: 2}"));
+  CHECK(True("[1, 2, 3].transformMapEntry(i, v, v > 1, {v: i}) == {2: 1, 3: 2}"));
+  CHECK(True("[1, 2].transformMapEntry(i, v, {}) == {}"));
+  CHECK(True("{'a': 1}.transformMapEntry(k, v, {k: v, k + k: v * 2}) == {'a': 1, 'aa': 2}"));
+  CHECK(RuntimeMessage("{'greeting': 'aloha', 'farewell': 'aloha'}"
+                       ".transformMapEntry(k, v, {v: k}) == {}") ==
+        "CEL runtime error: insert failed: key aloha already exists");
+  CHECK(RuntimeMessage("[7, 7].transformMapEntry(i, v, {v: i}) == {}") ==
+        "CEL runtime error: insert failed: key 7 already exists");
+  CHECK(CompileError("[1].transformMapEntry(i, v, v) == {}")
+            .message()
+            .find("found no matching overload for 'cel.@mapInsert'") != std::string::npos);
+  CHECK(CompileError("[1].transformMapEntry(i, v, {v: i}, true) == {}")
+            .message()
+            .find("must be bool") != std::string::npos);
   CHECK(CompileError("[1].all(i, i, true)").message().find("duplicate variable name") !=
         std::string::npos);
   CHECK(CompileError("[1].transformList(i, v, 'x', v) == []").message().find("must be bool") !=
@@ -657,7 +675,8 @@ TEST_CASE("Cel: upstream dynamic dispatch of library functions on wrong kinds",
                                           "sortBy(x, x)",
                                           "all(i, v, true)",
                                           "transformList(i, v, v)",
-                                          "transformMap(k, v, v)"};
+                                          "transformMap(k, v, v)",
+                                          "transformMapEntry(k, v, {k: v})"};
   for (const auto& r : receivers) {
     for (const auto& c : calls) {
       std::string expr = r + "." + c + " == " + r;

@@ -65,6 +65,8 @@ std::string TypeName(const TypePtr& t) {
       return "google.protobuf.Timestamp";
     case TypeKind::kDuration:
       return "google.protobuf.Duration";
+    case TypeKind::kFormat:
+      return "kubernetes.NamedFormat";
   }
   return "?";
 }
@@ -128,6 +130,7 @@ struct FnSpec {
 constexpr int kStringsV2 = 29;  // ext.Strings(ext.StringsVersion(2))
 constexpr int kSets = 29;       // ext.Sets()
 constexpr int kIpCidr = 30;     // library.IP, library.CIDR
+constexpr int kFormatLib = 31;  // library.Format
 constexpr int kTwoVar = 32;     // ext.TwoVarComprehensions()
 constexpr int kExtLists = 34;   // ext.Lists(ext.ListsVersion(3))
 
@@ -219,6 +222,23 @@ const FnSpec kFunctions[] = {
     {"prefixLength", true, 0, Fn::kPrefixLength, kIpCidr},
     {"masked", true, 0, Fn::kMasked, kIpCidr},
     {"ip", true, 0, Fn::kCidrIp, kIpCidr},
+    // Kubernetes format library (library/format.go): format.named() and a
+    // function per named format, each with validate().
+    {"format.named", false, 1, Fn::kFormatNamed, kFormatLib},
+    {"format.dns1123Label", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.dns1123Subdomain", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.dns1035Label", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.qualifiedName", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.dns1123LabelPrefix", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.dns1123SubdomainPrefix", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.dns1035LabelPrefix", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.labelValue", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.uri", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.uuid", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.byte", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.date", false, 0, Fn::kFormatConst, kFormatLib},
+    {"format.datetime", false, 0, Fn::kFormatConst, kFormatLib},
+    {"validate", true, 1, Fn::kFormatValidate, kFormatLib},
     // Kubernetes URL library (library/urls.go), in every release.
     {"url", false, 1, Fn::kUrl},
     {"isURL", false, 1, Fn::kIsUrl},
@@ -584,9 +604,9 @@ class Analyzer {
       const std::string& ns = n.args[0]->name;
       if (ns == "cel" && n.name == "bind") return AnalyzeBind(n);
       if (ns == "optional" && (n.name == "of" || n.name == "none")) return AnalyzeOptional(n);
-      if (ns == "sets" || ns == "lists" || ns == "strings" || ns == "ip") {
+      if (ns == "sets" || ns == "lists" || ns == "strings" || ns == "ip" || ns == "format") {
         // A qualified function name (sets.contains, lists.range,
-        // strings.quote, ip.isCanonical): a global call.
+        // strings.quote, ip.isCanonical, format.named): a global call.
         n.name = ns + "." + n.name;
         n.args.erase(n.args.begin());
         n.method = false;
@@ -976,6 +996,15 @@ class Analyzer {
       case Fn::kGetQuery:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kUrl}));
         return T(K::kMap, T(K::kString), T(K::kList, T(K::kString)));
+      case Fn::kFormatNamed:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString}));
+        return T(K::kOptional, T(K::kFormat));
+      case Fn::kFormatConst:
+        return T(K::kFormat);
+      case Fn::kFormatValidate:
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kFormat}));
+        DRAHIL_RETURN_IF_ERROR(Want(n, at, 1, {K::kString}));
+        return T(K::kOptional, T(K::kList, T(K::kString)));
       case Fn::kTimestamp:
         DRAHIL_RETURN_IF_ERROR(Want(n, at, 0, {K::kString, K::kInt, K::kTimestamp}));
         DRAHIL_RETURN_IF_ERROR(CheckTimeLiteral(n));

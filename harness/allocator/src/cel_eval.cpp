@@ -53,6 +53,8 @@ const char* KindName(Value::Kind k) {
       return "google.protobuf.Timestamp";
     case Value::Kind::kDuration:
       return "google.protobuf.Duration";
+    case Value::Kind::kFormat:
+      return "kubernetes.NamedFormat";
     case Value::Kind::kError:
       return "error";
   }

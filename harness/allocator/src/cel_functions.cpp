@@ -133,6 +133,8 @@ bool ValueEquals(const Value& a, const Value& b) {
     case K::kCidr:
       return a.cidr().bits == b.cidr().bits && a.cidr().addr.v6 == b.cidr().addr.v6 &&
              std::memcmp(a.cidr().addr.b, b.cidr().addr.b, 16) == 0;
+    case K::kFormat:
+      return a.i == b.i;
     case K::kUrl:
       return a.url().scheme == b.url().scheme && a.url().host == b.url().host &&
              a.url().path == b.url().path && a.url().raw_query == b.url().raw_query &&

@@ -70,6 +70,7 @@ struct Value {
     kUrl,        // Kubernetes URL library (library/urls.go): kubernetes.URL
     kTimestamp,  // google.protobuf.Timestamp
     kDuration,   // google.protobuf.Duration: nanoseconds in `i`
+    kFormat,     // Kubernetes format library (library/format.go): its index in `i`
     kError,
   };
   Kind kind = Kind::kNull;
@@ -135,6 +136,12 @@ struct Value {
     x.i = nanos;
     return x;
   }
+  static Value Format(int index) {
+    Value x;
+    x.kind = Kind::kFormat;
+    x.i = index;
+    return x;
+  }
   static Value Timestamp(TimestampValue t);
   static Value Ip(IpAddr a);
   static Value Cidr(CidrValue c);
@@ -194,6 +201,12 @@ inline const ValueMap& Value::map() const { return *static_cast<const ValueMap*>
 
 const char* KindName(Value::Kind k);
 
+// The Kubernetes format library's named formats (library/format.go
+// ConstantFormats): FormatIndex("dns1123Label") → its index, -1 if unknown;
+// ValidateFormat(index, s): the validation errors, empty when s is valid.
+int FormatIndex(std::string_view name);
+std::vector<std::string> ValidateFormat(int index, const std::string& s);
+
 // Static types for the checker. kDyn accepts anything.
 enum class TypeKind : uint8_t {
   kDyn,
@@ -215,6 +228,7 @@ enum class TypeKind : uint8_t {
   kUrl,
   kTimestamp,
   kDuration,
+  kFormat,
 };
 struct Type {
   TypeKind kind = TypeKind::kDyn;
@@ -315,6 +329,9 @@ enum class Fn : uint8_t {
   kGetPort,
   kGetEscapedPath,
   kGetQuery,
+  kFormatNamed,     // format.named(string) → optional(format)
+  kFormatConst,     // format.dns1123Label() ...: the format named after the dot
+  kFormatValidate,  // <format>.validate(string) → optional(list(string))
   // timestamps and durations (the CEL standard library)
   kTimestamp,
   kDuration,

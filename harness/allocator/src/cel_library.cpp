@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cel_functions.hpp"
+#include "drahil/core/names.hpp"
 
 namespace drahil::allocator::cel::internal {
 namespace {
@@ -845,6 +846,146 @@ Value SortList(const ValueList& list, const ValueList& keys) {
   return Value::List(std::move(out));
 }
 
+// ---- the Kubernetes format library (library/format.go) ---------------------
+
+namespace {
+
+bool AllHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+// kube-openapi strfmt's UUIDPattern: 8-4-4-4-12 hex digits, any case, each
+// dash optional.
+bool IsUuid(const std::string& s) {
+  static const size_t kGroups[] = {8, 4, 4, 4, 12};
+  size_t at = 0;
+  for (size_t g = 0; g < 5; ++g) {
+    if (g > 0 && at < s.size() && s[at] == '-') ++at;
+    if (at + kGroups[g] > s.size() || !AllHex(std::string_view(s).substr(at, kGroups[g])))
+      return false;
+    at += kGroups[g];
+  }
+  return at == s.size();
+}
+
+// strfmt "byte": Go's base64.StdEncoding.DecodeString() succeeds (padded;
+// '\r' and '\n' are skipped, as Go's decoder does).
+bool IsBase64(const std::string& s) {
+  std::string t;
+  for (char c : s)
+    if (c != '\r' && c != '\n') t += c;
+  if (t.size() % 4 != 0) return false;
+  size_t pad = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    bool alpha = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (!alpha || pad > 0) return false;  // data after padding
+  }
+  return pad <= 2;
+}
+
+bool Digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// strfmt "date": time.Parse("2006-01-02", s): four digits of year, two of
+// month and day, a real calendar day.
+bool IsFullDate(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  if (!Digits(s.substr(0, 4)) || !Digits(s.substr(5, 2)) || !Digits(s.substr(8, 2))) return false;
+  int y = std::stoi(std::string(s.substr(0, 4)));
+  int m = std::stoi(std::string(s.substr(5, 2)));
+  int d = std::stoi(std::string(s.substr(8, 2)));
+  if (m < 1 || m > 12 || d < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+// strfmt "datetime" (kube-openapi IsDateTime()): lower-cased and split at
+// 't': the first part a date, the second HH:MM:SS, any one character and
+// digits (fraction), then 'z' or ±HH:MM; hours ≤ 23, minutes and seconds ≤ 59.
+bool IsDateTimeString(const std::string& raw) {
+  std::string s = raw;
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  size_t t = s.find('t');
+  if (t == std::string::npos || !IsFullDate(std::string_view(s).substr(0, t))) return false;
+  size_t end = s.find('t', t + 1);
+  std::string_view rest =
+      std::string_view(s).substr(t + 1, end == std::string::npos ? s.npos : end - t - 1);
+  if (rest.size() < 9 || rest[2] != ':' || rest[5] != ':' || !Digits(rest.substr(0, 2)) ||
+      !Digits(rest.substr(3, 2)) || !Digits(rest.substr(6, 2))) {
+    return false;
+  }
+  if (rest.substr(0, 2) > "23" || rest.substr(3, 2) > "59" || rest.substr(6, 2) > "59")
+    return false;
+  std::string_view zone = rest.substr(8);
+  // (.[0-9]+)? : any character, then digits.
+  if (zone.size() >= 2 && zone[0] != 'z' && zone[0] != '+' && zone[0] != '-') {
+    size_t k = 1;
+    while (k < zone.size() && zone[k] >= '0' && zone[k] <= '9') ++k;
+    if (k == 1) return false;
+    zone = zone.substr(k);
+  }
+  if (zone == "z") return true;
+  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && Digits(zone.substr(1, 2)) &&
+         zone[3] == ':' && Digits(zone.substr(4, 2));
+}
+
+struct NamedFormat {
+  const char* name;
+  std::vector<std::string> (*validate)(const std::string&);
+};
+
+std::vector<std::string> One(bool ok, const char* message) {
+  if (ok) return {};
+  return {message};
+}
+
+const NamedFormat kFormats[] = {
+    {"dns1123Label", [](const std::string& s) { return NameIsDnsLabel(s, false); }},
+    {"dns1123Subdomain", [](const std::string& s) { return NameIsDnsSubdomain(s, false); }},
+    {"dns1035Label", [](const std::string& s) { return NameIsDns1035Label(s, false); }},
+    {"qualifiedName", [](const std::string& s) { return IsQualifiedName(s); }},
+    {"dns1123LabelPrefix", [](const std::string& s) { return NameIsDnsLabel(s, true); }},
+    {"dns1123SubdomainPrefix", [](const std::string& s) { return NameIsDnsSubdomain(s, true); }},
+    {"dns1035LabelPrefix", [](const std::string& s) { return NameIsDns1035Label(s, true); }},
+    {"labelValue", [](const std::string& s) { return IsValidLabelValue(s); }},
+    {"uri",
+     [](const std::string& s) {
+       // url.ParseRequestURI()'s error, as Go prints it: parse "s": why.
+       auto u = ParseRequestUri(s);
+       if (u.ok()) return std::vector<std::string>();
+       std::string m = u.status().message();
+       const std::string prefix = "URL parse error during conversion from string: ";
+       if (m.rfind(prefix, 0) == 0) m = m.substr(prefix.size());
+       return std::vector<std::string>{m};
+     }},
+    {"uuid", [](const std::string& s) { return One(IsUuid(s), "does not match the UUID format"); }},
+    {"byte", [](const std::string& s) { return One(IsBase64(s), "invalid base64"); }},
+    {"date", [](const std::string& s) { return One(IsFullDate(s), "invalid date"); }},
+    {"datetime", [](const std::string& s) { return One(IsDateTimeString(s), "invalid datetime"); }},
+};
+
+}  // namespace
+
+int FormatIndex(std::string_view name) {
+  for (size_t i = 0; i < std::size(kFormats); ++i)
+    if (name == kFormats[i].name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<std::string> ValidateFormat(int index, const std::string& s) {
+  if (index < 0 || static_cast<size_t>(index) >= std::size(kFormats)) return {"unknown format"};
+  return kFormats[index].validate(s);
+}
+
 int64_t LibraryCost(const Node& n, const Value* args, size_t nargs) {
   int64_t units = 1;
   for (size_t i = 0; i < nargs; ++i) {
@@ -1115,6 +1256,25 @@ Value LibraryCall(const Node& n, const Value* args, size_t nargs) {
         default:
           return Query(u);
       }
+    }
+    case Fn::kFormatNamed: {
+      if (!is(a, K::kString)) return NoOverload(name, a);
+      int index = FormatIndex(a.str());
+      return index < 0 ? Value::OptionalNone() : Value::OptionalOf(Value::Format(index));
+    }
+    case Fn::kFormatConst: {
+      // "format.dns1123Label": the format named after the namespace.
+      int index = FormatIndex(std::string_view(n.name).substr(n.name.rfind('.') + 1));
+      if (index < 0) return Err("internal: unknown format " + n.name);
+      return Value::Format(index);
+    }
+    case Fn::kFormatValidate: {
+      if (!is(a, K::kFormat) || !is(b, K::kString)) return NoOverload(name, a, b);
+      std::vector<std::string> errs = ValidateFormat(static_cast<int>(a.i), b.str());
+      if (errs.empty()) return Value::OptionalNone();
+      ValueList out;
+      for (auto& e : errs) out.push_back(Value::String(std::move(e)));
+      return Value::OptionalOf(Value::List(std::move(out)));
     }
     default:
       break;

@@ -462,6 +462,73 @@ TEST_CASE("Cel: upstream Kubernetes URL library", "[allocator][cel][cel-lib]") {
       R"(CEL runtime error: URL parse error during conversion from string: parse "x": invalid URI for request)");
 }
 
+// apiserver pkg/cel/library/format.go (library.Format, base.go from 1.31):
+// format.named() and one function per named format; validate() is none for a
+// valid string, else the apimachinery / strfmt messages.
+TEST_CASE("Cel: upstream Kubernetes format library", "[allocator][cel][cel-lib]") {
+  CHECK(True("format.named('dns1123Label').hasValue() && !format.named('nope').hasValue()"));
+  CHECK(True("!format.dns1123Label().validate('my-name').hasValue()"));
+  CHECK(True(
+      "format.named('dns1123Label').value().validate('My_Name').value() == "
+      "['a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+      "\\'-\\', and must start and end with an alphanumeric character (e.g. \\'my-name\\',  or "
+      "\\'123-abc\\', regex used for validation is \\'[a-z0-9]([-a-z0-9]*[a-z0-9])?\\')']"));
+  CHECK(True("format.dns1123Label().validate('" + std::string(64, 'a') +
+             "').value() == ['must be no more than 63 characters']"));
+  // The prefix forms allow one trailing '-' (a generateName).
+  CHECK(
+      True("!format.dns1123LabelPrefix().validate('my-prefix-').hasValue() && "
+           "format.dns1123Label().validate('my-prefix-').hasValue()"));
+  CHECK(True("!format.dns1123SubdomainPrefix().validate('a.b-').hasValue()"));
+  CHECK(
+      True("format.dns1035Label().validate('1abc').value()[0].startsWith("
+           "'a DNS-1035 label must consist of lower case alphanumeric characters or \\'-\\', "
+           "start with an alphabetic character')"));
+  CHECK(
+      True("!format.dns1035Label().validate('abc-1').hasValue() && "
+           "!format.dns1035LabelPrefix().validate('abc-').hasValue()"));
+  CHECK(
+      True("!format.dns1123Subdomain().validate('apiextensions.k8s.io').hasValue() && "
+           "format.dns1123Subdomain().validate('Upper.case').hasValue()"));
+  CHECK(
+      True("!format.qualifiedName().validate('example.com/MyName').hasValue() && "
+           "format.qualifiedName().validate('/x').value() == ['prefix part must be non-empty']"));
+  CHECK(
+      True("!format.labelValue().validate('').hasValue() && "
+           "format.labelValue().validate('-x').hasValue()"));
+  CHECK(
+      True("!format.uri().validate('http://example.com').hasValue() && "
+           "format.uri().validate('x').value() == ['parse \"x\": invalid URI for request']"));
+  CHECK(
+      True("!format.uuid().validate('123e4567-e89b-12d3-a456-426614174000').hasValue() && "
+           "!format.uuid().validate('123E4567E89B12D3A456426614174000').hasValue() && "
+           "format.uuid().validate('123e4567').value() == ['does not match the UUID format']"));
+  CHECK(
+      True("!format.byte().validate('aGVsbG8=').hasValue() && "
+           "!format.byte().validate('').hasValue() && "
+           "format.byte().validate('aGVsbG8').value() == ['invalid base64'] && "
+           "format.byte().validate('aG=sbG8=').hasValue()"));
+  CHECK(
+      True("!format.date().validate('2024-02-29').hasValue() && "
+           "format.date().validate('2021-02-29').value() == ['invalid date'] && "
+           "format.date().validate('2021-1-01').hasValue()"));
+  CHECK(
+      True("!format.datetime().validate('2021-01-01T00:00:00Z').hasValue() && "
+           "!format.datetime().validate('2021-01-01t23:59:59.123+02:00').hasValue() && "
+           "format.datetime().validate('2021-01-01').value() == ['invalid datetime'] && "
+           "format.datetime().validate('2021-01-01T24:00:00Z').hasValue() && "
+           "format.datetime().validate('2021-01-01T00:00:00').hasValue()"));
+  // On device data, as a DeviceClass selector would use it.
+  CHECK(True(
+      R"(!format.dns1123Label().validate(device.attributes["gpu.nvidia.com"].model.lowerAscii()).hasValue())"));
+  CHECK(True(
+      R"(format.dns1123Label().validate(device.attributes["gpu.nvidia.com"].model).hasValue())"));
+  CHECK(True("format.dns1123Label() == format.named('dns1123Label').value()"));
+  CHECK(CompileError("format.dns1123Label().validate(1)").message().find("validate") !=
+        std::string::npos);
+  CHECK(CompileError("format.nope()").message().find("format.nope") != std::string::npos);
+}
+
 // cel-go ext/comprehensions.go (ext.TwoVarComprehensions(), base.go from 1.32).
 TEST_CASE("Cel: upstream two-variable comprehensions", "[allocator][cel][cel-lib]") {
   CHECK(True("{'a': 1, 'b': 2}.all(k, v, v > 0) && !{'a': 1}.all(k, v, k == 'b')"));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "drahil/core/feature_gates.hpp"
+#include "drahil/core/names.hpp"
 #include "drahil/kube/object.hpp"
 
 namespace drahil::kube {
@@ -106,11 +107,13 @@ std::vector<FieldError> ValidateStatusUpdate(const Object& old_obj, const Object
                                              KubeVersion version = KubeVersion::Newest());
 
 // ---- name rules (return the detail messages; empty vector = valid) ---------
-std::vector<std::string> IsDns1123Subdomain(std::string_view value);
-std::vector<std::string> IsDns1123Label(std::string_view value);
-std::vector<std::string> IsQualifiedName(std::string_view value);
-std::vector<std::string> IsValidLabelValue(std::string_view value);
-std::vector<std::string> IsCIdentifier(std::string_view value);
+// drahil/core/names.hpp, shared with the CEL format library.
+using ::drahil::IsCIdentifier;
+using ::drahil::IsDns1035Label;
+using ::drahil::IsDns1123Label;
+using ::drahil::IsDns1123Subdomain;
+using ::drahil::IsQualifiedName;
+using ::drahil::IsValidLabelValue;
 
 }  // namespace drahil::kube
 

@@ -41,10 +41,12 @@ CallResult KubeletStandIn::Impl::NotRegistered(const char* method, const std::st
   r.record.driver = driver;
   r.record.code = Code::kFailedPrecondition;
   r.record.verdict = r.status;
+  auto uids = std::make_shared<std::vector<std::string>>();
   for (const auto& c : claims) {
-    r.record.claim_uids.push_back(c.uid);
+    uids->push_back(c.uid);
     r.claims.push_back(ClaimResult{c, r.status, {}});
   }
+  r.record.claim_uids = std::move(uids);
   return r;
 }
 

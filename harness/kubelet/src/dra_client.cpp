@@ -228,10 +228,14 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
   rec.endpoint = endpoint;
   rec.api = api;
   rec.deadline = deadline;
+  auto uids = std::make_shared<std::vector<std::string>>();
+  uids->reserve(claims.size());
+  result.claims.reserve(claims.size());
   for (const auto& c : claims) {
-    rec.claim_uids.push_back(c.uid);
+    uids->push_back(c.uid);
     result.claims.push_back(ClaimResult{c, Status(), {}});
   }
+  rec.claim_uids = std::move(uids);
   Req req;
   FillRequest(claims, req);
   Resp resp;

@@ -30,10 +30,16 @@ std::string_view HealthName(HealthState s) {
   return "Unknown";
 }
 
+const std::vector<std::string>& CallRecord::ClaimUids() const {
+  static const std::vector<std::string> kNone;
+  return claim_uids ? *claim_uids : kNone;
+}
+
 std::string CallRecord::ToString() const {
   std::ostringstream os;
   os << method << " driver=" << driver << " api=" << api << " endpoint=" << endpoint << " claims=[";
-  for (size_t i = 0; i < claim_uids.size(); ++i) os << (i ? "," : "") << claim_uids[i];
+  const auto& uids = ClaimUids();
+  for (size_t i = 0; i < uids.size(); ++i) os << (i ? "," : "") << uids[i];
   os << "] code=" << CodeName(code) << " latency=" << latency.count() / 1000.0
      << "ms deadline=" << deadline.count() << "ms verdict=" << verdict.ToString();
   if (!grpc_message.empty()) os << " grpc_message=\"" << grpc_message << "\"";

@@ -438,7 +438,7 @@ TEST_CASE("KubeletStandIn: prepares and unprepares one and N claims", "[kubelet]
   REQUIRE_OK(one.status);
   CHECK(one.record.method == "NodePrepareResources");
   CHECK(one.record.code == Code::kOk);
-  CHECK(one.record.claim_uids == std::vector<std::string>{"u1"});
+  CHECK(one.record.ClaimUids() == std::vector<std::string>{"u1"});
   CHECK(one.record.deadline == 10s);
   CHECK(one.record.latency.count() > 0);
   CHECK(Contains(one.record.ResponseText(), "drahil.io/test=u1"));
@@ -484,7 +484,7 @@ TEST_CASE("KubeletStandIn: keeps the last max_call_records calls and counts them
   REQUIRE_OK(env.kubelet.Unprepare("test.drahil.io", {Claim("u0")}).status);
   auto calls = env.kubelet.Calls();
   REQUIRE(calls.size() == 3);
-  CHECK(calls[0].claim_uids == std::vector<std::string>{"u3"});
+  CHECK(calls[0].ClaimUids() == std::vector<std::string>{"u3"});
   CHECK(calls[2].method == "NodeUnprepareResources");
   // The reply is kept as bytes and shown as text on demand.
   CHECK(calls[1].ResponseText().rfind("claims { key: \"u4\" value { devices { ", 0) == 0);

@@ -57,13 +57,15 @@ struct ClaimResult {
 
 // CallRecord: one DRA gRPC call as tests attach it to reports.
 struct CallRecord {
-  std::string method;                   // "NodePrepareResources" / "NodeUnprepareResources"
-  std::string driver;                   // registered driver name
-  std::string endpoint;                 // socket path dialled
-  std::string api;                      // "v1.DRAPlugin" or "v1beta1.DRAPlugin"
-  std::vector<std::string> claim_uids;  // in request order
-  Code code = Code::kOk;                // gRPC status code of the RPC itself
-  std::string grpc_message;             // gRPC status message (empty when OK)
+  std::string method;    // "NodePrepareResources" / "NodeUnprepareResources"
+  std::string driver;    // registered driver name
+  std::string endpoint;  // socket path dialled
+  std::string api;       // "v1.DRAPlugin" or "v1beta1.DRAPlugin"
+  // The claims' UIDs in request order, shared by the record's copies (the
+  // call history keeps one of every call): ClaimUids() reads them.
+  std::shared_ptr<const std::vector<std::string>> claim_uids;
+  Code code = Code::kOk;     // gRPC status code of the RPC itself
+  std::string grpc_message;  // gRPC status message (empty when OK)
   std::chrono::milliseconds deadline{0};
   std::chrono::microseconds latency{0};
   std::chrono::system_clock::time_point started;
@@ -73,6 +75,7 @@ struct CallRecord {
   // as text cost a large prepare more than the kubelet's own work.
   std::shared_ptr<const std::string> response_bytes;
   Status verdict;  // the kubelet's verdict after its response checks
+  [[nodiscard]] const std::vector<std::string>& ClaimUids() const;
   // ResponseText(): the reply in protobuf text format, one line (map entries
   // by key, as ShortDebugString() prints them), cut a little past 8 KiB; ""
   // without a reply.

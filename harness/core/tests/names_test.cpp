@@ -10,7 +10,8 @@ using drahil::NameIsDns1035Label;
 using drahil::NameIsDnsLabel;
 using drahil::NameIsDnsSubdomain;
 
-TEST_CASE("Names: IsDNS1035Label starts with a letter and has at most 63 characters", "[core][names]") {
+TEST_CASE("Names: IsDNS1035Label starts with a letter and has at most 63 characters",
+          "[core][names]") {
   CHECK(IsDns1035Label("abc-123").empty());
   CHECK(IsDns1035Label("a").empty());
   for (const char* bad : {"", "1abc", "-abc", "abc-", "ABC", "a_b"}) {

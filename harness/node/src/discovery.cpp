@@ -46,6 +46,7 @@ Result<Inventory> Discover(CaseContext& ctx) {
       rec.pool = spec.value("pool", Json::object()).value("name", "");
       rec.attributes = d.value("attributes", Json::object());
       rec.tainted = d.contains("taints") && !d["taints"].empty();
+      rec.shareable = d.value("allowMultipleAllocations", false);
       auto dev = allocator::cel::Device::FromJson(env->driver, d);
       if (!dev.ok())
         return InvalidArgumentError("device " + rec.name +
@@ -59,6 +60,7 @@ Result<Inventory> Discover(CaseContext& ctx) {
         if (*match) {
           rec.kinds.insert(kind);
           inv.devices[kind]++;
+          if (!rec.shareable) inv.exclusive[kind]++;
         }
       }
       inv.device_names.insert(rec.name);

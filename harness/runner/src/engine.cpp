@@ -227,8 +227,18 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
       continue;
     }
     int want = d.role.empty() ? d.count : ++roles_of_kind[d.kind];
-    int have = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
+    const auto& counts = d.exclusive ? inv->exclusive : inv->devices;
+    int have = counts.count(d.kind) ? counts.at(d.kind) : 0;
     if (have < want) {
+      if (d.exclusive) {
+        int all = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
+        return StepOutcome::Skip(
+            "needs " + std::to_string(want) + " exclusive device(s) of kind \"" + d.kind +
+            "\" (one claim at a time); the driver publishes " + std::to_string(have) + " of its " +
+            std::to_string(all) +
+            " as exclusive, the rest allow multiple allocations (consumable capacity), "
+            "where claims sharing a device is correct");
+      }
       return StepOutcome::Skip("needs " + std::to_string(want) + " device(s) of kind \"" + d.kind +
                                "\"" + (d.role.empty() ? "" : " (for its roles)") +
                                "; the driver publishes " + std::to_string(have));
@@ -256,6 +266,7 @@ StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContex
     const DeviceRecord* pick = nullptr;
     for (auto it = inv.device_list.rbegin(); it != inv.device_list.rend(); ++it) {
       if (!it->kinds.count(d.kind) || taken.count(it->name)) continue;
+      if (d.exclusive && it->shareable) continue;
       if (!pick || (pick->tainted && !it->tainted)) pick = &*it;
       if (!pick->tainted) break;
     }

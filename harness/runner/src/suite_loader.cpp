@@ -361,7 +361,7 @@ SchemaPtr SuiteSchema() {
     auto requires_ =
         Map({Opt("capabilities", Seq(Name())),
              Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
-                                     Opt("name", Name())},
+                                     Opt("name", Name()), Opt("exclusive", Bool())},
                                     {{"kind", "name"}}))),
              Opt("probe-backends", Seq(Enum(ProbeBackends()))), Opt("feature-gates", Seq(Str()))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
@@ -400,6 +400,7 @@ Status LoadDeviceRequirement(const YAML::Node& d, const Where& dw, Requires& out
   if (!role.empty() && d["count"] && d["count"].as<int>() != 1)
     return ErrorAt(d["count"], dw, "a role is one device (no count)");
   out.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
+  out.devices.back().exclusive = d["exclusive"] && d["exclusive"].as<bool>();
   return OkStatus();
 }
 

@@ -271,6 +271,58 @@ TEST_CASE("Engine: roles bind distinct devices from the end, recorded as case pr
         std::string::npos);
 }
 
+// KEP-5075: a device with allowMultipleAllocations may be given to several
+// claims at once, so a case whose premise is one claim per device asks for
+// exclusive devices: only those count and bind, and a driver with none skips.
+TEST_CASE("Engine: exclusive device requirements skip shareable devices", "[runner][engine]") {
+  int shareable_from = 0;  // devices at this index and above allow multiple allocations
+  EngineHooks hooks;
+  hooks.discover = [&](CaseContext&) -> drahil::Result<Inventory> {
+    Inventory inv;
+    for (int i = 0; i < 4; ++i) {
+      DeviceRecord d;
+      d.name = "accel-" + std::to_string(i);
+      d.kinds = {"gpu"};
+      d.shareable = i >= shareable_from;
+      inv.device_list.push_back(d);
+      inv.device_names.insert(d.name);
+      inv.devices["gpu"]++;
+      if (!d.shareable) inv.exclusive["gpu"]++;
+    }
+    return inv;
+  };
+  auto role = MustLoad(CaseYaml("x", Expect("pass"),
+                                ", requires: {devices: [{role: a, kind: gpu, exclusive: true}]}"));
+  auto count = MustLoad(CaseYaml(
+      "c", Expect("pass"), ", requires: {devices: [{kind: gpu, count: 2, exclusive: true}]}"));
+  auto plain =
+      MustLoad(CaseYaml("p", Expect("pass"), ", requires: {devices: [{role: a, kind: gpu}]}"));
+  // Two exclusive devices (accel-0, accel-1), two shareable ones at the end
+  // of the order: the role skips past the shareable ones.
+  shareable_from = 2;
+  auto bound = RunSuite(role, Options(), hooks);
+  REQUIRE(Only(bound).verdict == Verdict::kPass);
+  std::map<std::string, std::string> props(Only(bound).properties.begin(),
+                                           Only(bound).properties.end());
+  CHECK(props["role.a"] == "accel-1");
+  CHECK(Only(RunSuite(count, Options(), hooks)).verdict == Verdict::kPass);
+  auto unpinned = RunSuite(plain, Options(), hooks);
+  std::map<std::string, std::string> plain_props(Only(unpinned).properties.begin(),
+                                                 Only(unpinned).properties.end());
+  CHECK(plain_props["role.a"] == "accel-3");  // without the flag any device binds
+  // Every device shareable (a consumable-capacity driver): Skip, saying why.
+  shareable_from = 0;
+  for (const auto* suite : {&role, &count}) {
+    auto r = RunSuite(*suite, Options(), hooks);
+    CHECK(Only(r).verdict == Verdict::kSkip);
+    INFO(Only(r).message);
+    CHECK(Only(r).message.find("exclusive device(s) of kind \"gpu\"") != std::string::npos);
+    CHECK(Only(r).message.find("allow multiple allocations (consumable capacity)") !=
+          std::string::npos);
+  }
+  CHECK(Only(RunSuite(plain, Options(), hooks)).verdict == Verdict::kPass);
+}
+
 TEST_CASE("PrepareCaseDirs: every directory exists under the root, placeholders name them",
           "[runner][engine]") {
   auto work = drahil::TempDir::Create("drahil-eng-");

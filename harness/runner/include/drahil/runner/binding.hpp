@@ -47,6 +47,8 @@ struct DeviceRecord {
   nlohmann::json attributes =
       nlohmann::json::object();  // as in the slice: name → {string|int|bool|version: v}
   bool tainted = false;
+  // allowMultipleAllocations: several claims may hold the device at once.
+  bool shareable = false;
 };
 
 // Binding: what the placeholders of one case resolve against.

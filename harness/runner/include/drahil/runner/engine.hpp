@@ -259,6 +259,7 @@ class StepRegistry {
 // Inventory: what capability discovery found (driver registration + slices).
 struct Inventory {
   std::map<std::string, int> devices;     // abstract kind (profile device model) → count
+  std::map<std::string, int> exclusive;   // the same, counting devices that are not shareable
   std::set<std::string> device_names;     // every published device's name
   std::vector<DeviceRecord> device_list;  // every published device, in slice order
   std::set<std::string> capabilities;

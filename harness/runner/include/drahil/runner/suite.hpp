@@ -82,6 +82,12 @@ struct DeviceRequirement {
   // Or one device by its ResourceSlice name ("gpu-5"). Only for suites
   // written for one driver: the catalog uses roles.
   std::string name;
+  // exclusive: only devices that one claim at a time may hold count (and
+  // are bound): not allowMultipleAllocations (KEP-5075 consumable
+  // capacity), whose sharing between claims is legal. A case whose premise
+  // is one claim per device (double booking, isolation between claims)
+  // says so; on a driver whose devices are all shareable it Skips.
+  bool exclusive = false;
 };
 
 // Requires: unmet requirements make a case Skip with the reason.

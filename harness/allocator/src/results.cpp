@@ -165,6 +165,14 @@ Result<Json> Search::BuildAllocation(size_t claim_index) {
     if (dev.node_kind == DeviceInfo::NodeKind::kSelector)
       DRAHIL_RETURN_IF_ERROR(AddSelectorTerms(dev, term));
   }
+  // The limit again on the result: an All request counted 1 before the
+  // search (allocator_stable.go checks the allocation too).
+  if (results.size() > static_cast<size_t>(kAllocationResultsMaxSize)) {
+    return ResourceExhaustedError("claim " + cs.ns + "/" + cs.name +
+                                  ": number of requested devices " +
+                                  std::to_string(results.size()) + " exceeds the claim limit of " +
+                                  std::to_string(kAllocationResultsMaxSize));
+  }
   Json config = ClaimConfig(claim_index, cs);
   // Moved, not copied in initializer lists: a pod's claims are built one
   // after the other and each result array is copied twice otherwise.

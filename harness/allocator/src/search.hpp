@@ -29,6 +29,10 @@ struct Alt {
   std::vector<std::pair<std::string, Nanos>> capacity_requests;  // raw key, amount
 };
 
+// resource.k8s.io AllocationResultsMaxSize: the most devices one claim's
+// allocation may hold.
+inline constexpr int64_t kAllocationResultsMaxSize = 32;
+
 struct Request {
   int claim = 0;
   std::string name;
@@ -100,6 +104,7 @@ class Search {
   Status CheckFeatures(const ClaimState& cs, const std::string& req_name, const Json& exactly,
                        const Json& first) const;
   Status CheckAllModePools() const;
+  Status CheckClaimLimits() const;
   Result<bool> OnNode(const DeviceInfo& d) const;
   Status GatherDevices();
 

@@ -293,6 +293,34 @@ Status Search::AddClaim(size_t ci, const Json& c) {
   return OkStatus();
 }
 
+// CheckClaimLimits(): a claim's allocation holds at most
+// kAllocationResultsMaxSize devices; allocator_stable.go Allocate() sums,
+// per claim, the fewest devices each request can take (the smallest
+// subrequest of a firstAvailable list) and fails the call above the limit,
+// before any search. An All request counts 1 here (upstream counts the
+// devices it matches); BuildAllocation() checks the result as well.
+Status Search::CheckClaimLimits() const {
+  std::vector<int64_t> fewest(claims_.size(), 0);
+  for (const Request& req : requests_) {
+    int64_t least = -1;
+    for (const Alt& alt : req.alts) {
+      int64_t n = alt.all ? 1 : alt.count;
+      if (least < 0 || n < least) least = n;
+    }
+    if (req.claim >= 0 && static_cast<size_t>(req.claim) < fewest.size())
+      fewest[req.claim] += std::max<int64_t>(least, 0);
+  }
+  for (size_t ci = 0; ci < claims_.size(); ++ci) {
+    if (fewest[ci] > kAllocationResultsMaxSize) {
+      return ResourceExhaustedError("claim " + claims_[ci].ns + "/" + claims_[ci].name +
+                                    ": number of requested devices " + std::to_string(fewest[ci]) +
+                                    " exceeds the claim limit of " +
+                                    std::to_string(kAllocationResultsMaxSize));
+    }
+  }
+  return OkStatus();
+}
+
 // CheckAllModePools(): allocationMode All needs every device of every
 // relevant pool: an incomplete or invalid one fails the whole call, also for
 // a subrequest that has alternatives (validateDeviceRequest() in
@@ -322,6 +350,7 @@ Status Search::Prepare(const std::vector<Json>& claims) {
 
   DRAHIL_RETURN_IF_ERROR(AddAllocatedClaims(claims));
   for (size_t ci = 0; ci < claims.size(); ++ci) DRAHIL_RETURN_IF_ERROR(AddClaim(ci, claims[ci]));
+  DRAHIL_RETURN_IF_ERROR(CheckClaimLimits());
 
   DRAHIL_RETURN_IF_ERROR(GatherDevices());
   DRAHIL_RETURN_IF_ERROR(CheckAllModePools());

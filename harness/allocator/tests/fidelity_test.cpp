@@ -340,3 +340,47 @@ TEST_CASE("SearchOrder: the allocator's walk, with and without a seed",
   }
   CHECK(lasts.size() > 1);  // the seeds move the end of the order
 }
+
+// allocator_stable.go Allocate(): a claim's allocation holds at most
+// AllocationResultsMaxSize (32) devices. The fewest devices each request can
+// take are summed per claim (a firstAvailable list counts its smallest
+// subrequest) and the call fails above the limit, however many devices the
+// node has; an All request is checked on its result.
+TEST_CASE("Upstream Allocate: a claim asking for more than 32 devices exceeds the claim limit",
+          "[allocator][fidelity]") {
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("gpu-" + std::to_string(i));
+  alloc::Allocator a(Inventory({Slice("s", "node-1", names, {{"nodeName", "node-1"}})}));
+  auto fits = a.Allocate({Claim("fits", "", 32)}, kNode);
+  REQUIRE_OK(fits);
+  CHECK(Devices((*fits)[0]).size() == 32);
+  auto over = a.Allocate({Claim("over", "", 33)}, kNode);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.status().code() == drahil::Code::kResourceExhausted);
+  CHECK(over.status().message() ==
+        "claim default/over: number of requested devices 33 exceeds the claim limit of 32");
+  // firstAvailable: the smallest subrequest counts (50 or 40 → 40).
+  Json first = Claim("first");
+  first["spec"]["devices"]["requests"][0] = {
+      {"name", "gpu"},
+      {"firstAvailable",
+       Json::array({{{"name", "many"}, {"deviceClassName", "gpu"}, {"count", 50}},
+                    {{"name", "more"}, {"deviceClassName", "gpu"}, {"count", 40}}})}};
+  auto sub = a.Allocate({first}, kNode);
+  REQUIRE_FALSE(sub.ok());
+  CHECK(sub.status().message().find("number of requested devices 40 exceeds the claim limit") !=
+        std::string::npos);
+  // Two requests of 20: 40 in one claim.
+  Json two = Claim("two", "", 20);
+  Json second = two["spec"]["devices"]["requests"][0];
+  second["name"] = "gpu2";
+  two["spec"]["devices"]["requests"].push_back(second);
+  auto both = a.Allocate({two}, kNode);
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.status().message().find("devices 40 exceeds") != std::string::npos);
+  // All 40 devices: refused on the result.
+  auto all = a.Allocate({Claim("all", "", 1, true)}, kNode);
+  REQUIRE_FALSE(all.ok());
+  CHECK(all.status().message().find("devices 40 exceeds the claim limit of 32") !=
+        std::string::npos);
+}

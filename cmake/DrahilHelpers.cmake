@@ -125,6 +125,13 @@ function(drahil_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
+  # A test's timeout guards against hangs, it asserts no speed: ThreadSanitizer
+  # runs the threaded tests 5-15x slower, so its builds get three times as long
+  # (a 120 s API server test took 42 s idle under TSan and went past 120 s
+  # beside another test on a 2-core CI machine).
+  if(DRAHIL_TSAN)
+    math(EXPR T_TIMEOUT "${T_TIMEOUT} * 3")
+  endif()
   add_executable(${T_NAME} ${T_SRCS})
   target_link_libraries(${T_NAME} PRIVATE drahil::testing ${T_DEPS})
   drahil_warnings(${T_NAME})

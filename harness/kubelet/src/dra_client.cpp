@@ -1,5 +1,7 @@
 #include "dra_client.hpp"
 
+#include <grpcpp/impl/client_unary_call.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -78,6 +80,32 @@ Device FromProto(const dra1b::Device& d) {
   return out;
 }
 
+// LeastUnknownUid(): the least UID in the reply's map that the request did
+// not name (as a sorted walk finds it first), or null. found[i] is the map's
+// entry for claims[i] (null when absent). This runs on every call: when the
+// entries found are distinct and as many as the map holds, there is none;
+// only otherwise are the UIDs sorted.
+template <typename Map>
+const std::string* LeastUnknownUid(const std::vector<ClaimRef>& claims, const Map& map,
+                                   std::vector<const typename Map::value_type*> found) {
+  found.erase(std::remove(found.begin(), found.end(), nullptr), found.end());
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  if (found.size() == map.size()) return nullptr;
+  std::vector<std::string_view> requested;  // views: no copies
+  requested.reserve(claims.size());
+  for (const auto& c : claims) requested.emplace_back(c.uid);
+  std::sort(requested.begin(), requested.end());
+  const std::string* unknown = nullptr;
+  for (const auto& [uid, entry] : map) {
+    if (!std::binary_search(requested.begin(), requested.end(), std::string_view(uid)) &&
+        (unknown == nullptr || uid < *unknown)) {
+      unknown = &uid;
+    }
+  }
+  return unknown;
+}
+
 // Applies the kubelet's checks to a reply (docs/reference/protocol.md 2.7 step 6 and 2.8) and
 // fills per-claim results. Map is the reply's claims map (either version).
 // The kubelet walks a Go map, so its order among several bad entries is
@@ -86,27 +114,22 @@ Device FromProto(const dra1b::Device& d) {
 template <typename Map, typename Fill>
 Status CheckReply(const char* method, const std::vector<ClaimRef>& claims, const Map& map,
                   std::vector<ClaimResult>& results, Fill fill) {
-  // Views of the request's UIDs: this runs on every call, so no copies.
-  std::vector<std::string_view> requested;
-  requested.reserve(claims.size());
-  for (const auto& c : claims) requested.emplace_back(c.uid);
-  std::sort(requested.begin(), requested.end());
-  Status verdict;
-  const std::string* unknown = nullptr;  // the least unknown UID, as a sorted walk finds first
-  for (const auto& [uid, entry] : map) {
-    if (!std::binary_search(requested.begin(), requested.end(), std::string_view(uid)) &&
-        (unknown == nullptr || uid < *unknown)) {
-      unknown = &uid;
-    }
+  // One lookup per claim, used by both checks below.
+  std::vector<const typename Map::value_type*> found;
+  found.reserve(claims.size());
+  for (const auto& c : claims) {
+    auto it = map.find(c.uid);
+    found.push_back(it == map.end() ? nullptr : &*it);
   }
-  if (unknown != nullptr) {
+  Status verdict;
+  if (const std::string* unknown = LeastUnknownUid(claims, map, found)) {
     verdict = Status(Code::kInternal,
                      std::string(method) + " returned result for unknown claim UID " + *unknown);
   }
   int missing = 0;
   for (size_t i = 0; i < claims.size(); ++i) {
-    auto it = map.find(claims[i].uid);
-    if (it == map.end()) {
+    const auto* it = found[i];
+    if (it == nullptr) {
       ++missing;
       results[i].status =
           Status(Code::kInternal,
@@ -207,6 +230,16 @@ DraClient::DraClient(std::string driver, std::string endpoint, std::string api,
       endpoint_(std::move(endpoint)),
       api_(std::move(api)),
       channel_(MakeUnixChannel(endpoint_, max_receive_bytes)) {
+  // The methods' paths, registered with the channel once (as a generated
+  // stub does), for calls that receive the reply as bytes.
+  const std::string service = api_ == kDraV1beta1Service ? dra1b::DRAPlugin::service_full_name()
+                                                         : dra1::DRAPlugin::service_full_name();
+  prepare_path_ = "/" + service + "/" + kPrepare;
+  unprepare_path_ = "/" + service + "/" + kUnprepare;
+  prepare_method_ = std::make_unique<grpc::internal::RpcMethod>(
+      prepare_path_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel_);
+  unprepare_method_ = std::make_unique<grpc::internal::RpcMethod>(
+      unprepare_path_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel_);
   channel_->GetState(/*try_to_connect=*/true);
 }
 
@@ -217,10 +250,31 @@ bool DraClient::Connected() const {
 namespace {
 
 // One unary DRA call of either version: Call(stub, ctx, req, resp) issues it.
-template <typename Req, typename Resp, typename Call, typename Fill>
+// ReplyBytes(): the reply's wire bytes in one string (gRPC may hand them over
+// in several slices).
+bool ReplyBytes(const grpc::ByteBuffer& buffer, std::string& out) {
+  grpc::Slice single;
+  if (buffer.TrySingleSlice(&single).ok()) {
+    out.assign(reinterpret_cast<const char*>(single.begin()), single.size());
+    return true;
+  }
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  out.reserve(buffer.Length());
+  for (const auto& sl : slices) out.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  return true;
+}
+
+// DoCall(): one NodePrepareResources/NodeUnprepareResources call. The request
+// and the parsed reply live in one arena, freed at once; the reply is
+// received as its wire bytes, kept for the report (CallRecord::response_bytes)
+// and parsed here, so it is never serialised again.
+template <typename Req, typename Resp, typename Fill>
 CallResult DoCall(const char* method, const std::string& driver, const std::string& endpoint,
                   const std::string& api, const std::vector<ClaimRef>& claims,
-                  std::chrono::milliseconds deadline, CallTracker* tracker, Call call, Fill fill) {
+                  std::chrono::milliseconds deadline, CallTracker* tracker,
+                  grpc::ChannelInterface* channel, const grpc::internal::RpcMethod& rpc,
+                  Fill fill) {
   CallResult result;
   CallRecord& rec = result.record;
   rec.method = method;
@@ -236,9 +290,13 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
     result.claims.push_back(ClaimResult{c, Status(), {}});
   }
   rec.claim_uids = std::move(uids);
-  Req req;
-  FillRequest(claims, req);
-  Resp resp;
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 4u << 10;
+  arena_options.max_block_size = 64u << 10;
+  google::protobuf::Arena arena(arena_options);
+  Req* req = google::protobuf::Arena::CreateMessage<Req>(&arena);
+  FillRequest(claims, *req);
+  grpc::ByteBuffer reply;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   rec.started = std::chrono::system_clock::now();
@@ -251,10 +309,25 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
     return result;
   }
   auto t0 = std::chrono::steady_clock::now();
-  grpc::Status st = call(ctx, req, resp);
+  grpc::Status st =
+      grpc::internal::BlockingUnaryCall<google::protobuf::MessageLite, grpc::ByteBuffer>(
+          channel, rpc, &ctx, *req, &reply);
   if (tracker != nullptr) tracker->Remove(&ctx);
   rec.latency =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  Resp* resp = nullptr;
+  auto bytes = std::make_shared<std::string>();
+  if (st.ok()) {
+    resp = google::protobuf::Arena::CreateMessage<Resp>(&arena);
+    if (!ReplyBytes(reply, *bytes) || !resp->ParseFromString(*bytes)) {
+      // What the kubelet's gRPC (grpc-go) reports for a reply it cannot
+      // decode: the call fails with Internal.
+      st = grpc::Status(grpc::StatusCode::INTERNAL,
+                        "grpc: failed to unmarshal the received message: proto: cannot parse "
+                        "invalid wire-format data");
+      resp = nullptr;
+    }
+  }
   rec.code = static_cast<Code>(st.error_code());
   rec.grpc_message = st.error_message();
   if (!st.ok()) {
@@ -268,10 +341,8 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
     result.status = Status(rec.code, std::move(text));
     for (auto& c : result.claims) c.status = result.status;
   } else {
-    auto bytes = std::make_shared<std::string>();
-    resp.SerializeToString(bytes.get());
     rec.response_bytes = std::move(bytes);
-    result.status = CheckReply(method, claims, resp.claims(), result.claims, fill);
+    result.status = CheckReply(method, claims, resp->claims(), result.claims, fill);
   }
   rec.verdict = result.status;
   return result;
@@ -311,47 +382,31 @@ CallResult CheckSerializedReply(const std::string& api, bool prepare,
 
 CallResult DraClient::Prepare(const std::vector<ClaimRef>& claims,
                               std::chrono::milliseconds deadline, CallTracker* tracker) const {
+  auto devices = [](const auto& r, ClaimResult& out) {
+    out.devices.reserve(static_cast<size_t>(r.devices().size()));
+    for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
+  };
   if (api_ == kDraV1beta1Service) {
-    auto stub = dra1b::DRAPlugin::NewStub(channel_);
     return DoCall<dra1b::NodePrepareResourcesRequest, dra1b::NodePrepareResourcesResponse>(
-        kPrepare, driver_, endpoint_, api_, claims, deadline, tracker,
-        [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
-          return stub->NodePrepareResources(&ctx, req, &resp);
-        },
-        [](const dra1b::NodePrepareResourceResponse& r, ClaimResult& out) {
-          for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
-        });
+        kPrepare, driver_, endpoint_, api_, claims, deadline, tracker, channel_.get(),
+        *prepare_method_, devices);
   }
-  auto stub = dra1::DRAPlugin::NewStub(channel_);
   return DoCall<dra1::NodePrepareResourcesRequest, dra1::NodePrepareResourcesResponse>(
-      kPrepare, driver_, endpoint_, api_, claims, deadline, tracker,
-      [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
-        return stub->NodePrepareResources(&ctx, req, &resp);
-      },
-      [](const dra1::NodePrepareResourceResponse& r, ClaimResult& out) {
-        for (const auto& d : r.devices()) out.devices.push_back(FromProto(d));
-      });
+      kPrepare, driver_, endpoint_, api_, claims, deadline, tracker, channel_.get(),
+      *prepare_method_, devices);
 }
 
 CallResult DraClient::Unprepare(const std::vector<ClaimRef>& claims,
                                 std::chrono::milliseconds deadline, CallTracker* tracker) const {
   auto nothing = [](const auto&, ClaimResult&) {};
   if (api_ == kDraV1beta1Service) {
-    auto stub = dra1b::DRAPlugin::NewStub(channel_);
     return DoCall<dra1b::NodeUnprepareResourcesRequest, dra1b::NodeUnprepareResourcesResponse>(
-        kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker,
-        [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
-          return stub->NodeUnprepareResources(&ctx, req, &resp);
-        },
-        nothing);
+        kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker, channel_.get(),
+        *unprepare_method_, nothing);
   }
-  auto stub = dra1::DRAPlugin::NewStub(channel_);
   return DoCall<dra1::NodeUnprepareResourcesRequest, dra1::NodeUnprepareResourcesResponse>(
-      kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker,
-      [&](grpc::ClientContext& ctx, const auto& req, auto& resp) {
-        return stub->NodeUnprepareResources(&ctx, req, &resp);
-      },
-      nothing);
+      kUnprepare, driver_, endpoint_, api_, claims, deadline, tracker, channel_.get(),
+      *unprepare_method_, nothing);
 }
 
 }  // namespace drahil::kubelet::internal

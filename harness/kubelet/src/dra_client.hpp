@@ -78,6 +78,13 @@ class DraClient {
   std::string endpoint_;
   std::string api_;
   std::shared_ptr<grpc::Channel> channel_;
+  // "/<service>/NodePrepareResources" and "/<service>/NodeUnprepareResources"
+  // for api_, and the methods registered with channel_ under them (the
+  // RpcMethods point into the strings, which do not move).
+  std::string prepare_path_;
+  std::string unprepare_path_;
+  std::unique_ptr<grpc::internal::RpcMethod> prepare_method_;
+  std::unique_ptr<grpc::internal::RpcMethod> unprepare_method_;
 };
 
 }  // namespace drahil::kubelet::internal

@@ -13,6 +13,11 @@ Result<Inventory> Discover(CaseContext& ctx) {
   if (!env) return FailedPreconditionError("no node environment");
   const DriverProfile& prof = ctx.profile;
   std::vector<std::pair<std::string, std::shared_ptr<const allocator::cel::Program>>> kinds;
+  struct Shape {
+    std::string kind, name;
+    std::shared_ptr<const allocator::cel::Program> program;
+  };
+  std::vector<Shape> shapes;
   for (const auto& [kind, k] : prof.devices.kinds) {
     std::string expr = ClassSelector(prof, k);
     if (expr.empty()) {
@@ -31,6 +36,14 @@ Result<Inventory> Discover(CaseContext& ctx) {
                                   ".class: selector does not compile: " + prog.status().message());
     }
     kinds.emplace_back(kind, *prog);
+    for (const auto& [shape, sel] : k.shapes) {
+      auto sp = allocator::cel::Compile(sel);
+      if (!sp.ok()) {
+        return InvalidArgumentError("profile devices." + kind + ".shapes." + shape +
+                                    ": selector does not compile: " + sp.status().message());
+      }
+      shapes.push_back({kind, shape, *sp});
+    }
   }
   Inventory inv;
   // Devices are listed in the order the scheduler stand-in tries them (the
@@ -61,6 +74,19 @@ Result<Inventory> Discover(CaseContext& ctx) {
           rec.kinds.insert(kind);
           inv.devices[kind]++;
           if (!rec.shareable) inv.exclusive[kind]++;
+        }
+      }
+      // Partition shapes, for the kinds the device is of. A selector that
+      // fails on a device (an attribute it lacks) does not give it the shape;
+      // the first such error is kept for the skip message.
+      for (const auto& sh : shapes) {
+        if (!rec.kinds.count(sh.kind)) continue;
+        auto match = sh.program->Evaluate(*dev);
+        std::string key = sh.kind + "." + sh.name;
+        if (!match.ok()) {
+          inv.shape_errors.emplace(key, "device " + rec.name + ": " + match.status().message());
+        } else if (*match) {
+          rec.shapes.insert(key);
         }
       }
       inv.device_names.insert(rec.name);

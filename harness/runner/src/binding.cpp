@@ -428,8 +428,15 @@ std::set<std::string> ProfileKeysNeeded(const Suite& suite, const Case& kase,
     auto v = ResolvePlaceholder(use.name, unbound_roles);
     if (!v.ok()) keys.insert(v.status().message());
   }
-  for (const auto& d : kase.requires_.devices)
-    if (d.name.empty() && !profile.devices.kinds.count(d.kind)) keys.insert("devices." + d.kind);
+  for (const auto& d : kase.requires_.devices) {
+    if (!d.name.empty()) continue;
+    const auto* k = Kind(profile, d.kind);
+    if (!k) {
+      keys.insert("devices." + d.kind);
+    } else if (!d.shape.empty() && !k->shapes.count(d.shape)) {
+      keys.insert("devices." + d.kind + ".shapes." + d.shape);
+    }
+  }
   return keys;
 }
 

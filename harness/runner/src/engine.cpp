@@ -147,9 +147,42 @@ Result<std::vector<SelectedCase>> Engine::Select(const std::vector<Suite>& suite
   return out;
 }
 
-StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
+namespace {
+
+// DeviceNeeds(): the case's device requirements, plus one device of each
+// partition shape its fixtures or steps select with {cel.shape.KIND.SHAPE}
+// that no requirement names: a claim for a shape the node does not publish
+// cannot be allocated, which says nothing about the driver.
+std::vector<DeviceRequirement> DeviceNeeds(const Suite& suite, const Case& kase) {
+  std::vector<DeviceRequirement> out = kase.requires_.devices;
+  for (const auto& use : CasePlaceholders(suite, kase)) {
+    auto parts = Split(use.name, '.');
+    if (parts.size() != 4 || parts[0] != "cel" || parts[1] != "shape") continue;
+    bool named = std::any_of(out.begin(), out.end(), [&](const DeviceRequirement& d) {
+      return d.kind == parts[2] && d.shape == parts[3];
+    });
+    if (named) continue;
+    DeviceRequirement d;
+    d.kind = parts[2];
+    d.shape = parts[3];
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// Fits(): whether a published device can serve a requirement of a kind.
+bool Fits(const DeviceRecord& rec, const DeviceRequirement& d) {
+  if (!rec.kinds.count(d.kind)) return false;
+  if (d.exclusive && rec.shareable) return false;
+  return d.shape.empty() || rec.shapes.count(d.kind + "." + d.shape) > 0;
+}
+
+}  // namespace
+
+StepOutcome Engine::CheckRequires(const Suite& suite, const Case& kase, CaseContext* ctx) {
   const auto& req = kase.requires_;
   const auto& prof = options_.profile;
+  const std::vector<DeviceRequirement> devices = DeviceNeeds(suite, kase);
   bool claimed_all = true;
   for (const auto& c : req.capabilities) {
     if (std::find(prof.capabilities.begin(), prof.capabilities.end(), c) ==
@@ -173,14 +206,14 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
   }
   // A kind the profile's device model does not bind cannot be found in any
   // slice: the case skips before a node is started.
-  for (const auto& d : req.devices) {
+  for (const auto& d : devices) {
     if (d.name.empty() && !prof.devices.kinds.count(d.kind)) {
       return StepOutcome::Skip("needs a device of kind \"" + d.kind + "\"; driver profile \"" +
                                prof.name + "\" has no devices." + d.kind +
                                " (its device model binds the catalog's kinds)");
     }
   }
-  if (claimed_all && req.devices.empty()) return StepOutcome::Pass();
+  if (claimed_all && devices.empty()) return StepOutcome::Pass();
   std::optional<Inventory> inv;
   {
     MutexLock l(inventory_mu_);
@@ -210,14 +243,14 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
                              "\" (not claimed by profile \"" + prof.name + "\"" +
                              (inv ? " nor discovered" : "") + ")");
   }
-  if (!req.devices.empty() && !inv) {
+  if (!devices.empty() && !inv) {
     return StepOutcome::Error(
         "requires.devices needs capability discovery (driver registration and slices), "
         "which this drahil build cannot do yet",
         "MissingModule");
   }
   std::map<std::string, int> roles_of_kind;
-  for (const auto& d : req.devices) {
+  for (const auto& d : devices) {
     if (!d.name.empty()) {
       if (!inv->device_names.count(d.name)) {
         return StepOutcome::Skip(
@@ -226,9 +259,30 @@ StepOutcome Engine::CheckRequires(const Case& kase, CaseContext* ctx) {
       }
       continue;
     }
+    if (!d.shape.empty()) {
+      // A shape the profile does not declare is a profile key the case
+      // needs (ProfileKeysNeeded() names it), not something to count.
+      auto k = prof.devices.kinds.find(d.kind);
+      if (k == prof.devices.kinds.end() || !k->second.shapes.count(d.shape)) continue;
+    }
     int want = d.role.empty() ? d.count : ++roles_of_kind[d.kind];
     const auto& counts = d.exclusive ? inv->exclusive : inv->devices;
     int have = counts.count(d.kind) ? counts.at(d.kind) : 0;
+    if (!d.shape.empty()) {
+      have = static_cast<int>(std::count_if(inv->device_list.begin(), inv->device_list.end(),
+                                            [&](const DeviceRecord& rec) { return Fits(rec, d); }));
+    }
+    if (have < want && !d.shape.empty()) {
+      std::string key = d.kind + "." + d.shape;
+      std::string why;
+      if (auto e = inv->shape_errors.find(key); e != inv->shape_errors.end())
+        why = " (the shape's selector failed on " + e->second + ")";
+      return StepOutcome::Skip("needs " + std::to_string(want) +
+                               std::string(d.exclusive ? " exclusive" : "") +
+                               " device(s) of kind \"" + d.kind + "\" with partition shape \"" +
+                               d.shape + "\" (devices." + d.kind + ".shapes." + d.shape +
+                               "); the driver publishes " + std::to_string(have) + why);
+    }
     if (have < want) {
       if (d.exclusive) {
         int all = inv->devices.count(d.kind) ? inv->devices.at(d.kind) : 0;
@@ -265,14 +319,15 @@ StepOutcome Engine::BindRoles(const Case& kase, const Inventory& inv, CaseContex
     if (d.role.empty()) continue;
     const DeviceRecord* pick = nullptr;
     for (auto it = inv.device_list.rbegin(); it != inv.device_list.rend(); ++it) {
-      if (!it->kinds.count(d.kind) || taken.count(it->name)) continue;
-      if (d.exclusive && it->shareable) continue;
+      if (!Fits(*it, d) || taken.count(it->name)) continue;
       if (!pick || (pick->tainted && !it->tainted)) pick = &*it;
       if (!pick->tainted) break;
     }
     if (!pick) {
-      return StepOutcome::Skip("no free device of kind \"" + d.kind + "\" left for role \"" +
-                               d.role + "\"");
+      return StepOutcome::Skip(
+          "no free device of kind \"" + d.kind + "\"" +
+          (d.shape.empty() ? "" : " with partition shape \"" + d.shape + "\"") +
+          " left for role \"" + d.role + "\"");
     }
     taken.insert(pick->name);
     ctx.roles[d.role] = *pick;
@@ -311,7 +366,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
     return r;
   };
 
-  StepOutcome pre = CheckRequires(kase, nullptr);
+  StepOutcome pre = CheckRequires(suite, kase, nullptr);
   if (!pre.passed()) return finish(pre);
   {
     // Profile keys the case needs decide before a node is started; only the
@@ -352,7 +407,7 @@ CaseResult Engine::RunOnce(const Suite& suite, const Case& kase, const CancelTok
       // Cases that only wait need no node; skipping the set-up keeps them
       // fast and lets the engine be exercised without any driver.
       if (hooks_.set_up_case && NeedsSetUp(suite, kase)) outcome = hooks_.set_up_case(ctx);
-      if (outcome.passed()) outcome = CheckRequires(kase, &ctx);
+      if (outcome.passed()) outcome = CheckRequires(suite, kase, &ctx);
       // The case as this driver sees it: placeholders bound to the profile
       // and to the devices its roles got.
       RenderedCase rendered = RenderCase(suite, kase, Binding{&options_.profile, ctx.roles});

@@ -360,9 +360,10 @@ SchemaPtr SuiteSchema() {
   static const SchemaPtr kSchema = [] {
     auto requires_ =
         Map({Opt("capabilities", Seq(Name())),
-             Opt("devices", Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
-                                     Opt("name", Name()), Opt("exclusive", Bool())},
-                                    {{"kind", "name"}}))),
+             Opt("devices",
+                 Seq(Map({Opt("kind", Name()), Opt("count", Int(1)), Opt("role", Name()),
+                          Opt("name", Name()), Opt("exclusive", Bool()), Opt("shape", Name())},
+                         {{"kind", "name"}}))),
              Opt("probe-backends", Seq(Enum(ProbeBackends()))), Opt("feature-gates", Seq(Str()))});
     auto kase = Map({Req("id", Name()), Req("title", Str()), Opt("tags", Seq(Name())),
                      Opt("feature", Name()), Opt("rationale", Str()), Opt("timeout", Dur()),
@@ -393,14 +394,22 @@ std::string CaseFeature(const YAML::Node& c, const std::vector<std::string>& tag
 // or `count` devices of a kind, or one device of a kind for a role.
 Status LoadDeviceRequirement(const YAML::Node& d, const Where& dw, Requires& out) {
   if (d["name"]) {
-    out.devices.push_back({"", 1, "", d["name"].Scalar()});
+    if (d["shape"]) return ErrorAt(d["shape"], dw, "a device by name has no shape (give a kind)");
+    DeviceRequirement named;
+    named.name = d["name"].Scalar();
+    out.devices.push_back(std::move(named));
     return OkStatus();
   }
   std::string role = d["role"] ? d["role"].Scalar() : "";
   if (!role.empty() && d["count"] && d["count"].as<int>() != 1)
     return ErrorAt(d["count"], dw, "a role is one device (no count)");
-  out.devices.push_back({d["kind"].Scalar(), d["count"] ? d["count"].as<int>() : 1, role, ""});
-  out.devices.back().exclusive = d["exclusive"] && d["exclusive"].as<bool>();
+  DeviceRequirement of_kind;
+  of_kind.kind = d["kind"].Scalar();
+  of_kind.count = d["count"] ? d["count"].as<int>() : 1;
+  of_kind.role = role;
+  of_kind.exclusive = d["exclusive"] && d["exclusive"].as<bool>();
+  if (d["shape"]) of_kind.shape = d["shape"].Scalar();
+  out.devices.push_back(std::move(of_kind));
   return OkStatus();
 }
 

@@ -647,3 +647,86 @@ TEST_CASE("GatesForRun: flag over profile over newest, profile gates for another
     CHECK(wrong.status().message().find("w.yaml") != std::string::npos);
   }
 }
+
+// Partition shapes: a requirement with `shape:` counts and binds only devices
+// the profile's shape selector accepts (discovery records them), and a case
+// that selects a shape with {cel.shape.KIND.SHAPE} needs one such device
+// even without a requirement naming it: a claim for a shape the node does not
+// publish cannot be allocated, which says nothing about the driver.
+TEST_CASE("Engine: partition shape requirements count and bind devices of the shape",
+          "[runner][engine]") {
+  int halves = 0;  // how many of the four devices have the "half" shape (the last ones)
+  EngineHooks hooks;
+  hooks.discover = [&](CaseContext&) -> drahil::Result<Inventory> {
+    Inventory inv;
+    for (int i = 0; i < 4; ++i) {
+      DeviceRecord d;
+      d.name = "slice-" + std::to_string(i);
+      d.kinds = {"part"};
+      if (i >= 4 - halves) d.shapes = {"part.half"};
+      inv.device_list.push_back(d);
+      inv.device_names.insert(d.name);
+      inv.devices["part"]++;
+      inv.exclusive["part"]++;
+    }
+    if (halves == 0) inv.shape_errors["part.half"] = "device slice-0: no such key: profile";
+    return inv;
+  };
+  RunOptions o = Options();
+  DeviceKindModel part;
+  part.class_name = "part.vendor.example";
+  part.selector = "true";
+  part.identity = "uuid";
+  part.shapes = {{"half", "device.attributes[\"vendor.example\"].profile == \"half\""},
+                 {"whole", "false"}};
+  o.profile.devices.kinds["part"] = part;
+
+  auto count = MustLoad(CaseYaml("c", Expect("pass"),
+                                 ", requires: {devices: [{kind: part, shape: half, count: 2}]}"));
+  auto role = MustLoad(
+      CaseYaml("r", Expect("pass"), ", requires: {devices: [{role: a, kind: part, shape: half}]}"));
+  auto by_placeholder =
+      MustLoad(CaseYaml("p", "{expect: {calls: {mode: pass, driver: '{cel.shape.part.half}'}}}"));
+  // After a case that discovered (the inventory is cached), as in a real run.
+  auto unknown_shape = MustLoad(
+      CaseYaml("c", Expect("pass"), ", requires: {devices: [{kind: part, count: 1}]}") +
+      CaseYaml("u", Expect("pass"), ", requires: {devices: [{kind: part, shape: quarter}]}"));
+
+  halves = 2;
+  CHECK(Only(RunSuite(count, o, hooks)).verdict == Verdict::kPass);
+  auto selected = RunSuite(by_placeholder, o, hooks);
+  INFO(Only(selected).message);
+  CHECK(Only(selected).verdict == Verdict::kPass);
+  auto bound = RunSuite(role, o, hooks);
+  REQUIRE(Only(bound).verdict == Verdict::kPass);
+  std::map<std::string, std::string> props(Only(bound).properties.begin(),
+                                           Only(bound).properties.end());
+  CHECK(props["role.a"] == "slice-3");
+
+  // One device of the shape: two are needed.
+  halves = 1;
+  auto few = RunSuite(count, o, hooks);
+  CHECK(Only(few).verdict == Verdict::kSkip);
+  CHECK(Only(few).message ==
+        "needs 2 device(s) of kind \"part\" with partition shape \"half\" "
+        "(devices.part.shapes.half); the driver publishes 1");
+  // None: the case that only selects the shape skips too, and the selector's
+  // failure on a device is named.
+  halves = 0;
+  auto none = RunSuite(by_placeholder, o, hooks);
+  CHECK(Only(none).verdict == Verdict::kSkip);
+  INFO(Only(none).message);
+  CHECK(Only(none).message.find("needs 1 device(s) of kind \"part\" with partition shape "
+                                "\"half\"") != std::string::npos);
+  CHECK(Only(none).message.find("(the shape's selector failed on device slice-0: no such key") !=
+        std::string::npos);
+  CHECK(Only(RunSuite(role, o, hooks)).verdict == Verdict::kSkip);
+  // A shape the profile does not declare is a profile key the case needs.
+  o.parallel = 1;
+  auto undeclared = RunSuite(unknown_shape, o, hooks);
+  REQUIRE(undeclared.suites.at(0).cases.size() == 2);
+  const auto& u = undeclared.suites.at(0).cases.at(1);
+  CHECK(u.verdict == Verdict::kSkip);
+  INFO(u.message);
+  CHECK(u.message.find("does not bind devices.part.shapes.quarter") != std::string::npos);
+}

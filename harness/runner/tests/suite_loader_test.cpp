@@ -392,6 +392,18 @@ TEST_CASE("SuiteLoader: named devices, late drivers, concurrent pods and the nod
   CHECK(c.steps[6].params["api-fault"]["for"] == "2s");
   CHECK(c.steps[7].params["driver-growth"]["max-rss-mib"] == 16.5);
 
+  // A partition shape belongs to a kind; a device by name has none.
+  auto shaped = LoadSuiteString(std::string(kHead) +
+                                    "  - {id: a, title: t, requires: {devices: [{kind: mig, "
+                                    "shape: small, count: 7}]}, steps: [wait: 1s]}\n",
+                                "t.yaml");
+  REQUIRE_OK(shaped);
+  CHECK(shaped->cases[0].requires_.devices.at(0).shape == "small");
+  CHECK(shaped->cases[0].requires_.devices.at(0).count == 7);
+  CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {devices: [{name: gpu-0, "
+                                       "shape: small}]}, steps: [wait: 1s]}\n")
+            .find("a device by name has no shape") != std::string::npos);
+
   // A device requirement names a kind or a device, not both; pod and pods exclude each other.
   CHECK(LoadError(std::string(kHead) + "  - {id: a, title: t, requires: {devices: [{kind: gpu, "
                                        "name: gpu-0}]}, steps: [wait: 1s]}\n")

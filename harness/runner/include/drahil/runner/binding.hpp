@@ -49,6 +49,9 @@ struct DeviceRecord {
   bool tainted = false;
   // allowMultipleAllocations: several claims may hold the device at once.
   bool shareable = false;
+  // The profile's partition shapes the device has, as "KIND.SHAPE": its
+  // kind's shape selector accepts it.
+  std::set<std::string> shapes;
 };
 
 // Binding: what the placeholders of one case resolve against.

@@ -267,6 +267,10 @@ struct Inventory {
   // Capabilities the profile claims that the driver's registration or slices
   // contradict, with where that shows; cases requiring them end in Error.
   std::map<std::string, std::string> contradicted;
+  // A shape selector that failed to evaluate on a device ("KIND.SHAPE" →
+  // the first device and error): such a device has no shape, and a case
+  // that skips for want of the shape says why.
+  std::map<std::string, std::string> shape_errors;
 };
 
 struct EngineHooks {
@@ -347,7 +351,8 @@ class Engine {
                               int attempt, bool& interrupted);
   reports::CaseResult RunCase(const Suite& suite, const Case& kase, const CancelToken& cancel,
                               bool& interrupted);
-  StepOutcome CheckRequires(const Case& kase, CaseContext* ctx) DRAHIL_EXCLUDES(inventory_mu_);
+  StepOutcome CheckRequires(const Suite& suite, const Case& kase, CaseContext* ctx)
+      DRAHIL_EXCLUDES(inventory_mu_);
   // BindRoles(): one distinct device per role from the inventory.
   StepOutcome BindRoles(const Case& kase, const Inventory& inv, CaseContext& ctx) const;
 

@@ -88,6 +88,11 @@ struct DeviceRequirement {
   // is one claim per device (double booking, isolation between claims)
   // says so; on a driver whose devices are all shareable it Skips.
   bool exclusive = false;
+  // shape: only devices of `kind` that the profile's partition shape of this
+  // name (devices.KIND.shapes.SHAPE, a CEL selector) accepts count (and are
+  // bound). A case that writes {cel.shape.KIND.SHAPE} and declares no such
+  // requirement needs at least one device of that shape all the same.
+  std::string shape;
 };
 
 // Requires: unmet requirements make a case Skip with the reason.

@@ -470,21 +470,37 @@ bool DecodeLeaf(const Field& f, std::string_view bytes, json* v, bool* present, 
       *v = std::string(bytes);
       *present = !bytes.empty() || (f.flags & (pb::kKeepZero | pb::kRepeated)) != 0;
       return true;
-    case Type::kTime: {
+    case Type::kTime:
+    case Type::kMicroTime: {
       std::vector<Sub> subs;
       if (!ReadFixed(bytes, 2, 0b110, &subs, why)) {
         *why = "in Time: " + *why;
         return false;
       }
       int64_t seconds = 0;
+      int64_t nanos = 0;
       for (const auto& s : subs) {
         if (s.field == 1) seconds = static_cast<int64_t>(s.num);
+        if (s.field == 2) nanos = static_cast<int32_t>(s.num);
       }
       if (seconds == kZeroTimeSeconds || seconds < -62135596800 || seconds > 253402300799) {
         *present = false;  // Go's zero time: JSON null
         return true;
       }
-      *v = FormatTime(seconds);
+      if (f.type == Type::kTime) {
+        *v = FormatTime(seconds);
+        return true;
+      }
+      // metav1.RFC3339Micro: six fraction digits, always.
+      if (nanos < 0 || nanos > 999999999) {
+        *why = "in MicroTime: nanos out of range";
+        return false;
+      }
+      std::string t = FormatTime(seconds);
+      char frac[16];
+      std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(nanos / 1000));
+      t.insert(t.size() - 1, frac);
+      *v = t;
       return true;
     }
     case Type::kQuantity: {
@@ -738,7 +754,8 @@ bool EncodeValue(const json& v, const Field& f, const Message& m, std::string* o
       PutBytes(out, f.number, sub);
       return true;
     }
-    case Type::kTime: {
+    case Type::kTime:
+    case Type::kMicroTime: {
       int64_t s = 0;
       int32_t ns = 0;
       if (!v.is_string() || !ParseTime(v.get<std::string>(), &s, &ns)) {

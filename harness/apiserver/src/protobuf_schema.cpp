@@ -1,9 +1,10 @@
 // The protobuf schema table (protobuf_schema.hpp). Field numbers are those of
-// upstream's generated.proto files: k8s.io/api resource/v1 and core/v1
-// (NodeSelector), k8s.io/apimachinery pkg/apis/meta/v1 (ObjectMeta, ListMeta,
-// OwnerReference, ManagedFieldsEntry, Condition, Status, DeleteOptions),
-// pkg/runtime (RawExtension) and pkg/api/resource (Quantity).
-// Messages are listed leaves first.
+// upstream's generated.proto files: k8s.io/api resource/v1, core/v1
+// (NodeSelector, Event, EventSource, EventSeries, ObjectReference),
+// events/v1 (Event, EventSeries) and coordination/v1 (Lease, LeaseSpec), k8s.io/apimachinery
+// pkg/apis/meta/v1 (ObjectMeta, ListMeta, OwnerReference, ManagedFieldsEntry, Condition, Status,
+// DeleteOptions), pkg/runtime (RawExtension) and pkg/api/resource (Quantity). Messages are listed
+// leaves first.
 #include "protobuf_schema.hpp"
 
 namespace drahil::apiserver::internal::pb {
@@ -23,6 +24,7 @@ Field MsgList(uint32_t n, const char* j, const Message& m) {
 }
 Field Inline(uint32_t n, const Message& m) { return {n, "", Type::kMessage, &m, kInline}; }
 Field Time(uint32_t n, const char* j) { return {n, j, Type::kTime}; }
+Field MicroTime(uint32_t n, const char* j) { return {n, j, Type::kMicroTime}; }
 Field Qty(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kQuantity, nullptr, f}; }
 Field Raw(uint32_t n, const char* j) { return {n, j, Type::kRaw}; }
 Field MapStr(uint32_t n, const char* j) { return {n, j, Type::kMapString}; }
@@ -88,6 +90,62 @@ const Message kNodeSelectorTerm{"NodeSelectorTerm",
                                  MsgList(2, "matchFields", kNodeSelectorRequirement)}};
 
 const Message kNodeSelector{"NodeSelector", {MsgList(1, "nodeSelectorTerms", kNodeSelectorTerm)}};
+
+// Events (core/v1 Event, EventSource, EventSeries, ObjectReference). Go's
+// encoder leaves out omitempty strings and ints, not the fields without it
+// (reportingComponent, reportingInstance: kKeep).
+const Message kObjectReference{
+    "ObjectReference",
+    {Str(1, "kind"), Str(2, "namespace"), Str(3, "name"), Str(4, "uid"), Str(5, "apiVersion"),
+     Str(6, "resourceVersion"), Str(7, "fieldPath")}};
+
+const Message kEventSource{"EventSource", {Str(1, "component"), Str(2, "host")}};
+
+const Message kCoreEventSeries{"EventSeries", {I32(1, "count"), MicroTime(2, "lastObservedTime")}};
+
+const Message kCoreEvent{
+    "Event",
+    {Msg(1, "metadata", kObjectMeta), Msg(2, "involvedObject", kObjectReference), Str(3, "reason"),
+     Str(4, "message"), Msg(5, "source", kEventSource), Time(6, "firstTimestamp"),
+     Time(7, "lastTimestamp"), I32(8, "count"), Str(9, "type"), MicroTime(10, "eventTime"),
+     Msg(11, "series", kCoreEventSeries), Str(12, "action"), Msg(13, "related", kObjectReference),
+     Str(14, "reportingComponent", kKeep), Str(15, "reportingInstance", kKeep)}};
+
+const Message kCoreEventList{"EventList",
+                             {Msg(1, "metadata", kListMeta), MsgList(2, "items", kCoreEvent)}};
+
+// --- events.k8s.io/v1 ---------------------------------------------------------
+
+const Message kEventsEventSeries{"EventSeries",
+                                 {I32(1, "count"), MicroTime(2, "lastObservedTime")}};
+
+const Message kEventsEvent{
+    "Event",
+    {Msg(1, "metadata", kObjectMeta), MicroTime(2, "eventTime"),
+     Msg(3, "series", kEventsEventSeries), Str(4, "reportingController"),
+     Str(5, "reportingInstance"), Str(6, "action"), Str(7, "reason"),
+     Msg(8, "regarding", kObjectReference), Msg(9, "related", kObjectReference), Str(10, "note"),
+     Str(11, "type"), Msg(12, "deprecatedSource", kEventSource),
+     Time(13, "deprecatedFirstTimestamp"), Time(14, "deprecatedLastTimestamp"),
+     I32(15, "deprecatedCount")}};
+
+const Message kEventsEventList{"EventList",
+                               {Msg(1, "metadata", kListMeta), MsgList(2, "items", kEventsEvent)}};
+
+// --- coordination.k8s.io/v1 ------------------------------------------------------
+// Every LeaseSpec field is a pointer in Go: present on the wire, shown in
+// JSON even when zero. strategy (6) and preferredHolder (7) came with
+// coordinated leader election (1.31).
+
+const Message kLeaseSpec{
+    "LeaseSpec",
+    {Str(1, "holderIdentity", kKeep), I32(2, "leaseDurationSeconds", kKeep),
+     MicroTime(3, "acquireTime"), MicroTime(4, "renewTime"), I32(5, "leaseTransitions", kKeep),
+     Str(6, "strategy", kKeep), Str(7, "preferredHolder", kKeep)}};
+
+const Message kLease{"Lease", {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kLeaseSpec)}};
+
+const Message kLeaseList{"LeaseList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kLease)}};
 
 // --- resource.k8s.io/v1: ResourceSlice ----------------------------------------
 
@@ -274,6 +332,12 @@ const std::vector<Kind>& Kinds() {
        "ResourceClaimTemplate"},
       {"resource.k8s.io/v1", "DeviceClass", &kDeviceClass},
       {"resource.k8s.io/v1", "DeviceClassList", &kDeviceClassList, "DeviceClass"},
+      {"v1", "Event", &kCoreEvent},
+      {"v1", "EventList", &kCoreEventList, "Event"},
+      {"events.k8s.io/v1", "Event", &kEventsEvent},
+      {"events.k8s.io/v1", "EventList", &kEventsEventList, "Event"},
+      {"coordination.k8s.io/v1", "Lease", &kLease},
+      {"coordination.k8s.io/v1", "LeaseList", &kLeaseList, "Lease"},
       {"v1", "Status", &kStatus},
       // DeleteOptions is registered in every group version; client-go's
       // envelope names the resource's or meta.k8s.io/v1.

@@ -19,6 +19,7 @@ enum class Type : uint8_t {
   kBool,         // bool (varint)
   kMessage,      // nested message (JSON object)
   kTime,         // meta/v1 Time {seconds = 1, nanos = 2}; JSON RFC 3339
+  kMicroTime,    // meta/v1 MicroTime (Time's wire form); JSON RFC 3339 to the microsecond
   kQuantity,     // api/resource Quantity {string = 1}; JSON string
   kRaw,          // runtime.RawExtension / meta/v1 FieldsV1 {raw = 1}; JSON value
   kMapString,    // map<string, string>

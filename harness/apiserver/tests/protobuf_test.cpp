@@ -301,6 +301,105 @@ TEST_CASE("protobuf: every resource.k8s.io/v1 kind round-trips with every field 
   CHECK(RoundTrip(status) == status);
 }
 
+// The kinds a driver writes besides resource.k8s.io: Events through either
+// API (client-go's record and events packages) and Leases (leader election).
+// Field numbers from k8s.io/api core/v1, events/v1 and coordination/v1
+// generated.proto; MicroTime is Time's wire form shown to the microsecond
+// (metav1.RFC3339Micro).
+TEST_CASE("protobuf: Events (core and events.k8s.io) and Leases round-trip with every field set",
+          "[apiserver][protobuf]") {
+  json ref = {{"kind", "Pod"},      {"namespace", "ns"},      {"name", "p"},        {"uid", "u-1"},
+              {"apiVersion", "v1"}, {"resourceVersion", "7"}, {"fieldPath", "spec"}};
+  json meta = {{"name", "e.1"}, {"namespace", "ns"}, {"resourceVersion", "9"}};
+  json core = {{"apiVersion", "v1"},
+               {"kind", "Event"},
+               {"metadata", meta},
+               {"involvedObject", ref},
+               {"reason", "Prepared"},
+               {"message", "m"},
+               {"source", {{"component", "driver"}, {"host", "node-a"}}},
+               {"firstTimestamp", "2026-01-02T03:04:05Z"},
+               {"lastTimestamp", "2026-01-02T03:04:06Z"},
+               {"count", 3},
+               {"type", "Normal"},
+               {"eventTime", "2026-01-02T03:04:05.123456Z"},
+               {"series", {{"count", 2}, {"lastObservedTime", "2026-01-02T03:04:07.000001Z"}}},
+               {"action", "Prepare"},
+               {"related", ref},
+               {"reportingComponent", "gpu.vendor.example/driver"},
+               {"reportingInstance", "node-a"}};
+  CHECK(RoundTrip(core) == core);
+  json events = {{"apiVersion", "events.k8s.io/v1"},
+                 {"kind", "Event"},
+                 {"metadata", meta},
+                 {"eventTime", "2026-01-02T03:04:05.000010Z"},
+                 {"series", {{"count", 2}, {"lastObservedTime", "2026-01-02T03:04:09.999999Z"}}},
+                 {"reportingController", "gpu.vendor.example/driver"},
+                 {"reportingInstance", "node-a"},
+                 {"action", "Prepare"},
+                 {"reason", "Prepared"},
+                 {"regarding", ref},
+                 {"related", ref},
+                 {"note", "n"},
+                 {"type", "Warning"},
+                 {"deprecatedSource", {{"component", "c"}}},
+                 {"deprecatedFirstTimestamp", "2026-01-02T03:04:05Z"},
+                 {"deprecatedLastTimestamp", "2026-01-02T03:04:05Z"},
+                 {"deprecatedCount", 1}};
+  CHECK(RoundTrip(events) == events);
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "driver-leader"}, {"namespace", "kube-system"}}},
+                {"spec",
+                 {{"holderIdentity", "node-a"},
+                  {"leaseDurationSeconds", 15},
+                  {"acquireTime", "2026-01-02T03:04:05.500000Z"},
+                  {"renewTime", "2026-01-02T03:04:20.000000Z"},
+                  {"leaseTransitions", 0},
+                  {"strategy", "OldestEmulationVersion"},
+                  {"preferredHolder", "node-b"}}}};
+  CHECK(RoundTrip(lease) == lease);
+  for (const json& obj : {core, events, lease}) {
+    json list = {{"apiVersion", obj["apiVersion"]},
+                 {"kind", obj["kind"].get<std::string>() + "List"},
+                 {"metadata", {{"resourceVersion", "12"}}},
+                 {"items", {obj, obj}}};
+    CHECK(RoundTrip(list) == list);
+  }
+}
+
+TEST_CASE("protobuf: a Lease as client-go marshals it, byte for byte", "[apiserver][protobuf]") {
+  // metadata {name: "l"}, spec {holderIdentity: "a" (1), leaseDurationSeconds:
+  // 15 (2), renewTime (4) {seconds: 1, nanos: 2000}, leaseTransitions: 0 (5)}:
+  // a pointer's zero is on the wire and in JSON.
+  std::string spec = std::string(
+      "\x0a\x01"
+      "a"
+      "\x10\x0f"
+      "\x22\x05\x08\x01\x10\xd0\x0f"
+      "\x28\x00",
+      14);
+  std::string raw = std::string("\x0a\x03\x0a\x01l", 5) + "\x12" +
+                    std::string(1, static_cast<char>(spec.size())) + spec;
+  std::string err;
+  auto obj = DecodeProtobufObject(Env("Lease", raw, "coordination.k8s.io/v1"), &err);
+  INFO(err);
+  REQUIRE(obj.has_value());
+  CHECK(*obj == json{{"apiVersion", "coordination.k8s.io/v1"},
+                     {"kind", "Lease"},
+                     {"metadata", {{"name", "l"}}},
+                     {"spec",
+                      {{"holderIdentity", "a"},
+                       {"leaseDurationSeconds", 15},
+                       {"renewTime", "1970-01-01T00:00:01.000002Z"},
+                       {"leaseTransitions", 0}}}});
+  auto back = EncodeProtobufObject(*obj, &err);
+  REQUIRE(back.has_value());
+  // The same bytes, in the envelope with upstream's empty contentEncoding
+  // and contentType.
+  CHECK(*back == Env("Lease", raw, "coordination.k8s.io/v1") + std::string("\x1a\x00\x22\x00", 4));
+}
+
 TEST_CASE("protobuf: Go zero values decode as Go's JSON encoder leaves them",
           "[apiserver][protobuf]") {
   // A ResourceSlice as client-go marshals it: every non-pointer field
@@ -630,6 +729,59 @@ TEST_CASE("protobuf: a client that speaks protobuf creates, gets, lists and upda
                      std::string("\x12\x01", 2) + "D" + "\x12\x00";
   // kind "D" is not DeleteOptions: the handler refuses the body.
   CHECK(Call(server, "DELETE", slices + "/pb-1", opts, accept).status == 400);
+}
+
+// A driver whose client speaks protobuf takes its leader-election Lease and
+// writes Events (client-go's tools/events) in protobuf too.
+TEST_CASE("protobuf: a protobuf client creates and renews a Lease and writes an Event",
+          "[apiserver][protobuf][http]") {
+  auto s = ApiServer::Start({});
+  REQUIRE_OK(s);
+  ApiServer& server = **s;
+  const std::string accept = std::string(kPb) + ", application/json";
+  std::string err;
+  const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "gpu-vendor-example-leader"}, {"namespace", "default"}}},
+                {"spec",
+                 {{"holderIdentity", "node-a_1"},
+                  {"leaseDurationSeconds", 15},
+                  {"acquireTime", "2026-12-05T01:02:03.000004Z"},
+                  {"renewTime", "2026-12-05T01:02:03.000004Z"},
+                  {"leaseTransitions", 0}}}};
+  auto created = Call(server, "POST", leases, *EncodeProtobufObject(lease, &err), accept);
+  REQUIRE(created.status == 201);
+  CHECK(created.content_type == kPb);
+  json c = Decoded(created);
+  CHECK(c["spec"] == lease["spec"]);
+  // Renewed: only renewTime moves, read back in JSON to the microsecond.
+  c["spec"]["renewTime"] = "2026-12-05T01:02:13.250000Z";
+  auto renewed = Call(server, "PUT", leases + "/gpu-vendor-example-leader",
+                      *EncodeProtobufObject(c, &err), accept);
+  REQUIRE(renewed.status == 200);
+  auto as_json = Call(server, "GET", leases + "/gpu-vendor-example-leader", "", "application/json");
+  CHECK(json::parse(as_json.body)["spec"]["renewTime"] == "2026-12-05T01:02:13.250000Z");
+  auto listed = Call(server, "GET", leases, "", accept);
+  REQUIRE(listed.status == 200);
+  CHECK(Decoded(listed)["kind"] == "LeaseList");
+
+  json event = {{"apiVersion", "events.k8s.io/v1"},
+                {"kind", "Event"},
+                {"metadata", {{"name", "claim-prepared.1"}, {"namespace", "default"}}},
+                {"eventTime", "2026-12-05T01:02:03.000100Z"},
+                {"reportingController", "gpu.vendor.example/kubelet-plugin"},
+                {"reportingInstance", "node-a"},
+                {"action", "Prepare"},
+                {"reason", "Prepared"},
+                {"regarding", {{"kind", "ResourceClaim"}, {"namespace", "default"}, {"name", "c"}}},
+                {"type", "Normal"}};
+  auto ev = Call(server, "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                 *EncodeProtobufObject(event, &err), accept);
+  INFO(ev.body);
+  REQUIRE(ev.status == 201);
+  CHECK(Decoded(ev)["regarding"] == event["regarding"]);
+  CHECK(Decoded(ev)["eventTime"] == "2026-12-05T01:02:03.000100Z");
 }
 
 TEST_CASE("protobuf: kinds without a protobuf form answer JSON or 406",

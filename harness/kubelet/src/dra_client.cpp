@@ -316,9 +316,20 @@ CallResult DoCall(const char* method, const std::string& driver, const std::stri
   rec.latency =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   Resp* resp = nullptr;
+  [[maybe_unused]] std::unique_ptr<Resp> heap_resp;  // TSan builds only, below
   auto bytes = std::make_shared<std::string>();
   if (st.ok()) {
+#if defined(__SANITIZE_THREAD__)
+    // Under ThreadSanitizer protobuf's headers give MapFieldBase two more
+    // members (map_field.h) than the uninstrumented system libprotobuf was
+    // built with, and the arena's destructor of a map-holding reply then
+    // runs library code on the wrong layout and crashes. TSan builds keep the
+    // reply on the heap; everything else is the same.
+    heap_resp = std::make_unique<Resp>();
+    resp = heap_resp.get();
+#else
     resp = google::protobuf::Arena::CreateMessage<Resp>(&arena);
+#endif
     if (!ReplyBytes(reply, *bytes) || !resp->ParseFromString(*bytes)) {
       // What the kubelet's gRPC (grpc-go) reports for a reply it cannot
       // decode: the call fails with Internal.

@@ -73,12 +73,54 @@ std::vector<ClaimRef> Claims(int n) {
   return out;
 }
 
+// Quantile(): the q-quantile of the latencies (sorts them).
+double Quantile(std::vector<double>& us, double q) {
+  std::sort(us.begin(), us.end());
+  return us[std::min(us.size() - 1, size_t(q * double(us.size())))];
+}
+
 void Percentiles(benchmark::State& state, std::vector<double>& us) {
   if (us.empty()) return;
-  std::sort(us.begin(), us.end());
-  auto at = [&](double q) { return us[std::min(us.size() - 1, size_t(q * double(us.size())))]; };
-  state.counters["p50_us"] = at(0.50);
-  state.counters["p99_us"] = at(0.99);
+  state.counters["p50_us"] = Quantile(us, 0.50);
+  state.counters["p99_us"] = Quantile(us, 0.99);
+}
+
+// BareCall: the same request, built once, sent as a plain unary call to the
+// plugin's socket; each call's latency is appended to `us`.
+class BareCall {
+ public:
+  BareCall(Node& node, const std::vector<ClaimRef>& claims)
+      : stub_(dra1::DRAPlugin::NewStub(node.bare)) {
+    for (const auto& c : claims) {
+      auto* pc = req_.add_claims();
+      pc->set_namespace_(c.namespace_name);
+      pc->set_uid(c.uid);
+      pc->set_name(c.name);
+    }
+  }
+  grpc::Status operator()(std::vector<double>& us) {
+    auto t0 = Clock::now();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    dra1::NodePrepareResourcesResponse resp;
+    grpc::Status s = stub_->NodePrepareResources(&ctx, req_, &resp);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    benchmark::DoNotOptimize(resp);
+    return s;
+  }
+
+ private:
+  std::unique_ptr<dra1::DRAPlugin::Stub> stub_;
+  dra1::NodePrepareResourcesRequest req_;
+};
+
+// StandInCall(): one KubeletStandIn::Prepare() of the claims, timed.
+drahil::Status StandInCall(Node& node, const std::vector<ClaimRef>& claims,
+                           std::vector<double>& us) {
+  auto t0 = Clock::now();
+  auto r = node.kubelet.Prepare(kDriver, claims);
+  us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  return r.status;
 }
 
 void StandInPrepare(benchmark::State& state, bool checkpoint) {
@@ -90,11 +132,8 @@ void StandInPrepare(benchmark::State& state, bool checkpoint) {
   auto claims = Claims(static_cast<int>(state.range(0)));
   std::vector<double> us;
   for (auto _ : state) {
-    auto t0 = Clock::now();
-    auto r = node.kubelet.Prepare(kDriver, claims);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    if (!r.status.ok()) {
-      state.SkipWithError(r.status.ToString().c_str());
+    if (drahil::Status st = StandInCall(node, claims, us); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
       break;
     }
   }
@@ -111,27 +150,13 @@ void BM_BareUnaryPrepare(benchmark::State& state) {
     state.SkipWithError("no plugin socket");
     return;
   }
-  auto stub = dra1::DRAPlugin::NewStub(node.bare);
-  dra1::NodePrepareResourcesRequest req;
-  for (const auto& c : Claims(static_cast<int>(state.range(0)))) {
-    auto* pc = req.add_claims();
-    pc->set_namespace_(c.namespace_name);
-    pc->set_uid(c.uid);
-    pc->set_name(c.name);
-  }
+  BareCall bare(node, Claims(static_cast<int>(state.range(0))));
   std::vector<double> us;
   for (auto _ : state) {
-    auto t0 = Clock::now();
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    dra1::NodePrepareResourcesResponse resp;
-    grpc::Status s = stub->NodePrepareResources(&ctx, req, &resp);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    if (!s.ok()) {
+    if (grpc::Status s = bare(us); !s.ok()) {
       state.SkipWithError(s.error_message().c_str());
       break;
     }
-    benchmark::DoNotOptimize(resp);
   }
   Percentiles(state, us);
 }
@@ -148,34 +173,12 @@ void BM_PreparePaired(benchmark::State& state) {
     return;
   }
   auto claims = Claims(static_cast<int>(state.range(0)));
-  auto stub = dra1::DRAPlugin::NewStub(node.bare);
-  dra1::NodePrepareResourcesRequest req;
-  for (const auto& c : claims) {
-    auto* pc = req.add_claims();
-    pc->set_namespace_(c.namespace_name);
-    pc->set_uid(c.uid);
-    pc->set_name(c.name);
-  }
+  BareCall bare(node, claims);
   std::vector<double> bare_us, standin_us;
-  auto bare = [&] {
-    auto t0 = Clock::now();
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    dra1::NodePrepareResourcesResponse resp;
-    grpc::Status s = stub->NodePrepareResources(&ctx, req, &resp);
-    bare_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    benchmark::DoNotOptimize(resp);
-    return s.ok();
-  };
-  auto standin = [&] {
-    auto t0 = Clock::now();
-    auto r = node.kubelet.Prepare(kDriver, claims);
-    standin_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    return r.status.ok();
-  };
   bool bare_first = true;
   for (auto _ : state) {
-    bool ok = bare_first ? bare() && standin() : standin() && bare();
+    bool ok = bare_first ? bare(bare_us).ok() && StandInCall(node, claims, standin_us).ok()
+                         : StandInCall(node, claims, standin_us).ok() && bare(bare_us).ok();
     bare_first = !bare_first;
     if (!ok) {
       state.SkipWithError("a call failed");
@@ -183,15 +186,11 @@ void BM_PreparePaired(benchmark::State& state) {
     }
   }
   if (bare_us.empty() || standin_us.empty()) return;
-  auto at = [](std::vector<double>& v, double q) {
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
-  };
-  double bare_p50 = at(bare_us, 0.5), standin_p50 = at(standin_us, 0.5);
+  double bare_p50 = Quantile(bare_us, 0.5), standin_p50 = Quantile(standin_us, 0.5);
   state.counters["bare_p50_us"] = bare_p50;
   state.counters["standin_p50_us"] = standin_p50;
-  state.counters["bare_p99_us"] = at(bare_us, 0.99);
-  state.counters["standin_p99_us"] = at(standin_us, 0.99);
+  state.counters["bare_p99_us"] = Quantile(bare_us, 0.99);
+  state.counters["standin_p99_us"] = Quantile(standin_us, 0.99);
   state.counters["p50_ratio"] = standin_p50 / bare_p50;
 }
 

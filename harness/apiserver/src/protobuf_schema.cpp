@@ -101,14 +101,15 @@ const Message kObjectReference{
 
 const Message kEventSource{"EventSource", {Str(1, "component"), Str(2, "host")}};
 
-const Message kCoreEventSeries{"EventSeries", {I32(1, "count"), MicroTime(2, "lastObservedTime")}};
+// EventSeries: the same fields in core/v1 and events.k8s.io/v1.
+const Message kEventSeries{"EventSeries", {I32(1, "count"), MicroTime(2, "lastObservedTime")}};
 
 const Message kCoreEvent{
     "Event",
     {Msg(1, "metadata", kObjectMeta), Msg(2, "involvedObject", kObjectReference), Str(3, "reason"),
      Str(4, "message"), Msg(5, "source", kEventSource), Time(6, "firstTimestamp"),
      Time(7, "lastTimestamp"), I32(8, "count"), Str(9, "type"), MicroTime(10, "eventTime"),
-     Msg(11, "series", kCoreEventSeries), Str(12, "action"), Msg(13, "related", kObjectReference),
+     Msg(11, "series", kEventSeries), Str(12, "action"), Msg(13, "related", kObjectReference),
      Str(14, "reportingComponent", kKeep), Str(15, "reportingInstance", kKeep)}};
 
 const Message kCoreEventList{"EventList",
@@ -116,14 +117,10 @@ const Message kCoreEventList{"EventList",
 
 // --- events.k8s.io/v1 ---------------------------------------------------------
 
-const Message kEventsEventSeries{"EventSeries",
-                                 {I32(1, "count"), MicroTime(2, "lastObservedTime")}};
-
 const Message kEventsEvent{
     "Event",
-    {Msg(1, "metadata", kObjectMeta), MicroTime(2, "eventTime"),
-     Msg(3, "series", kEventsEventSeries), Str(4, "reportingController"),
-     Str(5, "reportingInstance"), Str(6, "action"), Str(7, "reason"),
+    {Msg(1, "metadata", kObjectMeta), MicroTime(2, "eventTime"), Msg(3, "series", kEventSeries),
+     Str(4, "reportingController"), Str(5, "reportingInstance"), Str(6, "action"), Str(7, "reason"),
      Msg(8, "regarding", kObjectReference), Msg(9, "related", kObjectReference), Str(10, "note"),
      Str(11, "type"), Msg(12, "deprecatedSource", kEventSource),
      Time(13, "deprecatedFirstTimestamp"), Time(14, "deprecatedLastTimestamp"),

@@ -82,7 +82,7 @@ Result<Inventory> Discover(CaseContext& ctx) {
       for (const auto& sh : shapes) {
         if (!rec.kinds.count(sh.kind)) continue;
         auto match = sh.program->Evaluate(*dev);
-        std::string key = sh.kind + "." + sh.name;
+        std::string key = ShapeKey(sh.kind, sh.name);
         if (!match.ok()) {
           inv.shape_errors.emplace(key, "device " + rec.name + ": " + match.status().message());
         } else if (*match) {

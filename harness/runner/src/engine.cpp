@@ -174,7 +174,7 @@ std::vector<DeviceRequirement> DeviceNeeds(const Suite& suite, const Case& kase)
 bool Fits(const DeviceRecord& rec, const DeviceRequirement& d) {
   if (!rec.kinds.count(d.kind)) return false;
   if (d.exclusive && rec.shareable) return false;
-  return d.shape.empty() || rec.shapes.count(d.kind + "." + d.shape) > 0;
+  return d.shape.empty() || rec.shapes.count(ShapeKey(d.kind, d.shape)) > 0;
 }
 
 }  // namespace
@@ -268,14 +268,13 @@ StepOutcome Engine::CheckRequires(const Suite& suite, const Case& kase, CaseCont
     int want = d.role.empty() ? d.count : ++roles_of_kind[d.kind];
     const auto& counts = d.exclusive ? inv->exclusive : inv->devices;
     int have = counts.count(d.kind) ? counts.at(d.kind) : 0;
-    if (!d.shape.empty()) {
+    if (!d.shape.empty()) {  // shapes are per device: count the published devices that fit
       have = static_cast<int>(std::count_if(inv->device_list.begin(), inv->device_list.end(),
                                             [&](const DeviceRecord& rec) { return Fits(rec, d); }));
     }
     if (have < want && !d.shape.empty()) {
-      std::string key = d.kind + "." + d.shape;
       std::string why;
-      if (auto e = inv->shape_errors.find(key); e != inv->shape_errors.end())
+      if (auto e = inv->shape_errors.find(ShapeKey(d.kind, d.shape)); e != inv->shape_errors.end())
         why = " (the shape's selector failed on " + e->second + ")";
       return StepOutcome::Skip("needs " + std::to_string(want) +
                                std::string(d.exclusive ? " exclusive" : "") +

@@ -49,10 +49,16 @@ struct DeviceRecord {
   bool tainted = false;
   // allowMultipleAllocations: several claims may hold the device at once.
   bool shareable = false;
-  // The profile's partition shapes the device has, as "KIND.SHAPE": its
+  // The profile's partition shapes the device has, as ShapeKey(): its
   // kind's shape selector accepts it.
   std::set<std::string> shapes;
 };
+
+// ShapeKey(): "KIND.SHAPE", how DeviceRecord::shapes and
+// Inventory::shape_errors name a partition shape of a kind.
+inline std::string ShapeKey(const std::string& kind, const std::string& shape) {
+  return kind + "." + shape;
+}
 
 // Binding: what the placeholders of one case resolve against.
 struct Binding {

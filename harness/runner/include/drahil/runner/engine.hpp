@@ -267,7 +267,7 @@ struct Inventory {
   // Capabilities the profile claims that the driver's registration or slices
   // contradict, with where that shows; cases requiring them end in Error.
   std::map<std::string, std::string> contradicted;
-  // A shape selector that failed to evaluate on a device ("KIND.SHAPE" →
+  // A shape selector that failed to evaluate on a device (ShapeKey() →
   // the first device and error): such a device has no shape, and a case
   // that skips for want of the shape says why.
   std::map<std::string, std::string> shape_errors;

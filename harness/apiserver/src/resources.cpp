@@ -98,17 +98,22 @@ std::vector<ResourceInfo> BuildResources() {
     auto& lease = add("coordination.k8s.io", "leases", "Lease", "lease", true, false, {});
     lease.sets_generation = false;
   }
-  // events.k8s.io/v1 (pkg/apis/events/v1/conversion.go
-  // AddFieldLabelConversionsForEvent: the v1 names, mapped to the stored
-  // ones; here the objects are stored in their events.k8s.io form).
+  // events.k8s.io/v1: the same objects as core/v1 Events, stored in the
+  // core form and converted (pkg/apis/events/v1/conversion.go). Field labels:
+  // AddFieldLabelConversionsForEvent there maps the events.k8s.io names to
+  // the core event's selectable fields ("source" stays source.component).
   {
     auto& ev = add("events.k8s.io", "events", "Event", "event", true, false, {"ev"});
     ev.sets_generation = false;
-    ev.fields = Labels({"reason", "regarding.kind", "regarding.namespace", "regarding.name",
-                        "regarding.uid", "regarding.apiVersion", "regarding.resourceVersion",
-                        "regarding.fieldPath", "reportingController", "type", "metadata.namespace",
-                        "metadata.name"});
-    ev.fields.push_back({"source", "deprecatedSource.component", ""});
+    ev.storage = "events";
+    ev.conversion = &EventsV1Conversion();
+    ev.fields = Labels({"reason", "type", "metadata.namespace", "metadata.name"});
+    for (const char* f :
+         {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"}) {
+      ev.fields.push_back({std::string("regarding.") + f, std::string("involvedObject.") + f, ""});
+    }
+    ev.fields.push_back({"reportingController", "reportingComponent", ""});
+    ev.fields.push_back({"source", "source.component", ""});
     ev.field_error = FieldLabelError::kNotSupported;
   }
   // apiextensions.k8s.io/v1.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "conversion.hpp"
 #include "drahil/core/mutex.hpp"
 
 namespace drahil::apiserver::internal {
@@ -58,8 +59,12 @@ struct ResourceInfo {
   std::vector<FieldLabel> fields;
   FieldLabelError field_error = FieldLabelError::kDefaultMeta;
   // Where the objects live in the store: "resourceslices.resource.k8s.io".
-  // The versions of one CRD share it.
+  // The versions of one CRD share it, and events.k8s.io/v1 Events share
+  // core/v1's.
   std::string storage;
+  // How objects are converted between this version and the stored form;
+  // nullptr when they are stored as served.
+  const Conversion* conversion = nullptr;
   // The CustomResourceDefinition that serves it; "" for built-ins.
   std::string crd;
 

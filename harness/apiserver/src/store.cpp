@@ -196,13 +196,28 @@ std::string Store::RandomSuffix() {
   return s;
 }
 
+namespace {
+
+// Served()/Stored(): an object as info serves it, and as it is stored.
+ObjPtr Served(const ResourceInfo& info, ObjPtr stored) {
+  if (info.conversion == nullptr || !stored) return stored;
+  return std::make_shared<const json>(info.conversion->from_storage(*stored));
+}
+
+json Stored(const ResourceInfo& info, json served) {
+  if (info.conversion == nullptr) return served;
+  return info.conversion->to_storage(served);
+}
+
+}  // namespace
+
 Expected<ObjPtr> Store::Get(const ResourceInfo& info, const std::string& ns,
                             const std::string& name) const {
   MutexLock lock(mu_);
   auto b = objects_.find(info.storage);
   if (b != objects_.end()) {
     auto it = b->second.find(Key(ns, name));
-    if (it != b->second.end()) return it->second;
+    if (it != b->second.end()) return Served(info, it->second);
   }
   return NotFound(info, name);
 }
@@ -231,7 +246,7 @@ Expected<ListResult> Store::List(const ResourceInfo& info, const Filter& filter,
       ++out.remaining;
       continue;
     }
-    out.items.push_back(it->second);
+    out.items.push_back(Served(info, it->second));
     last = it->first;
   }
   if (out.remaining > 0) {
@@ -279,6 +294,7 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     if (check) {
       if (auto err = check(obj, ns_obj)) return *err;
     }
+    obj = Stored(info, std::move(obj));
     json& m = obj["metadata"];
     m["uid"] = NewUid();
     m["creationTimestamp"] = NowRfc3339(*options_.clock);
@@ -297,7 +313,7 @@ Expected<ObjPtr> Store::Create(const ResourceInfo& info, json obj, const Check& 
     CrdWrittenLocked(info, *result);
   }
   NotifyWrite();
-  return result;
+  return Served(info, result);
 }
 
 Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
@@ -315,10 +331,10 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
       auto nit = nsb.find(Key("", ns));
       if (nit != nsb.end()) ns_obj = nit->second.get();
     }
-    auto desired_or = fn(*current, ns_obj);
+    auto desired_or = fn(*Served(info, current), ns_obj);
     if (!desired_or.ok()) return desired_or.error();
-    json desired = std::move(desired_or.value());
-    if (!desired.is_object()) return BadRequest("the object is not a JSON object");
+    if (!desired_or.value().is_object()) return BadRequest("the object is not a JSON object");
+    json desired = Stored(info, std::move(desired_or.value()));
     json& m = desired["metadata"];
     if (!m.is_object()) m = json::object();
     const json& cm = Meta(*current);
@@ -344,7 +360,8 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
       }
     }
     if (m.contains("generateName") && !cm.contains("generateName")) m.erase("generateName");
-    if (desired == *current) return current;  // no-op: no new resourceVersion, no event
+    // A no-op writes nothing: no new resourceVersion, no event.
+    if (desired == *current) return Served(info, current);
     if (info.sets_generation && desired.value("spec", json()) != current->value("spec", json())) {
       m["generation"] = cm.value("generation", int64_t{0}) + 1;
     }
@@ -365,7 +382,7 @@ Expected<ObjPtr> Store::Update(const ResourceInfo& info, const std::string& ns,
     }
   }
   NotifyWrite();
-  return result;
+  return Served(info, result);
 }
 
 ObjPtr Store::DeleteLocked(const ResourceInfo& info, const std::string& key, ObjPtr current) {
@@ -429,10 +446,10 @@ Expected<ObjPtr> Store::Delete(const ResourceInfo& info, const std::string& ns,
               ", ResourceVersion in object meta: " + cm.value("resourceVersion", ""));
     }
     if (check) {
-      if (auto err = check(*current, nullptr)) return *err;
+      if (auto err = check(*Served(info, current), nullptr)) return *err;
     }
     if (HasFinalizers(*current)) {
-      if (cm.contains("deletionTimestamp")) return current;
+      if (cm.contains("deletionTimestamp")) return Served(info, current);
       json marked = *current;
       marked["metadata"]["deletionTimestamp"] = NowRfc3339(*options_.clock);
       marked["metadata"]["deletionGracePeriodSeconds"] = 0;
@@ -445,7 +462,7 @@ Expected<ObjPtr> Store::Delete(const ResourceInfo& info, const std::string& ns,
     }
   }
   NotifyWrite();
-  return result;
+  return Served(info, result);
 }
 
 Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
@@ -457,7 +474,7 @@ Expected<std::vector<ObjPtr>> Store::DeleteCollection(const ResourceInfo& info,
       if (!filter.Matches(*obj)) continue;
       // Authorization is all-or-nothing, checked before anything goes.
       if (check) {
-        if (auto err = check(*obj, nullptr)) return *err;
+        if (auto err = check(*Served(info, obj), nullptr)) return *err;
       }
       targets.emplace_back(formats::StringOr(*obj, "metadata.namespace"),
                            formats::StringOr(*obj, "metadata.name"));
@@ -490,6 +507,8 @@ void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjP
 
 void Store::DispatchLocked(const Event& ev) {
   std::shared_ptr<const std::string> text = ev.obj_json;
+  // The object's text in each converted version a watcher asked for.
+  std::map<const Conversion*, std::string> converted;
   for (const auto& w : watchers_) {
     if (w->info() != ev.info && w->info()->storage != ev.info->storage) continue;
     bool now = w->filter().Matches(*ev.obj);
@@ -508,6 +527,12 @@ void Store::DispatchLocked(const Event& ev) {
       type = ev.type;
     }
     if (type.empty()) continue;
+    if (const Conversion* conv = w->info()->conversion) {
+      auto [it, fresh] = converted.try_emplace(conv);
+      if (fresh) it->second = conv->from_storage(*ev.obj).dump();
+      w->Push(EventLine(type, it->second));
+      continue;
+    }
     if (!text) text = std::make_shared<const std::string>(ev.obj->dump());
     w->Push(EventLine(type, *text));
   }
@@ -522,7 +547,9 @@ Expected<std::shared_ptr<Watcher>> Store::Watch(const WatchRequest& req) {
     auto b = objects_.find(req.info->storage);
     if (b != objects_.end()) {
       for (const auto& [key, obj] : b->second) {
-        if (req.filter.Matches(*obj)) w->Push(EventLine("ADDED", obj->dump()));
+        if (req.filter.Matches(*obj)) {
+          w->Push(EventLine("ADDED", Served(*req.info, obj)->dump()));
+        }
       }
     }
     if (req.send_initial_events) {
@@ -618,8 +645,10 @@ Status Store::Restore(const json& snapshot) {
     }
     std::string name = formats::StringOr(obj, "metadata.name");
     if (name.empty()) return InvalidArgumentError(where + ": metadata.name missing");
+    // An object saved in a served version that is stored in another (an
+    // events.k8s.io Event) is kept in the stored form.
     objects[info->storage][Key(formats::StringOr(obj, "metadata.namespace"), name)] =
-        std::make_shared<const json>(obj);
+        std::make_shared<const json>(Stored(*info, obj));
     if (info->storage == kCrdStorage) registry_.SetCrd(obj);
   }
   objects_ = std::move(objects);

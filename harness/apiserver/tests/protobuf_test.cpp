@@ -782,6 +782,16 @@ TEST_CASE("protobuf: a protobuf client creates and renews a Lease and writes an 
   REQUIRE(ev.status == 201);
   CHECK(Decoded(ev)["regarding"] == event["regarding"]);
   CHECK(Decoded(ev)["eventTime"] == "2026-12-05T01:02:03.000100Z");
+  // The same Event read as a core/v1 protobuf Event (one storage, two versions).
+  auto core = Call(server, "GET", "/api/v1/namespaces/default/events/claim-prepared.1", "", accept);
+  REQUIRE(core.status == 200);
+  CHECK(core.content_type == kPb);
+  json ce = Decoded(core);
+  CHECK(ce["kind"] == "Event");
+  CHECK(ce["apiVersion"] == "v1");
+  CHECK(ce["involvedObject"] == event["regarding"]);
+  CHECK(ce["reportingComponent"] == "gpu.vendor.example/kubelet-plugin");
+  CHECK(ce["eventTime"] == "2026-12-05T01:02:03.000100Z");
 }
 
 TEST_CASE("protobuf: kinds without a protobuf form answer JSON or 406",

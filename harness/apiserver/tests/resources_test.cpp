@@ -264,6 +264,136 @@ TEST_CASE("ApiServer resources: events.k8s.io/v1 Events with their validation an
   CHECK(core.status == 200);
 }
 
+// One Event, two APIs: kube-apiserver stores events.k8s.io/v1 Events as core
+// Events (pkg/apis/events/v1/conversion.go Convert_v1_Event_To_core_Event and
+// Convert_core_Event_To_v1_Event; the events REST storage of
+// pkg/registry/core/event serves both groups). An Event a driver writes
+// through client-go's tools/events is what `kubectl get events` lists.
+TEST_CASE("ApiServer resources: core and events.k8s.io Events are one object in two versions",
+          "[apiserver][resources]") {
+  auto server = StartServer();
+  const std::string ev_base = "/apis/events.k8s.io/v1/namespaces/default/events";
+  const std::string core_base = "/api/v1/namespaces/default/events";
+  WatchStream core_watch(server->port(), core_base + "?watch=true", server->admin_token());
+  WatchStream ev_watch(server->port(), ev_base + "?watch=true&fieldSelector=regarding.name%3Dpod-1",
+                       server->admin_token());
+
+  // Written through events.k8s.io, read through core/v1.
+  json ev = {{"apiVersion", "events.k8s.io/v1"},
+             {"kind", "Event"},
+             {"metadata", {{"name", "claim-1.abc"}}},
+             {"eventTime", "2026-01-01T00:00:00.000000Z"},
+             {"reportingController", "accel.example.org/driver"},
+             {"reportingInstance", "node-1"},
+             {"action", "Prepare"},
+             {"reason", "Prepared"},
+             {"type", "Normal"},
+             {"note", "prepared 1 device"},
+             {"deprecatedSource", {{"component", "accel-driver"}}},
+             {"deprecatedFirstTimestamp", nullptr},
+             {"regarding", {{"kind", "ResourceClaim"}, {"name", "claim-1"}}},
+             {"series", {{"count", 2}, {"lastObservedTime", "2026-01-01T00:00:01.000000Z"}}}};
+  auto created = Http(*server, "POST", ev_base, ev.dump());
+  REQUIRE(created.status == 201);
+  json ev_obj = created.Json();
+  CHECK(ev_obj["apiVersion"] == "events.k8s.io/v1");
+  CHECK(ev_obj["note"] == "prepared 1 device");
+  CHECK_FALSE(ev_obj.contains("deprecatedFirstTimestamp"));
+  auto core = Http(*server, "GET", core_base + "/claim-1.abc");
+  REQUIRE(core.status == 200);
+  json c = core.Json();
+  CHECK(c["apiVersion"] == "v1");
+  CHECK(c["kind"] == "Event");
+  CHECK(c["message"] == "prepared 1 device");
+  CHECK(c["involvedObject"]["name"] == "claim-1");
+  CHECK(c["reportingComponent"] == "accel.example.org/driver");
+  CHECK(c["reportingInstance"] == "node-1");
+  CHECK(c["source"]["component"] == "accel-driver");
+  CHECK(c["series"]["count"] == 2);
+  CHECK(c["eventTime"] == "2026-01-01T00:00:00.000000Z");
+  CHECK_FALSE(c.contains("note"));
+  CHECK_FALSE(c.contains("regarding"));
+  CHECK(c["metadata"]["uid"] == ev_obj["metadata"]["uid"]);
+  CHECK(c["metadata"]["resourceVersion"] == ev_obj["metadata"]["resourceVersion"]);
+  json added = NextOf(core_watch, "ADDED")["object"];
+  CHECK(added["message"] == "prepared 1 device");
+  CHECK(added["apiVersion"] == "v1");
+  // Core selectors see it by the core names.
+  auto by_component = Http(*server, "GET",
+                           core_base +
+                               "?fieldSelector=reportingComponent%3Daccel.example.org%2F"
+                               "driver,involvedObject.kind%3DResourceClaim,source%3D"
+                               "accel-driver")
+                          .Json();
+  CHECK(by_component["items"].size() == 1);
+
+  // Written through core/v1 (client-go's tools/record), read through
+  // events.k8s.io with its own field labels; its watch gets the converted form.
+  json core_ev = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", "pod-1.def"}}},
+      {"involvedObject", {{"kind", "Pod"}, {"name", "pod-1"}, {"namespace", "default"}}},
+      {"reason", "FailedPrepareDynamicResources"},
+      {"message", "NodePrepareResources failed"},
+      {"type", "Warning"},
+      {"count", 3},
+      {"source", {{"component", "kubelet"}, {"host", "node-1"}}},
+      {"firstTimestamp", "2026-01-01T00:00:00Z"},
+      {"lastTimestamp", "2026-01-01T00:00:02Z"},
+      {"reportingComponent", ""},
+      {"reportingInstance", ""}};
+  REQUIRE(Http(*server, "POST", core_base, core_ev.dump()).status == 201);
+  json seen = NextOf(ev_watch, "ADDED")["object"];
+  CHECK(seen["apiVersion"] == "events.k8s.io/v1");
+  CHECK(seen["metadata"]["name"] == "pod-1.def");
+  CHECK(seen["note"] == "NodePrepareResources failed");
+  CHECK(seen["regarding"]["name"] == "pod-1");
+  CHECK(seen["deprecatedCount"] == 3);
+  CHECK(seen["deprecatedSource"]["host"] == "node-1");
+  CHECK(seen["deprecatedFirstTimestamp"] == "2026-01-01T00:00:00Z");
+  CHECK(seen["deprecatedLastTimestamp"] == "2026-01-01T00:00:02Z");
+  // Empty strings under omitempty fields are not shown, as Go encodes them.
+  CHECK_FALSE(seen.contains("reportingController"));
+  CHECK_FALSE(seen.contains("reportingInstance"));
+  auto sel = Http(*server, "GET",
+                  ev_base + "?fieldSelector=regarding.kind%3DPod,source%3Dkubelet,type%3DWarning")
+                 .Json();
+  REQUIRE(sel["items"].size() == 1);
+  CHECK(sel["items"][0]["metadata"]["name"] == "pod-1.def");
+  auto all = Http(*server, "GET", ev_base).Json();
+  CHECK(all["items"].size() == 2);
+  CHECK(all["items"][0]["apiVersion"] == "events.k8s.io/v1");
+
+  // An update through one API is an update of the other: a merge patch that
+  // bumps the series, as tools/events does for a repeated event.
+  auto patched = Http(*server, "PATCH", ev_base + "/claim-1.abc",
+                      json{{"series", {{"count", 3}}}}.dump(), "application/merge-patch+json");
+  REQUIRE(patched.status == 200);
+  json after = Http(*server, "GET", core_base + "/claim-1.abc").Json();
+  CHECK(after["series"]["count"] == 3);
+  CHECK(after["message"] == "prepared 1 device");
+  CHECK(after["metadata"]["resourceVersion"] == patched.Json()["metadata"]["resourceVersion"]);
+  CHECK(NextOf(core_watch, "MODIFIED")["object"]["series"]["count"] == 3);
+  // A PUT of what was read changes nothing: no new resourceVersion.
+  json same = Http(*server, "GET", ev_base + "/claim-1.abc").Json();
+  auto put = Http(*server, "PUT", ev_base + "/claim-1.abc", same.dump());
+  REQUIRE(put.status == 200);
+  CHECK(put.Json()["metadata"]["resourceVersion"] == same["metadata"]["resourceVersion"]);
+
+  // Deleted through core/v1: gone from events.k8s.io too, with its own name.
+  REQUIRE(Http(*server, "DELETE", core_base + "/pod-1.def").status == 200);
+  CHECK(NextOf(ev_watch, "DELETED")["object"]["note"] == "NodePrepareResources failed");
+  auto gone = Http(*server, "GET", ev_base + "/pod-1.def");
+  CHECK(gone.status == 404);
+  CHECK(gone.Json()["message"] == "events.events.k8s.io \"pod-1.def\" not found");
+  // The same name cannot be taken twice across the two APIs.
+  json dup = ev;
+  CHECK(Http(*server, "POST", ev_base, dup.dump()).status == 409);
+  core_ev["metadata"]["name"] = "claim-1.abc";
+  CHECK(Http(*server, "POST", core_base, core_ev.dump()).status == 409);
+}
+
 // The field label conversion funcs: pkg/apis/core/v1/conversion.go (Pod,
 // Node, Namespace, Event, Secret), pkg/apis/resource/v1/conversion.go
 // (ResourceSlice) and apimachinery's DefaultMetaV1FieldSelectorConversion

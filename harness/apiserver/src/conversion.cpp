@@ -4,6 +4,8 @@
 #include <string_view>
 #include <utility>
 
+#include "resources.hpp"
+
 namespace drahil::apiserver::internal {
 
 using nlohmann::json;
@@ -56,17 +58,37 @@ json Rename(const json& in, bool to_core, const char* api_version) {
   return out;
 }
 
-json EventToCore(const json& served) {
+json EventToCore(const json& served, const ResourceInfo& /*info*/) {
   if (!served.is_object()) return served;
   return Rename(served, /*to_core=*/true, "v1");
 }
 
-json EventFromCore(const json& stored) {
+json EventFromCore(const json& stored, const ResourceInfo& /*info*/) {
   if (!stored.is_object()) return stored;
   return Rename(stored, /*to_core=*/false, "events.k8s.io/v1");
 }
 
+json WithApiVersion(const json& obj, const std::string& api_version) {
+  if (!obj.is_object()) return obj;
+  json out = obj;
+  out["apiVersion"] = api_version;
+  return out;
+}
+
+json CrdToStorage(const json& served, const ResourceInfo& info) {
+  return WithApiVersion(served, info.group + "/" + info.storage_version);
+}
+
+json CrdFromStorage(const json& stored, const ResourceInfo& info) {
+  return WithApiVersion(stored, info.GroupVersion());
+}
+
 }  // namespace
+
+const Conversion& CrdNoneConversion() {
+  static const Conversion kConversion{&CrdToStorage, &CrdFromStorage};
+  return kConversion;
+}
 
 const Conversion& EventsV1Conversion() {
   static const Conversion kConversion{&EventToCore, &EventFromCore};

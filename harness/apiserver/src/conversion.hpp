@@ -11,12 +11,14 @@
 
 namespace drahil::apiserver::internal {
 
-// Conversion: both directions for one served version. Each takes a whole
-// object and returns a new one; fields neither direction knows are carried
-// over unchanged.
+struct ResourceInfo;
+
+// Conversion: both directions for one served version (info). Each takes a
+// whole object and returns a new one; fields neither direction knows are
+// carried over unchanged.
 struct Conversion {
-  nlohmann::json (*to_storage)(const nlohmann::json& served);
-  nlohmann::json (*from_storage)(const nlohmann::json& stored);
+  nlohmann::json (*to_storage)(const nlohmann::json& served, const ResourceInfo& info);
+  nlohmann::json (*from_storage)(const nlohmann::json& stored, const ResourceInfo& info);
 };
 
 // EventsV1Conversion(): events.k8s.io/v1 Event <-> core/v1 Event, as
@@ -27,6 +29,13 @@ struct Conversion {
 // lastTimestamp/count, and reportingController is the core
 // reportingComponent. core/v1 is the storage version.
 const Conversion& EventsV1Conversion();
+
+// CrdNoneConversion(): the versions of a CustomResourceDefinition with
+// conversion strategy None (the only one served here): only apiVersion
+// changes, to the storage version (ResourceInfo::storage_version) when
+// stored and to the served version when read (apiextensions-apiserver's
+// nopConverter).
+const Conversion& CrdNoneConversion();
 
 }  // namespace drahil::apiserver::internal
 

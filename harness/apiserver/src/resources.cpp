@@ -230,6 +230,11 @@ std::vector<ResourceInfo> CrdResources(const json& crd) {
   if (group.empty() || plural.empty() || kind.empty()) return out;
   const json versions = spec.value("versions", json::array());
   if (!versions.is_array()) return out;
+  std::string storage_version;
+  for (const auto& v : versions) {
+    if (v.is_object() && v.value("storage", false) && v.contains("name") && v["name"].is_string())
+      storage_version = v["name"].get<std::string>();
+  }
   for (const auto& v : versions) {
     if (!v.is_object() || !v.value("served", false) || !v["name"].is_string()) continue;
     ResourceInfo info;
@@ -267,6 +272,12 @@ std::vector<ResourceInfo> CrdResources(const json& crd) {
       }
     }
     info.storage = plural + "." + group;
+    // With several versions, objects are stored in the storage version and
+    // read in the one asked for.
+    if (versions.size() > 1 && !storage_version.empty()) {
+      info.storage_version = storage_version;
+      info.conversion = &CrdNoneConversion();
+    }
     info.crd = crd.contains("metadata") ? crd["metadata"].value("name", "") : "";
     out.push_back(std::move(info));
   }

@@ -65,6 +65,8 @@ struct ResourceInfo {
   // How objects are converted between this version and the stored form;
   // nullptr when they are stored as served.
   const Conversion* conversion = nullptr;
+  // The version objects are stored in, for a CRD with several versions.
+  std::string storage_version;
   // The CustomResourceDefinition that serves it; "" for built-ins.
   std::string crd;
 

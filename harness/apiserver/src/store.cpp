@@ -201,12 +201,12 @@ namespace {
 // Served()/Stored(): an object as info serves it, and as it is stored.
 ObjPtr Served(const ResourceInfo& info, ObjPtr stored) {
   if (info.conversion == nullptr || !stored) return stored;
-  return std::make_shared<const json>(info.conversion->from_storage(*stored));
+  return std::make_shared<const json>(info.conversion->from_storage(*stored, info));
 }
 
 json Stored(const ResourceInfo& info, json served) {
   if (info.conversion == nullptr) return served;
-  return info.conversion->to_storage(served);
+  return info.conversion->to_storage(served, info);
 }
 
 }  // namespace
@@ -508,7 +508,7 @@ void Store::CommitLocked(const ResourceInfo& info, const std::string& type, ObjP
 void Store::DispatchLocked(const Event& ev) {
   std::shared_ptr<const std::string> text = ev.obj_json;
   // The object's text in each converted version a watcher asked for.
-  std::map<const Conversion*, std::string> converted;
+  std::map<const ResourceInfo*, std::string> converted;
   for (const auto& w : watchers_) {
     if (w->info() != ev.info && w->info()->storage != ev.info->storage) continue;
     bool now = w->filter().Matches(*ev.obj);
@@ -527,9 +527,9 @@ void Store::DispatchLocked(const Event& ev) {
       type = ev.type;
     }
     if (type.empty()) continue;
-    if (const Conversion* conv = w->info()->conversion) {
-      auto [it, fresh] = converted.try_emplace(conv);
-      if (fresh) it->second = conv->from_storage(*ev.obj).dump();
+    if (w->info()->conversion != nullptr) {
+      auto [it, fresh] = converted.try_emplace(w->info());
+      if (fresh) it->second = Served(*w->info(), ev.obj)->dump();
       w->Push(EventLine(type, it->second));
       continue;
     }

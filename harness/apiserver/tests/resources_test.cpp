@@ -513,8 +513,30 @@ TEST_CASE("ApiServer CRDs: a CRD's objects are served, watched and removed with 
   // the same objects.
   REQUIRE_OK(server->Get("gpuconfigs", "default", "a"));
   REQUIRE_OK(server->Get("GpuConfig", "default", "a"));
-  CHECK(Http(*server, "GET", "/apis/gpu.example.com/v1beta1/namespaces/default/gpuconfigs/a")
-            .status == 200);
+  // Strategy None (apiextensions-apiserver's nopConverter): each version
+  // reads the object with its own apiVersion, and objects are stored in the
+  // storage version whichever version wrote them.
+  const std::string beta_base = "/apis/gpu.example.com/v1beta1/namespaces/default/gpuconfigs";
+  WatchStream beta_watch(server->port(), beta_base + "?watch=true", server->admin_token());
+  auto as_beta = Http(*server, "GET", beta_base + "/a");
+  REQUIRE(as_beta.status == 200);
+  CHECK(as_beta.Json()["apiVersion"] == "gpu.example.com/v1beta1");
+  CHECK(as_beta.Json()["spec"]["color"] == "blue");
+  CHECK(NextOf(beta_watch, "ADDED")["object"]["apiVersion"] == "gpu.example.com/v1beta1");
+  json b = obj;
+  b["apiVersion"] = "gpu.example.com/v1beta1";
+  b["metadata"]["name"] = "b";
+  auto cb = Http(*server, "POST", beta_base, b.dump());
+  REQUIRE(cb.status == 201);
+  CHECK(cb.Json()["apiVersion"] == "gpu.example.com/v1beta1");
+  CHECK(NextOf(w, "ADDED")["object"]["apiVersion"] == "gpu.example.com/v1");
+  CHECK(NextOf(beta_watch, "ADDED")["object"]["apiVersion"] == "gpu.example.com/v1beta1");
+  CHECK(Http(*server, "GET", base + "/b").Json()["apiVersion"] == "gpu.example.com/v1");
+  auto listed = Http(*server, "GET", beta_base).Json();
+  REQUIRE(listed["items"].size() == 2);
+  for (const auto& item : listed["items"]) CHECK(item["apiVersion"] == "gpu.example.com/v1beta1");
+  REQUIRE(Http(*server, "DELETE", beta_base + "/b").status == 200);
+  CHECK(NextOf(w, "DELETED")["object"]["apiVersion"] == "gpu.example.com/v1");
   // Deleting the CRD deletes its objects and stops serving them.
   REQUIRE(Http(*server, "DELETE",
                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gpuconfigs.gpu.example.com")

@@ -3,14 +3,14 @@
 // the "k8s\0" + runtime.Unknown envelope (apimachinery's
 // runtime/serializer/protobuf Serializer), the watch stream framing (its
 // RawSerializer with LengthDelimitedFramer, as codec_factory.go pairs them)
-// and output media negotiation. ConfigMap, Secret and Namespace request
-// bodies keep their own small decoders (k8s.io/api core/v1 field numbers).
+// and output media negotiation.
 #include "protobuf.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -51,6 +51,35 @@ std::string Base64(std::string_view in) {
     out.push_back(rest == 2 ? kB64[(n >> 6) & 0x3F] : '=');
     out.push_back('=');
   }
+  return out;
+}
+
+// UnBase64(): Go's base64.StdEncoding as encoding/json decodes []byte
+// (padding required); nullopt when not valid.
+std::optional<std::string> UnBase64(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '=') {
+      // Only at the end, at most two, completing the last quantum.
+      if (i + 2 < in.size() || (i + 1 < in.size() && in[i + 1] != '=')) return std::nullopt;
+      ++pad;
+      continue;
+    }
+    const char* p = c == '\0' ? nullptr : std::strchr(kB64, c);
+    if (p == nullptr || pad > 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  if (pad > 2) return std::nullopt;
   return out;
 }
 
@@ -203,7 +232,7 @@ void PutInt(std::string* out, uint32_t field, uint64_t v) {
   PutVarint(out, v);
 }
 
-// --- legacy decoders (core/v1 ConfigMap, Secret, Namespace) ----------------------
+// --- envelope walking ----------------------------------------------------------
 
 using FieldFn = std::function<bool(uint32_t field, int wire, std::string_view bytes, uint64_t num)>;
 
@@ -218,87 +247,6 @@ bool Walk(std::string_view msg, const FieldFn& fn) {
     if (!fn(field, wire, bytes, num)) return false;
   }
   return true;
-}
-
-// A map<string, X> entry: key = 1, value = 2.
-bool MapEntry(std::string_view entry, std::string* key, std::string* value) {
-  return Walk(entry, [&](uint32_t f, int w, std::string_view b, uint64_t) {
-    if (w == 2 && f == 1) *key = std::string(b);
-    if (w == 2 && f == 2) *value = std::string(b);
-    return true;
-  });
-}
-
-bool AddEntry(json& obj, const char* field, std::string_view entry, bool bytes) {
-  std::string k, v;
-  if (!MapEntry(entry, &k, &v)) return false;
-  if (!ValidUtf8(k) || (!bytes && !ValidUtf8(v))) return false;
-  obj[field][k] = bytes ? Base64(v) : v;
-  return true;
-}
-
-bool SetString(json& obj, const char* key, std::string_view b) {
-  if (!ValidUtf8(b)) return false;
-  obj[key] = std::string(b);
-  return true;
-}
-
-// ObjectMeta: name 1, generateName 2, namespace 3, labels 11, annotations 12,
-// finalizers 14 (server-set fields are ignored on create anyway).
-bool LegacyObjectMeta(std::string_view msg, json* meta) {
-  *meta = json::object();
-  return Walk(msg, [&](uint32_t f, int w, std::string_view b, uint64_t) {
-    if (w != 2) return true;
-    switch (f) {
-      case 1:
-        return SetString(*meta, "name", b);
-      case 2:
-        return SetString(*meta, "generateName", b);
-      case 3:
-        return SetString(*meta, "namespace", b);
-      case 11:
-        return AddEntry(*meta, "labels", b, false);
-      case 12:
-        return AddEntry(*meta, "annotations", b, false);
-      case 14:
-        if (!ValidUtf8(b)) return false;
-        (*meta)["finalizers"].push_back(std::string(b));
-        return true;
-      default:
-        return true;
-    }
-  });
-}
-
-// ConfigMap: metadata 1, data 2, binaryData 3, immutable 4.
-bool ConfigMap(std::string_view msg, json& obj) {
-  return Walk(msg, [&](uint32_t f, int w, std::string_view b, uint64_t n) {
-    if (f == 1 && w == 2) return LegacyObjectMeta(b, &obj["metadata"]);
-    if (f == 2 && w == 2) return AddEntry(obj, "data", b, false);
-    if (f == 3 && w == 2) return AddEntry(obj, "binaryData", b, true);
-    if (f == 4 && w == 0) obj["immutable"] = n != 0;
-    return true;
-  });
-}
-
-// Secret: metadata 1, data 2, type 3, stringData 4, immutable 5.
-bool Secret(std::string_view msg, json& obj) {
-  return Walk(msg, [&](uint32_t f, int w, std::string_view b, uint64_t n) {
-    if (f == 1 && w == 2) return LegacyObjectMeta(b, &obj["metadata"]);
-    if (f == 2 && w == 2) return AddEntry(obj, "data", b, true);
-    if (f == 3 && w == 2) return SetString(obj, "type", b);
-    if (f == 4 && w == 2) return AddEntry(obj, "stringData", b, false);
-    if (f == 5 && w == 0) obj["immutable"] = n != 0;
-    return true;
-  });
-}
-
-// Namespace: metadata 1 (spec and status are server-set on create).
-bool Namespace(std::string_view msg, json& obj) {
-  return Walk(msg, [&](uint32_t f, int w, std::string_view b, uint64_t) {
-    if (f == 1 && w == 2) return LegacyObjectMeta(b, &obj["metadata"]);
-    return true;
-  });
 }
 
 // --- time ----------------------------------------------------------------------
@@ -582,6 +530,9 @@ bool DecodeMapEntry(const Field& f, std::string_view entry, json& out, const std
       }
       map[key] = std::string(value);
       return true;
+    case Type::kMapBytes:
+      map[key] = Base64(value);
+      return true;
     case Type::kMapQuantity: {
       Field q{2, "", Type::kQuantity};
       json v;
@@ -665,6 +616,7 @@ bool DecodeMessage(std::string_view data, const Message& m, json& out, const std
       case Type::kMapString:
       case Type::kMapQuantity:
       case Type::kMapMessage:
+      case Type::kMapBytes:
         if (!DecodeMapEntry(*f, bytes, out, path, err, depth, &why)) {
           return why.empty() ? false : e.Fail(m, num, path, why);
         }
@@ -789,7 +741,8 @@ bool EncodeValue(const json& v, const Field& f, const Message& m, std::string* o
     }
     case Type::kMapString:
     case Type::kMapQuantity:
-    case Type::kMapMessage: {
+    case Type::kMapMessage:
+    case Type::kMapBytes: {
       if (!v.is_object()) return e.Fail(m, &f, path, "want an object");
       for (const auto& [key, val] : v.items()) {
         if (val.is_null()) continue;
@@ -799,6 +752,10 @@ bool EncodeValue(const json& v, const Field& f, const Message& m, std::string* o
         if (f.type == Type::kMapString) {
           if (!val.is_string()) return e.Fail(m, &f, sub_path, "want a string");
           PutBytes(&entry, 2, val.get_ref<const std::string&>());
+        } else if (f.type == Type::kMapBytes) {
+          auto raw = val.is_string() ? UnBase64(val.get_ref<const std::string&>()) : std::nullopt;
+          if (!raw) return e.Fail(m, &f, sub_path, "want a base64 string");
+          PutBytes(&entry, 2, *raw);
         } else if (f.type == Type::kMapQuantity) {
           Field q{2, f.json, Type::kQuantity};
           if (!EncodeValue(val, q, m, &entry, sub_path, err)) return false;
@@ -1002,24 +959,9 @@ std::optional<json> DecodeProtobufObject(std::string_view body, std::string* err
     }
     return obj;
   }
-  obj["metadata"] = json::object();
-  bool decoded = false;
-  if (api_version == "v1" && kind == "ConfigMap") {
-    decoded = ConfigMap(raw, obj);
-  } else if (api_version == "v1" && kind == "Secret") {
-    decoded = Secret(raw, obj);
-  } else if (api_version == "v1" && kind == "Namespace") {
-    decoded = Namespace(raw, obj);
-  } else {
-    if (unsupported != nullptr) *unsupported = true;
-    *error = "protobuf bodies of " + api_version + " " + kind + " are not supported";
-    return std::nullopt;
-  }
-  if (!decoded) {
-    *error = "malformed protobuf " + kind;
-    return std::nullopt;
-  }
-  return obj;
+  if (unsupported != nullptr) *unsupported = true;
+  *error = "protobuf bodies of " + api_version + " " + kind + " are not supported";
+  return std::nullopt;
 }
 
 bool ProtobufEncodable(const std::string& api_version, const std::string& kind) {

@@ -10,9 +10,10 @@
 // the JSON the verbs produce. Covered (see docs/apiserver.md):
 //  - decode and encode: the resource.k8s.io/v1 kinds (ResourceSlice,
 //    ResourceClaim, ResourceClaimTemplate, DeviceClass and their lists),
-//    meta/v1 Status and DeleteOptions (decode), one schema table
-//    (protobuf_schema.cpp) walked by one decoder and one encoder;
-//  - decode only: ConfigMap, Secret, Namespace (kubectl's typed generators).
+//    core/v1 Event, ConfigMap, Secret, Namespace and Node, events.k8s.io/v1
+//    Event, coordination.k8s.io/v1 Lease (and their lists), meta/v1 Status
+//    and DeleteOptions (decode), one schema table (protobuf_schema.cpp)
+//    walked by one decoder and one encoder.
 #ifndef DRAHIL_APISERVER_PROTOBUF_HPP_INCLUDED
 #define DRAHIL_APISERVER_PROTOBUF_HPP_INCLUDED
 

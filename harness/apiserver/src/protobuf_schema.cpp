@@ -1,6 +1,7 @@
 // The protobuf schema table (protobuf_schema.hpp). Field numbers are those of
 // upstream's generated.proto files: k8s.io/api resource/v1, core/v1
-// (NodeSelector, Event, EventSource, EventSeries, ObjectReference),
+// (NodeSelector, Event, EventSource, EventSeries, ObjectReference, ConfigMap,
+// Secret, Namespace, Node and the messages they reach),
 // events/v1 (Event, EventSeries) and coordination/v1 (Lease, LeaseSpec), k8s.io/apimachinery
 // pkg/apis/meta/v1 (ObjectMeta, ListMeta, OwnerReference, ManagedFieldsEntry, Condition, Status,
 // DeleteOptions), pkg/runtime (RawExtension) and pkg/api/resource (Quantity). Messages are listed
@@ -30,6 +31,7 @@ Field Raw(uint32_t n, const char* j) { return {n, j, Type::kRaw}; }
 Field MapStr(uint32_t n, const char* j) { return {n, j, Type::kMapString}; }
 Field MapQty(uint32_t n, const char* j) { return {n, j, Type::kMapQuantity}; }
 Field MapMsg(uint32_t n, const char* j, const Message& m) { return {n, j, Type::kMapMessage, &m}; }
+Field MapBytes(uint32_t n, const char* j) { return {n, j, Type::kMapBytes}; }
 
 constexpr uint8_t kKeep = kKeepZero;
 
@@ -114,6 +116,120 @@ const Message kCoreEvent{
 
 const Message kCoreEventList{"EventList",
                              {Msg(1, "metadata", kListMeta), MsgList(2, "items", kCoreEvent)}};
+
+// ConfigMap, Secret and Namespace: what a driver or kubectl's typed
+// generators write besides events.
+const Message kConfigMap{"ConfigMap",
+                         {Msg(1, "metadata", kObjectMeta), MapStr(2, "data"),
+                          MapBytes(3, "binaryData"), Bool(4, "immutable", kKeep)}};
+
+const Message kConfigMapList{"ConfigMapList",
+                             {Msg(1, "metadata", kListMeta), MsgList(2, "items", kConfigMap)}};
+
+const Message kSecret{"Secret",
+                      {Msg(1, "metadata", kObjectMeta), MapBytes(2, "data"), Str(3, "type"),
+                       MapStr(4, "stringData"), Bool(5, "immutable", kKeep)}};
+
+const Message kSecretList{"SecretList",
+                          {Msg(1, "metadata", kListMeta), MsgList(2, "items", kSecret)}};
+
+const Message kNamespaceSpec{"NamespaceSpec", {StrList(1, "finalizers")}};
+
+const Message kNamespaceCondition{
+    "NamespaceCondition",
+    {Str(1, "type", kKeep), Str(2, "status", kKeep), Time(4, "lastTransitionTime"),
+     Str(5, "reason"), Str(6, "message")}};
+
+const Message kNamespaceStatus{"NamespaceStatus",
+                               {Str(1, "phase"), MsgList(2, "conditions", kNamespaceCondition)}};
+
+const Message kNamespace{"Namespace",
+                         {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kNamespaceSpec),
+                          Msg(3, "status", kNamespaceStatus)}};
+
+const Message kNamespaceList{"NamespaceList",
+                             {Msg(1, "metadata", kListMeta), MsgList(2, "items", kNamespace)}};
+
+// Node (a driver may label or annotate its own Node). Go's encoder shows the
+// fields without omitempty even when empty (kKeep): Taint key/effect,
+// NodeCondition type/status, NodeAddress, DaemonEndpoint.Port, the
+// NodeSystemInfo strings, AttachedVolume, ContainerImage names,
+// ConfigMapNodeConfigSource namespace/name/kubeletConfigKey and the
+// runtime handler's name; pointer fields (bools, swap capacity) likewise.
+const Message kTaint{
+    "Taint",
+    {Str(1, "key", kKeep), Str(2, "value"), Str(3, "effect", kKeep), Time(4, "timeAdded")}};
+
+const Message kConfigMapNodeConfigSource{
+    "ConfigMapNodeConfigSource",
+    {Str(1, "namespace", kKeep), Str(2, "name", kKeep), Str(3, "uid"), Str(4, "resourceVersion"),
+     Str(5, "kubeletConfigKey", kKeep)}};
+
+// Number 1 was the removed configMapRef.
+const Message kNodeConfigSource{"NodeConfigSource",
+                                {Msg(2, "configMap", kConfigMapNodeConfigSource)}};
+
+const Message kNodeSpec{"NodeSpec",
+                        {Str(1, "podCIDR"), Str(2, "externalID"), Str(3, "providerID"),
+                         Bool(4, "unschedulable"), MsgList(5, "taints", kTaint),
+                         Msg(6, "configSource", kNodeConfigSource), StrList(7, "podCIDRs")}};
+
+const Message kNodeCondition{
+    "NodeCondition",
+    {Str(1, "type", kKeep), Str(2, "status", kKeep), Time(3, "lastHeartbeatTime"),
+     Time(4, "lastTransitionTime"), Str(5, "reason"), Str(6, "message")}};
+
+const Message kNodeAddress{"NodeAddress", {Str(1, "type", kKeep), Str(2, "address", kKeep)}};
+
+const Message kDaemonEndpoint{"DaemonEndpoint", {I32(1, "Port", kKeep)}};
+
+const Message kNodeDaemonEndpoints{"NodeDaemonEndpoints",
+                                   {Msg(1, "kubeletEndpoint", kDaemonEndpoint)}};
+
+const Message kNodeSwapStatus{"NodeSwapStatus", {I64(1, "capacity", kKeep)}};
+
+const Message kNodeSystemInfo{
+    "NodeSystemInfo",
+    {Str(1, "machineID", kKeep), Str(2, "systemUUID", kKeep), Str(3, "bootID", kKeep),
+     Str(4, "kernelVersion", kKeep), Str(5, "osImage", kKeep),
+     Str(6, "containerRuntimeVersion", kKeep), Str(7, "kubeletVersion", kKeep),
+     Str(8, "kubeProxyVersion", kKeep), Str(9, "operatingSystem", kKeep),
+     Str(10, "architecture", kKeep), Msg(11, "swap", kNodeSwapStatus)}};
+
+const Message kContainerImage{"ContainerImage", {StrList(1, "names"), I64(2, "sizeBytes")}};
+
+const Message kAttachedVolume{"AttachedVolume",
+                              {Str(1, "name", kKeep), Str(2, "devicePath", kKeep)}};
+
+const Message kNodeConfigStatus{
+    "NodeConfigStatus",
+    {Msg(1, "assigned", kNodeConfigSource), Msg(2, "active", kNodeConfigSource),
+     Msg(3, "lastKnownGood", kNodeConfigSource), Str(4, "error")}};
+
+const Message kNodeRuntimeHandlerFeatures{
+    "NodeRuntimeHandlerFeatures",
+    {Bool(1, "recursiveReadOnlyMounts", kKeep), Bool(2, "userNamespaces", kKeep)}};
+
+const Message kNodeRuntimeHandler{
+    "NodeRuntimeHandler", {Str(1, "name", kKeep), Msg(2, "features", kNodeRuntimeHandlerFeatures)}};
+
+const Message kNodeFeatures{"NodeFeatures", {Bool(1, "supplementalGroupsPolicy", kKeep)}};
+
+const Message kNodeStatus{
+    "NodeStatus",
+    {MapQty(1, "capacity"), MapQty(2, "allocatable"), Str(3, "phase"),
+     MsgList(4, "conditions", kNodeCondition), MsgList(5, "addresses", kNodeAddress),
+     Msg(6, "daemonEndpoints", kNodeDaemonEndpoints), Msg(7, "nodeInfo", kNodeSystemInfo),
+     MsgList(8, "images", kContainerImage), StrList(9, "volumesInUse"),
+     MsgList(10, "volumesAttached", kAttachedVolume), Msg(11, "config", kNodeConfigStatus),
+     MsgList(12, "runtimeHandlers", kNodeRuntimeHandler), Msg(13, "features", kNodeFeatures),
+     StrList(14, "declaredFeatures")}};
+
+const Message kNode{
+    "Node",
+    {Msg(1, "metadata", kObjectMeta), Msg(2, "spec", kNodeSpec), Msg(3, "status", kNodeStatus)}};
+
+const Message kNodeList{"NodeList", {Msg(1, "metadata", kListMeta), MsgList(2, "items", kNode)}};
 
 // --- events.k8s.io/v1 ---------------------------------------------------------
 
@@ -330,6 +446,14 @@ const std::vector<Kind>& Kinds() {
       {"resource.k8s.io/v1", "DeviceClass", &kDeviceClass},
       {"resource.k8s.io/v1", "DeviceClassList", &kDeviceClassList, "DeviceClass"},
       {"v1", "Event", &kCoreEvent},
+      {"v1", "ConfigMap", &kConfigMap},
+      {"v1", "ConfigMapList", &kConfigMapList, "ConfigMap"},
+      {"v1", "Secret", &kSecret},
+      {"v1", "SecretList", &kSecretList, "Secret"},
+      {"v1", "Namespace", &kNamespace},
+      {"v1", "NamespaceList", &kNamespaceList, "Namespace"},
+      {"v1", "Node", &kNode},
+      {"v1", "NodeList", &kNodeList, "Node"},
       {"v1", "EventList", &kCoreEventList, "Event"},
       {"events.k8s.io/v1", "Event", &kEventsEvent},
       {"events.k8s.io/v1", "EventList", &kEventsEventList, "Event"},

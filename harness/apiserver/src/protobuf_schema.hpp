@@ -25,6 +25,7 @@ enum class Type : uint8_t {
   kMapString,    // map<string, string>
   kMapQuantity,  // map<string, Quantity>
   kMapMessage,   // map<string, message>
+  kMapBytes,     // map<string, bytes>; JSON: base64 strings (Go's []byte)
 };
 
 enum Flags : uint8_t {

@@ -368,6 +368,130 @@ TEST_CASE("protobuf: Events (core and events.k8s.io) and Leases round-trip with 
   }
 }
 
+// The other core kinds a driver writes: ConfigMaps and Secrets (bytes maps
+// as base64 in JSON), Namespaces and its own Node. Field numbers from k8s.io/api
+// core/v1 generated.proto (NamespaceCondition has no field 3; NodeConfigSource
+// has no field 1, the removed configMapRef).
+TEST_CASE("protobuf: ConfigMaps, Secrets, Namespaces and Nodes round-trip with every field set",
+          "[apiserver][protobuf]") {
+  json meta = {{"name", "n"}, {"namespace", "ns"}, {"labels", {{"a", "b"}}}};
+  json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", meta},
+             {"data", {{"k", "v"}, {"empty", ""}}},
+             {"binaryData", {{"bin", "AAEC/w=="}, {"one", "YQ=="}}},
+             {"immutable", false}};
+  json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", meta},
+                 {"data", {{"tls.crt", "LS0tLS1CRUdJTg=="}, {"z", ""}}},
+                 {"type", "kubernetes.io/tls"},
+                 {"stringData", {{"s", "plain"}}},
+                 {"immutable", true}};
+  json ns = {{"apiVersion", "v1"},
+             {"kind", "Namespace"},
+             {"metadata", {{"name", "gpu-operator"}}},
+             {"spec", {{"finalizers", {"kubernetes"}}}},
+             {"status",
+              {{"phase", "Terminating"},
+               {"conditions",
+                {{{"type", "NamespaceDeletionContentFailure"},
+                  {"status", "False"},
+                  {"lastTransitionTime", "2026-01-02T03:04:05Z"},
+                  {"reason", "ContentDeleted"},
+                  {"message", "All content successfully deleted"}}}}}}};
+  json source = {{"configMap",
+                  {{"namespace", "kube-system"},
+                   {"name", "kubelet-config"},
+                   {"uid", "u"},
+                   {"resourceVersion", "3"},
+                   {"kubeletConfigKey", "kubelet"}}}};
+  json node = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata",
+       {{"name", "node-a"},
+        {"labels", {{"kubernetes.io/hostname", "node-a"}, {"accel.example.org/present", "true"}}},
+        {"annotations", {{"accel.example.org/driver", "1.2.3"}}}}},
+      {"spec",
+       {{"podCIDR", "10.0.0.0/24"},
+        {"podCIDRs", {"10.0.0.0/24", "fd00::/64"}},
+        {"providerID", "aws:///i-1"},
+        {"unschedulable", true},
+        {"taints",
+         {{{"key", "accel.example.org/unhealthy"},
+           {"value", "xid-79"},
+           {"effect", "NoSchedule"},
+           {"timeAdded", "2026-01-02T03:04:05Z"}},
+          {{"key", "k"}, {"effect", "NoExecute"}}}},
+        {"configSource", source},
+        {"externalID", "legacy"}}},
+      {"status",
+       {{"capacity", {{"cpu", "8"}, {"memory", "64Gi"}, {"accel.example.org/acc", "4"}}},
+        {"allocatable", {{"cpu", "7500m"}, {"memory", "60Gi"}}},
+        {"phase", "Running"},
+        {"conditions",
+         {{{"type", "Ready"},
+           {"status", "True"},
+           {"lastHeartbeatTime", "2026-01-02T03:04:05Z"},
+           {"lastTransitionTime", "2026-01-02T03:00:00Z"},
+           {"reason", "KubeletReady"},
+           {"message", "kubelet is posting ready status"}}}},
+        {"addresses",
+         {{{"type", "InternalIP"}, {"address", "10.1.2.3"}},
+          {{"type", "Hostname"}, {"address", "node-a"}}}},
+        {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
+        {"nodeInfo",
+         {{"machineID", "m"},
+          {"systemUUID", "s"},
+          {"bootID", "b"},
+          {"kernelVersion", "6.1.0"},
+          {"osImage", "Debian GNU/Linux 12 (bookworm)"},
+          {"containerRuntimeVersion", "containerd://2.0.0"},
+          {"kubeletVersion", "v1.36.0"},
+          {"kubeProxyVersion", ""},
+          {"operatingSystem", "linux"},
+          {"architecture", "amd64"},
+          {"swap", {{"capacity", 0}}}}},
+        {"images", {{{"names", {"registry.example/driver:1.2.3"}}, {"sizeBytes", 123456789}}}},
+        {"volumesInUse", {"kubernetes.io/csi/x"}},
+        {"volumesAttached", {{{"name", "kubernetes.io/csi/x"}, {"devicePath", ""}}}},
+        {"config",
+         {{"assigned", source}, {"active", source}, {"lastKnownGood", source}, {"error", "none"}}},
+        {"runtimeHandlers",
+         {{{"name", ""},
+           {"features", {{"recursiveReadOnlyMounts", true}, {"userNamespaces", false}}}},
+          {{"name", "nvidia"}}}},
+        {"features", {{"supplementalGroupsPolicy", true}}},
+        {"declaredFeatures", {"InPlacePodVerticalScaling"}}}}};
+  for (const json& obj : {cm, secret, ns, node}) {
+    INFO(obj["kind"]);
+    CHECK(RoundTrip(obj) == obj);
+    json list = {{"apiVersion", "v1"},
+                 {"kind", obj["kind"].get<std::string>() + "List"},
+                 {"metadata", {{"resourceVersion", "12"}}},
+                 {"items", {obj, obj}}};
+    CHECK(RoundTrip(list) == list);
+  }
+  // Bytes that are not Go's standard base64 cannot be encoded; the error
+  // names the field.
+  json bad = cm;
+  bad["binaryData"]["bin"] = "not base64!";
+  std::string err;
+  CHECK_FALSE(EncodeProtobufObject(bad, &err).has_value());
+  CHECK(err.find("binaryData") != std::string::npos);
+  CHECK(err.find("want a base64 string") != std::string::npos);
+  // The wire form of a Secret's data value is the raw bytes: field 2 entry
+  // {key "k" (1), value "\x00\x01" (2)}.
+  json tiny = {{"apiVersion", "v1"},
+               {"kind", "Secret"},
+               {"metadata", json::object()},
+               {"data", {{"k", "AAE="}}}};
+  auto wire = EncodeProtobufObject(tiny, &err);
+  REQUIRE(wire.has_value());
+  CHECK(wire->find(std::string("\x12\x07\x0a\x01k\x12\x02\x00\x01", 9)) != std::string::npos);
+}
+
 TEST_CASE("protobuf: a Lease as client-go marshals it, byte for byte", "[apiserver][protobuf]") {
   // metadata {name: "l"}, spec {holderIdentity: "a" (1), leaseDurationSeconds:
   // 15 (2), renewTime (4) {seconds: 1, nanos: 2000}, leaseTransitions: 0 (5)}:
@@ -794,18 +918,74 @@ TEST_CASE("protobuf: a protobuf client creates and renews a Lease and writes an 
   CHECK(ce["eventTime"] == "2026-12-05T01:02:03.000100Z");
 }
 
+// A driver whose client-go is set to protobuf (ContentType only, so Accept
+// is "protobuf, */*") labels its Node with a read-modify-update, as
+// Nodes().Update does, and keeps a ConfigMap.
+TEST_CASE("protobuf: a protobuf client updates its Node and writes a ConfigMap",
+          "[apiserver][protobuf][http]") {
+  auto s = ApiServer::Start({});
+  REQUIRE_OK(s);
+  ApiServer& server = **s;
+  const std::string accept = std::string(kPb) + ", */*";
+  std::string err;
+  json node = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata", {{"name", "node-a"}, {"labels", {{"kubernetes.io/hostname", "node-a"}}}}},
+      {"status", {{"capacity", {{"cpu", "8"}}}}}};
+  auto created = Call(server, "POST", "/api/v1/nodes", *EncodeProtobufObject(node, &err), accept);
+  INFO(created.body);
+  REQUIRE(created.status == 201);
+  CHECK(created.content_type == kPb);
+  auto got = Call(server, "GET", "/api/v1/nodes/node-a", "", accept);
+  REQUIRE(got.status == 200);
+  CHECK(got.content_type == kPb);
+  json n = Decoded(got);
+  CHECK(n["metadata"]["labels"]["kubernetes.io/hostname"] == "node-a");
+  n["metadata"]["labels"]["accel.example.org/present"] = "true";
+  auto updated =
+      Call(server, "PUT", "/api/v1/nodes/node-a", *EncodeProtobufObject(n, &err), accept);
+  INFO(updated.body);
+  REQUIRE(updated.status == 200);
+  json back = json::parse(Call(server, "GET", "/api/v1/nodes/node-a", "", "application/json").body);
+  CHECK(back["metadata"]["labels"]["accel.example.org/present"] == "true");
+  CHECK(back["status"]["capacity"]["cpu"] == "8");
+  auto listed = Call(server, "GET", "/api/v1/nodes", "", accept);
+  REQUIRE(listed.status == 200);
+  CHECK(Decoded(listed)["kind"] == "NodeList");
+  CHECK(Decoded(listed)["items"].size() == 1);
+
+  json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "accel-state"}, {"namespace", "default"}}},
+             {"data", {{"generation", "3"}}},
+             {"binaryData", {{"blob", "AAE="}}}};
+  auto c = Call(server, "POST", "/api/v1/namespaces/default/configmaps",
+                *EncodeProtobufObject(cm, &err), accept);
+  INFO(c.body);
+  REQUIRE(c.status == 201);
+  CHECK(c.content_type == kPb);
+  json cd = Decoded(c);
+  CHECK(cd["data"] == cm["data"]);
+  CHECK(cd["binaryData"] == cm["binaryData"]);
+}
+
 TEST_CASE("protobuf: kinds without a protobuf form answer JSON or 406",
           "[apiserver][protobuf][http]") {
   auto s = ApiServer::Start({});
   REQUIRE_OK(s);
   ApiServer& server = **s;
-  // ConfigMaps have no encoder here: JSON when acceptable, else 406.
-  auto j = Call(server, "GET", "/api/v1/namespaces/default/configmaps", "",
+  // Pods have no encoder here: JSON when acceptable, else 406.
+  auto j = Call(server, "GET", "/api/v1/namespaces/default/pods", "",
                 std::string(kPb) + ", application/json");
   CHECK(j.status == 200);
   CHECK(j.content_type == "application/json");
-  auto refused = Call(server, "GET", "/api/v1/namespaces/default/configmaps", "", kPb);
+  auto refused = Call(server, "GET", "/api/v1/namespaces/default/pods", "", kPb);
   CHECK(refused.status == 406);
+  // client-go's Accept when only ContentType is protobuf (rest.NewRequest).
+  auto any = Call(server, "GET", "/api/v1/namespaces/default/pods", "", std::string(kPb) + ", */*");
+  CHECK(any.status == 200);
+  CHECK(any.content_type == "application/json");
   // Discovery stays JSON.
   CHECK(Call(server, "GET", "/apis", "", std::string(kPb) + ", application/json").content_type ==
         "application/json");

@@ -68,7 +68,10 @@ struct Options {
   // API's limits (0 = up to the limits). Many small slices make the
   // scheduler's slice order matter.
   int devices_per_slice = 0;
-  std::string exposure = "nodes";     // nodes | env
+  std::string exposure = "nodes";  // nodes | env
+  // The v1alpha1 health service: "advertised" (served and listed in
+  // GetInfo), "unlisted" (served, not listed) or "none" (not served).
+  std::string health_service = "advertised";
   PerKind env_prefix{"GPU", "FPGA"};  // env exposure: <prefix>_DEVICE_<n>=<device>
 
   bool Bug(const std::string& name) const { return bugs.count(name) != 0; }

@@ -230,6 +230,11 @@ Result<Options> ParseOptions(int argc, char** argv, bool& exit_now, int& exit_co
        "nodes: CDI hands device nodes; env: only <env-prefix>_DEVICE_<n>=<device> variables",
        "EXPOSURE")
       ->check(CLI::IsMember({"nodes", "env"}));
+  Flag(app, "--health-service", o.health_service,
+       "advertised: serve v1alpha1.DRAResourceHealth and list it in GetInfo; unlisted: serve it "
+       "without listing it; none: do not serve it",
+       "HEALTH_SERVICE")
+      ->check(CLI::IsMember({"advertised", "unlisted", "none"}));
   Flag(app, "--env-prefix", env_prefix,
        "Variable prefix with --exposure env (default GPU / FPGA; gpu=X,fpga=Y sets each kind)",
        "ENV_PREFIX");

@@ -156,7 +156,8 @@ class Registration final : public pluginregistration::Registration::Service {
     info->set_endpoint(opts_.DraSocket());
     if (!opts_.Bug("v1beta1-only")) info->add_supported_versions("v1.DRAPlugin");
     info->add_supported_versions("v1beta1.DRAPlugin");
-    info->add_supported_versions("v1alpha1.DRAResourceHealth");
+    if (opts_.health_service == "advertised")
+      info->add_supported_versions("v1alpha1.DRAResourceHealth");
     return grpc::Status::OK;
   }
   grpc::Status NotifyRegistrationStatus(grpc::ServerContext*,
@@ -207,7 +208,9 @@ Servers::~Servers() { Shutdown(); }
 
 Status Servers::StartDra() {
   Status err;
-  impl_->dra = Listen(impl_->opts.DraSocket(), {&impl_->v1, &impl_->v1beta1, &impl_->health}, err);
+  std::vector<grpc::Service*> services = {&impl_->v1, &impl_->v1beta1};
+  if (impl_->opts.health_service != "none") services.push_back(&impl_->health);
+  impl_->dra = Listen(impl_->opts.DraSocket(), services, err);
   if (err.ok()) spdlog::info("DRA service on {}", impl_->opts.DraSocket());
   return err;
 }

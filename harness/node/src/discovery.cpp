@@ -4,6 +4,24 @@
 
 namespace drahil::node {
 
+namespace {
+
+// HealthDelivers(): whether the driver's health stream, opened although the
+// plugin lists no health service, delivers. Waits (at most 2 s) until the
+// first attempt has sent a message or ended: a driver without the service
+// answers UNIMPLEMENTED at once, one serving it sends its first snapshot.
+bool HealthDelivers(const kubelet::KubeletStandIn& kubelet, const std::string& driver) {
+  auto settled = kubelet.WaitForHealth(
+      driver,
+      [](const kubelet::HealthSnapshot& h) {
+        return h.messages > 0 || (h.stream_starts > 0 && !h.stream_open);
+      },
+      std::chrono::seconds(2));
+  return settled.ok() && settled->messages > 0;
+}
+
+}  // namespace
+
 // Discover(): what the driver offers, read from its registration and its
 // slices. Device kinds come from the profile's device model: a device is of
 // a kind when that kind's class selector (CEL, evaluated by the allocator's
@@ -104,7 +122,17 @@ Result<Inventory> Discover(CaseContext& ctx) {
       if (v == kubelet::kDraV1Service) inv.capabilities.insert("dra-v1");
       if (v == kubelet::kDraV1beta1Service) inv.capabilities.insert("dra-v1beta1");
     }
-    if (!p.health_service.empty()) inv.capabilities.insert("health");
+    // The 1.34-1.36 kubelet watches every plugin (HealthMode::kAlways), so a
+    // watched service alone says nothing: health is shown by the
+    // registration or by the stream delivering (a driver may serve the
+    // service without listing it; a driver without it answers UNIMPLEMENTED).
+    bool advertised = false;
+    for (const auto& v : p.supported_versions) {
+      if (v == kubelet::kHealthV1Service || v == kubelet::kHealthV1alpha1Service) advertised = true;
+    }
+    if (advertised || (!p.health_service.empty() && HealthDelivers(*env->kubelet, p.name))) {
+      inv.capabilities.insert("health");
+    }
   }
   // A claim the driver's registration contradicts is the profile's error,
   // not a reason to skip: those cases end in Error with the reason. (What
@@ -113,7 +141,9 @@ Result<Inventory> Discover(CaseContext& ctx) {
   static const std::map<std::string, std::string> kShownBy = {
       {"dra-v1", "its registration (supported versions)"},
       {"dra-v1beta1", "its registration (supported versions)"},
-      {"health", "its registration (no DRAResourceHealth service)"}};
+      {"health",
+       "its registration and its health stream (no DRAResourceHealth service listed; the "
+       "stream delivered nothing)"}};
   // With ResourceHealthStatus off the kubelet opens no health stream, so the
   // registration cannot show whether the driver serves one: a claimed
   // "health" stands (the driver's own fault handling, e.g. taints, is what

@@ -198,8 +198,12 @@ StepOutcome SetUpFresh(CaseContext& ctx, const IntegrationOptions& opts) {
   ko.state_dir = ctx.dirs.state_dir + "/kubelet";
   ko.call_timeout = ctx.profile.timeouts.prepare;
   if (opts.pod_sync_backoff) ko.pod_sync_backoff = *opts.pod_sync_backoff;
-  if (!opts.gates.Enabled(features::kResourceHealthStatus))
-    ko.health_mode = kubelet::KubeletStandIn::HealthMode::kOff;
+  // With ResourceHealthStatus the 1.34-1.36 kubelet opens a health stream to
+  // every plugin and retries a failed one every 5 s
+  // (pkg/kubelet/cm/dra/plugin/dra_plugin_manager.go, DRAPluginManager.add).
+  ko.health_mode = opts.gates.Enabled(features::kResourceHealthStatus)
+                       ? kubelet::KubeletStandIn::HealthMode::kAlways
+                       : kubelet::KubeletStandIn::HealthMode::kOff;
   if (Status s = MakeDirs(ko.state_dir); !s.ok())
     return StepOutcome::FromStatus(s, "kubelet state dir");
   // PodResources is served on a unix socket, whose path must fit sun_path.

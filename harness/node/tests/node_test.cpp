@@ -327,6 +327,51 @@ TEST_CASE(
   CHECK(c.verdict == Verdict::kPass);
 }
 
+// The 1.34-1.36 kubelet opens a health stream to every plugin, listed
+// health service or not, and retries a failed one every 5 s
+// (pkg/kubelet/cm/dra/plugin/dra_plugin_manager.go, DRAPluginManager.add).
+// So a driver that serves DRAResourceHealth without listing it in GetInfo
+// has its health seen; one that does not serve it is found out by its
+// stream, and a profile claiming health for it is contradicted.
+TEST_CASE("Node wiring: health is watched on every plugin, listed or not, as upstream",
+          "[runner][node][health]") {
+  auto suite = LoadSuiteString(
+      "spec: drahil.suite/v1\n"
+      "name: health-listing\n"
+      "cases:\n"
+      "  - id: healthy\n"
+      "    title: t\n"
+      "    requires: {devices: [{role: d, kind: gpu}], capabilities: [health]}\n"
+      "    steps:\n"
+      "      - expect: {health: {device: \"{role.d}\", state: Healthy, within: 10s}}\n",
+      "health-listing.yaml");
+  REQUIRE_OK(suite);
+  auto profile = LoadDriverProfileFile(drahil::testing::SourceDir() +
+                                       "/suites/drivers/reference-gpu-emulated.yaml");
+  REQUIRE_OK(profile);
+  profile->node_profile = drahil::testing::SourceDir() + "/fakes/profiles/laptop-1gpu.yaml";
+
+  SECTION("served but not listed: the stream shows it") {
+    profile->args.push_back("--health-service=unlisted");
+    auto report = RunOnNode(*suite, *profile);
+    REQUIRE_OK(report);
+    REQUIRE(report->suites[0].cases.size() == 1);
+    const auto& c = report->suites[0].cases[0];
+    INFO(c.message);
+    CHECK(c.verdict == Verdict::kPass);
+  }
+  SECTION("not served: a claimed health capability is contradicted") {
+    profile->args.push_back("--health-service=none");
+    auto report = RunOnNode(*suite, *profile);
+    REQUIRE_OK(report);
+    REQUIRE(report->suites[0].cases.size() == 1);
+    const auto& c = report->suites[0].cases[0];
+    INFO(c.message);
+    CHECK(c.verdict == Verdict::kError);
+    CHECK(c.message.find("the stream delivered nothing") != std::string::npos);
+  }
+}
+
 // The built-in node checks (registration, cdi-clean, refused raw calls, pool
 // generation, share IDs, counters) against the reference driver under a
 // foreign identity: each passes where the driver behaves and fails, naming

@@ -75,18 +75,18 @@ json WithApiVersion(const json& obj, const std::string& api_version) {
   return out;
 }
 
-json CrdToStorage(const json& served, const ResourceInfo& info) {
+json VersionToStorage(const json& served, const ResourceInfo& info) {
   return WithApiVersion(served, info.group + "/" + info.storage_version);
 }
 
-json CrdFromStorage(const json& stored, const ResourceInfo& info) {
+json VersionFromStorage(const json& stored, const ResourceInfo& info) {
   return WithApiVersion(stored, info.GroupVersion());
 }
 
 }  // namespace
 
-const Conversion& CrdNoneConversion() {
-  static const Conversion kConversion{&CrdToStorage, &CrdFromStorage};
+const Conversion& VersionOnlyConversion() {
+  static const Conversion kConversion{&VersionToStorage, &VersionFromStorage};
   return kConversion;
 }
 

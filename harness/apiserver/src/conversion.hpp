@@ -30,12 +30,13 @@ struct Conversion {
 // reportingComponent. core/v1 is the storage version.
 const Conversion& EventsV1Conversion();
 
-// CrdNoneConversion(): the versions of a CustomResourceDefinition with
-// conversion strategy None (the only one served here): only apiVersion
-// changes, to the storage version (ResourceInfo::storage_version) when
-// stored and to the served version when read (apiextensions-apiserver's
-// nopConverter).
-const Conversion& CrdNoneConversion();
+// VersionOnlyConversion(): versions whose schemas are the same: only
+// apiVersion changes, to the storage version (ResourceInfo::storage_version)
+// when stored and to the served version when read. The versions of a
+// CustomResourceDefinition with conversion strategy None (the only one
+// served here; apiextensions-apiserver's nopConverter) and DeviceTaintRule's
+// v1alpha3 and v1beta2.
+const Conversion& VersionOnlyConversion();
 
 }  // namespace drahil::apiserver::internal
 

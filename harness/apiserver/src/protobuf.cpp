@@ -579,12 +579,31 @@ bool DecodeMessage(std::string_view data, const Message& m, json& out, const std
       if (cand.number == num) f = &cand;
     }
     if (f == nullptr) return e.Fail(m, num, path, "unknown field");
+    bool repeated = (f->flags & pb::kRepeated) != 0;
+    if (repeated && wire == 2 && IsVarintType(f->type)) {
+      // A packed repeated scalar (parsers take both forms; Go's marshaller
+      // writes these proto2 fields unpacked).
+      json& arr = out[f->json];
+      if (!arr.is_array()) arr = json::array();
+      Reader packed(bytes);
+      while (!packed.done()) {
+        uint64_t x = 0;
+        if (!packed.Varint(&x)) return e.Fail(m, num, path, "truncated varint in packed field");
+        if (f->type == Type::kBool) {
+          arr.push_back(x != 0);
+        } else if (f->type == Type::kInt32) {
+          arr.push_back(static_cast<int32_t>(static_cast<uint32_t>(x)));
+        } else {
+          arr.push_back(static_cast<int64_t>(x));
+        }
+      }
+      continue;
+    }
     int want = IsVarintType(f->type) ? 0 : 2;
     if (wire != want) {
       return e.Fail(m, num, path,
                     "wire type " + std::to_string(wire) + ", want " + std::to_string(want));
     }
-    bool repeated = (f->flags & pb::kRepeated) != 0;
     std::string sub_path = path + "." + f->json;
     if (repeated) {
       const json& arr = out[f->json];

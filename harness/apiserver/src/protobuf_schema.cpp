@@ -17,6 +17,8 @@ Field StrList(uint32_t n, const char* j) { return {n, j, Type::kString, nullptr,
 Field I64(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kInt64, nullptr, f}; }
 Field I32(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kInt32, nullptr, f}; }
 Field Bool(uint32_t n, const char* j, uint8_t f = 0) { return {n, j, Type::kBool, nullptr, f}; }
+Field I64List(uint32_t n, const char* j) { return {n, j, Type::kInt64, nullptr, kRepeated}; }
+Field BoolList(uint32_t n, const char* j) { return {n, j, Type::kBool, nullptr, kRepeated}; }
 Field Msg(uint32_t n, const char* j, const Message& m, uint8_t f = 0) {
   return {n, j, Type::kMessage, &m, f};
 }
@@ -262,9 +264,14 @@ const Message kLeaseList{"LeaseList", {Msg(1, "metadata", kListMeta), MsgList(2,
 
 // --- resource.k8s.io/v1: ResourceSlice ----------------------------------------
 
-const Message kDeviceAttribute{"DeviceAttribute",
-                               {I64(2, "int", kKeep), Bool(3, "bool", kKeep),
-                                Str(4, "string", kKeep), Str(5, "version", kKeep)}};
+// The list values (ints 6, bools 7, strings 8, versions 9: DRAListTypeAttributes,
+// KEP-5491, alpha in 1.36) are repeated scalars; Go's proto2 marshaller
+// writes them unpacked, one key per element.
+const Message kDeviceAttribute{
+    "DeviceAttribute",
+    {I64(2, "int", kKeep), Bool(3, "bool", kKeep), Str(4, "string", kKeep),
+     Str(5, "version", kKeep), I64List(6, "ints"), BoolList(7, "bools"), StrList(8, "strings"),
+     StrList(9, "versions")}};
 
 const Message kCapacityRequestPolicyRange{"CapacityRequestPolicyRange",
                                           {Qty(1, "min"), Qty(2, "max"), Qty(3, "step")}};

@@ -127,7 +127,19 @@ std::vector<ResourceInfo> BuildResources() {
   // conversion func, so apimachinery's default (metadata.name/namespace).
   std::string g(kResourceGroup);
   add(g, "deviceclasses", "DeviceClass", "deviceclass", false, false, {});
-  add(g, "devicetaintrules", "DeviceTaintRule", "devicetaintrule", false, false, {});
+  // DeviceTaintRule: resource.k8s.io/v1alpha3 (1.33 on) and, from 1.36, also
+  // v1beta2 (staging/src/k8s.io/api/resource/<version>/register.go; not in
+  // v1 before 1.37). Both off by default upstream; here served when the
+  // gate is on (see Served()). Stored as v1alpha3.
+  {
+    auto& alpha =
+        add(g, "devicetaintrules", "DeviceTaintRule", "devicetaintrule", false, false, {});
+    alpha.version = "v1alpha3";
+    auto& beta = add(g, "devicetaintrules", "DeviceTaintRule", "devicetaintrule", false, false, {});
+    beta.version = "v1beta2";
+    beta.storage_version = "v1alpha3";
+    beta.conversion = &VersionOnlyConversion();
+  }
   add(g, "resourceclaims", "ResourceClaim", "resourceclaim", true, true, {});
   add(g, "resourceclaimtemplates", "ResourceClaimTemplate", "resourceclaimtemplate", true, false,
       {});
@@ -276,7 +288,7 @@ std::vector<ResourceInfo> CrdResources(const json& crd) {
     // read in the one asked for.
     if (versions.size() > 1 && !storage_version.empty()) {
       info.storage_version = storage_version;
-      info.conversion = &CrdNoneConversion();
+      info.conversion = &VersionOnlyConversion();
     }
     info.crd = crd.contains("metadata") ? crd["metadata"].value("name", "") : "";
     out.push_back(std::move(info));

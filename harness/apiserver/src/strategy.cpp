@@ -405,8 +405,11 @@ const char* TaintRuleGate(const FeatureGates& gates) {
 }
 
 bool Served(const ResourceInfo& info, const FeatureGates& gates) {
-  if (info.group == kResourceGroup && info.resource == "devicetaintrules")
+  if (info.group == kResourceGroup && info.resource == "devicetaintrules") {
+    // v1beta2 holds DeviceTaintRule from 1.36 on.
+    if (info.version == "v1beta2" && gates.version() < KubeVersion{36}) return false;
     return gates.Enabled(TaintRuleGate(gates));
+  }
   return true;
 }
 

@@ -333,24 +333,37 @@ std::vector<FieldError> ValidateExtraUpdate(const ResourceInfo& info, const json
 
 const char* ValidatorName() { return "drahil::kube (the chosen Kubernetes version's rules)"; }
 
-std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const json& obj,
+// KubeForm(): obj as drahil::kube knows it: a built-in served in a version
+// whose schema is the storage version's (DeviceTaintRule v1beta2) is
+// validated as the storage version.
+json KubeForm(const ResourceInfo& info, const json& obj) {
+  if (info.conversion != &VersionOnlyConversion() || !info.crd.empty()) return obj;
+  return info.conversion->to_storage(obj, info);
+}
+
+std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const json& served,
                                        KubeVersion version) {
+  json obj = KubeForm(info, served);
   if (!KnownToKube(obj)) return Convert(ValidateExtra(info, obj));
   auto errs = kube::Validate(obj, version);
   if (IsCoreEvent(info)) ValidateCoreEvent(obj, errs);
   return Convert(errs);
 }
 
-std::vector<FieldCause> ValidateUpdate(const ResourceInfo& info, const json& obj, const json& old,
-                                       KubeVersion version) {
+std::vector<FieldCause> ValidateUpdate(const ResourceInfo& info, const json& served,
+                                       const json& served_old, KubeVersion version) {
+  json obj = KubeForm(info, served);
+  json old = KubeForm(info, served_old);
   if (!KnownToKube(obj)) return Convert(ValidateExtraUpdate(info, obj, old));
   auto errs = kube::ValidateUpdate(old, obj, version);
   if (IsCoreEvent(info)) ValidateCoreEvent(obj, errs);
   return Convert(errs);
 }
 
-std::vector<FieldCause> ValidateStatusUpdate(const ResourceInfo& info, const json& obj,
-                                             const json& old, KubeVersion version) {
+std::vector<FieldCause> ValidateStatusUpdate(const ResourceInfo& info, const json& served,
+                                             const json& served_old, KubeVersion version) {
+  json obj = KubeForm(info, served);
+  json old = KubeForm(info, served_old);
   if (!KnownToKube(obj)) {
     std::vector<FieldError> errs;
     Immutable(obj, old, "metadata.name", errs);

@@ -23,7 +23,7 @@ const std::string kSlices = "/apis/resource.k8s.io/v1/resourceslices";
 const std::string kClaims = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
 const std::string kTemplates = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaimtemplates";
 const std::string kClasses = "/apis/resource.k8s.io/v1/deviceclasses";
-const std::string kRules = "/apis/resource.k8s.io/v1/devicetaintrules";
+const std::string kRules = "/apis/resource.k8s.io/v1alpha3/devicetaintrules";
 
 FeatureGates Gates(const std::string& version, const std::string& overrides = "") {
   auto v = KubeVersion::Parse(version);
@@ -302,7 +302,7 @@ TEST_CASE("Gates: DeviceClass extendedResourceName follows DRAExtendedResource",
 // exists only with its gate (1.34: DRADeviceTaints; 1.35+: DRADeviceTaintRules).
 TEST_CASE("Gates: DeviceTaintRule is 404 and absent from discovery without its gate",
           "[apiserver][gates]") {
-  json rule = {{"apiVersion", "resource.k8s.io/v1"},
+  json rule = {{"apiVersion", "resource.k8s.io/v1alpha3"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r1"}}},
                {"spec",
@@ -325,8 +325,54 @@ TEST_CASE("Gates: DeviceTaintRule is 404 and absent from discovery without its g
   auto on34 = Start(Gates("1.34", "DRADeviceTaints=true"));
   CHECK(Http(*on34, "POST", kRules, rule.dump()).status == 201);
   auto on35 = Start(Gates("1.35", "DRADeviceTaintRules=true"));
-  CHECK(Http(*on35, "GET", "/apis/resource.k8s.io/v1").body.find("devicetaintrules") !=
+  CHECK(Http(*on35, "GET", "/apis/resource.k8s.io/v1alpha3").body.find("devicetaintrules") !=
         std::string::npos);
+}
+
+// staging/src/k8s.io/api/resource/<version>/register.go: DeviceTaintRule is
+// a kind of v1alpha3 (1.33 on) and, from 1.36, of v1beta2; resource.k8s.io/v1
+// has none before 1.37. A driver that writes rules through v1 fails in a
+// 1.34-1.36 cluster, so it fails here too.
+TEST_CASE("Gates: DeviceTaintRule is served in v1alpha3, in v1beta2 from 1.36, never in v1",
+          "[apiserver][gates]") {
+  json rule = {{"apiVersion", "resource.k8s.io/v1alpha3"},
+               {"kind", "DeviceTaintRule"},
+               {"metadata", {{"name", "r1"}}},
+               {"spec",
+                {{"deviceSelector", {{"driver", kDriver}}},
+                 {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
+  const std::string v1 = "/apis/resource.k8s.io/v1/devicetaintrules";
+  const std::string beta = "/apis/resource.k8s.io/v1beta2/devicetaintrules";
+  auto v35 = Start(Gates("1.35", "DRADeviceTaintRules=true"));
+  json as_v1 = rule;
+  as_v1["apiVersion"] = "resource.k8s.io/v1";
+  CHECK(Http(*v35, "POST", v1, as_v1.dump()).status == 404);
+  CHECK(Http(*v35, "GET", beta).status == 404);
+  CHECK(Http(*v35, "POST", kRules, rule.dump()).status == 201);
+
+  auto v36 = Start(Gates("1.36", "DRADeviceTaintRules=true"));
+  CHECK(Http(*v36, "POST", v1, as_v1.dump()).status == 404);
+  CHECK(Http(*v36, "GET", "/apis/resource.k8s.io/v1").body.find("devicetaintrules") ==
+        std::string::npos);
+  REQUIRE(Http(*v36, "POST", kRules, rule.dump()).status == 201);
+  // One object, read in either version with that version's apiVersion.
+  auto b = Http(*v36, "GET", beta + "/r1");
+  REQUIRE(b.status == 200);
+  CHECK(b.Json()["apiVersion"] == "resource.k8s.io/v1beta2");
+  CHECK(b.Json()["spec"]["taint"]["key"] == "k");
+  json w = rule;
+  w["apiVersion"] = "resource.k8s.io/v1beta2";
+  w["metadata"]["name"] = "r2";
+  REQUIRE(Http(*v36, "POST", beta, w.dump()).status == 201);
+  auto listed = Http(*v36, "GET", kRules).Json();
+  REQUIRE(listed["items"].size() == 2);
+  for (const auto& item : listed["items"]) CHECK(item["apiVersion"] == "resource.k8s.io/v1alpha3");
+  // Discovery: the group lists v1, v1beta2 and v1alpha3, v1 preferred.
+  auto group = Http(*v36, "GET", "/apis/resource.k8s.io").Json();
+  REQUIRE(group["versions"].size() == 3);
+  CHECK(group["preferredVersion"]["version"] == "v1");
+  CHECK(group["versions"][1]["version"] == "v1beta2");
+  CHECK(group["versions"][2]["version"] == "v1alpha3");
 }
 
 // pkg/apis/resource/validation validateDeviceTaint: effect None came in 1.35.

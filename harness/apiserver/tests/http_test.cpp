@@ -269,13 +269,13 @@ TEST_CASE("ApiServer HTTP: device taints get timeAdded from the server", "[apise
   REQUIRE(r.status == 201);
   json t = r.Json()["spec"]["devices"][0]["taints"][0];
   CHECK(t.value("timeAdded", "") == "2026-01-01T01:00:00Z");
-  json rule = {{"apiVersion", "resource.k8s.io/v1"},
+  json rule = {{"apiVersion", "resource.k8s.io/v1alpha3"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r1"}}},
                {"spec",
                 {{"deviceSelector", {{"driver", "gpu.example.com"}}},
                  {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
-  auto rr = Http(*server, "POST", "/apis/resource.k8s.io/v1/devicetaintrules", rule.dump());
+  auto rr = Http(*server, "POST", "/apis/resource.k8s.io/v1alpha3/devicetaintrules", rule.dump());
   INFO(rr.body);
   REQUIRE(rr.status == 201);
   CHECK(rr.Json()["spec"]["taint"].value("timeAdded", "") == "2026-01-01T01:00:00Z");

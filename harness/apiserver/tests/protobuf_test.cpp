@@ -73,7 +73,12 @@ json FullSlice() {
         {"index", {{"int", 0}}},
         {"neg", {{"int", -7}}},
         {"ok", {{"bool", false}}},
-        {"driverVersion", {{"version", "1.2.3"}}}}},
+        {"driverVersion", {{"version", "1.2.3"}}},
+        // List values (DRAListTypeAttributes, KEP-5491).
+        {"links", {{"ints", {0, -1, 3}}}},
+        {"flags", {{"bools", {true, false}}}},
+        {"modes", {{"strings", {"a", ""}}}},
+        {"firmware", {{"versions", {"1.0.0", "2.1.0"}}}}}},
       {"capacity",
        {{"memory",
          {{"value", "80Gi"},
@@ -622,10 +627,10 @@ TEST_CASE("protobuf: malformed bytes give an error naming the message and field"
 
 TEST_CASE("protobuf: encoding refuses what has no field, names it", "[apiserver][protobuf]") {
   json s = FullSlice();
-  s["spec"]["devices"][0]["attributes"]["modes"] = {{"strings", {"a", "b"}}};
+  s["spec"]["devices"][0]["attributes"]["modes"] = {{"stringz", {"a", "b"}}};
   std::string err;
   CHECK_FALSE(EncodeProtobufObject(s, &err));
-  CHECK(err.find("\"strings\"") != std::string::npos);
+  CHECK(err.find("\"stringz\"") != std::string::npos);
   CHECK(err.find("DeviceAttribute") != std::string::npos);
   s = FullSlice();
   s["spec"]["pool"]["generation"] = "one";
@@ -635,6 +640,34 @@ TEST_CASE("protobuf: encoding refuses what has no field, names it", "[apiserver]
   CHECK_FALSE(ProtobufEncodable("v1", "DeleteOptions"));
   CHECK(ProtobufEncodable("resource.k8s.io/v1", "ResourceSliceList"));
   CHECK_FALSE(ProtobufEncodable("resource.k8s.io/v1beta1", "ResourceSlice"));
+}
+
+// A repeated scalar may arrive packed (one length-delimited run of varints)
+// or unpacked (a key per element); parsers accept both. DeviceAttribute
+// {ints (6): [1, 300] packed, bools (7): true, false unpacked}.
+TEST_CASE("protobuf: packed and unpacked repeated scalars decode the same",
+          "[apiserver][protobuf]") {
+  std::string attr = std::string("\x32\x03\x01\xac\x02", 5) + std::string("\x38\x01\x38\x00", 4);
+  std::string entry = std::string("\x0a\x01x\x12", 4) + static_cast<char>(attr.size()) + attr;
+  std::string device = std::string(
+                           "\x0a\x01"
+                           "d",
+                           3) +
+                       "\x12" + static_cast<char>(entry.size()) + entry;
+  // ResourceSliceSpec.devices is field 6; driver 1.
+  std::string slice_spec = std::string(
+                               "\x0a\x01"
+                               "a",
+                               3) +
+                           "\x32" + static_cast<char>(device.size()) + device;
+  std::string raw = std::string("\x12", 1) + static_cast<char>(slice_spec.size()) + slice_spec;
+  std::string err;
+  auto obj = DecodeProtobufObject(Env("ResourceSlice", raw), &err);
+  INFO(err);
+  REQUIRE(obj.has_value());
+  json a = (*obj)["spec"]["devices"][0]["attributes"]["x"];
+  CHECK(a["ints"] == json({1, 300}));
+  CHECK(a["bools"] == json({true, false}));
 }
 
 TEST_CASE("protobuf: DeleteOptions bodies decode", "[apiserver][protobuf]") {

@@ -88,7 +88,7 @@ const std::array<ResourceInfo, 9>& Registry() {
        {},
        {}},
       {kResourceGroup,
-       "v1",
+       "v1alpha3",
        "DeviceTaintRule",
        "devicetaintrules",
        "devicetaintrule",

@@ -120,7 +120,7 @@ TEST_CASE("Validation: valid objects of every kind pass", "[kube][validation]") 
                  {"metadata", {{"name", "t"}, {"namespace", "default"}}},
                  {"spec", {{"metadata", {{"labels", {{"app", "x"}}}}}, {"spec", Claim()["spec"]}}}};
   ExpectValid(tmpl);
-  ExpectValid({{"apiVersion", "resource.k8s.io/v1"},
+  ExpectValid({{"apiVersion", "resource.k8s.io/v1alpha3"},
                {"kind", "DeviceTaintRule"},
                {"metadata", {{"name", "r"}}},
                {"spec",
@@ -870,7 +870,15 @@ TEST_CASE("Validation: updates keep immutable fields", "[kube][validation]") {
 }
 
 TEST_CASE("Validation: DeviceTaintRule and Pod", "[kube][validation]") {
-  Object r = {{"apiVersion", "resource.k8s.io/v1"},
+  // resource.k8s.io/v1 has no DeviceTaintRule before 1.37; v1alpha3 has.
+  Object v1 = {{"apiVersion", "resource.k8s.io/v1"},
+               {"kind", "DeviceTaintRule"},
+               {"metadata", {{"name", "r"}}},
+               {"spec", {{"taint", {{"key", "example.com/x"}, {"effect", "NoSchedule"}}}}}};
+  ExpectOnly(v1,
+             "kind: Invalid value: \"DeviceTaintRule\": no kind \"DeviceTaintRule\" is served in "
+             "version \"resource.k8s.io/v1\"");
+  Object r = {{"apiVersion", "resource.k8s.io/v1alpha3"},
               {"kind", "DeviceTaintRule"},
               {"metadata", {{"name", "r"}}},
               {"spec", {{"taint", {{"key", "example.com/x"}, {"effect", "Evict"}}}}}};

@@ -25,6 +25,16 @@ const std::string kTemplates = "/apis/resource.k8s.io/v1/namespaces/default/reso
 const std::string kClasses = "/apis/resource.k8s.io/v1/deviceclasses";
 const std::string kRules = "/apis/resource.k8s.io/v1alpha3/devicetaintrules";
 
+// TaintRule(): a DeviceTaintRule "r1" on every device of kDriver.
+json TaintRule() {
+  return {{"apiVersion", "resource.k8s.io/v1alpha3"},
+          {"kind", "DeviceTaintRule"},
+          {"metadata", {{"name", "r1"}}},
+          {"spec",
+           {{"deviceSelector", {{"driver", kDriver}}},
+            {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
+}
+
 FeatureGates Gates(const std::string& version, const std::string& overrides = "") {
   auto v = KubeVersion::Parse(version);
   REQUIRE_OK(v);
@@ -302,12 +312,7 @@ TEST_CASE("Gates: DeviceClass extendedResourceName follows DRAExtendedResource",
 // exists only with its gate (1.34: DRADeviceTaints; 1.35+: DRADeviceTaintRules).
 TEST_CASE("Gates: DeviceTaintRule is 404 and absent from discovery without its gate",
           "[apiserver][gates]") {
-  json rule = {{"apiVersion", "resource.k8s.io/v1alpha3"},
-               {"kind", "DeviceTaintRule"},
-               {"metadata", {{"name", "r1"}}},
-               {"spec",
-                {{"deviceSelector", {{"driver", kDriver}}},
-                 {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
+  json rule = TaintRule();
   for (const char* v : {"1.34", "1.35", "1.36"}) {
     INFO(v);
     auto server = Start(Gates(v));
@@ -335,12 +340,7 @@ TEST_CASE("Gates: DeviceTaintRule is 404 and absent from discovery without its g
 // 1.34-1.36 cluster, so it fails here too.
 TEST_CASE("Gates: DeviceTaintRule is served in v1alpha3, in v1beta2 from 1.36, never in v1",
           "[apiserver][gates]") {
-  json rule = {{"apiVersion", "resource.k8s.io/v1alpha3"},
-               {"kind", "DeviceTaintRule"},
-               {"metadata", {{"name", "r1"}}},
-               {"spec",
-                {{"deviceSelector", {{"driver", kDriver}}},
-                 {"taint", {{"key", "k"}, {"effect", "NoExecute"}}}}}};
+  json rule = TaintRule();
   const std::string v1 = "/apis/resource.k8s.io/v1/devicetaintrules";
   const std::string beta = "/apis/resource.k8s.io/v1beta2/devicetaintrules";
   auto v35 = Start(Gates("1.35", "DRADeviceTaintRules=true"));

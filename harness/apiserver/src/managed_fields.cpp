@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <tuple>
 
 namespace drahil::apiserver::internal {
 
@@ -743,6 +744,70 @@ Expected<json> ServerSideApply(const ResourceInfo& info, const json& live, const
   return merged;
 }
 
+namespace {
+
+// CapUpdateManagers(): capManagersManager.capUpdateManagers
+// (apimachinery pkg/util/managedfields/internal/capmanagers.go, with
+// DefaultMaxUpdateManagers 10): while there are more than max entries from
+// updates, the oldest (by time in seconds, then identity) are merged into
+// one "ancient-changes" entry per apiVersion, which takes the time of the
+// last entry merged into it.
+constexpr size_t kMaxUpdateManagers = 10;
+
+void CapUpdateManagers(std::vector<Manager>& managers, size_t max) {
+  std::vector<size_t> updaters;
+  for (size_t i = 0; i < managers.size(); ++i) {
+    if (managers[i].operation != "Apply") updaters.push_back(i);
+  }
+  if (updaters.size() <= max) return;
+  auto key = [&](size_t i) {
+    const Manager& m = managers[i];
+    return std::tie(m.time, m.manager, m.api_version, m.subresource);
+  };
+  std::sort(updaters.begin(), updaters.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  const std::string kBucket = "ancient-changes";
+  std::vector<bool> gone(managers.size(), false);
+  auto bucket_of = [&](const std::string& version) -> Manager* {
+    for (size_t i = 0; i < managers.size(); ++i) {
+      Manager& m = managers[i];
+      if (!gone[i] && m.manager == kBucket && m.operation == "Update" && m.api_version == version &&
+          m.subresource.empty())
+        return &m;
+    }
+    return nullptr;
+  };
+  std::map<std::string, size_t> first_of_version;
+  size_t length = updaters.size();
+  for (size_t k = 0; k < updaters.size() && length > max; ++k) {
+    size_t i = updaters[k];
+    const std::string version = managers[i].api_version;
+    auto first = first_of_version.find(version);
+    if (first == first_of_version.end()) {
+      first_of_version[version] = i;
+      continue;
+    }
+    Manager* bucket = bucket_of(version);
+    if (bucket == nullptr) {
+      // The first entry of this version becomes the bucket.
+      bucket = &managers[first->second];
+      bucket->manager = kBucket;
+      bucket->operation = "Update";
+      bucket->subresource.clear();
+    }
+    bucket->set = Union(managers[i].set, bucket->set);
+    bucket->time = managers[i].time;
+    gone[i] = true;
+    --length;
+  }
+  std::vector<Manager> kept;
+  for (size_t i = 0; i < managers.size(); ++i) {
+    if (!gone[i]) kept.push_back(std::move(managers[i]));
+  }
+  managers = std::move(kept);
+}
+
+}  // namespace
+
 void TrackUpdate(const ResourceInfo& info, const json* live, json& updated,
                  const json& request_managed_fields, const ApplyRequest& req) {
   Schema s(info);
@@ -779,6 +844,7 @@ void TrackUpdate(const ResourceInfo& info, const json* live, json& updated,
       it->time = req.now;
     }
   }
+  CapUpdateManagers(managers, kMaxUpdateManagers);
   SetManagedFields(updated, managers);
 }
 

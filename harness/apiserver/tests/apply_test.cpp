@@ -6,6 +6,7 @@
 #include <set>
 
 #include "drahil/apiserver/apiserver.hpp"
+#include "drahil/core/clock.hpp"
 #include "drahil/core/feature_gates.hpp"
 #include "drahil/testing/testing.hpp"
 #include "test_client.hpp"
@@ -471,4 +472,59 @@ TEST_CASE(
     if (d.field == "spec.devices[0].taints" && d.gate == "DRADeviceTaints") recorded = true;
   }
   CHECK(recorded);
+}
+
+// capManagersManager (apimachinery pkg/util/managedfields/internal/capmanagers.go,
+// DefaultMaxUpdateManagers = 10): past ten Update entries, the oldest are merged
+// into one "ancient-changes" entry per apiVersion, which keeps their fields and
+// takes the time of the last one merged. Appliers are never merged.
+TEST_CASE("Upstream capManagersManager: more than ten updaters fold into ancient-changes",
+          "[apiserver][apply]") {
+  drahil::FakeClock clock;
+  ApiServer::Options opts;
+  opts.clock = &clock;
+  auto s = ApiServer::Start(std::move(opts));
+  REQUIRE_OK(s);
+  ApiServer& server = **s;
+  const std::string path = "/api/v1/namespaces/default/configmaps";
+  json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "state"}}},
+             {"data", {{"m00", "0"}}}};
+  REQUIRE(Http(server, "POST", path + "?fieldManager=m00", cm.dump()).status == 201);
+  REQUIRE(ApplyAs(server, path + "/state", "applier", R"({"apiVersion":"v1","kind":"ConfigMap",
+"metadata":{"name":"state"},"data":{"applied":"yes"}})")
+              .status == 200);
+  // Twelve more updaters, one second apart, each setting its own key.
+  for (int i = 1; i <= 12; ++i) {
+    clock.Advance(std::chrono::seconds(1));
+    char name[8];
+    std::snprintf(name, sizeof name, "m%02d", i);
+    auto r =
+        Http(server, "PATCH", path + "/state?fieldManager=" + name,
+             json{{"data", {{name, std::to_string(i)}}}}.dump(), "application/merge-patch+json");
+    REQUIRE(r.status == 200);
+  }
+  json obj = Http(server, "GET", path + "/state").Json();
+  const json& mf = obj["metadata"]["managedFields"];
+  int updaters = 0;
+  for (const auto& e : mf) updaters += e["operation"] == "Update" ? 1 : 0;
+  CHECK(updaters == 10);
+  // 13 updaters: m00, m01, m02 and m03 (the oldest) went into the bucket.
+  const json* bucket = Entry(obj, "ancient-changes", "Update");
+  REQUIRE(bucket != nullptr);
+  CHECK((*bucket)["apiVersion"] == "v1");
+  for (const char* k : {"f:m00", "f:m01", "f:m02", "f:m03"}) {
+    INFO(k);
+    CHECK(Owns(bucket, {"f:data", k}));
+  }
+  CHECK_FALSE(Owns(bucket, {"f:data", "f:m04"}));
+  CHECK(Entry(obj, "m03", "Update") == nullptr);
+  CHECK(Owns(Entry(obj, "m04", "Update"), {"f:data", "f:m04"}));
+  CHECK(Owns(Entry(obj, "applier", "Apply"), {"f:data", "f:applied"}));
+  // The bucket has m03's time, a second before m04's.
+  CHECK((*bucket)["time"].get<std::string>() <
+        (*Entry(obj, "m04", "Update"))["time"].get<std::string>());
+  CHECK((*bucket)["time"].get<std::string>() >
+        (*Entry(obj, "applier", "Apply"))["time"].get<std::string>());
 }

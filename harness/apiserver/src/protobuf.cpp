@@ -373,6 +373,22 @@ struct DecodeError {
 
 bool IsVarintType(Type t) { return t == Type::kInt64 || t == Type::kInt32 || t == Type::kBool; }
 
+// VarintJson(): a varint field's value as Go's JSON shows it; *zero says it
+// is Go's zero value.
+json VarintJson(Type t, uint64_t v, bool* zero) {
+  switch (t) {
+    case Type::kBool:
+      *zero = v == 0;
+      return v != 0;
+    case Type::kInt32:
+      *zero = static_cast<uint32_t>(v) == 0;
+      return static_cast<int32_t>(static_cast<uint32_t>(v));
+    default:
+      *zero = v == 0;
+      return static_cast<int64_t>(v);
+  }
+}
+
 // SubMessage(): the fields of a small fixed message ({seconds, nanos},
 // {string}, {raw}, map entries {key, value}); every field must be
 // length-delimited or varint as `varint_fields` says, others are errors.
@@ -588,14 +604,9 @@ bool DecodeMessage(std::string_view data, const Message& m, json& out, const std
       Reader packed(bytes);
       while (!packed.done()) {
         uint64_t x = 0;
+        bool zero = false;
         if (!packed.Varint(&x)) return e.Fail(m, num, path, "truncated varint in packed field");
-        if (f->type == Type::kBool) {
-          arr.push_back(x != 0);
-        } else if (f->type == Type::kInt32) {
-          arr.push_back(static_cast<int32_t>(static_cast<uint32_t>(x)));
-        } else {
-          arr.push_back(static_cast<int64_t>(x));
-        }
+        arr.push_back(VarintJson(f->type, x, &zero));
       }
       continue;
     }
@@ -613,17 +624,13 @@ bool DecodeMessage(std::string_view data, const Message& m, json& out, const std
     bool present = true;
     switch (f->type) {
       case Type::kInt64:
-        value = static_cast<int64_t>(v);
-        present = v != 0 || (f->flags & pb::kKeepZero) != 0;
-        break;
       case Type::kInt32:
-        value = static_cast<int32_t>(static_cast<uint32_t>(v));
-        present = static_cast<uint32_t>(v) != 0 || (f->flags & pb::kKeepZero) != 0;
+      case Type::kBool: {
+        bool zero = false;
+        value = VarintJson(f->type, v, &zero);
+        present = !zero || (f->flags & pb::kKeepZero) != 0;
         break;
-      case Type::kBool:
-        value = v != 0;
-        present = v != 0 || (f->flags & pb::kKeepZero) != 0;
-        break;
+      }
       case Type::kMessage:
         if ((f->flags & pb::kInline) != 0) {
           if (!DecodeMessage(bytes, *f->message, out, path, err, depth + 1)) return false;

@@ -329,17 +329,17 @@ std::vector<FieldError> ValidateExtraUpdate(const ResourceInfo& info, const json
   return errs;
 }
 
+// KubeForm(): obj as drahil::kube knows it: a version whose schema is the
+// storage version's (DeviceTaintRule v1beta2) is validated as the storage
+// version.
+json KubeForm(const ResourceInfo& info, const json& obj) {
+  if (info.conversion != &VersionOnlyConversion()) return obj;
+  return info.conversion->to_storage(obj, info);
+}
+
 }  // namespace
 
 const char* ValidatorName() { return "drahil::kube (the chosen Kubernetes version's rules)"; }
-
-// KubeForm(): obj as drahil::kube knows it: a built-in served in a version
-// whose schema is the storage version's (DeviceTaintRule v1beta2) is
-// validated as the storage version.
-json KubeForm(const ResourceInfo& info, const json& obj) {
-  if (info.conversion != &VersionOnlyConversion() || !info.crd.empty()) return obj;
-  return info.conversion->to_storage(obj, info);
-}
 
 std::vector<FieldCause> ValidateCreate(const ResourceInfo& info, const json& served,
                                        KubeVersion version) {

@@ -288,6 +288,15 @@ TEST_CASE("KubeletStandIn: wipes slices at start and 30 s after a driver's last 
     return PollFor(Clock::Real(), 10s, {}, std::to_string(n) + " wipes",
                    [&] { return wipes().size() >= n; });
   };
+  // The failed attempts, awaited rather than slept for: the fake clock may
+  // move on only after the stand-in made the attempt (a loaded machine can
+  // take longer than any fixed sleep).
+  auto await_failures_left = [&](int n) {
+    return PollFor(Clock::Real(), 10s, {}, "failed wipes", [&] {
+      MutexLock l(mu);
+      return failures_left == n;
+    });
+  };
   REQUIRE_OK(env.Start());
   CHECK(wipes() == std::vector<std::string>{""});  // done before Start() returns
 
@@ -323,8 +332,10 @@ TEST_CASE("KubeletStandIn: wipes slices at start and 30 s after a driver's last 
   plugin->Stop();
   REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 5s));
   env.clock.Advance(30s);  // first attempt fails
-  std::this_thread::sleep_for(100ms);
-  env.clock.Advance(1s);  // second attempt fails
+  REQUIRE_OK(await_failures_left(1));
+  std::this_thread::sleep_for(100ms);  // its retry is scheduled right after
+  env.clock.Advance(1s);               // second attempt fails
+  REQUIRE_OK(await_failures_left(0));
   std::this_thread::sleep_for(100ms);
   CHECK(wipes().size() == 2);
   env.clock.Advance(1999ms);

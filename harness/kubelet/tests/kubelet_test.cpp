@@ -247,6 +247,9 @@ TEST_CASE("KubeletStandIn: re-registers a re-created socket, unregisters a remov
   auto plugin = env.MakePlugin();
   REQUIRE_OK(plugin->Start());
   REQUIRE_OK(env.kubelet.WaitForPlugin("test.drahil.io", 5s));
+  // The plugin counts as registered before NotifyRegistrationStatus reaches
+  // it; stopping it first would cancel that call.
+  REQUIRE(plugin->WaitForNotification(5s, 1));
   plugin->Stop();  // removes both sockets
   REQUIRE_OK(env.kubelet.WaitForPluginGone("test.drahil.io", 5s));
   CHECK(env.kubelet.Prepare("test.drahil.io", {Claim("u1")}).status.code() ==

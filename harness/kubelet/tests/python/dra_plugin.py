@@ -127,10 +127,12 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(0.1):
         pass
+    event("stopping")
     for path in (reg_sock, dra_sock):
         if os.path.exists(path):
             os.unlink(path)
     reg_server.stop(1).wait()
+    event("registration server stopped")
     dra_server.stop(1).wait()
     event("stopped")
 

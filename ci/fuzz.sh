@@ -57,8 +57,8 @@ mkdir -p "$out"
   echo "| target | limit | execs | execs/s | cov | ft | corpus | findings |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 } > "$report"
-# One target: seed its corpus, run it, and leave its table row in $dir/row and
-# its printed line in $dir/line.
+# One target: seed its corpus, run it, and leave its figures, tab-separated,
+# in $dir/result (the last field says what it found, `none` when nothing).
 run_target() {
   local name=$1 bin=$2 seeds=$3 opts=$4
   local dir=$out/$name
@@ -95,14 +95,11 @@ run_target() {
   if ((rc != 0 || ${#found[@]} > 0)); then
     findings="exit $rc: ${found[*]:-see $dir/log}"
   fi
-  printf '%-22s %9s %10s execs %8s/s cov %6s ft %6s corpus %5s  %s\n' "$name" "$secs" \
-    "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$findings" > "$dir/line"
-  echo "| $name | $secs | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $findings |" \
-    > "$dir/row"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
+    "${corp:-?}" "$findings" > "$dir/result"
   if ((rc != 0)); then
     grep -E 'ERROR|SUMMARY|==[0-9]+==' "$dir/log" | head -20 > "$dir/errors" || true
   fi
-  [[ $findings == none ]]
 }
 
 # Start the selected targets, at most $jobs at a time.
@@ -123,14 +120,16 @@ wait || true
 failed=0
 for name in "${order[@]}"; do
   dir=$out/$name
-  if [[ ! -f $dir/row ]]; then
+  if [[ ! -f $dir/result ]]; then
     echo "fuzz: $name left no result (see $dir/log)" >&2
     failed=1
     continue
   fi
-  cat "$dir/line"
-  cat "$dir/row" >> "$report"
-  grep -q '| none |$' "$dir/row" || failed=1
+  IFS=$'\t' read -r execs rate cov ft corp findings < "$dir/result"
+  printf '%-22s %9s %10s execs %8s/s cov %6s ft %6s corpus %5s  %s\n' "$name" "$secs" \
+    "$execs" "$rate" "$cov" "$ft" "$corp" "$findings"
+  echo "| $name | $secs | $execs | $rate | $cov | $ft | $corp | $findings |" >> "$report"
+  [[ $findings == none ]] || failed=1
   [[ ! -s $dir/errors ]] || cat "$dir/errors" >&2
 done
 echo "fuzz: build ${built} s, total $((SECONDS - start)) s; table in $report"

@@ -89,10 +89,16 @@ TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin", "[kubelet
   auto child = ChildProcess::Spawn(po);
   REQUIRE_OK(child);
 
+  // What the plugin printed and, from its events, how far it got.
+  auto plugin_output = [&] {
+    auto log = ReadFile(tmp->Join("plugin.log"));
+    auto ev = ReadFile(events);
+    return "plugin log: " + (log.ok() ? *log : log.status().ToString()) +
+           "\nplugin events: " + (ev.ok() ? *ev : ev.status().ToString());
+  };
   auto p = kubelet.WaitForPlugin("py.drahil.io", 30s);
   if (!p.ok()) {
-    auto log = ReadFile(tmp->Join("plugin.log"));
-    INFO("plugin log: " << (log.ok() ? *log : log.status().ToString()));
+    INFO(plugin_output());
     REQUIRE_OK(p);
   }
   CHECK(p->dra_service == kDraV1Service);
@@ -134,11 +140,7 @@ TEST_CASE("KubeletStandIn: interoperates with a Python grpcio plugin", "[kubelet
   REQUIRE_OK(child->Signal(SIGTERM));
   auto exit = child->Wait(15s);
   if (!exit.ok()) {
-    // How far the plugin's shutdown got: its events name each step.
-    auto log = ReadFile(tmp->Join("plugin.log"));
-    auto ev = ReadFile(events);
-    INFO("plugin log: " << (log.ok() ? *log : log.status().ToString()));
-    INFO("plugin events: " << (ev.ok() ? *ev : ev.status().ToString()));
+    INFO(plugin_output());  // its events name each step of the shutdown
     REQUIRE_OK(exit);
   }
   CHECK(exit->success());
